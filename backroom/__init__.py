@@ -1,0 +1,1 @@
+"""Backroom: a retailer's back office, its long-running work as Temporal workflows."""

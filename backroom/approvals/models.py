@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backroom.db.base import Base, IdMixin, Timestamps
+
+
+class ApprovalRequest(IdMixin, Timestamps, Base):
+    """The inbox projection of one approval gate opened by a workflow.
+
+    The workflow owns the decision (a Temporal Update); this row is what the inbox lists,
+    written by the gate's activities so it shows at once and stays strongly consistent."""
+
+    __tablename__ = "approval_requests"
+    # Unique per gate in a workflow run: makes opening the gate idempotent across retries.
+    key: Mapped[str] = mapped_column(String(250), unique=True)
+    workflow_id: Mapped[str] = mapped_column(String(200), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    subject_type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_by_name: Mapped[str | None] = mapped_column(String(120))
+    function: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    # Roles that may decide at the current level, comma-separated; escalation appends.
+    roles: Mapped[str] = mapped_column(String(200))
+    level: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    deadline_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_by_name: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(String(1000))
+
+    __table_args__ = (Index("ix_approval_requests_inbox", "status", "branch_id", "deadline_at"),)

@@ -1,0 +1,33 @@
+"""Who is acting: carried from the edge (request or activity) into services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The author of a write: a signed-in user, a workflow (through an activity), or the system."""
+
+    type: str  # user | workflow | system
+    id: str
+    name: str | None = None
+    user_id: int | None = None
+    request_id: str | None = None
+    workflow_id: str | None = None
+    shift_id: int | None = None
+
+    @classmethod
+    def user(cls, user_id: int, name: str, *, request_id: str | None = None, shift_id: int | None = None) -> "Actor":
+        return cls("user", str(user_id), name, user_id=user_id, request_id=request_id, shift_id=shift_id)
+
+    @classmethod
+    def workflow(cls, workflow_id: str, *, on_behalf_of: int | None = None, name: str | None = None) -> "Actor":
+        return cls("workflow", workflow_id, name or workflow_id, user_id=on_behalf_of, workflow_id=workflow_id)
+
+    @classmethod
+    def system(cls, what: str = "system") -> "Actor":
+        return cls("system", what, what)
+
+
+SYSTEM = Actor.system()

@@ -1,0 +1,46 @@
+"""Engine and session factory: one async_sessionmaker built at start-up."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+Sessionmaker = async_sessionmaker[AsyncSession]
+
+
+def make_engine(url: str, **kw) -> AsyncEngine:
+    """Create the engine; on SQLite, real transactions (pysqlite's legacy mode starts none
+    for SELECT), WAL, foreign keys, and write transactions that take the lock up front."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kw)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn):
+            # A write transaction that starts DEFERRED and reads first can fail to upgrade
+            # (SQLITE_BUSY_SNAPSHOT); IMMEDIATE waits for the lock instead. Reads stay shared.
+            if conn.get_execution_options().get("readonly"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kw)
+
+
+def make_sessionmaker(engine: AsyncEngine, *, readonly: bool = False) -> Sessionmaker:
+    bind = engine.execution_options(readonly=True) if readonly else engine
+    return async_sessionmaker(bind, expire_on_commit=False)
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "postgresql"

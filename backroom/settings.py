@@ -1,0 +1,90 @@
+"""Configuration from the environment (prefix-free names, as the README lists them)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    var_dir: Path = Field(default=ROOT / "var", alias="BACKROOM_VAR")
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    temporal_address: str | None = Field(default=None, alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    temporal_ui_url: str = Field(default="http://127.0.0.1:8233", alias="TEMPORAL_UI_URL")
+    task_queue: str = Field(default="backroom", alias="BACKROOM_TASK_QUEUE")
+    secret_key: str | None = Field(default=None, alias="SECRET_KEY")
+    base_url: str = Field(default="http://127.0.0.1:8000", alias="BASE_URL")
+    cookie_secure: bool = Field(default=True, alias="COOKIE_SECURE")
+    default_currency: str = Field(default="USD", alias="DEFAULT_CURRENCY")
+
+    # Sign-in throttling: this many failures per user name or address inside the window.
+    login_max_failures: int = Field(default=5, alias="LOGIN_MAX_FAILURES")
+    login_window_seconds: int = Field(default=900, alias="LOGIN_WINDOW_SECONDS")
+    session_hours: int = Field(default=12, alias="SESSION_HOURS")
+
+    # Credit-limit approvals: finance first, then the branch manager, then expiry.
+    credit_limit_finance_hours: float = Field(default=48, alias="CREDIT_LIMIT_FINANCE_HOURS")
+    credit_limit_manager_hours: float = Field(default=24, alias="CREDIT_LIMIT_MANAGER_HOURS")
+
+    stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
+    stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
+    stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
+    shippo_api_key: str | None = Field(default=None, alias="SHIPPO_API_KEY")
+    shippo_base_url: str | None = Field(default=None, alias="SHIPPO_BASE_URL")
+    smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
+    smtp_port: int = Field(default=25, alias="SMTP_PORT")
+    mail_from: str = Field(default="backroom@localhost", alias="MAIL_FROM")
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return normalize_db_url(self.database_url)
+        return f"sqlite+aiosqlite:///{self.var_dir / 'backroom.db'}"
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or "127.0.0.1:7233"
+
+    def session_secret(self) -> str:
+        """The signing secret; the embedded default keeps a generated one under var/."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def normalize_db_url(url: str) -> str:
+    """Accept plain postgresql:// and sqlite:// URLs and pick the async drivers we ship."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
