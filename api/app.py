@@ -1,0 +1,82 @@
+"""create_app(): the FastAPI application serving the JSON API, staff UI and storefront."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import pkgutil
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from temporalio.client import Client
+
+import api.routes
+import api.ui
+from api import errors
+from api.templating import make_templates
+from backroom import temporal
+from backroom.auth import service as auth
+from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
+from backroom.settings import Settings, get_settings
+from policies import load_enforcer
+
+HERE = Path(__file__).resolve().parent
+
+
+class TemporalHandle:
+    """Connects on first use, so the web app can start before the Temporal server is up."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = await temporal.connect(self._settings, retries=5)
+        return self._client
+
+
+def _modules(package) -> list:
+    return [importlib.import_module(f"{package.__name__}.{m.name}") for m in pkgutil.iter_modules(package.__path__)]
+
+
+def create_app(settings: Settings | None = None, *, sessionmaker: Sessionmaker | None = None,
+               read_sessionmaker: Sessionmaker | None = None, temporal_client: Client | None = None) -> FastAPI:
+    """Build the app. Tests pass their own sessionmaker and Temporal client."""
+    settings = settings or get_settings()
+    engine = None
+    if sessionmaker is None:
+        engine = make_engine(settings.db_url)
+        sessionmaker = make_sessionmaker(engine)
+        read_sessionmaker = make_sessionmaker(engine, readonly=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        async with app.state.sessionmaker() as session:
+            app.state.enforcer = load_enforcer(await auth.all_grants(session))
+        yield
+        if engine is not None:
+            await engine.dispose()
+
+    app = FastAPI(title="Backroom", version="0.1.0", lifespan=lifespan,
+                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.settings = settings
+    app.state.sessionmaker = sessionmaker
+    app.state.read_sessionmaker = read_sessionmaker or sessionmaker
+    app.state.enforcer = load_enforcer()
+    app.state.temporal = TemporalHandle(settings, temporal_client)
+    app.state.templates = make_templates()
+    nav = []
+    for module in _modules(api.routes) + _modules(api.ui):
+        if hasattr(module, "router"):
+            app.include_router(module.router)
+        nav.extend(getattr(module, "NAV", ()))
+    app.state.templates.env.globals["nav"] = sorted(nav, key=lambda n: n[3])
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    errors.install(app)
+    return app

@@ -1,0 +1,127 @@
+"""Request dependencies: the database session, the signed-in principal, permission checks."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backroom.auth import service as auth
+from backroom.auth.principal import Principal
+from backroom.branches.models import Shift
+from backroom.errors import AppError, Forbidden, Unauthorized
+from backroom.settings import Settings
+
+SESSION_COOKIE = "backroom_session"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class SignInRequired(Unauthorized):
+    """Raised for UI pages; the handler turns it into a redirect to the sign-in page."""
+
+
+class CsrfFailed(AppError):
+    status, code, title = 403, "csrf_failed", "The form expired or did not come from Backroom. Reload and try again."
+
+
+def settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed on success, rolled back on error. GETs read only."""
+    state = request.app.state
+    maker = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
+    async with maker() as session:
+        try:
+            yield session
+            if session.in_transaction():
+                await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def request_id(request: Request) -> str:
+    rid = getattr(request.state, "request_id", None)
+    if rid is None:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = rid[:64]
+    return request.state.request_id
+
+
+async def _open_shift(session: AsyncSession, user_id: int) -> int | None:
+    return await session.scalar(
+        select(Shift.id).where(Shift.user_id == user_id, Shift.status == "open").order_by(Shift.id.desc()).limit(1))
+
+
+async def current_principal(request: Request, session: AsyncSession = Depends(get_session)) -> Principal:
+    """Resolve the caller: bearer token (programs) or session cookie (browser, CSRF-checked)."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    user = None
+    via_token = False
+    authz = request.headers.get("authorization", "")
+    if authz.lower().startswith("bearer "):
+        user = await auth.resolve_token(session, authz[7:].strip())
+        via_token = True
+        if user is None:
+            raise Unauthorized("The API token is invalid, expired or revoked.")
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        resolved = await auth.resolve_session(session, token) if token else None
+        if resolved:
+            user, user_session = resolved
+            request.state.csrf_token = user_session.csrf_token
+            if request.method not in SAFE_METHODS:
+                await _check_csrf(request, user_session.csrf_token)
+    if user is None:
+        if is_api(request):
+            raise Unauthorized("Sign in or send a bearer token.")
+        raise SignInRequired()
+    principal = await auth.principal_for(
+        session, user, request.app.state.enforcer, request_id=request_id(request),
+        shift_id=await _open_shift(session, user.id), via_token=via_token)
+    request.state.principal = principal
+    return principal
+
+
+async def _check_csrf(request: Request, expected: str) -> None:
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        sent = form.get("csrf_token")
+    if not sent or not secrets.compare_digest(str(sent), expected):
+        raise CsrfFailed()
+
+
+def require(function: str, action: str) -> Any:
+    """Route dependency: the caller must hold (function, action) in at least one branch.
+    Record-level checks then use `principal.require(function, action, branch_id)`."""
+
+    async def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        if not principal.can(function, action):
+            raise Forbidden(f"You may not {action} {function}.", function=function, action=action)
+        return principal
+
+    dependency.permission = (function, action)  # read by the route-coverage test
+    return Depends(dependency)
+
+
+def public(request: Request) -> None:
+    """Marks a route that needs no permission (sign-in, health, storefront)."""
+
+
+public.is_public = True
+PUBLIC = Depends(public)

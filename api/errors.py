@@ -1,0 +1,66 @@
+"""Error rendering: Problem Details JSON for the API, pages (or redirects) for the UI."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.deps import SignInRequired, is_api
+from backroom.errors import AppError
+
+log = logging.getLogger("backroom.api")
+
+
+def field_errors(exc: RequestValidationError) -> list[dict]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        out.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+    return out
+
+
+def problem(request: Request, status: int, code: str, title: str, detail: str, **extra) -> Response:
+    if is_api(request) or "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", ""):
+        body = {"type": f"urn:backroom:problem:{code}", "title": title, "status": status, "detail": detail,
+                "code": code, "instance": request.url.path, **extra}
+        return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, "error.html", {"status": status, "title": title, "detail": detail,
+                                                             "code": code}, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError):
+        if isinstance(exc, SignInRequired):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        headers = {}
+        if "retry_after" in exc.extra:
+            headers["Retry-After"] = str(exc.extra["retry_after"])
+        resp = problem(request, exc.status, exc.code, exc.title, exc.detail,
+                       **{k: v for k, v in exc.extra.items() if k != "retry_after"})
+        resp.headers.update(headers)
+        return resp
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        return problem(request, 422, "validation_failed", "Invalid input", "Some fields are invalid.",
+                       errors=field_errors(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(request: Request, exc: IntegrityError):
+        # A constraint caught what validation did not (a race, a duplicate): the client's
+        # request conflicts with the stored state; nothing was written.
+        log.info("integrity error: %s", exc.orig)
+        return problem(request, 409, "conflict", "Conflict", "The change conflicts with existing records.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        return problem(request, exc.status_code, codes.get(exc.status_code, "http_error"),
+                       str(exc.detail), str(exc.detail))

@@ -1,0 +1,17 @@
+"""The staff start page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from api.deps import require
+from api.ui.common import render
+from backroom.auth.principal import Principal
+
+router = APIRouter()
+NAV = [("Home", "/", ("dashboard", "read"), 0)]
+
+
+@router.get("/")
+async def home(request: Request, p: Principal = require("dashboard", "read")):
+    return render(request, "home.html", p)

@@ -1,0 +1,58 @@
+"""The signed-in user as the edge sees it: identity, grants, and Casbin checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import casbin
+
+import policies
+from backroom.audit.context import Actor
+from backroom.errors import Forbidden
+
+
+@dataclass
+class Principal:
+    user_id: int
+    username: str
+    full_name: str
+    grants: tuple[tuple[str, int | None], ...]  # (role, branch_id or None for every branch)
+    enforcer: casbin.FastEnforcer = field(repr=False)
+    vendor_id: int | None = None
+    request_id: str | None = None
+    shift_id: int | None = None
+    via_token: bool = False
+
+    @property
+    def subject(self) -> str:
+        return policies.subject(self.user_id)
+
+    @property
+    def all_branches(self) -> bool:
+        return any(b is None for _, b in self.grants)
+
+    def roles_in(self, branch_id: int | None) -> set[str]:
+        return {r for r, b in self.grants if b is None or b == branch_id}
+
+    def can(self, function: str, action: str, branch_id: int | None = None) -> bool:
+        """In this branch, or (branch_id None) in at least one branch the user holds a role in."""
+        if branch_id is not None:
+            return self.enforcer.enforce(self.subject, function, action, str(branch_id))
+        domains = {policies.domain(b) for _, b in self.grants}
+        return any(self.enforcer.enforce(self.subject, function, action, d) for d in domains)
+
+    def require(self, function: str, action: str, branch_id: int | None = None) -> None:
+        if not self.can(function, action, branch_id):
+            where = f" in branch {branch_id}" if branch_id is not None else ""
+            raise Forbidden(f"You may not {action} {function}{where}.", function=function, action=action)
+
+    def branch_ids(self, function: str, action: str) -> set[int] | None:
+        """Branches where the permission holds; None means every branch."""
+        if any(b is None for _, b in self.grants) and self.enforcer.enforce(
+            self.subject, function, action, policies.ALL_BRANCHES
+        ):
+            return None
+        return {b for _, b in self.grants if b is not None and self.can(function, action, b)}
+
+    def actor(self) -> Actor:
+        return Actor.user(self.user_id, self.full_name, request_id=self.request_id, shift_id=self.shift_id)

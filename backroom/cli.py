@@ -1,0 +1,119 @@
+"""The `backroom` command: run the whole stack or any piece of it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+from backroom.settings import get_settings
+
+
+def _migrate(args) -> int:
+    from backroom.db.migrate import upgrade
+    settings = get_settings()
+    upgrade(settings.db_url)
+    print(f"database is up to date: {settings.db_url.split('@')[-1]}")
+    return 0
+
+
+async def _with_session(fn):
+    from backroom.db.session import make_engine, make_sessionmaker
+    engine = make_engine(get_settings().db_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            return await fn(session)
+    finally:
+        await engine.dispose()
+
+
+def _seed(args) -> int:
+    settings = get_settings()
+    if not settings.embedded_database and not args.demo:
+        print("refusing to create demo users on a non-embedded database; pass --demo to insist", file=sys.stderr)
+        return 2
+    from backroom.seed import seed_demo
+    asyncio.run(_with_session(seed_demo))
+    print("demo data is in place")
+    return 0
+
+
+def _audit_verify(args) -> int:
+    from backroom.audit.service import verify
+    report = asyncio.run(_with_session(verify))
+    if report.ok:
+        print(f"audit chain intact: {report.checked} events")
+        return 0
+    print(f"audit chain BROKEN at event {report.first_broken_id}: {report.problem} "
+          f"({report.checked} events verified before it)")
+    return 1
+
+
+def _users_create(args) -> int:
+    from backroom.audit.context import Actor
+    from backroom.auth.service import create_user
+    password = args.password or os.environ.get("BACKROOM_PASSWORD") or getpass.getpass("Password: ")
+    grants = []
+    for g in args.role or []:
+        role, _, branch = g.partition("@")
+        grants.append((role, int(branch) if branch else None))
+
+    async def go(session):
+        return await create_user(session, actor=Actor.system("cli"), username=args.username,
+                                 full_name=args.full_name or args.username, password=password,
+                                 email=args.email, grants=grants)
+    user = asyncio.run(_with_session(go))
+    print(f"created user {user.username} (id {user.id})")
+    return 0
+
+
+def _api(args) -> int:
+    import uvicorn
+    uvicorn.run("api.main:app", host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    return 0
+
+
+def _worker(args) -> int:
+    from worker.__main__ import main as worker_main
+    worker_main()
+    return 0
+
+
+def _run(args) -> int:
+    from backroom.devstack import main as devstack_main
+    return devstack_main(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="backroom", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="start everything: Temporal (embedded), migrations, demo data, worker, web app")
+    p.add_argument("--no-seed", action="store_true")
+    p.set_defaults(fn=_run)
+    p = sub.add_parser("api", help="serve the web app and JSON API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(fn=_api)
+    sub.add_parser("worker", help="run the Temporal worker").set_defaults(fn=_worker)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=_migrate)
+    p = sub.add_parser("seed", help="create demo branches, users and records (idempotent)")
+    p.add_argument("--demo", action="store_true", help="allow demo users on a non-embedded database")
+    p.set_defaults(fn=_seed)
+    audit = sub.add_parser("audit", help="audit trail tools").add_subparsers(dest="audit_cmd", required=True)
+    audit.add_parser("verify", help="re-hash the whole chain, name the first broken link").set_defaults(fn=_audit_verify)
+    users = sub.add_parser("users", help="user administration").add_subparsers(dest="users_cmd", required=True)
+    p = users.add_parser("create", help="create a staff user")
+    p.add_argument("username")
+    p.add_argument("--full-name")
+    p.add_argument("--email")
+    p.add_argument("--password", help="(or BACKROOM_PASSWORD, or asked for)")
+    p.add_argument("--role", action="append", help="ROLE or ROLE@BRANCH_ID; repeatable")
+    p.set_defaults(fn=_users_create)
+    args = parser.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

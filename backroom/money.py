@@ -1,0 +1,32 @@
+"""Money is integer minor units plus an ISO 4217 currency; this module formats and parses it."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+# Currencies whose minor unit is not a hundredth.
+_EXPONENT = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+
+
+def exponent(currency: str) -> int:
+    return _EXPONENT.get(currency.upper(), 2)
+
+
+def format_money(amount_minor: int | None, currency: str = "USD") -> str:
+    if amount_minor is None:
+        return ""
+    exp = exponent(currency)
+    value = Decimal(amount_minor).scaleb(-exp)
+    return f"{value:,.{exp}f} {currency.upper()}"
+
+
+def parse_money(text: str, currency: str) -> int:
+    """'1,234.50' -> 123450 for USD. Raises ValueError on malformed or over-precise input."""
+    try:
+        value = Decimal(text.replace(",", "").strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"{text!r} is not an amount") from exc
+    scaled = value.scaleb(exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{text!r} has more decimals than {currency} allows")
+    return int(scaled)

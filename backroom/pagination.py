@@ -1,0 +1,63 @@
+"""Keyset (cursor) pagination: stable while rows are inserted, unlike OFFSET."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backroom.errors import InvalidInput
+
+T = TypeVar("T")
+MAX_LIMIT = 200
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def _encode(value: Any, ident: Any) -> str:
+    if isinstance(value, datetime):
+        value = {"dt": value.isoformat()}
+    raw = json.dumps([value, ident], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[Any, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, ident = json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("The cursor is not valid; start again from the first page.", field="cursor") from exc
+    if isinstance(value, dict) and "dt" in value:
+        value = datetime.fromisoformat(value["dt"])
+    return value, ident
+
+
+async def paginate(session: AsyncSession, stmt: Select, *, sort_col, id_col, limit: int = 50,
+                   cursor: str | None = None, descending: bool = False) -> Page:
+    """Run `stmt` ordered by (sort_col, id_col), returning one page and the next cursor.
+    `stmt` selects ORM entities (or rows); sort_col/id_col are its columns. Read-only."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    if cursor:
+        value, ident = _decode(cursor)
+        if descending:
+            stmt = stmt.where(or_(sort_col < value, and_(sort_col == value, id_col < ident)))
+        else:
+            stmt = stmt.where(or_(sort_col > value, and_(sort_col == value, id_col > ident)))
+    order = (sort_col.desc(), id_col.desc()) if descending else (sort_col.asc(), id_col.asc())
+    rows = list((await session.execute(stmt.order_by(*order).limit(limit + 1))).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = _encode(getattr(last, sort_col.key), getattr(last, id_col.key))
+    return Page(rows, next_cursor)

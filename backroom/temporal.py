@@ -1,0 +1,57 @@
+"""Temporal client, data converter, task queue and search attributes, shared by every edge."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey, TypedSearchAttributes, SearchAttributePair
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from backroom.settings import Settings
+
+TASK_QUEUE = "backroom"
+
+BRANCH_ID = SearchAttributeKey.for_keyword("BranchId")
+CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
+ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
+SEARCH_ATTRIBUTES = (BRANCH_ID, CUSTOMER_ID, ORDER_ID)
+
+
+def search_attributes(*, branch_id: int | None = None, customer_id: int | None = None,
+                      order_id: int | None = None) -> TypedSearchAttributes:
+    """Search attributes for a workflow start, so the Temporal UI can filter by them."""
+    pairs = []
+    for key, value in ((BRANCH_ID, branch_id), (CUSTOMER_ID, customer_id), (ORDER_ID, order_id)):
+        if value is not None:
+            pairs.append(SearchAttributePair(key, str(value)))
+    return TypedSearchAttributes(pairs)
+
+
+async def connect(settings: Settings, *, retries: int = 60) -> Client:
+    """Connect to Temporal, waiting up to `retries` seconds for a server that is starting."""
+    for attempt in range(retries):
+        try:
+            return await Client.connect(settings.temporal_target, namespace=settings.temporal_namespace,
+                                        data_converter=pydantic_data_converter)
+        except RuntimeError:
+            if attempt == retries - 1:
+                raise
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> None:
+    """Register Backroom's search attributes on a cluster that lacks them. Idempotent."""
+    have = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    missing = {k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for k in SEARCH_ATTRIBUTES
+               if k.name not in have.custom_attributes}
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
+
+
+def workflow_url(settings: Settings, workflow_id: str) -> str:
+    return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id}"

@@ -1,0 +1,40 @@
+"""`python -m worker` (or `backroom worker`): run every workflow and activity on the task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from backroom import temporal
+from backroom.db.session import make_engine, make_sessionmaker
+from backroom.settings import get_settings
+from worker.registry import Deps, build_worker
+
+
+async def run() -> None:
+    settings = get_settings()
+    client = await temporal.connect(settings)
+    await temporal.ensure_search_attributes(client, settings.temporal_namespace)
+    engine = make_engine(settings.db_url)
+    deps = Deps(settings=settings, sessionmaker=make_sessionmaker(engine))
+    worker = build_worker(client, deps, task_queue=settings.task_queue)
+    logging.getLogger("backroom.worker").info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
+    try:
+        await worker.run()
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    # temporalio may abort at interpreter exit (sdk-python#300); leave cleanly instead.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Temporal workflow classes (deterministic only). Each module lists its classes in WORKFLOWS."""
