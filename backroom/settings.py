@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
     stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
+    # Online orders: review above this total (minor units, 0 = never), or above this many units;
+    # refunds above this amount go to the approval gate; unpicked orders raise an alert.
+    order_review_over_minor: int = Field(default=100000, alias="ORDER_REVIEW_OVER_MINOR")
+    order_review_units_over: int = Field(default=20, alias="ORDER_REVIEW_UNITS_OVER")
+    refund_approval_over_minor: int = Field(default=20000, alias="REFUND_APPROVAL_OVER_MINOR")
+    pick_timeout_hours: float = Field(default=24, alias="PICK_TIMEOUT_HOURS")
+    payment_auth_timeout_minutes: float = Field(default=30, alias="PAYMENT_AUTH_TIMEOUT_MINUTES")
+    promised_delivery_days: int = Field(default=5, alias="PROMISED_DELIVERY_DAYS")
+    shop_branch_code: str | None = Field(default=None, alias="SHOP_BRANCH_CODE")  # storefront's selling branch
     shippo_api_key: str | None = Field(default=None, alias="SHIPPO_API_KEY")
     shippo_base_url: str | None = Field(default=None, alias="SHIPPO_BASE_URL")
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")

@@ -1,0 +1,38 @@
+"""Cart activities: quote (prices + stock from the catalog) and the DB projection."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from backroom.audit.context import Actor
+from backroom.carts import service as carts
+from backroom.carts.pricing import Totals
+from backroom.carts.schemas import CartQuote, CartView
+from backroom.errors import AppError
+
+
+class CartActivities:
+    def __init__(self, deps) -> None:
+        self._sessionmaker = deps.sessionmaker
+
+    @activity.defn(name="cart_quote")
+    async def quote(self, q: CartQuote) -> Totals:
+        """Price a cart at today's prices, checking stock. Read-only, so retries are harmless."""
+        async with self._sessionmaker() as session:
+            try:
+                return await carts.quote(session, items=q.items, currency=q.currency)
+            except AppError as exc:
+                raise ApplicationError(exc.detail, type=type(exc).__name__, non_retryable=True) from None
+
+    @activity.defn(name="cart_project")
+    async def project(self, view: CartView) -> bool:
+        """Write the cart's state to the carts tables. Idempotent (versioned)."""
+        actor = Actor.workflow(activity.info().workflow_id)
+        async with self._sessionmaker.begin() as session:
+            return await carts.project(session, actor=actor, view=view)
+
+
+def build(deps) -> list:
+    a = CartActivities(deps)
+    return [a.quote, a.project]

@@ -1,0 +1,67 @@
+"""Cart payloads shared by the API, the CartWorkflow and its activities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backroom.carts.pricing import Totals
+
+
+class CartItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product_id: int = Field(ge=1)
+    qty: int = Field(ge=1, le=999)
+
+
+class CartQty(BaseModel):
+    """Set a line's quantity; 0 removes it."""
+    model_config = ConfigDict(extra="forbid")
+    product_id: int = Field(ge=1)
+    qty: int = Field(ge=0, le=999)
+
+
+class CartRemove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product_id: int = Field(ge=1)
+
+
+class CheckoutLock(BaseModel):
+    key: str
+
+
+class CheckoutDone(BaseModel):
+    key: str
+    order_id: int
+
+
+class CartQuote(BaseModel):
+    cart_id: int
+    currency: str
+    items: dict[int, int]
+
+
+class CartView(BaseModel):
+    cart_id: int
+    status: str  # open | checking_out | checked_out | abandoned
+    items: dict[int, int]
+    totals: Totals | None = None
+    version: int = 0
+    order_id: int | None = None
+    last_activity_at: datetime | None = None
+
+
+class CartStart(BaseModel):
+    cart_id: int
+    branch_id: int
+    currency: str
+    idle_days: float = 30
+    state: CartView | None = None  # carried over by continue-as-new
+    checkout_key: str | None = None
+
+
+class CartCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: int | None = Field(default=None, ge=1)
+    branch_id: int | None = Field(default=None, ge=1)

@@ -1,0 +1,170 @@
+"""Carts: the DB projection of CartWorkflow, and the client calls that drive the workflow."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from backroom.audit import service as audit
+from backroom.audit.context import Actor
+from backroom.carts.errors import CartChangeRefused, CartNotFound
+from backroom.carts.models import Cart, CartLine
+from backroom.carts.schemas import CartStart, CartView, CheckoutDone, CheckoutLock
+from backroom.carts.pricing import Totals
+from backroom.catalog import service as catalog
+from backroom.catalog.errors import OutOfStock
+from backroom.db.base import utcnow
+from backroom.orders import service as orders
+from backroom.pagination import Page, paginate
+
+
+def workflow_id(cart_id: int) -> str:
+    return f"cart-{cart_id}"
+
+
+async def create_cart(session: AsyncSession, *, actor: Actor, branch_id: int, currency: str,
+                      customer_id: int | None = None, session_key: str | None = None) -> Cart:
+    """A new, empty cart row (its workflow starts on the first add). Not idempotent."""
+    cart = Cart(branch_id=branch_id, currency=currency, customer_id=customer_id,
+                session_key=session_key or (None if customer_id else secrets.token_urlsafe(24)),
+                status="open", created_by_id=actor.user_id, last_activity_at=utcnow())
+    session.add(cart)
+    await session.flush()
+    await audit.record(session, actor=actor, action="cart.create", entity_type="cart", entity_id=cart.id,
+                       branch_id=branch_id, after=audit.snapshot(cart))
+    return cart
+
+
+async def get_cart(session: AsyncSession, cart_id: int) -> Cart:
+    cart = await session.get(Cart, cart_id)
+    if cart is None:
+        raise CartNotFound(f"Cart {cart_id} does not exist.")
+    return cart
+
+
+async def open_cart_for(session: AsyncSession, *, session_key: str | None = None,
+                        customer_id: int | None = None) -> Cart | None:
+    """The open cart of a storefront session or a customer, if any. Read-only."""
+    stmt = select(Cart).where(Cart.status.in_(("open", "checking_out")))
+    if session_key:
+        stmt = stmt.where(Cart.session_key == session_key)
+    elif customer_id:
+        stmt = stmt.where(Cart.customer_id == customer_id)
+    else:
+        return None
+    return await session.scalar(stmt.order_by(Cart.id.desc()).limit(1))
+
+
+async def lines_of(session: AsyncSession, cart_id: int) -> list[CartLine]:
+    return list(await session.scalars(select(CartLine).where(CartLine.cart_id == cart_id).order_by(CartLine.id)))
+
+
+async def list_carts(session: AsyncSession, *, branch_ids: set[int] | None, status: str | None, limit: int,
+                     cursor: str | None) -> Page:
+    stmt = select(Cart)
+    if branch_ids is not None:
+        stmt = stmt.where(Cart.branch_id.in_(branch_ids or {-1}))
+    if status:
+        stmt = stmt.where(Cart.status == status)
+    return await paginate(session, stmt, sort_col=Cart.updated_at, id_col=Cart.id, limit=limit, cursor=cursor,
+                          descending=True)
+
+
+async def quote(session: AsyncSession, *, items: dict[int, int], currency: str) -> Totals:
+    """Price the items at catalog prices and check there is stock for each. Read-only."""
+    for pid, qty in items.items():
+        have = await catalog.available(session, pid)
+        if have < qty:
+            raise OutOfStock(f"Only {max(have, 0)} left.", product_id=pid)
+    totals, _ = await orders.price_items(session, list(items.items()), currency=currency)
+    return totals
+
+
+async def project(session: AsyncSession, *, actor: Actor, view: CartView) -> bool:
+    """Write the workflow's cart state to carts/cart_lines; an older version never overwrites a
+    newer one. Idempotent."""
+    t = view.totals
+    res = await session.execute(
+        update(Cart).where(Cart.id == view.cart_id, Cart.version < view.version).values(
+            status=view.status, version=view.version, item_count=t.item_count if t else 0,
+            subtotal_minor=t.subtotal_minor if t else 0, discount_minor=t.discount_minor if t else 0,
+            tax_minor=t.tax_minor if t else 0, shipping_minor=t.shipping_minor if t else 0,
+            total_minor=t.total_minor if t else 0, last_activity_at=view.last_activity_at, order_id=view.order_id,
+            updated_at=utcnow()).execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        return False
+    await session.execute(delete(CartLine).where(CartLine.cart_id == view.cart_id))
+    for line in (t.lines if t else []):
+        session.add(CartLine(cart_id=view.cart_id, product_id=line.product_id, sku=line.sku, name=line.name,
+                             qty=line.qty, unit_price_minor=line.unit_price_minor,
+                             line_total_minor=line.line_total_minor))
+    await session.flush()
+    await audit.record(session, actor=actor, action="cart.update", entity_type="cart", entity_id=view.cart_id,
+                       after={"status": view.status, "items": {str(k): v for k, v in view.items.items()},
+                              "total_minor": t.total_minor if t else 0, "version": view.version})
+    return True
+
+
+def _refusal(exc: Exception) -> CartChangeRefused:
+    cause = exc
+    while getattr(cause, "cause", None) is not None or getattr(cause, "__cause__", None) is not None:
+        nxt = getattr(cause, "cause", None) or cause.__cause__
+        if isinstance(nxt, ApplicationError):
+            cause = nxt
+            break
+        cause = nxt
+    message = getattr(cause, "message", None) or str(cause)
+    err = CartChangeRefused(message)
+    kind = getattr(cause, "type", None)
+    if kind == "OutOfStock":
+        err.code = "out_of_stock"
+    elif kind == "CartClosed":
+        err.code = "cart_closed"
+    return err
+
+
+async def send(client: Client, cart: Cart, update_name: str, arg, *, task_queue: str) -> CartView:
+    """Send an Update to the cart's workflow, starting it if needed (update-with-start).
+    A refused change raises CartChangeRefused (409) with the workflow's reason."""
+    start = WithStartWorkflowOperation(
+        "CartWorkflow", CartStart(cart_id=cart.id, branch_id=cart.branch_id, currency=cart.currency),
+        id=workflow_id(cart.id), task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        # A closed cart never comes back to life under the same id.
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        execution_timeout=timedelta(days=400))
+    try:
+        return await client.execute_update_with_start_workflow(update_name, arg, start_workflow_operation=start,
+                                                               result_type=CartView)
+    except WorkflowUpdateFailedError as exc:
+        raise _refusal(exc) from None
+    except WorkflowAlreadyStartedError:
+        raise CartChangeRefused("The cart was already checked out.") from None
+    except RPCError as exc:
+        if "closing workflow" in str(exc) or "completed" in str(exc).lower():
+            raise CartChangeRefused("The cart was already checked out.") from None
+        raise
+
+
+async def lock_for_checkout(client: Client, cart: Cart, key: str, *, task_queue: str) -> CartView:
+    return await send(client, cart, "begin_checkout", CheckoutLock(key=key), task_queue=task_queue)
+
+
+async def unlock(client: Client, cart: Cart, key: str) -> None:
+    handle = client.get_workflow_handle(workflow_id(cart.id))
+    await handle.execute_update("release_checkout", CheckoutLock(key=key), result_type=CartView)
+
+
+async def close(client: Client, cart: Cart, key: str, order_id: int) -> None:
+    handle = client.get_workflow_handle(workflow_id(cart.id))
+    try:
+        await handle.execute_update("complete_checkout", CheckoutDone(key=key, order_id=order_id), result_type=CartView)
+    except RPCError:
+        pass  # the cart workflow already finished with this very checkout

@@ -1,0 +1,144 @@
+"""Payloads of OrderFulfillmentWorkflow, its Updates/Signals and its activities (pure Pydantic)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ParcelRef(BaseModel):
+    id: int
+    branch_id: int
+    status: str = "pending"  # pending picked packed labelled shipped delivered voided
+    tracking_number: str | None = None
+    label_id: str | None = None
+
+
+class OrderStart(BaseModel):
+    order_id: int
+    branch_id: int
+    customer_id: int | None = None
+    total_minor: int
+    currency: str
+    parcels: list[ParcelRef]
+    review_reason: str | None = None
+    review_hours: float = 48
+    refund_approval_over_minor: int = 20000
+    pick_timeout_hours: float = 24
+    auth_timeout_minutes: float = 30
+    promised_days: int = 5
+    refund_window_days: float = 60
+    auto_fulfil: bool = False  # benchmarks and demos: pick, pack, label and ship without people
+
+
+class OrderState(BaseModel):
+    order_id: int
+    status: str
+    intent_id: str | None = None
+    captured_minor: int = 0
+    refunded_minor: int = 0
+    parcels: list[ParcelRef] = []
+    message: str | None = None
+    alerts: list[str] = []
+
+
+class StaffAction(BaseModel):
+    """Who pressed the button (authorized by the API before the Update is sent)."""
+    user_id: int | None = None
+    user_name: str = "staff"
+
+
+class ParcelAction(StaffAction):
+    parcel_id: int
+
+
+class CancelAsk(StaffAction):
+    reason: str
+
+
+class RefundAsk(StaffAction):
+    amount_minor: int | None = Field(default=None, ge=1)
+    reason: str
+
+
+class RefundOutcome(BaseModel):
+    status: str  # refunded | pending_approval | rejected
+    amount_minor: int
+    refunded_minor: int
+
+
+class PaymentSignal(BaseModel):
+    """From the Stripe webhook or the storefront's authentication page."""
+    authorized: bool
+    message: str | None = None
+
+
+class TrackingSignal(BaseModel):
+    tracking_number: str
+    status: str  # delivered | in_transit | returned | failure
+
+
+# Activity payloads
+class OrderRef(BaseModel):
+    order_id: int
+
+
+class AuthResult(BaseModel):
+    status: str  # authorized | requires_action | declined | failed
+    intent_id: str | None = None
+    message: str | None = None
+
+
+class StatusChange(BaseModel):
+    order_id: int
+    status: str
+    message: str
+    key: str
+    customer_message: str | None = None
+    user_id: int | None = None
+    user_name: str | None = None
+
+
+class ParcelStep(BaseModel):
+    order_id: int
+    parcel_id: int
+    step: str  # picked packed shipped delivered
+    user_id: int | None = None
+    user_name: str | None = None
+
+
+class LabelAsk(BaseModel):
+    order_id: int
+    parcel_id: int
+    promised_days: int = 5
+    user_id: int | None = None
+
+
+class LabelResult(BaseModel):
+    parcel_id: int
+    label_id: str
+    tracking_number: str
+    carrier: str
+    service: str
+    rate_minor: int
+
+
+class MoneyAsk(BaseModel):
+    order_id: int
+    key: str
+    amount_minor: int | None = None
+    reason: str | None = None
+    user_id: int | None = None
+
+
+class MoneyResult(BaseModel):
+    captured_minor: int = 0
+    refunded_minor: int = 0
+    status: str = ""
+
+
+class AlertAsk(BaseModel):
+    order_id: int
+    kind: str
+    severity: str = "warning"
+    message: str
+    key: str

@@ -1,0 +1,272 @@
+"""Orders: placing an order from a cart (stock reserved atomically), the timeline, the payments
+ledger, parcels, alerts and webhook de-duplication."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backroom.audit import service as audit
+from backroom.audit.context import Actor
+from backroom.carts.pricing import DiscountLine, PriceLine, ShippingRule, Totals, price
+from backroom.catalog import service as catalog
+from backroom.catalog.errors import ProductArchived
+from backroom.catalog.models import Product
+from backroom.db.base import utcnow
+from backroom.orders.errors import CartEmpty, IdempotencyKeyReused, OrderNotFound
+from backroom.orders.models import Alert, Order, OrderEvent, OrderLine, Parcel, PaymentEntry, WebhookEvent
+from backroom.orders.schemas import CheckoutRequest, OrderFilter
+from backroom.pagination import Page, paginate
+
+
+def request_hash(cart_id: int, body: CheckoutRequest) -> str:
+    """Fingerprint of a checkout request, to tell a retry from a different request with the same key."""
+    raw = json.dumps({"cart": cart_id, **body.model_dump(mode="json")}, sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def find_by_idempotency_key(session: AsyncSession, key: str, fingerprint: str) -> Order | None:
+    """The order an earlier request with this key created; 409 if that request was different. Read-only."""
+    order = await session.scalar(select(Order).where(Order.idempotency_key == key))
+    if order is not None and order.request_hash != fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was used for a different checkout; use a new key.")
+    return order
+
+
+async def price_items(session: AsyncSession, items: list[tuple[int, int]], *, currency: str,
+                      discounts: list[DiscountLine] = (), shipping: ShippingRule | None = None) -> tuple[Totals, dict[int, Product]]:
+    """Price (product_id, qty) pairs at today's catalog prices. Read-only."""
+    ids = [pid for pid, _ in items]
+    products = {p.id: p for p in await session.scalars(select(Product).where(Product.id.in_(ids)))} if ids else {}
+    lines = []
+    for pid, qty in items:
+        product = products.get(pid)
+        if product is None or product.status != "active":
+            raise ProductArchived(f"Product {pid} is no longer sold.", product_id=pid)
+        lines.append(PriceLine(product_id=pid, sku=product.sku, name=product.name, qty=qty,
+                               unit_price_minor=product.price_minor, tax_rate_bp=product.tax_rate_bp,
+                               weight_g=product.weight_g))
+    return price(lines, currency=currency, discounts=list(discounts), shipping=shipping), products
+
+
+def review_reason(*, total_minor: int, units: int, ship_postcode: str, billing_postcode: str | None,
+                  review_over_minor: int, units_over: int) -> str | None:
+    """Why an order needs a person to look at it before picking, or None. Pure."""
+    if review_over_minor and total_minor > review_over_minor:
+        return "Order total above the review threshold"
+    if units_over and units > units_over:
+        return f"More than {units_over} units"
+    if billing_postcode and billing_postcode.replace(" ", "").upper() != ship_postcode.replace(" ", "").upper():
+        return "Billing and shipping postcodes differ"
+    return None
+
+
+async def place_order(session: AsyncSession, *, actor: Actor, cart_id: int | None, branch_id: int,
+                      items: list[tuple[int, int]], body: CheckoutRequest, idempotency_key: str,
+                      fingerprint: str, currency: str, customer_id: int | None = None,
+                      discounts: list[DiscountLine] = ()) -> Order:
+    """Create an order from (product_id, qty) items: re-price, reserve stock atomically (each
+    line from one branch), one parcel per fulfilling branch. Idempotent per Idempotency-Key
+    (see find_by_idempotency_key); raises OutOfStock and leaves nothing behind on rollback."""
+    merged: dict[int, int] = defaultdict(int)
+    for pid, qty in items:
+        merged[pid] += qty
+    items = [(pid, qty) for pid, qty in merged.items() if qty > 0]
+    if not items:
+        raise CartEmpty("Add something to the cart before checking out.")
+    totals, products = await price_items(session, items, currency=currency, discounts=discounts)
+    order = Order(token=secrets.token_urlsafe(24), idempotency_key=idempotency_key, request_hash=fingerprint,
+                  cart_id=cart_id, customer_id=customer_id, branch_id=branch_id, created_by_id=actor.user_id,
+                  shift_id=actor.shift_id, status="placed", currency=currency,
+                  subtotal_minor=totals.subtotal_minor, discount_minor=totals.discount_minor,
+                  tax_minor=totals.tax_minor, shipping_minor=totals.shipping_minor, total_minor=totals.total_minor,
+                  payment_method=body.payment_method, placed_at=utcnow(),
+                  **body.model_dump(exclude={"payment_method"}))
+    session.add(order)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise IdempotencyKeyReused("A checkout with this Idempotency-Key is already in progress.") from exc
+    allocations = await catalog.reserve(session, actor=actor, order_id=order.id, items=items, prefer_branch_id=branch_id)
+    by_product = {a.product_id: a.branch_id for a in allocations}
+    parcels: dict[int, Parcel] = {}
+    for bid in sorted(set(by_product.values())):
+        parcels[bid] = Parcel(order_id=order.id, branch_id=bid, status="pending", created_by_id=actor.user_id)
+        session.add(parcels[bid])
+    await session.flush()
+    for line in totals.lines:
+        bid = by_product[line.product_id]
+        parcels[bid].weight_g += line.qty * line.weight_g
+        session.add(OrderLine(order_id=order.id, product_id=line.product_id,
+                              vendor_id=products[line.product_id].vendor_id, sku=line.sku, name=line.name,
+                              qty=line.qty, unit_price_minor=line.unit_price_minor, tax_rate_bp=line.tax_rate_bp,
+                              tax_minor=line.tax_minor, line_total_minor=line.line_total_minor,
+                              weight_g=line.weight_g, fulfil_branch_id=bid, parcel_id=parcels[bid].id))
+    # The order belongs to the branch shipping most of it; parcels keep their own branch.
+    order.branch_id = max(parcels.values(), key=lambda p: (p.weight_g, -p.branch_id)).branch_id if len(parcels) > 1 else next(iter(parcels))
+    await session.flush()
+    await add_event(session, order_id=order.id, kind="placed", actor_name=actor.name,
+                    message=f"Order placed: {totals.item_count} item(s), {len(parcels)} parcel(s).")
+    await audit.record(session, actor=actor, action="order.place", entity_type="order", entity_id=order.id,
+                       branch_id=order.branch_id, after=audit.snapshot(order))
+    return order
+
+
+async def get_order(session: AsyncSession, order_id: int) -> Order:
+    order = await session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound(f"Order {order_id} does not exist.")
+    return order
+
+
+async def get_by_token(session: AsyncSession, token: str) -> Order:
+    order = await session.scalar(select(Order).where(Order.token == token))
+    if order is None:
+        raise OrderNotFound("No order has this link.")
+    return order
+
+
+async def lines_of(session: AsyncSession, order_id: int) -> list[OrderLine]:
+    return list(await session.scalars(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)))
+
+
+async def parcels_of(session: AsyncSession, order_id: int) -> list[Parcel]:
+    return list(await session.scalars(select(Parcel).where(Parcel.order_id == order_id).order_by(Parcel.id)))
+
+
+async def events_of(session: AsyncSession, order_id: int) -> list[OrderEvent]:
+    return list(await session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id)
+                                      .order_by(OrderEvent.at, OrderEvent.id)))
+
+
+async def payments_of(session: AsyncSession, order_id: int) -> list[PaymentEntry]:
+    return list(await session.scalars(select(PaymentEntry).where(PaymentEntry.order_id == order_id)
+                                      .order_by(PaymentEntry.id)))
+
+
+async def list_orders(session: AsyncSession, *, filt: OrderFilter, branch_ids: set[int] | None,
+                      vendor_id: int | None = None) -> Page:
+    """Orders visible to the caller (branches, vendor), filtered, keyset-paged. Read-only."""
+    stmt = select(Order)
+    if branch_ids is not None:
+        stmt = stmt.where(Order.branch_id.in_(branch_ids or {-1}))
+    if vendor_id is not None:
+        stmt = stmt.where(Order.id.in_(select(OrderLine.order_id).where(OrderLine.vendor_id == vendor_id)))
+    if filt.status:
+        stmt = stmt.where(Order.status == filt.status)
+    if filt.branch_id:
+        stmt = stmt.where(Order.branch_id == filt.branch_id)
+    if filt.customer_id:
+        stmt = stmt.where(Order.customer_id == filt.customer_id)
+    if filt.q:
+        stmt = stmt.where(or_(func.lower(Order.email).like(f"%{filt.q.lower()}%"),
+                              func.lower(Order.ship_name).like(f"%{filt.q.lower()}%")))
+    col = Order.placed_at if filt.sort == "placed" else Order.total_minor
+    return await paginate(session, stmt, sort_col=col, id_col=Order.id, limit=filt.limit, cursor=filt.cursor,
+                          descending=filt.desc)
+
+
+async def add_event(session: AsyncSession, *, order_id: int, kind: str, message: str, actor_name: str | None = None,
+                    key: str | None = None, data: dict | None = None) -> OrderEvent | None:
+    """Append to the order's timeline. Idempotent when `key` is given (a repeat returns None)."""
+    if key and await session.scalar(select(OrderEvent.id).where(OrderEvent.key == key)):
+        return None
+    ev = OrderEvent(order_id=order_id, kind=kind, message=message, actor_name=actor_name, key=key, data=data,
+                    at=utcnow())
+    session.add(ev)
+    await session.flush()
+    return ev
+
+
+async def set_status(session: AsyncSession, *, actor: Actor, order_id: int, status: str, message: str,
+                     key: str, customer_message: str | None = None, data: dict | None = None) -> Order:
+    """Move the order to `status` with a timeline entry and an audit event. Idempotent per key."""
+    order = await get_order(session, order_id)
+    if await session.scalar(select(OrderEvent.id).where(OrderEvent.key == key)):
+        return order
+    before = {"status": order.status, "customer_message": order.customer_message}
+    order.status = status
+    if customer_message is not None:
+        order.customer_message = customer_message
+    await add_event(session, order_id=order_id, kind=status, message=message, actor_name=actor.name, key=key, data=data)
+    await audit.record(session, actor=actor, action=f"order.{status}", entity_type="order", entity_id=order_id,
+                       branch_id=order.branch_id, before=before,
+                       after={"status": status, "customer_message": order.customer_message})
+    return order
+
+
+async def ledger(session: AsyncSession, *, actor: Actor, order: Order, kind: str, status: str, amount_minor: int,
+                 idempotency_key: str, intent_id: str | None = None, gateway_ref: str | None = None,
+                 message: str | None = None) -> PaymentEntry:
+    """Record one money movement (or failure). Idempotent per idempotency_key."""
+    existing = await session.scalar(select(PaymentEntry).where(PaymentEntry.idempotency_key == idempotency_key))
+    if existing is not None:
+        return existing
+    entry = PaymentEntry(order_id=order.id, branch_id=order.branch_id, kind=kind, status=status,
+                         amount_minor=amount_minor, currency=order.currency, intent_id=intent_id,
+                         gateway_ref=gateway_ref, message=message, idempotency_key=idempotency_key,
+                         created_by_id=actor.user_id)
+    session.add(entry)
+    await session.flush()
+    await audit.record(session, actor=actor, action=f"payment.{kind}", entity_type="order", entity_id=order.id,
+                       branch_id=order.branch_id, after=audit.snapshot(entry))
+    return entry
+
+
+async def raise_alert(session: AsyncSession, *, actor: Actor, kind: str, severity: str, subject_type: str,
+                      subject_id: str, branch_id: int, message: str, key: str) -> Alert:
+    """Open an exception alert for people to handle. Idempotent per key."""
+    existing = await session.scalar(select(Alert).where(Alert.key == key))
+    if existing is not None:
+        return existing
+    alert = Alert(kind=kind, severity=severity, subject_type=subject_type, subject_id=subject_id, branch_id=branch_id,
+                  message=message, key=key, status="open", created_by_id=actor.user_id)
+    session.add(alert)
+    await session.flush()
+    await audit.record(session, actor=actor, action="alert.raise", entity_type="alert", entity_id=alert.id,
+                       branch_id=branch_id, after=audit.snapshot(alert))
+    return alert
+
+
+async def update_parcel(session: AsyncSession, *, actor: Actor, parcel_id: int, to: str, allowed_from: tuple[str, ...],
+                        **values) -> Parcel | None:
+    """Conditional parcel transition; None when it was already done or not allowed. Idempotent."""
+    stamp = {"picked": "picked_at", "packed": "packed_at", "shipped": "shipped_at", "delivered": "delivered_at"}.get(to)
+    if stamp:
+        values[stamp] = utcnow()
+    res = await session.execute(update(Parcel).where(Parcel.id == parcel_id, Parcel.status.in_(allowed_from))
+                                .values(status=to, **values).execution_options(synchronize_session=False))
+    parcel = await session.get(Parcel, parcel_id)
+    await session.refresh(parcel)
+    if res.rowcount != 1:
+        return None
+    await audit.record(session, actor=actor, action=f"parcel.{to}", entity_type="order", entity_id=parcel.order_id,
+                       branch_id=parcel.branch_id, after={"parcel_id": parcel_id, "status": to,
+                                                          **{k: v for k, v in values.items() if not isinstance(v, datetime)}})
+    return parcel
+
+
+async def seen_webhook(session: AsyncSession, *, provider: str, event_id: str, type: str, payload: dict) -> bool:
+    """Remember a provider event; True when it was already received (drop it). Idempotent."""
+    if await session.scalar(select(WebhookEvent.id).where(WebhookEvent.provider == provider,
+                                                          WebhookEvent.event_id == event_id)):
+        return True
+    session.add(WebhookEvent(provider=provider, event_id=event_id, type=type, payload=payload))
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        return True
+    return False
+
+
+async def open_alerts(session: AsyncSession, *, subject_type: str, subject_id: str) -> list[Alert]:
+    return list(await session.scalars(select(Alert).where(Alert.subject_type == subject_type,
+                                                          Alert.subject_id == subject_id).order_by(Alert.id)))
