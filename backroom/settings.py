@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
     temporal_ui_url: str = Field(default="http://127.0.0.1:8233", alias="TEMPORAL_UI_URL")
     task_queue: str = Field(default="backroom", alias="BACKROOM_TASK_QUEUE")
+    # Prepended to entity workflow ids (cart-1, order-1) so several databases can share one
+    # Temporal namespace (tests, staging copies) without their ids colliding.
+    workflow_prefix: str = Field(default="", alias="BACKROOM_WORKFLOW_PREFIX")
     secret_key: str | None = Field(default=None, alias="SECRET_KEY")
     base_url: str = Field(default="http://127.0.0.1:8000", alias="BASE_URL")
     cookie_secure: bool = Field(default=True, alias="COOKIE_SECURE")
@@ -46,6 +49,10 @@ class Settings(BaseSettings):
     pick_timeout_hours: float = Field(default=24, alias="PICK_TIMEOUT_HOURS")
     payment_auth_timeout_minutes: float = Field(default=30, alias="PAYMENT_AUTH_TIMEOUT_MINUTES")
     promised_delivery_days: int = Field(default=5, alias="PROMISED_DELIVERY_DAYS")
+    ship_from_street: str = Field(default="1 Main Street", alias="SHIP_FROM_STREET")
+    ship_from_city: str = Field(default="New York", alias="SHIP_FROM_CITY")
+    ship_from_postcode: str = Field(default="10001", alias="SHIP_FROM_POSTCODE")
+    ship_from_country: str = Field(default="US", alias="SHIP_FROM_COUNTRY")
     shop_branch_code: str | None = Field(default=None, alias="SHOP_BRANCH_CODE")  # storefront's selling branch
     shippo_api_key: str | None = Field(default=None, alias="SHIPPO_API_KEY")
     shippo_base_url: str | None = Field(default=None, alias="SHIPPO_BASE_URL")

@@ -25,8 +25,8 @@ from backroom.orders import service as orders
 from backroom.pagination import Page, paginate
 
 
-def workflow_id(cart_id: int) -> str:
-    return f"cart-{cart_id}"
+def workflow_id(cart_id: int, prefix: str = "") -> str:
+    return f"{prefix}cart-{cart_id}"
 
 
 async def create_cart(session: AsyncSession, *, actor: Actor, branch_id: int, currency: str,
@@ -130,12 +130,12 @@ def _refusal(exc: Exception) -> CartChangeRefused:
     return err
 
 
-async def send(client: Client, cart: Cart, update_name: str, arg, *, task_queue: str) -> CartView:
+async def send(client: Client, cart: Cart, update_name: str, arg, *, task_queue: str, prefix: str = "") -> CartView:
     """Send an Update to the cart's workflow, starting it if needed (update-with-start).
     A refused change raises CartChangeRefused (409) with the workflow's reason."""
     start = WithStartWorkflowOperation(
         "CartWorkflow", CartStart(cart_id=cart.id, branch_id=cart.branch_id, currency=cart.currency),
-        id=workflow_id(cart.id), task_queue=task_queue,
+        id=workflow_id(cart.id, prefix), task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         # A closed cart never comes back to life under the same id.
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -153,17 +153,17 @@ async def send(client: Client, cart: Cart, update_name: str, arg, *, task_queue:
         raise
 
 
-async def lock_for_checkout(client: Client, cart: Cart, key: str, *, task_queue: str) -> CartView:
-    return await send(client, cart, "begin_checkout", CheckoutLock(key=key), task_queue=task_queue)
+async def lock_for_checkout(client: Client, cart: Cart, key: str, *, task_queue: str, prefix: str = "") -> CartView:
+    return await send(client, cart, "begin_checkout", CheckoutLock(key=key), task_queue=task_queue, prefix=prefix)
 
 
-async def unlock(client: Client, cart: Cart, key: str) -> None:
-    handle = client.get_workflow_handle(workflow_id(cart.id))
+async def unlock(client: Client, cart: Cart, key: str, *, prefix: str = "") -> None:
+    handle = client.get_workflow_handle(workflow_id(cart.id, prefix))
     await handle.execute_update("release_checkout", CheckoutLock(key=key), result_type=CartView)
 
 
-async def close(client: Client, cart: Cart, key: str, order_id: int) -> None:
-    handle = client.get_workflow_handle(workflow_id(cart.id))
+async def close(client: Client, cart: Cart, key: str, order_id: int, *, prefix: str = "") -> None:
+    handle = client.get_workflow_handle(workflow_id(cart.id, prefix))
     try:
         await handle.execute_update("complete_checkout", CheckoutDone(key=key, order_id=order_id), result_type=CartView)
     except RPCError:

@@ -270,3 +270,39 @@ async def seen_webhook(session: AsyncSession, *, provider: str, event_id: str, t
 async def open_alerts(session: AsyncSession, *, subject_type: str, subject_id: str) -> list[Alert]:
     return list(await session.scalars(select(Alert).where(Alert.subject_type == subject_type,
                                                           Alert.subject_id == subject_id).order_by(Alert.id)))
+
+
+def workflow_id(order_id: int, prefix: str = "") -> str:
+    return f"{prefix}order-{order_id}"
+
+
+async def start_input(session: AsyncSession, order: Order, settings, *, auto_fulfil: bool = False):
+    """The OrderFulfillmentWorkflow input: the order's facts plus today's configuration. Read-only."""
+    from backroom.orders.flow import OrderStart, ParcelRef
+    lines = await lines_of(session, order.id)
+    parcels = await parcels_of(session, order.id)
+    reason = review_reason(total_minor=order.total_minor, units=sum(ln.qty for ln in lines),
+                           ship_postcode=order.ship_postcode, billing_postcode=order.billing_postcode,
+                           review_over_minor=settings.order_review_over_minor,
+                           units_over=settings.order_review_units_over)
+    return OrderStart(order_id=order.id, branch_id=order.branch_id, customer_id=order.customer_id,
+                      total_minor=order.total_minor, currency=order.currency,
+                      parcels=[ParcelRef(id=p.id, branch_id=p.branch_id) for p in parcels], review_reason=reason,
+                      refund_approval_over_minor=settings.refund_approval_over_minor,
+                      pick_timeout_hours=settings.pick_timeout_hours,
+                      auth_timeout_minutes=settings.payment_auth_timeout_minutes,
+                      promised_days=settings.promised_delivery_days, auto_fulfil=auto_fulfil)
+
+
+async def start_workflow(client, start, *, task_queue: str, prefix: str = "") -> None:
+    """Start `order-{id}`; an already started one counts as success (retried requests are harmless)."""
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+    from backroom.temporal import search_attributes
+    try:
+        await client.start_workflow("OrderFulfillmentWorkflow", start, id=workflow_id(start.order_id, prefix),
+                                    task_queue=task_queue,
+                                    search_attributes=search_attributes(branch_id=start.branch_id,
+                                                                        customer_id=start.customer_id,
+                                                                        order_id=start.order_id))
+    except WorkflowAlreadyStartedError:
+        pass
