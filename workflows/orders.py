@@ -66,15 +66,16 @@ class OrderFulfillmentWorkflow(ApprovalGate):
     # ---- helpers -------------------------------------------------------------------
     async def _status(self, status: str, message: str, *, customer_message: str | None = None,
                       who: StaffAction | None = None) -> None:
-        self.st.status = status
-        if customer_message:
-            self.st.message = customer_message
         await workflow.execute_activity_method(
             OrderActivities.set_status,
             StatusChange(order_id=self.start.order_id, status=status, message=message,
                          key=f"{workflow.info().workflow_id}:{workflow.info().run_id}:{status}:{workflow.uuid4().hex[:8]}",
                          customer_message=customer_message, user_id=who.user_id if who else None,
                          user_name=who.user_name if who else None), **DB)
+        # State changes after the write, so a caller that sees the status also finds it in the DB.
+        self.st.status = status
+        if customer_message:
+            self.st.message = customer_message
 
     def _parcel(self, parcel_id: int):
         for p in self.st.parcels:

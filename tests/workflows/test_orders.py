@@ -47,7 +47,7 @@ async def ledger(db, order_id):
 
 async def stock(db, product_id):
     async with db.read_sessionmaker() as s:
-        rows = await s.scalars(select(StockLevel).where(StockLevel.product_id == product_id))
+        rows = list(await s.scalars(select(StockLevel).where(StockLevel.product_id == product_id)))
         return sum(r.on_hand for r in rows), sum(r.reserved for r in rows)
 
 
@@ -81,3 +81,148 @@ async def test_happy_path_two_branches_two_parcels(ts_env, sqlite_db, commerce_s
     assert all(p.status == "delivered" and p.tracking_number and p.label_path for p in parcels)
     assert open(parcels[0].label_path, "rb").read(4) == b"%PDF"
     assert kinds[0] == "placed" and kinds[-1] == "completed" and "payment_authorized" in kinds
+
+
+async def test_decline_fails_payment_and_releases_stock(ts_env, sqlite_db, commerce_settings, task_queue):
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 2)], method="pm_card_chargeCustomerFail")
+    assert await stock(db, p1.id) == (2, 2)
+    async with worker(ts_env, db, settings, task_queue):
+        handle = await start(ts_env, db, settings, order, task_queue)
+        st = await handle.result()
+    assert st.status == "payment_failed" and "declined" in st.message.lower()
+    assert await stock(db, p1.id) == (2, 0)
+    assert [k for k, *_ in await ledger(db, order.id)] == ["failure"]
+
+
+async def test_three_d_secure_authenticated_then_fulfilled(ts_env, sqlite_db, commerce_settings, task_queue):
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 1)], method="pm_card_threeDSecure2Required")
+    extra = adapters(settings)
+    async with worker(ts_env, db, settings, task_queue, extra):
+        handle = await start(ts_env, db, settings, order, task_queue)
+        st = await wait_status(handle, "awaiting_authentication")
+        await extra["payments"].complete_3ds_for_test(st.intent_id)
+        await handle.signal(OrderFulfillmentWorkflow.payment_update, PaymentSignal(authorized=True))
+        st = await wait_status(handle, "picking")
+        await handle.execute_update(OrderFulfillmentWorkflow.cancel, CancelAsk(reason="changed mind", **WH))
+    assert [k for k, *_ in await ledger(db, order.id)] == ["action_required", "authorization", "void"]
+
+
+async def test_three_d_secure_never_completed_times_out(ts_env, sqlite_db, commerce_settings, task_queue):
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 2)], method="pm_card_threeDSecure2Required")
+    async with worker(ts_env, db, settings, task_queue):
+        handle = await start(ts_env, db, settings, order, task_queue)
+        await wait_status(handle, "awaiting_authentication")
+        st = await handle.result()  # the test server skips the 30-minute wait
+    assert st.status == "payment_failed" and "not authenticated" in st.message
+    assert await stock(db, p1.id) == (2, 0)
+
+
+async def test_cancel_before_shipment_voids_label_and_hold(ts_env, sqlite_db, commerce_settings, task_queue):
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 2)])
+    async with worker(ts_env, db, settings, task_queue):
+        handle = await start(ts_env, db, settings, order, task_queue)
+        st = await wait_status(handle, "picking")
+        pid = st.parcels[0].id
+        for step in ("pick", "pack", "buy_label"):
+            await handle.execute_update(step, ParcelAction(parcel_id=pid, **WH))
+        st = await handle.execute_update(OrderFulfillmentWorkflow.cancel, CancelAsk(reason="customer called", **WH))
+        assert st.status == "cancelled"
+        assert (await handle.result()).status == "cancelled"
+    assert [k for k, *_ in await ledger(db, order.id)] == ["authorization", "void"]
+    assert await stock(db, p1.id) == (2, 0)
+    async with db.read_sessionmaker() as s:
+        assert (await orders.parcels_of(s, order.id))[0].status == "voided"
+
+
+async def test_cancel_after_shipment_is_refused_then_refund_with_approval(ts_env, sqlite_db, commerce_settings,
+                                                                          task_queue):
+    db, settings = sqlite_db, commerce_settings
+    settings.refund_approval_over_minor = 1000
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((2, 0),), prices=(3000,))
+    order = await place(db, a, [(p1.id, 1)])
+    async with worker(ts_env, db, settings, task_queue):
+        handle = await start(ts_env, db, settings, order, task_queue, auto=True)
+        st = await wait_status(handle, "shipped")
+        with pytest.raises(Exception) as refused:
+            await handle.execute_update(OrderFulfillmentWorkflow.cancel, CancelAsk(reason="too late", **WH))
+        assert "refund it instead" in str(refused.value.__cause__ or refused.value)
+        small = await handle.execute_update(OrderFulfillmentWorkflow.refund, RefundAsk(amount_minor=500, reason="scratch", **WH))
+        assert small.status == "refunded"
+        big = await handle.execute_update(OrderFulfillmentWorkflow.refund, RefundAsk(reason="returned", **WH))
+        assert big.status == "pending_approval" and big.amount_minor == order.total_minor - 500
+        st = await handle.query(OrderFulfillmentWorkflow.state)
+        assert st.status == "partially_refunded" and st.refunded_minor == 500
+        await approve(handle, "refund-2")
+        st = await wait_status(handle, "refunded")
+        assert st.refunded_minor == order.total_minor
+    assert [k for k, *_ in await ledger(db, order.id)] == ["authorization", "capture", "refund", "refund"]
+
+
+async def approve(handle, key):
+    from workflows.approval_fallback import ApprovalDecision
+    for _ in range(100):  # the gate opens once the request is recorded
+        try:
+            return await handle.execute_update("decide", ApprovalDecision(key=key, approve=True, reason="ok"))
+        except Exception:
+            await asyncio.sleep(0.05)
+    raise AssertionError("the approval never opened")
+
+
+async def test_pick_timeout_raises_one_alert(ts_env, sqlite_db, commerce_settings, task_queue):
+    db, settings = sqlite_db, commerce_settings
+    settings.pick_timeout_hours = 2
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 1)])
+    async with worker(ts_env, db, settings, task_queue):
+        handle = await start(ts_env, db, settings, order, task_queue)
+        await wait_status(handle, "picking")
+        await ts_env.sleep(3 * 3600)
+        for _ in range(100):
+            if "pick_timeout" in (await handle.query(OrderFulfillmentWorkflow.state)).alerts:
+                break
+            await asyncio.sleep(0.05)
+        await handle.execute_update(OrderFulfillmentWorkflow.cancel, CancelAsk(reason="test over", **WH))
+    async with db.read_sessionmaker() as s:
+        alerts = list(await s.scalars(select(Alert).where(Alert.subject_id == str(order.id),
+                                                          Alert.subject_type == "order")))
+        kinds = [e.kind for e in await orders.events_of(s, order.id)]
+    assert [(al.kind, al.branch_id) for al in alerts] == [("pick_timeout", a.id)]
+    assert "alert_pick_timeout" in kinds
+
+
+async def test_crash_after_gateway_calls_still_one_capture_one_label(ts_env, sqlite_db, commerce_settings,
+                                                                     task_queue):
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 1)])
+    real = adapters(settings)
+    extra = {"payments": CrashOnce(real["payments"], "authorize", "capture"),
+             "carrier": CrashOnce(real["carrier"], "buy_label")}
+    async with worker(ts_env, db, settings, task_queue, extra):
+        handle = await start(ts_env, db, settings, order, task_queue, auto=True)
+        st = await wait_status(handle, "shipped", tries=600)
+    assert extra["payments"].calls == {"authorize": 2, "capture": 2} and extra["carrier"].calls == {"buy_label": 2}
+    assert await ledger(db, order.id) == [("authorization", "authorized", order.total_minor),
+                                          ("capture", "succeeded", order.total_minor)]
+    # Stripe's view: one PaymentIntent for the order, captured once for the total.
+    intent = await real["payments"].retrieve(st.intent_id)
+    assert intent.captured_minor == order.total_minor and intent.refunded_minor == 0
+    async with db.read_sessionmaker() as s:
+        parcels = await orders.parcels_of(s, order.id)
+        labels = [e for e in await orders.events_of(s, order.id) if e.kind == "label_purchased"]
+    assert len(parcels) == 1 and len(labels) == 1 and parcels[0].tracking_number == st.parcels[0].tracking_number
