@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
@@ -148,7 +148,7 @@ async def send(client: Client, cart: Cart, update_name: str, arg, *, task_queue:
     except WorkflowAlreadyStartedError:
         raise CartChangeRefused("The cart was already checked out.") from None
     except RPCError as exc:
-        if "closing workflow" in str(exc) or "completed" in str(exc).lower():
+        if exc.status == RPCStatusCode.ALREADY_EXISTS or "closing workflow" in str(exc):
             raise CartChangeRefused("The cart was already checked out.") from None
         raise
 

@@ -1,0 +1,54 @@
+"""CartWorkflow: update-with-start, validators, re-pricing, stock checks, DB projection."""
+
+from __future__ import annotations
+
+import pytest
+
+from backroom.carts import service as carts
+from backroom.carts.errors import CartChangeRefused
+from backroom.carts.schemas import CartItem, CartQty
+from backroom.catalog import service as catalog
+from backroom.catalog.schemas import ProductUpdate
+from tests.commerce_support import ACTOR, make_shop
+from tests.helpers import uniq
+from worker.registry import Deps, build_worker
+
+
+async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue):
+    db = sqlite_db
+    settings.workflow_prefix = uniq("t") + "-"
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1, p2) = await make_shop(s, stock=((2, 1), (1, 0)), prices=(1000, 250))
+        cart = await carts.create_cart(s, actor=ACTOR, branch_id=a.id, currency="USD")
+    kw = dict(task_queue=task_queue, prefix=settings.workflow_prefix)
+    async with build_worker(ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue):
+        view = await carts.send(ts_env.client, cart, "add", CartItem(product_id=p1.id, qty=2), **kw)
+        assert view.totals.subtotal_minor == 2000 and view.totals.tax_minor == 160
+        view = await carts.send(ts_env.client, cart, "add", CartItem(product_id=p1.id, qty=1), **kw)
+        assert view.items == {p1.id: 3}  # stock in both branches counts
+        with pytest.raises(CartChangeRefused) as err:
+            await carts.send(ts_env.client, cart, "add", CartItem(product_id=p1.id, qty=1), **kw)
+        assert err.value.code == "out_of_stock"
+        # Prices are re-read from the catalog on each change.
+        async with db.sessionmaker.begin() as s:
+            await catalog.update_product(s, actor=ACTOR, product_id=p1.id, data=ProductUpdate(price_minor=900))
+        view = await carts.send(ts_env.client, cart, "add", CartItem(product_id=p2.id, qty=1), **kw)
+        assert view.totals.subtotal_minor == 3 * 900 + 250
+        view = await carts.send(ts_env.client, cart, "set_qty", CartQty(product_id=p1.id, qty=0), **kw)
+        assert view.items == {p2.id: 1}
+        async with db.read_sessionmaker() as s:
+            row = await carts.get_cart(s, cart.id)
+            lines = await carts.lines_of(s, cart.id)
+        assert row.subtotal_minor == 250 and [(ln.product_id, ln.qty) for ln in lines] == [(p2.id, 1)]
+        await carts.lock_for_checkout(ts_env.client, cart, "k1", **kw)
+        with pytest.raises(CartChangeRefused) as err:
+            await carts.send(ts_env.client, cart, "add", CartItem(product_id=p2.id, qty=1), **kw)
+        assert err.value.code == "cart_closed"
+        await carts.unlock(ts_env.client, cart, "k1", prefix=settings.workflow_prefix)
+        await carts.send(ts_env.client, cart, "set_qty", CartQty(product_id=p2.id, qty=1), **kw)
+        await carts.lock_for_checkout(ts_env.client, cart, "k2", **kw)
+        await carts.close(ts_env.client, cart, "k2", 99, prefix=settings.workflow_prefix)
+        with pytest.raises(CartChangeRefused):
+            await carts.send(ts_env.client, cart, "add", CartItem(product_id=p2.id, qty=1), **kw)
+    async with db.read_sessionmaker() as s:
+        assert (await carts.get_cart(s, cart.id)).status == "checked_out"
