@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     shop_branch_code: str | None = Field(default=None, alias="SHOP_BRANCH_CODE")  # storefront's selling branch
     shippo_api_key: str | None = Field(default=None, alias="SHIPPO_API_KEY")
     shippo_base_url: str | None = Field(default=None, alias="SHIPPO_BASE_URL")
+    shippo_webhook_secret: str | None = Field(default=None, alias="SHIPPO_WEBHOOK_SECRET")
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     smtp_port: int = Field(default=25, alias="SMTP_PORT")
     mail_from: str = Field(default="backroom@localhost", alias="MAIL_FROM")
