@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, require
 from backroom.auth.principal import Principal
+from backroom.orders.checkout import end_transaction
 from backroom.carts import service as carts
 from backroom.carts.schemas import CartCreate, CartItem, CartQty, CartRemove, CartView
 from backroom.orders.checkout import checkout, shop_branch
@@ -47,7 +48,8 @@ async def _cart(session, p: Principal, cart_id: int, action: str):
     return cart
 
 
-async def _send(request: Request, cart, name: str, arg) -> CartView:
+async def _send(request: Request, session: AsyncSession, cart, name: str, arg) -> CartView:
+    await end_transaction(session)
     s = request.app.state.settings
     client = await request.app.state.temporal.client()
     return await carts.send(client, cart, name, arg, task_queue=s.task_queue, prefix=s.workflow_prefix)
@@ -84,21 +86,21 @@ async def add_item(request: Request, cart_id: int, body: CartItem, p: Principal 
                    session: AsyncSession = Depends(get_session)) -> CartView:
     """Add units; the cart workflow re-prices and checks stock (409 when it refuses)."""
     cart = await _cart(session, p, cart_id, "update")
-    return await _send(request, cart, "add", body)
+    return await _send(request, session, cart, "add", body)
 
 
 @router.patch("/{cart_id}/items/{product_id}")
 async def set_qty(request: Request, cart_id: int, product_id: int, body: QtyBody,
                   p: Principal = require("carts", "update"), session: AsyncSession = Depends(get_session)) -> CartView:
     cart = await _cart(session, p, cart_id, "update")
-    return await _send(request, cart, "set_qty", CartQty(product_id=product_id, qty=body.qty))
+    return await _send(request, session, cart, "set_qty", CartQty(product_id=product_id, qty=body.qty))
 
 
 @router.delete("/{cart_id}/items/{product_id}")
 async def remove_item(request: Request, cart_id: int, product_id: int, p: Principal = require("carts", "update"),
                       session: AsyncSession = Depends(get_session)) -> CartView:
     cart = await _cart(session, p, cart_id, "update")
-    return await _send(request, cart, "remove", CartRemove(product_id=product_id))
+    return await _send(request, session, cart, "remove", CartRemove(product_id=product_id))
 
 
 @router.post("/{cart_id}/checkout")

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import get_session, require
 from backroom import temporal
 from backroom.auth.principal import Principal
+from backroom.orders.checkout import end_transaction
 from backroom.errors import Forbidden
 from backroom.orders import control, service as orders
 from backroom.orders.errors import LabelNotFound, OrderNotFound
@@ -80,7 +81,7 @@ async def cancel_order(request: Request, order_id: int, body: CancelRequest, p: 
                        session: AsyncSession = Depends(get_session)):
     """Cancel before shipment (voids labels and the card hold, releases stock); 409 after."""
     order = await visible_order(session, p, order_id, "orders", "update")
-    await session.rollback()
+    await end_transaction(session)
     st = await control.update(await _client(request), order.id, "cancel",
                               CancelAsk(reason=body.reason, user_id=p.user_id, user_name=p.full_name),
                               prefix=request.app.state.settings.workflow_prefix)
@@ -92,7 +93,7 @@ async def refund_order(request: Request, order_id: int, body: RefundRequest,
                        p: Principal = require("payments", "create"), session: AsyncSession = Depends(get_session)):
     """Refund captured money (all that is left when no amount); above the threshold it waits for approval."""
     order = await visible_order(session, p, order_id, "payments", "create")
-    await session.rollback()
+    await end_transaction(session)
     out = await control.update(await _client(request), order.id, "refund",
                                RefundAsk(amount_minor=body.amount_minor, reason=body.reason, user_id=p.user_id,
                                          user_name=p.full_name),
@@ -107,7 +108,7 @@ async def parcel_step(request: Request, session: AsyncSession, p: Principal, ord
     if parcel is None or parcel.order_id != order_id:
         raise OrderNotFound(f"Parcel {parcel_id} is not part of order {order_id}.")
     p.require(function, action, branch_id=parcel.branch_id)
-    await session.rollback()
+    await end_transaction(session)
     return await control.update(await _client(request), order_id, update_name,
                                 ParcelAction(parcel_id=parcel_id, user_id=p.user_id, user_name=p.full_name),
                                 prefix=request.app.state.settings.workflow_prefix)

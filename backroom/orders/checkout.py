@@ -17,6 +17,13 @@ from backroom.orders.models import Order
 from backroom.orders.schemas import CheckoutRequest
 
 
+async def end_transaction(session: AsyncSession) -> None:
+    """Finish the read part of a request before a workflow call: on SQLite an open write
+    transaction holds the lock the workflow's activities need. Loaded objects stay usable."""
+    session.expunge_all()
+    await session.rollback()
+
+
 async def shop_branch(session: AsyncSession, settings) -> Branch:
     """The branch the storefront sells from: SHOP_BRANCH_CODE, else the first branch. Read-only."""
     stmt = select(Branch)
@@ -39,13 +46,13 @@ async def checkout(session: AsyncSession, *, client: Client, settings, actor: Ac
     existing = await orders.find_by_idempotency_key(session, idempotency_key, fingerprint)
     prefix, queue = settings.workflow_prefix, settings.task_queue
     if existing is not None:
-        await session.rollback()
         start = await orders.start_input(session, existing, settings)
+        await end_transaction(session)
         await orders.start_workflow(client, start, task_queue=queue, prefix=prefix)
         return existing, False
     if cart.status == "checked_out":
         raise CartClosed("This cart was already checked out.")
-    await session.rollback()  # nothing written yet; end the read before the workflow call
+    await end_transaction(session)  # nothing written yet
     view = await carts.lock_for_checkout(client, cart, idempotency_key, task_queue=queue, prefix=prefix)
     try:
         if not view.items:

@@ -1,0 +1,147 @@
+"""Checkout through the API: Idempotency-Key, warehouse steps, labels, webhooks, no oversell."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from contextlib import asynccontextmanager
+
+from sqlalchemy import select
+
+from backroom.catalog.models import StockLevel
+from tests.commerce_support import adapters, make_shop
+from tests.helpers import create_user, make_app, token_client, uniq
+from worker.registry import Deps, build_worker
+
+BODY = {"email": "ann@example.com", "ship_name": "Ann", "ship_line1": "5 Elm St", "ship_city": "Springfield",
+        "ship_postcode": "12345", "ship_country": "US", "payment_method": "pm_card_visa"}
+
+
+@asynccontextmanager
+async def running(env, db, settings, task_queue):
+    settings.task_queue = task_queue
+    settings.workflow_prefix = uniq("t") + "-"
+    async with build_worker(env.client, Deps(settings=settings, sessionmaker=db.sessionmaker,
+                                             extra=adapters(settings)), task_queue=task_queue):
+        yield make_app(db, settings, temporal_client=env.client)
+
+
+async def wait_for(client, url, status, tries=200):
+    for _ in range(tries):
+        body = (await client.get(url)).json()
+        if body["status"] == status:
+            return body
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} stayed {body['status']}, wanted {status}")
+
+
+async def test_checkout_idempotency_and_warehouse_flow(dev_env, sqlite_db, commerce_settings, task_queue):
+    db, settings, env = sqlite_db, commerce_settings, dev_env
+    settings.shippo_webhook_secret = "shippo-token"
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((3, 0),), prices=(2000,))
+        clerk = await create_user(s, grants=[("clerk", a.id)])
+        wh = await create_user(s, grants=[("warehouse", a.id)])
+        other_wh = await create_user(s, grants=[("warehouse", b.id)])
+    async with running(env, db, settings, task_queue) as app:
+        c = await token_client(app, db, clerk)
+        w = await token_client(app, db, wh)
+        cart = (await c.post("/api/v1/carts", json={"branch_id": a.id})).json()
+        r = await c.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": p1.id, "qty": 2})
+        assert r.status_code == 200 and r.json()["totals"]["subtotal_minor"] == 4000
+        r = await c.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": p1.id, "qty": 5})
+        assert r.status_code == 409 and r.json()["code"] == "out_of_stock"
+        assert (await c.post(f"/api/v1/carts/{cart['id']}/checkout", json=BODY)).status_code == 422
+        key = uniq("key-")
+        first = await c.post(f"/api/v1/carts/{cart['id']}/checkout", json=BODY, headers={"Idempotency-Key": key})
+        assert first.status_code == 201, first.text
+        again = await c.post(f"/api/v1/carts/{cart['id']}/checkout", json=BODY, headers={"Idempotency-Key": key})
+        assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+        changed = await c.post(f"/api/v1/carts/{cart['id']}/checkout", json={**BODY, "ship_city": "Shelbyville"},
+                               headers={"Idempotency-Key": key})
+        assert changed.status_code == 409 and changed.json()["code"] == "idempotency_key_reused"
+        late = await c.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": p1.id, "qty": 1})
+        assert late.status_code == 409
+        oid = first.json()["id"]
+        order = await wait_for(w, f"/api/v1/orders/{oid}", "picking")
+        assert order["total_minor"] == first.json()["total_minor"] and order["workflow_url"].endswith(f"order-{oid}")
+        pid = order["parcels"][0]["id"]
+        ow = await token_client(app, db, other_wh)
+        assert (await ow.post(f"/api/v1/orders/{oid}/parcels/{pid}/pick")).status_code == 403
+        assert (await w.post(f"/api/v1/orders/{oid}/parcels/{pid}/pack")).status_code == 409  # not picked yet
+        for step in ("pick", "pack", "label"):
+            r = await w.post(f"/api/v1/orders/{oid}/parcels/{pid}/{step}")
+            assert r.status_code == 200, r.text
+        pdf = await w.get(f"/api/v1/orders/{oid}/parcels/{pid}/label.pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        tracking = r.json()["parcels"][0]["tracking_number"]
+        assert (await w.post(f"/api/v1/orders/{oid}/parcels/{pid}/ship")).status_code == 200
+        await wait_for(w, f"/api/v1/orders/{oid}", "shipped")
+        # A Shippo tracking webhook marks the parcel delivered; the redelivery is dropped.
+        event = {"event": "track_updated", "data": {"tracking_number": tracking,
+                                                    "tracking_status": {"status": "DELIVERED", "object_id": uniq()}}}
+        hook = f"/api/v1/webhooks/shippo?token={settings.shippo_webhook_secret}"
+        assert (await c.post("/api/v1/webhooks/shippo?token=wrong", json=event)).status_code == 400
+        assert (await c.post(hook, json=event)).json() == {"received": True, "duplicate": False, "signalled": True}
+        assert (await c.post(hook, json=event)).json()["duplicate"] is True
+        done = await wait_for(w, f"/api/v1/orders/{oid}", "completed")
+        assert [p["kind"] for p in done["payments"]] == ["authorization", "capture"]
+        assert {"placed", "payment_authorized", "picking", "parcel_picked", "label_purchased", "shipped",
+                "parcel_delivered", "completed"} <= {e["kind"] for e in done["events"]}
+        listed = (await w.get("/api/v1/orders", params={"status": "completed"})).json()["items"]
+        assert oid in [o["id"] for o in listed]
+    async with db.read_sessionmaker() as s:
+        level = await s.scalar(select(StockLevel).where(StockLevel.product_id == p1.id))
+        assert (level.on_hand, level.reserved) == (1, 0)
+
+
+def stripe_signature(payload: bytes, secret: str) -> str:
+    ts = int(time.time())
+    mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={ts},v1={mac}"
+
+
+async def test_stripe_webhook_verifies_and_deduplicates(sqlite_db, commerce_settings):
+    app = make_app(sqlite_db, commerce_settings)
+    from tests.helpers import client_for
+    c = client_for(app)
+    payload = json.dumps({"id": uniq("evt_"), "object": "event", "type": "payment_intent.succeeded", "created": 1,
+                          "data": {"object": {"id": "pi_unknown", "object": "payment_intent", "amount": 100,
+                                              "currency": "usd", "status": "requires_capture"}}}).encode()
+    bad = await c.post("/api/v1/webhooks/stripe", content=payload, headers={"Stripe-Signature": "t=1,v1=00"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_webhook_signature"
+    sig = stripe_signature(payload, commerce_settings.stripe_webhook_secret)
+    first = await c.post("/api/v1/webhooks/stripe", content=payload, headers={"Stripe-Signature": sig})
+    assert first.status_code == 200 and first.json()["duplicate"] is False
+    second = await c.post("/api/v1/webhooks/stripe", content=payload, headers={"Stripe-Signature": sig})
+    assert second.json()["duplicate"] is True
+
+
+async def test_concurrent_checkouts_of_last_unit_on_postgres(dev_env, pg_db, commerce_settings, task_queue):
+    db, settings, env = pg_db, commerce_settings, dev_env
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((1, 0),))
+        clerk = await create_user(s, grants=[("clerk", a.id)])
+    async with running(env, db, settings, task_queue) as app:
+        c = await token_client(app, db, clerk)
+        carts = []
+        for _ in range(2):
+            cart = (await c.post("/api/v1/carts", json={"branch_id": a.id})).json()
+            assert (await c.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": p1.id, "qty": 1})).status_code == 200
+            carts.append(cart["id"])
+        results = await asyncio.gather(*[
+            c.post(f"/api/v1/carts/{cid}/checkout", json=BODY, headers={"Idempotency-Key": uniq("race-")})
+            for cid in carts])
+        codes = sorted(r.status_code for r in results)
+        assert codes == [201, 409], [r.text for r in results]
+        loser = next(r for r in results if r.status_code == 409)
+        assert loser.json()["code"] == "out_of_stock"
+        # The losing cart is open again, so the customer can change it.
+        lost_cart = carts[[r.status_code for r in results].index(409)]
+        assert (await c.get(f"/api/v1/carts/{lost_cart}")).json()["status"] == "open"
+    async with db.read_sessionmaker() as s:
+        level = await s.scalar(select(StockLevel).where(StockLevel.product_id == p1.id))
+        assert (level.on_hand, level.reserved) == (1, 1)
