@@ -1,0 +1,89 @@
+"""Staff order pages: list, and the order page with timeline, payments, parcels, labels,
+alerts, a link to the workflow in the Temporal UI and the audit trail."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import get_session, require
+from api.routes.orders import visible_order
+from api.ui.common import parse_form, redirect, render
+from backroom import temporal
+from backroom.audit import service as audit
+from backroom.auth.principal import Principal
+from backroom.errors import InvalidInput
+from backroom.orders import control, service as orders
+from backroom.orders.checkout import end_transaction
+from backroom.orders.flow import CancelAsk, RefundAsk, RefundOutcome
+from backroom.orders.schemas import ORDER_STATUSES, CancelRequest, OrderFilter, RefundRequest
+
+router = APIRouter()
+NAV = [("Orders", "/orders", ("orders", "list"), 31)]
+
+
+@router.get("/orders")
+async def order_list(request: Request, p: Principal = require("orders", "list"),
+                     session: AsyncSession = Depends(get_session)):
+    q = {k: v for k, v in request.query_params.items() if v and k in OrderFilter.model_fields}
+    try:
+        filt = OrderFilter.model_validate(q)
+    except ValidationError as exc:
+        raise InvalidInput("Bad filter: " + "; ".join(e["msg"] for e in exc.errors())) from None
+    page = await orders.list_orders(session, filt=filt, branch_ids=p.branch_ids("orders", "list"),
+                                    vendor_id=p.vendor_id)
+    return render(request, "commerce/orders.html", p, page=page, filt=filt, statuses=ORDER_STATUSES)
+
+
+@router.get("/orders/{order_id}")
+async def order_page(request: Request, order_id: int, p: Principal = require("orders", "read"),
+                     session: AsyncSession = Depends(get_session)):
+    order = await visible_order(session, p, order_id, "orders", "read")
+    settings = request.app.state.settings
+    trail = await audit.trail(session, entity_type="order", entity_id=order.id) if p.can("audit", "read") or \
+        p.can("orders", "read", order.branch_id) else []
+    return render(request, "commerce/order.html", p, order=order, lines=await orders.lines_of(session, order.id),
+                  parcels=await orders.parcels_of(session, order.id), events=await orders.events_of(session, order.id),
+                  payments=await orders.payments_of(session, order.id),
+                  alerts=await orders.open_alerts(session, subject_type="order", subject_id=str(order.id)),
+                  trail=trail, workflow_url=temporal.workflow_url(settings, orders.workflow_id(order.id, settings.workflow_prefix)))
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel(request: Request, order_id: int, p: Principal = require("orders", "update"),
+                 session: AsyncSession = Depends(get_session)):
+    body, errors, _ = await parse_form(request, CancelRequest)
+    if body is None:
+        return redirect(f"/orders/{order_id}", flash="Give a reason to cancel.")
+    order = await visible_order(session, p, order_id, "orders", "update")
+    await end_transaction(session)
+    st = await control.update(await request.app.state.temporal.client(), order.id, "cancel",
+                              CancelAsk(reason=body.reason, user_id=p.user_id, user_name=p.full_name),
+                              prefix=request.app.state.settings.workflow_prefix)
+    return redirect(f"/orders/{order_id}", flash=f"Order is {st.status}.")
+
+
+@router.post("/orders/{order_id}/refund")
+async def refund(request: Request, order_id: int, p: Principal = require("payments", "create"),
+                 session: AsyncSession = Depends(get_session)):
+    form = await request.form()
+    data = {"reason": form.get("reason") or None}
+    if form.get("amount"):
+        from backroom.money import parse_money
+        try:
+            data["amount_minor"] = parse_money(str(form.get("amount")), "USD")
+        except ValueError as exc:
+            return redirect(f"/orders/{order_id}", flash=str(exc))
+    try:
+        body = RefundRequest.model_validate(data)
+    except ValidationError:
+        return redirect(f"/orders/{order_id}", flash="Give a positive amount (or none for all) and a reason.")
+    order = await visible_order(session, p, order_id, "payments", "create")
+    await end_transaction(session)
+    out = await control.update(await request.app.state.temporal.client(), order.id, "refund",
+                               RefundAsk(amount_minor=body.amount_minor, reason=body.reason, user_id=p.user_id,
+                                         user_name=p.full_name),
+                               prefix=request.app.state.settings.workflow_prefix, result_type=RefundOutcome)
+    return redirect(f"/orders/{order_id}", flash="Refunded." if out.status == "refunded"
+                    else "Refund sent for approval.")

@@ -1,0 +1,195 @@
+"""The customer-facing storefront under /shop (PUBLIC): products, cart, checkout, order status.
+
+No staff sign-in here: an anonymous cart is keyed by the `shop_sid` cookie, which also serves
+as the double-submit CSRF token of the shop's forms."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import PUBLIC, get_session
+from api.ui.common import redirect, render
+from backroom.audit.context import Actor
+from backroom.carts import service as carts
+from backroom.carts.schemas import CartItem, CartQty
+from backroom.catalog import service as catalog
+from backroom.catalog.schemas import ProductFilter
+from backroom.errors import AppError, Forbidden, InvalidInput
+from backroom.orders import control, service as orders
+from backroom.orders.checkout import checkout, end_transaction, shop_branch
+from backroom.orders.flow import PaymentSignal
+from backroom.orders.schemas import TEST_CARDS, CheckoutRequest
+
+router = APIRouter(prefix="/shop", dependencies=[PUBLIC])
+COOKIE = "shop_sid"
+SHOP = Actor.system("storefront")
+# What the customer sees for each order status.
+CUSTOMER_STATUS = {"placed": "Order received", "awaiting_authentication": "Waiting for you to confirm the payment",
+                   "payment_authorized": "Payment authorized", "review": "Being reviewed",
+                   "picking": "Being prepared", "packed": "Packed", "label_purchased": "Ready to ship",
+                   "shipped": "Shipped", "delivered": "Delivered", "completed": "Delivered",
+                   "cancelled": "Cancelled", "payment_failed": "Payment failed", "refunded": "Refunded",
+                   "partially_refunded": "Partly refunded"}
+
+
+class AddForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    product_id: int = Field(ge=1)
+    qty: int = Field(default=1, ge=1, le=99)
+
+
+class QtyForm(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    product_id: int = Field(ge=1)
+    qty: int = Field(ge=0, le=99)
+
+
+def _sid(request: Request) -> str | None:
+    return request.cookies.get(COOKIE)
+
+
+def _with_cookie(request: Request, response, sid: str):
+    if _sid(request) != sid:
+        response.set_cookie(COOKIE, sid, max_age=30 * 86400, httponly=True, samesite="lax",
+                            secure=request.app.state.settings.cookie_secure, path="/shop")
+    return response
+
+
+async def _form(request: Request) -> dict:
+    form = await request.form()
+    sid = _sid(request)
+    if not sid or not secrets.compare_digest(str(form.get("csrf_token", "")), sid):
+        raise Forbidden("The page expired. Reload it and try again.")
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _valid(model, data: dict):
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput("; ".join(e["msg"] for e in exc.errors())) from None
+
+
+@router.get("")
+async def products(request: Request, category: str | None = None, session: AsyncSession = Depends(get_session)):
+    """The shop window: active products with what is available now."""
+    filt = ProductFilter(category=category or None, limit=200)
+    page = await catalog.list_products(session, filt=filt)
+    stock = await catalog.stock_of(session, [p.id for p in page.items])
+    available = {pid: sum(s.on_hand - s.reserved for s in rows) for pid, rows in stock.items()}
+    sid = _sid(request) or secrets.token_urlsafe(24)
+    cart = await carts.open_cart_for(session, session_key=sid)
+    resp = render(request, "shop/products.html", products=page.items, available=available, csrf_token=sid,
+                  cart=cart, category=category)
+    return _with_cookie(request, resp, sid)
+
+
+@router.post("/cart/add")
+async def add_to_cart(request: Request, session: AsyncSession = Depends(get_session)):
+    """Add to the session's cart (creating it on first use; its workflow starts here)."""
+    data = _valid(AddForm, await _form(request))
+    sid = _sid(request)
+    cart = await carts.open_cart_for(session, session_key=sid)
+    if cart is None:
+        settings = request.app.state.settings
+        branch = await shop_branch(session, settings)
+        cart = await carts.create_cart(session, actor=SHOP, branch_id=branch.id, currency=settings.default_currency,
+                                       session_key=sid)
+        await session.commit()
+    await end_transaction(session)
+    await _send(request, cart, "add", CartItem(product_id=data.product_id, qty=data.qty))
+    return redirect("/shop/cart", flash="Added to your cart.")
+
+
+async def _send(request: Request, cart, name: str, arg):
+    s = request.app.state.settings
+    client = await request.app.state.temporal.client()
+    return await carts.send(client, cart, name, arg, task_queue=s.task_queue, prefix=s.workflow_prefix)
+
+
+@router.post("/cart/update")
+async def update_cart(request: Request, session: AsyncSession = Depends(get_session)):
+    data = _valid(QtyForm, await _form(request))
+    cart = await carts.open_cart_for(session, session_key=_sid(request))
+    if cart is None:
+        return redirect("/shop", flash="Your cart is empty.")
+    await end_transaction(session)
+    await _send(request, cart, "set_qty", CartQty(product_id=data.product_id, qty=data.qty))
+    return redirect("/shop/cart", flash="Cart updated.")
+
+
+@router.get("/cart")
+async def cart_page(request: Request, session: AsyncSession = Depends(get_session)):
+    """The cart with totals and the checkout form."""
+    sid = _sid(request) or secrets.token_urlsafe(24)
+    cart = await carts.open_cart_for(session, session_key=sid)
+    lines = await carts.lines_of(session, cart.id) if cart else []
+    resp = render(request, "shop/cart.html", cart=cart, lines=lines, csrf_token=sid, cards=TEST_CARDS,
+                  checkout_key=uuid.uuid4().hex, values={"ship_country": "US", "payment_method": "pm_card_visa"},
+                  errors={})
+    return _with_cookie(request, resp, sid)
+
+
+@router.post("/checkout")
+async def checkout_page(request: Request, session: AsyncSession = Depends(get_session)):
+    """Place the order. The form's hidden checkout key is the Idempotency-Key, so a double
+    click or a resubmitted form finds the same order."""
+    raw = await _form(request)
+    key = raw.pop("checkout_key", "")
+    sid = _sid(request)
+    cart = await carts.open_cart_for(session, session_key=sid)
+    if cart is None:
+        return redirect("/shop", flash="Your cart is empty.")
+    data = {k: (v.strip() or None) for k, v in raw.items() if k != "csrf_token"}
+    try:
+        body = CheckoutRequest.model_validate(data)
+    except ValidationError as exc:
+        errors = {".".join(str(x) for x in e["loc"]): e["msg"].removeprefix("Value error, ") for e in exc.errors()}
+        lines = await carts.lines_of(session, cart.id)
+        return render(request, "shop/cart.html", status=422, cart=cart, lines=lines, csrf_token=sid,
+                      cards=TEST_CARDS, checkout_key=key, values=raw, errors=errors)
+    client = await request.app.state.temporal.client()
+    try:
+        order, _ = await checkout(session, client=client, settings=request.app.state.settings, actor=SHOP,
+                                  cart_id=cart.id, body=body, idempotency_key=key)
+    except AppError as exc:
+        # Tell the customer on the cart page (e.g. the last unit just sold); nothing was ordered.
+        return redirect("/shop/cart", flash=exc.detail)
+    return redirect(f"/shop/orders/{order.token}")
+
+
+@router.get("/orders/{token}")
+async def order_status(request: Request, token: str, session: AsyncSession = Depends(get_session)):
+    """The customer's order page (the token in the link is the only key)."""
+    order = await orders.get_by_token(session, token)
+    events = [e for e in await orders.events_of(session, order.id) if not e.kind.startswith("alert")]
+    return render(request, "shop/order.html", order=order, lines=await orders.lines_of(session, order.id),
+                  parcels=await orders.parcels_of(session, order.id), events=events,
+                  label=CUSTOMER_STATUS.get(order.status, order.status), csrf_token=_sid(request) or "",
+                  can_authenticate=order.status == "awaiting_authentication"
+                  and bool(request.app.state.settings.stripe_api_base))
+
+
+@router.post("/orders/{token}/authenticate")
+async def authenticate(request: Request, token: str, session: AsyncSession = Depends(get_session)):
+    """Test mode (localstripe): play the bank's 3-D Secure page, then tell the order's workflow."""
+    form = await request.form()
+    settings = request.app.state.settings
+    order = await orders.get_by_token(session, token)
+    if not settings.stripe_api_base or order.status != "awaiting_authentication" or not order.payment_intent_id:
+        return redirect(f"/shop/orders/{token}", flash="Nothing to confirm.")
+    from backroom.payments.gateway import PaymentStatus
+    from backroom.payments.stripe_gateway import StripeGateway
+    gateway = StripeGateway(settings.stripe_api_key or "sk_test_backroom", api_base=settings.stripe_api_base)
+    succeed = form.get("result", "succeed") == "succeed"
+    result = await gateway.complete_3ds_for_test(order.payment_intent_id, succeed=succeed)
+    await end_transaction(session)
+    await control.signal_payment(await request.app.state.temporal.client(), order.id,
+                                 PaymentSignal(authorized=result.status is PaymentStatus.AUTHORIZED,
+                                               message=result.message), prefix=settings.workflow_prefix)
+    return redirect(f"/shop/orders/{token}", flash="Thank you. Your bank answered.")
