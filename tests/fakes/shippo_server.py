@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -121,7 +122,7 @@ class FakeShippo:
              "object_created": created, "object_updated": created, "test": True}
             for p in body["parcels"]
         ]
-        started_kg = max(1, int(-(-sum(_grams(p) for p in parcels) // 1000)))
+        started_kg = max(1, math.ceil(sum(_grams(p) for p in parcels) / 1000))
         rates = []
         for provider, name, token, days, base, per_kg in SERVICES:
             amount = str((base + per_kg * started_kg).quantize(Decimal("0.01")))
