@@ -135,18 +135,19 @@ def _refund_like_stripe(resources) -> None:
                 wanted = resources.try_convert_to_int(amount) if amount is not None else left
                 if left <= 0:
                     raise resources.UserError(
-                        400, "Charge has already been refunded.",
+                        400,
+                        "Charge has already been refunded.",
                         {"code": "charge_already_refunded"},
                     )
                 if isinstance(wanted, int) and wanted > left:
                     raise resources.UserError(
-                        400, f"Refund amount ({wanted}) is greater than unrefunded amount "
-                        f"on charge ({left})", {"param": "amount"},
+                        400,
+                        f"Refund amount ({wanted}) is greater than unrefunded amount "
+                        f"on charge ({left})",
+                        {"param": "amount"},
                     )
                 amount = wanted
-        original_init(
-            self, charge=charge, payment_intent=payment_intent, amount=amount, **kwargs
-        )
+        original_init(self, charge=charge, payment_intent=payment_intent, amount=amount, **kwargs)
 
     refund_cls.__init__ = __init__
     refund_cls._backroom_patched = True

@@ -40,7 +40,17 @@ from backroom.shipping.carrier import (
 T = TypeVar("T")
 
 # ISO 4217 exponents that are not 2; enough for the currencies carriers quote in.
-_MINOR_EXPONENT = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "BHD": 3, "JOD": 3, "KWD": 3, "OMR": 3, "TND": 3}
+_MINOR_EXPONENT = {
+    "JPY": 0,
+    "KRW": 0,
+    "CLP": 0,
+    "ISK": 0,
+    "BHD": 3,
+    "JOD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "TND": 3,
+}
 
 # A transaction in these states is a label that exists (or is about to): never buy another.
 _LIVE = {"SUCCESS", "QUEUED", "WAITING"}
@@ -90,8 +100,10 @@ class ShippoCarrier:
     async def rates(
         self, from_address: Address, to_address: Address, parcels: list[Parcel]
     ) -> list[Rate]:
-        """Create a Shippo shipment and return its rates. Not idempotent (each call is a new shipment; harmless)."""
-        shipment = Shipment(from_address=from_address, to_address=to_address, parcels=tuple(parcels))
+        """Create a Shippo shipment and return its rates. Not idempotent, but harmless to repeat."""
+        shipment = Shipment(
+            from_address=from_address, to_address=to_address, parcels=tuple(parcels)
+        )
         request = components.ShipmentCreateRequest(
             address_from=_address_request(from_address),
             address_to=_address_request(to_address),
@@ -112,7 +124,7 @@ class ShippoCarrier:
         return quotes
 
     async def buy_label(self, rate: Rate, idempotency_key: str) -> Label:
-        """Buy the label for a rate. Idempotent: a live label for the rate is returned, not bought again."""
+        """Buy the label for a rate. Idempotent: an existing live label is returned instead."""
         lock = self._rate_locks.setdefault(rate.rate_id, asyncio.Lock())
         async with lock:
             existing = await self._existing_transaction(rate.rate_id, idempotency_key)
@@ -132,7 +144,9 @@ class ShippoCarrier:
         status = _enum_value(transaction.status)
         if status != "SUCCESS":
             reasons = "; ".join(m.text or "" for m in transaction.messages or [] if m.text)
-            raise LabelPurchaseFailed(f"Shippo transaction {status}: {reasons or 'no reason given'}")
+            raise LabelPurchaseFailed(
+                f"Shippo transaction {status}: {reasons or 'no reason given'}"
+            )
         pdf = await self._download(transaction.label_url) if self._download_labels else None
         return Label(
             label_id=transaction.object_id,
@@ -161,7 +175,9 @@ class ShippoCarrier:
             self._sdk.refunds.create, label_id, False, on_client_error=ShippingError
         )
         raw = _enum_value(refund.status) or ""
-        mapped = {"SUCCESS": VoidStatus.VOIDED, "ERROR": VoidStatus.REJECTED}.get(raw, VoidStatus.PENDING)
+        mapped = {"SUCCESS": VoidStatus.VOIDED, "ERROR": VoidStatus.REJECTED}.get(
+            raw, VoidStatus.PENDING
+        )
         return LabelVoid(label_id=label_id, status=mapped, raw_status=raw, void_id=refund.object_id)
 
     async def _existing_transaction(
@@ -224,7 +240,9 @@ class ShippoCarrier:
                 raise LabelNotFound(f"Shippo has no transaction {not_found}") from exc
             if exc.status_code in (408, 429) or exc.status_code >= 500:
                 raise CarrierUnavailable(f"Shippo answered {exc.status_code}") from exc
-            raise on_client_error(f"Shippo refused the request ({exc.status_code}): {exc.body[:300]}") from exc
+            raise on_client_error(
+                f"Shippo refused the request ({exc.status_code}): {exc.body[:300]}"
+            ) from exc
         except requests.RequestException as exc:
             raise CarrierUnavailable(f"Shippo unreachable: {exc}") from exc
 

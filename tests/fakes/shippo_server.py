@@ -1,4 +1,4 @@
-"""A fake Shippo API on a free loopback port, speaking enough of the wire format for the shippo 3.9 SDK.
+"""A fake Shippo API on a free loopback port that speaks enough wire format for the shippo 3.9 SDK.
 
     async with FakeShippo() as fake:
         carrier = ShippoCarrier("shippo_test_key", server_url=fake.url)
@@ -28,7 +28,14 @@ OWNER = "fake-shippo@backroom.test"
 SERVICES = (
     ("USPS", "Ground Advantage", "usps_ground_advantage", 5, Decimal("5.40"), Decimal("0.90")),
     ("USPS", "Priority Mail", "usps_priority", 3, Decimal("8.70"), Decimal("1.40")),
-    ("USPS", "Priority Mail Express", "usps_priority_express", 1, Decimal("29.95"), Decimal("2.50")),
+    (
+        "USPS",
+        "Priority Mail Express",
+        "usps_priority_express",
+        1,
+        Decimal("29.95"),
+        Decimal("2.50"),
+    ),
     ("UPS", "Ground", "ups_ground", 4, Decimal("9.10"), Decimal("0.60")),
 )
 
@@ -46,7 +53,12 @@ def _now() -> str:
 
 
 def _grams(parcel: dict[str, Any]) -> Decimal:
-    factor = {"g": Decimal(1), "kg": Decimal(1000), "lb": Decimal("453.592"), "oz": Decimal("28.3495")}
+    factor = {
+        "g": Decimal(1),
+        "kg": Decimal(1000),
+        "lb": Decimal("453.592"),
+        "oz": Decimal("28.3495"),
+    }
     return Decimal(str(parcel["weight"])) * factor[parcel["mass_unit"]]
 
 
@@ -118,8 +130,15 @@ class FakeShippo:
         shipment_id = self._new_id("shp_")
         created = _now()
         parcels = [
-            {**p, "object_id": self._new_id("prc_"), "object_state": "VALID", "object_owner": OWNER,
-             "object_created": created, "object_updated": created, "test": True}
+            {
+                **p,
+                "object_id": self._new_id("prc_"),
+                "object_state": "VALID",
+                "object_owner": OWNER,
+                "object_created": created,
+                "object_updated": created,
+                "test": True,
+            }
             for p in body["parcels"]
         ]
         started_kg = max(1, math.ceil(sum(_grams(p) for p in parcels) / 1000))
@@ -220,11 +239,13 @@ class FakeShippo:
         page = int(request.query.get("page", "1"))
         chunk = results[(page - 1) * size : page * size]
         more = len(results) > page * size
-        return web.json_response({
-            "next": f"{self.url}/transactions?page={page + 1}&results={size}" if more else None,
-            "previous": None,
-            "results": chunk,
-        })
+        return web.json_response(
+            {
+                "next": f"{self.url}/transactions?page={page + 1}&results={size}" if more else None,
+                "previous": None,
+                "results": chunk,
+            }
+        )
 
     async def _get_transaction(self, request: web.Request) -> web.Response:
         transaction = self.transactions.get(request.match_info["id"])
@@ -252,7 +273,9 @@ class FakeShippo:
         return web.json_response(refund, status=201)
 
     async def _list_refunds(self, request: web.Request) -> web.Response:
-        return web.json_response({"next": None, "previous": None, "results": list(self.refunds.values())})
+        return web.json_response(
+            {"next": None, "previous": None, "results": list(self.refunds.values())}
+        )
 
     async def _label_pdf(self, request: web.Request) -> web.Response:
         if request.match_info["id"] not in self.transactions:

@@ -1,4 +1,4 @@
-"""StripeGateway against a real localstripe: authorize, capture, refund, cancel, declines, 3-D Secure."""
+"""StripeGateway against a real localstripe: capture, refund, cancel, declines, 3-D Secure."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ async def test_authorize_then_capture_in_full(gateway: StripeGateway, key: str) 
     assert (await gateway.retrieve(held.intent_id)).status is PaymentStatus.CAPTURED
 
 
-async def test_partial_capture_reports_the_captured_amount(gateway: StripeGateway, key: str) -> None:
+async def test_partial_capture_reports_the_captured_amount(
+    gateway: StripeGateway, key: str
+) -> None:
     held = await gateway.authorize(2500, "EUR", "pm_card_visa", key)
 
     captured = await gateway.capture(held.intent_id, 1500, f"{key}:capture")
@@ -166,7 +168,8 @@ async def test_same_idempotency_key_creates_one_payment_intent(
     assert second.intent_id == first.intent_id
     client = stripe.StripeClient("sk_test_backroom", base_addresses={"api": localstripe.url})
     mine = [
-        pi for pi in client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
+        pi
+        for pi in client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
         if pi.to_dict().get("metadata", {}).get("idempotency_key") == key
     ]
     assert [pi.id for pi in mine] == [first.intent_id]

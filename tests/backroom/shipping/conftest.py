@@ -31,16 +31,25 @@ def local_carrier() -> LocalCarrier:
 @pytest.fixture
 def store() -> Address:
     return Address(
-        name="Backroom Store", street1="1 Main St", city="Springfield", state="IL",
-        postal_code="62701", country="US",
+        name="Backroom Store",
+        street1="1 Main St",
+        city="Springfield",
+        state="IL",
+        postal_code="62701",
+        country="US",
     )
 
 
 @pytest.fixture
 def customer() -> Address:
     return Address(
-        name="Jane Customer", street1="22 Elm Road", street2="Apt 4", city="Shelbyville",
-        state="IL", postal_code="62565", country="US",
+        name="Jane Customer",
+        street1="22 Elm Road",
+        street2="Apt 4",
+        city="Shelbyville",
+        state="IL",
+        postal_code="62565",
+        country="US",
     )
 
 

@@ -9,13 +9,23 @@ from backroom.shipping.carrier import NoRatesAvailable, Rate, ShippingError, cho
 
 def rate(rate_id: str, amount_minor: int, days: int | None, currency: str = "USD") -> Rate:
     return Rate(
-        rate_id=rate_id, provider="P", service=rate_id, service_token=rate_id,
-        amount_minor=amount_minor, currency=currency, estimated_days=days,
+        rate_id=rate_id,
+        provider="P",
+        service=rate_id,
+        service_token=rate_id,
+        amount_minor=amount_minor,
+        currency=currency,
+        estimated_days=days,
     )
 
 
 def test_picks_the_cheapest_rate_within_the_promise() -> None:
-    rates = [rate("slow-cheap", 500, 6), rate("mid", 900, 3), rate("fast", 2500, 1), rate("ok", 1100, 2)]
+    rates = [
+        rate("slow-cheap", 500, 6),
+        rate("mid", 900, 3),
+        rate("fast", 2500, 1),
+        rate("ok", 1100, 2),
+    ]
 
     assert choose_rate(rates, promised_days=3).rate_id == "mid"
 

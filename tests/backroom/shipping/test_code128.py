@@ -1,4 +1,4 @@
-"""Code 128: symbol values and check digits worked out by hand, and the pattern table's invariants."""
+"""Code 128: symbol values and check digits worked out by hand; the pattern table's invariants."""
 
 from __future__ import annotations
 

@@ -71,8 +71,14 @@ async def test_label_is_a_4x6_inch_pdf_and_a_retry_returns_the_same_label(
     box = reader.pages[0].mediabox
     assert (float(box.width), float(box.height)) == (288.0, 432.0)  # 4 x 6 in at 72 pt/in
     text = reader.pages[0].extract_text()
-    for expected in (label.tracking_number, "Jane Customer", "Shelbyville", "Backroom Store",
-                     "EXPRESS", "1.20 kg"):
+    for expected in (
+        label.tracking_number,
+        "Jane Customer",
+        "Shelbyville",
+        "Backroom Store",
+        "EXPRESS",
+        "1.20 kg",
+    ):
         assert expected in text
     assert (retry.tracking_number, retry.label_id) == (label.tracking_number, label.label_id)
     assert (label.service, label.amount_minor) == ("Express", 2195)
@@ -95,8 +101,13 @@ def test_luhn_digit_matches_a_known_value() -> None:
 
 async def test_rates_from_elsewhere_cannot_be_bought_here(local_carrier) -> None:
     foreign = Rate(
-        rate_id="rate_000001fake", provider="USPS", service="Priority", service_token="usps_priority",
-        amount_minor=1150, currency="USD", estimated_days=3,
+        rate_id="rate_000001fake",
+        provider="USPS",
+        service="Priority",
+        service_token="usps_priority",
+        amount_minor=1150,
+        currency="USD",
+        estimated_days=3,
     )
 
     with pytest.raises(LabelPurchaseFailed):
@@ -110,8 +121,15 @@ async def test_void_is_accepted_for_local_labels_only(local_carrier) -> None:
 
 def test_label_with_pdf_survives_a_json_round_trip() -> None:
     label = Label(
-        label_id="llbl_1", tracking_number="BR1", carrier="c", service="Ground", rate_id="r",
-        amount_minor=595, currency="USD", label_pdf=b"%PDF-\x00\xff binary", created_at="2026-01-01T00:00:00Z",
+        label_id="llbl_1",
+        tracking_number="BR1",
+        carrier="c",
+        service="Ground",
+        rate_id="r",
+        amount_minor=595,
+        currency="USD",
+        label_pdf=b"%PDF-\x00\xff binary",
+        created_at="2026-01-01T00:00:00Z",
     )
 
     assert Label.model_validate_json(label.model_dump_json()) == label

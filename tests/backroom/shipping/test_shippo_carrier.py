@@ -28,7 +28,10 @@ async def test_rates_are_in_minor_units_with_transit_days(
 
     by_token = {r.service_token: r for r in rates}
     assert set(by_token) == {
-        "usps_ground_advantage", "usps_priority", "usps_priority_express", "ups_ground"
+        "usps_ground_advantage",
+        "usps_priority",
+        "usps_priority_express",
+        "ups_ground",
     }
     # The fake prices base + per started kg; 1.2 kg starts two kilos: 5.40 + 2 * 0.90 = 7.20.
     assert by_token["usps_ground_advantage"].amount_minor == 720
@@ -109,8 +112,13 @@ async def test_an_outage_before_purchase_is_retryable(
 
 async def test_an_unknown_rate_is_a_business_failure(shippo_carrier, fake_shippo) -> None:
     stale = Rate(
-        rate_id="rate_gone", provider="USPS", service="Priority Mail", service_token="usps_priority",
-        amount_minor=1150, currency="USD", estimated_days=3,
+        rate_id="rate_gone",
+        provider="USPS",
+        service="Priority Mail",
+        service_token="usps_priority",
+        amount_minor=1150,
+        currency="USD",
+        estimated_days=3,
     )
 
     with pytest.raises(LabelPurchaseFailed):

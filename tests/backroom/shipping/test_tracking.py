@@ -71,7 +71,10 @@ def test_without_a_status_id_the_scan_content_identifies_it() -> None:
     later = copy.deepcopy(anonymous)
     later["data"]["tracking_status"]["status_date"] = "2026-11-22T15:00:00Z"
 
-    assert parse_track_webhook(anonymous).dedup_key == parse_track_webhook(copy.deepcopy(anonymous)).dedup_key
+    assert (
+        parse_track_webhook(anonymous).dedup_key
+        == parse_track_webhook(copy.deepcopy(anonymous)).dedup_key
+    )
     assert parse_track_webhook(later).dedup_key != parse_track_webhook(anonymous).dedup_key
 
 
@@ -86,8 +89,12 @@ def test_unrecognised_status_is_kept_raw_as_unknown() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[]", json.dumps({"event": "transaction_created", "data": {}}).encode(),
-     json.dumps({"event": "track_updated", "data": {"carrier": "usps"}}).encode()],
+    [
+        b"not json",
+        b"[]",
+        json.dumps({"event": "transaction_created", "data": {}}).encode(),
+        json.dumps({"event": "track_updated", "data": {"carrier": "usps"}}).encode(),
+    ],
 )
 def test_other_bodies_are_refused(body: bytes) -> None:
     with pytest.raises(InvalidTrackingPayload):
