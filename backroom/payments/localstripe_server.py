@@ -30,6 +30,8 @@ import httpx
 
 READY_PREFIX = "localstripe listening on "
 
+_installed = False  # localstripe's app is a module-level singleton: patch it once per process
+
 
 @dataclass
 class _Replay:
@@ -104,9 +106,11 @@ def build_app():
                 )
             return response
 
-    # Outermost, so it sees the response that localstripe's error middleware produced.
-    if _idempotency_middleware not in app.middlewares and not app.frozen:
+    global _installed
+    if not _installed:
+        # Outermost, so it sees the response that localstripe's error middleware produced.
         app.middlewares.insert(0, _idempotency_middleware)
+        _installed = True
     return app
 
 

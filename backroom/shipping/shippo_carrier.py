@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -95,7 +96,10 @@ class ShippoCarrier:
         self._poll_interval = poll_interval
         self._poll_attempts = poll_attempts
         # Serialises purchases per rate within this process; the lookup covers other processes.
-        self._rate_locks: dict[str, asyncio.Lock] = {}
+        # Weak values: a lock disappears once no purchase holds or waits on it.
+        self._rate_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def rates(
         self, from_address: Address, to_address: Address, parcels: list[Parcel]
@@ -117,6 +121,8 @@ class ShippoCarrier:
                 break
             await asyncio.sleep(self._poll_interval)
             created = await self._call(self._sdk.shipments.get, created.object_id)
+        if _enum_value(created.status) == "QUEUED":
+            raise CarrierUnavailable(f"Shippo is still rating shipment {created.object_id}")
         quotes = [_rate_from(r, shipment) for r in created.rates or []]
         if not quotes:
             reasons = "; ".join(m.text or "" for m in created.messages or [] if m.text)
@@ -125,7 +131,9 @@ class ShippoCarrier:
 
     async def buy_label(self, rate: Rate, idempotency_key: str) -> Label:
         """Buy the label for a rate. Idempotent: an existing live label is returned instead."""
-        lock = self._rate_locks.setdefault(rate.rate_id, asyncio.Lock())
+        lock = self._rate_locks.get(rate.rate_id)
+        if lock is None:
+            lock = self._rate_locks[rate.rate_id] = asyncio.Lock()
         async with lock:
             existing = await self._existing_transaction(rate.rate_id, idempotency_key)
             if existing is not None:

@@ -6,6 +6,7 @@ import socket
 
 import pytest
 import stripe
+from aiohttp import web
 
 from backroom.payments.gateway import (
     CardDeclined,
@@ -199,6 +200,29 @@ async def test_unreachable_gateway_is_transient(key: str) -> None:
         await gateway.authorize(1000, "eur", "pm_card_visa", key)
 
     assert caught.value.retryable is True
+
+
+async def test_server_error_is_transient(key: str) -> None:
+    async def broken(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"error": {"type": "api_error", "message": "Something went wrong"}}, status=500
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", broken)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        gateway = StripeGateway(
+            "sk_test_backroom", api_base=f"http://127.0.0.1:{port}", max_network_retries=0
+        )
+        with pytest.raises(GatewayUnavailable):
+            await gateway.authorize(1000, "eur", "pm_card_visa", key)
+    finally:
+        await runner.cleanup()
 
 
 def _three_d_secure_card(api_base: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from backroom.shipping.carrier import (
@@ -68,6 +70,19 @@ async def test_buying_twice_with_the_same_key_buys_one_label(
     assert fake_shippo.purchases[0]["metadata"] == "backroom:order-9:label"
     assert fake_shippo.purchases[0]["label_file_type"] == "PDF_4x6"
     assert fake_shippo.purchases[0]["rate"] == rate.rate_id
+
+
+async def test_concurrent_purchases_of_one_rate_buy_one_label(
+    shippo_carrier, fake_shippo, store, customer, small_box
+) -> None:
+    rate = (await shippo_carrier.rates(store, customer, [small_box]))[0]
+
+    labels = await asyncio.gather(
+        *(shippo_carrier.buy_label(rate, "order-16:label") for _ in range(3))
+    )
+
+    assert {label.label_id for label in labels} == {fake_shippo.purchases[0]["object_id"]}
+    assert len(fake_shippo.purchases) == 1
 
 
 async def test_another_key_for_the_same_rate_still_buys_one_label(
