@@ -1,4 +1,4 @@
-"""Payment failures, named after the condition. Business failures are final; GatewayUnavailable is retryable."""
+"""Payment failures named after the condition. Only GatewayUnavailable is worth retrying."""
 
 from __future__ import annotations
 

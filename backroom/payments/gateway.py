@@ -1,4 +1,4 @@
-"""The payment gateway port: what workflows' activities may ask of a card processor, and what comes back.
+"""The payment gateway port: what activities may ask of a card processor, and what comes back.
 
 Every mutating call takes an idempotency key. Build it from something stable across retries
 (for an activity: f"{workflow_id}:{activity_id}:capture"), so a retried call cannot move money
@@ -60,7 +60,7 @@ class RefundStatus(StrEnum):
 
 
 class PaymentResult(BaseModel):
-    """A PaymentIntent as Backroom sees it. Amounts are integer minor units; currency is ISO upper case."""
+    """A PaymentIntent as Backroom sees it: integer minor units, ISO currency in upper case."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -76,7 +76,9 @@ class PaymentResult(BaseModel):
     message: str | None = Field(
         default=None, description="customer-facing text when declined or authentication failed"
     )
-    next_action: str | None = Field(default=None, description="e.g. use_stripe_sdk, redirect_to_url")
+    next_action: str | None = Field(
+        default=None, description="e.g. use_stripe_sdk, redirect_to_url"
+    )
     metadata: dict[str, str] = Field(default_factory=dict)
 
 
@@ -114,7 +116,7 @@ class PaymentGateway(Protocol):
     async def capture(
         self, intent_id: str, amount_minor: int | None, idempotency_key: str
     ) -> PaymentResult:
-        """Capture held funds (all if amount is None). Idempotent: capturing a captured intent returns it."""
+        """Capture held funds (all if amount is None). Idempotent: a captured intent is returned."""
         ...
 
     async def cancel(self, intent_id: str, idempotency_key: str) -> PaymentResult:

@@ -23,12 +23,16 @@ import select
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import IO
 
 import httpx
 
 READY_PREFIX = "localstripe listening on "
+
+_installed = False  # localstripe's app is a module-level singleton: patch it once per process
 
 
 @dataclass
@@ -56,6 +60,9 @@ def build_app():
     resources.Store.dump_to_disk = lambda self: None
     _refund_like_stripe(resources)
 
+    global _installed
+    if _installed:
+        return app
     cache = _IdempotencyCache()
 
     @web.middleware
@@ -105,8 +112,8 @@ def build_app():
             return response
 
     # Outermost, so it sees the response that localstripe's error middleware produced.
-    if _idempotency_middleware not in app.middlewares and not app.frozen:
-        app.middlewares.insert(0, _idempotency_middleware)
+    app.middlewares.insert(0, _idempotency_middleware)
+    _installed = True
     return app
 
 
@@ -135,18 +142,19 @@ def _refund_like_stripe(resources) -> None:
                 wanted = resources.try_convert_to_int(amount) if amount is not None else left
                 if left <= 0:
                     raise resources.UserError(
-                        400, "Charge has already been refunded.",
+                        400,
+                        "Charge has already been refunded.",
                         {"code": "charge_already_refunded"},
                     )
                 if isinstance(wanted, int) and wanted > left:
                     raise resources.UserError(
-                        400, f"Refund amount ({wanted}) is greater than unrefunded amount "
-                        f"on charge ({left})", {"param": "amount"},
+                        400,
+                        f"Refund amount ({wanted}) is greater than unrefunded amount "
+                        f"on charge ({left})",
+                        {"param": "amount"},
                     )
                 amount = wanted
-        original_init(
-            self, charge=charge, payment_intent=payment_intent, amount=amount, **kwargs
-        )
+        original_init(self, charge=charge, payment_intent=payment_intent, amount=amount, **kwargs)
 
     refund_cls.__init__ = __init__
     refund_cls._backroom_patched = True
@@ -175,6 +183,7 @@ class LocalStripe:
 
     url: str
     process: subprocess.Popen
+    log: IO[bytes] | None = None  # the server's stderr, for post-mortems
 
     @property
     def port(self) -> int:
@@ -191,6 +200,8 @@ class LocalStripe:
                 self.process.wait(timeout)
         if self.process.stdout is not None:
             self.process.stdout.close()
+        if self.log is not None:
+            self.log.close()
 
     def __enter__(self) -> LocalStripe:
         return self
@@ -201,10 +212,12 @@ class LocalStripe:
 
 def start_localstripe(port: int = 0, *, timeout: float = 15.0) -> LocalStripe:
     """Start localstripe as a subprocess on 127.0.0.1 and return once it answers HTTP."""
+    # stderr goes to a file: nobody drains a pipe, and a full pipe would block the server.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "backroom.payments.localstripe_server", "--port", str(port)],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         stdin=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -212,11 +225,16 @@ def start_localstripe(port: int = 0, *, timeout: float = 15.0) -> LocalStripe:
     try:
         url = _read_ready_line(process, deadline)
         wait_until_answering(url, timeout=max(0.1, deadline - time.monotonic()))
-    except BaseException:
+    except BaseException as exc:
         process.kill()
         process.wait()
+        log.seek(0)
+        tail = log.read()[-2000:].decode(errors="replace")
+        log.close()
+        if isinstance(exc, Exception) and tail:
+            raise RuntimeError(f"{exc}; localstripe stderr:\n{tail}") from exc
         raise
-    return LocalStripe(url=url, process=process)
+    return LocalStripe(url=url, process=process, log=log)
 
 
 def _read_ready_line(process: subprocess.Popen, deadline: float) -> str:

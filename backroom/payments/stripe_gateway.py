@@ -1,4 +1,4 @@
-"""PaymentGateway over the Stripe API (stripe 16 SDK). Also drives localstripe for tests and the demo."""
+"""PaymentGateway over Stripe (stripe 16 SDK); also drives localstripe for tests and demos."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class StripeGateway:
         idempotency_key: str,
         metadata: dict[str, str] | None = None,
     ) -> PaymentResult:
-        """Create and confirm a manual-capture PaymentIntent. Idempotent per key. Raises CardDeclined."""
+        """Confirm a manual-capture PaymentIntent. Idempotent per key; may raise CardDeclined."""
         if amount_minor <= 0:
             raise PaymentRejected("amount must be positive", gateway_code="invalid_amount")
         params: dict[str, Any] = {
@@ -86,7 +86,9 @@ class StripeGateway:
         result = intent_to_result(intent.to_dict())
         if result.status is PaymentStatus.DECLINED:
             raise CardDeclined(
-                result.message, decline_code=result.decline_code, intent_id=result.intent_id,
+                result.message,
+                decline_code=result.decline_code,
+                intent_id=result.intent_id,
                 charge_id=result.charge_id,
             )
         return result
@@ -94,7 +96,7 @@ class StripeGateway:
     async def capture(
         self, intent_id: str, amount_minor: int | None, idempotency_key: str
     ) -> PaymentResult:
-        """Capture an authorization, all of it if amount is None. Idempotent: a captured intent is returned as is."""
+        """Capture an authorization (all if amount is None). Idempotent: returns a captured one."""
         params: dict[str, Any] = {"expand": _EXPAND}
         if amount_minor is not None:
             params["amount_to_capture"] = amount_minor
@@ -123,7 +125,8 @@ class StripeGateway:
         try:
             with _translate_errors():
                 intent = await self._intents.cancel_async(
-                    intent_id, params={"expand": _EXPAND},
+                    intent_id,
+                    params={"expand": _EXPAND},
                     options={"idempotency_key": idempotency_key},
                 )
         except PaymentRejected:
@@ -136,7 +139,7 @@ class StripeGateway:
     async def refund(
         self, intent_id: str, amount_minor: int | None, idempotency_key: str
     ) -> RefundResult:
-        """Refund captured money, the remainder if amount is None. Idempotent per key (a new key refunds again)."""
+        """Refund captured money (what is left if amount is None). Idempotent per key only."""
         params: dict[str, Any] = {"payment_intent": intent_id}
         if amount_minor is not None:
             params["amount"] = amount_minor
@@ -165,7 +168,7 @@ class StripeGateway:
         return intent_to_result(intent.to_dict())
 
     async def complete_3ds_for_test(self, intent_id: str, succeed: bool = True) -> PaymentResult:
-        """Play the customer's 3-D Secure challenge on localstripe. Not idempotent; never use against Stripe."""
+        """Play the customer's 3-D Secure step on localstripe. Not idempotent; localstripe only."""
         if self._api_base is None or "api.stripe.com" in self._api_base:
             raise RuntimeError("complete_3ds_for_test only works against localstripe")
         with _translate_errors():

@@ -39,7 +39,7 @@ def parse_event(
     *,
     tolerance: int = DEFAULT_TOLERANCE_SECONDS,
 ) -> PaymentEvent:
-    """Verify the Stripe-Signature header over the raw body and parse the event. Pure; raises InvalidSignature."""
+    """Check Stripe-Signature over the raw body, then parse. Pure; raises InvalidSignature."""
     if not signature_header:
         raise InvalidSignature("missing Stripe-Signature header")
     try:

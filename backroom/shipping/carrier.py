@@ -153,7 +153,9 @@ def choose_rate(rates: list[Rate], promised_days: int) -> Rate:
         # Comparing minor units across currencies would be meaningless without an FX rate.
         raise ShippingError(f"rates in several currencies: {sorted(currencies)}")
 
-    in_time = [r for r in rates if r.estimated_days is not None and r.estimated_days <= promised_days]
+    in_time = [
+        r for r in rates if r.estimated_days is not None and r.estimated_days <= promised_days
+    ]
     if in_time:
         # Ties on price go to the faster service, then to a stable name order.
         return min(in_time, key=lambda r: (r.amount_minor, r.estimated_days, r.provider, r.service))

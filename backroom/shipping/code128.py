@@ -101,7 +101,8 @@ def svg(text: str, *, module_width: float = 1.0, height: float = 60.0) -> str:
             while end < len(pattern) and pattern[end] == "1":
                 end += 1
             left = (QUIET_MODULES + x) * module_width
-            rects.append(f'<rect x="{left:g}" y="0" width="{(end - x) * module_width:g}" height="{height:g}"/>')
+            bar = (end - x) * module_width
+            rects.append(f'<rect x="{left:g}" y="0" width="{bar:g}" height="{height:g}"/>')
             x = end
         else:
             x += 1
@@ -122,4 +123,6 @@ def _digit_run(text: str, start: int) -> int:
 
 
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )

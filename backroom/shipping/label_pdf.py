@@ -39,7 +39,7 @@ def render_label_pdf(
     provider: str,
     reference: str | None = None,
 ) -> bytes:
-    """Return the PDF bytes of one 4x6 inch label. Pure, CPU-bound (~0.1-0.3 s): call it in a thread."""
+    """Return the PDF of one 4x6 inch label. Pure but CPU-bound (~0.5 s): run it in a thread."""
     from weasyprint import HTML  # imported late: WeasyPrint loads Pango and fonts at import
 
     days = f"{estimated_days} day{'s' if estimated_days != 1 else ''}" if estimated_days else ""
@@ -58,7 +58,7 @@ def render_label_pdf(
   <div class="row facts">
     <span>Weight: <b>{kilos:.2f} kg</b></span>
     <span>Parcels: <b>{parcels}</b></span>
-    <span>{('Ref: <b>' + escape(reference) + '</b>') if reference else ''}</span>
+    <span>{("Ref: <b>" + escape(reference) + "</b>") if reference else ""}</span>
   </div>
   <div class="row barcode">
     {code128.svg(tracking_number)}

@@ -89,8 +89,10 @@ class LocalCarrier:
     async def rates(
         self, from_address: Address, to_address: Address, parcels: list[Parcel]
     ) -> list[Rate]:
-        """Quote each service that takes every parcel. Read-only; raises NoRatesAvailable if none."""
-        shipment = Shipment(from_address=from_address, to_address=to_address, parcels=tuple(parcels))
+        """Quote each service that takes every parcel. Read-only; NoRatesAvailable if none does."""
+        shipment = Shipment(
+            from_address=from_address, to_address=to_address, parcels=tuple(parcels)
+        )
         quotes: list[Rate] = []
         for service in self.table.services:
             prices = [self._price(p, service.token) for p in shipment.parcels]
@@ -146,11 +148,13 @@ class LocalCarrier:
     async def void_label(self, label_id: str) -> LabelVoid:
         """Void a local label. Idempotent; nothing was paid to anyone, so it always succeeds."""
         if not label_id.startswith(LABEL_PREFIX):
-            return LabelVoid(label_id=label_id, status=VoidStatus.REJECTED, raw_status="unknown_label")
+            return LabelVoid(
+                label_id=label_id, status=VoidStatus.REJECTED, raw_status="unknown_label"
+            )
         return LabelVoid(label_id=label_id, status=VoidStatus.VOIDED, raw_status="voided")
 
     def tracking_number(self, idempotency_key: str) -> str:
-        """Derive a tracking number from the key: prefix + 14 digits + a mod-10 check digit. Pure."""
+        """Tracking number for a key: prefix, 14 digits, a Luhn check digit. Pure and stable."""
         digits = f"{int(_digest('tracking', idempotency_key), 16) % 10**14:014d}"
         return f"{self.tracking_prefix}{digits}{_luhn_digit(digits)}"
 

@@ -1,4 +1,4 @@
-"""StripeGateway against a real localstripe: authorize, capture, refund, cancel, declines, 3-D Secure."""
+"""StripeGateway against a real localstripe: capture, refund, cancel, declines, 3-D Secure."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import socket
 
 import pytest
 import stripe
+from aiohttp import web
 
 from backroom.payments.gateway import (
     CardDeclined,
@@ -39,7 +40,9 @@ async def test_authorize_then_capture_in_full(gateway: StripeGateway, key: str) 
     assert (await gateway.retrieve(held.intent_id)).status is PaymentStatus.CAPTURED
 
 
-async def test_partial_capture_reports_the_captured_amount(gateway: StripeGateway, key: str) -> None:
+async def test_partial_capture_reports_the_captured_amount(
+    gateway: StripeGateway, key: str
+) -> None:
     held = await gateway.authorize(2500, "EUR", "pm_card_visa", key)
 
     captured = await gateway.capture(held.intent_id, 1500, f"{key}:capture")
@@ -166,7 +169,8 @@ async def test_same_idempotency_key_creates_one_payment_intent(
     assert second.intent_id == first.intent_id
     client = stripe.StripeClient("sk_test_backroom", base_addresses={"api": localstripe.url})
     mine = [
-        pi for pi in client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
+        pi
+        for pi in client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
         if pi.to_dict().get("metadata", {}).get("idempotency_key") == key
     ]
     assert [pi.id for pi in mine] == [first.intent_id]
@@ -196,6 +200,29 @@ async def test_unreachable_gateway_is_transient(key: str) -> None:
         await gateway.authorize(1000, "eur", "pm_card_visa", key)
 
     assert caught.value.retryable is True
+
+
+async def test_server_error_is_transient(key: str) -> None:
+    async def broken(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"error": {"type": "api_error", "message": "Something went wrong"}}, status=500
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", broken)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        gateway = StripeGateway(
+            "sk_test_backroom", api_base=f"http://127.0.0.1:{port}", max_network_retries=0
+        )
+        with pytest.raises(GatewayUnavailable):
+            await gateway.authorize(1000, "eur", "pm_card_visa", key)
+    finally:
+        await runner.cleanup()
 
 
 def _three_d_secure_card(api_base: str) -> str:

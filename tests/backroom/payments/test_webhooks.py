@@ -38,12 +38,16 @@ async def deliveries(localstripe):
     port = site._server.sockets[0].getsockname()[1]
     endpoint_id = f"we_{uuid.uuid4().hex[:12]}"
     register_webhook(
-        localstripe.url, endpoint_id=endpoint_id, url=f"http://127.0.0.1:{port}/stripe",
+        localstripe.url,
+        endpoint_id=endpoint_id,
+        url=f"http://127.0.0.1:{port}/stripe",
         secret=SECRET,
     )
     yield received
     # localstripe cannot unregister; point the endpoint at a dead path so later tests stay quiet.
-    register_webhook(localstripe.url, endpoint_id=endpoint_id, url="http://127.0.0.1:9/", secret="x")
+    register_webhook(
+        localstripe.url, endpoint_id=endpoint_id, url="http://127.0.0.1:9/", secret="x"
+    )
     await runner.cleanup()
 
 
@@ -108,8 +112,11 @@ _EVENT = {
             "amount": 2000,
             "currency": "gbp",
             "latest_charge": "ch_manual_1",
-            "last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds",
-                                   "message": "Your card has insufficient funds."},
+            "last_payment_error": {
+                "code": "card_declined",
+                "decline_code": "insufficient_funds",
+                "message": "Your card has insufficient funds.",
+            },
         }
     },
 }
