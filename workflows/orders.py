@@ -15,10 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from backroom.orders.flow import (AlertAsk, AuthResult, CancelAsk, LabelAsk, LabelResult, MoneyAsk, MoneyResult,
                                       OrderRef, OrderStart, OrderState, ParcelAction, ParcelStep, PaymentSignal,
                                       RefundAsk, RefundOutcome, StaffAction, StatusChange, TrackingSignal)
-    try:
-        from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
-    except ImportError:  # until the shared gate is merged from main
-        from workflows.approval_fallback import ApprovalAsk, ApprovalGate, ApprovalLevel
+    from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
 DB = dict(start_to_close_timeout=timedelta(seconds=30),
           retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)))
@@ -218,7 +215,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                     ApprovalLevel(role="manager", hours=self.start.review_hours)])))
         await workflow.wait_condition(lambda: gate.done() or self._cancel is not None)
         if not gate.done():
-            await self.cancel_approval("The order was cancelled.")
+            self.cancel_approval("The order was cancelled.")
             await self._cancelled()
             return False
         outcome = gate.result()

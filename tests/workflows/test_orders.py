@@ -12,7 +12,7 @@ from backroom.orders import service as orders
 from backroom.orders.flow import CancelAsk, ParcelAction, PaymentSignal, RefundAsk
 from backroom.orders.models import Alert, PaymentEntry
 from tests.commerce_support import CrashOnce, adapters, make_shop, place
-from tests.helpers import uniq
+from tests.helpers import create_user, uniq
 from worker.registry import Deps, build_worker
 from workflows.orders import OrderFulfillmentWorkflow
 
@@ -152,6 +152,7 @@ async def test_cancel_after_shipment_is_refused_then_refund_with_approval(ts_env
     settings.refund_approval_over_minor = 1000
     async with db.sessionmaker.begin() as s:
         a, b, (p1,) = await make_shop(s, stock=((2, 0),), prices=(3000,))
+        fin = await create_user(s, grants=[("finance", a.id)])
     order = await place(db, a, [(p1.id, 1)])
     async with worker(ts_env, db, settings, task_queue):
         handle = await start(ts_env, db, settings, order, task_queue, auto=True)
@@ -165,19 +166,25 @@ async def test_cancel_after_shipment_is_refused_then_refund_with_approval(ts_env
         assert big.status == "pending_approval" and big.amount_minor == order.total_minor - 500
         st = await handle.query(OrderFulfillmentWorkflow.state)
         assert st.status == "partially_refunded" and st.refunded_minor == 500
-        await approve(handle, "refund-2")
+        await approve(db, handle, "Refund", fin)
         st = await wait_status(handle, "refunded")
         assert st.refunded_minor == order.total_minor
     assert [k for k, *_ in await ledger(db, order.id)] == ["authorization", "capture", "refund", "refund"]
 
 
-async def approve(handle, key):
-    from workflows.approval_fallback import ApprovalDecision
-    for _ in range(100):  # the gate opens once the request is recorded
-        try:
-            return await handle.execute_update("decide", ApprovalDecision(key=key, approve=True, reason="ok"))
-        except Exception:
-            await asyncio.sleep(0.05)
+async def approve(db, handle, title, user):
+    """Decide the open approval of this workflow as a finance user would (the inbox's Update)."""
+    from backroom.approvals.models import ApprovalRequest
+    from backroom.approvals.schemas import Decision
+    for _ in range(100):  # the gate opens once its inbox row is written
+        async with db.read_sessionmaker() as s:
+            req = await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == handle.id,
+                                                               ApprovalRequest.title.like(f"{title}%"),
+                                                               ApprovalRequest.status == "pending"))
+        if req is not None:
+            return await handle.execute_update("decide", Decision(request_id=req.id, approve=True, reason="ok",
+                                                                  user_id=user.id, user_name=user.full_name))
+        await asyncio.sleep(0.05)
     raise AssertionError("the approval never opened")
 
 
