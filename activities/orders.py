@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from backroom.audit.context import Actor
 from backroom.catalog import service as catalog
 from backroom.orders import service as orders
+from backroom.orders.adapters import is_test_mode, stripe_config
 from backroom.orders.flow import (AlertAsk, AuthResult, LabelAsk, LabelResult, MoneyAsk, MoneyResult, OrderRef,
                                   ParcelStep, StatusChange)
 from backroom.orders.models import Parcel
@@ -56,11 +57,11 @@ class OrderActivities:
     async def _payment_method(self, method: str) -> str:
         """localstripe has no ready-made 3-D Secure method: make one from Stripe's 3DS test card."""
         settings = self._deps.settings
-        if method != THREE_DS_TEST_METHOD or not settings.stripe_api_base:
+        if method != THREE_DS_TEST_METHOD or not is_test_mode(settings):
             return method
         import stripe
-        client = stripe.StripeClient(settings.stripe_api_key or "sk_test_backroom",
-                                     base_addresses={"api": settings.stripe_api_base})
+        key, base = stripe_config(settings)
+        client = stripe.StripeClient(key, base_addresses={"api": base})
         pm = await client.v1.payment_methods.create_async(params={"type": "card", "card": {
             "number": "4000002500003155", "exp_month": 12, "exp_year": 2034, "cvc": "123"}})
         return pm.id

@@ -17,13 +17,17 @@ async def run() -> None:
     client = await temporal.connect(settings)
     await temporal.ensure_search_attributes(client, settings.temporal_namespace)
     engine = make_engine(settings.db_url)
-    deps = Deps(settings=settings, sessionmaker=make_sessionmaker(engine))
+    from backroom.orders.adapters import build_adapters, ensure_localstripe
+    local_stripe = ensure_localstripe(settings)  # embedded default only
+    deps = Deps(settings=settings, sessionmaker=make_sessionmaker(engine), extra=build_adapters(settings))
     worker = build_worker(client, deps, task_queue=settings.task_queue)
     logging.getLogger("backroom.worker").info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
     try:
         await worker.run()
     finally:
         await engine.dispose()
+        if local_stripe is not None:
+            local_stripe.stop()
 
 
 def main() -> None:

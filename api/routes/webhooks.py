@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import PUBLIC, get_session
-from backroom.errors import AppError, Unauthorized
+from backroom.errors import AppError
+from backroom.shipping.tracking import parse_track_webhook, token_matches
 from backroom.orders import control
 from backroom.orders.flow import PaymentSignal, TrackingSignal
 from backroom.orders.models import Order, Parcel
@@ -49,36 +46,25 @@ async def stripe_webhook(request: Request, session: AsyncSession = Depends(get_s
     return {"received": True, "duplicate": False, "signalled": signalled}
 
 
-def _shippo_ok(request: Request, secret: str | None) -> None:
-    # Shippo does not sign webhooks; the URL carries a shared secret (?token=...), compared in constant time.
-    if not secret:
-        raise WebhookNotConfigured("SHIPPO_WEBHOOK_SECRET is not set.")
-    if not hmac.compare_digest(request.query_params.get("token", ""), secret):
-        raise InvalidSignature("Bad or missing webhook token.")
-
-
 @router.post("/shippo", dependencies=[PUBLIC])
 async def shippo_webhook(request: Request, session: AsyncSession = Depends(get_session)):
-    """A tracking update: de-duplicated (Shippo may send one twice), delivered parcels signalled."""
+    """A tracking update: Shippo does not sign webhooks, so the URL carries a shared token
+    (?token=...); de-duplicated (Shippo may send one twice); delivered parcels are signalled."""
     settings = request.app.state.settings
-    _shippo_ok(request, settings.shippo_webhook_secret)
-    body = await request.body()
-    try:
-        payload = json.loads(body)
-        data = payload.get("data") or {}
-        tracking_number = str(data["tracking_number"])
-        status = str((data.get("tracking_status") or {}).get("status") or "UNKNOWN").lower()
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise Unauthorized("Not a Shippo tracking event.") from None
-    event_id = str((data.get("tracking_status") or {}).get("object_id") or hashlib.sha256(body).hexdigest())
-    if await orders.seen_webhook(session, provider="shippo", event_id=event_id, type=str(payload.get("event")),
-                                 payload={"tracking_number": tracking_number, "status": status}):
+    if not settings.shippo_webhook_secret:
+        raise WebhookNotConfigured("SHIPPO_WEBHOOK_SECRET is not set.")
+    if not token_matches(request.query_params.get("token"), settings.shippo_webhook_secret):
+        raise InvalidSignature("Bad or missing webhook token.")
+    update = parse_track_webhook(await request.body())
+    if await orders.seen_webhook(session, provider="shippo", event_id=update.dedup_key, type=update.status.value,
+                                 payload={"tracking_number": update.tracking_number, "status": update.raw_status}):
         return {"received": True, "duplicate": True}
     await session.commit()
-    parcel = await session.scalar(select(Parcel).where(Parcel.tracking_number == tracking_number))
+    parcel = await session.scalar(select(Parcel).where(Parcel.tracking_number == update.tracking_number))
     signalled = False
     if parcel is not None:
-        signalled = await control.signal_tracking(await request.app.state.temporal.client(), parcel.order_id,
-                                                  TrackingSignal(tracking_number=tracking_number, status=status),
-                                                  prefix=settings.workflow_prefix)
+        signalled = await control.signal_tracking(
+            await request.app.state.temporal.client(), parcel.order_id,
+            TrackingSignal(tracking_number=update.tracking_number, status=update.status.value.lower()),
+            prefix=settings.workflow_prefix)
     return {"received": True, "duplicate": False, "signalled": signalled}

@@ -21,6 +21,7 @@ from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductFilter
 from backroom.errors import AppError, Forbidden, InvalidInput
 from backroom.orders import control, service as orders
+from backroom.orders.adapters import is_test_mode, stripe_config
 from backroom.orders.checkout import checkout, end_transaction, shop_branch
 from backroom.orders.flow import PaymentSignal
 from backroom.orders.schemas import TEST_CARDS, CheckoutRequest
@@ -172,7 +173,7 @@ async def order_status(request: Request, token: str, session: AsyncSession = Dep
                   parcels=await orders.parcels_of(session, order.id), events=events,
                   label=CUSTOMER_STATUS.get(order.status, order.status), csrf_token=_sid(request) or "",
                   can_authenticate=order.status == "awaiting_authentication"
-                  and bool(request.app.state.settings.stripe_api_base))
+                  and is_test_mode(request.app.state.settings))
 
 
 @router.post("/orders/{token}/authenticate")
@@ -181,11 +182,12 @@ async def authenticate(request: Request, token: str, session: AsyncSession = Dep
     form = await request.form()
     settings = request.app.state.settings
     order = await orders.get_by_token(session, token)
-    if not settings.stripe_api_base or order.status != "awaiting_authentication" or not order.payment_intent_id:
+    if not is_test_mode(settings) or order.status != "awaiting_authentication" or not order.payment_intent_id:
         return redirect(f"/shop/orders/{token}", flash="Nothing to confirm.")
     from backroom.payments.gateway import PaymentStatus
     from backroom.payments.stripe_gateway import StripeGateway
-    gateway = StripeGateway(settings.stripe_api_key or "sk_test_backroom", api_base=settings.stripe_api_base)
+    key, base = stripe_config(settings)
+    gateway = StripeGateway(key, api_base=base)
     succeed = form.get("result", "succeed") == "succeed"
     result = await gateway.complete_3ds_for_test(order.payment_intent_id, succeed=succeed)
     await end_transaction(session)

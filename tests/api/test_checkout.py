@@ -81,7 +81,7 @@ async def test_checkout_idempotency_and_warehouse_flow(dev_env, sqlite_db, comme
         assert (await w.post(f"/api/v1/orders/{oid}/parcels/{pid}/ship")).status_code == 200
         await wait_for(w, f"/api/v1/orders/{oid}", "shipped")
         # A Shippo tracking webhook marks the parcel delivered; the redelivery is dropped.
-        event = {"event": "track_updated", "data": {"tracking_number": tracking,
+        event = {"event": "track_updated", "data": {"tracking_number": tracking, "carrier": "local",
                                                     "tracking_status": {"status": "DELIVERED", "object_id": uniq()}}}
         hook = f"/api/v1/webhooks/shippo?token={settings.shippo_webhook_secret}"
         assert (await c.post("/api/v1/webhooks/shippo?token=wrong", json=event)).status_code == 400
