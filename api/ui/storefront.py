@@ -103,7 +103,10 @@ async def add_to_cart(request: Request, session: AsyncSession = Depends(get_sess
                                        session_key=sid)
         await session.commit()
     await end_transaction(session)
-    await _send(request, cart, "add", CartItem(product_id=data.product_id, qty=data.qty))
+    try:
+        await _send(request, cart, "add", CartItem(product_id=data.product_id, qty=data.qty))
+    except AppError as exc:  # e.g. sold out meanwhile: say so on the shop page, nothing changed
+        return redirect("/shop", flash=f"Not added: {exc.detail}")
     return redirect("/shop/cart", flash="Added to your cart.")
 
 
@@ -120,7 +123,10 @@ async def update_cart(request: Request, session: AsyncSession = Depends(get_sess
     if cart is None:
         return redirect("/shop", flash="Your cart is empty.")
     await end_transaction(session)
-    await _send(request, cart, "set_qty", CartQty(product_id=data.product_id, qty=data.qty))
+    try:
+        await _send(request, cart, "set_qty", CartQty(product_id=data.product_id, qty=data.qty))
+    except AppError as exc:
+        return redirect("/shop/cart", flash=f"Not changed: {exc.detail}")
     return redirect("/shop/cart", flash="Cart updated.")
 
 
@@ -143,6 +149,9 @@ async def checkout_page(request: Request, session: AsyncSession = Depends(get_se
     raw = await _form(request)
     key = raw.pop("checkout_key", "")
     sid = _sid(request)
+    done = await orders.placed_with_key(session, key)
+    if done is not None and done.cart_id and (await carts.get_cart(session, done.cart_id)).session_key == sid:
+        return redirect(f"/shop/orders/{done.token}")  # the same form sent twice: same order
     cart = await carts.open_cart_for(session, session_key=sid)
     if cart is None:
         return redirect("/shop", flash="Your cart is empty.")

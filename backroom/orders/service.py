@@ -40,6 +40,11 @@ async def find_by_idempotency_key(session: AsyncSession, key: str, fingerprint: 
     return order
 
 
+async def placed_with_key(session: AsyncSession, key: str) -> Order | None:
+    """The order a checkout with this Idempotency-Key created, if any. Read-only."""
+    return await session.scalar(select(Order).where(Order.idempotency_key == key)) if key else None
+
+
 async def price_items(session: AsyncSession, items: list[tuple[int, int]], *, currency: str,
                       discounts: list[DiscountLine] = (), shipping: ShippingRule | None = None) -> tuple[Totals, dict[int, Product]]:
     """Price (product_id, qty) pairs at today's catalog prices. Read-only."""
