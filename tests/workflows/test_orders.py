@@ -232,3 +232,36 @@ async def test_crash_after_gateway_calls_still_one_capture_one_label(ts_env, sql
         parcels = await orders.parcels_of(s, order.id)
         labels = [e for e in await orders.events_of(s, order.id) if e.kind == "label_purchased"]
     assert len(parcels) == 1 and len(labels) == 1 and parcels[0].tracking_number == st.parcels[0].tracking_number
+
+
+async def test_review_above_threshold_approved_then_rejected(ts_env, sqlite_db, commerce_settings, task_queue):
+    db, settings = sqlite_db, commerce_settings
+    settings.order_review_over_minor = 5000
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((4, 0),), prices=(6000,))
+        fin = await create_user(s, grants=[("finance", a.id)])
+    big = await place(db, a, [(p1.id, 1)])
+    mismatch = await place(db, a, [(p1.id, 1)], billing_postcode="99999")
+    async with worker(ts_env, db, settings, task_queue):
+        handle = await start(ts_env, db, settings, big, task_queue)
+        await wait_status(handle, "review")
+        await approve(db, handle, "Review", fin)
+        await wait_status(handle, "picking")
+        await handle.execute_update(OrderFulfillmentWorkflow.cancel, CancelAsk(reason="done", **WH))
+        settings.order_review_over_minor = 0  # only the postcode rule applies now
+        other = await start(ts_env, db, settings, mismatch, task_queue)
+        await wait_status(other, "review")
+        from backroom.approvals.models import ApprovalRequest
+        from backroom.approvals.schemas import Decision
+        for _ in range(100):
+            async with db.read_sessionmaker() as s:
+                req = await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == other.id))
+            if req:
+                break
+            await asyncio.sleep(0.05)
+        assert req.function == "orders" and "postcodes differ" in req.reason
+        await other.execute_update("decide", Decision(request_id=req.id, approve=False, reason="fraud",
+                                                      user_id=fin.id, user_name=fin.full_name))
+        st = await other.result()
+    assert st.status == "cancelled"
+    assert [k for k, *_ in await ledger(db, mismatch.id)] == ["authorization", "void"]
