@@ -1,0 +1,95 @@
+"""A customer buys on the storefront in Chromium; the warehouse picks, packs, labels and ships it
+in the staff UI and sees it delivered. App on uvicorn (free port), worker on the dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+import uvicorn
+
+from tests.api.test_checkout import running
+from tests.commerce_support import make_shop
+from tests.helpers import PASSWORD, create_user
+
+pytestmark = pytest.mark.browser
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_buy_then_ship_in_the_browser(dev_env, sqlite_db, commerce_settings, task_queue):
+    from playwright.async_api import async_playwright, expect
+    db, settings = sqlite_db, commerce_settings
+    settings.cookie_secure = False  # plain http on loopback
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((3, 0),), prices=(3500,))
+        wh = await create_user(s, grants=[("warehouse", a.id)])
+    async with running(dev_env, db, settings, task_queue) as app:
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.02)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                page = await browser.new_page()
+                page.set_default_timeout(15000)
+                await page.goto(f"{base}/shop")
+                card = page.locator("section.product", has_text=p1.name)
+                await card.get_by_role("button", name="Add to cart").click()
+                await expect(page.locator("#cart-total")).to_be_visible()
+                await page.fill("input[name=email]", "browser@example.com")
+                await page.fill("input[name=ship_name]", "Bea Browser")
+                await page.fill("input[name=ship_line1]", "9 Web Way")
+                await page.fill("input[name=ship_city]", "Chromeville")
+                await page.fill("input[name=ship_postcode]", "10101")
+                await page.check("input[value=pm_card_visa]")
+                await page.get_by_role("button", name="Place order").click()
+                await page.wait_for_url("**/shop/orders/**")
+                order_url = page.url
+                for _ in range(100):
+                    if "Being prepared" in await page.locator("#order-status").inner_text():
+                        break
+                    await asyncio.sleep(0.1)
+                    await page.reload()
+                await expect(page.locator("#order-status")).to_have_text("Being prepared")
+
+                staff = await (await browser.new_context()).new_page()
+                staff.set_default_timeout(15000)
+                await staff.goto(f"{base}/login?next=/warehouse")
+                await staff.fill("input[name=username]", wh.username)
+                await staff.fill("input[name=password]", PASSWORD)
+                await staff.get_by_role("button", name="Sign in").click()
+                await staff.wait_for_url("**/warehouse")
+                row = staff.locator("tr", has_text="Bea Browser")
+                staff_order = await row.get_by_role("link").first.get_attribute("href")
+                for button in ("Pick", "Pack", "Buy label", "Ship", "Mark delivered"):
+                    await row.get_by_role("button", name=button).click()
+                    await staff.wait_for_load_state()
+                    await expect(staff.locator(".flash")).to_contain_text("done")
+                for _ in range(100):
+                    await staff.goto(f"{base}{staff_order}")
+                    if await staff.locator("#order-status").inner_text() == "completed":
+                        break
+                    await asyncio.sleep(0.1)
+                await expect(staff.locator("#order-status")).to_have_text("completed")
+                await expect(staff.locator("table.timeline")).to_contain_text("parcel_delivered")
+                for _ in range(100):
+                    await page.reload()
+                    if "Delivered" in await page.locator("#order-status").inner_text():
+                        break
+                    await asyncio.sleep(0.1)
+                await expect(page.locator("#order-status")).to_have_text("Delivered")
+                await browser.close()
+        finally:
+            server.should_exit = True
+            await serving
