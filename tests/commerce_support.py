@@ -42,9 +42,10 @@ async def make_shop(session, *, stock=((5, 5),), prices=(1999,), weight_g=500):
     a = await create_branch(session)
     b = await create_branch(session)
     products = []
+    category = uniq("cat")  # the storefront can show just this test's products
     for i, price in enumerate(prices):
         p = await catalog.create_product(session, actor=ACTOR, data=ProductCreate(
-            sku=uniq("SKU-"), name=f"Thing {i}", category="tests", price_minor=price, tax_rate_bp=800,
+            sku=uniq("SKU-"), name=f"Thing {i}", category=category, price_minor=price, tax_rate_bp=800,
             weight_g=weight_g))
         qa, qb = stock[i] if i < len(stock) else stock[-1]
         if qa:
