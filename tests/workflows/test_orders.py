@@ -31,7 +31,7 @@ def worker(env, db, settings, task_queue, extra=None):
                                          extra=extra or adapters(settings)), task_queue=task_queue)
 
 
-async def wait_status(handle, *statuses, tries=200):
+async def wait_status(handle, *statuses, tries=400):
     for _ in range(tries):
         st = await handle.query(OrderFulfillmentWorkflow.state)
         if st.status in statuses:
@@ -176,7 +176,7 @@ async def approve(db, handle, title, user):
     """Decide the open approval of this workflow as a finance user would (the inbox's Update)."""
     from backroom.approvals.models import ApprovalRequest
     from backroom.approvals.schemas import Decision
-    for _ in range(100):  # the gate opens once its inbox row is written
+    for _ in range(300):  # the gate opens once its inbox row is written
         async with db.read_sessionmaker() as s:
             req = await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == handle.id,
                                                                ApprovalRequest.title.like(f"{title}%"),
@@ -253,7 +253,7 @@ async def test_review_above_threshold_approved_then_rejected(ts_env, sqlite_db, 
         await wait_status(other, "review")
         from backroom.approvals.models import ApprovalRequest
         from backroom.approvals.schemas import Decision
-        for _ in range(100):
+        for _ in range(300):
             async with db.read_sessionmaker() as s:
                 req = await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == other.id))
             if req:
