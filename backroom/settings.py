@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     refund_approval_over_minor: int = Field(default=20000, alias="REFUND_APPROVAL_OVER_MINOR")
     pick_timeout_hours: float = Field(default=24, alias="PICK_TIMEOUT_HOURS")
     payment_auth_timeout_minutes: float = Field(default=30, alias="PAYMENT_AUTH_TIMEOUT_MINUTES")
+    # Demos and benchmarks: pick, pack, label and ship without warehouse staff.
+    order_auto_fulfil: bool = Field(default=False, alias="ORDER_AUTO_FULFIL")
     promised_delivery_days: int = Field(default=5, alias="PROMISED_DELIVERY_DAYS")
     ship_from_street: str = Field(default="1 Main Street", alias="SHIP_FROM_STREET")
     ship_from_city: str = Field(default="New York", alias="SHIP_FROM_CITY")

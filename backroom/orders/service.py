@@ -281,7 +281,7 @@ def workflow_id(order_id: int, prefix: str = "") -> str:
     return f"{prefix}order-{order_id}"
 
 
-async def start_input(session: AsyncSession, order: Order, settings, *, auto_fulfil: bool = False):
+async def start_input(session: AsyncSession, order: Order, settings, *, auto_fulfil: bool | None = None):
     """The OrderFulfillmentWorkflow input: the order's facts plus today's configuration. Read-only."""
     from backroom.orders.flow import OrderStart, ParcelRef
     lines = await lines_of(session, order.id)
@@ -296,7 +296,8 @@ async def start_input(session: AsyncSession, order: Order, settings, *, auto_ful
                       refund_approval_over_minor=settings.refund_approval_over_minor,
                       pick_timeout_hours=settings.pick_timeout_hours,
                       auth_timeout_minutes=settings.payment_auth_timeout_minutes,
-                      promised_days=settings.promised_delivery_days, auto_fulfil=auto_fulfil)
+                      promised_days=settings.promised_delivery_days,
+                      auto_fulfil=settings.order_auto_fulfil if auto_fulfil is None else auto_fulfil)
 
 
 async def start_workflow(client, start, *, task_queue: str, prefix: str = "") -> None:
