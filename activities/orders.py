@@ -11,6 +11,7 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.catalog import service as catalog
 from backroom.orders import service as orders
@@ -106,6 +107,7 @@ class OrderActivities:
     async def _record_auth(self, order_id: int, outcome: AuthResult, key: str) -> None:
         kind = {"authorized": "authorization", "requires_action": "action_required"}.get(outcome.status, "failure")
         async with self._sessionmaker.begin() as session:
+            await audit.lock_chain(session)
             order = await orders.get_order(session, order_id)
             if outcome.intent_id:
                 order.payment_intent_id = outcome.intent_id
@@ -142,6 +144,7 @@ class OrderActivities:
                 raise
             raise _business(exc, "PaymentRejected") from None
         async with self._sessionmaker.begin() as session:
+            await audit.lock_chain(session)
             order = await orders.get_order(session, ask.order_id)
             order.captured_minor = result.captured_minor
             await orders.ledger(session, actor=_actor(), order=order, kind="capture", status="succeeded",
@@ -165,6 +168,7 @@ class OrderActivities:
             # Already failed or never confirmed: nothing is held; record and move on.
             result = None
         async with self._sessionmaker.begin() as session:
+            await audit.lock_chain(session)
             order = await orders.get_order(session, ask.order_id)
             await orders.ledger(session, actor=_actor(), order=order, kind="void",
                                 status="succeeded" if result else "not_needed", amount_minor=0,
@@ -183,6 +187,7 @@ class OrderActivities:
                 raise
             raise _business(exc, "PaymentRejected") from None
         async with self._sessionmaker.begin() as session:
+            await audit.lock_chain(session)
             order = await orders.get_order(session, ask.order_id)
             order.refunded_minor = result.refunded_total_minor
             await orders.ledger(session, actor=_actor(ask.user_id), order=order, kind="refund",
@@ -279,6 +284,7 @@ class OrderActivities:
     async def raise_alert(self, ask: AlertAsk) -> None:
         """Open an exception alert and note it on the timeline. Idempotent per key."""
         async with self._sessionmaker.begin() as session:
+            await audit.lock_chain(session)
             order = await orders.get_order(session, ask.order_id)
             await orders.raise_alert(session, actor=_actor(), kind=ask.kind, severity=ask.severity,
                                      subject_type="order", subject_id=str(order.id), branch_id=order.branch_id,

@@ -8,6 +8,9 @@ result, and start + one no-op Update), reported as ratios."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -44,14 +47,14 @@ async def _measure(n: int, clients: int) -> dict:
     from backroom.catalog.schemas import ProductCreate
     from backroom.db.migrate import upgrade_async
     from backroom.db.session import make_engine, make_sessionmaker
-    from backroom.orders.adapters import build_adapters
     from backroom.payments.localstripe_server import start_localstripe
     from backroom.settings import Settings
     from tests.conftest import binary
-    from worker.registry import Deps, build_worker
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-orders-"))
     url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+    if os.environ.get("BENCH_PG"):  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench_orders (empty db)
+        url = os.environ["BENCH_PG"]
     await upgrade_async(url)
     engine = make_engine(url)
     sm, rsm = make_sessionmaker(engine), make_sessionmaker(engine, readonly=True)
@@ -98,14 +101,22 @@ async def _measure(n: int, clients: int) -> dict:
             r.raise_for_status()
             checkout_s.append(time.perf_counter() - t0)
             while (await api.get(f"/api/v1/orders/{r.json()['id']}")).json()["status"] not in ("shipped", "completed"):
-                await asyncio.sleep(0.02)
+                if worker_proc.poll() is not None:
+                    raise RuntimeError(f"the worker died; see {tmp / 'worker.log'}")
+                await asyncio.sleep(0.25)  # gentle polling: the clients must not be the load
             shipped_at.append(time.perf_counter())
 
     bare_latency: list[float] = []
+    # The worker runs in its own process, as in production (`python -m worker`), so the web app,
+    # the clients and the workflows do not share one interpreter.
+    worker_env = {**os.environ, "DATABASE_URL": url, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+                  "BACKROOM_TASK_QUEUE": queue, "STRIPE_API_KEY": "sk_test_bench", "STRIPE_API_BASE": stripe.url,
+                  "ORDER_AUTO_FULFIL": "true", "ORDER_REVIEW_OVER_MINOR": "0", "BACKROOM_VAR": str(tmp),
+                  "SECRET_KEY": "bench"}
+    worker_proc = subprocess.Popen([sys.executable, "-m", "worker"], env=worker_env, stdout=subprocess.DEVNULL,
+                                   stderr=open(tmp / "worker.log", "w"))
     try:
-        async with build_worker(env.client, Deps(settings=settings, sessionmaker=sm, extra=build_adapters(settings)),
-                                task_queue=queue), \
-                Worker(env.client, task_queue=queue + "-bare", workflows=[TrivialWorkflow, NoopUpdateWorkflow]):
+        async with Worker(env.client, task_queue=queue + "-bare", workflows=[TrivialWorkflow, NoopUpdateWorkflow]):
             start = time.perf_counter()
             await asyncio.gather(*[customer() for _ in range(clients)])
             orders_per_min = n / (max(shipped_at) - start) * 60
@@ -134,6 +145,8 @@ async def _measure(n: int, clients: int) -> dict:
 
             await asyncio.gather(*[bare_update() for _ in range(clients)])
     finally:
+        worker_proc.terminate()
+        worker_proc.wait(10)
         server.should_exit = True
         await serve
         await api.aclose()

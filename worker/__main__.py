@@ -7,6 +7,7 @@ import logging
 import os
 
 from backroom import temporal
+from backroom.db.models import load_models
 from backroom.db.session import make_engine, make_sessionmaker
 from backroom.settings import get_settings
 from worker.registry import Deps, build_worker
@@ -14,6 +15,7 @@ from worker.registry import Deps, build_worker
 
 async def run() -> None:
     settings = get_settings()
+    load_models()  # string foreign keys (orders -> users ...) resolve only with every table known
     client = await temporal.connect(settings)
     await temporal.ensure_search_attributes(client, settings.temporal_namespace)
     engine = make_engine(settings.db_url)

@@ -73,6 +73,14 @@ def _fields(ev: AuditEvent) -> dict[str, Any]:
     }
 
 
+async def lock_chain(session: AsyncSession) -> None:
+    """Take the chain's append lock now (PostgreSQL; re-entrant within the transaction). Call it
+    first in a transaction that also locks rows others update, so every writer takes the chain
+    lock before row locks and two such writers cannot deadlock."""
+    if is_postgres(session):
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+
+
 async def record(
     session: AsyncSession,
     *,

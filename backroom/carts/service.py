@@ -90,6 +90,7 @@ async def quote(session: AsyncSession, *, items: dict[int, int], currency: str) 
 async def project(session: AsyncSession, *, actor: Actor, view: CartView) -> bool:
     """Write the workflow's cart state to carts/cart_lines; an older version never overwrites a
     newer one. Idempotent."""
+    await audit.lock_chain(session)
     t = view.totals
     res = await session.execute(
         update(Cart).where(Cart.id == view.cart_id, Cart.version < view.version).values(

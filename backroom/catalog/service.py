@@ -40,6 +40,7 @@ async def get_product(session: AsyncSession, product_id: int, *, vendor_id: int 
 async def update_product(session: AsyncSession, *, actor: Actor, product_id: int, data: ProductUpdate,
                          vendor_id: int | None = None) -> Product:
     """Change a product's fields. Idempotent (same data twice leaves the same record)."""
+    await audit.lock_chain(session)
     product = await get_product(session, product_id, vendor_id=vendor_id)
     if product.status == "archived":
         raise ProductArchived("Archived products cannot be changed.")
@@ -57,6 +58,7 @@ async def update_product(session: AsyncSession, *, actor: Actor, product_id: int
 async def archive_product(session: AsyncSession, *, actor: Actor, product_id: int,
                           vendor_id: int | None = None) -> Product:
     """Take a product off sale. Idempotent."""
+    await audit.lock_chain(session)
     product = await get_product(session, product_id, vendor_id=vendor_id)
     if product.status != "archived":
         before = audit.snapshot(product)
@@ -106,6 +108,7 @@ async def adjust_stock(session: AsyncSession, *, actor: Actor, product_id: int, 
                        reason: str, vendor_id: int | None = None) -> StockLevel:
     """Add (or remove) units on hand in a branch; refuses to go below the reserved units.
     Not idempotent: each call is one ledger movement."""
+    await audit.lock_chain(session)
     await get_product(session, product_id, vendor_id=vendor_id)
     level = await session.scalar(select(StockLevel).where(StockLevel.product_id == product_id,
                                                           StockLevel.branch_id == branch_id))
@@ -141,6 +144,7 @@ async def reserve(session: AsyncSession, *, actor: Actor, order_id: int, items: 
     """Hold stock for an order's lines, each line from one branch that has enough. Atomic per row:
     `UPDATE ... WHERE on_hand - reserved >= qty`, so two checkouts can never both take the last
     unit (on PostgreSQL too). Raises OutOfStock; the caller's transaction then rolls back."""
+    await audit.lock_chain(session)
     out = []
     for product_id, qty in items:
         levels = (await stock_of(session, [product_id]))[product_id]
@@ -170,6 +174,7 @@ async def reserve(session: AsyncSession, *, actor: Actor, order_id: int, items: 
 
 
 async def _settle(session: AsyncSession, *, actor: Actor, order_id: int, to: str, branch_id: int | None) -> int:
+    await audit.lock_chain(session)
     stmt = select(StockReservation).where(StockReservation.order_id == order_id, StockReservation.status == "held")
     if branch_id is not None:
         stmt = stmt.where(StockReservation.branch_id == branch_id)

@@ -80,6 +80,7 @@ async def place_order(session: AsyncSession, *, actor: Actor, cart_id: int | Non
     """Create an order from (product_id, qty) items: re-price, reserve stock atomically (each
     line from one branch), one parcel per fulfilling branch. Idempotent per Idempotency-Key
     (see find_by_idempotency_key); raises OutOfStock and leaves nothing behind on rollback."""
+    await audit.lock_chain(session)
     merged: dict[int, int] = defaultdict(int)
     for pid, qty in items:
         merged[pid] += qty
@@ -193,6 +194,7 @@ async def add_event(session: AsyncSession, *, order_id: int, kind: str, message:
 async def set_status(session: AsyncSession, *, actor: Actor, order_id: int, status: str, message: str,
                      key: str, customer_message: str | None = None, data: dict | None = None) -> Order:
     """Move the order to `status` with a timeline entry and an audit event. Idempotent per key."""
+    await audit.lock_chain(session)
     order = await get_order(session, order_id)
     if await session.scalar(select(OrderEvent.id).where(OrderEvent.key == key)):
         return order
@@ -211,6 +213,7 @@ async def ledger(session: AsyncSession, *, actor: Actor, order: Order, kind: str
                  idempotency_key: str, intent_id: str | None = None, gateway_ref: str | None = None,
                  message: str | None = None) -> PaymentEntry:
     """Record one money movement (or failure). Idempotent per idempotency_key."""
+    await audit.lock_chain(session)
     existing = await session.scalar(select(PaymentEntry).where(PaymentEntry.idempotency_key == idempotency_key))
     if existing is not None:
         return existing
@@ -243,6 +246,7 @@ async def raise_alert(session: AsyncSession, *, actor: Actor, kind: str, severit
 async def update_parcel(session: AsyncSession, *, actor: Actor, parcel_id: int, to: str, allowed_from: tuple[str, ...],
                         **values) -> Parcel | None:
     """Conditional parcel transition; None when it was already done or not allowed. Idempotent."""
+    await audit.lock_chain(session)
     stamp = {"picked": "picked_at", "packed": "packed_at", "shipped": "shipped_at", "delivered": "delivered_at"}.get(to)
     if stamp:
         values[stamp] = utcnow()
