@@ -21,7 +21,8 @@ from backroom.orders.flow import (AlertAsk, AuthResult, LabelAsk, LabelResult, M
 from backroom.orders.models import Parcel
 from backroom.payments.gateway import CardDeclined, PaymentStatus
 from backroom.payments.errors import PaymentError
-from backroom.shipping.carrier import Address, Parcel as ShipParcel, choose_rate
+from backroom.branches.models import Branch
+from backroom.shipping.carrier import Address, Parcel as ShipParcel, Rate, choose_rate
 from backroom.shipping.errors import ShippingError
 
 THREE_DS_TEST_METHOD = "pm_card_threeDSecure2Required"
@@ -219,20 +220,18 @@ class OrderActivities:
                                    + (f" ({parcel.tracking_number})" if step.step == "shipped" else "") + ".",
                                    actor_name=step.user_name)
 
-    @activity.defn(name="order_purchase_label")
-    async def purchase_label(self, ask: LabelAsk) -> LabelResult:
-        """Buy the parcel's label: cheapest rate within the promised days. Never two labels per
-        parcel: the carrier key is per parcel and a stored label is returned as is."""
-        key = f"parcel-{ask.parcel_id}:label"
-        settings = self._deps.settings
+    async def _parcel_and_order(self, ask: LabelAsk):
         async with self._sessionmaker() as session:
             parcel = await session.get(Parcel, ask.parcel_id)
             order = await orders.get_order(session, ask.order_id)
-            from backroom.branches.models import Branch
             branch = await session.get(Branch, parcel.branch_id)
-        if parcel.label_id:
-            return LabelResult(parcel_id=parcel.id, label_id=parcel.label_id, tracking_number=parcel.tracking_number,
-                               carrier=parcel.carrier or "", service=parcel.service or "", rate_minor=parcel.rate_minor or 0)
+        return parcel, order, branch
+
+    @activity.defn(name="order_quote_label")
+    async def quote_label(self, ask: LabelAsk) -> Rate:
+        """Quote the parcel and choose the rate: cheapest within the promised days. Read-only."""
+        settings = self._deps.settings
+        parcel, order, branch = await self._parcel_and_order(ask)
         origin = Address(name=branch.name, company="Backroom", street1=settings.ship_from_street,
                          city=settings.ship_from_city, postal_code=settings.ship_from_postcode,
                          country=settings.ship_from_country)
@@ -240,16 +239,30 @@ class OrderActivities:
                        postal_code=order.ship_postcode, country=order.ship_country, email=order.email)
         box = ShipParcel(weight_grams=max(parcel.weight_g, 100), length_mm=300, width_mm=200, height_mm=150)
         try:
-            rates = await self._carrier.rates(origin, dest, [box])
-            rate = choose_rate(rates, ask.promised_days)
-            label = await self._carrier.buy_label(rate, key)
+            return choose_rate(await self._carrier.rates(origin, dest, [box]), ask.promised_days)
+        except ShippingError as exc:
+            if exc.retryable:
+                raise
+            raise _business(exc, "LabelRefused") from None
+
+    @activity.defn(name="order_purchase_label")
+    async def purchase_label(self, ask: LabelAsk) -> LabelResult:
+        """Buy the label for the quoted rate. Never two labels per parcel: the rate and the key
+        (per parcel) are fixed across retries, and a label already stored is returned as is."""
+        key = f"parcel-{ask.parcel_id}:label"
+        parcel, order, branch = await self._parcel_and_order(ask)
+        if parcel.label_id:
+            return LabelResult(parcel_id=parcel.id, label_id=parcel.label_id, tracking_number=parcel.tracking_number,
+                               carrier=parcel.carrier or "", service=parcel.service or "", rate_minor=parcel.rate_minor or 0)
+        try:
+            label = await self._carrier.buy_label(ask.rate, key)
         except ShippingError as exc:
             if exc.retryable:
                 raise
             raise _business(exc, "LabelRefused") from None
         path = None
         if label.label_pdf:
-            folder = Path(settings.var_dir) / "labels"
+            folder = Path(self._deps.settings.var_dir) / "labels"
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"parcel-{parcel.id}.pdf"
             await asyncio.to_thread(path.write_bytes, label.label_pdf)
@@ -296,4 +309,4 @@ class OrderActivities:
 def build(deps) -> list:
     a = OrderActivities(deps)
     return [a.set_status, a.add_event, a.authorize_payment, a.check_payment, a.capture_payment, a.void_payment,
-            a.refund_payment, a.release_stock, a.parcel_step, a.purchase_label, a.void_label, a.raise_alert]
+            a.refund_payment, a.release_stock, a.parcel_step, a.quote_label, a.purchase_label, a.void_label, a.raise_alert]

@@ -90,10 +90,11 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         self._parcel(parcel_id).status = step
 
     async def _buy_label(self, parcel_id: int, who: StaffAction) -> None:
-        label: LabelResult = await workflow.execute_activity_method(
-            OrderActivities.purchase_label, LabelAsk(order_id=self.start.order_id, parcel_id=parcel_id,
-                                                     promised_days=self.start.promised_days, user_id=who.user_id),
-            **REMOTE)
+        ask = LabelAsk(order_id=self.start.order_id, parcel_id=parcel_id, promised_days=self.start.promised_days,
+                       user_id=who.user_id)
+        # Quote first, then buy that exact rate: a retried purchase cannot pick a new rate (and buy twice).
+        ask.rate = await workflow.execute_activity_method(OrderActivities.quote_label, ask, **REMOTE)
+        label: LabelResult = await workflow.execute_activity_method(OrderActivities.purchase_label, ask, **REMOTE)
         p = self._parcel(parcel_id)
         p.status, p.label_id, p.tracking_number = "labelled", label.label_id, label.tracking_number
 

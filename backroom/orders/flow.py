@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from backroom.shipping.carrier import Rate
+
 
 class ParcelRef(BaseModel):
     id: int
@@ -111,6 +113,9 @@ class LabelAsk(BaseModel):
     parcel_id: int
     promised_days: int = 5
     user_id: int | None = None
+    # The rate chosen by the quote activity, kept in the workflow's history so a retried purchase
+    # asks for the very same rate (carriers de-duplicate purchases per rate).
+    rate: Rate | None = None
 
 
 class LabelResult(BaseModel):

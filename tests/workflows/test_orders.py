@@ -265,3 +265,30 @@ async def test_review_above_threshold_approved_then_rejected(ts_env, sqlite_db, 
         st = await other.result()
     assert st.status == "cancelled"
     assert [k for k, *_ in await ledger(db, mismatch.id)] == ["authorization", "void"]
+
+
+async def test_shippo_label_bought_once_despite_lost_response_then_voided(ts_env, sqlite_db, commerce_settings,
+                                                                         task_queue):
+    from backroom.shipping.shippo_carrier import ShippoCarrier
+    from tests.fakes.shippo_server import FakeShippo
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 1)])
+    async with FakeShippo() as shippo:
+        extra = {**adapters(settings), "carrier": ShippoCarrier(shippo.api_key, shippo.url, download_labels=True,
+                                                               poll_interval=0.01)}
+        shippo.fail_next(503, after_purchase=True)  # bought, but the answer is lost: the retry must not buy again
+        async with worker(ts_env, db, settings, task_queue, extra):
+            handle = await start(ts_env, db, settings, order, task_queue)
+            st = await wait_status(handle, "picking")
+            pid = st.parcels[0].id
+            for step in ("pick", "pack", "buy_label"):
+                await handle.execute_update(step, ParcelAction(parcel_id=pid, **WH))
+            st = await handle.query(OrderFulfillmentWorkflow.state)
+            assert st.parcels[0].tracking_number
+            await handle.execute_update(OrderFulfillmentWorkflow.cancel, CancelAsk(reason="out of time", **WH))
+        assert len(shippo.purchases) == 1 and len(shippo.refunds) == 1  # one label, voided on cancel
+    async with db.read_sessionmaker() as s:
+        parcel = (await orders.parcels_of(s, order.id))[0]
+    assert parcel.status == "voided" and parcel.tracking_number == st.parcels[0].tracking_number
