@@ -145,3 +145,32 @@ async def test_concurrent_checkouts_of_last_unit_on_postgres(dev_env, pg_db, com
     async with db.read_sessionmaker() as s:
         level = await s.scalar(select(StockLevel).where(StockLevel.product_id == p1.id))
         assert (level.on_hand, level.reserved) == (1, 1)
+
+
+async def test_stripe_webhook_signals_three_d_secure_completion(dev_env, sqlite_db, commerce_settings, task_queue):
+    from tests.commerce_support import adapters as make_adapters
+    db, settings, env = sqlite_db, commerce_settings, dev_env
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((1, 0),))
+        clerk = await create_user(s, grants=[("clerk", a.id)])
+    async with running(env, db, settings, task_queue) as app:
+        c = await token_client(app, db, clerk)
+        cart = (await c.post("/api/v1/carts", json={"branch_id": a.id})).json()
+        await c.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": p1.id, "qty": 1})
+        r = await c.post(f"/api/v1/carts/{cart['id']}/checkout",
+                         json={**BODY, "payment_method": "pm_card_threeDSecure2Required"},
+                         headers={"Idempotency-Key": uniq("key-")})
+        oid = r.json()["id"]
+        order = await wait_for(c, f"/api/v1/orders/{oid}", "awaiting_authentication")
+        intent = order["payment_intent_id"]
+        await make_adapters(settings)["payments"].complete_3ds_for_test(intent)
+        # What Stripe sends when a manual-capture payment becomes capturable.
+        payload = json.dumps({"id": uniq("evt_"), "object": "event", "type": "payment_intent.amount_capturable_updated",
+                              "created": int(time.time()),
+                              "data": {"object": {"id": intent, "object": "payment_intent", "amount": 100,
+                                                  "currency": "usd", "status": "requires_capture"}}}).encode()
+        hook = await c.post("/api/v1/webhooks/stripe", content=payload,
+                            headers={"Stripe-Signature": stripe_signature(payload, settings.stripe_webhook_secret)})
+        assert hook.json() == {"received": True, "duplicate": False, "signalled": True}
+        order = await wait_for(c, f"/api/v1/orders/{oid}", "picking")
+        assert [p["kind"] for p in order["payments"]] == ["action_required", "authorization"]
