@@ -292,3 +292,39 @@ async def test_shippo_label_bought_once_despite_lost_response_then_voided(ts_env
     async with db.read_sessionmaker() as s:
         parcel = (await orders.parcels_of(s, order.id))[0]
     assert parcel.status == "voided" and parcel.tracking_number == st.parcels[0].tracking_number
+
+
+class RefusingCarrier:
+    """A carrier that quotes but refuses to sell the label (e.g. an address it cannot serve)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def rates(self, *a, **kw):
+        return await self.inner.rates(*a, **kw)
+
+    async def buy_label(self, rate, key):
+        from backroom.shipping.errors import LabelPurchaseFailed
+        raise LabelPurchaseFailed("carrier does not serve this address")
+
+    async def void_label(self, label_id):
+        return await self.inner.void_label(label_id)
+
+
+async def test_label_refused_compensates_in_reverse(ts_env, sqlite_db, commerce_settings, task_queue):
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 2)])
+    extra = adapters(settings)
+    extra["carrier"] = RefusingCarrier(extra["carrier"])
+    async with worker(ts_env, db, settings, task_queue, extra):
+        handle = await start(ts_env, db, settings, order, task_queue, auto=True)
+        st = await handle.result()
+    assert st.status == "cancelled" and "not charged" in st.message
+    assert [k for k, *_ in await ledger(db, order.id)] == ["authorization", "void"]
+    assert await stock(db, p1.id) == (2, 0)
+    async with db.read_sessionmaker() as s:
+        alerts = list(await s.scalars(select(Alert).where(Alert.subject_id == str(order.id),
+                                                          Alert.subject_type == "order")))
+    assert [(al.kind, al.severity) for al in alerts] == [("order_failed", "critical")]
