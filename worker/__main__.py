@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 
 from backroom import temporal
 from backroom.db.session import make_engine, make_sessionmaker
@@ -19,9 +20,16 @@ async def run() -> None:
     engine = make_engine(settings.db_url)
     deps = Deps(settings=settings, sessionmaker=make_sessionmaker(engine))
     worker = build_worker(client, deps, task_queue=settings.task_queue)
-    logging.getLogger("backroom.worker").info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
+    # SIGTERM (docker stop, `backroom run`) and Ctrl-C both drain the worker gracefully.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await worker.run()
+        async with worker:
+            logging.getLogger("backroom.worker").info("worker polling %s on %s", settings.task_queue,
+                                                      settings.temporal_target)
+            await stop.wait()
     finally:
         await engine.dispose()
 
