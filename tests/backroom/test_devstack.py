@@ -1,0 +1,122 @@
+"""`backroom run` for real: embedded Temporal, worker and web app as supervised children."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+READY = "Backroom is running."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    """`python -m backroom.cli run` in a temporary var dir on free ports, output captured."""
+
+    def __init__(self, tmp_path, *args: str) -> None:
+        self.port, tport, uport = free_port(), free_port(), free_port()
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "STRIPE_API_KEY", "SECRET_KEY")}
+        self.var = tmp_path / "var"
+        env.update(BACKROOM_VAR=str(self.var), BACKROOM_PORT=str(self.port), TEMPORAL_PORT=str(tport),
+                   TEMPORAL_UI_PORT=str(uport), LOCALSTRIPE_PORT=str(free_port()))
+        self.url, self.ui_url = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{uport}"
+        self.proc = subprocess.Popen([sys.executable, "-m", "backroom.cli", "run", *args], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 45) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            assert self.proc.poll() is None, f"stack exited early ({self.proc.returncode}):\n{self.output}"
+            assert time.monotonic() < deadline, f"no {text!r} after {timeout}s:\n{self.output}"
+            time.sleep(0.1)
+
+    def pids(self) -> dict[str, int]:
+        return {m[1]: int(m[2]) for m in re.finditer(r"started (\w+) \(pid (\d+)\)", self.output)}
+
+    def finish(self, timeout: float = 30) -> int:
+        rc = self.proc.wait(timeout)
+        self._reader.join(5)
+        return rc
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def stack_factory(tmp_path):
+    stacks = []
+
+    def make(*args):
+        stacks.append(Stack(tmp_path / str(len(stacks)), *args))
+        return stacks[-1]
+
+    yield make
+    for s in stacks:  # a failed assertion must not leave a stack running
+        if s.proc.poll() is None:
+            s.proc.send_signal(signal.SIGINT)
+            s.finish()
+
+
+def test_run_serves_signs_in_and_stops_every_child_on_ctrl_c(stack_factory):
+    stack = stack_factory()
+    stack.wait_for(READY)
+    assert "Sign in as:" in stack.output and "password: backroom" in stack.output
+    assert httpx.get(f"{stack.url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(stack.ui_url).status_code == 200
+    with httpx.Client(base_url=stack.url) as c:
+        resp = c.post("/login", data={"username": "clerk", "password": "backroom", "next": "/"})
+        assert resp.status_code == 303
+        assert "Demo Clerk" in c.get("/").text
+    pids = stack.pids()
+    assert set(pids) == {"temporal", "worker", "api"}
+    assert all(alive(p) for p in pids.values())
+
+    stack.proc.send_signal(signal.SIGINT)
+    assert stack.finish() == 0
+    assert [p for p in pids.values() if alive(p)] == []
+    # Stopped in reverse order of start: the web app first, Temporal last.
+    order = [m[1] for m in re.finditer(r"stopping (\w+)", stack.output)]
+    assert order == ["api", "worker", "temporal"]
+    # Each child's log is also kept in var/log/<name>.log.
+    assert "worker polling" in (stack.var / "log" / "worker.log").read_text()
+
+
+def test_a_crashing_child_is_reported_and_the_rest_are_stopped(stack_factory):
+    stack = stack_factory("--no-seed")
+    stack.wait_for(READY)
+    pids = stack.pids()
+    os.kill(pids["worker"], signal.SIGKILL)
+    assert stack.finish() != 0
+    assert "worker exited with code -9" in stack.output
+    assert "last log lines" in stack.output and "worker polling" in stack.output.split("last log lines")[1]
+    assert [p for p in pids.values() if alive(p)] == []
