@@ -116,7 +116,8 @@ def test_a_crashing_child_is_reported_and_the_rest_are_stopped(stack_factory):
     stack.wait_for(READY)
     pids = stack.pids()
     os.kill(pids["worker"], signal.SIGKILL)
-    assert stack.finish() != 0
-    assert "worker exited with code -9" in stack.output
-    assert "last log lines" in stack.output and "worker polling" in stack.output.split("last log lines")[1]
-    assert [p for p in pids.values() if alive(p)] == []
+    assert stack.finish() != 0, stack.output
+    assert "worker exited with code -9" in stack.output, stack.output
+    report = stack.output.split("last log lines", 1)[-1]
+    assert "worker polling" in report, stack.output
+    assert [p for p in pids.values() if alive(p)] == [], stack.output
