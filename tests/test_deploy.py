@@ -1,4 +1,4 @@
-"""docker-compose.yml (no Docker engine runs here): its shape and its settings names."""
+"""docker-compose.yml (no Docker engine runs here) and the README: shape and settings names."""
 
 from __future__ import annotations
 
@@ -33,3 +33,9 @@ def test_every_variable_given_to_backroom_is_a_setting():
     env = compose()["app"]["environment"]
     assert set(env) - known == set()
     assert env["DATABASE_URL"].startswith("postgresql://") and env["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_readme_documents_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    missing = [f.alias for f in Settings.model_fields.values() if f"`{f.alias}`" not in readme]
+    assert missing == []
