@@ -67,6 +67,7 @@ class Child:
     tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=TAIL_LINES))
     seen: str = ""  # everything logged so far, for readiness checks that look for a line
     stopping: bool = False
+    started_at: float = 0.0
     _pump: threading.Thread | None = None
 
     def start(self, env: dict[str, str], log_dir: Path, out_lock: threading.Lock) -> None:
@@ -147,10 +148,18 @@ class Stack:
         self.out_lock = threading.Lock()
         self.log_dir = settings.var_dir / "log"
 
-    def start(self, child: Child) -> Child:
+    def launch(self, child: Child) -> Child:
+        """Start a child without waiting for it (the caller does other work meanwhile)."""
         self.children.append(child)
         child.start(self.env, self.log_dir, self.out_lock)
-        deadline = time.monotonic() + child.ready_timeout
+        child.started_at = time.monotonic()
+        return child
+
+    def start(self, child: Child) -> Child:
+        return self.wait_ready(self.launch(child))
+
+    def wait_ready(self, child: Child) -> Child:
+        deadline = child.started_at + child.ready_timeout
         while not child.ready(child):
             self.check()
             if time.monotonic() > deadline:
@@ -259,8 +268,10 @@ def main(args) -> int:
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     py = sys.executable
     try:
+        temporal = None
         if settings.embedded_temporal:
-            stack.start(Child("temporal", [
+            # Temporal boots while the migrations run; both take about a second.
+            temporal = stack.launch(Child("temporal", [
                 temporal_binary(), "server", "start-dev", "--db-filename", str(settings.var_dir / "temporal.db"),
                 "--ip", HOST, "--port", str(temporal_port), "--ui-port", str(ui_port),
                 "--search-attribute", "BranchId=Keyword", "--search-attribute", "CustomerId=Keyword",
@@ -270,6 +281,8 @@ def main(args) -> int:
         else:
             say(f"using the Temporal cluster at {settings.temporal_address}")
         _migrate_and_seed(settings, seed)
+        if temporal:
+            stack.wait_ready(temporal)
         stack.check()
         if not settings.stripe_api_key:
             if _importable("backroom.payments.localstripe_server"):
@@ -280,10 +293,13 @@ def main(args) -> int:
                                   ready=lambda c: port_open(stripe_port), ready_timeout=30))
             else:
                 say("no STRIPE_API_KEY and no local Stripe stand-in: card payments are off")
-        stack.start(Child("worker", [py, "-m", "backroom.cli", "worker"],
-                          ready=lambda c: "worker polling" in c.seen, ready_timeout=90))
-        stack.start(Child("api", [py, "-m", "backroom.cli", "api", "--host", HOST, "--port", str(api_port)],
-                          ready=lambda c: http_ok(f"{api_url}/healthz"), ready_timeout=60))
+        # The web app does not need the worker to serve, so both start at once.
+        worker = stack.launch(Child("worker", [py, "-m", "backroom.cli", "worker"],
+                                    ready=lambda c: "worker polling" in c.seen, ready_timeout=90))
+        api = stack.launch(Child("api", [py, "-m", "backroom.cli", "api", "--host", HOST, "--port", str(api_port)],
+                                 ready=lambda c: http_ok(f"{api_url}/healthz"), ready_timeout=60))
+        stack.wait_ready(worker)
+        stack.wait_ready(api)
         _banner(settings, env, api_url, seed)
         while True:
             stack.check()

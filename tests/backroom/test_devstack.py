@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -26,13 +27,13 @@ def free_port() -> int:
 class Stack:
     """`python -m backroom.cli run` in a temporary var dir on free ports, output captured."""
 
-    def __init__(self, tmp_path, *args: str) -> None:
+    def __init__(self, tmp_path, *args: str, extra_env: dict[str, str] | None = None) -> None:
         self.port, tport, uport = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items()
                if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "STRIPE_API_KEY", "SECRET_KEY")}
         self.var = tmp_path / "var"
         env.update(BACKROOM_VAR=str(self.var), BACKROOM_PORT=str(self.port), TEMPORAL_PORT=str(tport),
-                   TEMPORAL_UI_PORT=str(uport), LOCALSTRIPE_PORT=str(free_port()))
+                   TEMPORAL_UI_PORT=str(uport), LOCALSTRIPE_PORT=str(free_port()), **(extra_env or {}))
         self.url, self.ui_url = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{uport}"
         self.proc = subprocess.Popen([sys.executable, "-m", "backroom.cli", "run", *args], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -76,8 +77,8 @@ def alive(pid: int) -> bool:
 def stack_factory(tmp_path):
     stacks = []
 
-    def make(*args):
-        stacks.append(Stack(tmp_path / str(len(stacks)), *args))
+    def make(*args, env=None):
+        stacks.append(Stack(tmp_path / str(len(stacks)), *args, extra_env=env))
         return stacks[-1]
 
     yield make
@@ -121,3 +122,17 @@ def test_a_crashing_child_is_reported_and_the_rest_are_stopped(stack_factory):
     report = stack.output.split("last log lines", 1)[-1]
     assert "worker polling" in report, stack.output
     assert [p for p in pids.values() if alive(p)] == [], stack.output
+
+
+async def test_given_postgres_and_a_temporal_cluster_it_starts_no_embedded_one(stack_factory, pg_db, dev_env):
+    target = dev_env.client.service_client.config.target_host
+    url = pg_db.url.replace("postgresql+psycopg://", "postgresql://")
+    stack = stack_factory(env={"DATABASE_URL": url, "TEMPORAL_ADDRESS": target})
+    await asyncio.to_thread(stack.wait_for, READY)
+    assert f"using the Temporal cluster at {target}" in stack.output
+    assert set(stack.pids()) == {"worker", "api"}
+    assert "Sign in as:" not in stack.output  # no demo users on a real database without --demo
+    async with httpx.AsyncClient() as c:
+        assert (await c.get(f"{stack.url}/healthz")).json() == {"status": "ok"}
+    stack.proc.send_signal(signal.SIGINT)
+    assert await asyncio.to_thread(stack.finish) == 0
