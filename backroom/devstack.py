@@ -186,7 +186,7 @@ class Stack:
                 say(f"{child.name} stopped (exit {rc})")
 
 
-def _importable(module: str) -> bool:
+def importable(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:  # its parent package is missing
@@ -285,7 +285,7 @@ def main(args) -> int:
             stack.wait_ready(temporal)
         stack.check()
         if not settings.stripe_api_key:
-            if _importable("backroom.payments.localstripe_server"):
+            if importable("backroom.payments.localstripe_server"):
                 env["STRIPE_API_BASE"] = f"http://{HOST}:{stripe_port}"
                 env["STRIPE_API_KEY"] = "sk_test_local"
                 stack.start(Child("localstripe", [py, "-m", "backroom.payments.localstripe_server",
