@@ -27,6 +27,7 @@ async def run() -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with worker:
+            # `backroom run` waits for this line before it calls the worker ready.
             logging.getLogger("backroom.worker").info("worker polling %s on %s", settings.task_queue,
                                                       settings.temporal_target)
             await stop.wait()

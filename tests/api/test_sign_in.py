@@ -91,6 +91,7 @@ async def test_five_failures_throttle_that_name_and_that_address_only(db, settin
     resp = await client_from(app, random_address()).post(
         "/login", data={"username": victim.username, "password": PASSWORD})
     assert resp.status_code == 429 and "Too many failed sign-ins" in resp.text
+    assert int(resp.headers["retry-after"]) == settings.login_window_seconds
     # ...and for anyone from that address.
     resp = await attacker.post("/login", data={"username": bystander.username, "password": PASSWORD})
     assert resp.status_code == 429
