@@ -226,8 +226,6 @@ def _banner(settings: Settings, env: dict[str, str], api_url: str, seeded: bool)
 
 def main(args) -> int:
     """Run the stack until Ctrl-C or a child dies. Returns the exit code."""
-    from backroom.settings import Settings
-
     settings = Settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     (settings.var_dir / "log").mkdir(exist_ok=True)
@@ -251,11 +249,13 @@ def main(args) -> int:
     else:
         env.setdefault("TEMPORAL_UI_URL", settings.temporal_ui_url)
 
+    local_stripe = not settings.stripe_api_key and importable("backroom.payments.localstripe_server")
     busy = [p for p, mine in ((api_port, True), (temporal_port, settings.embedded_temporal),
-                              (ui_port, settings.embedded_temporal)) if mine and port_open(p)]
+                              (ui_port, settings.embedded_temporal), (stripe_port, local_stripe))
+            if mine and port_open(p)]
     if busy:
         say(f"port(s) {', '.join(map(str, busy))} already in use: is another `backroom run` going? "
-            "(set BACKROOM_PORT / TEMPORAL_PORT / TEMPORAL_UI_PORT to use others)")
+            "(set BACKROOM_PORT / TEMPORAL_PORT / TEMPORAL_UI_PORT / LOCALSTRIPE_PORT to use others)")
         return 2
 
     stack = Stack(settings, env)
@@ -284,15 +284,14 @@ def main(args) -> int:
         if temporal:
             stack.wait_ready(temporal)
         stack.check()
-        if not settings.stripe_api_key:
-            if importable("backroom.payments.localstripe_server"):
-                env["STRIPE_API_BASE"] = f"http://{HOST}:{stripe_port}"
-                env["STRIPE_API_KEY"] = "sk_test_local"
-                stack.start(Child("localstripe", [py, "-m", "backroom.payments.localstripe_server",
-                                                  "--port", str(stripe_port)],
-                                  ready=lambda c: port_open(stripe_port), ready_timeout=30))
-            else:
-                say("no STRIPE_API_KEY and no local Stripe stand-in: card payments are off")
+        if local_stripe:
+            env["STRIPE_API_BASE"] = f"http://{HOST}:{stripe_port}"
+            env["STRIPE_API_KEY"] = "sk_test_local"
+            stack.start(Child("localstripe", [py, "-m", "backroom.payments.localstripe_server",
+                                              "--port", str(stripe_port)],
+                              ready=lambda c: port_open(stripe_port), ready_timeout=30))
+        elif not settings.stripe_api_key:
+            say("no STRIPE_API_KEY and no local Stripe stand-in: card payments are off")
         # The web app does not need the worker to serve, so both start at once.
         worker = stack.launch(Child("worker", [py, "-m", "backroom.cli", "worker"],
                                     ready=lambda c: "worker polling" in c.seen, ready_timeout=90))

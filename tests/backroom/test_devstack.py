@@ -36,7 +36,8 @@ class Stack:
         self.var = tmp_path / "var"
         self.stripe_port = free_port()
         env.update(BACKROOM_VAR=str(self.var), BACKROOM_PORT=str(self.port), TEMPORAL_PORT=str(tport),
-                   TEMPORAL_UI_PORT=str(uport), LOCALSTRIPE_PORT=str(self.stripe_port), **(extra_env or {}))
+                   TEMPORAL_UI_PORT=str(uport), LOCALSTRIPE_PORT=str(self.stripe_port))
+        env.update(extra_env or {})
         self.url, self.ui_url = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{uport}"
         self.proc = subprocess.Popen([sys.executable, "-m", "backroom.cli", "run", *args], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -143,3 +144,12 @@ async def test_given_postgres_and_a_temporal_cluster_it_starts_no_embedded_one(s
         assert (await c.get(f"{stack.url}/healthz")).json() == {"status": "ok"}
     stack.proc.send_signal(signal.SIGINT)
     assert await asyncio.to_thread(stack.finish) == 0
+
+
+def test_a_busy_port_is_refused_before_anything_starts(stack_factory):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        stack = stack_factory(env={"BACKROOM_PORT": str(taken.getsockname()[1])})
+        assert stack.finish() == 2
+    assert "already in use" in stack.output and "started" not in stack.output
