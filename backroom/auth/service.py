@@ -83,7 +83,10 @@ async def grant_role(session: AsyncSession, *, actor: Actor, user_id: int, role:
 
 async def revoke_role(session: AsyncSession, *, actor: Actor, user_id: int, role: str,
                       branch_id: int | None) -> None:
-    """Remove a grant. Idempotent."""
+    """Remove a grant. Idempotent. Admins cannot take away their own admin role (someone
+    must be left who can administer users)."""
+    if role == "admin" and actor.user_id == user_id:
+        raise Conflict("You cannot revoke your own admin role; ask another admin.")
     cond = RoleGrant.branch_id.is_(None) if branch_id is None else RoleGrant.branch_id == branch_id
     res = await session.execute(delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role, cond))
     if res.rowcount:

@@ -91,6 +91,12 @@ async def test_admin_creates_user_grants_and_revokes_roles_all_audited(db, setti
     # The new user signs in with the password the admin set.
     assert (await browser_client(app, name, "long-enough-pw")).csrf
 
+    # An admin cannot lock themselves out.
+    me = users["admin"].id
+    resp = await admin.delete(f"/api/v1/admin/users/{me}/grants/admin")
+    assert resp.status_code == 409 and {"role": "admin", "branch_id": None} in (
+        await admin.get(f"/api/v1/admin/users/{me}")).json()["grants"]
+
     # A manager may look at users but not change them.
     manager = await token_client(app, db, users["manager"])
     assert (await manager.get("/api/v1/admin/users", params={"q": name})).json()["items"][0]["id"] == uid
