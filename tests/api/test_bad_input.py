@@ -98,3 +98,31 @@ async def test_token_create_rejects_out_of_range_and_unknown_fields(sqlite_db, s
     resp = await client.post("/api/v1/tokens", json=body)
     assert resp.status_code == 422 and resp.json()["code"] == "validation_failed"
     assert resp.json()["errors"]
+
+
+def _cursor(value) -> str:
+    import base64
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+JUNK_QUERIES = [
+    {"cursor": "!!not-a-cursor!!", "limit": "-1"},
+    {"cursor": _cursor(["text", "where an id belongs"]), "limit": "0"},
+    {"cursor": _cursor({"dt": "yesterday"}), "limit": "99999999999999999999999"},
+    {"cursor": _cursor([[1], {"a": 2}])},
+    {"q": HUGE[:5000], "status": "\x00", "branch_id": "-3", "entity_id": HUGE[:100]},
+]
+
+
+async def test_junk_query_parameters_on_every_page_and_list_are_never_a_server_error(db, settings):
+    async with db.sessionmaker.begin() as s:
+        admin = await create_user(s, grants=[("admin", None)])
+    app = make_app(db, settings)
+    client = await token_client(app, db, admin)
+    failures = []
+    for route in [r for r in app_routes(app) if r.method == "GET"]:
+        for params in JUNK_QUERIES:
+            resp = await client.get(route.url(MISSING), params=params)
+            if resp.status_code >= 500:
+                failures.append(f"{route} with {sorted(params)}: {resp.status_code} {resp.text[:200]}")
+    assert failures == []
