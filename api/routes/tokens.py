@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import get_session, require
 from api.params import Id
 from backroom.auth import service as auth
+from backroom.auth.errors import TokenCannotMint
 from backroom.auth.models import ApiToken
 from backroom.auth.principal import Principal
 from backroom.auth.schemas import TokenCreate, TokenCreated, TokenRead
@@ -29,6 +30,9 @@ STAFF = ("dashboard", "read")
 
 async def create_for(session: AsyncSession, p: Principal, user_id: int, body: TokenCreate) -> TokenCreated:
     """Create a token for `user_id`; the response carries the secret, once."""
+    if p.via_token:
+        # A leaked token must not be able to mint successors that outlive its revocation.
+        raise TokenCannotMint("Create API tokens while signed in (the API tokens page), not with another token.")
     expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     secret, row = await auth.create_token(session, actor=p.actor(), user_id=user_id, name=body.name,
                                           expires_at=expires)

@@ -23,7 +23,13 @@ async def test_token_secret_is_shown_once_works_and_stops_working_when_revoked(d
     _, _, users = await _setup(db, ("clerk", [("clerk", "b1")]), ("other", [("clerk", "b1")]))
     app = make_app(db, settings)
     me = await token_client(app, db, users["clerk"])
-    resp = await me.post("/api/v1/tokens", json={"name": "export script", "expires_in_days": 30})
+    # A token cannot mint tokens (a leaked one could otherwise outlive its revocation)...
+    minted = await me.post("/api/v1/tokens", json={"name": "child"})
+    assert minted.status_code == 403 and minted.json()["code"] == "token_cannot_mint"
+    # ...a signed-in user can, through the JSON API too.
+    browser = await browser_client(app, users["clerk"].username)
+    resp = await browser.post("/api/v1/tokens", json={"name": "export script", "expires_in_days": 30},
+                              headers={"X-CSRF-Token": browser.csrf})
     assert resp.status_code == 201
     created = resp.json()
     assert created["secret"].startswith(created["prefix"]) and created["expires_at"]
@@ -109,7 +115,9 @@ async def test_admin_manages_someone_elses_tokens(db, settings):
     app = make_app(db, settings)
     admin = await token_client(app, db, users["admin"])
     uid = users["clerk"].id
-    created = (await admin.post(f"/api/v1/admin/users/{uid}/tokens", json={"name": "svc"})).json()
+    browser = await browser_client(app, users["admin"].username)
+    created = (await browser.post(f"/api/v1/admin/users/{uid}/tokens", json={"name": "svc"},
+                                  headers={"X-CSRF-Token": browser.csrf})).json()
     assert created["user_id"] == uid
     assert created["id"] in [t["id"] for t in (await admin.get(f"/api/v1/admin/users/{uid}/tokens")).json()["items"]]
     assert (await admin.delete(f"/api/v1/admin/users/{uid}/tokens/{created['id']}")).json()["revoked_at"]
