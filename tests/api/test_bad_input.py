@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+
+import api
 
 from backroom.audit.models import AuditEvent
 from tests.api.routes import RouteInfo, app_routes
@@ -26,9 +30,18 @@ COMMON_FIELDS = ("name", "username", "full_name", "password", "email", "role", "
 HUGE = "x" * 50_000  # well past every max_length, cheap enough to send per field
 
 
+def form_field_names() -> list[str]:
+    """Every input name the page templates use: pages parse their own forms, so this is how
+    the test learns their fields."""
+    templates = Path(api.__file__).parent / "templates"
+    pattern = r'name="([a-z_]+)"|(?:field|textarea)\("([a-z_]+)"'  # plain inputs and macros.html's
+    found = {a or b for f in templates.rglob("*.html") for a, b in re.findall(pattern, f.read_text())}
+    return sorted(found - {"csrf_token"})
+
+
 def field_names(route: RouteInfo) -> list[str]:
-    """The body model's fields (API) plus common form field names (pages parse their own forms)."""
-    names = list(COMMON_FIELDS)
+    """The body model's fields (API) plus every form field name (pages)."""
+    names = [*COMMON_FIELDS, *form_field_names()]
     for param in route.route.dependant.body_params:
         model = getattr(param.field_info, "annotation", None)
         names.extend(getattr(model, "model_fields", {}) or [param.name])
@@ -55,6 +68,7 @@ def malformed(route: RouteInfo) -> list[tuple[str, dict]]:
         ("empty form", {"data": {}}),
         ("huge form", {"data": every(HUGE)}),
         ("form of junk", {"data": every("\x00<script>'")}),
+        *[(f"form of {n!r}", {"data": every(n)}) for n in ("Infinity", "sNaN", "-1e999999999", "1e-999999999")],
     ]
 
 
