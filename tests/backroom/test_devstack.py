@@ -69,6 +69,22 @@ class Stack:
         return rc
 
 
+def sign_in(stack: Stack, username: str) -> httpx.Client:
+    c = httpx.Client(base_url=stack.url)
+    resp = c.post("/login", data={"username": username, "password": "backroom", "next": "/"})
+    assert resp.status_code == 303
+    c.csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/").text)[1]
+    return c
+
+
+def wait_until(check, timeout: float = 15):
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+    return result
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -98,10 +114,18 @@ def test_run_serves_signs_in_and_stops_every_child_on_ctrl_c(stack_factory):
     assert "Sign in as:" in stack.output and "password: backroom" in stack.output
     assert httpx.get(f"{stack.url}/healthz").json() == {"status": "ok"}
     assert httpx.get(stack.ui_url).status_code == 200
-    with httpx.Client(base_url=stack.url) as c:
-        resp = c.post("/login", data={"username": "clerk", "password": "backroom", "next": "/"})
-        assert resp.status_code == 303
-        assert "Demo Clerk" in c.get("/").text
+    clerk, finance = sign_in(stack, "clerk"), sign_in(stack, "finance")
+    assert "Demo Clerk" in clerk.get("/").text
+    # The README's tour, through the pages: it needs the worker process to do its part.
+    branch = re.search(r'name="home_branch_id".*?value="(\d+)"', clerk.get("/customers").text, re.S)[1]
+    resp = clerk.post("/customers", data={"csrf_token": clerk.csrf, "name": "Tour Customer", "home_branch_id": branch})
+    customer = re.search(r"/customers/(\d+)", resp.headers["location"])[1]
+    resp = clerk.post(f"/customers/{customer}/credit-limit", data={
+        "csrf_token": clerk.csrf, "requested_limit": "2500.00", "reason": "Regular buyer"})
+    assert "sent for approval" in resp.headers["location"].replace("%20", " ")
+    request_id = wait_until(lambda: re.findall(r"/inbox/(\d+)/decision", finance.get("/inbox").text))[-1]
+    finance.post(f"/inbox/{request_id}/decision", data={"csrf_token": finance.csrf, "decision": "approve"})
+    assert wait_until(lambda: "2,500.00" in clerk.get(f"/customers/{customer}").text)
     pids = stack.pids()
     stripe = ["localstripe"] if importable("backroom.payments.localstripe_server") else []
     assert set(pids) == {"temporal", "worker", "api", *stripe}
