@@ -15,22 +15,16 @@ from worker.registry import Deps, build_worker
 
 async def run() -> None:
     settings = get_settings()
+    # SIGTERM (docker stop, `backroom run`) drains like Ctrl-C: cancelling this task shuts the worker down.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     client = await temporal.connect(settings)
     await temporal.ensure_search_attributes(client, settings.temporal_namespace)
     engine = make_engine(settings.db_url)
     deps = Deps(settings=settings, sessionmaker=make_sessionmaker(engine))
     worker = build_worker(client, deps, task_queue=settings.task_queue)
-    # SIGTERM (docker stop, `backroom run`) and Ctrl-C both drain the worker gracefully.
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    logging.getLogger("backroom.worker").info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
     try:
-        async with worker:
-            # `backroom run` waits for this line before it calls the worker ready.
-            logging.getLogger("backroom.worker").info("worker polling %s on %s", settings.task_queue,
-                                                      settings.temporal_target)
-            await stop.wait()
+        await worker.run()
     finally:
         await engine.dispose()
 
@@ -39,7 +33,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         asyncio.run(run())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     # temporalio may abort at interpreter exit (sdk-python#300); leave cleanly instead.
     os._exit(0)
