@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import SignInRequired, is_api
@@ -58,6 +58,14 @@ def install(app: FastAPI) -> None:
         # request conflicts with the stored state; nothing was written.
         log.info("integrity error: %s", exc.orig)
         return problem(request, 409, "conflict", "Conflict", "The change conflicts with existing records.")
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: Exception):
+        # A number too large for its column (PostgreSQL: DataError; SQLite's driver:
+        # OverflowError) is the client's mistake, not a server fault; nothing was written.
+        log.info("value out of range: %s", exc)
+        return problem(request, 422, "invalid_input", "Invalid input", "A value is out of range.")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -51,14 +51,22 @@ def _audit_verify(args) -> int:
     return 1
 
 
+def _grants(values: list[str] | None) -> list[tuple[str, int | None]]:
+    """ROLE or ROLE@BRANCH_ID -> (role, branch id or None for every branch)."""
+    grants = []
+    for g in values or []:
+        role, _, branch = g.partition("@")
+        if branch and not branch.isdigit():
+            raise SystemExit(f"--role {g!r}: the branch must be a numeric id (ROLE@BRANCH_ID)")
+        grants.append((role, int(branch) if branch else None))
+    return grants
+
+
 def _users_create(args) -> int:
     from backroom.audit.context import Actor
     from backroom.auth.service import create_user
+    grants = _grants(args.role)
     password = args.password or os.environ.get("BACKROOM_PASSWORD") or getpass.getpass("Password: ")
-    grants = []
-    for g in args.role or []:
-        role, _, branch = g.partition("@")
-        grants.append((role, int(branch) if branch else None))
 
     async def go(session):
         return await create_user(session, actor=Actor.system("cli"), username=args.username,
@@ -66,6 +74,32 @@ def _users_create(args) -> int:
                                  email=args.email, grants=grants)
     user = asyncio.run(_with_session(go))
     print(f"created user {user.username} (id {user.id})")
+    return 0
+
+
+def _users_change(args) -> int:
+    """`users grant` / `users revoke`: each change audited; both idempotent."""
+    from sqlalchemy import select
+
+    from backroom.audit.context import Actor
+    from backroom.auth import service as auth
+    from backroom.auth.models import User
+    grants = _grants(args.role)
+
+    async def go(session):
+        user = await session.scalar(select(User).where(User.username == args.username))
+        if user is None:
+            return None
+        change = auth.grant_role if args.users_cmd == "grant" else auth.revoke_role
+        for role, branch_id in grants:
+            await change(session, actor=Actor.system("cli"), user_id=user.id, role=role, branch_id=branch_id)
+        return await auth.user_grants(session, user.id)
+    result = asyncio.run(_with_session(go))
+    if result is None:
+        print(f"no user named {args.username!r}", file=sys.stderr)
+        return 1
+    held = ", ".join(f"{r}@{b if b is not None else 'all'}" for r, b in result) or "no roles"
+    print(f"{args.username} now holds: {held}")
     return 0
 
 
@@ -90,11 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="backroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="start everything: Temporal (embedded), migrations, demo data, worker, web app")
-    p.add_argument("--no-seed", action="store_true")
+    p.add_argument("--no-seed", action="store_true", help="skip the demo data")
+    p.add_argument("--demo", action="store_true", help="seed demo data even on a non-embedded database")
     p.set_defaults(fn=_run)
     p = sub.add_parser("api", help="serve the web app and JSON API")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=int(os.environ.get("BACKROOM_PORT") or 8000))
     p.set_defaults(fn=_api)
     sub.add_parser("worker", help="run the Temporal worker").set_defaults(fn=_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=_migrate)
@@ -111,8 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--password", help="(or BACKROOM_PASSWORD, or asked for)")
     p.add_argument("--role", action="append", help="ROLE or ROLE@BRANCH_ID; repeatable")
     p.set_defaults(fn=_users_create)
+    for name, verb in (("grant", "grant roles to"), ("revoke", "revoke roles from")):
+        p = users.add_parser(name, help=f"{verb} a user")
+        p.add_argument("username")
+        p.add_argument("--role", action="append", required=True, help="ROLE or ROLE@BRANCH_ID; repeatable")
+        p.set_defaults(fn=_users_change)
     args = parser.parse_args(argv)
-    return args.fn(args)
+    from backroom.errors import AppError
+    try:
+        return args.fn(args)
+    except AppError as exc:  # a refused command: say why, no traceback
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 # Currencies whose minor unit is not a hundredth.
 _EXPONENT = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
@@ -24,9 +24,12 @@ def parse_money(text: str, currency: str) -> int:
     """'1,234.50' -> 123450 for USD. Raises ValueError on malformed or over-precise input."""
     try:
         value = Decimal(text.replace(",", "").strip())
-    except InvalidOperation as exc:
+        if not value.is_finite():  # "Infinity", "NaN", "sNaN" parse as Decimals
+            raise ValueError(f"{text!r} is not an amount")
+        scaled = value.scaleb(exponent(currency))
+        exact = scaled == scaled.to_integral_value()
+    except ArithmeticError as exc:  # InvalidOperation, Overflow ("1e999999999")
         raise ValueError(f"{text!r} is not an amount") from exc
-    scaled = value.scaleb(exponent(currency))
-    if scaled != scaled.to_integral_value():
+    if not exact:
         raise ValueError(f"{text!r} has more decimals than {currency} allows")
     return int(scaled)

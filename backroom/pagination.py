@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, TypeDecorator, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.errors import InvalidInput
@@ -30,15 +30,44 @@ def _encode(value: Any, ident: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput("The cursor is not valid; start again from the first page.", field="cursor")
+
+
 def _decode(cursor: str) -> tuple[Any, Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, ident = json.loads(raw)
+        if isinstance(value, dict) and "dt" in value:
+            value = datetime.fromisoformat(value["dt"])
     except (ValueError, TypeError) as exc:
-        raise InvalidInput("The cursor is not valid; start again from the first page.", field="cursor") from exc
-    if isinstance(value, dict) and "dt" in value:
-        value = datetime.fromisoformat(value["dt"])
+        raise _bad_cursor() from exc
     return value, ident
+
+
+def _typed(value: Any, col) -> Any:
+    """The cursor's value if it fits the column's type; a forged cursor is a 422, never a
+    database error."""
+    kind = col.type
+    if isinstance(kind, TypeDecorator):  # e.g. UTCDateTime: the stored type decides
+        kind = kind.impl_instance
+    try:
+        expected = kind.python_type
+    except (NotImplementedError, AttributeError):
+        expected = None
+    if value is None or expected is None:
+        return value
+    if expected is datetime:
+        ok = isinstance(value, datetime) and value.tzinfo is not None
+    elif expected is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        raise _bad_cursor()
+    return value
 
 
 async def paginate(session: AsyncSession, stmt: Select, *, sort_col, id_col, limit: int = 50,
@@ -48,6 +77,7 @@ async def paginate(session: AsyncSession, stmt: Select, *, sort_col, id_col, lim
     limit = max(1, min(limit, MAX_LIMIT))
     if cursor:
         value, ident = _decode(cursor)
+        value, ident = _typed(value, sort_col), _typed(ident, id_col)
         if descending:
             stmt = stmt.where(or_(sort_col < value, and_(sort_col == value, id_col < ident)))
         else:

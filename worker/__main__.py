@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 
 from backroom import temporal
 from backroom.db.models import load_models
@@ -16,6 +17,8 @@ from worker.registry import Deps, build_worker
 async def run() -> None:
     settings = get_settings()
     load_models()  # string foreign keys (orders -> users ...) resolve only with every table known
+    # SIGTERM (docker stop, `backroom run`) drains like Ctrl-C: cancelling this task shuts the worker down.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     client = await temporal.connect(settings)
     await temporal.ensure_search_attributes(client, settings.temporal_namespace)
     engine = make_engine(settings.db_url)
@@ -36,7 +39,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         asyncio.run(run())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     # temporalio may abort at interpreter exit (sdk-python#300); leave cleanly instead.
     os._exit(0)

@@ -38,8 +38,11 @@ async def login(request: Request, username: str = Form(""), password: str = Form
                                        window_seconds=settings.login_window_seconds)
     except (Unauthorized, TooManyRequests) as exc:
         await session.commit()  # keep the failure record that throttles the next guess
-        return render(request, "login.html", status=exc.status, next=_safe_next(next), error=exc.detail,
+        resp = render(request, "login.html", status=exc.status, next=_safe_next(next), error=exc.detail,
                       username=username)
+        if "retry_after" in exc.extra:
+            resp.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return resp
     token, _ = await auth.start_session(session, user=user, hours=settings.session_hours, address=address)
     resp = redirect(_safe_next(next))
     resp.set_cookie(SESSION_COOKIE, token, max_age=settings.session_hours * 3600, httponly=True,

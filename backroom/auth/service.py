@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import casbin
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import policies
@@ -17,6 +17,7 @@ from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.auth.models import ApiToken, LoginAttempt, RoleGrant, User, UserSession
 from backroom.auth.principal import Principal
+from backroom.branches.models import Branch
 from backroom.db.base import utcnow
 from backroom.errors import Conflict, InvalidInput, TooManyRequests, Unauthorized, not_found
 
@@ -65,6 +66,8 @@ async def grant_role(session: AsyncSession, *, actor: Actor, user_id: int, role:
     """Grant a role in a branch (None: every branch). Idempotent."""
     if role not in policies.ROLES:
         raise InvalidInput(f"Unknown role {role!r}.", field="role")
+    if branch_id is not None and await session.get(Branch, branch_id) is None:
+        raise not_found("Branch", branch_id)
     existing = await session.scalar(select(RoleGrant).where(
         RoleGrant.user_id == user_id, RoleGrant.role == role,
         RoleGrant.branch_id.is_(None) if branch_id is None else RoleGrant.branch_id == branch_id))
@@ -80,7 +83,10 @@ async def grant_role(session: AsyncSession, *, actor: Actor, user_id: int, role:
 
 async def revoke_role(session: AsyncSession, *, actor: Actor, user_id: int, role: str,
                       branch_id: int | None) -> None:
-    """Remove a grant. Idempotent."""
+    """Remove a grant. Idempotent. Admins cannot take away their own admin role (someone
+    must be left who can administer users)."""
+    if role == "admin" and actor.user_id == user_id:
+        raise Conflict("You cannot revoke your own admin role; ask another admin.")
     cond = RoleGrant.branch_id.is_(None) if branch_id is None else RoleGrant.branch_id == branch_id
     res = await session.execute(delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role, cond))
     if res.rowcount:
@@ -219,6 +225,15 @@ async def resolve_token(session: AsyncSession, secret: str) -> User | None:
         return None
     user = await session.get(User, row.user_id)
     return user if user and user.is_active else None
+
+
+def users_query(*, search: str | None = None) -> Select:
+    """Users, optionally those whose user name or full name contains `search`."""
+    stmt = select(User)
+    if search:
+        like = f"%{search.lower()}%"
+        stmt = stmt.where(func.lower(User.username).like(like) | func.lower(User.full_name).like(like))
+    return stmt
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User:

@@ -1,0 +1,56 @@
+"""Your own API tokens: create (the secret is shown once), list, revoke.
+
+Permission ("dashboard", "read"): the baseline every staff role holds; see api/routes/tokens.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import get_session, require
+from api.params import Id
+from api.ui.common import parse_form, redirect, render
+from backroom.auth import service as auth
+from backroom.auth.principal import Principal
+from backroom.auth.schemas import TokenCreate
+from backroom.db.base import utcnow
+
+router = APIRouter()
+NAV = [("API tokens", "/account/tokens", ("dashboard", "read"), 95)]
+
+
+async def _page(request: Request, p: Principal, session: AsyncSession, *, status: int = 200, **ctx):
+    tokens = await auth.list_tokens(session, user_id=p.user_id)
+    ctx.setdefault("values", {})
+    ctx.setdefault("errors", {})
+    return render(request, "tokens.html", p, status=status, tokens=tokens, now=utcnow(), **ctx)
+
+
+@router.get("/account/tokens")
+async def tokens_page(request: Request, p: Principal = require("dashboard", "read"),
+                      session: AsyncSession = Depends(get_session)):
+    return await _page(request, p, session)
+
+
+@router.post("/account/tokens")
+async def create_token(request: Request, p: Principal = require("dashboard", "read"),
+                       session: AsyncSession = Depends(get_session)):
+    """Create a token and show its secret this once (never in a URL, so no redirect)."""
+    body, errors, raw = await parse_form(request, TokenCreate)
+    if body is None:
+        return await _page(request, p, session, status=422, values=raw, errors=errors)
+    expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    secret, row = await auth.create_token(session, actor=p.actor(), user_id=p.user_id, name=body.name,
+                                          expires_at=expires)
+    resp = await _page(request, p, session, status=201, new_secret=secret, new_token=row)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+async def revoke_token(token_id: Id, p: Principal = require("dashboard", "read"),
+                       session: AsyncSession = Depends(get_session)):
+    row = await auth.revoke_token(session, actor=p.actor(), user_id=p.user_id, token_id=token_id)
+    return redirect("/account/tokens", flash=f"Token “{row.name}” revoked.")
