@@ -21,7 +21,8 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 
 class WebhookNotConfigured(AppError):
-    status, code, title = 503, "webhook_not_configured", "Webhook secret not configured"
+    # 404: without its secret the endpoint is switched off (and the bad-input contract is 4xx).
+    status, code, title = 404, "webhook_not_configured", "Webhook not configured"
 
 
 @router.post("/stripe", dependencies=[PUBLIC])

@@ -49,16 +49,23 @@ async def create_product(request: Request, p: Principal = require("vendors", "cr
     return redirect(f"/catalog/{product.id}", flash="Product created.")
 
 
-@router.get("/catalog/{product_id}")
-async def product_page(request: Request, product_id: int, p: Principal = require("vendors", "read"),
-                       session: AsyncSession = Depends(get_session)):
+async def _product_page(request: Request, p: Principal, session: AsyncSession, product_id: int, *,
+                        values: dict | None = None, errors: dict | None = None, stock_errors: dict | None = None,
+                        status: int = 200):
     product = await catalog.get_product(session, product_id, vendor_id=p.vendor_id)
     stock = (await catalog.stock_of(session, [product.id]))[product.id]
     branches = list(await session.scalars(select(Branch).order_by(Branch.id)))
     from backroom.audit import service as audit
     trail = await audit.trail(session, entity_type="product", entity_id=product.id)
-    return render(request, "commerce/product.html", p, product=product, stock=stock, branches=branches,
-                  values={k: getattr(product, k) for k in ProductUpdate.model_fields}, errors={}, trail=trail)
+    return render(request, "commerce/product.html", p, status=status, product=product, stock=stock,
+                  branches=branches, values=values or {k: getattr(product, k) for k in ProductUpdate.model_fields},
+                  errors=errors or {}, stock_errors=stock_errors or {}, trail=trail)
+
+
+@router.get("/catalog/{product_id}")
+async def product_page(request: Request, product_id: int, p: Principal = require("vendors", "read"),
+                       session: AsyncSession = Depends(get_session)):
+    return await _product_page(request, p, session, product_id)
 
 
 @router.post("/catalog/{product_id}")
@@ -66,7 +73,7 @@ async def update_product(request: Request, product_id: int, p: Principal = requi
                          session: AsyncSession = Depends(get_session)):
     data, errors, raw = await parse_form(request, ProductUpdate)
     if data is None:
-        return redirect(f"/catalog/{product_id}", flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+        return await _product_page(request, p, session, product_id, values=raw, errors=errors, status=422)
     await catalog.update_product(session, actor=p.actor(), product_id=product_id, data=data, vendor_id=p.vendor_id)
     return redirect(f"/catalog/{product_id}", flash="Saved.")
 
@@ -83,7 +90,7 @@ async def adjust(request: Request, product_id: int, p: Principal = require("vend
                  session: AsyncSession = Depends(get_session)):
     data, errors, raw = await parse_form(request, StockAdjust)
     if data is None:
-        return redirect(f"/catalog/{product_id}", flash="Stock not changed: " + "; ".join(errors.values()))
+        return await _product_page(request, p, session, product_id, stock_errors=errors, status=422)
     p.require("vendors", "update", branch_id=data.branch_id)
     await catalog.adjust_stock(session, actor=p.actor(), product_id=product_id, branch_id=data.branch_id,
                                delta=data.delta, reason=data.reason, vendor_id=p.vendor_id)

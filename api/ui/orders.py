@@ -55,7 +55,7 @@ async def cancel(request: Request, order_id: int, p: Principal = require("orders
                  session: AsyncSession = Depends(get_session)):
     body, errors, _ = await parse_form(request, CancelRequest)
     if body is None:
-        return redirect(f"/orders/{order_id}", flash="Give a reason to cancel.")
+        raise InvalidInput("Give a reason (up to 300 characters) to cancel.", field="reason")
     order = await visible_order(session, p, order_id, "orders", "update")
     await end_transaction(session)
     st = await control.update(await request.app.state.temporal.client(), order.id, "cancel",
@@ -74,11 +74,11 @@ async def refund(request: Request, order_id: int, p: Principal = require("paymen
         try:
             data["amount_minor"] = parse_money(str(form.get("amount")), "USD")
         except ValueError as exc:
-            return redirect(f"/orders/{order_id}", flash=str(exc))
+            raise InvalidInput(str(exc), field="amount") from None
     try:
         body = RefundRequest.model_validate(data)
     except ValidationError:
-        return redirect(f"/orders/{order_id}", flash="Give a positive amount (or none for all) and a reason.")
+        raise InvalidInput("Give a positive amount (or none for all) and a reason.") from None
     order = await visible_order(session, p, order_id, "payments", "create")
     await end_transaction(session)
     out = await control.update(await request.app.state.temporal.client(), order.id, "refund",
