@@ -167,6 +167,10 @@ async def _measure(n: int, clients: int) -> dict:
     result["ratio_throughput"] = round(result["orders_per_min"] / result["baseline_workflows_per_min"], 3)
     result["ratio_checkout_p50"] = round(result["checkout_p50_ms"] / result["baseline_p50_ms"], 2)
     result["ratio_checkout_p99"] = round(result["checkout_p99_ms"] / result["baseline_p99_ms"], 2)
+    result["summary"] = (f"{result['orders_per_min']:.0f} orders/min checkout->shipped at {clients} clients "
+                         f"(bare workflows: {result['baseline_workflows_per_min']:.0f}/min); checkout p50 "
+                         f"{result['checkout_p50_ms']:.0f} ms = {result['ratio_checkout_p50']}x a bare start+Update")
+    result["database"] = "PostgreSQL" if os.environ.get("BENCH_PG") else "SQLite (embedded default)"
     return result
 
 

@@ -174,3 +174,28 @@ async def test_stripe_webhook_signals_three_d_secure_completion(dev_env, sqlite_
         assert hook.json() == {"received": True, "duplicate": False, "signalled": True}
         order = await wait_for(c, f"/api/v1/orders/{oid}", "picking")
         assert [p["kind"] for p in order["payments"]] == ["action_required", "authorization"]
+
+
+async def test_retried_checkout_never_reruns_a_finished_order(dev_env, sqlite_db, commerce_settings, task_queue):
+    db, settings, env = sqlite_db, commerce_settings, dev_env
+    async with db.sessionmaker.begin() as s:
+        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+        clerk = await create_user(s, grants=[("clerk", a.id)])
+    async with running(env, db, settings, task_queue) as app:
+        c = await token_client(app, db, clerk)
+        cart = (await c.post("/api/v1/carts", json={"branch_id": a.id})).json()
+        await c.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": p1.id, "qty": 1})
+        key = uniq("key-")
+        oid = (await c.post(f"/api/v1/carts/{cart['id']}/checkout", json=BODY,
+                            headers={"Idempotency-Key": key})).json()["id"]
+        await wait_for(c, f"/api/v1/orders/{oid}", "picking")
+        r = await c.post(f"/api/v1/orders/{oid}/cancel", json={"reason": "changed mind"})
+        assert r.status_code == 200 and r.json()["status"] == "cancelled"
+        handle = env.client.get_workflow_handle(f"{settings.workflow_prefix}order-{oid}")
+        await handle.result()
+        again = await c.post(f"/api/v1/carts/{cart['id']}/checkout", json=BODY, headers={"Idempotency-Key": key})
+        assert again.status_code == 200 and again.json()["id"] == oid
+        await asyncio.sleep(0.5)
+        order = (await c.get(f"/api/v1/orders/{oid}")).json()
+        assert order["status"] == "cancelled" and [p["kind"] for p in order["payments"]] == ["authorization", "void"]
+        assert (await c.post(f"/api/v1/orders/{oid}/cancel", json={"reason": "again"})).status_code == 409
