@@ -93,3 +93,14 @@ class CrashOnce:
                 raise RuntimeError(f"worker crashed after {name}")
             return result
         return wrapped
+
+
+async def open_cart(client, db, branch) -> dict:
+    """POST /api/v1/carts for a new customer of `branch`; returns the cart JSON."""
+    from backroom.customers.schemas import CustomerCreate
+    from backroom.customers.service import create_customer
+    async with db.sessionmaker.begin() as s:
+        customer = await create_customer(s, actor=ACTOR, data=CustomerCreate(name=uniq("Cust "), home_branch_id=branch.id))
+    r = await client.post("/api/v1/carts", json={"branch_id": branch.id, "customer_id": customer.id})
+    assert r.status_code == 201, r.text
+    return r.json()

@@ -124,12 +124,12 @@ class CartWorkflow:
 
     @workflow.update
     async def begin_checkout(self, lock: CheckoutLock) -> CartView:
-        """Freeze the cart for a checkout. Idempotent per checkout key."""
+        """Freeze the cart for a checkout. Idempotent per checkout key. Not projected: the
+        checkout's outcome (closed, or open again) is, one step later."""
         async with self._lock:
             if self.view.status == "open":
                 self.view.status = "checking_out"
                 self.checkout_key = lock.key
-                await self._project()
             return self.view
 
     @begin_checkout.validator
@@ -150,20 +150,15 @@ class CartWorkflow:
                 await self._project()
             return self.view
 
-    @workflow.update
-    async def complete_checkout(self, done: CheckoutDone) -> CartView:
-        """The order exists: the cart is closed for good. Idempotent."""
+    @workflow.signal
+    async def complete_checkout(self, done: CheckoutDone) -> None:
+        """The order exists: the cart is closed for good. A signal, so checkout need not wait
+        for the projection; ignored unless it names this cart's checkout. Idempotent."""
         async with self._lock:
-            if self.view.status != "checked_out":
+            if self.checkout_key == done.key and self.view.status != "checked_out":
                 self.view.status = "checked_out"
                 self.view.order_id = done.order_id
                 await self._project()
-            return self.view
-
-    @complete_checkout.validator
-    def _validate_complete(self, done: CheckoutDone) -> None:
-        if self.checkout_key != done.key:
-            raise ApplicationError("Another checkout holds this cart.", type="CartClosed")
 
 
 WORKFLOWS = [CartWorkflow]

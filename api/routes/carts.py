@@ -13,6 +13,8 @@ from api.deps import get_session, require
 from backroom.auth.principal import Principal
 from backroom.orders.checkout import end_transaction
 from backroom.carts import service as carts
+from backroom.customers.models import Customer
+from backroom.errors import not_found
 from backroom.carts.schemas import CartCreate, CartItem, CartQty, CartRemove, CartView
 from backroom.orders.checkout import checkout, shop_branch
 from backroom.orders.schemas import CheckoutRequest, OrderRead
@@ -60,6 +62,8 @@ async def create_cart(request: Request, body: CartCreate, p: Principal = require
                       session: AsyncSession = Depends(get_session)):
     """A new empty cart for a customer (its workflow starts with the first item)."""
     settings = request.app.state.settings
+    if await session.get(Customer, body.customer_id) is None:
+        raise not_found("Customer", body.customer_id)
     branch_id = body.branch_id or (await shop_branch(session, settings)).id
     p.require("carts", "create", branch_id=branch_id)
     cart = await carts.create_cart(session, actor=p.actor(), branch_id=branch_id, currency=settings.default_currency,

@@ -62,6 +62,7 @@ class CartStart(BaseModel):
 
 
 class CartCreate(BaseModel):
+    """A staff-made cart for a signed-in customer (anonymous carts come from the storefront)."""
     model_config = ConfigDict(extra="forbid")
-    customer_id: int | None = Field(default=None, ge=1)
+    customer_id: int = Field(ge=1)
     branch_id: int | None = Field(default=None, ge=1)

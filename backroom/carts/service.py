@@ -166,6 +166,6 @@ async def unlock(client: Client, cart: Cart, key: str, *, prefix: str = "") -> N
 async def close(client: Client, cart: Cart, key: str, order_id: int, *, prefix: str = "") -> None:
     handle = client.get_workflow_handle(workflow_id(cart.id, prefix))
     try:
-        await handle.execute_update("complete_checkout", CheckoutDone(key=key, order_id=order_id), result_type=CartView)
+        await handle.signal("complete_checkout", CheckoutDone(key=key, order_id=order_id))
     except RPCError:
         pass  # the cart workflow already finished with this very checkout

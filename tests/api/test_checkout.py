@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import select
 
 from backroom.catalog.models import StockLevel
-from tests.commerce_support import adapters, make_shop
+from tests.commerce_support import adapters, make_shop, open_cart
 from tests.helpers import create_user, make_app, token_client, uniq
 from worker.registry import Deps, build_worker
 
@@ -49,7 +49,7 @@ async def test_checkout_idempotency_and_warehouse_flow(dev_env, sqlite_db, comme
     async with running(env, db, settings, task_queue) as app:
         c = await token_client(app, db, clerk)
         w = await token_client(app, db, wh)
-        cart = (await c.post("/api/v1/carts", json={"branch_id": a.id})).json()
+        cart = await open_cart(c, db, a)
         r = await c.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": p1.id, "qty": 2})
         assert r.status_code == 200 and r.json()["totals"]["subtotal_minor"] == 4000
         r = await c.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": p1.id, "qty": 5})
@@ -129,7 +129,7 @@ async def test_concurrent_checkouts_of_last_unit_on_postgres(dev_env, pg_db, com
         c = await token_client(app, db, clerk)
         carts = []
         for _ in range(2):
-            cart = (await c.post("/api/v1/carts", json={"branch_id": a.id})).json()
+            cart = await open_cart(c, db, a)
             assert (await c.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": p1.id, "qty": 1})).status_code == 200
             carts.append(cart["id"])
         results = await asyncio.gather(*[
@@ -155,7 +155,7 @@ async def test_stripe_webhook_signals_three_d_secure_completion(dev_env, sqlite_
         clerk = await create_user(s, grants=[("clerk", a.id)])
     async with running(env, db, settings, task_queue) as app:
         c = await token_client(app, db, clerk)
-        cart = (await c.post("/api/v1/carts", json={"branch_id": a.id})).json()
+        cart = await open_cart(c, db, a)
         await c.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": p1.id, "qty": 1})
         r = await c.post(f"/api/v1/carts/{cart['id']}/checkout",
                          json={**BODY, "payment_method": "pm_card_threeDSecure2Required"},
@@ -183,7 +183,7 @@ async def test_retried_checkout_never_reruns_a_finished_order(dev_env, sqlite_db
         clerk = await create_user(s, grants=[("clerk", a.id)])
     async with running(env, db, settings, task_queue) as app:
         c = await token_client(app, db, clerk)
-        cart = (await c.post("/api/v1/carts", json={"branch_id": a.id})).json()
+        cart = await open_cart(c, db, a)
         await c.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": p1.id, "qty": 1})
         key = uniq("key-")
         oid = (await c.post(f"/api/v1/carts/{cart['id']}/checkout", json=BODY,
