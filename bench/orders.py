@@ -70,7 +70,7 @@ async def _measure(n: int, clients: int) -> dict:
         token, _ = await auth.create_token(s, actor=actor, user_id=clerk.id, name="bench")
         from backroom.customers.schemas import CustomerCreate
         from backroom.customers.service import create_customer
-        customer = await create_customer(s, actor=actor, data=CustomerCreate(name="Bench buyer", home_branch_id=branch.id))
+        buyer = await create_customer(s, actor=actor, data=CustomerCreate(name="Bench buyer", home_branch_id=branch.id))
 
     stripe = start_localstripe(port=0)
     env = await WorkflowEnvironment.start_local(
@@ -96,7 +96,7 @@ async def _measure(n: int, clients: int) -> dict:
 
     async def customer() -> None:
         for _ in todo:
-            cart = (await api.post("/api/v1/carts", json={"branch_id": branch.id, "customer_id": customer.id})).json()
+            cart = (await api.post("/api/v1/carts", json={"branch_id": branch.id, "customer_id": buyer.id})).json()
             (await api.post(f"/api/v1/carts/{cart['id']}/items", json={"product_id": product.id, "qty": 1})).raise_for_status()
             t0 = time.perf_counter()
             r = await api.post(f"/api/v1/carts/{cart['id']}/checkout", json=body,
