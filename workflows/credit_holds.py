@@ -103,4 +103,14 @@ class CreditOverdueSweepWorkflow:
         workflow.continue_as_new(SweepInput(interval_hours=inp.interval_hours))
 
 
+async def start_sweep(client, settings) -> None:
+    """Start the overdue sweep unless it runs already. Idempotent. (Called by the worker, not a workflow.)"""
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+    try:
+        await client.start_workflow(CreditOverdueSweepWorkflow.run, SweepInput(interval_hours=settings.credit_sweep_hours),
+                                    id=SWEEP_ID, task_queue=settings.task_queue)
+    except WorkflowAlreadyStartedError:
+        pass
+
+
 WORKFLOWS = [CreditHoldWorkflow, CreditOverdueSweepWorkflow]
