@@ -47,10 +47,16 @@ class TaskForm(BaseModel):
 
 @router.get("/tasks")
 async def tasks_page(request: Request, session: AsyncSession = Depends(get_session), p: Principal = require("crm", "read")):
+    return render(request, "custops/tasks.html", p, **await my_work(session, p))
+
+
+async def my_work(session: AsyncSession, p: Principal) -> dict:
+    """The user's open follow-ups and the complaints escalated to them (also shown in the inbox)."""
     tasks = await crm.my_tasks(session, user_id=p.user_id)
-    names = dict((await session.execute(select(Customer.id, Customer.name).where(
-        Customer.id.in_({t.customer_id for t in tasks} or {-1})))).all())
-    return render(request, "custops/tasks.html", p, tasks=tasks, names=names, now=utcnow())
+    escalated = await complaints.escalated_to(session, grants=p.grants) if p.can("complaints", "read") else []
+    ids = {t.customer_id for t in tasks} | {c.customer_id for c, _ in escalated}
+    names = dict((await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids or {-1})))).all())
+    return {"tasks": tasks, "escalated": escalated, "names": names, "now": utcnow()}
 
 
 @router.post("/tasks/{task_id}/complete")

@@ -325,3 +325,21 @@ async def attachments(session: AsyncSession, complaint_id: int) -> list[Complain
 def level_after(level: str) -> str:
     i = LEVELS.index(level)
     return LEVELS[min(i + 1, len(LEVELS) - 1)]
+
+
+async def escalated_to(session: AsyncSession, *, grants: tuple[tuple[str, int | None], ...],
+                       now: datetime | None = None) -> list[tuple[Complaint, SlaInfo]]:
+    """Open complaints escalated to a level the user holds (supervisor/manager) in the
+    complaint's branch, riskiest first: the "Escalated to me" inbox section. Read-only."""
+    from sqlalchemy import and_, or_
+    conds = []
+    for role, branch_id in grants:
+        if role in LEVELS[1:]:
+            conds.append(and_(Complaint.level == role, Complaint.branch_id == branch_id) if branch_id is not None
+                         else Complaint.level == role)
+    if not conds:
+        return []
+    rows = (await session.execute(select(Complaint).where(Complaint.status.in_(OPEN), or_(*conds))
+                                  .order_by(Complaint.id.desc()).limit(100))).scalars()
+    now = now or utcnow()
+    return sorted(((c, sla_status(c, now)) for c in rows), key=lambda x: (x[1].sort_key, x[0].id))
