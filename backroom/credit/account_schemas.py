@@ -31,7 +31,7 @@ class Payment(CreditSale):
 class Adjustment(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["adjustment", "goodwill"]
-    amount_minor: int = Field(ne=0, ge=-1_000_000_000, le=1_000_000_000)
+    amount_minor: int = Field(ge=-1_000_000_000, le=1_000_000_000)  # zero is refused by the ledger
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     reference: str = Field(min_length=1, max_length=120)
     description: str = Field(min_length=3, max_length=500)
