@@ -1,0 +1,55 @@
+"""Customer operations API: search, contacts/addresses validation, merge/erase/export RBAC, timeline."""
+
+import csv
+import io
+
+from backroom.crm import service as crm
+from tests.custops_helpers import create_customer, staff
+from tests.helpers import TEST_ACTOR, make_app, token_client, uniq
+
+
+async def test_search_contacts_timeline(db, settings):
+    people = await staff(db, roles=("agent", "warehouse"))
+    tag = uniq("tl")
+    async with db.sessionmaker.begin() as s:
+        c = await create_customer(s, branch=people["branch"], name=f"Timeline {tag}", tags=["vip"])
+        await crm.log_interaction(s, actor=TEST_ACTOR, customer_id=c.id, channel="note", direction="internal",
+                                  subject="Prefers email")
+    app = make_app(db, settings)
+    agent = await token_client(app, db, people["agent"])
+    r = await agent.get("/api/v1/customers/search", params={"q": tag})
+    assert [i["id"] for i in r.json()["items"]] == [c.id]
+    assert [i["id"] for i in (await agent.get("/api/v1/customers/search", params={"q": tag, "tag": "vip"})).json()["items"]] == [c.id]
+    bad = await agent.post(f"/api/v1/customers/{c.id}/addresses", json={"line1": "1 Main", "city": "X", "country": "usa"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "country"
+    ok = await agent.post(f"/api/v1/customers/{c.id}/contacts", json={"name": "Ann", "email": "ann@example.com"})
+    assert ok.status_code == 201
+    tl = (await agent.get(f"/api/v1/customers/{c.id}/timeline")).json()["items"]
+    assert {"audit", "interaction"} <= {t["kind"] for t in tl}
+    assert any(t["title"].startswith("Note (internal): Prefers email") for t in tl)
+    assert tl == sorted(tl, key=lambda t: t["at"], reverse=True)
+    wh = await token_client(app, db, people["warehouse"])
+    assert (await wh.post(f"/api/v1/customers/{c.id}/contacts", json={"name": "x"})).status_code == 403
+
+
+async def test_merge_erase_export_permissions(db, settings):
+    people = await staff(db, roles=("agent", "manager", "supervisor"))
+    async with db.sessionmaker.begin() as s:
+        a = await create_customer(s, branch=people["branch"])
+        b = await create_customer(s, branch=people["branch"])
+    app = make_app(db, settings)
+    agent, manager, sup = [await token_client(app, db, people[r]) for r in ("agent", "manager", "supervisor")]
+    assert (await agent.post(f"/api/v1/customers/{a.id}/merge", json={"survivor_id": b.id})).status_code == 403
+    assert (await manager.post(f"/api/v1/customers/{a.id}/merge", json={"survivor_id": a.id})).status_code == 422
+    r = await manager.post(f"/api/v1/customers/{a.id}/merge", json={"survivor_id": b.id})
+    assert r.status_code == 200 and r.json()["id"] == b.id
+    assert (await manager.post(f"/api/v1/customers/{a.id}/merge", json={"survivor_id": b.id})).status_code == 409
+    assert (await manager.post(f"/api/v1/customers/{b.id}/erase", json={"reason": "asked"})).status_code == 422
+    r = await manager.post(f"/api/v1/customers/{b.id}/erase", json={"reason": "asked", "confirm": True})
+    assert r.json()["name"] == f"Erased customer #{b.id}" and r.json()["email"] is None
+    assert (await agent.get("/api/v1/customers/export.csv")).status_code == 403
+    r = await sup.get("/api/v1/customers/export.csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0][:3] == ["id", "kind", "name"]
+    ids = {row[0] for row in rows[1:]}
+    assert str(b.id) in ids and str(a.id) not in ids  # merged records are not exported
