@@ -3,6 +3,7 @@ export, contacts and addresses, and the timeline. Services only flush."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, AsyncIterator
 
 from sqlalchemy import Text, delete, func, or_, select, text, update
@@ -18,6 +19,7 @@ from backroom.db.session import is_postgres
 from backroom.errors import not_found
 from backroom.pagination import Page, paginate
 
+_PHONE_CHARS = re.compile(r"[0-9+()\-. ]+")
 # Above this trigram similarity two names count as "similar" for duplicate detection.
 SIMILAR_NAME = 0.6
 
@@ -33,7 +35,7 @@ def search_filter(session: AsyncSession, q: str):
     if "@" in q:
         return Customer.email_norm.like(_like_escape(q.lower()) + "%", escape="\\")
     d = digits(q)
-    if d and len(d) >= 3 and len(d) >= len(q.replace(" ", "")) - 3:  # mostly digits: a phone number
+    if d and len(d) >= 3 and _PHONE_CHARS.fullmatch(q):  # only phone characters: a phone number
         return Customer.phone_digits.like(_like_escape(d) + "%", escape="\\")
     name = _like_escape(q.lower())
     cond = Customer.name_norm.like(f"%{name}%", escape="\\")
