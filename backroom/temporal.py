@@ -55,3 +55,14 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 def workflow_url(settings: Settings, workflow_id: str) -> str:
     return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id}"
+
+
+async def start_once(client: Client, workflow_run, arg, *, id: str, task_queue: str, **kw) -> None:
+    """Start a workflow with a deterministic id; an already-started one counts as success,
+    so a retried request is harmless. Idempotent."""
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    try:
+        await client.start_workflow(workflow_run, arg, id=id, task_queue=task_queue, **kw)
+    except WorkflowAlreadyStartedError:
+        pass

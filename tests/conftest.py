@@ -20,6 +20,13 @@ from backroom.db.migrate import upgrade_async
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.settings import Settings
 
+# Real argon2 hashes, with cheap parameters so that creating test users stays fast.
+from argon2 import PasswordHasher  # noqa: E402
+
+import backroom.auth.service as _auth_service  # noqa: E402
+
+_auth_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
 PG_ADMIN = os.environ.get("BACKROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 _counter = itertools.count()
 

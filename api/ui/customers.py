@@ -1,0 +1,104 @@
+"""Staff pages for customers: list, create, the customer page with credit-limit requests."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import get_session, require
+from api.routes.customers import submit_limit_request
+from api.ui.common import parse_form, redirect, render
+from backroom import temporal
+from backroom.audit.service import trail
+from backroom.auth.principal import Principal
+from backroom.branches.service import list_branches
+from backroom.credit import limits
+from backroom.customers import service
+from backroom.customers.schemas import CustomerCreate
+from backroom.errors import AppError
+from backroom.money import parse_money
+
+router = APIRouter()
+NAV = [("Customers", "/customers", ("customers", "list"), 10)]
+
+
+class LimitForm(BaseModel):
+    """The customer page's limit form takes a decimal amount; the API takes minor units."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+    requested_limit: str = Field(min_length=1, max_length=20)
+    reason: str = Field(min_length=3, max_length=1000)
+
+    @field_validator("requested_limit")
+    @classmethod
+    def _amount(cls, v: str) -> str:
+        try:
+            if parse_money(v, "USD") < 0:
+                raise ValueError
+        except ValueError:
+            raise ValueError("enter an amount such as 1500.00") from None
+        return v
+
+
+@router.get("/customers")
+async def customers_page(request: Request, q: str | None = None, cursor: str | None = None,
+                         p: Principal = require("customers", "list"), session: AsyncSession = Depends(get_session)):
+    page = await service.list_customers(session, branch_ids=p.branch_ids("customers", "list"), q=q, cursor=cursor)
+    branches = await list_branches(session)
+    return render(request, "customers.html", p, page=page, q=q or "", branches=branches, values={}, errors={})
+
+
+@router.post("/customers")
+async def create_customer_form(request: Request, p: Principal = require("customers", "create"),
+                               session: AsyncSession = Depends(get_session)):
+    data, errors, raw = await parse_form(request, CustomerCreate)
+    if data is not None:
+        try:
+            p.require("customers", "create", data.home_branch_id)
+            customer = await service.create_customer(session, actor=p.actor(), data=data)
+            return redirect(f"/customers/{customer.id}", flash="Customer created.")
+        except AppError as exc:
+            if exc.status == 403:
+                raise
+            errors = {exc.extra.get("field", "form"): exc.detail}
+    page = await service.list_customers(session, branch_ids=p.branch_ids("customers", "list"))
+    return render(request, "customers.html", p, status=422, page=page, q="", branches=await list_branches(session),
+                  values=raw, errors=errors)
+
+
+async def _customer_page(request, session, p, customer_id, values=None, errors=None, status=200):
+    customer = await service.get_customer(session, customer_id)
+    p.require("customers", "read", customer.home_branch_id)
+    settings = request.app.state.settings
+    requests = await limits.requests_for(session, customer_id=customer_id) if p.can(
+        "credit", "read", customer.home_branch_id) else []
+    return render(request, "customer.html", p, status=status, customer=customer, limit_requests=requests,
+                  events=await trail(session, entity_type="customer", entity_id=customer_id),
+                  wf_url=lambda wid: temporal.workflow_url(settings, wid), values=values or {}, errors=errors or {})
+
+
+@router.get("/customers/{customer_id}")
+async def customer_page(request: Request, customer_id: int, p: Principal = require("customers", "read"),
+                        session: AsyncSession = Depends(get_session)):
+    return await _customer_page(request, session, p, customer_id)
+
+
+@router.post("/customers/{customer_id}/credit-limit")
+async def request_limit_form(request: Request, customer_id: int, p: Principal = require("credit", "create"),
+                             session: AsyncSession = Depends(get_session)):
+    """The clerk's limit request from the customer page; finance decides in the inbox."""
+    form, errors, raw = await parse_form(request, LimitForm)
+    if form is not None:
+        customer = await service.get_customer(session, customer_id)
+        try:
+            body = limits.LimitChangeIn(requested_limit_minor=parse_money(form.requested_limit, customer.currency),
+                                        reason=form.reason)
+            req = await submit_limit_request(request, session, p, customer_id, body)
+            return redirect(f"/customers/{customer_id}", flash=f"Limit request #{req.id} sent for approval.")
+        except AppError as exc:
+            if exc.status == 403:
+                raise
+            await session.rollback()
+            errors = {"requested_limit" if exc.extra.get("field") else "form": exc.detail}
+    return await _customer_page(request, session, p, customer_id, values=raw, errors=errors, status=422)
