@@ -66,7 +66,12 @@ class CreditHoldWorkflow(ApprovalGate):
                 seen = self._payments
                 if await self._fits(inp):
                     resolution = "paid"
-                    await self.cancel_approval("A payment freed enough credit for the sale.")
+                    # Withdraw the inbox request and wait for the gate to close it, so the
+                    # inbox never shows a request for a sale that already went through.
+                    self.cancel_approval("A payment freed enough credit for the sale.")
+                    outcome = await ask
+                    if outcome.status == "approved":  # a decision that raced the payment
+                        resolution = "approved"
         if resolution not in ("approved", "paid", "rejected", "expired"):
             resolution = "expired"
         self.resolution = resolution

@@ -107,3 +107,34 @@ async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, tas
             kinds = set((await s.execute(select(Notification.dedupe_key).where(
                 Notification.dedupe_key.like(f"complaint-{cid}:satisfaction:%")))).scalars())
         assert kinds == {f"complaint-{cid}:satisfaction:1", f"complaint-{cid}:satisfaction:2"}
+
+
+async def test_refund_compensation_goes_through_the_approval_gate(sqlite_db, settings, ts_env, task_queue):
+    from backroom.approvals import service as approvals
+    from backroom.approvals.models import ApprovalRequest
+    from backroom.auth import service as auth
+    from policies import load_enforcer
+    db, people = sqlite_db, await staff(sqlite_db, roles=("agent", "supervisor"))
+    async with running_worker(ts_env, settings, db, task_queue) as handles:
+        cid, handle = await _start(db, ts_env, task_queue, people)
+        handles.append(handle)
+        async with db.sessionmaker.begin() as s:
+            await complaints.resolve(s, actor=TEST_ACTOR, complaint_id=cid, outcome="Refund agreed",
+                                     compensation="refund", amount_minor=2_500)
+        await handle.signal(ComplaintWorkflow.resolved, Resolution(refund_minor=2_500, currency="USD",
+                                                                   requested_by_id=people["agent"].id))
+
+        async def row():
+            async with db.read_sessionmaker() as s:
+                return await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == handle.id))
+        req = await eventually(row)
+        assert (req.function, req.roles, req.amount_minor) == ("complaints", "supervisor", 2_500)
+        async with db.read_sessionmaker() as s:
+            sup = await auth.principal_for(s, people["supervisor"], load_enforcer())
+        assert (await approvals.send_decision(ts_env.client, row=req, p=sup, approve=True, reason=None)).status == "approved"
+
+        async def refund_event():
+            async with db.read_sessionmaker() as s:
+                return await s.scalar(select(ComplaintEvent.kind).where(ComplaintEvent.complaint_id == cid,
+                                                                        ComplaintEvent.kind == "refund_approved"))
+        assert await eventually(refund_event) == "refund_approved"

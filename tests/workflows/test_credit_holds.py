@@ -2,6 +2,13 @@
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from backroom.approvals import service as approvals
+from backroom.approvals.models import ApprovalRequest
+from backroom.auth import service as auth
+from policies import load_enforcer
+
 from backroom.credit import ledger
 from backroom.credit.models import CreditAccount, CreditHold
 from backroom.db.base import utcnow
@@ -107,3 +114,53 @@ async def _on_hold(db, account_id):
 
 async def _server_now(env):
     return await env.get_current_time() if hasattr(env, "get_current_time") else utcnow()
+
+
+async def _inbox_row(db, workflow_id):
+    async def found():
+        async with db.read_sessionmaker() as s:
+            return await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == workflow_id))
+    return await eventually(found)
+
+
+async def _principal(db, user):
+    async with db.read_sessionmaker() as s:
+        return await auth.principal_for(s, user, load_enforcer())
+
+
+async def test_hold_released_by_finance_approval_through_the_inbox(sqlite_db, settings, ts_env, task_queue):
+    db, people = sqlite_db, await staff(sqlite_db, roles=("finance", "manager", "clerk"))
+    acct_id, hold = await _held_sale(db, people)
+    async with running_worker(ts_env, settings, db, task_queue) as handles:
+        h = await ts_env.client.start_workflow(
+            CreditHoldWorkflow.run, _input(hold, people).model_copy(update={"requested_by_id": people["clerk"].id}),
+            id=hold.workflow_id, task_queue=task_queue)
+        handles.append(h)
+        row = await _inbox_row(db, hold.workflow_id)
+        assert (row.status, row.roles, row.function, row.amount_minor) == ("pending", "finance", "credit", 5_000)
+        outcome = await approvals.send_decision(ts_env.client, row=row, p=await _principal(db, people["finance"]),
+                                                approve=True, reason=None)
+        assert outcome.status == "approved"
+        assert await h.result() == "posted"
+    async with db.sessionmaker() as s:
+        v = await ledger.get_view(s, acct_id)
+        # Approved above the limit: the only way available credit goes negative.
+        assert v.balance_minor == 14_000 and v.available_minor == -4_000 and v.held_minor == 0
+
+
+async def test_payment_withdraws_the_inbox_request(sqlite_db, settings, ts_env, task_queue):
+    db, people = sqlite_db, await staff(sqlite_db, roles=("finance", "manager"))
+    acct_id, hold = await _held_sale(db, people)
+    async with running_worker(ts_env, settings, db, task_queue) as handles:
+        h = await ts_env.client.start_workflow(CreditHoldWorkflow.run, _input(hold, people), id=hold.workflow_id,
+                                               task_queue=task_queue)
+        handles.append(h)
+        await _inbox_row(db, hold.workflow_id)
+        async with db.sessionmaker.begin() as s:
+            await ledger.post_entry(s, actor=TEST_ACTOR, account_id=acct_id, kind="payment", amount_minor=9_000,
+                                    currency="USD", reference=uniq("pay"))
+        await h.signal(CreditHoldWorkflow.payment_posted)
+        assert await h.result() == "posted"
+    async with db.read_sessionmaker() as s:
+        row = await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == hold.workflow_id))
+        assert row.status == "cancelled"
