@@ -29,7 +29,8 @@ async def list_customers(q: str | None = Query(None, max_length=100), limit: int
 async def create_customer(body: CustomerCreate, p: Principal = require("customers", "create"),
                           session: AsyncSession = Depends(get_session)) -> CustomerRead:
     p.require("customers", "create", body.home_branch_id)
-    return CustomerRead.model_validate(await service.create_customer(session, actor=p.actor(), data=body))
+    customer = await service.create_customer(session, actor=p.actor(), data=body, check_duplicates=True)
+    return CustomerRead.model_validate(customer)
 
 
 @router.get("/customers/{customer_id}")

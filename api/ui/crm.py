@@ -105,14 +105,6 @@ async def _customer(session: AsyncSession, p: Principal, customer_id: int, funct
     return c
 
 
-@router.get("/customers/{customer_id}/operations")
-async def operations_page(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                          p: Principal = require("customers", "read")):
-    """The customer operations sections on their own page (the customer page includes them too)."""
-    c = await _customer(session, p, customer_id, "customers", "read")
-    return render(request, "custops/customer_operations.html", p, customer=c, **await sections(session, p, c))
-
-
 def _back(customer_id: int) -> str:
     return f"/customers/{customer_id}"
 
@@ -174,3 +166,28 @@ async def remove(customer_id: int, kind: str, record_id: int, session: AsyncSess
     await _customer(session, p, customer_id, "customers", "update")
     await ops.remove_record(session, actor=p.actor(), customer_id=customer_id, model=model, record_id=record_id)
     return redirect(_back(customer_id), flash="Removed.")
+
+
+@router.post("/customers/{customer_id}/merge")
+async def merge(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
+                p: Principal = require("customers", "approve")):
+    from backroom.customers.ops_schemas import MergeRequest
+    await _customer(session, p, customer_id, "customers", "approve")
+    body, err = await _form(request, MergeRequest)
+    if body is None:
+        return redirect(_back(customer_id), flash=f"Not merged: {err}")
+    await _customer(session, p, body.survivor_id, "customers", "approve")
+    survivor = await ops.merge(session, actor=p.actor(), loser_id=customer_id, survivor_id=body.survivor_id)
+    return redirect(f"/customers/{survivor.id}", flash=f"Customer #{customer_id} merged into this one.")
+
+
+@router.post("/customers/{customer_id}/erase")
+async def erase(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
+                p: Principal = require("customers", "approve")):
+    from backroom.customers.ops_schemas import EraseRequest
+    await _customer(session, p, customer_id, "customers", "approve")
+    body, err = await _form(request, EraseRequest)
+    if body is None:
+        return redirect(_back(customer_id), flash=f"Not erased: {err}")
+    await ops.erase(session, actor=p.actor(), customer_id=customer_id, reason=body.reason)
+    return redirect(_back(customer_id), flash="Personal data erased.")

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import get_session, require
 from api.routes.customers import submit_limit_request
 from api.ui.common import parse_form, redirect, render
+from api.ui.crm import sections as operations_sections
 from backroom import temporal
 from backroom.audit.service import trail
 from backroom.auth.principal import Principal
@@ -53,18 +54,20 @@ async def customers_page(request: Request, q: str | None = None, cursor: str | N
 async def create_customer_form(request: Request, p: Principal = require("customers", "create"),
                                session: AsyncSession = Depends(get_session)):
     data, errors, raw = await parse_form(request, CustomerCreate)
+    duplicates = []
     if data is not None:
         try:
             p.require("customers", "create", data.home_branch_id)
-            customer = await service.create_customer(session, actor=p.actor(), data=data)
+            customer = await service.create_customer(session, actor=p.actor(), data=data, check_duplicates=True)
             return redirect(f"/customers/{customer.id}", flash="Customer created.")
         except AppError as exc:
             if exc.status == 403:
                 raise
             errors = {exc.extra.get("field", "form"): exc.detail}
+            duplicates = exc.extra.get("candidates", [])
     page = await service.list_customers(session, branch_ids=p.branch_ids("customers", "list"))
-    return render(request, "customers.html", p, status=422, page=page, q="", branches=await list_branches(session),
-                  values=raw, errors=errors)
+    return render(request, "customers.html", p, status=409 if duplicates else 422, page=page, q="",
+                  branches=await list_branches(session), values=raw, errors=errors, duplicates=duplicates)
 
 
 async def _customer_page(request, session, p, customer_id, values=None, errors=None, status=200):
@@ -75,7 +78,8 @@ async def _customer_page(request, session, p, customer_id, values=None, errors=N
         "credit", "read", customer.home_branch_id) else []
     return render(request, "customer.html", p, status=status, customer=customer, limit_requests=requests,
                   events=await trail(session, entity_type="customer", entity_id=customer_id),
-                  wf_url=lambda wid: temporal.workflow_url(settings, wid), values=values or {}, errors=errors or {})
+                  wf_url=lambda wid: temporal.workflow_url(settings, wid), values=values or {}, errors=errors or {},
+                  **await operations_sections(session, p, customer))
 
 
 @router.get("/customers/{customer_id}")

@@ -54,21 +54,24 @@ def search_filter(session: AsyncSession, q: str, *, fuzzy: bool = False):
 
 async def search(session: AsyncSession, *, q: str | None = None, branch_ids: set[int] | None = None,
                  status: str | None = "active", tag: str | None = None, limit: int = 50,
-                 cursor: str | None = None) -> Page:
+                 cursor: str | None = None, exclude_status: str | None = None) -> Page:
     """Customers matching `q`, ordered by name with a keyset cursor. Read-only.
     A name with no substring match falls back to trigram similarity (typos) on PostgreSQL: the
     fallback costs ~20x a substring search on a million rows, so it runs only when needed."""
-    page = await _search(session, q=q, branch_ids=branch_ids, status=status, tag=tag, limit=limit, cursor=cursor)
+    kw = dict(branch_ids=branch_ids, status=status, tag=tag, limit=limit, exclude_status=exclude_status)
+    page = await _search(session, q=q, cursor=cursor, **kw)
     if (not page.items and q and cursor is None and len(q.strip()) >= 3 and is_postgres(session)
             and search_kind(q) == "name"):
         await session.execute(text("SET LOCAL pg_trgm.similarity_threshold = 0.45"))
-        page = await _search(session, q=q, branch_ids=branch_ids, status=status, tag=tag, limit=limit,
-                             cursor=None, fuzzy=True)
+        page = await _search(session, q=q, cursor=None, fuzzy=True, **kw)
     return page
 
 
-async def _search(session: AsyncSession, *, q, branch_ids, status, tag, limit, cursor, fuzzy=False) -> Page:
+async def _search(session: AsyncSession, *, q, branch_ids, status, tag, limit, cursor, exclude_status=None,
+                  fuzzy=False) -> Page:
     stmt = select(Customer)
+    if exclude_status:
+        stmt = stmt.where(Customer.status != exclude_status)
     if q and q.strip():
         stmt = stmt.where(search_filter(session, q, fuzzy=fuzzy))
     if status:

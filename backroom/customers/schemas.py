@@ -18,6 +18,8 @@ class CustomerCreate(BaseModel):
     consent_email: bool = False
     consent_sms: bool = False
     notes: str | None = Field(default=None, max_length=5000)
+    # Create even when an existing customer has the same email/phone or a very similar name.
+    allow_duplicate: bool = False
 
     @field_validator("phone")
     @classmethod

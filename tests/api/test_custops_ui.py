@@ -59,7 +59,7 @@ async def test_credit_page_and_customer_sections(db, settings, dev_env):
     r = await agent.post(f"/customers/{cust.id}/tasks/new",
                          data={"csrf_token": agent.csrf, "title": "Send statement", "due_at": "2030-01-01T09:00"})
     assert "Follow-up" in r.headers["location"]
-    ops_page = await agent.get(f"/customers/{cust.id}/operations")
+    ops_page = await agent.get(f"/customers/{cust.id}")
     assert "Asked about invoice" in ops_page.text and "Send statement" in ops_page.text
     assert "Credit sale" in ops_page.text or "credit" in ops_page.text
     tasks = await agent.get("/tasks")

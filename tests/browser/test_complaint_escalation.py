@@ -16,7 +16,7 @@ from tests.helpers import PASSWORD, make_app, uniq
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
-INBOX = "/tasks"
+INBOX = "/inbox"
 
 
 def _free_port() -> int:
