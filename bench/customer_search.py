@@ -78,6 +78,11 @@ def _queries(n: int, rows: int) -> list[str]:
     return [q if not q.endswith("@") or q.count("@") == 1 else q for q in out]
 
 
+def _kind(q: str) -> str:
+    from backroom.customers.ops import search_kind
+    return search_kind(q)
+
+
 def _pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return round(values[min(len(values) - 1, int(p * len(values)))] * 1000, 3)
@@ -127,7 +132,8 @@ def _driver_times(url: str, sqls: list[str]) -> list[float]:
     return times
 
 
-def run(rows: int = 1_000_000, queries: int = 400, limit: int = 50, keep: bool = False) -> dict:
+def run(rows: int = 1_000_000, queries: int = 400, limit: int = 50,
+        keep: bool = os.environ.get("BENCH_KEEP_DB") == "1") -> dict:
     """Seed `rows` customers, then search p50/p99 (ms) via the service and via psycopg, with the ratio."""
     from backroom.db.migrate import upgrade
     name = f"backroom_bench_search_{uuid.uuid4().hex[:6]}"
@@ -150,6 +156,14 @@ def run(rows: int = 1_000_000, queries: int = 400, limit: int = 50, keep: bool =
             "service_ms": {"p50": _pct(svc, 0.5), "p99": _pct(svc, 0.99), "mean": round(statistics.mean(svc) * 1000, 3)},
             "driver_ms": {"p50": _pct(drv, 0.5), "p99": _pct(drv, 0.99), "mean": round(statistics.mean(drv) * 1000, 3)},
         }
+        kinds = {}
+        for q, t_svc, t_drv in zip(qs, svc, drv):
+            kinds.setdefault(_kind(q), ([], []))
+            kinds[_kind(q)][0].append(t_svc)
+            kinds[_kind(q)][1].append(t_drv)
+        result["by_kind_ms"] = {k: {"service_p50": _pct(a, 0.5), "service_p99": _pct(a, 0.99),
+                                    "driver_p50": _pct(b, 0.5), "driver_p99": _pct(b, 0.99)}
+                                for k, (a, b) in kinds.items()}
         result["ratio_p50"] = round(result["service_ms"]["p50"] / max(result["driver_ms"]["p50"], 1e-6), 2)
         result["ratio_p99"] = round(result["service_ms"]["p99"] / max(result["driver_ms"]["p99"], 1e-6), 2)
         return result

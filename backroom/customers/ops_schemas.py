@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 
 class ContactCreate(BaseModel):
@@ -33,4 +31,11 @@ class MergeRequest(BaseModel):
 class EraseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=3, max_length=500)
-    confirm: Literal[True]
+    confirm: bool
+
+    @field_validator("confirm")
+    @classmethod
+    def _confirmed(cls, v: bool) -> bool:
+        if not v:
+            raise ValueError("confirm the erasure (confirm: true)")
+        return v

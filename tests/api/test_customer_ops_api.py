@@ -53,3 +53,39 @@ async def test_merge_erase_export_permissions(db, settings):
     assert rows[0][:3] == ["id", "kind", "name"]
     ids = {row[0] for row in rows[1:]}
     assert str(b.id) in ids and str(a.id) not in ids  # merged records are not exported
+
+
+async def test_create_refuses_likely_duplicate_unless_allowed(db, settings):
+    people = await staff(db, roles=("clerk",))
+    app = make_app(db, settings)
+    clerk = await token_client(app, db, people["clerk"])
+    email = f"{uniq()}@example.com"
+    body = {"name": f"Dup {uniq()}", "email": email, "home_branch_id": people["branch"].id}
+    first = await clerk.post("/api/v1/customers", json=body)
+    assert first.status_code == 201
+    again = await clerk.post("/api/v1/customers", json={**body, "name": "Someone Else", "email": email.upper()})
+    assert again.status_code == 409 and again.json()["code"] == "duplicate_customer"
+    assert [c["id"] for c in again.json()["candidates"]] == [first.json()["id"]]
+    forced = await clerk.post("/api/v1/customers", json={**body, "allow_duplicate": True})
+    assert forced.status_code == 201 and forced.json()["id"] != first.json()["id"]
+
+
+async def test_customer_page_merge_and_erase_forms(db, settings):
+    from tests.helpers import browser_client
+    people = await staff(db, roles=("manager", "agent"))
+    async with db.sessionmaker.begin() as s:
+        a = await create_customer(s, branch=people["branch"], name=f"Loser {uniq()}")
+        b = await create_customer(s, branch=people["branch"], name=f"Keeper {uniq()}")
+    app = make_app(db, settings)
+    agent = await browser_client(app, people["agent"].username)
+    page = (await agent.get(f"/customers/{a.id}")).text
+    assert 'id="timeline"' in page and 'id="merge"' not in page  # agents may not merge
+    mgr = await browser_client(app, people["manager"].username)
+    assert 'id="merge"' in (await mgr.get(f"/customers/{a.id}")).text
+    r = await mgr.post(f"/customers/{a.id}/merge", data={"csrf_token": mgr.csrf, "survivor_id": str(b.id)})
+    assert r.headers["location"].startswith(f"/customers/{b.id}")
+    assert "merged" in (await mgr.get(f"/customers/{a.id}")).text
+    r = await mgr.post(f"/customers/{b.id}/erase", data={"csrf_token": mgr.csrf, "reason": "request"})
+    assert "Not%20erased" in r.headers["location"]  # the confirmation box was not ticked
+    await mgr.post(f"/customers/{b.id}/erase", data={"csrf_token": mgr.csrf, "reason": "request", "confirm": "true"})
+    assert f"Erased customer #{b.id}" in (await mgr.get(f"/customers/{b.id}")).text
