@@ -8,7 +8,7 @@ from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.branches.service import get_branch
 from backroom.customers.models import Customer
-from backroom.customers.schemas import CustomerCreate
+from backroom.customers.schemas import CustomerCreate, CustomerUpdate
 from backroom.errors import not_found
 from backroom.pagination import Page
 
@@ -29,6 +29,30 @@ async def create_customer(session: AsyncSession, *, actor: Actor, data: Customer
     await session.flush()
     await audit.record(session, actor=actor, action="customer.create", entity_type="customer",
                        entity_id=customer.id, branch_id=customer.home_branch_id, after=audit.snapshot(customer))
+    return customer
+
+
+async def update_customer(session: AsyncSession, *, actor: Actor, customer_id: int, data: CustomerUpdate) -> Customer:
+    """Change profile fields (tags, consent, home branch, notes...). Audited. Idempotent."""
+    from backroom.customers.errors import CustomerNotActive
+    customer = await get_customer(session, customer_id)
+    if customer.status != "active":
+        raise CustomerNotActive(f"Customer #{customer.id} is {customer.status}.")
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("home_branch_id"):
+        await get_branch(session, changes["home_branch_id"])
+    if changes.get("email") or changes.get("phone"):
+        from backroom.customers import ops
+        await ops.check_duplicates(session, name=None, email=changes.get("email"), phone=changes.get("phone"),
+                                   exclude_id=customer.id)
+    before = audit.snapshot(customer)
+    for key, value in changes.items():
+        setattr(customer, key, value)
+    await session.flush()
+    after = audit.snapshot(customer)
+    if after != before:
+        await audit.record(session, actor=actor, action="customer.update", entity_type="customer",
+                           entity_id=customer.id, branch_id=customer.home_branch_id, before=before, after=after)
     return customer
 
 

@@ -89,3 +89,27 @@ async def test_customer_page_merge_and_erase_forms(db, settings):
     assert "Not%20erased" in r.headers["location"]  # the confirmation box was not ticked
     await mgr.post(f"/customers/{b.id}/erase", data={"csrf_token": mgr.csrf, "reason": "request", "confirm": "true"})
     assert f"Erased customer #{b.id}" in (await mgr.get(f"/customers/{b.id}")).text
+
+
+async def test_profile_edit_api_and_page(db, settings):
+    from tests.helpers import browser_client
+    people = await staff(db, roles=("clerk", "warehouse"))
+    async with db.sessionmaker.begin() as s:
+        c = await create_customer(s, branch=people["branch"], name=f"Edit {uniq()}")
+    app = make_app(db, settings)
+    clerk = await token_client(app, db, people["clerk"])
+    r = await clerk.patch(f"/api/v1/customers/{c.id}", json={"tags": ["VIP", "b2b"], "consent_sms": True,
+                                                              "notes": "Prefers mornings"})
+    assert r.status_code == 200 and r.json()["tags"] == ["b2b", "vip"] and r.json()["consent_sms"] is True
+    assert (await clerk.patch(f"/api/v1/customers/{c.id}", json={"credit_limit_minor": 10})).status_code == 422
+    assert (await clerk.patch(f"/api/v1/customers/{c.id}", json={"phone": "call me"})).status_code == 422
+    wh = await token_client(app, db, people["warehouse"])
+    assert (await wh.patch(f"/api/v1/customers/{c.id}", json={"notes": "x"})).status_code == 403
+    ui = await browser_client(app, people["clerk"].username)
+    r = await ui.post(f"/customers/{c.id}/edit", data={"csrf_token": ui.csrf, "name": "Renamed Person",
+                                                       "tags": "gold, vip", "consent_email": "true"})
+    assert r.status_code == 303
+    page = (await ui.get(f"/customers/{c.id}")).text
+    assert "Renamed Person" in page and "gold" in page
+    bad = await ui.post(f"/customers/{c.id}/edit", data={"csrf_token": ui.csrf, "name": ""})
+    assert bad.status_code == 422
