@@ -120,9 +120,12 @@ def _sql(session, q: str, limit: int) -> tuple[str, dict]:
     return compiled.string, dict(compiled.params)
 
 
-def _driver_times(url: str, sqls: list[str]) -> list[float]:
+def _driver_times(url: str, sqls: list[str], prepare_threshold: int | None = None) -> list[float]:
     times = []
-    with psycopg.connect(url) as conn:
+    # prepare_threshold=None: plan each query with its values, like the service's statements;
+    # psycopg's default (prepare after 5 runs) lets PostgreSQL switch to a generic plan that
+    # cannot see the LIKE pattern and seq-scans a million rows.
+    with psycopg.connect(url, prepare_threshold=prepare_threshold) as conn:
         for sql, params in sqls[:5]:
             conn.execute(sql, params).fetchall()
         for sql, params in sqls:
@@ -149,6 +152,7 @@ def run(rows: int = 1_000_000, queries: int = 400, limit: int = 50,
         qs = _queries(queries, rows)
         svc, sqls = asyncio.run(_service_times(url, qs, limit))
         drv = _driver_times(url, sqls)
+        drv_prepared = _driver_times(url, sqls, prepare_threshold=5)
         result = {
             "name": "customer_search",
             "seed": seed,
@@ -161,6 +165,7 @@ def run(rows: int = 1_000_000, queries: int = 400, limit: int = 50,
             kinds.setdefault(_kind(q), ([], []))
             kinds[_kind(q)][0].append(t_svc)
             kinds[_kind(q)][1].append(t_drv)
+        result["driver_prepared_ms"] = {"p50": _pct(drv_prepared, 0.5), "p99": _pct(drv_prepared, 0.99)}
         result["by_kind_ms"] = {k: {"service_p50": _pct(a, 0.5), "service_p99": _pct(a, 0.99),
                                     "driver_p50": _pct(b, 0.5), "driver_p99": _pct(b, 0.99)}
                                 for k, (a, b) in kinds.items()}
