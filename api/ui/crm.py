@@ -114,47 +114,37 @@ async def _form(request, model):
     return body, "; ".join(f"{k}: {v}" for k, v in errors.items())
 
 
-@router.post("/customers/{customer_id}/interactions/new")
-async def log_interaction(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                          p: Principal = require("crm", "create")):
-    await _customer(session, p, customer_id, "crm", "create")
-    body, err = await _form(request, InteractionCreate)
+# The customer page's "add" forms: (permission, form model, service call, message).
+ADD_FORMS = {
+    "interactions": (("crm", "create"), InteractionCreate, crm.log_interaction, "Interaction logged."),
+    "contacts": (("customers", "update"), ContactCreate, ops.add_contact, "Contact added."),
+    "addresses": (("customers", "update"), AddressCreate, ops.add_address, "Address added."),
+}
+
+
+@router.post("/customers/{customer_id}/{kind}/new")
+async def add_record(customer_id: int, kind: str, request: Request, session: AsyncSession = Depends(get_session),
+                     p: Principal = require("customers", "read")):
+    """Log an interaction or add a contact or address from the customer page."""
+    if kind == "tasks":
+        return await _new_task(customer_id, request, session, p)
+    if kind not in ADD_FORMS:
+        raise not_found("Page", kind)
+    (function, action), model, add, done = ADD_FORMS[kind]
+    await _customer(session, p, customer_id, function, action)
+    body, err = await _form(request, model)
     if body is None:
-        return redirect(_back(customer_id), flash=f"Not logged: {err}")
-    await crm.log_interaction(session, actor=p.actor(), customer_id=customer_id, **body.model_dump())
-    return redirect(_back(customer_id), flash="Interaction logged.")
+        return redirect(_back(customer_id), flash=f"Not saved: {err}")
+    await add(session, actor=p.actor(), customer_id=customer_id, **body.model_dump())
+    return redirect(_back(customer_id), flash=done)
 
 
-@router.post("/customers/{customer_id}/tasks/new")
-async def new_task(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                   p: Principal = require("crm", "create")):
+async def _new_task(customer_id: int, request: Request, session: AsyncSession, p: Principal):
     body, err = await _form(request, TaskForm)
     if body is None:
         return redirect(_back(customer_id), flash=f"Not created: {err}")
     task = await crm_api.create_and_start(request, session, p, customer_id, TaskCreate(**body.model_dump()))
     return redirect(_back(customer_id), flash=f"Follow-up #{task.id} created.")
-
-
-@router.post("/customers/{customer_id}/contacts/new")
-async def new_contact(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                      p: Principal = require("customers", "update")):
-    await _customer(session, p, customer_id, "customers", "update")
-    body, err = await _form(request, ContactCreate)
-    if body is None:
-        return redirect(_back(customer_id), flash=f"Not added: {err}")
-    await ops.add_contact(session, actor=p.actor(), customer_id=customer_id, **body.model_dump())
-    return redirect(_back(customer_id), flash="Contact added.")
-
-
-@router.post("/customers/{customer_id}/addresses/new")
-async def new_address(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                      p: Principal = require("customers", "update")):
-    await _customer(session, p, customer_id, "customers", "update")
-    body, err = await _form(request, AddressCreate)
-    if body is None:
-        return redirect(_back(customer_id), flash=f"Not added: {err}")
-    await ops.add_address(session, actor=p.actor(), customer_id=customer_id, **body.model_dump())
-    return redirect(_back(customer_id), flash="Address added.")
 
 
 @router.post("/customers/{customer_id}/{kind}/{record_id}/remove")
