@@ -114,8 +114,8 @@ def _sql(session, q: str, limit: int) -> tuple[str, dict]:
     """The statement (and parameters) ops.search sends for a first page, for the driver run."""
     from backroom.customers import ops
     from backroom.customers.models import Customer
-    stmt = (select(Customer).where(ops.search_filter(session, q)).where(Customer.status == "active")
-            .order_by(Customer.name_norm.asc(), Customer.id.asc()).limit(limit + 1))
+    stmt, sort_col = ops.search_statement(session, q=q)
+    stmt = stmt.order_by(sort_col.asc(), Customer.id.asc()).limit(limit + 1)
     compiled = stmt.compile(dialect=session.bind.dialect)
     return compiled.string, dict(compiled.params)
 

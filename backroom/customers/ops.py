@@ -64,17 +64,19 @@ async def search(session: AsyncSession, *, q: str | None = None, branch_ids: set
     """Customers matching `q`, ordered by name with a keyset cursor. Read-only.
     A name with no substring match falls back to trigram similarity (typos) on PostgreSQL: the
     fallback costs ~20x a substring search on a million rows, so it runs only when needed."""
-    kw = dict(branch_ids=branch_ids, status=status, tag=tag, limit=limit, exclude_status=exclude_status)
-    page = await _search(session, q=q, cursor=cursor, **kw)
+    kw = dict(branch_ids=branch_ids, status=status, tag=tag, exclude_status=exclude_status)
+    page = await _search(session, q=q, limit=limit, cursor=cursor, **kw)
     if (not page.items and q and cursor is None and len(q.strip()) >= 3 and is_postgres(session)
             and search_kind(q) == "name"):
         await session.execute(text("SET LOCAL pg_trgm.similarity_threshold = 0.45"))
-        page = await _search(session, q=q, cursor=None, fuzzy=True, **kw)
+        page = await _search(session, q=q, limit=limit, cursor=None, fuzzy=True, **kw)
     return page
 
 
-async def _search(session: AsyncSession, *, q, branch_ids, status, tag, limit, cursor, exclude_status=None,
-                  fuzzy=False) -> Page:
+def search_statement(session: AsyncSession, *, q: str | None, branch_ids: set[int] | None = None,
+                     status: str | None = "active", tag: str | None = None, exclude_status: str | None = None,
+                     fuzzy: bool = False):
+    """(statement, sort column) of a search, before keyset ordering and limit. Pure."""
     stmt = select(Customer)
     if exclude_status:
         stmt = stmt.where(Customer.status != exclude_status)
@@ -93,6 +95,11 @@ async def _search(session: AsyncSession, *, q, branch_ids, status, tag, limit, c
         # filtering row by row (2 s for a late-alphabet name on a million rows) instead of
         # taking the trigram index's few matches and sorting them (~20 ms).
         sort_col = Customer.name_norm.concat("")
+    return stmt, sort_col
+
+
+async def _search(session: AsyncSession, *, q, limit, cursor, **kw) -> Page:
+    stmt, sort_col = search_statement(session, q=q, **kw)
     return await paginate(session, stmt, sort_col=sort_col, id_col=Customer.id, limit=limit, cursor=cursor,
                           sort_attr="name_norm")
 
