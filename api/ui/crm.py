@@ -71,7 +71,8 @@ async def complete(task_id: int, request: Request, session: AsyncSession = Depen
 @router.get("/mailbox")
 async def mailbox_page(request: Request, cursor: str | None = None, session: AsyncSession = Depends(get_session),
                        p: Principal = require("crm", "read")):
-    page = await notify.mailbox(session, limit=50, cursor=cursor)
+    page = await notify.mailbox(session, viewer_id=p.user_id, branch_ids=p.branch_ids("crm", "read"), limit=50,
+                                cursor=cursor)
     return render(request, "custops/mailbox.html", p, page=page)
 
 

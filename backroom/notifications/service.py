@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.auth.models import RoleGrant, User
@@ -58,9 +58,14 @@ async def notify_role(session: AsyncSession, *, role: str, branch_id: int | None
 
 
 async def mailbox(session: AsyncSession, *, status: str | None = "sent", to_user_id: int | None = None,
-                  limit: int = 50, cursor: str | None = None) -> Page:
-    """Messages, newest first (the staff mailbox page). Read-only."""
+                  viewer_id: int | None = None, branch_ids: set[int] | None = None, limit: int = 50,
+                  cursor: str | None = None) -> Page:
+    """Messages, newest first (the staff mailbox page): those of the viewer's branches (None:
+    all) plus those addressed to the viewer. Read-only."""
     stmt = select(Notification)
+    if branch_ids is not None:
+        mine = Notification.to_user_id == viewer_id if viewer_id is not None else false()
+        stmt = stmt.where(Notification.branch_id.in_(branch_ids or {-1}) | mine)
     if status:
         stmt = stmt.where(Notification.status == status)
     if to_user_id is not None:

@@ -79,3 +79,6 @@ async def test_mailbox_lists_sent_messages(db, settings, dev_env):
     await send_pending(db.sessionmaker, settings)
     page = await ui.get("/mailbox")
     assert cust.email in page.text and "We received your complaint" in page.text
+    other = await staff(db, roles=("agent",))
+    stranger = await browser_client(app, other["agent"].username)
+    assert cust.email not in (await stranger.get("/mailbox")).text  # another branch's mail
