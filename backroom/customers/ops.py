@@ -90,10 +90,11 @@ def search_statement(session: AsyncSession, *, q: str | None, branch_ids: set[in
         # JSON arrays are stored as text on SQLite and json on PostgreSQL; a quoted match works on both.
         stmt = stmt.where(func.cast(Customer.tags, Text()).like(f'%"{_like_escape(tag)}"%', escape="\\"))
     sort_col = Customer.name_norm
-    if q and len(q.strip()) >= 3 and search_kind(q) == "name":
-        # Same order, but not the btree's: otherwise PostgreSQL walks ix_customers_name_sort
-        # filtering row by row (2 s for a late-alphabet name on a million rows) instead of
-        # taking the trigram index's few matches and sorting them (~20 ms).
+    if q and q.strip() and not (search_kind(q) == "name" and len(q.strip()) < 3):
+        # Same order, but not the btree's: otherwise PostgreSQL may walk ix_customers_name_sort
+        # filtering row by row (1-2 s on a million rows when the matches sort late) instead of
+        # taking the trigram/prefix index's matches and sorting them. Short names are a range
+        # of that btree, where walking it is the fast plan.
         sort_col = Customer.name_norm.concat("")
     return stmt, sort_col
 
