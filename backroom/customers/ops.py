@@ -68,7 +68,7 @@ async def search(session: AsyncSession, *, q: str | None = None, branch_ids: set
     page = await _search(session, q=q, limit=limit, cursor=cursor, **kw)
     if (not page.items and q and cursor is None and len(q.strip()) >= 3 and is_postgres(session)
             and search_kind(q) == "name"):
-        await session.execute(text("SET LOCAL pg_trgm.similarity_threshold = 0.45"))
+        await session.execute(text("SET LOCAL pg_trgm.similarity_threshold = 0.6"))
         page = await _search(session, q=q, limit=limit, cursor=None, fuzzy=True, **kw)
     return page
 
