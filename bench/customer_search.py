@@ -160,6 +160,9 @@ def run(rows: int = 1_000_000, queries: int = 400, limit: int = 50,
                                      "VALUES ('BENCH', 'Bench', 'UTC', 'USD', now(), now()) RETURNING id").fetchone()[0]
         seed = _seed(url, rows, branch_id)
         qs = _queries(queries, rows)
+        # A first pass of each warms PostgreSQL's cache, so neither side pays for cold pages.
+        _, sqls = asyncio.run(_service_times(url, qs, limit))
+        _driver_times(url, sqls)
         svc, sqls = asyncio.run(_service_times(url, qs, limit))
         drv = _driver_times(url, sqls)
         drv_prepared = _driver_times(url, sqls, prepare_threshold=5)
