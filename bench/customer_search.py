@@ -27,16 +27,14 @@ INDEXES = {
 }
 
 
-def _person(i: int, rnd: random.Random) -> tuple[str, str, str, str]:
-    name = f"{rnd.choice(FIRST).title()} {rnd.choice(LAST).title()}-{i % 9973}"
-    email = f"{name.split()[0].lower()}.{i}@mail{i % 50}.example"
-    digits = f"1{rnd.randint(200, 999)}{i:07d}"
+def _person(i: int) -> tuple[str, str, str, str]:
+    """Customer number i's details: deterministic arithmetic (cheap for a million rows)."""
+    first, last = FIRST[(i * 7 + i // 26) % len(FIRST)], LAST[(i * 13 + i // 22) % len(LAST)]
+    name = f"{first.title()} {last.title()}-{i % 9973}"
+    email = f"{first}.{i}@mail{i % 50}.example"
+    digits = f"1{200 + (i * 37) % 800}{i:07d}"
     phone = f"+{digits[0]} ({digits[1:4]}) {digits[4:7]}-{digits[7:]}"
     return name, email, phone, digits
-
-
-def _person_rng(i: int) -> random.Random:
-    return random.Random(i * 7919 + 7)
 
 
 def _seed(url: str, rows: int, branch_id: int) -> dict:
@@ -49,7 +47,7 @@ def _seed(url: str, rows: int, branch_id: int) -> dict:
                 "consent_email, consent_sms, status, created_at, updated_at, name_norm, email_norm, phone_digits) "
                 "FROM STDIN") as copy:
             for i in range(rows):
-                name, email, phone, digits = _person(i, _person_rng(i))
+                name, email, phone, digits = _person(i)
                 copy.write_row(("person", name, email, phone, branch_id, 0, "USD", "[]", False, False, "active",
                                 "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", name.lower(), email, digits))
         copy_s = time.perf_counter() - t0
@@ -70,7 +68,7 @@ def _queries(n: int, rows: int) -> list[str]:
     out = []
     for k in range(n):
         i = rnd.randrange(rows)
-        name, email, _, digits = _person(i, _person_rng(i))
+        name, email, _, digits = _person(i)
         kind = k % 4
         if kind == 0:
             out.append(email[: email.index("@") + rnd.randint(1, 6)])
