@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import Request
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from backroom import temporal
@@ -39,11 +38,8 @@ async def start(request: Request, run: Any, arg: Any, *, workflow_id: str, branc
     if await _supports_attributes(client):
         extra["search_attributes"] = temporal.search_attributes(branch_id=branch_id, customer_id=customer_id,
                                                                 order_id=order_id)
-    try:
-        await client.start_workflow(run, arg, id=workflow_id, task_queue=request.app.state.settings.task_queue,
-                                    **extra)
-    except WorkflowAlreadyStartedError:
-        pass
+    await temporal.start_once(client, run, arg, id=workflow_id, task_queue=request.app.state.settings.task_queue,
+                              **extra)
 
 
 async def handle(request: Request, workflow_id: str) -> WorkflowHandle:

@@ -14,7 +14,7 @@ from api.deps import get_session, require
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
 from backroom.credit import ledger
-from backroom.credit.account_schemas import AccountOpen, CreditSale, Payment
+from backroom.credit.account_schemas import AccountOpen, CreditSale, Payment, Terms
 from backroom.credit.models import CreditHold
 from backroom.customers import ops
 from backroom.errors import AppError
@@ -60,6 +60,19 @@ async def open_account(customer_id: int, request: Request, session: AsyncSession
         return redirect(f"/credit/customers/{customer_id}", flash=f"Not opened: {errors}")
     await ledger.open_account(session, actor=p.actor(), customer_id=customer_id, **body.model_dump())
     return redirect(f"/credit/customers/{customer_id}", flash="Credit account opened.")
+
+
+@router.post("/credit/customers/{customer_id}/terms")
+async def set_terms(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
+                    p: Principal = require("credit", "update")):
+    """Change payment terms and grace days (finance)."""
+    acct = await api.account(session, p, customer_id, "update")
+    body, errors, _ = await parse_form(request, Terms)
+    if body is None:
+        return redirect(f"/credit/customers/{customer_id}",
+                        flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+    await ledger.update_terms(session, actor=p.actor(), account_id=acct.id, **body.model_dump())
+    return redirect(f"/credit/customers/{customer_id}", flash="Terms saved.")
 
 
 @router.post("/credit/customers/{customer_id}/{what}")

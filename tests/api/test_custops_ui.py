@@ -49,6 +49,10 @@ async def test_credit_page_and_customer_sections(db, settings, dev_env):
     assert "Payment%20posted" in r.headers["location"]
     page = await fin.get(f"/credit/customers/{cust.id}")
     assert page.status_code == 200 and "40.00 USD" in page.text and "31-60" in page.text
+    r = await fin.post(f"/credit/customers/{cust.id}/terms", data={"csrf_token": fin.csrf, "terms_days": "45",
+                                                                   "grace_days": "10"})
+    assert "Terms%20saved" in r.headers["location"]
+    assert "45+10 d" in (await fin.get(f"/credit/customers/{cust.id}")).text
     bad = await fin.post(f"/credit/customers/{cust.id}/payment",
                          data={"csrf_token": fin.csrf, "amount": "1.234", "reference": uniq("pay")})
     assert "Not%20saved" in bad.headers["location"]
