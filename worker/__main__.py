@@ -23,9 +23,16 @@ async def run() -> None:
     deps = Deps(settings=settings, sessionmaker=make_sessionmaker(engine))
     worker = build_worker(client, deps, task_queue=settings.task_queue)
     logging.getLogger("backroom.worker").info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
+    # Customer operations: the outbox sender runs beside the worker; the overdue-credit sweep
+    # is one long-lived workflow started here (idempotent by its fixed id).
+    from backroom.notifications.sender import run_poller
+    from workflows.credit_holds import start_sweep
+    await start_sweep(client, settings)
+    poller = asyncio.create_task(run_poller(deps.sessionmaker, settings))
     try:
         await worker.run()
     finally:
+        poller.cancel()
         await engine.dispose()
 
 

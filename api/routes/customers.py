@@ -10,7 +10,7 @@ from backroom import temporal
 from backroom.auth.principal import Principal
 from backroom.credit import limits
 from backroom.customers import service
-from backroom.customers.schemas import CustomerCreate, CustomerRead
+from backroom.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from workflows.credit_limits import CreditLimitChangeWorkflow, LimitChangeInput
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
@@ -29,7 +29,8 @@ async def list_customers(q: str | None = Query(None, max_length=100), limit: int
 async def create_customer(body: CustomerCreate, p: Principal = require("customers", "create"),
                           session: AsyncSession = Depends(get_session)) -> CustomerRead:
     p.require("customers", "create", body.home_branch_id)
-    return CustomerRead.model_validate(await service.create_customer(session, actor=p.actor(), data=body))
+    customer = await service.create_customer(session, actor=p.actor(), data=body, check_duplicates=True)
+    return CustomerRead.model_validate(customer)
 
 
 @router.get("/customers/{customer_id}")
@@ -38,6 +39,18 @@ async def get_customer(customer_id: int, p: Principal = require("customers", "re
     customer = await service.get_customer(session, customer_id)
     p.require("customers", "read", customer.home_branch_id)
     return CustomerRead.model_validate(customer)
+
+
+@router.patch("/customers/{customer_id}")
+async def update_customer(customer_id: int, body: CustomerUpdate, p: Principal = require("customers", "update"),
+                          session: AsyncSession = Depends(get_session)) -> CustomerRead:
+    """Edit the profile: contact details, tags, marketing consent, home branch, notes."""
+    customer = await service.get_customer(session, customer_id)
+    p.require("customers", "update", customer.home_branch_id)
+    if body.home_branch_id:
+        p.require("customers", "update", body.home_branch_id)
+    return CustomerRead.model_validate(
+        await service.update_customer(session, actor=p.actor(), customer_id=customer_id, data=body))
 
 
 @router.get("/customers/{customer_id}/credit-limit-requests")
