@@ -6,40 +6,31 @@ import logging
 from typing import Any
 
 from fastapi import Request
-from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
-from temporalio.client import Client, WorkflowHandle
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
-from backroom import temporal
+from backroom.errors import WorkflowServiceUnavailable
+from backroom.starts import service as starts
 
 log = logging.getLogger("backroom.api")
-_ATTRS_SUPPORTED: dict[int, bool] = {}
 
 
-async def _supports_attributes(client: Client) -> bool:
-    """Whether the cluster has Backroom's search attributes (the test server has none, and a
-    start it rejects for them still reserves the id, so ask before the first start)."""
-    key = id(client)
-    if key not in _ATTRS_SUPPORTED:
-        try:
-            have = await client.operator_service.list_search_attributes(
-                ListSearchAttributesRequest(namespace=client.namespace))
-            _ATTRS_SUPPORTED[key] = all(k.name in have.custom_attributes for k in temporal.SEARCH_ATTRIBUTES)
-        except RPCError:
-            _ATTRS_SUPPORTED[key] = False
-    return _ATTRS_SUPPORTED[key]
-
-
-async def start(request: Request, run: Any, arg: Any, *, workflow_id: str, branch_id: int | None = None,
-                customer_id: int | None = None, order_id: int | None = None) -> None:
-    """Start a workflow after the commit that created its record. Idempotent by id."""
-    client = await request.app.state.temporal.client()
-    extra = {}
-    if await _supports_attributes(client):
-        extra["search_attributes"] = temporal.search_attributes(branch_id=branch_id, customer_id=customer_id,
-                                                                order_id=order_id)
-    await temporal.start_once(client, run, arg, id=workflow_id, task_queue=request.app.state.settings.task_queue,
-                              **extra)
+async def start(request: Request, session: AsyncSession, run: Any, arg: BaseModel, *, workflow_id: str,
+                branch_id: int | None = None, customer_id: int | None = None, order_id: int | None = None) -> None:
+    """Enqueue the start with the record, commit both, then start at once. If Temporal cannot
+    be reached the request still succeeds: the worker's poller starts it. Idempotent by id."""
+    await starts.enqueue(session, run=run, arg=arg, workflow_id=workflow_id,
+                         task_queue=request.app.state.settings.task_queue, branch_id=branch_id,
+                         customer_id=customer_id, order_id=order_id)
+    await session.commit()
+    try:
+        client = await request.app.state.temporal.client()
+    except WorkflowServiceUnavailable as exc:
+        log.warning("Temporal unreachable; %s will start later: %s", workflow_id, exc)
+        return
+    await starts.dispatch(client, request.app.state.sessionmaker, [workflow_id])
 
 
 async def handle(request: Request, workflow_id: str) -> WorkflowHandle:

@@ -29,10 +29,14 @@ async def run() -> None:
     from workflows.credit_holds import start_sweep
     await start_sweep(client, settings)
     poller = asyncio.create_task(run_poller(deps.sessionmaker, settings))
+    # Workflows whose records were committed while Temporal was unreachable start from here.
+    from backroom.starts.service import run_poller as run_start_poller
+    starter = asyncio.create_task(run_start_poller(client, deps.sessionmaker))
     try:
         await worker.run()
     finally:
         poller.cancel()
+        starter.cancel()
         await engine.dispose()
 
 

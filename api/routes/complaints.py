@@ -41,8 +41,7 @@ async def log_and_start(request: Request, session: AsyncSession, p: Principal, b
     p.require("complaints", "create", branch_id=customer.home_branch_id)
     settings = request.app.state.settings
     c = await complaints.log_complaint(session, actor=p.actor(), sla=settings.complaint_sla, **body.model_dump())
-    await session.commit()
-    await wf.start(request, ComplaintWorkflow.run, workflow_input(c, settings), workflow_id=c.workflow_id,
+    await wf.start(request, session, ComplaintWorkflow.run, workflow_input(c, settings), workflow_id=c.workflow_id,
                    branch_id=c.branch_id, customer_id=c.customer_id, order_id=c.order_id)
     return c
 

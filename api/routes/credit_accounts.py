@@ -39,9 +39,8 @@ async def sale_and_start(request: Request, session: AsyncSession, p: Principal, 
     res = await ledger.credit_sale(session, actor=p.actor(), customer_id=customer_id, **body.model_dump())
     if res.hold is not None and res.hold.status == "pending":
         hold = res.hold
-        await session.commit()
         settings = request.app.state.settings
-        await wf.start(request, CreditHoldWorkflow.run, CreditHoldInput(
+        await wf.start(request, session, CreditHoldWorkflow.run, CreditHoldInput(
             hold_id=hold.id, branch_id=hold.branch_id, customer_id=customer_id,
             title=f"Credit sale {hold.reference} over available credit", reason=hold.description or "Credit sale",
             amount_minor=hold.amount_minor, currency=hold.currency, requested_by_id=p.user_id,

@@ -48,8 +48,7 @@ async def create_and_start(request: Request, session: AsyncSession, p: Principal
     data = body.model_dump()
     data["assignee_id"] = data["assignee_id"] or p.user_id
     task = await crm.create_task(session, actor=p.actor(), customer_id=customer_id, **data)
-    await session.commit()
-    await wf.start(request, FollowUpWorkflow.run,
+    await wf.start(request, session, FollowUpWorkflow.run,
                    FollowUpInput(task_id=task.id, due_at=task.due_at,
                                  grace_minutes=request.app.state.settings.followup_grace_minutes),
                    workflow_id=task.workflow_id, branch_id=task.branch_id, customer_id=customer_id)

@@ -17,8 +17,28 @@ from backroom.crm.models import Interaction
 from backroom.customers import ops
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
+from backroom.settings import get_settings
+from backroom.starts import service as starts
 
 ACTOR = Actor.system("seed")
+
+
+def _followup_input(task):
+    from workflows.crm import FollowUpInput
+    return FollowUpInput(task_id=task.id, due_at=task.due_at, grace_minutes=get_settings().followup_grace_minutes)
+
+
+def _complaint_input(c):
+    from workflows.complaints import ComplaintInput
+    return ComplaintInput(complaint_id=c.id, branch_id=c.branch_id, title=f"complaint #{c.id}",
+                          first_response_minutes=c.first_response_minutes, resolution_minutes=c.resolution_minutes,
+                          reopen_window_minutes=get_settings().complaint_reopen_minutes)
+
+
+async def _start_later(session, workflow_type, workflow_id, branch_id, customer_id, arg) -> None:
+    """The seed has no Temporal client: the worker's start poller runs these demo workflows."""
+    await starts.enqueue(session, run=workflow_type, arg=arg, workflow_id=workflow_id,
+                         task_queue=get_settings().task_queue, branch_id=branch_id, customer_id=customer_id)
 PEOPLE = [
     ("Alice Moreno", "alice.moreno@example.com", "+1 212 555 0101", ["vip"], 500_000),
     ("Bob Chen", "bob.chen@example.com", "+1 212 555 0102", [], 0),
@@ -55,17 +75,21 @@ async def seed(session, context) -> None:
                                   subject="Quarterly account review", outcome="Wants 45-day terms")
         await crm.log_interaction(session, actor=agent, customer_id=bob.id, channel="email", direction="outbound",
                                   subject="Warranty question answered")
-        await crm.create_task(session, actor=agent, customer_id=alice.id, title="Call Alice about her delivery",
-                              due_at=utcnow() + timedelta(days=1), assignee_id=users["agent"].id)
+        task = await crm.create_task(session, actor=agent, customer_id=alice.id, title="Call Alice about her delivery",
+                                     due_at=utcnow() + timedelta(days=1), assignee_id=users["agent"].id)
+        await _start_later(session, "FollowUpWorkflow", task.workflow_id, task.branch_id, alice.id,
+                           _followup_input(task))
         await ops.add_address(session, actor=ACTOR, customer_id=cafe.id, kind="billing", line1="12 Harbor Way",
                               city="New York", region="NY", postal_code="10004", country="US", is_default=True)
         await ops.add_contact(session, actor=ACTOR, customer_id=cafe.id, name="Maria Lopez", role="Buyer",
                               email="maria@harborcafe.example.com")
     if not await session.scalar(select(Complaint.id).where(Complaint.customer_id == alice.id)):
-        await complaints.log_complaint(session, actor=Actor.user(users["agent"].id, users["agent"].full_name),
-                                       customer_id=alice.id, channel="phone", category="late delivery",
-                                       severity="high", description="Order arrived 9 days late and the box was crushed.",
-                                       sla={"high": (120, 1440)}, sku="MUG-BLUE-12")
+        c = await complaints.log_complaint(
+            session, actor=Actor.user(users["agent"].id, users["agent"].full_name), customer_id=alice.id,
+            channel="phone", category="late delivery", severity="high",
+            description="Order arrived 9 days late and the box was crushed.", sla={"high": (120, 1440)},
+            sku="MUG-BLUE-12")
+        await _start_later(session, "ComplaintWorkflow", c.workflow_id, c.branch_id, alice.id, _complaint_input(c))
     acct = await ledger.open_account(session, actor=ACTOR, customer_id=cafe.id, terms_days=30, grace_days=5)
     now = utcnow()
     for ref, kind, amount, days_ago in (("DEMO-INV-1001", "sale", 180_000, 75), ("DEMO-INV-1002", "sale", 95_000, 40),
