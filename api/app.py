@@ -18,6 +18,7 @@ from api import errors
 from api.templating import make_templates
 from backroom import temporal
 from backroom.auth import service as auth
+from backroom.errors import WorkflowServiceUnavailable
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.settings import Settings, get_settings
 from policies import load_enforcer
@@ -34,10 +35,14 @@ class TemporalHandle:
         self._lock = asyncio.Lock()
 
     async def client(self) -> Client:
+        """The shared client; raises WorkflowServiceUnavailable (503) rather than hang a request."""
         if self._client is None:
             async with self._lock:
                 if self._client is None:
-                    self._client = await temporal.connect(self._settings, retries=5)
+                    try:
+                        self._client = await temporal.connect(self._settings, retries=2)
+                    except RuntimeError as exc:
+                        raise WorkflowServiceUnavailable() from exc
         return self._client
 
 

@@ -71,9 +71,10 @@ def _typed(value: Any, col) -> Any:
 
 
 async def paginate(session: AsyncSession, stmt: Select, *, sort_col, id_col, limit: int = 50,
-                   cursor: str | None = None, descending: bool = False) -> Page:
+                   cursor: str | None = None, descending: bool = False, sort_attr: str | None = None) -> Page:
     """Run `stmt` ordered by (sort_col, id_col), returning one page and the next cursor.
-    `stmt` selects ORM entities (or rows); sort_col/id_col are its columns. Read-only."""
+    `stmt` selects ORM entities (or rows); sort_col/id_col are its columns. Read-only.
+    `sort_col` may be an expression; `sort_attr` then names the row attribute holding its value."""
     limit = max(1, min(limit, MAX_LIMIT))
     if cursor:
         value, ident = _decode(cursor)
@@ -89,5 +90,5 @@ async def paginate(session: AsyncSession, stmt: Select, *, sort_col, id_col, lim
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        next_cursor = _encode(getattr(last, sort_col.key), getattr(last, id_col.key))
+        next_cursor = _encode(getattr(last, sort_attr or sort_col.key), getattr(last, id_col.key))
     return Page(rows, next_cursor)

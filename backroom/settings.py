@@ -38,6 +38,17 @@ class Settings(BaseSettings):
     credit_limit_finance_hours: float = Field(default=48, alias="CREDIT_LIMIT_FINANCE_HOURS")
     credit_limit_manager_hours: float = Field(default=24, alias="CREDIT_LIMIT_MANAGER_HOURS")
 
+    # Customer operations. Complaint SLA per severity: [first response, resolution] in minutes.
+    complaint_sla: dict[str, tuple[int, int]] = Field(
+        default={"low": (1440, 10080), "medium": (480, 2880), "high": (120, 1440), "critical": (30, 240)},
+        alias="COMPLAINT_SLA")
+    complaint_reopen_minutes: int = Field(default=7 * 24 * 60, alias="COMPLAINT_REOPEN_MINUTES")
+    followup_grace_minutes: int = Field(default=60, alias="FOLLOWUP_GRACE_MINUTES")
+    credit_hold_finance_hours: float = Field(default=24, alias="CREDIT_HOLD_FINANCE_HOURS")
+    credit_hold_manager_hours: float = Field(default=24, alias="CREDIT_HOLD_MANAGER_HOURS")
+    credit_sweep_hours: float = Field(default=24, alias="CREDIT_SWEEP_HOURS")
+    attachment_max_bytes: int = Field(default=5 * 1024 * 1024, alias="ATTACHMENT_MAX_BYTES")
+
     stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
     stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")

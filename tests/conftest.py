@@ -84,6 +84,14 @@ async def create_database(kind: str, tmp_path_factory) -> Database:
             conn.execute(f'CREATE DATABASE "{name}"')
         url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
     await upgrade_async(url)
+    if kind == "postgres":
+        # Test databases share one Temporal server, and workflow ids come from record ids
+        # (credit-limit-7): start each PostgreSQL database's ids far from SQLite's and from
+        # each other's, as production has one database per namespace.
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+            start = 1_000_000_000 + n * 10_000_000
+            for (seq,) in conn.execute("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").fetchall():
+                conn.execute(f'ALTER SEQUENCE "{seq}" RESTART WITH {start}')
     engine = make_engine(url)
     return Database(kind, url, make_sessionmaker(engine), make_sessionmaker(engine, readonly=True), engine)
 

@@ -27,9 +27,20 @@ async def run() -> None:
     deps = Deps(settings=settings, sessionmaker=make_sessionmaker(engine), extra=build_adapters(settings))
     worker = build_worker(client, deps, task_queue=settings.task_queue)
     logging.getLogger("backroom.worker").info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
+    # Customer operations: the outbox sender runs beside the worker; the overdue-credit sweep
+    # is one long-lived workflow started here (idempotent by its fixed id).
+    from backroom.notifications.sender import run_poller
+    from workflows.credit_holds import start_sweep
+    await start_sweep(client, settings)
+    poller = asyncio.create_task(run_poller(deps.sessionmaker, settings))
+    # Workflows whose records were committed while Temporal was unreachable start from here.
+    from backroom.starts.service import run_poller as run_start_poller
+    starter = asyncio.create_task(run_start_poller(client, deps.sessionmaker))
     try:
         await worker.run()
     finally:
+        poller.cancel()
+        starter.cancel()
         await engine.dispose()
         if local_stripe is not None:
             local_stripe.stop()

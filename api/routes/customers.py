@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import workflow_calls as wf
 from api.deps import get_session, require
-from backroom import temporal
 from backroom.auth.principal import Principal
 from backroom.credit import limits
 from backroom.customers import service
-from backroom.customers.schemas import CustomerCreate, CustomerRead
+from backroom.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from workflows.credit_limits import CreditLimitChangeWorkflow, LimitChangeInput
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
@@ -29,7 +29,8 @@ async def list_customers(q: str | None = Query(None, max_length=100), limit: int
 async def create_customer(body: CustomerCreate, p: Principal = require("customers", "create"),
                           session: AsyncSession = Depends(get_session)) -> CustomerRead:
     p.require("customers", "create", body.home_branch_id)
-    return CustomerRead.model_validate(await service.create_customer(session, actor=p.actor(), data=body))
+    customer = await service.create_customer(session, actor=p.actor(), data=body, check_duplicates=True)
+    return CustomerRead.model_validate(customer)
 
 
 @router.get("/customers/{customer_id}")
@@ -38,6 +39,18 @@ async def get_customer(customer_id: int, p: Principal = require("customers", "re
     customer = await service.get_customer(session, customer_id)
     p.require("customers", "read", customer.home_branch_id)
     return CustomerRead.model_validate(customer)
+
+
+@router.patch("/customers/{customer_id}")
+async def update_customer(customer_id: int, body: CustomerUpdate, p: Principal = require("customers", "update"),
+                          session: AsyncSession = Depends(get_session)) -> CustomerRead:
+    """Edit the profile: contact details, tags, marketing consent, home branch, notes."""
+    customer = await service.get_customer(session, customer_id)
+    p.require("customers", "update", customer.home_branch_id)
+    if body.home_branch_id:
+        p.require("customers", "update", body.home_branch_id)
+    return CustomerRead.model_validate(
+        await service.update_customer(session, actor=p.actor(), customer_id=customer_id, data=body))
 
 
 @router.get("/customers/{customer_id}/credit-limit-requests")
@@ -51,24 +64,20 @@ async def list_limit_requests(customer_id: int, p: Principal = require("credit",
 
 async def submit_limit_request(request: Request, session: AsyncSession, p: Principal, customer_id: int,
                                body: limits.LimitChangeIn):
-    """Record the request, commit, then start its workflow (id credit-limit-{id}). Shared by
+    """Record the request with its workflow start, commit, start credit-limit-{id}. Shared by
     the API and the customer page."""
     customer = await service.get_customer(session, customer_id)
     p.require("credit", "create", customer.home_branch_id)
     req = await limits.request_change(session, actor=p.actor(), customer_id=customer_id, data=body)
-    await session.commit()
     settings = request.app.state.settings
-    client = await request.app.state.temporal.client()
-    await temporal.start_once(
-        client, CreditLimitChangeWorkflow.run,
-        LimitChangeInput(request_id=req.id, customer_id=customer.id, customer_name=customer.name,
-                         branch_id=req.branch_id, current_limit_minor=req.current_limit_minor,
-                         requested_limit_minor=req.requested_limit_minor, currency=req.currency, reason=req.reason,
-                         requested_by_id=p.user_id, requested_by_name=p.full_name,
-                         finance_hours=settings.credit_limit_finance_hours,
-                         manager_hours=settings.credit_limit_manager_hours),
-        id=req.workflow_id, task_queue=settings.task_queue,
-        search_attributes=temporal.search_attributes(branch_id=req.branch_id, customer_id=customer.id))
+    await wf.start(request, session, CreditLimitChangeWorkflow.run,
+                   LimitChangeInput(request_id=req.id, customer_id=customer.id, customer_name=customer.name,
+                                    branch_id=req.branch_id, current_limit_minor=req.current_limit_minor,
+                                    requested_limit_minor=req.requested_limit_minor, currency=req.currency,
+                                    reason=req.reason, requested_by_id=p.user_id, requested_by_name=p.full_name,
+                                    finance_hours=settings.credit_limit_finance_hours,
+                                    manager_hours=settings.credit_limit_manager_hours),
+                   workflow_id=req.workflow_id, branch_id=req.branch_id, customer_id=customer.id)
     return req
 
 

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, require
 from api.routes.customers import submit_limit_request
 from api.ui.common import parse_form, redirect, render
+from api.ui.crm import sections as operations_sections
 from backroom import temporal
 from backroom.audit.service import trail
 from backroom.auth.principal import Principal
 from backroom.branches.service import list_branches
 from backroom.credit import limits
 from backroom.customers import service
-from backroom.customers.schemas import CustomerCreate
+from backroom.customers.schemas import CustomerCreate, CustomerUpdate
 from backroom.errors import AppError
 from backroom.money import parse_money
 
@@ -53,18 +54,20 @@ async def customers_page(request: Request, q: str | None = None, cursor: str | N
 async def create_customer_form(request: Request, p: Principal = require("customers", "create"),
                                session: AsyncSession = Depends(get_session)):
     data, errors, raw = await parse_form(request, CustomerCreate)
+    duplicates = []
     if data is not None:
         try:
             p.require("customers", "create", data.home_branch_id)
-            customer = await service.create_customer(session, actor=p.actor(), data=data)
+            customer = await service.create_customer(session, actor=p.actor(), data=data, check_duplicates=True)
             return redirect(f"/customers/{customer.id}", flash="Customer created.")
         except AppError as exc:
             if exc.status == 403:
                 raise
             errors = {exc.extra.get("field", "form"): exc.detail}
+            duplicates = exc.extra.get("candidates", [])
     page = await service.list_customers(session, branch_ids=p.branch_ids("customers", "list"))
-    return render(request, "customers.html", p, status=422, page=page, q="", branches=await list_branches(session),
-                  values=raw, errors=errors)
+    return render(request, "customers.html", p, status=409 if duplicates else 422, page=page, q="",
+                  branches=await list_branches(session), values=raw, errors=errors, duplicates=duplicates)
 
 
 async def _customer_page(request, session, p, customer_id, values=None, errors=None, status=200):
@@ -75,7 +78,8 @@ async def _customer_page(request, session, p, customer_id, values=None, errors=N
         "credit", "read", customer.home_branch_id) else []
     return render(request, "customer.html", p, status=status, customer=customer, limit_requests=requests,
                   events=await trail(session, entity_type="customer", entity_id=customer_id),
-                  wf_url=lambda wid: temporal.workflow_url(settings, wid), values=values or {}, errors=errors or {})
+                  wf_url=lambda wid: temporal.workflow_url(settings, wid), values=values or {}, errors=errors or {},
+                  **await operations_sections(session, p, customer))
 
 
 @router.get("/customers/{customer_id}")
@@ -101,4 +105,43 @@ async def request_limit_form(request: Request, customer_id: int, p: Principal = 
                 raise
             await session.rollback()
             errors = {"requested_limit" if exc.extra.get("field") else "form": exc.detail}
+    return await _customer_page(request, session, p, customer_id, values=raw, errors=errors, status=422)
+
+
+class ProfileForm(BaseModel):
+    """The customer page's edit form: tags comma-separated, unticked boxes mean no consent."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = None
+    phone: str | None = None
+    tags: str | None = Field(default=None, max_length=500)
+    consent_email: bool = False
+    consent_sms: bool = False
+    notes: str | None = Field(default=None, max_length=5000)
+
+    def update(self) -> CustomerUpdate:
+        tags = [t for t in (self.tags or "").split(",") if t.strip()]
+        return CustomerUpdate(name=self.name, email=self.email, phone=self.phone, tags=tags,
+                              consent_email=self.consent_email, consent_sms=self.consent_sms, notes=self.notes)
+
+
+@router.post("/customers/{customer_id}/edit")
+async def edit_customer_form(request: Request, customer_id: int, p: Principal = require("customers", "update"),
+                             session: AsyncSession = Depends(get_session)):
+    """Save the profile form; invalid input re-renders the page with the messages."""
+    customer = await service.get_customer(session, customer_id)
+    p.require("customers", "update", customer.home_branch_id)
+    form, errors, raw = await parse_form(request, ProfileForm)
+    if form is not None:
+        try:
+            await service.update_customer(session, actor=p.actor(), customer_id=customer_id, data=form.update())
+            return redirect(f"/customers/{customer_id}", flash="Profile saved.")
+        except ValidationError as exc:
+            errors = {".".join(map(str, e["loc"])) or "form": e["msg"] for e in exc.errors()}
+        except AppError as exc:
+            if exc.status == 403:
+                raise
+            await session.rollback()
+            errors = {exc.extra.get("field", "form"): exc.detail}
     return await _customer_page(request, session, p, customer_id, values=raw, errors=errors, status=422)

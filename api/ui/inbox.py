@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, require
 from api.ui.common import redirect, render
+from api.ui.crm import my_work
 from backroom.approvals import service
 from backroom.auth.principal import Principal
 from backroom.errors import AppError
@@ -22,7 +23,7 @@ async def inbox_page(request: Request, p: Principal = require("dashboard", "read
     decided = await service.inbox(session, p=p, status="decided")
     mine = await service.my_requests(session, p=p)
     return render(request, "inbox.html", p, pending=pending, decided=decided[:30], mine=mine[:30],
-                  error=request.query_params.get("error"))
+                  error=request.query_params.get("error"), **await my_work(session, p))
 
 
 @router.post("/inbox/{request_id}/decision")

@@ -24,3 +24,60 @@ class Customer(IdMixin, Timestamps, Base):
     status: Mapped[str] = mapped_column(String(10), default="active")  # active | merged | erased
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# --- Customer operations: normalized search columns, contacts, addresses -------------------
+
+from sqlalchemy import Boolean, Index, event  # noqa: E402
+
+from backroom.customers.normalize import digits, lower_or_none  # noqa: E402
+
+# Lower-cased / digits-only copies the search uses; kept in step by the ORM events below, so
+# every writer (API, imports, merges) maintains them without remembering to.
+Customer.name_norm = mapped_column("name_norm", String(200), nullable=True)
+Customer.email_norm = mapped_column("email_norm", String(254), nullable=True)
+Customer.phone_digits = mapped_column("phone_digits", String(32), nullable=True)
+
+# PostgreSQL: trigram GIN for fuzzy names, text_pattern_ops btrees for prefix LIKE on email and
+# phone (the default collation's btree cannot serve LIKE 'abc%'). SQLite gets plain indexes.
+Index("ix_customers_name_trgm", Customer.__table__.c.name_norm, postgresql_using="gin",
+      postgresql_ops={"name_norm": "gin_trgm_ops"})
+Index("ix_customers_email_prefix", Customer.__table__.c.email_norm, postgresql_ops={"email_norm": "text_pattern_ops"})
+Index("ix_customers_phone_prefix", Customer.__table__.c.phone_digits,
+      postgresql_ops={"phone_digits": "text_pattern_ops"})
+# Keyset pagination of search results orders by (name_norm, id).
+Index("ix_customers_name_sort", Customer.__table__.c.name_norm, Customer.__table__.c.id)
+
+
+@event.listens_for(Customer, "before_insert")
+@event.listens_for(Customer, "before_update")
+def _normalize(mapper, connection, target: Customer) -> None:
+    target.name_norm = lower_or_none(target.name)
+    target.email_norm = lower_or_none(target.email)
+    target.phone_digits = digits(target.phone)
+
+
+class CustomerContact(IdMixin, Timestamps, Base):
+    """A person to talk to at a (company) customer."""
+
+    __tablename__ = "customer_contacts"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+
+class CustomerAddress(IdMixin, Timestamps, Base):
+    """A postal address of a customer (billing or shipping)."""
+
+    __tablename__ = "customer_addresses"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="shipping")  # billing | shipping
+    line1: Mapped[str | None] = mapped_column(String(200))
+    line2: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    region: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(2))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)

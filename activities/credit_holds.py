@@ -1,0 +1,50 @@
+"""Activities for credit holds and the overdue sweep: thin adapters over backroom.credit.ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import activity
+
+from backroom.audit.context import Actor
+from backroom.credit import ledger
+from backroom.notifications import service as notify
+
+
+class CreditHoldActivities:
+    def __init__(self, sessionmaker) -> None:
+        self._sessionmaker = sessionmaker
+
+    def _actor(self) -> Actor:
+        return Actor.workflow(activity.info().workflow_id)
+
+    @activity.defn
+    async def hold_fits(self, hold_id: int) -> bool:
+        """Whether available credit now covers the held sale. Read-only."""
+        async with self._sessionmaker() as session:
+            return await ledger.hold_fits(session, hold_id=hold_id)
+
+    @activity.defn
+    async def settle_hold(self, hold_id: int, resolution: str) -> str:
+        """Post (approved | paid) or decline (rejected | expired) the held sale. Idempotent."""
+        async with self._sessionmaker.begin() as session:
+            hold = await ledger.settle_hold(session, actor=self._actor(), hold_id=hold_id, resolution=resolution)
+            if hold.created_by_id:
+                verb = "posted" if hold.status == "posted" else "declined"
+                await notify.enqueue(session, kind="credit_hold.settled", to_user_id=hold.created_by_id,
+                                     branch_id=hold.branch_id, subject=f"Credit sale {hold.reference} {verb}",
+                                     body=f"The held credit sale {hold.reference} was {verb} ({resolution}).",
+                                     link=f"/credit/customers/{hold.customer_id}",
+                                     dedupe_key=f"credit-hold-{hold.id}:settled")
+            return hold.status
+
+    @activity.defn
+    async def sweep_overdue(self, as_of: datetime) -> dict:
+        """Hold overdue accounts, release paid-up ones. Idempotent."""
+        async with self._sessionmaker.begin() as session:
+            return await ledger.sweep_overdue(session, actor=self._actor(), as_of=as_of)
+
+
+def build(deps) -> list:
+    acts = CreditHoldActivities(deps.sessionmaker)
+    return [acts.hold_fits, acts.settle_hold, acts.sweep_overdue]

@@ -1,0 +1,113 @@
+"""Staff pages for complaints: the queue sorted by SLA risk, logging, and the complaint page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import get_session, require
+from api.routes import complaints as api
+from api.ui.common import parse_form, redirect, render
+from backroom.auth.principal import Principal
+from backroom.complaints import service as complaints
+from backroom.complaints.models import ComplaintAttachment
+from backroom.complaints.schemas import ComplaintCreate, Note, Reopen, Reply, Resolve
+from backroom.complaints.sla import SEVERITIES, sla_status
+from backroom.customers.models import Customer
+from backroom.db.base import utcnow
+from backroom.errors import AppError, not_found
+
+router = APIRouter()
+NAV = [("Complaints", "/complaints", ("complaints", "list"), 40)]
+CHANNELS = ("phone", "email", "store", "web")
+
+
+@router.get("/complaints")
+async def queue_page(request: Request, session: AsyncSession = Depends(get_session),
+                     p: Principal = require("complaints", "list")):
+    rows = await complaints.queue(session, branch_ids=p.branch_ids("complaints", "list"))
+    names = await _names(session, {c.customer_id for c, _ in rows})
+    return render(request, "custops/complaint_queue.html", p, rows=rows, names=names)
+
+
+async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict((await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids)))).all())
+
+
+@router.get("/complaints/new")
+async def new_page(request: Request, customer_id: int | None = None, p: Principal = require("complaints", "create")):
+    values = {"customer_id": customer_id or "", "severity": "medium", "channel": "phone"}
+    return render(request, "custops/complaint_new.html", p, values=values, errors={}, severities=SEVERITIES,
+                  channels=CHANNELS)
+
+
+@router.post("/complaints/new")
+async def new_submit(request: Request, session: AsyncSession = Depends(get_session),
+                     p: Principal = require("complaints", "create")):
+    body, errors, raw = await parse_form(request, ComplaintCreate)
+    if body is not None:
+        try:
+            c = await api.log_and_start(request, session, p, body)
+            return redirect(f"/complaints/{c.id}", flash=f"Complaint #{c.id} logged.")
+        except AppError as exc:
+            errors = {exc.extra.get("field", "customer_id"): exc.detail}
+    return render(request, "custops/complaint_new.html", p, status=422, values=raw, errors=errors,
+                  severities=SEVERITIES, channels=CHANNELS)
+
+
+@router.get("/complaints/{complaint_id}")
+async def detail_page(complaint_id: int, request: Request, session: AsyncSession = Depends(get_session),
+                      p: Principal = require("complaints", "read")):
+    c = await complaints.get(session, complaint_id)
+    p.require("complaints", "read", branch_id=c.branch_id)
+    customer = await session.get(Customer, c.customer_id)
+    return render(request, "custops/complaint.html", p, c=c, sla=sla_status(c, utcnow()), customer=customer,
+                  events=await complaints.events(session, c.id), attachments=await complaints.attachments(session, c.id),
+                  can_update=p.can("complaints", "update", c.branch_id), errors={}, values={})
+
+
+FORMS = {"reply": Reply, "await": Note, "replied": Note, "resolve": Resolve, "reopen": Reopen}
+
+
+@router.post("/complaints/{complaint_id}/{what}")
+async def act(complaint_id: int, what: str, request: Request, session: AsyncSession = Depends(get_session),
+              p: Principal = require("complaints", "update")):
+    if what not in FORMS:
+        raise not_found("Page", what)
+    model = FORMS[what]
+    body, errors, raw = await parse_form(request, model)
+    if body is None:
+        return redirect(f"/complaints/{complaint_id}", flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+    await api.act(request, session, p, complaint_id, what, body)
+    return redirect(f"/complaints/{complaint_id}", flash="Saved.")
+
+
+@router.post("/complaints/{complaint_id}/attachments/new")
+async def attach(complaint_id: int, request: Request, file: UploadFile = File(...),
+                 session: AsyncSession = Depends(get_session), p: Principal = require("complaints", "update")):
+    c = await complaints.get(session, complaint_id)
+    p.require("complaints", "update", branch_id=c.branch_id)
+    settings = request.app.state.settings
+    data = await file.read(settings.attachment_max_bytes + 1)
+    try:
+        await complaints.attach(session, actor=p.actor(), complaint_id=c.id, filename=file.filename or "", data=data,
+                                var_dir=settings.var_dir, max_bytes=settings.attachment_max_bytes)
+    except AppError as exc:
+        return redirect(f"/complaints/{c.id}", flash=f"Not attached: {exc.detail}")
+    return redirect(f"/complaints/{c.id}", flash="File attached.")
+
+
+@router.get("/complaints/{complaint_id}/attachments/{attachment_id}")
+async def download(complaint_id: int, attachment_id: int, request: Request,
+                   session: AsyncSession = Depends(get_session), p: Principal = require("complaints", "read")):
+    c = await complaints.get(session, complaint_id)
+    p.require("complaints", "read", branch_id=c.branch_id)
+    att = await session.get(ComplaintAttachment, attachment_id)
+    if not att or att.complaint_id != c.id:
+        raise not_found("Attachment", attachment_id)
+    return FileResponse(request.app.state.settings.var_dir / att.path, media_type=att.content_type,
+                        filename=att.filename)

@@ -1,0 +1,104 @@
+"""Staff page of a customer's credit account: balance, statement, aging, sales, payments, holds."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.routes import credit_accounts as api
+from api.deps import get_session, require
+from api.ui.common import parse_form, redirect, render
+from backroom.auth.principal import Principal
+from backroom.credit import ledger
+from backroom.credit.account_schemas import AccountOpen, CreditSale, Payment, Terms
+from backroom.credit.models import CreditHold
+from backroom.customers import ops
+from backroom.errors import AppError
+from backroom.money import parse_money
+
+router = APIRouter()
+
+
+class MoneyForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: str = Field(min_length=1, max_length=20)
+    reference: str = Field(min_length=1, max_length=120)
+    description: str | None = Field(default=None, max_length=500)
+
+
+@router.get("/credit/customers/{customer_id}")
+async def account_page(customer_id: int, request: Request, start: date | None = None, end: date | None = None,
+                       session: AsyncSession = Depends(get_session), p: Principal = require("credit", "read")):
+    customer = await ops.get(session, customer_id)
+    p.require("credit", "read", branch_id=customer.home_branch_id)
+    acct = await ledger.account_for(session, customer_id)
+    ctx = {"customer": customer, "credit": None}
+    if acct:
+        end_dt = datetime.combine(end, time.min, timezone.utc) + timedelta(days=1) if end else None
+        start_dt = datetime.combine(start, time.min, timezone.utc) if start else None
+        s, e = api.period(start_dt, end_dt)
+        holds = list((await session.execute(select(CreditHold).where(CreditHold.account_id == acct.id)
+                                            .order_by(CreditHold.id.desc()).limit(20))).scalars())
+        ctx.update(credit=await ledger.view(session, acct),
+                   statement=await ledger.statement(session, account_id=acct.id, start=s, end=e),
+                   aging=await ledger.aging(session, account_id=acct.id), holds=holds,
+                   start=s.date(), end=(e - timedelta(seconds=1)).date())
+    return render(request, "custops/credit_account.html", p, **ctx)
+
+
+@router.post("/credit/customers/{customer_id}/open")
+async def open_account(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
+                       p: Principal = require("credit", "create")):
+    customer = await ops.get(session, customer_id)
+    p.require("credit", "create", branch_id=customer.home_branch_id)
+    body, errors, _ = await parse_form(request, AccountOpen)
+    if body is None:
+        return redirect(f"/credit/customers/{customer_id}", flash=f"Not opened: {errors}")
+    await ledger.open_account(session, actor=p.actor(), customer_id=customer_id, **body.model_dump())
+    return redirect(f"/credit/customers/{customer_id}", flash="Credit account opened.")
+
+
+@router.post("/credit/customers/{customer_id}/terms")
+async def set_terms(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
+                    p: Principal = require("credit", "update")):
+    """Change payment terms and grace days (finance)."""
+    acct = await api.account(session, p, customer_id, "update")
+    body, errors, _ = await parse_form(request, Terms)
+    if body is None:
+        return redirect(f"/credit/customers/{customer_id}",
+                        flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+    await ledger.update_terms(session, actor=p.actor(), account_id=acct.id, **body.model_dump())
+    return redirect(f"/credit/customers/{customer_id}", flash="Terms saved.")
+
+
+@router.post("/credit/customers/{customer_id}/{what}")
+async def post_money(customer_id: int, what: str, request: Request, session: AsyncSession = Depends(get_session),
+                     p: Principal = require("credit", "read")):
+    """A credit sale (credit/create) or a payment (credit/post) entered on the page."""
+    url = f"/credit/customers/{customer_id}"
+    customer = await ops.get(session, customer_id)
+    actions = {"sale": "create", "payment": "post"}
+    if what not in actions:
+        return redirect(url, flash="Unknown action.")
+    p.require("credit", actions[what], branch_id=customer.home_branch_id)
+    body, errors, _ = await parse_form(request, MoneyForm)
+    if body is None:
+        return redirect(url, flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+    try:
+        amount = parse_money(body.amount, customer.currency)
+        data = dict(amount_minor=amount, currency=customer.currency, reference=body.reference,
+                    description=body.description)
+        if what == "sale":
+            res = await api.sale_and_start(request, session, p, customer_id, CreditSale(**data))
+            msg = "Sale posted." if res.status == "posted" else "Over available credit: the sale waits for approval or a payment."
+        else:
+            await api.pay_and_signal(request, session, p, customer_id, Payment(**data))
+            msg = "Payment posted."
+    except (ValueError, AppError) as exc:
+        detail = getattr(exc, "detail", None) or str(exc).splitlines()[0]
+        return redirect(url, flash=f"Not saved: {detail}")
+    return redirect(url, flash=msg)

@@ -1,0 +1,184 @@
+"""Staff pages for CRM: my follow-up tasks, the mailbox, and the customer operations sections
+(contacts, addresses, interactions, follow-ups, complaints, credit, timeline) of a customer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import get_session, require
+from api.routes import crm as crm_api
+from api.ui.common import parse_form, redirect, render
+from backroom.auth.models import User
+from backroom.auth.principal import Principal
+from backroom.complaints import service as complaints
+from backroom.complaints.sla import sla_status
+from backroom.credit import ledger
+from backroom.crm import service as crm
+from backroom.crm.schemas import InteractionCreate, TaskCreate
+from backroom.customers import ops
+from backroom.customers.models import Customer, CustomerAddress, CustomerContact
+from backroom.customers.ops_schemas import AddressCreate, ContactCreate
+from backroom.db.base import utcnow
+from backroom.errors import not_found
+from backroom.notifications import service as notify
+
+router = APIRouter()
+NAV = [("My tasks", "/tasks", ("crm", "read"), 45), ("Mailbox", "/mailbox", ("crm", "read"), 90)]
+
+
+class TaskForm(BaseModel):
+    """The page's task form: a datetime-local field is read as UTC."""
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=200)
+    due_at: datetime
+    assignee_id: int | None = Field(default=None, gt=0)
+    notes: str | None = Field(default=None, max_length=5000)
+
+    @field_validator("due_at")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
+
+
+@router.get("/tasks")
+async def tasks_page(request: Request, session: AsyncSession = Depends(get_session), p: Principal = require("crm", "read")):
+    return render(request, "custops/tasks.html", p, **await my_work(session, p))
+
+
+async def my_work(session: AsyncSession, p: Principal) -> dict:
+    """The user's open follow-ups and the complaints escalated to them (also shown in the inbox)."""
+    tasks = await crm.my_tasks(session, user_id=p.user_id)
+    escalated = await complaints.escalated_to(session, grants=p.grants) if p.can("complaints", "read") else []
+    ids = {t.customer_id for t in tasks} | {c.customer_id for c, _ in escalated}
+    names = dict((await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids or {-1})))).all())
+    return {"tasks": tasks, "escalated": escalated, "names": names, "now": utcnow()}
+
+
+@router.post("/tasks/{task_id}/complete")
+async def complete(task_id: int, request: Request, session: AsyncSession = Depends(get_session),
+                   p: Principal = require("crm", "update")):
+    task = await crm_api.complete(request, session, p, task_id)
+    back = request.query_params.get("back") or "/tasks"
+    return redirect(back if back.startswith("/") and not back.startswith("//") else "/tasks",
+                    flash=f"Task “{task.title}” done.")
+
+
+@router.get("/mailbox")
+async def mailbox_page(request: Request, cursor: str | None = None, session: AsyncSession = Depends(get_session),
+                       p: Principal = require("crm", "read")):
+    page = await notify.mailbox(session, viewer_id=p.user_id, branch_ids=p.branch_ids("crm", "read"), limit=50,
+                                cursor=cursor)
+    return render(request, "custops/mailbox.html", p, page=page)
+
+
+async def sections(session: AsyncSession, p: Principal, customer: Customer) -> dict:
+    """Everything the customer page's operations sections show. Read-only."""
+    acct = await ledger.account_for(session, customer.id)
+    view = await ledger.view(session, acct) if acct else None
+    rows = await complaints.list_for_customer(session, customer.id)
+    now = utcnow()
+    staff = list((await session.execute(select(User.id, User.full_name).where(User.is_active.is_(True))
+                                        .order_by(User.full_name).limit(200))).all())
+    return {
+        "contacts": await ops.contacts(session, customer.id),
+        "addresses": await ops.addresses(session, customer.id),
+        "interactions": (await crm.interactions(session, customer_id=customer.id, limit=20)).items
+        if p.can("crm", "read", customer.home_branch_id) else [],
+        "followups": await crm.tasks_for_customer(session, customer.id),
+        "complaint_rows": [(c, sla_status(c, now)) for c in rows],
+        "credit": view,
+        "aging": await ledger.aging(session, account_id=acct.id) if acct else None,
+        "timeline": await ops.timeline(session, customer_id=customer.id, limit=50),
+        "staff": staff,
+    }
+
+
+async def _customer(session: AsyncSession, p: Principal, customer_id: int, function: str, action: str) -> Customer:
+    c = await session.get(Customer, customer_id)
+    if not c:
+        raise not_found("Customer", customer_id)
+    p.require(function, action, branch_id=c.home_branch_id)
+    return c
+
+
+def _back(customer_id: int) -> str:
+    return f"/customers/{customer_id}"
+
+
+async def _form(request, model):
+    body, errors, _ = await parse_form(request, model)
+    return body, "; ".join(f"{k}: {v}" for k, v in errors.items())
+
+
+# The customer page's "add" forms: (permission, form model, service call, message).
+ADD_FORMS = {
+    "interactions": (("crm", "create"), InteractionCreate, crm.log_interaction, "Interaction logged."),
+    "contacts": (("customers", "update"), ContactCreate, ops.add_contact, "Contact added."),
+    "addresses": (("customers", "update"), AddressCreate, ops.add_address, "Address added."),
+}
+
+
+@router.post("/customers/{customer_id}/{kind}/new")
+async def add_record(customer_id: int, kind: str, request: Request, session: AsyncSession = Depends(get_session),
+                     p: Principal = require("customers", "read")):
+    """Log an interaction or add a contact or address from the customer page."""
+    if kind == "tasks":
+        return await _new_task(customer_id, request, session, p)
+    if kind not in ADD_FORMS:
+        raise not_found("Page", kind)
+    (function, action), model, add, done = ADD_FORMS[kind]
+    await _customer(session, p, customer_id, function, action)
+    body, err = await _form(request, model)
+    if body is None:
+        return redirect(_back(customer_id), flash=f"Not saved: {err}")
+    await add(session, actor=p.actor(), customer_id=customer_id, **body.model_dump())
+    return redirect(_back(customer_id), flash=done)
+
+
+async def _new_task(customer_id: int, request: Request, session: AsyncSession, p: Principal):
+    body, err = await _form(request, TaskForm)
+    if body is None:
+        return redirect(_back(customer_id), flash=f"Not created: {err}")
+    task = await crm_api.create_and_start(request, session, p, customer_id, TaskCreate(**body.model_dump()))
+    return redirect(_back(customer_id), flash=f"Follow-up #{task.id} created.")
+
+
+@router.post("/customers/{customer_id}/{kind}/{record_id}/remove")
+async def remove(customer_id: int, kind: str, record_id: int, session: AsyncSession = Depends(get_session),
+                 p: Principal = require("customers", "update")):
+    model = {"contacts": CustomerContact, "addresses": CustomerAddress}.get(kind)
+    if model is None:
+        raise not_found("Page", kind)
+    await _customer(session, p, customer_id, "customers", "update")
+    await ops.remove_record(session, actor=p.actor(), customer_id=customer_id, model=model, record_id=record_id)
+    return redirect(_back(customer_id), flash="Removed.")
+
+
+@router.post("/customers/{customer_id}/merge")
+async def merge(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
+                p: Principal = require("customers", "approve")):
+    from backroom.customers.ops_schemas import MergeRequest
+    await _customer(session, p, customer_id, "customers", "approve")
+    body, err = await _form(request, MergeRequest)
+    if body is None:
+        return redirect(_back(customer_id), flash=f"Not merged: {err}")
+    await _customer(session, p, body.survivor_id, "customers", "approve")
+    survivor = await ops.merge(session, actor=p.actor(), loser_id=customer_id, survivor_id=body.survivor_id)
+    return redirect(f"/customers/{survivor.id}", flash=f"Customer #{customer_id} merged into this one.")
+
+
+@router.post("/customers/{customer_id}/erase")
+async def erase(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
+                p: Principal = require("customers", "approve")):
+    from backroom.customers.ops_schemas import EraseRequest
+    await _customer(session, p, customer_id, "customers", "approve")
+    body, err = await _form(request, EraseRequest)
+    if body is None:
+        return redirect(_back(customer_id), flash=f"Not erased: {err}")
+    await ops.erase(session, actor=p.actor(), customer_id=customer_id, reason=body.reason)
+    return redirect(_back(customer_id), flash="Personal data erased.")

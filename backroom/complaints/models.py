@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backroom.db.base import Base, IdMixin, Timestamps, Transactional
+
+
+class Complaint(IdMixin, Transactional, Base):
+    """A customer complaint run by ComplaintWorkflow (complaint-{id}) against its severity's SLA.
+    The SLA columns are the workflow's clock, projected here for pages and the queue."""
+
+    __tablename__ = "complaints"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # phone | email | store | web
+    category: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))  # low | medium | high | critical
+    order_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # no FK: orders land later
+    sku: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text)
+    # open | awaiting_customer | resolved | closed
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    level: Mapped[str] = mapped_column(String(20), default="agent")  # agent | supervisor | manager
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    first_response_minutes: Mapped[int]
+    resolution_minutes: Mapped[int]
+    first_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    first_response_breached: Mapped[bool] = mapped_column(default=False)
+    resolution_breached: Mapped[bool] = mapped_column(default=False)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    compensation: Mapped[str | None] = mapped_column(String(20))  # none | goodwill | refund | coupon
+    compensation_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    reopened_count: Mapped[int] = mapped_column(default=0)
+    workflow_id: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_complaints_status_due", "status", "resolution_due_at"),)
+
+
+class ComplaintEvent(IdMixin, Timestamps, Base):
+    """What happened to a complaint: logged, responded, paused, breach, escalated, resolved..."""
+
+    __tablename__ = "complaint_events"
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    # Deterministic for workflow-written events so a retried activity records it once.
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    detail: Mapped[str | None] = mapped_column(Text)
+    level: Mapped[str | None] = mapped_column(String(20))
+    actor_name: Mapped[str | None] = mapped_column(String(120))
+    at: Mapped[datetime]
+
+
+class ComplaintAttachment(IdMixin, Timestamps, Base):
+    """A file attached to a complaint, stored under var/attachments/."""
+
+    __tablename__ = "complaint_attachments"
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(300))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

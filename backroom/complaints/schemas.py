@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Severity = Literal["low", "medium", "high", "critical"]
+
+
+class ComplaintCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: int = Field(gt=0)
+    channel: Literal["phone", "email", "store", "web"]
+    category: str = Field(min_length=2, max_length=40)
+    severity: Severity
+    description: str = Field(min_length=3, max_length=10_000)
+    order_id: int | None = Field(default=None, gt=0)
+    sku: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class Note(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str | None = Field(default=None, max_length=5000)
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=5000)
+
+
+class Resolve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: str = Field(min_length=3, max_length=5000)
+    compensation: Literal["none", "goodwill", "refund", "coupon"] = "none"
+    amount_minor: int | None = Field(default=None, gt=0, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _amount(self):
+        if self.compensation in ("goodwill", "refund") and not self.amount_minor:
+            raise ValueError("give the amount of the goodwill credit or refund")
+        return self
+
+
+class Reopen(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ComplaintRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    customer_id: int
+    branch_id: int
+    channel: str
+    category: str
+    severity: str
+    order_id: int | None
+    sku: str | None
+    description: str
+    status: str
+    level: str
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    responded_at: datetime | None
+    resolved_at: datetime | None
+    outcome: str | None
+    compensation: str | None
+    compensation_minor: int | None
+    reopened_count: int
+    workflow_id: str | None
+    created_at: datetime

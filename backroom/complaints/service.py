@@ -1,0 +1,345 @@
+"""Complaints: logging, first response, waiting on the customer, resolution, reopening,
+attachments, and the workflow-side writes (breaches, closing). Services only flush."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backroom.audit import service as audit
+from backroom.audit.context import Actor
+from backroom.complaints.errors import AttachmentRejected, ComplaintStateError
+from backroom.complaints.models import Complaint, ComplaintAttachment, ComplaintEvent
+from backroom.complaints.sla import LEVELS, SlaInfo, sla_status
+from backroom.credit import ledger
+from backroom.customers.models import Customer
+from backroom.db.base import utcnow
+from backroom.errors import InvalidInput, not_found
+from backroom.notifications import service as notify
+from backroom.pagination import Page, paginate
+
+OPEN = ("open", "awaiting_customer")
+# Allowed attachment types: extension -> (content type, magic prefix or None for text).
+ALLOWED = {"png": ("image/png", b"\x89PNG\r\n\x1a\n"), "jpg": ("image/jpeg", b"\xff\xd8\xff"),
+           "jpeg": ("image/jpeg", b"\xff\xd8\xff"), "pdf": ("application/pdf", b"%PDF-"),
+           "txt": ("text/plain", None)}
+
+
+async def get(session: AsyncSession, complaint_id: int) -> Complaint:
+    c = await session.get(Complaint, complaint_id)
+    if not c:
+        raise not_found("Complaint", complaint_id)
+    return c
+
+
+async def _event(session: AsyncSession, c: Complaint, kind: str, *, actor: Actor, detail: str | None = None,
+                 key: str | None = None, at: datetime | None = None) -> ComplaintEvent:
+    ev = ComplaintEvent(complaint_id=c.id, kind=kind, detail=detail, key=key, level=c.level,
+                        actor_name=actor.name, at=at or utcnow())
+    session.add(ev)
+    await session.flush()
+    return ev
+
+
+async def _write(session: AsyncSession, c: Complaint, action: str, actor: Actor, before: dict | None) -> None:
+    await session.flush()
+    await audit.record(session, actor=actor, action=f"complaint.{action}", entity_type="complaint", entity_id=c.id,
+                       branch_id=c.branch_id, before=before, after=audit.snapshot(c))
+
+
+async def log_complaint(session: AsyncSession, *, actor: Actor, customer_id: int, channel: str, category: str,
+                        severity: str, description: str, sla: dict[str, tuple[int, int]],
+                        order_id: int | None = None, sku: str | None = None,
+                        branch_id: int | None = None) -> Complaint:
+    """Log a complaint with its severity's SLA clocks started. Not idempotent (a new record)."""
+    customer = await session.get(Customer, customer_id)
+    if not customer or customer.status != "active":
+        raise not_found("Customer", customer_id)
+    if severity not in sla:
+        raise InvalidInput(f"No SLA is configured for severity {severity!r}.", field="severity")
+    first, resolution = sla[severity]
+    now = utcnow()
+    c = Complaint(customer_id=customer_id, channel=channel, category=category, severity=severity,
+                  description=description, order_id=order_id, sku=sku, status="open", level="agent",
+                  first_response_minutes=first, resolution_minutes=resolution,
+                  first_response_due_at=now + timedelta(minutes=first),
+                  resolution_due_at=now + timedelta(minutes=resolution),
+                  branch_id=branch_id or customer.home_branch_id, created_by_id=actor.user_id,
+                  assignee_id=actor.user_id, shift_id=actor.shift_id)
+    session.add(c)
+    await session.flush()
+    c.workflow_id = f"complaint-{c.id}"
+    await _event(session, c, "logged", actor=actor, detail=f"{severity} · {category}", at=now)
+    await _write(session, c, "log", actor, None)
+    await notify.enqueue(session, kind="complaint.received", to_customer_id=customer_id, branch_id=c.branch_id,
+                         subject=f"We received your complaint #{c.id}",
+                         body=f"Dear customer,\n\nwe logged your complaint #{c.id} ({category}) and will reply soon.",
+                         dedupe_key=f"complaint-{c.id}:received")
+    return c
+
+
+async def respond(session: AsyncSession, *, actor: Actor, complaint_id: int, message: str) -> Complaint:
+    """Record a reply to the customer; the first one stops the first-response clock."""
+    c = await get(session, complaint_id)
+    if c.status not in OPEN:
+        raise ComplaintStateError(f"Complaint #{c.id} is {c.status}.")
+    before = audit.snapshot(c)
+    if c.responded_at is None:
+        c.responded_at = utcnow()
+    await _event(session, c, "responded", actor=actor, detail=message)
+    await _write(session, c, "respond", actor, before)
+    await notify.enqueue(session, kind="complaint.reply", to_customer_id=c.customer_id, branch_id=c.branch_id,
+                         subject=f"About your complaint #{c.id}", body=message)
+    return c
+
+
+async def await_customer(session: AsyncSession, *, actor: Actor, complaint_id: int, note: str | None = None) -> Complaint:
+    """Pause the SLA clocks while waiting on the customer."""
+    c = await get(session, complaint_id)
+    if c.status != "open":
+        raise ComplaintStateError(f"Complaint #{c.id} is {c.status}, not open.")
+    before = audit.snapshot(c)
+    c.status, c.paused_at = "awaiting_customer", utcnow()
+    await _event(session, c, "awaiting_customer", actor=actor, detail=note)
+    await _write(session, c, "await_customer", actor, before)
+    return c
+
+
+async def customer_replied(session: AsyncSession, *, actor: Actor, complaint_id: int, note: str | None = None) -> Complaint:
+    """Resume the clocks; deadlines move by the time spent waiting."""
+    c = await get(session, complaint_id)
+    if c.status != "awaiting_customer":
+        raise ComplaintStateError(f"Complaint #{c.id} is not waiting on the customer.")
+    before = audit.snapshot(c)
+    waited = utcnow() - c.paused_at
+    if c.first_response_due_at:
+        c.first_response_due_at += waited
+    if c.resolution_due_at:
+        c.resolution_due_at += waited
+    c.status, c.paused_at = "open", None
+    await _event(session, c, "customer_replied", actor=actor, detail=note)
+    await _write(session, c, "customer_replied", actor, before)
+    return c
+
+
+async def resolve(session: AsyncSession, *, actor: Actor, complaint_id: int, outcome: str, compensation: str = "none",
+                  amount_minor: int | None = None) -> Complaint:
+    """Resolve with an outcome and any compensation: goodwill posts a credit to the customer's
+    credit account now; a refund goes to the approval gate (the workflow asks); a coupon is noted."""
+    c = await get(session, complaint_id)
+    if c.status not in OPEN:
+        raise ComplaintStateError(f"Complaint #{c.id} is {c.status}.")
+    if compensation in ("goodwill", "refund") and not amount_minor:
+        raise InvalidInput("Give the amount of the compensation.", field="amount_minor")
+    before = audit.snapshot(c)
+    customer = await session.get(Customer, c.customer_id)
+    now = utcnow()
+    c.status, c.resolved_at, c.paused_at, c.outcome = "resolved", now, None, outcome
+    c.compensation, c.compensation_minor = compensation, amount_minor
+    c.currency = customer.currency if amount_minor else None
+    if c.responded_at is None:
+        c.responded_at = now
+    detail = outcome
+    if compensation == "goodwill":
+        account = await ledger.open_account(session, actor=actor, customer_id=c.customer_id)
+        await ledger.post_entry(session, actor=actor, account_id=account.id, kind="goodwill",
+                                amount_minor=amount_minor, currency=account.currency,
+                                reference=f"complaint-{c.id}-goodwill-{c.reopened_count}",
+                                description=f"Goodwill for complaint #{c.id}")
+        detail += f" · goodwill credit {amount_minor}"
+    elif compensation == "refund":
+        detail += f" · refund {amount_minor} requested for approval"
+    elif compensation == "coupon":
+        detail += " · coupon to be issued"
+    await _event(session, c, "resolved", actor=actor, detail=detail, at=now)
+    await _write(session, c, "resolve", actor, before)
+    return c
+
+
+async def reopen(session: AsyncSession, *, actor: Actor, complaint_id: int, reason: str,
+                 window_minutes: int) -> Complaint:
+    """Reopen a resolved complaint inside the reopen window; the resolution clock restarts."""
+    c = await get(session, complaint_id)
+    if c.status != "resolved":
+        raise ComplaintStateError(f"Complaint #{c.id} is {c.status}; only resolved complaints reopen.")
+    now = utcnow()
+    if c.resolved_at + timedelta(minutes=window_minutes) < now:
+        raise ComplaintStateError("The reopen window has passed; log a new complaint.")
+    before = audit.snapshot(c)
+    c.status, c.resolved_at, c.reopened_count = "open", None, c.reopened_count + 1
+    c.resolution_due_at = now + timedelta(minutes=c.resolution_minutes)
+    await _event(session, c, "reopened", actor=actor, detail=reason, at=now)
+    await _write(session, c, "reopen", actor, before)
+    return c
+
+
+async def record_breach(session: AsyncSession, *, actor: Actor, complaint_id: int, clock: str, to_level: str,
+                        key: str, at: datetime) -> bool:
+    """Record an SLA breach, escalate to `to_level` and notify that level. Idempotent by `key`."""
+    if await session.scalar(select(ComplaintEvent.id).where(ComplaintEvent.key == key)):
+        return False
+    c = await get(session, complaint_id)
+    if c.status not in OPEN:
+        return False
+    before = audit.snapshot(c)
+    from_level = c.level
+    if clock == "first_response":
+        c.first_response_breached = True
+    else:
+        c.resolution_breached = True
+    c.level = to_level
+    await _event(session, c, "breach", actor=actor, key=key, at=at,
+                 detail=f"{clock.replace('_', ' ')} SLA breached; escalated {from_level} → {to_level}")
+    await _write(session, c, "breach", actor, before)
+    await notify.notify_role(session, role=to_level, branch_id=c.branch_id, kind="complaint.escalated",
+                             subject=f"Complaint #{c.id} escalated to you ({clock.replace('_', ' ')} SLA breached)",
+                             body=f"Complaint #{c.id} ({c.severity}, {c.category}) breached its "
+                                  f"{clock.replace('_', ' ')} SLA and is now with the {to_level}.",
+                             link=f"/complaints/{c.id}", dedupe_prefix=key)
+    return True
+
+
+async def record_refund(session: AsyncSession, *, actor: Actor, complaint_id: int, status: str, key: str) -> None:
+    """Record the approval gate's refund decision. Idempotent by `key`."""
+    if await session.scalar(select(ComplaintEvent.id).where(ComplaintEvent.key == key)):
+        return
+    c = await get(session, complaint_id)
+    await _event(session, c, f"refund_{status}", actor=actor, key=key,
+                 detail=f"Refund of {c.compensation_minor} {c.currency or ''} {status}")
+    await audit.record(session, actor=actor, action=f"complaint.refund_{status}", entity_type="complaint",
+                       entity_id=c.id, branch_id=c.branch_id, after={"refund_minor": c.compensation_minor,
+                                                                     "status": status})
+
+
+async def satisfaction_followup(session: AsyncSession, *, complaint_id: int, round_no: int) -> None:
+    """Ask the customer how the resolution went. Idempotent per resolution round."""
+    c = await get(session, complaint_id)
+    await notify.enqueue(session, kind="complaint.satisfaction", to_customer_id=c.customer_id, branch_id=c.branch_id,
+                         subject=f"How did we do with complaint #{c.id}?",
+                         body="Your complaint was resolved. Reply to this message to tell us how satisfied you "
+                              "are, or if the problem persists so we can reopen it.",
+                         dedupe_key=f"complaint-{c.id}:satisfaction:{round_no}")
+
+
+async def close(session: AsyncSession, *, actor: Actor, complaint_id: int) -> None:
+    """Close a resolved complaint once the reopen window passed. Idempotent."""
+    c = await get(session, complaint_id)
+    if c.status != "resolved":
+        return
+    before = audit.snapshot(c)
+    c.status = "closed"
+    await _event(session, c, "closed", actor=actor)
+    await _write(session, c, "close", actor, before)
+
+
+async def events(session: AsyncSession, complaint_id: int) -> list[ComplaintEvent]:
+    rows = await session.execute(select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint_id)
+                                 .order_by(ComplaintEvent.at.desc(), ComplaintEvent.id.desc()))
+    return list(rows.scalars())
+
+
+async def queue(session: AsyncSession, *, branch_ids: set[int] | None, now: datetime | None = None,
+                include_closed: bool = False, limit: int = 200) -> list[tuple[Complaint, SlaInfo]]:
+    """Open complaints sorted by SLA risk (breached, then most of the clock used). Read-only."""
+    now = now or utcnow()
+    stmt = select(Complaint)
+    if not include_closed:
+        stmt = stmt.where(Complaint.status.in_(OPEN))
+    if branch_ids is not None:
+        stmt = stmt.where(Complaint.branch_id.in_(branch_ids or {-1}))
+    rows = list((await session.execute(stmt.order_by(Complaint.resolution_due_at, Complaint.id).limit(limit))).scalars())
+    out = [(c, sla_status(c, now)) for c in rows]
+    return sorted(out, key=lambda x: (x[1].sort_key, x[0].id))
+
+
+async def list_for_customer(session: AsyncSession, customer_id: int) -> list[Complaint]:
+    rows = await session.execute(select(Complaint).where(Complaint.customer_id == customer_id)
+                                 .order_by(Complaint.id.desc()))
+    return list(rows.scalars())
+
+
+async def search(session: AsyncSession, *, branch_ids: set[int] | None, status: str | None = None,
+                 severity: str | None = None, limit: int = 50, cursor: str | None = None) -> Page:
+    stmt = select(Complaint)
+    if branch_ids is not None:
+        stmt = stmt.where(Complaint.branch_id.in_(branch_ids or {-1}))
+    if status:
+        stmt = stmt.where(Complaint.status == status)
+    if severity:
+        stmt = stmt.where(Complaint.severity == severity)
+    return await paginate(session, stmt, sort_col=Complaint.id, id_col=Complaint.id, limit=limit, cursor=cursor,
+                          descending=True)
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+async def attach(session: AsyncSession, *, actor: Actor, complaint_id: int, filename: str, data: bytes,
+                 var_dir: Path, max_bytes: int) -> ComplaintAttachment:
+    """Store a file for the complaint under var/attachments/ after checking size and type."""
+    c = await get(session, complaint_id)
+    if len(data) > max_bytes:
+        raise AttachmentRejected(f"The file is larger than {max_bytes // (1024 * 1024)} MB.", field="file")
+    if not data:
+        raise AttachmentRejected("The file is empty.", field="file")
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if ext not in ALLOWED:
+        raise AttachmentRejected("Only PNG, JPEG, PDF and text files are accepted.", field="file")
+    content_type, magic = ALLOWED[ext]
+    if magic is not None and not data.startswith(magic):
+        raise AttachmentRejected(f"The file's content is not {ext.upper()}.", field="file")
+    if magic is None:
+        try:
+            if b"\x00" in data:
+                raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte")
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise AttachmentRejected("A .txt file must be UTF-8 text.", field="file") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    safe = _SAFE.sub("_", Path(filename).name)[-100:] or f"file.{ext}"
+    rel = Path("attachments") / str(c.id) / f"{digest[:16]}-{safe}"
+    target = Path(var_dir) / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    att = ComplaintAttachment(complaint_id=c.id, filename=safe, content_type=content_type, size=len(data),
+                              sha256=digest, path=str(rel), uploaded_by_id=actor.user_id)
+    session.add(att)
+    await session.flush()
+    await audit.record(session, actor=actor, action="complaint.attach", entity_type="complaint", entity_id=c.id,
+                       branch_id=c.branch_id, after={"attachment_id": att.id, "filename": safe, "size": len(data),
+                                                     "sha256": digest})
+    return att
+
+
+async def attachments(session: AsyncSession, complaint_id: int) -> list[ComplaintAttachment]:
+    rows = await session.execute(select(ComplaintAttachment).where(ComplaintAttachment.complaint_id == complaint_id)
+                                 .order_by(ComplaintAttachment.id))
+    return list(rows.scalars())
+
+
+def level_after(level: str) -> str:
+    i = LEVELS.index(level)
+    return LEVELS[min(i + 1, len(LEVELS) - 1)]
+
+
+async def escalated_to(session: AsyncSession, *, grants: tuple[tuple[str, int | None], ...],
+                       now: datetime | None = None) -> list[tuple[Complaint, SlaInfo]]:
+    """Open complaints escalated to a level the user holds (supervisor/manager) in the
+    complaint's branch, riskiest first: the "Escalated to me" inbox section. Read-only."""
+    from sqlalchemy import and_, or_
+    conds = []
+    for role, branch_id in grants:
+        if role in LEVELS[1:]:
+            conds.append(and_(Complaint.level == role, Complaint.branch_id == branch_id) if branch_id is not None
+                         else Complaint.level == role)
+    if not conds:
+        return []
+    rows = (await session.execute(select(Complaint).where(Complaint.status.in_(OPEN), or_(*conds))
+                                  .order_by(Complaint.id.desc()).limit(100))).scalars()
+    now = now or utcnow()
+    return sorted(((c, sla_status(c, now)) for c in rows), key=lambda x: (x[1].sort_key, x[0].id))

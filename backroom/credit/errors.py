@@ -1,0 +1,15 @@
+"""Credit account errors (stable codes)."""
+
+from backroom.errors import Conflict, InvalidInput, NotFound
+
+
+class CreditAccountNotFound(NotFound):
+    code = "credit_account_not_found"
+
+
+class CurrencyMismatch(InvalidInput):
+    code = "currency_mismatch"
+
+
+class HoldNotPending(Conflict):
+    code = "credit_hold_not_pending"

@@ -1,0 +1,51 @@
+"""Registry hooks that let other domains plug into customers without customers importing them.
+
+- LINKS: (table, customer_id column) pairs whose rows follow a customer on merge. Orders add
+  `register_link("orders", "customer_id")` in their own module; nothing here changes.
+- MERGE_HANDLERS: for tables that need more than a column update (e.g. one credit account per
+  customer); called as `await handler(session, actor=..., loser_id=..., survivor_id=...)`.
+- TIMELINE: async providers `(session, customer_id, limit) -> list[TimelineItem]` merged newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Awaitable, Callable
+
+LINKS: list[tuple[str, str]] = []
+MERGE_HANDLERS: list[Callable[..., Awaitable[None]]] = []
+TIMELINE: list[Callable[..., Awaitable[list["TimelineItem"]]]] = []
+
+
+@dataclass
+class TimelineItem:
+    at: datetime
+    kind: str  # interaction | order | complaint | credit | audit | task
+    title: str
+    detail: str | None = None
+    link: str | None = None
+
+
+def register_link(table: str, column: str = "customer_id") -> None:
+    """Rows of `table` move to the surviving customer on merge. Idempotent."""
+    if (table, column) not in LINKS:
+        LINKS.append((table, column))
+
+
+def register_merge_handler(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    if fn not in MERGE_HANDLERS:
+        MERGE_HANDLERS.append(fn)
+    return fn
+
+
+def register_timeline(fn: Callable[..., Awaitable[list[TimelineItem]]]) -> Callable:
+    if fn not in TIMELINE:
+        TIMELINE.append(fn)
+    return fn
+
+
+for _table, _col in (("interactions", "customer_id"), ("followup_tasks", "customer_id"),
+                     ("complaints", "customer_id"), ("credit_holds", "customer_id"),
+                     ("customer_contacts", "customer_id"), ("customer_addresses", "customer_id"),
+                     ("notifications", "to_customer_id")):
+    register_link(_table, _col)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backroom.db.base import Base, IdMixin, Timestamps
+
+
+class Notification(IdMixin, Timestamps, Base):
+    """One outbound message (outbox row), written in the transaction of the change that caused
+    it and sent later by the sender, which marks it sent exactly once."""
+
+    __tablename__ = "notifications"
+    # Makes enqueueing idempotent for retried activities (e.g. "complaint-7:breach:1").
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    to_address: Mapped[str | None] = mapped_column(String(254))
+    to_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    to_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    transport: Mapped[str | None] = mapped_column(String(10))  # smtp | mailbox
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_notifications_status_id", "status", "id"),)

@@ -1,0 +1,83 @@
+"""Sends queued notifications: SMTP when SMTP_HOST is set, else the staff mailbox page.
+
+Each row is claimed with a conditional UPDATE (pending -> sending) before it is sent and marked
+sent after, so two senders never send the same row and a re-run skips what is done."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from sqlalchemy import select, update
+
+from backroom.db.base import utcnow
+from backroom.db.session import Sessionmaker
+from backroom.notifications.models import Notification
+from backroom.settings import Settings
+
+log = logging.getLogger("backroom.notifications")
+MAX_ATTEMPTS = 5
+
+
+def _message(settings: Settings, row: Notification) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = row.to_address
+    msg["Subject"] = row.subject
+    # A stable Message-ID lets a receiving server drop a duplicate after a crash mid-send.
+    msg["Message-ID"] = f"<notification-{row.id}@backroom>"
+    body = row.body
+    if row.link:
+        body += f"\n\n{settings.base_url}{row.link}"
+    msg.set_content(body)
+    return msg
+
+
+def _smtp_send(settings: Settings, msg: EmailMessage) -> None:
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        smtp.send_message(msg)
+
+
+async def send_pending(sessionmaker: Sessionmaker, settings: Settings, *, limit: int = 100) -> int:
+    """Send up to `limit` pending messages; returns how many were sent. Idempotent."""
+    async with sessionmaker() as session:
+        ids = list((await session.execute(select(Notification.id).where(Notification.status == "pending")
+                                          .order_by(Notification.id).limit(limit))).scalars())
+    sent = 0
+    for nid in ids:
+        async with sessionmaker.begin() as session:
+            claimed = await session.execute(update(Notification).where(
+                Notification.id == nid, Notification.status == "pending").values(
+                status="sending", attempts=Notification.attempts + 1))
+            if claimed.rowcount != 1:
+                continue
+            row = await session.get(Notification, nid)
+        transport, error = "mailbox", None
+        if settings.smtp_host and row.to_address:
+            transport = "smtp"
+            try:
+                await asyncio.to_thread(_smtp_send, settings, _message(settings, row))
+            except (OSError, smtplib.SMTPException) as exc:
+                error = str(exc)[:500]
+        async with sessionmaker.begin() as session:
+            if error is None:
+                values = dict(status="sent", transport=transport, sent_at=utcnow(), last_error=None)
+                sent += 1
+            else:
+                log.warning("notification %s not sent: %s", nid, error)
+                values = dict(status="failed" if row.attempts >= MAX_ATTEMPTS else "pending", last_error=error)
+            await session.execute(update(Notification).where(Notification.id == nid,
+                                                             Notification.status == "sending").values(**values))
+    return sent
+
+
+async def run_poller(sessionmaker: Sessionmaker, settings: Settings, *, interval: float = 2.0) -> None:
+    """Forever: send what is pending, then sleep. Runs beside the Temporal worker."""
+    while True:
+        try:
+            await send_pending(sessionmaker, settings)
+        except Exception:  # keep polling through a database hiccup; the next round retries
+            log.exception("notification sender round failed")
+        await asyncio.sleep(interval)

@@ -1,0 +1,182 @@
+"""ComplaintWorkflow (complaint-{id}): runs the severity's SLA clocks, escalates on breach,
+pauses while waiting on the customer, asks approval for refunds, and stays open for reopening."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.complaints import Breach, ComplaintActivities, RefundDecision
+    from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
+
+ACT = timedelta(seconds=30)
+LEVELS = ("agent", "supervisor", "manager")
+
+
+class ComplaintInput(BaseModel):
+    complaint_id: int
+    branch_id: int
+    title: str
+    first_response_minutes: int
+    resolution_minutes: int
+    reopen_window_minutes: int
+    refund_levels: list[ApprovalLevel] = []
+
+
+class Resolution(BaseModel):
+    refund_minor: int | None = None
+    currency: str | None = None
+    requested_by_id: int | None = None
+    requested_by_name: str | None = None
+
+
+class ComplaintState(BaseModel):
+    status: str
+    level: str
+    paused: bool
+    first_response_left_s: float | None
+    resolution_left_s: float | None
+    breaches: int
+
+
+@workflow.defn
+class ComplaintWorkflow(ApprovalGate):
+    def __init__(self) -> None:
+        super().__init__()
+        self._version = 0
+        self._paused = False
+        self._responded = False
+        self._resolution: Resolution | None = None
+        self._reopened = False
+        self._level = 0
+        self._breaches = 0
+        self._fr_left: timedelta | None = None
+        self._res_left: timedelta | None = None
+        self._status = "open"
+        self._stretch_start = None  # when the clocks last started running (None: stopped)
+
+    def _bump(self) -> None:
+        self._version += 1
+
+    @workflow.run
+    async def run(self, inp: ComplaintInput) -> str:
+        """Drive the complaint until it is closed (resolved and not reopened within the window)."""
+        self._fr_left = timedelta(minutes=inp.first_response_minutes)
+        self._res_left = timedelta(minutes=inp.resolution_minutes)
+        round_no = 0
+        while True:
+            await self._run_clocks(inp)
+            round_no += 1
+            self._status = "resolved"
+            res = self._resolution
+            if res and res.refund_minor:
+                await self._ask_refund(inp, res, round_no)
+            await workflow.execute_activity_method(ComplaintActivities.send_satisfaction,
+                                                   args=[inp.complaint_id, round_no], start_to_close_timeout=ACT)
+            try:
+                await workflow.wait_condition(lambda: self._reopened,
+                                              timeout=timedelta(minutes=inp.reopen_window_minutes))
+            except TimeoutError:
+                await workflow.execute_activity_method(ComplaintActivities.close_complaint, inp.complaint_id,
+                                                       start_to_close_timeout=ACT)
+                self._status = "closed"
+                return "closed"
+            # Reopened: the same workflow resumes with a fresh resolution clock.
+            self._reopened, self._resolution, self._status = False, None, "open"
+            self._res_left = timedelta(minutes=inp.resolution_minutes)
+
+    async def _run_clocks(self, inp: ComplaintInput) -> None:
+        while self._resolution is None:
+            if self._paused:
+                await workflow.wait_condition(lambda: not self._paused or self._resolution is not None)
+                continue
+            running = [t for t in (None if self._responded else self._fr_left, self._res_left) if t is not None]
+            version, started = self._version, workflow.now()
+            self._stretch_start = started
+            try:
+                await workflow.wait_condition(lambda: self._version != version,
+                                              timeout=min(running) if running else None)
+            except TimeoutError:
+                pass
+            self._stretch_start = None
+            # Time passed while the clocks ran (a state change ends the stretch early).
+            spent = workflow.now() - started
+            if self._fr_left is not None and not self._responded:
+                self._fr_left -= spent
+            if self._res_left is not None:
+                self._res_left -= spent
+            if self._resolution is not None:
+                return
+            if self._fr_left is not None and not self._responded and self._fr_left <= timedelta(0):
+                self._fr_left = None  # a missed first response is breached once
+                await self._breach(inp, "first_response")
+            if self._res_left is not None and self._res_left <= timedelta(0):
+                await self._breach(inp, "resolution")
+                # The next level gets a fresh resolution window; at the top the clock stops.
+                self._res_left = (timedelta(minutes=inp.resolution_minutes)
+                                  if self._level < len(LEVELS) - 1 else None)
+
+    async def _breach(self, inp: ComplaintInput, clock: str) -> None:
+        self._breaches += 1
+        self._level = min(self._level + 1, len(LEVELS) - 1)
+        await workflow.execute_activity_method(
+            ComplaintActivities.record_breach,
+            Breach(complaint_id=inp.complaint_id, clock=clock, to_level=LEVELS[self._level],
+                   key=f"complaint-{inp.complaint_id}:breach:{self._breaches}", at=workflow.now()),
+            start_to_close_timeout=ACT)
+
+    async def _ask_refund(self, inp: ComplaintInput, res: Resolution, round_no: int) -> None:
+        outcome = await self.request_approval(ApprovalAsk(
+            key=f"complaint-{inp.complaint_id}-refund-{round_no}", branch_id=inp.branch_id,
+            subject_type="complaint", subject_id=str(inp.complaint_id),
+            title=f"Refund for {inp.title}", reason="Complaint resolution",
+            amount_minor=res.refund_minor, currency=res.currency, requested_by_id=res.requested_by_id,
+            requested_by_name=res.requested_by_name, function="complaints", action="approve",
+            levels=inp.refund_levels or [ApprovalLevel(role="supervisor", hours=24), ApprovalLevel(role="manager", hours=24)]))
+        await workflow.execute_activity_method(
+            ComplaintActivities.record_refund,
+            RefundDecision(complaint_id=inp.complaint_id, status=outcome.status,
+                           key=f"complaint-{inp.complaint_id}:refund:{round_no}"),
+            start_to_close_timeout=ACT)
+
+    @workflow.signal
+    def responded(self) -> None:
+        self._responded = True
+        self._bump()
+
+    @workflow.signal
+    def awaiting_customer(self) -> None:
+        self._paused = True
+        self._bump()
+
+    @workflow.signal
+    def customer_replied(self) -> None:
+        self._paused = False
+        self._bump()
+
+    @workflow.signal
+    def resolved(self, res: Resolution) -> None:
+        self._responded = True
+        self._paused = False
+        self._resolution = res
+        self._bump()
+
+    @workflow.signal
+    def reopen(self) -> None:
+        if self._status == "resolved":
+            self._reopened = True
+            self._bump()
+
+    @workflow.query
+    def state(self) -> ComplaintState:
+        running = workflow.now() - self._stretch_start if self._stretch_start else timedelta(0)
+        fr = None if self._fr_left is None or self._responded else (self._fr_left - running).total_seconds()
+        res = None if self._res_left is None else (self._res_left - running).total_seconds()
+        return ComplaintState(status=self._status, level=LEVELS[self._level], paused=self._paused,
+                              first_response_left_s=fr, resolution_left_s=res, breaches=self._breaches)
+
+
+WORKFLOWS = [ComplaintWorkflow]

@@ -1,0 +1,73 @@
+"""FollowUpWorkflow (followup-{id}): remind at the due time, escalate when missed, end on completion."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.crm import FollowUpActivities
+
+ACT = timedelta(seconds=30)
+
+
+class FollowUpInput(BaseModel):
+    task_id: int
+    due_at: datetime
+    grace_minutes: int
+
+
+class CompleteTask(BaseModel):
+    user_id: int | None = None
+
+
+@workflow.defn
+class FollowUpWorkflow:
+    def __init__(self) -> None:
+        self._done = False
+        self.state = "open"
+
+    @workflow.run
+    async def run(self, inp: FollowUpInput) -> str:
+        """Wait for completion; at the due time remind, after the grace time escalate."""
+        until_due = max(timedelta(0), inp.due_at - workflow.now())
+        if not await self._wait(until_due):
+            await workflow.execute_activity_method(FollowUpActivities.remind_followup, inp.task_id,
+                                                   start_to_close_timeout=ACT)
+            self.state = "reminded"
+            if not await self._wait(timedelta(minutes=inp.grace_minutes)):
+                await workflow.execute_activity_method(FollowUpActivities.escalate_followup, inp.task_id,
+                                                       start_to_close_timeout=ACT)
+                self.state = "escalated"
+                await workflow.wait_condition(lambda: self._done)
+        self.state = "done"
+        return self.state
+
+    async def _wait(self, delay: timedelta) -> bool:
+        if delay <= timedelta(0):
+            return self._done
+        try:
+            await workflow.wait_condition(lambda: self._done, timeout=delay)
+        except TimeoutError:
+            return False
+        return True
+
+    @workflow.update
+    async def complete(self, req: CompleteTask) -> str:
+        """The task was done (the API already recorded it); ends the workflow."""
+        self._done = True
+        return "done"
+
+    @complete.validator
+    def _check_complete(self, req: CompleteTask) -> None:
+        if self._done:
+            raise ValueError("The task is already complete.")
+
+    @workflow.query
+    def status(self) -> str:
+        return self.state
+
+
+WORKFLOWS = [FollowUpWorkflow]
