@@ -116,6 +116,7 @@ async def checkout_cart(request: Request, cart_id: int, body: CheckoutRequest,
     cart = await carts.get_cart(session, cart_id)
     p.require("orders", "create", branch_id=cart.branch_id)
     client = await request.app.state.temporal.client()
-    order, created = await checkout(session, client=client, settings=request.app.state.settings, actor=p.actor(),
+    order, created = await checkout(session, client=client, sessionmaker=request.app.state.sessionmaker,
+                                    settings=request.app.state.settings, actor=p.actor(),
                                     cart_id=cart_id, body=body, idempotency_key=idempotency_key)
     return JSONResponse(OrderRead.model_validate(order).model_dump(mode="json"), status_code=201 if created else 200)

@@ -165,7 +165,8 @@ async def checkout_page(request: Request, session: AsyncSession = Depends(get_se
                       cards=TEST_CARDS, checkout_key=key, values=raw, errors=errors)
     client = await request.app.state.temporal.client()
     try:
-        order, _ = await checkout(session, client=client, settings=request.app.state.settings, actor=SHOP,
+        order, _ = await checkout(session, client=client, sessionmaker=request.app.state.sessionmaker,
+                                    settings=request.app.state.settings, actor=SHOP,
                                   cart_id=cart.id, body=body, idempotency_key=key)
     except AppError as exc:
         # Tell the customer on the cart page (e.g. the last unit just sold); nothing was ordered.

@@ -12,6 +12,7 @@ from backroom.branches.models import Branch
 from backroom.carts import service as carts
 from backroom.errors import AppError, InvalidInput
 from backroom.orders import service as orders
+from backroom.starts import service as starts
 from backroom.orders.errors import CartClosed, CartEmpty, IdempotencyKeyReused
 from backroom.orders.models import Order
 from backroom.orders.schemas import CheckoutRequest
@@ -35,7 +36,7 @@ async def shop_branch(session: AsyncSession, settings) -> Branch:
     return branch
 
 
-async def checkout(session: AsyncSession, *, client: Client, settings, actor: Actor, cart_id: int,
+async def checkout(session: AsyncSession, *, client: Client, sessionmaker, settings, actor: Actor, cart_id: int,
                    body: CheckoutRequest, idempotency_key: str) -> tuple[Order, bool]:
     """Turn a cart into an order. Idempotent per key: a repeat returns the same order (and
     re-starts nothing); the same key with a different body raises 409. Returns (order, created)."""
@@ -46,9 +47,9 @@ async def checkout(session: AsyncSession, *, client: Client, settings, actor: Ac
     existing = await orders.find_by_idempotency_key(session, idempotency_key, fingerprint)
     prefix, queue = settings.workflow_prefix, settings.task_queue
     if existing is not None:
-        start = await orders.start_input(session, existing, settings)
         await end_transaction(session)
-        await orders.start_workflow(client, start, task_queue=queue, prefix=prefix)
+        # Started already, or still pending in the outbox: try once more (idempotent).
+        await starts.dispatch(client, sessionmaker, [orders.workflow_id(existing.id, prefix)])
         return existing, False
     if cart.status == "checked_out":
         raise CartClosed("This cart was already checked out.")
@@ -62,6 +63,11 @@ async def checkout(session: AsyncSession, *, client: Client, settings, actor: Ac
                                          fingerprint=fingerprint, currency=cart.currency,
                                          customer_id=cart.customer_id)
         start = await orders.start_input(session, order, settings)
+        # The start is recorded with the order (transactional outbox): if Temporal is down right
+        # after the commit, the worker's poller starts `order-{id}` later.
+        wid = orders.workflow_id(order.id, prefix)
+        await starts.enqueue(session, run="OrderFulfillmentWorkflow", arg=start, workflow_id=wid, task_queue=queue,
+                             branch_id=start.branch_id, customer_id=start.customer_id, order_id=order.id)
         await session.commit()
     except IdempotencyKeyReused:
         await session.rollback()  # a concurrent request with this key holds the cart: leave it locked
@@ -70,6 +76,6 @@ async def checkout(session: AsyncSession, *, client: Client, settings, actor: Ac
         await session.rollback()
         await carts.unlock(client, cart, idempotency_key, prefix=prefix)
         raise
-    await orders.start_workflow(client, start, task_queue=queue, prefix=prefix)
+    await starts.dispatch(client, sessionmaker, [wid])
     await carts.close(client, cart, idempotency_key, order.id, prefix=prefix)
     return order, True

@@ -302,20 +302,3 @@ async def start_input(session: AsyncSession, order: Order, settings, *, auto_ful
                       auth_timeout_minutes=settings.payment_auth_timeout_minutes,
                       promised_days=settings.promised_delivery_days,
                       auto_fulfil=settings.order_auto_fulfil if auto_fulfil is None else auto_fulfil)
-
-
-async def start_workflow(client, start, *, task_queue: str, prefix: str = "") -> None:
-    """Start `order-{id}`; an already started one counts as success (retried requests are harmless)."""
-    from temporalio.common import WorkflowIDReusePolicy
-    from temporalio.exceptions import WorkflowAlreadyStartedError
-    from backroom.temporal import search_attributes
-    try:
-        await client.start_workflow("OrderFulfillmentWorkflow", start, id=workflow_id(start.order_id, prefix),
-                                    task_queue=task_queue,
-                                    # A finished order is never run again by a retried checkout.
-                                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                                    search_attributes=search_attributes(branch_id=start.branch_id,
-                                                                        customer_id=start.customer_id,
-                                                                        order_id=start.order_id))
-    except WorkflowAlreadyStartedError:
-        pass
