@@ -1,7 +1,7 @@
 """Registry hooks that let other domains plug into customers without customers importing them.
 
 - LINKS: (table, customer_id column) pairs whose rows follow a customer on merge. Orders add
-  `register_link("orders", "customer_id")` in their own module; nothing here changes.
+  `register_link("orders", "customer_id")` in backroom/orders/hooks.py (found by load_plugins).
 - MERGE_HANDLERS: for tables that need more than a column update (e.g. one credit account per
   customer); called as `await handler(session, actor=..., loser_id=..., survivor_id=...)`.
 - TIMELINE: async providers `(session, customer_id, limit) -> list[TimelineItem]` merged newest first."""
@@ -24,6 +24,29 @@ class TimelineItem:
     title: str
     detail: str | None = None
     link: str | None = None
+
+
+_plugins_loaded = False
+
+
+def load_plugins() -> None:
+    """Import `backroom.<domain>.hooks` of every domain, so each registers its own links and
+    timeline providers without customers importing them. Idempotent."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    import importlib
+    import pkgutil
+
+    import backroom
+    for mod in pkgutil.iter_modules(backroom.__path__):
+        if mod.ispkg:
+            try:
+                importlib.import_module(f"backroom.{mod.name}.hooks")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"backroom.{mod.name}.hooks":
+                    raise
+    _plugins_loaded = True
 
 
 def register_link(table: str, column: str = "customer_id") -> None:

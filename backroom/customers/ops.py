@@ -159,6 +159,7 @@ async def merge(session: AsyncSession, *, actor: Actor, loser_id: int, survivor_
         raise InvalidMerge("Customers with different currencies cannot be merged.", field="survivor_id")
     before_loser, before_survivor = audit.snapshot(loser), audit.snapshot(survivor)
     moved: dict[str, int] = {}
+    links.load_plugins()
     for handler in links.MERGE_HANDLERS:
         await handler(session, actor=actor, loser_id=loser.id, survivor_id=survivor.id)
     for table, column in links.LINKS:
@@ -299,6 +300,7 @@ async def addresses(session: AsyncSession, customer_id: int) -> list[CustomerAdd
 async def timeline(session: AsyncSession, *, customer_id: int, limit: int = 100) -> list[links.TimelineItem]:
     """Interactions, orders, complaints, credit and audit events of a customer, newest first."""
     items: list[links.TimelineItem] = []
+    links.load_plugins()
     for provider in links.TIMELINE:
         items.extend(await provider(session, customer_id, limit))
     items.sort(key=lambda i: i.at, reverse=True)
