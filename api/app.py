@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
-import pkgutil
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from api.templating import make_templates
 from backroom import temporal
 from backroom.auth import service as auth
 from backroom.errors import WorkflowServiceUnavailable
+from backroom.plugins import submodules
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.settings import Settings, get_settings
 from policies import load_enforcer
@@ -44,10 +43,6 @@ class TemporalHandle:
                     except RuntimeError as exc:
                         raise WorkflowServiceUnavailable() from exc
         return self._client
-
-
-def _modules(package) -> list:
-    return [importlib.import_module(f"{package.__name__}.{m.name}") for m in pkgutil.iter_modules(package.__path__)]
 
 
 def create_app(settings: Settings | None = None, *, sessionmaker: Sessionmaker | None = None,
@@ -77,7 +72,7 @@ def create_app(settings: Settings | None = None, *, sessionmaker: Sessionmaker |
     app.state.temporal = TemporalHandle(settings, temporal_client)
     app.state.templates = make_templates()
     nav = []
-    for module in _modules(api.routes) + _modules(api.ui):
+    for module in submodules(api.routes) + submodules(api.ui):
         if hasattr(module, "router"):
             app.include_router(module.router)
         nav.extend(getattr(module, "NAV", ()))

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import backroom
 import policies
 from backroom.audit.context import Actor
 from backroom.auth import service as auth
 from backroom.auth.models import User
 from backroom.branches.service import ensure_branch
+from backroom.plugins import each_domain
 
 DEMO_PASSWORD = "backroom"
 BRANCHES = (("MAIN", "Main Street", "America/New_York"), ("HARBOR", "Harbor Mall", "America/New_York"))
@@ -43,13 +40,6 @@ async def seed_demo(session: AsyncSession) -> dict:
         users[role] = user
     context = {"branches": branches, "users": users}
     # Domains contribute demo records through `backroom.<domain>.demo.seed(session, context)`.
-    for mod in pkgutil.iter_modules(backroom.__path__):
-        if mod.ispkg:
-            try:
-                demo = importlib.import_module(f"backroom.{mod.name}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"backroom.{mod.name}.demo":
-                    raise
-                continue
-            await demo.seed(session, context)
+    for demo in each_domain("demo"):
+        await demo.seed(session, context)
     return context

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +10,7 @@ from temporalio.worker import Worker
 
 import activities
 import workflows
+from backroom.plugins import submodules
 from backroom.db.session import Sessionmaker
 from backroom.settings import Settings
 
@@ -26,16 +25,12 @@ class Deps:
     extra: dict[str, Any] = field(default_factory=dict)  # gateways and adapters, by name
 
 
-def _modules(package) -> list:
-    return [importlib.import_module(f"{package.__name__}.{m.name}") for m in pkgutil.iter_modules(package.__path__)]
-
-
 def all_workflows() -> list[type]:
-    return [wf for module in _modules(workflows) for wf in getattr(module, "WORKFLOWS", ())]
+    return [wf for module in submodules(workflows) for wf in getattr(module, "WORKFLOWS", ())]
 
 
 def all_activities(deps: Deps) -> list:
-    return [fn for module in _modules(activities) if hasattr(module, "build") for fn in module.build(deps)]
+    return [fn for module in submodules(activities) if hasattr(module, "build") for fn in module.build(deps)]
 
 
 def build_worker(client: Client, deps: Deps, *, task_queue: str, **kw) -> Worker:

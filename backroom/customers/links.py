@@ -33,20 +33,11 @@ def load_plugins() -> None:
     """Import `backroom.<domain>.hooks` of every domain, so each registers its own links and
     timeline providers without customers importing them. Idempotent."""
     global _plugins_loaded
-    if _plugins_loaded:
-        return
-    import importlib
-    import pkgutil
+    if not _plugins_loaded:
+        from backroom.plugins import each_domain
 
-    import backroom
-    for mod in pkgutil.iter_modules(backroom.__path__):
-        if mod.ispkg:
-            try:
-                importlib.import_module(f"backroom.{mod.name}.hooks")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"backroom.{mod.name}.hooks":
-                    raise
-    _plugins_loaded = True
+        each_domain("hooks")
+        _plugins_loaded = True
 
 
 def register_link(table: str, column: str = "customer_id") -> None:
