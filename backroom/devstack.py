@@ -13,6 +13,7 @@ import asyncio
 import collections
 import importlib.util
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -290,6 +291,11 @@ def main(args) -> int:
             stack.start(Child("localstripe", [py, "-m", "backroom.payments.localstripe_server",
                                               "--port", str(stripe_port)],
                               ready=lambda c: port_open(stripe_port), ready_timeout=30))
+            # Signed webhooks from the stand-in reach the app as Stripe's would (3-D Secure results).
+            from backroom.payments.localstripe_server import register_webhook
+            env.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_" + secrets.token_hex(16))
+            register_webhook(env["STRIPE_API_BASE"], endpoint_id="backroom",
+                             url=f"{api_url}/api/v1/webhooks/stripe", secret=env["STRIPE_WEBHOOK_SECRET"])
         elif not settings.stripe_api_key:
             say("no STRIPE_API_KEY and no local Stripe stand-in: card payments are off")
         # The web app does not need the worker to serve, so both start at once.

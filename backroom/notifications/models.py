@@ -27,6 +27,8 @@ class Notification(IdMixin, Timestamps, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     transport: Mapped[str | None] = mapped_column(String(10))  # smtp | mailbox
     sent_at: Mapped[datetime | None]
+    # When a sender claimed the row; a claim older than the sender's lease was abandoned (crash).
+    claimed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (Index("ix_notifications_status_id", "status", "id"),)

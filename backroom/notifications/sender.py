@@ -1,16 +1,19 @@
 """Sends queued notifications: SMTP when SMTP_HOST is set, else the staff mailbox page.
 
 Each row is claimed with a conditional UPDATE (pending -> sending) before it is sent and marked
-sent after, so two senders never send the same row and a re-run skips what is done."""
+sent after, so two senders never send the same row and a re-run skips what is done. A claim
+left behind by a sender that died is taken over after CLAIM_LEASE (the stable Message-ID lets
+the receiving server drop the duplicate if the first attempt got through)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import smtplib
+from datetime import timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from backroom.db.base import utcnow
 from backroom.db.session import Sessionmaker
@@ -19,6 +22,9 @@ from backroom.settings import Settings
 
 log = logging.getLogger("backroom.notifications")
 MAX_ATTEMPTS = 5
+# A sender that claimed a row and then died leaves it "sending"; after this long it is retried.
+# Longer than any SMTP exchange (timeout 10 s), so a live sender's claim is never taken.
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 def _message(settings: Settings, row: Notification) -> EmailMessage:
@@ -42,15 +48,17 @@ def _smtp_send(settings: Settings, msg: EmailMessage) -> None:
 
 async def send_pending(sessionmaker: Sessionmaker, settings: Settings, *, limit: int = 100) -> int:
     """Send up to `limit` pending messages; returns how many were sent. Idempotent."""
+    stale = utcnow() - CLAIM_LEASE
+    claimable = or_(Notification.status == "pending",
+                    and_(Notification.status == "sending", Notification.claimed_at < stale))
     async with sessionmaker() as session:
-        ids = list((await session.execute(select(Notification.id).where(Notification.status == "pending")
+        ids = list((await session.execute(select(Notification.id).where(claimable)
                                           .order_by(Notification.id).limit(limit))).scalars())
     sent = 0
     for nid in ids:
         async with sessionmaker.begin() as session:
-            claimed = await session.execute(update(Notification).where(
-                Notification.id == nid, Notification.status == "pending").values(
-                status="sending", attempts=Notification.attempts + 1))
+            claimed = await session.execute(update(Notification).where(Notification.id == nid, claimable).values(
+                status="sending", claimed_at=utcnow(), attempts=Notification.attempts + 1))
             if claimed.rowcount != 1:
                 continue
             row = await session.get(Notification, nid)

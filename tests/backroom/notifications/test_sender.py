@@ -71,3 +71,25 @@ async def test_embedded_mode_delivers_to_mailbox(sqlite_db, settings):
         page = await notify.mailbox(s, limit=200)
         assert row.id in [n.id for n in page.items]
         assert (await s.get(Notification, row.id)).transport == "mailbox"
+
+
+async def test_a_claim_abandoned_by_a_dead_sender_is_taken_over_after_the_lease(sqlite_db, settings):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from backroom.db.base import utcnow
+    from backroom.notifications.sender import CLAIM_LEASE
+
+    async with sqlite_db.sessionmaker.begin() as s:
+        dead = await notify.enqueue(s, kind="test", to_address="a@x.test", subject=uniq("Dead "), body="b")
+        live = await notify.enqueue(s, kind="test", to_address="b@x.test", subject=uniq("Live "), body="b")
+        # `dead` was claimed long ago by a sender that crashed; `live` is being sent right now.
+        for row, claimed in ((dead, utcnow() - CLAIM_LEASE - timedelta(seconds=1)), (live, utcnow())):
+            await s.execute(update(Notification).where(Notification.id == row.id)
+                            .values(status="sending", claimed_at=claimed, attempts=1))
+    await send_pending(sqlite_db.sessionmaker, settings)
+    async with sqlite_db.sessionmaker() as s:
+        taken = await s.get(Notification, dead.id)
+        assert (taken.status, taken.attempts) == ("sent", 2)
+        assert (await s.get(Notification, live.id)).status == "sending"
