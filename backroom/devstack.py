@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from backroom.settings import Settings
+from backroom.temporal import dev_server_args
 
 HOST = "127.0.0.1"
 DEMO_ROLES = ("admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor")
@@ -275,8 +276,7 @@ def main(args) -> int:
             temporal = stack.launch(Child("temporal", [
                 temporal_binary(), "server", "start-dev", "--db-filename", str(settings.var_dir / "temporal.db"),
                 "--ip", HOST, "--port", str(temporal_port), "--ui-port", str(ui_port),
-                "--search-attribute", "BranchId=Keyword", "--search-attribute", "CustomerId=Keyword",
-                "--search-attribute", "OrderId=Keyword"],
+                *dev_server_args()],
                 ready=lambda c: port_open(temporal_port) and http_ok(f"http://{HOST}:{ui_port}/"),
                 ready_timeout=30))
         else:

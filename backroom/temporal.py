@@ -20,6 +20,11 @@ ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
 SEARCH_ATTRIBUTES = (BRANCH_ID, CUSTOMER_ID, ORDER_ID)
 
 
+def dev_server_args() -> list[str]:
+    """`temporal server start-dev` flags that register Backroom's search attributes."""
+    return [arg for key in SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{key.name}=Keyword")]
+
+
 def search_attributes(*, branch_id: int | None = None, customer_id: int | None = None,
                       order_id: int | None = None) -> TypedSearchAttributes:
     """Search attributes for a workflow start, so the Temporal UI can filter by them."""

@@ -5,7 +5,6 @@ Baseline in the same run: a bare workflow with one no-op Update on the same serv
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
 import tempfile
 import time
@@ -36,11 +35,6 @@ class NoopUpdateWorkflow:
         return "ok"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
@@ -62,7 +56,9 @@ async def _measure(n: int) -> dict:
     from backroom.db.session import make_engine, make_sessionmaker
     from backroom.settings import Settings
     from api.app import create_app
+    from backroom.temporal import dev_server_args
     from tests.conftest import binary
+    from tests.helpers import free_port
     from worker.registry import Deps, build_worker
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-approvals-"))
@@ -84,12 +80,11 @@ async def _measure(n: int) -> dict:
 
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"), data_converter=pydantic_data_converter,
-        dev_server_extra_args=["--search-attribute", "BranchId=Keyword", "--search-attribute", "CustomerId=Keyword",
-                               "--search-attribute", "OrderId=Keyword"])
+        dev_server_extra_args=dev_server_args())
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     settings = Settings(BACKROOM_VAR=tmp, SECRET_KEY="bench", BACKROOM_TASK_QUEUE=queue)
     app = create_app(settings, sessionmaker=sm, read_sessionmaker=rsm, temporal_client=env.client)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serve = asyncio.create_task(server.serve())
     while not server.started:

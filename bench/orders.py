@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 from temporalio import workflow
 
-from bench.approvals import NoopUpdateWorkflow, _free_port, pct
+from bench.approvals import NoopUpdateWorkflow, pct
+from tests.helpers import free_port
 
 N = 120
 CLIENTS = 20
@@ -49,6 +50,7 @@ async def _measure(n: int, clients: int) -> dict:
     from backroom.db.session import make_engine, make_sessionmaker
     from backroom.payments.localstripe_server import start_localstripe
     from backroom.settings import Settings
+    from backroom.temporal import dev_server_args
     from tests.conftest import binary
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-orders-"))
@@ -75,13 +77,12 @@ async def _measure(n: int, clients: int) -> dict:
     stripe = start_localstripe(port=0)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"), data_converter=pydantic_data_converter,
-        dev_server_extra_args=["--search-attribute", "BranchId=Keyword", "--search-attribute", "CustomerId=Keyword",
-                               "--search-attribute", "OrderId=Keyword"])
+        dev_server_extra_args=dev_server_args())
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     settings = Settings(BACKROOM_VAR=tmp, SECRET_KEY="bench", BACKROOM_TASK_QUEUE=queue, STRIPE_API_KEY="sk_test_bench",
                         STRIPE_API_BASE=stripe.url, ORDER_AUTO_FULFIL=True, ORDER_REVIEW_OVER_MINOR=0)
     app = create_app(settings, sessionmaker=sm, read_sessionmaker=rsm, temporal_client=env.client)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serve = asyncio.create_task(server.serve())
     while not server.started:

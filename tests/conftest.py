@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from backroom.db.migrate import upgrade_async
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.settings import Settings
+from backroom.temporal import dev_server_args
 
 # Real argon2 hashes, with cheap parameters so that creating test users stays fast.
 from argon2 import PasswordHasher  # noqa: E402
@@ -153,8 +154,7 @@ async def dev_env():
     """A real Temporal dev server (in memory), for integration tests through the API."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"), data_converter=pydantic_data_converter,
-        dev_server_extra_args=["--search-attribute", "BranchId=Keyword", "--search-attribute",
-                               "CustomerId=Keyword", "--search-attribute", "OrderId=Keyword"])
+        dev_server_extra_args=dev_server_args())
     yield env
     await env.shutdown()
 

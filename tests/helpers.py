@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import uuid
 
 import httpx
@@ -16,6 +17,13 @@ from backroom.branches.service import ensure_branch
 
 TEST_ACTOR = Actor.system("test")
 PASSWORD = "correct-horse-battery"
+
+
+def free_port() -> int:
+    """A free TCP port on loopback, for a server a test or benchmark starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def uniq(prefix: str = "x") -> str:

@@ -16,14 +16,10 @@ import httpx
 import pytest
 
 from backroom.devstack import importable
+from tests.helpers import free_port
 
 READY = "Backroom is running."
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Stack:

@@ -3,7 +3,6 @@ server, and the supervisor signs in and finds the escalation in their inbox."""
 
 import asyncio
 import re
-import socket
 
 import pytest
 import uvicorn
@@ -11,18 +10,13 @@ from playwright.async_api import async_playwright
 
 from backroom.complaints.models import Complaint
 from tests.custops_helpers import create_customer, eventually, running_worker, staff
-from tests.helpers import PASSWORD, make_app, uniq
+from tests.helpers import PASSWORD, free_port, make_app, uniq
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
 INBOX = "/inbox"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _sign_in(browser, base: str, username: str):
@@ -46,7 +40,7 @@ async def test_supervisor_sees_escalated_complaint(sqlite_db, settings, ts_env, 
     async with db.sessionmaker.begin() as s:
         cust = await create_customer(s, branch=people["branch"], name=name)
     app = make_app(db, settings, temporal_client=ts_env.client)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     base = f"http://127.0.0.1:{port}"

@@ -4,24 +4,18 @@ in the staff UI and sees it delivered. App on uvicorn (free port), worker on the
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 import uvicorn
 
 from tests.api.test_checkout import running
 from tests.commerce_support import make_shop
-from tests.helpers import PASSWORD, create_user
+from tests.helpers import PASSWORD, create_user, free_port
 
 pytestmark = pytest.mark.browser
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_buy_then_ship_in_the_browser(dev_env, sqlite_db, commerce_settings, task_queue):

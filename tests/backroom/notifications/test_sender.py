@@ -1,6 +1,5 @@
 """The outbox sender: a real SMTP server (aiosmtpd) on a loopback port, and the embedded mailbox."""
 
-import socket
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
@@ -8,7 +7,7 @@ from sqlalchemy import select
 from backroom.notifications import service as notify
 from backroom.notifications.models import Notification
 from backroom.notifications.sender import send_pending
-from tests.helpers import uniq
+from tests.helpers import free_port, uniq
 
 
 class Sink:
@@ -19,11 +18,6 @@ class Sink:
         self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
         return "250 OK"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_smtp_delivery_marks_sent_once(sqlite_db, settings):
