@@ -36,16 +36,27 @@ class ComplaintActivities:
     async def record_breach(self, breach: Breach) -> bool:
         """Record an SLA breach, escalate one level and notify it. Idempotent by key."""
         async with self._sessionmaker.begin() as session:
-            return await complaints.record_breach(session, actor=self._actor(), complaint_id=breach.complaint_id,
-                                                  clock=breach.clock, to_level=breach.to_level, key=breach.key,
-                                                  at=breach.at)
+            return await complaints.record_breach(
+                session,
+                actor=self._actor(),
+                complaint_id=breach.complaint_id,
+                clock=breach.clock,
+                to_level=breach.to_level,
+                key=breach.key,
+                at=breach.at,
+            )
 
     @activity.defn
     async def record_refund(self, decision: RefundDecision) -> None:
         """Record the refund approval outcome. Idempotent by key."""
         async with self._sessionmaker.begin() as session:
-            await complaints.record_refund(session, actor=self._actor(), complaint_id=decision.complaint_id,
-                                           status=decision.status, key=decision.key)
+            await complaints.record_refund(
+                session,
+                actor=self._actor(),
+                complaint_id=decision.complaint_id,
+                status=decision.status,
+                key=decision.key,
+            )
 
     @activity.defn
     async def send_satisfaction(self, complaint_id: int, round_no: int) -> None:

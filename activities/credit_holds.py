@@ -28,14 +28,21 @@ class CreditHoldActivities:
     async def settle_hold(self, hold_id: int, resolution: str) -> str:
         """Post (approved | paid) or decline (rejected | expired) the held sale. Idempotent."""
         async with self._sessionmaker.begin() as session:
-            hold = await ledger.settle_hold(session, actor=self._actor(), hold_id=hold_id, resolution=resolution)
+            hold = await ledger.settle_hold(
+                session, actor=self._actor(), hold_id=hold_id, resolution=resolution
+            )
             if hold.created_by_id:
                 verb = "posted" if hold.status == "posted" else "declined"
-                await notify.enqueue(session, kind="credit_hold.settled", to_user_id=hold.created_by_id,
-                                     branch_id=hold.branch_id, subject=f"Credit sale {hold.reference} {verb}",
-                                     body=f"The held credit sale {hold.reference} was {verb} ({resolution}).",
-                                     link=f"/credit/customers/{hold.customer_id}",
-                                     dedupe_key=f"credit-hold-{hold.id}:settled")
+                await notify.enqueue(
+                    session,
+                    kind="credit_hold.settled",
+                    to_user_id=hold.created_by_id,
+                    branch_id=hold.branch_id,
+                    subject=f"Credit sale {hold.reference} {verb}",
+                    body=f"The held credit sale {hold.reference} was {verb} ({resolution}).",
+                    link=f"/credit/customers/{hold.customer_id}",
+                    dedupe_key=f"credit-hold-{hold.id}:settled",
+                )
             return hold.status
 
     @activity.defn

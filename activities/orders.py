@@ -13,16 +13,26 @@ from temporalio.exceptions import ApplicationError
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.branches.models import Branch
 from backroom.catalog import service as catalog
 from backroom.orders import service as orders
 from backroom.orders.adapters import is_test_mode, stripe_config
-from backroom.orders.flow import (AlertAsk, AuthResult, LabelAsk, LabelResult, MoneyAsk, MoneyResult, OrderRef,
-                                  ParcelStep, StatusChange)
+from backroom.orders.flow import (
+    AlertAsk,
+    AuthResult,
+    LabelAsk,
+    LabelResult,
+    MoneyAsk,
+    MoneyResult,
+    OrderRef,
+    ParcelStep,
+    StatusChange,
+)
 from backroom.orders.models import Parcel
-from backroom.payments.gateway import CardDeclined, PaymentStatus
 from backroom.payments.errors import PaymentError
-from backroom.branches.models import Branch
-from backroom.shipping.carrier import Address, Parcel as ShipParcel, Rate, choose_rate
+from backroom.payments.gateway import CardDeclined, PaymentStatus
+from backroom.shipping.carrier import Address, Rate, choose_rate
+from backroom.shipping.carrier import Parcel as ShipParcel
 from backroom.shipping.errors import ShippingError
 
 THREE_DS_TEST_METHOD = "pm_card_threeDSecure2Required"
@@ -62,26 +72,43 @@ class OrderActivities:
         if method != THREE_DS_TEST_METHOD or not is_test_mode(settings):
             return method
         import stripe
+
         key, base = stripe_config(settings)
         client = stripe.StripeClient(key, base_addresses={"api": base})
-        pm = await client.v1.payment_methods.create_async(params={"type": "card", "card": {
-            "number": "4000002500003155", "exp_month": 12, "exp_year": 2034, "cvc": "123"}})
+        pm = await client.v1.payment_methods.create_async(
+            params={
+                "type": "card",
+                "card": {"number": "4000002500003155", "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+            }
+        )
         return pm.id
 
     @activity.defn(name="order_set_status")
     async def set_status(self, ch: StatusChange) -> None:
         """Move the order's status with a timeline entry. Idempotent per key."""
         async with self._sessionmaker.begin() as session:
-            await orders.set_status(session, actor=_actor(ch.user_id, ch.user_name), order_id=ch.order_id,
-                                    status=ch.status, message=ch.message, key=ch.key,
-                                    customer_message=ch.customer_message)
+            await orders.set_status(
+                session,
+                actor=_actor(ch.user_id, ch.user_name),
+                order_id=ch.order_id,
+                status=ch.status,
+                message=ch.message,
+                key=ch.key,
+                customer_message=ch.customer_message,
+            )
 
     @activity.defn(name="order_add_event")
     async def add_event(self, ch: StatusChange) -> None:
         """A timeline entry without a status change. Idempotent per key."""
         async with self._sessionmaker.begin() as session:
-            await orders.add_event(session, order_id=ch.order_id, kind=ch.status, message=ch.message,
-                                   actor_name=ch.user_name, key=ch.key)
+            await orders.add_event(
+                session,
+                order_id=ch.order_id,
+                kind=ch.status,
+                message=ch.message,
+                actor_name=ch.user_name,
+                key=ch.key,
+            )
 
     @activity.defn(name="order_authorize_payment")
     async def authorize_payment(self, ref: OrderRef) -> AuthResult:
@@ -91,30 +118,49 @@ class OrderActivities:
             order = await orders.get_order(session, ref.order_id)
         method = await self._payment_method(order.payment_method)
         try:
-            result = await self._gateway.authorize(order.total_minor, order.currency, method, key,
-                                                   {"order_id": str(order.id)})
-            outcome = AuthResult(status="authorized" if result.status is PaymentStatus.AUTHORIZED else
-                                 "requires_action" if result.status is PaymentStatus.REQUIRES_ACTION else "failed",
-                                 intent_id=result.intent_id, message=result.message)
+            result = await self._gateway.authorize(
+                order.total_minor, order.currency, method, key, {"order_id": str(order.id)}
+            )
+            outcome = AuthResult(
+                status="authorized"
+                if result.status is PaymentStatus.AUTHORIZED
+                else "requires_action"
+                if result.status is PaymentStatus.REQUIRES_ACTION
+                else "failed",
+                intent_id=result.intent_id,
+                message=result.message,
+            )
         except CardDeclined as exc:
             outcome = AuthResult(status="declined", intent_id=exc.intent_id, message=exc.message)
         except PaymentError as exc:
             if exc.retryable:
                 raise
-            outcome = AuthResult(status="failed", message=f"The payment could not be processed ({exc.detail}).")
+            outcome = AuthResult(
+                status="failed", message=f"The payment could not be processed ({exc.detail})."
+            )
         await self._record_auth(ref.order_id, outcome, key)
         return outcome
 
     async def _record_auth(self, order_id: int, outcome: AuthResult, key: str) -> None:
-        kind = {"authorized": "authorization", "requires_action": "action_required"}.get(outcome.status, "failure")
+        kind = {"authorized": "authorization", "requires_action": "action_required"}.get(
+            outcome.status, "failure"
+        )
         async with self._sessionmaker.begin() as session:
             await audit.lock_chain(session)
             order = await orders.get_order(session, order_id)
             if outcome.intent_id:
                 order.payment_intent_id = outcome.intent_id
-            await orders.ledger(session, actor=_actor(), order=order, kind=kind, status=outcome.status,
-                                amount_minor=order.total_minor if outcome.status == "authorized" else 0,
-                                idempotency_key=f"{key}:{kind}", intent_id=outcome.intent_id, message=outcome.message)
+            await orders.ledger(
+                session,
+                actor=_actor(),
+                order=order,
+                kind=kind,
+                status=outcome.status,
+                amount_minor=order.total_minor if outcome.status == "authorized" else 0,
+                idempotency_key=f"{key}:{kind}",
+                intent_id=outcome.intent_id,
+                message=outcome.message,
+            )
 
     @activity.defn(name="order_check_payment")
     async def check_payment(self, ref: OrderRef) -> AuthResult:
@@ -124,11 +170,17 @@ class OrderActivities:
         if not order.payment_intent_id:
             return AuthResult(status="failed", message="No payment was started.")
         result = await self._gateway.retrieve(order.payment_intent_id)
-        status = {PaymentStatus.AUTHORIZED: "authorized", PaymentStatus.REQUIRES_ACTION: "requires_action",
-                  PaymentStatus.DECLINED: "declined"}.get(result.status, "failed")
-        outcome = AuthResult(status=status, intent_id=result.intent_id,
-                             message=result.message or ("The payment was not authenticated in time."
-                                                        if status != "authorized" else None))
+        status = {
+            PaymentStatus.AUTHORIZED: "authorized",
+            PaymentStatus.REQUIRES_ACTION: "requires_action",
+            PaymentStatus.DECLINED: "declined",
+        }.get(result.status, "failed")
+        outcome = AuthResult(
+            status=status,
+            intent_id=result.intent_id,
+            message=result.message
+            or ("The payment was not authenticated in time." if status != "authorized" else None),
+        )
         if status != "requires_action":
             await self._record_auth(ref.order_id, outcome, f"{activity.info().workflow_id}:authenticate")
         return outcome
@@ -148,11 +200,22 @@ class OrderActivities:
             await audit.lock_chain(session)
             order = await orders.get_order(session, ask.order_id)
             order.captured_minor = result.captured_minor
-            await orders.ledger(session, actor=_actor(), order=order, kind="capture", status="succeeded",
-                                amount_minor=result.captured_minor, idempotency_key=ask.key,
-                                intent_id=result.intent_id, gateway_ref=result.charge_id)
-        return MoneyResult(captured_minor=result.captured_minor, refunded_minor=result.refunded_minor,
-                           status=result.status.value)
+            await orders.ledger(
+                session,
+                actor=_actor(),
+                order=order,
+                kind="capture",
+                status="succeeded",
+                amount_minor=result.captured_minor,
+                idempotency_key=ask.key,
+                intent_id=result.intent_id,
+                gateway_ref=result.charge_id,
+            )
+        return MoneyResult(
+            captured_minor=result.captured_minor,
+            refunded_minor=result.refunded_minor,
+            status=result.status.value,
+        )
 
     @activity.defn(name="order_void_payment")
     async def void_payment(self, ask: MoneyAsk) -> MoneyResult:
@@ -171,9 +234,16 @@ class OrderActivities:
         async with self._sessionmaker.begin() as session:
             await audit.lock_chain(session)
             order = await orders.get_order(session, ask.order_id)
-            await orders.ledger(session, actor=_actor(), order=order, kind="void",
-                                status="succeeded" if result else "not_needed", amount_minor=0,
-                                idempotency_key=ask.key, intent_id=order.payment_intent_id)
+            await orders.ledger(
+                session,
+                actor=_actor(),
+                order=order,
+                kind="void",
+                status="succeeded" if result else "not_needed",
+                amount_minor=0,
+                idempotency_key=ask.key,
+                intent_id=order.payment_intent_id,
+            )
         return MoneyResult(status=result.status.value if result else "not_needed")
 
     @activity.defn(name="order_refund_payment")
@@ -191,9 +261,18 @@ class OrderActivities:
             await audit.lock_chain(session)
             order = await orders.get_order(session, ask.order_id)
             order.refunded_minor = result.refunded_total_minor
-            await orders.ledger(session, actor=_actor(ask.user_id), order=order, kind="refund",
-                                status=result.status.value, amount_minor=result.amount_minor, idempotency_key=ask.key,
-                                intent_id=result.intent_id, gateway_ref=result.refund_id, message=ask.reason)
+            await orders.ledger(
+                session,
+                actor=_actor(ask.user_id),
+                order=order,
+                kind="refund",
+                status=result.status.value,
+                amount_minor=result.amount_minor,
+                idempotency_key=ask.key,
+                intent_id=result.intent_id,
+                gateway_ref=result.refund_id,
+                message=ask.reason,
+            )
         return MoneyResult(refunded_minor=result.refunded_total_minor, status=result.status.value)
 
     @activity.defn(name="order_release_stock")
@@ -205,20 +284,32 @@ class OrderActivities:
     @activity.defn(name="order_parcel_step")
     async def parcel_step(self, step: ParcelStep) -> None:
         """Record picked/packed/shipped/delivered on a parcel (shipping takes the stock out). Idempotent."""
-        allowed = {"picked": ("pending",), "packed": ("picked",), "shipped": ("labelled",),
-                   "delivered": ("shipped",)}[step.step]
+        allowed = {
+            "picked": ("pending",),
+            "packed": ("picked",),
+            "shipped": ("labelled",),
+            "delivered": ("shipped",),
+        }[step.step]
         actor = _actor(step.user_id, step.user_name)
         async with self._sessionmaker.begin() as session:
-            parcel = await orders.update_parcel(session, actor=actor, parcel_id=step.parcel_id, to=step.step,
-                                                allowed_from=allowed)
+            parcel = await orders.update_parcel(
+                session, actor=actor, parcel_id=step.parcel_id, to=step.step, allowed_from=allowed
+            )
             if parcel is None:
                 return  # done by an earlier attempt
             if step.step == "shipped":
-                await catalog.ship_reserved(session, actor=actor, order_id=step.order_id, branch_id=parcel.branch_id)
-            await orders.add_event(session, order_id=step.order_id, kind=f"parcel_{step.step}",
-                                   message=f"Parcel {parcel.id} {step.step}"
-                                   + (f" ({parcel.tracking_number})" if step.step == "shipped" else "") + ".",
-                                   actor_name=step.user_name)
+                await catalog.ship_reserved(
+                    session, actor=actor, order_id=step.order_id, branch_id=parcel.branch_id
+                )
+            await orders.add_event(
+                session,
+                order_id=step.order_id,
+                kind=f"parcel_{step.step}",
+                message=f"Parcel {parcel.id} {step.step}"
+                + (f" ({parcel.tracking_number})" if step.step == "shipped" else "")
+                + ".",
+                actor_name=step.user_name,
+            )
 
     async def _parcel_and_order(self, ask: LabelAsk):
         async with self._sessionmaker() as session:
@@ -232,11 +323,22 @@ class OrderActivities:
         """Quote the parcel and choose the rate: cheapest within the promised days. Read-only."""
         settings = self._deps.settings
         parcel, order, branch = await self._parcel_and_order(ask)
-        origin = Address(name=branch.name, company="Backroom", street1=settings.ship_from_street,
-                         city=settings.ship_from_city, postal_code=settings.ship_from_postcode,
-                         country=settings.ship_from_country)
-        dest = Address(name=order.ship_name, street1=order.ship_line1, city=order.ship_city,
-                       postal_code=order.ship_postcode, country=order.ship_country, email=order.email)
+        origin = Address(
+            name=branch.name,
+            company="Backroom",
+            street1=settings.ship_from_street,
+            city=settings.ship_from_city,
+            postal_code=settings.ship_from_postcode,
+            country=settings.ship_from_country,
+        )
+        dest = Address(
+            name=order.ship_name,
+            street1=order.ship_line1,
+            city=order.ship_city,
+            postal_code=order.ship_postcode,
+            country=order.ship_country,
+            email=order.email,
+        )
         box = ShipParcel(weight_grams=max(parcel.weight_g, 100), length_mm=300, width_mm=200, height_mm=150)
         try:
             return choose_rate(await self._carrier.rates(origin, dest, [box]), ask.promised_days)
@@ -250,10 +352,16 @@ class OrderActivities:
         """Buy the label for the quoted rate. Never two labels per parcel: the rate and the key
         (per parcel) are fixed across retries, and a label already stored is returned as is."""
         key = f"parcel-{ask.parcel_id}:label"
-        parcel, order, branch = await self._parcel_and_order(ask)
+        parcel, _order, _branch = await self._parcel_and_order(ask)
         if parcel.label_id:
-            return LabelResult(parcel_id=parcel.id, label_id=parcel.label_id, tracking_number=parcel.tracking_number,
-                               carrier=parcel.carrier or "", service=parcel.service or "", rate_minor=parcel.rate_minor or 0)
+            return LabelResult(
+                parcel_id=parcel.id,
+                label_id=parcel.label_id,
+                tracking_number=parcel.tracking_number,
+                carrier=parcel.carrier or "",
+                service=parcel.service or "",
+                rate_minor=parcel.rate_minor or 0,
+            )
         try:
             label = await self._carrier.buy_label(ask.rate, key)
         except ShippingError as exc:
@@ -268,16 +376,36 @@ class OrderActivities:
             await asyncio.to_thread(path.write_bytes, label.label_pdf)
         async with self._sessionmaker.begin() as session:
             done = await orders.update_parcel(
-                session, actor=_actor(ask.user_id), parcel_id=parcel.id, to="labelled", allowed_from=("packed",),
-                carrier=label.carrier, service=label.service, rate_minor=label.amount_minor,
-                rate_currency=label.currency, label_id=label.label_id, label_key=key,
-                label_path=str(path) if path else label.label_url, tracking_number=label.tracking_number)
+                session,
+                actor=_actor(ask.user_id),
+                parcel_id=parcel.id,
+                to="labelled",
+                allowed_from=("packed",),
+                carrier=label.carrier,
+                service=label.service,
+                rate_minor=label.amount_minor,
+                rate_currency=label.currency,
+                label_id=label.label_id,
+                label_key=key,
+                label_path=str(path) if path else label.label_url,
+                tracking_number=label.tracking_number,
+            )
             if done is not None:
-                await orders.add_event(session, order_id=ask.order_id, kind="label_purchased",
-                                       message=f"Label bought for parcel {parcel.id}: {label.carrier} {label.service}, "
-                                               f"tracking {label.tracking_number}.")
-        return LabelResult(parcel_id=parcel.id, label_id=label.label_id, tracking_number=label.tracking_number,
-                           carrier=label.carrier, service=label.service, rate_minor=label.amount_minor)
+                await orders.add_event(
+                    session,
+                    order_id=ask.order_id,
+                    kind="label_purchased",
+                    message=f"Label bought for parcel {parcel.id}: {label.carrier} {label.service}, "
+                    f"tracking {label.tracking_number}.",
+                )
+        return LabelResult(
+            parcel_id=parcel.id,
+            label_id=label.label_id,
+            tracking_number=label.tracking_number,
+            carrier=label.carrier,
+            service=label.service,
+            rate_minor=label.amount_minor,
+        )
 
     @activity.defn(name="order_void_label")
     async def void_label(self, step: ParcelStep) -> None:
@@ -287,11 +415,20 @@ class OrderActivities:
         if parcel.label_id and parcel.status == "labelled":
             await self._carrier.void_label(parcel.label_id)
         async with self._sessionmaker.begin() as session:
-            done = await orders.update_parcel(session, actor=_actor(), parcel_id=step.parcel_id, to="voided",
-                                              allowed_from=("labelled", "packed", "picked", "pending"))
+            done = await orders.update_parcel(
+                session,
+                actor=_actor(),
+                parcel_id=step.parcel_id,
+                to="voided",
+                allowed_from=("labelled", "packed", "picked", "pending"),
+            )
             if done is not None:
-                await orders.add_event(session, order_id=step.order_id, kind="label_voided",
-                                       message=f"Label of parcel {step.parcel_id} voided.")
+                await orders.add_event(
+                    session,
+                    order_id=step.order_id,
+                    kind="label_voided",
+                    message=f"Label of parcel {step.parcel_id} voided.",
+                )
 
     @activity.defn(name="order_raise_alert")
     async def raise_alert(self, ask: AlertAsk) -> None:
@@ -299,14 +436,40 @@ class OrderActivities:
         async with self._sessionmaker.begin() as session:
             await audit.lock_chain(session)
             order = await orders.get_order(session, ask.order_id)
-            await orders.raise_alert(session, actor=_actor(), kind=ask.kind, severity=ask.severity,
-                                     subject_type="order", subject_id=str(order.id), branch_id=order.branch_id,
-                                     message=ask.message, key=ask.key)
-            await orders.add_event(session, order_id=order.id, kind=f"alert_{ask.kind}", message=ask.message,
-                                   key=f"{ask.key}:event")
+            await orders.raise_alert(
+                session,
+                actor=_actor(),
+                kind=ask.kind,
+                severity=ask.severity,
+                subject_type="order",
+                subject_id=str(order.id),
+                branch_id=order.branch_id,
+                message=ask.message,
+                key=ask.key,
+            )
+            await orders.add_event(
+                session,
+                order_id=order.id,
+                kind=f"alert_{ask.kind}",
+                message=ask.message,
+                key=f"{ask.key}:event",
+            )
 
 
 def build(deps) -> list:
     a = OrderActivities(deps)
-    return [a.set_status, a.add_event, a.authorize_payment, a.check_payment, a.capture_payment, a.void_payment,
-            a.refund_payment, a.release_stock, a.parcel_step, a.quote_label, a.purchase_label, a.void_label, a.raise_alert]
+    return [
+        a.set_status,
+        a.add_event,
+        a.authorize_payment,
+        a.check_payment,
+        a.capture_payment,
+        a.void_payment,
+        a.refund_payment,
+        a.release_stock,
+        a.parcel_step,
+        a.quote_label,
+        a.purchase_label,
+        a.void_label,
+        a.raise_alert,
+    ]

@@ -16,9 +16,9 @@ from api import errors
 from api.templating import make_templates
 from backroom import temporal
 from backroom.auth import service as auth
+from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.errors import WorkflowServiceUnavailable
 from backroom.plugins import submodules
-from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.settings import Settings, get_settings
 from policies import load_enforcer
 
@@ -45,8 +45,13 @@ class TemporalHandle:
         return self._client
 
 
-def create_app(settings: Settings | None = None, *, sessionmaker: Sessionmaker | None = None,
-               read_sessionmaker: Sessionmaker | None = None, temporal_client: Client | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessionmaker: Sessionmaker | None = None,
+    read_sessionmaker: Sessionmaker | None = None,
+    temporal_client: Client | None = None,
+) -> FastAPI:
     """Build the app. Tests pass their own sessionmaker and Temporal client."""
     settings = settings or get_settings()
     engine = None
@@ -63,8 +68,14 @@ def create_app(settings: Settings | None = None, *, sessionmaker: Sessionmaker |
         if engine is not None:
             await engine.dispose()
 
-    app = FastAPI(title="Backroom", version="0.1.0", lifespan=lifespan,
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app = FastAPI(
+        title="Backroom",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker
     app.state.read_sessionmaker = read_sessionmaker or sessionmaker

@@ -26,7 +26,11 @@ class SignInRequired(Unauthorized):
 
 
 class CsrfFailed(AppError):
-    status, code, title = 403, "csrf_failed", "The form expired or did not come from Backroom. Reload and try again."
+    status, code, title = (
+        403,
+        "csrf_failed",
+        "The form expired or did not come from Backroom. Reload and try again.",
+    )
 
 
 def settings(request: Request) -> Settings:
@@ -61,7 +65,11 @@ def request_id(request: Request) -> str:
 
 async def _open_shift(session: AsyncSession, user_id: int) -> int | None:
     return await session.scalar(
-        select(Shift.id).where(Shift.user_id == user_id, Shift.status == "open").order_by(Shift.id.desc()).limit(1))
+        select(Shift.id)
+        .where(Shift.user_id == user_id, Shift.status == "open")
+        .order_by(Shift.id.desc())
+        .limit(1)
+    )
 
 
 async def current_principal(request: Request, session: AsyncSession = Depends(get_session)) -> Principal:
@@ -90,8 +98,13 @@ async def current_principal(request: Request, session: AsyncSession = Depends(ge
             raise Unauthorized("Sign in or send a bearer token.")
         raise SignInRequired()
     principal = await auth.principal_for(
-        session, user, request.app.state.enforcer, request_id=request_id(request),
-        shift_id=await _open_shift(session, user.id), via_token=via_token)
+        session,
+        user,
+        request.app.state.enforcer,
+        request_id=request_id(request),
+        shift_id=await _open_shift(session, user.id),
+        via_token=via_token,
+    )
     request.state.principal = principal
     return principal
 
@@ -99,7 +112,8 @@ async def current_principal(request: Request, session: AsyncSession = Depends(ge
 async def _check_csrf(request: Request, expected: str) -> None:
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
         form = await request.form()
         sent = form.get("csrf_token")
     if not sent or not secrets.compare_digest(str(sent), expected):

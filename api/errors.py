@@ -25,13 +25,27 @@ def field_errors(exc: RequestValidationError) -> list[dict]:
 
 
 def problem(request: Request, status: int, code: str, title: str, detail: str, **extra) -> Response:
-    if is_api(request) or "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", ""):
-        body = {"type": f"urn:backroom:problem:{code}", "title": title, "status": status, "detail": detail,
-                "code": code, "instance": request.url.path, **extra}
+    if is_api(request) or (
+        "application/json" in request.headers.get("accept", "")
+        and "text/html" not in request.headers.get("accept", "")
+    ):
+        body = {
+            "type": f"urn:backroom:problem:{code}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "code": code,
+            "instance": request.url.path,
+            **extra,
+        }
         return JSONResponse(body, status_code=status, media_type="application/problem+json")
     templates = request.app.state.templates
-    return templates.TemplateResponse(request, "error.html", {"status": status, "title": title, "detail": detail,
-                                                             "code": code}, status_code=status)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "title": title, "detail": detail, "code": code},
+        status_code=status,
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -42,15 +56,27 @@ def install(app: FastAPI) -> None:
         headers = {}
         if "retry_after" in exc.extra:
             headers["Retry-After"] = str(exc.extra["retry_after"])
-        resp = problem(request, exc.status, exc.code, exc.title, exc.detail,
-                       **{k: v for k, v in exc.extra.items() if k != "retry_after"})
+        resp = problem(
+            request,
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            **{k: v for k, v in exc.extra.items() if k != "retry_after"},
+        )
         resp.headers.update(headers)
         return resp
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
-        return problem(request, 422, "validation_failed", "Invalid input", "Some fields are invalid.",
-                       errors=field_errors(exc))
+        return problem(
+            request,
+            422,
+            "validation_failed",
+            "Invalid input",
+            "Some fields are invalid.",
+            errors=field_errors(exc),
+        )
 
     @app.exception_handler(IntegrityError)
     async def integrity(request: Request, exc: IntegrityError):
@@ -70,5 +96,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
-        return problem(request, exc.status_code, codes.get(exc.status_code, "http_error"),
-                       str(exc.detail), str(exc.detail))
+        return problem(
+            request,
+            exc.status_code,
+            codes.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            str(exc.detail),
+        )

@@ -17,13 +17,29 @@ from backroom.starts import service as starts
 log = logging.getLogger("backroom.api")
 
 
-async def start(request: Request, session: AsyncSession, run: Any, arg: BaseModel, *, workflow_id: str,
-                branch_id: int | None = None, customer_id: int | None = None, order_id: int | None = None) -> None:
+async def start(
+    request: Request,
+    session: AsyncSession,
+    run: Any,
+    arg: BaseModel,
+    *,
+    workflow_id: str,
+    branch_id: int | None = None,
+    customer_id: int | None = None,
+    order_id: int | None = None,
+) -> None:
     """Enqueue the start with the record, commit both, then start at once. If Temporal cannot
     be reached the request still succeeds: the worker's poller starts it. Idempotent by id."""
-    await starts.enqueue(session, run=run, arg=arg, workflow_id=workflow_id,
-                         task_queue=request.app.state.settings.task_queue, branch_id=branch_id,
-                         customer_id=customer_id, order_id=order_id)
+    await starts.enqueue(
+        session,
+        run=run,
+        arg=arg,
+        workflow_id=workflow_id,
+        task_queue=request.app.state.settings.task_queue,
+        branch_id=branch_id,
+        customer_id=customer_id,
+        order_id=order_id,
+    )
     await session.commit()
     try:
         client = await request.app.state.temporal.client()

@@ -13,6 +13,7 @@ from backroom.settings import get_settings
 
 def _migrate(args) -> int:
     from backroom.db.migrate import upgrade
+
     settings = get_settings()
     upgrade(settings.db_url)
     print(f"database is up to date: {settings.db_url.split('@')[-1]}")
@@ -21,6 +22,7 @@ def _migrate(args) -> int:
 
 async def _with_session(fn):
     from backroom.db.session import make_engine, make_sessionmaker
+
     engine = make_engine(get_settings().db_url)
     try:
         async with make_sessionmaker(engine).begin() as session:
@@ -32,9 +34,12 @@ async def _with_session(fn):
 def _seed(args) -> int:
     settings = get_settings()
     if not settings.embedded_database and not args.demo:
-        print("refusing to create demo users on a non-embedded database; pass --demo to insist", file=sys.stderr)
+        print(
+            "refusing to create demo users on a non-embedded database; pass --demo to insist", file=sys.stderr
+        )
         return 2
     from backroom.seed import seed_demo
+
     asyncio.run(_with_session(seed_demo))
     print("demo data is in place")
     return 0
@@ -42,12 +47,15 @@ def _seed(args) -> int:
 
 def _audit_verify(args) -> int:
     from backroom.audit.service import verify
+
     report = asyncio.run(_with_session(verify))
     if report.ok:
         print(f"audit chain intact: {report.checked} events")
         return 0
-    print(f"audit chain BROKEN at event {report.first_broken_id}: {report.problem} "
-          f"({report.checked} events verified before it)")
+    print(
+        f"audit chain BROKEN at event {report.first_broken_id}: {report.problem} "
+        f"({report.checked} events verified before it)"
+    )
     return 1
 
 
@@ -65,13 +73,21 @@ def _grants(values: list[str] | None) -> list[tuple[str, int | None]]:
 def _users_create(args) -> int:
     from backroom.audit.context import Actor
     from backroom.auth.service import create_user
+
     grants = _grants(args.role)
     password = args.password or os.environ.get("BACKROOM_PASSWORD") or getpass.getpass("Password: ")
 
     async def go(session):
-        return await create_user(session, actor=Actor.system("cli"), username=args.username,
-                                 full_name=args.full_name or args.username, password=password,
-                                 email=args.email, grants=grants)
+        return await create_user(
+            session,
+            actor=Actor.system("cli"),
+            username=args.username,
+            full_name=args.full_name or args.username,
+            password=password,
+            email=args.email,
+            grants=grants,
+        )
+
     user = asyncio.run(_with_session(go))
     print(f"created user {user.username} (id {user.id})")
     return 0
@@ -84,6 +100,7 @@ def _users_change(args) -> int:
     from backroom.audit.context import Actor
     from backroom.auth import service as auth
     from backroom.auth.models import User
+
     grants = _grants(args.role)
 
     async def go(session):
@@ -94,6 +111,7 @@ def _users_change(args) -> int:
         for role, branch_id in grants:
             await change(session, actor=Actor.system("cli"), user_id=user.id, role=role, branch_id=branch_id)
         return await auth.user_grants(session, user.id)
+
     result = asyncio.run(_with_session(go))
     if result is None:
         print(f"no user named {args.username!r}", file=sys.stderr)
@@ -105,25 +123,30 @@ def _users_change(args) -> int:
 
 def _api(args) -> int:
     import uvicorn
+
     uvicorn.run("api.main:app", host=args.host, port=args.port, log_level="info", proxy_headers=True)
     return 0
 
 
 def _worker(args) -> int:
     from worker.__main__ import main as worker_main
+
     worker_main()
     return 0
 
 
 def _run(args) -> int:
     from backroom.devstack import main as devstack_main
+
     return devstack_main(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="backroom", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="start everything: Temporal (embedded), migrations, demo data, worker, web app")
+    p = sub.add_parser(
+        "run", help="start everything: Temporal (embedded), migrations, demo data, worker, web app"
+    )
     p.add_argument("--no-seed", action="store_true", help="skip the demo data")
     p.add_argument("--demo", action="store_true", help="seed demo data even on a non-embedded database")
     p.set_defaults(fn=_run)
@@ -137,8 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--demo", action="store_true", help="allow demo users on a non-embedded database")
     p.set_defaults(fn=_seed)
     audit = sub.add_parser("audit", help="audit trail tools").add_subparsers(dest="audit_cmd", required=True)
-    audit.add_parser("verify", help="re-hash the whole chain, name the first broken link").set_defaults(fn=_audit_verify)
-    users = sub.add_parser("users", help="user administration").add_subparsers(dest="users_cmd", required=True)
+    audit.add_parser("verify", help="re-hash the whole chain, name the first broken link").set_defaults(
+        fn=_audit_verify
+    )
+    users = sub.add_parser("users", help="user administration").add_subparsers(
+        dest="users_cmd", required=True
+    )
     p = users.add_parser("create", help="create a staff user")
     p.add_argument("username")
     p.add_argument("--full-name")
@@ -153,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         p.set_defaults(fn=_users_change)
     args = parser.parse_args(argv)
     from backroom.errors import AppError
+
     try:
         return args.fn(args)
     except AppError as exc:  # a refused command: say why, no traceback

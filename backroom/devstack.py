@@ -23,9 +23,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from backroom.settings import Settings
 from backroom.temporal import dev_server_args
@@ -63,7 +63,7 @@ class Child:
 
     name: str
     argv: list[str]
-    ready: Callable[["Child"], bool]
+    ready: Callable[[Child], bool]
     ready_timeout: float = 60.0
     proc: subprocess.Popen | None = None
     tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=TAIL_LINES))
@@ -76,11 +76,19 @@ class Child:
         log = open(log_dir / f"{self.name}.log", "ab", buffering=0)
         # A new session: Ctrl-C in the terminal reaches only the supervisor, which then stops
         # the children in order (and a child's own children with it, by process group).
-        self.proc = subprocess.Popen(self.argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self._pump = threading.Thread(target=self._copy, args=(log, out_lock), daemon=True)
         self._pump.start()
-        say(f"started {self.name} (pid {self.proc.pid}): {' '.join(self.argv[1:] if self.argv[0] == sys.executable else self.argv)}")
+        say(
+            f"started {self.name} (pid {self.proc.pid}): {' '.join(self.argv[1:] if self.argv[0] == sys.executable else self.argv)}"
+        )
 
     def _copy(self, log, out_lock: threading.Lock) -> None:
         with log:
@@ -201,11 +209,13 @@ def _env_port(name: str, default: int) -> int:
 
 def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     from backroom.db.migrate import upgrade
+
     upgrade(settings.db_url)
     say(f"database is up to date ({'embedded SQLite' if settings.embedded_database else 'DATABASE_URL'})")
     if seed:
         from backroom.cli import _with_session
         from backroom.seed import seed_demo
+
         asyncio.run(_with_session(seed_demo))
         say("demo data is in place")
 
@@ -252,12 +262,21 @@ def main(args) -> int:
         env.setdefault("TEMPORAL_UI_URL", settings.temporal_ui_url)
 
     local_stripe = not settings.stripe_api_key and importable("backroom.payments.localstripe_server")
-    busy = [p for p, mine in ((api_port, True), (temporal_port, settings.embedded_temporal),
-                              (ui_port, settings.embedded_temporal), (stripe_port, local_stripe))
-            if mine and port_open(p)]
+    busy = [
+        p
+        for p, mine in (
+            (api_port, True),
+            (temporal_port, settings.embedded_temporal),
+            (ui_port, settings.embedded_temporal),
+            (stripe_port, local_stripe),
+        )
+        if mine and port_open(p)
+    ]
     if busy:
-        say(f"port(s) {', '.join(map(str, busy))} already in use: is another `backroom run` going? "
-            "(set BACKROOM_PORT / TEMPORAL_PORT / TEMPORAL_UI_PORT / LOCALSTRIPE_PORT to use others)")
+        say(
+            f"port(s) {', '.join(map(str, busy))} already in use: is another `backroom run` going? "
+            "(set BACKROOM_PORT / TEMPORAL_PORT / TEMPORAL_UI_PORT / LOCALSTRIPE_PORT to use others)"
+        )
         return 2
 
     stack = Stack(settings, env)
@@ -273,12 +292,27 @@ def main(args) -> int:
         temporal = None
         if settings.embedded_temporal:
             # Temporal boots while the migrations run; both take about a second.
-            temporal = stack.launch(Child("temporal", [
-                temporal_binary(), "server", "start-dev", "--db-filename", str(settings.var_dir / "temporal.db"),
-                "--ip", HOST, "--port", str(temporal_port), "--ui-port", str(ui_port),
-                *dev_server_args()],
-                ready=lambda c: port_open(temporal_port) and http_ok(f"http://{HOST}:{ui_port}/"),
-                ready_timeout=30))
+            temporal = stack.launch(
+                Child(
+                    "temporal",
+                    [
+                        temporal_binary(),
+                        "server",
+                        "start-dev",
+                        "--db-filename",
+                        str(settings.var_dir / "temporal.db"),
+                        "--ip",
+                        HOST,
+                        "--port",
+                        str(temporal_port),
+                        "--ui-port",
+                        str(ui_port),
+                        *dev_server_args(),
+                    ],
+                    ready=lambda c: port_open(temporal_port) and http_ok(f"http://{HOST}:{ui_port}/"),
+                    ready_timeout=30,
+                )
+            )
         else:
             say(f"using the Temporal cluster at {settings.temporal_address}")
         _migrate_and_seed(settings, seed)
@@ -288,21 +322,43 @@ def main(args) -> int:
         if local_stripe:
             env["STRIPE_API_BASE"] = f"http://{HOST}:{stripe_port}"
             env["STRIPE_API_KEY"] = "sk_test_local"
-            stack.start(Child("localstripe", [py, "-m", "backroom.payments.localstripe_server",
-                                              "--port", str(stripe_port)],
-                              ready=lambda c: port_open(stripe_port), ready_timeout=30))
+            stack.start(
+                Child(
+                    "localstripe",
+                    [py, "-m", "backroom.payments.localstripe_server", "--port", str(stripe_port)],
+                    ready=lambda c: port_open(stripe_port),
+                    ready_timeout=30,
+                )
+            )
             # Signed webhooks from the stand-in reach the app as Stripe's would (3-D Secure results).
             from backroom.payments.localstripe_server import register_webhook
+
             env.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_" + secrets.token_hex(16))
-            register_webhook(env["STRIPE_API_BASE"], endpoint_id="backroom",
-                             url=f"{api_url}/api/v1/webhooks/stripe", secret=env["STRIPE_WEBHOOK_SECRET"])
+            register_webhook(
+                env["STRIPE_API_BASE"],
+                endpoint_id="backroom",
+                url=f"{api_url}/api/v1/webhooks/stripe",
+                secret=env["STRIPE_WEBHOOK_SECRET"],
+            )
         elif not settings.stripe_api_key:
             say("no STRIPE_API_KEY and no local Stripe stand-in: card payments are off")
         # The web app does not need the worker to serve, so both start at once.
-        worker = stack.launch(Child("worker", [py, "-m", "backroom.cli", "worker"],
-                                    ready=lambda c: "worker polling" in c.seen, ready_timeout=90))
-        api = stack.launch(Child("api", [py, "-m", "backroom.cli", "api", "--host", HOST, "--port", str(api_port)],
-                                 ready=lambda c: http_ok(f"{api_url}/healthz"), ready_timeout=60))
+        worker = stack.launch(
+            Child(
+                "worker",
+                [py, "-m", "backroom.cli", "worker"],
+                ready=lambda c: "worker polling" in c.seen,
+                ready_timeout=90,
+            )
+        )
+        api = stack.launch(
+            Child(
+                "api",
+                [py, "-m", "backroom.cli", "api", "--host", HOST, "--port", str(api_port)],
+                ready=lambda c: http_ok(f"{api_url}/healthz"),
+                ready_timeout=60,
+            )
+        )
         stack.wait_ready(worker)
         stack.wait_ready(api)
         _banner(settings, env, api_url, seed)
@@ -315,8 +371,10 @@ def main(args) -> int:
     except Crashed as exc:
         child = exc.child
         rc = child.exited()
-        say(f"{child.name} {'exited with code ' + str(rc) if rc is not None else 'failed to become ready'}; "
-            f"its last log lines ({settings.var_dir / 'log' / (child.name + '.log')}):")
+        say(
+            f"{child.name} {'exited with code ' + str(rc) if rc is not None else 'failed to become ready'}; "
+            f"its last log lines ({settings.var_dir / 'log' / (child.name + '.log')}):"
+        )
         if child._pump and rc is not None:
             child._pump.join(2)
         for line in child.tail:

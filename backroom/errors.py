@@ -42,8 +42,9 @@ class WorkflowServiceUnavailable(AppError):
     status, code, title = 503, "workflow_service_unavailable", "Temporal is not reachable right now"
 
     def __init__(self, detail: str | None = None, **extra) -> None:
-        super().__init__(detail or "The workflow service is not reachable. Try again in a moment.",
-                         retry_after=5, **extra)
+        super().__init__(
+            detail or "The workflow service is not reachable. Try again in a moment.", retry_after=5, **extra
+        )
 
 
 class InvalidInput(AppError):

@@ -70,8 +70,17 @@ def _typed(value: Any, col) -> Any:
     return value
 
 
-async def paginate(session: AsyncSession, stmt: Select, *, sort_col, id_col, limit: int = 50,
-                   cursor: str | None = None, descending: bool = False, sort_attr: str | None = None) -> Page:
+async def paginate(
+    session: AsyncSession,
+    stmt: Select,
+    *,
+    sort_col,
+    id_col,
+    limit: int = 50,
+    cursor: str | None = None,
+    descending: bool = False,
+    sort_attr: str | None = None,
+) -> Page:
     """Run `stmt` ordered by (sort_col, id_col), returning one page and the next cursor.
     `stmt` selects ORM entities (or rows); sort_col/id_col are its columns. Read-only.
     `sort_col` may be an expression; `sort_attr` then names the row attribute holding its value."""

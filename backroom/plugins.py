@@ -26,4 +26,7 @@ def each_domain(name: str) -> list[ModuleType]:
 
 def submodules(package: ModuleType) -> list[ModuleType]:
     """Import and return every module directly inside `package` (routers, workflows, activities)."""
-    return [importlib.import_module(f"{package.__name__}.{m.name}") for m in pkgutil.iter_modules(package.__path__)]
+    return [
+        importlib.import_module(f"{package.__name__}.{m.name}")
+        for m in pkgutil.iter_modules(package.__path__)
+    ]

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     # Customer operations. Complaint SLA per severity: [first response, resolution] in minutes.
     complaint_sla: dict[str, tuple[int, int]] = Field(
         default={"low": (1440, 10080), "medium": (480, 2880), "high": (120, 1440), "critical": (30, 240)},
-        alias="COMPLAINT_SLA")
+        alias="COMPLAINT_SLA",
+    )
     complaint_reopen_minutes: int = Field(default=7 * 24 * 60, alias="COMPLAINT_REOPEN_MINUTES")
     followup_grace_minutes: int = Field(default=60, alias="FOLLOWUP_GRACE_MINUTES")
     credit_hold_finance_hours: float = Field(default=24, alias="CREDIT_HOLD_FINANCE_HOURS")
@@ -66,7 +67,9 @@ class Settings(BaseSettings):
     ship_from_city: str = Field(default="New York", alias="SHIP_FROM_CITY")
     ship_from_postcode: str = Field(default="10001", alias="SHIP_FROM_POSTCODE")
     ship_from_country: str = Field(default="US", alias="SHIP_FROM_COUNTRY")
-    shop_branch_code: str | None = Field(default=None, alias="SHOP_BRANCH_CODE")  # storefront's selling branch
+    shop_branch_code: str | None = Field(
+        default=None, alias="SHOP_BRANCH_CODE"
+    )  # storefront's selling branch
     shippo_api_key: str | None = Field(default=None, alias="SHIPPO_API_KEY")
     shippo_base_url: str | None = Field(default=None, alias="SHIPPO_BASE_URL")
     shippo_webhook_secret: str | None = Field(default=None, alias="SHIPPO_WEBHOOK_SECRET")
@@ -107,11 +110,11 @@ class Settings(BaseSettings):
 def normalize_db_url(url: str) -> str:
     """Accept plain postgresql:// and sqlite:// URLs and pick the async drivers we ship."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://"):]
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
 
 

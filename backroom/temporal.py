@@ -7,7 +7,7 @@ import asyncio
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey, TypedSearchAttributes, SearchAttributePair
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from backroom.settings import Settings
@@ -25,8 +25,9 @@ def dev_server_args() -> list[str]:
     return [arg for key in SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{key.name}=Keyword")]
 
 
-def search_attributes(*, branch_id: int | None = None, customer_id: int | None = None,
-                      order_id: int | None = None) -> TypedSearchAttributes:
+def search_attributes(
+    *, branch_id: int | None = None, customer_id: int | None = None, order_id: int | None = None
+) -> TypedSearchAttributes:
     """Search attributes for a workflow start, so the Temporal UI can filter by them."""
     pairs = []
     for key, value in ((BRANCH_ID, branch_id), (CUSTOMER_ID, customer_id), (ORDER_ID, order_id)):
@@ -39,8 +40,11 @@ async def connect(settings: Settings, *, retries: int = 60) -> Client:
     """Connect to Temporal, waiting up to `retries` seconds for a server that is starting."""
     for attempt in range(retries):
         try:
-            return await Client.connect(settings.temporal_target, namespace=settings.temporal_namespace,
-                                        data_converter=pydantic_data_converter)
+            return await Client.connect(
+                settings.temporal_target,
+                namespace=settings.temporal_namespace,
+                data_converter=pydantic_data_converter,
+            )
         except RuntimeError:
             if attempt == retries - 1:
                 raise
@@ -50,12 +54,18 @@ async def connect(settings: Settings, *, retries: int = 60) -> Client:
 
 async def ensure_search_attributes(client: Client, namespace: str) -> None:
     """Register Backroom's search attributes on a cluster that lacks them. Idempotent."""
-    have = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
-    missing = {k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for k in SEARCH_ATTRIBUTES
-               if k.name not in have.custom_attributes}
+    have = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {
+        k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+        for k in SEARCH_ATTRIBUTES
+        if k.name not in have.custom_attributes
+    }
     if missing:
         await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
 
 
 def workflow_url(settings: Settings, workflow_id: str) -> str:

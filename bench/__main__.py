@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import bench
@@ -48,8 +48,13 @@ def machine() -> dict[str, str]:
         uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         uname = " ".join(platform.uname())
-    return {"uname": uname, "cpu": cpu, "cores": str(os.cpu_count()), "ram": ram,
-            "python": platform.python_version()}
+    return {
+        "uname": uname,
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "ram": ram,
+        "python": platform.python_version(),
+    }
 
 
 def fmt(value) -> str:
@@ -62,8 +67,13 @@ def fmt(value) -> str:
 
 def section(results: dict[str, dict], info: dict[str, str], when: datetime) -> tuple[str, str]:
     key = f"<!-- run {when:%Y-%m-%d} {platform.node()} -->"
-    lines = [key, f"## {when:%Y-%m-%d %H:%M} UTC on {info['cpu']} ({info['cores']} cores, {info['ram']} RAM)", "",
-             f"`{info['uname']}`, Python {info['python']}", ""]
+    lines = [
+        key,
+        f"## {when:%Y-%m-%d %H:%M} UTC on {info['cpu']} ({info['cores']} cores, {info['ram']} RAM)",
+        "",
+        f"`{info['uname']}`, Python {info['python']}",
+        "",
+    ]
     for name, result in results.items():
         lines.append(f"### {name}")
         if "summary" in result:
@@ -109,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in result.items():
             print(f"  {k:>36}: {fmt(v)}")
     if not args.no_record:
-        record(results, info, datetime.now(timezone.utc))
+        record(results, info, datetime.now(UTC))
         print(f"\nrecorded in {DOC}")
     return 0
 

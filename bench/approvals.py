@@ -35,10 +35,9 @@ class NoopUpdateWorkflow:
         return "ok"
 
 
-
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def _measure(n: int) -> dict:
@@ -47,6 +46,7 @@ async def _measure(n: int) -> dict:
     from temporalio.testing import WorkflowEnvironment
     from temporalio.worker import Worker
 
+    from api.app import create_app
     from backroom.audit.context import Actor
     from backroom.auth import service as auth
     from backroom.branches.service import ensure_branch
@@ -55,7 +55,6 @@ async def _measure(n: int) -> dict:
     from backroom.db.migrate import upgrade_async
     from backroom.db.session import make_engine, make_sessionmaker
     from backroom.settings import Settings
-    from api.app import create_app
     from backroom.temporal import dev_server_args
     from tests.conftest import binary
     from tests.helpers import free_port
@@ -69,18 +68,34 @@ async def _measure(n: int) -> dict:
     actor = Actor.system("bench")
     async with sm.begin() as s:
         branch = await ensure_branch(s, actor=actor, code="BENCH", name="Bench")
-        clerk = await auth.create_user(s, actor=actor, username="clerk", full_name="Clerk", password="benchmark",
-                                       grants=[("clerk", branch.id)])
-        fin = await auth.create_user(s, actor=actor, username="finance", full_name="Finance", password="benchmark",
-                                     grants=[("finance", branch.id)])
-        customers = [await create_customer(s, actor=actor, data=CustomerCreate(name=f"C{i}", home_branch_id=branch.id))
-                     for i in range(n)]
+        clerk = await auth.create_user(
+            s,
+            actor=actor,
+            username="clerk",
+            full_name="Clerk",
+            password="benchmark",
+            grants=[("clerk", branch.id)],
+        )
+        fin = await auth.create_user(
+            s,
+            actor=actor,
+            username="finance",
+            full_name="Finance",
+            password="benchmark",
+            grants=[("finance", branch.id)],
+        )
+        customers = [
+            await create_customer(s, actor=actor, data=CustomerCreate(name=f"C{i}", home_branch_id=branch.id))
+            for i in range(n)
+        ]
         clerk_token, _ = await auth.create_token(s, actor=actor, user_id=clerk.id, name="bench")
         fin_token, _ = await auth.create_token(s, actor=actor, user_id=fin.id, name="bench")
 
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"), data_converter=pydantic_data_converter,
-        dev_server_extra_args=dev_server_args())
+        dev_server_existing_path=binary("temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=dev_server_args(),
+    )
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     settings = Settings(BACKROOM_VAR=tmp, SECRET_KEY="bench", BACKROOM_TASK_QUEUE=queue)
     app = create_app(settings, sessionmaker=sm, read_sessionmaker=rsm, temporal_client=env.client)
@@ -90,17 +105,23 @@ async def _measure(n: int) -> dict:
     while not server.started:
         await asyncio.sleep(0.05)
     base = f"http://127.0.0.1:{port}"
-    clerk_api = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {clerk_token}"}, timeout=30)
+    clerk_api = httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {clerk_token}"}, timeout=30
+    )
     fin_api = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {fin_token}"}, timeout=30)
     round_trips: list[float] = []
     baseline: list[float] = []
     try:
-        async with build_worker(env.client, Deps(settings=settings, sessionmaker=sm), task_queue=queue), \
-                Worker(env.client, task_queue=queue + "-bare", workflows=[NoopUpdateWorkflow]):
+        async with (
+            build_worker(env.client, Deps(settings=settings, sessionmaker=sm), task_queue=queue),
+            Worker(env.client, task_queue=queue + "-bare", workflows=[NoopUpdateWorkflow]),
+        ):
             requests = []
             for c in customers:
-                r = await clerk_api.post(f"/api/v1/customers/{c.id}/credit-limit-requests",
-                                         json={"requested_limit_minor": 100_000, "reason": "benchmark"})
+                r = await clerk_api.post(
+                    f"/api/v1/customers/{c.id}/credit-limit-requests",
+                    json={"requested_limit_minor": 100_000, "reason": "benchmark"},
+                )
                 r.raise_for_status()
                 requests.append(r.json()["id"])
             approvals: dict[str, int] = {}
@@ -113,12 +134,15 @@ async def _measure(n: int) -> dict:
                 t0 = time.perf_counter()
                 r = await fin_api.post(f"/api/v1/approvals/{approval_id}/decision", json={"approve": True})
                 r.raise_for_status()
-                while (await fin_api.get(f"/api/v1/credit-limit-requests/{req_id}")).json()["status"] != "applied":
+                while (await fin_api.get(f"/api/v1/credit-limit-requests/{req_id}")).json()[
+                    "status"
+                ] != "applied":
                     await asyncio.sleep(0.002)
                 round_trips.append(time.perf_counter() - t0)
             for i in range(n):
-                handle = await env.client.start_workflow(NoopUpdateWorkflow.run, id=f"bare-{queue}-{i}",
-                                                         task_queue=queue + "-bare")
+                handle = await env.client.start_workflow(
+                    NoopUpdateWorkflow.run, id=f"bare-{queue}-{i}", task_queue=queue + "-bare"
+                )
                 t0 = time.perf_counter()
                 await handle.execute_update(NoopUpdateWorkflow.poke)
                 baseline.append(time.perf_counter() - t0)
@@ -133,10 +157,12 @@ async def _measure(n: int) -> dict:
     result = {
         "name": "approval round trip",
         "n": n,
-        "p50_ms": ms(pct(round_trips, 0.5)), "p99_ms": ms(pct(round_trips, 0.99)),
+        "p50_ms": ms(pct(round_trips, 0.5)),
+        "p99_ms": ms(pct(round_trips, 0.99)),
         "mean_ms": ms(statistics.fmean(round_trips)),
         "baseline": "bare workflow, one no-op Update (same server, same run)",
-        "baseline_p50_ms": ms(pct(baseline, 0.5)), "baseline_p99_ms": ms(pct(baseline, 0.99)),
+        "baseline_p50_ms": ms(pct(baseline, 0.5)),
+        "baseline_p99_ms": ms(pct(baseline, 0.99)),
     }
     result["ratio_p50"] = round(result["p50_ms"] / result["baseline_p50_ms"], 2)
     result["ratio_p99"] = round(result["p99_ms"] / result["baseline_p99_ms"], 2)

@@ -14,8 +14,14 @@ USERS, BRANCHES, CHECKS = 500, 20, 10_000
 
 def _questions(rng: random.Random, mine: list[int]) -> list[tuple[str, str, int]]:
     # Mostly the user's own branches, as in real traffic; some elsewhere (always refused).
-    return [(rng.choice(policies.FUNCTIONS), rng.choice(policies.ACTIONS),
-             rng.choice(mine) if rng.random() < 0.8 else rng.randint(1, BRANCHES)) for _ in range(CHECKS)]
+    return [
+        (
+            rng.choice(policies.FUNCTIONS),
+            rng.choice(policies.ACTIONS),
+            rng.choice(mine) if rng.random() < 0.8 else rng.randint(1, BRANCHES),
+        )
+        for _ in range(CHECKS)
+    ]
 
 
 def _rate(fn, questions) -> float:
@@ -32,8 +38,13 @@ def run() -> dict:
     grants = [(u, rng.choice(roles), rng.randint(1, BRANCHES)) for u in range(1, USERS + 1) for _ in range(2)]
     enforcer = policies.load_enforcer(grants)
     me = 1
-    principal = Principal(user_id=me, username="bench", full_name="Bench", enforcer=enforcer,
-                          grants=tuple((r, b) for u, r, b in grants if u == me))
+    principal = Principal(
+        user_id=me,
+        username="bench",
+        full_name="Bench",
+        enforcer=enforcer,
+        grants=tuple((r, b) for u, r, b in grants if u == me),
+    )
     questions = _questions(rng, [b for _, b in principal.grants])
     subject = policies.subject(me)
     bare = lambda f, a, b: enforcer.enforce(subject, f, a, str(b))  # noqa: E731

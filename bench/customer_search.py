@@ -12,13 +12,60 @@ import time
 import uuid
 
 import psycopg
-from sqlalchemy import select
 
 PG_ADMIN = os.environ.get("BACKROOM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-FIRST = ["anna", "bob", "carla", "david", "eva", "farid", "gina", "hugo", "ines", "jack", "kim", "luis", "maria",
-         "nina", "omar", "petra", "quinn", "rosa", "sam", "tara", "umar", "vera", "will", "xena", "yuri", "zoe"]
-LAST = ["smith", "garcia", "chen", "muller", "rossi", "novak", "kowalski", "silva", "tanaka", "okafor", "dubois",
-        "larsen", "ivanova", "haddad", "kaur", "murphy", "schmidt", "moreau", "jensen", "costa", "nakamura", "brown"]
+FIRST = [
+    "anna",
+    "bob",
+    "carla",
+    "david",
+    "eva",
+    "farid",
+    "gina",
+    "hugo",
+    "ines",
+    "jack",
+    "kim",
+    "luis",
+    "maria",
+    "nina",
+    "omar",
+    "petra",
+    "quinn",
+    "rosa",
+    "sam",
+    "tara",
+    "umar",
+    "vera",
+    "will",
+    "xena",
+    "yuri",
+    "zoe",
+]
+LAST = [
+    "smith",
+    "garcia",
+    "chen",
+    "muller",
+    "rossi",
+    "novak",
+    "kowalski",
+    "silva",
+    "tanaka",
+    "okafor",
+    "dubois",
+    "larsen",
+    "ivanova",
+    "haddad",
+    "kaur",
+    "murphy",
+    "schmidt",
+    "moreau",
+    "jensen",
+    "costa",
+    "nakamura",
+    "brown",
+]
 INDEXES = {
     "ix_customers_name_trgm": "CREATE INDEX ix_customers_name_trgm ON customers USING gin (name_norm gin_trgm_ops)",
     "ix_customers_email_prefix": "CREATE INDEX ix_customers_email_prefix ON customers (email_norm text_pattern_ops)",
@@ -43,21 +90,45 @@ def _seed(url: str, rows: int, branch_id: int) -> dict:
             conn.execute(f"DROP INDEX IF EXISTS {name}")
         t0 = time.perf_counter()
         with conn.cursor().copy(
-                "COPY customers (kind, name, email, phone, home_branch_id, credit_limit_minor, currency, tags, "
-                "consent_email, consent_sms, status, created_at, updated_at, name_norm, email_norm, phone_digits) "
-                "FROM STDIN") as copy:
+            "COPY customers (kind, name, email, phone, home_branch_id, credit_limit_minor, currency, tags, "
+            "consent_email, consent_sms, status, created_at, updated_at, name_norm, email_norm, phone_digits) "
+            "FROM STDIN"
+        ) as copy:
             for i in range(rows):
                 name, email, phone, digits = _person(i)
-                copy.write_row(("person", name, email, phone, branch_id, 0, "USD", "[]", False, False, "active",
-                                "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", name.lower(), email, digits))
+                copy.write_row(
+                    (
+                        "person",
+                        name,
+                        email,
+                        phone,
+                        branch_id,
+                        0,
+                        "USD",
+                        "[]",
+                        False,
+                        False,
+                        "active",
+                        "2026-01-01T00:00:00Z",
+                        "2026-01-01T00:00:00Z",
+                        name.lower(),
+                        email,
+                        digits,
+                    )
+                )
         copy_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         for sql in INDEXES.values():
             conn.execute(sql)
         conn.execute("ANALYZE customers")
         index_s = time.perf_counter() - t1
-    return {"rows": rows, "copy_s": round(copy_s, 2), "index_s": round(index_s, 2),
-            "seed_s": round(copy_s + index_s, 2), "rows_per_s": int(rows / copy_s)}
+    return {
+        "rows": rows,
+        "copy_s": round(copy_s, 2),
+        "index_s": round(index_s, 2),
+        "seed_s": round(copy_s + index_s, 2),
+        "rows_per_s": int(rows / copy_s),
+    }
 
 
 def _queries(n: int, rows: int) -> list[str]:
@@ -87,6 +158,7 @@ def _queries(n: int, rows: int) -> list[str]:
 
 def _kind(q: str) -> str:
     from backroom.customers.ops import search_kind
+
     return search_kind(q)
 
 
@@ -101,6 +173,7 @@ async def _service_times(url: str, queries: list[str], limit: int) -> tuple[list
 
     from backroom.customers import ops
     from backroom.db.session import make_engine, make_sessionmaker
+
     engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     maker = make_sessionmaker(engine, readonly=True)
     sent: list = []
@@ -143,10 +216,15 @@ def _driver_times(url: str, statements: list[list], prepare_threshold: int | Non
     return times[5:]
 
 
-def run(rows: int = 1_000_000, queries: int = 400, limit: int = 50,
-        keep: bool = os.environ.get("BENCH_KEEP_DB") == "1") -> dict:
+def run(
+    rows: int = 1_000_000,
+    queries: int = 400,
+    limit: int = 50,
+    keep: bool = os.environ.get("BENCH_KEEP_DB") == "1",
+) -> dict:
     """Seed `rows` customers, then search p50/p99 (ms) via the service and via psycopg, with the ratio."""
     from backroom.db.migrate import upgrade
+
     name = f"backroom_bench_search_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -154,8 +232,10 @@ def run(rows: int = 1_000_000, queries: int = 400, limit: int = 50,
     try:
         upgrade(url.replace("postgresql://", "postgresql+psycopg://"))
         with psycopg.connect(url, autocommit=True) as conn:
-            branch_id = conn.execute("INSERT INTO branches (code, name, timezone, currency, created_at, updated_at) "
-                                     "VALUES ('BENCH', 'Bench', 'UTC', 'USD', now(), now()) RETURNING id").fetchone()[0]
+            branch_id = conn.execute(
+                "INSERT INTO branches (code, name, timezone, currency, created_at, updated_at) "
+                "VALUES ('BENCH', 'Bench', 'UTC', 'USD', now(), now()) RETURNING id"
+            ).fetchone()[0]
         seed = _seed(url, rows, branch_id)
         qs = _queries(queries, rows)
         # A first pass of each warms PostgreSQL's cache, so neither side pays for cold pages.
@@ -164,24 +244,40 @@ def run(rows: int = 1_000_000, queries: int = 400, limit: int = 50,
         svc, sqls = asyncio.run(_service_times(url, qs, limit))
         drv = _driver_times(url, sqls)
         drv_prepared = _driver_times(url, sqls, prepare_threshold=5)
-        fallbacks = sum(1 for batch in sqls if sum(sql.lstrip().upper().startswith("SELECT") for sql, _ in batch) > 1)
+        fallbacks = sum(
+            1 for batch in sqls if sum(sql.lstrip().upper().startswith("SELECT") for sql, _ in batch) > 1
+        )
         result = {
             "name": "customer_search",
             "seed": seed,
             "queries": len(qs),
             "name_fallbacks": fallbacks,
-            "service_ms": {"p50": _pct(svc, 0.5), "p99": _pct(svc, 0.99), "mean": round(statistics.mean(svc) * 1000, 3)},
-            "driver_ms": {"p50": _pct(drv, 0.5), "p99": _pct(drv, 0.99), "mean": round(statistics.mean(drv) * 1000, 3)},
+            "service_ms": {
+                "p50": _pct(svc, 0.5),
+                "p99": _pct(svc, 0.99),
+                "mean": round(statistics.mean(svc) * 1000, 3),
+            },
+            "driver_ms": {
+                "p50": _pct(drv, 0.5),
+                "p99": _pct(drv, 0.99),
+                "mean": round(statistics.mean(drv) * 1000, 3),
+            },
         }
         kinds = {}
-        for q, t_svc, t_drv in zip(qs, svc, drv):
+        for q, t_svc, t_drv in zip(qs, svc, drv, strict=False):
             kinds.setdefault(_kind(q), ([], []))
             kinds[_kind(q)][0].append(t_svc)
             kinds[_kind(q)][1].append(t_drv)
         result["driver_prepared_ms"] = {"p50": _pct(drv_prepared, 0.5), "p99": _pct(drv_prepared, 0.99)}
-        result["by_kind_ms"] = {k: {"service_p50": _pct(a, 0.5), "service_p99": _pct(a, 0.99),
-                                    "driver_p50": _pct(b, 0.5), "driver_p99": _pct(b, 0.99)}
-                                for k, (a, b) in kinds.items()}
+        result["by_kind_ms"] = {
+            k: {
+                "service_p50": _pct(a, 0.5),
+                "service_p99": _pct(a, 0.99),
+                "driver_p50": _pct(b, 0.5),
+                "driver_p99": _pct(b, 0.99),
+            }
+            for k, (a, b) in kinds.items()
+        }
         result["ratio_p50"] = round(result["service_ms"]["p50"] / max(result["driver_ms"]["p50"], 1e-6), 2)
         result["ratio_p99"] = round(result["service_ms"]["p99"] / max(result["driver_ms"]["p99"], 1e-6), 2)
         return result
@@ -194,6 +290,7 @@ def run(rows: int = 1_000_000, queries: int = 400, limit: int = 50,
 if __name__ == "__main__":
     import json
     import sys
+
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     print(json.dumps(run(rows=n), indent=2))
     sys.stdout.flush()

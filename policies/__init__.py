@@ -12,19 +12,42 @@ POLICY = HERE / "policy.csv"
 ALL_BRANCHES = "*"
 
 FUNCTIONS = (
-    "customers", "loyalty", "segmentation", "credit", "complaints", "service", "warranty", "crm",
-    "carts", "payments", "orders", "vendors", "coupons", "shipping", "abandoned_carts",
-    "dashboard", "reports", "analytics", "audit", "admin",
+    "customers",
+    "loyalty",
+    "segmentation",
+    "credit",
+    "complaints",
+    "service",
+    "warranty",
+    "crm",
+    "carts",
+    "payments",
+    "orders",
+    "vendors",
+    "coupons",
+    "shipping",
+    "abandoned_carts",
+    "dashboard",
+    "reports",
+    "analytics",
+    "audit",
+    "admin",
 )
 ACTIONS = ("list", "read", "create", "update", "submit", "post", "approve", "export")
 ROLES = ("admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor")
 # Who an approval escalates to next, by role.
-ESCALATES_TO = {"agent": "supervisor", "clerk": "manager", "finance": "manager", "supervisor": "manager",
-                "warehouse": "manager", "manager": "admin"}
+ESCALATES_TO = {
+    "agent": "supervisor",
+    "clerk": "manager",
+    "finance": "manager",
+    "supervisor": "manager",
+    "warehouse": "manager",
+    "manager": "admin",
+}
 
 
 def _domain_match(request_domain: str, grant_domain: str) -> bool:
-    return grant_domain == ALL_BRANCHES or grant_domain == request_domain
+    return grant_domain in (ALL_BRANCHES, request_domain)
 
 
 def subject(user_id: int) -> str:

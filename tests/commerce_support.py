@@ -33,8 +33,12 @@ def commerce_settings(settings, localstripe):
 
 
 def adapters(settings) -> dict:
-    return {"payments": StripeGateway("sk_test_backroom", api_base=settings.stripe_api_base, max_network_retries=0),
-            "carrier": LocalCarrier()}
+    return {
+        "payments": StripeGateway(
+            "sk_test_backroom", api_base=settings.stripe_api_base, max_network_retries=0
+        ),
+        "carrier": LocalCarrier(),
+    }
 
 
 async def make_shop(session, *, stock=((5, 5),), prices=(1999,), weight_g=500):
@@ -44,21 +48,41 @@ async def make_shop(session, *, stock=((5, 5),), prices=(1999,), weight_g=500):
     products = []
     category = uniq("cat")  # the storefront can show just this test's products
     for i, price in enumerate(prices):
-        p = await catalog.create_product(session, actor=ACTOR, data=ProductCreate(
-            sku=uniq("SKU-"), name=f"Thing {i}", category=category, price_minor=price, tax_rate_bp=800,
-            weight_g=weight_g))
+        p = await catalog.create_product(
+            session,
+            actor=ACTOR,
+            data=ProductCreate(
+                sku=uniq("SKU-"),
+                name=f"Thing {i}",
+                category=category,
+                price_minor=price,
+                tax_rate_bp=800,
+                weight_g=weight_g,
+            ),
+        )
         qa, qb = stock[i] if i < len(stock) else stock[-1]
         if qa:
-            await catalog.adjust_stock(session, actor=ACTOR, product_id=p.id, branch_id=a.id, delta=qa, reason="test")
+            await catalog.adjust_stock(
+                session, actor=ACTOR, product_id=p.id, branch_id=a.id, delta=qa, reason="test"
+            )
         if qb:
-            await catalog.adjust_stock(session, actor=ACTOR, product_id=p.id, branch_id=b.id, delta=qb, reason="test")
+            await catalog.adjust_stock(
+                session, actor=ACTOR, product_id=p.id, branch_id=b.id, delta=qb, reason="test"
+            )
         products.append(p)
     return a, b, products
 
 
 def checkout_body(method="pm_card_visa", **kw) -> CheckoutRequest:
-    data = dict(email="ann@example.com", ship_name="Ann Buyer", ship_line1="5 Elm St", ship_city="Springfield",
-                ship_postcode="12345", ship_country="US", payment_method=method)
+    data = {
+        "email": "ann@example.com",
+        "ship_name": "Ann Buyer",
+        "ship_line1": "5 Elm St",
+        "ship_city": "Springfield",
+        "ship_postcode": "12345",
+        "ship_country": "US",
+        "payment_method": method,
+    }
     data.update(kw)
     return CheckoutRequest(**data)
 
@@ -67,8 +91,17 @@ async def place(db, branch, items, *, method="pm_card_visa", **kw):
     body = checkout_body(method, **kw)
     key = uniq("idem-")
     async with db.sessionmaker.begin() as s:
-        order = await orders.place_order(s, actor=ACTOR, cart_id=None, branch_id=branch.id, items=items, body=body,
-                                         idempotency_key=key, fingerprint=orders.request_hash(0, body), currency="USD")
+        order = await orders.place_order(
+            s,
+            actor=ACTOR,
+            cart_id=None,
+            branch_id=branch.id,
+            items=items,
+            body=body,
+            idempotency_key=key,
+            fingerprint=orders.request_hash(0, body),
+            currency="USD",
+        )
     return order
 
 
@@ -92,6 +125,7 @@ class CrashOnce:
             if self.calls[name] == 1:
                 raise RuntimeError(f"worker crashed after {name}")
             return result
+
         return wrapped
 
 
@@ -99,8 +133,11 @@ async def open_cart(client, db, branch) -> dict:
     """POST /api/v1/carts for a new customer of `branch`; returns the cart JSON."""
     from backroom.customers.schemas import CustomerCreate
     from backroom.customers.service import create_customer
+
     async with db.sessionmaker.begin() as s:
-        customer = await create_customer(s, actor=ACTOR, data=CustomerCreate(name=uniq("Cust "), home_branch_id=branch.id))
+        customer = await create_customer(
+            s, actor=ACTOR, data=CustomerCreate(name=uniq("Cust "), home_branch_id=branch.id)
+        )
     r = await client.post("/api/v1/carts", json={"branch_id": branch.id, "customer_id": customer.id})
     assert r.status_code == 201, r.text
     return r.json()

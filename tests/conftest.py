@@ -13,18 +13,17 @@ from pathlib import Path
 import psycopg
 import pytest
 import pytest_asyncio
+
+# Real argon2 hashes, with cheap parameters so that creating test users stays fast.
+from argon2 import PasswordHasher
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+import backroom.auth.service as _auth_service
 from backroom.db.migrate import upgrade_async
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.settings import Settings
 from backroom.temporal import dev_server_args
-
-# Real argon2 hashes, with cheap parameters so that creating test users stays fast.
-from argon2 import PasswordHasher  # noqa: E402
-
-import backroom.auth.service as _auth_service  # noqa: E402
 
 _auth_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -91,7 +90,9 @@ async def create_database(kind: str, tmp_path_factory) -> Database:
         # each other's, as production has one database per namespace.
         with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
             start = 1_000_000_000 + n * 10_000_000
-            for (seq,) in conn.execute("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").fetchall():
+            for (seq,) in conn.execute(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+            ).fetchall():
                 conn.execute(f'ALTER SEQUENCE "{seq}" RESTART WITH {start}')
     engine = make_engine(url)
     return Database(kind, url, make_sessionmaker(engine), make_sessionmaker(engine, readonly=True), engine)
@@ -136,15 +137,17 @@ async def fresh_db(request, tmp_path_factory):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(BACKROOM_VAR=tmp_path, SECRET_KEY="test-secret", COOKIE_SECURE=True,
-                    TEMPORAL_ADDRESS="127.0.0.1:1")
+    return Settings(
+        BACKROOM_VAR=tmp_path, SECRET_KEY="test-secret", COOKIE_SECURE=True, TEMPORAL_ADDRESS="127.0.0.1:1"
+    )
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def ts_env():
     """The time-skipping Temporal test server, shared by the session's workflow tests."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter)
+        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter
+    )
     yield env
     await env.shutdown()
 
@@ -153,8 +156,10 @@ async def ts_env():
 async def dev_env():
     """A real Temporal dev server (in memory), for integration tests through the API."""
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"), data_converter=pydantic_data_converter,
-        dev_server_extra_args=dev_server_args())
+        dev_server_existing_path=binary("temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=dev_server_args(),
+    )
     yield env
     await env.shutdown()
 

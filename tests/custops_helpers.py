@@ -14,14 +14,29 @@ from worker.registry import Deps, build_worker
 
 
 async def create_customer(session, *, branch, **kw) -> Customer:
-    c = Customer(name=kw.pop("name", f"Customer {uniq()}"), email=kw.pop("email", f"{uniq('c')}@example.com"),
-                 phone=kw.pop("phone", None), home_branch_id=branch.id, currency=kw.pop("currency", "USD"),
-                 credit_limit_minor=kw.pop("credit_limit_minor", 0), kind=kw.pop("kind", "person"),
-                 tags=kw.pop("tags", []), status="active", **kw)
+    c = Customer(
+        name=kw.pop("name", f"Customer {uniq()}"),
+        email=kw.pop("email", f"{uniq('c')}@example.com"),
+        phone=kw.pop("phone", None),
+        home_branch_id=branch.id,
+        currency=kw.pop("currency", "USD"),
+        credit_limit_minor=kw.pop("credit_limit_minor", 0),
+        kind=kw.pop("kind", "person"),
+        tags=kw.pop("tags", []),
+        status="active",
+        **kw,
+    )
     session.add(c)
     await session.flush()
-    await record(session, actor=TEST_ACTOR, action="customer.create", entity_type="customer", entity_id=c.id,
-                 branch_id=branch.id, after=snapshot(c))
+    await record(
+        session,
+        actor=TEST_ACTOR,
+        action="customer.create",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=branch.id,
+        after=snapshot(c),
+    )
     return c
 
 
@@ -31,8 +46,12 @@ async def staff(db, roles=("agent", "supervisor", "manager", "finance", "clerk")
         branch = await create_branch(s)
         out = {"branch": branch}
         for role in roles:
-            out[role] = await create_user(s, grants=[(role, branch.id)], email=f"{uniq(role)}@staff.test",
-                                          full_name=f"{role.title()} {uniq()}")
+            out[role] = await create_user(
+                s,
+                grants=[(role, branch.id)],
+                email=f"{uniq(role)}@staff.test",
+                full_name=f"{role.title()} {uniq()}",
+            )
     return out
 
 
@@ -53,7 +72,9 @@ async def running_worker(env, settings, db, task_queue):
     """A worker for the test; workflows appended to the yielded list are terminated at the end,
     because the time-skipping server stalls on timers of workflows nobody polls any more."""
     handles: list = []
-    async with build_worker(env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue):
+    async with build_worker(
+        env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
         try:
             yield handles
         finally:

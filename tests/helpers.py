@@ -32,19 +32,32 @@ def uniq(prefix: str = "x") -> str:
 
 async def create_branch(session, **kw) -> Branch:
     code = kw.pop("code", uniq("B").upper()[:12])
-    return await ensure_branch(session, actor=TEST_ACTOR, code=code, name=kw.pop("name", f"Branch {code}"), **kw)
+    return await ensure_branch(
+        session, actor=TEST_ACTOR, code=code, name=kw.pop("name", f"Branch {code}"), **kw
+    )
 
 
-async def create_user(session, *, grants: list[tuple[str, int | None]], username: str | None = None,
-                      **kw) -> User:
-    return await auth.create_user(session, actor=TEST_ACTOR, username=username or uniq("u"),
-                                  full_name=kw.pop("full_name", "Test User"), password=PASSWORD,
-                                  grants=grants, **kw)
+async def create_user(
+    session, *, grants: list[tuple[str, int | None]], username: str | None = None, **kw
+) -> User:
+    return await auth.create_user(
+        session,
+        actor=TEST_ACTOR,
+        username=username or uniq("u"),
+        full_name=kw.pop("full_name", "Test User"),
+        password=PASSWORD,
+        grants=grants,
+        **kw,
+    )
 
 
 def make_app(db, settings, temporal_client=None):
-    return create_app(settings, sessionmaker=db.sessionmaker, read_sessionmaker=db.read_sessionmaker,
-                      temporal_client=temporal_client)
+    return create_app(
+        settings,
+        sessionmaker=db.sessionmaker,
+        read_sessionmaker=db.read_sessionmaker,
+        temporal_client=temporal_client,
+    )
 
 
 def client_for(app) -> httpx.AsyncClient:

@@ -23,7 +23,9 @@ def test_workers_scale_and_migrations_run_first():
     for name in ("app", "worker"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert services["migrate"]["command"] == ["backroom", "migrate"]
-    assert services["temporal"]["depends_on"]["temporal-schema"]["condition"] == "service_completed_successfully"
+    assert (
+        services["temporal"]["depends_on"]["temporal-schema"]["condition"] == "service_completed_successfully"
+    )
     for script in ("setup-schema.sh", "create-namespace.sh"):
         assert (ROOT / "deploy" / "temporal" / script).exists()
 

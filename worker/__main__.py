@@ -23,18 +23,23 @@ async def run() -> None:
     await temporal.ensure_search_attributes(client, settings.temporal_namespace)
     engine = make_engine(settings.db_url)
     from backroom.orders.adapters import build_adapters, ensure_localstripe
+
     local_stripe = ensure_localstripe(settings)  # embedded default only
     deps = Deps(settings=settings, sessionmaker=make_sessionmaker(engine), extra=build_adapters(settings))
     worker = build_worker(client, deps, task_queue=settings.task_queue)
-    logging.getLogger("backroom.worker").info("worker polling %s on %s", settings.task_queue, settings.temporal_target)
+    logging.getLogger("backroom.worker").info(
+        "worker polling %s on %s", settings.task_queue, settings.temporal_target
+    )
     # Customer operations: the outbox sender runs beside the worker; the overdue-credit sweep
     # is one long-lived workflow started here (idempotent by its fixed id).
     from backroom.notifications.sender import run_poller
     from workflows.credit_holds import start_sweep
+
     await start_sweep(client, settings)
     poller = asyncio.create_task(run_poller(deps.sessionmaker, settings))
     # Workflows whose records were committed while Temporal was unreachable start from here.
     from backroom.starts.service import run_poller as run_start_poller
+
     starter = asyncio.create_task(run_start_poller(client, deps.sessionmaker))
     try:
         await worker.run()

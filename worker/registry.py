@@ -10,8 +10,8 @@ from temporalio.worker import Worker
 
 import activities
 import workflows
-from backroom.plugins import submodules
 from backroom.db.session import Sessionmaker
+from backroom.plugins import submodules
 from backroom.settings import Settings
 
 
@@ -36,4 +36,6 @@ def all_activities(deps: Deps) -> list:
 def build_worker(client: Client, deps: Deps, *, task_queue: str, **kw) -> Worker:
     """A worker running every Backroom workflow and activity on `task_queue`."""
     deps.client = client
-    return Worker(client, task_queue=task_queue, workflows=all_workflows(), activities=all_activities(deps), **kw)
+    return Worker(
+        client, task_queue=task_queue, workflows=all_workflows(), activities=all_activities(deps), **kw
+    )

@@ -7,7 +7,6 @@ refuses stale, repeated and self-approvals. The gate's activities keep the inbox
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,9 +23,9 @@ with workflow.unsafe.imports_passed_through():
         OpenRequest,
     )
 
-__all__ = ["ApprovalGate", "ApprovalAsk", "ApprovalLevel", "ApprovalOutcome", "Decision"]
+__all__ = ["ApprovalAsk", "ApprovalGate", "ApprovalLevel", "ApprovalOutcome", "Decision"]
 
-_ACTIVITY = dict(start_to_close_timeout=timedelta(seconds=30))
+_ACTIVITY = {"start_to_close_timeout": timedelta(seconds=30)}
 
 
 @dataclass
@@ -55,9 +54,15 @@ class ApprovalGate:
         first = ask.levels[0]
         request_id: int = await workflow.execute_activity(
             "approvals.open",
-            OpenRequest(ask=ask, workflow_id=info.workflow_id, run_id=info.run_id,
-                        deadline_at=workflow.now() + timedelta(hours=first.hours)),
-            result_type=int, **_ACTIVITY)
+            OpenRequest(
+                ask=ask,
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+                deadline_at=workflow.now() + timedelta(hours=first.hours),
+            ),
+            result_type=int,
+            **_ACTIVITY,
+        )
         gate = self._gates[request_id] = _Gate(ask=ask)
         roles: list[str] = []
         status = "expired"
@@ -67,24 +72,46 @@ class ApprovalGate:
                 gate.level = n
                 await workflow.execute_activity(
                     "approvals.escalate",
-                    EscalateRequest(request_id=request_id, workflow_id=info.workflow_id, level=n, roles=roles,
-                                    deadline_at=workflow.now() + timedelta(hours=level.hours)),
-                    **_ACTIVITY)
+                    EscalateRequest(
+                        request_id=request_id,
+                        workflow_id=info.workflow_id,
+                        level=n,
+                        roles=roles,
+                        deadline_at=workflow.now() + timedelta(hours=level.hours),
+                    ),
+                    **_ACTIVITY,
+                )
             try:
-                await workflow.wait_condition(lambda: gate.decision is not None or gate.cancel_reason is not None,
-                                              timeout=timedelta(hours=level.hours))
-            except asyncio.TimeoutError:
+                await workflow.wait_condition(
+                    lambda: gate.decision is not None or gate.cancel_reason is not None,
+                    timeout=timedelta(hours=level.hours),
+                )
+            except TimeoutError:
                 continue
-            status = "cancelled" if gate.decision is None else ("approved" if gate.decision.approve else "rejected")
+            status = (
+                "cancelled"
+                if gate.decision is None
+                else ("approved" if gate.decision.approve else "rejected")
+            )
             break
         d = gate.decision
-        close = CloseRequest(request_id=request_id, workflow_id=info.workflow_id, status=status,
-                             decided_by_id=d.user_id if d else None, decided_by_name=d.user_name if d else None,
-                             reason=(d.reason if d else gate.cancel_reason))
+        close = CloseRequest(
+            request_id=request_id,
+            workflow_id=info.workflow_id,
+            status=status,
+            decided_by_id=d.user_id if d else None,
+            decided_by_name=d.user_name if d else None,
+            reason=(d.reason if d else gate.cancel_reason),
+        )
         await workflow.execute_activity("approvals.close", close, **_ACTIVITY)
-        gate.outcome = ApprovalOutcome(request_id=request_id, status=status, level=gate.level,
-                                       decided_by_id=close.decided_by_id, decided_by_name=close.decided_by_name,
-                                       reason=close.reason)
+        gate.outcome = ApprovalOutcome(
+            request_id=request_id,
+            status=status,
+            level=gate.level,
+            decided_by_id=close.decided_by_id,
+            decided_by_name=close.decided_by_name,
+            reason=close.reason,
+        )
         return gate.outcome
 
     def cancel_approval(self, reason: str) -> None:

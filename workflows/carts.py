@@ -11,9 +11,18 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.carts import CartActivities
-    from backroom.carts.schemas import CartItem, CartQty, CartQuote, CartRemove, CartStart, CartView, CheckoutDone, CheckoutLock
+    from backroom.carts.schemas import (
+        CartItem,
+        CartQty,
+        CartQuote,
+        CartRemove,
+        CartStart,
+        CartView,
+        CheckoutDone,
+        CheckoutLock,
+    )
 
-QUICK = dict(start_to_close_timeout=timedelta(seconds=15), retry_policy=RetryPolicy(maximum_attempts=5))
+QUICK = {"start_to_close_timeout": timedelta(seconds=15), "retry_policy": RetryPolicy(maximum_attempts=5)}
 
 
 @workflow.defn
@@ -33,10 +42,16 @@ class CartWorkflow:
             idle = timedelta(days=start.idle_days)
             try:
                 await workflow.wait_condition(
-                    lambda: self.view.status in ("checked_out",) or workflow.info().is_continue_as_new_suggested(),
-                    timeout=idle)
-            except asyncio.TimeoutError:
-                if self.view.status == "open" and workflow.now() - (self.view.last_activity_at or workflow.now()) >= idle:
+                    lambda: (
+                        self.view.status in ("checked_out",) or workflow.info().is_continue_as_new_suggested()
+                    ),
+                    timeout=idle,
+                )
+            except TimeoutError:
+                if (
+                    self.view.status == "open"
+                    and workflow.now() - (self.view.last_activity_at or workflow.now()) >= idle
+                ):
                     # ABANDONED-CART HOOK: the reminder e-mail timer goes here (a shorter timeout
                     # before this one, then a notification activity); for now the cart just expires.
                     self.view.status = "abandoned"
@@ -46,9 +61,16 @@ class CartWorkflow:
             if self.view.status == "checked_out":
                 break
             await workflow.wait_condition(workflow.all_handlers_finished)
-            workflow.continue_as_new(CartStart(cart_id=start.cart_id, branch_id=start.branch_id,
-                                               currency=start.currency, idle_days=start.idle_days,
-                                               state=self.view, checkout_key=self.checkout_key))
+            workflow.continue_as_new(
+                CartStart(
+                    cart_id=start.cart_id,
+                    branch_id=start.branch_id,
+                    currency=start.currency,
+                    idle_days=start.idle_days,
+                    state=self.view,
+                    checkout_key=self.checkout_key,
+                )
+            )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.view
 
@@ -58,16 +80,21 @@ class CartWorkflow:
 
     def _must_be_open(self) -> None:
         if self.view.status != "open":
-            raise ApplicationError(f"The cart is {self.view.status.replace('_', ' ')}; it can no longer change.",
-                                   type="CartClosed", non_retryable=True)
+            raise ApplicationError(
+                f"The cart is {self.view.status.replace('_', ' ')}; it can no longer change.",
+                type="CartClosed",
+                non_retryable=True,
+            )
 
     async def _change(self, items: dict[int, int]) -> CartView:
         async with self._lock:
             self._must_be_open()  # checked again: a checkout may have started while we waited
             try:
                 totals = await workflow.execute_activity_method(
-                    CartActivities.quote, CartQuote(cart_id=self.view.cart_id, currency=self.start.currency,
-                                                    items=items), **QUICK)
+                    CartActivities.quote,
+                    CartQuote(cart_id=self.view.cart_id, currency=self.start.currency, items=items),
+                    **QUICK,
+                )
             except ActivityError as err:
                 cause = err.cause
                 if isinstance(cause, ApplicationError):

@@ -74,14 +74,19 @@ class ComplaintWorkflow(ApprovalGate):
             res = self._resolution
             if res and res.refund_minor:
                 await self._ask_refund(inp, res, round_no)
-            await workflow.execute_activity_method(ComplaintActivities.send_satisfaction,
-                                                   args=[inp.complaint_id, round_no], start_to_close_timeout=ACT)
+            await workflow.execute_activity_method(
+                ComplaintActivities.send_satisfaction,
+                args=[inp.complaint_id, round_no],
+                start_to_close_timeout=ACT,
+            )
             try:
-                await workflow.wait_condition(lambda: self._reopened,
-                                              timeout=timedelta(minutes=inp.reopen_window_minutes))
+                await workflow.wait_condition(
+                    lambda: self._reopened, timeout=timedelta(minutes=inp.reopen_window_minutes)
+                )
             except TimeoutError:
-                await workflow.execute_activity_method(ComplaintActivities.close_complaint, inp.complaint_id,
-                                                       start_to_close_timeout=ACT)
+                await workflow.execute_activity_method(
+                    ComplaintActivities.close_complaint, inp.complaint_id, start_to_close_timeout=ACT
+                )
                 self._status = "closed"
                 return "closed"
             # Reopened: the same workflow resumes with a fresh resolution clock.
@@ -93,12 +98,16 @@ class ComplaintWorkflow(ApprovalGate):
             if self._paused:
                 await workflow.wait_condition(lambda: not self._paused or self._resolution is not None)
                 continue
-            running = [t for t in (None if self._responded else self._fr_left, self._res_left) if t is not None]
+            running = [
+                t for t in (None if self._responded else self._fr_left, self._res_left) if t is not None
+            ]
             version, started = self._version, workflow.now()
             self._stretch_start = started
             try:
-                await workflow.wait_condition(lambda: self._version != version,
-                                              timeout=min(running) if running else None)
+                await workflow.wait_condition(
+                    lambda: self._version != version,  # noqa: B023 (awaited at once)
+                    timeout=min(running) if running else None,
+                )
             except TimeoutError:
                 pass
             self._stretch_start = None
@@ -116,31 +125,53 @@ class ComplaintWorkflow(ApprovalGate):
             if self._res_left is not None and self._res_left <= timedelta(0):
                 await self._breach(inp, "resolution")
                 # The next level gets a fresh resolution window; at the top the clock stops.
-                self._res_left = (timedelta(minutes=inp.resolution_minutes)
-                                  if self._level < len(LEVELS) - 1 else None)
+                self._res_left = (
+                    timedelta(minutes=inp.resolution_minutes) if self._level < len(LEVELS) - 1 else None
+                )
 
     async def _breach(self, inp: ComplaintInput, clock: str) -> None:
         self._breaches += 1
         self._level = min(self._level + 1, len(LEVELS) - 1)
         await workflow.execute_activity_method(
             ComplaintActivities.record_breach,
-            Breach(complaint_id=inp.complaint_id, clock=clock, to_level=LEVELS[self._level],
-                   key=f"complaint-{inp.complaint_id}:breach:{self._breaches}", at=workflow.now()),
-            start_to_close_timeout=ACT)
+            Breach(
+                complaint_id=inp.complaint_id,
+                clock=clock,
+                to_level=LEVELS[self._level],
+                key=f"complaint-{inp.complaint_id}:breach:{self._breaches}",
+                at=workflow.now(),
+            ),
+            start_to_close_timeout=ACT,
+        )
 
     async def _ask_refund(self, inp: ComplaintInput, res: Resolution, round_no: int) -> None:
-        outcome = await self.request_approval(ApprovalAsk(
-            key=f"complaint-{inp.complaint_id}-refund-{round_no}", branch_id=inp.branch_id,
-            subject_type="complaint", subject_id=str(inp.complaint_id),
-            title=f"Refund for {inp.title}", reason="Complaint resolution",
-            amount_minor=res.refund_minor, currency=res.currency, requested_by_id=res.requested_by_id,
-            requested_by_name=res.requested_by_name, function="complaints", action="approve",
-            levels=inp.refund_levels or [ApprovalLevel(role="supervisor", hours=24), ApprovalLevel(role="manager", hours=24)]))
+        outcome = await self.request_approval(
+            ApprovalAsk(
+                key=f"complaint-{inp.complaint_id}-refund-{round_no}",
+                branch_id=inp.branch_id,
+                subject_type="complaint",
+                subject_id=str(inp.complaint_id),
+                title=f"Refund for {inp.title}",
+                reason="Complaint resolution",
+                amount_minor=res.refund_minor,
+                currency=res.currency,
+                requested_by_id=res.requested_by_id,
+                requested_by_name=res.requested_by_name,
+                function="complaints",
+                action="approve",
+                levels=inp.refund_levels
+                or [ApprovalLevel(role="supervisor", hours=24), ApprovalLevel(role="manager", hours=24)],
+            )
+        )
         await workflow.execute_activity_method(
             ComplaintActivities.record_refund,
-            RefundDecision(complaint_id=inp.complaint_id, status=outcome.status,
-                           key=f"complaint-{inp.complaint_id}:refund:{round_no}"),
-            start_to_close_timeout=ACT)
+            RefundDecision(
+                complaint_id=inp.complaint_id,
+                status=outcome.status,
+                key=f"complaint-{inp.complaint_id}:refund:{round_no}",
+            ),
+            start_to_close_timeout=ACT,
+        )
 
     @workflow.signal
     def responded(self) -> None:
@@ -175,8 +206,14 @@ class ComplaintWorkflow(ApprovalGate):
         running = workflow.now() - self._stretch_start if self._stretch_start else timedelta(0)
         fr = None if self._fr_left is None or self._responded else (self._fr_left - running).total_seconds()
         res = None if self._res_left is None else (self._res_left - running).total_seconds()
-        return ComplaintState(status=self._status, level=LEVELS[self._level], paused=self._paused,
-                              first_response_left_s=fr, resolution_left_s=res, breaches=self._breaches)
+        return ComplaintState(
+            status=self._status,
+            level=LEVELS[self._level],
+            paused=self._paused,
+            first_response_left_s=fr,
+            resolution_left_s=res,
+            breaches=self._breaches,
+        )
 
 
 WORKFLOWS = [ComplaintWorkflow]

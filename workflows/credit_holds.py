@@ -50,16 +50,31 @@ class CreditHoldWorkflow(ApprovalGate):
         if await self._fits(inp):
             resolution = "paid"
         else:
-            ask = asyncio.ensure_future(self.request_approval(ApprovalAsk(
-                key=f"credit-hold-{inp.hold_id}", branch_id=inp.branch_id, subject_type="credit_hold",
-                subject_id=str(inp.hold_id), title=inp.title, reason=inp.reason, amount_minor=inp.amount_minor,
-                currency=inp.currency, requested_by_id=inp.requested_by_id, requested_by_name=inp.requested_by_name,
-                function="credit", action="approve",
-                levels=[ApprovalLevel(role="finance", hours=inp.finance_hours),
-                        ApprovalLevel(role="manager", hours=inp.manager_hours)])))
+            ask = asyncio.ensure_future(
+                self.request_approval(
+                    ApprovalAsk(
+                        key=f"credit-hold-{inp.hold_id}",
+                        branch_id=inp.branch_id,
+                        subject_type="credit_hold",
+                        subject_id=str(inp.hold_id),
+                        title=inp.title,
+                        reason=inp.reason,
+                        amount_minor=inp.amount_minor,
+                        currency=inp.currency,
+                        requested_by_id=inp.requested_by_id,
+                        requested_by_name=inp.requested_by_name,
+                        function="credit",
+                        action="approve",
+                        levels=[
+                            ApprovalLevel(role="finance", hours=inp.finance_hours),
+                            ApprovalLevel(role="manager", hours=inp.manager_hours),
+                        ],
+                    )
+                )
+            )
             seen = 0
             while resolution is None:
-                await workflow.wait_condition(lambda: ask.done() or self._payments > seen)
+                await workflow.wait_condition(lambda: ask.done() or self._payments > seen)  # noqa: B023
                 if ask.done():
                     resolution = ask.result().status
                     break
@@ -75,12 +90,14 @@ class CreditHoldWorkflow(ApprovalGate):
         if resolution not in ("approved", "paid", "rejected", "expired"):
             resolution = "expired"
         self.resolution = resolution
-        return await workflow.execute_activity_method(CreditHoldActivities.settle_hold,
-                                                      args=[inp.hold_id, resolution], start_to_close_timeout=ACT)
+        return await workflow.execute_activity_method(
+            CreditHoldActivities.settle_hold, args=[inp.hold_id, resolution], start_to_close_timeout=ACT
+        )
 
     async def _fits(self, inp: CreditHoldInput) -> bool:
-        return await workflow.execute_activity_method(CreditHoldActivities.hold_fits, inp.hold_id,
-                                                      start_to_close_timeout=ACT)
+        return await workflow.execute_activity_method(
+            CreditHoldActivities.hold_fits, inp.hold_id, start_to_close_timeout=ACT
+        )
 
     @workflow.signal
     def payment_posted(self) -> None:
@@ -102,8 +119,11 @@ class CreditOverdueSweepWorkflow:
     async def run(self, inp: SweepInput) -> None:
         """Every interval: hold accounts past terms plus grace, release paid-up ones."""
         for _ in range(inp.rounds_left):
-            await workflow.execute_activity_method(CreditHoldActivities.sweep_overdue, workflow.now(),
-                                                   start_to_close_timeout=timedelta(minutes=5))
+            await workflow.execute_activity_method(
+                CreditHoldActivities.sweep_overdue,
+                workflow.now(),
+                start_to_close_timeout=timedelta(minutes=5),
+            )
             await workflow.sleep(timedelta(hours=inp.interval_hours))
         workflow.continue_as_new(SweepInput(interval_hours=inp.interval_hours))
 
@@ -111,9 +131,14 @@ class CreditOverdueSweepWorkflow:
 async def start_sweep(client, settings) -> None:
     """Start the overdue sweep unless it runs already. Idempotent. (Called by the worker, not a workflow.)"""
     from temporalio.exceptions import WorkflowAlreadyStartedError
+
     try:
-        await client.start_workflow(CreditOverdueSweepWorkflow.run, SweepInput(interval_hours=settings.credit_sweep_hours),
-                                    id=SWEEP_ID, task_queue=settings.task_queue)
+        await client.start_workflow(
+            CreditOverdueSweepWorkflow.run,
+            SweepInput(interval_hours=settings.credit_sweep_hours),
+            id=SWEEP_ID,
+            task_queue=settings.task_queue,
+        )
     except WorkflowAlreadyStartedError:
         pass
 

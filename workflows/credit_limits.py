@@ -48,18 +48,31 @@ class CreditLimitChangeWorkflow(ApprovalGate):
 
     @workflow.run
     async def run(self, inp: LimitChangeInput) -> LimitChangeResult:
-        outcome = await self.request_approval(ApprovalAsk(
-            key="limit", branch_id=inp.branch_id, subject_type="customer", subject_id=str(inp.customer_id),
-            title=f"Credit limit for {inp.customer_name}: {format_money(inp.current_limit_minor, inp.currency)}"
-                  f" → {format_money(inp.requested_limit_minor, inp.currency)}",
-            reason=inp.reason, amount_minor=inp.requested_limit_minor, currency=inp.currency,
-            requested_by_id=inp.requested_by_id, requested_by_name=inp.requested_by_name,
-            function="credit", action="approve",
-            levels=[ApprovalLevel(role="finance", hours=inp.finance_hours),
-                    ApprovalLevel(role="manager", hours=inp.manager_hours)]))
-        decision = LimitDecision(request_id=inp.request_id, approved_by_id=outcome.decided_by_id,
-                                 reason=outcome.reason)
-        timeout = dict(start_to_close_timeout=timedelta(seconds=30))
+        outcome = await self.request_approval(
+            ApprovalAsk(
+                key="limit",
+                branch_id=inp.branch_id,
+                subject_type="customer",
+                subject_id=str(inp.customer_id),
+                title=f"Credit limit for {inp.customer_name}: {format_money(inp.current_limit_minor, inp.currency)}"
+                f" → {format_money(inp.requested_limit_minor, inp.currency)}",
+                reason=inp.reason,
+                amount_minor=inp.requested_limit_minor,
+                currency=inp.currency,
+                requested_by_id=inp.requested_by_id,
+                requested_by_name=inp.requested_by_name,
+                function="credit",
+                action="approve",
+                levels=[
+                    ApprovalLevel(role="finance", hours=inp.finance_hours),
+                    ApprovalLevel(role="manager", hours=inp.manager_hours),
+                ],
+            )
+        )
+        decision = LimitDecision(
+            request_id=inp.request_id, approved_by_id=outcome.decided_by_id, reason=outcome.reason
+        )
+        timeout = {"start_to_close_timeout": timedelta(seconds=30)}
         if outcome.status == "approved":
             await workflow.execute_activity("credit_limits.apply", decision, **timeout)
             self._status = "applied"

@@ -34,12 +34,14 @@ class FollowUpWorkflow:
         """Wait for completion; at the due time remind, after the grace time escalate."""
         until_due = max(timedelta(0), inp.due_at - workflow.now())
         if not await self._wait(until_due):
-            await workflow.execute_activity_method(FollowUpActivities.remind_followup, inp.task_id,
-                                                   start_to_close_timeout=ACT)
+            await workflow.execute_activity_method(
+                FollowUpActivities.remind_followup, inp.task_id, start_to_close_timeout=ACT
+            )
             self.state = "reminded"
             if not await self._wait(timedelta(minutes=inp.grace_minutes)):
-                await workflow.execute_activity_method(FollowUpActivities.escalate_followup, inp.task_id,
-                                                       start_to_close_timeout=ACT)
+                await workflow.execute_activity_method(
+                    FollowUpActivities.escalate_followup, inp.task_id, start_to_close_timeout=ACT
+                )
                 self.state = "escalated"
                 await workflow.wait_condition(lambda: self._done)
         self.state = "done"

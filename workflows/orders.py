@@ -12,17 +12,43 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
-    from backroom.orders.flow import (AlertAsk, AuthResult, CancelAsk, LabelAsk, LabelResult, MoneyAsk, MoneyResult,
-                                      OrderRef, OrderStart, OrderState, ParcelAction, ParcelStep, PaymentSignal,
-                                      RefundAsk, RefundOutcome, StaffAction, StatusChange, TrackingSignal)
+    from backroom.orders.flow import (
+        AlertAsk,
+        AuthResult,
+        CancelAsk,
+        LabelAsk,
+        LabelResult,
+        MoneyAsk,
+        MoneyResult,
+        OrderRef,
+        OrderStart,
+        OrderState,
+        ParcelAction,
+        ParcelStep,
+        PaymentSignal,
+        RefundAsk,
+        RefundOutcome,
+        StaffAction,
+        StatusChange,
+        TrackingSignal,
+    )
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
-DB = dict(start_to_close_timeout=timedelta(seconds=30),
-          retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)))
+DB = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+    ),
+}
 # Gateway and carrier calls: retried with backoff; idempotency keys make retries safe.
-REMOTE = dict(start_to_close_timeout=timedelta(seconds=60),
-              retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=2),
-                                       non_retryable_error_types=["CardDeclined", "PaymentRejected", "LabelRefused"]))
+REMOTE = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(minutes=2),
+        non_retryable_error_types=["CardDeclined", "PaymentRejected", "LabelRefused"],
+    ),
+}
 TERMINAL = {"cancelled", "payment_failed", "refunded"}
 CAPTURED = {"shipped", "delivered", "completed", "partially_refunded", "refunded"}
 
@@ -57,18 +83,35 @@ class OrderFulfillmentWorkflow(ApprovalGate):
     async def tracking(self, sig: TrackingSignal) -> None:
         """A carrier tracking event (Shippo webhook)."""
         for p in self.st.parcels:
-            if p.tracking_number == sig.tracking_number and sig.status == "delivered" and p.status == "shipped":
+            if (
+                p.tracking_number == sig.tracking_number
+                and sig.status == "delivered"
+                and p.status == "shipped"
+            ):
                 await self._parcel_step(p.id, "delivered", StaffAction(user_name="carrier"))
 
     # ---- helpers -------------------------------------------------------------------
-    async def _status(self, status: str, message: str, *, customer_message: str | None = None,
-                      who: StaffAction | None = None) -> None:
+    async def _status(
+        self,
+        status: str,
+        message: str,
+        *,
+        customer_message: str | None = None,
+        who: StaffAction | None = None,
+    ) -> None:
         await workflow.execute_activity_method(
             OrderActivities.set_status,
-            StatusChange(order_id=self.start.order_id, status=status, message=message,
-                         key=f"{workflow.info().workflow_id}:{workflow.info().run_id}:{status}:{workflow.uuid4().hex[:8]}",
-                         customer_message=customer_message, user_id=who.user_id if who else None,
-                         user_name=who.user_name if who else None), **DB)
+            StatusChange(
+                order_id=self.start.order_id,
+                status=status,
+                message=message,
+                key=f"{workflow.info().workflow_id}:{workflow.info().run_id}:{status}:{workflow.uuid4().hex[:8]}",
+                customer_message=customer_message,
+                user_id=who.user_id if who else None,
+                user_name=who.user_name if who else None,
+            ),
+            **DB,
+        )
         # State changes after the write, so a caller that sees the status also finds it in the DB.
         self.st.status = status
         if customer_message:
@@ -85,16 +128,30 @@ class OrderFulfillmentWorkflow(ApprovalGate):
 
     async def _parcel_step(self, parcel_id: int, step: str, who: StaffAction) -> None:
         await workflow.execute_activity_method(
-            OrderActivities.parcel_step, ParcelStep(order_id=self.start.order_id, parcel_id=parcel_id, step=step,
-                                                    user_id=who.user_id, user_name=who.user_name), **DB)
+            OrderActivities.parcel_step,
+            ParcelStep(
+                order_id=self.start.order_id,
+                parcel_id=parcel_id,
+                step=step,
+                user_id=who.user_id,
+                user_name=who.user_name,
+            ),
+            **DB,
+        )
         self._parcel(parcel_id).status = step
 
     async def _buy_label(self, parcel_id: int, who: StaffAction) -> None:
-        ask = LabelAsk(order_id=self.start.order_id, parcel_id=parcel_id, promised_days=self.start.promised_days,
-                       user_id=who.user_id)
+        ask = LabelAsk(
+            order_id=self.start.order_id,
+            parcel_id=parcel_id,
+            promised_days=self.start.promised_days,
+            user_id=who.user_id,
+        )
         # Quote first, then buy that exact rate: a retried purchase cannot pick a new rate (and buy twice).
         ask.rate = await workflow.execute_activity_method(OrderActivities.quote_label, ask, **REMOTE)
-        label: LabelResult = await workflow.execute_activity_method(OrderActivities.purchase_label, ask, **REMOTE)
+        label: LabelResult = await workflow.execute_activity_method(
+            OrderActivities.purchase_label, ask, **REMOTE
+        )
         p = self._parcel(parcel_id)
         p.status, p.label_id, p.tracking_number = "labelled", label.label_id, label.tracking_number
 
@@ -102,24 +159,35 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         if self.st.status in TERMINAL or self.st.status in CAPTURED:
             raise ApplicationError(
                 f"The order is {self.st.status.replace('_', ' ')}; it can no longer be cancelled"
-                + (" — refund it instead." if self.st.status in CAPTURED else "."), type="NotCancellable")
+                + (" — refund it instead." if self.st.status in CAPTURED else "."),
+                type="NotCancellable",
+            )
         if any(p.status in ("shipped", "delivered") for p in self.st.parcels):
-            raise ApplicationError("A parcel has already shipped; refund the order instead.", type="NotCancellable")
+            raise ApplicationError(
+                "A parcel has already shipped; refund the order instead.", type="NotCancellable"
+            )
 
     async def _compensate(self, why: str, *, status: str, customer_message: str) -> None:
         """Undo in reverse: void labels, release the card hold, give the stock back."""
         ref = OrderRef(order_id=self.start.order_id)
         for p in reversed(self.st.parcels):
             if p.label_id and p.status == "labelled":
-                await workflow.execute_activity_method(OrderActivities.void_label, ParcelStep(
-                    order_id=self.start.order_id, parcel_id=p.id, step="voided"), **REMOTE)
+                await workflow.execute_activity_method(
+                    OrderActivities.void_label,
+                    ParcelStep(order_id=self.start.order_id, parcel_id=p.id, step="voided"),
+                    **REMOTE,
+                )
                 p.status = "voided"
         if self.st.intent_id:
-            await workflow.execute_activity_method(OrderActivities.void_payment, MoneyAsk(
-                order_id=self.start.order_id, key=f"{workflow.info().workflow_id}:void"), **REMOTE)
+            await workflow.execute_activity_method(
+                OrderActivities.void_payment,
+                MoneyAsk(order_id=self.start.order_id, key=f"{workflow.info().workflow_id}:void"),
+                **REMOTE,
+            )
         await workflow.execute_activity_method(OrderActivities.release_stock, ref, **DB)
-        await self._status(status, why, customer_message=customer_message,
-                           who=self._cancel if self._cancel else None)
+        await self._status(
+            status, why, customer_message=customer_message, who=self._cancel if self._cancel else None
+        )
 
     # ---- main flow ------------------------------------------------------------------
     @workflow.run
@@ -141,14 +209,28 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 return await self._cancelled()
         except ActivityError as err:
             # A step failed for good (e.g. the carrier refused the label): undo and tell someone.
-            await workflow.execute_activity_method(OrderActivities.raise_alert, AlertAsk(
-                order_id=start.order_id, kind="order_failed", severity="critical",
-                message=f"Fulfilment failed: {err.cause or err}", key=f"{workflow.info().workflow_id}:failed"), **DB)
-            await self._compensate(f"Fulfilment failed: {err.cause or err}", status="cancelled",
-                                   customer_message="We could not ship your order; your card was not charged.")
+            await workflow.execute_activity_method(
+                OrderActivities.raise_alert,
+                AlertAsk(
+                    order_id=start.order_id,
+                    kind="order_failed",
+                    severity="critical",
+                    message=f"Fulfilment failed: {err.cause or err}",
+                    key=f"{workflow.info().workflow_id}:failed",
+                ),
+                **DB,
+            )
+            await self._compensate(
+                f"Fulfilment failed: {err.cause or err}",
+                status="cancelled",
+                customer_message="We could not ship your order; your card was not charged.",
+            )
             return await self._finish()
-        money: MoneyResult = await workflow.execute_activity_method(OrderActivities.capture_payment, MoneyAsk(
-            order_id=start.order_id, key=f"{workflow.info().workflow_id}:capture"), **REMOTE)
+        money: MoneyResult = await workflow.execute_activity_method(
+            OrderActivities.capture_payment,
+            MoneyAsk(order_id=start.order_id, key=f"{workflow.info().workflow_id}:capture"),
+            **REMOTE,
+        )
         self.st.captured_minor = money.captured_minor
         await self._status("shipped", "All parcels shipped; payment captured.")
         await workflow.wait_condition(lambda: self._all("delivered"))
@@ -157,63 +239,102 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             await self._status("completed", "Order completed.")
         # Refunds stay possible for a while after delivery.
         try:
-            await workflow.wait_condition(lambda: self.st.status == "refunded" and not self._pending_refund_minor,
-                                          timeout=timedelta(days=start.refund_window_days))
-        except asyncio.TimeoutError:
+            await workflow.wait_condition(
+                lambda: self.st.status == "refunded" and not self._pending_refund_minor,
+                timeout=timedelta(days=start.refund_window_days),
+            )
+        except TimeoutError:
             pass
         return await self._finish()
 
     async def _finish(self) -> OrderState:
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and
-                                      all(t.done() for t in self._refund_tasks))
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and all(t.done() for t in self._refund_tasks)
+        )
         return self.st
 
     async def _cancelled(self) -> OrderState:
-        await self._compensate(f"Cancelled: {self._cancel.reason}", status="cancelled",
-                               customer_message="Your order was cancelled; the card hold was released.")
+        await self._compensate(
+            f"Cancelled: {self._cancel.reason}",
+            status="cancelled",
+            customer_message="Your order was cancelled; the card hold was released.",
+        )
         return await self._finish()
 
     async def _authorize(self) -> bool:
         auth: AuthResult = await workflow.execute_activity_method(
-            OrderActivities.authorize_payment, OrderRef(order_id=self.start.order_id), **REMOTE)
+            OrderActivities.authorize_payment, OrderRef(order_id=self.start.order_id), **REMOTE
+        )
         self.st.intent_id = auth.intent_id
         if auth.status == "requires_action":
-            await self._status("awaiting_authentication", "The card asks the customer to authenticate (3-D Secure).",
-                               customer_message="Your bank asks you to confirm this payment.")
+            await self._status(
+                "awaiting_authentication",
+                "The card asks the customer to authenticate (3-D Secure).",
+                customer_message="Your bank asks you to confirm this payment.",
+            )
             try:
-                await workflow.wait_condition(lambda: self._payment is not None or self._cancel is not None,
-                                              timeout=timedelta(minutes=self.start.auth_timeout_minutes))
-            except asyncio.TimeoutError:
+                await workflow.wait_condition(
+                    lambda: self._payment is not None or self._cancel is not None,
+                    timeout=timedelta(minutes=self.start.auth_timeout_minutes),
+                )
+            except TimeoutError:
                 pass
             # Ask the gateway in any case: a webhook may have been lost, or the signal be stale.
             auth = await workflow.execute_activity_method(
-                OrderActivities.check_payment, OrderRef(order_id=self.start.order_id), **REMOTE)
+                OrderActivities.check_payment, OrderRef(order_id=self.start.order_id), **REMOTE
+            )
             if auth.status != "authorized":
-                message = (self._payment.message if self._payment and self._payment.message else None) or \
-                    "The payment was not authenticated in time."
-                await self._compensate(message, status="payment_failed",
-                                       customer_message=f"{message} Your order was not placed; nothing was charged.")
+                message = (
+                    self._payment.message if self._payment and self._payment.message else None
+                ) or "The payment was not authenticated in time."
+                await self._compensate(
+                    message,
+                    status="payment_failed",
+                    customer_message=f"{message} Your order was not placed; nothing was charged.",
+                )
                 return False
         if auth.status != "authorized":
-            await workflow.execute_activity_method(OrderActivities.release_stock,
-                                                   OrderRef(order_id=self.start.order_id), **DB)
+            await workflow.execute_activity_method(
+                OrderActivities.release_stock, OrderRef(order_id=self.start.order_id), **DB
+            )
             message = auth.message or "Your card was declined."
-            await self._status("payment_failed", f"Payment failed: {message}",
-                               customer_message=f"{message} Please try another card; nothing was charged.")
+            await self._status(
+                "payment_failed",
+                f"Payment failed: {message}",
+                customer_message=f"{message} Please try another card; nothing was charged.",
+            )
             return False
-        await self._status("payment_authorized", "Payment authorized (funds held, not captured).",
-                           customer_message="Payment authorized. We are preparing your order.")
+        await self._status(
+            "payment_authorized",
+            "Payment authorized (funds held, not captured).",
+            customer_message="Payment authorized. We are preparing your order.",
+        )
         return True
 
     async def _review(self) -> bool:
         await self._status("review", f"Held for review: {self.start.review_reason}")
-        gate = asyncio.create_task(self.request_approval(ApprovalAsk(
-            key="review", branch_id=self.start.branch_id, subject_type="order", subject_id=str(self.start.order_id),
-            title=f"Review order #{self.start.order_id}", reason=self.start.review_reason,
-            amount_minor=self.start.total_minor, currency=self.start.currency, requested_by_id=None,
-            requested_by_name="storefront", function="orders", action="approve",
-            levels=[ApprovalLevel(role="finance", hours=self.start.review_hours),
-                    ApprovalLevel(role="manager", hours=self.start.review_hours)])))
+        gate = asyncio.create_task(
+            self.request_approval(
+                ApprovalAsk(
+                    key="review",
+                    branch_id=self.start.branch_id,
+                    subject_type="order",
+                    subject_id=str(self.start.order_id),
+                    title=f"Review order #{self.start.order_id}",
+                    reason=self.start.review_reason,
+                    amount_minor=self.start.total_minor,
+                    currency=self.start.currency,
+                    requested_by_id=None,
+                    requested_by_name="storefront",
+                    function="orders",
+                    action="approve",
+                    levels=[
+                        ApprovalLevel(role="finance", hours=self.start.review_hours),
+                        ApprovalLevel(role="manager", hours=self.start.review_hours),
+                    ],
+                )
+            )
+        )
         await workflow.wait_condition(lambda: gate.done() or self._cancel is not None)
         if not gate.done():
             self.cancel_approval("The order was cancelled.")
@@ -221,8 +342,11 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             return False
         outcome = gate.result()
         if outcome.status != "approved":
-            await self._compensate(f"Review {outcome.status}.", status="cancelled",
-                                   customer_message="We could not accept this order; the card hold was released.")
+            await self._compensate(
+                f"Review {outcome.status}.",
+                status="cancelled",
+                customer_message="We could not accept this order; the card hold was released.",
+            )
             return False
         return True
 
@@ -231,11 +355,18 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         picked = lambda: done() or all(p.status != "pending" for p in self.st.parcels)  # noqa: E731
         try:
             await workflow.wait_condition(picked, timeout=timedelta(hours=self.start.pick_timeout_hours))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             message = f"Order #{self.start.order_id} not picked within {self.start.pick_timeout_hours:g} h."
-            await workflow.execute_activity_method(OrderActivities.raise_alert, AlertAsk(
-                order_id=self.start.order_id, kind="pick_timeout", message=message,
-                key=f"{workflow.info().workflow_id}:pick_timeout"), **DB)
+            await workflow.execute_activity_method(
+                OrderActivities.raise_alert,
+                AlertAsk(
+                    order_id=self.start.order_id,
+                    kind="pick_timeout",
+                    message=message,
+                    key=f"{workflow.info().workflow_id}:pick_timeout",
+                ),
+                **DB,
+            )
             self.st.alerts.append("pick_timeout")
         await workflow.wait_condition(done)
 
@@ -250,8 +381,10 @@ class OrderFulfillmentWorkflow(ApprovalGate):
     # ---- warehouse updates ------------------------------------------------------------
     def _check_step(self, act: ParcelAction, need: tuple[str, ...], what: str) -> None:
         if self._cancel or self.st.status not in ("picking", "packed", "label_purchased"):
-            raise ApplicationError(f"The order is {self.st.status.replace('_', ' ')}; it cannot be {what} now.",
-                                   type="WrongState")
+            raise ApplicationError(
+                f"The order is {self.st.status.replace('_', ' ')}; it cannot be {what} now.",
+                type="WrongState",
+            )
         p = self._parcel(act.parcel_id)
         if p.status not in need:
             raise ApplicationError(f"Parcel {p.id} is {p.status}; it cannot be {what}.", type="WrongState")
@@ -349,31 +482,50 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         seq = self._refund_seq
         if amount > self.start.refund_approval_over_minor:
             self._refund_tasks.append(asyncio.create_task(self._gated_refund(ask, amount, seq)))
-            return RefundOutcome(status="pending_approval", amount_minor=amount, refunded_minor=self.st.refunded_minor)
+            return RefundOutcome(
+                status="pending_approval", amount_minor=amount, refunded_minor=self.st.refunded_minor
+            )
         await self._do_refund(ask, amount, seq)
         return RefundOutcome(status="refunded", amount_minor=amount, refunded_minor=self.st.refunded_minor)
 
     @refund.validator
     def _v_refund(self, ask: RefundAsk) -> None:
         if not self.st.captured_minor:
-            raise ApplicationError("Nothing was captured yet; cancel the order instead.", type="NotRefundable")
+            raise ApplicationError(
+                "Nothing was captured yet; cancel the order instead.", type="NotRefundable"
+            )
         left = self._refundable()
         if left <= 0:
             raise ApplicationError("The order is already fully refunded.", type="NotRefundable")
         if ask.amount_minor is not None and ask.amount_minor > left:
-            raise ApplicationError(f"At most {left} (minor units) can still be refunded.", type="NotRefundable")
+            raise ApplicationError(
+                f"At most {left} (minor units) can still be refunded.", type="NotRefundable"
+            )
 
     def _refundable(self) -> int:
         return self.st.captured_minor - self.st.refunded_minor - self._pending_refund_minor
 
     async def _gated_refund(self, ask: RefundAsk, amount: int, seq: int) -> None:
-        await self._event("refund_requested", f"Refund of {amount} requested by {ask.user_name}; awaiting approval.", ask)
-        outcome = await self.request_approval(ApprovalAsk(
-            key=f"refund-{seq}", branch_id=self.start.branch_id, subject_type="order",
-            subject_id=str(self.start.order_id), title=f"Refund on order #{self.start.order_id}", reason=ask.reason,
-            amount_minor=amount, currency=self.start.currency, requested_by_id=ask.user_id,
-            requested_by_name=ask.user_name, function="payments", action="approve",
-            levels=[ApprovalLevel(role="finance", hours=48), ApprovalLevel(role="manager", hours=24)]))
+        await self._event(
+            "refund_requested", f"Refund of {amount} requested by {ask.user_name}; awaiting approval.", ask
+        )
+        outcome = await self.request_approval(
+            ApprovalAsk(
+                key=f"refund-{seq}",
+                branch_id=self.start.branch_id,
+                subject_type="order",
+                subject_id=str(self.start.order_id),
+                title=f"Refund on order #{self.start.order_id}",
+                reason=ask.reason,
+                amount_minor=amount,
+                currency=self.start.currency,
+                requested_by_id=ask.user_id,
+                requested_by_name=ask.user_name,
+                function="payments",
+                action="approve",
+                levels=[ApprovalLevel(role="finance", hours=48), ApprovalLevel(role="manager", hours=24)],
+            )
+        )
         if outcome.status == "approved":
             await self._do_refund(ask, amount, seq)
         else:
@@ -381,20 +533,39 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             await self._event("refund_" + outcome.status, f"Refund of {amount} {outcome.status}.", ask)
 
     async def _event(self, kind: str, message: str, who: StaffAction) -> None:
-        await workflow.execute_activity_method(OrderActivities.add_event, StatusChange(
-            order_id=self.start.order_id, status=kind, message=message,
-            key=f"{workflow.info().workflow_id}:{kind}:{workflow.uuid4().hex[:8]}", user_name=who.user_name), **DB)
+        await workflow.execute_activity_method(
+            OrderActivities.add_event,
+            StatusChange(
+                order_id=self.start.order_id,
+                status=kind,
+                message=message,
+                key=f"{workflow.info().workflow_id}:{kind}:{workflow.uuid4().hex[:8]}",
+                user_name=who.user_name,
+            ),
+            **DB,
+        )
 
     async def _do_refund(self, ask: RefundAsk, amount: int, seq: int) -> None:
-        money: MoneyResult = await workflow.execute_activity_method(OrderActivities.refund_payment, MoneyAsk(
-            order_id=self.start.order_id, key=f"{workflow.info().workflow_id}:refund-{seq}", amount_minor=amount,
-            reason=ask.reason, user_id=ask.user_id), **REMOTE)
+        money: MoneyResult = await workflow.execute_activity_method(
+            OrderActivities.refund_payment,
+            MoneyAsk(
+                order_id=self.start.order_id,
+                key=f"{workflow.info().workflow_id}:refund-{seq}",
+                amount_minor=amount,
+                reason=ask.reason,
+                user_id=ask.user_id,
+            ),
+            **REMOTE,
+        )
         self._pending_refund_minor -= amount
         self.st.refunded_minor = money.refunded_minor
         full = self.st.refunded_minor >= self.st.captured_minor
-        await self._status("refunded" if full else "partially_refunded",
-                           f"Refunded {amount} ({ask.reason}).", who=ask,
-                           customer_message="Your refund is on its way." if full else "Part of your order was refunded.")
+        await self._status(
+            "refunded" if full else "partially_refunded",
+            f"Refunded {amount} ({ask.reason}).",
+            who=ask,
+            customer_message="Your refund is on its way." if full else "Part of your order was refunded.",
+        )
 
 
 WORKFLOWS = [OrderFulfillmentWorkflow]

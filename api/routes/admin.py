@@ -14,7 +14,17 @@ from api.routes.tokens import create_for, list_for
 from backroom.auth import service as auth
 from backroom.auth.models import User
 from backroom.auth.principal import Principal
-from backroom.auth.schemas import MAX_ID, GrantIn, Role, TokenCreate, TokenCreated, TokenRead, UserCreate, UserDetail, UserRead
+from backroom.auth.schemas import (
+    MAX_ID,
+    GrantIn,
+    Role,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+    UserCreate,
+    UserDetail,
+    UserRead,
+)
 from backroom.pagination import paginate
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -23,39 +33,62 @@ router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 async def user_detail(session: AsyncSession, user_id: int) -> UserDetail:
     user = await auth.get_user(session, user_id)
     grants = await auth.user_grants(session, user_id)
-    return UserDetail(**UserRead.model_validate(user).model_dump(),
-                      grants=[{"role": r, "branch_id": b} for r, b in grants])
+    return UserDetail(
+        **UserRead.model_validate(user).model_dump(), grants=[{"role": r, "branch_id": b} for r, b in grants]
+    )
 
 
 @router.get("/users")
-async def list_users(q: Annotated[str | None, Query(max_length=64)] = None, limit: int = 50,
-                     cursor: str | None = None, p: Principal = require("admin", "list"),
-                     session: AsyncSession = Depends(get_session)) -> dict:
+async def list_users(
+    q: Annotated[str | None, Query(max_length=64)] = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    p: Principal = require("admin", "list"),
+    session: AsyncSession = Depends(get_session),
+) -> dict:
     """Users by user name, optionally filtered by `q` (user name or full name)."""
-    page = await paginate(session, auth.users_query(search=q), sort_col=User.username, id_col=User.id,
-                          limit=limit, cursor=cursor)
+    page = await paginate(
+        session,
+        auth.users_query(search=q),
+        sort_col=User.username,
+        id_col=User.id,
+        limit=limit,
+        cursor=cursor,
+    )
     return {"items": [UserRead.model_validate(u) for u in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/users/{user_id}", response_model=UserDetail)
-async def get_user(user_id: Id, p: Principal = require("admin", "read"),
-                   session: AsyncSession = Depends(get_session)):
+async def get_user(
+    user_id: Id, p: Principal = require("admin", "read"), session: AsyncSession = Depends(get_session)
+):
     return await user_detail(session, user_id)
 
 
 @router.post("/users", status_code=201, response_model=UserDetail)
-async def create_user(body: UserCreate, p: Principal = require("admin", "create"),
-                      session: AsyncSession = Depends(get_session)):
+async def create_user(
+    body: UserCreate, p: Principal = require("admin", "create"), session: AsyncSession = Depends(get_session)
+):
     """Create a staff user with role grants. Not idempotent: a taken user name is a 409."""
-    user = await auth.create_user(session, actor=p.actor(), username=body.username, full_name=body.full_name,
-                                  password=body.password, email=body.email,
-                                  grants=[(g.role, g.branch_id) for g in body.grants])
+    user = await auth.create_user(
+        session,
+        actor=p.actor(),
+        username=body.username,
+        full_name=body.full_name,
+        password=body.password,
+        email=body.email,
+        grants=[(g.role, g.branch_id) for g in body.grants],
+    )
     return await user_detail(session, user.id)
 
 
 @router.post("/users/{user_id}/grants", response_model=UserDetail)
-async def grant_role(user_id: Id, body: GrantIn, p: Principal = require("admin", "update"),
-                     session: AsyncSession = Depends(get_session)):
+async def grant_role(
+    user_id: Id,
+    body: GrantIn,
+    p: Principal = require("admin", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     """Grant a role in a branch (branch_id null: every branch). Idempotent."""
     await auth.get_user(session, user_id)
     await auth.grant_role(session, actor=p.actor(), user_id=user_id, role=body.role, branch_id=body.branch_id)
@@ -63,9 +96,13 @@ async def grant_role(user_id: Id, body: GrantIn, p: Principal = require("admin",
 
 
 @router.delete("/users/{user_id}/grants/{role}", response_model=UserDetail)
-async def revoke_role(user_id: Id, role: Role,
-                      branch_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-                      p: Principal = require("admin", "update"), session: AsyncSession = Depends(get_session)):
+async def revoke_role(
+    user_id: Id,
+    role: Role,
+    branch_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    p: Principal = require("admin", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     """Revoke a role in a branch (no branch_id: the every-branch grant). Idempotent."""
     await auth.get_user(session, user_id)
     await auth.revoke_role(session, actor=p.actor(), user_id=user_id, role=role, branch_id=branch_id)
@@ -73,22 +110,35 @@ async def revoke_role(user_id: Id, role: Role,
 
 
 @router.get("/users/{user_id}/tokens")
-async def list_user_tokens(user_id: Id, limit: int = 50, cursor: str | None = None,
-                           p: Principal = require("admin", "read"), session: AsyncSession = Depends(get_session)):
+async def list_user_tokens(
+    user_id: Id,
+    limit: int = 50,
+    cursor: str | None = None,
+    p: Principal = require("admin", "read"),
+    session: AsyncSession = Depends(get_session),
+):
     await auth.get_user(session, user_id)
     return await list_for(session, user_id, limit, cursor)
 
 
 @router.post("/users/{user_id}/tokens", status_code=201, response_model=TokenCreated)
-async def create_user_token(user_id: Id, body: TokenCreate, p: Principal = require("admin", "update"),
-                            session: AsyncSession = Depends(get_session)):
+async def create_user_token(
+    user_id: Id,
+    body: TokenCreate,
+    p: Principal = require("admin", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     """Create a token acting as another user (e.g. a service account). Not idempotent."""
     await auth.get_user(session, user_id)
     return await create_for(session, p, user_id, body)
 
 
 @router.delete("/users/{user_id}/tokens/{token_id}", response_model=TokenRead)
-async def revoke_user_token(user_id: Id, token_id: Id, p: Principal = require("admin", "update"),
-                            session: AsyncSession = Depends(get_session)):
+async def revoke_user_token(
+    user_id: Id,
+    token_id: Id,
+    p: Principal = require("admin", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     """Revoke any user's token. Idempotent."""
     return await auth.revoke_token(session, actor=p.actor(), user_id=user_id, token_id=token_id)

@@ -17,9 +17,11 @@ router = APIRouter(prefix="/api/v1/approvals", tags=["approvals"])
 
 
 @router.get("")
-async def list_approvals(status: Literal["pending", "decided"] = "pending",
-                         p: Principal = require("dashboard", "read"),
-                         session: AsyncSession = Depends(get_session)) -> dict:
+async def list_approvals(
+    status: Literal["pending", "decided"] = "pending",
+    p: Principal = require("dashboard", "read"),
+    session: AsyncSession = Depends(get_session),
+) -> dict:
     """The caller's inbox: requests they may decide (or have decided). Each request is further
     checked against its own (function, action) in its branch."""
     rows = await service.inbox(session, p=p, status=status)
@@ -27,8 +29,9 @@ async def list_approvals(status: Literal["pending", "decided"] = "pending",
 
 
 @router.get("/{request_id}")
-async def get_approval(request_id: int, p: Principal = require("dashboard", "read"),
-                       session: AsyncSession = Depends(get_session)) -> ApprovalRead:
+async def get_approval(
+    request_id: int, p: Principal = require("dashboard", "read"), session: AsyncSession = Depends(get_session)
+) -> ApprovalRead:
     row = await service.get(session, request_id)
     if not service.may_see(p, row):
         raise Forbidden(f"You may not see approval request #{request_id}.")
@@ -36,8 +39,13 @@ async def get_approval(request_id: int, p: Principal = require("dashboard", "rea
 
 
 @router.post("/{request_id}/decision")
-async def decide(request_id: int, body: DecisionIn, request: Request, p: Principal = require("dashboard", "read"),
-                 session: AsyncSession = Depends(get_session)) -> ApprovalOutcome:
+async def decide(
+    request_id: int,
+    body: DecisionIn,
+    request: Request,
+    p: Principal = require("dashboard", "read"),
+    session: AsyncSession = Depends(get_session),
+) -> ApprovalOutcome:
     """Approve or reject. Casbin checks the request's own (function, action) in its branch
     before the Update is sent; the workflow's validator refuses stale, repeated and
     self-approvals. Returns the outcome once the workflow has recorded it."""

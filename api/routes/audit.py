@@ -38,19 +38,29 @@ class AuditEventRead(BaseModel):
 
 
 @router.get("/verify")
-async def verify(p: Principal = require("audit", "read"), session: AsyncSession = Depends(get_session)) -> dict:
+async def verify(
+    p: Principal = require("audit", "read"), session: AsyncSession = Depends(get_session)
+) -> dict:
     """Re-hash the whole chain; name the first broken link. Read-only."""
     report = await audit.verify(session)
-    return {"ok": report.ok, "checked": report.checked, "first_broken_id": report.first_broken_id,
-            "problem": report.problem}
+    return {
+        "ok": report.ok,
+        "checked": report.checked,
+        "first_broken_id": report.first_broken_id,
+        "problem": report.problem,
+    }
 
 
 @router.get("/events")
-async def events(entity_type: Annotated[str | None, Query(max_length=64)] = None,
-                 entity_id: Annotated[str | None, Query(max_length=64)] = None,
-                 action: Annotated[str | None, Query(max_length=64)] = None,
-                 limit: int = 50, cursor: str | None = None,
-                 p: Principal = require("audit", "read"), session: AsyncSession = Depends(get_session)) -> dict:
+async def events(
+    entity_type: Annotated[str | None, Query(max_length=64)] = None,
+    entity_id: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    p: Principal = require("audit", "read"),
+    session: AsyncSession = Depends(get_session),
+) -> dict:
     """Events, newest first, filtered by record and action; branch-bound readers see their
     branches' events only."""
     stmt = select(AuditEvent)
@@ -63,7 +73,16 @@ async def events(entity_type: Annotated[str | None, Query(max_length=64)] = None
     branches = p.branch_ids("audit", "read")
     if branches is not None:
         stmt = stmt.where(AuditEvent.branch_id.in_(branches))
-    page = await paginate(session, stmt, sort_col=AuditEvent.id, id_col=AuditEvent.id, limit=limit,
-                          cursor=cursor, descending=True)
-    return {"items": [AuditEventRead.model_validate(e).model_dump(mode="json") for e in page.items],
-            "next_cursor": page.next_cursor}
+    page = await paginate(
+        session,
+        stmt,
+        sort_col=AuditEvent.id,
+        id_col=AuditEvent.id,
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
+    return {
+        "items": [AuditEventRead.model_validate(e).model_dump(mode="json") for e in page.items],
+        "next_cursor": page.next_cursor,
+    }

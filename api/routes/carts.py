@@ -11,12 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, require
 from backroom.auth.principal import Principal
-from backroom.orders.checkout import end_transaction
 from backroom.carts import service as carts
+from backroom.carts.schemas import CartCreate, CartItem, CartQty, CartRemove, CartView
 from backroom.customers.models import Customer
 from backroom.errors import not_found
-from backroom.carts.schemas import CartCreate, CartItem, CartQty, CartRemove, CartView
-from backroom.orders.checkout import checkout, shop_branch
+from backroom.orders.checkout import checkout, end_transaction, shop_branch
 from backroom.orders.schemas import CheckoutRequest, OrderRead
 
 router = APIRouter(prefix="/api/v1/carts", tags=["carts"])
@@ -35,13 +34,31 @@ class QtyBody(BaseModel):
 
 
 def cart_json(cart, lines) -> dict:
-    return {"id": cart.id, "status": cart.status, "branch_id": cart.branch_id, "customer_id": cart.customer_id,
-            "currency": cart.currency, "item_count": cart.item_count, "subtotal_minor": cart.subtotal_minor,
-            "discount_minor": cart.discount_minor, "tax_minor": cart.tax_minor, "shipping_minor": cart.shipping_minor,
-            "total_minor": cart.total_minor, "order_id": cart.order_id,
-            "lines": [{"product_id": ln.product_id, "sku": ln.sku, "name": ln.name, "qty": ln.qty,
-                       "unit_price_minor": ln.unit_price_minor, "line_total_minor": ln.line_total_minor}
-                      for ln in lines]}
+    return {
+        "id": cart.id,
+        "status": cart.status,
+        "branch_id": cart.branch_id,
+        "customer_id": cart.customer_id,
+        "currency": cart.currency,
+        "item_count": cart.item_count,
+        "subtotal_minor": cart.subtotal_minor,
+        "discount_minor": cart.discount_minor,
+        "tax_minor": cart.tax_minor,
+        "shipping_minor": cart.shipping_minor,
+        "total_minor": cart.total_minor,
+        "order_id": cart.order_id,
+        "lines": [
+            {
+                "product_id": ln.product_id,
+                "sku": ln.sku,
+                "name": ln.name,
+                "qty": ln.qty,
+                "unit_price_minor": ln.unit_price_minor,
+                "line_total_minor": ln.line_total_minor,
+            }
+            for ln in lines
+        ],
+    }
 
 
 async def _cart(session, p: Principal, cart_id: int, action: str):
@@ -58,65 +75,110 @@ async def _send(request: Request, session: AsyncSession, cart, name: str, arg) -
 
 
 @router.post("", status_code=201)
-async def create_cart(request: Request, body: CartCreate, p: Principal = require("carts", "create"),
-                      session: AsyncSession = Depends(get_session)):
+async def create_cart(
+    request: Request,
+    body: CartCreate,
+    p: Principal = require("carts", "create"),
+    session: AsyncSession = Depends(get_session),
+):
     """A new empty cart for a customer (its workflow starts with the first item)."""
     settings = request.app.state.settings
     if await session.get(Customer, body.customer_id) is None:
         raise not_found("Customer", body.customer_id)
     branch_id = body.branch_id or (await shop_branch(session, settings)).id
     p.require("carts", "create", branch_id=branch_id)
-    cart = await carts.create_cart(session, actor=p.actor(), branch_id=branch_id, currency=settings.default_currency,
-                                   customer_id=body.customer_id)
+    cart = await carts.create_cart(
+        session,
+        actor=p.actor(),
+        branch_id=branch_id,
+        currency=settings.default_currency,
+        customer_id=body.customer_id,
+    )
     return cart_json(cart, [])
 
 
 @router.get("")
-async def list_carts(q: Annotated[CartListQuery, Query()], p: Principal = require("carts", "list"),
-                     session: AsyncSession = Depends(get_session)):
-    page = await carts.list_carts(session, branch_ids=p.branch_ids("carts", "list"), status=q.status,
-                                  limit=q.limit, cursor=q.cursor)
+async def list_carts(
+    q: Annotated[CartListQuery, Query()],
+    p: Principal = require("carts", "list"),
+    session: AsyncSession = Depends(get_session),
+):
+    page = await carts.list_carts(
+        session, branch_ids=p.branch_ids("carts", "list"), status=q.status, limit=q.limit, cursor=q.cursor
+    )
     return {"items": [cart_json(c, []) for c in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/{cart_id}")
-async def get_cart(cart_id: int, p: Principal = require("carts", "read"), session: AsyncSession = Depends(get_session)):
+async def get_cart(
+    cart_id: int, p: Principal = require("carts", "read"), session: AsyncSession = Depends(get_session)
+):
     cart = await _cart(session, p, cart_id, "read")
     return cart_json(cart, await carts.lines_of(session, cart_id))
 
 
 @router.post("/{cart_id}/items")
-async def add_item(request: Request, cart_id: int, body: CartItem, p: Principal = require("carts", "update"),
-                   session: AsyncSession = Depends(get_session)) -> CartView:
+async def add_item(
+    request: Request,
+    cart_id: int,
+    body: CartItem,
+    p: Principal = require("carts", "update"),
+    session: AsyncSession = Depends(get_session),
+) -> CartView:
     """Add units; the cart workflow re-prices and checks stock (409 when it refuses)."""
     cart = await _cart(session, p, cart_id, "update")
     return await _send(request, session, cart, "add", body)
 
 
 @router.patch("/{cart_id}/items/{product_id}")
-async def set_qty(request: Request, cart_id: int, product_id: int, body: QtyBody,
-                  p: Principal = require("carts", "update"), session: AsyncSession = Depends(get_session)) -> CartView:
+async def set_qty(
+    request: Request,
+    cart_id: int,
+    product_id: int,
+    body: QtyBody,
+    p: Principal = require("carts", "update"),
+    session: AsyncSession = Depends(get_session),
+) -> CartView:
     cart = await _cart(session, p, cart_id, "update")
     return await _send(request, session, cart, "set_qty", CartQty(product_id=product_id, qty=body.qty))
 
 
 @router.delete("/{cart_id}/items/{product_id}")
-async def remove_item(request: Request, cart_id: int, product_id: int, p: Principal = require("carts", "update"),
-                      session: AsyncSession = Depends(get_session)) -> CartView:
+async def remove_item(
+    request: Request,
+    cart_id: int,
+    product_id: int,
+    p: Principal = require("carts", "update"),
+    session: AsyncSession = Depends(get_session),
+) -> CartView:
     cart = await _cart(session, p, cart_id, "update")
     return await _send(request, session, cart, "remove", CartRemove(product_id=product_id))
 
 
 @router.post("/{cart_id}/checkout")
-async def checkout_cart(request: Request, cart_id: int, body: CheckoutRequest,
-                        idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=8, max_length=128),
-                        p: Principal = require("orders", "create"), session: AsyncSession = Depends(get_session)):
+async def checkout_cart(
+    request: Request,
+    cart_id: int,
+    body: CheckoutRequest,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=8, max_length=128),
+    p: Principal = require("orders", "create"),
+    session: AsyncSession = Depends(get_session),
+):
     """Place the order: 201 the first time, 200 with the same order for a retry with the same key,
     409 for the same key with a different body or when stock ran out."""
     cart = await carts.get_cart(session, cart_id)
     p.require("orders", "create", branch_id=cart.branch_id)
     client = await request.app.state.temporal.client()
-    order, created = await checkout(session, client=client, sessionmaker=request.app.state.sessionmaker,
-                                    settings=request.app.state.settings, actor=p.actor(),
-                                    cart_id=cart_id, body=body, idempotency_key=idempotency_key)
-    return JSONResponse(OrderRead.model_validate(order).model_dump(mode="json"), status_code=201 if created else 200)
+    order, created = await checkout(
+        session,
+        client=client,
+        sessionmaker=request.app.state.sessionmaker,
+        settings=request.app.state.settings,
+        actor=p.actor(),
+        cart_id=cart_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+    return JSONResponse(
+        OrderRead.model_validate(order).model_dump(mode="json"), status_code=201 if created else 200
+    )

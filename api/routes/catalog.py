@@ -22,23 +22,40 @@ router = APIRouter(prefix="/api/v1/products", tags=["catalog"])
 
 async def product_json(session: AsyncSession, product) -> dict:
     stock = (await catalog.stock_of(session, [product.id]))[product.id]
-    return {**ProductRead.model_validate(product).model_dump(mode="json"),
-            "stock": [{"branch_id": s.branch_id, "on_hand": s.on_hand, "reserved": s.reserved,
-                       "available": s.on_hand - s.reserved} for s in stock]}
+    return {
+        **ProductRead.model_validate(product).model_dump(mode="json"),
+        "stock": [
+            {
+                "branch_id": s.branch_id,
+                "on_hand": s.on_hand,
+                "reserved": s.reserved,
+                "available": s.on_hand - s.reserved,
+            }
+            for s in stock
+        ],
+    }
 
 
 @router.get("")
-async def list_products(filt: Annotated[ProductFilter, Query()], p: Principal = require("vendors", "list"),
-                        session: AsyncSession = Depends(get_session)):
+async def list_products(
+    filt: Annotated[ProductFilter, Query()],
+    p: Principal = require("vendors", "list"),
+    session: AsyncSession = Depends(get_session),
+):
     """Products, filtered and keyset-paged. Read-only."""
     page = await catalog.list_products(session, filt=filt, vendor_id=p.vendor_id)
-    return {"items": [ProductRead.model_validate(x).model_dump(mode="json") for x in page.items],
-            "next_cursor": page.next_cursor}
+    return {
+        "items": [ProductRead.model_validate(x).model_dump(mode="json") for x in page.items],
+        "next_cursor": page.next_cursor,
+    }
 
 
 @router.post("", status_code=201)
-async def create_product(body: ProductCreate, p: Principal = require("vendors", "create"),
-                         session: AsyncSession = Depends(get_session)):
+async def create_product(
+    body: ProductCreate,
+    p: Principal = require("vendors", "create"),
+    session: AsyncSession = Depends(get_session),
+):
     """Create a product (a vendor user's products always belong to their vendor)."""
     if p.vendor_id is not None:
         body = body.model_copy(update={"vendor_id": p.vendor_id})
@@ -47,31 +64,51 @@ async def create_product(body: ProductCreate, p: Principal = require("vendors", 
 
 
 @router.get("/{product_id}")
-async def get_product(product_id: int, p: Principal = require("vendors", "read"),
-                      session: AsyncSession = Depends(get_session)):
+async def get_product(
+    product_id: int, p: Principal = require("vendors", "read"), session: AsyncSession = Depends(get_session)
+):
     return await product_json(session, await catalog.get_product(session, product_id, vendor_id=p.vendor_id))
 
 
 @router.patch("/{product_id}")
-async def update_product(product_id: int, body: ProductUpdate, p: Principal = require("vendors", "update"),
-                         session: AsyncSession = Depends(get_session)):
-    product = await catalog.update_product(session, actor=p.actor(), product_id=product_id, data=body,
-                                           vendor_id=p.vendor_id)
+async def update_product(
+    product_id: int,
+    body: ProductUpdate,
+    p: Principal = require("vendors", "update"),
+    session: AsyncSession = Depends(get_session),
+):
+    product = await catalog.update_product(
+        session, actor=p.actor(), product_id=product_id, data=body, vendor_id=p.vendor_id
+    )
     return await product_json(session, product)
 
 
 @router.post("/{product_id}/archive")
-async def archive_product(product_id: int, p: Principal = require("vendors", "update"),
-                          session: AsyncSession = Depends(get_session)):
-    product = await catalog.archive_product(session, actor=p.actor(), product_id=product_id, vendor_id=p.vendor_id)
+async def archive_product(
+    product_id: int, p: Principal = require("vendors", "update"), session: AsyncSession = Depends(get_session)
+):
+    product = await catalog.archive_product(
+        session, actor=p.actor(), product_id=product_id, vendor_id=p.vendor_id
+    )
     return await product_json(session, product)
 
 
 @router.post("/{product_id}/stock")
-async def adjust_stock(product_id: int, body: StockAdjust, p: Principal = require("vendors", "update"),
-                       session: AsyncSession = Depends(get_session)):
+async def adjust_stock(
+    product_id: int,
+    body: StockAdjust,
+    p: Principal = require("vendors", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     """Add or remove units on hand in one branch (never below what is reserved)."""
     p.require("vendors", "update", branch_id=body.branch_id)
-    await catalog.adjust_stock(session, actor=p.actor(), product_id=product_id, branch_id=body.branch_id,
-                               delta=body.delta, reason=body.reason, vendor_id=p.vendor_id)
+    await catalog.adjust_stock(
+        session,
+        actor=p.actor(),
+        product_id=product_id,
+        branch_id=body.branch_id,
+        delta=body.delta,
+        reason=body.reason,
+        vendor_id=p.vendor_id,
+    )
     return await product_json(session, await catalog.get_product(session, product_id))

@@ -24,8 +24,12 @@ async def _customer(session: AsyncSession, p: Principal, customer_id: int, actio
 
 
 @router.post("/customers/{customer_id}/interactions", status_code=201)
-async def log_interaction(customer_id: int, body: InteractionCreate, session: AsyncSession = Depends(get_session),
-                          p: Principal = require("crm", "create")) -> dict:
+async def log_interaction(
+    customer_id: int,
+    body: InteractionCreate,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("crm", "create"),
+) -> dict:
     """Log a call, email, visit or note."""
     await _customer(session, p, customer_id, "create")
     row = await crm.log_interaction(session, actor=p.actor(), customer_id=customer_id, **body.model_dump())
@@ -33,46 +37,71 @@ async def log_interaction(customer_id: int, body: InteractionCreate, session: As
 
 
 @router.get("/customers/{customer_id}/interactions")
-async def interactions(customer_id: int, limit: int = 50, cursor: str | None = None,
-                       session: AsyncSession = Depends(get_session), p: Principal = require("crm", "read")) -> dict:
+async def interactions(
+    customer_id: int,
+    limit: int = 50,
+    cursor: str | None = None,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("crm", "read"),
+) -> dict:
     await _customer(session, p, customer_id, "read")
     page = await crm.interactions(session, customer_id=customer_id, limit=limit, cursor=cursor)
-    return {"items": [InteractionRead.model_validate(i).model_dump(mode="json") for i in page.items],
-            "next_cursor": page.next_cursor}
+    return {
+        "items": [InteractionRead.model_validate(i).model_dump(mode="json") for i in page.items],
+        "next_cursor": page.next_cursor,
+    }
 
 
-async def create_and_start(request: Request, session: AsyncSession, p: Principal, customer_id: int,
-                           body: TaskCreate) -> FollowUpTask:
+async def create_and_start(
+    request: Request, session: AsyncSession, p: Principal, customer_id: int, body: TaskCreate
+) -> FollowUpTask:
     """Shared by the API and the page: create the task, commit, start followup-{id}."""
     await _customer(session, p, customer_id, "create")
     data = body.model_dump()
     data["assignee_id"] = data["assignee_id"] or p.user_id
     task = await crm.create_task(session, actor=p.actor(), customer_id=customer_id, **data)
-    await wf.start(request, session, FollowUpWorkflow.run,
-                   FollowUpInput(task_id=task.id, due_at=task.due_at,
-                                 grace_minutes=request.app.state.settings.followup_grace_minutes),
-                   workflow_id=task.workflow_id, branch_id=task.branch_id, customer_id=customer_id)
+    await wf.start(
+        request,
+        session,
+        FollowUpWorkflow.run,
+        FollowUpInput(
+            task_id=task.id,
+            due_at=task.due_at,
+            grace_minutes=request.app.state.settings.followup_grace_minutes,
+        ),
+        workflow_id=task.workflow_id,
+        branch_id=task.branch_id,
+        customer_id=customer_id,
+    )
     return task
 
 
 @router.post("/customers/{customer_id}/tasks", status_code=201)
-async def create_task(customer_id: int, body: TaskCreate, request: Request,
-                      session: AsyncSession = Depends(get_session), p: Principal = require("crm", "create")) -> dict:
+async def create_task(
+    customer_id: int,
+    body: TaskCreate,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("crm", "create"),
+) -> dict:
     """Create a follow-up task; FollowUpWorkflow reminds and escalates it."""
     task = await create_and_start(request, session, p, customer_id, body)
     return TaskRead.model_validate(task).model_dump(mode="json")
 
 
 @router.get("/customers/{customer_id}/tasks")
-async def customer_tasks(customer_id: int, session: AsyncSession = Depends(get_session),
-                         p: Principal = require("crm", "read")) -> dict:
+async def customer_tasks(
+    customer_id: int, session: AsyncSession = Depends(get_session), p: Principal = require("crm", "read")
+) -> dict:
     await _customer(session, p, customer_id, "read")
     rows = await crm.tasks_for_customer(session, customer_id)
     return {"items": [TaskRead.model_validate(t).model_dump(mode="json") for t in rows], "next_cursor": None}
 
 
 @router.get("/tasks/mine")
-async def my_tasks(session: AsyncSession = Depends(get_session), p: Principal = require("crm", "read")) -> dict:
+async def my_tasks(
+    session: AsyncSession = Depends(get_session), p: Principal = require("crm", "read")
+) -> dict:
     """The caller's open follow-ups, soonest due first."""
     rows = await crm.my_tasks(session, user_id=p.user_id)
     return {"items": [TaskRead.model_validate(t).model_dump(mode="json") for t in rows], "next_cursor": None}
@@ -88,13 +117,17 @@ async def complete(request: Request, session: AsyncSession, p: Principal, task_i
     h = await wf.handle(request, task.workflow_id)
     try:
         await h.execute_update(FollowUpWorkflow.complete, CompleteTask(user_id=p.user_id))
-    except Exception as exc:  # noqa: BLE001 - the task is done in the database either way
+    except Exception as exc:
         wf.log.info("followup %s update not delivered: %s", task.workflow_id, exc)
     return task
 
 
 @router.post("/tasks/{task_id}/complete")
-async def complete_task(task_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                        p: Principal = require("crm", "update")) -> dict:
+async def complete_task(
+    task_id: int,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("crm", "update"),
+) -> dict:
     """Mark a follow-up done; ends followup-{id}."""
     return TaskRead.model_validate(await complete(request, session, p, task_id)).model_dump(mode="json")

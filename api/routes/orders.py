@@ -12,24 +12,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import get_session, require
 from backroom import temporal
 from backroom.auth.principal import Principal
-from backroom.orders.checkout import end_transaction
 from backroom.errors import Forbidden
-from backroom.orders import control, service as orders
+from backroom.orders import control
+from backroom.orders import service as orders
+from backroom.orders.checkout import end_transaction
 from backroom.orders.errors import LabelNotFound, OrderNotFound
 from backroom.orders.flow import CancelAsk, ParcelAction, RefundAsk, RefundOutcome
 from backroom.orders.models import Order, Parcel
-from backroom.orders.schemas import (CancelRequest, OrderDetail, OrderFilter, OrderLineRead, OrderRead, ParcelRead,
-                                     RefundRequest)
+from backroom.orders.schemas import (
+    CancelRequest,
+    OrderDetail,
+    OrderFilter,
+    OrderLineRead,
+    OrderRead,
+    ParcelRead,
+    RefundRequest,
+)
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
 # Warehouse steps: Update name and the permission it needs in the parcel's branch.
-STEPS = {"pick": ("pick", "orders", "submit"), "pack": ("pack", "orders", "submit"),
-         "label": ("buy_label", "shipping", "create"), "ship": ("ship", "orders", "submit"),
-         "delivered": ("mark_delivered", "shipping", "update")}
+STEPS = {
+    "pick": ("pick", "orders", "submit"),
+    "pack": ("pack", "orders", "submit"),
+    "label": ("buy_label", "shipping", "create"),
+    "ship": ("ship", "orders", "submit"),
+    "delivered": ("mark_delivered", "shipping", "update"),
+}
 
 
-async def visible_order(session: AsyncSession, p: Principal, order_id: int, function: str, action: str) -> Order:
+async def visible_order(
+    session: AsyncSession, p: Principal, order_id: int, function: str, action: str
+) -> Order:
     """The order if the caller may act on it here (branch, vendor); 404 hides others' orders."""
     order = await orders.get_order(session, order_id)
     if p.vendor_id is not None:
@@ -44,30 +58,56 @@ async def visible_order(session: AsyncSession, p: Principal, order_id: int, func
 async def order_detail(session: AsyncSession, order: Order, settings) -> dict:
     lines = await orders.lines_of(session, order.id)
     parcels = await orders.parcels_of(session, order.id)
-    detail = OrderDetail(**OrderRead.model_validate(order).model_dump(),
-                         lines=[OrderLineRead.model_validate(x) for x in lines],
-                         parcels=[ParcelRead.model_validate(x) for x in parcels])
-    return {**detail.model_dump(mode="json"),
-            "events": [{"at": e.at.isoformat(), "kind": e.kind, "message": e.message, "actor": e.actor_name}
-                       for e in await orders.events_of(session, order.id)],
-            "payments": [{"kind": e.kind, "status": e.status, "amount_minor": e.amount_minor, "intent_id": e.intent_id,
-                          "gateway_ref": e.gateway_ref, "at": e.created_at.isoformat()}
-                         for e in await orders.payments_of(session, order.id)],
-            "workflow_url": temporal.workflow_url(settings, orders.workflow_id(order.id, settings.workflow_prefix))}
+    detail = OrderDetail(
+        **OrderRead.model_validate(order).model_dump(),
+        lines=[OrderLineRead.model_validate(x) for x in lines],
+        parcels=[ParcelRead.model_validate(x) for x in parcels],
+    )
+    return {
+        **detail.model_dump(mode="json"),
+        "events": [
+            {"at": e.at.isoformat(), "kind": e.kind, "message": e.message, "actor": e.actor_name}
+            for e in await orders.events_of(session, order.id)
+        ],
+        "payments": [
+            {
+                "kind": e.kind,
+                "status": e.status,
+                "amount_minor": e.amount_minor,
+                "intent_id": e.intent_id,
+                "gateway_ref": e.gateway_ref,
+                "at": e.created_at.isoformat(),
+            }
+            for e in await orders.payments_of(session, order.id)
+        ],
+        "workflow_url": temporal.workflow_url(
+            settings, orders.workflow_id(order.id, settings.workflow_prefix)
+        ),
+    }
 
 
 @router.get("")
-async def list_orders(filt: Annotated[OrderFilter, Query()], p: Principal = require("orders", "list"),
-                      session: AsyncSession = Depends(get_session)):
-    page = await orders.list_orders(session, filt=filt, branch_ids=p.branch_ids("orders", "list"),
-                                    vendor_id=p.vendor_id)
-    return {"items": [OrderRead.model_validate(o).model_dump(mode="json") for o in page.items],
-            "next_cursor": page.next_cursor}
+async def list_orders(
+    filt: Annotated[OrderFilter, Query()],
+    p: Principal = require("orders", "list"),
+    session: AsyncSession = Depends(get_session),
+):
+    page = await orders.list_orders(
+        session, filt=filt, branch_ids=p.branch_ids("orders", "list"), vendor_id=p.vendor_id
+    )
+    return {
+        "items": [OrderRead.model_validate(o).model_dump(mode="json") for o in page.items],
+        "next_cursor": page.next_cursor,
+    }
 
 
 @router.get("/{order_id}")
-async def get_order(request: Request, order_id: int, p: Principal = require("orders", "read"),
-                    session: AsyncSession = Depends(get_session)):
+async def get_order(
+    request: Request,
+    order_id: int,
+    p: Principal = require("orders", "read"),
+    session: AsyncSession = Depends(get_session),
+):
     order = await visible_order(session, p, order_id, "orders", "read")
     return await order_detail(session, order, request.app.state.settings)
 
@@ -77,83 +117,140 @@ async def _client(request: Request):
 
 
 @router.post("/{order_id}/cancel")
-async def cancel_order(request: Request, order_id: int, body: CancelRequest, p: Principal = require("orders", "update"),
-                       session: AsyncSession = Depends(get_session)):
+async def cancel_order(
+    request: Request,
+    order_id: int,
+    body: CancelRequest,
+    p: Principal = require("orders", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     """Cancel before shipment (voids labels and the card hold, releases stock); 409 after."""
     order = await visible_order(session, p, order_id, "orders", "update")
     await end_transaction(session)
-    st = await control.update(await _client(request), order.id, "cancel",
-                              CancelAsk(reason=body.reason, user_id=p.user_id, user_name=p.full_name),
-                              prefix=request.app.state.settings.workflow_prefix)
+    st = await control.update(
+        await _client(request),
+        order.id,
+        "cancel",
+        CancelAsk(reason=body.reason, user_id=p.user_id, user_name=p.full_name),
+        prefix=request.app.state.settings.workflow_prefix,
+    )
     return st.model_dump(mode="json")
 
 
 @router.post("/{order_id}/refunds")
-async def refund_order(request: Request, order_id: int, body: RefundRequest,
-                       p: Principal = require("payments", "create"), session: AsyncSession = Depends(get_session)):
+async def refund_order(
+    request: Request,
+    order_id: int,
+    body: RefundRequest,
+    p: Principal = require("payments", "create"),
+    session: AsyncSession = Depends(get_session),
+):
     """Refund captured money (all that is left when no amount); above the threshold it waits for approval."""
     order = await visible_order(session, p, order_id, "payments", "create")
     await end_transaction(session)
-    out = await control.update(await _client(request), order.id, "refund",
-                               RefundAsk(amount_minor=body.amount_minor, reason=body.reason, user_id=p.user_id,
-                                         user_name=p.full_name),
-                               prefix=request.app.state.settings.workflow_prefix, result_type=RefundOutcome)
+    out = await control.update(
+        await _client(request),
+        order.id,
+        "refund",
+        RefundAsk(
+            amount_minor=body.amount_minor, reason=body.reason, user_id=p.user_id, user_name=p.full_name
+        ),
+        prefix=request.app.state.settings.workflow_prefix,
+        result_type=RefundOutcome,
+    )
     return out.model_dump(mode="json")
 
 
-async def parcel_step(request: Request, session: AsyncSession, p: Principal, order_id: int, parcel_id: int,
-                      step: str):
+async def parcel_step(
+    request: Request, session: AsyncSession, p: Principal, order_id: int, parcel_id: int, step: str
+):
     update_name, function, action = STEPS[step]
     parcel = await session.get(Parcel, parcel_id)
     if parcel is None or parcel.order_id != order_id:
         raise OrderNotFound(f"Parcel {parcel_id} is not part of order {order_id}.")
     p.require(function, action, branch_id=parcel.branch_id)
     await end_transaction(session)
-    return await control.update(await _client(request), order_id, update_name,
-                                ParcelAction(parcel_id=parcel_id, user_id=p.user_id, user_name=p.full_name),
-                                prefix=request.app.state.settings.workflow_prefix)
+    return await control.update(
+        await _client(request),
+        order_id,
+        update_name,
+        ParcelAction(parcel_id=parcel_id, user_id=p.user_id, user_name=p.full_name),
+        prefix=request.app.state.settings.workflow_prefix,
+    )
 
 
 @router.post("/{order_id}/parcels/{parcel_id}/pick")
-async def pick(request: Request, order_id: int, parcel_id: int, p: Principal = require("orders", "submit"),
-               session: AsyncSession = Depends(get_session)):
+async def pick(
+    request: Request,
+    order_id: int,
+    parcel_id: int,
+    p: Principal = require("orders", "submit"),
+    session: AsyncSession = Depends(get_session),
+):
     return (await parcel_step(request, session, p, order_id, parcel_id, "pick")).model_dump(mode="json")
 
 
 @router.post("/{order_id}/parcels/{parcel_id}/pack")
-async def pack(request: Request, order_id: int, parcel_id: int, p: Principal = require("orders", "submit"),
-               session: AsyncSession = Depends(get_session)):
+async def pack(
+    request: Request,
+    order_id: int,
+    parcel_id: int,
+    p: Principal = require("orders", "submit"),
+    session: AsyncSession = Depends(get_session),
+):
     return (await parcel_step(request, session, p, order_id, parcel_id, "pack")).model_dump(mode="json")
 
 
 @router.post("/{order_id}/parcels/{parcel_id}/label")
-async def buy_label(request: Request, order_id: int, parcel_id: int, p: Principal = require("shipping", "create"),
-                    session: AsyncSession = Depends(get_session)):
+async def buy_label(
+    request: Request,
+    order_id: int,
+    parcel_id: int,
+    p: Principal = require("shipping", "create"),
+    session: AsyncSession = Depends(get_session),
+):
     return (await parcel_step(request, session, p, order_id, parcel_id, "label")).model_dump(mode="json")
 
 
 @router.post("/{order_id}/parcels/{parcel_id}/ship")
-async def ship(request: Request, order_id: int, parcel_id: int, p: Principal = require("orders", "submit"),
-               session: AsyncSession = Depends(get_session)):
+async def ship(
+    request: Request,
+    order_id: int,
+    parcel_id: int,
+    p: Principal = require("orders", "submit"),
+    session: AsyncSession = Depends(get_session),
+):
     return (await parcel_step(request, session, p, order_id, parcel_id, "ship")).model_dump(mode="json")
 
 
 @router.post("/{order_id}/parcels/{parcel_id}/delivered")
-async def delivered(request: Request, order_id: int, parcel_id: int, p: Principal = require("shipping", "update"),
-                    session: AsyncSession = Depends(get_session)):
+async def delivered(
+    request: Request,
+    order_id: int,
+    parcel_id: int,
+    p: Principal = require("shipping", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     """Local carrier only (no tracking feed): confirm a parcel was delivered."""
     return (await parcel_step(request, session, p, order_id, parcel_id, "delivered")).model_dump(mode="json")
 
 
 @router.get("/{order_id}/parcels/{parcel_id}/label.pdf")
-async def label_pdf(order_id: int, parcel_id: int, p: Principal = require("shipping", "read"),
-                    session: AsyncSession = Depends(get_session)):
+async def label_pdf(
+    order_id: int,
+    parcel_id: int,
+    p: Principal = require("shipping", "read"),
+    session: AsyncSession = Depends(get_session),
+):
     """The parcel's 4x6 label as PDF."""
     parcel = await session.get(Parcel, parcel_id)
     if parcel is None or parcel.order_id != order_id:
         raise LabelNotFound(f"Parcel {parcel_id} is not part of order {order_id}.")
     p.require("shipping", "read", branch_id=parcel.branch_id)
-    if not parcel.label_path or not Path(parcel.label_path).is_file():
+    if not parcel.label_path or not Path(parcel.label_path).is_file():  # noqa: ASYNC240 (one stat)
         raise LabelNotFound("No label was bought for this parcel yet.")
-    return FileResponse(parcel.label_path, media_type="application/pdf",
-                        filename=f"label-order{order_id}-parcel{parcel_id}.pdf")
+    return FileResponse(
+        parcel.label_path,
+        media_type="application/pdf",
+        filename=f"label-order{order_id}-parcel{parcel_id}.pdf",
+    )

@@ -22,28 +22,51 @@ CASH = ("payments", "create")
 
 
 @router.get("")
-async def list_shifts(limit: int = 50, cursor: str | None = None, p: Principal = require(*CASH),
-                      session: AsyncSession = Depends(get_session)) -> dict:
+async def list_shifts(
+    limit: int = 50,
+    cursor: str | None = None,
+    p: Principal = require(*CASH),
+    session: AsyncSession = Depends(get_session),
+) -> dict:
     """Your shifts, newest first."""
-    page = await paginate(session, select(Shift).where(Shift.user_id == p.user_id), sort_col=Shift.id,
-                          id_col=Shift.id, limit=limit, cursor=cursor, descending=True)
+    page = await paginate(
+        session,
+        select(Shift).where(Shift.user_id == p.user_id),
+        sort_col=Shift.id,
+        id_col=Shift.id,
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
     return {"items": [ShiftRead.model_validate(s) for s in page.items], "next_cursor": page.next_cursor}
 
 
 @router.post("", status_code=201, response_model=ShiftRead)
-async def open_shift(body: ShiftOpen, p: Principal = require(*CASH), session: AsyncSession = Depends(get_session)):
+async def open_shift(
+    body: ShiftOpen, p: Principal = require(*CASH), session: AsyncSession = Depends(get_session)
+):
     """Open your shift at a branch. Not idempotent: a second open shift there is a 409."""
     p.require(*CASH, branch_id=body.branch_id)
-    return await branches.open_shift(session, actor=p.actor(), branch_id=body.branch_id,
-                                     opening_float_minor=body.opening_float_minor)
+    return await branches.open_shift(
+        session, actor=p.actor(), branch_id=body.branch_id, opening_float_minor=body.opening_float_minor
+    )
 
 
 @router.post("/{shift_id}/close", response_model=ShiftRead)
-async def close_shift(shift_id: Id, body: ShiftClose, p: Principal = require(*CASH),
-                      session: AsyncSession = Depends(get_session)):
+async def close_shift(
+    shift_id: Id,
+    body: ShiftClose,
+    p: Principal = require(*CASH),
+    session: AsyncSession = Depends(get_session),
+):
     """Close your open shift with the counted cash. A second close is a 409."""
     shift = await session.get(Shift, shift_id)
     if shift is not None:
         p.require(*CASH, branch_id=shift.branch_id)
-    return await branches.close_shift(session, actor=p.actor(), shift_id=shift_id,
-                                      closing_count_minor=body.closing_count_minor, note=body.note)
+    return await branches.close_shift(
+        session,
+        actor=p.actor(),
+        shift_id=shift_id,
+        closing_count_minor=body.closing_count_minor,
+        note=body.note,
+    )

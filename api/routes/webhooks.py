@@ -8,14 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import PUBLIC, get_session
 from backroom.errors import AppError
-from backroom.shipping.tracking import parse_track_webhook, token_matches
 from backroom.orders import control
+from backroom.orders import service as orders
 from backroom.orders.flow import PaymentSignal, TrackingSignal
 from backroom.orders.models import Order, Parcel
-from backroom.orders import service as orders
 from backroom.payments.errors import InvalidSignature
 from backroom.payments.gateway import PaymentStatus
 from backroom.payments.webhooks import parse_event
+from backroom.shipping.tracking import parse_track_webhook, token_matches
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
@@ -33,8 +33,13 @@ async def stripe_webhook(request: Request, session: AsyncSession = Depends(get_s
         raise WebhookNotConfigured("STRIPE_WEBHOOK_SECRET is not set.")
     body = await request.body()
     event = parse_event(body, request.headers.get("stripe-signature"), settings.stripe_webhook_secret)
-    if await orders.seen_webhook(session, provider="stripe", event_id=event.event_id, type=event.type,
-                                 payload={"intent_id": event.intent_id, "status": event.status}):
+    if await orders.seen_webhook(
+        session,
+        provider="stripe",
+        event_id=event.event_id,
+        type=event.type,
+        payload={"intent_id": event.intent_id, "status": event.status},
+    ):
         return {"received": True, "duplicate": True}
     await session.commit()
     signalled = False
@@ -42,8 +47,9 @@ async def stripe_webhook(request: Request, session: AsyncSession = Depends(get_s
         order_id = await session.scalar(select(Order.id).where(Order.payment_intent_id == event.intent_id))
         if order_id:
             sig = PaymentSignal(authorized=event.status is PaymentStatus.AUTHORIZED, message=event.message)
-            signalled = await control.signal_payment(await request.app.state.temporal.client(), order_id, sig,
-                                                     prefix=settings.workflow_prefix)
+            signalled = await control.signal_payment(
+                await request.app.state.temporal.client(), order_id, sig, prefix=settings.workflow_prefix
+            )
     return {"received": True, "duplicate": False, "signalled": signalled}
 
 
@@ -57,15 +63,22 @@ async def shippo_webhook(request: Request, session: AsyncSession = Depends(get_s
     if not token_matches(request.query_params.get("token"), settings.shippo_webhook_secret):
         raise InvalidSignature("Bad or missing webhook token.")
     update = parse_track_webhook(await request.body())
-    if await orders.seen_webhook(session, provider="shippo", event_id=update.dedup_key, type=update.status.value,
-                                 payload={"tracking_number": update.tracking_number, "status": update.raw_status}):
+    if await orders.seen_webhook(
+        session,
+        provider="shippo",
+        event_id=update.dedup_key,
+        type=update.status.value,
+        payload={"tracking_number": update.tracking_number, "status": update.raw_status},
+    ):
         return {"received": True, "duplicate": True}
     await session.commit()
     parcel = await session.scalar(select(Parcel).where(Parcel.tracking_number == update.tracking_number))
     signalled = False
     if parcel is not None:
         signalled = await control.signal_tracking(
-            await request.app.state.temporal.client(), parcel.order_id,
+            await request.app.state.temporal.client(),
+            parcel.order_id,
             TrackingSignal(tracking_number=update.tracking_number, status=update.status.value.lower()),
-            prefix=settings.workflow_prefix)
+            prefix=settings.workflow_prefix,
+        )
     return {"received": True, "duplicate": False, "signalled": signalled}

@@ -29,28 +29,36 @@ async def _page(request: Request, p: Principal, session: AsyncSession, *, status
 
 
 @router.get("/account/tokens")
-async def tokens_page(request: Request, p: Principal = require("dashboard", "read"),
-                      session: AsyncSession = Depends(get_session)):
+async def tokens_page(
+    request: Request,
+    p: Principal = require("dashboard", "read"),
+    session: AsyncSession = Depends(get_session),
+):
     return await _page(request, p, session)
 
 
 @router.post("/account/tokens")
-async def create_token(request: Request, p: Principal = require("dashboard", "read"),
-                       session: AsyncSession = Depends(get_session)):
+async def create_token(
+    request: Request,
+    p: Principal = require("dashboard", "read"),
+    session: AsyncSession = Depends(get_session),
+):
     """Create a token and show its secret this once (never in a URL, so no redirect)."""
     body, errors, raw = await parse_form(request, TokenCreate)
     if body is None:
         return await _page(request, p, session, status=422, values=raw, errors=errors)
     expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    secret, row = await auth.create_token(session, actor=p.actor(), user_id=p.user_id, name=body.name,
-                                          expires_at=expires)
+    secret, row = await auth.create_token(
+        session, actor=p.actor(), user_id=p.user_id, name=body.name, expires_at=expires
+    )
     resp = await _page(request, p, session, status=201, new_secret=secret, new_token=row)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-async def revoke_token(token_id: Id, p: Principal = require("dashboard", "read"),
-                       session: AsyncSession = Depends(get_session)):
+async def revoke_token(
+    token_id: Id, p: Principal = require("dashboard", "read"), session: AsyncSession = Depends(get_session)
+):
     row = await auth.revoke_token(session, actor=p.actor(), user_id=p.user_id, token_id=token_id)
     return redirect("/account/tokens", flash=f"Token “{row.name}” revoked.")

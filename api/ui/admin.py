@@ -23,6 +23,7 @@ NAV = [("Users", "/admin/users", ("admin", "list"), 100)]
 
 class UserForm(BaseModel):
     """The create-user form: one optional first grant (more on the user's page)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     username: str
     full_name: str
@@ -43,30 +44,69 @@ def _branch_id(value: str | None) -> int | None:
 
 
 @router.get("/admin/users")
-async def users_page(request: Request, q: str | None = None, cursor: str | None = None,
-                     p: Principal = require("admin", "list"), session: AsyncSession = Depends(get_session)):
-    page = await paginate(session, auth.users_query(search=(q or "")[:64]), sort_col=User.username,
-                          id_col=User.id, limit=50, cursor=cursor)
-    return render(request, "admin_users.html", p, page=page, q=q or "", roles=policies.ROLES,
-                  branches=await branches.list_branches(session), values={}, errors={})
+async def users_page(
+    request: Request,
+    q: str | None = None,
+    cursor: str | None = None,
+    p: Principal = require("admin", "list"),
+    session: AsyncSession = Depends(get_session),
+):
+    page = await paginate(
+        session,
+        auth.users_query(search=(q or "")[:64]),
+        sort_col=User.username,
+        id_col=User.id,
+        limit=50,
+        cursor=cursor,
+    )
+    return render(
+        request,
+        "admin_users.html",
+        p,
+        page=page,
+        q=q or "",
+        roles=policies.ROLES,
+        branches=await branches.list_branches(session),
+        values={},
+        errors={},
+    )
 
 
 @router.post("/admin/users")
-async def create_user(request: Request, p: Principal = require("admin", "create"),
-                      session: AsyncSession = Depends(get_session)):
+async def create_user(
+    request: Request, p: Principal = require("admin", "create"), session: AsyncSession = Depends(get_session)
+):
     """Create a user (and a first role grant); a taken user name is refused."""
     form, errors, raw = await parse_form(request, UserForm)
     body = None
     if form is not None:
         grants = [{"role": form.role, "branch_id": _branch_id(form.branch)}] if form.role else []
-        body, errors, _ = _validate(UserCreate, {**form.model_dump(exclude={"role", "branch"}), "grants": grants})
+        body, errors, _ = _validate(
+            UserCreate, {**form.model_dump(exclude={"role", "branch"}), "grants": grants}
+        )
     if body is None:
         page = await paginate(session, auth.users_query(), sort_col=User.username, id_col=User.id, limit=50)
-        return render(request, "admin_users.html", p, status=422, page=page, q="", roles=policies.ROLES,
-                      branches=await branches.list_branches(session), values=raw, errors=errors)
-    user = await auth.create_user(session, actor=p.actor(), username=body.username, full_name=body.full_name,
-                                  password=body.password, email=body.email,
-                                  grants=[(g.role, g.branch_id) for g in body.grants])
+        return render(
+            request,
+            "admin_users.html",
+            p,
+            status=422,
+            page=page,
+            q="",
+            roles=policies.ROLES,
+            branches=await branches.list_branches(session),
+            values=raw,
+            errors=errors,
+        )
+    user = await auth.create_user(
+        session,
+        actor=p.actor(),
+        username=body.username,
+        full_name=body.full_name,
+        password=body.password,
+        email=body.email,
+        grants=[(g.role, g.branch_id) for g in body.grants],
+    )
     return redirect(f"/admin/users/{user.id}", flash=f"User {user.username} created.")
 
 
@@ -84,21 +124,36 @@ def _validate(model, data):
 
 
 @router.get("/admin/users/{user_id}")
-async def user_page(user_id: Id, request: Request, p: Principal = require("admin", "read"),
-                    session: AsyncSession = Depends(get_session)):
+async def user_page(
+    user_id: Id,
+    request: Request,
+    p: Principal = require("admin", "read"),
+    session: AsyncSession = Depends(get_session),
+):
     return await _user_page(request, p, session, user_id)
 
 
 async def _user_page(request, p, session, user_id, *, status=200, errors=None):
     user = await auth.get_user(session, user_id)
     all_branches = await branches.list_branches(session)
-    return render(request, "admin_user.html", p, status=status, user=user,
-                  grants=await auth.user_grants(session, user_id), tokens=await auth.list_tokens(session, user_id=user_id),
-                  roles=policies.ROLES, branches=all_branches, names={b.id: b.name for b in all_branches},
-                  errors=errors or {})
+    return render(
+        request,
+        "admin_user.html",
+        p,
+        status=status,
+        user=user,
+        grants=await auth.user_grants(session, user_id),
+        tokens=await auth.list_tokens(session, user_id=user_id),
+        roles=policies.ROLES,
+        branches=all_branches,
+        names={b.id: b.name for b in all_branches},
+        errors=errors or {},
+    )
 
 
-async def _change_grant(request: Request, p: Principal, session: AsyncSession, user_id: int, change, verb: str):
+async def _change_grant(
+    request: Request, p: Principal, session: AsyncSession, user_id: int, change, verb: str
+):
     form, errors, _ = await parse_form(request, GrantForm)
     grant, more = None, {}
     if form is not None:
@@ -111,21 +166,33 @@ async def _change_grant(request: Request, p: Principal, session: AsyncSession, u
 
 
 @router.post("/admin/users/{user_id}/grants")
-async def grant_role(user_id: Id, request: Request, p: Principal = require("admin", "update"),
-                     session: AsyncSession = Depends(get_session)):
+async def grant_role(
+    user_id: Id,
+    request: Request,
+    p: Principal = require("admin", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     """Grant a role in a branch (or every branch). Idempotent."""
     return await _change_grant(request, p, session, user_id, auth.grant_role, "Granted")
 
 
 @router.post("/admin/users/{user_id}/grants/revoke")
-async def revoke_role(user_id: Id, request: Request, p: Principal = require("admin", "update"),
-                      session: AsyncSession = Depends(get_session)):
+async def revoke_role(
+    user_id: Id,
+    request: Request,
+    p: Principal = require("admin", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     """Revoke a role in a branch (or the every-branch grant). Idempotent."""
     return await _change_grant(request, p, session, user_id, auth.revoke_role, "Revoked")
 
 
 @router.post("/admin/users/{user_id}/tokens/{token_id}/revoke")
-async def revoke_token(user_id: Id, token_id: Id, p: Principal = require("admin", "update"),
-                       session: AsyncSession = Depends(get_session)):
+async def revoke_token(
+    user_id: Id,
+    token_id: Id,
+    p: Principal = require("admin", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     row = await auth.revoke_token(session, actor=p.actor(), user_id=user_id, token_id=token_id)
     return redirect(f"/admin/users/{user_id}", flash=f"Token “{row.name}” revoked.")

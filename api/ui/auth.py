@@ -27,32 +27,56 @@ async def login_page(request: Request, next: str | None = None):
 
 
 @router.post("/login", dependencies=[PUBLIC])
-async def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/"),
-                session: AsyncSession = Depends(get_session)):
+async def login(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/"),
+    session: AsyncSession = Depends(get_session),
+):
     """Check the password (throttled), open a session, set the cookie."""
     settings = request.app.state.settings
     address = request.client.host if request.client else "unknown"
     try:
-        user = await auth.authenticate(session, username=username.strip(), password=password, address=address,
-                                       max_failures=settings.login_max_failures,
-                                       window_seconds=settings.login_window_seconds)
+        user = await auth.authenticate(
+            session,
+            username=username.strip(),
+            password=password,
+            address=address,
+            max_failures=settings.login_max_failures,
+            window_seconds=settings.login_window_seconds,
+        )
     except (Unauthorized, TooManyRequests) as exc:
         await session.commit()  # keep the failure record that throttles the next guess
-        resp = render(request, "login.html", status=exc.status, next=_safe_next(next), error=exc.detail,
-                      username=username)
+        resp = render(
+            request,
+            "login.html",
+            status=exc.status,
+            next=_safe_next(next),
+            error=exc.detail,
+            username=username,
+        )
         if "retry_after" in exc.extra:
             resp.headers["Retry-After"] = str(exc.extra["retry_after"])
         return resp
     token, _ = await auth.start_session(session, user=user, hours=settings.session_hours, address=address)
     resp = redirect(_safe_next(next))
-    resp.set_cookie(SESSION_COOKIE, token, max_age=settings.session_hours * 3600, httponly=True,
-                    secure=settings.cookie_secure, samesite="lax", path="/")
+    resp.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
     return resp
 
 
 @router.post("/logout", dependencies=[PUBLIC])
-async def logout(request: Request, p: Principal = Depends(current_principal),
-                 session: AsyncSession = Depends(get_session)):
+async def logout(
+    request: Request, p: Principal = Depends(current_principal), session: AsyncSession = Depends(get_session)
+):
     """Sign out (idempotent): part of sign-in, so any signed-in user may."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
@@ -60,4 +84,3 @@ async def logout(request: Request, p: Principal = Depends(current_principal),
     resp = redirect("/login")
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
-

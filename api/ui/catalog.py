@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, require
@@ -13,15 +14,15 @@ from backroom.branches.models import Branch
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductCreate, ProductFilter, ProductUpdate, StockAdjust
 from backroom.errors import InvalidInput
-from sqlalchemy import select
 
 router = APIRouter()
 NAV = [("Catalog", "/catalog", ("vendors", "list"), 30)]
 
 
 @router.get("/catalog")
-async def product_list(request: Request, p: Principal = require("vendors", "list"),
-                       session: AsyncSession = Depends(get_session)):
+async def product_list(
+    request: Request, p: Principal = require("vendors", "list"), session: AsyncSession = Depends(get_session)
+):
     q = {k: v for k, v in request.query_params.items() if v and k in ProductFilter.model_fields}
     try:
         filt = ProductFilter.model_validate(q)
@@ -34,64 +35,115 @@ async def product_list(request: Request, p: Principal = require("vendors", "list
 
 @router.get("/catalog/new")
 async def new_product(request: Request, p: Principal = require("vendors", "create")):
-    return render(request, "commerce/product_form.html", p, values={"currency": "USD"}, errors={}, product=None)
+    return render(
+        request, "commerce/product_form.html", p, values={"currency": "USD"}, errors={}, product=None
+    )
 
 
 @router.post("/catalog/new")
-async def create_product(request: Request, p: Principal = require("vendors", "create"),
-                         session: AsyncSession = Depends(get_session)):
+async def create_product(
+    request: Request,
+    p: Principal = require("vendors", "create"),
+    session: AsyncSession = Depends(get_session),
+):
     data, errors, raw = await parse_form(request, ProductCreate)
     if data is None:
-        return render(request, "commerce/product_form.html", p, status=422, values=raw, errors=errors, product=None)
+        return render(
+            request, "commerce/product_form.html", p, status=422, values=raw, errors=errors, product=None
+        )
     if p.vendor_id is not None:
         data = data.model_copy(update={"vendor_id": p.vendor_id})
     product = await catalog.create_product(session, actor=p.actor(), data=data)
     return redirect(f"/catalog/{product.id}", flash="Product created.")
 
 
-async def _product_page(request: Request, p: Principal, session: AsyncSession, product_id: int, *,
-                        values: dict | None = None, errors: dict | None = None, stock_errors: dict | None = None,
-                        status: int = 200):
+async def _product_page(
+    request: Request,
+    p: Principal,
+    session: AsyncSession,
+    product_id: int,
+    *,
+    values: dict | None = None,
+    errors: dict | None = None,
+    stock_errors: dict | None = None,
+    status: int = 200,
+):
     product = await catalog.get_product(session, product_id, vendor_id=p.vendor_id)
     stock = (await catalog.stock_of(session, [product.id]))[product.id]
     branches = list(await session.scalars(select(Branch).order_by(Branch.id)))
     from backroom.audit import service as audit
+
     trail = await audit.trail(session, entity_type="product", entity_id=product.id)
-    return render(request, "commerce/product.html", p, status=status, product=product, stock=stock,
-                  branches=branches, values=values or {k: getattr(product, k) for k in ProductUpdate.model_fields},
-                  errors=errors or {}, stock_errors=stock_errors or {}, trail=trail)
+    return render(
+        request,
+        "commerce/product.html",
+        p,
+        status=status,
+        product=product,
+        stock=stock,
+        branches=branches,
+        values=values or {k: getattr(product, k) for k in ProductUpdate.model_fields},
+        errors=errors or {},
+        stock_errors=stock_errors or {},
+        trail=trail,
+    )
 
 
 @router.get("/catalog/{product_id}")
-async def product_page(request: Request, product_id: int, p: Principal = require("vendors", "read"),
-                       session: AsyncSession = Depends(get_session)):
+async def product_page(
+    request: Request,
+    product_id: int,
+    p: Principal = require("vendors", "read"),
+    session: AsyncSession = Depends(get_session),
+):
     return await _product_page(request, p, session, product_id)
 
 
 @router.post("/catalog/{product_id}")
-async def update_product(request: Request, product_id: int, p: Principal = require("vendors", "update"),
-                         session: AsyncSession = Depends(get_session)):
+async def update_product(
+    request: Request,
+    product_id: int,
+    p: Principal = require("vendors", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     data, errors, raw = await parse_form(request, ProductUpdate)
     if data is None:
         return await _product_page(request, p, session, product_id, values=raw, errors=errors, status=422)
-    await catalog.update_product(session, actor=p.actor(), product_id=product_id, data=data, vendor_id=p.vendor_id)
+    await catalog.update_product(
+        session, actor=p.actor(), product_id=product_id, data=data, vendor_id=p.vendor_id
+    )
     return redirect(f"/catalog/{product_id}", flash="Saved.")
 
 
 @router.post("/catalog/{product_id}/archive")
-async def archive(request: Request, product_id: int, p: Principal = require("vendors", "update"),
-                  session: AsyncSession = Depends(get_session)):
+async def archive(
+    request: Request,
+    product_id: int,
+    p: Principal = require("vendors", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     await catalog.archive_product(session, actor=p.actor(), product_id=product_id, vendor_id=p.vendor_id)
     return redirect(f"/catalog/{product_id}", flash="Archived: no longer for sale.")
 
 
 @router.post("/catalog/{product_id}/stock")
-async def adjust(request: Request, product_id: int, p: Principal = require("vendors", "update"),
-                 session: AsyncSession = Depends(get_session)):
-    data, errors, raw = await parse_form(request, StockAdjust)
+async def adjust(
+    request: Request,
+    product_id: int,
+    p: Principal = require("vendors", "update"),
+    session: AsyncSession = Depends(get_session),
+):
+    data, errors, _raw = await parse_form(request, StockAdjust)
     if data is None:
         return await _product_page(request, p, session, product_id, stock_errors=errors, status=422)
     p.require("vendors", "update", branch_id=data.branch_id)
-    await catalog.adjust_stock(session, actor=p.actor(), product_id=product_id, branch_id=data.branch_id,
-                               delta=data.delta, reason=data.reason, vendor_id=p.vendor_id)
+    await catalog.adjust_stock(
+        session,
+        actor=p.actor(),
+        product_id=product_id,
+        branch_id=data.branch_id,
+        delta=data.delta,
+        reason=data.reason,
+        vendor_id=p.vendor_id,
+    )
     return redirect(f"/catalog/{product_id}", flash="Stock changed.")

@@ -13,18 +13,25 @@ from backroom.auth.principal import Principal
 M = TypeVar("M", bound=BaseModel)
 
 
-def render(request: Request, template: str, principal: Principal | None = None, status: int = 200,
-           **context: Any) -> Response:
+def render(
+    request: Request, template: str, principal: Principal | None = None, status: int = 200, **context: Any
+) -> Response:
     """Render a page with the signed-in user, their CSRF token and the staff menu."""
     templates = request.app.state.templates
-    ctx = {"p": principal, "csrf_token": getattr(request.state, "csrf_token", ""),
-           "settings": request.app.state.settings, "flash": request.query_params.get("flash"), **context}
+    ctx = {
+        "p": principal,
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "settings": request.app.state.settings,
+        "flash": request.query_params.get("flash"),
+        **context,
+    }
     return templates.TemplateResponse(request, template, ctx, status_code=status)
 
 
 def redirect(url: str, flash: str | None = None) -> RedirectResponse:
     if flash:
         from urllib.parse import quote
+
         url += ("&" if "?" in url else "?") + "flash=" + quote(flash)
     return RedirectResponse(url, status_code=303)
 

@@ -25,8 +25,11 @@ CHANNELS = ("phone", "email", "store", "web")
 
 
 @router.get("/complaints")
-async def queue_page(request: Request, session: AsyncSession = Depends(get_session),
-                     p: Principal = require("complaints", "list")):
+async def queue_page(
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("complaints", "list"),
+):
     rows = await complaints.queue(session, branch_ids=p.branch_ids("complaints", "list"))
     names = await _names(session, {c.customer_id for c, _ in rows})
     return render(request, "custops/complaint_queue.html", p, rows=rows, names=names)
@@ -39,15 +42,27 @@ async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
 
 
 @router.get("/complaints/new")
-async def new_page(request: Request, customer_id: int | None = None, p: Principal = require("complaints", "create")):
+async def new_page(
+    request: Request, customer_id: int | None = None, p: Principal = require("complaints", "create")
+):
     values = {"customer_id": customer_id or "", "severity": "medium", "channel": "phone"}
-    return render(request, "custops/complaint_new.html", p, values=values, errors={}, severities=SEVERITIES,
-                  channels=CHANNELS)
+    return render(
+        request,
+        "custops/complaint_new.html",
+        p,
+        values=values,
+        errors={},
+        severities=SEVERITIES,
+        channels=CHANNELS,
+    )
 
 
 @router.post("/complaints/new")
-async def new_submit(request: Request, session: AsyncSession = Depends(get_session),
-                     p: Principal = require("complaints", "create")):
+async def new_submit(
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("complaints", "create"),
+):
     body, errors, raw = await parse_form(request, ComplaintCreate)
     if body is not None:
         try:
@@ -55,59 +70,107 @@ async def new_submit(request: Request, session: AsyncSession = Depends(get_sessi
             return redirect(f"/complaints/{c.id}", flash=f"Complaint #{c.id} logged.")
         except AppError as exc:
             errors = {exc.extra.get("field", "customer_id"): exc.detail}
-    return render(request, "custops/complaint_new.html", p, status=422, values=raw, errors=errors,
-                  severities=SEVERITIES, channels=CHANNELS)
+    return render(
+        request,
+        "custops/complaint_new.html",
+        p,
+        status=422,
+        values=raw,
+        errors=errors,
+        severities=SEVERITIES,
+        channels=CHANNELS,
+    )
 
 
 @router.get("/complaints/{complaint_id}")
-async def detail_page(complaint_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                      p: Principal = require("complaints", "read")):
+async def detail_page(
+    complaint_id: int,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("complaints", "read"),
+):
     c = await complaints.get(session, complaint_id)
     p.require("complaints", "read", branch_id=c.branch_id)
     customer = await session.get(Customer, c.customer_id)
-    return render(request, "custops/complaint.html", p, c=c, sla=sla_status(c, utcnow()), customer=customer,
-                  events=await complaints.events(session, c.id), attachments=await complaints.attachments(session, c.id),
-                  can_update=p.can("complaints", "update", c.branch_id), errors={}, values={})
+    return render(
+        request,
+        "custops/complaint.html",
+        p,
+        c=c,
+        sla=sla_status(c, utcnow()),
+        customer=customer,
+        events=await complaints.events(session, c.id),
+        attachments=await complaints.attachments(session, c.id),
+        can_update=p.can("complaints", "update", c.branch_id),
+        errors={},
+        values={},
+    )
 
 
 FORMS = {"reply": Reply, "await": Note, "replied": Note, "resolve": Resolve, "reopen": Reopen}
 
 
 @router.post("/complaints/{complaint_id}/{what}")
-async def act(complaint_id: int, what: str, request: Request, session: AsyncSession = Depends(get_session),
-              p: Principal = require("complaints", "update")):
+async def act(
+    complaint_id: int,
+    what: str,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("complaints", "update"),
+):
     if what not in FORMS:
         raise not_found("Page", what)
     model = FORMS[what]
-    body, errors, raw = await parse_form(request, model)
+    body, errors, _raw = await parse_form(request, model)
     if body is None:
-        return redirect(f"/complaints/{complaint_id}", flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+        return redirect(
+            f"/complaints/{complaint_id}",
+            flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+        )
     await api.act(request, session, p, complaint_id, what, body)
     return redirect(f"/complaints/{complaint_id}", flash="Saved.")
 
 
 @router.post("/complaints/{complaint_id}/attachments/new")
-async def attach(complaint_id: int, request: Request, file: UploadFile = File(...),
-                 session: AsyncSession = Depends(get_session), p: Principal = require("complaints", "update")):
+async def attach(
+    complaint_id: int,
+    request: Request,
+    file: UploadFile = File(...),
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("complaints", "update"),
+):
     c = await complaints.get(session, complaint_id)
     p.require("complaints", "update", branch_id=c.branch_id)
     settings = request.app.state.settings
     data = await file.read(settings.attachment_max_bytes + 1)
     try:
-        await complaints.attach(session, actor=p.actor(), complaint_id=c.id, filename=file.filename or "", data=data,
-                                var_dir=settings.var_dir, max_bytes=settings.attachment_max_bytes)
+        await complaints.attach(
+            session,
+            actor=p.actor(),
+            complaint_id=c.id,
+            filename=file.filename or "",
+            data=data,
+            var_dir=settings.var_dir,
+            max_bytes=settings.attachment_max_bytes,
+        )
     except AppError as exc:
         return redirect(f"/complaints/{c.id}", flash=f"Not attached: {exc.detail}")
     return redirect(f"/complaints/{c.id}", flash="File attached.")
 
 
 @router.get("/complaints/{complaint_id}/attachments/{attachment_id}")
-async def download(complaint_id: int, attachment_id: int, request: Request,
-                   session: AsyncSession = Depends(get_session), p: Principal = require("complaints", "read")):
+async def download(
+    complaint_id: int,
+    attachment_id: int,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("complaints", "read"),
+):
     c = await complaints.get(session, complaint_id)
     p.require("complaints", "read", branch_id=c.branch_id)
     att = await session.get(ComplaintAttachment, attachment_id)
     if not att or att.complaint_id != c.id:
         raise not_found("Attachment", attachment_id)
-    return FileResponse(request.app.state.settings.var_dir / att.path, media_type=att.content_type,
-                        filename=att.filename)
+    return FileResponse(
+        request.app.state.settings.var_dir / att.path, media_type=att.content_type, filename=att.filename
+    )

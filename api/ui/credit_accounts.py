@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.routes import credit_accounts as api
 from api.deps import get_session, require
+from api.routes import credit_accounts as api
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
 from backroom.credit import ledger
@@ -31,28 +31,50 @@ class MoneyForm(BaseModel):
 
 
 @router.get("/credit/customers/{customer_id}")
-async def account_page(customer_id: int, request: Request, start: date | None = None, end: date | None = None,
-                       session: AsyncSession = Depends(get_session), p: Principal = require("credit", "read")):
+async def account_page(
+    customer_id: int,
+    request: Request,
+    start: date | None = None,
+    end: date | None = None,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("credit", "read"),
+):
     customer = await ops.get(session, customer_id)
     p.require("credit", "read", branch_id=customer.home_branch_id)
     acct = await ledger.account_for(session, customer_id)
     ctx = {"customer": customer, "credit": None}
     if acct:
-        end_dt = datetime.combine(end, time.min, timezone.utc) + timedelta(days=1) if end else None
-        start_dt = datetime.combine(start, time.min, timezone.utc) if start else None
+        end_dt = datetime.combine(end, time.min, UTC) + timedelta(days=1) if end else None
+        start_dt = datetime.combine(start, time.min, UTC) if start else None
         s, e = api.period(start_dt, end_dt)
-        holds = list((await session.execute(select(CreditHold).where(CreditHold.account_id == acct.id)
-                                            .order_by(CreditHold.id.desc()).limit(20))).scalars())
-        ctx.update(credit=await ledger.view(session, acct),
-                   statement=await ledger.statement(session, account_id=acct.id, start=s, end=e),
-                   aging=await ledger.aging(session, account_id=acct.id), holds=holds,
-                   start=s.date(), end=(e - timedelta(seconds=1)).date())
+        holds = list(
+            (
+                await session.execute(
+                    select(CreditHold)
+                    .where(CreditHold.account_id == acct.id)
+                    .order_by(CreditHold.id.desc())
+                    .limit(20)
+                )
+            ).scalars()
+        )
+        ctx.update(
+            credit=await ledger.view(session, acct),
+            statement=await ledger.statement(session, account_id=acct.id, start=s, end=e),
+            aging=await ledger.aging(session, account_id=acct.id),
+            holds=holds,
+            start=s.date(),
+            end=(e - timedelta(seconds=1)).date(),
+        )
     return render(request, "custops/credit_account.html", p, **ctx)
 
 
 @router.post("/credit/customers/{customer_id}/open")
-async def open_account(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                       p: Principal = require("credit", "create")):
+async def open_account(
+    customer_id: int,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("credit", "create"),
+):
     customer = await ops.get(session, customer_id)
     p.require("credit", "create", branch_id=customer.home_branch_id)
     body, errors, _ = await parse_form(request, AccountOpen)
@@ -63,21 +85,32 @@ async def open_account(customer_id: int, request: Request, session: AsyncSession
 
 
 @router.post("/credit/customers/{customer_id}/terms")
-async def set_terms(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                    p: Principal = require("credit", "update")):
+async def set_terms(
+    customer_id: int,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("credit", "update"),
+):
     """Change payment terms and grace days (finance)."""
     acct = await api.account(session, p, customer_id, "update")
     body, errors, _ = await parse_form(request, Terms)
     if body is None:
-        return redirect(f"/credit/customers/{customer_id}",
-                        flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+        return redirect(
+            f"/credit/customers/{customer_id}",
+            flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+        )
     await ledger.update_terms(session, actor=p.actor(), account_id=acct.id, **body.model_dump())
     return redirect(f"/credit/customers/{customer_id}", flash="Terms saved.")
 
 
 @router.post("/credit/customers/{customer_id}/{what}")
-async def post_money(customer_id: int, what: str, request: Request, session: AsyncSession = Depends(get_session),
-                     p: Principal = require("credit", "read")):
+async def post_money(
+    customer_id: int,
+    what: str,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("credit", "read"),
+):
     """A credit sale (credit/create) or a payment (credit/post) entered on the page."""
     url = f"/credit/customers/{customer_id}"
     customer = await ops.get(session, customer_id)
@@ -90,11 +123,19 @@ async def post_money(customer_id: int, what: str, request: Request, session: Asy
         return redirect(url, flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
     try:
         amount = parse_money(body.amount, customer.currency)
-        data = dict(amount_minor=amount, currency=customer.currency, reference=body.reference,
-                    description=body.description)
+        data = {
+            "amount_minor": amount,
+            "currency": customer.currency,
+            "reference": body.reference,
+            "description": body.description,
+        }
         if what == "sale":
             res = await api.sale_and_start(request, session, p, customer_id, CreditSale(**data))
-            msg = "Sale posted." if res.status == "posted" else "Over available credit: the sale waits for approval or a payment."
+            msg = (
+                "Sale posted."
+                if res.status == "posted"
+                else "Over available credit: the sale waits for approval or a payment."
+            )
         else:
             await api.pay_and_signal(request, session, p, customer_id, Payment(**data))
             msg = "Payment posted."

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -33,6 +33,7 @@ NAV = [("My tasks", "/tasks", ("crm", "read"), 45), ("Mailbox", "/mailbox", ("cr
 
 class TaskForm(BaseModel):
     """The page's task form: a datetime-local field is read as UTC."""
+
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=200)
     due_at: datetime
@@ -42,11 +43,13 @@ class TaskForm(BaseModel):
     @field_validator("due_at")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
-        return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
+        return v if v.tzinfo else v.replace(tzinfo=UTC)
 
 
 @router.get("/tasks")
-async def tasks_page(request: Request, session: AsyncSession = Depends(get_session), p: Principal = require("crm", "read")):
+async def tasks_page(
+    request: Request, session: AsyncSession = Depends(get_session), p: Principal = require("crm", "read")
+):
     return render(request, "custops/tasks.html", p, **await my_work(session, p))
 
 
@@ -55,24 +58,37 @@ async def my_work(session: AsyncSession, p: Principal) -> dict:
     tasks = await crm.my_tasks(session, user_id=p.user_id)
     escalated = await complaints.escalated_to(session, grants=p.grants) if p.can("complaints", "read") else []
     ids = {t.customer_id for t in tasks} | {c.customer_id for c, _ in escalated}
-    names = dict((await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids or {-1})))).all())
+    names = dict(
+        (await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids or {-1})))).all()
+    )
     return {"tasks": tasks, "escalated": escalated, "names": names, "now": utcnow()}
 
 
 @router.post("/tasks/{task_id}/complete")
-async def complete(task_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                   p: Principal = require("crm", "update")):
+async def complete(
+    task_id: int,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("crm", "update"),
+):
     task = await crm_api.complete(request, session, p, task_id)
     back = request.query_params.get("back") or "/tasks"
-    return redirect(back if back.startswith("/") and not back.startswith("//") else "/tasks",
-                    flash=f"Task “{task.title}” done.")
+    return redirect(
+        back if back.startswith("/") and not back.startswith("//") else "/tasks",
+        flash=f"Task “{task.title}” done.",
+    )
 
 
 @router.get("/mailbox")
-async def mailbox_page(request: Request, cursor: str | None = None, session: AsyncSession = Depends(get_session),
-                       p: Principal = require("crm", "read")):
-    page = await notify.mailbox(session, viewer_id=p.user_id, branch_ids=p.branch_ids("crm", "read"), limit=50,
-                                cursor=cursor)
+async def mailbox_page(
+    request: Request,
+    cursor: str | None = None,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("crm", "read"),
+):
+    page = await notify.mailbox(
+        session, viewer_id=p.user_id, branch_ids=p.branch_ids("crm", "read"), limit=50, cursor=cursor
+    )
     return render(request, "custops/mailbox.html", p, page=page)
 
 
@@ -82,13 +98,22 @@ async def sections(session: AsyncSession, p: Principal, customer: Customer) -> d
     view = await ledger.view(session, acct) if acct else None
     rows = await complaints.list_for_customer(session, customer.id)
     now = utcnow()
-    staff = list((await session.execute(select(User.id, User.full_name).where(User.is_active.is_(True))
-                                        .order_by(User.full_name).limit(200))).all())
+    staff = list(
+        (
+            await session.execute(
+                select(User.id, User.full_name)
+                .where(User.is_active.is_(True))
+                .order_by(User.full_name)
+                .limit(200)
+            )
+        ).all()
+    )
     return {
         "contacts": await ops.contacts(session, customer.id),
         "addresses": await ops.addresses(session, customer.id),
         "interactions": (await crm.interactions(session, customer_id=customer.id, limit=20)).items
-        if p.can("crm", "read", customer.home_branch_id) else [],
+        if p.can("crm", "read", customer.home_branch_id)
+        else [],
         "followups": await crm.tasks_for_customer(session, customer.id),
         "complaint_rows": [(c, sla_status(c, now)) for c in rows],
         "credit": view,
@@ -98,7 +123,9 @@ async def sections(session: AsyncSession, p: Principal, customer: Customer) -> d
     }
 
 
-async def _customer(session: AsyncSession, p: Principal, customer_id: int, function: str, action: str) -> Customer:
+async def _customer(
+    session: AsyncSession, p: Principal, customer_id: int, function: str, action: str
+) -> Customer:
     c = await session.get(Customer, customer_id)
     if not c:
         raise not_found("Customer", customer_id)
@@ -124,8 +151,13 @@ ADD_FORMS = {
 
 
 @router.post("/customers/{customer_id}/{kind}/new")
-async def add_record(customer_id: int, kind: str, request: Request, session: AsyncSession = Depends(get_session),
-                     p: Principal = require("customers", "read")):
+async def add_record(
+    customer_id: int,
+    kind: str,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("customers", "read"),
+):
     """Log an interaction or add a contact or address from the customer page."""
     if kind == "tasks":
         return await _new_task(customer_id, request, session, p)
@@ -149,20 +181,32 @@ async def _new_task(customer_id: int, request: Request, session: AsyncSession, p
 
 
 @router.post("/customers/{customer_id}/{kind}/{record_id}/remove")
-async def remove(customer_id: int, kind: str, record_id: int, session: AsyncSession = Depends(get_session),
-                 p: Principal = require("customers", "update")):
+async def remove(
+    customer_id: int,
+    kind: str,
+    record_id: int,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("customers", "update"),
+):
     model = {"contacts": CustomerContact, "addresses": CustomerAddress}.get(kind)
     if model is None:
         raise not_found("Page", kind)
     await _customer(session, p, customer_id, "customers", "update")
-    await ops.remove_record(session, actor=p.actor(), customer_id=customer_id, model=model, record_id=record_id)
+    await ops.remove_record(
+        session, actor=p.actor(), customer_id=customer_id, model=model, record_id=record_id
+    )
     return redirect(_back(customer_id), flash="Removed.")
 
 
 @router.post("/customers/{customer_id}/merge")
-async def merge(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                p: Principal = require("customers", "approve")):
+async def merge(
+    customer_id: int,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("customers", "approve"),
+):
     from backroom.customers.ops_schemas import MergeRequest
+
     await _customer(session, p, customer_id, "customers", "approve")
     body, err = await _form(request, MergeRequest)
     if body is None:
@@ -173,9 +217,14 @@ async def merge(customer_id: int, request: Request, session: AsyncSession = Depe
 
 
 @router.post("/customers/{customer_id}/erase")
-async def erase(customer_id: int, request: Request, session: AsyncSession = Depends(get_session),
-                p: Principal = require("customers", "approve")):
+async def erase(
+    customer_id: int,
+    request: Request,
+    session: AsyncSession = Depends(get_session),
+    p: Principal = require("customers", "approve"),
+):
     from backroom.customers.ops_schemas import EraseRequest
+
     await _customer(session, p, customer_id, "customers", "approve")
     body, err = await _form(request, EraseRequest)
     if body is None:

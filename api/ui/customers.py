@@ -43,22 +43,34 @@ class LimitForm(BaseModel):
 
 
 @router.get("/customers")
-async def customers_page(request: Request, q: str | None = None, cursor: str | None = None,
-                         p: Principal = require("customers", "list"), session: AsyncSession = Depends(get_session)):
-    page = await service.list_customers(session, branch_ids=p.branch_ids("customers", "list"), q=q, cursor=cursor)
+async def customers_page(
+    request: Request,
+    q: str | None = None,
+    cursor: str | None = None,
+    p: Principal = require("customers", "list"),
+    session: AsyncSession = Depends(get_session),
+):
+    page = await service.list_customers(
+        session, branch_ids=p.branch_ids("customers", "list"), q=q, cursor=cursor
+    )
     branches = await list_branches(session)
     return render(request, "customers.html", p, page=page, q=q or "", branches=branches, values={}, errors={})
 
 
 @router.post("/customers")
-async def create_customer_form(request: Request, p: Principal = require("customers", "create"),
-                               session: AsyncSession = Depends(get_session)):
+async def create_customer_form(
+    request: Request,
+    p: Principal = require("customers", "create"),
+    session: AsyncSession = Depends(get_session),
+):
     data, errors, raw = await parse_form(request, CustomerCreate)
     duplicates = []
     if data is not None:
         try:
             p.require("customers", "create", data.home_branch_id)
-            customer = await service.create_customer(session, actor=p.actor(), data=data, check_duplicates=True)
+            customer = await service.create_customer(
+                session, actor=p.actor(), data=data, check_duplicates=True
+            )
             return redirect(f"/customers/{customer.id}", flash="Customer created.")
         except AppError as exc:
             if exc.status == 403:
@@ -66,38 +78,69 @@ async def create_customer_form(request: Request, p: Principal = require("custome
             errors = {exc.extra.get("field", "form"): exc.detail}
             duplicates = exc.extra.get("candidates", [])
     page = await service.list_customers(session, branch_ids=p.branch_ids("customers", "list"))
-    return render(request, "customers.html", p, status=409 if duplicates else 422, page=page, q="",
-                  branches=await list_branches(session), values=raw, errors=errors, duplicates=duplicates)
+    return render(
+        request,
+        "customers.html",
+        p,
+        status=409 if duplicates else 422,
+        page=page,
+        q="",
+        branches=await list_branches(session),
+        values=raw,
+        errors=errors,
+        duplicates=duplicates,
+    )
 
 
 async def _customer_page(request, session, p, customer_id, values=None, errors=None, status=200):
     customer = await service.get_customer(session, customer_id)
     p.require("customers", "read", customer.home_branch_id)
     settings = request.app.state.settings
-    requests = await limits.requests_for(session, customer_id=customer_id) if p.can(
-        "credit", "read", customer.home_branch_id) else []
-    return render(request, "customer.html", p, status=status, customer=customer, limit_requests=requests,
-                  events=await trail(session, entity_type="customer", entity_id=customer_id),
-                  wf_url=lambda wid: temporal.workflow_url(settings, wid), values=values or {}, errors=errors or {},
-                  **await operations_sections(session, p, customer))
+    requests = (
+        await limits.requests_for(session, customer_id=customer_id)
+        if p.can("credit", "read", customer.home_branch_id)
+        else []
+    )
+    return render(
+        request,
+        "customer.html",
+        p,
+        status=status,
+        customer=customer,
+        limit_requests=requests,
+        events=await trail(session, entity_type="customer", entity_id=customer_id),
+        wf_url=lambda wid: temporal.workflow_url(settings, wid),
+        values=values or {},
+        errors=errors or {},
+        **await operations_sections(session, p, customer),
+    )
 
 
 @router.get("/customers/{customer_id}")
-async def customer_page(request: Request, customer_id: int, p: Principal = require("customers", "read"),
-                        session: AsyncSession = Depends(get_session)):
+async def customer_page(
+    request: Request,
+    customer_id: int,
+    p: Principal = require("customers", "read"),
+    session: AsyncSession = Depends(get_session),
+):
     return await _customer_page(request, session, p, customer_id)
 
 
 @router.post("/customers/{customer_id}/credit-limit")
-async def request_limit_form(request: Request, customer_id: int, p: Principal = require("credit", "create"),
-                             session: AsyncSession = Depends(get_session)):
+async def request_limit_form(
+    request: Request,
+    customer_id: int,
+    p: Principal = require("credit", "create"),
+    session: AsyncSession = Depends(get_session),
+):
     """The clerk's limit request from the customer page; finance decides in the inbox."""
     form, errors, raw = await parse_form(request, LimitForm)
     if form is not None:
         customer = await service.get_customer(session, customer_id)
         try:
-            body = limits.LimitChangeIn(requested_limit_minor=parse_money(form.requested_limit, customer.currency),
-                                        reason=form.reason)
+            body = limits.LimitChangeIn(
+                requested_limit_minor=parse_money(form.requested_limit, customer.currency), reason=form.reason
+            )
             req = await submit_limit_request(request, session, p, customer_id, body)
             return redirect(f"/customers/{customer_id}", flash=f"Limit request #{req.id} sent for approval.")
         except AppError as exc:
@@ -122,20 +165,33 @@ class ProfileForm(BaseModel):
 
     def update(self) -> CustomerUpdate:
         tags = [t for t in (self.tags or "").split(",") if t.strip()]
-        return CustomerUpdate(name=self.name, email=self.email, phone=self.phone, tags=tags,
-                              consent_email=self.consent_email, consent_sms=self.consent_sms, notes=self.notes)
+        return CustomerUpdate(
+            name=self.name,
+            email=self.email,
+            phone=self.phone,
+            tags=tags,
+            consent_email=self.consent_email,
+            consent_sms=self.consent_sms,
+            notes=self.notes,
+        )
 
 
 @router.post("/customers/{customer_id}/edit")
-async def edit_customer_form(request: Request, customer_id: int, p: Principal = require("customers", "update"),
-                             session: AsyncSession = Depends(get_session)):
+async def edit_customer_form(
+    request: Request,
+    customer_id: int,
+    p: Principal = require("customers", "update"),
+    session: AsyncSession = Depends(get_session),
+):
     """Save the profile form; invalid input re-renders the page with the messages."""
     customer = await service.get_customer(session, customer_id)
     p.require("customers", "update", customer.home_branch_id)
     form, errors, raw = await parse_form(request, ProfileForm)
     if form is not None:
         try:
-            await service.update_customer(session, actor=p.actor(), customer_id=customer_id, data=form.update())
+            await service.update_customer(
+                session, actor=p.actor(), customer_id=customer_id, data=form.update()
+            )
             return redirect(f"/customers/{customer_id}", flash="Profile saved.")
         except ValidationError as exc:
             errors = {".".join(map(str, e["loc"])) or "form": e["msg"] for e in exc.errors()}

@@ -17,25 +17,43 @@ NAV = [("Inbox", "/inbox", ("dashboard", "read"), 1)]
 
 
 @router.get("/inbox")
-async def inbox_page(request: Request, p: Principal = require("dashboard", "read"),
-                     session: AsyncSession = Depends(get_session)):
+async def inbox_page(
+    request: Request,
+    p: Principal = require("dashboard", "read"),
+    session: AsyncSession = Depends(get_session),
+):
     pending = await service.inbox(session, p=p, status="pending")
     decided = await service.inbox(session, p=p, status="decided")
     mine = await service.my_requests(session, p=p)
-    return render(request, "inbox.html", p, pending=pending, decided=decided[:30], mine=mine[:30],
-                  error=request.query_params.get("error"), **await my_work(session, p))
+    return render(
+        request,
+        "inbox.html",
+        p,
+        pending=pending,
+        decided=decided[:30],
+        mine=mine[:30],
+        error=request.query_params.get("error"),
+        **await my_work(session, p),
+    )
 
 
 @router.post("/inbox/{request_id}/decision")
-async def decide_from_inbox(request: Request, request_id: int, decision: str = Form(...),
-                            reason: str = Form(""), p: Principal = require("dashboard", "read"),
-                            session: AsyncSession = Depends(get_session)):
+async def decide_from_inbox(
+    request: Request,
+    request_id: int,
+    decision: str = Form(...),
+    reason: str = Form(""),
+    p: Principal = require("dashboard", "read"),
+    session: AsyncSession = Depends(get_session),
+):
     """Approve or reject from the inbox; the outcome shows at once on the reloaded page."""
     row = await service.get(session, request_id)
     await session.commit()  # hold no lock while the workflow records the decision
     client = await request.app.state.temporal.client()
     try:
-        outcome = await service.send_decision(client, row=row, p=p, approve=decision == "approve", reason=reason)
+        outcome = await service.send_decision(
+            client, row=row, p=p, approve=decision == "approve", reason=reason
+        )
     except AppError as exc:
         if exc.status == 403:
             raise

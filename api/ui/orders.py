@@ -14,7 +14,8 @@ from backroom import temporal
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
 from backroom.errors import InvalidInput
-from backroom.orders import control, service as orders
+from backroom.orders import control
+from backroom.orders import service as orders
 from backroom.orders.checkout import end_transaction
 from backroom.orders.flow import CancelAsk, RefundAsk, RefundOutcome
 from backroom.orders.schemas import ORDER_STATUSES, CancelRequest, OrderFilter, RefundRequest
@@ -24,53 +25,83 @@ NAV = [("Orders", "/orders", ("orders", "list"), 31)]
 
 
 @router.get("/orders")
-async def order_list(request: Request, p: Principal = require("orders", "list"),
-                     session: AsyncSession = Depends(get_session)):
+async def order_list(
+    request: Request, p: Principal = require("orders", "list"), session: AsyncSession = Depends(get_session)
+):
     q = {k: v for k, v in request.query_params.items() if v and k in OrderFilter.model_fields}
     try:
         filt = OrderFilter.model_validate(q)
     except ValidationError as exc:
         raise InvalidInput("Bad filter: " + "; ".join(e["msg"] for e in exc.errors())) from None
-    page = await orders.list_orders(session, filt=filt, branch_ids=p.branch_ids("orders", "list"),
-                                    vendor_id=p.vendor_id)
+    page = await orders.list_orders(
+        session, filt=filt, branch_ids=p.branch_ids("orders", "list"), vendor_id=p.vendor_id
+    )
     return render(request, "commerce/orders.html", p, page=page, filt=filt, statuses=ORDER_STATUSES)
 
 
 @router.get("/orders/{order_id}")
-async def order_page(request: Request, order_id: int, p: Principal = require("orders", "read"),
-                     session: AsyncSession = Depends(get_session)):
+async def order_page(
+    request: Request,
+    order_id: int,
+    p: Principal = require("orders", "read"),
+    session: AsyncSession = Depends(get_session),
+):
     order = await visible_order(session, p, order_id, "orders", "read")
     settings = request.app.state.settings
-    trail = await audit.trail(session, entity_type="order", entity_id=order.id) if p.can("audit", "read") or \
-        p.can("orders", "read", order.branch_id) else []
-    return render(request, "commerce/order.html", p, order=order, lines=await orders.lines_of(session, order.id),
-                  parcels=await orders.parcels_of(session, order.id), events=await orders.events_of(session, order.id),
-                  payments=await orders.payments_of(session, order.id),
-                  alerts=await orders.open_alerts(session, subject_type="order", subject_id=str(order.id)),
-                  trail=trail, workflow_url=temporal.workflow_url(settings, orders.workflow_id(order.id, settings.workflow_prefix)))
+    trail = (
+        await audit.trail(session, entity_type="order", entity_id=order.id)
+        if p.can("audit", "read") or p.can("orders", "read", order.branch_id)
+        else []
+    )
+    return render(
+        request,
+        "commerce/order.html",
+        p,
+        order=order,
+        lines=await orders.lines_of(session, order.id),
+        parcels=await orders.parcels_of(session, order.id),
+        events=await orders.events_of(session, order.id),
+        payments=await orders.payments_of(session, order.id),
+        alerts=await orders.open_alerts(session, subject_type="order", subject_id=str(order.id)),
+        trail=trail,
+        workflow_url=temporal.workflow_url(settings, orders.workflow_id(order.id, settings.workflow_prefix)),
+    )
 
 
 @router.post("/orders/{order_id}/cancel")
-async def cancel(request: Request, order_id: int, p: Principal = require("orders", "update"),
-                 session: AsyncSession = Depends(get_session)):
-    body, errors, _ = await parse_form(request, CancelRequest)
+async def cancel(
+    request: Request,
+    order_id: int,
+    p: Principal = require("orders", "update"),
+    session: AsyncSession = Depends(get_session),
+):
+    body, _errors, _ = await parse_form(request, CancelRequest)
     if body is None:
         raise InvalidInput("Give a reason (up to 300 characters) to cancel.", field="reason")
     order = await visible_order(session, p, order_id, "orders", "update")
     await end_transaction(session)
-    st = await control.update(await request.app.state.temporal.client(), order.id, "cancel",
-                              CancelAsk(reason=body.reason, user_id=p.user_id, user_name=p.full_name),
-                              prefix=request.app.state.settings.workflow_prefix)
+    st = await control.update(
+        await request.app.state.temporal.client(),
+        order.id,
+        "cancel",
+        CancelAsk(reason=body.reason, user_id=p.user_id, user_name=p.full_name),
+        prefix=request.app.state.settings.workflow_prefix,
+    )
     return redirect(f"/orders/{order_id}", flash=f"Order is {st.status}.")
 
 
 @router.post("/orders/{order_id}/refund")
-async def refund(request: Request, order_id: int, p: Principal = require("payments", "create"),
-                 session: AsyncSession = Depends(get_session)):
+async def refund(
+    request: Request,
+    order_id: int,
+    p: Principal = require("payments", "create"),
+    session: AsyncSession = Depends(get_session),
+):
     form = await request.form()
     data = {"reason": form.get("reason") or None}
     if form.get("amount"):
         from backroom.money import parse_money
+
         try:
             data["amount_minor"] = parse_money(str(form.get("amount")), "USD")
         except ValueError as exc:
@@ -81,9 +112,16 @@ async def refund(request: Request, order_id: int, p: Principal = require("paymen
         raise InvalidInput("Give a positive amount (or none for all) and a reason.") from None
     order = await visible_order(session, p, order_id, "payments", "create")
     await end_transaction(session)
-    out = await control.update(await request.app.state.temporal.client(), order.id, "refund",
-                               RefundAsk(amount_minor=body.amount_minor, reason=body.reason, user_id=p.user_id,
-                                         user_name=p.full_name),
-                               prefix=request.app.state.settings.workflow_prefix, result_type=RefundOutcome)
-    return redirect(f"/orders/{order_id}", flash="Refunded." if out.status == "refunded"
-                    else "Refund sent for approval.")
+    out = await control.update(
+        await request.app.state.temporal.client(),
+        order.id,
+        "refund",
+        RefundAsk(
+            amount_minor=body.amount_minor, reason=body.reason, user_id=p.user_id, user_name=p.full_name
+        ),
+        prefix=request.app.state.settings.workflow_prefix,
+        result_type=RefundOutcome,
+    )
+    return redirect(
+        f"/orders/{order_id}", flash="Refunded." if out.status == "refunded" else "Refund sent for approval."
+    )

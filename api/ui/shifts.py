@@ -50,18 +50,29 @@ async def _page(request: Request, p: Principal, session: AsyncSession, *, status
     choices = [b for b in await branches.list_branches(session) if allowed is None or b.id in allowed]
     ctx.setdefault("values", {})
     ctx.setdefault("errors", {})
-    return render(request, "shifts.html", p, status=status, branches=choices,
-                  names={b.id: b.name for b in choices}, shifts=await branches.shifts_for(session, user_id=p.user_id),
-                  **ctx)
+    return render(
+        request,
+        "shifts.html",
+        p,
+        status=status,
+        branches=choices,
+        names={b.id: b.name for b in choices},
+        shifts=await branches.shifts_for(session, user_id=p.user_id),
+        **ctx,
+    )
 
 
 @router.get("/shifts")
-async def shifts_page(request: Request, p: Principal = require(*CASH), session: AsyncSession = Depends(get_session)):
+async def shifts_page(
+    request: Request, p: Principal = require(*CASH), session: AsyncSession = Depends(get_session)
+):
     return await _page(request, p, session)
 
 
 @router.post("/shifts/open")
-async def open_shift(request: Request, p: Principal = require(*CASH), session: AsyncSession = Depends(get_session)):
+async def open_shift(
+    request: Request, p: Principal = require(*CASH), session: AsyncSession = Depends(get_session)
+):
     """Open your shift at a branch; a second open shift there is refused."""
     form, errors, raw = await parse_form(request, OpenForm)
     if form is not None:
@@ -72,15 +83,20 @@ async def open_shift(request: Request, p: Principal = require(*CASH), session: A
         except ValueError as exc:
             errors = {"opening_float": str(exc)}
         else:
-            shift = await branches.open_shift(session, actor=p.actor(), branch_id=branch.id,
-                                              opening_float_minor=float_minor)
+            shift = await branches.open_shift(
+                session, actor=p.actor(), branch_id=branch.id, opening_float_minor=float_minor
+            )
             return redirect("/shifts", flash=f"Shift #{shift.id} is open at {branch.name}.")
     return await _page(request, p, session, status=422, values=raw, errors=errors)
 
 
 @router.post("/shifts/{shift_id}/close")
-async def close_shift(shift_id: Id, request: Request, p: Principal = require(*CASH),
-                      session: AsyncSession = Depends(get_session)):
+async def close_shift(
+    shift_id: Id,
+    request: Request,
+    p: Principal = require(*CASH),
+    session: AsyncSession = Depends(get_session),
+):
     """Close your open shift with the counted cash."""
     form, errors, raw = await parse_form(request, CloseForm)
     shift = await session.get(Shift, shift_id)
@@ -92,7 +108,8 @@ async def close_shift(shift_id: Id, request: Request, p: Principal = require(*CA
         except ValueError as exc:
             errors = {"closing_count": str(exc)}
         else:
-            shift = await branches.close_shift(session, actor=p.actor(), shift_id=shift_id,
-                                               closing_count_minor=counted, note=form.note)
+            shift = await branches.close_shift(
+                session, actor=p.actor(), shift_id=shift_id, closing_count_minor=counted, note=form.note
+            )
             return redirect("/shifts", flash=f"Shift #{shift.id} is closed.")
     return await _page(request, p, session, status=422, values=raw, errors=errors, closing=shift_id)

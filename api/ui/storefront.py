@@ -20,7 +20,8 @@ from backroom.carts.schemas import CartItem, CartQty
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductFilter
 from backroom.errors import AppError, Forbidden, InvalidInput
-from backroom.orders import control, service as orders
+from backroom.orders import control
+from backroom.orders import service as orders
 from backroom.orders.adapters import is_test_mode, stripe_config
 from backroom.orders.checkout import checkout, end_transaction, shop_branch
 from backroom.orders.flow import PaymentSignal
@@ -30,12 +31,22 @@ router = APIRouter(prefix="/shop", dependencies=[PUBLIC])
 COOKIE = "shop_sid"
 SHOP = Actor.system("storefront")
 # What the customer sees for each order status.
-CUSTOMER_STATUS = {"placed": "Order received", "awaiting_authentication": "Waiting for you to confirm the payment",
-                   "payment_authorized": "Payment authorized", "review": "Being reviewed",
-                   "picking": "Being prepared", "packed": "Packed", "label_purchased": "Ready to ship",
-                   "shipped": "Shipped", "delivered": "Delivered", "completed": "Delivered",
-                   "cancelled": "Cancelled", "payment_failed": "Payment failed", "refunded": "Refunded",
-                   "partially_refunded": "Partly refunded"}
+CUSTOMER_STATUS = {
+    "placed": "Order received",
+    "awaiting_authentication": "Waiting for you to confirm the payment",
+    "payment_authorized": "Payment authorized",
+    "review": "Being reviewed",
+    "picking": "Being prepared",
+    "packed": "Packed",
+    "label_purchased": "Ready to ship",
+    "shipped": "Shipped",
+    "delivered": "Delivered",
+    "completed": "Delivered",
+    "cancelled": "Cancelled",
+    "payment_failed": "Payment failed",
+    "refunded": "Refunded",
+    "partially_refunded": "Partly refunded",
+}
 
 
 class AddForm(BaseModel):
@@ -56,8 +67,15 @@ def _sid(request: Request) -> str | None:
 
 def _with_cookie(request: Request, response, sid: str):
     if _sid(request) != sid:
-        response.set_cookie(COOKIE, sid, max_age=30 * 86400, httponly=True, samesite="lax",
-                            secure=request.app.state.settings.cookie_secure, path="/shop")
+        response.set_cookie(
+            COOKIE,
+            sid,
+            max_age=30 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.cookie_secure,
+            path="/shop",
+        )
     return response
 
 
@@ -77,7 +95,9 @@ def _valid(model, data: dict):
 
 
 @router.get("")
-async def products(request: Request, category: str | None = None, session: AsyncSession = Depends(get_session)):
+async def products(
+    request: Request, category: str | None = None, session: AsyncSession = Depends(get_session)
+):
     """The shop window: active products with what is available now."""
     filt = ProductFilter(category=category or None, limit=200)
     page = await catalog.list_products(session, filt=filt)
@@ -85,8 +105,15 @@ async def products(request: Request, category: str | None = None, session: Async
     available = {pid: sum(s.on_hand - s.reserved for s in rows) for pid, rows in stock.items()}
     sid = _sid(request) or secrets.token_urlsafe(24)
     cart = await carts.open_cart_for(session, session_key=sid)
-    resp = render(request, "shop/products.html", products=page.items, available=available, csrf_token=sid,
-                  cart=cart, category=category)
+    resp = render(
+        request,
+        "shop/products.html",
+        products=page.items,
+        available=available,
+        csrf_token=sid,
+        cart=cart,
+        category=category,
+    )
     return _with_cookie(request, resp, sid)
 
 
@@ -99,8 +126,9 @@ async def add_to_cart(request: Request, session: AsyncSession = Depends(get_sess
     if cart is None:
         settings = request.app.state.settings
         branch = await shop_branch(session, settings)
-        cart = await carts.create_cart(session, actor=SHOP, branch_id=branch.id, currency=settings.default_currency,
-                                       session_key=sid)
+        cart = await carts.create_cart(
+            session, actor=SHOP, branch_id=branch.id, currency=settings.default_currency, session_key=sid
+        )
         await session.commit()
     await end_transaction(session)
     try:
@@ -136,9 +164,17 @@ async def cart_page(request: Request, session: AsyncSession = Depends(get_sessio
     sid = _sid(request) or secrets.token_urlsafe(24)
     cart = await carts.open_cart_for(session, session_key=sid)
     lines = await carts.lines_of(session, cart.id) if cart else []
-    resp = render(request, "shop/cart.html", cart=cart, lines=lines, csrf_token=sid, cards=TEST_CARDS,
-                  checkout_key=uuid.uuid4().hex, values={"ship_country": "US", "payment_method": "pm_card_visa"},
-                  errors={})
+    resp = render(
+        request,
+        "shop/cart.html",
+        cart=cart,
+        lines=lines,
+        csrf_token=sid,
+        cards=TEST_CARDS,
+        checkout_key=uuid.uuid4().hex,
+        values={"ship_country": "US", "payment_method": "pm_card_visa"},
+        errors={},
+    )
     return _with_cookie(request, resp, sid)
 
 
@@ -159,15 +195,34 @@ async def checkout_page(request: Request, session: AsyncSession = Depends(get_se
     try:
         body = CheckoutRequest.model_validate(data)
     except ValidationError as exc:
-        errors = {".".join(str(x) for x in e["loc"]): e["msg"].removeprefix("Value error, ") for e in exc.errors()}
+        errors = {
+            ".".join(str(x) for x in e["loc"]): e["msg"].removeprefix("Value error, ") for e in exc.errors()
+        }
         lines = await carts.lines_of(session, cart.id)
-        return render(request, "shop/cart.html", status=422, cart=cart, lines=lines, csrf_token=sid,
-                      cards=TEST_CARDS, checkout_key=key, values=raw, errors=errors)
+        return render(
+            request,
+            "shop/cart.html",
+            status=422,
+            cart=cart,
+            lines=lines,
+            csrf_token=sid,
+            cards=TEST_CARDS,
+            checkout_key=key,
+            values=raw,
+            errors=errors,
+        )
     client = await request.app.state.temporal.client()
     try:
-        order, _ = await checkout(session, client=client, sessionmaker=request.app.state.sessionmaker,
-                                    settings=request.app.state.settings, actor=SHOP,
-                                  cart_id=cart.id, body=body, idempotency_key=key)
+        order, _ = await checkout(
+            session,
+            client=client,
+            sessionmaker=request.app.state.sessionmaker,
+            settings=request.app.state.settings,
+            actor=SHOP,
+            cart_id=cart.id,
+            body=body,
+            idempotency_key=key,
+        )
     except AppError as exc:
         # Tell the customer on the cart page (e.g. the last unit just sold); nothing was ordered.
         return redirect("/shop/cart", flash=exc.detail)
@@ -179,11 +234,18 @@ async def order_status(request: Request, token: str, session: AsyncSession = Dep
     """The customer's order page (the token in the link is the only key)."""
     order = await orders.get_by_token(session, token)
     events = [e for e in await orders.events_of(session, order.id) if not e.kind.startswith("alert")]
-    return render(request, "shop/order.html", order=order, lines=await orders.lines_of(session, order.id),
-                  parcels=await orders.parcels_of(session, order.id), events=events,
-                  label=CUSTOMER_STATUS.get(order.status, order.status), csrf_token=_sid(request) or "",
-                  can_authenticate=order.status == "awaiting_authentication"
-                  and is_test_mode(request.app.state.settings))
+    return render(
+        request,
+        "shop/order.html",
+        order=order,
+        lines=await orders.lines_of(session, order.id),
+        parcels=await orders.parcels_of(session, order.id),
+        events=events,
+        label=CUSTOMER_STATUS.get(order.status, order.status),
+        csrf_token=_sid(request) or "",
+        can_authenticate=order.status == "awaiting_authentication"
+        and is_test_mode(request.app.state.settings),
+    )
 
 
 @router.post("/orders/{token}/authenticate")
@@ -196,12 +258,16 @@ async def authenticate(request: Request, token: str, session: AsyncSession = Dep
         return redirect(f"/shop/orders/{token}", flash="Nothing to confirm.")
     from backroom.payments.gateway import PaymentStatus
     from backroom.payments.stripe_gateway import StripeGateway
+
     key, base = stripe_config(settings)
     gateway = StripeGateway(key, api_base=base)
     succeed = form.get("result", "succeed") == "succeed"
     result = await gateway.complete_3ds_for_test(order.payment_intent_id, succeed=succeed)
     await end_transaction(session)
-    await control.signal_payment(await request.app.state.temporal.client(), order.id,
-                                 PaymentSignal(authorized=result.status is PaymentStatus.AUTHORIZED,
-                                               message=result.message), prefix=settings.workflow_prefix)
+    await control.signal_payment(
+        await request.app.state.temporal.client(),
+        order.id,
+        PaymentSignal(authorized=result.status is PaymentStatus.AUTHORIZED, message=result.message),
+        prefix=settings.workflow_prefix,
+    )
     return redirect(f"/shop/orders/{token}", flash="Thank you. Your bank answered.")

@@ -19,12 +19,19 @@ OPEN = ("picking", "packed", "label_purchased", "shipped", "partially_refunded")
 
 
 @router.get("/warehouse")
-async def queue(request: Request, p: Principal = require("orders", "submit"),
-                session: AsyncSession = Depends(get_session)):
+async def queue(
+    request: Request, p: Principal = require("orders", "submit"), session: AsyncSession = Depends(get_session)
+):
     """Parcels still to handle in the branches where the user may work, oldest order first."""
-    stmt = (select(Parcel, Order).join(Order, Order.id == Parcel.order_id)
-            .where(Order.status.in_(OPEN), Parcel.status.in_(("pending", "picked", "packed", "labelled", "shipped")))
-            .order_by(Order.placed_at, Parcel.id).limit(200))
+    stmt = (
+        select(Parcel, Order)
+        .join(Order, Order.id == Parcel.order_id)
+        .where(
+            Order.status.in_(OPEN), Parcel.status.in_(("pending", "picked", "packed", "labelled", "shipped"))
+        )
+        .order_by(Order.placed_at, Parcel.id)
+        .limit(200)
+    )
     branches = p.branch_ids("orders", "submit")
     if branches is not None:
         stmt = stmt.where(Parcel.branch_id.in_(branches or {-1}))
@@ -33,8 +40,14 @@ async def queue(request: Request, p: Principal = require("orders", "submit"),
 
 
 @router.post("/warehouse/orders/{order_id}/parcels/{parcel_id}/{step}")
-async def act(request: Request, order_id: int, parcel_id: int, step: str, p: Principal = require("orders", "submit"),
-              session: AsyncSession = Depends(get_session)):
+async def act(
+    request: Request,
+    order_id: int,
+    parcel_id: int,
+    step: str,
+    p: Principal = require("orders", "submit"),
+    session: AsyncSession = Depends(get_session),
+):
     """Pick / pack / label / ship / delivered: the order's workflow decides whether it may."""
     if step not in STEPS:
         raise NotFound(f"No warehouse step {step}.")

@@ -3,7 +3,7 @@ queries, and sending a staff decision to the workflow."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -28,16 +28,35 @@ async def open_request(session: AsyncSession, *, req: OpenRequest) -> ApprovalRe
         return existing
     ask = req.ask
     row = ApprovalRequest(
-        key=key, workflow_id=req.workflow_id, branch_id=ask.branch_id, subject_type=ask.subject_type,
-        subject_id=ask.subject_id, title=ask.title, reason=ask.reason, amount_minor=ask.amount_minor,
-        currency=ask.currency, requested_by_id=ask.requested_by_id, requested_by_name=ask.requested_by_name,
-        function=ask.function, action=ask.action, roles=ask.levels[0].role, level=1, status="pending",
-        deadline_at=req.deadline_at)
+        key=key,
+        workflow_id=req.workflow_id,
+        branch_id=ask.branch_id,
+        subject_type=ask.subject_type,
+        subject_id=ask.subject_id,
+        title=ask.title,
+        reason=ask.reason,
+        amount_minor=ask.amount_minor,
+        currency=ask.currency,
+        requested_by_id=ask.requested_by_id,
+        requested_by_name=ask.requested_by_name,
+        function=ask.function,
+        action=ask.action,
+        roles=ask.levels[0].role,
+        level=1,
+        status="pending",
+        deadline_at=req.deadline_at,
+    )
     session.add(row)
     await session.flush()
-    await audit.record(session, actor=Actor.workflow(req.workflow_id, on_behalf_of=ask.requested_by_id),
-                       action="approval.open", entity_type="approval", entity_id=row.id, branch_id=row.branch_id,
-                       after=audit.snapshot(row))
+    await audit.record(
+        session,
+        actor=Actor.workflow(req.workflow_id, on_behalf_of=ask.requested_by_id),
+        action="approval.open",
+        entity_type="approval",
+        entity_id=row.id,
+        branch_id=row.branch_id,
+        after=audit.snapshot(row),
+    )
     return row
 
 
@@ -49,9 +68,16 @@ async def escalate(session: AsyncSession, *, req: EscalateRequest) -> None:
     before = {"level": row.level, "roles": row.roles, "deadline_at": row.deadline_at}
     row.level, row.roles, row.deadline_at = req.level, ",".join(req.roles), req.deadline_at
     await session.flush()
-    await audit.record(session, actor=Actor.workflow(req.workflow_id), action="approval.escalate",
-                       entity_type="approval", entity_id=row.id, branch_id=row.branch_id, before=before,
-                       after={"level": row.level, "roles": row.roles, "deadline_at": row.deadline_at})
+    await audit.record(
+        session,
+        actor=Actor.workflow(req.workflow_id),
+        action="approval.escalate",
+        entity_type="approval",
+        entity_id=row.id,
+        branch_id=row.branch_id,
+        before=before,
+        after={"level": row.level, "roles": row.roles, "deadline_at": row.deadline_at},
+    )
 
 
 async def close(session: AsyncSession, *, req: CloseRequest) -> None:
@@ -59,18 +85,40 @@ async def close(session: AsyncSession, *, req: CloseRequest) -> None:
     result = await session.execute(
         update(ApprovalRequest)
         .where(ApprovalRequest.id == req.request_id, ApprovalRequest.status == "pending")
-        .values(status=req.status, decided_by_id=req.decided_by_id, decided_by_name=req.decided_by_name,
-                decision_reason=req.reason, decided_at=utcnow(), updated_at=utcnow()))
+        .values(
+            status=req.status,
+            decided_by_id=req.decided_by_id,
+            decided_by_name=req.decided_by_name,
+            decision_reason=req.reason,
+            decided_at=utcnow(),
+            updated_at=utcnow(),
+        )
+    )
     if not result.rowcount:
         return
     row = await session.get(ApprovalRequest, req.request_id)
     await session.refresh(row)
-    actor = (Actor("user", str(req.decided_by_id), req.decided_by_name, user_id=req.decided_by_id,
-                   workflow_id=req.workflow_id)
-             if req.decided_by_id else Actor.workflow(req.workflow_id))
-    await audit.record(session, actor=actor, action=f"approval.{req.status}", entity_type="approval",
-                       entity_id=row.id, branch_id=row.branch_id, before={"status": "pending"},
-                       after={"status": req.status, "decided_by_id": req.decided_by_id, "reason": req.reason})
+    actor = (
+        Actor(
+            "user",
+            str(req.decided_by_id),
+            req.decided_by_name,
+            user_id=req.decided_by_id,
+            workflow_id=req.workflow_id,
+        )
+        if req.decided_by_id
+        else Actor.workflow(req.workflow_id)
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"approval.{req.status}",
+        entity_type="approval",
+        entity_id=row.id,
+        branch_id=row.branch_id,
+        before={"status": "pending"},
+        after={"status": req.status, "decided_by_id": req.decided_by_id, "reason": req.reason},
+    )
 
 
 async def get(session: AsyncSession, request_id: int) -> ApprovalRequest:
@@ -89,7 +137,9 @@ def may_decide(p: Principal, row: ApprovalRequest) -> bool:
 
 
 def may_see(p: Principal, row: ApprovalRequest) -> bool:
-    return may_decide(p, row) or p.can(row.function, "read", row.branch_id) or row.requested_by_id == p.user_id
+    return (
+        may_decide(p, row) or p.can(row.function, "read", row.branch_id) or row.requested_by_id == p.user_id
+    )
 
 
 async def inbox(session: AsyncSession, *, p: Principal, status: str = "pending") -> list[ApprovalRequest]:
@@ -97,11 +147,13 @@ async def inbox(session: AsyncSession, *, p: Principal, status: str = "pending")
     Filtering by role happens in Python: inboxes are short, and Casbin decides per branch."""
     stmt = select(ApprovalRequest)
     if status == "pending":
-        stmt = stmt.where(ApprovalRequest.status == "pending").order_by(ApprovalRequest.deadline_at,
-                                                                         ApprovalRequest.id)
+        stmt = stmt.where(ApprovalRequest.status == "pending").order_by(
+            ApprovalRequest.deadline_at, ApprovalRequest.id
+        )
     else:
-        stmt = stmt.where(ApprovalRequest.status != "pending").order_by(ApprovalRequest.decided_at.desc(),
-                                                                         ApprovalRequest.id.desc())
+        stmt = stmt.where(ApprovalRequest.status != "pending").order_by(
+            ApprovalRequest.decided_at.desc(), ApprovalRequest.id.desc()
+        )
     if not p.all_branches:
         stmt = stmt.where(ApprovalRequest.branch_id.in_({b for _, b in p.grants}))
     rows = (await session.execute(stmt.limit(INBOX_LIMIT))).scalars()
@@ -111,13 +163,18 @@ async def inbox(session: AsyncSession, *, p: Principal, status: str = "pending")
 
 
 async def my_requests(session: AsyncSession, *, p: Principal, limit: int = 50) -> list[ApprovalRequest]:
-    rows = await session.execute(select(ApprovalRequest).where(ApprovalRequest.requested_by_id == p.user_id)
-                                 .order_by(ApprovalRequest.id.desc()).limit(limit))
+    rows = await session.execute(
+        select(ApprovalRequest)
+        .where(ApprovalRequest.requested_by_id == p.user_id)
+        .order_by(ApprovalRequest.id.desc())
+        .limit(limit)
+    )
     return list(rows.scalars())
 
 
-async def send_decision(client: Client, *, row: ApprovalRequest, p: Principal, approve: bool,
-                        reason: str | None) -> ApprovalOutcome:
+async def send_decision(
+    client: Client, *, row: ApprovalRequest, p: Principal, approve: bool, reason: str | None
+) -> ApprovalOutcome:
     """Authorize the user for this request, then send the `decide` Update and wait for the
     outcome. Not idempotent by design: a repeated decision is refused by the workflow."""
     if row.status != "pending":
@@ -129,8 +186,13 @@ async def send_decision(client: Client, *, row: ApprovalRequest, p: Principal, a
     if not approve and not (reason or "").strip():
         raise DecisionRefused("A reason is required to reject.", field="reason")
     handle = client.get_workflow_handle(row.workflow_id)
-    decision = Decision(request_id=row.id, approve=approve, reason=(reason or "").strip() or None,
-                        user_id=p.user_id, user_name=p.full_name)
+    decision = Decision(
+        request_id=row.id,
+        approve=approve,
+        reason=(reason or "").strip() or None,
+        user_id=p.user_id,
+        user_name=p.full_name,
+    )
     try:
         return await handle.execute_update("decide", decision, result_type=ApprovalOutcome)
     except WorkflowUpdateFailedError as exc:

@@ -18,15 +18,19 @@ class Actor:
     shift_id: int | None = None
 
     @classmethod
-    def user(cls, user_id: int, name: str, *, request_id: str | None = None, shift_id: int | None = None) -> "Actor":
+    def user(
+        cls, user_id: int, name: str, *, request_id: str | None = None, shift_id: int | None = None
+    ) -> Actor:
         return cls("user", str(user_id), name, user_id=user_id, request_id=request_id, shift_id=shift_id)
 
     @classmethod
-    def workflow(cls, workflow_id: str, *, on_behalf_of: int | None = None, name: str | None = None) -> "Actor":
-        return cls("workflow", workflow_id, name or workflow_id, user_id=on_behalf_of, workflow_id=workflow_id)
+    def workflow(cls, workflow_id: str, *, on_behalf_of: int | None = None, name: str | None = None) -> Actor:
+        return cls(
+            "workflow", workflow_id, name or workflow_id, user_id=on_behalf_of, workflow_id=workflow_id
+        )
 
     @classmethod
-    def system(cls, what: str = "system") -> "Actor":
+    def system(cls, what: str = "system") -> Actor:
         return cls("system", what, what)
 
 

@@ -43,11 +43,7 @@ def _plain(value: Any) -> Any:
 def snapshot(obj: Any, *, exclude: tuple[str, ...] = ("password_hash", "token_hash")) -> dict[str, Any]:
     """The column values of an ORM object, JSON-ready, for before/after."""
     mapper = sa_inspect(obj).mapper
-    return {
-        c.key: _plain(getattr(obj, c.key))
-        for c in mapper.column_attrs
-        if c.key not in exclude
-    }
+    return {c.key: _plain(getattr(obj, c.key)) for c in mapper.column_attrs if c.key not in exclude}
 
 
 def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
@@ -138,10 +134,14 @@ async def verify(session: AsyncSession, *, batch: int = 5000) -> ChainReport:
     last_id = 0
     while True:
         rows = (
-            await session.execute(
-                select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+            (
+                await session.execute(
+                    select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if not rows:
             return ChainReport(ok=True, checked=checked)
         for ev in rows:
@@ -156,7 +156,9 @@ async def verify(session: AsyncSession, *, batch: int = 5000) -> ChainReport:
         session.expunge_all()
 
 
-async def trail(session: AsyncSession, *, entity_type: str, entity_id: Any, limit: int = 200) -> list[AuditEvent]:
+async def trail(
+    session: AsyncSession, *, entity_type: str, entity_id: Any, limit: int = 200
+) -> list[AuditEvent]:
     """The audit events of one record, newest first."""
     rows = await session.execute(
         select(AuditEvent)

@@ -17,7 +17,10 @@ POSTGRESQL = [
 ]
 
 DROP = {
-    "sqlite": ["DROP TRIGGER IF EXISTS audit_events_no_update", "DROP TRIGGER IF EXISTS audit_events_no_delete"],
+    "sqlite": [
+        "DROP TRIGGER IF EXISTS audit_events_no_update",
+        "DROP TRIGGER IF EXISTS audit_events_no_delete",
+    ],
     "postgresql": [
         "DROP TRIGGER IF EXISTS audit_events_no_update ON audit_events",
         "DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events",

@@ -30,7 +30,9 @@ class RoleGrant(IdMixin, Timestamps, Base):
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    __table_args__ = (UniqueConstraint("user_id", "role", "branch_id", name="uq_role_grants_user_role_branch"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "branch_id", name="uq_role_grants_user_role_branch"),
+    )
 
 
 class UserSession(IdMixin, Base):

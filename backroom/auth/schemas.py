@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 import policies
 
-Role = Literal["admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor"]
+Role = Literal[
+    "admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor"
+]
 assert set(Role.__args__) == set(policies.ROLES), "keep Role in step with policies.ROLES"
 
 # Ids fit a signed 64-bit column on every database.

@@ -50,52 +50,87 @@ async def create_user(
         raise InvalidInput("Password must be at least 8 characters.", field="password")
     if await session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"User name {username!r} is taken.")
-    user = User(username=username, full_name=full_name, email=email,
-                password_hash=hash_password(password), vendor_id=vendor_id)
+    user = User(
+        username=username,
+        full_name=full_name,
+        email=email,
+        password_hash=hash_password(password),
+        vendor_id=vendor_id,
+    )
     session.add(user)
     await session.flush()
-    await audit.record(session, actor=actor, action="user.create", entity_type="user",
-                       entity_id=user.id, after=audit.snapshot(user))
+    await audit.record(
+        session,
+        actor=actor,
+        action="user.create",
+        entity_type="user",
+        entity_id=user.id,
+        after=audit.snapshot(user),
+    )
     for role, branch_id in grants:
         await grant_role(session, actor=actor, user_id=user.id, role=role, branch_id=branch_id)
     return user
 
 
-async def grant_role(session: AsyncSession, *, actor: Actor, user_id: int, role: str,
-                     branch_id: int | None) -> RoleGrant:
+async def grant_role(
+    session: AsyncSession, *, actor: Actor, user_id: int, role: str, branch_id: int | None
+) -> RoleGrant:
     """Grant a role in a branch (None: every branch). Idempotent."""
     if role not in policies.ROLES:
         raise InvalidInput(f"Unknown role {role!r}.", field="role")
     if branch_id is not None and await session.get(Branch, branch_id) is None:
         raise not_found("Branch", branch_id)
-    existing = await session.scalar(select(RoleGrant).where(
-        RoleGrant.user_id == user_id, RoleGrant.role == role,
-        RoleGrant.branch_id.is_(None) if branch_id is None else RoleGrant.branch_id == branch_id))
+    existing = await session.scalar(
+        select(RoleGrant).where(
+            RoleGrant.user_id == user_id,
+            RoleGrant.role == role,
+            RoleGrant.branch_id.is_(None) if branch_id is None else RoleGrant.branch_id == branch_id,
+        )
+    )
     if existing:
         return existing
     grant = RoleGrant(user_id=user_id, role=role, branch_id=branch_id, granted_by_id=actor.user_id)
     session.add(grant)
     await session.flush()
-    await audit.record(session, actor=actor, action="role.grant", entity_type="user", entity_id=user_id,
-                       branch_id=branch_id, after={"role": role, "branch_id": branch_id})
+    await audit.record(
+        session,
+        actor=actor,
+        action="role.grant",
+        entity_type="user",
+        entity_id=user_id,
+        branch_id=branch_id,
+        after={"role": role, "branch_id": branch_id},
+    )
     return grant
 
 
-async def revoke_role(session: AsyncSession, *, actor: Actor, user_id: int, role: str,
-                      branch_id: int | None) -> None:
+async def revoke_role(
+    session: AsyncSession, *, actor: Actor, user_id: int, role: str, branch_id: int | None
+) -> None:
     """Remove a grant. Idempotent. Admins cannot take away their own admin role (someone
     must be left who can administer users)."""
     if role == "admin" and actor.user_id == user_id:
         raise Conflict("You cannot revoke your own admin role; ask another admin.")
     cond = RoleGrant.branch_id.is_(None) if branch_id is None else RoleGrant.branch_id == branch_id
-    res = await session.execute(delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role, cond))
+    res = await session.execute(
+        delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role, cond)
+    )
     if res.rowcount:
-        await audit.record(session, actor=actor, action="role.revoke", entity_type="user", entity_id=user_id,
-                           branch_id=branch_id, before={"role": role, "branch_id": branch_id})
+        await audit.record(
+            session,
+            actor=actor,
+            action="role.revoke",
+            entity_type="user",
+            entity_id=user_id,
+            branch_id=branch_id,
+            before={"role": role, "branch_id": branch_id},
+        )
 
 
 async def user_grants(session: AsyncSession, user_id: int) -> tuple[tuple[str, int | None], ...]:
-    rows = await session.execute(select(RoleGrant.role, RoleGrant.branch_id).where(RoleGrant.user_id == user_id))
+    rows = await session.execute(
+        select(RoleGrant.role, RoleGrant.branch_id).where(RoleGrant.user_id == user_id)
+    )
     return tuple(sorted(((r, b) for r, b in rows), key=lambda g: (g[0], g[1] or 0)))
 
 
@@ -104,7 +139,9 @@ async def all_grants(session: AsyncSession) -> list[tuple[int, str, int | None]]
     return [tuple(r) for r in rows]
 
 
-def sync_grants(enforcer: casbin.FastEnforcer, user_id: int, grants: tuple[tuple[str, int | None], ...]) -> None:
+def sync_grants(
+    enforcer: casbin.FastEnforcer, user_id: int, grants: tuple[tuple[str, int | None], ...]
+) -> None:
     """Make the enforcer's grouping rules for this user match the database (another process
     may have changed them). Idempotent."""
     sub = policies.subject(user_id)
@@ -119,27 +156,48 @@ def sync_grants(enforcer: casbin.FastEnforcer, user_id: int, grants: tuple[tuple
 async def principal_for(session: AsyncSession, user: User, enforcer: casbin.FastEnforcer, **kw) -> Principal:
     grants = await user_grants(session, user.id)
     sync_grants(enforcer, user.id, grants)
-    return Principal(user_id=user.id, username=user.username, full_name=user.full_name, grants=grants,
-                     enforcer=enforcer, vendor_id=user.vendor_id, **kw)
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        grants=grants,
+        enforcer=enforcer,
+        vendor_id=user.vendor_id,
+        **kw,
+    )
 
 
-async def check_throttle(session: AsyncSession, *, username: str, address: str,
-                         max_failures: int, window_seconds: int) -> None:
+async def check_throttle(
+    session: AsyncSession, *, username: str, address: str, max_failures: int, window_seconds: int
+) -> None:
     since = utcnow() - timedelta(seconds=window_seconds)
     failures = await session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.at >= since, (LoginAttempt.username == username) | (LoginAttempt.address == address)))
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.at >= since, (LoginAttempt.username == username) | (LoginAttempt.address == address)
+        )
+    )
     if failures >= max_failures:
-        raise TooManyRequests("Too many failed sign-ins. Try again in a few minutes.",
-                              retry_after=window_seconds)
+        raise TooManyRequests(
+            "Too many failed sign-ins. Try again in a few minutes.", retry_after=window_seconds
+        )
 
 
-async def authenticate(session: AsyncSession, *, username: str, password: str, address: str,
-                       max_failures: int = 5, window_seconds: int = 900) -> User:
+async def authenticate(
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    max_failures: int = 5,
+    window_seconds: int = 900,
+) -> User:
     """Check a user name and password, throttled per user name and per address.
     A failure is recorded (and audited) in the caller's transaction, which must commit it."""
-    await check_throttle(session, username=username, address=address,
-                         max_failures=max_failures, window_seconds=window_seconds)
+    await check_throttle(
+        session, username=username, address=address, max_failures=max_failures, window_seconds=window_seconds
+    )
     user = await session.scalar(select(User).where(User.username == username))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -148,25 +206,43 @@ async def authenticate(session: AsyncSession, *, username: str, password: str, a
         ok = False
     if not ok:
         session.add(LoginAttempt(username=username[:64], address=address[:64], at=utcnow()))
-        await audit.record(session, actor=Actor.system("sign-in"), action="auth.sign_in_failed",
-                           entity_type="user", entity_id=user.id if user else username[:64],
-                           after={"address": address})
+        await audit.record(
+            session,
+            actor=Actor.system("sign-in"),
+            action="auth.sign_in_failed",
+            entity_type="user",
+            entity_id=user.id if user else username[:64],
+            after={"address": address},
+        )
         raise Unauthorized("Wrong user name or password.")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 
 
-async def start_session(session: AsyncSession, *, user: User, hours: int, address: str) -> tuple[str, UserSession]:
+async def start_session(
+    session: AsyncSession, *, user: User, hours: int, address: str
+) -> tuple[str, UserSession]:
     """Open a browser session; returns the cookie token (stored only as a hash)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    row = UserSession(token_hash=_sha(token), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
-                      created_at=now, expires_at=now + timedelta(hours=hours))
+    row = UserSession(
+        token_hash=_sha(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(24),
+        created_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
     session.add(row)
     await session.flush()
-    await audit.record(session, actor=Actor.user(user.id, user.full_name), action="auth.sign_in",
-                       entity_type="user", entity_id=user.id, after={"address": address, "session_id": row.id})
+    await audit.record(
+        session,
+        actor=Actor.user(user.id, user.full_name),
+        action="auth.sign_in",
+        entity_type="user",
+        entity_id=user.id,
+        after={"address": address, "session_id": row.id},
+    )
     return token, row
 
 
@@ -185,19 +261,34 @@ async def end_session(session: AsyncSession, *, token: str, actor: Actor) -> Non
     row = await session.scalar(select(UserSession).where(UserSession.token_hash == _sha(token)))
     if row and not row.revoked_at:
         row.revoked_at = utcnow()
-        await audit.record(session, actor=actor, action="auth.sign_out", entity_type="user", entity_id=row.user_id)
+        await audit.record(
+            session, actor=actor, action="auth.sign_out", entity_type="user", entity_id=row.user_id
+        )
 
 
-async def create_token(session: AsyncSession, *, actor: Actor, user_id: int, name: str,
-                       expires_at: datetime | None = None) -> tuple[str, ApiToken]:
+async def create_token(
+    session: AsyncSession, *, actor: Actor, user_id: int, name: str, expires_at: datetime | None = None
+) -> tuple[str, ApiToken]:
     """Create a bearer token; the secret is returned once and never stored."""
     secret = "brk_" + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user_id, name=name, prefix=secret[:10], token_hash=_sha(secret),
-                   created_at=utcnow(), expires_at=expires_at)
+    row = ApiToken(
+        user_id=user_id,
+        name=name,
+        prefix=secret[:10],
+        token_hash=_sha(secret),
+        created_at=utcnow(),
+        expires_at=expires_at,
+    )
     session.add(row)
     await session.flush()
-    await audit.record(session, actor=actor, action="token.create", entity_type="api_token", entity_id=row.id,
-                       after={"name": name, "prefix": row.prefix, "user_id": user_id})
+    await audit.record(
+        session,
+        actor=actor,
+        action="token.create",
+        entity_type="api_token",
+        entity_id=row.id,
+        after={"name": name, "prefix": row.prefix, "user_id": user_id},
+    )
     return secret, row
 
 
@@ -213,8 +304,14 @@ async def revoke_token(session: AsyncSession, *, actor: Actor, user_id: int, tok
         raise not_found("API token", token_id)
     if not row.revoked_at:
         row.revoked_at = utcnow()
-        await audit.record(session, actor=actor, action="token.revoke", entity_type="api_token", entity_id=row.id,
-                           after={"revoked_at": row.revoked_at})
+        await audit.record(
+            session,
+            actor=actor,
+            action="token.revoke",
+            entity_type="api_token",
+            entity_id=row.id,
+            after={"revoked_at": row.revoked_at},
+        )
     return row
 
 

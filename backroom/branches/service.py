@@ -23,8 +23,9 @@ async def list_branches(session: AsyncSession) -> list[Branch]:
     return list((await session.execute(select(Branch).order_by(Branch.code))).scalars())
 
 
-async def ensure_branch(session: AsyncSession, *, actor: Actor, code: str, name: str, timezone: str = "UTC",
-                        currency: str = "USD") -> Branch:
+async def ensure_branch(
+    session: AsyncSession, *, actor: Actor, code: str, name: str, timezone: str = "UTC", currency: str = "USD"
+) -> Branch:
     """Create the branch unless one with this code exists. Idempotent."""
     branch = await session.scalar(select(Branch).where(Branch.code == code))
     if branch:
@@ -32,29 +33,55 @@ async def ensure_branch(session: AsyncSession, *, actor: Actor, code: str, name:
     branch = Branch(code=code, name=name, timezone=timezone, currency=currency)
     session.add(branch)
     await session.flush()
-    await audit.record(session, actor=actor, action="branch.create", entity_type="branch", entity_id=branch.id,
-                       branch_id=branch.id, after=audit.snapshot(branch))
+    await audit.record(
+        session,
+        actor=actor,
+        action="branch.create",
+        entity_type="branch",
+        entity_id=branch.id,
+        branch_id=branch.id,
+        after=audit.snapshot(branch),
+    )
     return branch
 
 
-async def open_shift(session: AsyncSession, *, actor: Actor, branch_id: int, opening_float_minor: int = 0) -> Shift:
+async def open_shift(
+    session: AsyncSession, *, actor: Actor, branch_id: int, opening_float_minor: int = 0
+) -> Shift:
     """Open the actor's cashier shift at a branch. One open shift per cashier per branch."""
     branch = await get_branch(session, branch_id)
-    existing = await session.scalar(select(Shift).where(Shift.user_id == actor.user_id, Shift.branch_id == branch_id,
-                                                        Shift.status == "open"))
+    existing = await session.scalar(
+        select(Shift).where(
+            Shift.user_id == actor.user_id, Shift.branch_id == branch_id, Shift.status == "open"
+        )
+    )
     if existing:
         raise Conflict(f"You already have shift #{existing.id} open at {branch.name}.", shift_id=existing.id)
-    shift = Shift(branch_id=branch_id, user_id=actor.user_id, opened_at=utcnow(), status="open",
-                  opening_float_minor=opening_float_minor, currency=branch.currency)
+    shift = Shift(
+        branch_id=branch_id,
+        user_id=actor.user_id,
+        opened_at=utcnow(),
+        status="open",
+        opening_float_minor=opening_float_minor,
+        currency=branch.currency,
+    )
     session.add(shift)
     await session.flush()
-    await audit.record(session, actor=actor, action="shift.open", entity_type="shift", entity_id=shift.id,
-                       branch_id=branch_id, after=audit.snapshot(shift))
+    await audit.record(
+        session,
+        actor=actor,
+        action="shift.open",
+        entity_type="shift",
+        entity_id=shift.id,
+        branch_id=branch_id,
+        after=audit.snapshot(shift),
+    )
     return shift
 
 
-async def close_shift(session: AsyncSession, *, actor: Actor, shift_id: int, closing_count_minor: int,
-                      note: str | None = None) -> Shift:
+async def close_shift(
+    session: AsyncSession, *, actor: Actor, shift_id: int, closing_count_minor: int, note: str | None = None
+) -> Shift:
     """Close one of the actor's open shifts with the counted cash."""
     shift = await session.get(Shift, shift_id)
     if not shift or shift.user_id != actor.user_id:
@@ -62,13 +89,28 @@ async def close_shift(session: AsyncSession, *, actor: Actor, shift_id: int, clo
     if shift.status != "open":
         raise Conflict(f"Shift #{shift_id} is already closed.")
     before = audit.snapshot(shift)
-    shift.status, shift.closed_at, shift.closing_count_minor, shift.note = "closed", utcnow(), closing_count_minor, note
+    shift.status, shift.closed_at, shift.closing_count_minor, shift.note = (
+        "closed",
+        utcnow(),
+        closing_count_minor,
+        note,
+    )
     await session.flush()
-    await audit.record(session, actor=actor, action="shift.close", entity_type="shift", entity_id=shift.id,
-                       branch_id=shift.branch_id, before=before, after=audit.snapshot(shift))
+    await audit.record(
+        session,
+        actor=actor,
+        action="shift.close",
+        entity_type="shift",
+        entity_id=shift.id,
+        branch_id=shift.branch_id,
+        before=before,
+        after=audit.snapshot(shift),
+    )
     return shift
 
 
 async def shifts_for(session: AsyncSession, *, user_id: int, limit: int = 20) -> list[Shift]:
-    rows = await session.execute(select(Shift).where(Shift.user_id == user_id).order_by(Shift.id.desc()).limit(limit))
+    rows = await session.execute(
+        select(Shift).where(Shift.user_id == user_id).order_by(Shift.id.desc()).limit(limit)
+    )
     return list(rows.scalars())

@@ -56,8 +56,13 @@ def _round_div(n: int, d: int) -> int:
     return (2 * n + d) // (2 * d)
 
 
-def price(lines: list[PriceLine], *, currency: str, discounts: list[DiscountLine] = (),
-          shipping: ShippingRule | None = None) -> Totals:
+def price(
+    lines: list[PriceLine],
+    *,
+    currency: str,
+    discounts: list[DiscountLine] = (),
+    shipping: ShippingRule | None = None,
+) -> Totals:
     """Total a basket: line totals, discounts spread over lines pro rata, tax per line on the
     discounted amount, shipping by weight (free above the threshold), grand total."""
     shipping = shipping or ShippingRule()
@@ -70,20 +75,32 @@ def price(lines: list[PriceLine], *, currency: str, discounts: list[DiscountLine
     # Spread the discount over lines in proportion; the last line takes the rounding rest.
     shares, left = [], discount
     for i, total in enumerate(line_totals):
-        share = left if i == len(line_totals) - 1 else (_round_div(discount * total, subtotal) if subtotal else 0)
+        share = (
+            left if i == len(line_totals) - 1 else (_round_div(discount * total, subtotal) if subtotal else 0)
+        )
         share = min(share, left, total)
         shares.append(share)
         left -= share
     priced = []
-    for ln, total, share in zip(lines, line_totals, shares):
+    for ln, total, share in zip(lines, line_totals, shares, strict=False):
         tax = _round_div((total - share) * ln.tax_rate_bp, 10000)
-        priced.append(PricedLine(**ln.model_dump(), line_total_minor=total, discount_minor=share, tax_minor=tax))
+        priced.append(
+            PricedLine(**ln.model_dump(), line_total_minor=total, discount_minor=share, tax_minor=tax)
+        )
     weight = sum(ln.qty * ln.weight_g for ln in lines)
     if not lines or (shipping.free_over_minor and subtotal - discount >= shipping.free_over_minor):
         ship = 0
     else:
         ship = shipping.base_minor + _round_div(weight * shipping.per_kg_minor, 1000)
     tax = sum(p.tax_minor for p in priced)
-    return Totals(currency=currency, lines=priced, item_count=sum(ln.qty for ln in lines),
-                  subtotal_minor=subtotal, discount_minor=discount, tax_minor=tax, shipping_minor=ship,
-                  total_minor=subtotal - discount + tax + ship, weight_g=weight)
+    return Totals(
+        currency=currency,
+        lines=priced,
+        item_count=sum(ln.qty for ln in lines),
+        subtotal_minor=subtotal,
+        discount_minor=discount,
+        tax_minor=tax,
+        shipping_minor=ship,
+        total_minor=subtotal - discount + tax + ship,
+        weight_g=weight,
+    )

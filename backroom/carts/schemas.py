@@ -17,6 +17,7 @@ class CartItem(BaseModel):
 
 class CartQty(BaseModel):
     """Set a line's quantity; 0 removes it."""
+
     model_config = ConfigDict(extra="forbid")
     product_id: int = Field(ge=1)
     qty: int = Field(ge=0, le=999)
@@ -63,6 +64,7 @@ class CartStart(BaseModel):
 
 class CartCreate(BaseModel):
     """A staff-made cart for a signed-in customer (anonymous carts come from the storefront)."""
+
     model_config = ConfigDict(extra="forbid")
     customer_id: int = Field(ge=1)
     branch_id: int | None = Field(default=None, ge=1)

@@ -16,8 +16,8 @@ from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.carts.errors import CartChangeRefused, CartNotFound
 from backroom.carts.models import Cart, CartLine
-from backroom.carts.schemas import CartStart, CartView, CheckoutDone, CheckoutLock
 from backroom.carts.pricing import Totals
+from backroom.carts.schemas import CartStart, CartView, CheckoutDone, CheckoutLock
 from backroom.catalog import service as catalog
 from backroom.catalog.errors import OutOfStock
 from backroom.db.base import utcnow
@@ -29,16 +29,36 @@ def workflow_id(cart_id: int, prefix: str = "") -> str:
     return f"{prefix}cart-{cart_id}"
 
 
-async def create_cart(session: AsyncSession, *, actor: Actor, branch_id: int, currency: str,
-                      customer_id: int | None = None, session_key: str | None = None) -> Cart:
+async def create_cart(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    branch_id: int,
+    currency: str,
+    customer_id: int | None = None,
+    session_key: str | None = None,
+) -> Cart:
     """A new, empty cart row (its workflow starts on the first add). Not idempotent."""
-    cart = Cart(branch_id=branch_id, currency=currency, customer_id=customer_id,
-                session_key=session_key or (None if customer_id else secrets.token_urlsafe(24)),
-                status="open", created_by_id=actor.user_id, last_activity_at=utcnow())
+    cart = Cart(
+        branch_id=branch_id,
+        currency=currency,
+        customer_id=customer_id,
+        session_key=session_key or (None if customer_id else secrets.token_urlsafe(24)),
+        status="open",
+        created_by_id=actor.user_id,
+        last_activity_at=utcnow(),
+    )
     session.add(cart)
     await session.flush()
-    await audit.record(session, actor=actor, action="cart.create", entity_type="cart", entity_id=cart.id,
-                       branch_id=branch_id, after=audit.snapshot(cart))
+    await audit.record(
+        session,
+        actor=actor,
+        action="cart.create",
+        entity_type="cart",
+        entity_id=cart.id,
+        branch_id=branch_id,
+        after=audit.snapshot(cart),
+    )
     return cart
 
 
@@ -49,8 +69,9 @@ async def get_cart(session: AsyncSession, cart_id: int) -> Cart:
     return cart
 
 
-async def open_cart_for(session: AsyncSession, *, session_key: str | None = None,
-                        customer_id: int | None = None) -> Cart | None:
+async def open_cart_for(
+    session: AsyncSession, *, session_key: str | None = None, customer_id: int | None = None
+) -> Cart | None:
     """The open cart of a storefront session or a customer, if any. Read-only."""
     stmt = select(Cart).where(Cart.status.in_(("open", "checking_out")))
     if session_key:
@@ -63,18 +84,22 @@ async def open_cart_for(session: AsyncSession, *, session_key: str | None = None
 
 
 async def lines_of(session: AsyncSession, cart_id: int) -> list[CartLine]:
-    return list(await session.scalars(select(CartLine).where(CartLine.cart_id == cart_id).order_by(CartLine.id)))
+    return list(
+        await session.scalars(select(CartLine).where(CartLine.cart_id == cart_id).order_by(CartLine.id))
+    )
 
 
-async def list_carts(session: AsyncSession, *, branch_ids: set[int] | None, status: str | None, limit: int,
-                     cursor: str | None) -> Page:
+async def list_carts(
+    session: AsyncSession, *, branch_ids: set[int] | None, status: str | None, limit: int, cursor: str | None
+) -> Page:
     stmt = select(Cart)
     if branch_ids is not None:
         stmt = stmt.where(Cart.branch_id.in_(branch_ids or {-1}))
     if status:
         stmt = stmt.where(Cart.status == status)
-    return await paginate(session, stmt, sort_col=Cart.updated_at, id_col=Cart.id, limit=limit, cursor=cursor,
-                          descending=True)
+    return await paginate(
+        session, stmt, sort_col=Cart.updated_at, id_col=Cart.id, limit=limit, cursor=cursor, descending=True
+    )
 
 
 async def quote(session: AsyncSession, *, items: dict[int, int], currency: str) -> Totals:
@@ -93,23 +118,52 @@ async def project(session: AsyncSession, *, actor: Actor, view: CartView) -> boo
     await audit.lock_chain(session)
     t = view.totals
     res = await session.execute(
-        update(Cart).where(Cart.id == view.cart_id, Cart.version < view.version).values(
-            status=view.status, version=view.version, item_count=t.item_count if t else 0,
-            subtotal_minor=t.subtotal_minor if t else 0, discount_minor=t.discount_minor if t else 0,
-            tax_minor=t.tax_minor if t else 0, shipping_minor=t.shipping_minor if t else 0,
-            total_minor=t.total_minor if t else 0, last_activity_at=view.last_activity_at, order_id=view.order_id,
-            updated_at=utcnow()).execution_options(synchronize_session=False))
+        update(Cart)
+        .where(Cart.id == view.cart_id, Cart.version < view.version)
+        .values(
+            status=view.status,
+            version=view.version,
+            item_count=t.item_count if t else 0,
+            subtotal_minor=t.subtotal_minor if t else 0,
+            discount_minor=t.discount_minor if t else 0,
+            tax_minor=t.tax_minor if t else 0,
+            shipping_minor=t.shipping_minor if t else 0,
+            total_minor=t.total_minor if t else 0,
+            last_activity_at=view.last_activity_at,
+            order_id=view.order_id,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
     if res.rowcount != 1:
         return False
     await session.execute(delete(CartLine).where(CartLine.cart_id == view.cart_id))
-    for line in (t.lines if t else []):
-        session.add(CartLine(cart_id=view.cart_id, product_id=line.product_id, sku=line.sku, name=line.name,
-                             qty=line.qty, unit_price_minor=line.unit_price_minor,
-                             line_total_minor=line.line_total_minor))
+    for line in t.lines if t else []:
+        session.add(
+            CartLine(
+                cart_id=view.cart_id,
+                product_id=line.product_id,
+                sku=line.sku,
+                name=line.name,
+                qty=line.qty,
+                unit_price_minor=line.unit_price_minor,
+                line_total_minor=line.line_total_minor,
+            )
+        )
     await session.flush()
-    await audit.record(session, actor=actor, action="cart.update", entity_type="cart", entity_id=view.cart_id,
-                       after={"status": view.status, "items": {str(k): v for k, v in view.items.items()},
-                              "total_minor": t.total_minor if t else 0, "version": view.version})
+    await audit.record(
+        session,
+        actor=actor,
+        action="cart.update",
+        entity_type="cart",
+        entity_id=view.cart_id,
+        after={
+            "status": view.status,
+            "items": {str(k): v for k, v in view.items.items()},
+            "total_minor": t.total_minor if t else 0,
+            "version": view.version,
+        },
+    )
     return True
 
 
@@ -131,19 +185,25 @@ def _refusal(exc: Exception) -> CartChangeRefused:
     return err
 
 
-async def send(client: Client, cart: Cart, update_name: str, arg, *, task_queue: str, prefix: str = "") -> CartView:
+async def send(
+    client: Client, cart: Cart, update_name: str, arg, *, task_queue: str, prefix: str = ""
+) -> CartView:
     """Send an Update to the cart's workflow, starting it if needed (update-with-start).
     A refused change raises CartChangeRefused (409) with the workflow's reason."""
     start = WithStartWorkflowOperation(
-        "CartWorkflow", CartStart(cart_id=cart.id, branch_id=cart.branch_id, currency=cart.currency),
-        id=workflow_id(cart.id, prefix), task_queue=task_queue,
+        "CartWorkflow",
+        CartStart(cart_id=cart.id, branch_id=cart.branch_id, currency=cart.currency),
+        id=workflow_id(cart.id, prefix),
+        task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         # A closed cart never comes back to life under the same id.
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        execution_timeout=timedelta(days=400))
+        execution_timeout=timedelta(days=400),
+    )
     try:
-        return await client.execute_update_with_start_workflow(update_name, arg, start_workflow_operation=start,
-                                                               result_type=CartView)
+        return await client.execute_update_with_start_workflow(
+            update_name, arg, start_workflow_operation=start, result_type=CartView
+        )
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None
     except WorkflowAlreadyStartedError:
@@ -154,8 +214,12 @@ async def send(client: Client, cart: Cart, update_name: str, arg, *, task_queue:
         raise
 
 
-async def lock_for_checkout(client: Client, cart: Cart, key: str, *, task_queue: str, prefix: str = "") -> CartView:
-    return await send(client, cart, "begin_checkout", CheckoutLock(key=key), task_queue=task_queue, prefix=prefix)
+async def lock_for_checkout(
+    client: Client, cart: Cart, key: str, *, task_queue: str, prefix: str = ""
+) -> CartView:
+    return await send(
+        client, cart, "begin_checkout", CheckoutLock(key=key), task_queue=task_queue, prefix=prefix
+    )
 
 
 async def unlock(client: Client, cart: Cart, key: str, *, prefix: str = "") -> None:

@@ -32,12 +32,34 @@ async def seed(session, context) -> None:
     for sku, name, category, price, tax, weight, warranty, stock in PRODUCTS:
         product = await session.scalar(select(Product).where(Product.sku == sku))
         if product is None:
-            product = await catalog.create_product(session, actor=ACTOR, data=ProductCreate(
-                sku=sku, name=name, category=category, price_minor=price, tax_rate_bp=tax, weight_g=weight,
-                length_mm=300, width_mm=200, height_mm=150, warranty_months=warranty))
-        for branch, qty in zip(branches, stock):
-            have = await session.scalar(select(StockLevel.id).where(StockLevel.product_id == product.id,
-                                                                    StockLevel.branch_id == branch.id))
+            product = await catalog.create_product(
+                session,
+                actor=ACTOR,
+                data=ProductCreate(
+                    sku=sku,
+                    name=name,
+                    category=category,
+                    price_minor=price,
+                    tax_rate_bp=tax,
+                    weight_g=weight,
+                    length_mm=300,
+                    width_mm=200,
+                    height_mm=150,
+                    warranty_months=warranty,
+                ),
+            )
+        for branch, qty in zip(branches, stock, strict=False):
+            have = await session.scalar(
+                select(StockLevel.id).where(
+                    StockLevel.product_id == product.id, StockLevel.branch_id == branch.id
+                )
+            )
             if have is None and qty:
-                await catalog.adjust_stock(session, actor=ACTOR, product_id=product.id, branch_id=branch.id,
-                                           delta=qty, reason="demo opening stock")
+                await catalog.adjust_stock(
+                    session,
+                    actor=ACTOR,
+                    product_id=product.id,
+                    branch_id=branch.id,
+                    delta=qty,
+                    reason="demo opening stock",
+                )

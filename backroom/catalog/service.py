@@ -14,7 +14,12 @@ from backroom.catalog.models import Product, StockLevel, StockMovement, StockRes
 from backroom.catalog.schemas import ProductCreate, ProductFilter, ProductUpdate
 from backroom.pagination import Page, paginate
 
-SORTS = {"name": Product.name, "price": Product.price_minor, "created": Product.created_at, "sku": Product.sku}
+SORTS = {
+    "name": Product.name,
+    "price": Product.price_minor,
+    "created": Product.created_at,
+    "sku": Product.sku,
+}
 
 
 async def create_product(session: AsyncSession, *, actor: Actor, data: ProductCreate) -> Product:
@@ -24,8 +29,14 @@ async def create_product(session: AsyncSession, *, actor: Actor, data: ProductCr
     product = Product(**data.model_dump(), status="active", created_by_id=actor.user_id)
     session.add(product)
     await session.flush()
-    await audit.record(session, actor=actor, action="product.create", entity_type="product",
-                       entity_id=product.id, after=audit.snapshot(product))
+    await audit.record(
+        session,
+        actor=actor,
+        action="product.create",
+        entity_type="product",
+        entity_id=product.id,
+        after=audit.snapshot(product),
+    )
     return product
 
 
@@ -37,8 +48,9 @@ async def get_product(session: AsyncSession, product_id: int, *, vendor_id: int 
     return product
 
 
-async def update_product(session: AsyncSession, *, actor: Actor, product_id: int, data: ProductUpdate,
-                         vendor_id: int | None = None) -> Product:
+async def update_product(
+    session: AsyncSession, *, actor: Actor, product_id: int, data: ProductUpdate, vendor_id: int | None = None
+) -> Product:
     """Change a product's fields. Idempotent (same data twice leaves the same record)."""
     await audit.lock_chain(session)
     product = await get_product(session, product_id, vendor_id=vendor_id)
@@ -50,13 +62,21 @@ async def update_product(session: AsyncSession, *, actor: Actor, product_id: int
             continue
         setattr(product, key, value)
     await session.flush()
-    await audit.record(session, actor=actor, action="product.update", entity_type="product",
-                       entity_id=product.id, before=before, after=audit.snapshot(product))
+    await audit.record(
+        session,
+        actor=actor,
+        action="product.update",
+        entity_type="product",
+        entity_id=product.id,
+        before=before,
+        after=audit.snapshot(product),
+    )
     return product
 
 
-async def archive_product(session: AsyncSession, *, actor: Actor, product_id: int,
-                          vendor_id: int | None = None) -> Product:
+async def archive_product(
+    session: AsyncSession, *, actor: Actor, product_id: int, vendor_id: int | None = None
+) -> Product:
     """Take a product off sale. Idempotent."""
     await audit.lock_chain(session)
     product = await get_product(session, product_id, vendor_id=vendor_id)
@@ -64,8 +84,15 @@ async def archive_product(session: AsyncSession, *, actor: Actor, product_id: in
         before = audit.snapshot(product)
         product.status = "archived"
         await session.flush()
-        await audit.record(session, actor=actor, action="product.archive", entity_type="product",
-                           entity_id=product.id, before=before, after=audit.snapshot(product))
+        await audit.record(
+            session,
+            actor=actor,
+            action="product.archive",
+            entity_type="product",
+            entity_id=product.id,
+            before=before,
+            after=audit.snapshot(product),
+        )
     return product
 
 
@@ -79,21 +106,30 @@ async def list_products(session: AsyncSession, *, filt: ProductFilter, vendor_id
     if filt.q:
         like = f"%{filt.q.lower()}%"
         from sqlalchemy import func, or_
+
         stmt = stmt.where(or_(func.lower(Product.name).like(like), func.lower(Product.sku).like(like)))
     if vendor_id is not None:
         stmt = stmt.where(Product.vendor_id == vendor_id)
     elif filt.vendor_id is not None:
         stmt = stmt.where(Product.vendor_id == filt.vendor_id)
-    return await paginate(session, stmt, sort_col=SORTS[filt.sort], id_col=Product.id, limit=filt.limit,
-                          cursor=filt.cursor, descending=filt.desc)
+    return await paginate(
+        session,
+        stmt,
+        sort_col=SORTS[filt.sort],
+        id_col=Product.id,
+        limit=filt.limit,
+        cursor=filt.cursor,
+        descending=filt.desc,
+    )
 
 
 async def stock_of(session: AsyncSession, product_ids: list[int]) -> dict[int, list[StockLevel]]:
     """Stock rows by product. Read-only."""
     out: dict[int, list[StockLevel]] = {pid: [] for pid in product_ids}
     if product_ids:
-        rows = await session.scalars(select(StockLevel).where(StockLevel.product_id.in_(product_ids))
-                                     .order_by(StockLevel.branch_id))
+        rows = await session.scalars(
+            select(StockLevel).where(StockLevel.product_id.in_(product_ids)).order_by(StockLevel.branch_id)
+        )
         for row in rows:
             out[row.product_id].append(row)
     return out
@@ -104,14 +140,23 @@ async def available(session: AsyncSession, product_id: int) -> int:
     return sum(s.on_hand - s.reserved for s in (await stock_of(session, [product_id]))[product_id])
 
 
-async def adjust_stock(session: AsyncSession, *, actor: Actor, product_id: int, branch_id: int, delta: int,
-                       reason: str, vendor_id: int | None = None) -> StockLevel:
+async def adjust_stock(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    product_id: int,
+    branch_id: int,
+    delta: int,
+    reason: str,
+    vendor_id: int | None = None,
+) -> StockLevel:
     """Add (or remove) units on hand in a branch; refuses to go below the reserved units.
     Not idempotent: each call is one ledger movement."""
     await audit.lock_chain(session)
     await get_product(session, product_id, vendor_id=vendor_id)
-    level = await session.scalar(select(StockLevel).where(StockLevel.product_id == product_id,
-                                                          StockLevel.branch_id == branch_id))
+    level = await session.scalar(
+        select(StockLevel).where(StockLevel.product_id == product_id, StockLevel.branch_id == branch_id)
+    )
     if level is None:
         level = StockLevel(product_id=product_id, branch_id=branch_id, on_hand=0, reserved=0)
         session.add(level)
@@ -119,16 +164,36 @@ async def adjust_stock(session: AsyncSession, *, actor: Actor, product_id: int, 
     before = audit.snapshot(level)
     # Conditional update: concurrent reservations cannot be pushed below zero availability.
     result = await session.execute(
-        update(StockLevel).where(StockLevel.id == level.id, StockLevel.on_hand + delta >= StockLevel.reserved)
-        .values(on_hand=StockLevel.on_hand + delta).execution_options(synchronize_session=False))
+        update(StockLevel)
+        .where(StockLevel.id == level.id, StockLevel.on_hand + delta >= StockLevel.reserved)
+        .values(on_hand=StockLevel.on_hand + delta)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         raise StockBelowReserved(f"Cannot remove {-delta} units: they are on hand but reserved for orders.")
     await session.refresh(level)
-    session.add(StockMovement(product_id=product_id, branch_id=branch_id, kind="adjust", on_hand_delta=delta,
-                              reason=reason, created_by_id=actor.user_id, shift_id=actor.shift_id))
+    session.add(
+        StockMovement(
+            product_id=product_id,
+            branch_id=branch_id,
+            kind="adjust",
+            on_hand_delta=delta,
+            reason=reason,
+            created_by_id=actor.user_id,
+            shift_id=actor.shift_id,
+        )
+    )
     await session.flush()
-    await audit.record(session, actor=actor, action="stock.adjust", entity_type="stock_level", entity_id=level.id,
-                       branch_id=branch_id, before=before, after={**audit.snapshot(level), "reason": reason})
+    await audit.record(
+        session,
+        actor=actor,
+        action="stock.adjust",
+        entity_type="stock_level",
+        entity_id=level.id,
+        branch_id=branch_id,
+        before=before,
+        after={**audit.snapshot(level), "reason": reason},
+    )
     return level
 
 
@@ -139,8 +204,14 @@ class Allocation:
     qty: int
 
 
-async def reserve(session: AsyncSession, *, actor: Actor, order_id: int, items: list[tuple[int, int]],
-                  prefer_branch_id: int | None = None) -> list[Allocation]:
+async def reserve(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    order_id: int,
+    items: list[tuple[int, int]],
+    prefer_branch_id: int | None = None,
+) -> list[Allocation]:
     """Hold stock for an order's lines, each line from one branch that has enough. Atomic per row:
     `UPDATE ... WHERE on_hand - reserved >= qty`, so two checkouts can never both take the last
     unit (on PostgreSQL too). Raises OutOfStock; the caller's transaction then rolls back."""
@@ -152,53 +223,104 @@ async def reserve(session: AsyncSession, *, actor: Actor, order_id: int, items: 
         levels.sort(key=lambda s: (s.branch_id != prefer_branch_id, -(s.on_hand - s.reserved), s.branch_id))
         for level in levels:
             res = await session.execute(
-                update(StockLevel).where(StockLevel.id == level.id, StockLevel.on_hand - StockLevel.reserved >= qty)
-                .values(reserved=StockLevel.reserved + qty).execution_options(synchronize_session=False))
+                update(StockLevel)
+                .where(StockLevel.id == level.id, StockLevel.on_hand - StockLevel.reserved >= qty)
+                .values(reserved=StockLevel.reserved + qty)
+                .execution_options(synchronize_session=False)
+            )
             if res.rowcount == 1:
                 out.append(Allocation(product_id, level.branch_id, qty))
                 break
         else:
             product = await session.get(Product, product_id)
             name = product.name if product else product_id
-            raise OutOfStock(f"Only {sum(max(0, s.on_hand - s.reserved) for s in levels)} of {name} left.",
-                             product_id=product_id)
+            raise OutOfStock(
+                f"Only {sum(max(0, s.on_hand - s.reserved) for s in levels)} of {name} left.",
+                product_id=product_id,
+            )
     for a in out:
-        session.add(StockReservation(order_id=order_id, product_id=a.product_id, branch_id=a.branch_id, qty=a.qty,
-                                     status="held", created_by_id=actor.user_id))
-        session.add(StockMovement(product_id=a.product_id, branch_id=a.branch_id, kind="reserve",
-                                  reserved_delta=a.qty, reference=f"order-{order_id}", created_by_id=actor.user_id))
+        session.add(
+            StockReservation(
+                order_id=order_id,
+                product_id=a.product_id,
+                branch_id=a.branch_id,
+                qty=a.qty,
+                status="held",
+                created_by_id=actor.user_id,
+            )
+        )
+        session.add(
+            StockMovement(
+                product_id=a.product_id,
+                branch_id=a.branch_id,
+                kind="reserve",
+                reserved_delta=a.qty,
+                reference=f"order-{order_id}",
+                created_by_id=actor.user_id,
+            )
+        )
     await session.flush()
-    await audit.record(session, actor=actor, action="stock.reserve", entity_type="order", entity_id=order_id,
-                       after={"allocations": [a.__dict__ for a in out]})
+    await audit.record(
+        session,
+        actor=actor,
+        action="stock.reserve",
+        entity_type="order",
+        entity_id=order_id,
+        after={"allocations": [a.__dict__ for a in out]},
+    )
     return out
 
 
-async def _settle(session: AsyncSession, *, actor: Actor, order_id: int, to: str, branch_id: int | None) -> int:
+async def _settle(
+    session: AsyncSession, *, actor: Actor, order_id: int, to: str, branch_id: int | None
+) -> int:
     await audit.lock_chain(session)
-    stmt = select(StockReservation).where(StockReservation.order_id == order_id, StockReservation.status == "held")
+    stmt = select(StockReservation).where(
+        StockReservation.order_id == order_id, StockReservation.status == "held"
+    )
     if branch_id is not None:
         stmt = stmt.where(StockReservation.branch_id == branch_id)
     moved = 0
     for r in list(await session.scalars(stmt)):
         # Conditional on "held": a second release/ship of the same reservation changes nothing.
-        res = await session.execute(update(StockReservation).where(StockReservation.id == r.id,
-                                                                   StockReservation.status == "held")
-                                    .values(status=to).execution_options(synchronize_session=False))
+        res = await session.execute(
+            update(StockReservation)
+            .where(StockReservation.id == r.id, StockReservation.status == "held")
+            .values(status=to)
+            .execution_options(synchronize_session=False)
+        )
         if res.rowcount != 1:
             continue
         on_hand = -r.qty if to == "shipped" else 0
-        await session.execute(update(StockLevel).where(StockLevel.product_id == r.product_id,
-                                                       StockLevel.branch_id == r.branch_id)
-                              .values(reserved=StockLevel.reserved - r.qty, on_hand=StockLevel.on_hand + on_hand)
-                              .execution_options(synchronize_session=False))
-        session.add(StockMovement(product_id=r.product_id, branch_id=r.branch_id,
-                                  kind="ship" if to == "shipped" else "release", on_hand_delta=on_hand,
-                                  reserved_delta=-r.qty, reference=f"order-{order_id}", created_by_id=actor.user_id))
+        await session.execute(
+            update(StockLevel)
+            .where(StockLevel.product_id == r.product_id, StockLevel.branch_id == r.branch_id)
+            .values(reserved=StockLevel.reserved - r.qty, on_hand=StockLevel.on_hand + on_hand)
+            .execution_options(synchronize_session=False)
+        )
+        session.add(
+            StockMovement(
+                product_id=r.product_id,
+                branch_id=r.branch_id,
+                kind="ship" if to == "shipped" else "release",
+                on_hand_delta=on_hand,
+                reserved_delta=-r.qty,
+                reference=f"order-{order_id}",
+                created_by_id=actor.user_id,
+            )
+        )
         moved += r.qty
     if moved:
         await session.flush()
-        await audit.record(session, actor=actor, action=f"stock.{'ship' if to == 'shipped' else 'release'}",
-                           entity_type="order", entity_id=order_id, branch_id=branch_id, after={"units": moved})
+        await audit.record(
+            session,
+            actor=actor,
+            action=f"stock.{'ship' if to == 'shipped' else 'release'}",
+            entity_type="order",
+            entity_id=order_id,
+            branch_id=branch_id,
+            after={"units": moved},
+        )
     return moved
 
 

@@ -25,9 +25,13 @@ from backroom.pagination import Page, paginate
 
 OPEN = ("open", "awaiting_customer")
 # Allowed attachment types: extension -> (content type, magic prefix or None for text).
-ALLOWED = {"png": ("image/png", b"\x89PNG\r\n\x1a\n"), "jpg": ("image/jpeg", b"\xff\xd8\xff"),
-           "jpeg": ("image/jpeg", b"\xff\xd8\xff"), "pdf": ("application/pdf", b"%PDF-"),
-           "txt": ("text/plain", None)}
+ALLOWED = {
+    "png": ("image/png", b"\x89PNG\r\n\x1a\n"),
+    "jpg": ("image/jpeg", b"\xff\xd8\xff"),
+    "jpeg": ("image/jpeg", b"\xff\xd8\xff"),
+    "pdf": ("application/pdf", b"%PDF-"),
+    "txt": ("text/plain", None),
+}
 
 
 async def get(session: AsyncSession, complaint_id: int) -> Complaint:
@@ -37,10 +41,25 @@ async def get(session: AsyncSession, complaint_id: int) -> Complaint:
     return c
 
 
-async def _event(session: AsyncSession, c: Complaint, kind: str, *, actor: Actor, detail: str | None = None,
-                 key: str | None = None, at: datetime | None = None) -> ComplaintEvent:
-    ev = ComplaintEvent(complaint_id=c.id, kind=kind, detail=detail, key=key, level=c.level,
-                        actor_name=actor.name, at=at or utcnow())
+async def _event(
+    session: AsyncSession,
+    c: Complaint,
+    kind: str,
+    *,
+    actor: Actor,
+    detail: str | None = None,
+    key: str | None = None,
+    at: datetime | None = None,
+) -> ComplaintEvent:
+    ev = ComplaintEvent(
+        complaint_id=c.id,
+        kind=kind,
+        detail=detail,
+        key=key,
+        level=c.level,
+        actor_name=actor.name,
+        at=at or utcnow(),
+    )
     session.add(ev)
     await session.flush()
     return ev
@@ -48,14 +67,32 @@ async def _event(session: AsyncSession, c: Complaint, kind: str, *, actor: Actor
 
 async def _write(session: AsyncSession, c: Complaint, action: str, actor: Actor, before: dict | None) -> None:
     await session.flush()
-    await audit.record(session, actor=actor, action=f"complaint.{action}", entity_type="complaint", entity_id=c.id,
-                       branch_id=c.branch_id, before=before, after=audit.snapshot(c))
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"complaint.{action}",
+        entity_type="complaint",
+        entity_id=c.id,
+        branch_id=c.branch_id,
+        before=before,
+        after=audit.snapshot(c),
+    )
 
 
-async def log_complaint(session: AsyncSession, *, actor: Actor, customer_id: int, channel: str, category: str,
-                        severity: str, description: str, sla: dict[str, tuple[int, int]],
-                        order_id: int | None = None, sku: str | None = None,
-                        branch_id: int | None = None) -> Complaint:
+async def log_complaint(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    customer_id: int,
+    channel: str,
+    category: str,
+    severity: str,
+    description: str,
+    sla: dict[str, tuple[int, int]],
+    order_id: int | None = None,
+    sku: str | None = None,
+    branch_id: int | None = None,
+) -> Complaint:
     """Log a complaint with its severity's SLA clocks started. Not idempotent (a new record)."""
     customer = await session.get(Customer, customer_id)
     if not customer or customer.status != "active":
@@ -64,22 +101,39 @@ async def log_complaint(session: AsyncSession, *, actor: Actor, customer_id: int
         raise InvalidInput(f"No SLA is configured for severity {severity!r}.", field="severity")
     first, resolution = sla[severity]
     now = utcnow()
-    c = Complaint(customer_id=customer_id, channel=channel, category=category, severity=severity,
-                  description=description, order_id=order_id, sku=sku, status="open", level="agent",
-                  first_response_minutes=first, resolution_minutes=resolution,
-                  first_response_due_at=now + timedelta(minutes=first),
-                  resolution_due_at=now + timedelta(minutes=resolution),
-                  branch_id=branch_id or customer.home_branch_id, created_by_id=actor.user_id,
-                  assignee_id=actor.user_id, shift_id=actor.shift_id)
+    c = Complaint(
+        customer_id=customer_id,
+        channel=channel,
+        category=category,
+        severity=severity,
+        description=description,
+        order_id=order_id,
+        sku=sku,
+        status="open",
+        level="agent",
+        first_response_minutes=first,
+        resolution_minutes=resolution,
+        first_response_due_at=now + timedelta(minutes=first),
+        resolution_due_at=now + timedelta(minutes=resolution),
+        branch_id=branch_id or customer.home_branch_id,
+        created_by_id=actor.user_id,
+        assignee_id=actor.user_id,
+        shift_id=actor.shift_id,
+    )
     session.add(c)
     await session.flush()
     c.workflow_id = f"complaint-{c.id}"
     await _event(session, c, "logged", actor=actor, detail=f"{severity} · {category}", at=now)
     await _write(session, c, "log", actor, None)
-    await notify.enqueue(session, kind="complaint.received", to_customer_id=customer_id, branch_id=c.branch_id,
-                         subject=f"We received your complaint #{c.id}",
-                         body=f"Dear customer,\n\nwe logged your complaint #{c.id} ({category}) and will reply soon.",
-                         dedupe_key=f"complaint-{c.id}:received")
+    await notify.enqueue(
+        session,
+        kind="complaint.received",
+        to_customer_id=customer_id,
+        branch_id=c.branch_id,
+        subject=f"We received your complaint #{c.id}",
+        body=f"Dear customer,\n\nwe logged your complaint #{c.id} ({category}) and will reply soon.",
+        dedupe_key=f"complaint-{c.id}:received",
+    )
     return c
 
 
@@ -93,12 +147,20 @@ async def respond(session: AsyncSession, *, actor: Actor, complaint_id: int, mes
         c.responded_at = utcnow()
     await _event(session, c, "responded", actor=actor, detail=message)
     await _write(session, c, "respond", actor, before)
-    await notify.enqueue(session, kind="complaint.reply", to_customer_id=c.customer_id, branch_id=c.branch_id,
-                         subject=f"About your complaint #{c.id}", body=message)
+    await notify.enqueue(
+        session,
+        kind="complaint.reply",
+        to_customer_id=c.customer_id,
+        branch_id=c.branch_id,
+        subject=f"About your complaint #{c.id}",
+        body=message,
+    )
     return c
 
 
-async def await_customer(session: AsyncSession, *, actor: Actor, complaint_id: int, note: str | None = None) -> Complaint:
+async def await_customer(
+    session: AsyncSession, *, actor: Actor, complaint_id: int, note: str | None = None
+) -> Complaint:
     """Pause the SLA clocks while waiting on the customer."""
     c = await get(session, complaint_id)
     if c.status != "open":
@@ -110,7 +172,9 @@ async def await_customer(session: AsyncSession, *, actor: Actor, complaint_id: i
     return c
 
 
-async def customer_replied(session: AsyncSession, *, actor: Actor, complaint_id: int, note: str | None = None) -> Complaint:
+async def customer_replied(
+    session: AsyncSession, *, actor: Actor, complaint_id: int, note: str | None = None
+) -> Complaint:
     """Resume the clocks; deadlines move by the time spent waiting."""
     c = await get(session, complaint_id)
     if c.status != "awaiting_customer":
@@ -127,8 +191,15 @@ async def customer_replied(session: AsyncSession, *, actor: Actor, complaint_id:
     return c
 
 
-async def resolve(session: AsyncSession, *, actor: Actor, complaint_id: int, outcome: str, compensation: str = "none",
-                  amount_minor: int | None = None) -> Complaint:
+async def resolve(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    complaint_id: int,
+    outcome: str,
+    compensation: str = "none",
+    amount_minor: int | None = None,
+) -> Complaint:
     """Resolve with an outcome and any compensation: goodwill posts a credit to the customer's
     credit account now; a refund goes to the approval gate (the workflow asks); a coupon is noted."""
     c = await get(session, complaint_id)
@@ -147,10 +218,16 @@ async def resolve(session: AsyncSession, *, actor: Actor, complaint_id: int, out
     detail = outcome
     if compensation == "goodwill":
         account = await ledger.open_account(session, actor=actor, customer_id=c.customer_id)
-        await ledger.post_entry(session, actor=actor, account_id=account.id, kind="goodwill",
-                                amount_minor=amount_minor, currency=account.currency,
-                                reference=f"complaint-{c.id}-goodwill-{c.reopened_count}",
-                                description=f"Goodwill for complaint #{c.id}")
+        await ledger.post_entry(
+            session,
+            actor=actor,
+            account_id=account.id,
+            kind="goodwill",
+            amount_minor=amount_minor,
+            currency=account.currency,
+            reference=f"complaint-{c.id}-goodwill-{c.reopened_count}",
+            description=f"Goodwill for complaint #{c.id}",
+        )
         detail += f" · goodwill credit {amount_minor}"
     elif compensation == "refund":
         detail += f" · refund {amount_minor} requested for approval"
@@ -161,8 +238,9 @@ async def resolve(session: AsyncSession, *, actor: Actor, complaint_id: int, out
     return c
 
 
-async def reopen(session: AsyncSession, *, actor: Actor, complaint_id: int, reason: str,
-                 window_minutes: int) -> Complaint:
+async def reopen(
+    session: AsyncSession, *, actor: Actor, complaint_id: int, reason: str, window_minutes: int
+) -> Complaint:
     """Reopen a resolved complaint inside the reopen window; the resolution clock restarts."""
     c = await get(session, complaint_id)
     if c.status != "resolved":
@@ -178,8 +256,16 @@ async def reopen(session: AsyncSession, *, actor: Actor, complaint_id: int, reas
     return c
 
 
-async def record_breach(session: AsyncSession, *, actor: Actor, complaint_id: int, clock: str, to_level: str,
-                        key: str, at: datetime) -> bool:
+async def record_breach(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    complaint_id: int,
+    clock: str,
+    to_level: str,
+    key: str,
+    at: datetime,
+) -> bool:
     """Record an SLA breach, escalate to `to_level` and notify that level. Idempotent by `key`."""
     if await session.scalar(select(ComplaintEvent.id).where(ComplaintEvent.key == key)):
         return False
@@ -193,37 +279,69 @@ async def record_breach(session: AsyncSession, *, actor: Actor, complaint_id: in
     else:
         c.resolution_breached = True
     c.level = to_level
-    await _event(session, c, "breach", actor=actor, key=key, at=at,
-                 detail=f"{clock.replace('_', ' ')} SLA breached; escalated {from_level} → {to_level}")
+    await _event(
+        session,
+        c,
+        "breach",
+        actor=actor,
+        key=key,
+        at=at,
+        detail=f"{clock.replace('_', ' ')} SLA breached; escalated {from_level} → {to_level}",
+    )
     await _write(session, c, "breach", actor, before)
-    await notify.notify_role(session, role=to_level, branch_id=c.branch_id, kind="complaint.escalated",
-                             subject=f"Complaint #{c.id} escalated to you ({clock.replace('_', ' ')} SLA breached)",
-                             body=f"Complaint #{c.id} ({c.severity}, {c.category}) breached its "
-                                  f"{clock.replace('_', ' ')} SLA and is now with the {to_level}.",
-                             link=f"/complaints/{c.id}", dedupe_prefix=key)
+    await notify.notify_role(
+        session,
+        role=to_level,
+        branch_id=c.branch_id,
+        kind="complaint.escalated",
+        subject=f"Complaint #{c.id} escalated to you ({clock.replace('_', ' ')} SLA breached)",
+        body=f"Complaint #{c.id} ({c.severity}, {c.category}) breached its "
+        f"{clock.replace('_', ' ')} SLA and is now with the {to_level}.",
+        link=f"/complaints/{c.id}",
+        dedupe_prefix=key,
+    )
     return True
 
 
-async def record_refund(session: AsyncSession, *, actor: Actor, complaint_id: int, status: str, key: str) -> None:
+async def record_refund(
+    session: AsyncSession, *, actor: Actor, complaint_id: int, status: str, key: str
+) -> None:
     """Record the approval gate's refund decision. Idempotent by `key`."""
     if await session.scalar(select(ComplaintEvent.id).where(ComplaintEvent.key == key)):
         return
     c = await get(session, complaint_id)
-    await _event(session, c, f"refund_{status}", actor=actor, key=key,
-                 detail=f"Refund of {c.compensation_minor} {c.currency or ''} {status}")
-    await audit.record(session, actor=actor, action=f"complaint.refund_{status}", entity_type="complaint",
-                       entity_id=c.id, branch_id=c.branch_id, after={"refund_minor": c.compensation_minor,
-                                                                     "status": status})
+    await _event(
+        session,
+        c,
+        f"refund_{status}",
+        actor=actor,
+        key=key,
+        detail=f"Refund of {c.compensation_minor} {c.currency or ''} {status}",
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"complaint.refund_{status}",
+        entity_type="complaint",
+        entity_id=c.id,
+        branch_id=c.branch_id,
+        after={"refund_minor": c.compensation_minor, "status": status},
+    )
 
 
 async def satisfaction_followup(session: AsyncSession, *, complaint_id: int, round_no: int) -> None:
     """Ask the customer how the resolution went. Idempotent per resolution round."""
     c = await get(session, complaint_id)
-    await notify.enqueue(session, kind="complaint.satisfaction", to_customer_id=c.customer_id, branch_id=c.branch_id,
-                         subject=f"How did we do with complaint #{c.id}?",
-                         body="Your complaint was resolved. Reply to this message to tell us how satisfied you "
-                              "are, or if the problem persists so we can reopen it.",
-                         dedupe_key=f"complaint-{c.id}:satisfaction:{round_no}")
+    await notify.enqueue(
+        session,
+        kind="complaint.satisfaction",
+        to_customer_id=c.customer_id,
+        branch_id=c.branch_id,
+        subject=f"How did we do with complaint #{c.id}?",
+        body="Your complaint was resolved. Reply to this message to tell us how satisfied you "
+        "are, or if the problem persists so we can reopen it.",
+        dedupe_key=f"complaint-{c.id}:satisfaction:{round_no}",
+    )
 
 
 async def close(session: AsyncSession, *, actor: Actor, complaint_id: int) -> None:
@@ -238,13 +356,22 @@ async def close(session: AsyncSession, *, actor: Actor, complaint_id: int) -> No
 
 
 async def events(session: AsyncSession, complaint_id: int) -> list[ComplaintEvent]:
-    rows = await session.execute(select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint_id)
-                                 .order_by(ComplaintEvent.at.desc(), ComplaintEvent.id.desc()))
+    rows = await session.execute(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint_id)
+        .order_by(ComplaintEvent.at.desc(), ComplaintEvent.id.desc())
+    )
     return list(rows.scalars())
 
 
-async def queue(session: AsyncSession, *, branch_ids: set[int] | None, now: datetime | None = None,
-                include_closed: bool = False, limit: int = 200) -> list[tuple[Complaint, SlaInfo]]:
+async def queue(
+    session: AsyncSession,
+    *,
+    branch_ids: set[int] | None,
+    now: datetime | None = None,
+    include_closed: bool = False,
+    limit: int = 200,
+) -> list[tuple[Complaint, SlaInfo]]:
     """Open complaints sorted by SLA risk (breached, then most of the clock used). Read-only."""
     now = now or utcnow()
     stmt = select(Complaint)
@@ -252,19 +379,31 @@ async def queue(session: AsyncSession, *, branch_ids: set[int] | None, now: date
         stmt = stmt.where(Complaint.status.in_(OPEN))
     if branch_ids is not None:
         stmt = stmt.where(Complaint.branch_id.in_(branch_ids or {-1}))
-    rows = list((await session.execute(stmt.order_by(Complaint.resolution_due_at, Complaint.id).limit(limit))).scalars())
+    rows = list(
+        (
+            await session.execute(stmt.order_by(Complaint.resolution_due_at, Complaint.id).limit(limit))
+        ).scalars()
+    )
     out = [(c, sla_status(c, now)) for c in rows]
     return sorted(out, key=lambda x: (x[1].sort_key, x[0].id))
 
 
 async def list_for_customer(session: AsyncSession, customer_id: int) -> list[Complaint]:
-    rows = await session.execute(select(Complaint).where(Complaint.customer_id == customer_id)
-                                 .order_by(Complaint.id.desc()))
+    rows = await session.execute(
+        select(Complaint).where(Complaint.customer_id == customer_id).order_by(Complaint.id.desc())
+    )
     return list(rows.scalars())
 
 
-async def search(session: AsyncSession, *, branch_ids: set[int] | None, status: str | None = None,
-                 severity: str | None = None, limit: int = 50, cursor: str | None = None) -> Page:
+async def search(
+    session: AsyncSession,
+    *,
+    branch_ids: set[int] | None,
+    status: str | None = None,
+    severity: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
     stmt = select(Complaint)
     if branch_ids is not None:
         stmt = stmt.where(Complaint.branch_id.in_(branch_ids or {-1}))
@@ -272,15 +411,24 @@ async def search(session: AsyncSession, *, branch_ids: set[int] | None, status: 
         stmt = stmt.where(Complaint.status == status)
     if severity:
         stmt = stmt.where(Complaint.severity == severity)
-    return await paginate(session, stmt, sort_col=Complaint.id, id_col=Complaint.id, limit=limit, cursor=cursor,
-                          descending=True)
+    return await paginate(
+        session, stmt, sort_col=Complaint.id, id_col=Complaint.id, limit=limit, cursor=cursor, descending=True
+    )
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-async def attach(session: AsyncSession, *, actor: Actor, complaint_id: int, filename: str, data: bytes,
-                 var_dir: Path, max_bytes: int) -> ComplaintAttachment:
+async def attach(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    complaint_id: int,
+    filename: str,
+    data: bytes,
+    var_dir: Path,
+    max_bytes: int,
+) -> ComplaintAttachment:
     """Store a file for the complaint under var/attachments/ after checking size and type."""
     c = await get(session, complaint_id)
     if len(data) > max_bytes:
@@ -306,19 +454,35 @@ async def attach(session: AsyncSession, *, actor: Actor, complaint_id: int, file
     target = Path(var_dir) / rel
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
-    att = ComplaintAttachment(complaint_id=c.id, filename=safe, content_type=content_type, size=len(data),
-                              sha256=digest, path=str(rel), uploaded_by_id=actor.user_id)
+    att = ComplaintAttachment(
+        complaint_id=c.id,
+        filename=safe,
+        content_type=content_type,
+        size=len(data),
+        sha256=digest,
+        path=str(rel),
+        uploaded_by_id=actor.user_id,
+    )
     session.add(att)
     await session.flush()
-    await audit.record(session, actor=actor, action="complaint.attach", entity_type="complaint", entity_id=c.id,
-                       branch_id=c.branch_id, after={"attachment_id": att.id, "filename": safe, "size": len(data),
-                                                     "sha256": digest})
+    await audit.record(
+        session,
+        actor=actor,
+        action="complaint.attach",
+        entity_type="complaint",
+        entity_id=c.id,
+        branch_id=c.branch_id,
+        after={"attachment_id": att.id, "filename": safe, "size": len(data), "sha256": digest},
+    )
     return att
 
 
 async def attachments(session: AsyncSession, complaint_id: int) -> list[ComplaintAttachment]:
-    rows = await session.execute(select(ComplaintAttachment).where(ComplaintAttachment.complaint_id == complaint_id)
-                                 .order_by(ComplaintAttachment.id))
+    rows = await session.execute(
+        select(ComplaintAttachment)
+        .where(ComplaintAttachment.complaint_id == complaint_id)
+        .order_by(ComplaintAttachment.id)
+    )
     return list(rows.scalars())
 
 
@@ -327,19 +491,30 @@ def level_after(level: str) -> str:
     return LEVELS[min(i + 1, len(LEVELS) - 1)]
 
 
-async def escalated_to(session: AsyncSession, *, grants: tuple[tuple[str, int | None], ...],
-                       now: datetime | None = None) -> list[tuple[Complaint, SlaInfo]]:
+async def escalated_to(
+    session: AsyncSession, *, grants: tuple[tuple[str, int | None], ...], now: datetime | None = None
+) -> list[tuple[Complaint, SlaInfo]]:
     """Open complaints escalated to a level the user holds (supervisor/manager) in the
     complaint's branch, riskiest first: the "Escalated to me" inbox section. Read-only."""
     from sqlalchemy import and_, or_
+
     conds = []
     for role, branch_id in grants:
         if role in LEVELS[1:]:
-            conds.append(and_(Complaint.level == role, Complaint.branch_id == branch_id) if branch_id is not None
-                         else Complaint.level == role)
+            conds.append(
+                and_(Complaint.level == role, Complaint.branch_id == branch_id)
+                if branch_id is not None
+                else Complaint.level == role
+            )
     if not conds:
         return []
-    rows = (await session.execute(select(Complaint).where(Complaint.status.in_(OPEN), or_(*conds))
-                                  .order_by(Complaint.id.desc()).limit(100))).scalars()
+    rows = (
+        await session.execute(
+            select(Complaint)
+            .where(Complaint.status.in_(OPEN), or_(*conds))
+            .order_by(Complaint.id.desc())
+            .limit(100)
+        )
+    ).scalars()
     now = now or utcnow()
     return sorted(((c, sla_status(c, now)) for c in rows), key=lambda x: (x[1].sort_key, x[0].id))

@@ -5,7 +5,7 @@ so sum(entries) == balance holds by construction; tests check it with hypothesis
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
-from backroom.credit.errors import CreditAccountNotFound, CurrencyMismatch, HoldNotPending
+from backroom.credit.errors import CreditAccountNotFound, CurrencyMismatch
 from backroom.credit.models import CreditAccount, CreditEntry, CreditHold
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
@@ -43,11 +43,21 @@ class AccountView:
 
     def as_dict(self) -> dict:
         a = self.account
-        return {"id": a.id, "customer_id": a.customer_id, "customer_name": self.customer_name,
-                "currency": a.currency, "limit_minor": self.limit_minor, "balance_minor": a.balance_minor,
-                "held_minor": self.held_minor, "available_minor": self.available_minor,
-                "terms_days": a.terms_days, "grace_days": a.grace_days, "on_hold": a.on_hold,
-                "hold_reason": a.hold_reason, "branch_id": a.branch_id}
+        return {
+            "id": a.id,
+            "customer_id": a.customer_id,
+            "customer_name": self.customer_name,
+            "currency": a.currency,
+            "limit_minor": self.limit_minor,
+            "balance_minor": a.balance_minor,
+            "held_minor": self.held_minor,
+            "available_minor": self.available_minor,
+            "terms_days": a.terms_days,
+            "grace_days": a.grace_days,
+            "on_hold": a.on_hold,
+            "hold_reason": a.hold_reason,
+            "branch_id": a.branch_id,
+        }
 
 
 async def _customer(session: AsyncSession, customer_id: int) -> Customer:
@@ -75,39 +85,66 @@ async def _locked(session: AsyncSession, account_id: int) -> CreditAccount:
     return account
 
 
-async def open_account(session: AsyncSession, *, actor: Actor, customer_id: int, terms_days: int = 30,
-                       grace_days: int = 5) -> CreditAccount:
+async def open_account(
+    session: AsyncSession, *, actor: Actor, customer_id: int, terms_days: int = 30, grace_days: int = 5
+) -> CreditAccount:
     """Open the customer's credit account. Idempotent: returns the existing one."""
     existing = await account_for(session, customer_id)
     if existing:
         return existing
     customer = await _customer(session, customer_id)
-    account = CreditAccount(customer_id=customer_id, currency=customer.currency, branch_id=customer.home_branch_id,
-                            terms_days=terms_days, grace_days=grace_days, balance_minor=0,
-                            created_by_id=actor.user_id, shift_id=actor.shift_id)
+    account = CreditAccount(
+        customer_id=customer_id,
+        currency=customer.currency,
+        branch_id=customer.home_branch_id,
+        terms_days=terms_days,
+        grace_days=grace_days,
+        balance_minor=0,
+        created_by_id=actor.user_id,
+        shift_id=actor.shift_id,
+    )
     session.add(account)
     await session.flush()
-    await audit.record(session, actor=actor, action="credit_account.open", entity_type="credit_account",
-                       entity_id=account.id, branch_id=account.branch_id, after=audit.snapshot(account))
+    await audit.record(
+        session,
+        actor=actor,
+        action="credit_account.open",
+        entity_type="credit_account",
+        entity_id=account.id,
+        branch_id=account.branch_id,
+        after=audit.snapshot(account),
+    )
     return account
 
 
-async def update_terms(session: AsyncSession, *, actor: Actor, account_id: int, terms_days: int,
-                       grace_days: int) -> CreditAccount:
+async def update_terms(
+    session: AsyncSession, *, actor: Actor, account_id: int, terms_days: int, grace_days: int
+) -> CreditAccount:
     """Change payment terms and grace days. Idempotent."""
     account = await _locked(session, account_id)
     before = audit.snapshot(account)
     account.terms_days, account.grace_days = terms_days, grace_days
     await session.flush()
-    await audit.record(session, actor=actor, action="credit_account.terms", entity_type="credit_account",
-                       entity_id=account.id, branch_id=account.branch_id, before=before, after=audit.snapshot(account))
+    await audit.record(
+        session,
+        actor=actor,
+        action="credit_account.terms",
+        entity_type="credit_account",
+        entity_id=account.id,
+        branch_id=account.branch_id,
+        before=before,
+        after=audit.snapshot(account),
+    )
     return account
 
 
 async def view(session: AsyncSession, account: CreditAccount) -> AccountView:
     customer = await _customer(session, account.customer_id)
-    held = await session.scalar(select(func.coalesce(func.sum(CreditHold.amount_minor), 0)).where(
-        CreditHold.account_id == account.id, CreditHold.status == "approved"))
+    held = await session.scalar(
+        select(func.coalesce(func.sum(CreditHold.amount_minor), 0)).where(
+            CreditHold.account_id == account.id, CreditHold.status == "approved"
+        )
+    )
     return AccountView(account, customer.name, customer.credit_limit_minor, int(held or 0))
 
 
@@ -118,9 +155,18 @@ async def get_view(session: AsyncSession, account_id: int) -> AccountView:
     return await view(session, account)
 
 
-async def post_entry(session: AsyncSession, *, actor: Actor, account_id: int, kind: str, amount_minor: int,
-                     currency: str, reference: str, description: str | None = None,
-                     occurred_at: datetime | None = None) -> CreditEntry:
+async def post_entry(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    account_id: int,
+    kind: str,
+    amount_minor: int,
+    currency: str,
+    reference: str,
+    description: str | None = None,
+    occurred_at: datetime | None = None,
+) -> CreditEntry:
     """Append one ledger line and move the balance with it. Idempotent by `reference`.
     `amount_minor` is positive; the kind gives the sign (adjustments take the sign given)."""
     if kind not in KINDS:
@@ -136,17 +182,38 @@ async def post_entry(session: AsyncSession, *, actor: Actor, account_id: int, ki
     signed = amount_minor * SIGNS.get(kind, 1)
     at = occurred_at or utcnow()
     account.balance_minor += signed
-    entry = CreditEntry(account_id=account.id, customer_id=account.customer_id, kind=kind, amount_minor=signed,
-                        currency=account.currency, balance_after_minor=account.balance_minor, reference=reference,
-                        description=description, occurred_at=at, branch_id=account.branch_id,
-                        due_at=at + timedelta(days=account.terms_days) if signed > 0 else None,
-                        created_by_id=actor.user_id, shift_id=actor.shift_id)
+    entry = CreditEntry(
+        account_id=account.id,
+        customer_id=account.customer_id,
+        kind=kind,
+        amount_minor=signed,
+        currency=account.currency,
+        balance_after_minor=account.balance_minor,
+        reference=reference,
+        description=description,
+        occurred_at=at,
+        branch_id=account.branch_id,
+        due_at=at + timedelta(days=account.terms_days) if signed > 0 else None,
+        created_by_id=actor.user_id,
+        shift_id=actor.shift_id,
+    )
     session.add(entry)
     await session.flush()
-    await audit.record(session, actor=actor, action=f"credit.{kind}", entity_type="credit_account",
-                       entity_id=account.id, branch_id=account.branch_id,
-                       after={"entry_id": entry.id, "kind": kind, "amount_minor": signed,
-                              "balance_minor": account.balance_minor, "reference": reference})
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"credit.{kind}",
+        entity_type="credit_account",
+        entity_id=account.id,
+        branch_id=account.branch_id,
+        after={
+            "entry_id": entry.id,
+            "kind": kind,
+            "amount_minor": signed,
+            "balance_minor": account.balance_minor,
+            "reference": reference,
+        },
+    )
     if signed < 0 and account.on_hold:
         await _maybe_release(session, actor=actor, account=account, as_of=at)
     return entry
@@ -159,8 +226,16 @@ class SaleResult:
     hold: CreditHold | None = None
 
 
-async def credit_sale(session: AsyncSession, *, actor: Actor, customer_id: int, amount_minor: int, currency: str,
-                      reference: str, description: str | None = None) -> SaleResult:
+async def credit_sale(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    customer_id: int,
+    amount_minor: int,
+    currency: str,
+    reference: str,
+    description: str | None = None,
+) -> SaleResult:
     """Post a sale on credit, or, when it would exceed available credit (or the account is on
     hold), open a credit hold for CreditHoldWorkflow to decide. Idempotent by `reference`."""
     if amount_minor <= 0:
@@ -178,17 +253,41 @@ async def credit_sale(session: AsyncSession, *, actor: Actor, customer_id: int, 
         raise CurrencyMismatch(f"The account is in {account.currency}, not {currency}.", field="currency")
     v = await view(session, account)
     if not account.on_hold and amount_minor <= v.available_minor:
-        entry = await post_entry(session, actor=actor, account_id=account.id, kind="sale", amount_minor=amount_minor,
-                                 currency=currency, reference=reference, description=description)
+        entry = await post_entry(
+            session,
+            actor=actor,
+            account_id=account.id,
+            kind="sale",
+            amount_minor=amount_minor,
+            currency=currency,
+            reference=reference,
+            description=description,
+        )
         return SaleResult("posted", entry=entry)
-    hold = CreditHold(account_id=account.id, customer_id=customer_id, amount_minor=amount_minor,
-                      currency=account.currency, reference=reference, description=description, status="pending",
-                      branch_id=account.branch_id, created_by_id=actor.user_id, shift_id=actor.shift_id)
+    hold = CreditHold(
+        account_id=account.id,
+        customer_id=customer_id,
+        amount_minor=amount_minor,
+        currency=account.currency,
+        reference=reference,
+        description=description,
+        status="pending",
+        branch_id=account.branch_id,
+        created_by_id=actor.user_id,
+        shift_id=actor.shift_id,
+    )
     session.add(hold)
     await session.flush()
     hold.workflow_id = f"credit-hold-{hold.id}"
-    await audit.record(session, actor=actor, action="credit_hold.open", entity_type="credit_hold", entity_id=hold.id,
-                       branch_id=hold.branch_id, after=audit.snapshot(hold))
+    await audit.record(
+        session,
+        actor=actor,
+        action="credit_hold.open",
+        entity_type="credit_hold",
+        entity_id=hold.id,
+        branch_id=hold.branch_id,
+        after=audit.snapshot(hold),
+    )
     return SaleResult("held", hold=hold)
 
 
@@ -218,9 +317,16 @@ async def settle_hold(session: AsyncSession, *, actor: Actor, hold_id: int, reso
         # Approved first: the reservation counts as held until the entry exists.
         hold.status = "approved"
         await session.flush()
-        entry = await post_entry(session, actor=actor, account_id=hold.account_id, kind="sale",
-                                 amount_minor=hold.amount_minor, currency=hold.currency,
-                                 reference=hold.reference, description=hold.description)
+        entry = await post_entry(
+            session,
+            actor=actor,
+            account_id=hold.account_id,
+            kind="sale",
+            amount_minor=hold.amount_minor,
+            currency=hold.currency,
+            reference=hold.reference,
+            description=hold.description,
+        )
         hold.status, hold.entry_id = "posted", entry.id
     elif resolution in ("rejected", "expired"):
         hold.status = "declined"
@@ -228,19 +334,31 @@ async def settle_hold(session: AsyncSession, *, actor: Actor, hold_id: int, reso
         raise InvalidInput(f"Unknown resolution {resolution!r}.", field="resolution")
     hold.resolution = resolution
     await session.flush()
-    await audit.record(session, actor=actor, action=f"credit_hold.{resolution}", entity_type="credit_hold",
-                       entity_id=hold.id, branch_id=hold.branch_id, before=before, after=audit.snapshot(hold))
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"credit_hold.{resolution}",
+        entity_type="credit_hold",
+        entity_id=hold.id,
+        branch_id=hold.branch_id,
+        before=before,
+        after=audit.snapshot(hold),
+    )
     return hold
 
 
 async def pending_hold_workflows(session: AsyncSession, *, account_id: int) -> list[str]:
-    rows = await session.execute(select(CreditHold.workflow_id).where(
-        CreditHold.account_id == account_id, CreditHold.status == "pending"))
+    rows = await session.execute(
+        select(CreditHold.workflow_id).where(
+            CreditHold.account_id == account_id, CreditHold.status == "pending"
+        )
+    )
     return [r for (r,) in rows if r]
 
 
-async def entries(session: AsyncSession, account_id: int, *, since: datetime | None = None,
-                  until: datetime | None = None) -> list[CreditEntry]:
+async def entries(
+    session: AsyncSession, account_id: int, *, since: datetime | None = None, until: datetime | None = None
+) -> list[CreditEntry]:
     stmt = select(CreditEntry).where(CreditEntry.account_id == account_id)
     if since:
         stmt = stmt.where(CreditEntry.occurred_at >= since)
@@ -307,39 +425,64 @@ def open_items(lines: list[CreditEntry], as_of: datetime) -> tuple[list[OpenItem
 async def aging(session: AsyncSession, *, account_id: int, as_of: datetime | None = None) -> dict:
     """Open invoices by days past due, FIFO allocation. Read-only."""
     as_of = as_of or utcnow()
-    items, unallocated = open_items(await entries(session, account_id, until=as_of + timedelta(microseconds=1)), as_of)
-    buckets = {b: 0 for b in BUCKETS}
+    items, unallocated = open_items(
+        await entries(session, account_id, until=as_of + timedelta(microseconds=1)), as_of
+    )
+    buckets = dict.fromkeys(BUCKETS, 0)
     for it in items:
         buckets[it.bucket] += it.open_minor
-    return {"as_of": as_of, "buckets": buckets, "items": items, "unallocated_credit_minor": unallocated,
-            "total_minor": sum(buckets.values()) - unallocated}
+    return {
+        "as_of": as_of,
+        "buckets": buckets,
+        "items": items,
+        "unallocated_credit_minor": unallocated,
+        "total_minor": sum(buckets.values()) - unallocated,
+    }
 
 
 async def statement(session: AsyncSession, *, account_id: int, start: datetime, end: datetime) -> dict:
     """Opening balance, the period's entries and the closing balance. Read-only."""
     if end <= start:
         raise InvalidInput("The period must end after it starts.", field="end")
-    opening = await session.scalar(select(func.coalesce(func.sum(CreditEntry.amount_minor), 0)).where(
-        CreditEntry.account_id == account_id, CreditEntry.occurred_at < start))
+    opening = await session.scalar(
+        select(func.coalesce(func.sum(CreditEntry.amount_minor), 0)).where(
+            CreditEntry.account_id == account_id, CreditEntry.occurred_at < start
+        )
+    )
     lines = await entries(session, account_id, since=start, until=end)
     opening = int(opening or 0)
-    return {"account_id": account_id, "start": start, "end": end, "opening_minor": opening, "entries": lines,
-            "closing_minor": opening + sum(e.amount_minor for e in lines)}
+    return {
+        "account_id": account_id,
+        "start": start,
+        "end": end,
+        "opening_minor": opening,
+        "entries": lines,
+        "closing_minor": opening + sum(e.amount_minor for e in lines),
+    }
 
 
 def is_overdue(items: list[OpenItem], grace_days: int, as_of: datetime) -> bool:
     return any(as_of > it.due_at + timedelta(days=grace_days) for it in items)
 
 
-async def _maybe_release(session: AsyncSession, *, actor: Actor, account: CreditAccount, as_of: datetime) -> bool:
+async def _maybe_release(
+    session: AsyncSession, *, actor: Actor, account: CreditAccount, as_of: datetime
+) -> bool:
     items, _ = open_items(await entries(session, account.id), as_of)
     if account.on_hold and not is_overdue(items, account.grace_days, as_of):
         before = audit.snapshot(account)
         account.on_hold, account.hold_reason = False, None
         await session.flush()
-        await audit.record(session, actor=actor, action="credit_account.release", entity_type="credit_account",
-                           entity_id=account.id, branch_id=account.branch_id, before=before,
-                           after=audit.snapshot(account))
+        await audit.record(
+            session,
+            actor=actor,
+            action="credit_account.release",
+            entity_type="credit_account",
+            entity_id=account.id,
+            branch_id=account.branch_id,
+            before=before,
+            after=audit.snapshot(account),
+        )
         return True
     return False
 
@@ -348,8 +491,13 @@ async def sweep_overdue(session: AsyncSession, *, actor: Actor, as_of: datetime)
     """Put accounts with an invoice past terms plus grace on hold; release paid-up ones. Idempotent."""
     held, released = [], []
     # Only accounts that owe something can be overdue; on-hold ones are checked for release.
-    accounts = (await session.execute(select(CreditAccount).where(
-        (CreditAccount.balance_minor > 0) | CreditAccount.on_hold.is_(True)).order_by(CreditAccount.id))).scalars()
+    accounts = (
+        await session.execute(
+            select(CreditAccount)
+            .where((CreditAccount.balance_minor > 0) | CreditAccount.on_hold.is_(True))
+            .order_by(CreditAccount.id)
+        )
+    ).scalars()
     for account in list(accounts):
         items, _ = open_items(await entries(session, account.id), as_of)
         overdue = is_overdue(items, account.grace_days, as_of)
@@ -359,9 +507,16 @@ async def sweep_overdue(session: AsyncSession, *, actor: Actor, as_of: datetime)
             account.on_hold = True
             account.hold_reason = f"Overdue since {oldest.due_at:%Y-%m-%d} ({oldest.reference})"
             await session.flush()
-            await audit.record(session, actor=actor, action="credit_account.hold", entity_type="credit_account",
-                               entity_id=account.id, branch_id=account.branch_id, before=before,
-                               after=audit.snapshot(account))
+            await audit.record(
+                session,
+                actor=actor,
+                action="credit_account.hold",
+                entity_type="credit_account",
+                entity_id=account.id,
+                branch_id=account.branch_id,
+                before=before,
+                after=audit.snapshot(account),
+            )
             held.append(account.id)
         elif not overdue and account.on_hold:
             if await _maybe_release(session, actor=actor, account=account, as_of=as_of):

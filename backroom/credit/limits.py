@@ -49,8 +49,9 @@ def workflow_id(request_id: int) -> str:
     return f"credit-limit-{request_id}"
 
 
-async def request_change(session: AsyncSession, *, actor: Actor, customer_id: int,
-                         data: LimitChangeIn) -> CreditLimitRequest:
+async def request_change(
+    session: AsyncSession, *, actor: Actor, customer_id: int, data: LimitChangeIn
+) -> CreditLimitRequest:
     """Record a limit-change request (the caller then starts its workflow). One pending
     request per customer at a time."""
     customer = await get_customer(session, customer_id)
@@ -58,21 +59,38 @@ async def request_change(session: AsyncSession, *, actor: Actor, customer_id: in
         raise InvalidInput(f"Customer {customer_id} is {customer.status}.")
     if data.requested_limit_minor == customer.credit_limit_minor:
         raise InvalidInput("The requested limit equals the current limit.", field="requested_limit_minor")
-    pending = await session.scalar(select(CreditLimitRequest.id).where(
-        CreditLimitRequest.customer_id == customer_id, CreditLimitRequest.status == "pending"))
+    pending = await session.scalar(
+        select(CreditLimitRequest.id).where(
+            CreditLimitRequest.customer_id == customer_id, CreditLimitRequest.status == "pending"
+        )
+    )
     if pending:
-        raise CreditLimitChangeNotPending(f"Request #{pending} for this customer is still pending.",
-                                          request_id=pending)
-    req = CreditLimitRequest(customer_id=customer.id, branch_id=customer.home_branch_id,
-                             current_limit_minor=customer.credit_limit_minor,
-                             requested_limit_minor=data.requested_limit_minor, currency=customer.currency,
-                             reason=data.reason, status="pending", created_by_id=actor.user_id,
-                             shift_id=actor.shift_id)
+        raise CreditLimitChangeNotPending(
+            f"Request #{pending} for this customer is still pending.", request_id=pending
+        )
+    req = CreditLimitRequest(
+        customer_id=customer.id,
+        branch_id=customer.home_branch_id,
+        current_limit_minor=customer.credit_limit_minor,
+        requested_limit_minor=data.requested_limit_minor,
+        currency=customer.currency,
+        reason=data.reason,
+        status="pending",
+        created_by_id=actor.user_id,
+        shift_id=actor.shift_id,
+    )
     session.add(req)
     await session.flush()
     req.workflow_id = workflow_id(req.id)
-    await audit.record(session, actor=actor, action="credit_limit.request", entity_type="customer",
-                       entity_id=customer.id, branch_id=customer.home_branch_id, after=audit.snapshot(req))
+    await audit.record(
+        session,
+        actor=actor,
+        action="credit_limit.request",
+        entity_type="customer",
+        entity_id=customer.id,
+        branch_id=customer.home_branch_id,
+        after=audit.snapshot(req),
+    )
     return req
 
 
@@ -83,22 +101,30 @@ async def get_request(session: AsyncSession, request_id: int) -> CreditLimitRequ
     return req
 
 
-async def requests_for(session: AsyncSession, *, customer_id: int, limit: int = 50) -> list[CreditLimitRequest]:
-    rows = await session.execute(select(CreditLimitRequest).where(CreditLimitRequest.customer_id == customer_id)
-                                 .order_by(CreditLimitRequest.id.desc()).limit(limit))
+async def requests_for(
+    session: AsyncSession, *, customer_id: int, limit: int = 50
+) -> list[CreditLimitRequest]:
+    rows = await session.execute(
+        select(CreditLimitRequest)
+        .where(CreditLimitRequest.customer_id == customer_id)
+        .order_by(CreditLimitRequest.id.desc())
+        .limit(limit)
+    )
     return list(rows.scalars())
 
 
-async def apply_change(session: AsyncSession, *, actor: Actor, request_id: int, decided_by_id: int | None,
-                       reason: str | None) -> CreditLimitRequest:
+async def apply_change(
+    session: AsyncSession, *, actor: Actor, request_id: int, decided_by_id: int | None, reason: str | None
+) -> CreditLimitRequest:
     """Apply an approved limit. Idempotent: a request already applied changes nothing."""
     req = await get_request(session, request_id)
     if req.status == "applied":
         return req
-    moved = await session.execute(update(CreditLimitRequest)
-                                  .where(CreditLimitRequest.id == request_id, CreditLimitRequest.status == "pending")
-                                  .values(status="applied", decided_by_id=decided_by_id, decision_reason=reason,
-                                          updated_at=utcnow()))
+    moved = await session.execute(
+        update(CreditLimitRequest)
+        .where(CreditLimitRequest.id == request_id, CreditLimitRequest.status == "pending")
+        .values(status="applied", decided_by_id=decided_by_id, decision_reason=reason, updated_at=utcnow())
+    )
     if not moved.rowcount:
         raise Conflict(f"Credit limit request {request_id} is {req.status}, not pending.")
     customer = await session.get(Customer, req.customer_id)
@@ -106,25 +132,49 @@ async def apply_change(session: AsyncSession, *, actor: Actor, request_id: int, 
     customer.credit_limit_minor = req.requested_limit_minor
     await session.flush()
     await session.refresh(req)
-    await audit.record(session, actor=actor, action="credit_limit.apply", entity_type="customer",
-                       entity_id=customer.id, branch_id=customer.home_branch_id,
-                       before={"credit_limit_minor": before},
-                       after={"credit_limit_minor": customer.credit_limit_minor, "request_id": req.id,
-                              "approved_by_id": decided_by_id})
+    await audit.record(
+        session,
+        actor=actor,
+        action="credit_limit.apply",
+        entity_type="customer",
+        entity_id=customer.id,
+        branch_id=customer.home_branch_id,
+        before={"credit_limit_minor": before},
+        after={
+            "credit_limit_minor": customer.credit_limit_minor,
+            "request_id": req.id,
+            "approved_by_id": decided_by_id,
+        },
+    )
     return req
 
 
-async def close_request(session: AsyncSession, *, actor: Actor, request_id: int, status: str,
-                        decided_by_id: int | None, reason: str | None) -> CreditLimitRequest:
+async def close_request(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    request_id: int,
+    status: str,
+    decided_by_id: int | None,
+    reason: str | None,
+) -> CreditLimitRequest:
     """Mark a request rejected or expired. Idempotent: only a pending request changes."""
-    moved = await session.execute(update(CreditLimitRequest)
-                                  .where(CreditLimitRequest.id == request_id, CreditLimitRequest.status == "pending")
-                                  .values(status=status, decided_by_id=decided_by_id, decision_reason=reason,
-                                          updated_at=utcnow()))
+    moved = await session.execute(
+        update(CreditLimitRequest)
+        .where(CreditLimitRequest.id == request_id, CreditLimitRequest.status == "pending")
+        .values(status=status, decided_by_id=decided_by_id, decision_reason=reason, updated_at=utcnow())
+    )
     req = await get_request(session, request_id)
     await session.refresh(req)
     if moved.rowcount:
-        await audit.record(session, actor=actor, action=f"credit_limit.{status}", entity_type="customer",
-                           entity_id=req.customer_id, branch_id=req.branch_id, before={"status": "pending"},
-                           after={"status": status, "request_id": req.id, "reason": reason})
+        await audit.record(
+            session,
+            actor=actor,
+            action=f"credit_limit.{status}",
+            entity_type="customer",
+            entity_id=req.customer_id,
+            branch_id=req.branch_id,
+            before={"status": "pending"},
+            after={"status": status, "request_id": req.id, "reason": reason},
+        )
     return req

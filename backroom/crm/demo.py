@@ -25,20 +25,38 @@ ACTOR = Actor.system("seed")
 
 def _followup_input(task):
     from workflows.crm import FollowUpInput
-    return FollowUpInput(task_id=task.id, due_at=task.due_at, grace_minutes=get_settings().followup_grace_minutes)
+
+    return FollowUpInput(
+        task_id=task.id, due_at=task.due_at, grace_minutes=get_settings().followup_grace_minutes
+    )
 
 
 def _complaint_input(c):
     from workflows.complaints import ComplaintInput
-    return ComplaintInput(complaint_id=c.id, branch_id=c.branch_id, title=f"complaint #{c.id}",
-                          first_response_minutes=c.first_response_minutes, resolution_minutes=c.resolution_minutes,
-                          reopen_window_minutes=get_settings().complaint_reopen_minutes)
+
+    return ComplaintInput(
+        complaint_id=c.id,
+        branch_id=c.branch_id,
+        title=f"complaint #{c.id}",
+        first_response_minutes=c.first_response_minutes,
+        resolution_minutes=c.resolution_minutes,
+        reopen_window_minutes=get_settings().complaint_reopen_minutes,
+    )
 
 
 async def _start_later(session, workflow_type, workflow_id, branch_id, customer_id, arg) -> None:
     """The seed has no Temporal client: the worker's start poller runs these demo workflows."""
-    await starts.enqueue(session, run=workflow_type, arg=arg, workflow_id=workflow_id,
-                         task_queue=get_settings().task_queue, branch_id=branch_id, customer_id=customer_id)
+    await starts.enqueue(
+        session,
+        run=workflow_type,
+        arg=arg,
+        workflow_id=workflow_id,
+        task_queue=get_settings().task_queue,
+        branch_id=branch_id,
+        customer_id=customer_id,
+    )
+
+
 PEOPLE = [
     ("Alice Moreno", "alice.moreno@example.com", "+1 212 555 0101", ["vip"], 500_000),
     ("Bob Chen", "bob.chen@example.com", "+1 212 555 0102", [], 0),
@@ -52,13 +70,29 @@ async def _customer(session, branch, name, email, phone, tags, limit) -> Custome
     c = await session.scalar(select(Customer).where(Customer.email == email))
     if c:
         return c
-    c = Customer(name=name, email=email, phone=phone, tags=tags, home_branch_id=branch.id, currency=branch.currency,
-                 credit_limit_minor=limit, kind="company" if "LLC" in name else "person",
-                 consent_email="newsletter" in tags, status="active")
+    c = Customer(
+        name=name,
+        email=email,
+        phone=phone,
+        tags=tags,
+        home_branch_id=branch.id,
+        currency=branch.currency,
+        credit_limit_minor=limit,
+        kind="company" if "LLC" in name else "person",
+        consent_email="newsletter" in tags,
+        status="active",
+    )
     session.add(c)
     await session.flush()
-    await audit.record(session, actor=ACTOR, action="customer.create", entity_type="customer", entity_id=c.id,
-                       branch_id=branch.id, after=audit.snapshot(c))
+    await audit.record(
+        session,
+        actor=ACTOR,
+        action="customer.create",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=branch.id,
+        after=audit.snapshot(c),
+    )
     return c
 
 
@@ -69,31 +103,94 @@ async def seed(session, context) -> None:
     alice, bob, cafe = made[0], made[1], made[2]
     if not await session.scalar(select(Interaction.id).where(Interaction.customer_id == alice.id)):
         agent = Actor.user(users["agent"].id, users["agent"].full_name)
-        await crm.log_interaction(session, actor=agent, customer_id=alice.id, channel="call", direction="inbound",
-                                  subject="Asked about a delayed delivery", outcome="Promised an update by Friday")
-        await crm.log_interaction(session, actor=agent, customer_id=cafe.id, channel="visit", direction="outbound",
-                                  subject="Quarterly account review", outcome="Wants 45-day terms")
-        await crm.log_interaction(session, actor=agent, customer_id=bob.id, channel="email", direction="outbound",
-                                  subject="Warranty question answered")
-        task = await crm.create_task(session, actor=agent, customer_id=alice.id, title="Call Alice about her delivery",
-                                     due_at=utcnow() + timedelta(days=1), assignee_id=users["agent"].id)
-        await _start_later(session, "FollowUpWorkflow", task.workflow_id, task.branch_id, alice.id,
-                           _followup_input(task))
-        await ops.add_address(session, actor=ACTOR, customer_id=cafe.id, kind="billing", line1="12 Harbor Way",
-                              city="New York", region="NY", postal_code="10004", country="US", is_default=True)
-        await ops.add_contact(session, actor=ACTOR, customer_id=cafe.id, name="Maria Lopez", role="Buyer",
-                              email="maria@harborcafe.example.com")
+        await crm.log_interaction(
+            session,
+            actor=agent,
+            customer_id=alice.id,
+            channel="call",
+            direction="inbound",
+            subject="Asked about a delayed delivery",
+            outcome="Promised an update by Friday",
+        )
+        await crm.log_interaction(
+            session,
+            actor=agent,
+            customer_id=cafe.id,
+            channel="visit",
+            direction="outbound",
+            subject="Quarterly account review",
+            outcome="Wants 45-day terms",
+        )
+        await crm.log_interaction(
+            session,
+            actor=agent,
+            customer_id=bob.id,
+            channel="email",
+            direction="outbound",
+            subject="Warranty question answered",
+        )
+        task = await crm.create_task(
+            session,
+            actor=agent,
+            customer_id=alice.id,
+            title="Call Alice about her delivery",
+            due_at=utcnow() + timedelta(days=1),
+            assignee_id=users["agent"].id,
+        )
+        await _start_later(
+            session, "FollowUpWorkflow", task.workflow_id, task.branch_id, alice.id, _followup_input(task)
+        )
+        await ops.add_address(
+            session,
+            actor=ACTOR,
+            customer_id=cafe.id,
+            kind="billing",
+            line1="12 Harbor Way",
+            city="New York",
+            region="NY",
+            postal_code="10004",
+            country="US",
+            is_default=True,
+        )
+        await ops.add_contact(
+            session,
+            actor=ACTOR,
+            customer_id=cafe.id,
+            name="Maria Lopez",
+            role="Buyer",
+            email="maria@harborcafe.example.com",
+        )
     if not await session.scalar(select(Complaint.id).where(Complaint.customer_id == alice.id)):
         c = await complaints.log_complaint(
-            session, actor=Actor.user(users["agent"].id, users["agent"].full_name), customer_id=alice.id,
-            channel="phone", category="late delivery", severity="high",
-            description="Order arrived 9 days late and the box was crushed.", sla={"high": (120, 1440)},
-            sku="MUG-BLUE-12")
-        await _start_later(session, "ComplaintWorkflow", c.workflow_id, c.branch_id, alice.id, _complaint_input(c))
+            session,
+            actor=Actor.user(users["agent"].id, users["agent"].full_name),
+            customer_id=alice.id,
+            channel="phone",
+            category="late delivery",
+            severity="high",
+            description="Order arrived 9 days late and the box was crushed.",
+            sla={"high": (120, 1440)},
+            sku="MUG-BLUE-12",
+        )
+        await _start_later(
+            session, "ComplaintWorkflow", c.workflow_id, c.branch_id, alice.id, _complaint_input(c)
+        )
     acct = await ledger.open_account(session, actor=ACTOR, customer_id=cafe.id, terms_days=30, grace_days=5)
     now = utcnow()
-    for ref, kind, amount, days_ago in (("DEMO-INV-1001", "sale", 180_000, 75), ("DEMO-INV-1002", "sale", 95_000, 40),
-                                        ("DEMO-PAY-2001", "payment", 150_000, 30), ("DEMO-INV-1003", "sale", 60_000, 10)):
-        await ledger.post_entry(session, actor=ACTOR, account_id=acct.id, kind=kind, amount_minor=amount,
-                                currency=acct.currency, reference=ref, description=f"Demo {kind}",
-                                occurred_at=now - timedelta(days=days_ago))
+    for ref, kind, amount, days_ago in (
+        ("DEMO-INV-1001", "sale", 180_000, 75),
+        ("DEMO-INV-1002", "sale", 95_000, 40),
+        ("DEMO-PAY-2001", "payment", 150_000, 30),
+        ("DEMO-INV-1003", "sale", 60_000, 10),
+    ):
+        await ledger.post_entry(
+            session,
+            actor=ACTOR,
+            account_id=acct.id,
+            kind=kind,
+            amount_minor=amount,
+            currency=acct.currency,
+            reference=ref,
+            description=f"Demo {kind}",
+            occurred_at=now - timedelta(days=days_ago),
+        )

@@ -28,47 +28,105 @@ async def _customer(session: AsyncSession, customer_id: int) -> Customer:
     return c
 
 
-async def log_interaction(session: AsyncSession, *, actor: Actor, customer_id: int, channel: str, direction: str,
-                          subject: str | None = None, body: str | None = None, outcome: str | None = None,
-                          occurred_at: datetime | None = None, branch_id: int | None = None) -> Interaction:
+async def log_interaction(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    customer_id: int,
+    channel: str,
+    direction: str,
+    subject: str | None = None,
+    body: str | None = None,
+    outcome: str | None = None,
+    occurred_at: datetime | None = None,
+    branch_id: int | None = None,
+) -> Interaction:
     """Log a call, email, visit or note against a customer. Not idempotent (a new record)."""
     customer = await _customer(session, customer_id)
-    row = Interaction(customer_id=customer_id, channel=channel, direction=direction, subject=subject, body=body,
-                      outcome=outcome, occurred_at=occurred_at or utcnow(), staff_id=actor.user_id,
-                      branch_id=branch_id or customer.home_branch_id, created_by_id=actor.user_id,
-                      shift_id=actor.shift_id)
+    row = Interaction(
+        customer_id=customer_id,
+        channel=channel,
+        direction=direction,
+        subject=subject,
+        body=body,
+        outcome=outcome,
+        occurred_at=occurred_at or utcnow(),
+        staff_id=actor.user_id,
+        branch_id=branch_id or customer.home_branch_id,
+        created_by_id=actor.user_id,
+        shift_id=actor.shift_id,
+    )
     session.add(row)
     await session.flush()
-    await audit.record(session, actor=actor, action="interaction.log", entity_type="customer", entity_id=customer_id,
-                       branch_id=row.branch_id, after=audit.snapshot(row))
+    await audit.record(
+        session,
+        actor=actor,
+        action="interaction.log",
+        entity_type="customer",
+        entity_id=customer_id,
+        branch_id=row.branch_id,
+        after=audit.snapshot(row),
+    )
     return row
 
 
-async def interactions(session: AsyncSession, *, customer_id: int, limit: int = 50,
-                       cursor: str | None = None) -> Page:
+async def interactions(
+    session: AsyncSession, *, customer_id: int, limit: int = 50, cursor: str | None = None
+) -> Page:
     stmt = select(Interaction).where(Interaction.customer_id == customer_id)
-    return await paginate(session, stmt, sort_col=Interaction.occurred_at, id_col=Interaction.id, limit=limit,
-                          cursor=cursor, descending=True)
+    return await paginate(
+        session,
+        stmt,
+        sort_col=Interaction.occurred_at,
+        id_col=Interaction.id,
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
 
 
-async def create_task(session: AsyncSession, *, actor: Actor, customer_id: int, title: str, due_at: datetime,
-                      assignee_id: int, notes: str | None = None, interaction_id: int | None = None,
-                      branch_id: int | None = None) -> FollowUpTask:
+async def create_task(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    customer_id: int,
+    title: str,
+    due_at: datetime,
+    assignee_id: int,
+    notes: str | None = None,
+    interaction_id: int | None = None,
+    branch_id: int | None = None,
+) -> FollowUpTask:
     """Create a follow-up task; the caller starts FollowUpWorkflow (followup-{id}) after commit."""
     customer = await _customer(session, customer_id)
     if not await session.get(User, assignee_id):
         raise InvalidInput("The assignee does not exist.", field="assignee_id")
     if due_at.tzinfo is None:
         raise InvalidInput("The due time needs a time zone.", field="due_at")
-    task = FollowUpTask(customer_id=customer_id, title=title, notes=notes, due_at=due_at, assignee_id=assignee_id,
-                        interaction_id=interaction_id, status="open",
-                        branch_id=branch_id or customer.home_branch_id, created_by_id=actor.user_id,
-                        shift_id=actor.shift_id)
+    task = FollowUpTask(
+        customer_id=customer_id,
+        title=title,
+        notes=notes,
+        due_at=due_at,
+        assignee_id=assignee_id,
+        interaction_id=interaction_id,
+        status="open",
+        branch_id=branch_id or customer.home_branch_id,
+        created_by_id=actor.user_id,
+        shift_id=actor.shift_id,
+    )
     session.add(task)
     await session.flush()
     task.workflow_id = f"followup-{task.id}"
-    await audit.record(session, actor=actor, action="followup.create", entity_type="followup_task",
-                       entity_id=task.id, branch_id=task.branch_id, after=audit.snapshot(task))
+    await audit.record(
+        session,
+        actor=actor,
+        action="followup.create",
+        entity_type="followup_task",
+        entity_id=task.id,
+        branch_id=task.branch_id,
+        after=audit.snapshot(task),
+    )
     return task
 
 
@@ -87,8 +145,16 @@ async def complete_task(session: AsyncSession, *, actor: Actor, task_id: int) ->
     before = audit.snapshot(task)
     task.status, task.completed_at, task.completed_by_id = "done", utcnow(), actor.user_id
     await session.flush()
-    await audit.record(session, actor=actor, action="followup.complete", entity_type="followup_task",
-                       entity_id=task.id, branch_id=task.branch_id, before=before, after=audit.snapshot(task))
+    await audit.record(
+        session,
+        actor=actor,
+        action="followup.complete",
+        entity_type="followup_task",
+        entity_id=task.id,
+        branch_id=task.branch_id,
+        before=before,
+        after=audit.snapshot(task),
+    )
     return task
 
 
@@ -100,11 +166,26 @@ async def remind(session: AsyncSession, *, actor: Actor, task_id: int) -> bool:
     before = audit.snapshot(task)
     task.status, task.reminded_at = "reminded", utcnow()
     await session.flush()
-    await audit.record(session, actor=actor, action="followup.remind", entity_type="followup_task",
-                       entity_id=task.id, branch_id=task.branch_id, before=before, after=audit.snapshot(task))
-    await notify.enqueue(session, kind="followup.due", to_user_id=task.assignee_id, branch_id=task.branch_id,
-                         subject=f"Follow-up due: {task.title}", body=f"Task #{task.id} is due now.",
-                         link=f"/customers/{task.customer_id}", dedupe_key=f"followup-{task.id}:due")
+    await audit.record(
+        session,
+        actor=actor,
+        action="followup.remind",
+        entity_type="followup_task",
+        entity_id=task.id,
+        branch_id=task.branch_id,
+        before=before,
+        after=audit.snapshot(task),
+    )
+    await notify.enqueue(
+        session,
+        kind="followup.due",
+        to_user_id=task.assignee_id,
+        branch_id=task.branch_id,
+        subject=f"Follow-up due: {task.title}",
+        body=f"Task #{task.id} is due now.",
+        link=f"/customers/{task.customer_id}",
+        dedupe_key=f"followup-{task.id}:due",
+    )
     return True
 
 
@@ -116,14 +197,28 @@ async def escalate(session: AsyncSession, *, actor: Actor, task_id: int) -> bool
     before = audit.snapshot(task)
     task.status, task.escalated_at = "escalated", utcnow()
     await session.flush()
-    await audit.record(session, actor=actor, action="followup.escalate", entity_type="followup_task",
-                       entity_id=task.id, branch_id=task.branch_id, before=before, after=audit.snapshot(task))
+    await audit.record(
+        session,
+        actor=actor,
+        action="followup.escalate",
+        entity_type="followup_task",
+        entity_id=task.id,
+        branch_id=task.branch_id,
+        before=before,
+        after=audit.snapshot(task),
+    )
     assignee = await session.get(User, task.assignee_id)
-    await notify.notify_role(session, role="manager", branch_id=task.branch_id, kind="followup.missed",
-                             subject=f"Missed follow-up: {task.title}",
-                             body=f"Task #{task.id} for {assignee.full_name if assignee else 'a colleague'} "
-                                  f"was due at {task.due_at:%Y-%m-%d %H:%M} UTC and is still open.",
-                             link=f"/customers/{task.customer_id}", dedupe_prefix=f"followup-{task.id}:missed")
+    await notify.notify_role(
+        session,
+        role="manager",
+        branch_id=task.branch_id,
+        kind="followup.missed",
+        subject=f"Missed follow-up: {task.title}",
+        body=f"Task #{task.id} for {assignee.full_name if assignee else 'a colleague'} "
+        f"was due at {task.due_at:%Y-%m-%d %H:%M} UTC and is still open.",
+        link=f"/customers/{task.customer_id}",
+        dedupe_prefix=f"followup-{task.id}:missed",
+    )
     return True
 
 
@@ -132,10 +227,15 @@ async def my_tasks(session: AsyncSession, *, user_id: int, include_done: bool = 
     stmt = select(FollowUpTask).where(FollowUpTask.assignee_id == user_id)
     if not include_done:
         stmt = stmt.where(FollowUpTask.status.in_(OPEN_TASK))
-    return list((await session.execute(stmt.order_by(FollowUpTask.due_at, FollowUpTask.id).limit(200))).scalars())
+    return list(
+        (await session.execute(stmt.order_by(FollowUpTask.due_at, FollowUpTask.id).limit(200))).scalars()
+    )
 
 
 async def tasks_for_customer(session: AsyncSession, customer_id: int) -> list[FollowUpTask]:
-    rows = await session.execute(select(FollowUpTask).where(FollowUpTask.customer_id == customer_id)
-                                 .order_by(FollowUpTask.due_at.desc()))
+    rows = await session.execute(
+        select(FollowUpTask)
+        .where(FollowUpTask.customer_id == customer_id)
+        .order_by(FollowUpTask.due_at.desc())
+    )
     return list(rows.scalars())

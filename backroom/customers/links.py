@@ -8,13 +8,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Awaitable, Callable
 
 LINKS: list[tuple[str, str]] = []
 MERGE_HANDLERS: list[Callable[..., Awaitable[None]]] = []
-TIMELINE: list[Callable[..., Awaitable[list["TimelineItem"]]]] = []
+TIMELINE: list[Callable[..., Awaitable[list[TimelineItem]]]] = []
 
 
 @dataclass
@@ -58,8 +58,13 @@ def register_timeline(fn: Callable[..., Awaitable[list[TimelineItem]]]) -> Calla
     return fn
 
 
-for _table, _col in (("interactions", "customer_id"), ("followup_tasks", "customer_id"),
-                     ("complaints", "customer_id"), ("credit_holds", "customer_id"),
-                     ("customer_contacts", "customer_id"), ("customer_addresses", "customer_id"),
-                     ("notifications", "to_customer_id")):
+for _table, _col in (
+    ("interactions", "customer_id"),
+    ("followup_tasks", "customer_id"),
+    ("complaints", "customer_id"),
+    ("credit_holds", "customer_id"),
+    ("customer_contacts", "customer_id"),
+    ("customer_addresses", "customer_id"),
+    ("notifications", "to_customer_id"),
+):
     register_link(_table, _col)

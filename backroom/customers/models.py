@@ -40,11 +40,22 @@ Customer.phone_digits = mapped_column("phone_digits", String(32), nullable=True)
 
 # PostgreSQL: trigram GIN for fuzzy names, text_pattern_ops btrees for prefix LIKE on email and
 # phone (the default collation's btree cannot serve LIKE 'abc%'). SQLite gets plain indexes.
-Index("ix_customers_name_trgm", Customer.__table__.c.name_norm, postgresql_using="gin",
-      postgresql_ops={"name_norm": "gin_trgm_ops"})
-Index("ix_customers_email_prefix", Customer.__table__.c.email_norm, postgresql_ops={"email_norm": "text_pattern_ops"})
-Index("ix_customers_phone_prefix", Customer.__table__.c.phone_digits,
-      postgresql_ops={"phone_digits": "text_pattern_ops"})
+Index(
+    "ix_customers_name_trgm",
+    Customer.__table__.c.name_norm,
+    postgresql_using="gin",
+    postgresql_ops={"name_norm": "gin_trgm_ops"},
+)
+Index(
+    "ix_customers_email_prefix",
+    Customer.__table__.c.email_norm,
+    postgresql_ops={"email_norm": "text_pattern_ops"},
+)
+Index(
+    "ix_customers_phone_prefix",
+    Customer.__table__.c.phone_digits,
+    postgresql_ops={"phone_digits": "text_pattern_ops"},
+)
 # Keyset pagination of search results orders by (name_norm, id).
 Index("ix_customers_name_sort", Customer.__table__.c.name_norm, Customer.__table__.c.id)
 

@@ -4,7 +4,8 @@ export, contacts and addresses, and the timeline. Services only flush."""
 from __future__ import annotations
 
 import re
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from sqlalchemy import Text, and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,29 +54,53 @@ def search_filter(session: AsyncSession, q: str, *, fuzzy: bool = False):
     if len(name) < 3:
         # Too short for trigrams: names starting with it, as a range the name btree can seek.
         upper = name[:-1] + chr(ord(name[-1]) + 1)
-        return and_(Customer.name_norm >= name, Customer.name_norm < upper,
-                    Customer.name_norm.like(_like_escape(name) + "%", escape="\\"))
+        return and_(
+            Customer.name_norm >= name,
+            Customer.name_norm < upper,
+            Customer.name_norm.like(_like_escape(name) + "%", escape="\\"),
+        )
     return Customer.name_norm.like(f"%{_like_escape(name)}%", escape="\\")
 
 
-async def search(session: AsyncSession, *, q: str | None = None, branch_ids: set[int] | None = None,
-                 status: str | None = "active", tag: str | None = None, limit: int = 50,
-                 cursor: str | None = None, exclude_status: str | None = None) -> Page:
+async def search(
+    session: AsyncSession,
+    *,
+    q: str | None = None,
+    branch_ids: set[int] | None = None,
+    status: str | None = "active",
+    tag: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    exclude_status: str | None = None,
+) -> Page:
     """Customers matching `q`, ordered by name with a keyset cursor. Read-only.
     A name with no substring match falls back to trigram similarity (typos) on PostgreSQL: the
     fallback costs ~20x a substring search on a million rows, so it runs only when needed."""
-    kw = dict(branch_ids=branch_ids, status=status, tag=tag, exclude_status=exclude_status)
+    kw = {"branch_ids": branch_ids, "status": status, "tag": tag, "exclude_status": exclude_status}
     page = await _search(session, q=q, limit=limit, cursor=cursor, **kw)
-    if (not page.items and q and cursor is None and len(q.strip()) >= 3 and is_postgres(session)
-            and search_kind(q) == "name"):
+    if (
+        not page.items
+        and q
+        and cursor is None
+        and len(q.strip()) >= 3
+        and is_postgres(session)
+        and search_kind(q) == "name"
+    ):
         await session.execute(text("SET LOCAL pg_trgm.similarity_threshold = 0.6"))
         page = await _search(session, q=q, limit=limit, cursor=None, fuzzy=True, **kw)
     return page
 
 
-def search_statement(session: AsyncSession, *, q: str | None, branch_ids: set[int] | None = None,
-                     status: str | None = "active", tag: str | None = None, exclude_status: str | None = None,
-                     fuzzy: bool = False):
+def search_statement(
+    session: AsyncSession,
+    *,
+    q: str | None,
+    branch_ids: set[int] | None = None,
+    status: str | None = "active",
+    tag: str | None = None,
+    exclude_status: str | None = None,
+    fuzzy: bool = False,
+):
     """(statement, sort column) of a search, before keyset ordering and limit. Pure."""
     stmt = select(Customer)
     if exclude_status:
@@ -101,12 +126,26 @@ def search_statement(session: AsyncSession, *, q: str | None, branch_ids: set[in
 
 async def _search(session: AsyncSession, *, q, limit, cursor, **kw) -> Page:
     stmt, sort_col = search_statement(session, q=q, **kw)
-    return await paginate(session, stmt, sort_col=sort_col, id_col=Customer.id, limit=limit, cursor=cursor,
-                          sort_attr="name_norm")
+    return await paginate(
+        session,
+        stmt,
+        sort_col=sort_col,
+        id_col=Customer.id,
+        limit=limit,
+        cursor=cursor,
+        sort_attr="name_norm",
+    )
 
 
-async def find_duplicates(session: AsyncSession, *, name: str | None, email: str | None, phone: str | None,
-                          exclude_id: int | None = None, limit: int = 10) -> list[Customer]:
+async def find_duplicates(
+    session: AsyncSession,
+    *,
+    name: str | None,
+    email: str | None,
+    phone: str | None,
+    exclude_id: int | None = None,
+    limit: int = 10,
+) -> list[Customer]:
     """Active customers with the same email or phone, or a very similar name. Read-only."""
     conds = []
     if lower_or_none(email):
@@ -127,8 +166,15 @@ async def find_duplicates(session: AsyncSession, *, name: str | None, email: str
     return list((await session.execute(stmt.order_by(Customer.id).limit(limit))).scalars())
 
 
-async def check_duplicates(session: AsyncSession, *, name: str | None, email: str | None, phone: str | None,
-                           allow_duplicate: bool = False, exclude_id: int | None = None) -> None:
+async def check_duplicates(
+    session: AsyncSession,
+    *,
+    name: str | None,
+    email: str | None,
+    phone: str | None,
+    allow_duplicate: bool = False,
+    exclude_id: int | None = None,
+) -> None:
     """Raise DuplicateCustomer (409, with the candidates) unless none or allowed."""
     if allow_duplicate:
         return
@@ -136,7 +182,8 @@ async def check_duplicates(session: AsyncSession, *, name: str | None, email: st
     if found:
         raise DuplicateCustomer(
             f"{len(found)} existing customer(s) look like the same person. Merge, or send allow_duplicate=true.",
-            candidates=[{"id": c.id, "name": c.name, "email": c.email, "phone": c.phone} for c in found])
+            candidates=[{"id": c.id, "name": c.name, "email": c.email, "phone": c.phone} for c in found],
+        )
 
 
 async def get(session: AsyncSession, customer_id: int) -> Customer:
@@ -163,8 +210,10 @@ async def merge(session: AsyncSession, *, actor: Actor, loser_id: int, survivor_
     for handler in links.MERGE_HANDLERS:
         await handler(session, actor=actor, loser_id=loser.id, survivor_id=survivor.id)
     for table, column in links.LINKS:
-        res = await session.execute(text(f'UPDATE "{table}" SET "{column}" = :s WHERE "{column}" = :l'),
-                                    {"s": survivor.id, "l": loser.id})
+        res = await session.execute(
+            text(f'UPDATE "{table}" SET "{column}" = :s WHERE "{column}" = :l'),
+            {"s": survivor.id, "l": loser.id},
+        )
         moved[table] = res.rowcount or 0
     # Fill gaps on the survivor from the loser; keep the survivor's own values.
     survivor.email = survivor.email or loser.email
@@ -174,12 +223,26 @@ async def merge(session: AsyncSession, *, actor: Actor, loser_id: int, survivor_
         survivor.notes = ((survivor.notes or "") + f"\n[merged from #{loser.id}] {loser.notes}").strip()
     loser.status, loser.merged_into_id = "merged", survivor.id
     await session.flush()
-    await audit.record(session, actor=actor, action="customer.merge", entity_type="customer", entity_id=loser.id,
-                       branch_id=loser.home_branch_id, before=before_loser,
-                       after={"status": "merged", "merged_into_id": survivor.id, "moved": moved})
-    await audit.record(session, actor=actor, action="customer.merge_in", entity_type="customer",
-                       entity_id=survivor.id, branch_id=survivor.home_branch_id, before=before_survivor,
-                       after={**audit.snapshot(survivor), "merged_from_id": loser.id, "moved": moved})
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.merge",
+        entity_type="customer",
+        entity_id=loser.id,
+        branch_id=loser.home_branch_id,
+        before=before_loser,
+        after={"status": "merged", "merged_into_id": survivor.id, "moved": moved},
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.merge_in",
+        entity_type="customer",
+        entity_id=survivor.id,
+        branch_id=survivor.home_branch_id,
+        before=before_survivor,
+        after={**audit.snapshot(survivor), "merged_from_id": loser.id, "moved": moved},
+    )
     return survivor
 
 
@@ -197,26 +260,60 @@ async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason
     c.email = c.phone = c.notes = None
     c.tags, c.consent_email, c.consent_sms = [], False, False
     c.status = "erased"
-    contacts = (await session.execute(delete(CustomerContact).where(CustomerContact.customer_id == c.id))).rowcount
-    addresses = (await session.execute(delete(CustomerAddress).where(CustomerAddress.customer_id == c.id))).rowcount
+    contacts = (
+        await session.execute(delete(CustomerContact).where(CustomerContact.customer_id == c.id))
+    ).rowcount
+    addresses = (
+        await session.execute(delete(CustomerAddress).where(CustomerAddress.customer_id == c.id))
+    ).rowcount
     # Messages not yet sent would still carry the address; cancel them.
     from backroom.notifications.models import Notification
-    await session.execute(update(Notification).where(Notification.to_customer_id == c.id,
-                                                     Notification.status == "pending")
-                          .values(status="failed", last_error="customer erased", to_address=None))
+
+    await session.execute(
+        update(Notification)
+        .where(Notification.to_customer_id == c.id, Notification.status == "pending")
+        .values(status="failed", last_error="customer erased", to_address=None)
+    )
     await session.flush()
-    await audit.record(session, actor=actor, action="customer.erase", entity_type="customer", entity_id=c.id,
-                       branch_id=c.home_branch_id, before=None,
-                       after={"status": "erased", "erased_fields": list(PERSONAL), "contacts_removed": contacts,
-                              "addresses_removed": addresses, "reason": reason})
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.erase",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=c.home_branch_id,
+        before=None,
+        after={
+            "status": "erased",
+            "erased_fields": list(PERSONAL),
+            "contacts_removed": contacts,
+            "addresses_removed": addresses,
+            "reason": reason,
+        },
+    )
     return c
 
 
-EXPORT_COLUMNS = ("id", "kind", "name", "email", "phone", "home_branch_id", "currency", "credit_limit_minor",
-                  "tags", "consent_email", "consent_sms", "status", "created_at")
+EXPORT_COLUMNS = (
+    "id",
+    "kind",
+    "name",
+    "email",
+    "phone",
+    "home_branch_id",
+    "currency",
+    "credit_limit_minor",
+    "tags",
+    "consent_email",
+    "consent_sms",
+    "status",
+    "created_at",
+)
 
 
-async def export_rows(session: AsyncSession, *, branch_ids: set[int] | None, batch: int = 1000) -> AsyncIterator[list]:
+async def export_rows(
+    session: AsyncSession, *, branch_ids: set[int] | None, batch: int = 1000
+) -> AsyncIterator[list]:
     """Customer rows for CSV export, in id order, batch by batch (keyset). Read-only."""
     last = 0
     while True:
@@ -242,6 +339,7 @@ def _cell(value: Any) -> Any:
 
 # --- contacts and addresses ---
 
+
 async def add_contact(session: AsyncSession, *, actor: Actor, customer_id: int, **fields) -> CustomerContact:
     """Add a contact person. Not idempotent."""
     c = await get(session, customer_id)
@@ -250,8 +348,15 @@ async def add_contact(session: AsyncSession, *, actor: Actor, customer_id: int, 
     row = CustomerContact(customer_id=c.id, **fields)
     session.add(row)
     await session.flush()
-    await audit.record(session, actor=actor, action="customer.contact_add", entity_type="customer", entity_id=c.id,
-                       branch_id=c.home_branch_id, after=audit.snapshot(row))
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.contact_add",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=c.home_branch_id,
+        after=audit.snapshot(row),
+    )
     return row
 
 
@@ -261,18 +366,31 @@ async def add_address(session: AsyncSession, *, actor: Actor, customer_id: int, 
     if c.status != "active":
         raise CustomerNotActive(f"Customer #{c.id} is {c.status}.")
     if fields.get("is_default"):
-        await session.execute(update(CustomerAddress).where(
-            CustomerAddress.customer_id == c.id, CustomerAddress.kind == fields.get("kind", "shipping"))
-            .values(is_default=False))
+        await session.execute(
+            update(CustomerAddress)
+            .where(
+                CustomerAddress.customer_id == c.id, CustomerAddress.kind == fields.get("kind", "shipping")
+            )
+            .values(is_default=False)
+        )
     row = CustomerAddress(customer_id=c.id, **fields)
     session.add(row)
     await session.flush()
-    await audit.record(session, actor=actor, action="customer.address_add", entity_type="customer", entity_id=c.id,
-                       branch_id=c.home_branch_id, after=audit.snapshot(row))
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.address_add",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=c.home_branch_id,
+        after=audit.snapshot(row),
+    )
     return row
 
 
-async def remove_record(session: AsyncSession, *, actor: Actor, customer_id: int, model, record_id: int) -> None:
+async def remove_record(
+    session: AsyncSession, *, actor: Actor, customer_id: int, model, record_id: int
+) -> None:
     """Delete one contact or address of the customer. Idempotent."""
     c = await get(session, customer_id)
     row = await session.get(model, record_id)
@@ -281,19 +399,30 @@ async def remove_record(session: AsyncSession, *, actor: Actor, customer_id: int
     before = audit.snapshot(row)
     await session.delete(row)
     await session.flush()
-    await audit.record(session, actor=actor, action=f"customer.{model.__tablename__.removeprefix('customer_')}_remove",
-                       entity_type="customer", entity_id=c.id, branch_id=c.home_branch_id, before=before)
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"customer.{model.__tablename__.removeprefix('customer_')}_remove",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=c.home_branch_id,
+        before=before,
+    )
 
 
 async def contacts(session: AsyncSession, customer_id: int) -> list[CustomerContact]:
-    rows = await session.execute(select(CustomerContact).where(CustomerContact.customer_id == customer_id)
-                                 .order_by(CustomerContact.id))
+    rows = await session.execute(
+        select(CustomerContact).where(CustomerContact.customer_id == customer_id).order_by(CustomerContact.id)
+    )
     return list(rows.scalars())
 
 
 async def addresses(session: AsyncSession, customer_id: int) -> list[CustomerAddress]:
-    rows = await session.execute(select(CustomerAddress).where(CustomerAddress.customer_id == customer_id)
-                                 .order_by(CustomerAddress.kind, CustomerAddress.id))
+    rows = await session.execute(
+        select(CustomerAddress)
+        .where(CustomerAddress.customer_id == customer_id)
+        .order_by(CustomerAddress.kind, CustomerAddress.id)
+    )
     return list(rows.scalars())
 
 
@@ -305,5 +434,3 @@ async def timeline(session: AsyncSession, *, customer_id: int, limit: int = 100)
         items.extend(await provider(session, customer_id, limit))
     items.sort(key=lambda i: i.at, reverse=True)
     return items[:limit]
-
-

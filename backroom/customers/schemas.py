@@ -35,6 +35,7 @@ class CustomerCreate(BaseModel):
 class CustomerUpdate(BaseModel):
     """Profile fields staff may change; absent fields stay as they are. The credit limit is not
     here: it changes only through a credit-limit request."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     kind: Literal["person", "company"] | None = None
     name: str | None = Field(default=None, min_length=1, max_length=200)

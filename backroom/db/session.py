@@ -41,6 +41,7 @@ def make_sessionmaker(engine: AsyncEngine, *, readonly: bool = False) -> Session
     # Every mapped class must be known before the first flush: a process that imported only
     # some domains (the worker) otherwise fails on foreign keys to tables it never loaded.
     from backroom.db.models import load_models
+
     load_models()
     bind = engine.execution_options(readonly=True) if readonly else engine
     return async_sessionmaker(bind, expire_on_commit=False)

@@ -49,16 +49,26 @@ def _smtp_send(settings: Settings, msg: EmailMessage) -> None:
 async def send_pending(sessionmaker: Sessionmaker, settings: Settings, *, limit: int = 100) -> int:
     """Send up to `limit` pending messages; returns how many were sent. Idempotent."""
     stale = utcnow() - CLAIM_LEASE
-    claimable = or_(Notification.status == "pending",
-                    and_(Notification.status == "sending", Notification.claimed_at < stale))
+    claimable = or_(
+        Notification.status == "pending",
+        and_(Notification.status == "sending", Notification.claimed_at < stale),
+    )
     async with sessionmaker() as session:
-        ids = list((await session.execute(select(Notification.id).where(claimable)
-                                          .order_by(Notification.id).limit(limit))).scalars())
+        ids = list(
+            (
+                await session.execute(
+                    select(Notification.id).where(claimable).order_by(Notification.id).limit(limit)
+                )
+            ).scalars()
+        )
     sent = 0
     for nid in ids:
         async with sessionmaker.begin() as session:
-            claimed = await session.execute(update(Notification).where(Notification.id == nid, claimable).values(
-                status="sending", claimed_at=utcnow(), attempts=Notification.attempts + 1))
+            claimed = await session.execute(
+                update(Notification)
+                .where(Notification.id == nid, claimable)
+                .values(status="sending", claimed_at=utcnow(), attempts=Notification.attempts + 1)
+            )
             if claimed.rowcount != 1:
                 continue
             row = await session.get(Notification, nid)
@@ -71,13 +81,19 @@ async def send_pending(sessionmaker: Sessionmaker, settings: Settings, *, limit:
                 error = str(exc)[:500]
         async with sessionmaker.begin() as session:
             if error is None:
-                values = dict(status="sent", transport=transport, sent_at=utcnow(), last_error=None)
+                values = {"status": "sent", "transport": transport, "sent_at": utcnow(), "last_error": None}
                 sent += 1
             else:
                 log.warning("notification %s not sent: %s", nid, error)
-                values = dict(status="failed" if row.attempts >= MAX_ATTEMPTS else "pending", last_error=error)
-            await session.execute(update(Notification).where(Notification.id == nid,
-                                                             Notification.status == "sending").values(**values))
+                values = {
+                    "status": "failed" if row.attempts >= MAX_ATTEMPTS else "pending",
+                    "last_error": error,
+                }
+            await session.execute(
+                update(Notification)
+                .where(Notification.id == nid, Notification.status == "sending")
+                .values(**values)
+            )
     return sent
 
 

@@ -11,9 +11,19 @@ from backroom.notifications.models import Notification
 from backroom.pagination import Page, paginate
 
 
-async def enqueue(session: AsyncSession, *, kind: str, subject: str, body: str, to_user_id: int | None = None,
-                  to_customer_id: int | None = None, to_address: str | None = None, branch_id: int | None = None,
-                  link: str | None = None, dedupe_key: str | None = None) -> Notification | None:
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    to_user_id: int | None = None,
+    to_customer_id: int | None = None,
+    to_address: str | None = None,
+    branch_id: int | None = None,
+    link: str | None = None,
+    dedupe_key: str | None = None,
+) -> Notification | None:
     """Queue one message; it is sent after the surrounding transaction commits. Idempotent by
     `dedupe_key`. A customer without an email address (or erased) gets nothing: returns None."""
     if dedupe_key:
@@ -28,9 +38,18 @@ async def enqueue(session: AsyncSession, *, kind: str, subject: str, body: str, 
         if not customer or not customer.email or customer.status == "erased":
             return None
         to_address = customer.email
-    row = Notification(kind=kind, subject=subject[:200], body=body, to_user_id=to_user_id,
-                       to_customer_id=to_customer_id, to_address=to_address, branch_id=branch_id, link=link,
-                       dedupe_key=dedupe_key, status="pending")
+    row = Notification(
+        kind=kind,
+        subject=subject[:200],
+        body=body,
+        to_user_id=to_user_id,
+        to_customer_id=to_customer_id,
+        to_address=to_address,
+        branch_id=branch_id,
+        link=link,
+        dedupe_key=dedupe_key,
+        status="pending",
+    )
     session.add(row)
     await session.flush()
     return row
@@ -45,21 +64,45 @@ async def users_with_role(session: AsyncSession, *, role: str, branch_id: int | 
     return sorted(r for (r,) in rows)
 
 
-async def notify_role(session: AsyncSession, *, role: str, branch_id: int | None, kind: str, subject: str,
-                      body: str, link: str | None = None, dedupe_prefix: str | None = None) -> int:
+async def notify_role(
+    session: AsyncSession,
+    *,
+    role: str,
+    branch_id: int | None,
+    kind: str,
+    subject: str,
+    body: str,
+    link: str | None = None,
+    dedupe_prefix: str | None = None,
+) -> int:
     """Queue the message to every holder of `role` in the branch. Idempotent with a prefix."""
     n = 0
     for uid in await users_with_role(session, role=role, branch_id=branch_id):
         key = f"{dedupe_prefix}:u{uid}" if dedupe_prefix else None
-        if await enqueue(session, kind=kind, subject=subject, body=body, to_user_id=uid, branch_id=branch_id,
-                         link=link, dedupe_key=key):
+        if await enqueue(
+            session,
+            kind=kind,
+            subject=subject,
+            body=body,
+            to_user_id=uid,
+            branch_id=branch_id,
+            link=link,
+            dedupe_key=key,
+        ):
             n += 1
     return n
 
 
-async def mailbox(session: AsyncSession, *, status: str | None = "sent", to_user_id: int | None = None,
-                  viewer_id: int | None = None, branch_ids: set[int] | None = None, limit: int = 50,
-                  cursor: str | None = None) -> Page:
+async def mailbox(
+    session: AsyncSession,
+    *,
+    status: str | None = "sent",
+    to_user_id: int | None = None,
+    viewer_id: int | None = None,
+    branch_ids: set[int] | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
     """Messages, newest first (the staff mailbox page): those of the viewer's branches (None:
     all) plus those addressed to the viewer. Read-only."""
     stmt = select(Notification)
@@ -70,5 +113,12 @@ async def mailbox(session: AsyncSession, *, status: str | None = "sent", to_user
         stmt = stmt.where(Notification.status == status)
     if to_user_id is not None:
         stmt = stmt.where(Notification.to_user_id == to_user_id)
-    return await paginate(session, stmt, sort_col=Notification.id, id_col=Notification.id, limit=limit,
-                          cursor=cursor, descending=True)
+    return await paginate(
+        session,
+        stmt,
+        sort_col=Notification.id,
+        id_col=Notification.id,
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )

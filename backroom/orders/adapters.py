@@ -31,7 +31,7 @@ def is_test_mode(settings: Settings) -> bool:
 
 def ensure_localstripe(settings: Settings):
     """Start localstripe on its loopback port unless it already answers. Returns the process or None."""
-    key, base = stripe_config(settings)
+    _key, base = stripe_config(settings)
     if settings.stripe_api_key or not base:
         return None
     try:
@@ -40,6 +40,7 @@ def ensure_localstripe(settings: Settings):
     except httpx.TransportError:
         pass
     from backroom.payments.localstripe_server import start_localstripe
+
     port = int(base.rsplit(":", 1)[1])
     log.info("no STRIPE_API_KEY: starting localstripe on %s", base)
     return start_localstripe(port=port)
@@ -49,9 +50,11 @@ def build_adapters(settings: Settings) -> dict:
     """{"payments": PaymentGateway, "carrier": ShippingCarrier} from settings."""
     from backroom.payments.stripe_gateway import StripeGateway
     from backroom.shipping.local_carrier import LocalCarrier
+
     key, base = stripe_config(settings)
     if settings.shippo_api_key:
         from backroom.shipping.shippo_carrier import ShippoCarrier
+
         carrier = ShippoCarrier(settings.shippo_api_key, settings.shippo_base_url, download_labels=True)
     else:
         carrier = LocalCarrier()

@@ -12,10 +12,10 @@ from backroom.branches.models import Branch
 from backroom.carts import service as carts
 from backroom.errors import AppError, InvalidInput
 from backroom.orders import service as orders
-from backroom.starts import service as starts
 from backroom.orders.errors import CartClosed, CartEmpty, IdempotencyKeyReused
 from backroom.orders.models import Order
 from backroom.orders.schemas import CheckoutRequest
+from backroom.starts import service as starts
 
 
 async def end_transaction(session: AsyncSession) -> None:
@@ -36,8 +36,17 @@ async def shop_branch(session: AsyncSession, settings) -> Branch:
     return branch
 
 
-async def checkout(session: AsyncSession, *, client: Client, sessionmaker, settings, actor: Actor, cart_id: int,
-                   body: CheckoutRequest, idempotency_key: str) -> tuple[Order, bool]:
+async def checkout(
+    session: AsyncSession,
+    *,
+    client: Client,
+    sessionmaker,
+    settings,
+    actor: Actor,
+    cart_id: int,
+    body: CheckoutRequest,
+    idempotency_key: str,
+) -> tuple[Order, bool]:
     """Turn a cart into an order. Idempotent per key: a repeat returns the same order (and
     re-starts nothing); the same key with a different body raises 409. Returns (order, created)."""
     if not 8 <= len(idempotency_key) <= 128:
@@ -58,16 +67,32 @@ async def checkout(session: AsyncSession, *, client: Client, sessionmaker, setti
     try:
         if not view.items:
             raise CartEmpty("Add something to the cart before checking out.")
-        order = await orders.place_order(session, actor=actor, cart_id=cart.id, branch_id=cart.branch_id,
-                                         items=list(view.items.items()), body=body, idempotency_key=idempotency_key,
-                                         fingerprint=fingerprint, currency=cart.currency,
-                                         customer_id=cart.customer_id)
+        order = await orders.place_order(
+            session,
+            actor=actor,
+            cart_id=cart.id,
+            branch_id=cart.branch_id,
+            items=list(view.items.items()),
+            body=body,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            currency=cart.currency,
+            customer_id=cart.customer_id,
+        )
         start = await orders.start_input(session, order, settings)
         # The start is recorded with the order (transactional outbox): if Temporal is down right
         # after the commit, the worker's poller starts `order-{id}` later.
         wid = orders.workflow_id(order.id, prefix)
-        await starts.enqueue(session, run="OrderFulfillmentWorkflow", arg=start, workflow_id=wid, task_queue=queue,
-                             branch_id=start.branch_id, customer_id=start.customer_id, order_id=order.id)
+        await starts.enqueue(
+            session,
+            run="OrderFulfillmentWorkflow",
+            arg=start,
+            workflow_id=wid,
+            task_queue=queue,
+            branch_id=start.branch_id,
+            customer_id=start.customer_id,
+            order_id=order.id,
+        )
         await session.commit()
     except IdempotencyKeyReused:
         await session.rollback()  # a concurrent request with this key holds the cart: leave it locked

@@ -28,7 +28,10 @@ async def update(client: Client, order_id: int, name: str, arg, *, prefix: str =
     except WorkflowUpdateFailedError as exc:
         raise OrderActionRefused(_reason(exc)) from None
     except RPCError as exc:
-        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION) or "closing workflow" in str(exc):
+        if exc.status in (
+            RPCStatusCode.NOT_FOUND,
+            RPCStatusCode.FAILED_PRECONDITION,
+        ) or "closing workflow" in str(exc):
             raise OrderActionRefused("The order's workflow is no longer running.") from None
         raise
 
@@ -36,7 +39,9 @@ async def update(client: Client, order_id: int, name: str, arg, *, prefix: str =
 async def state(client: Client, order_id: int, *, prefix: str = "") -> OrderState | None:
     """The workflow's live view, or None when it is not reachable. Read-only."""
     try:
-        return await client.get_workflow_handle(workflow_id(order_id, prefix)).query("state", result_type=OrderState)
+        return await client.get_workflow_handle(workflow_id(order_id, prefix)).query(
+            "state", result_type=OrderState
+        )
     except RPCError:
         return None
 

@@ -45,6 +45,7 @@ class OrderState(BaseModel):
 
 class StaffAction(BaseModel):
     """Who pressed the button (authorized by the API before the Update is sent)."""
+
     user_id: int | None = None
     user_name: str = "staff"
 
@@ -70,6 +71,7 @@ class RefundOutcome(BaseModel):
 
 class PaymentSignal(BaseModel):
     """From the Stripe webhook or the storefront's authentication page."""
+
     authorized: bool
     message: str | None = None
 

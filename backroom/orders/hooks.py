@@ -16,7 +16,16 @@ register_link("carts", "customer_id")
 
 @register_timeline
 async def _orders(session: AsyncSession, customer_id: int, limit: int) -> list[TimelineItem]:
-    rows = await session.execute(select(Order).where(Order.customer_id == customer_id)
-                                 .order_by(Order.placed_at.desc()).limit(limit))
-    return [TimelineItem(o.placed_at, "order", f"Order #{o.id}: {format_money(o.total_minor, o.currency)}",
-                         o.status, f"/orders/{o.id}") for o in rows.scalars()]
+    rows = await session.execute(
+        select(Order).where(Order.customer_id == customer_id).order_by(Order.placed_at.desc()).limit(limit)
+    )
+    return [
+        TimelineItem(
+            o.placed_at,
+            "order",
+            f"Order #{o.id}: {format_money(o.total_minor, o.currency)}",
+            o.status,
+            f"/orders/{o.id}",
+        )
+        for o in rows.scalars()
+    ]

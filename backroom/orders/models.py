@@ -61,14 +61,18 @@ class Parcel(IdMixin, Transactional, Base):
 
     __tablename__ = "parcels"
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending picked packed labelled shipped delivered voided
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending picked packed labelled shipped delivered voided
     weight_g: Mapped[int] = mapped_column(default=0)
     carrier: Mapped[str | None] = mapped_column(String(40))
     service: Mapped[str | None] = mapped_column(String(80))
     rate_minor: Mapped[int | None] = mapped_column(BigInteger)
     rate_currency: Mapped[str | None] = mapped_column(String(3))
     label_id: Mapped[str | None] = mapped_column(String(80))
-    label_key: Mapped[str | None] = mapped_column(String(128), unique=True)  # one label per parcel, whatever retries
+    label_key: Mapped[str | None] = mapped_column(
+        String(128), unique=True
+    )  # one label per parcel, whatever retries
     label_path: Mapped[str | None] = mapped_column(String(300))
     tracking_number: Mapped[str | None] = mapped_column(String(80), index=True)
     picked_at: Mapped[datetime | None]

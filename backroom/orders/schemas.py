@@ -12,9 +12,22 @@ TEST_CARDS = {
     "pm_card_threeDSecure2Required": "3-D Secure card (asks to authenticate)",
 }
 
-ORDER_STATUSES = ("placed", "awaiting_authentication", "payment_authorized", "review", "picking", "packed",
-                  "label_purchased", "shipped", "delivered", "completed", "cancelled", "payment_failed",
-                  "refunded", "partially_refunded")
+ORDER_STATUSES = (
+    "placed",
+    "awaiting_authentication",
+    "payment_authorized",
+    "review",
+    "picking",
+    "packed",
+    "label_purchased",
+    "shipped",
+    "delivered",
+    "completed",
+    "cancelled",
+    "payment_failed",
+    "refunded",
+    "partially_refunded",
+)
 
 
 class CheckoutRequest(BaseModel):

@@ -45,38 +45,74 @@ async def placed_with_key(session: AsyncSession, key: str) -> Order | None:
     return await session.scalar(select(Order).where(Order.idempotency_key == key)) if key else None
 
 
-async def price_items(session: AsyncSession, items: list[tuple[int, int]], *, currency: str,
-                      discounts: list[DiscountLine] = (), shipping: ShippingRule | None = None) -> tuple[Totals, dict[int, Product]]:
+async def price_items(
+    session: AsyncSession,
+    items: list[tuple[int, int]],
+    *,
+    currency: str,
+    discounts: list[DiscountLine] = (),
+    shipping: ShippingRule | None = None,
+) -> tuple[Totals, dict[int, Product]]:
     """Price (product_id, qty) pairs at today's catalog prices. Read-only."""
     ids = [pid for pid, _ in items]
-    products = {p.id: p for p in await session.scalars(select(Product).where(Product.id.in_(ids)))} if ids else {}
+    products = (
+        {p.id: p for p in await session.scalars(select(Product).where(Product.id.in_(ids)))} if ids else {}
+    )
     lines = []
     for pid, qty in items:
         product = products.get(pid)
         if product is None or product.status != "active":
             raise ProductArchived(f"Product {pid} is no longer sold.", product_id=pid)
-        lines.append(PriceLine(product_id=pid, sku=product.sku, name=product.name, qty=qty,
-                               unit_price_minor=product.price_minor, tax_rate_bp=product.tax_rate_bp,
-                               weight_g=product.weight_g))
+        lines.append(
+            PriceLine(
+                product_id=pid,
+                sku=product.sku,
+                name=product.name,
+                qty=qty,
+                unit_price_minor=product.price_minor,
+                tax_rate_bp=product.tax_rate_bp,
+                weight_g=product.weight_g,
+            )
+        )
     return price(lines, currency=currency, discounts=list(discounts), shipping=shipping), products
 
 
-def review_reason(*, total_minor: int, units: int, ship_postcode: str, billing_postcode: str | None,
-                  review_over_minor: int, units_over: int) -> str | None:
+def review_reason(
+    *,
+    total_minor: int,
+    units: int,
+    ship_postcode: str,
+    billing_postcode: str | None,
+    review_over_minor: int,
+    units_over: int,
+) -> str | None:
     """Why an order needs a person to look at it before picking, or None. Pure."""
     if review_over_minor and total_minor > review_over_minor:
         return "Order total above the review threshold"
     if units_over and units > units_over:
         return f"More than {units_over} units"
-    if billing_postcode and billing_postcode.replace(" ", "").upper() != ship_postcode.replace(" ", "").upper():
+    if (
+        billing_postcode
+        and billing_postcode.replace(" ", "").upper() != ship_postcode.replace(" ", "").upper()
+    ):
         return "Billing and shipping postcodes differ"
     return None
 
 
-async def place_order(session: AsyncSession, *, actor: Actor, cart_id: int | None, branch_id: int,
-                      items: list[tuple[int, int]], body: CheckoutRequest, idempotency_key: str,
-                      fingerprint: str, currency: str, customer_id: int | None = None,
-                      discounts: list[DiscountLine] = ()) -> Order:
+async def place_order(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    cart_id: int | None,
+    branch_id: int,
+    items: list[tuple[int, int]],
+    body: CheckoutRequest,
+    idempotency_key: str,
+    fingerprint: str,
+    currency: str,
+    customer_id: int | None = None,
+    discounts: list[DiscountLine] = (),
+) -> Order:
     """Create an order from (product_id, qty) items: re-price, reserve stock atomically (each
     line from one branch), one parcel per fulfilling branch. Idempotent per Idempotency-Key
     (see find_by_idempotency_key); raises OutOfStock and leaves nothing behind on rollback."""
@@ -88,19 +124,34 @@ async def place_order(session: AsyncSession, *, actor: Actor, cart_id: int | Non
     if not items:
         raise CartEmpty("Add something to the cart before checking out.")
     totals, products = await price_items(session, items, currency=currency, discounts=discounts)
-    order = Order(token=secrets.token_urlsafe(24), idempotency_key=idempotency_key, request_hash=fingerprint,
-                  cart_id=cart_id, customer_id=customer_id, branch_id=branch_id, created_by_id=actor.user_id,
-                  shift_id=actor.shift_id, status="placed", currency=currency,
-                  subtotal_minor=totals.subtotal_minor, discount_minor=totals.discount_minor,
-                  tax_minor=totals.tax_minor, shipping_minor=totals.shipping_minor, total_minor=totals.total_minor,
-                  payment_method=body.payment_method, placed_at=utcnow(),
-                  **body.model_dump(exclude={"payment_method"}))
+    order = Order(
+        token=secrets.token_urlsafe(24),
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        cart_id=cart_id,
+        customer_id=customer_id,
+        branch_id=branch_id,
+        created_by_id=actor.user_id,
+        shift_id=actor.shift_id,
+        status="placed",
+        currency=currency,
+        subtotal_minor=totals.subtotal_minor,
+        discount_minor=totals.discount_minor,
+        tax_minor=totals.tax_minor,
+        shipping_minor=totals.shipping_minor,
+        total_minor=totals.total_minor,
+        payment_method=body.payment_method,
+        placed_at=utcnow(),
+        **body.model_dump(exclude={"payment_method"}),
+    )
     session.add(order)
     try:
         await session.flush()
     except IntegrityError as exc:
         raise IdempotencyKeyReused("A checkout with this Idempotency-Key is already in progress.") from exc
-    allocations = await catalog.reserve(session, actor=actor, order_id=order.id, items=items, prefer_branch_id=branch_id)
+    allocations = await catalog.reserve(
+        session, actor=actor, order_id=order.id, items=items, prefer_branch_id=branch_id
+    )
     by_product = {a.product_id: a.branch_id for a in allocations}
     parcels: dict[int, Parcel] = {}
     for bid in sorted(set(by_product.values())):
@@ -110,18 +161,46 @@ async def place_order(session: AsyncSession, *, actor: Actor, cart_id: int | Non
     for line in totals.lines:
         bid = by_product[line.product_id]
         parcels[bid].weight_g += line.qty * line.weight_g
-        session.add(OrderLine(order_id=order.id, product_id=line.product_id,
-                              vendor_id=products[line.product_id].vendor_id, sku=line.sku, name=line.name,
-                              qty=line.qty, unit_price_minor=line.unit_price_minor, tax_rate_bp=line.tax_rate_bp,
-                              tax_minor=line.tax_minor, line_total_minor=line.line_total_minor,
-                              weight_g=line.weight_g, fulfil_branch_id=bid, parcel_id=parcels[bid].id))
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                product_id=line.product_id,
+                vendor_id=products[line.product_id].vendor_id,
+                sku=line.sku,
+                name=line.name,
+                qty=line.qty,
+                unit_price_minor=line.unit_price_minor,
+                tax_rate_bp=line.tax_rate_bp,
+                tax_minor=line.tax_minor,
+                line_total_minor=line.line_total_minor,
+                weight_g=line.weight_g,
+                fulfil_branch_id=bid,
+                parcel_id=parcels[bid].id,
+            )
+        )
     # The order belongs to the branch shipping most of it; parcels keep their own branch.
-    order.branch_id = max(parcels.values(), key=lambda p: (p.weight_g, -p.branch_id)).branch_id if len(parcels) > 1 else next(iter(parcels))
+    order.branch_id = (
+        max(parcels.values(), key=lambda p: (p.weight_g, -p.branch_id)).branch_id
+        if len(parcels) > 1
+        else next(iter(parcels))
+    )
     await session.flush()
-    await add_event(session, order_id=order.id, kind="placed", actor_name=actor.name,
-                    message=f"Order placed: {totals.item_count} item(s), {len(parcels)} parcel(s).")
-    await audit.record(session, actor=actor, action="order.place", entity_type="order", entity_id=order.id,
-                       branch_id=order.branch_id, after=audit.snapshot(order))
+    await add_event(
+        session,
+        order_id=order.id,
+        kind="placed",
+        actor_name=actor.name,
+        message=f"Order placed: {totals.item_count} item(s), {len(parcels)} parcel(s).",
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action="order.place",
+        entity_type="order",
+        entity_id=order.id,
+        branch_id=order.branch_id,
+        after=audit.snapshot(order),
+    )
     return order
 
 
@@ -140,7 +219,9 @@ async def get_by_token(session: AsyncSession, token: str) -> Order:
 
 
 async def lines_of(session: AsyncSession, order_id: int) -> list[OrderLine]:
-    return list(await session.scalars(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)))
+    return list(
+        await session.scalars(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id))
+    )
 
 
 async def parcels_of(session: AsyncSession, order_id: int) -> list[Parcel]:
@@ -148,17 +229,24 @@ async def parcels_of(session: AsyncSession, order_id: int) -> list[Parcel]:
 
 
 async def events_of(session: AsyncSession, order_id: int) -> list[OrderEvent]:
-    return list(await session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id)
-                                      .order_by(OrderEvent.at, OrderEvent.id)))
+    return list(
+        await session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)
+        )
+    )
 
 
 async def payments_of(session: AsyncSession, order_id: int) -> list[PaymentEntry]:
-    return list(await session.scalars(select(PaymentEntry).where(PaymentEntry.order_id == order_id)
-                                      .order_by(PaymentEntry.id)))
+    return list(
+        await session.scalars(
+            select(PaymentEntry).where(PaymentEntry.order_id == order_id).order_by(PaymentEntry.id)
+        )
+    )
 
 
-async def list_orders(session: AsyncSession, *, filt: OrderFilter, branch_ids: set[int] | None,
-                      vendor_id: int | None = None) -> Page:
+async def list_orders(
+    session: AsyncSession, *, filt: OrderFilter, branch_ids: set[int] | None, vendor_id: int | None = None
+) -> Page:
     """Orders visible to the caller (branches, vendor), filtered, keyset-paged. Read-only."""
     stmt = select(Order)
     if branch_ids is not None:
@@ -172,27 +260,56 @@ async def list_orders(session: AsyncSession, *, filt: OrderFilter, branch_ids: s
     if filt.customer_id:
         stmt = stmt.where(Order.customer_id == filt.customer_id)
     if filt.q:
-        stmt = stmt.where(or_(func.lower(Order.email).like(f"%{filt.q.lower()}%"),
-                              func.lower(Order.ship_name).like(f"%{filt.q.lower()}%")))
+        stmt = stmt.where(
+            or_(
+                func.lower(Order.email).like(f"%{filt.q.lower()}%"),
+                func.lower(Order.ship_name).like(f"%{filt.q.lower()}%"),
+            )
+        )
     col = Order.placed_at if filt.sort == "placed" else Order.total_minor
-    return await paginate(session, stmt, sort_col=col, id_col=Order.id, limit=filt.limit, cursor=filt.cursor,
-                          descending=filt.desc)
+    return await paginate(
+        session,
+        stmt,
+        sort_col=col,
+        id_col=Order.id,
+        limit=filt.limit,
+        cursor=filt.cursor,
+        descending=filt.desc,
+    )
 
 
-async def add_event(session: AsyncSession, *, order_id: int, kind: str, message: str, actor_name: str | None = None,
-                    key: str | None = None, data: dict | None = None) -> OrderEvent | None:
+async def add_event(
+    session: AsyncSession,
+    *,
+    order_id: int,
+    kind: str,
+    message: str,
+    actor_name: str | None = None,
+    key: str | None = None,
+    data: dict | None = None,
+) -> OrderEvent | None:
     """Append to the order's timeline. Idempotent when `key` is given (a repeat returns None)."""
     if key and await session.scalar(select(OrderEvent.id).where(OrderEvent.key == key)):
         return None
-    ev = OrderEvent(order_id=order_id, kind=kind, message=message, actor_name=actor_name, key=key, data=data,
-                    at=utcnow())
+    ev = OrderEvent(
+        order_id=order_id, kind=kind, message=message, actor_name=actor_name, key=key, data=data, at=utcnow()
+    )
     session.add(ev)
     await session.flush()
     return ev
 
 
-async def set_status(session: AsyncSession, *, actor: Actor, order_id: int, status: str, message: str,
-                     key: str, customer_message: str | None = None, data: dict | None = None) -> Order:
+async def set_status(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    order_id: int,
+    status: str,
+    message: str,
+    key: str,
+    customer_message: str | None = None,
+    data: dict | None = None,
+) -> Order:
     """Move the order to `status` with a timeline entry and an audit event. Idempotent per key."""
     await audit.lock_chain(session)
     order = await get_order(session, order_id)
@@ -202,70 +319,156 @@ async def set_status(session: AsyncSession, *, actor: Actor, order_id: int, stat
     order.status = status
     if customer_message is not None:
         order.customer_message = customer_message
-    await add_event(session, order_id=order_id, kind=status, message=message, actor_name=actor.name, key=key, data=data)
-    await audit.record(session, actor=actor, action=f"order.{status}", entity_type="order", entity_id=order_id,
-                       branch_id=order.branch_id, before=before,
-                       after={"status": status, "customer_message": order.customer_message})
+    await add_event(
+        session, order_id=order_id, kind=status, message=message, actor_name=actor.name, key=key, data=data
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"order.{status}",
+        entity_type="order",
+        entity_id=order_id,
+        branch_id=order.branch_id,
+        before=before,
+        after={"status": status, "customer_message": order.customer_message},
+    )
     return order
 
 
-async def ledger(session: AsyncSession, *, actor: Actor, order: Order, kind: str, status: str, amount_minor: int,
-                 idempotency_key: str, intent_id: str | None = None, gateway_ref: str | None = None,
-                 message: str | None = None) -> PaymentEntry:
+async def ledger(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    order: Order,
+    kind: str,
+    status: str,
+    amount_minor: int,
+    idempotency_key: str,
+    intent_id: str | None = None,
+    gateway_ref: str | None = None,
+    message: str | None = None,
+) -> PaymentEntry:
     """Record one money movement (or failure). Idempotent per idempotency_key."""
     await audit.lock_chain(session)
-    existing = await session.scalar(select(PaymentEntry).where(PaymentEntry.idempotency_key == idempotency_key))
+    existing = await session.scalar(
+        select(PaymentEntry).where(PaymentEntry.idempotency_key == idempotency_key)
+    )
     if existing is not None:
         return existing
-    entry = PaymentEntry(order_id=order.id, branch_id=order.branch_id, kind=kind, status=status,
-                         amount_minor=amount_minor, currency=order.currency, intent_id=intent_id,
-                         gateway_ref=gateway_ref, message=message, idempotency_key=idempotency_key,
-                         created_by_id=actor.user_id)
+    entry = PaymentEntry(
+        order_id=order.id,
+        branch_id=order.branch_id,
+        kind=kind,
+        status=status,
+        amount_minor=amount_minor,
+        currency=order.currency,
+        intent_id=intent_id,
+        gateway_ref=gateway_ref,
+        message=message,
+        idempotency_key=idempotency_key,
+        created_by_id=actor.user_id,
+    )
     session.add(entry)
     await session.flush()
-    await audit.record(session, actor=actor, action=f"payment.{kind}", entity_type="order", entity_id=order.id,
-                       branch_id=order.branch_id, after=audit.snapshot(entry))
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"payment.{kind}",
+        entity_type="order",
+        entity_id=order.id,
+        branch_id=order.branch_id,
+        after=audit.snapshot(entry),
+    )
     return entry
 
 
-async def raise_alert(session: AsyncSession, *, actor: Actor, kind: str, severity: str, subject_type: str,
-                      subject_id: str, branch_id: int, message: str, key: str) -> Alert:
+async def raise_alert(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    kind: str,
+    severity: str,
+    subject_type: str,
+    subject_id: str,
+    branch_id: int,
+    message: str,
+    key: str,
+) -> Alert:
     """Open an exception alert for people to handle. Idempotent per key."""
     existing = await session.scalar(select(Alert).where(Alert.key == key))
     if existing is not None:
         return existing
-    alert = Alert(kind=kind, severity=severity, subject_type=subject_type, subject_id=subject_id, branch_id=branch_id,
-                  message=message, key=key, status="open", created_by_id=actor.user_id)
+    alert = Alert(
+        kind=kind,
+        severity=severity,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        branch_id=branch_id,
+        message=message,
+        key=key,
+        status="open",
+        created_by_id=actor.user_id,
+    )
     session.add(alert)
     await session.flush()
-    await audit.record(session, actor=actor, action="alert.raise", entity_type="alert", entity_id=alert.id,
-                       branch_id=branch_id, after=audit.snapshot(alert))
+    await audit.record(
+        session,
+        actor=actor,
+        action="alert.raise",
+        entity_type="alert",
+        entity_id=alert.id,
+        branch_id=branch_id,
+        after=audit.snapshot(alert),
+    )
     return alert
 
 
-async def update_parcel(session: AsyncSession, *, actor: Actor, parcel_id: int, to: str, allowed_from: tuple[str, ...],
-                        **values) -> Parcel | None:
+async def update_parcel(
+    session: AsyncSession, *, actor: Actor, parcel_id: int, to: str, allowed_from: tuple[str, ...], **values
+) -> Parcel | None:
     """Conditional parcel transition; None when it was already done or not allowed. Idempotent."""
     await audit.lock_chain(session)
-    stamp = {"picked": "picked_at", "packed": "packed_at", "shipped": "shipped_at", "delivered": "delivered_at"}.get(to)
+    stamp = {
+        "picked": "picked_at",
+        "packed": "packed_at",
+        "shipped": "shipped_at",
+        "delivered": "delivered_at",
+    }.get(to)
     if stamp:
         values[stamp] = utcnow()
-    res = await session.execute(update(Parcel).where(Parcel.id == parcel_id, Parcel.status.in_(allowed_from))
-                                .values(status=to, **values).execution_options(synchronize_session=False))
+    res = await session.execute(
+        update(Parcel)
+        .where(Parcel.id == parcel_id, Parcel.status.in_(allowed_from))
+        .values(status=to, **values)
+        .execution_options(synchronize_session=False)
+    )
     parcel = await session.get(Parcel, parcel_id)
     await session.refresh(parcel)
     if res.rowcount != 1:
         return None
-    await audit.record(session, actor=actor, action=f"parcel.{to}", entity_type="order", entity_id=parcel.order_id,
-                       branch_id=parcel.branch_id, after={"parcel_id": parcel_id, "status": to,
-                                                          **{k: v for k, v in values.items() if not isinstance(v, datetime)}})
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"parcel.{to}",
+        entity_type="order",
+        entity_id=parcel.order_id,
+        branch_id=parcel.branch_id,
+        after={
+            "parcel_id": parcel_id,
+            "status": to,
+            **{k: v for k, v in values.items() if not isinstance(v, datetime)},
+        },
+    )
     return parcel
 
 
-async def seen_webhook(session: AsyncSession, *, provider: str, event_id: str, type: str, payload: dict) -> bool:
+async def seen_webhook(
+    session: AsyncSession, *, provider: str, event_id: str, type: str, payload: dict
+) -> bool:
     """Remember a provider event; True when it was already received (drop it). Idempotent."""
-    if await session.scalar(select(WebhookEvent.id).where(WebhookEvent.provider == provider,
-                                                          WebhookEvent.event_id == event_id)):
+    if await session.scalar(
+        select(WebhookEvent.id).where(WebhookEvent.provider == provider, WebhookEvent.event_id == event_id)
+    ):
         return True
     session.add(WebhookEvent(provider=provider, event_id=event_id, type=type, payload=payload))
     try:
@@ -277,8 +480,13 @@ async def seen_webhook(session: AsyncSession, *, provider: str, event_id: str, t
 
 
 async def open_alerts(session: AsyncSession, *, subject_type: str, subject_id: str) -> list[Alert]:
-    return list(await session.scalars(select(Alert).where(Alert.subject_type == subject_type,
-                                                          Alert.subject_id == subject_id).order_by(Alert.id)))
+    return list(
+        await session.scalars(
+            select(Alert)
+            .where(Alert.subject_type == subject_type, Alert.subject_id == subject_id)
+            .order_by(Alert.id)
+        )
+    )
 
 
 def workflow_id(order_id: int, prefix: str = "") -> str:
@@ -288,17 +496,28 @@ def workflow_id(order_id: int, prefix: str = "") -> str:
 async def start_input(session: AsyncSession, order: Order, settings, *, auto_fulfil: bool | None = None):
     """The OrderFulfillmentWorkflow input: the order's facts plus today's configuration. Read-only."""
     from backroom.orders.flow import OrderStart, ParcelRef
+
     lines = await lines_of(session, order.id)
     parcels = await parcels_of(session, order.id)
-    reason = review_reason(total_minor=order.total_minor, units=sum(ln.qty for ln in lines),
-                           ship_postcode=order.ship_postcode, billing_postcode=order.billing_postcode,
-                           review_over_minor=settings.order_review_over_minor,
-                           units_over=settings.order_review_units_over)
-    return OrderStart(order_id=order.id, branch_id=order.branch_id, customer_id=order.customer_id,
-                      total_minor=order.total_minor, currency=order.currency,
-                      parcels=[ParcelRef(id=p.id, branch_id=p.branch_id) for p in parcels], review_reason=reason,
-                      refund_approval_over_minor=settings.refund_approval_over_minor,
-                      pick_timeout_hours=settings.pick_timeout_hours,
-                      auth_timeout_minutes=settings.payment_auth_timeout_minutes,
-                      promised_days=settings.promised_delivery_days,
-                      auto_fulfil=settings.order_auto_fulfil if auto_fulfil is None else auto_fulfil)
+    reason = review_reason(
+        total_minor=order.total_minor,
+        units=sum(ln.qty for ln in lines),
+        ship_postcode=order.ship_postcode,
+        billing_postcode=order.billing_postcode,
+        review_over_minor=settings.order_review_over_minor,
+        units_over=settings.order_review_units_over,
+    )
+    return OrderStart(
+        order_id=order.id,
+        branch_id=order.branch_id,
+        customer_id=order.customer_id,
+        total_minor=order.total_minor,
+        currency=order.currency,
+        parcels=[ParcelRef(id=p.id, branch_id=p.branch_id) for p in parcels],
+        review_reason=reason,
+        refund_approval_over_minor=settings.refund_approval_over_minor,
+        pick_timeout_hours=settings.pick_timeout_hours,
+        auth_timeout_minutes=settings.payment_auth_timeout_minutes,
+        promised_days=settings.promised_delivery_days,
+        auto_fulfil=settings.order_auto_fulfil if auto_fulfil is None else auto_fulfil,
+    )

@@ -25,9 +25,7 @@ class CardDeclined(PaymentError):
         intent_id: str | None = None,
         charge_id: str | None = None,
     ) -> None:
-        super().__init__(
-            message, decline_code=decline_code, intent_id=intent_id, charge_id=charge_id
-        )
+        super().__init__(message, decline_code=decline_code, intent_id=intent_id, charge_id=charge_id)
         # `message` is the gateway's customer-facing text ("Your card was declined.").
         self.message = self.detail
         self.decline_code = decline_code

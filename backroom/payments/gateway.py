@@ -76,9 +76,7 @@ class PaymentResult(BaseModel):
     message: str | None = Field(
         default=None, description="customer-facing text when declined or authentication failed"
     )
-    next_action: str | None = Field(
-        default=None, description="e.g. use_stripe_sdk, redirect_to_url"
-    )
+    next_action: str | None = Field(default=None, description="e.g. use_stripe_sdk, redirect_to_url")
     metadata: dict[str, str] = Field(default_factory=dict)
 
 
@@ -113,9 +111,7 @@ class PaymentGateway(Protocol):
         """Hold funds on a card (manual capture). Idempotent per key. Raises CardDeclined."""
         ...
 
-    async def capture(
-        self, intent_id: str, amount_minor: int | None, idempotency_key: str
-    ) -> PaymentResult:
+    async def capture(self, intent_id: str, amount_minor: int | None, idempotency_key: str) -> PaymentResult:
         """Capture held funds (all if amount is None). Idempotent: a captured intent is returned."""
         ...
 
@@ -123,9 +119,7 @@ class PaymentGateway(Protocol):
         """Release an authorization. Idempotent: cancelling a cancelled intent returns it."""
         ...
 
-    async def refund(
-        self, intent_id: str, amount_minor: int | None, idempotency_key: str
-    ) -> RefundResult:
+    async def refund(self, intent_id: str, amount_minor: int | None, idempotency_key: str) -> RefundResult:
         """Refund captured funds (the rest if amount is None). Idempotent per key only."""
         ...
 

@@ -149,8 +149,7 @@ def _refund_like_stripe(resources) -> None:
                 if isinstance(wanted, int) and wanted > left:
                     raise resources.UserError(
                         400,
-                        f"Refund amount ({wanted}) is greater than unrefunded amount "
-                        f"on charge ({left})",
+                        f"Refund amount ({wanted}) is greater than unrefunded amount on charge ({left})",
                         {"param": "amount"},
                     )
                 amount = wanted

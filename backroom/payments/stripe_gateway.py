@@ -93,9 +93,7 @@ class StripeGateway:
             )
         return result
 
-    async def capture(
-        self, intent_id: str, amount_minor: int | None, idempotency_key: str
-    ) -> PaymentResult:
+    async def capture(self, intent_id: str, amount_minor: int | None, idempotency_key: str) -> PaymentResult:
         """Capture an authorization (all if amount is None). Idempotent: returns a captured one."""
         params: dict[str, Any] = {"expand": _EXPAND}
         if amount_minor is not None:
@@ -136,9 +134,7 @@ class StripeGateway:
             raise
         return intent_to_result(intent.to_dict())
 
-    async def refund(
-        self, intent_id: str, amount_minor: int | None, idempotency_key: str
-    ) -> RefundResult:
+    async def refund(self, intent_id: str, amount_minor: int | None, idempotency_key: str) -> RefundResult:
         """Refund captured money (what is left if amount is None). Idempotent per key only."""
         params: dict[str, Any] = {"payment_intent": intent_id}
         if amount_minor is not None:
@@ -186,9 +182,7 @@ class StripeGateway:
             except httpx.TransportError as exc:
                 raise GatewayUnavailable(f"localstripe unreachable: {exc}") from exc
         if response.status_code >= 400:
-            raise PaymentRejected(
-                f"authentication step refused ({response.status_code})", gateway_code="3ds"
-            )
+            raise PaymentRejected(f"authentication step refused ({response.status_code})", gateway_code="3ds")
         return await self.retrieve(intent_id)
 
 

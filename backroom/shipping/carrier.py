@@ -129,9 +129,7 @@ class LabelVoid(BaseModel):
 class ShippingCarrier(Protocol):
     """A way to ship parcels. Implementations: LocalCarrier (embedded), ShippoCarrier."""
 
-    async def rates(
-        self, from_address: Address, to_address: Address, parcels: list[Parcel]
-    ) -> list[Rate]:
+    async def rates(self, from_address: Address, to_address: Address, parcels: list[Parcel]) -> list[Rate]:
         """Quote every service for these parcels. Read-only; raises NoRatesAvailable if none."""
         ...
 
@@ -153,9 +151,7 @@ def choose_rate(rates: list[Rate], promised_days: int) -> Rate:
         # Comparing minor units across currencies would be meaningless without an FX rate.
         raise ShippingError(f"rates in several currencies: {sorted(currencies)}")
 
-    in_time = [
-        r for r in rates if r.estimated_days is not None and r.estimated_days <= promised_days
-    ]
+    in_time = [r for r in rates if r.estimated_days is not None and r.estimated_days <= promised_days]
     if in_time:
         # Ties on price go to the faster service, then to a stable name order.
         return min(in_time, key=lambda r: (r.amount_minor, r.estimated_days, r.provider, r.service))

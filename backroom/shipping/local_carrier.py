@@ -86,13 +86,9 @@ class LocalCarrier:
         self.tracking_prefix = tracking_prefix
         self._services = {s.token: s for s in table.services}
 
-    async def rates(
-        self, from_address: Address, to_address: Address, parcels: list[Parcel]
-    ) -> list[Rate]:
+    async def rates(self, from_address: Address, to_address: Address, parcels: list[Parcel]) -> list[Rate]:
         """Quote each service that takes every parcel. Read-only; NoRatesAvailable if none does."""
-        shipment = Shipment(
-            from_address=from_address, to_address=to_address, parcels=tuple(parcels)
-        )
+        shipment = Shipment(from_address=from_address, to_address=to_address, parcels=tuple(parcels))
         quotes: list[Rate] = []
         for service in self.table.services:
             prices = [self._price(p, service.token) for p in shipment.parcels]
@@ -111,9 +107,7 @@ class LocalCarrier:
                 )
             )
         if not quotes:
-            raise NoRatesAvailable(
-                f"no service carries parcels of {max(p.weight_grams for p in parcels)} g"
-            )
+            raise NoRatesAvailable(f"no service carries parcels of {max(p.weight_grams for p in parcels)} g")
         return quotes
 
     async def buy_label(self, rate: Rate, idempotency_key: str) -> Label:
@@ -148,9 +142,7 @@ class LocalCarrier:
     async def void_label(self, label_id: str) -> LabelVoid:
         """Void a local label. Idempotent; nothing was paid to anyone, so it always succeeds."""
         if not label_id.startswith(LABEL_PREFIX):
-            return LabelVoid(
-                label_id=label_id, status=VoidStatus.REJECTED, raw_status="unknown_label"
-            )
+            return LabelVoid(label_id=label_id, status=VoidStatus.REJECTED, raw_status="unknown_label")
         return LabelVoid(label_id=label_id, status=VoidStatus.VOIDED, raw_status="voided")
 
     def tracking_number(self, idempotency_key: str) -> str:

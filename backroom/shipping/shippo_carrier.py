@@ -97,17 +97,11 @@ class ShippoCarrier:
         self._poll_attempts = poll_attempts
         # Serialises purchases per rate within this process; the lookup covers other processes.
         # Weak values: a lock disappears once no purchase holds or waits on it.
-        self._rate_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._rate_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    async def rates(
-        self, from_address: Address, to_address: Address, parcels: list[Parcel]
-    ) -> list[Rate]:
+    async def rates(self, from_address: Address, to_address: Address, parcels: list[Parcel]) -> list[Rate]:
         """Create a Shippo shipment and return its rates. Not idempotent, but harmless to repeat."""
-        shipment = Shipment(
-            from_address=from_address, to_address=to_address, parcels=tuple(parcels)
-        )
+        shipment = Shipment(from_address=from_address, to_address=to_address, parcels=tuple(parcels))
         request = components.ShipmentCreateRequest(
             address_from=_address_request(from_address),
             address_to=_address_request(to_address),
@@ -152,9 +146,7 @@ class ShippoCarrier:
         status = _enum_value(transaction.status)
         if status != "SUCCESS":
             reasons = "; ".join(m.text or "" for m in transaction.messages or [] if m.text)
-            raise LabelPurchaseFailed(
-                f"Shippo transaction {status}: {reasons or 'no reason given'}"
-            )
+            raise LabelPurchaseFailed(f"Shippo transaction {status}: {reasons or 'no reason given'}")
         pdf = await self._download(transaction.label_url) if self._download_labels else None
         return Label(
             label_id=transaction.object_id,
@@ -179,13 +171,9 @@ class ShippoCarrier:
             return LabelVoid(label_id=label_id, status=VoidStatus.VOIDED, raw_status=status)
         if status == "REFUNDPENDING":
             return LabelVoid(label_id=label_id, status=VoidStatus.PENDING, raw_status=status)
-        refund = await self._call(
-            self._sdk.refunds.create, label_id, False, on_client_error=ShippingError
-        )
+        refund = await self._call(self._sdk.refunds.create, label_id, False, on_client_error=ShippingError)
         raw = _enum_value(refund.status) or ""
-        mapped = {"SUCCESS": VoidStatus.VOIDED, "ERROR": VoidStatus.REJECTED}.get(
-            raw, VoidStatus.PENDING
-        )
+        mapped = {"SUCCESS": VoidStatus.VOIDED, "ERROR": VoidStatus.REJECTED}.get(raw, VoidStatus.PENDING)
         return LabelVoid(label_id=label_id, status=mapped, raw_status=raw, void_id=refund.object_id)
 
     async def _existing_transaction(

@@ -96,8 +96,7 @@ def parse_track_webhook(payload: bytes | str | dict[str, Any]) -> TrackingUpdate
         str(x) for x in (raw_status, current.get("status_date"), current.get("status_details"))
     )
     dedup_key = (
-        "shippo-track:"
-        + hashlib.sha256(f"{carrier}|{tracking_number}|{identity}".encode()).hexdigest()[:32]
+        "shippo-track:" + hashlib.sha256(f"{carrier}|{tracking_number}|{identity}".encode()).hexdigest()[:32]
     )
 
     return TrackingUpdate(

@@ -33,15 +33,31 @@ def workflow_name(run) -> str:
     return wf._Definition.must_from_run_fn(run).name
 
 
-async def enqueue(session: AsyncSession, *, run, arg: BaseModel, workflow_id: str, task_queue: str,
-                  branch_id: int | None = None, customer_id: int | None = None,
-                  order_id: int | None = None) -> WorkflowStart:
+async def enqueue(
+    session: AsyncSession,
+    *,
+    run,
+    arg: BaseModel,
+    workflow_id: str,
+    task_queue: str,
+    branch_id: int | None = None,
+    customer_id: int | None = None,
+    order_id: int | None = None,
+) -> WorkflowStart:
     """Record that `workflow_id` must run, in the caller's transaction. Idempotent by id."""
     row = await session.scalar(select(WorkflowStart).where(WorkflowStart.workflow_id == workflow_id))
     if row is None:
-        row = WorkflowStart(workflow_id=workflow_id, workflow_type=workflow_name(run),
-                            args=arg.model_dump(mode="json"), task_queue=task_queue, branch_id=branch_id,
-                            customer_id=customer_id, order_id=order_id, status="pending", created_at=utcnow())
+        row = WorkflowStart(
+            workflow_id=workflow_id,
+            workflow_type=workflow_name(run),
+            args=arg.model_dump(mode="json"),
+            task_queue=task_queue,
+            branch_id=branch_id,
+            customer_id=customer_id,
+            order_id=order_id,
+            status="pending",
+            created_at=utcnow(),
+        )
         session.add(row)
         await session.flush()
     return row
@@ -54,7 +70,8 @@ async def _supports_attributes(client: Client) -> bool:
     if key not in _ATTRS:
         try:
             have = await client.operator_service.list_search_attributes(
-                ListSearchAttributesRequest(namespace=client.namespace))
+                ListSearchAttributesRequest(namespace=client.namespace)
+            )
             _ATTRS[key] = all(k.name in have.custom_attributes for k in temporal.SEARCH_ATTRIBUTES)
         except RPCError:
             _ATTRS[key] = False
@@ -65,11 +82,18 @@ async def _start(client: Client, row: WorkflowStart) -> None:
     extra = {}
     if await _supports_attributes(client):
         extra["search_attributes"] = temporal.search_attributes(
-            branch_id=row.branch_id, customer_id=row.customer_id, order_id=row.order_id)
+            branch_id=row.branch_id, customer_id=row.customer_id, order_id=row.order_id
+        )
     try:
         # Never a second run for an id: a workflow that already finished is not started again.
-        await client.start_workflow(row.workflow_type, row.args, id=row.workflow_id, task_queue=row.task_queue,
-                                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, **extra)
+        await client.start_workflow(
+            row.workflow_type,
+            row.args,
+            id=row.workflow_id,
+            task_queue=row.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            **extra,
+        )
     except WorkflowAlreadyStartedError:
         pass
 
@@ -90,20 +114,36 @@ async def dispatch(client: Client, sessionmaker: Sessionmaker, workflow_ids: lis
             ok, error = False, str(exc)[:500]
             log.warning("could not start %s yet: %s", workflow_id, error)
         async with sessionmaker.begin() as session:
-            values = ({"status": "started", "started_at": utcnow()} if error is None else {"last_error": error})
-            await session.execute(update(WorkflowStart).where(WorkflowStart.id == row.id)
-                                  .values(attempts=WorkflowStart.attempts + 1, **values))
+            values = {"status": "started", "started_at": utcnow()} if error is None else {"last_error": error}
+            await session.execute(
+                update(WorkflowStart)
+                .where(WorkflowStart.id == row.id)
+                .values(attempts=WorkflowStart.attempts + 1, **values)
+            )
     return ok
 
 
-async def start_pending(client: Client, sessionmaker: Sessionmaker, *, older_than: timedelta = timedelta(seconds=5),
-                        limit: int = 100) -> int:
+async def start_pending(
+    client: Client,
+    sessionmaker: Sessionmaker,
+    *,
+    older_than: timedelta = timedelta(seconds=5),
+    limit: int = 100,
+) -> int:
     """Start rows still pending after `older_than` (the request's own try gets that long first)."""
     async with sessionmaker() as session:
-        ids = list((await session.execute(
-            select(WorkflowStart.workflow_id).where(WorkflowStart.status == "pending",
-                                                    WorkflowStart.created_at <= utcnow() - older_than)
-            .order_by(WorkflowStart.id).limit(limit))).scalars())
+        ids = list(
+            (
+                await session.execute(
+                    select(WorkflowStart.workflow_id)
+                    .where(
+                        WorkflowStart.status == "pending", WorkflowStart.created_at <= utcnow() - older_than
+                    )
+                    .order_by(WorkflowStart.id)
+                    .limit(limit)
+                )
+            ).scalars()
+        )
     if ids:
         await dispatch(client, sessionmaker, ids)
     return len(ids)

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 
 import api
-
 from backroom.audit.models import AuditEvent
 from tests.api.routes import RouteInfo, app_routes
 from tests.helpers import create_user, make_app, token_client
@@ -24,9 +23,29 @@ IGNORES_BODY = {("POST", "/logout")}
 AUDITS_REJECTIONS = {("POST", "/login")}
 MISSING = "987654321"  # an id no test creates
 BAD_IDS = ("abc", "-5", "0", "99999999999999999999999", "1.5")
-COMMON_FIELDS = ("name", "username", "full_name", "password", "email", "role", "branch", "branch_id",
-                 "customer_id", "amount_minor", "currency", "reason", "note", "opening_float", "closing_count",
-                 "closing_count_minor", "opening_float_minor", "approve", "status", "quantity", "expires_in_days")
+COMMON_FIELDS = (
+    "name",
+    "username",
+    "full_name",
+    "password",
+    "email",
+    "role",
+    "branch",
+    "branch_id",
+    "customer_id",
+    "amount_minor",
+    "currency",
+    "reason",
+    "note",
+    "opening_float",
+    "closing_count",
+    "closing_count_minor",
+    "opening_float_minor",
+    "approve",
+    "status",
+    "quantity",
+    "expires_in_days",
+)
 HUGE = "x" * 50_000  # well past every max_length, cheap enough to send per field
 
 
@@ -50,11 +69,14 @@ def field_names(route: RouteInfo) -> list[str]:
 
 def malformed(route: RouteInfo) -> list[tuple[str, dict]]:
     fields = field_names(route)
-    every = lambda value: {f: value for f in fields}  # noqa: E731
+    every = lambda value: dict.fromkeys(fields, value)  # noqa: E731
     js = lambda body: {"content": json.dumps(body), "headers": {"content-type": "application/json"}}  # noqa: E731
     return [
         ("not JSON", {"content": b"{not json", "headers": {"content-type": "application/json"}}),
-        ("binary", {"content": bytes(range(256)) * 4, "headers": {"content-type": "application/octet-stream"}}),
+        (
+            "binary",
+            {"content": bytes(range(256)) * 4, "headers": {"content-type": "application/octet-stream"}},
+        ),
         ("a string", js("hello")),
         ("a number", js(42)),
         ("a list", js([])),
@@ -64,11 +86,17 @@ def malformed(route: RouteInfo) -> list[tuple[str, dict]]:
         ("huge strings", js(every(HUGE))),
         ("negative numbers", js(every(-1))),
         ("huge numbers", js(every(10**30))),
-        ("deep nesting", {"content": "[" * 5000 + "]" * 5000, "headers": {"content-type": "application/json"}}),
+        (
+            "deep nesting",
+            {"content": "[" * 5000 + "]" * 5000, "headers": {"content-type": "application/json"}},
+        ),
         ("empty form", {"data": {}}),
         ("huge form", {"data": every(HUGE)}),
         ("form of junk", {"data": every("\x00<script>'")}),
-        *[(f"form of {n!r}", {"data": every(n)}) for n in ("Infinity", "sNaN", "-1e999999999", "1e-999999999")],
+        *[
+            (f"form of {n!r}", {"data": every(n)})
+            for n in ("Infinity", "sNaN", "-1e999999999", "1e-999999999")
+        ],
     ]
 
 
@@ -82,9 +110,11 @@ async def test_malformed_bodies_and_ids_on_every_write_route_are_4xx_and_change_
         admin = await create_user(s, grants=[("admin", None)])
     app = make_app(db, settings)
     # Its own address: the failed sign-ins below must not throttle other tests' clients.
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("192.0.2.77", 50000)),
-                               base_url="https://testserver",
-                               headers={"Authorization": (await token_client(app, db, admin)).headers["Authorization"]})
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("192.0.2.77", 50000)),
+        base_url="https://testserver",
+        headers={"Authorization": (await token_client(app, db, admin)).headers["Authorization"]},
+    )
     routes = [r for r in app_routes(app) if r.method in WRITE_METHODS]
     assert len(routes) >= 10
     failures = []
@@ -103,8 +133,15 @@ async def test_malformed_bodies_and_ids_on_every_write_route_are_4xx_and_change_
     assert failures == []
 
 
-@pytest.mark.parametrize("body", [{"name": "ok", "expires_in_days": 10**30}, {"name": "ok", "extra": 1},
-                                  {"name": "\n\t"}, {"name": "x" * 81}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "ok", "expires_in_days": 10**30},
+        {"name": "ok", "extra": 1},
+        {"name": "\n\t"},
+        {"name": "x" * 81},
+    ],
+)
 async def test_token_create_rejects_out_of_range_and_unknown_fields(sqlite_db, settings, body):
     async with sqlite_db.sessionmaker.begin() as s:
         user = await create_user(s, grants=[("clerk", None)])
@@ -116,6 +153,7 @@ async def test_token_create_rejects_out_of_range_and_unknown_fields(sqlite_db, s
 
 def _cursor(value) -> str:
     import base64
+
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 

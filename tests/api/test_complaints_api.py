@@ -22,7 +22,9 @@ BODY = {"channel": "phone", "category": "damaged", "severity": "high", "descript
 async def test_agent_logs_complaint_with_sla(db, settings, dev_env):
     people, cust, app = await _setup(db, settings, dev_env)
     agent = await token_client(app, db, people["agent"])
-    r = await agent.post("/api/v1/complaints", json={**BODY, "customer_id": cust.id, "order_id": 77, "sku": "LID-1"})
+    r = await agent.post(
+        "/api/v1/complaints", json={**BODY, "customer_id": cust.id, "order_id": 77, "sku": "LID-1"}
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["sla"]["status"] == "on_track" and body["level"] == "agent" and body["order_id"] == 77
@@ -32,8 +34,11 @@ async def test_agent_logs_complaint_with_sla(db, settings, dev_env):
     q = await agent.get("/api/v1/complaints/queue")
     assert any(c["id"] == body["id"] for c in q.json()["items"])
     async with db.sessionmaker() as s:
-        assert await s.scalar(select(AuditEvent.id).where(AuditEvent.action == "complaint.log",
-                                                          AuditEvent.entity_id == str(body["id"])))
+        assert await s.scalar(
+            select(AuditEvent.id).where(
+                AuditEvent.action == "complaint.log", AuditEvent.entity_id == str(body["id"])
+            )
+        )
 
 
 async def test_validation_and_rbac(db, settings, dev_env):
@@ -46,7 +51,9 @@ async def test_validation_and_rbac(db, settings, dev_env):
     r = await agent.post("/api/v1/complaints", json={**BODY, "customer_id": 10**9})
     assert r.status_code == 404
     warehouse = await token_client(app, db, people["warehouse"])
-    assert (await warehouse.post("/api/v1/complaints", json={**BODY, "customer_id": cust.id})).status_code == 403
+    assert (
+        await warehouse.post("/api/v1/complaints", json={**BODY, "customer_id": cust.id})
+    ).status_code == 403
     # A clerk may log but not update (reply/resolve).
     clerk = await token_client(app, db, people["clerk"])
     r = await clerk.post("/api/v1/complaints", json={**BODY, "customer_id": cust.id})
@@ -57,7 +64,9 @@ async def test_validation_and_rbac(db, settings, dev_env):
     other = await staff(db, roles=("agent",))
     stranger = await token_client(app, db, other["agent"])
     assert (await stranger.get(f"/api/v1/complaints/{cid}")).status_code == 403
-    r = await agent.post(f"/api/v1/complaints/{cid}/resolve", json={"outcome": "Replaced", "compensation": "refund"})
+    r = await agent.post(
+        f"/api/v1/complaints/{cid}/resolve", json={"outcome": "Replaced", "compensation": "refund"}
+    )
     assert r.status_code == 422  # a refund needs an amount
 
 

@@ -29,20 +29,27 @@ async def test_request_and_approve_through_the_api(dev_env, db, settings, task_q
     clerk_api = await token_client(app, db, clerk)
     fin_api = await token_client(app, db, fin)
     other_api = await token_client(app, db, fin_elsewhere)
-    async with build_worker(dev_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker),
-                            task_queue=task_queue):
-        r = await clerk_api.post("/api/v1/customers", json={"name": "Bo Builder", "home_branch_id": b.id,
-                                                           "email": "bo@example.com"})
+    async with build_worker(
+        dev_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
+        r = await clerk_api.post(
+            "/api/v1/customers",
+            json={"name": "Bo Builder", "home_branch_id": b.id, "email": "bo@example.com"},
+        )
         assert r.status_code == 201, r.text
         cid = r.json()["id"]
-        r = await clerk_api.post(f"/api/v1/customers/{cid}/credit-limit-requests",
-                                 json={"requested_limit_minor": 250_000, "reason": "Seasonal stock"})
+        r = await clerk_api.post(
+            f"/api/v1/customers/{cid}/credit-limit-requests",
+            json={"requested_limit_minor": 250_000, "reason": "Seasonal stock"},
+        )
         assert r.status_code == 202, r.text
         req_id = r.json()["id"]
         assert r.json()["workflow_id"] == f"credit-limit-{req_id}"
         # A second request while one is pending is refused with a stable code.
-        again = await clerk_api.post(f"/api/v1/customers/{cid}/credit-limit-requests",
-                                     json={"requested_limit_minor": 300_000, "reason": "More"})
+        again = await clerk_api.post(
+            f"/api/v1/customers/{cid}/credit-limit-requests",
+            json={"requested_limit_minor": 300_000, "reason": "More"},
+        )
         assert again.status_code == 409 and again.json()["code"] == "credit_limit_change_pending"
         # The inbox row appears once the workflow's first activity ran (well under a second).
         for _ in range(100):
@@ -54,15 +61,21 @@ async def test_request_and_approve_through_the_api(dev_env, db, settings, task_q
         approval_id = ids[0]
         assert await _inbox_ids(other_api) == []  # finance of another branch sees nothing
         # The clerk cannot approve; finance of another branch cannot either.
-        assert (await clerk_api.post(f"/api/v1/approvals/{approval_id}/decision", json={"approve": True})).status_code == 403
-        assert (await other_api.post(f"/api/v1/approvals/{approval_id}/decision", json={"approve": True})).status_code == 403
+        assert (
+            await clerk_api.post(f"/api/v1/approvals/{approval_id}/decision", json={"approve": True})
+        ).status_code == 403
+        assert (
+            await other_api.post(f"/api/v1/approvals/{approval_id}/decision", json={"approve": True})
+        ).status_code == 403
         r = await fin_api.post(f"/api/v1/approvals/{approval_id}/decision", json={"approve": True})
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "approved"
         # Repeating the decision is refused.
         r = await fin_api.post(f"/api/v1/approvals/{approval_id}/decision", json={"approve": True})
         assert r.status_code == 409
-        assert (await dev_env.client.get_workflow_handle(f"credit-limit-{req_id}").result())["status"] == "applied"
+        assert (await dev_env.client.get_workflow_handle(f"credit-limit-{req_id}").result())[
+            "status"
+        ] == "applied"
         assert (await clerk_api.get(f"/api/v1/credit-limit-requests/{req_id}")).json()["status"] == "applied"
         assert (await clerk_api.get(f"/api/v1/customers/{cid}")).json()["credit_limit_minor"] == 250_000
     async with db.read_sessionmaker() as s:
@@ -76,17 +89,24 @@ async def test_the_tour_in_the_staff_ui(dev_env, sqlite_db, settings, task_queue
     settings.task_queue = task_queue
     b, clerk, fin, _ = await _setup(db)
     app = make_app(db, settings, temporal_client=dev_env.client)
-    async with build_worker(dev_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker),
-                            task_queue=task_queue):
+    async with build_worker(
+        dev_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
         ui = await browser_client(app, clerk.username)
-        r = await ui.post("/customers", data={"csrf_token": ui.csrf, "name": "Cy Corner", "home_branch_id": b.id})
+        r = await ui.post(
+            "/customers", data={"csrf_token": ui.csrf, "name": "Cy Corner", "home_branch_id": b.id}
+        )
         assert r.status_code == 303
         page_url = r.headers["location"].split("?")[0]
-        bad = await ui.post(f"{page_url}/credit-limit", data={"csrf_token": ui.csrf, "requested_limit": "12.345",
-                                                              "reason": "x"})
+        bad = await ui.post(
+            f"{page_url}/credit-limit",
+            data={"csrf_token": ui.csrf, "requested_limit": "12.345", "reason": "x"},
+        )
         assert bad.status_code == 422 and "enter an amount" in bad.text
-        r = await ui.post(f"{page_url}/credit-limit", data={"csrf_token": ui.csrf, "requested_limit": "1,500.00",
-                                                            "reason": "Regular buyer"})
+        r = await ui.post(
+            f"{page_url}/credit-limit",
+            data={"csrf_token": ui.csrf, "requested_limit": "1,500.00", "reason": "Regular buyer"},
+        )
         assert r.status_code == 303
         page = await ui.get(page_url)
         assert "pending" in page.text and "1,500.00 USD" in page.text
@@ -98,8 +118,11 @@ async def test_the_tour_in_the_staff_ui(dev_env, sqlite_db, settings, task_queue
             await asyncio.sleep(0.05)
         assert "Credit limit for Cy Corner" in inbox.text
         import re
+
         approval_id = re.search(r'action="/inbox/(\d+)/decision"', inbox.text).group(1)
-        r = await fui.post(f"/inbox/{approval_id}/decision", data={"csrf_token": fui.csrf, "decision": "approve"})
+        r = await fui.post(
+            f"/inbox/{approval_id}/decision", data={"csrf_token": fui.csrf, "decision": "approve"}
+        )
         assert r.status_code == 303 and "approved" in r.headers["location"]
         for _ in range(100):
             page = await ui.get(page_url)

@@ -5,8 +5,16 @@ from fastapi.routing import APIRoute
 from api.app import create_app
 from backroom.settings import Settings
 
-MODULES = ("api.routes.complaints", "api.routes.crm", "api.routes.credit_accounts", "api.routes.customer_ops",
-           "api.routes.mailbox", "api.ui.complaints", "api.ui.crm", "api.ui.credit_accounts")
+MODULES = (
+    "api.routes.complaints",
+    "api.routes.crm",
+    "api.routes.credit_accounts",
+    "api.routes.customer_ops",
+    "api.routes.mailbox",
+    "api.ui.complaints",
+    "api.ui.crm",
+    "api.ui.credit_accounts",
+)
 
 
 def _permissions(dependant) -> list:
@@ -33,5 +41,9 @@ def test_each_route_requires_a_permission(tmp_path):
     app = create_app(Settings(BACKROOM_VAR=tmp_path, SECRET_KEY="x"))
     mine = [r for r in _routes(app) if r.endpoint.__module__ in MODULES]
     assert len(mine) >= 40
-    missing = [f"{sorted(r.methods)} {r.path}" for r in mine if not [p for p in _permissions(r.dependant) if p != "PUBLIC"]]
+    missing = [
+        f"{sorted(r.methods)} {r.path}"
+        for r in mine
+        if not [p for p in _permissions(r.dependant) if p != "PUBLIC"]
+    ]
     assert missing == []

@@ -16,11 +16,29 @@ async def test_agent_logs_complaint_through_the_form(db, settings, dev_env):
         cust = await create_customer(s, branch=people["branch"], name=f"Queue {uniq()}")
     app = make_app(db, settings, temporal_client=dev_env.client)
     ui = await browser_client(app, people["agent"].username)
-    bad = await ui.post("/complaints/new", data={"csrf_token": ui.csrf, "customer_id": str(cust.id), "channel": "phone",
-                                                 "category": "x", "severity": "high", "description": "broken"})
+    bad = await ui.post(
+        "/complaints/new",
+        data={
+            "csrf_token": ui.csrf,
+            "customer_id": str(cust.id),
+            "channel": "phone",
+            "category": "x",
+            "severity": "high",
+            "description": "broken",
+        },
+    )
     assert bad.status_code == 422 and "field-error" in bad.text
-    r = await ui.post("/complaints/new", data={"csrf_token": ui.csrf, "customer_id": str(cust.id), "channel": "phone",
-                                               "category": "damaged", "severity": "critical", "description": "broken"})
+    r = await ui.post(
+        "/complaints/new",
+        data={
+            "csrf_token": ui.csrf,
+            "customer_id": str(cust.id),
+            "channel": "phone",
+            "category": "damaged",
+            "severity": "critical",
+            "description": "broken",
+        },
+    )
     assert r.status_code == 303
     cid = int(re.search(r"/complaints/(\d+)", r.headers["location"]).group(1))
     page = await ui.get(f"/complaints/{cid}")
@@ -40,36 +58,63 @@ async def test_credit_page_and_customer_sections(db, settings, dev_env):
     async with db.sessionmaker.begin() as s:
         cust = await create_customer(s, branch=people["branch"], credit_limit_minor=20_000)
         acct = await ledger.open_account(s, actor=TEST_ACTOR, customer_id=cust.id)
-        await ledger.post_entry(s, actor=TEST_ACTOR, account_id=acct.id, kind="sale", amount_minor=5_000,
-                                currency="USD", reference=uniq("inv"), occurred_at=utcnow() - timedelta(days=50))
+        await ledger.post_entry(
+            s,
+            actor=TEST_ACTOR,
+            account_id=acct.id,
+            kind="sale",
+            amount_minor=5_000,
+            currency="USD",
+            reference=uniq("inv"),
+            occurred_at=utcnow() - timedelta(days=50),
+        )
     app = make_app(db, settings, temporal_client=dev_env.client)
     fin = await browser_client(app, people["finance"].username)
-    r = await fin.post(f"/credit/customers/{cust.id}/payment",
-                       data={"csrf_token": fin.csrf, "amount": "10.00", "reference": uniq("pay")})
+    r = await fin.post(
+        f"/credit/customers/{cust.id}/payment",
+        data={"csrf_token": fin.csrf, "amount": "10.00", "reference": uniq("pay")},
+    )
     assert "Payment%20posted" in r.headers["location"]
     page = await fin.get(f"/credit/customers/{cust.id}")
     assert page.status_code == 200 and "40.00 USD" in page.text and "31-60" in page.text
-    r = await fin.post(f"/credit/customers/{cust.id}/terms", data={"csrf_token": fin.csrf, "terms_days": "45",
-                                                                   "grace_days": "10"})
+    r = await fin.post(
+        f"/credit/customers/{cust.id}/terms",
+        data={"csrf_token": fin.csrf, "terms_days": "45", "grace_days": "10"},
+    )
     assert "Terms%20saved" in r.headers["location"]
     assert "45+10 d" in (await fin.get(f"/credit/customers/{cust.id}")).text
-    bad = await fin.post(f"/credit/customers/{cust.id}/payment",
-                         data={"csrf_token": fin.csrf, "amount": "1.234", "reference": uniq("pay")})
+    bad = await fin.post(
+        f"/credit/customers/{cust.id}/payment",
+        data={"csrf_token": fin.csrf, "amount": "1.234", "reference": uniq("pay")},
+    )
     assert "Not%20saved" in bad.headers["location"]
     agent = await browser_client(app, people["agent"].username)
-    r = await agent.post(f"/customers/{cust.id}/interactions/new",
-                         data={"csrf_token": agent.csrf, "channel": "call", "direction": "inbound", "subject": "Asked about invoice"})
+    r = await agent.post(
+        f"/customers/{cust.id}/interactions/new",
+        data={
+            "csrf_token": agent.csrf,
+            "channel": "call",
+            "direction": "inbound",
+            "subject": "Asked about invoice",
+        },
+    )
     assert r.status_code == 303
-    r = await agent.post(f"/customers/{cust.id}/tasks/new",
-                         data={"csrf_token": agent.csrf, "title": "Send statement", "due_at": "2030-01-01T09:00"})
+    r = await agent.post(
+        f"/customers/{cust.id}/tasks/new",
+        data={"csrf_token": agent.csrf, "title": "Send statement", "due_at": "2030-01-01T09:00"},
+    )
     assert "Follow-up" in r.headers["location"]
     ops_page = await agent.get(f"/customers/{cust.id}")
     assert "Asked about invoice" in ops_page.text and "Send statement" in ops_page.text
     assert "Credit sale" in ops_page.text or "credit" in ops_page.text
     tasks = await agent.get("/tasks")
     assert "Send statement" in tasks.text
-    assert (await agent.post(f"/credit/customers/{cust.id}/payment",
-                             data={"csrf_token": agent.csrf, "amount": "1", "reference": uniq()})).status_code == 403
+    assert (
+        await agent.post(
+            f"/credit/customers/{cust.id}/payment",
+            data={"csrf_token": agent.csrf, "amount": "1", "reference": uniq()},
+        )
+    ).status_code == 403
 
 
 async def test_mailbox_lists_sent_messages(db, settings, dev_env):
@@ -78,8 +123,17 @@ async def test_mailbox_lists_sent_messages(db, settings, dev_env):
         cust = await create_customer(s, branch=people["branch"])
     app = make_app(db, settings, temporal_client=dev_env.client)
     ui = await browser_client(app, people["agent"].username)
-    await ui.post("/complaints/new", data={"csrf_token": ui.csrf, "customer_id": str(cust.id), "channel": "email",
-                                           "category": "billing", "severity": "low", "description": "double charge"})
+    await ui.post(
+        "/complaints/new",
+        data={
+            "csrf_token": ui.csrf,
+            "customer_id": str(cust.id),
+            "channel": "email",
+            "category": "billing",
+            "severity": "low",
+            "description": "double charge",
+        },
+    )
     await send_pending(db.sessionmaker, settings)
     page = await ui.get("/mailbox")
     assert cust.email in page.text and "We received your complaint" in page.text

@@ -18,7 +18,9 @@ SIGN_IN_AND_HEALTH = {"/login", "/logout", "/healthz"}
 def test_every_route_declares_a_permission_or_is_explicitly_public():
     routes = app_routes(create_app())
     assert len(routes) > 10
-    missing = [str(r) for r in routes if not r.permissions and not r.public and r.path not in SIGN_IN_AND_HEALTH]
+    missing = [
+        str(r) for r in routes if not r.permissions and not r.public and r.path not in SIGN_IN_AND_HEALTH
+    ]
     assert missing == [], "routes without require(...) or PUBLIC"
     both = [str(r) for r in routes if r.permissions and r.public]
     assert both == [], "a route is either public or guarded, not both"
@@ -39,7 +41,9 @@ async def test_a_user_without_a_granting_role_gets_403_on_every_guarded_route(sq
             async with db.sessionmaker.begin() as s:
                 user = await create_user(s, grants=[(r, branch.id) for r in sorted(lacking)])
             clients[lacking] = await token_client(app, db, user)
-        resp = await clients[lacking].request(route.method, route.url(), json={} if route.method != "GET" else None)
+        resp = await clients[lacking].request(
+            route.method, route.url(), json={} if route.method != "GET" else None
+        )
         assert resp.status_code == 403, f"{route}: {resp.status_code} {resp.text[:300]}"
         if route.is_api:
             assert resp.json()["code"] == "forbidden", str(route)
@@ -97,7 +101,9 @@ def principal(*grants: tuple[str, int | None], user_id: int = 7) -> Principal:
     return Principal(user_id=user_id, username="u", full_name="U", grants=tuple(grants), enforcer=enforcer)
 
 
-@pytest.mark.parametrize("role,function,action,allowed", MATRIX, ids=[f"{r}-{f}-{a}" for r, f, a, _ in MATRIX])
+@pytest.mark.parametrize(
+    "role,function,action,allowed", MATRIX, ids=[f"{r}-{f}-{a}" for r, f, a, _ in MATRIX]
+)
 def test_policy_matrix(role, function, action, allowed):
     p = principal((role, 3))
     assert p.can(function, action, 3) is allowed

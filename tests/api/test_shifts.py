@@ -20,12 +20,18 @@ async def test_open_and_close_a_shift_through_the_api(db, settings):
     assert again.status_code == 409
     # Only where the clerk may take payments.
     assert (await c.post("/api/v1/shifts", json={"branch_id": b2.id})).status_code == 403
-    assert (await c.post("/api/v1/shifts", json={"branch_id": b1.id, "opening_float_minor": -1})).status_code == 422
+    assert (
+        await c.post("/api/v1/shifts", json={"branch_id": b1.id, "opening_float_minor": -1})
+    ).status_code == 422
 
-    resp = await c.post(f"/api/v1/shifts/{shift['id']}/close", json={"closing_count_minor": 15250, "note": "ok"})
+    resp = await c.post(
+        f"/api/v1/shifts/{shift['id']}/close", json={"closing_count_minor": 15250, "note": "ok"}
+    )
     assert resp.json()["status"] == "closed" and resp.json()["closing_count_minor"] == 15250
-    assert (await c.post(f"/api/v1/shifts/{shift['id']}/close", json={"closing_count_minor": 1})).status_code == 409
-    assert [s["id"] for s in (await c.get("/api/v1/shifts")).json()["items"]][0] == shift["id"]
+    assert (
+        await c.post(f"/api/v1/shifts/{shift['id']}/close", json={"closing_count_minor": 1})
+    ).status_code == 409
+    assert next(s["id"] for s in (await c.get("/api/v1/shifts")).json()["items"]) == shift["id"]
 
     w = await token_client(app, db, warehouse)
     assert (await w.post("/api/v1/shifts", json={"branch_id": b1.id})).status_code == 403
@@ -37,9 +43,13 @@ async def test_shift_page_opens_a_shift_that_shows_in_the_header(db, settings):
         clerk = await create_user(s, grants=[("clerk", b1.id)])
     app = make_app(db, settings)
     c = await browser_client(app, clerk.username)
-    bad = await c.post("/shifts/open", data={"csrf_token": c.csrf, "branch_id": str(b1.id), "opening_float": "12.345"})
+    bad = await c.post(
+        "/shifts/open", data={"csrf_token": c.csrf, "branch_id": str(b1.id), "opening_float": "12.345"}
+    )
     assert bad.status_code == 422 and "Enter an amount" in bad.text
-    resp = await c.post("/shifts/open", data={"csrf_token": c.csrf, "branch_id": str(b1.id), "opening_float": "150.00"})
+    resp = await c.post(
+        "/shifts/open", data={"csrf_token": c.csrf, "branch_id": str(b1.id), "opening_float": "150.00"}
+    )
     assert resp.status_code == 303
     page = await c.get("/shifts")
     shift_id = int(page.text.split("Shift #")[1].split(" ")[0])

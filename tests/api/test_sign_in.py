@@ -15,8 +15,9 @@ from tests.helpers import PASSWORD, browser_client, create_branch, create_user, 
 
 
 def client_from(app, address: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)),
-                             base_url="https://testserver")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="https://testserver"
+    )
 
 
 def random_address() -> str:
@@ -41,7 +42,8 @@ async def test_passwords_are_stored_as_argon2id_hashes(db, settings):
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     app = make_app(db, settings)
     resp = await client_from(app, random_address()).post(
-        "/login", data={"username": user.username, "password": PASSWORD + "x"})
+        "/login", data={"username": user.username, "password": PASSWORD + "x"}
+    )
     assert resp.status_code == 401 and "Wrong user name or password" in resp.text
     assert SESSION_COOKIE not in resp.cookies
 
@@ -50,7 +52,8 @@ async def test_session_cookie_is_httponly_secure_samesite_lax(db, settings):
     _, user = await _clerk(db)
     app = make_app(db, settings)
     resp = await client_from(app, random_address()).post(
-        "/login", data={"username": user.username, "password": PASSWORD, "next": "/"})
+        "/login", data={"username": user.username, "password": PASSWORD, "next": "/"}
+    )
     assert resp.status_code == 303
     cookie = resp.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=")
@@ -89,7 +92,8 @@ async def test_five_failures_throttle_that_name_and_that_address_only(db, settin
         assert resp.status_code == 401
     # Now even the right password is refused: for that user name from anywhere...
     resp = await client_from(app, random_address()).post(
-        "/login", data={"username": victim.username, "password": PASSWORD})
+        "/login", data={"username": victim.username, "password": PASSWORD}
+    )
     assert resp.status_code == 429 and "Too many failed sign-ins" in resp.text
     assert int(resp.headers["retry-after"]) == settings.login_window_seconds
     # ...and for anyone from that address.
@@ -97,7 +101,8 @@ async def test_five_failures_throttle_that_name_and_that_address_only(db, settin
     assert resp.status_code == 429
     # Someone else from elsewhere is not affected.
     resp = await client_from(app, random_address()).post(
-        "/login", data={"username": bystander.username, "password": PASSWORD})
+        "/login", data={"username": bystander.username, "password": PASSWORD}
+    )
     assert resp.status_code == 303
 
 

@@ -21,9 +21,18 @@ async def buy(shop, product_id, method, **extra):
     assert r.status_code == 303, r.text
     cart = await shop.get("/shop/cart")
     key = re.search(r'name="checkout_key" value="([^"]+)"', cart.text).group(1)
-    form = {"csrf_token": sid, "checkout_key": key, "email": "guest@example.com", "ship_name": "Gus Guest",
-            "ship_line1": "1 Road", "ship_city": "Town", "ship_postcode": "99999", "ship_country": "US",
-            "payment_method": method, **extra}
+    form = {
+        "csrf_token": sid,
+        "checkout_key": key,
+        "email": "guest@example.com",
+        "ship_name": "Gus Guest",
+        "ship_line1": "1 Road",
+        "ship_city": "Town",
+        "ship_postcode": "99999",
+        "ship_country": "US",
+        "payment_method": method,
+        **extra,
+    }
     r = await shop.post("/shop/checkout", data=form)
     assert r.status_code == 303 and r.headers["location"].startswith("/shop/orders/"), r.text
     again = await shop.post("/shop/checkout", data=form)  # a double submit finds the same order
@@ -43,7 +52,7 @@ async def wait_text(client, url, text, tries=200):
 async def test_guest_buys_and_warehouse_ships(dev_env, sqlite_db, commerce_settings, task_queue):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((2, 0),), prices=(4200,))
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),), prices=(4200,))
         wh = await create_user(s, grants=[("warehouse", a.id)])
     async with running(dev_env, db, settings, task_queue) as app:
         shop = client_for(app)
@@ -57,12 +66,16 @@ async def test_guest_buys_and_warehouse_ships(dev_env, sqlite_db, commerce_setti
         oid = int(re.search(r'data-order="(\d+)" data-parcel="(\d+)"', queue.text).group(1))
         pid = int(re.search(rf'data-order="{oid}" data-parcel="(\d+)"', queue.text).group(1))
         for step in ("pick", "pack", "label", "ship"):
-            r = await staff.post(f"/warehouse/orders/{oid}/parcels/{pid}/{step}", data={"csrf_token": staff.csrf})
+            r = await staff.post(
+                f"/warehouse/orders/{oid}/parcels/{pid}/{step}", data={"csrf_token": staff.csrf}
+            )
             assert r.status_code == 303, (step, r.text)
         r = await staff.post(f"/warehouse/orders/{oid}/parcels/{pid}/ship", data={"csrf_token": staff.csrf})
         assert r.status_code == 409  # shipped already: the workflow refuses, nothing changes
         await wait_text(staff, f"/orders/{oid}", "shipped")
-        r = await staff.post(f"/warehouse/orders/{oid}/parcels/{pid}/delivered", data={"csrf_token": staff.csrf})
+        r = await staff.post(
+            f"/warehouse/orders/{oid}/parcels/{pid}/delivered", data={"csrf_token": staff.csrf}
+        )
         assert r.status_code == 303
         page = await wait_text(staff, f"/orders/{oid}", 'id="order-status">completed')
         assert "Temporal UI" in page.text and "Audit trail" in page.text and "label.pdf" in page.text
@@ -74,7 +87,7 @@ async def test_guest_buys_and_warehouse_ships(dev_env, sqlite_db, commerce_setti
 async def test_three_d_secure_on_the_storefront(dev_env, sqlite_db, commerce_settings, task_queue):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((1, 1),))
+        _a, _b, (p1,) = await make_shop(s, stock=((1, 1),))
     async with running(dev_env, db, settings, task_queue) as app:
         shop = client_for(app)
         status_url = await buy(shop, p1.id, "pm_card_threeDSecure2Required")
@@ -88,15 +101,25 @@ async def test_three_d_secure_on_the_storefront(dev_env, sqlite_db, commerce_set
         assert "declined" in page.text.lower()
         # The declined order gave its unit back; the authenticated one keeps its unit.
         await other.get("/shop")
-        r = await other.post("/shop/cart/add", data={"csrf_token": other.cookies.get("shop_sid"), "product_id": p1.id,
-                                                     "qty": 1})
+        r = await other.post(
+            "/shop/cart/add",
+            data={"csrf_token": other.cookies.get("shop_sid"), "product_id": p1.id, "qty": 1},
+        )
         assert r.headers["location"].startswith("/shop/cart")
 
 
 def test_every_commerce_route_declares_its_permission(settings):
     app = make_app(type("DB", (), {"sessionmaker": None, "read_sessionmaker": None})(), settings)
-    prefixes = ("/api/v1/products", "/api/v1/carts", "/api/v1/orders", "/api/v1/webhooks", "/shop", "/orders",
-                "/warehouse", "/catalog")
+    prefixes = (
+        "/api/v1/products",
+        "/api/v1/carts",
+        "/api/v1/orders",
+        "/api/v1/webhooks",
+        "/shop",
+        "/orders",
+        "/warehouse",
+        "/catalog",
+    )
     missing = []
     for route in app.routes:
         route = getattr(route, "original_router", None) or route
@@ -104,8 +127,10 @@ def test_every_commerce_route_declares_its_permission(settings):
             if not isinstance(r, APIRoute) or not r.path.startswith(prefixes):
                 continue
             deps = [d.call for d in r.dependant.dependencies]
+
             def marked(calls):
                 return any(getattr(c, "permission", None) or getattr(c, "is_public", False) for c in calls)
+
             sub = [dd.call for d in r.dependant.dependencies for dd in d.dependencies]
             if not (marked(deps) or marked(sub)):
                 missing.append(r.path)

@@ -36,11 +36,29 @@ def test_migrate_seed_users_and_audit_verify(embedded, capsys):
     assert len(rows(embedded, "SELECT id FROM users")) == 9
     (main_branch,), (harbor,) = rows(embedded, "SELECT id FROM branches ORDER BY code")[:2]
 
-    assert cli.main(["users", "create", "alice", "--password", "long-enough-pw", "--full-name", "Alice A",
-                     "--role", f"clerk@{main_branch}", "--role", "auditor"]) == 0
-    assert rows(embedded, "SELECT u.full_name, g.role, g.branch_id FROM users u JOIN role_grants g ON g.user_id = u.id "
-                          "WHERE u.username = 'alice' ORDER BY g.role") == [
-        ("Alice A", "auditor", None), ("Alice A", "clerk", main_branch)]
+    assert (
+        cli.main(
+            [
+                "users",
+                "create",
+                "alice",
+                "--password",
+                "long-enough-pw",
+                "--full-name",
+                "Alice A",
+                "--role",
+                f"clerk@{main_branch}",
+                "--role",
+                "auditor",
+            ]
+        )
+        == 0
+    )
+    assert rows(
+        embedded,
+        "SELECT u.full_name, g.role, g.branch_id FROM users u JOIN role_grants g ON g.user_id = u.id "
+        "WHERE u.username = 'alice' ORDER BY g.role",
+    ) == [("Alice A", "auditor", None), ("Alice A", "clerk", main_branch)]
     assert cli.main(["users", "create", "alice", "--password", "long-enough-pw"]) == 1  # taken
     assert "is taken" in capsys.readouterr().err
 
@@ -56,8 +74,13 @@ def test_migrate_seed_users_and_audit_verify(embedded, capsys):
     out = capsys.readouterr().out
     assert "audit chain intact" in out
     # Every change above is in the chain.
-    actions = [a for (a,) in rows(embedded, "SELECT action FROM audit_events WHERE entity_type = 'user' "
-                                            "AND actor_id = 'cli' ORDER BY id")]
+    actions = [
+        a
+        for (a,) in rows(
+            embedded,
+            "SELECT action FROM audit_events WHERE entity_type = 'user' AND actor_id = 'cli' ORDER BY id",
+        )
+    ]
     assert actions == ["user.create", "role.grant", "role.grant", "role.grant", "role.revoke"]
 
 

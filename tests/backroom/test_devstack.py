@@ -21,22 +21,34 @@ from tests.helpers import free_port
 READY = "Backroom is running."
 
 
-
 class Stack:
     """`python -m backroom.cli run` in a temporary var dir on free ports, output captured."""
 
     def __init__(self, tmp_path, *args: str, extra_env: dict[str, str] | None = None) -> None:
         self.port, tport, uport = free_port(), free_port(), free_port()
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "STRIPE_API_KEY", "SECRET_KEY")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "STRIPE_API_KEY", "SECRET_KEY")
+        }
         self.var = tmp_path / "var"
         self.stripe_port = free_port()
-        env.update(BACKROOM_VAR=str(self.var), BACKROOM_PORT=str(self.port), TEMPORAL_PORT=str(tport),
-                   TEMPORAL_UI_PORT=str(uport), LOCALSTRIPE_PORT=str(self.stripe_port))
+        env.update(
+            BACKROOM_VAR=str(self.var),
+            BACKROOM_PORT=str(self.port),
+            TEMPORAL_PORT=str(tport),
+            TEMPORAL_UI_PORT=str(uport),
+            LOCALSTRIPE_PORT=str(self.stripe_port),
+        )
         env.update(extra_env or {})
         self.url, self.ui_url = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{uport}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "backroom.cli", "run", *args], env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "backroom.cli", "run", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -114,10 +126,14 @@ def test_run_serves_signs_in_and_stops_every_child_on_ctrl_c(stack_factory):
     assert "Demo Clerk" in clerk.get("/").text
     # The README's tour, through the pages: it needs the worker process to do its part.
     branch = re.search(r'name="home_branch_id".*?value="(\d+)"', clerk.get("/customers").text, re.S)[1]
-    resp = clerk.post("/customers", data={"csrf_token": clerk.csrf, "name": "Tour Customer", "home_branch_id": branch})
+    resp = clerk.post(
+        "/customers", data={"csrf_token": clerk.csrf, "name": "Tour Customer", "home_branch_id": branch}
+    )
     customer = re.search(r"/customers/(\d+)", resp.headers["location"])[1]
-    resp = clerk.post(f"/customers/{customer}/credit-limit", data={
-        "csrf_token": clerk.csrf, "requested_limit": "2500.00", "reason": "Regular buyer"})
+    resp = clerk.post(
+        f"/customers/{customer}/credit-limit",
+        data={"csrf_token": clerk.csrf, "requested_limit": "2500.00", "reason": "Regular buyer"},
+    )
     assert "sent for approval" in resp.headers["location"].replace("%20", " ")
     request_id = wait_until(lambda: re.findall(r"/inbox/(\d+)/decision", finance.get("/inbox").text))[-1]
     finance.post(f"/inbox/{request_id}/decision", data={"csrf_token": finance.csrf, "decision": "approve"})
@@ -127,8 +143,12 @@ def test_run_serves_signs_in_and_stops_every_child_on_ctrl_c(stack_factory):
     assert set(pids) == {"temporal", "worker", "api", *stripe}
     assert all(alive(p) for p in pids.values())
     if stripe:  # the local Stripe stand-in answers where the children were told it is
-        assert httpx.get(f"http://127.0.0.1:{stack.stripe_port}/v1/customers",
-                         auth=("sk_test_local", "")).status_code == 200
+        assert (
+            httpx.get(
+                f"http://127.0.0.1:{stack.stripe_port}/v1/customers", auth=("sk_test_local", "")
+            ).status_code
+            == 200
+        )
 
     stack.proc.send_signal(signal.SIGINT)
     assert stack.finish() == 0

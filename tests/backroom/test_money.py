@@ -5,10 +5,16 @@ import pytest
 from backroom.money import format_money, parse_money
 
 
-@pytest.mark.parametrize("text,currency,minor", [("1,234.50", "USD", 123450), ("7", "JPY", 7), ("0.125", "KWD", 125)])
+@pytest.mark.parametrize(
+    "text,currency,minor", [("1,234.50", "USD", 123450), ("7", "JPY", 7), ("0.125", "KWD", 125)]
+)
 def test_amounts_parse_to_minor_units(text, currency, minor):
     assert parse_money(text, currency) == minor
-    assert format_money(minor, currency).replace(",", "").startswith(text.replace(",", "").rstrip("0").rstrip("."))
+    assert (
+        format_money(minor, currency)
+        .replace(",", "")
+        .startswith(text.replace(",", "").rstrip("0").rstrip("."))
+    )
 
 
 @pytest.mark.parametrize("text", ["Infinity", "-inf", "NaN", "sNaN", "1e999999999", "abc", "", "12.345"])

@@ -13,10 +13,16 @@ from tests.custops_helpers import create_customer, eventually, running_worker, s
 from tests.helpers import PASSWORD, free_port, make_app, uniq
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 INBOX = "/inbox"
-
 
 
 async def _sign_in(browser, base: str, username: str):
@@ -65,6 +71,7 @@ async def test_supervisor_sees_escalated_complaint(sqlite_db, settings, ts_env, 
             async def escalated():
                 async with db.sessionmaker() as s:
                     return (await s.get(Complaint, cid)).level == "supervisor"
+
             await eventually(escalated)
             supervisor = await _sign_in(browser, base, people["supervisor"].username)
             await supervisor.goto(f"{base}{INBOX}")

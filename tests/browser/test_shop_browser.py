@@ -13,17 +13,24 @@ from tests.commerce_support import make_shop
 from tests.helpers import PASSWORD, create_user, free_port
 
 pytestmark = pytest.mark.browser
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
-
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 async def test_buy_then_ship_in_the_browser(dev_env, sqlite_db, commerce_settings, task_queue):
     from playwright.async_api import async_playwright, expect
+
     db, settings = sqlite_db, commerce_settings
     settings.cookie_secure = False  # plain http on loopback
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((3, 0),), prices=(3500,))
+        a, _b, (p1,) = await make_shop(s, stock=((3, 0),), prices=(3500,))
         wh = await create_user(s, grants=[("warehouse", a.id)])
     async with running(dev_env, db, settings, task_queue) as app:
         port = free_port()
@@ -49,7 +56,6 @@ async def test_buy_then_ship_in_the_browser(dev_env, sqlite_db, commerce_setting
                 await page.check("input[value=pm_card_visa]")
                 await page.get_by_role("button", name="Place order").click()
                 await page.wait_for_url("**/shop/orders/**")
-                order_url = page.url
                 for _ in range(100):
                     if "Being prepared" in await page.locator("#order-status").inner_text():
                         break

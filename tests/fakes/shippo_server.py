@@ -273,9 +273,7 @@ class FakeShippo:
         return web.json_response(refund, status=201)
 
     async def _list_refunds(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {"next": None, "previous": None, "results": list(self.refunds.values())}
-        )
+        return web.json_response({"next": None, "previous": None, "results": list(self.refunds.values())})
 
     async def _label_pdf(self, request: web.Request) -> web.Response:
         if request.match_info["id"] not in self.transactions:
@@ -288,6 +286,4 @@ def _address(fields: dict[str, Any], object_id: str) -> dict[str, Any]:
 
 
 def _error(status: int, detail: str) -> web.Response:
-    return web.Response(
-        status=status, text=json.dumps({"detail": detail}), content_type="application/json"
-    )
+    return web.Response(status=status, text=json.dumps({"detail": detail}), content_type="application/json")

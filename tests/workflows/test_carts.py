@@ -18,10 +18,12 @@ async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue):
     db = sqlite_db
     settings.workflow_prefix = uniq("t") + "-"
     async with db.sessionmaker.begin() as s:
-        a, b, (p1, p2) = await make_shop(s, stock=((2, 1), (1, 0)), prices=(1000, 250))
+        a, _b, (p1, p2) = await make_shop(s, stock=((2, 1), (1, 0)), prices=(1000, 250))
         cart = await carts.create_cart(s, actor=ACTOR, branch_id=a.id, currency="USD")
-    kw = dict(task_queue=task_queue, prefix=settings.workflow_prefix)
-    async with build_worker(ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue):
+    kw = {"task_queue": task_queue, "prefix": settings.workflow_prefix}
+    async with build_worker(
+        ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
         view = await carts.send(ts_env.client, cart, "add", CartItem(product_id=p1.id, qty=2), **kw)
         assert view.totals.subtotal_minor == 2000 and view.totals.tax_minor == 160
         view = await carts.send(ts_env.client, cart, "add", CartItem(product_id=p1.id, qty=1), **kw)
@@ -31,7 +33,9 @@ async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue):
         assert err.value.code == "out_of_stock"
         # Prices are re-read from the catalog on each change.
         async with db.sessionmaker.begin() as s:
-            await catalog.update_product(s, actor=ACTOR, product_id=p1.id, data=ProductUpdate(price_minor=900))
+            await catalog.update_product(
+                s, actor=ACTOR, product_id=p1.id, data=ProductUpdate(price_minor=900)
+            )
         view = await carts.send(ts_env.client, cart, "add", CartItem(product_id=p2.id, qty=1), **kw)
         assert view.totals.subtotal_minor == 3 * 900 + 250
         view = await carts.send(ts_env.client, cart, "set_qty", CartQty(product_id=p1.id, qty=0), **kw)
@@ -50,7 +54,9 @@ async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue):
         await carts.close(ts_env.client, cart, "k2", 99, prefix=settings.workflow_prefix)
         with pytest.raises(CartChangeRefused):
             await carts.send(ts_env.client, cart, "add", CartItem(product_id=p2.id, qty=1), **kw)
-        done = await ts_env.client.get_workflow_handle(carts.workflow_id(cart.id, settings.workflow_prefix)).result()
+        done = await ts_env.client.get_workflow_handle(
+            carts.workflow_id(cart.id, settings.workflow_prefix)
+        ).result()
         assert done["status"] == "checked_out" and done["order_id"] == 99
     async with db.read_sessionmaker() as s:
         assert (await carts.get_cart(s, cart.id)).status == "checked_out"

@@ -1,7 +1,5 @@
 """ComplaintWorkflow on the time-skipping server: the SLA ladder, pausing, reopening."""
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from backroom.complaints import service as complaints
@@ -17,13 +15,29 @@ SLA = {"high": (60, 240)}
 async def _start(db, ts_env, task_queue, people, reopen_minutes=60):
     async with db.sessionmaker.begin() as s:
         cust = await create_customer(s, branch=people["branch"])
-        c = await complaints.log_complaint(s, actor=TEST_ACTOR, customer_id=cust.id, channel="phone",
-                                           category="damaged", severity="high", description="Broken lid", sla=SLA)
+        c = await complaints.log_complaint(
+            s,
+            actor=TEST_ACTOR,
+            customer_id=cust.id,
+            channel="phone",
+            category="damaged",
+            severity="high",
+            description="Broken lid",
+            sla=SLA,
+        )
     handle = await ts_env.client.start_workflow(
-        ComplaintWorkflow.run, ComplaintInput(complaint_id=c.id, branch_id=c.branch_id, title=f"complaint #{c.id}",
-                                              first_response_minutes=60, resolution_minutes=240,
-                                              reopen_window_minutes=reopen_minutes),
-        id=f"complaint-{c.id}", task_queue=task_queue)
+        ComplaintWorkflow.run,
+        ComplaintInput(
+            complaint_id=c.id,
+            branch_id=c.branch_id,
+            title=f"complaint #{c.id}",
+            first_response_minutes=60,
+            resolution_minutes=240,
+            reopen_window_minutes=reopen_minutes,
+        ),
+        id=f"complaint-{c.id}",
+        task_queue=task_queue,
+    )
     return c.id, handle
 
 
@@ -34,8 +48,15 @@ async def _row(db, cid):
 
 async def _breaches(db, cid):
     async with db.sessionmaker() as s:
-        return list((await s.execute(select(ComplaintEvent).where(
-            ComplaintEvent.complaint_id == cid, ComplaintEvent.kind == "breach").order_by(ComplaintEvent.id))).scalars())
+        return list(
+            (
+                await s.execute(
+                    select(ComplaintEvent)
+                    .where(ComplaintEvent.complaint_id == cid, ComplaintEvent.kind == "breach")
+                    .order_by(ComplaintEvent.id)
+                )
+            ).scalars()
+        )
 
 
 async def test_sla_ladder_escalates_at_each_level(sqlite_db, settings, ts_env, task_queue):
@@ -54,8 +75,16 @@ async def test_sla_ladder_escalates_at_each_level(sqlite_db, settings, ts_env, t
         events = await _breaches(db, cid)
         assert [e.level for e in events] == ["supervisor", "manager"]
         async with db.sessionmaker() as s:
-            to = set((await s.execute(select(Notification.to_user_id).where(
-                Notification.kind == "complaint.escalated", Notification.dedupe_key.like(f"complaint-{cid}:%")))).scalars())
+            to = set(
+                (
+                    await s.execute(
+                        select(Notification.to_user_id).where(
+                            Notification.kind == "complaint.escalated",
+                            Notification.dedupe_key.like(f"complaint-{cid}:%"),
+                        )
+                    )
+                ).scalars()
+            )
         assert to == {people["supervisor"].id, people["manager"].id}
         assert (await handle.query(ComplaintWorkflow.state)).level == "manager"
 
@@ -92,7 +121,9 @@ async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, tas
         await handle.signal(ComplaintWorkflow.resolved, Resolution())
         await ts_env.sleep(20 * 60)
         async with db.sessionmaker.begin() as s:
-            await complaints.reopen(s, actor=TEST_ACTOR, complaint_id=cid, reason="Still broken", window_minutes=60)
+            await complaints.reopen(
+                s, actor=TEST_ACTOR, complaint_id=cid, reason="Still broken", window_minutes=60
+            )
         await handle.signal(ComplaintWorkflow.reopen)
         await ts_env.sleep(241 * 60)  # the fresh resolution clock runs out
         row = await eventually(lambda: _level(db, cid, "supervisor"))
@@ -104,8 +135,15 @@ async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, tas
         assert await handle.result() == "closed"
         assert (await _row(db, cid)).status == "closed"
         async with db.sessionmaker() as s:
-            kinds = set((await s.execute(select(Notification.dedupe_key).where(
-                Notification.dedupe_key.like(f"complaint-{cid}:satisfaction:%")))).scalars())
+            kinds = set(
+                (
+                    await s.execute(
+                        select(Notification.dedupe_key).where(
+                            Notification.dedupe_key.like(f"complaint-{cid}:satisfaction:%")
+                        )
+                    )
+                ).scalars()
+            )
         assert kinds == {f"complaint-{cid}:satisfaction:1", f"complaint-{cid}:satisfaction:2"}
 
 
@@ -114,27 +152,43 @@ async def test_refund_compensation_goes_through_the_approval_gate(sqlite_db, set
     from backroom.approvals.models import ApprovalRequest
     from backroom.auth import service as auth
     from policies import load_enforcer
+
     db, people = sqlite_db, await staff(sqlite_db, roles=("agent", "supervisor"))
     async with running_worker(ts_env, settings, db, task_queue) as handles:
         cid, handle = await _start(db, ts_env, task_queue, people)
         handles.append(handle)
         async with db.sessionmaker.begin() as s:
-            await complaints.resolve(s, actor=TEST_ACTOR, complaint_id=cid, outcome="Refund agreed",
-                                     compensation="refund", amount_minor=2_500)
-        await handle.signal(ComplaintWorkflow.resolved, Resolution(refund_minor=2_500, currency="USD",
-                                                                   requested_by_id=people["agent"].id))
+            await complaints.resolve(
+                s,
+                actor=TEST_ACTOR,
+                complaint_id=cid,
+                outcome="Refund agreed",
+                compensation="refund",
+                amount_minor=2_500,
+            )
+        await handle.signal(
+            ComplaintWorkflow.resolved,
+            Resolution(refund_minor=2_500, currency="USD", requested_by_id=people["agent"].id),
+        )
 
         async def row():
             async with db.read_sessionmaker() as s:
                 return await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == handle.id))
+
         req = await eventually(row)
         assert (req.function, req.roles, req.amount_minor) == ("complaints", "supervisor", 2_500)
         async with db.read_sessionmaker() as s:
             sup = await auth.principal_for(s, people["supervisor"], load_enforcer())
-        assert (await approvals.send_decision(ts_env.client, row=req, p=sup, approve=True, reason=None)).status == "approved"
+        assert (
+            await approvals.send_decision(ts_env.client, row=req, p=sup, approve=True, reason=None)
+        ).status == "approved"
 
         async def refund_event():
             async with db.read_sessionmaker() as s:
-                return await s.scalar(select(ComplaintEvent.kind).where(ComplaintEvent.complaint_id == cid,
-                                                                        ComplaintEvent.kind == "refund_approved"))
+                return await s.scalar(
+                    select(ComplaintEvent.kind).where(
+                        ComplaintEvent.complaint_id == cid, ComplaintEvent.kind == "refund_approved"
+                    )
+                )
+
         assert await eventually(refund_event) == "refund_approved"

@@ -34,8 +34,18 @@ async def world(sqlite_db):
         mgr = await create_user(s, grants=[("manager", b.id)], full_name="Mo Manager")
         clerk_fin = await create_user(s, grants=[("finance", b.id), ("clerk", b.id)])
         actor = Actor.user(clerk.id, clerk.full_name)
-        cust = await create_customer(s, actor=actor, data=CustomerCreate(name="Ada Shop", home_branch_id=b.id))
-    return dict(db=sqlite_db, branch=b, clerk=clerk, fin=fin, mgr=mgr, clerk_fin=clerk_fin, customer=cust)
+        cust = await create_customer(
+            s, actor=actor, data=CustomerCreate(name="Ada Shop", home_branch_id=b.id)
+        )
+    return {
+        "db": sqlite_db,
+        "branch": b,
+        "clerk": clerk,
+        "fin": fin,
+        "mgr": mgr,
+        "clerk_fin": clerk_fin,
+        "customer": cust,
+    }
 
 
 async def _principal(db, user):
@@ -47,15 +57,28 @@ async def _start(env, w, task_queue, requester, new_limit=50_000):
     db = w["db"]
     async with db.sessionmaker.begin() as s:
         req = await limits.request_change(
-            s, actor=Actor.user(requester.id, requester.full_name), customer_id=w["customer"].id,
-            data=limits.LimitChangeIn(requested_limit_minor=new_limit, reason="Good payer"))
+            s,
+            actor=Actor.user(requester.id, requester.full_name),
+            customer_id=w["customer"].id,
+            data=limits.LimitChangeIn(requested_limit_minor=new_limit, reason="Good payer"),
+        )
     handle = await env.client.start_workflow(
         CreditLimitChangeWorkflow.run,
-        LimitChangeInput(request_id=req.id, customer_id=w["customer"].id, customer_name="Ada Shop",
-                         branch_id=w["branch"].id, current_limit_minor=req.current_limit_minor,
-                         requested_limit_minor=new_limit, currency="USD", reason="Good payer",
-                         requested_by_id=requester.id, requested_by_name=requester.full_name),
-        id=limits.workflow_id(req.id), task_queue=task_queue)
+        LimitChangeInput(
+            request_id=req.id,
+            customer_id=w["customer"].id,
+            customer_name="Ada Shop",
+            branch_id=w["branch"].id,
+            current_limit_minor=req.current_limit_minor,
+            requested_limit_minor=new_limit,
+            currency="USD",
+            reason="Good payer",
+            requested_by_id=requester.id,
+            requested_by_name=requester.full_name,
+        ),
+        id=limits.workflow_id(req.id),
+        task_queue=task_queue,
+    )
     row = None
     for _ in range(100):  # the inbox row appears as soon as the gate's first activity ran
         async with db.read_sessionmaker() as s:
@@ -69,8 +92,9 @@ async def _start(env, w, task_queue, requester, new_limit=50_000):
 
 async def test_finance_approves_and_limit_applies_once(ts_env, world, settings, task_queue):
     db = world["db"]
-    async with build_worker(ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker),
-                            task_queue=task_queue):
+    async with build_worker(
+        ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
         handle, req, row = await _start(ts_env, world, task_queue, world["clerk"])
         # The requester may not approve their own request, even holding finance elsewhere.
         fin = await _principal(db, world["fin"])
@@ -94,18 +118,23 @@ async def test_finance_approves_and_limit_applies_once(ts_env, world, settings, 
 
 async def test_self_approval_and_reasonless_rejection_are_refused(ts_env, world, settings, task_queue):
     db = world["db"]
-    async with build_worker(ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker),
-                            task_queue=task_queue):
+    async with build_worker(
+        ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
         handle, req, row = await _start(ts_env, world, task_queue, world["clerk_fin"], new_limit=70_000)
         me = await _principal(db, world["clerk_fin"])
         with pytest.raises(DecisionRefused):
             await approvals.send_decision(ts_env.client, row=row, p=me, approve=True, reason=None)
         # The validator refuses it too, even if the API check were bypassed.
-        from backroom.approvals.schemas import Decision
         from temporalio.client import WorkflowUpdateFailedError
+
+        from backroom.approvals.schemas import Decision
+
         with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await handle.execute_update("decide", Decision(request_id=row.id, approve=True,
-                                                           user_id=world["clerk_fin"].id, user_name="x"))
+            await handle.execute_update(
+                "decide",
+                Decision(request_id=row.id, approve=True, user_id=world["clerk_fin"].id, user_name="x"),
+            )
         assert "own request" in refused.value.cause.message
         fin = await _principal(db, world["fin"])
         with pytest.raises(DecisionRefused, match="reason"):
@@ -114,7 +143,9 @@ async def test_self_approval_and_reasonless_rejection_are_refused(ts_env, world,
         clerk = await _principal(db, world["clerk"])
         with pytest.raises(Exception, match="may not"):
             await approvals.send_decision(ts_env.client, row=row, p=clerk, approve=True, reason=None)
-        outcome = await approvals.send_decision(ts_env.client, row=row, p=fin, approve=False, reason="Too risky")
+        outcome = await approvals.send_decision(
+            ts_env.client, row=row, p=fin, approve=False, reason="Too risky"
+        )
         assert outcome.status == "rejected"
         assert (await handle.result()).status == "rejected"
     async with db.read_sessionmaker() as s:
@@ -125,8 +156,9 @@ async def test_self_approval_and_reasonless_rejection_are_refused(ts_env, world,
 
 async def test_escalates_to_manager_then_expires(ts_env, world, settings, task_queue):
     db = world["db"]
-    async with build_worker(ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker),
-                            task_queue=task_queue):
+    async with build_worker(
+        ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
         handle, req, row = await _start(ts_env, world, task_queue, world["clerk"], new_limit=80_000)
         mgr = await _principal(db, world["mgr"])
         async with db.read_sessionmaker() as s:
@@ -150,8 +182,9 @@ async def test_saved_history_replays_with_current_code():
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
 
-    history = WorkflowHistory.from_json("credit-limit-replay",
-                                        (HISTORIES / "credit_limit_approved.json").read_text())
+    history = WorkflowHistory.from_json(
+        "credit-limit-replay", (HISTORIES / "credit_limit_approved.json").read_text()
+    )
     replayer = Replayer(workflows=[CreditLimitChangeWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

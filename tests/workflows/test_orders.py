@@ -5,30 +5,34 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backroom.catalog.models import StockLevel
 from backroom.orders import service as orders
 from backroom.orders.flow import CancelAsk, ParcelAction, PaymentSignal, RefundAsk
-from backroom.orders.models import Alert, PaymentEntry
+from backroom.orders.models import Alert
 from tests.commerce_support import CrashOnce, adapters, make_shop, place
 from tests.helpers import create_user, uniq
 from worker.registry import Deps, build_worker
 from workflows.orders import OrderFulfillmentWorkflow
 
-WH = dict(user_id=None, user_name="Wendy Warehouse")
+WH = {"user_id": None, "user_name": "Wendy Warehouse"}
 
 
 async def start(env, db, settings, order, task_queue, *, auto=False):
     async with db.read_sessionmaker() as s:
         inp = await orders.start_input(s, order, settings, auto_fulfil=auto)
-    return await env.client.start_workflow(OrderFulfillmentWorkflow.run, inp, id=f"order-{order.id}-{uniq()}",
-                                           task_queue=task_queue)
+    return await env.client.start_workflow(
+        OrderFulfillmentWorkflow.run, inp, id=f"order-{order.id}-{uniq()}", task_queue=task_queue
+    )
 
 
 def worker(env, db, settings, task_queue, extra=None):
-    return build_worker(env.client, Deps(settings=settings, sessionmaker=db.sessionmaker,
-                                         extra=extra or adapters(settings)), task_queue=task_queue)
+    return build_worker(
+        env.client,
+        Deps(settings=settings, sessionmaker=db.sessionmaker, extra=extra or adapters(settings)),
+        task_queue=task_queue,
+    )
 
 
 async def wait_status(handle, *statuses, tries=400):
@@ -72,8 +76,10 @@ async def test_happy_path_two_branches_two_parcels(ts_env, sqlite_db, commerce_s
         for p in st.parcels:
             await handle.execute_update("mark_delivered", ParcelAction(parcel_id=p.id, **WH))
         st = await wait_status(handle, "completed")
-    assert await ledger(db, order.id) == [("authorization", "authorized", order.total_minor),
-                                          ("capture", "succeeded", order.total_minor)]
+    assert await ledger(db, order.id) == [
+        ("authorization", "authorized", order.total_minor),
+        ("capture", "succeeded", order.total_minor),
+    ]
     assert await stock(db, p1.id) == (1, 0) and await stock(db, p2.id) == (3, 0)
     async with db.read_sessionmaker() as s:
         parcels = await orders.parcels_of(s, order.id)
@@ -86,7 +92,7 @@ async def test_happy_path_two_branches_two_parcels(ts_env, sqlite_db, commerce_s
 async def test_decline_fails_payment_and_releases_stock(ts_env, sqlite_db, commerce_settings, task_queue):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
     order = await place(db, a, [(p1.id, 2)], method="pm_card_chargeCustomerFail")
     assert await stock(db, p1.id) == (2, 2)
     async with worker(ts_env, db, settings, task_queue):
@@ -100,7 +106,7 @@ async def test_decline_fails_payment_and_releases_stock(ts_env, sqlite_db, comme
 async def test_three_d_secure_authenticated_then_fulfilled(ts_env, sqlite_db, commerce_settings, task_queue):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
     order = await place(db, a, [(p1.id, 1)], method="pm_card_threeDSecure2Required")
     extra = adapters(settings)
     async with worker(ts_env, db, settings, task_queue, extra):
@@ -116,7 +122,7 @@ async def test_three_d_secure_authenticated_then_fulfilled(ts_env, sqlite_db, co
 async def test_three_d_secure_never_completed_times_out(ts_env, sqlite_db, commerce_settings, task_queue):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
     order = await place(db, a, [(p1.id, 2)], method="pm_card_threeDSecure2Required")
     async with worker(ts_env, db, settings, task_queue):
         handle = await start(ts_env, db, settings, order, task_queue)
@@ -129,7 +135,7 @@ async def test_three_d_secure_never_completed_times_out(ts_env, sqlite_db, comme
 async def test_cancel_before_shipment_voids_label_and_hold(ts_env, sqlite_db, commerce_settings, task_queue):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
     order = await place(db, a, [(p1.id, 2)])
     async with worker(ts_env, db, settings, task_queue):
         handle = await start(ts_env, db, settings, order, task_queue)
@@ -137,7 +143,9 @@ async def test_cancel_before_shipment_voids_label_and_hold(ts_env, sqlite_db, co
         pid = st.parcels[0].id
         for step in ("pick", "pack", "buy_label"):
             await handle.execute_update(step, ParcelAction(parcel_id=pid, **WH))
-        st = await handle.execute_update(OrderFulfillmentWorkflow.cancel, CancelAsk(reason="customer called", **WH))
+        st = await handle.execute_update(
+            OrderFulfillmentWorkflow.cancel, CancelAsk(reason="customer called", **WH)
+        )
         assert st.status == "cancelled"
         assert (await handle.result()).status == "cancelled"
     assert [k for k, *_ in await ledger(db, order.id)] == ["authorization", "void"]
@@ -146,12 +154,13 @@ async def test_cancel_before_shipment_voids_label_and_hold(ts_env, sqlite_db, co
         assert (await orders.parcels_of(s, order.id))[0].status == "voided"
 
 
-async def test_cancel_after_shipment_is_refused_then_refund_with_approval(ts_env, sqlite_db, commerce_settings,
-                                                                          task_queue):
+async def test_cancel_after_shipment_is_refused_then_refund_with_approval(
+    ts_env, sqlite_db, commerce_settings, task_queue
+):
     db, settings = sqlite_db, commerce_settings
     settings.refund_approval_over_minor = 1000
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((2, 0),), prices=(3000,))
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),), prices=(3000,))
         fin = await create_user(s, grants=[("finance", a.id)])
     order = await place(db, a, [(p1.id, 1)])
     async with worker(ts_env, db, settings, task_queue):
@@ -160,7 +169,9 @@ async def test_cancel_after_shipment_is_refused_then_refund_with_approval(ts_env
         with pytest.raises(Exception) as refused:
             await handle.execute_update(OrderFulfillmentWorkflow.cancel, CancelAsk(reason="too late", **WH))
         assert "refund it instead" in str(refused.value.__cause__ or refused.value)
-        small = await handle.execute_update(OrderFulfillmentWorkflow.refund, RefundAsk(amount_minor=500, reason="scratch", **WH))
+        small = await handle.execute_update(
+            OrderFulfillmentWorkflow.refund, RefundAsk(amount_minor=500, reason="scratch", **WH)
+        )
         assert small.status == "refunded"
         big = await handle.execute_update(OrderFulfillmentWorkflow.refund, RefundAsk(reason="returned", **WH))
         assert big.status == "pending_approval" and big.amount_minor == order.total_minor - 500
@@ -176,14 +187,23 @@ async def approve(db, handle, title, user):
     """Decide the open approval of this workflow as a finance user would (the inbox's Update)."""
     from backroom.approvals.models import ApprovalRequest
     from backroom.approvals.schemas import Decision
+
     for _ in range(300):  # the gate opens once its inbox row is written
         async with db.read_sessionmaker() as s:
-            req = await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == handle.id,
-                                                               ApprovalRequest.title.like(f"{title}%"),
-                                                               ApprovalRequest.status == "pending"))
+            req = await s.scalar(
+                select(ApprovalRequest).where(
+                    ApprovalRequest.workflow_id == handle.id,
+                    ApprovalRequest.title.like(f"{title}%"),
+                    ApprovalRequest.status == "pending",
+                )
+            )
         if req is not None:
-            return await handle.execute_update("decide", Decision(request_id=req.id, approve=True, reason="ok",
-                                                                  user_id=user.id, user_name=user.full_name))
+            return await handle.execute_update(
+                "decide",
+                Decision(
+                    request_id=req.id, approve=True, reason="ok", user_id=user.id, user_name=user.full_name
+                ),
+            )
         await asyncio.sleep(0.05)
     raise AssertionError("the approval never opened")
 
@@ -192,7 +212,7 @@ async def test_pick_timeout_raises_one_alert(ts_env, sqlite_db, commerce_setting
     db, settings = sqlite_db, commerce_settings
     settings.pick_timeout_hours = 1 / 3600  # one second: the timer fires in real time
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
     order = await place(db, a, [(p1.id, 1)])
     async with worker(ts_env, db, settings, task_queue):
         handle = await start(ts_env, db, settings, order, task_queue)
@@ -203,42 +223,56 @@ async def test_pick_timeout_raises_one_alert(ts_env, sqlite_db, commerce_setting
             await asyncio.sleep(0.05)
         await handle.execute_update(OrderFulfillmentWorkflow.cancel, CancelAsk(reason="test over", **WH))
     async with db.read_sessionmaker() as s:
-        alerts = list(await s.scalars(select(Alert).where(Alert.subject_id == str(order.id),
-                                                          Alert.subject_type == "order")))
+        alerts = list(
+            await s.scalars(
+                select(Alert).where(Alert.subject_id == str(order.id), Alert.subject_type == "order")
+            )
+        )
         kinds = [e.kind for e in await orders.events_of(s, order.id)]
     assert [(al.kind, al.branch_id) for al in alerts] == [("pick_timeout", a.id)]
     assert "alert_pick_timeout" in kinds
 
 
-async def test_crash_after_gateway_calls_still_one_capture_one_label(ts_env, sqlite_db, commerce_settings,
-                                                                     task_queue):
+async def test_crash_after_gateway_calls_still_one_capture_one_label(
+    ts_env, sqlite_db, commerce_settings, task_queue
+):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
     order = await place(db, a, [(p1.id, 1)])
     real = adapters(settings)
-    extra = {"payments": CrashOnce(real["payments"], "authorize", "capture"),
-             "carrier": CrashOnce(real["carrier"], "buy_label")}
+    extra = {
+        "payments": CrashOnce(real["payments"], "authorize", "capture"),
+        "carrier": CrashOnce(real["carrier"], "buy_label"),
+    }
     async with worker(ts_env, db, settings, task_queue, extra):
         handle = await start(ts_env, db, settings, order, task_queue, auto=True)
         st = await wait_status(handle, "shipped", tries=600)
-    assert extra["payments"].calls == {"authorize": 2, "capture": 2} and extra["carrier"].calls == {"buy_label": 2}
-    assert await ledger(db, order.id) == [("authorization", "authorized", order.total_minor),
-                                          ("capture", "succeeded", order.total_minor)]
+    assert extra["payments"].calls == {"authorize": 2, "capture": 2} and extra["carrier"].calls == {
+        "buy_label": 2
+    }
+    assert await ledger(db, order.id) == [
+        ("authorization", "authorized", order.total_minor),
+        ("capture", "succeeded", order.total_minor),
+    ]
     # Stripe's view: one PaymentIntent for the order, captured once for the total.
     intent = await real["payments"].retrieve(st.intent_id)
     assert intent.captured_minor == order.total_minor and intent.refunded_minor == 0
     async with db.read_sessionmaker() as s:
         parcels = await orders.parcels_of(s, order.id)
         labels = [e for e in await orders.events_of(s, order.id) if e.kind == "label_purchased"]
-    assert len(parcels) == 1 and len(labels) == 1 and parcels[0].tracking_number == st.parcels[0].tracking_number
+    assert (
+        len(parcels) == 1 and len(labels) == 1 and parcels[0].tracking_number == st.parcels[0].tracking_number
+    )
 
 
-async def test_review_above_threshold_approved_then_rejected(ts_env, sqlite_db, commerce_settings, task_queue):
+async def test_review_above_threshold_approved_then_rejected(
+    ts_env, sqlite_db, commerce_settings, task_queue
+):
     db, settings = sqlite_db, commerce_settings
     settings.order_review_over_minor = 5000
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((4, 0),), prices=(6000,))
+        a, _b, (p1,) = await make_shop(s, stock=((4, 0),), prices=(6000,))
         fin = await create_user(s, grants=[("finance", a.id)])
     big = await place(db, a, [(p1.id, 1)])
     mismatch = await place(db, a, [(p1.id, 1)], billing_postcode="99999")
@@ -253,6 +287,7 @@ async def test_review_above_threshold_approved_then_rejected(ts_env, sqlite_db, 
         await wait_status(other, "review")
         from backroom.approvals.models import ApprovalRequest
         from backroom.approvals.schemas import Decision
+
         for _ in range(300):
             async with db.read_sessionmaker() as s:
                 req = await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == other.id))
@@ -260,25 +295,35 @@ async def test_review_above_threshold_approved_then_rejected(ts_env, sqlite_db, 
                 break
             await asyncio.sleep(0.05)
         assert req.function == "orders" and "postcodes differ" in req.reason
-        await other.execute_update("decide", Decision(request_id=req.id, approve=False, reason="fraud",
-                                                      user_id=fin.id, user_name=fin.full_name))
+        await other.execute_update(
+            "decide",
+            Decision(
+                request_id=req.id, approve=False, reason="fraud", user_id=fin.id, user_name=fin.full_name
+            ),
+        )
         st = await other.result()
     assert st.status == "cancelled"
     assert [k for k, *_ in await ledger(db, mismatch.id)] == ["authorization", "void"]
 
 
-async def test_shippo_label_bought_once_despite_lost_response_then_voided(ts_env, sqlite_db, commerce_settings,
-                                                                         task_queue):
+async def test_shippo_label_bought_once_despite_lost_response_then_voided(
+    ts_env, sqlite_db, commerce_settings, task_queue
+):
     from backroom.shipping.shippo_carrier import ShippoCarrier
     from tests.fakes.shippo_server import FakeShippo
+
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
     order = await place(db, a, [(p1.id, 1)])
     async with FakeShippo() as shippo:
-        extra = {**adapters(settings), "carrier": ShippoCarrier(shippo.api_key, shippo.url, download_labels=True,
-                                                               poll_interval=0.01)}
-        shippo.fail_next(503, after_purchase=True)  # bought, but the answer is lost: the retry must not buy again
+        extra = {
+            **adapters(settings),
+            "carrier": ShippoCarrier(shippo.api_key, shippo.url, download_labels=True, poll_interval=0.01),
+        }
+        shippo.fail_next(
+            503, after_purchase=True
+        )  # bought, but the answer is lost: the retry must not buy again
         async with worker(ts_env, db, settings, task_queue, extra):
             handle = await start(ts_env, db, settings, order, task_queue)
             st = await wait_status(handle, "picking")
@@ -287,7 +332,9 @@ async def test_shippo_label_bought_once_despite_lost_response_then_voided(ts_env
                 await handle.execute_update(step, ParcelAction(parcel_id=pid, **WH))
             st = await handle.query(OrderFulfillmentWorkflow.state)
             assert st.parcels[0].tracking_number
-            await handle.execute_update(OrderFulfillmentWorkflow.cancel, CancelAsk(reason="out of time", **WH))
+            await handle.execute_update(
+                OrderFulfillmentWorkflow.cancel, CancelAsk(reason="out of time", **WH)
+            )
         assert len(shippo.purchases) == 1 and len(shippo.refunds) == 1  # one label, voided on cancel
     async with db.read_sessionmaker() as s:
         parcel = (await orders.parcels_of(s, order.id))[0]
@@ -305,6 +352,7 @@ class RefusingCarrier:
 
     async def buy_label(self, rate, key):
         from backroom.shipping.errors import LabelPurchaseFailed
+
         raise LabelPurchaseFailed("carrier does not serve this address")
 
     async def void_label(self, label_id):
@@ -314,7 +362,7 @@ class RefusingCarrier:
 async def test_label_refused_compensates_in_reverse(ts_env, sqlite_db, commerce_settings, task_queue):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((2, 0),))
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
     order = await place(db, a, [(p1.id, 2)])
     extra = adapters(settings)
     extra["carrier"] = RefusingCarrier(extra["carrier"])
@@ -325,6 +373,9 @@ async def test_label_refused_compensates_in_reverse(ts_env, sqlite_db, commerce_
     assert [k for k, *_ in await ledger(db, order.id)] == ["authorization", "void"]
     assert await stock(db, p1.id) == (2, 0)
     async with db.read_sessionmaker() as s:
-        alerts = list(await s.scalars(select(Alert).where(Alert.subject_id == str(order.id),
-                                                          Alert.subject_type == "order")))
+        alerts = list(
+            await s.scalars(
+                select(Alert).where(Alert.subject_id == str(order.id), Alert.subject_type == "order")
+            )
+        )
     assert [(al.kind, al.severity) for al in alerts] == [("order_failed", "critical")]

@@ -1,7 +1,9 @@
 """Property tests: the ledger always sums to the balance, and available credit goes below zero
 only through an approved hold."""
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from backroom.credit import ledger
@@ -11,8 +13,14 @@ from tests.helpers import TEST_ACTOR, create_branch, uniq
 
 # (operation, amount); adjustments here are credits (a debit adjustment is a finance override,
 # like an approval, and is covered by the sum property only).
-OPS = st.lists(st.tuples(st.sampled_from(["sale", "payment", "goodwill", "adjustment", "approve", "reject"]),
-                         st.integers(min_value=1, max_value=5_000)), min_size=1, max_size=25)
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["sale", "payment", "goodwill", "adjustment", "approve", "reject"]),
+        st.integers(min_value=1, max_value=5_000),
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -25,21 +33,44 @@ async def test_ledger_sums_to_balance_and_available_stays_non_negative(sqlite_db
         approved_over = False
         for kind, amount in ops:
             if kind == "sale":
-                await ledger.credit_sale(s, actor=TEST_ACTOR, customer_id=cust.id, amount_minor=amount,
-                                         currency="USD", reference=uniq("s"))
+                await ledger.credit_sale(
+                    s,
+                    actor=TEST_ACTOR,
+                    customer_id=cust.id,
+                    amount_minor=amount,
+                    currency="USD",
+                    reference=uniq("s"),
+                )
             elif kind in ("approve", "reject"):
-                hold = await s.scalar(select(CreditHold).where(CreditHold.account_id == acct.id,
-                                                               CreditHold.status == "pending").limit(1))
+                hold = await s.scalar(
+                    select(CreditHold)
+                    .where(CreditHold.account_id == acct.id, CreditHold.status == "pending")
+                    .limit(1)
+                )
                 if hold:
-                    await ledger.settle_hold(s, actor=TEST_ACTOR, hold_id=hold.id,
-                                             resolution="approved" if kind == "approve" else "rejected")
+                    await ledger.settle_hold(
+                        s,
+                        actor=TEST_ACTOR,
+                        hold_id=hold.id,
+                        resolution="approved" if kind == "approve" else "rejected",
+                    )
                     approved_over |= kind == "approve"
             else:
                 signed = -amount if kind == "adjustment" else amount
-                await ledger.post_entry(s, actor=TEST_ACTOR, account_id=acct.id, kind=kind, amount_minor=signed,
-                                        currency="USD", reference=uniq("e"))
-            total = await s.scalar(select(func.coalesce(func.sum(CreditEntry.amount_minor), 0))
-                                   .where(CreditEntry.account_id == acct.id))
+                await ledger.post_entry(
+                    s,
+                    actor=TEST_ACTOR,
+                    account_id=acct.id,
+                    kind=kind,
+                    amount_minor=signed,
+                    currency="USD",
+                    reference=uniq("e"),
+                )
+            total = await s.scalar(
+                select(func.coalesce(func.sum(CreditEntry.amount_minor), 0)).where(
+                    CreditEntry.account_id == acct.id
+                )
+            )
             v = await ledger.get_view(s, acct.id)
             assert total == v.balance_minor
             # FIFO aging accounts for every minor unit of the balance.

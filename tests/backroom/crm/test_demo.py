@@ -11,8 +11,10 @@ from backroom.seed import seed_demo
 
 async def _counts(db):
     async with db.read_sessionmaker() as s:
-        return [await s.scalar(select(func.count()).select_from(m)) for m in (Customer, Interaction, Complaint,
-                                                                               CreditEntry)]
+        return [
+            await s.scalar(select(func.count()).select_from(m))
+            for m in (Customer, Interaction, Complaint, CreditEntry)
+        ]
 
 
 async def test_demo_seed_is_idempotent(fresh_db):
@@ -26,5 +28,7 @@ async def test_demo_seed_is_idempotent(fresh_db):
     assert customers >= 5 and interactions >= 3 and complaints >= 1 and entries >= 4
     async with fresh_db.read_sessionmaker() as s:
         acct = await s.scalar(select(CreditAccount).where(CreditAccount.balance_minor > 0))
-        total = await s.scalar(select(func.sum(CreditEntry.amount_minor)).where(CreditEntry.account_id == acct.id))
+        total = await s.scalar(
+            select(func.sum(CreditEntry.amount_minor)).where(CreditEntry.account_id == acct.id)
+        )
         assert total == acct.balance_minor

@@ -19,8 +19,16 @@ async def test_search_by_name_email_phone_with_keyset_pages(pg_db):
     tag = uniq("zq").lower()
     async with pg_db.sessionmaker.begin() as s:
         b = await create_branch(s)
-        made = [await create_customer(s, branch=b, name=f"Anna {tag} {i:02d}", email=f"{tag}.{i}@shop.test",
-                                      phone=f"+1 (555) {tag[-3:].replace('a', '1')}-{i:04d}") for i in range(7)]
+        made = [
+            await create_customer(
+                s,
+                branch=b,
+                name=f"Anna {tag} {i:02d}",
+                email=f"{tag}.{i}@shop.test",
+                phone=f"+1 (555) {tag[-3:].replace('a', '1')}-{i:04d}",
+            )
+            for i in range(7)
+        ]
         other = await create_customer(s, branch=b, name=f"Bob {uniq()}", email=f"{uniq()}@x.test")
     async with pg_db.sessionmaker() as s:
         page1 = await ops.search(s, q=tag, limit=3, branch_ids={b.id})
@@ -28,14 +36,24 @@ async def test_search_by_name_email_phone_with_keyset_pages(pg_db):
         page3 = await ops.search(s, q=tag, limit=3, cursor=page2.next_cursor, branch_ids={b.id})
         ids = [c.id for c in page1.items + page2.items + page3.items]
         assert ids == [c.id for c in made] and page3.next_cursor is None
-        assert [c.id for c in (await ops.search(s, q=f"{tag}.3@SHOP", branch_ids={b.id})).items] == [made[3].id]
+        assert [c.id for c in (await ops.search(s, q=f"{tag}.3@SHOP", branch_ids={b.id})).items] == [
+            made[3].id
+        ]
         by_phone = await ops.search(s, q=made[5].phone_digits, branch_ids={b.id})
         assert [c.id for c in by_phone.items] == [made[5].id]
         # A typo still finds the name through trigram similarity.
         typo = (await ops.search(s, q=f"Ana {tag} 04", branch_ids={b.id})).items
         assert made[4].id in [c.id for c in typo] and other.id not in [c.id for c in typo]
-        plan = "\n".join(r[0] for r in (await s.execute(
-            __import__("sqlalchemy").text("EXPLAIN SELECT id FROM customers WHERE email_norm LIKE 'abc%'"))))
+        plan = "\n".join(
+            r[0]
+            for r in (
+                await s.execute(
+                    __import__("sqlalchemy").text(
+                        "EXPLAIN SELECT id FROM customers WHERE email_norm LIKE 'abc%'"
+                    )
+                )
+            )
+        )
         assert "ix_customers_email_prefix" in plan or "Seq Scan" in plan  # tiny tables may still seq-scan
 
 
@@ -43,7 +61,9 @@ async def test_duplicates_detected_unless_allowed(db):
     email = f"{uniq()}@dup.test"
     async with db.sessionmaker.begin() as s:
         b = await create_branch(s)
-        first = await create_customer(s, branch=b, name="Carla Duplicate", email=email, phone="+1 555 010 2030")
+        first = await create_customer(
+            s, branch=b, name="Carla Duplicate", email=email, phone="+1 555 010 2030"
+        )
     async with db.sessionmaker() as s:
         with pytest.raises(DuplicateCustomer) as err:
             await ops.check_duplicates(s, name="Someone Else", email=email.upper(), phone=None)
@@ -57,14 +77,33 @@ async def test_merge_moves_history_and_keeps_ledger_consistent(pg_db):
     async with pg_db.sessionmaker.begin() as s:
         b = await create_branch(s)
         keep = await create_customer(s, branch=b, credit_limit_minor=50_000, tags=["vip"])
-        lose = await create_customer(s, branch=b, credit_limit_minor=50_000, tags=["b2b"], phone="555 777 1212")
+        lose = await create_customer(
+            s, branch=b, credit_limit_minor=50_000, tags=["b2b"], phone="555 777 1212"
+        )
         for c, amount in ((keep, 1_000), (lose, 2_500)):
             acct = await ledger.open_account(s, actor=TEST_ACTOR, customer_id=c.id)
-            await ledger.post_entry(s, actor=TEST_ACTOR, account_id=acct.id, kind="sale", amount_minor=amount,
-                                    currency="USD", reference=uniq("inv"))
-        await crm.log_interaction(s, actor=TEST_ACTOR, customer_id=lose.id, channel="call", direction="inbound")
-        comp = await complaints.log_complaint(s, actor=TEST_ACTOR, customer_id=lose.id, channel="web", category="late",
-                                              severity="low", description="Late delivery", sla={"low": (60, 120)})
+            await ledger.post_entry(
+                s,
+                actor=TEST_ACTOR,
+                account_id=acct.id,
+                kind="sale",
+                amount_minor=amount,
+                currency="USD",
+                reference=uniq("inv"),
+            )
+        await crm.log_interaction(
+            s, actor=TEST_ACTOR, customer_id=lose.id, channel="call", direction="inbound"
+        )
+        comp = await complaints.log_complaint(
+            s,
+            actor=TEST_ACTOR,
+            customer_id=lose.id,
+            channel="web",
+            category="late",
+            severity="low",
+            description="Late delivery",
+            sla={"low": (60, 120)},
+        )
         await ops.add_contact(s, actor=TEST_ACTOR, customer_id=lose.id, name="Dee")
     async with pg_db.sessionmaker.begin() as s:
         await ops.merge(s, actor=TEST_ACTOR, loser_id=lose.id, survivor_id=keep.id)
@@ -78,8 +117,16 @@ async def test_merge_moves_history_and_keeps_ledger_consistent(pg_db):
         v = await ledger.get_view(s, (await ledger.account_for(s, keep.id)).id)
         assert v.balance_minor == 3_500 and len(await ledger.entries(s, v.account.id)) == 2
         assert [c.name for c in await ops.contacts(s, keep.id)] == ["Dee"]
-        actions = set((await s.execute(select(AuditEvent.action).where(
-            AuditEvent.entity_type == "customer", AuditEvent.entity_id.in_([str(keep.id), str(lose.id)])))).scalars())
+        actions = set(
+            (
+                await s.execute(
+                    select(AuditEvent.action).where(
+                        AuditEvent.entity_type == "customer",
+                        AuditEvent.entity_id.in_([str(keep.id), str(lose.id)]),
+                    )
+                )
+            ).scalars()
+        )
         assert {"customer.merge", "customer.merge_in"} <= actions
         with pytest.raises(Conflict):
             await ops.merge(s, actor=TEST_ACTOR, loser_id=lose.id, survivor_id=keep.id)
@@ -89,23 +136,55 @@ async def test_erasure_anonymizes_but_keeps_ledger(db):
     email = f"{uniq()}@erase.test"
     async with db.sessionmaker.begin() as s:
         b = await create_branch(s)
-        c = await create_customer(s, branch=b, name="Eve Private", email=email, phone="555 123 4567",
-                                  notes="likes blue", credit_limit_minor=5_000)
+        c = await create_customer(
+            s,
+            branch=b,
+            name="Eve Private",
+            email=email,
+            phone="555 123 4567",
+            notes="likes blue",
+            credit_limit_minor=5_000,
+        )
         acct = await ledger.open_account(s, actor=TEST_ACTOR, customer_id=c.id)
-        await ledger.post_entry(s, actor=TEST_ACTOR, account_id=acct.id, kind="sale", amount_minor=1_200,
-                                currency="USD", reference=uniq("inv"))
-        await ops.add_address(s, actor=TEST_ACTOR, customer_id=c.id, line1="1 Main St", city="Town", country="US")
-        await ops.add_contact(s, actor=TEST_ACTOR, customer_id=c.id, name="Eve's assistant", email=f"a{email}")
+        await ledger.post_entry(
+            s,
+            actor=TEST_ACTOR,
+            account_id=acct.id,
+            kind="sale",
+            amount_minor=1_200,
+            currency="USD",
+            reference=uniq("inv"),
+        )
+        await ops.add_address(
+            s, actor=TEST_ACTOR, customer_id=c.id, line1="1 Main St", city="Town", country="US"
+        )
+        await ops.add_contact(
+            s, actor=TEST_ACTOR, customer_id=c.id, name="Eve's assistant", email=f"a{email}"
+        )
     async with db.sessionmaker.begin() as s:
         await ops.erase(s, actor=TEST_ACTOR, customer_id=c.id, reason="GDPR request")
     async with db.sessionmaker() as s:
         row = await s.get(Customer, c.id)
-        assert (row.name, row.email, row.phone, row.notes, row.status) == (f"Erased customer #{c.id}", None, None,
-                                                                           None, "erased")
-        assert row.email_norm is None and row.phone_digits is None and row.name_norm == f"erased customer #{c.id}"
-        assert not (await s.execute(select(CustomerAddress).where(CustomerAddress.customer_id == c.id))).first()
-        assert not (await s.execute(select(CustomerContact).where(CustomerContact.customer_id == c.id))).first()
+        assert (row.name, row.email, row.phone, row.notes, row.status) == (
+            f"Erased customer #{c.id}",
+            None,
+            None,
+            None,
+            "erased",
+        )
+        assert (
+            row.email_norm is None
+            and row.phone_digits is None
+            and row.name_norm == f"erased customer #{c.id}"
+        )
+        assert not (
+            await s.execute(select(CustomerAddress).where(CustomerAddress.customer_id == c.id))
+        ).first()
+        assert not (
+            await s.execute(select(CustomerContact).where(CustomerContact.customer_id == c.id))
+        ).first()
         assert (await ledger.get_view(s, acct.id)).balance_minor == 1_200
-        ev = await s.scalar(select(AuditEvent).where(AuditEvent.action == "customer.erase",
-                                                     AuditEvent.entity_id == str(c.id)))
+        ev = await s.scalar(
+            select(AuditEvent).where(AuditEvent.action == "customer.erase", AuditEvent.entity_id == str(c.id))
+        )
         assert "Eve" not in str(ev.after) and email not in str(ev.after) and ev.before is None

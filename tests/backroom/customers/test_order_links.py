@@ -15,10 +15,18 @@ async def test_orders_follow_a_merged_customer_and_show_on_the_timeline(db):
         keep = await create_customer(s, branch=a)
         lose = await create_customer(s, branch=a)
         body = checkout_body()
-        order = await orders.place_order(s, actor=TEST_ACTOR, cart_id=None, branch_id=a.id,
-                                         items=[(products[0].id, 1)], body=body, idempotency_key=uniq("idem-"),
-                                         fingerprint=orders.request_hash(0, body), currency="USD",
-                                         customer_id=lose.id)
+        order = await orders.place_order(
+            s,
+            actor=TEST_ACTOR,
+            cart_id=None,
+            branch_id=a.id,
+            items=[(products[0].id, 1)],
+            body=body,
+            idempotency_key=uniq("idem-"),
+            fingerprint=orders.request_hash(0, body),
+            currency="USD",
+            customer_id=lose.id,
+        )
     async with db.read_sessionmaker() as s:
         items = await ops.timeline(s, customer_id=lose.id)
         assert any(i.kind == "order" and i.link == f"/orders/{order.id}" for i in items)

@@ -1,8 +1,6 @@
 """The outbox sender: a real SMTP server (aiosmtpd) on a loopback port, and the embedded mailbox."""
 
-
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
 
 from backroom.notifications import service as notify
 from backroom.notifications.models import Notification
@@ -19,7 +17,6 @@ class Sink:
         return "250 OK"
 
 
-
 async def test_smtp_delivery_marks_sent_once(sqlite_db, settings):
     sink = Sink()
     port = free_port()
@@ -29,10 +26,17 @@ async def test_smtp_delivery_marks_sent_once(sqlite_db, settings):
         settings.smtp_host, settings.smtp_port = "127.0.0.1", port
         to = f"{uniq()}@customer.test"
         async with sqlite_db.sessionmaker.begin() as s:
-            row = await notify.enqueue(s, kind="test", to_address=to, subject="Your complaint", body="Hello",
-                                       dedupe_key=uniq("k"))
-            again = await notify.enqueue(s, kind="test", to_address=to, subject="Your complaint", body="Hello",
-                                         dedupe_key=row.dedupe_key)
+            row = await notify.enqueue(
+                s, kind="test", to_address=to, subject="Your complaint", body="Hello", dedupe_key=uniq("k")
+            )
+            again = await notify.enqueue(
+                s,
+                kind="test",
+                to_address=to,
+                subject="Your complaint",
+                body="Hello",
+                dedupe_key=row.dedupe_key,
+            )
             assert again.id == row.id
         assert await send_pending(sqlite_db.sessionmaker, settings) >= 1
         assert await send_pending(sqlite_db.sessionmaker, settings) == 0  # nothing sent twice
@@ -59,7 +63,9 @@ async def test_unreachable_smtp_keeps_row_pending(sqlite_db, settings):
 async def test_embedded_mode_delivers_to_mailbox(sqlite_db, settings):
     assert settings.smtp_host is None
     async with sqlite_db.sessionmaker.begin() as s:
-        row = await notify.enqueue(s, kind="test", to_address="staff@x.test", subject=uniq("Mailbox "), body="b")
+        row = await notify.enqueue(
+            s, kind="test", to_address="staff@x.test", subject=uniq("Mailbox "), body="b"
+        )
     await send_pending(sqlite_db.sessionmaker, settings)
     async with sqlite_db.sessionmaker() as s:
         page = await notify.mailbox(s, limit=200)
@@ -80,8 +86,11 @@ async def test_a_claim_abandoned_by_a_dead_sender_is_taken_over_after_the_lease(
         live = await notify.enqueue(s, kind="test", to_address="b@x.test", subject=uniq("Live "), body="b")
         # `dead` was claimed long ago by a sender that crashed; `live` is being sent right now.
         for row, claimed in ((dead, utcnow() - CLAIM_LEASE - timedelta(seconds=1)), (live, utcnow())):
-            await s.execute(update(Notification).where(Notification.id == row.id)
-                            .values(status="sending", claimed_at=claimed, attempts=1))
+            await s.execute(
+                update(Notification)
+                .where(Notification.id == row.id)
+                .values(status="sending", claimed_at=claimed, attempts=1)
+            )
     await send_pending(sqlite_db.sessionmaker, settings)
     async with sqlite_db.sessionmaker() as s:
         taken = await s.get(Notification, dead.id)

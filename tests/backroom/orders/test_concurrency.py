@@ -17,24 +17,39 @@ from tests.helpers import uniq
 async def test_reserving_and_shipping_together_never_deadlock(pg_db):
     db = pg_db
     async with db.sessionmaker.begin() as s:
-        a, b, (p1,) = await make_shop(s, stock=((30, 0),))
+        a, _b, (p1,) = await make_shop(s, stock=((30, 0),))
     shipped = [await place(db, a, [(p1.id, 1)]) for _ in range(10)]
 
     async def ship(order):
         async with db.sessionmaker.begin() as s:
             parcel = (await orders.parcels_of(s, order.id))[0]
             # The activity's order: parcel row, audit, then the stock row.
-            await orders.update_parcel(s, actor=ACTOR, parcel_id=parcel.id, to="shipped", allowed_from=("pending",))
+            await orders.update_parcel(
+                s, actor=ACTOR, parcel_id=parcel.id, to="shipped", allowed_from=("pending",)
+            )
             await catalog.ship_reserved(s, actor=ACTOR, order_id=order.id, branch_id=a.id)
 
     async def buy():
         body = checkout_body()
         async with db.sessionmaker.begin() as s:
-            await orders.place_order(s, actor=ACTOR, cart_id=None, branch_id=a.id, items=[(p1.id, 1)], body=body,
-                                     idempotency_key=uniq("k-"), fingerprint="x", currency="USD")
+            await orders.place_order(
+                s,
+                actor=ACTOR,
+                cart_id=None,
+                branch_id=a.id,
+                items=[(p1.id, 1)],
+                body=body,
+                idempotency_key=uniq("k-"),
+                fingerprint="x",
+                currency="USD",
+            )
 
-    await asyncio.wait_for(asyncio.gather(*[f for pair in zip(map(ship, shipped), (buy() for _ in shipped))
-                                            for f in pair]), timeout=60)
+    await asyncio.wait_for(
+        asyncio.gather(
+            *[f for pair in zip(map(ship, shipped), (buy() for _ in shipped), strict=False) for f in pair]
+        ),
+        timeout=60,
+    )
     async with db.read_sessionmaker() as s:
         level = await s.scalar(select(StockLevel).where(StockLevel.product_id == p1.id))
     assert (level.on_hand, level.reserved) == (20, 10)

@@ -40,9 +40,7 @@ async def test_authorize_then_capture_in_full(gateway: StripeGateway, key: str) 
     assert (await gateway.retrieve(held.intent_id)).status is PaymentStatus.CAPTURED
 
 
-async def test_partial_capture_reports_the_captured_amount(
-    gateway: StripeGateway, key: str
-) -> None:
+async def test_partial_capture_reports_the_captured_amount(gateway: StripeGateway, key: str) -> None:
     held = await gateway.authorize(2500, "EUR", "pm_card_visa", key)
 
     captured = await gateway.capture(held.intent_id, 1500, f"{key}:capture")
@@ -119,9 +117,7 @@ async def test_cancel_releases_the_authorization(gateway: StripeGateway, key: st
         await gateway.capture(held.intent_id, None, f"{key}:capture")
 
 
-async def test_decline_raises_card_declined_with_customer_message(
-    gateway: StripeGateway, key: str
-) -> None:
+async def test_decline_raises_card_declined_with_customer_message(gateway: StripeGateway, key: str) -> None:
     with pytest.raises(CardDeclined) as caught:
         await gateway.authorize(4200, "eur", "pm_card_chargeCustomerFail", key)
 
@@ -176,9 +172,7 @@ async def test_same_idempotency_key_creates_one_payment_intent(
     assert [pi.id for pi in mine] == [first.intent_id]
 
 
-async def test_reusing_a_key_with_other_parameters_is_refused(
-    gateway: StripeGateway, key: str
-) -> None:
+async def test_reusing_a_key_with_other_parameters_is_refused(gateway: StripeGateway, key: str) -> None:
     await gateway.authorize(1000, "eur", "pm_card_visa", key)
 
     with pytest.raises(IdempotencyConflict):

@@ -45,9 +45,7 @@ async def deliveries(localstripe):
     )
     yield received
     # localstripe cannot unregister; point the endpoint at a dead path so later tests stay quiet.
-    register_webhook(
-        localstripe.url, endpoint_id=endpoint_id, url="http://127.0.0.1:9/", secret="x"
-    )
+    register_webhook(localstripe.url, endpoint_id=endpoint_id, url="http://127.0.0.1:9/", secret="x")
     await runner.cleanup()
 
 
@@ -69,9 +67,7 @@ async def test_signed_deliveries_parse_into_payment_events(
     held = await gateway.authorize(4100, "eur", "pm_card_visa", key)
     await gateway.capture(held.intent_id, None, f"{key}:capture")
 
-    body, header, succeeded = await _next_event_for(
-        deliveries, held.intent_id, "payment_intent.succeeded"
-    )
+    body, header, succeeded = await _next_event_for(deliveries, held.intent_id, "payment_intent.succeeded")
 
     assert succeeded.event_id.startswith("evt_")
     assert succeeded.status is PaymentStatus.CAPTURED

@@ -18,9 +18,7 @@ async def fake_shippo():
 
 @pytest.fixture
 def shippo_carrier(fake_shippo: FakeShippo) -> ShippoCarrier:
-    return ShippoCarrier(
-        fake_shippo.api_key, server_url=fake_shippo.url, timeout=5.0, poll_interval=0.01
-    )
+    return ShippoCarrier(fake_shippo.api_key, server_url=fake_shippo.url, timeout=5.0, poll_interval=0.01)
 
 
 @pytest.fixture

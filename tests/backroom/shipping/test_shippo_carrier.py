@@ -77,9 +77,7 @@ async def test_concurrent_purchases_of_one_rate_buy_one_label(
 ) -> None:
     rate = (await shippo_carrier.rates(store, customer, [small_box]))[0]
 
-    labels = await asyncio.gather(
-        *(shippo_carrier.buy_label(rate, "order-16:label") for _ in range(3))
-    )
+    labels = await asyncio.gather(*(shippo_carrier.buy_label(rate, "order-16:label") for _ in range(3)))
 
     assert {label.label_id for label in labels} == {fake_shippo.purchases[0]["object_id"]}
     assert len(fake_shippo.purchases) == 1
@@ -179,9 +177,7 @@ async def test_a_voided_label_is_not_reused_by_a_new_purchase(
     assert len(fake_shippo.purchases) == 2
 
 
-async def test_a_wrong_api_key_is_not_mistaken_for_an_outage(
-    fake_shippo, store, customer, small_box
-) -> None:
+async def test_a_wrong_api_key_is_not_mistaken_for_an_outage(fake_shippo, store, customer, small_box) -> None:
     carrier = ShippoCarrier("wrong", server_url=fake_shippo.url)
 
     with pytest.raises(ShippingError) as caught:

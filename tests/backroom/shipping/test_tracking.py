@@ -71,10 +71,7 @@ def test_without_a_status_id_the_scan_content_identifies_it() -> None:
     later = copy.deepcopy(anonymous)
     later["data"]["tracking_status"]["status_date"] = "2026-11-22T15:00:00Z"
 
-    assert (
-        parse_track_webhook(anonymous).dedup_key
-        == parse_track_webhook(copy.deepcopy(anonymous)).dedup_key
-    )
+    assert parse_track_webhook(anonymous).dedup_key == parse_track_webhook(copy.deepcopy(anonymous)).dedup_key
     assert parse_track_webhook(later).dedup_key != parse_track_webhook(anonymous).dedup_key
 
 

@@ -12,8 +12,9 @@ from tests.helpers import create_branch, create_user, make_app, token_client
 from worker.registry import Deps, build_worker
 
 
-async def test_request_succeeds_while_temporal_is_down_and_the_poller_starts_it(dev_env, sqlite_db, settings,
-                                                                                task_queue):
+async def test_request_succeeds_while_temporal_is_down_and_the_poller_starts_it(
+    dev_env, sqlite_db, settings, task_queue
+):
     db = sqlite_db
     settings.task_queue = task_queue  # settings point Temporal at a closed port (127.0.0.1:1)
     async with db.sessionmaker.begin() as s:
@@ -21,10 +22,15 @@ async def test_request_succeeds_while_temporal_is_down_and_the_poller_starts_it(
         clerk = await create_user(s, grants=[("clerk", b.id)])
     app = make_app(db, settings)  # no client given: it must connect, and cannot
     api = await token_client(app, db, clerk)
-    cid = (await api.post("/api/v1/customers", json={"name": "Di Down", "home_branch_id": b.id,
-                                                     "email": "di@example.com"})).json()["id"]
-    r = await api.post(f"/api/v1/customers/{cid}/credit-limit-requests",
-                       json={"requested_limit_minor": 90_000, "reason": "Temporal is down"})
+    cid = (
+        await api.post(
+            "/api/v1/customers", json={"name": "Di Down", "home_branch_id": b.id, "email": "di@example.com"}
+        )
+    ).json()["id"]
+    r = await api.post(
+        f"/api/v1/customers/{cid}/credit-limit-requests",
+        json={"requested_limit_minor": 90_000, "reason": "Temporal is down"},
+    )
     assert r.status_code == 202, r.text
     wid = r.json()["workflow_id"]
     async with db.read_sessionmaker() as s:
@@ -32,8 +38,9 @@ async def test_request_succeeds_while_temporal_is_down_and_the_poller_starts_it(
     assert row.status == "pending"
     # A decision needs Temporal: a clear 503 with Retry-After, not a 500.
     assert (await api.get("/api/v1/approvals")).status_code == 200
-    async with build_worker(dev_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker),
-                            task_queue=task_queue):
+    async with build_worker(
+        dev_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
         # Twice, as two pollers (or a retry) would: one workflow run.
         assert await starts.start_pending(dev_env.client, db.sessionmaker, older_than=timedelta(0)) >= 1
         await starts.dispatch(dev_env.client, db.sessionmaker, [wid])
@@ -53,12 +60,24 @@ async def test_request_succeeds_while_temporal_is_down_and_the_poller_starts_it(
 
 async def test_decision_without_temporal_is_a_503(sqlite_db, settings):
     from backroom.approvals.models import ApprovalRequest as AR
+
     db = sqlite_db
     async with db.sessionmaker.begin() as s:
         b = await create_branch(s)
         fin = await create_user(s, grants=[("finance", b.id)])
-        row = AR(key=f"k-{b.id}", workflow_id=f"wf-{b.id}", branch_id=b.id, subject_type="customer", subject_id="1",
-                 title="t", function="credit", action="approve", roles="finance", level=1, status="pending")
+        row = AR(
+            key=f"k-{b.id}",
+            workflow_id=f"wf-{b.id}",
+            branch_id=b.id,
+            subject_type="customer",
+            subject_id="1",
+            title="t",
+            function="credit",
+            action="approve",
+            roles="finance",
+            level=1,
+            status="pending",
+        )
         s.add(row)
     api = await token_client(make_app(db, settings), db, fin)
     r = await api.post(f"/api/v1/approvals/{row.id}/decision", json={"approve": True})
