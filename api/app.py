@@ -20,6 +20,7 @@ from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.errors import WorkflowServiceUnavailable
 from backroom.plugins import submodules
 from backroom.settings import Settings, get_settings
+from backroom.starts.service import Outbox
 from policies import load_enforcer
 
 HERE = Path(__file__).resolve().parent
@@ -81,6 +82,7 @@ def create_app(
     app.state.read_sessionmaker = read_sessionmaker or sessionmaker
     app.state.enforcer = load_enforcer()
     app.state.temporal = TemporalHandle(settings, temporal_client)
+    app.state.outbox = Outbox(sessionmaker, settings.task_queue)
     app.state.templates = make_templates()
     nav = []
     for module in submodules(api.routes) + submodules(api.ui):

@@ -5,17 +5,20 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
 
 from backroom.auth import service as auth
 from backroom.auth.principal import Principal
 from backroom.branches.models import Shift
 from backroom.errors import AppError, Forbidden, Unauthorized
 from backroom.settings import Settings
+from backroom.starts import service as starts
 
 SESSION_COOKIE = "backroom_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -33,16 +36,15 @@ class CsrfFailed(AppError):
     )
 
 
-def settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
 def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed on success, rolled back on error. GETs read only."""
+    """The unit of work of a request: one transaction, committed when the route returns and
+    before the response is sent (the dependency is function-scoped), rolled back on error;
+    then the workflow starts and signals the use case queued are dispatched (bounded: what
+    does not go now, the worker's outbox poller delivers). GETs read only."""
     state = request.app.state
     maker = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
     async with maker() as session:
@@ -52,7 +54,30 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 await session.commit()
         except BaseException:
             await session.rollback()
+            starts.forget_queued(session)
             raise
+        await state.outbox.dispatch_bounded(state.temporal.client, starts.take_queued(session))
+
+
+# Every route and page takes its session through these, so the commit lands before the response.
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_templates(request: Request) -> Jinja2Templates:
+    return request.app.state.templates
+
+
+async def get_temporal(request: Request) -> Client:
+    """The shared Temporal client; 503 (WorkflowServiceUnavailable) when it cannot be reached."""
+    return await request.app.state.temporal.client()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Temporal = Annotated[Client, Depends(get_temporal)]
 
 
 def request_id(request: Request) -> str:
@@ -72,7 +97,7 @@ async def _open_shift(session: AsyncSession, user_id: int) -> int | None:
     )
 
 
-async def current_principal(request: Request, session: AsyncSession = Depends(get_session)) -> Principal:
+async def current_principal(session: Session, request: Request) -> Principal:
     """Resolve the caller: bearer token (programs) or session cookie (browser, CSRF-checked)."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:

@@ -38,9 +38,9 @@ async def run() -> None:
     await start_sweep(client, settings)
     poller = asyncio.create_task(run_poller(deps.sessionmaker, settings))
     # Workflows whose records were committed while Temporal was unreachable start from here.
-    from backroom.starts.service import run_poller as run_start_poller
+    from backroom.starts.service import Outbox
 
-    starter = asyncio.create_task(run_start_poller(client, deps.sessionmaker))
+    starter = asyncio.create_task(Outbox(deps.sessionmaker, settings.task_queue).run_poller(client))
     try:
         await worker.run()
     finally:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.params import Id
 from api.routes.tokens import create_for, list_for
 from backroom.auth import service as auth
@@ -40,11 +40,11 @@ async def user_detail(session: AsyncSession, user_id: int) -> UserDetail:
 
 @router.get("/users")
 async def list_users(
+    session: Session,
     q: Annotated[str | None, Query(max_length=64)] = None,
     limit: int = 50,
     cursor: str | None = None,
     p: Principal = require("admin", "list"),
-    session: AsyncSession = Depends(get_session),
 ) -> dict:
     """Users by user name, optionally filtered by `q` (user name or full name)."""
     page = await paginate(
@@ -59,16 +59,12 @@ async def list_users(
 
 
 @router.get("/users/{user_id}", response_model=UserDetail)
-async def get_user(
-    user_id: Id, p: Principal = require("admin", "read"), session: AsyncSession = Depends(get_session)
-):
+async def get_user(session: Session, user_id: Id, p: Principal = require("admin", "read")):
     return await user_detail(session, user_id)
 
 
 @router.post("/users", status_code=201, response_model=UserDetail)
-async def create_user(
-    body: UserCreate, p: Principal = require("admin", "create"), session: AsyncSession = Depends(get_session)
-):
+async def create_user(session: Session, body: UserCreate, p: Principal = require("admin", "create")):
     """Create a staff user with role grants. Not idempotent: a taken user name is a 409."""
     user = await auth.create_user(
         session,
@@ -83,12 +79,7 @@ async def create_user(
 
 
 @router.post("/users/{user_id}/grants", response_model=UserDetail)
-async def grant_role(
-    user_id: Id,
-    body: GrantIn,
-    p: Principal = require("admin", "update"),
-    session: AsyncSession = Depends(get_session),
-):
+async def grant_role(session: Session, user_id: Id, body: GrantIn, p: Principal = require("admin", "update")):
     """Grant a role in a branch (branch_id null: every branch). Idempotent."""
     await auth.get_user(session, user_id)
     await auth.grant_role(session, actor=p.actor(), user_id=user_id, role=body.role, branch_id=body.branch_id)
@@ -97,11 +88,11 @@ async def grant_role(
 
 @router.delete("/users/{user_id}/grants/{role}", response_model=UserDetail)
 async def revoke_role(
+    session: Session,
     user_id: Id,
     role: Role,
     branch_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     p: Principal = require("admin", "update"),
-    session: AsyncSession = Depends(get_session),
 ):
     """Revoke a role in a branch (no branch_id: the every-branch grant). Idempotent."""
     await auth.get_user(session, user_id)
@@ -111,11 +102,11 @@ async def revoke_role(
 
 @router.get("/users/{user_id}/tokens")
 async def list_user_tokens(
+    session: Session,
     user_id: Id,
     limit: int = 50,
     cursor: str | None = None,
     p: Principal = require("admin", "read"),
-    session: AsyncSession = Depends(get_session),
 ):
     await auth.get_user(session, user_id)
     return await list_for(session, user_id, limit, cursor)
@@ -123,10 +114,7 @@ async def list_user_tokens(
 
 @router.post("/users/{user_id}/tokens", status_code=201, response_model=TokenCreated)
 async def create_user_token(
-    user_id: Id,
-    body: TokenCreate,
-    p: Principal = require("admin", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, user_id: Id, body: TokenCreate, p: Principal = require("admin", "update")
 ):
     """Create a token acting as another user (e.g. a service account). Not idempotent."""
     await auth.get_user(session, user_id)
@@ -135,10 +123,7 @@ async def create_user_token(
 
 @router.delete("/users/{user_id}/tokens/{token_id}", response_model=TokenRead)
 async def revoke_user_token(
-    user_id: Id,
-    token_id: Id,
-    p: Principal = require("admin", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, user_id: Id, token_id: Id, p: Principal = require("admin", "update")
 ):
     """Revoke any user's token. Idempotent."""
     return await auth.revoke_token(session, actor=p.actor(), user_id=user_id, token_id=token_id)

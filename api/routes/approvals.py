@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Request
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from backroom.approvals import service
 from backroom.approvals.schemas import ApprovalOutcome, ApprovalRead, DecisionIn
 from backroom.auth.principal import Principal
@@ -18,9 +17,9 @@ router = APIRouter(prefix="/api/v1/approvals", tags=["approvals"])
 
 @router.get("")
 async def list_approvals(
+    session: Session,
     status: Literal["pending", "decided"] = "pending",
     p: Principal = require("dashboard", "read"),
-    session: AsyncSession = Depends(get_session),
 ) -> dict:
     """The caller's inbox: requests they may decide (or have decided). Each request is further
     checked against its own (function, action) in its branch."""
@@ -30,7 +29,7 @@ async def list_approvals(
 
 @router.get("/{request_id}")
 async def get_approval(
-    request_id: int, p: Principal = require("dashboard", "read"), session: AsyncSession = Depends(get_session)
+    session: Session, request_id: int, p: Principal = require("dashboard", "read")
 ) -> ApprovalRead:
     row = await service.get(session, request_id)
     if not service.may_see(p, row):
@@ -40,11 +39,11 @@ async def get_approval(
 
 @router.post("/{request_id}/decision")
 async def decide(
+    session: Session,
     request_id: int,
     body: DecisionIn,
     request: Request,
     p: Principal = require("dashboard", "read"),
-    session: AsyncSession = Depends(get_session),
 ) -> ApprovalOutcome:
     """Approve or reject. Casbin checks the request's own (function, action) in its branch
     before the Update is sent; the workflow's validator refuses stale, repeated and

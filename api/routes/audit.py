@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from backroom.audit import service as audit
 from backroom.audit.models import AuditEvent
 from backroom.auth.principal import Principal
@@ -38,9 +37,7 @@ class AuditEventRead(BaseModel):
 
 
 @router.get("/verify")
-async def verify(
-    p: Principal = require("audit", "read"), session: AsyncSession = Depends(get_session)
-) -> dict:
+async def verify(session: Session, p: Principal = require("audit", "read")) -> dict:
     """Re-hash the whole chain; name the first broken link. Read-only."""
     report = await audit.verify(session)
     return {
@@ -53,13 +50,13 @@ async def verify(
 
 @router.get("/events")
 async def events(
+    session: Session,
     entity_type: Annotated[str | None, Query(max_length=64)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     limit: int = 50,
     cursor: str | None = None,
     p: Principal = require("audit", "read"),
-    session: AsyncSession = Depends(get_session),
 ) -> dict:
     """Events, newest first, filtered by record and action; branch-bound readers see their
     branches' events only."""

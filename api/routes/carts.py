@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from backroom.auth.principal import Principal
 from backroom.carts import service as carts
 from backroom.carts.schemas import CartCreate, CartItem, CartQty, CartRemove, CartView
@@ -76,10 +76,7 @@ async def _send(request: Request, session: AsyncSession, cart, name: str, arg) -
 
 @router.post("", status_code=201)
 async def create_cart(
-    request: Request,
-    body: CartCreate,
-    p: Principal = require("carts", "create"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, body: CartCreate, p: Principal = require("carts", "create")
 ):
     """A new empty cart for a customer (its workflow starts with the first item)."""
     settings = request.app.state.settings
@@ -99,9 +96,7 @@ async def create_cart(
 
 @router.get("")
 async def list_carts(
-    q: Annotated[CartListQuery, Query()],
-    p: Principal = require("carts", "list"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, q: Annotated[CartListQuery, Query()], p: Principal = require("carts", "list")
 ):
     page = await carts.list_carts(
         session, branch_ids=p.branch_ids("carts", "list"), status=q.status, limit=q.limit, cursor=q.cursor
@@ -110,20 +105,18 @@ async def list_carts(
 
 
 @router.get("/{cart_id}")
-async def get_cart(
-    cart_id: int, p: Principal = require("carts", "read"), session: AsyncSession = Depends(get_session)
-):
+async def get_cart(session: Session, cart_id: int, p: Principal = require("carts", "read")):
     cart = await _cart(session, p, cart_id, "read")
     return cart_json(cart, await carts.lines_of(session, cart_id))
 
 
 @router.post("/{cart_id}/items")
 async def add_item(
+    session: Session,
     request: Request,
     cart_id: int,
     body: CartItem,
     p: Principal = require("carts", "update"),
-    session: AsyncSession = Depends(get_session),
 ) -> CartView:
     """Add units; the cart workflow re-prices and checks stock (409 when it refuses)."""
     cart = await _cart(session, p, cart_id, "update")
@@ -132,12 +125,12 @@ async def add_item(
 
 @router.patch("/{cart_id}/items/{product_id}")
 async def set_qty(
+    session: Session,
     request: Request,
     cart_id: int,
     product_id: int,
     body: QtyBody,
     p: Principal = require("carts", "update"),
-    session: AsyncSession = Depends(get_session),
 ) -> CartView:
     cart = await _cart(session, p, cart_id, "update")
     return await _send(request, session, cart, "set_qty", CartQty(product_id=product_id, qty=body.qty))
@@ -145,11 +138,11 @@ async def set_qty(
 
 @router.delete("/{cart_id}/items/{product_id}")
 async def remove_item(
+    session: Session,
     request: Request,
     cart_id: int,
     product_id: int,
     p: Principal = require("carts", "update"),
-    session: AsyncSession = Depends(get_session),
 ) -> CartView:
     cart = await _cart(session, p, cart_id, "update")
     return await _send(request, session, cart, "remove", CartRemove(product_id=product_id))
@@ -157,12 +150,12 @@ async def remove_item(
 
 @router.post("/{cart_id}/checkout")
 async def checkout_cart(
+    session: Session,
     request: Request,
     cart_id: int,
     body: CheckoutRequest,
     idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=8, max_length=128),
     p: Principal = require("orders", "create"),
-    session: AsyncSession = Depends(get_session),
 ):
     """Place the order: 201 the first time, 200 with the same order for a retry with the same key,
     409 for the same key with a different body or when stock ran out."""

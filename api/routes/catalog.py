@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from backroom.auth.principal import Principal
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductCreate, ProductFilter, ProductRead, ProductUpdate, StockAdjust
@@ -38,9 +38,7 @@ async def product_json(session: AsyncSession, product) -> dict:
 
 @router.get("")
 async def list_products(
-    filt: Annotated[ProductFilter, Query()],
-    p: Principal = require("vendors", "list"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, filt: Annotated[ProductFilter, Query()], p: Principal = require("vendors", "list")
 ):
     """Products, filtered and keyset-paged. Read-only."""
     page = await catalog.list_products(session, filt=filt, vendor_id=p.vendor_id)
@@ -51,11 +49,7 @@ async def list_products(
 
 
 @router.post("", status_code=201)
-async def create_product(
-    body: ProductCreate,
-    p: Principal = require("vendors", "create"),
-    session: AsyncSession = Depends(get_session),
-):
+async def create_product(session: Session, body: ProductCreate, p: Principal = require("vendors", "create")):
     """Create a product (a vendor user's products always belong to their vendor)."""
     if p.vendor_id is not None:
         body = body.model_copy(update={"vendor_id": p.vendor_id})
@@ -64,18 +58,13 @@ async def create_product(
 
 
 @router.get("/{product_id}")
-async def get_product(
-    product_id: int, p: Principal = require("vendors", "read"), session: AsyncSession = Depends(get_session)
-):
+async def get_product(session: Session, product_id: int, p: Principal = require("vendors", "read")):
     return await product_json(session, await catalog.get_product(session, product_id, vendor_id=p.vendor_id))
 
 
 @router.patch("/{product_id}")
 async def update_product(
-    product_id: int,
-    body: ProductUpdate,
-    p: Principal = require("vendors", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, product_id: int, body: ProductUpdate, p: Principal = require("vendors", "update")
 ):
     product = await catalog.update_product(
         session, actor=p.actor(), product_id=product_id, data=body, vendor_id=p.vendor_id
@@ -84,9 +73,7 @@ async def update_product(
 
 
 @router.post("/{product_id}/archive")
-async def archive_product(
-    product_id: int, p: Principal = require("vendors", "update"), session: AsyncSession = Depends(get_session)
-):
+async def archive_product(session: Session, product_id: int, p: Principal = require("vendors", "update")):
     product = await catalog.archive_product(
         session, actor=p.actor(), product_id=product_id, vendor_id=p.vendor_id
     )
@@ -95,10 +82,7 @@ async def archive_product(
 
 @router.post("/{product_id}/stock")
 async def adjust_stock(
-    product_id: int,
-    body: StockAdjust,
-    p: Principal = require("vendors", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, product_id: int, body: StockAdjust, p: Principal = require("vendors", "update")
 ):
     """Add or remove units on hand in one branch (never below what is reserved)."""
     p.require("vendors", "update", branch_id=body.branch_id)

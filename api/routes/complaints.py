@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import workflow_calls as wf
-from api.deps import get_session, require
+from api.deps import Session, require
 from backroom.auth.principal import Principal
 from backroom.complaints import service as complaints
 from backroom.complaints.models import Complaint
@@ -57,7 +57,6 @@ async def log_and_start(
         session, actor=p.actor(), sla=settings.complaint_sla, **body.model_dump()
     )
     await wf.start(
-        request,
         session,
         ComplaintWorkflow.run,
         workflow_input(c, settings),
@@ -77,10 +76,7 @@ async def _get(session: AsyncSession, p: Principal, cid: int, action: str) -> Co
 
 @router.post("", status_code=201)
 async def create(
-    body: ComplaintCreate,
-    request: Request,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("complaints", "create"),
+    session: Session, body: ComplaintCreate, request: Request, p: Principal = require("complaints", "create")
 ) -> dict:
     """Log a complaint and start ComplaintWorkflow (complaint-{id})."""
     return read(await log_and_start(request, session, p, body))
@@ -88,11 +84,11 @@ async def create(
 
 @router.get("")
 async def listing(
+    session: Session,
     status: str | None = None,
     severity: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("complaints", "list"),
 ) -> dict:
     page = await complaints.search(
@@ -107,20 +103,14 @@ async def listing(
 
 
 @router.get("/queue")
-async def queue(
-    session: AsyncSession = Depends(get_session), p: Principal = require("complaints", "list")
-) -> dict:
+async def queue(session: Session, p: Principal = require("complaints", "list")) -> dict:
     """Open complaints, riskiest SLA first."""
     rows = await complaints.queue(session, branch_ids=p.branch_ids("complaints", "list"))
     return {"items": [read(c) for c, _ in rows], "next_cursor": None}
 
 
 @router.get("/{complaint_id}")
-async def detail(
-    complaint_id: int,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("complaints", "read"),
-) -> dict:
+async def detail(session: Session, complaint_id: int, p: Principal = require("complaints", "read")) -> dict:
     c = await _get(session, p, complaint_id, "read")
     events = await complaints.events(session, c.id)
     atts = await complaints.attachments(session, c.id)
@@ -184,18 +174,17 @@ async def act(request: Request, session: AsyncSession, p: Principal, cid: int, w
             window_minutes=request.app.state.settings.complaint_reopen_minutes,
         )
         signal, arg = ComplaintWorkflow.reopen, None
-    await session.commit()
     if signal is not None:
-        await wf.signal(request, c.workflow_id, signal, arg)
+        await wf.signal(session, c.workflow_id, signal, arg)
     return c
 
 
 @router.post("/{complaint_id}/reply")
 async def reply(
+    session: Session,
     complaint_id: int,
     body: Reply,
     request: Request,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("complaints", "update"),
 ) -> dict:
     """Reply to the customer; the first reply meets the first-response SLA."""
@@ -204,10 +193,10 @@ async def reply(
 
 @router.post("/{complaint_id}/awaiting-customer")
 async def awaiting_customer(
+    session: Session,
     complaint_id: int,
     body: Note,
     request: Request,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("complaints", "update"),
 ) -> dict:
     """Pause the SLA clocks until the customer replies."""
@@ -216,10 +205,10 @@ async def awaiting_customer(
 
 @router.post("/{complaint_id}/customer-replied")
 async def customer_replied(
+    session: Session,
     complaint_id: int,
     body: Note,
     request: Request,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("complaints", "update"),
 ) -> dict:
     """The customer answered: the clocks run again."""
@@ -228,10 +217,10 @@ async def customer_replied(
 
 @router.post("/{complaint_id}/resolve")
 async def resolve(
+    session: Session,
     complaint_id: int,
     body: Resolve,
     request: Request,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("complaints", "update"),
 ) -> dict:
     """Resolve with outcome and compensation (goodwill posts now; a refund asks approval)."""
@@ -240,10 +229,10 @@ async def resolve(
 
 @router.post("/{complaint_id}/reopen")
 async def reopen(
+    session: Session,
     complaint_id: int,
     body: Reopen,
     request: Request,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("complaints", "update"),
 ) -> dict:
     """Reopen within the window; the same workflow resumes."""
@@ -252,10 +241,10 @@ async def reopen(
 
 @router.post("/{complaint_id}/attachments", status_code=201)
 async def attach(
+    session: Session,
     complaint_id: int,
     request: Request,
     file: UploadFile = File(...),
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("complaints", "update"),
 ) -> dict:
     """Attach a PNG, JPEG, PDF or text file (size-limited)."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import workflow_calls as wf
-from api.deps import get_session, require
+from api.deps import Session, require
 from backroom.auth.principal import Principal
 from backroom.credit import ledger
 from backroom.credit.account_schemas import (
@@ -49,7 +49,6 @@ async def sale_and_start(
         hold = res.hold
         settings = request.app.state.settings
         await wf.start(
-            request,
             session,
             CreditHoldWorkflow.run,
             CreditHoldInput(
@@ -88,9 +87,8 @@ async def pay_and_signal(
         description=body.description,
     )
     pending = await ledger.pending_hold_workflows(session, account_id=acct.id)
-    await session.commit()
     for wid in pending:
-        await wf.signal(request, wid, CreditHoldWorkflow.payment_posted)
+        await wf.signal(session, wid, CreditHoldWorkflow.payment_posted)
     return entry
 
 
@@ -100,10 +98,7 @@ def view_dict(v) -> dict:
 
 @router.post("", status_code=201)
 async def open_account(
-    customer_id: int,
-    body: AccountOpen,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("credit", "create"),
+    session: Session, customer_id: int, body: AccountOpen, p: Principal = require("credit", "create")
 ) -> dict:
     """Open the customer's credit account. Idempotent."""
     customer = await ops.get(session, customer_id)
@@ -113,19 +108,14 @@ async def open_account(
 
 
 @router.get("")
-async def get_account(
-    customer_id: int, session: AsyncSession = Depends(get_session), p: Principal = require("credit", "read")
-) -> dict:
+async def get_account(session: Session, customer_id: int, p: Principal = require("credit", "read")) -> dict:
     acct = await account(session, p, customer_id, "read")
     return view_dict(await ledger.view(session, acct))
 
 
 @router.put("/terms")
 async def set_terms(
-    customer_id: int,
-    body: Terms,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("credit", "update"),
+    session: Session, customer_id: int, body: Terms, p: Principal = require("credit", "update")
 ) -> dict:
     acct = await account(session, p, customer_id, "update")
     acct = await ledger.update_terms(session, actor=p.actor(), account_id=acct.id, **body.model_dump())
@@ -134,10 +124,10 @@ async def set_terms(
 
 @router.post("/sales", status_code=201)
 async def credit_sale(
+    session: Session,
     customer_id: int,
     body: CreditSale,
     request: Request,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("credit", "create"),
 ) -> dict:
     """A sale on credit: posted at once, or held for approval/payment (status "held")."""
@@ -151,10 +141,10 @@ async def credit_sale(
 
 @router.post("/payments", status_code=201)
 async def payment(
+    session: Session,
     customer_id: int,
     body: Payment,
     request: Request,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("credit", "post"),
 ) -> dict:
     """Post a payment; pending holds of the account are told (they may now fit)."""
@@ -164,10 +154,7 @@ async def payment(
 
 @router.post("/adjustments", status_code=201)
 async def adjustment(
-    customer_id: int,
-    body: Adjustment,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("credit", "approve"),
+    session: Session, customer_id: int, body: Adjustment, p: Principal = require("credit", "approve")
 ) -> dict:
     """A manual adjustment (signed) or a goodwill credit; finance only."""
     acct = await account(session, p, customer_id, "approve")
@@ -197,10 +184,10 @@ def period(start: datetime | None, end: datetime | None) -> tuple[datetime, date
 
 @router.get("/statement")
 async def statement(
+    session: Session,
     customer_id: int,
     start: datetime | None = None,
     end: datetime | None = None,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("credit", "read"),
 ) -> dict:
     """Opening balance, entries and closing balance of a period (default: the last 30 days)."""
@@ -217,9 +204,7 @@ async def statement(
 
 
 @router.get("/aging")
-async def aging(
-    customer_id: int, session: AsyncSession = Depends(get_session), p: Principal = require("credit", "read")
-) -> dict:
+async def aging(session: Session, customer_id: int, p: Principal = require("credit", "read")) -> dict:
     """Open invoices by days past due (FIFO allocation of payments)."""
     acct = await account(session, p, customer_id, "read")
     ag = await ledger.aging(session, account_id=acct.id)

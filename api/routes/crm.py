@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+import logging
+
+from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import workflow_calls as wf
-from api.deps import get_session, require
+from api.deps import Session, require
 from backroom.auth.principal import Principal
 from backroom.crm import service as crm
 from backroom.crm.models import FollowUpTask
@@ -14,6 +16,7 @@ from backroom.crm.schemas import InteractionCreate, InteractionRead, TaskCreate,
 from backroom.customers import ops
 from workflows.crm import CompleteTask, FollowUpInput, FollowUpWorkflow
 
+log = logging.getLogger("backroom.api")
 router = APIRouter(prefix="/api/v1", tags=["crm"])
 
 
@@ -25,10 +28,7 @@ async def _customer(session: AsyncSession, p: Principal, customer_id: int, actio
 
 @router.post("/customers/{customer_id}/interactions", status_code=201)
 async def log_interaction(
-    customer_id: int,
-    body: InteractionCreate,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("crm", "create"),
+    session: Session, customer_id: int, body: InteractionCreate, p: Principal = require("crm", "create")
 ) -> dict:
     """Log a call, email, visit or note."""
     await _customer(session, p, customer_id, "create")
@@ -38,10 +38,10 @@ async def log_interaction(
 
 @router.get("/customers/{customer_id}/interactions")
 async def interactions(
+    session: Session,
     customer_id: int,
     limit: int = 50,
     cursor: str | None = None,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("crm", "read"),
 ) -> dict:
     await _customer(session, p, customer_id, "read")
@@ -61,7 +61,6 @@ async def create_and_start(
     data["assignee_id"] = data["assignee_id"] or p.user_id
     task = await crm.create_task(session, actor=p.actor(), customer_id=customer_id, **data)
     await wf.start(
-        request,
         session,
         FollowUpWorkflow.run,
         FollowUpInput(
@@ -78,10 +77,10 @@ async def create_and_start(
 
 @router.post("/customers/{customer_id}/tasks", status_code=201)
 async def create_task(
+    session: Session,
     customer_id: int,
     body: TaskCreate,
     request: Request,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("crm", "create"),
 ) -> dict:
     """Create a follow-up task; FollowUpWorkflow reminds and escalates it."""
@@ -90,18 +89,14 @@ async def create_task(
 
 
 @router.get("/customers/{customer_id}/tasks")
-async def customer_tasks(
-    customer_id: int, session: AsyncSession = Depends(get_session), p: Principal = require("crm", "read")
-) -> dict:
+async def customer_tasks(session: Session, customer_id: int, p: Principal = require("crm", "read")) -> dict:
     await _customer(session, p, customer_id, "read")
     rows = await crm.tasks_for_customer(session, customer_id)
     return {"items": [TaskRead.model_validate(t).model_dump(mode="json") for t in rows], "next_cursor": None}
 
 
 @router.get("/tasks/mine")
-async def my_tasks(
-    session: AsyncSession = Depends(get_session), p: Principal = require("crm", "read")
-) -> dict:
+async def my_tasks(session: Session, p: Principal = require("crm", "read")) -> dict:
     """The caller's open follow-ups, soonest due first."""
     rows = await crm.my_tasks(session, user_id=p.user_id)
     return {"items": [TaskRead.model_validate(t).model_dump(mode="json") for t in rows], "next_cursor": None}
@@ -113,21 +108,18 @@ async def complete(request: Request, session: AsyncSession, p: Principal, task_i
     if task.assignee_id != p.user_id:
         p.require("crm", "update", branch_id=task.branch_id)
     task = await crm.complete_task(session, actor=p.actor(), task_id=task_id)
-    await session.commit()
-    h = await wf.handle(request, task.workflow_id)
+    await session.commit()  # hold no SQLite write lock while the workflow's activities run
+    h = (await request.app.state.temporal.client()).get_workflow_handle(task.workflow_id)
     try:
         await h.execute_update(FollowUpWorkflow.complete, CompleteTask(user_id=p.user_id))
     except Exception as exc:
-        wf.log.info("followup %s update not delivered: %s", task.workflow_id, exc)
+        log.info("followup %s update not delivered: %s", task.workflow_id, exc)
     return task
 
 
 @router.post("/tasks/{task_id}/complete")
 async def complete_task(
-    task_id: int,
-    request: Request,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("crm", "update"),
+    session: Session, task_id: int, request: Request, p: Principal = require("crm", "update")
 ) -> dict:
     """Mark a follow-up done; ends followup-{id}."""
     return TaskRead.model_validate(await complete(request, session, p, task_id)).model_dump(mode="json")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import csv
 import io
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from backroom.auth.principal import Principal
 from backroom.customers import ops
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact
@@ -41,11 +41,11 @@ async def _customer(session: AsyncSession, p: Principal, customer_id: int, actio
 
 @router.get("/search")
 async def search(
+    session: Session,
     q: str | None = None,
     tag: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("customers", "list"),
 ) -> dict:
     """Search by name (substring/trigram), email prefix or phone-digits prefix; keyset pages."""
@@ -57,10 +57,10 @@ async def search(
 
 @router.get("/duplicates")
 async def duplicates(
+    session: Session,
     name: str | None = None,
     email: str | None = None,
     phone: str | None = None,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("customers", "read"),
 ) -> dict:
     """Existing customers that look like the given details."""
@@ -73,7 +73,7 @@ async def duplicates(
 
 
 @router.get("/export.csv")
-async def export(session: AsyncSession = Depends(get_session), p: Principal = require("customers", "export")):
+async def export(session: Session, p: Principal = require("customers", "export")):
     """All customers the caller may export, as CSV (streamed)."""
     branch_ids = p.branch_ids("customers", "export")
 
@@ -96,10 +96,7 @@ async def export(session: AsyncSession = Depends(get_session), p: Principal = re
 
 @router.post("/{customer_id}/merge")
 async def merge(
-    customer_id: int,
-    body: MergeRequest,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("customers", "approve"),
+    session: Session, customer_id: int, body: MergeRequest, p: Principal = require("customers", "approve")
 ) -> dict:
     """Merge this customer into `survivor_id`: orders, complaints, interactions, credit move."""
     await _customer(session, p, customer_id, "approve")
@@ -110,10 +107,7 @@ async def merge(
 
 @router.post("/{customer_id}/erase")
 async def erase(
-    customer_id: int,
-    body: EraseRequest,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("customers", "approve"),
+    session: Session, customer_id: int, body: EraseRequest, p: Principal = require("customers", "approve")
 ) -> dict:
     """Erase personal data on the customer's request; financial history stays."""
     await _customer(session, p, customer_id, "approve")
@@ -121,11 +115,7 @@ async def erase(
 
 
 @router.get("/{customer_id}/contacts")
-async def contacts(
-    customer_id: int,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("customers", "read"),
-) -> dict:
+async def contacts(session: Session, customer_id: int, p: Principal = require("customers", "read")) -> dict:
     await _customer(session, p, customer_id, "read")
     rows = await ops.contacts(session, customer_id)
     return {
@@ -138,10 +128,7 @@ async def contacts(
 
 @router.post("/{customer_id}/contacts", status_code=201)
 async def add_contact(
-    customer_id: int,
-    body: ContactCreate,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("customers", "update"),
+    session: Session, customer_id: int, body: ContactCreate, p: Principal = require("customers", "update")
 ) -> dict:
     await _customer(session, p, customer_id, "update")
     row = await ops.add_contact(session, actor=p.actor(), customer_id=customer_id, **body.model_dump())
@@ -150,10 +137,7 @@ async def add_contact(
 
 @router.delete("/{customer_id}/contacts/{contact_id}", status_code=204)
 async def remove_contact(
-    customer_id: int,
-    contact_id: int,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("customers", "update"),
+    session: Session, customer_id: int, contact_id: int, p: Principal = require("customers", "update")
 ) -> None:
     await _customer(session, p, customer_id, "update")
     await ops.remove_record(
@@ -176,11 +160,7 @@ def address_dict(a: CustomerAddress) -> dict:
 
 
 @router.get("/{customer_id}/addresses")
-async def addresses(
-    customer_id: int,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("customers", "read"),
-) -> dict:
+async def addresses(session: Session, customer_id: int, p: Principal = require("customers", "read")) -> dict:
     await _customer(session, p, customer_id, "read")
     return {
         "items": [address_dict(a) for a in await ops.addresses(session, customer_id)],
@@ -190,10 +170,7 @@ async def addresses(
 
 @router.post("/{customer_id}/addresses", status_code=201)
 async def add_address(
-    customer_id: int,
-    body: AddressCreate,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("customers", "update"),
+    session: Session, customer_id: int, body: AddressCreate, p: Principal = require("customers", "update")
 ) -> dict:
     await _customer(session, p, customer_id, "update")
     return address_dict(
@@ -203,10 +180,7 @@ async def add_address(
 
 @router.delete("/{customer_id}/addresses/{address_id}", status_code=204)
 async def remove_address(
-    customer_id: int,
-    address_id: int,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("customers", "update"),
+    session: Session, customer_id: int, address_id: int, p: Principal = require("customers", "update")
 ) -> None:
     await _customer(session, p, customer_id, "update")
     await ops.remove_record(
@@ -216,10 +190,7 @@ async def remove_address(
 
 @router.get("/{customer_id}/timeline")
 async def timeline(
-    customer_id: int,
-    limit: int = 100,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("customers", "read"),
+    session: Session, customer_id: int, limit: int = 100, p: Principal = require("customers", "read")
 ) -> dict:
     """Interactions, orders, complaints, credit and audit events, newest first."""
     await _customer(session, p, customer_id, "read")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import workflow_calls as wf
-from api.deps import get_session, require
+from api.deps import Session, require
 from backroom.auth.principal import Principal
 from backroom.credit import limits
 from backroom.customers import service
@@ -18,11 +18,11 @@ router = APIRouter(prefix="/api/v1", tags=["customers"])
 
 @router.get("/customers")
 async def list_customers(
+    session: Session,
     q: str | None = Query(None, max_length=100),
     limit: int = Query(50, ge=1, le=200),
     cursor: str | None = Query(None, max_length=500),
     p: Principal = require("customers", "list"),
-    session: AsyncSession = Depends(get_session),
 ) -> dict:
     page = await service.list_customers(
         session, branch_ids=p.branch_ids("customers", "list"), q=q, limit=limit, cursor=cursor
@@ -32,9 +32,7 @@ async def list_customers(
 
 @router.post("/customers", status_code=201)
 async def create_customer(
-    body: CustomerCreate,
-    p: Principal = require("customers", "create"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, body: CustomerCreate, p: Principal = require("customers", "create")
 ) -> CustomerRead:
     p.require("customers", "create", body.home_branch_id)
     customer = await service.create_customer(session, actor=p.actor(), data=body, check_duplicates=True)
@@ -43,9 +41,7 @@ async def create_customer(
 
 @router.get("/customers/{customer_id}")
 async def get_customer(
-    customer_id: int,
-    p: Principal = require("customers", "read"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, customer_id: int, p: Principal = require("customers", "read")
 ) -> CustomerRead:
     customer = await service.get_customer(session, customer_id)
     p.require("customers", "read", customer.home_branch_id)
@@ -54,10 +50,7 @@ async def get_customer(
 
 @router.patch("/customers/{customer_id}")
 async def update_customer(
-    customer_id: int,
-    body: CustomerUpdate,
-    p: Principal = require("customers", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, customer_id: int, body: CustomerUpdate, p: Principal = require("customers", "update")
 ) -> CustomerRead:
     """Edit the profile: contact details, tags, marketing consent, home branch, notes."""
     customer = await service.get_customer(session, customer_id)
@@ -71,7 +64,7 @@ async def update_customer(
 
 @router.get("/customers/{customer_id}/credit-limit-requests")
 async def list_limit_requests(
-    customer_id: int, p: Principal = require("credit", "read"), session: AsyncSession = Depends(get_session)
+    session: Session, customer_id: int, p: Principal = require("credit", "read")
 ) -> dict:
     customer = await service.get_customer(session, customer_id)
     p.require("credit", "read", customer.home_branch_id)
@@ -89,7 +82,6 @@ async def submit_limit_request(
     req = await limits.request_change(session, actor=p.actor(), customer_id=customer_id, data=body)
     settings = request.app.state.settings
     await wf.start(
-        request,
         session,
         CreditLimitChangeWorkflow.run,
         LimitChangeInput(
@@ -115,11 +107,11 @@ async def submit_limit_request(
 
 @router.post("/customers/{customer_id}/credit-limit-requests", status_code=202)
 async def request_limit_change(
+    session: Session,
     customer_id: int,
     body: limits.LimitChangeIn,
     request: Request,
     p: Principal = require("credit", "create"),
-    session: AsyncSession = Depends(get_session),
 ) -> limits.LimitRequestRead:
     """Ask for a new credit limit; finance decides in the inbox. 202: the decision comes later."""
     req = await submit_limit_request(request, session, p, customer_id, body)
@@ -128,7 +120,7 @@ async def request_limit_change(
 
 @router.get("/credit-limit-requests/{request_id}")
 async def get_limit_request(
-    request_id: int, p: Principal = require("credit", "read"), session: AsyncSession = Depends(get_session)
+    session: Session, request_id: int, p: Principal = require("credit", "read")
 ) -> limits.LimitRequestRead:
     req = await limits.get_request(session, request_id)
     p.require("credit", "read", req.branch_id)

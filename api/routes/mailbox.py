@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from backroom.auth.principal import Principal
 from backroom.notifications import service as notify
 
@@ -14,11 +13,11 @@ router = APIRouter(prefix="/api/v1/mailbox", tags=["notifications"])
 
 @router.get("")
 async def mailbox(
+    session: Session,
     status: str = "sent",
     mine: bool = False,
     limit: int = 50,
     cursor: str | None = None,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("crm", "read"),
 ) -> dict:
     page = await notify.mailbox(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from backroom import temporal
 from backroom.auth.principal import Principal
 from backroom.errors import Forbidden
@@ -88,9 +88,7 @@ async def order_detail(session: AsyncSession, order: Order, settings) -> dict:
 
 @router.get("")
 async def list_orders(
-    filt: Annotated[OrderFilter, Query()],
-    p: Principal = require("orders", "list"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, filt: Annotated[OrderFilter, Query()], p: Principal = require("orders", "list")
 ):
     page = await orders.list_orders(
         session, filt=filt, branch_ids=p.branch_ids("orders", "list"), vendor_id=p.vendor_id
@@ -103,10 +101,7 @@ async def list_orders(
 
 @router.get("/{order_id}")
 async def get_order(
-    request: Request,
-    order_id: int,
-    p: Principal = require("orders", "read"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, order_id: int, p: Principal = require("orders", "read")
 ):
     order = await visible_order(session, p, order_id, "orders", "read")
     return await order_detail(session, order, request.app.state.settings)
@@ -118,11 +113,11 @@ async def _client(request: Request):
 
 @router.post("/{order_id}/cancel")
 async def cancel_order(
+    session: Session,
     request: Request,
     order_id: int,
     body: CancelRequest,
     p: Principal = require("orders", "update"),
-    session: AsyncSession = Depends(get_session),
 ):
     """Cancel before shipment (voids labels and the card hold, releases stock); 409 after."""
     order = await visible_order(session, p, order_id, "orders", "update")
@@ -139,11 +134,11 @@ async def cancel_order(
 
 @router.post("/{order_id}/refunds")
 async def refund_order(
+    session: Session,
     request: Request,
     order_id: int,
     body: RefundRequest,
     p: Principal = require("payments", "create"),
-    session: AsyncSession = Depends(get_session),
 ):
     """Refund captured money (all that is left when no amount); above the threshold it waits for approval."""
     order = await visible_order(session, p, order_id, "payments", "create")
@@ -181,55 +176,55 @@ async def parcel_step(
 
 @router.post("/{order_id}/parcels/{parcel_id}/pick")
 async def pick(
+    session: Session,
     request: Request,
     order_id: int,
     parcel_id: int,
     p: Principal = require("orders", "submit"),
-    session: AsyncSession = Depends(get_session),
 ):
     return (await parcel_step(request, session, p, order_id, parcel_id, "pick")).model_dump(mode="json")
 
 
 @router.post("/{order_id}/parcels/{parcel_id}/pack")
 async def pack(
+    session: Session,
     request: Request,
     order_id: int,
     parcel_id: int,
     p: Principal = require("orders", "submit"),
-    session: AsyncSession = Depends(get_session),
 ):
     return (await parcel_step(request, session, p, order_id, parcel_id, "pack")).model_dump(mode="json")
 
 
 @router.post("/{order_id}/parcels/{parcel_id}/label")
 async def buy_label(
+    session: Session,
     request: Request,
     order_id: int,
     parcel_id: int,
     p: Principal = require("shipping", "create"),
-    session: AsyncSession = Depends(get_session),
 ):
     return (await parcel_step(request, session, p, order_id, parcel_id, "label")).model_dump(mode="json")
 
 
 @router.post("/{order_id}/parcels/{parcel_id}/ship")
 async def ship(
+    session: Session,
     request: Request,
     order_id: int,
     parcel_id: int,
     p: Principal = require("orders", "submit"),
-    session: AsyncSession = Depends(get_session),
 ):
     return (await parcel_step(request, session, p, order_id, parcel_id, "ship")).model_dump(mode="json")
 
 
 @router.post("/{order_id}/parcels/{parcel_id}/delivered")
 async def delivered(
+    session: Session,
     request: Request,
     order_id: int,
     parcel_id: int,
     p: Principal = require("shipping", "update"),
-    session: AsyncSession = Depends(get_session),
 ):
     """Local carrier only (no tracking feed): confirm a parcel was delivered."""
     return (await parcel_step(request, session, p, order_id, parcel_id, "delivered")).model_dump(mode="json")
@@ -237,10 +232,7 @@ async def delivered(
 
 @router.get("/{order_id}/parcels/{parcel_id}/label.pdf")
 async def label_pdf(
-    order_id: int,
-    parcel_id: int,
-    p: Principal = require("shipping", "read"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, order_id: int, parcel_id: int, p: Principal = require("shipping", "read")
 ):
     """The parcel's 4x6 label as PDF."""
     parcel = await session.get(Parcel, parcel_id)

@@ -5,11 +5,10 @@ at a branch may open a shift there."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches
@@ -23,10 +22,7 @@ CASH = ("payments", "create")
 
 @router.get("")
 async def list_shifts(
-    limit: int = 50,
-    cursor: str | None = None,
-    p: Principal = require(*CASH),
-    session: AsyncSession = Depends(get_session),
+    session: Session, limit: int = 50, cursor: str | None = None, p: Principal = require(*CASH)
 ) -> dict:
     """Your shifts, newest first."""
     page = await paginate(
@@ -42,9 +38,7 @@ async def list_shifts(
 
 
 @router.post("", status_code=201, response_model=ShiftRead)
-async def open_shift(
-    body: ShiftOpen, p: Principal = require(*CASH), session: AsyncSession = Depends(get_session)
-):
+async def open_shift(session: Session, body: ShiftOpen, p: Principal = require(*CASH)):
     """Open your shift at a branch. Not idempotent: a second open shift there is a 409."""
     p.require(*CASH, branch_id=body.branch_id)
     return await branches.open_shift(
@@ -53,12 +47,7 @@ async def open_shift(
 
 
 @router.post("/{shift_id}/close", response_model=ShiftRead)
-async def close_shift(
-    shift_id: Id,
-    body: ShiftClose,
-    p: Principal = require(*CASH),
-    session: AsyncSession = Depends(get_session),
-):
+async def close_shift(session: Session, shift_id: Id, body: ShiftClose, p: Principal = require(*CASH)):
     """Close your open shift with the counted cash. A second close is a 409."""
     shift = await session.get(Shift, shift_id)
     if shift is not None:

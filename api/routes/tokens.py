@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.params import Id
 from backroom.auth import service as auth
 from backroom.auth.errors import TokenCannotMint
@@ -56,27 +56,20 @@ async def list_for(session: AsyncSession, user_id: int, limit: int, cursor: str 
 
 
 @router.post("", status_code=201, response_model=TokenCreated)
-async def create_token(
-    body: TokenCreate, p: Principal = require(*STAFF), session: AsyncSession = Depends(get_session)
-):
+async def create_token(session: Session, body: TokenCreate, p: Principal = require(*STAFF)):
     """Create a token acting as yourself. Not idempotent: each call makes a new secret."""
     return await create_for(session, p, p.user_id, body)
 
 
 @router.get("")
 async def list_tokens(
-    limit: int = 50,
-    cursor: str | None = None,
-    p: Principal = require(*STAFF),
-    session: AsyncSession = Depends(get_session),
+    session: Session, limit: int = 50, cursor: str | None = None, p: Principal = require(*STAFF)
 ) -> dict:
     """Your tokens, newest first (secrets are never shown again)."""
     return await list_for(session, p.user_id, limit, cursor)
 
 
 @router.delete("/{token_id}", response_model=TokenRead)
-async def revoke_token(
-    token_id: Id, p: Principal = require(*STAFF), session: AsyncSession = Depends(get_session)
-):
+async def revoke_token(session: Session, token_id: Id, p: Principal = require(*STAFF)):
     """Revoke one of your tokens. Idempotent."""
     return await auth.revoke_token(session, actor=p.actor(), user_id=p.user_id, token_id=token_id)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import PUBLIC, get_session
+from api.deps import PUBLIC, Session
 from backroom.errors import AppError
 from backroom.orders import control
 from backroom.orders import service as orders
@@ -26,7 +25,7 @@ class WebhookNotConfigured(AppError):
 
 
 @router.post("/stripe", dependencies=[PUBLIC])
-async def stripe_webhook(request: Request, session: AsyncSession = Depends(get_session)):
+async def stripe_webhook(session: Session, request: Request):
     """Verify Stripe-Signature, drop redeliveries, tell the order's workflow how 3-D Secure ended."""
     settings = request.app.state.settings
     if not settings.stripe_webhook_secret:
@@ -54,7 +53,7 @@ async def stripe_webhook(request: Request, session: AsyncSession = Depends(get_s
 
 
 @router.post("/shippo", dependencies=[PUBLIC])
-async def shippo_webhook(request: Request, session: AsyncSession = Depends(get_session)):
+async def shippo_webhook(session: Session, request: Request):
     """A tracking update: Shippo does not sign webhooks, so the URL carries a shared token
     (?token=...); de-duplicated (Shippo may send one twice); delivered parcels are signalled."""
     settings = request.app.state.settings

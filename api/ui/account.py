@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth import service as auth
@@ -29,20 +29,12 @@ async def _page(request: Request, p: Principal, session: AsyncSession, *, status
 
 
 @router.get("/account/tokens")
-async def tokens_page(
-    request: Request,
-    p: Principal = require("dashboard", "read"),
-    session: AsyncSession = Depends(get_session),
-):
+async def tokens_page(session: Session, request: Request, p: Principal = require("dashboard", "read")):
     return await _page(request, p, session)
 
 
 @router.post("/account/tokens")
-async def create_token(
-    request: Request,
-    p: Principal = require("dashboard", "read"),
-    session: AsyncSession = Depends(get_session),
-):
+async def create_token(session: Session, request: Request, p: Principal = require("dashboard", "read")):
     """Create a token and show its secret this once (never in a URL, so no redirect)."""
     body, errors, raw = await parse_form(request, TokenCreate)
     if body is None:
@@ -57,8 +49,6 @@ async def create_token(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-async def revoke_token(
-    token_id: Id, p: Principal = require("dashboard", "read"), session: AsyncSession = Depends(get_session)
-):
+async def revoke_token(session: Session, token_id: Id, p: Principal = require("dashboard", "read")):
     row = await auth.revoke_token(session, actor=p.actor(), user_id=p.user_id, token_id=token_id)
     return redirect("/account/tokens", flash=f"Token “{row.name}” revoked.")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import policies
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth import service as auth
@@ -45,11 +45,11 @@ def _branch_id(value: str | None) -> int | None:
 
 @router.get("/admin/users")
 async def users_page(
+    session: Session,
     request: Request,
     q: str | None = None,
     cursor: str | None = None,
     p: Principal = require("admin", "list"),
-    session: AsyncSession = Depends(get_session),
 ):
     page = await paginate(
         session,
@@ -73,9 +73,7 @@ async def users_page(
 
 
 @router.post("/admin/users")
-async def create_user(
-    request: Request, p: Principal = require("admin", "create"), session: AsyncSession = Depends(get_session)
-):
+async def create_user(session: Session, request: Request, p: Principal = require("admin", "create")):
     """Create a user (and a first role grant); a taken user name is refused."""
     form, errors, raw = await parse_form(request, UserForm)
     body = None
@@ -124,12 +122,7 @@ def _validate(model, data):
 
 
 @router.get("/admin/users/{user_id}")
-async def user_page(
-    user_id: Id,
-    request: Request,
-    p: Principal = require("admin", "read"),
-    session: AsyncSession = Depends(get_session),
-):
+async def user_page(session: Session, user_id: Id, request: Request, p: Principal = require("admin", "read")):
     return await _user_page(request, p, session, user_id)
 
 
@@ -167,10 +160,7 @@ async def _change_grant(
 
 @router.post("/admin/users/{user_id}/grants")
 async def grant_role(
-    user_id: Id,
-    request: Request,
-    p: Principal = require("admin", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, user_id: Id, request: Request, p: Principal = require("admin", "update")
 ):
     """Grant a role in a branch (or every branch). Idempotent."""
     return await _change_grant(request, p, session, user_id, auth.grant_role, "Granted")
@@ -178,10 +168,7 @@ async def grant_role(
 
 @router.post("/admin/users/{user_id}/grants/revoke")
 async def revoke_role(
-    user_id: Id,
-    request: Request,
-    p: Principal = require("admin", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, user_id: Id, request: Request, p: Principal = require("admin", "update")
 ):
     """Revoke a role in a branch (or the every-branch grant). Idempotent."""
     return await _change_grant(request, p, session, user_id, auth.revoke_role, "Revoked")
@@ -189,10 +176,7 @@ async def revoke_role(
 
 @router.post("/admin/users/{user_id}/tokens/{token_id}/revoke")
 async def revoke_token(
-    user_id: Id,
-    token_id: Id,
-    p: Principal = require("admin", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, user_id: Id, token_id: Id, p: Principal = require("admin", "update")
 ):
     row = await auth.revoke_token(session, actor=p.actor(), user_id=user_id, token_id=token_id)
     return redirect(f"/admin/users/{user_id}", flash=f"Token “{row.name}” revoked.")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import PUBLIC, SESSION_COOKIE, current_principal, get_session
+from api.deps import PUBLIC, SESSION_COOKIE, Session, current_principal
 from api.ui.common import redirect, render
 from backroom.auth import service as auth
 from backroom.auth.principal import Principal
@@ -28,11 +27,11 @@ async def login_page(request: Request, next: str | None = None):
 
 @router.post("/login", dependencies=[PUBLIC])
 async def login(
+    session: Session,
     request: Request,
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form("/"),
-    session: AsyncSession = Depends(get_session),
 ):
     """Check the password (throttled), open a session, set the cookie."""
     settings = request.app.state.settings
@@ -74,9 +73,7 @@ async def login(
 
 
 @router.post("/logout", dependencies=[PUBLIC])
-async def logout(
-    request: Request, p: Principal = Depends(current_principal), session: AsyncSession = Depends(get_session)
-):
+async def logout(session: Session, request: Request, p: Principal = Depends(current_principal)):
     """Sign out (idempotent): part of sign-in, so any signed-in user may."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:

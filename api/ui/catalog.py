@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
@@ -20,9 +20,7 @@ NAV = [("Catalog", "/catalog", ("vendors", "list"), 30)]
 
 
 @router.get("/catalog")
-async def product_list(
-    request: Request, p: Principal = require("vendors", "list"), session: AsyncSession = Depends(get_session)
-):
+async def product_list(session: Session, request: Request, p: Principal = require("vendors", "list")):
     q = {k: v for k, v in request.query_params.items() if v and k in ProductFilter.model_fields}
     try:
         filt = ProductFilter.model_validate(q)
@@ -41,11 +39,7 @@ async def new_product(request: Request, p: Principal = require("vendors", "creat
 
 
 @router.post("/catalog/new")
-async def create_product(
-    request: Request,
-    p: Principal = require("vendors", "create"),
-    session: AsyncSession = Depends(get_session),
-):
+async def create_product(session: Session, request: Request, p: Principal = require("vendors", "create")):
     data, errors, raw = await parse_form(request, ProductCreate)
     if data is None:
         return render(
@@ -91,20 +85,14 @@ async def _product_page(
 
 @router.get("/catalog/{product_id}")
 async def product_page(
-    request: Request,
-    product_id: int,
-    p: Principal = require("vendors", "read"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, product_id: int, p: Principal = require("vendors", "read")
 ):
     return await _product_page(request, p, session, product_id)
 
 
 @router.post("/catalog/{product_id}")
 async def update_product(
-    request: Request,
-    product_id: int,
-    p: Principal = require("vendors", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, product_id: int, p: Principal = require("vendors", "update")
 ):
     data, errors, raw = await parse_form(request, ProductUpdate)
     if data is None:
@@ -117,10 +105,7 @@ async def update_product(
 
 @router.post("/catalog/{product_id}/archive")
 async def archive(
-    request: Request,
-    product_id: int,
-    p: Principal = require("vendors", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, product_id: int, p: Principal = require("vendors", "update")
 ):
     await catalog.archive_product(session, actor=p.actor(), product_id=product_id, vendor_id=p.vendor_id)
     return redirect(f"/catalog/{product_id}", flash="Archived: no longer for sale.")
@@ -128,10 +113,7 @@ async def archive(
 
 @router.post("/catalog/{product_id}/stock")
 async def adjust(
-    request: Request,
-    product_id: int,
-    p: Principal = require("vendors", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, product_id: int, p: Principal = require("vendors", "update")
 ):
     data, errors, _raw = await parse_form(request, StockAdjust)
     if data is None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.routes import complaints as api
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
@@ -25,11 +25,7 @@ CHANNELS = ("phone", "email", "store", "web")
 
 
 @router.get("/complaints")
-async def queue_page(
-    request: Request,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("complaints", "list"),
-):
+async def queue_page(session: Session, request: Request, p: Principal = require("complaints", "list")):
     rows = await complaints.queue(session, branch_ids=p.branch_ids("complaints", "list"))
     names = await _names(session, {c.customer_id for c, _ in rows})
     return render(request, "custops/complaint_queue.html", p, rows=rows, names=names)
@@ -58,11 +54,7 @@ async def new_page(
 
 
 @router.post("/complaints/new")
-async def new_submit(
-    request: Request,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("complaints", "create"),
-):
+async def new_submit(session: Session, request: Request, p: Principal = require("complaints", "create")):
     body, errors, raw = await parse_form(request, ComplaintCreate)
     if body is not None:
         try:
@@ -84,10 +76,7 @@ async def new_submit(
 
 @router.get("/complaints/{complaint_id}")
 async def detail_page(
-    complaint_id: int,
-    request: Request,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("complaints", "read"),
+    session: Session, complaint_id: int, request: Request, p: Principal = require("complaints", "read")
 ):
     c = await complaints.get(session, complaint_id)
     p.require("complaints", "read", branch_id=c.branch_id)
@@ -112,10 +101,10 @@ FORMS = {"reply": Reply, "await": Note, "replied": Note, "resolve": Resolve, "re
 
 @router.post("/complaints/{complaint_id}/{what}")
 async def act(
+    session: Session,
     complaint_id: int,
     what: str,
     request: Request,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("complaints", "update"),
 ):
     if what not in FORMS:
@@ -133,10 +122,10 @@ async def act(
 
 @router.post("/complaints/{complaint_id}/attachments/new")
 async def attach(
+    session: Session,
     complaint_id: int,
     request: Request,
     file: UploadFile = File(...),
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("complaints", "update"),
 ):
     c = await complaints.get(session, complaint_id)
@@ -160,10 +149,10 @@ async def attach(
 
 @router.get("/complaints/{complaint_id}/attachments/{attachment_id}")
 async def download(
+    session: Session,
     complaint_id: int,
     attachment_id: int,
     request: Request,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("complaints", "read"),
 ):
     c = await complaints.get(session, complaint_id)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.routes import credit_accounts as api
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
@@ -32,11 +31,11 @@ class MoneyForm(BaseModel):
 
 @router.get("/credit/customers/{customer_id}")
 async def account_page(
+    session: Session,
     customer_id: int,
     request: Request,
     start: date | None = None,
     end: date | None = None,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("credit", "read"),
 ):
     customer = await ops.get(session, customer_id)
@@ -70,10 +69,7 @@ async def account_page(
 
 @router.post("/credit/customers/{customer_id}/open")
 async def open_account(
-    customer_id: int,
-    request: Request,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("credit", "create"),
+    session: Session, customer_id: int, request: Request, p: Principal = require("credit", "create")
 ):
     customer = await ops.get(session, customer_id)
     p.require("credit", "create", branch_id=customer.home_branch_id)
@@ -86,10 +82,7 @@ async def open_account(
 
 @router.post("/credit/customers/{customer_id}/terms")
 async def set_terms(
-    customer_id: int,
-    request: Request,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("credit", "update"),
+    session: Session, customer_id: int, request: Request, p: Principal = require("credit", "update")
 ):
     """Change payment terms and grace days (finance)."""
     acct = await api.account(session, p, customer_id, "update")
@@ -105,11 +98,7 @@ async def set_terms(
 
 @router.post("/credit/customers/{customer_id}/{what}")
 async def post_money(
-    customer_id: int,
-    what: str,
-    request: Request,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("credit", "read"),
+    session: Session, customer_id: int, what: str, request: Request, p: Principal = require("credit", "read")
 ):
     """A credit sale (credit/create) or a payment (credit/post) entered on the page."""
     url = f"/credit/customers/{customer_id}"

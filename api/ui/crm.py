@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.routes import crm as crm_api
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.models import User
@@ -47,9 +47,7 @@ class TaskForm(BaseModel):
 
 
 @router.get("/tasks")
-async def tasks_page(
-    request: Request, session: AsyncSession = Depends(get_session), p: Principal = require("crm", "read")
-):
+async def tasks_page(session: Session, request: Request, p: Principal = require("crm", "read")):
     return render(request, "custops/tasks.html", p, **await my_work(session, p))
 
 
@@ -65,12 +63,7 @@ async def my_work(session: AsyncSession, p: Principal) -> dict:
 
 
 @router.post("/tasks/{task_id}/complete")
-async def complete(
-    task_id: int,
-    request: Request,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("crm", "update"),
-):
+async def complete(session: Session, task_id: int, request: Request, p: Principal = require("crm", "update")):
     task = await crm_api.complete(request, session, p, task_id)
     back = request.query_params.get("back") or "/tasks"
     return redirect(
@@ -81,10 +74,7 @@ async def complete(
 
 @router.get("/mailbox")
 async def mailbox_page(
-    request: Request,
-    cursor: str | None = None,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("crm", "read"),
+    session: Session, request: Request, cursor: str | None = None, p: Principal = require("crm", "read")
 ):
     page = await notify.mailbox(
         session, viewer_id=p.user_id, branch_ids=p.branch_ids("crm", "read"), limit=50, cursor=cursor
@@ -152,10 +142,10 @@ ADD_FORMS = {
 
 @router.post("/customers/{customer_id}/{kind}/new")
 async def add_record(
+    session: Session,
     customer_id: int,
     kind: str,
     request: Request,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("customers", "read"),
 ):
     """Log an interaction or add a contact or address from the customer page."""
@@ -182,10 +172,10 @@ async def _new_task(customer_id: int, request: Request, session: AsyncSession, p
 
 @router.post("/customers/{customer_id}/{kind}/{record_id}/remove")
 async def remove(
+    session: Session,
     customer_id: int,
     kind: str,
     record_id: int,
-    session: AsyncSession = Depends(get_session),
     p: Principal = require("customers", "update"),
 ):
     model = {"contacts": CustomerContact, "addresses": CustomerAddress}.get(kind)
@@ -200,10 +190,7 @@ async def remove(
 
 @router.post("/customers/{customer_id}/merge")
 async def merge(
-    customer_id: int,
-    request: Request,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("customers", "approve"),
+    session: Session, customer_id: int, request: Request, p: Principal = require("customers", "approve")
 ):
     from backroom.customers.ops_schemas import MergeRequest
 
@@ -218,10 +205,7 @@ async def merge(
 
 @router.post("/customers/{customer_id}/erase")
 async def erase(
-    customer_id: int,
-    request: Request,
-    session: AsyncSession = Depends(get_session),
-    p: Principal = require("customers", "approve"),
+    session: Session, customer_id: int, request: Request, p: Principal = require("customers", "approve")
 ):
     from backroom.customers.ops_schemas import EraseRequest
 

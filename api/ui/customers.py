@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.routes.customers import submit_limit_request
 from api.ui.common import parse_form, redirect, render
 from api.ui.crm import sections as operations_sections
@@ -44,11 +43,11 @@ class LimitForm(BaseModel):
 
 @router.get("/customers")
 async def customers_page(
+    session: Session,
     request: Request,
     q: str | None = None,
     cursor: str | None = None,
     p: Principal = require("customers", "list"),
-    session: AsyncSession = Depends(get_session),
 ):
     page = await service.list_customers(
         session, branch_ids=p.branch_ids("customers", "list"), q=q, cursor=cursor
@@ -59,9 +58,7 @@ async def customers_page(
 
 @router.post("/customers")
 async def create_customer_form(
-    request: Request,
-    p: Principal = require("customers", "create"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, p: Principal = require("customers", "create")
 ):
     data, errors, raw = await parse_form(request, CustomerCreate)
     duplicates = []
@@ -118,20 +115,14 @@ async def _customer_page(request, session, p, customer_id, values=None, errors=N
 
 @router.get("/customers/{customer_id}")
 async def customer_page(
-    request: Request,
-    customer_id: int,
-    p: Principal = require("customers", "read"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, customer_id: int, p: Principal = require("customers", "read")
 ):
     return await _customer_page(request, session, p, customer_id)
 
 
 @router.post("/customers/{customer_id}/credit-limit")
 async def request_limit_form(
-    request: Request,
-    customer_id: int,
-    p: Principal = require("credit", "create"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, customer_id: int, p: Principal = require("credit", "create")
 ):
     """The clerk's limit request from the customer page; finance decides in the inbox."""
     form, errors, raw = await parse_form(request, LimitForm)
@@ -178,10 +169,7 @@ class ProfileForm(BaseModel):
 
 @router.post("/customers/{customer_id}/edit")
 async def edit_customer_form(
-    request: Request,
-    customer_id: int,
-    p: Principal = require("customers", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, customer_id: int, p: Principal = require("customers", "update")
 ):
     """Save the profile form; invalid input re-renders the page with the messages."""
     customer = await service.get_customer(session, customer_id)

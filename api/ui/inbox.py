@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Form, Request
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.ui.common import redirect, render
 from api.ui.crm import my_work
 from backroom.approvals import service
@@ -17,11 +16,7 @@ NAV = [("Inbox", "/inbox", ("dashboard", "read"), 1)]
 
 
 @router.get("/inbox")
-async def inbox_page(
-    request: Request,
-    p: Principal = require("dashboard", "read"),
-    session: AsyncSession = Depends(get_session),
-):
+async def inbox_page(session: Session, request: Request, p: Principal = require("dashboard", "read")):
     pending = await service.inbox(session, p=p, status="pending")
     decided = await service.inbox(session, p=p, status="decided")
     mine = await service.my_requests(session, p=p)
@@ -39,12 +34,12 @@ async def inbox_page(
 
 @router.post("/inbox/{request_id}/decision")
 async def decide_from_inbox(
+    session: Session,
     request: Request,
     request_id: int,
     decision: str = Form(...),
     reason: str = Form(""),
     p: Principal = require("dashboard", "read"),
-    session: AsyncSession = Depends(get_session),
 ):
     """Approve or reject from the inbox; the outcome shows at once on the reloaded page."""
     row = await service.get(session, request_id)

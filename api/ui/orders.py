@@ -3,11 +3,10 @@ alerts, a link to the workflow in the Temporal UI and the audit trail."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.routes.orders import visible_order
 from api.ui.common import parse_form, redirect, render
 from backroom import temporal
@@ -25,9 +24,7 @@ NAV = [("Orders", "/orders", ("orders", "list"), 31)]
 
 
 @router.get("/orders")
-async def order_list(
-    request: Request, p: Principal = require("orders", "list"), session: AsyncSession = Depends(get_session)
-):
+async def order_list(session: Session, request: Request, p: Principal = require("orders", "list")):
     q = {k: v for k, v in request.query_params.items() if v and k in OrderFilter.model_fields}
     try:
         filt = OrderFilter.model_validate(q)
@@ -41,10 +38,7 @@ async def order_list(
 
 @router.get("/orders/{order_id}")
 async def order_page(
-    request: Request,
-    order_id: int,
-    p: Principal = require("orders", "read"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, order_id: int, p: Principal = require("orders", "read")
 ):
     order = await visible_order(session, p, order_id, "orders", "read")
     settings = request.app.state.settings
@@ -70,10 +64,7 @@ async def order_page(
 
 @router.post("/orders/{order_id}/cancel")
 async def cancel(
-    request: Request,
-    order_id: int,
-    p: Principal = require("orders", "update"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, order_id: int, p: Principal = require("orders", "update")
 ):
     body, _errors, _ = await parse_form(request, CancelRequest)
     if body is None:
@@ -92,10 +83,7 @@ async def cancel(
 
 @router.post("/orders/{order_id}/refund")
 async def refund(
-    request: Request,
-    order_id: int,
-    p: Principal = require("payments", "create"),
-    session: AsyncSession = Depends(get_session),
+    session: Session, request: Request, order_id: int, p: Principal = require("payments", "create")
 ):
     form = await request.form()
     data = {"reason": form.get("reason") or None}

@@ -4,11 +4,11 @@ Permission ("payments", "create"): a shift is cash handling; see api/routes/shif
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
@@ -63,16 +63,12 @@ async def _page(request: Request, p: Principal, session: AsyncSession, *, status
 
 
 @router.get("/shifts")
-async def shifts_page(
-    request: Request, p: Principal = require(*CASH), session: AsyncSession = Depends(get_session)
-):
+async def shifts_page(session: Session, request: Request, p: Principal = require(*CASH)):
     return await _page(request, p, session)
 
 
 @router.post("/shifts/open")
-async def open_shift(
-    request: Request, p: Principal = require(*CASH), session: AsyncSession = Depends(get_session)
-):
+async def open_shift(session: Session, request: Request, p: Principal = require(*CASH)):
     """Open your shift at a branch; a second open shift there is refused."""
     form, errors, raw = await parse_form(request, OpenForm)
     if form is not None:
@@ -91,12 +87,7 @@ async def open_shift(
 
 
 @router.post("/shifts/{shift_id}/close")
-async def close_shift(
-    shift_id: Id,
-    request: Request,
-    p: Principal = require(*CASH),
-    session: AsyncSession = Depends(get_session),
-):
+async def close_shift(session: Session, shift_id: Id, request: Request, p: Principal = require(*CASH)):
     """Close your open shift with the counted cash."""
     form, errors, raw = await parse_form(request, CloseForm)
     shift = await session.get(Shift, shift_id)

@@ -8,11 +8,10 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import PUBLIC, get_session
+from api.deps import PUBLIC, Session
 from api.ui.common import redirect, render
 from backroom.audit.context import Actor
 from backroom.carts import service as carts
@@ -95,9 +94,7 @@ def _valid(model, data: dict):
 
 
 @router.get("")
-async def products(
-    request: Request, category: str | None = None, session: AsyncSession = Depends(get_session)
-):
+async def products(session: Session, request: Request, category: str | None = None):
     """The shop window: active products with what is available now."""
     filt = ProductFilter(category=category or None, limit=200)
     page = await catalog.list_products(session, filt=filt)
@@ -118,7 +115,7 @@ async def products(
 
 
 @router.post("/cart/add")
-async def add_to_cart(request: Request, session: AsyncSession = Depends(get_session)):
+async def add_to_cart(session: Session, request: Request):
     """Add to the session's cart (creating it on first use; its workflow starts here)."""
     data = _valid(AddForm, await _form(request))
     sid = _sid(request)
@@ -145,7 +142,7 @@ async def _send(request: Request, cart, name: str, arg):
 
 
 @router.post("/cart/update")
-async def update_cart(request: Request, session: AsyncSession = Depends(get_session)):
+async def update_cart(session: Session, request: Request):
     data = _valid(QtyForm, await _form(request))
     cart = await carts.open_cart_for(session, session_key=_sid(request))
     if cart is None:
@@ -159,7 +156,7 @@ async def update_cart(request: Request, session: AsyncSession = Depends(get_sess
 
 
 @router.get("/cart")
-async def cart_page(request: Request, session: AsyncSession = Depends(get_session)):
+async def cart_page(session: Session, request: Request):
     """The cart with totals and the checkout form."""
     sid = _sid(request) or secrets.token_urlsafe(24)
     cart = await carts.open_cart_for(session, session_key=sid)
@@ -179,7 +176,7 @@ async def cart_page(request: Request, session: AsyncSession = Depends(get_sessio
 
 
 @router.post("/checkout")
-async def checkout_page(request: Request, session: AsyncSession = Depends(get_session)):
+async def checkout_page(session: Session, request: Request):
     """Place the order. The form's hidden checkout key is the Idempotency-Key, so a double
     click or a resubmitted form finds the same order."""
     raw = await _form(request)
@@ -230,7 +227,7 @@ async def checkout_page(request: Request, session: AsyncSession = Depends(get_se
 
 
 @router.get("/orders/{token}")
-async def order_status(request: Request, token: str, session: AsyncSession = Depends(get_session)):
+async def order_status(session: Session, request: Request, token: str):
     """The customer's order page (the token in the link is the only key)."""
     order = await orders.get_by_token(session, token)
     events = [e for e in await orders.events_of(session, order.id) if not e.kind.startswith("alert")]
@@ -249,7 +246,7 @@ async def order_status(request: Request, token: str, session: AsyncSession = Dep
 
 
 @router.post("/orders/{token}/authenticate")
-async def authenticate(request: Request, token: str, session: AsyncSession = Depends(get_session)):
+async def authenticate(session: Session, request: Request, token: str):
     """Test mode (localstripe): play the bank's 3-D Secure page, then tell the order's workflow."""
     form = await request.form()
     settings = request.app.state.settings

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import get_session, require
+from api.deps import Session, require
 from api.routes.orders import STEPS, parcel_step
 from api.ui.common import redirect, render
 from backroom.auth.principal import Principal
@@ -19,9 +18,7 @@ OPEN = ("picking", "packed", "label_purchased", "shipped", "partially_refunded")
 
 
 @router.get("/warehouse")
-async def queue(
-    request: Request, p: Principal = require("orders", "submit"), session: AsyncSession = Depends(get_session)
-):
+async def queue(session: Session, request: Request, p: Principal = require("orders", "submit")):
     """Parcels still to handle in the branches where the user may work, oldest order first."""
     stmt = (
         select(Parcel, Order)
@@ -41,12 +38,12 @@ async def queue(
 
 @router.post("/warehouse/orders/{order_id}/parcels/{parcel_id}/{step}")
 async def act(
+    session: Session,
     request: Request,
     order_id: int,
     parcel_id: int,
     step: str,
     p: Principal = require("orders", "submit"),
-    session: AsyncSession = Depends(get_session),
 ):
     """Pick / pack / label / ship / delivered: the order's workflow decides whether it may."""
     if step not in STEPS:

@@ -1,11 +1,14 @@
-"""Transactional workflow starts: enqueue with the record, start right after the commit, and
-let the worker's poller start whatever the first try could not (Temporal down, a crash)."""
+"""The workflow outbox: a use case queues workflow starts and signals in its own transaction;
+after the commit the edge dispatches them, and the worker's poller delivers whatever the first
+try could not (Temporal down, a crash between commit and dispatch)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
@@ -15,15 +18,16 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from backroom import temporal
 from backroom.db.base import utcnow
 from backroom.db.session import Sessionmaker
-from backroom.starts.models import WorkflowStart
+from backroom.starts.models import SignalStatus, StartStatus, WorkflowSignal, WorkflowStart
 
 log = logging.getLogger("backroom.starts")
 _ATTRS: dict[int, bool] = {}
+_QUEUED = "backroom.outbox"  # key in session.info: what this transaction queued
 
 
 def workflow_name(run) -> str:
@@ -33,18 +37,38 @@ def workflow_name(run) -> str:
     return wf._Definition.must_from_run_fn(run).name
 
 
+def _queue(session: AsyncSession, row: WorkflowStart | WorkflowSignal) -> None:
+    session.info.setdefault(_QUEUED, []).append(row)
+
+
+def queued(session: AsyncSession) -> list[WorkflowStart | WorkflowSignal]:
+    """What the session's transaction queued, in order; cleared by `take_queued`."""
+    return list(session.info.get(_QUEUED, ()))
+
+
+def take_queued(session: AsyncSession) -> list[WorkflowStart | WorkflowSignal]:
+    """Hand over (and forget) what the committed transaction queued, for dispatch."""
+    return session.info.pop(_QUEUED, [])
+
+
+def forget_queued(session: AsyncSession) -> None:
+    """The transaction rolled back: nothing it queued exists."""
+    session.info.pop(_QUEUED, None)
+
+
 async def enqueue(
     session: AsyncSession,
     *,
-    run,
+    run: Any,
     arg: BaseModel,
     workflow_id: str,
-    task_queue: str,
+    task_queue: str | None = None,
     branch_id: int | None = None,
     customer_id: int | None = None,
     order_id: int | None = None,
 ) -> WorkflowStart:
-    """Record that `workflow_id` must run, in the caller's transaction. Idempotent by id."""
+    """Record that `workflow_id` must run, in the caller's transaction (default task queue
+    unless one is named). Idempotent by workflow id."""
     row = await session.scalar(select(WorkflowStart).where(WorkflowStart.workflow_id == workflow_id))
     if row is None:
         row = WorkflowStart(
@@ -55,11 +79,33 @@ async def enqueue(
             branch_id=branch_id,
             customer_id=customer_id,
             order_id=order_id,
-            status="pending",
+            status=StartStatus.pending,
+            attempts=0,
             created_at=utcnow(),
         )
         session.add(row)
         await session.flush()
+    if row.status == StartStatus.pending:
+        _queue(session, row)
+    return row
+
+
+async def enqueue_signal(
+    session: AsyncSession, *, workflow_id: str, signal: str, arg: BaseModel | None = None
+) -> WorkflowSignal:
+    """Record a signal for `workflow_id`, sent after the caller's transaction commits. Not
+    idempotent: each call is one more signal."""
+    row = WorkflowSignal(
+        workflow_id=workflow_id,
+        signal=signal,
+        args=None if arg is None else arg.model_dump(mode="json"),
+        status=SignalStatus.pending,
+        attempts=0,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    _queue(session, row)
     return row
 
 
@@ -78,7 +124,7 @@ async def _supports_attributes(client: Client) -> bool:
     return _ATTRS[key]
 
 
-async def _start(client: Client, row: WorkflowStart) -> None:
+async def _start(client: Client, row: WorkflowStart, default_queue: str) -> None:
     extra = {}
     if await _supports_attributes(client):
         extra["search_attributes"] = temporal.search_attributes(
@@ -90,7 +136,7 @@ async def _start(client: Client, row: WorkflowStart) -> None:
             row.workflow_type,
             row.args,
             id=row.workflow_id,
-            task_queue=row.task_queue,
+            task_queue=row.task_queue or default_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             **extra,
         )
@@ -98,29 +144,153 @@ async def _start(client: Client, row: WorkflowStart) -> None:
         pass
 
 
-async def dispatch(client: Client, sessionmaker: Sessionmaker, workflow_ids: list[str]) -> bool:
-    """Start the given pending workflows now; True if all started. A failure leaves the row
-    pending for the poller. Idempotent."""
-    ok = True
-    for workflow_id in workflow_ids:
-        async with sessionmaker() as session:
-            row = await session.scalar(select(WorkflowStart).where(WorkflowStart.workflow_id == workflow_id))
-        if row is None or row.status == "started":
-            continue
+async def _signal(client: Client, row: WorkflowSignal) -> SignalStatus:
+    handle = client.get_workflow_handle(row.workflow_id)
+    try:
+        if row.args is None:
+            await handle.signal(row.signal)
+        else:
+            await handle.signal(row.signal, row.args)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:  # finished or never started: nothing to tell
+            log.info("signal %s to %s dropped: %s", row.signal, row.workflow_id, exc)
+            return SignalStatus.dropped
+        raise
+    return SignalStatus.delivered
+
+
+@dataclass
+class Outbox:
+    """Delivers queued starts and signals. One per process (app or worker)."""
+
+    sessionmaker: Sessionmaker
+    default_queue: str
+    timeout: float = 3.0  # a request waits at most this long; the poller does the rest
+
+    async def dispatch(self, client: Client, rows: list[WorkflowStart | WorkflowSignal]) -> bool:
+        """Deliver committed rows now, in order; True if all went. What fails stays pending for
+        the poller. Starts are idempotent by id; a signal is marked delivered in one write."""
+        done_starts: list[int] = []
+        done_signals: dict[SignalStatus, list[int]] = {}
+        ok = True
+        blocked: set[str] = set()  # a workflow whose start or signal failed: keep its order
+        for row in rows:
+            if row.workflow_id in blocked:
+                continue
+            try:
+                if isinstance(row, WorkflowStart):
+                    await _start(client, row, self.default_queue)
+                    done_starts.append(row.id)
+                else:
+                    done_signals.setdefault(await _signal(client, row), []).append(row.id)
+            except (RPCError, RuntimeError, OSError) as exc:
+                ok = False
+                blocked.add(row.workflow_id)
+                log.warning("could not deliver to %s yet: %s", row.workflow_id, exc)
+        await self._mark(done_starts, done_signals)
+        return ok
+
+    async def dispatch_bounded(self, client_factory, rows: list[WorkflowStart | WorkflowSignal]) -> bool:
+        """`dispatch` within `timeout` seconds, for a request path; never raises."""
+        if not rows:
+            return True
         try:
-            await _start(client, row)
-            error = None
-        except (RPCError, RuntimeError, OSError) as exc:
-            ok, error = False, str(exc)[:500]
-            log.warning("could not start %s yet: %s", workflow_id, error)
-        async with sessionmaker.begin() as session:
-            values = {"status": "started", "started_at": utcnow()} if error is None else {"last_error": error}
-            await session.execute(
-                update(WorkflowStart)
-                .where(WorkflowStart.id == row.id)
-                .values(attempts=WorkflowStart.attempts + 1, **values)
+            async with asyncio.timeout(self.timeout):
+                return await self.dispatch(await client_factory(), rows)
+        except Exception as exc:  # Temporal down or slow: the poller delivers later
+            log.warning("outbox dispatch deferred to the poller: %s", exc)
+            return False
+
+    async def _mark(self, starts: list[int], signals: dict[SignalStatus, list[int]]) -> None:
+        if not starts and not signals:
+            return
+        now = utcnow()
+        async with self.sessionmaker.begin() as session:
+            if starts:
+                await session.execute(
+                    update(WorkflowStart)
+                    .where(WorkflowStart.id.in_(starts), WorkflowStart.status == StartStatus.pending)
+                    .values(status=StartStatus.started, started_at=now, attempts=WorkflowStart.attempts + 1)
+                )
+            for status, ids in signals.items():
+                await session.execute(
+                    update(WorkflowSignal)
+                    .where(WorkflowSignal.id.in_(ids), WorkflowSignal.status == SignalStatus.pending)
+                    .values(status=status, delivered_at=now, attempts=WorkflowSignal.attempts + 1)
+                )
+
+    async def deliver_pending(
+        self, client: Client, *, older_than: timedelta = timedelta(seconds=5), limit: int = 100
+    ) -> int:
+        """Deliver rows still pending after `older_than` (the request's own try gets that long
+        first): starts before signals, each in id order. Returns how many were tried."""
+        cutoff = utcnow() - older_than
+        async with self.sessionmaker() as session:
+            starts = list(
+                (
+                    await session.scalars(
+                        select(WorkflowStart)
+                        .where(
+                            WorkflowStart.status == StartStatus.pending, WorkflowStart.created_at <= cutoff
+                        )
+                        .order_by(WorkflowStart.id)
+                        .limit(limit)
+                    )
+                ).all()
             )
-    return ok
+            signals = list(
+                (
+                    await session.scalars(
+                        select(WorkflowSignal)
+                        .where(
+                            WorkflowSignal.status == SignalStatus.pending, WorkflowSignal.created_at <= cutoff
+                        )
+                        .order_by(WorkflowSignal.id)
+                        .limit(limit)
+                    )
+                ).all()
+            )
+        rows = [*starts, *signals]
+        if rows and not await self.dispatch(client, rows):
+            await self._count_failures(rows)
+        return len(rows)
+
+    async def _count_failures(self, rows: list[WorkflowStart | WorkflowSignal]) -> None:
+        async with self.sessionmaker.begin() as session:
+            for model in (WorkflowStart, WorkflowSignal):
+                ids = [r.id for r in rows if isinstance(r, model)]
+                if ids:
+                    await session.execute(
+                        update(model)
+                        .where(model.id.in_(ids), model.status == "pending")
+                        .values(attempts=model.attempts + 1, last_error="not delivered yet; retrying")
+                    )
+
+    async def run_poller(self, client: Client, *, every: float = 2.0) -> None:
+        """The worker's loop that delivers what requests could not. Runs until cancelled."""
+        while True:
+            try:
+                await self.deliver_pending(client)
+            except Exception:  # keep polling: one bad row or a passing outage must not stop it
+                log.exception("workflow outbox poller")
+            await asyncio.sleep(every)
+
+
+# Kept for callers that hold ids rather than rows (tests, checkout's idempotent repeat).
+async def dispatch(
+    client: Client, sessionmaker: Sessionmaker, workflow_ids: list[str], *, default_queue: str = ""
+) -> bool:
+    """Start the given pending workflows now; True if all started. Idempotent."""
+    async with sessionmaker() as session:
+        rows = list(
+            (
+                await session.scalars(
+                    select(WorkflowStart).where(WorkflowStart.workflow_id.in_(workflow_ids))
+                )
+            ).all()
+        )
+    pending = [r for r in rows if r.status == StartStatus.pending]
+    return await Outbox(sessionmaker, default_queue).dispatch(client, pending)
 
 
 async def start_pending(
@@ -129,31 +299,9 @@ async def start_pending(
     *,
     older_than: timedelta = timedelta(seconds=5),
     limit: int = 100,
+    default_queue: str = "",
 ) -> int:
-    """Start rows still pending after `older_than` (the request's own try gets that long first)."""
-    async with sessionmaker() as session:
-        ids = list(
-            (
-                await session.execute(
-                    select(WorkflowStart.workflow_id)
-                    .where(
-                        WorkflowStart.status == "pending", WorkflowStart.created_at <= utcnow() - older_than
-                    )
-                    .order_by(WorkflowStart.id)
-                    .limit(limit)
-                )
-            ).scalars()
-        )
-    if ids:
-        await dispatch(client, sessionmaker, ids)
-    return len(ids)
-
-
-async def run_poller(client: Client, sessionmaker: Sessionmaker, *, every: float = 2.0) -> None:
-    """The worker's loop that starts what requests could not. Runs until cancelled."""
-    while True:
-        try:
-            await start_pending(client, sessionmaker)
-        except Exception:  # keep polling: one bad row or a passing outage must not stop it
-            log.exception("workflow start poller")
-        await asyncio.sleep(every)
+    """Deliver rows still pending after `older_than`. Returns how many were tried."""
+    return await Outbox(sessionmaker, default_queue).deliver_pending(
+        client, older_than=older_than, limit=limit
+    )

@@ -42,8 +42,13 @@ async def test_request_succeeds_while_temporal_is_down_and_the_poller_starts_it(
         dev_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
     ):
         # Twice, as two pollers (or a retry) would: one workflow run.
-        assert await starts.start_pending(dev_env.client, db.sessionmaker, older_than=timedelta(0)) >= 1
-        await starts.dispatch(dev_env.client, db.sessionmaker, [wid])
+        assert (
+            await starts.start_pending(
+                dev_env.client, db.sessionmaker, older_than=timedelta(0), default_queue=task_queue
+            )
+            >= 1
+        )
+        await starts.dispatch(dev_env.client, db.sessionmaker, [wid], default_queue=task_queue)
         for _ in range(100):
             async with db.read_sessionmaker() as s:
                 gate = await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == wid))
