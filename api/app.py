@@ -15,7 +15,6 @@ import api.ui
 from api import errors
 from api.templating import make_templates
 from backroom import temporal
-from backroom.auth import service as auth
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.errors import WorkflowServiceUnavailable
 from backroom.plugins import submodules
@@ -63,8 +62,6 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        async with app.state.sessionmaker() as session:
-            app.state.enforcer = load_enforcer(await auth.all_grants(session))
         yield
         if engine is not None:
             await engine.dispose()
