@@ -13,6 +13,7 @@ from temporalio.client import Client
 import api.routes
 import api.ui
 from api import errors
+from api.limits import BodyLimit
 from api.templating import make_templates
 from backroom import temporal
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
@@ -89,4 +90,5 @@ def create_app(
     app.state.templates.env.globals["nav"] = sorted(nav, key=lambda n: n[3])
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.attachment_max_bytes)
     return app
