@@ -13,7 +13,7 @@ from backroom.auth.principal import Principal
 from backroom.crm import service as crm
 from backroom.crm.models import FollowUpTask
 from backroom.crm.schemas import InteractionCreate, InteractionRead, TaskCreate, TaskRead
-from backroom.customers import ops
+from backroom.customers import service as customers
 from workflows.crm import CompleteTask, FollowUpInput, FollowUpWorkflow
 
 log = logging.getLogger("backroom.api")
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["crm"])
 
 
 async def _customer(session: AsyncSession, p: Principal, customer_id: int, action: str):
-    c = await ops.get(session, customer_id)
+    c = await customers.get_customer(session, customer_id)
     p.require("crm", action, branch_id=c.home_branch_id)
     return c
 

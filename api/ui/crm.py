@@ -20,9 +20,10 @@ from backroom.complaints.sla import sla_status
 from backroom.credit import ledger
 from backroom.crm import service as crm
 from backroom.crm.schemas import InteractionCreate, TaskCreate
-from backroom.customers import ops
+from backroom.customers import repository as customer_queries
+from backroom.customers import service as customers
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact
-from backroom.customers.ops_schemas import AddressCreate, ContactCreate
+from backroom.customers.schemas import AddressCreate, ContactCreate, EraseRequest, MergeRequest
 from backroom.db.base import utcnow
 from backroom.errors import not_found
 from backroom.notifications import service as notify
@@ -99,8 +100,8 @@ async def sections(session: AsyncSession, p: Principal, customer: Customer) -> d
         ).all()
     )
     return {
-        "contacts": await ops.contacts(session, customer.id),
-        "addresses": await ops.addresses(session, customer.id),
+        "contacts": await customer_queries.contacts(session, customer.id),
+        "addresses": await customer_queries.addresses(session, customer.id),
         "interactions": (await crm.interactions(session, customer_id=customer.id, limit=20)).items
         if p.can("crm", "read", customer.home_branch_id)
         else [],
@@ -108,7 +109,7 @@ async def sections(session: AsyncSession, p: Principal, customer: Customer) -> d
         "complaint_rows": [(c, sla_status(c, now)) for c in rows],
         "credit": view,
         "aging": await ledger.aging(session, account_id=acct.id) if acct else None,
-        "timeline": await ops.timeline(session, customer_id=customer.id, limit=50),
+        "timeline": await customers.timeline(session, customer_id=customer.id, limit=50),
         "staff": staff,
     }
 
@@ -135,8 +136,8 @@ async def _form(request, model):
 # The customer page's "add" forms: (permission, form model, service call, message).
 ADD_FORMS = {
     "interactions": (("crm", "create"), InteractionCreate, crm.log_interaction, "Interaction logged."),
-    "contacts": (("customers", "update"), ContactCreate, ops.add_contact, "Contact added."),
-    "addresses": (("customers", "update"), AddressCreate, ops.add_address, "Address added."),
+    "contacts": (("customers", "update"), ContactCreate, customers.add_contact, "Contact added."),
+    "addresses": (("customers", "update"), AddressCreate, customers.add_address, "Address added."),
 }
 
 
@@ -182,7 +183,7 @@ async def remove(
     if model is None:
         raise not_found("Page", kind)
     await _customer(session, p, customer_id, "customers", "update")
-    await ops.remove_record(
+    await customers.remove_record(
         session, actor=p.actor(), customer_id=customer_id, model=model, record_id=record_id
     )
     return redirect(_back(customer_id), flash="Removed.")
@@ -192,14 +193,14 @@ async def remove(
 async def merge(
     session: Session, customer_id: int, request: Request, p: Principal = require("customers", "approve")
 ):
-    from backroom.customers.ops_schemas import MergeRequest
-
     await _customer(session, p, customer_id, "customers", "approve")
     body, err = await _form(request, MergeRequest)
     if body is None:
         return redirect(_back(customer_id), flash=f"Not merged: {err}")
     await _customer(session, p, body.survivor_id, "customers", "approve")
-    survivor = await ops.merge(session, actor=p.actor(), loser_id=customer_id, survivor_id=body.survivor_id)
+    survivor = await customers.merge(
+        session, actor=p.actor(), loser_id=customer_id, survivor_id=body.survivor_id
+    )
     return redirect(f"/customers/{survivor.id}", flash=f"Customer #{customer_id} merged into this one.")
 
 
@@ -207,11 +208,9 @@ async def merge(
 async def erase(
     session: Session, customer_id: int, request: Request, p: Principal = require("customers", "approve")
 ):
-    from backroom.customers.ops_schemas import EraseRequest
-
     await _customer(session, p, customer_id, "customers", "approve")
     body, err = await _form(request, EraseRequest)
     if body is None:
         return redirect(_back(customer_id), flash=f"Not erased: {err}")
-    await ops.erase(session, actor=p.actor(), customer_id=customer_id, reason=body.reason)
+    await customers.erase(session, actor=p.actor(), customer_id=customer_id, reason=body.reason)
     return redirect(_back(customer_id), flash="Personal data erased.")

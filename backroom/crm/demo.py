@@ -16,7 +16,7 @@ from backroom.credit import ledger
 from backroom.crm import service as crm
 from backroom.crm.flow import FOLLOWUP_WORKFLOW, FollowUpInput
 from backroom.crm.models import Interaction
-from backroom.customers import ops
+from backroom.customers import service as customers
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.settings import get_settings
@@ -138,7 +138,7 @@ async def seed(session, context) -> None:
         await _start_later(
             session, FOLLOWUP_WORKFLOW, task.workflow_id, task.branch_id, alice.id, _followup_input(task)
         )
-        await ops.add_address(
+        await customers.add_address(
             session,
             actor=ACTOR,
             customer_id=cafe.id,
@@ -150,7 +150,7 @@ async def seed(session, context) -> None:
             country="US",
             is_default=True,
         )
-        await ops.add_contact(
+        await customers.add_contact(
             session,
             actor=ACTOR,
             customer_id=cafe.id,
