@@ -7,14 +7,15 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, require
-from api.routes import complaints as api
+from api.deps import Session, SettingsDep, require
+from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
 from backroom.complaints import service as complaints
 from backroom.complaints.models import ComplaintAttachment
 from backroom.complaints.schemas import ComplaintCreate, Note, Reopen, Reply, Resolve
 from backroom.complaints.sla import SEVERITIES, sla_status
+from backroom.customers import service as customers
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.errors import AppError, not_found
@@ -54,11 +55,22 @@ async def new_page(
 
 
 @router.post("/complaints/new")
-async def new_submit(session: Session, request: Request, p: Principal = require("complaints", "create")):
+async def new_submit(
+    session: Session, settings: SettingsDep, request: Request, p: Principal = require("complaints", "create")
+):
     body, errors, raw = await parse_form(request, ComplaintCreate)
     if body is not None:
         try:
-            c = await api.log_and_start(request, session, p, body)
+            customer = await customers.get_customer(session, body.customer_id)
+            p.require("complaints", "create", branch_id=customer.home_branch_id)
+            async with session.begin_nested():  # a refusal undoes this attempt only; the form renders
+                c = await complaints.open_complaint(
+                    session,
+                    data=body,
+                    actor=p.actor(),
+                    sla=settings.complaint_sla,
+                    reopen_minutes=settings.complaint_reopen_minutes,
+                )
             return redirect(f"/complaints/{c.id}", flash=f"Complaint #{c.id} logged.")
         except AppError as exc:
             errors = {exc.extra.get("field", "customer_id"): exc.detail}
@@ -76,7 +88,7 @@ async def new_submit(session: Session, request: Request, p: Principal = require(
 
 @router.get("/complaints/{complaint_id}")
 async def detail_page(
-    session: Session, complaint_id: int, request: Request, p: Principal = require("complaints", "read")
+    session: Session, complaint_id: Id, request: Request, p: Principal = require("complaints", "read")
 ):
     c = await complaints.get(session, complaint_id)
     p.require("complaints", "read", branch_id=c.branch_id)
@@ -96,41 +108,73 @@ async def detail_page(
     )
 
 
-FORMS = {"reply": Reply, "await": Note, "replied": Note, "resolve": Resolve, "reopen": Reopen}
+def _transitions(settings) -> dict:
+    """The page's forms: (form model, the use case of that transition given the form)."""
+    return {
+        "reply": (
+            Reply,
+            lambda s, a, cid, b: complaints.respond(s, actor=a, complaint_id=cid, message=b.message),
+        ),
+        "await": (
+            Note,
+            lambda s, a, cid, b: complaints.await_customer(s, actor=a, complaint_id=cid, note=b.message),
+        ),
+        "replied": (
+            Note,
+            lambda s, a, cid, b: complaints.customer_replied(s, actor=a, complaint_id=cid, note=b.message),
+        ),
+        "resolve": (
+            Resolve,
+            lambda s, a, cid, b: complaints.resolve(s, actor=a, complaint_id=cid, **b.model_dump()),
+        ),
+        "reopen": (
+            Reopen,
+            lambda s, a, cid, b: complaints.reopen(
+                s,
+                actor=a,
+                complaint_id=cid,
+                reason=b.reason,
+                window_minutes=settings.complaint_reopen_minutes,
+            ),
+        ),
+    }
 
 
 @router.post("/complaints/{complaint_id}/{what}")
 async def act(
     session: Session,
-    complaint_id: int,
+    settings: SettingsDep,
+    complaint_id: Id,
     what: str,
     request: Request,
     p: Principal = require("complaints", "update"),
 ):
-    if what not in FORMS:
+    forms = _transitions(settings)
+    if what not in forms:
         raise not_found("Page", what)
-    model = FORMS[what]
+    model, use_case = forms[what]
     body, errors, _raw = await parse_form(request, model)
     if body is None:
         return redirect(
             f"/complaints/{complaint_id}",
             flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
         )
-    await api.act(request, session, p, complaint_id, what, body)
+    c = await complaints.get(session, complaint_id)
+    p.require("complaints", "update", branch_id=c.branch_id)
+    await use_case(session, p.actor(), complaint_id, body)
     return redirect(f"/complaints/{complaint_id}", flash="Saved.")
 
 
 @router.post("/complaints/{complaint_id}/attachments/new")
 async def attach(
     session: Session,
-    complaint_id: int,
-    request: Request,
+    settings: SettingsDep,
+    complaint_id: Id,
     file: UploadFile = File(...),
     p: Principal = require("complaints", "update"),
 ):
     c = await complaints.get(session, complaint_id)
     p.require("complaints", "update", branch_id=c.branch_id)
-    settings = request.app.state.settings
     data = await file.read(settings.attachment_max_bytes + 1)
     try:
         await complaints.attach(
@@ -150,9 +194,9 @@ async def attach(
 @router.get("/complaints/{complaint_id}/attachments/{attachment_id}")
 async def download(
     session: Session,
-    complaint_id: int,
-    attachment_id: int,
-    request: Request,
+    settings: SettingsDep,
+    complaint_id: Id,
+    attachment_id: Id,
     p: Principal = require("complaints", "read"),
 ):
     c = await complaints.get(session, complaint_id)
@@ -160,6 +204,4 @@ async def download(
     att = await session.get(ComplaintAttachment, attachment_id)
     if not att or att.complaint_id != c.id:
         raise not_found("Attachment", attachment_id)
-    return FileResponse(
-        request.app.state.settings.var_dir / att.path, media_type=att.content_type, filename=att.filename
-    )
+    return FileResponse(settings.var_dir / att.path, media_type=att.content_type, filename=att.filename)
