@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -76,8 +76,15 @@ async def get_temporal(request: Request) -> Client:
     return await request.app.state.temporal.client()
 
 
+def get_temporal_later(request: Request) -> Callable[[], Awaitable[Client]]:
+    """The Temporal client for a route that needs it only after its commit (an Update): called
+    then, so an unreachable Temporal never stands in front of validation or authorization."""
+    return request.app.state.temporal.client
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Temporal = Annotated[Client, Depends(get_temporal)]
+TemporalLater = Annotated[Callable[[], Awaitable[Client]], Depends(get_temporal_later)]
 
 
 def request_id(request: Request) -> str:

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, require
-from api.routes import crm as crm_api
+from api.deps import Session, SettingsDep, TemporalLater, require
+from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.models import User
 from backroom.auth.principal import Principal
@@ -64,8 +64,19 @@ async def my_work(session: AsyncSession, p: Principal) -> dict:
 
 
 @router.post("/tasks/{task_id}/complete")
-async def complete(session: Session, task_id: int, request: Request, p: Principal = require("crm", "update")):
-    task = await crm_api.complete(request, session, p, task_id)
+async def complete(
+    session: Session,
+    temporal: TemporalLater,
+    task_id: Id,
+    request: Request,
+    p: Principal = require("crm", "update"),
+):
+    crm.authorize_completion(p, await crm.get_task(session, task_id))
+    task = await crm.complete_task(session, actor=p.actor(), task_id=task_id)
+    # Committed before the Update, which waits on the worker: no SQLite write lock is held
+    # meanwhile (the workflow's activities write), and the workflow never ends for a rollback.
+    await session.commit()
+    await crm.end_followup(await temporal(), task=task, user_id=p.user_id)
     back = request.query_params.get("back") or "/tasks"
     return redirect(
         back if back.startswith("/") and not back.startswith("//") else "/tasks",
@@ -144,14 +155,15 @@ ADD_FORMS = {
 @router.post("/customers/{customer_id}/{kind}/new")
 async def add_record(
     session: Session,
-    customer_id: int,
+    settings: SettingsDep,
+    customer_id: Id,
     kind: str,
     request: Request,
     p: Principal = require("customers", "read"),
 ):
     """Log an interaction or add a contact or address from the customer page."""
     if kind == "tasks":
-        return await _new_task(customer_id, request, session, p)
+        return await _new_task(customer_id, request, session, settings, p)
     if kind not in ADD_FORMS:
         raise not_found("Page", kind)
     (function, action), model, add, done = ADD_FORMS[kind]
@@ -163,20 +175,27 @@ async def add_record(
     return redirect(_back(customer_id), flash=done)
 
 
-async def _new_task(customer_id: int, request: Request, session: AsyncSession, p: Principal):
+async def _new_task(customer_id: int, request: Request, session: AsyncSession, settings, p: Principal):
     body, err = await _form(request, TaskForm)
     if body is None:
         return redirect(_back(customer_id), flash=f"Not created: {err}")
-    task = await crm_api.create_and_start(request, session, p, customer_id, TaskCreate(**body.model_dump()))
+    await _customer(session, p, customer_id, "crm", "create")
+    task = await crm.create_followup(
+        session,
+        customer_id=customer_id,
+        data=TaskCreate(**body.model_dump()),
+        actor=p.actor(),
+        grace_minutes=settings.followup_grace_minutes,
+    )
     return redirect(_back(customer_id), flash=f"Follow-up #{task.id} created.")
 
 
 @router.post("/customers/{customer_id}/{kind}/{record_id}/remove")
 async def remove(
     session: Session,
-    customer_id: int,
+    customer_id: Id,
     kind: str,
-    record_id: int,
+    record_id: Id,
     p: Principal = require("customers", "update"),
 ):
     model = {"contacts": CustomerContact, "addresses": CustomerAddress}.get(kind)
@@ -191,7 +210,7 @@ async def remove(
 
 @router.post("/customers/{customer_id}/merge")
 async def merge(
-    session: Session, customer_id: int, request: Request, p: Principal = require("customers", "approve")
+    session: Session, customer_id: Id, request: Request, p: Principal = require("customers", "approve")
 ):
     await _customer(session, p, customer_id, "customers", "approve")
     body, err = await _form(request, MergeRequest)
@@ -206,7 +225,7 @@ async def merge(
 
 @router.post("/customers/{customer_id}/erase")
 async def erase(
-    session: Session, customer_id: int, request: Request, p: Principal = require("customers", "approve")
+    session: Session, customer_id: Id, request: Request, p: Principal = require("customers", "approve")
 ):
     await _customer(session, p, customer_id, "customers", "approve")
     body, err = await _form(request, EraseRequest)

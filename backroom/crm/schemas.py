@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from backroom.crm.models import Direction, InteractionChannel, TaskStatus
 
 
 class InteractionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    channel: Literal["call", "email", "visit", "note"]
-    direction: Literal["inbound", "outbound", "internal"] = "outbound"
+    channel: InteractionChannel
+    direction: Direction = Direction.outbound
     subject: str | None = Field(default=None, max_length=200)
     body: str | None = Field(default=None, max_length=10_000)
     outcome: str | None = Field(default=None, max_length=200)
@@ -20,8 +21,8 @@ class InteractionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     customer_id: int
-    channel: str
-    direction: str
+    channel: InteractionChannel
+    direction: Direction
     subject: str | None
     body: str | None
     outcome: str | None
@@ -46,8 +47,18 @@ class TaskRead(BaseModel):
     notes: str | None
     due_at: datetime
     assignee_id: int
-    status: str
+    status: TaskStatus
     reminded_at: datetime | None
     escalated_at: datetime | None
     completed_at: datetime | None
     workflow_id: str | None
+
+
+class InteractionPage(BaseModel):
+    items: list[InteractionRead]
+    next_cursor: str | None
+
+
+class TaskPage(BaseModel):
+    items: list[TaskRead]
+    next_cursor: str | None = None
