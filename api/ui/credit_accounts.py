@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
@@ -14,7 +13,6 @@ from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
 from backroom.credit import ledger
 from backroom.credit import service as credit
-from backroom.credit.models import CreditHold
 from backroom.credit.schemas import AccountOpen, CreditSale, Payment, Terms
 from backroom.customers import service as customers
 from backroom.errors import AppError
@@ -47,16 +45,7 @@ async def account_page(
         end_dt = datetime.combine(end, time.min, UTC) + timedelta(days=1) if end else None
         start_dt = datetime.combine(start, time.min, UTC) if start else None
         s, e = credit.statement_period(start_dt, end_dt)
-        holds = list(
-            (
-                await session.execute(
-                    select(CreditHold)
-                    .where(CreditHold.account_id == acct.id)
-                    .order_by(CreditHold.id.desc())
-                    .limit(20)
-                )
-            ).scalars()
-        )
+        holds = await ledger.recent_holds(session, account_id=acct.id)
         ctx.update(
             credit=await ledger.view(session, acct),
             statement=await ledger.statement(session, account_id=acct.id, start=s, end=e),

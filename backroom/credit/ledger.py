@@ -357,6 +357,17 @@ async def settle_hold(
     return hold
 
 
+async def recent_holds(session: AsyncSession, *, account_id: int, limit: int = 20) -> list[CreditHold]:
+    """The account's latest holds, newest first. Read-only."""
+    rows = await session.execute(
+        select(CreditHold)
+        .where(CreditHold.account_id == account_id)
+        .order_by(CreditHold.id.desc())
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
 async def pending_hold_workflows(session: AsyncSession, *, account_id: int) -> list[str]:
     rows = await session.execute(
         select(CreditHold.workflow_id).where(
