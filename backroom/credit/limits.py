@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.credit.errors import CreditLimitChangeNotPending
-from backroom.credit.flow import limit_change_workflow_id
+from backroom.credit.flow import limit_change_workflow_id as workflow_id
 from backroom.credit.models import CreditLimitRequest, LimitRequestStatus
 from backroom.credit.schemas import LimitChangeIn
 from backroom.customers.models import Customer, CustomerStatus
@@ -50,7 +50,7 @@ async def request_change(
     )
     session.add(req)
     await session.flush()
-    req.workflow_id = limit_change_workflow_id(req.id)
+    req.workflow_id = workflow_id(req.id)
     await audit.record(
         session,
         actor=actor,
