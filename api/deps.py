@@ -76,15 +76,15 @@ async def get_temporal(request: Request) -> Client:
     return await request.app.state.temporal.client()
 
 
-def get_temporal_later(request: Request) -> Callable[[], Awaitable[Client]]:
-    """The Temporal client for a route that needs it only after its commit (an Update): called
-    then, so an unreachable Temporal never stands in front of validation or authorization."""
+def get_temporal_factory(request: Request) -> Callable[[], Awaitable[Client]]:
+    """Connects on first call: a route that may refuse the request first (not found, bad
+    input) does not wait for, or fail on, an unreachable Temporal."""
     return request.app.state.temporal.client
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Temporal = Annotated[Client, Depends(get_temporal)]
-TemporalLater = Annotated[Callable[[], Awaitable[Client]], Depends(get_temporal_later)]
+TemporalFactory = Annotated[Callable[[], Awaitable[Client]], Depends(get_temporal_factory)]
 
 
 def request_id(request: Request) -> str:

@@ -14,7 +14,6 @@ from backroom.complaints.schemas import (
     AttachmentRead,
     ComplaintCreate,
     ComplaintDetail,
-    ComplaintPage,
     ComplaintRead,
     ComplaintWithSla,
     EventRead,
@@ -27,6 +26,7 @@ from backroom.complaints.schemas import (
 from backroom.complaints.sla import sla_status
 from backroom.customers import service as customers
 from backroom.db.base import utcnow
+from backroom.pagination import PageRead
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -73,7 +73,7 @@ async def listing(
     limit: int = 50,
     cursor: str | None = None,
     p: Principal = require("complaints", "list"),
-) -> ComplaintPage:
+) -> PageRead[ComplaintWithSla]:
     page = await complaints.search(
         session,
         branch_ids=p.branch_ids("complaints", "list"),
@@ -82,14 +82,14 @@ async def listing(
         limit=limit,
         cursor=cursor,
     )
-    return ComplaintPage(items=[read(c) for c in page.items], next_cursor=page.next_cursor)
+    return PageRead[ComplaintWithSla](items=[read(c) for c in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/queue")
-async def queue(session: Session, p: Principal = require("complaints", "list")) -> ComplaintPage:
+async def queue(session: Session, p: Principal = require("complaints", "list")) -> PageRead[ComplaintWithSla]:
     """Open complaints, riskiest SLA first."""
     rows = await complaints.queue(session, branch_ids=p.branch_ids("complaints", "list"))
-    return ComplaintPage(items=[read(c) for c, _ in rows], next_cursor=None)
+    return PageRead[ComplaintWithSla](items=[read(c) for c, _ in rows], next_cursor=None)
 
 
 @router.get("/{complaint_id}")

@@ -5,19 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, SettingsDep, TemporalLater, require
+from api.deps import Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.crm import service as crm
 from backroom.crm.schemas import (
     InteractionCreate,
-    InteractionPage,
     InteractionRead,
     TaskCreate,
-    TaskPage,
     TaskRead,
 )
 from backroom.customers import service as customers
+from backroom.pagination import PageRead
 
 router = APIRouter(prefix="/api/v1", tags=["crm"])
 
@@ -45,12 +44,10 @@ async def interactions(
     limit: int = 50,
     cursor: str | None = None,
     p: Principal = require("crm", "read"),
-) -> InteractionPage:
+) -> PageRead[InteractionRead]:
     await _customer(session, p, customer_id, "read")
     page = await crm.interactions(session, customer_id=customer_id, limit=limit, cursor=cursor)
-    return InteractionPage(
-        items=[InteractionRead.model_validate(i) for i in page.items], next_cursor=page.next_cursor
-    )
+    return PageRead[InteractionRead].of(page, InteractionRead)
 
 
 @router.post("/customers/{customer_id}/tasks", status_code=201)
@@ -76,22 +73,22 @@ async def create_task(
 @router.get("/customers/{customer_id}/tasks")
 async def customer_tasks(
     session: Session, customer_id: Id, p: Principal = require("crm", "read")
-) -> TaskPage:
+) -> PageRead[TaskRead]:
     await _customer(session, p, customer_id, "read")
     rows = await crm.tasks_for_customer(session, customer_id)
-    return TaskPage(items=[TaskRead.model_validate(t) for t in rows])
+    return PageRead[TaskRead](items=[TaskRead.model_validate(t) for t in rows])
 
 
 @router.get("/tasks/mine")
-async def my_tasks(session: Session, p: Principal = require("crm", "read")) -> TaskPage:
+async def my_tasks(session: Session, p: Principal = require("crm", "read")) -> PageRead[TaskRead]:
     """The caller's open follow-ups, soonest due first."""
     rows = await crm.my_tasks(session, user_id=p.user_id)
-    return TaskPage(items=[TaskRead.model_validate(t) for t in rows])
+    return PageRead[TaskRead](items=[TaskRead.model_validate(t) for t in rows])
 
 
 @router.post("/tasks/{task_id}/complete")
 async def complete_task(
-    session: Session, temporal: TemporalLater, task_id: Id, p: Principal = require("crm", "update")
+    session: Session, temporal: TemporalFactory, task_id: Id, p: Principal = require("crm", "update")
 ) -> TaskRead:
     """Mark a follow-up done; ends followup-{id}."""
     crm.authorize_completion(p, await crm.get_task(session, task_id))

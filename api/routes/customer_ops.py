@@ -17,18 +17,15 @@ from backroom.customers import repository, service
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact
 from backroom.customers.schemas import (
     AddressCreate,
-    AddressPage,
     AddressRead,
     ContactCreate,
-    ContactPage,
     ContactRead,
     CustomerBrief,
-    CustomerBriefPage,
     EraseRequest,
     MergeRequest,
     TimelineItemRead,
-    TimelinePage,
 )
+from backroom.pagination import PageRead
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 
@@ -47,14 +44,12 @@ async def search(
     limit: int = 50,
     cursor: str | None = None,
     p: Principal = require("customers", "list"),
-) -> CustomerBriefPage:
+) -> PageRead[CustomerBrief]:
     """Search by name (substring/trigram), email prefix or phone-digits prefix; keyset pages."""
     page = await repository.search(
         session, q=q, tag=tag, branch_ids=p.branch_ids("customers", "list"), limit=limit, cursor=cursor
     )
-    return CustomerBriefPage(
-        items=[CustomerBrief.model_validate(c) for c in page.items], next_cursor=page.next_cursor
-    )
+    return PageRead[CustomerBrief].of(page, CustomerBrief)
 
 
 @router.get("/duplicates")
@@ -64,11 +59,11 @@ async def duplicates(
     email: str | None = None,
     phone: str | None = None,
     p: Principal = require("customers", "read"),
-) -> CustomerBriefPage:
+) -> PageRead[CustomerBrief]:
     """Existing customers that look like the given details."""
     found = await repository.find_duplicates(session, name=name, email=email, phone=phone)
     allowed = p.branch_ids("customers", "read")
-    return CustomerBriefPage(
+    return PageRead[CustomerBrief](
         items=[
             CustomerBrief.model_validate(c) for c in found if allowed is None or c.home_branch_id in allowed
         ],
@@ -128,10 +123,10 @@ async def erase(
 @router.get("/{customer_id}/contacts")
 async def contacts(
     session: Session, customer_id: Id, p: Principal = require("customers", "read")
-) -> ContactPage:
+) -> PageRead[ContactRead]:
     await _customer(session, p, customer_id, "read")
     rows = await repository.contacts(session, customer_id)
-    return ContactPage(items=[ContactRead.model_validate(r) for r in rows])
+    return PageRead[ContactRead](items=[ContactRead.model_validate(r) for r in rows])
 
 
 @router.post("/{customer_id}/contacts", status_code=201)
@@ -156,10 +151,10 @@ async def remove_contact(
 @router.get("/{customer_id}/addresses")
 async def addresses(
     session: Session, customer_id: Id, p: Principal = require("customers", "read")
-) -> AddressPage:
+) -> PageRead[AddressRead]:
     await _customer(session, p, customer_id, "read")
     rows = await repository.addresses(session, customer_id)
-    return AddressPage(items=[AddressRead.model_validate(a) for a in rows])
+    return PageRead[AddressRead](items=[AddressRead.model_validate(a) for a in rows])
 
 
 @router.post("/{customer_id}/addresses", status_code=201)
@@ -187,8 +182,8 @@ async def timeline(
     customer_id: Id,
     limit: int = 100,
     p: Principal = require("customers", "read"),
-) -> TimelinePage:
+) -> PageRead[TimelineItemRead]:
     """Interactions, orders, complaints, credit and audit events, newest first (at most 500)."""
     await _customer(session, p, customer_id, "read")
     items = await service.timeline(session, customer_id=customer_id, limit=max(1, min(limit, 500)))
-    return TimelinePage(items=[TimelineItemRead.model_validate(i) for i in items])
+    return PageRead[TimelineItemRead](items=[TimelineItemRead.model_validate(i) for i in items])

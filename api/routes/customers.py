@@ -9,9 +9,10 @@ from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.credit import limits
 from backroom.credit import service as credit
-from backroom.credit.schemas import LimitChangeIn, LimitRequestPage, LimitRequestRead
+from backroom.credit.schemas import LimitChangeIn, LimitRequestRead
 from backroom.customers import service
-from backroom.customers.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate
+from backroom.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
+from backroom.pagination import PageRead
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 
@@ -23,13 +24,11 @@ async def list_customers(
     limit: int = Query(50, ge=1, le=200),
     cursor: str | None = Query(None, max_length=500),
     p: Principal = require("customers", "list"),
-) -> CustomerPage:
+) -> PageRead[CustomerRead]:
     page = await service.list_customers(
         session, branch_ids=p.branch_ids("customers", "list"), q=q, limit=limit, cursor=cursor
     )
-    return CustomerPage(
-        items=[CustomerRead.model_validate(c) for c in page.items], next_cursor=page.next_cursor
-    )
+    return PageRead[CustomerRead].of(page, CustomerRead)
 
 
 @router.post("/customers", status_code=201)
@@ -67,11 +66,11 @@ async def update_customer(
 @router.get("/customers/{customer_id}/credit-limit-requests")
 async def list_limit_requests(
     session: Session, customer_id: Id, p: Principal = require("credit", "read")
-) -> LimitRequestPage:
+) -> PageRead[LimitRequestRead]:
     customer = await service.get_customer(session, customer_id)
     p.require("credit", "read", customer.home_branch_id)
     rows = await limits.requests_for(session, customer_id=customer_id)
-    return LimitRequestPage(items=[LimitRequestRead.model_validate(r) for r in rows])
+    return PageRead[LimitRequestRead](items=[LimitRequestRead.model_validate(r) for r in rows])
 
 
 @router.post("/customers/{customer_id}/credit-limit-requests", status_code=202)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, SettingsDep, TemporalLater, require
+from api.deps import Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.models import User
@@ -26,6 +26,7 @@ from backroom.customers.models import Customer, CustomerAddress, CustomerContact
 from backroom.customers.schemas import AddressCreate, ContactCreate, EraseRequest, MergeRequest
 from backroom.db.base import utcnow
 from backroom.errors import not_found
+from backroom.ids import RecordId
 from backroom.notifications import service as notify
 
 router = APIRouter()
@@ -38,7 +39,7 @@ class TaskForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=200)
     due_at: datetime
-    assignee_id: int | None = Field(default=None, gt=0)
+    assignee_id: RecordId | None = None
     notes: str | None = Field(default=None, max_length=5000)
 
     @field_validator("due_at")
@@ -66,7 +67,7 @@ async def my_work(session: AsyncSession, p: Principal) -> dict:
 @router.post("/tasks/{task_id}/complete")
 async def complete(
     session: Session,
-    temporal: TemporalLater,
+    temporal: TemporalFactory,
     task_id: Id,
     request: Request,
     p: Principal = require("crm", "update"),

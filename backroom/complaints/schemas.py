@@ -6,16 +6,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backroom.complaints.models import Channel, Compensation, ComplaintStatus, Level, Severity
 from backroom.complaints.sla import SlaStatus
+from backroom.ids import RecordId
 
 
 class ComplaintCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    customer_id: int = Field(gt=0)
+    customer_id: RecordId
     channel: Channel
     category: str = Field(min_length=2, max_length=40)
     severity: Severity
     description: str = Field(min_length=3, max_length=10_000)
-    order_id: int | None = Field(default=None, gt=0)
+    order_id: RecordId | None = None
     sku: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
 
 
@@ -81,11 +82,6 @@ class SlaRead(BaseModel):
 
 class ComplaintWithSla(ComplaintRead):
     sla: SlaRead
-
-
-class ComplaintPage(BaseModel):
-    items: list[ComplaintWithSla]
-    next_cursor: str | None
 
 
 class EventRead(BaseModel):

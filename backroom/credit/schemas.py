@@ -120,6 +120,7 @@ class AgingRead(BaseModel):
     total_minor: int
     unallocated_credit_minor: int
     items: list[OpenItemRead]
+    next_cursor: str | None = None  # every open invoice is on the one page
 
 
 class LimitChangeIn(BaseModel):
@@ -144,8 +145,3 @@ class LimitRequestRead(BaseModel):
     created_by_id: int | None
     decided_by_id: int | None
     decision_reason: str | None
-
-
-class LimitRequestPage(BaseModel):
-    items: list[LimitRequestRead]
-    next_cursor: str | None = None

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from backroom.crm.models import Direction, InteractionChannel, TaskStatus
+from backroom.ids import RecordId
 
 
 class InteractionCreate(BaseModel):
@@ -34,9 +35,9 @@ class TaskCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=200)
     due_at: AwareDatetime
-    assignee_id: int | None = Field(default=None, gt=0)
+    assignee_id: RecordId | None = None
     notes: str | None = Field(default=None, max_length=5000)
-    interaction_id: int | None = Field(default=None, gt=0)
+    interaction_id: RecordId | None = None
 
 
 class TaskRead(BaseModel):
@@ -52,13 +53,3 @@ class TaskRead(BaseModel):
     escalated_at: datetime | None
     completed_at: datetime | None
     workflow_id: str | None
-
-
-class InteractionPage(BaseModel):
-    items: list[InteractionRead]
-    next_cursor: str | None
-
-
-class TaskPage(BaseModel):
-    items: list[TaskRead]
-    next_cursor: str | None = None

@@ -111,6 +111,10 @@ async def create_task(
         raise InvalidInput("The assignee does not exist.", field="assignee_id")
     if due_at.tzinfo is None:
         raise InvalidInput("The due time needs a time zone.", field="due_at")
+    if interaction_id is not None:
+        interaction = await session.get(Interaction, interaction_id)
+        if interaction is None or interaction.customer_id != customer_id:
+            raise InvalidInput("That interaction is not one of this customer's.", field="interaction_id")
     task = FollowUpTask(
         customer_id=customer_id,
         title=title,

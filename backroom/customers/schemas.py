@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from backroom.customers.models import AddressKind, CustomerKind, CustomerStatus
+from backroom.ids import RecordId
 
 
 class CustomerCreate(BaseModel):
@@ -13,7 +14,7 @@ class CustomerCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=32)
-    home_branch_id: int = Field(gt=0)
+    home_branch_id: RecordId
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     tags: list[str] = Field(default_factory=list, max_length=20)
     consent_email: bool = False
@@ -42,7 +43,7 @@ class CustomerUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=32)
-    home_branch_id: int | None = Field(default=None, gt=0)
+    home_branch_id: RecordId | None = None
     tags: list[str] | None = Field(default=None, max_length=20)
     consent_email: bool | None = None
     consent_sms: bool | None = None
@@ -91,16 +92,6 @@ class CustomerRead(CustomerBrief):
     updated_at: datetime
 
 
-class CustomerPage(BaseModel):
-    items: list[CustomerRead]
-    next_cursor: str | None
-
-
-class CustomerBriefPage(BaseModel):
-    items: list[CustomerBrief]
-    next_cursor: str | None
-
-
 class ContactCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
@@ -116,11 +107,6 @@ class ContactRead(BaseModel):
     role: str | None
     email: str | None
     phone: str | None
-
-
-class ContactPage(BaseModel):
-    items: list[ContactRead]
-    next_cursor: str | None = None
 
 
 class AddressCreate(BaseModel):
@@ -148,14 +134,9 @@ class AddressRead(BaseModel):
     is_default: bool
 
 
-class AddressPage(BaseModel):
-    items: list[AddressRead]
-    next_cursor: str | None = None
-
-
 class MergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    survivor_id: int = Field(gt=0)
+    survivor_id: RecordId
 
 
 class EraseRequest(BaseModel):
@@ -178,8 +159,3 @@ class TimelineItemRead(BaseModel):
     title: str
     detail: str | None
     link: str | None
-
-
-class TimelinePage(BaseModel):
-    items: list[TimelineItemRead]
-    next_cursor: str | None = None
