@@ -4,38 +4,30 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import FileResponse
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
 from backroom.complaints import service as complaints
-from backroom.complaints.models import ComplaintAttachment
+from backroom.complaints.models import Channel, ComplaintAttachment
 from backroom.complaints.schemas import ComplaintCreate, Note, Reopen, Reply, Resolve
 from backroom.complaints.sla import SEVERITIES, sla_status
+from backroom.customers import repository as customer_queries
 from backroom.customers import service as customers
-from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.errors import AppError, not_found
 
 router = APIRouter()
 NAV = [("Complaints", "/complaints", ("complaints", "list"), 40)]
-CHANNELS = ("phone", "email", "store", "web")
+CHANNELS = tuple(Channel)
 
 
 @router.get("/complaints")
 async def queue_page(session: Session, request: Request, p: Principal = require("complaints", "list")):
     rows = await complaints.queue(session, branch_ids=p.branch_ids("complaints", "list"))
-    names = await _names(session, {c.customer_id for c, _ in rows})
+    names = await customer_queries.names(session, {c.customer_id for c, _ in rows})
     return render(request, "custops/complaint_queue.html", p, rows=rows, names=names)
-
-
-async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict((await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids)))).all())
 
 
 @router.get("/complaints/new")
@@ -92,7 +84,7 @@ async def detail_page(
 ):
     c = await complaints.get(session, complaint_id)
     p.require("complaints", "read", branch_id=c.branch_id)
-    customer = await session.get(Customer, c.customer_id)
+    customer = await customers.get_customer(session, c.customer_id)
     return render(
         request,
         "custops/complaint.html",

@@ -7,13 +7,11 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
-from backroom.auth.models import User
 from backroom.auth.principal import Principal
 from backroom.complaints import service as complaints
 from backroom.complaints.sla import sla_status
@@ -58,9 +56,7 @@ async def my_work(session: AsyncSession, p: Principal) -> dict:
     tasks = await crm.my_tasks(session, user_id=p.user_id)
     escalated = await complaints.escalated_to(session, grants=p.grants) if p.can("complaints", "read") else []
     ids = {t.customer_id for t in tasks} | {c.customer_id for c, _ in escalated}
-    names = dict(
-        (await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids or {-1})))).all()
-    )
+    names = await customer_queries.names(session, ids)
     return {"tasks": tasks, "escalated": escalated, "names": names, "now": utcnow()}
 
 
@@ -101,16 +97,6 @@ async def sections(session: AsyncSession, p: Principal, customer: Customer) -> d
     view = await ledger.view(session, acct) if acct else None
     rows = await complaints.list_for_customer(session, customer.id)
     now = utcnow()
-    staff = list(
-        (
-            await session.execute(
-                select(User.id, User.full_name)
-                .where(User.is_active.is_(True))
-                .order_by(User.full_name)
-                .limit(200)
-            )
-        ).all()
-    )
     return {
         "contacts": await customer_queries.contacts(session, customer.id),
         "addresses": await customer_queries.addresses(session, customer.id),
@@ -122,16 +108,14 @@ async def sections(session: AsyncSession, p: Principal, customer: Customer) -> d
         "credit": view,
         "aging": await ledger.aging(session, account_id=acct.id) if acct else None,
         "timeline": await customers.timeline(session, customer_id=customer.id, limit=50),
-        "staff": staff,
+        "staff": await crm.assignable_staff(session),
     }
 
 
 async def _customer(
     session: AsyncSession, p: Principal, customer_id: int, function: str, action: str
 ) -> Customer:
-    c = await session.get(Customer, customer_id)
-    if not c:
-        raise not_found("Customer", customer_id)
+    c = await customers.get_customer(session, customer_id)
     p.require(function, action, branch_id=c.home_branch_id)
     return c
 

@@ -271,6 +271,14 @@ async def escalate(session: AsyncSession, *, actor: Actor, task_id: int) -> bool
     return True
 
 
+async def assignable_staff(session: AsyncSession, *, limit: int = 200) -> list[tuple[int, str]]:
+    """(id, name) of the active staff a follow-up may be assigned to, by name. Read-only."""
+    rows = await session.execute(
+        select(User.id, User.full_name).where(User.is_active.is_(True)).order_by(User.full_name).limit(limit)
+    )
+    return [tuple(r) for r in rows.all()]
+
+
 async def my_tasks(session: AsyncSession, *, user_id: int, include_done: bool = False) -> list[FollowUpTask]:
     """The user's follow-ups, soonest due first. Read-only."""
     stmt = select(FollowUpTask).where(FollowUpTask.assignee_id == user_id)

@@ -218,3 +218,10 @@ async def addresses(session: AsyncSession, customer_id: int) -> list[CustomerAdd
         .order_by(CustomerAddress.kind, CustomerAddress.id)
     )
     return list(rows.scalars())
+
+
+async def names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    """{id: name} of the given customers, for pages that list records of many. Read-only."""
+    if not ids:
+        return {}
+    return dict((await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids)))).all())
