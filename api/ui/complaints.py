@@ -18,7 +18,7 @@ from backroom.customers import service as customers
 from backroom.db.base import utcnow
 from backroom.errors import AppError, not_found
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Complaints", "/complaints", ("complaints", "list"), 40)]
 CHANNELS = tuple(Channel)
 

@@ -18,7 +18,7 @@ from backroom.customers import service as customers
 from backroom.errors import AppError
 from backroom.money import parse_money
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 
 class MoneyForm(BaseModel):

@@ -27,7 +27,7 @@ from backroom.errors import not_found
 from backroom.ids import RecordId
 from backroom.notifications import service as notify
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("My tasks", "/tasks", ("crm", "read"), 45), ("Mailbox", "/mailbox", ("crm", "read"), 90)]
 
 

@@ -21,7 +21,7 @@ from backroom.customers.schemas import CustomerCreate, CustomerUpdate
 from backroom.errors import AppError
 from backroom.money import parse_money
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Customers", "/customers", ("customers", "list"), 10)]
 
 
