@@ -13,3 +13,7 @@ class CurrencyMismatch(InvalidInput):
 
 class HoldNotPending(Conflict):
     code = "credit_hold_not_pending"
+
+
+class CreditLimitChangeNotPending(Conflict):
+    code, title = "credit_limit_change_pending", "A limit change is already pending"
