@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -76,8 +76,15 @@ async def get_temporal(request: Request) -> Client:
     return await request.app.state.temporal.client()
 
 
+def get_temporal_factory(request: Request) -> Callable[[], Awaitable[Client]]:
+    """Connects on first call: a route that may refuse the request first (not found, bad
+    input) does not wait for, or fail on, an unreachable Temporal."""
+    return request.app.state.temporal.client
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Temporal = Annotated[Client, Depends(get_temporal)]
+TemporalFactory = Annotated[Callable[[], Awaitable[Client]], Depends(get_temporal_factory)]
 
 
 def request_id(request: Request) -> str:

@@ -9,13 +9,25 @@ from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.branches.models import Branch, Shift
 from backroom.db.base import utcnow
-from backroom.errors import Conflict, not_found
+from backroom.errors import Conflict, InvalidInput, not_found
 
 
 async def get_branch(session: AsyncSession, branch_id: int) -> Branch:
     branch = await session.get(Branch, branch_id)
     if not branch:
         raise not_found("Branch", branch_id)
+    return branch
+
+
+async def shop_branch(session: AsyncSession, *, code: str | None) -> Branch:
+    """The branch the storefront sells from: the one with `code` (SHOP_BRANCH_CODE), else the
+    first branch. Read-only."""
+    stmt = select(Branch)
+    if code:
+        stmt = stmt.where(Branch.code == code)
+    branch = await session.scalar(stmt.order_by(Branch.id).limit(1))
+    if branch is None:
+        raise InvalidInput("No branch sells online yet.")
     return branch
 
 

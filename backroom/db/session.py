@@ -49,3 +49,12 @@ def make_sessionmaker(engine: AsyncEngine, *, readonly: bool = False) -> Session
 
 def is_postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"
+
+
+async def end_read(session: AsyncSession) -> None:
+    """Finish the read-only part of a request before it waits on a workflow. Why by hand: SQLite
+    has one writer, and a request's write transaction (BEGIN IMMEDIATE) left open here would
+    hold the lock the workflow's activities need while the request waits for them. Nothing was
+    written; loaded objects stay usable (detached)."""
+    session.expunge_all()
+    await session.rollback()

@@ -141,6 +141,20 @@ def stripe_signature(payload: bytes, secret: str) -> str:
     return f"t={ts},v1={mac}"
 
 
+def capturable_event(intent: str) -> bytes:
+    """What Stripe sends when a manual-capture payment becomes capturable."""
+    data = {"id": intent, "object": "payment_intent", "amount": 100, "currency": "usd"}
+    return json.dumps(
+        {
+            "id": uniq("evt_"),
+            "object": "event",
+            "type": "payment_intent.amount_capturable_updated",
+            "created": int(time.time()),
+            "data": {"object": {**data, "status": "requires_capture"}},
+        }
+    ).encode()
+
+
 async def test_stripe_webhook_verifies_and_deduplicates(sqlite_db, commerce_settings):
     app = make_app(sqlite_db, commerce_settings)
     from tests.helpers import client_for
@@ -170,6 +184,33 @@ async def test_stripe_webhook_verifies_and_deduplicates(sqlite_db, commerce_sett
     assert first.status_code == 200 and first.json()["duplicate"] is False
     second = await c.post("/api/v1/webhooks/stripe", content=payload, headers={"Stripe-Signature": sig})
     assert second.json()["duplicate"] is True
+
+
+async def test_stripe_webhook_while_temporal_is_down_is_kept_for_later(sqlite_db, commerce_settings):
+    """The event is acknowledged and its signal waits in the outbox for the poller."""
+    from backroom.orders.models import Order
+    from backroom.starts.models import WorkflowSignal
+    from tests.commerce_support import place
+    from tests.helpers import client_for
+
+    db, settings = sqlite_db, commerce_settings  # TEMPORAL_ADDRESS points at a closed port
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s)
+    order = await place(db, a, [(p1.id, 1)])
+    intent = uniq("pi_")
+    async with db.sessionmaker.begin() as s:
+        (await s.get(Order, order.id)).payment_intent_id = intent
+    payload = capturable_event(intent)
+    c = client_for(make_app(db, settings))
+    sig = stripe_signature(payload, settings.stripe_webhook_secret)
+    r = await c.post("/api/v1/webhooks/stripe", content=payload, headers={"Stripe-Signature": sig})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"received": True, "duplicate": False, "signalled": True}
+    async with db.read_sessionmaker() as s:
+        rows = (
+            await s.scalars(select(WorkflowSignal).where(WorkflowSignal.workflow_id == f"order-{order.id}"))
+        ).all()
+    assert [(w.signal, w.status, w.args["authorized"]) for w in rows] == [("payment_update", "pending", True)]
 
 
 async def test_concurrent_checkouts_of_last_unit_on_postgres(dev_env, pg_db, commerce_settings, task_queue):
@@ -226,24 +267,7 @@ async def test_stripe_webhook_signals_three_d_secure_completion(
         order = await wait_for(c, f"/api/v1/orders/{oid}", "awaiting_authentication")
         intent = order["payment_intent_id"]
         await make_adapters(settings)["payments"].complete_3ds_for_test(intent)
-        # What Stripe sends when a manual-capture payment becomes capturable.
-        payload = json.dumps(
-            {
-                "id": uniq("evt_"),
-                "object": "event",
-                "type": "payment_intent.amount_capturable_updated",
-                "created": int(time.time()),
-                "data": {
-                    "object": {
-                        "id": intent,
-                        "object": "payment_intent",
-                        "amount": 100,
-                        "currency": "usd",
-                        "status": "requires_capture",
-                    }
-                },
-            }
-        ).encode()
+        payload = capturable_event(intent)
         hook = await c.post(
             "/api/v1/webhooks/stripe",
             content=payload,
