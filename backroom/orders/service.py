@@ -19,7 +19,7 @@ from backroom.audit.context import Actor
 from backroom.carts.pricing import DiscountLine, PriceLine, ShippingRule, Totals, price
 from backroom.catalog import service as catalog
 from backroom.catalog.errors import ProductArchived
-from backroom.catalog.models import Product
+from backroom.catalog.models import Product, ProductStatus
 from backroom.db.base import utcnow
 from backroom.orders.errors import CartEmpty, IdempotencyKeyReused, OrderNotFound
 from backroom.orders.models import (
@@ -82,7 +82,7 @@ async def price_items(
     lines = []
     for pid, qty in items:
         product = products.get(pid)
-        if product is None or product.status != "active":
+        if product is None or product.status != ProductStatus.ACTIVE:
             raise ProductArchived(f"Product {pid} is no longer sold.", product_id=pid)
         lines.append(
             PriceLine(
