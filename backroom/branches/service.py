@@ -7,9 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
-from backroom.branches.models import Branch, Shift
+from backroom.branches.models import Branch, Shift, ShiftStatus
 from backroom.db.base import utcnow
 from backroom.errors import Conflict, InvalidInput, not_found
+from backroom.pagination import Page, paginate
 
 
 async def get_branch(session: AsyncSession, branch_id: int) -> Branch:
@@ -64,7 +65,7 @@ async def open_shift(
     branch = await get_branch(session, branch_id)
     existing = await session.scalar(
         select(Shift).where(
-            Shift.user_id == actor.user_id, Shift.branch_id == branch_id, Shift.status == "open"
+            Shift.user_id == actor.user_id, Shift.branch_id == branch_id, Shift.status == ShiftStatus.OPEN
         )
     )
     if existing:
@@ -73,7 +74,7 @@ async def open_shift(
         branch_id=branch_id,
         user_id=actor.user_id,
         opened_at=utcnow(),
-        status="open",
+        status=ShiftStatus.OPEN,
         opening_float_minor=opening_float_minor,
         currency=branch.currency,
     )
@@ -98,11 +99,11 @@ async def close_shift(
     shift = await session.get(Shift, shift_id)
     if not shift or shift.user_id != actor.user_id:
         raise not_found("Shift", shift_id)
-    if shift.status != "open":
+    if shift.status != ShiftStatus.OPEN:
         raise Conflict(f"Shift #{shift_id} is already closed.")
     before = audit.snapshot(shift)
     shift.status, shift.closed_at, shift.closing_count_minor, shift.note = (
-        "closed",
+        ShiftStatus.CLOSED,
         utcnow(),
         closing_count_minor,
         note,
@@ -119,6 +120,19 @@ async def close_shift(
         after=audit.snapshot(shift),
     )
     return shift
+
+
+async def shifts_page(session: AsyncSession, *, user_id: int, limit: int, cursor: str | None) -> Page:
+    """The user's shifts, newest first, keyset-paged. Read-only."""
+    return await paginate(
+        session,
+        select(Shift).where(Shift.user_id == user_id),
+        sort_col=Shift.id,
+        id_col=Shift.id,
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
 
 
 async def shifts_for(session: AsyncSession, *, user_id: int, limit: int = 20) -> list[Shift]:
