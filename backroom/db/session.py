@@ -58,3 +58,14 @@ async def end_read(session: AsyncSession) -> None:
     written; loaded objects stay usable (detached)."""
     session.expunge_all()
     await session.rollback()
+
+
+async def run_in_transaction(db_url: str, fn):
+    """`await fn(session)` in one transaction on an engine of its own, for commands (the CLI,
+    the dev stack) rather than requests. Returns what `fn` returns."""
+    engine = make_engine(db_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            return await fn(session)
+    finally:
+        await engine.dispose()
