@@ -9,7 +9,6 @@ from fastapi import APIRouter, Header, Query, Response
 from api.deps import Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from backroom.auth.principal import Principal
-from backroom.branches.service import shop_branch
 from backroom.carts import service as carts
 from backroom.carts.models import Cart
 from backroom.carts.schemas import (
@@ -22,8 +21,6 @@ from backroom.carts.schemas import (
     CartRemove,
     CartView,
 )
-from backroom.customers.models import Customer
-from backroom.errors import not_found
 from backroom.orders.checkout import checkout
 from backroom.orders.schemas import CheckoutRequest, OrderRead
 from backroom.pagination import PageRead
@@ -42,9 +39,9 @@ async def create_cart(
     session: Session, settings: SettingsDep, body: CartCreate, p: Principal = require("carts", "create")
 ) -> CartRead:
     """A new empty cart for a customer (its workflow starts with the first item)."""
-    if await session.get(Customer, body.customer_id) is None:
-        raise not_found("Customer", body.customer_id)
-    branch_id = body.branch_id or (await shop_branch(session, code=settings.shop_branch_code)).id
+    branch_id = await carts.selling_branch(
+        session, branch_id=body.branch_id, shop_branch_code=settings.shop_branch_code
+    )
     p.require("carts", "create", branch_id=branch_id)
     cart = await carts.create_cart(
         session,

@@ -184,8 +184,8 @@ async def checkout_page(session: Session, settings: SettingsDep, connect: Tempor
     raw = await _form(request)
     key = raw.pop("checkout_key", "")
     sid = _sid(request)
-    done = await orders.placed_with_key(session, key)
-    if done is not None and done.cart_id and (await carts.get_cart(session, done.cart_id)).session_key == sid:
+    done = await carts.order_of_visitor(session, checkout_key=key, session_key=sid)
+    if done is not None:
         return redirect(f"/shop/orders/{done.token}")  # the same form sent twice: same order
     cart = await carts.open_cart_for(session, session_key=sid)
     if cart is None:

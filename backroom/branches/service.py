@@ -7,9 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.branches.errors import NoShopBranch, ShiftAlreadyClosed, ShiftAlreadyOpen
 from backroom.branches.models import Branch, Shift, ShiftStatus
 from backroom.db.base import utcnow
-from backroom.errors import Conflict, InvalidInput, not_found
+from backroom.errors import not_found
 from backroom.pagination import Page, paginate
 
 
@@ -28,7 +29,7 @@ async def shop_branch(session: AsyncSession, *, code: str | None) -> Branch:
         stmt = stmt.where(Branch.code == code)
     branch = await session.scalar(stmt.order_by(Branch.id).limit(1))
     if branch is None:
-        raise InvalidInput("No branch sells online yet.")
+        raise NoShopBranch("No branch sells online yet.")
     return branch
 
 
@@ -69,7 +70,9 @@ async def open_shift(
         )
     )
     if existing:
-        raise Conflict(f"You already have shift #{existing.id} open at {branch.name}.", shift_id=existing.id)
+        raise ShiftAlreadyOpen(
+            f"You already have shift #{existing.id} open at {branch.name}.", shift_id=existing.id
+        )
     shift = Shift(
         branch_id=branch_id,
         user_id=actor.user_id,
@@ -100,7 +103,7 @@ async def close_shift(
     if not shift or shift.user_id != actor.user_id:
         raise not_found("Shift", shift_id)
     if shift.status != ShiftStatus.OPEN:
-        raise Conflict(f"Shift #{shift_id} is already closed.")
+        raise ShiftAlreadyClosed(f"Shift #{shift_id} is already closed.")
     before = audit.snapshot(shift)
     shift.status, shift.closed_at, shift.closing_count_minor, shift.note = (
         ShiftStatus.CLOSED,

@@ -30,8 +30,10 @@ from backroom.carts.schemas import (
 )
 from backroom.catalog import service as catalog
 from backroom.catalog.errors import OutOfStock
+from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.db.session import end_read
+from backroom.errors import not_found
 from backroom.orders import service as orders
 from backroom.pagination import Page, paginate
 from backroom.starts.service import enqueue_signal
@@ -53,6 +55,8 @@ async def create_cart(
     session_key: str | None = None,
 ) -> Cart:
     """A new, empty cart row (its workflow starts on the first add). Not idempotent."""
+    if customer_id is not None and await session.get(Customer, customer_id) is None:
+        raise not_found("Customer", customer_id)
     cart = Cart(
         branch_id=branch_id,
         currency=currency,
@@ -95,6 +99,23 @@ async def open_cart_for(
     else:
         return None
     return await session.scalar(stmt.order_by(Cart.id.desc()).limit(1))
+
+
+async def order_of_visitor(session: AsyncSession, *, checkout_key: str, session_key: str | None):
+    """The order a storefront visitor already placed with this checkout form (a double click or a
+    resubmitted form), or None; another visitor's order is never returned. Read-only."""
+    done = await orders.placed_with_key(session, checkout_key)
+    if done is None or not done.cart_id or not session_key:
+        return None
+    cart = await get_cart(session, done.cart_id)
+    return done if cart.session_key == session_key else None
+
+
+async def selling_branch(
+    session: AsyncSession, *, branch_id: int | None, shop_branch_code: str | None
+) -> int:
+    """The branch a new cart sells from: the one asked for, else the storefront's. Read-only."""
+    return branch_id or (await shop_branch(session, code=shop_branch_code)).id
 
 
 async def cart_read(session: AsyncSession, cart: Cart, *, with_lines: bool = True) -> CartRead:
