@@ -44,9 +44,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The unit of work of a request: one transaction, committed when the route returns and
     before the response is sent (the dependency is function-scoped), rolled back on error;
     then the workflow starts and signals the use case queued are dispatched (bounded: what
-    does not go now, the worker's outbox poller delivers). GETs read only."""
+    does not go now, the worker's outbox poller delivers). GETs, and routes marked READS_ONLY,
+    read only."""
     state = request.app.state
-    maker = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
+    reads_only = request.method in SAFE_METHODS or getattr(request.state, "reads_only", False)
+    maker = state.read_sessionmaker if reads_only else state.sessionmaker
     async with maker() as session:
         try:
             yield session
@@ -61,6 +63,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # Every route and page takes its session through these, so the commit lands before the response.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def reads_only(request: Request) -> None:
+    """Route dependency for a write that the workflow makes: the request itself only reads, then
+    waits on a workflow Update whose activities write. Its session holds no write transaction
+    (on SQLite that would keep the one write lock from those activities)."""
+    request.state.reads_only = True
+
+
+# Route-level dependencies run before the session is opened.
+READS_ONLY = Depends(reads_only)
 
 
 def get_settings(request: Request) -> Settings:

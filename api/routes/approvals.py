@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 
-from api.deps import Session, TemporalFactory, require
+from api.deps import READS_ONLY, Session, TemporalFactory, require
 from api.params import Id
 from backroom.approvals import service
 from backroom.approvals.schemas import ApprovalOutcome, ApprovalRead, DecisionIn
@@ -39,7 +39,7 @@ async def get_approval(
     return ApprovalRead.model_validate(row)
 
 
-@router.post("/{request_id}/decision")
+@router.post("/{request_id}/decision", dependencies=[READS_ONLY])
 async def decide(
     session: Session,
     connect: TemporalFactory,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from api.deps import Session, SettingsDep, TemporalFactory, require
+from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.carts import service as carts
@@ -68,7 +68,7 @@ async def get_cart(session: Session, cart_id: Id, p: Principal = require("carts"
     return await carts.cart_read(session, await _cart(session, p, cart_id, "read"))
 
 
-@router.post("/{cart_id}/items")
+@router.post("/{cart_id}/items", dependencies=[READS_ONLY])
 async def add_item(
     session: Session,
     settings: SettingsDep,
@@ -90,7 +90,7 @@ async def add_item(
     )
 
 
-@router.patch("/{cart_id}/items/{product_id}")
+@router.patch("/{cart_id}/items/{product_id}", dependencies=[READS_ONLY])
 async def set_qty(
     session: Session,
     settings: SettingsDep,
@@ -113,7 +113,7 @@ async def set_qty(
     )
 
 
-@router.delete("/{cart_id}/items/{product_id}")
+@router.delete("/{cart_id}/items/{product_id}", dependencies=[READS_ONLY])
 async def remove_item(
     session: Session,
     settings: SettingsDep,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from api.deps import Session, SettingsDep, TemporalFactory, require
+from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.orders import control
@@ -41,7 +41,7 @@ async def get_order(
     return await orders.order_detail(session, order, settings)
 
 
-@router.post("/{order_id}/cancel")
+@router.post("/{order_id}/cancel", dependencies=[READS_ONLY])
 async def cancel_order(
     session: Session,
     settings: SettingsDep,
@@ -56,7 +56,7 @@ async def cancel_order(
     )
 
 
-@router.post("/{order_id}/refunds")
+@router.post("/{order_id}/refunds", dependencies=[READS_ONLY])
 async def refund_order(
     session: Session,
     settings: SettingsDep,
@@ -101,6 +101,7 @@ def _step_route(step: WarehouseStep, function: str, action: str, doc: str) -> No
         f"/{{order_id}}/parcels/{{parcel_id}}/{step.value}",
         route,
         methods=["POST"],
+        dependencies=[READS_ONLY],
         name=f"parcel_{step.value}",
         response_model=OrderState,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
 
-from api.deps import Session, TemporalFactory, require
+from api.deps import READS_ONLY, Session, TemporalFactory, require
 from api.params import Id
 from api.ui.common import redirect, render
 from api.ui.crm import my_work
@@ -33,7 +33,7 @@ async def inbox_page(session: Session, request: Request, p: Principal = require(
     )
 
 
-@router.post("/inbox/{request_id}/decision")
+@router.post("/inbox/{request_id}/decision", dependencies=[READS_ONLY])
 async def decide_from_inbox(
     session: Session,
     connect: TemporalFactory,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
-from api.deps import Session, SettingsDep, TemporalFactory, require
+from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom import temporal
@@ -66,7 +66,7 @@ async def order_page(
     )
 
 
-@router.post("/orders/{order_id}/cancel")
+@router.post("/orders/{order_id}/cancel", dependencies=[READS_ONLY])
 async def cancel(
     session: Session,
     settings: SettingsDep,
@@ -84,7 +84,7 @@ async def cancel(
     return redirect(f"/orders/{order_id}", flash=f"Order is {st.status}.")
 
 
-@router.post("/orders/{order_id}/refund")
+@router.post("/orders/{order_id}/refund", dependencies=[READS_ONLY])
 async def refund(
     session: Session,
     settings: SettingsDep,

@@ -11,7 +11,7 @@ import uuid
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.deps import PUBLIC, Session, SettingsDep, TemporalFactory
+from api.deps import PUBLIC, READS_ONLY, Session, SettingsDep, TemporalFactory
 from api.ui.common import redirect, render
 from backroom.audit.context import Actor
 from backroom.carts import service as carts
@@ -136,7 +136,7 @@ async def add_to_cart(session: Session, settings: SettingsDep, connect: Temporal
     return redirect("/shop/cart", flash="Added to your cart.")
 
 
-@router.post("/cart/update")
+@router.post("/cart/update", dependencies=[READS_ONLY])
 async def update_cart(session: Session, settings: SettingsDep, connect: TemporalFactory, request: Request):
     data = _valid(QtyForm, await _form(request))
     cart = await carts.open_cart_for(session, session_key=_sid(request))

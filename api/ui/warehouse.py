@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.deps import Session, SettingsDep, TemporalFactory, require
+from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from api.ui.common import redirect, render
 from backroom.auth.principal import Principal
@@ -23,7 +23,7 @@ async def queue(session: Session, request: Request, p: Principal = require("orde
     return render(request, "commerce/warehouse.html", p, rows=rows)
 
 
-@router.post("/warehouse/orders/{order_id}/parcels/{parcel_id}/{step}")
+@router.post("/warehouse/orders/{order_id}/parcels/{parcel_id}/{step}", dependencies=[READS_ONLY])
 async def act(
     session: Session,
     settings: SettingsDep,

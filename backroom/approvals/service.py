@@ -18,7 +18,6 @@ from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
-from backroom.db.session import end_read
 from backroom.errors import not_found
 
 INBOX_LIMIT = 500
@@ -218,8 +217,7 @@ async def decide(
     approve: bool,
     reason: str | None,
 ) -> ApprovalOutcome:
-    """Read the request, then `send_decision`: the API and the inbox page share this. Writes
-    nothing itself (the workflow's activity records the decision)."""
+    """Read the request, then `send_decision`: the API and the inbox page share this. Reads only:
+    the workflow's activity records the decision, so the session must hold no write transaction."""
     row = await get(session, request_id)
-    await end_read(session)  # the workflow's activity records the decision behind SQLite's one write lock
     return await send_decision(await connect(), row=row, p=p, approve=approve, reason=reason)

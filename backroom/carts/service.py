@@ -32,7 +32,6 @@ from backroom.catalog import service as catalog
 from backroom.catalog.errors import OutOfStock
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
-from backroom.db.session import end_read
 from backroom.errors import not_found
 from backroom.orders import service as orders
 from backroom.pagination import Page, paginate
@@ -296,8 +295,8 @@ async def change(
     session: AsyncSession, connect: Connect, *, cart: Cart, name: str, arg, task_queue: str, prefix: str = ""
 ) -> CartView:
     """Send one change (add, set_qty, remove) to the cart's workflow, which re-prices and checks
-    stock; a refusal raises CartChangeRefused (409). Not idempotent: each add adds."""
-    await end_read(session)
+    stock; a refusal raises CartChangeRefused (409). Not idempotent: each add adds. The session
+    must hold no write transaction (the workflow's activity writes the cart's projection)."""
     return await send(await connect(), cart, name, arg, task_queue=task_queue, prefix=prefix)
 
 

@@ -1,6 +1,10 @@
 """Staff actions on running orders (cancel, refund, warehouse steps) and the client-side calls
 into order workflows, with their refusals turned into 409s. The API and the staff pages share
-these use cases."""
+these use cases.
+
+The actions only read (authorization) and then wait on the order workflow's Update, whose
+activities write: call them with a session that holds no write transaction (the edge's
+READS_ONLY session), or on SQLite they would wait for the lock the caller holds."""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from backroom.auth.principal import Principal
-from backroom.db.session import end_read
 from backroom.orders.access import order_parcel, visible_order
 from backroom.orders.errors import OrderActionRefused
 from backroom.orders.flow import CancelAsk, OrderState, ParcelAction, RefundAsk, RefundOutcome
@@ -81,7 +84,6 @@ async def cancel(
     """Cancel before shipment (the workflow voids labels and the card hold, releases stock);
     refused (409) after. The workflow refuses a repeat."""
     order = await visible_order(session, p, order_id, "orders", "update")
-    await end_read(session)
     ask = CancelAsk(reason=reason, user_id=p.user_id, user_name=p.full_name)
     return await update(await connect(), order.id, "cancel", ask, prefix=prefix)
 
@@ -99,7 +101,6 @@ async def refund(
     """Refund captured money (all that is left when no amount); above the threshold the workflow
     waits for approval. Each call is one more refund request."""
     order = await visible_order(session, p, order_id, "payments", "create")
-    await end_read(session)
     ask = RefundAsk(amount_minor=amount_minor, reason=reason, user_id=p.user_id, user_name=p.full_name)
     return await update(await connect(), order.id, "refund", ask, prefix=prefix, result_type=RefundOutcome)
 
@@ -118,6 +119,5 @@ async def parcel_step(
     then the order's workflow decides whether it may happen now (a repeat is refused)."""
     update_name, function, action = STEPS[step]
     await order_parcel(session, p, order_id, parcel_id, function, action)
-    await end_read(session)
     ask = ParcelAction(parcel_id=parcel_id, user_id=p.user_id, user_name=p.full_name)
     return await update(await connect(), order_id, update_name, ask, prefix=prefix)

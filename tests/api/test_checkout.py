@@ -213,6 +213,39 @@ async def test_stripe_webhook_while_temporal_is_down_is_kept_for_later(sqlite_db
     assert [(w.signal, w.status, w.args["authorized"]) for w in rows] == [("payment_update", "pending", True)]
 
 
+async def test_an_order_action_holds_no_write_lock_while_the_workflow_works(sqlite_db, settings):
+    """On SQLite the workflow's activities write while the request waits for the Update: the
+    request itself must not hold the one write lock then."""
+    from sqlalchemy import update
+
+    from backroom.errors import WorkflowServiceUnavailable
+    from backroom.orders.models import Order
+    from tests.commerce_support import place
+
+    db = sqlite_db
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s)
+        boss = await create_user(s, grants=[("admin", None)])
+    order = await place(db, a, [(p1.id, 1)])
+    app = make_app(db, settings)
+    wrote = []
+
+    async def activity_meanwhile():
+        async with db.sessionmaker.begin() as other:  # another connection, as an activity's
+            await other.execute(update(Order).where(Order.id == order.id).values(customer_message="seen"))
+        wrote.append(True)
+        raise WorkflowServiceUnavailable()  # end the request here: no Temporal in this test
+
+    async def connect():
+        return await asyncio.wait_for(activity_meanwhile(), timeout=5)
+
+    app.state.temporal.client = connect
+    api = await token_client(app, db, boss)
+    r = await api.post(f"/api/v1/orders/{order.id}/cancel", json={"reason": "changed my mind"})
+    assert r.status_code == 503, r.text
+    assert wrote == [True]
+
+
 async def test_concurrent_checkouts_of_last_unit_on_postgres(dev_env, pg_db, commerce_settings, task_queue):
     db, settings, env = pg_db, commerce_settings, dev_env
     async with db.sessionmaker.begin() as s:
