@@ -96,8 +96,9 @@ async def refund(
     form = await request.form()
     data = {"reason": form.get("reason") or None}
     if form.get("amount"):
+        currency = (await orders.get_order(session, order_id)).currency  # typed in the order's money
         try:
-            data["amount_minor"] = parse_money(str(form.get("amount")), "USD")
+            data["amount_minor"] = parse_money(str(form.get("amount")), currency)
         except ValueError as exc:
             raise InvalidInput(str(exc), field="amount") from None
     try:
