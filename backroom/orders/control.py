@@ -68,16 +68,6 @@ async def update(client: Client, order_id: int, name: str, arg, *, prefix: str =
         raise
 
 
-async def state(client: Client, order_id: int, *, prefix: str = "") -> OrderState | None:
-    """The workflow's live view, or None when it is not reachable. Read-only."""
-    try:
-        return await client.get_workflow_handle(workflow_id(order_id, prefix)).query(
-            "state", result_type=OrderState
-        )
-    except RPCError:
-        return None
-
-
 async def cancel(
     session: AsyncSession, connect: Connect, *, p: Principal, order_id: int, reason: str, prefix: str = ""
 ) -> OrderState:
