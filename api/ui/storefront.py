@@ -15,7 +15,7 @@ from api.deps import PUBLIC, READS_ONLY, Session, SettingsDep, TemporalFactory
 from api.ui.common import redirect, render
 from backroom.audit.context import Actor
 from backroom.carts import service as carts
-from backroom.carts.schemas import CartItem, CartQty
+from backroom.carts.schemas import CartItem, CartQty, ProductId
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductFilter
 from backroom.errors import AppError, Forbidden, InvalidInput
@@ -51,13 +51,13 @@ CUSTOMER_STATUS = {
 
 class AddForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
     qty: int = Field(default=1, ge=1, le=99)
 
 
 class QtyForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
     qty: int = Field(ge=0, le=99)
 
 

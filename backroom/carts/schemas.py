@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from backroom.carts.models import CartStatus
 from backroom.carts.pricing import Totals
 
+# A product id the database can hold: a wilder one is refused here, not inside the workflow.
+ProductId = Field(ge=1, le=2**63 - 1)
+
 
 class CartItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
     qty: int = Field(ge=1, le=999)
 
 
@@ -20,13 +23,13 @@ class CartQty(BaseModel):
     """Set a line's quantity; 0 removes it."""
 
     model_config = ConfigDict(extra="forbid")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
     qty: int = Field(ge=0, le=999)
 
 
 class CartRemove(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
 
 
 class CheckoutLock(BaseModel):

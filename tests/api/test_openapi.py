@@ -121,3 +121,6 @@ async def test_a_wild_id_is_refused_never_a_server_error(sqlite_db, settings):
             r = await api.request(method.upper(), url, **kw)
             assert r.status_code in (404, 422), f"{method} {url}: {r.status_code} {r.text[:200]}"
             assert r.headers["content-type"].startswith("application/problem+json"), url
+    # An id in a body is held to the same range before it can reach a workflow.
+    r = await api.post("/api/v1/carts/1/items", json={"product_id": 2**63, "qty": 1})
+    assert r.status_code == 422 and r.json()["code"] == "validation_failed", r.text
