@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -19,6 +19,7 @@ from backroom.branches.models import Shift
 from backroom.errors import AppError, Forbidden, Unauthorized
 from backroom.settings import Settings
 from backroom.starts import service as starts
+from backroom.temporal import Connect
 
 SESSION_COOKIE = "backroom_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -89,7 +90,7 @@ async def get_temporal(request: Request) -> Client:
     return await request.app.state.temporal.client()
 
 
-def get_temporal_factory(request: Request) -> Callable[[], Awaitable[Client]]:
+def get_temporal_factory(request: Request) -> Connect:
     """Connects on first call: a route that may refuse the request first (not found, bad
     input) does not wait for, or fail on, an unreachable Temporal."""
     return request.app.state.temporal.client
@@ -97,7 +98,7 @@ def get_temporal_factory(request: Request) -> Callable[[], Awaitable[Client]]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Temporal = Annotated[Client, Depends(get_temporal)]
-TemporalFactory = Annotated[Callable[[], Awaitable[Client]], Depends(get_temporal_factory)]
+TemporalFactory = Annotated[Connect, Depends(get_temporal_factory)]
 
 
 def request_id(request: Request) -> str:

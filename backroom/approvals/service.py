@@ -3,7 +3,6 @@ queries, and sending a staff decision to the workflow."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -19,6 +18,7 @@ from backroom.audit.context import Actor
 from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
 from backroom.errors import not_found
+from backroom.temporal import Connect
 
 INBOX_LIMIT = 500
 
@@ -210,7 +210,7 @@ async def send_decision(
 
 async def decide(
     session: AsyncSession,
-    connect: Callable[[], Awaitable[Client]],
+    connect: Connect,
     *,
     request_id: int,
     p: Principal,

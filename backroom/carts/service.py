@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
@@ -36,8 +35,7 @@ from backroom.errors import not_found
 from backroom.orders import service as orders
 from backroom.pagination import Page, paginate
 from backroom.starts.service import enqueue_signal
-
-Connect = Callable[[], Awaitable[Client]]
+from backroom.temporal import Connect
 
 
 def workflow_id(cart_id: int, prefix: str = "") -> str:
