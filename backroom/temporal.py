@@ -5,6 +5,7 @@ options")."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from types import MappingProxyType
 
@@ -17,6 +18,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from backroom.settings import Settings
 
 TASK_QUEUE = "backroom"
+
+# How a use case gets the client: connected on first call, so a request refused before it
+# reaches a workflow (not found, forbidden, bad input) never waits on Temporal.
+Connect = Callable[[], Awaitable[Client]]
 
 BRANCH_ID = SearchAttributeKey.for_keyword("BranchId")
 CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
