@@ -8,12 +8,13 @@ from backroom.approvals import service as approvals
 from backroom.approvals.models import ApprovalRequest
 from backroom.auth import service as auth
 from backroom.credit import ledger
+from backroom.credit.flow import CreditHoldInput, SweepInput
 from backroom.credit.models import CreditAccount, CreditHold
 from backroom.db.base import utcnow
 from policies import load_enforcer
 from tests.custops_helpers import create_customer, eventually, running_worker, staff
 from tests.helpers import TEST_ACTOR, uniq
-from workflows.credit_holds import CreditHoldInput, CreditHoldWorkflow, CreditOverdueSweepWorkflow, SweepInput
+from workflows.credit_holds import CreditHoldWorkflow, CreditOverdueSweepWorkflow
 
 
 async def _held_sale(db, people, *, limit=10_000, balance=9_000, amount=5_000):

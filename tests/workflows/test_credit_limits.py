@@ -12,13 +12,14 @@ from backroom.audit.context import Actor
 from backroom.audit.service import verify
 from backroom.auth import service as auth
 from backroom.credit import limits
+from backroom.credit.flow import LimitChangeInput
 from backroom.customers.models import Customer
 from backroom.customers.schemas import CustomerCreate
 from backroom.customers.service import create_customer
 from policies import load_enforcer
 from tests.helpers import create_branch, create_user
 from worker.registry import Deps, build_worker
-from workflows.credit_limits import CreditLimitChangeWorkflow, LimitChangeInput
+from workflows.credit_limits import CreditLimitChangeWorkflow
 
 
 @pytest.fixture

@@ -5,11 +5,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from backroom.crm import service as crm
+from backroom.crm.flow import CompleteTask, FollowUpInput
 from backroom.crm.models import FollowUpTask
 from backroom.notifications.models import Notification
 from tests.custops_helpers import create_customer, eventually, running_worker, staff
 from tests.helpers import TEST_ACTOR
-from workflows.crm import CompleteTask, FollowUpInput, FollowUpWorkflow
+from workflows.crm import FollowUpWorkflow
 
 
 async def _task(db, people, env, due_in: timedelta):
