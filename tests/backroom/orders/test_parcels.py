@@ -35,6 +35,19 @@ def test_only_a_bought_unused_label_is_voided_at_the_carrier():
     assert parcels.label_to_void(Parcel(label_id=None, status="packed")) is None
 
 
+async def test_a_label_the_carrier_no_longer_knows_counts_as_voided():
+    from backroom.shipping.errors import LabelNotFound
+    from backroom.shipping.shippo_carrier import ShippoCarrier
+    from tests.fakes.shippo_server import FakeShippo
+
+    async with FakeShippo() as shippo:
+        carrier = ShippoCarrier(shippo.api_key, shippo.url)
+        with pytest.raises(LabelNotFound):  # what the carrier says ...
+            await carrier.void_label("tx_unknown")
+        await parcels.void_at_carrier(carrier, "tx_unknown")  # ... and what compensation makes of it
+    assert not shippo.refunds
+
+
 async def test_steps_in_order_record_once_and_shipping_takes_the_stock(sqlite_db):
     db = sqlite_db
     async with db.sessionmaker.begin() as s:
