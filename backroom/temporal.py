@@ -17,8 +17,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from backroom.settings import Settings
 
-TASK_QUEUE = "backroom"
-
 # How a use case gets the client: connected on first call, so a request refused before it
 # reaches a workflow (not found, forbidden, bad input) never waits on Temporal.
 Connect = Callable[[], Awaitable[Client]]
@@ -111,14 +109,3 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 def workflow_url(settings: Settings, workflow_id: str) -> str:
     return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id}"
-
-
-async def start_once(client: Client, workflow_run, arg, *, id: str, task_queue: str, **kw) -> None:
-    """Start a workflow with a deterministic id; an already-started one counts as success,
-    so a retried request is harmless. Idempotent."""
-    from temporalio.exceptions import WorkflowAlreadyStartedError
-
-    try:
-        await client.start_workflow(workflow_run, arg, id=id, task_queue=task_queue, **kw)
-    except WorkflowAlreadyStartedError:
-        pass

@@ -552,11 +552,6 @@ async def attachments(session: AsyncSession, complaint_id: int) -> list[Complain
     return list(rows.scalars())
 
 
-def level_after(level: Level) -> Level:
-    i = LEVELS.index(level)
-    return LEVELS[min(i + 1, len(LEVELS) - 1)]
-
-
 async def escalated_to(
     session: AsyncSession, *, grants: tuple[tuple[str, int | None], ...], now: datetime | None = None
 ) -> list[tuple[Complaint, SlaInfo]]:
