@@ -18,20 +18,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
 from backroom.db.session import Sessionmaker
 from backroom.errors import InvalidInput, NotFound
-from backroom.reports import catalog, periods
+from backroom.reports import access, catalog, periods
 from backroom.reports.flow import ReportRunInput, RunPlanAsk, SnapshotAsk, SnapshotDone
 from backroom.reports.models import ReportSnapshot, ReportSnapshotFile
+from backroom.reports.ops_schemas import FORMATS, SnapshotDetail, SnapshotFileRead, SnapshotRead
 from backroom.reports.periods import Edition, Period
 from backroom.settings import Settings
 from backroom.starts import service as starts
 from backroom.starts.models import WorkflowStart
 
-FORMATS = ("csv", "xlsx", "pdf")
 # A backfill starts one workflow per period; this bounds one request (18 months of days).
 MAX_BACKFILL_PERIODS = 600
+
+
+def may_read(p: Principal, function: str, branch_id: int | None) -> bool:
+    """Whether the user may read this report set branch-wide in the branch (None: all branches
+    together), the rule of the live report (backroom.reports.access)."""
+    catalog.get(function)
+    return access.may_read(p, function, branch_id)
+
+
+def may_export(p: Principal, function: str, branch_id: int | None) -> bool:
+    """Whether the user may take this report's files (the all-branches one: in every branch)."""
+    catalog.get(function)
+    if branch_id is None:
+        return p.branch_ids("reports", "export") is None
+    return p.can("reports", "export", branch_id)
 
 
 def run_key(workflow_id: str, ask: SnapshotAsk) -> str:
@@ -344,6 +360,64 @@ async def download(session: AsyncSession, *, snapshot: ReportSnapshot, fmt: str,
     return f
 
 
+async def read(
+    session: AsyncSession, snaps: list[ReportSnapshot], *, detail: bool = False
+) -> list[SnapshotRead]:
+    """The wire shape of snapshots, with branch names and file links. Read-only."""
+    from backroom.reports.subscriptions import live_link
+
+    ids = [s.id for s in snaps]
+    files: dict[int, list[SnapshotFileRead]] = {}
+    if ids:
+        rows = await session.execute(
+            select(
+                ReportSnapshotFile.snapshot_id,
+                ReportSnapshotFile.format,
+                ReportSnapshotFile.filename,
+                ReportSnapshotFile.size,
+                ReportSnapshotFile.sha256,
+            )
+            .where(ReportSnapshotFile.snapshot_id.in_(ids))
+            .order_by(ReportSnapshotFile.id)
+        )
+        for sid, fmt, filename, size, sha in rows:
+            files.setdefault(sid, []).append(
+                SnapshotFileRead(
+                    format=fmt,
+                    filename=filename,
+                    size=size,
+                    sha256=sha,
+                    url=f"/api/v1/report-snapshots/{sid}/files/{fmt}",
+                )
+            )
+    names = dict((await session.execute(select(Branch.id, Branch.name))).all()) if snaps else {}
+    shape = SnapshotDetail if detail else SnapshotRead
+    return [
+        shape(
+            id=s.id,
+            function=s.function,
+            edition=s.edition,
+            period=s.period_label,
+            period_start_local=s.period_start_local,
+            period_end_local=s.period_end_local,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            branch_id=s.branch_id,
+            branch="All branches" if s.branch_id is None else names.get(s.branch_id, f"Branch {s.branch_id}"),
+            version=s.version,
+            has_data=s.has_data,
+            trigger=s.trigger,
+            workflow_id=s.workflow_id,
+            created_at=s.created_at,
+            body_sha256=s.body_sha256,
+            files=files.get(s.id, []),
+            live_report=live_link(s),
+            **({"body": s.body} if detail else {}),
+        )
+        for s in snaps
+    ]
+
+
 # --- backfill ------------------------------------------------------------------------------
 
 
@@ -375,7 +449,7 @@ async def request_backfill(
     actor: Actor,
     date_from: date,
     date_to: date,
-    editions: list[Edition] | None = None,
+    editions: list[Edition | str] | None = None,
     functions: list[str] | None = None,
     branch_ids: list[int] | None = None,
     task_queue: str,
@@ -394,7 +468,7 @@ async def request_backfill(
     functions = _functions(functions) if functions else None
     if branch_ids is not None:
         await _branches(session, branch_ids)
-    editions = list(dict.fromkeys(editions or list(Edition)))
+    editions = list(dict.fromkeys(Edition(e) for e in (editions or Edition)))
     todo = [(e, p) for e in editions for p in backfill_periods(date_from, date_to, e, today=today)]
     if not todo:
         raise InvalidInput("No daily, weekly or monthly period in that range is over yet.")

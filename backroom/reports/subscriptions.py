@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,56 +20,11 @@ from backroom.errors import Forbidden, InvalidInput, NotFound
 from backroom.notifications import service as notify
 from backroom.reports import catalog
 from backroom.reports.models import ReportSnapshot, ReportSubscription
-from backroom.reports.periods import Edition
+from backroom.reports.ops_schemas import SubscriptionCreate
+from backroom.reports.snapshots import may_read
 
-FORMATS = ("csv", "xlsx", "pdf")
 _SALT = "report-unsubscribe"
 _enforcer = None
-
-
-class SubscriptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    function: str = Field(max_length=40)
-    edition: Edition
-    branch_ids: list[int] | None = Field(
-        default=None, max_length=100, description="each branch's report; leave out for all branches together"
-    )
-    format: str = "pdf"
-    only_if_data: bool = False
-
-    @field_validator("format")
-    @classmethod
-    def _format(cls, v: str) -> str:
-        v = v.lower().strip()
-        if v not in FORMATS:
-            raise ValueError("Choose CSV, XLSX or PDF")
-        return v
-
-    @field_validator("branch_ids")
-    @classmethod
-    def _branches(cls, v: list[int] | None) -> list[int] | None:
-        if v is not None and not v:
-            return None
-        return sorted(set(v)) if v else v
-
-
-class SubscriptionRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    function: str
-    edition: Edition
-    branch_ids: list[int] | None
-    format: str
-    only_if_data: bool
-    status: str
-
-
-def may_read(p: Principal, function: str, branch_id: int | None) -> bool:
-    """Whether the user may read this report set in the branch (None: all branches together)."""
-    catalog.get(function)
-    if branch_id is None:
-        return p.branch_ids("reports", "read") is None
-    return p.can("reports", "read", branch_id)
 
 
 def _serializer(secret: str) -> URLSafeSerializer:
@@ -153,6 +107,23 @@ async def unsubscribe(session: AsyncSession, *, subscription_id: int, actor: Act
             after=audit.snapshot(sub),
         )
     return sub
+
+
+async def by_token(session: AsyncSession, *, secret: str, token: str) -> ReportSubscription:
+    """The subscription an e-mail's unsubscribe link names. Read-only."""
+    sub = await session.get(ReportSubscription, subscription_from_token(secret, token))
+    if sub is None:
+        raise InvalidInput("This unsubscribe link is not valid any more.")
+    return sub
+
+
+async def unsubscribe_by_token(session: AsyncSession, *, secret: str, token: str) -> ReportSubscription:
+    """Unsubscribe through the signed link: the token is the authority, the owner the actor.
+    Audited; idempotent."""
+    sub = await by_token(session, secret=secret, token=token)
+    owner = await session.get(User, sub.user_id)
+    actor = Actor.user(sub.user_id, owner.full_name if owner else "subscriber")
+    return await unsubscribe(session, subscription_id=sub.id, actor=actor)
 
 
 async def mine(session: AsyncSession, *, user_id: int) -> list[ReportSubscription]:
