@@ -759,3 +759,43 @@ async def export_report(
         },
     )
     return rendered
+
+
+# --- Choices for the report page's filters ------------------------------------------------------
+
+
+async def filter_options(
+    session: AsyncSession, *, branch_ids: list[int] | None, shift_ids: list[int] | None
+) -> dict:
+    """Names for the filter pickers: branches, staff, recent shifts, product categories. Read-only."""
+    from backroom.auth.models import RoleGrant
+    from backroom.catalog.models import Product
+
+    stmt = select(Branch.id, Branch.name).order_by(Branch.name)
+    if branch_ids is not None:
+        stmt = stmt.where(Branch.id.in_(branch_ids))
+    branches = [(str(i), n) for i, n in (await session.execute(stmt)).all()]
+    users_stmt = (
+        select(User.id, User.full_name).where(User.is_active.is_(True)).order_by(User.full_name).limit(300)
+    )
+    if branch_ids is not None:
+        users_stmt = users_stmt.where(
+            User.id.in_(
+                select(RoleGrant.user_id).where(
+                    (RoleGrant.branch_id.in_(branch_ids)) | RoleGrant.branch_id.is_(None)
+                )
+            )
+        )
+    users = [(str(i), n) for i, n in (await session.execute(users_stmt)).all()]
+    shift_stmt = select(Shift.id).order_by(Shift.opened_at.desc()).limit(60)
+    if branch_ids is not None:
+        shift_stmt = shift_stmt.where(Shift.branch_id.in_(branch_ids))
+    if shift_ids is not None:
+        shift_stmt = shift_stmt.where(Shift.id.in_(shift_ids))
+    ids = list((await session.execute(shift_stmt)).scalars())
+    named = await shift_names(session, ids)
+    shifts = [(str(i), named[str(i)]) for i in ids if str(i) in named]
+    categories = list(
+        (await session.execute(select(Product.category).distinct().order_by(Product.category))).scalars()
+    )
+    return {"branches": branches, "users": users, "shifts": shifts, "categories": categories}

@@ -15,7 +15,7 @@ from backroom.audit.models import AuditEvent
 from backroom.branches.service import open_shift
 from tests.backroom.reports import records as r
 from tests.backroom.reports.test_totals import DAY, INSIDE
-from tests.helpers import create_branch, create_user, make_app, token_client
+from tests.helpers import browser_client, create_branch, create_user, make_app, token_client
 
 
 async def _setup(db):
@@ -150,3 +150,37 @@ async def test_exports_are_files_and_audited(db, settings):
     assert (await auditor.get(f"/api/v1/reports/orders/yearly?branch={b.id}")).status_code == 422
     unknown = await auditor.get(f"/api/v1/reports/orders/daily/drilldown?measure=nope&branch={b.id}")
     assert unknown.status_code == 404 and "placed" in unknown.json()["detail"]
+
+
+async def test_report_pages_show_names_money_and_drill_links(db, settings):
+    b, _other, people, _mine, _ = await _setup(db)
+    app = make_app(db, settings)
+    manager = await browser_client(app, people["manager"].username)
+    index = await manager.get("/reports")
+    assert index.status_code == 200 and 'href="/reports/orders/weekly"' in index.text
+    page = await manager.get(f"/reports/orders/daily?date={DAY}&branch={b.id}")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "150.00 USD" in html and "Main Street" in html and "The Clerk, " in html
+    assert "EST" in html and "hats" in html  # branch-local bounds; category picker by name
+    assert f"/reports/orders/daily/drilldown?date={DAY}&amp;branch={b.id}&amp;measure=placed" in html
+    drill = await manager.get(f"/reports/orders/daily/drilldown?date={DAY}&branch={b.id}&measure=placed")
+    assert drill.status_code == 200 and drill.text.count("Open order") == 5
+    bad = await manager.get(f"/reports/orders/daily?date=30-11-2026&branch={b.id}")
+    assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
+    file = await manager.get(f"/reports/orders/monthly/export?format=xlsx&date={DAY}&branch={b.id}")
+    assert file.status_code == 200 and load_workbook(io.BytesIO(file.content)).sheetnames[0] == "Summary"
+    async with db.read_sessionmaker() as s:
+        ev = await s.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "report.export", AuditEvent.actor_id == str(people["manager"].id)
+            )
+        )
+    assert ev.entity_id == "orders/monthly/2026-11" and ev.after["format"] == "xlsx"
+
+    clerk = await browser_client(app, people["clerk"].username)
+    own = await clerk.get(f"/reports/orders/daily?date={DAY}")
+    assert own.status_code == 200 and "Your own shifts only" in own.text and "30.00 USD" in own.text
+    assert "/export?format=pdf" not in own.text
+    vendor = await browser_client(app, people["vendor"].username)
+    assert (await vendor.get("/reports")).status_code == 403
