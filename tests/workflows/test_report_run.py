@@ -124,11 +124,11 @@ async def test_a_scheduled_tick_makes_what_ended_and_a_second_tick_nothing(
 async def test_schedules_are_created_once_and_updated_in_place(dev_env, settings):
     settings.workflow_prefix = uniq("t") + "-"
     client = dev_env.client
-    ids = await schedules.ensure_schedules(client, settings)
+    ids = await schedules.ensure_schedules(client, settings, run_new=False)
     assert ids == [f"{settings.workflow_prefix}report-{e}" for e in ("daily", "weekly", "monthly")]
     weekly = client.get_schedule_handle(ids[1])
     await weekly.pause(note="paused by ops")
-    again = await schedules.ensure_schedules(client, settings)  # a worker restart
+    again = await schedules.ensure_schedules(client, settings, run_new=False)  # a worker restart
     assert again == ids
     listed = [s.id async for s in await client.list_schedules()]
     assert sorted(i for i in listed if i.startswith(settings.workflow_prefix)) == sorted(ids)
@@ -161,7 +161,7 @@ async def test_a_schedule_action_makes_the_day_that_ended_before_its_scheduled_t
     db = fresh_db
     b = await _branch(db, tz="Europe/London")
     settings.workflow_prefix, settings.task_queue = uniq("t") + "-", task_queue
-    ids = await schedules.ensure_schedules(dev_env.client, settings)
+    ids = await schedules.ensure_schedules(dev_env.client, settings, run_new=False)
     try:
         async with running_worker(dev_env, settings, db, task_queue):
             await dev_env.client.get_schedule_handle(ids[0]).backfill(
@@ -188,3 +188,39 @@ async def test_a_schedule_action_makes_the_day_that_ended_before_its_scheduled_t
     assert {r.period_label for r in rows} == {"2026-02-17"}
     assert next(r for r in rows if (r.function, r.branch_id) == ("customers", b.id)).has_data
     assert all(r.workflow_id.startswith(f"{settings.workflow_prefix}report-daily-") for r in rows)
+
+
+@pytest.mark.parametrize("fresh_db", ["sqlite"], indirect=True)
+async def test_new_schedules_run_once_at_once_for_the_last_ended_periods(
+    dev_env, fresh_db, settings, task_queue
+):
+    from backroom.reports import periods
+    from tests.custops_helpers import eventually
+
+    db = fresh_db
+    async with db.sessionmaker.begin() as s:
+        b = await create_branch(s, timezone="UTC")
+    settings.workflow_prefix, settings.task_queue = uniq("t") + "-", task_queue
+
+    def last_ended():
+        today = datetime.now(UTC).date()
+        return {e.value: periods.previous(periods.period_for(e, today)).label for e in Edition}
+
+    before = last_ended()
+    ids = await schedules.ensure_schedules(dev_env.client, settings)
+    try:
+        async with running_worker(dev_env, settings, db, task_queue):
+
+            async def stored():
+                async with db.read_sessionmaker() as s:
+                    rows = (await s.execute(select(ReportSnapshot))).scalars().all()
+                return rows if len(rows) >= 3 * 2 * len(catalog.functions()) else None
+
+            rows = await eventually(stored, timeout=120)
+    finally:
+        for sid in ids:
+            await dev_env.client.get_schedule_handle(sid).delete()
+    after = last_ended()
+    for edition in Edition:
+        mine = {r.period_label for r in rows if r.edition == edition.value and r.branch_id == b.id}
+        assert len(mine) == 1 and mine <= {before[edition.value], after[edition.value]}
