@@ -124,11 +124,11 @@ async def test_a_scheduled_tick_makes_what_ended_and_a_second_tick_nothing(
 async def test_schedules_are_created_once_and_updated_in_place(dev_env, settings):
     settings.workflow_prefix = uniq("t") + "-"
     client = dev_env.client
-    ids = await schedules.ensure_schedules(client, settings, run_new=False)
+    ids = await schedules.ensure_schedules(client, settings)
     assert ids == [f"{settings.workflow_prefix}report-{e}" for e in ("daily", "weekly", "monthly")]
     weekly = client.get_schedule_handle(ids[1])
     await weekly.pause(note="paused by ops")
-    again = await schedules.ensure_schedules(client, settings, run_new=False)  # a worker restart
+    again = await schedules.ensure_schedules(client, settings)  # a worker restart
     assert again == ids
     listed = [s.id async for s in await client.list_schedules()]
     assert sorted(i for i in listed if i.startswith(settings.workflow_prefix)) == sorted(ids)
@@ -161,7 +161,7 @@ async def test_a_schedule_action_makes_the_day_that_ended_before_its_scheduled_t
     db = fresh_db
     b = await _branch(db, tz="Europe/London")
     settings.workflow_prefix, settings.task_queue = uniq("t") + "-", task_queue
-    ids = await schedules.ensure_schedules(dev_env.client, settings, run_new=False)
+    ids = await schedules.ensure_schedules(dev_env.client, settings)
     try:
         async with running_worker(dev_env, settings, db, task_queue):
             await dev_env.client.get_schedule_handle(ids[0]).backfill(
@@ -207,7 +207,7 @@ async def test_new_schedules_run_once_at_once_for_the_last_ended_periods(
         return {e.value: periods.previous(periods.period_for(e, today)).label for e in Edition}
 
     before = last_ended()
-    ids = await schedules.ensure_schedules(dev_env.client, settings)
+    ids = await schedules.ensure_schedules(dev_env.client, settings, run_new=True)
     try:
         async with running_worker(dev_env, settings, db, task_queue):
 
