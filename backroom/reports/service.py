@@ -797,7 +797,7 @@ async def export_report(
 ) -> export.Rendered:
     """Render the report as a file for `principal`, who needs ("reports", "export") in every
     branch it covers, and audit who exported what. Not idempotent: each export is one event."""
-    scope = await access.resolve(session, principal, branch_ids, action="export")
+    scope = await access.resolve(session, principal, branch_ids, action="export", function=function)
     report = await build_report(
         session,
         function=function,
