@@ -488,7 +488,7 @@ async def _names(session: AsyncSession, scope: Scope, dim: Dimension, keys: set[
     if dim is Dimension.SHIFT:
         return {**await shift_names(session, ids), NONE_KEY: "(no shift)"}
     if dim is Dimension.DAY:
-        return {k: date.fromisoformat(k).strftime("%a %d %b %Y") for k in keys if k != NONE_KEY}
+        return {k: date.fromisoformat(k).strftime("%a %d %b") for k in keys if k != NONE_KEY}
     return {k: k or "(no category)" for k in keys}
 
 
