@@ -397,6 +397,13 @@ async def _scope(
         raise InvalidInput(
             f"{edition!r} is not a report edition; choose daily, weekly or monthly.", field="edition"
         ) from None
+    for field, ids in (
+        ("branch", branch_ids or []),
+        ("user", [user_id]),
+        ("shift", [shift_id, *(shift_ids or [])]),
+    ):
+        if any(i is not None and not 0 < i < 2**63 for i in ids):
+            raise InvalidInput(f"Choose a {field} from the list; that one does not exist.", field=field)
     stmt = select(Branch).order_by(Branch.name)
     if branch_ids is not None:
         stmt = stmt.where(Branch.id.in_(branch_ids))
@@ -747,7 +754,9 @@ async def drilldown(
                 stmt = stmt.where(base.value.is_not(None))
             if cursor and timed:
                 at, ident = _decode(cursor)
-                if not isinstance(at, datetime) or not isinstance(ident, int):
+                if not isinstance(at, datetime) or at.tzinfo is None or not isinstance(ident, int):
+                    raise _bad_cursor()
+                if isinstance(ident, bool) or not -(2**63) <= ident < 2**63:
                     raise _bad_cursor()
                 stmt = stmt.where(or_(s.at < at, and_(s.at == at, s.id < ident)))
             rows = (await session.execute(stmt.order_by(s.at.desc(), s.id.desc()).limit(limit + 1))).all()

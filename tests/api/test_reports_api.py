@@ -197,3 +197,41 @@ async def test_a_function_report_needs_that_function_too(db, settings):
     assert (await client.get(f"/api/v1/reports/shipping/weekly?date={DAY}")).status_code == 200
     refused = await client.get(f"/api/v1/reports/credit/weekly?date={DAY}")
     assert refused.status_code == 403 and "credit" in refused.json()["detail"]
+
+
+async def test_wild_ids_are_refused_in_words(db, settings):
+    b, _other, _people, _mine, _ = await _setup(db)
+    async with db.sessionmaker.begin() as s:
+        admin = await create_user(s, grants=[("admin", None)])
+    client = await token_client(make_app(db, settings), db, admin)
+    for query in (
+        f"branch={2**70}",
+        "branch=-3",
+        f"branch={b.id}&user={2**64}",
+        f"shift={2**64}",
+        "branch=999999999999",
+    ):
+        resp = await client.get(f"/api/v1/reports/orders/daily?date={DAY}&{query}")
+        assert resp.status_code == 422, (query, resp.text)
+        assert resp.json()["detail"]
+
+
+async def test_a_forged_drilldown_cursor_is_refused(db, settings):
+    import base64
+    import json
+
+    b, _other, people, _mine, _ = await _setup(db)
+    client = await token_client(make_app(db, settings), db, people["manager"])
+    for value in (
+        [{"dt": "2026-11-10T12:00:00+00:00"}, 2**70],
+        ["x", 1],
+        [{"dt": "2026-11-10T12:00:00"}, 1],
+        "%%%",
+    ):
+        raw = (
+            value if isinstance(value, str) else base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+        )
+        resp = await client.get(
+            f"/api/v1/reports/orders/daily/drilldown?measure=placed&date={DAY}&branch={b.id}&cursor={raw}"
+        )
+        assert resp.status_code == 422 and "cursor" in resp.text, (value, resp.text)
