@@ -163,6 +163,7 @@ async def test_report_pages_show_names_money_and_drill_links(db, settings):
     html = page.text
     assert "150.00 USD" in html and "Main Street" in html and "The Clerk, " in html
     assert "EST" in html and "hats" in html  # branch-local bounds; category picker by name
+    assert "/report-snapshots?function=orders&amp;edition=daily" in html
     assert f"/reports/orders/daily/drilldown?date={DAY}&amp;branch={b.id}&amp;measure=placed" in html
     drill = await manager.get(f"/reports/orders/daily/drilldown?date={DAY}&branch={b.id}&measure=placed")
     assert drill.status_code == 200 and drill.text.count("Open order") == 5
@@ -181,7 +182,7 @@ async def test_report_pages_show_names_money_and_drill_links(db, settings):
     clerk = await browser_client(app, people["clerk"].username)
     own = await clerk.get(f"/reports/orders/daily?date={DAY}")
     assert own.status_code == 200 and "Your own shifts only" in own.text and "30.00 USD" in own.text
-    assert "/export?format=pdf" not in own.text
+    assert "/export?format=pdf" not in own.text and "Stored snapshots" not in own.text
     vendor = await browser_client(app, people["vendor"].username)
     assert (await vendor.get("/reports")).status_code == 403
 
