@@ -760,34 +760,40 @@ def _row_select(src: Source, *extra):
     return select(*cols, *extra).select_from(src.table)
 
 
+def _plans(src: Source, windows: list[Window]) -> list[tuple[Source, list[Window], bool]]:
+    """(source, windows, timed) to list records from: an as-of source is rebuilt per zone at its
+    period end and is not time-filtered; any other source covers all windows at once."""
+    if src.as_of is not None:
+        return [(src.as_of(w.end), [w], False) for w in windows]
+    return [(src, windows, True)]
+
+
 async def _exceptions(session: AsyncSession, scope: Scope, windows: list[Window]) -> list[ExceptionRow]:
     out: list[ExceptionRow] = []
     for el in scope.fr.exceptions:
-        src = el.source
-        if not _usable(src, scope.filters):
+        if not _usable(el.source, scope.filters):
             continue
-        stmt = (
-            _row_select(src)
-            .where(el.where, *_conditions(src, windows, scope.filters))
-            .order_by(src.at.desc(), src.id.desc())
-            .limit(EXCEPTION_LIMIT)
-        )
-        for row in (await session.execute(stmt)).all():
-            branch = scope.branches[row.bid]
-            fields = _row_fields(src, row, branch.timezone)
-            out.append(
-                ExceptionRow(
-                    kind=el.key,
-                    kind_label=el.label,
-                    record=src.record,
-                    record_id=row.rid,
-                    at=row.at,
-                    at_local=local_str(row.at, branch.timezone),
-                    branch=branch.name,
-                    description=el.describe(fields),
-                    link=src.link[0].format(row.lnk) if src.link and row.lnk is not None else None,
+        for src, ws, timed in _plans(el.source, windows):
+            stmt = _row_select(src).where(*_conditions(src, ws, scope.filters, timed=timed))
+            if el.where is not None and src is el.source:
+                stmt = stmt.where(el.where)
+            stmt = stmt.order_by(src.at.desc(), src.id.desc()).limit(EXCEPTION_LIMIT)
+            for row in (await session.execute(stmt)).all():
+                branch = scope.branches[row.bid]
+                fields = _row_fields(src, row, branch.timezone)
+                out.append(
+                    ExceptionRow(
+                        kind=el.key,
+                        kind_label=el.label,
+                        record=src.record,
+                        record_id=row.rid,
+                        at=row.at,
+                        at_local=local_str(row.at, branch.timezone),
+                        branch=branch.name,
+                        description=el.describe(fields),
+                        link=src.link[0].format(row.lnk) if src.link and row.lnk is not None else None,
+                    )
                 )
-            )
     return out
 
 
@@ -834,11 +840,7 @@ async def drilldown(
     if _usable(base.source, scope.filters):
         src = base.source
         who = aliased(User)
-        if src.as_of is not None:
-            plans = [(src.as_of(w.end), [w], False) for w in windows]
-        else:
-            plans = [(src, windows, True)]
-        for s, ws, timed in plans:
+        for s, ws, timed in _plans(src, windows):
             user_col = who.full_name.label("who") if s.user is not None else literal(None).label("who")
             stmt = _row_select(s, user_col).where(*_conditions(s, ws, scope.filters, timed=timed))
             if s.user is not None:

@@ -213,6 +213,8 @@ async def test_carts_complaints_credit_crm_customers(db):
         )
         assert summary(month_later, "overdue").current.money[0].amount_minor == 5 * 5000
         assert summary(month_later, "overdue_accounts").current.value == 5
+        overdue = [e for e in month_later.exceptions if e.kind == "account_overdue"]
+        assert len(overdue) == 5 and all("50.00 USD past due" in e.description for e in overdue)
 
         crm = await build(session, "crm", branch)
         emails = await scalar_sql(
