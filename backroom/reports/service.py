@@ -1,9 +1,14 @@
-"""Build reports and drilldowns from the metric catalog. Read-only: nothing here writes.
+"""Build reports and drilldowns from the metric catalog. Read-only, except `export_report`'s
+audit event.
 
 Every branch is cut by its own local period: a daily report over a New York and a Berlin
 branch counts each branch's records between its own local midnights. Branches are grouped by
-time zone into windows; one aggregate query per (source, grouping) covers all windows with a
-disjunction of `branch IN (...) AND at >= start AND at < end`, grouped in the database."""
+time zone into windows. Per source, ONE query covers the current and the previous period in
+every window (`branch IN (...) AND at >= start AND at < end`, OR-ed), labels each row with its
+local day by a CASE tree ("" = previous period), and groups in the database: with GROUPING
+SETS on PostgreSQL (one set per breakdown), or by every dimension at once on SQLite; the
+summary and breakdowns are then rolled up here. That is exact because every base measure is a
+count or a sum; ratios and averages are computed from those sums afterwards."""
 
 from __future__ import annotations
 
