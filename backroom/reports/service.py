@@ -840,6 +840,7 @@ async def drilldown(
         base = fr.measure(base.ratio[0])
     limit = max(1, min(limit, MAX_LIMIT))
     windows = scope.windows()
+    await _no_jit(session)
     items: list[DrillRow] = []
     next_cursor = None
     if _usable(base.source, scope.filters):
