@@ -50,6 +50,18 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     state = request.app.state
     reads_only = request.method in SAFE_METHODS or getattr(request.state, "reads_only", False)
     maker = state.read_sessionmaker if reads_only else state.sessionmaker
+    async for session in _transaction(request, maker):
+        yield session
+
+
+async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Like get_session, but a writing transaction even for a GET (an audited download)."""
+    async for session in _transaction(request, request.app.state.sessionmaker):
+        yield session
+
+
+async def _transaction(request: Request, maker) -> AsyncIterator[AsyncSession]:
+    state = request.app.state
     async with maker() as session:
         try:
             yield session
@@ -64,6 +76,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # Every route and page takes its session through these, so the commit lands before the response.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+WriteSession = Annotated[AsyncSession, Depends(get_write_session, scope="function")]
 
 
 def reads_only(request: Request) -> None:

@@ -51,8 +51,17 @@ GATEWAY_CALL = MappingProxyType(
         ),
     }
 )
+# Rendering a report snapshot (queries over a period plus CSV/XLSX/PDF): CPU-bound and long;
+# a bounded number of attempts so a report that cannot be made is reported, not retried forever.
+RENDER_STEP = MappingProxyType(
+    {
+        "start_to_close_timeout": timedelta(minutes=10),
+        "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=20),
+    }
+)
 ACTIVITY_OPTIONS = {
     "SHORT_DB_STEP": SHORT_DB_STEP,
+    "RENDER_STEP": RENDER_STEP,
     "LONG_DB_STEP": LONG_DB_STEP,
     "INTERACTIVE_STEP": INTERACTIVE_STEP,
     "GATEWAY_CALL": GATEWAY_CALL,
