@@ -104,7 +104,9 @@ async def _subscriptions_page(request: Request, p: Principal, session: AsyncSess
 async def subscriptions_page(
     request: Request, p: Principal = require(*READ), session: AsyncSession = Depends(get_session)
 ):
-    return await _subscriptions_page(request, p, session)
+    # Arriving from a report page: its function and edition preselected.
+    values = {k: request.query_params[k] for k in ("function", "edition") if k in request.query_params}
+    return await _subscriptions_page(request, p, session, values=values)
 
 
 @router.post("/report-subscriptions")

@@ -87,15 +87,17 @@ def build(settings: Settings, edition: Edition) -> Schedule:
     )
 
 
-async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
+async def ensure_schedules(client: Client, settings: Settings, *, run_new: bool = False) -> list[str]:
     """Create the three report schedules, or bring existing ones up to date (keeping a pause set
-    in the Temporal UI). Idempotent: never a second schedule for an id."""
+    in the Temporal UI). Idempotent: never a second schedule for an id. With `run_new` a schedule
+    created now also runs once at once (the last ended periods straight away); the worker leaves
+    that to the first tick, so that starting a stack does not begin with a burst of PDF renders."""
     ids = []
     for edition in Edition:
         sid = schedule_id(settings, edition)
         wanted = build(settings, edition)
         try:
-            await client.create_schedule(sid, wanted)
+            await client.create_schedule(sid, wanted, trigger_immediately=run_new)
             log.info("created schedule %s", sid)
         except ScheduleAlreadyRunningError:
 

@@ -7,6 +7,8 @@ disjunction of `branch IN (...) AND at >= start AND at < end`, grouped in the da
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,12 +20,14 @@ from sqlalchemy import and_, case, false, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from backroom.audit import service as audit
 from backroom.auth.models import User
+from backroom.auth.principal import Principal
 from backroom.branches.models import Branch, Shift
 from backroom.errors import InvalidInput
 from backroom.money import format_money
 from backroom.pagination import MAX_LIMIT, _bad_cursor, _decode, _encode
-from backroom.reports import catalog
+from backroom.reports import access, catalog, export
 from backroom.reports.catalog import DIMENSION_LABELS, Dimension, FunctionReport, Measure, Source, Unit
 from backroom.reports.periods import (
     Edition,
@@ -313,7 +317,7 @@ async def _scope(
     *,
     function: str,
     edition: Edition | str,
-    day: date,
+    day: date | None,
     branch_ids: list[int] | None,
     user_id: int | None,
     shift_id: int | None,
@@ -335,6 +339,9 @@ async def _scope(
         missing = sorted(set(branch_ids) - set(branches))
         if missing:
             raise InvalidInput(f"There is no branch with id {missing[0]}.", field="branch")
+    if day is None:  # today where the (first) branch is
+        first = next(iter(branches.values()), None)
+        day = datetime.now(zone(first.timezone) if first else UTC).date()
     # A chosen shift narrows the allowed ones (a clerk's own); outside them it shows nothing.
     if shift_id is not None:
         shifts = (shift_id,) if shift_ids is None or shift_id in shift_ids else ()
@@ -461,14 +468,15 @@ async def build_report(
     *,
     function: str,
     edition: Edition | str,
-    day: date,
+    day: date | None,
     branch_ids: list[int] | None,
     user_id: int | None = None,
     shift_id: int | None = None,
     category: str | None = None,
     shift_ids: list[int] | None = None,
 ) -> ReportRead:
-    """The function's report for the period of `edition` containing `day`: summary beside the
+    """The function's report for the period of `edition` containing `day` (None: today in the
+    first branch's zone): summary beside the
     previous period, breakdowns, exceptions, exact bounds. `branch_ids` None means every branch;
     `shift_ids` (a clerk's own shifts) limits the records to those shifts. Read-only."""
     scope = await _scope(
@@ -623,7 +631,7 @@ async def drilldown(
     function: str,
     measure: str,
     edition: Edition | str,
-    day: date,
+    day: date | None,
     branch_ids: list[int] | None,
     user_id: int | None = None,
     shift_id: int | None = None,
@@ -702,3 +710,92 @@ async def drilldown(
         items=items,
         next_cursor=next_cursor,
     )
+
+
+# --- Export (the one write: its audit event) ---------------------------------------------------
+
+
+async def export_report(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    function: str,
+    edition: Edition | str,
+    day: date | None,
+    branch_ids: list[int] | None,
+    user_id: int | None = None,
+    shift_id: int | None = None,
+    category: str | None = None,
+    fmt: str,
+) -> export.Rendered:
+    """Render the report as a file for `principal`, who needs ("reports", "export") in every
+    branch it covers, and audit who exported what. Not idempotent: each export is one event."""
+    scope = await access.resolve(session, principal, branch_ids, action="export")
+    report = await build_report(
+        session,
+        function=function,
+        edition=edition,
+        day=day,
+        branch_ids=scope.branch_ids,
+        user_id=user_id,
+        shift_id=shift_id,
+        category=category,
+    )
+    rendered = await asyncio.to_thread(export.render, report, fmt)  # WeasyPrint blocks
+    await audit.record(
+        session,
+        actor=principal.actor(),
+        action="report.export",
+        entity_type="report",
+        entity_id=f"{report.function}/{report.edition}/{report.period.label}",
+        branch_id=scope.branch_ids[0] if scope.branch_ids and len(scope.branch_ids) == 1 else None,
+        after={
+            "format": fmt,
+            "filename": rendered.filename,
+            "branch_ids": scope.branch_ids,
+            "filters": report.filters.model_dump(exclude={"branches"}),
+            "bytes": len(rendered.content),
+            "sha256": hashlib.sha256(rendered.content).hexdigest(),
+        },
+    )
+    return rendered
+
+
+# --- Choices for the report page's filters ------------------------------------------------------
+
+
+async def filter_options(
+    session: AsyncSession, *, branch_ids: list[int] | None, shift_ids: list[int] | None
+) -> dict:
+    """Names for the filter pickers: branches, staff, recent shifts, product categories. Read-only."""
+    from backroom.auth.models import RoleGrant
+    from backroom.catalog.models import Product
+
+    stmt = select(Branch.id, Branch.name).order_by(Branch.name)
+    if branch_ids is not None:
+        stmt = stmt.where(Branch.id.in_(branch_ids))
+    branches = [(str(i), n) for i, n in (await session.execute(stmt)).all()]
+    users_stmt = (
+        select(User.id, User.full_name).where(User.is_active.is_(True)).order_by(User.full_name).limit(300)
+    )
+    if branch_ids is not None:
+        users_stmt = users_stmt.where(
+            User.id.in_(
+                select(RoleGrant.user_id).where(
+                    (RoleGrant.branch_id.in_(branch_ids)) | RoleGrant.branch_id.is_(None)
+                )
+            )
+        )
+    users = [(str(i), n) for i, n in (await session.execute(users_stmt)).all()]
+    shift_stmt = select(Shift.id).order_by(Shift.opened_at.desc()).limit(60)
+    if branch_ids is not None:
+        shift_stmt = shift_stmt.where(Shift.branch_id.in_(branch_ids))
+    if shift_ids is not None:
+        shift_stmt = shift_stmt.where(Shift.id.in_(shift_ids))
+    ids = list((await session.execute(shift_stmt)).scalars())
+    named = await shift_names(session, ids)
+    shifts = [(str(i), named[str(i)]) for i in ids if str(i) in named]
+    categories = list(
+        (await session.execute(select(Product.category).distinct().order_by(Product.category))).scalars()
+    )
+    return {"branches": branches, "users": users, "shifts": shifts, "categories": categories}

@@ -149,3 +149,44 @@ async def test_subscriptions_through_the_api(db, settings):
     ended = await manager.delete(f"/api/v1/report-subscriptions/{sub['id']}")
     assert ended.json()["status"] == "unsubscribed"
     assert (await manager.get("/api/v1/report-subscriptions")).json()["items"] == []
+
+
+async def test_pages_list_snapshots_download_and_manage_subscriptions(sqlite_db, settings):
+    from tests.helpers import browser_client
+
+    db = sqlite_db
+    b, people, made = await _setup(db, settings)
+    app = make_app(db, settings)
+    c = await browser_client(app, people["manager"].username)
+    page = await c.get("/report-snapshots?function=customers&edition=daily")
+    assert page.status_code == 200 and b.name in page.text and DAY.isoformat() in page.text
+    assert f"/report-snapshots/{made[1].snapshot_id}/files/xlsx" in page.text
+    got = await c.get(f"/report-snapshots/{made[1].snapshot_id}/files/csv")
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+
+    form = await c.get("/report-subscriptions?function=orders&edition=monthly")
+    assert 'value="orders" selected' in form.text and 'value="monthly" selected' in form.text
+    sent = await c.post(
+        "/report-subscriptions",
+        data={
+            "csrf_token": c.csrf,
+            "function": "orders",
+            "edition": "monthly",
+            "branch": str(b.id),
+            "format": "csv",
+        },
+    )
+    assert sent.status_code == 303
+    listed = await c.get("/report-subscriptions")
+    assert "Orders and fulfilment" in listed.text and b.name in listed.text
+    bad = await c.post(
+        "/report-subscriptions", data={"csrf_token": c.csrf, "function": "nonsense", "edition": "monthly"}
+    )
+    assert bad.status_code == 422 and "Choose a report" in bad.text
+    async with db.read_sessionmaker() as s:
+        from backroom.reports import subscriptions
+
+        (sub,) = await subscriptions.mine(s, user_id=people["manager"].id)
+    ended = await c.post(f"/report-subscriptions/{sub.id}/unsubscribe", data={"csrf_token": c.csrf})
+    assert ended.status_code == 303
+    assert "You have no report subscriptions" in (await c.get("/report-subscriptions")).text

@@ -12,7 +12,7 @@ from temporalio.client import ScheduleOverlapPolicy
 from temporalio.testing import ActivityEnvironment
 
 from activities.reports import ReportActivities
-from backroom.reports import schedules
+from backroom.reports import catalog, schedules
 from backroom.reports.flow import ReportRunInput, SnapshotAsk
 from backroom.reports.models import ReportSnapshot
 from backroom.reports.periods import Edition
@@ -146,3 +146,81 @@ async def test_schedules_are_created_once_and_updated_in_place(dev_env, settings
     assert upcoming[1] - upcoming[0] == timedelta(hours=1)
     for sid in ids:
         await client.get_schedule_handle(sid).delete()
+
+
+@pytest.mark.parametrize("fresh_db", ["sqlite"], indirect=True)
+async def test_a_schedule_action_makes_the_day_that_ended_before_its_scheduled_time(
+    dev_env, fresh_db, settings, task_queue
+):
+    """Catch-up and backfill of the Schedule itself: an action for a past tick runs now but is
+    stamped with its scheduled time, and the run makes the day that had ended by then."""
+    from temporalio.client import ScheduleBackfill
+
+    from tests.custops_helpers import eventually
+
+    db = fresh_db
+    b = await _branch(db, tz="Europe/London")
+    settings.workflow_prefix, settings.task_queue = uniq("t") + "-", task_queue
+    ids = await schedules.ensure_schedules(dev_env.client, settings)
+    try:
+        async with running_worker(dev_env, settings, db, task_queue):
+            await dev_env.client.get_schedule_handle(ids[0]).backfill(
+                ScheduleBackfill(
+                    start_at=datetime(2026, 2, 18, 0, 0, tzinfo=UTC),
+                    end_at=datetime(2026, 2, 18, 0, 30, tzinfo=UTC),
+                    overlap=ScheduleOverlapPolicy.ALLOW_ALL,
+                )
+            )
+
+            async def stored():
+                async with db.read_sessionmaker() as s:
+                    rows = (await s.execute(select(ReportSnapshot))).scalars().all()
+                return rows if len(rows) >= 2 * len(catalog.functions()) else None
+
+            rows = await eventually(stored, timeout=60)
+    finally:
+        for sid in ids:
+            await dev_env.client.get_schedule_handle(sid).delete()
+    # Every report set for the branch and for all branches, for the day that had just ended.
+    assert {(r.function, r.branch_id) for r in rows} == {
+        (f, s) for f in catalog.functions() for s in (b.id, None)
+    }
+    assert {r.period_label for r in rows} == {"2026-02-17"}
+    assert next(r for r in rows if (r.function, r.branch_id) == ("customers", b.id)).has_data
+    assert all(r.workflow_id.startswith(f"{settings.workflow_prefix}report-daily-") for r in rows)
+
+
+@pytest.mark.parametrize("fresh_db", ["sqlite"], indirect=True)
+async def test_new_schedules_run_once_at_once_for_the_last_ended_periods(
+    dev_env, fresh_db, settings, task_queue
+):
+    from backroom.reports import periods
+    from tests.custops_helpers import eventually
+
+    db = fresh_db
+    async with db.sessionmaker.begin() as s:
+        b = await create_branch(s, timezone="UTC")
+    settings.workflow_prefix, settings.task_queue = uniq("t") + "-", task_queue
+
+    def last_ended():
+        today = datetime.now(UTC).date()
+        return {e.value: periods.previous(periods.period_for(e, today)).label for e in Edition}
+
+    before = last_ended()
+    ids = await schedules.ensure_schedules(dev_env.client, settings, run_new=True)
+    try:
+        async with running_worker(dev_env, settings, db, task_queue):
+
+            async def stored():
+                async with db.read_sessionmaker() as s:
+                    rows = (await s.execute(select(ReportSnapshot))).scalars().all()
+                return rows if len(rows) >= 3 * 2 * len(catalog.functions()) else None
+
+            rows = await eventually(stored, timeout=120)
+    finally:
+        for sid in ids:
+            await dev_env.client.get_schedule_handle(sid).delete()
+    after = last_ended()
+    for edition in Edition:
+        mine = {r.period_label for r in rows if r.edition == edition.value and r.branch_id == b.id}
+        assert len(mine) == 1 and mine <= {before[edition.value], after[edition.value]}
