@@ -64,7 +64,7 @@ async def _complaint_breaches(session: AsyncSession, now: datetime) -> list[Caus
         )
     ).all()
     out = []
-    for cid, bid, sev, cat, resolution, first in rows:
+    for cid, bid, sev, cat, resolution, _first in rows:
         which = "resolution" if resolution else "first-response"
         out.append(
             Cause(

@@ -37,14 +37,14 @@ async def test_raise_is_idempotent_by_key_and_lifecycle_is_audited(db):
         manager = await create_user(s, grants=[("manager", b.id)], email=f"{uniq()}@example.com")
         agent = await create_user(s, grants=[("agent", b.id)])
         outsider = await create_user(s, grants=[("agent", (await create_branch(s)).id)])
-        kw = dict(
-            key=key,
-            kind="complaint_sla_breach",
-            branch_id=b.id,
-            title="Late",
-            link="/complaints/1",
-            actor=SWEEP,
-        )
+        kw = {
+            "key": key,
+            "kind": "complaint_sla_breach",
+            "branch_id": b.id,
+            "title": "Late",
+            "link": "/complaints/1",
+            "actor": SWEEP,
+        }
         first, created = await service.raise_alert(s, severity="critical", **kw)
         again, created_again = await service.raise_alert(s, severity="critical", **kw)
         assert created and not created_again and first.id == again.id
