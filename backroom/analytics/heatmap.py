@@ -87,7 +87,7 @@ async def exception_rows(
     tzs = out["branch"].map({i: b.timezone for i, b in branches.items()})
     for tz, idx in out.groupby(tzs).groups.items():
         local.loc[idx] = at.loc[idx].dt.tz_convert(tz).dt.tz_localize(None).values
-    return out.assign(dow=local.dt.weekday.astype(int), hour=local.dt.hour.astype(int))
+    return out.assign(dow=local.dt.day_of_week.astype(int), hour=local.dt.hour.astype(int))
 
 
 def _window(days: int, now: datetime | None) -> tuple[datetime, datetime]:
@@ -121,7 +121,9 @@ async def heatmap(
         counts = df.groupby(["category", "branch"]).size()
         rows = sorted(df["category"].unique().tolist())
         cols = [names[i] for i in branches]
-        keyed = {(c, names[b]): (int(n), {"category": c, "cell_branch": b}) for (c, b), n in counts.items()}
+        keyed = {
+            (c, names[b]): (int(n), {"cell_category": c, "cell_branch": b}) for (c, b), n in counts.items()
+        }
     cells = [
         HeatCell(row=r, column=c, count=n, link=f"{base_link}?{urlencode({'mode': mode, 'days': days, **q})}")
         for (r, c), (n, q) in sorted(keyed.items())

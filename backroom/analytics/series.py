@@ -135,14 +135,20 @@ async def scope_for(
 
 
 async def hourly(
-    session: AsyncSession, scope: Scope, start: date, end: date, *, by_branch: bool = False
+    session: AsyncSession,
+    scope: Scope,
+    start: date,
+    end: date,
+    *,
+    by_branch: bool = False,
+    measures: list[Measure] | None = None,
 ) -> pd.DataFrame:
     """Base-measure values per (zone, UTC hour) for local days [start, end): columns `tz`,
     `hour` (UTC, tz-aware) and one column per base measure (plus `branch` when `by_branch`).
     One grouped query per source."""
     fr, windows = scope.fr, scope.windows(start, end)
     by_source: dict[int, list[Measure]] = {}
-    for m in _base_measures(fr, [scope.measure]):
+    for m in _base_measures(fr, measures or [scope.measure]):
         by_source.setdefault(id(m.source), []).append(m)
     frames = []
     for ms in by_source.values():
@@ -212,9 +218,11 @@ async def base_by_day(session: AsyncSession, scope: Scope, start: date, end: dat
     return day_frame(await hourly(session, scope, start, end), scope, start, end)
 
 
-def day_frame(df: pd.DataFrame, scope: Scope, start: date, end: date) -> pd.DataFrame:
+def day_frame(
+    df: pd.DataFrame, scope: Scope, start: date, end: date, measures: list[Measure] | None = None
+) -> pd.DataFrame:
     index = pd.date_range(start, end - timedelta(days=1), freq="D")
-    cols = [m.name for m in _base_measures(scope.fr, [scope.measure])]
+    cols = [m.name for m in _base_measures(scope.fr, measures or [scope.measure])]
     if df.empty:
         return pd.DataFrame(0.0, index=index, columns=cols)
     df = df.assign(day=localize(df).dt.normalize())
