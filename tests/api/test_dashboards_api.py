@@ -157,7 +157,7 @@ async def test_targets_below_threshold_apply_above_wait_for_approval(db, setting
 
 
 async def test_pages_render_with_filters_kept_in_links(db, settings):
-    a, b, people, mine, _ = await _world(db)
+    a, _b, people, mine, _ = await _world(db)
     settings.cookie_secure = False
     app = make_app(db, settings)
     ui = await browser_client(app, people["manager"].username)
