@@ -55,15 +55,9 @@ async def alert_counts(
     return await service.counts(session, branch_ids=branches_for(p, "alerts", "list", branch), module=module)
 
 
-async def _one(session, alert_id: int, p: Principal, action: str) -> None:
-    row = await service.get(session, alert_id)
-    p.require("alerts", action, row.branch_id)
-
-
 @router.get("/{alert_id}")
 async def get_alert(session: Session, alert_id: Id, p: Principal = require("alerts", "read")) -> AlertRead:
-    await _one(session, alert_id, p, "read")
-    return (await service.read_many(session, [await service.get(session, alert_id)]))[0]
+    return (await service.read_many(session, [await service.get_for(session, alert_id, p, "read")]))[0]
 
 
 @router.post("/{alert_id}/acknowledge")
@@ -71,7 +65,7 @@ async def acknowledge(
     session: Session, alert_id: Id, p: Principal = require("alerts", "update")
 ) -> AlertRead:
     """Someone is on it. Acknowledging twice changes nothing."""
-    await _one(session, alert_id, p, "update")
+    await service.get_for(session, alert_id, p, "update")
     row = await service.acknowledge(session, alert_id=alert_id, actor=p.actor())
     return (await service.read_many(session, [row]))[0]
 
@@ -80,7 +74,7 @@ async def acknowledge(
 async def assign(
     session: Session, alert_id: Id, body: AssignIn, p: Principal = require("alerts", "update")
 ) -> AlertRead:
-    await _one(session, alert_id, p, "update")
+    await service.get_for(session, alert_id, p, "update")
     row = await service.assign(session, alert_id=alert_id, assignee_id=body.assignee_id, actor=p.actor())
     return (await service.read_many(session, [row]))[0]
 
@@ -89,6 +83,6 @@ async def assign(
 async def resolve(
     session: Session, alert_id: Id, body: ResolveIn | None = None, p: Principal = require("alerts", "update")
 ) -> AlertRead:
-    await _one(session, alert_id, p, "update")
+    await service.get_for(session, alert_id, p, "update")
     row = await service.resolve(session, alert_id=alert_id, actor=p.actor(), note=body.note if body else None)
     return (await service.read_many(session, [row]))[0]

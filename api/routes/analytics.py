@@ -13,7 +13,7 @@ from api.drilldown import Drill, drill
 from backroom.analytics import heatmap as heat
 from backroom.analytics import service
 from backroom.analytics import targets as targets_svc
-from backroom.analytics.access import branches_for
+from backroom.analytics.access import branches_for, load_branches
 from backroom.analytics.modules import module
 from backroom.analytics.schemas import BranchForecast, ForecastRead, HeatmapRead, TrendRead, VarianceRead
 from backroom.analytics.series import Scope, scope_for
@@ -148,13 +148,7 @@ async def forecast_branches(
 
 
 async def _branches(session, p: Principal, d: Drill) -> dict[int, Branch]:
-    from sqlalchemy import select
-
-    ids = branches_for(p, "analytics", "read", d.branch)
-    stmt = select(Branch).order_by(Branch.name)
-    if ids is not None:
-        stmt = stmt.where(Branch.id.in_(ids))
-    return {b.id: b for b in (await session.execute(stmt)).scalars()}
+    return await load_branches(session, branches_for(p, "analytics", "read", d.branch))
 
 
 @router.get("/heatmap")

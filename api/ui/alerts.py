@@ -65,8 +65,7 @@ async def alert_list(request: Request, session: Session, p: Principal = require(
 async def alert_page(
     request: Request, session: Session, alert_id: Id, p: Principal = require("alerts", "read")
 ):
-    row = await service.get(session, alert_id)
-    p.require("alerts", "read", row.branch_id)
+    row = await service.get_for(session, alert_id, p, "read")
     (item,) = await service.read_many(session, [row])
     return render(
         request,
@@ -81,8 +80,7 @@ async def alert_page(
 
 @router.post("/alerts/{alert_id}/acknowledge")
 async def acknowledge(session: Session, alert_id: Id, p: Principal = require("alerts", "update")):
-    row = await service.get(session, alert_id)
-    p.require("alerts", "update", row.branch_id)
+    await service.get_for(session, alert_id, p, "update")
     await service.acknowledge(session, alert_id=alert_id, actor=p.actor())
     return redirect(f"/alerts/{alert_id}", "Acknowledged: you are on it.")
 
@@ -91,8 +89,7 @@ async def acknowledge(session: Session, alert_id: Id, p: Principal = require("al
 async def assign(
     request: Request, session: Session, alert_id: Id, p: Principal = require("alerts", "update")
 ):
-    row = await service.get(session, alert_id)
-    p.require("alerts", "update", row.branch_id)
+    await service.get_for(session, alert_id, p, "update")
     form = await request.form()
     assignee = _int(str(form.get("assignee_id") or ""), "assignee_id")
     if assignee is None:
@@ -105,8 +102,7 @@ async def assign(
 async def resolve(
     request: Request, session: Session, alert_id: Id, p: Principal = require("alerts", "update")
 ):
-    row = await service.get(session, alert_id)
-    p.require("alerts", "update", row.branch_id)
+    await service.get_for(session, alert_id, p, "update")
     form = await request.form()
     note = str(form.get("note") or "").strip()[:500] or None
     await service.resolve(session, alert_id=alert_id, actor=p.actor(), note=note)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
 
 from api.deps import Session, SettingsDep, require
 from api.drilldown import Drill, drill
@@ -14,12 +13,11 @@ from api.ui.common import parse_form, redirect, render
 from backroom.analytics import charts, service
 from backroom.analytics import heatmap as heat
 from backroom.analytics import targets as targets_svc
-from backroom.analytics.access import branches_for
+from backroom.analytics.access import branches_for, load_branches
 from backroom.analytics.dashboard import filter_options
 from backroom.analytics.modules import PATHS, module
 from backroom.analytics.series import scope_for
 from backroom.auth.principal import Principal
-from backroom.branches.models import Branch
 from backroom.errors import AppError, InvalidInput
 from backroom.reports import catalog
 
@@ -37,13 +35,6 @@ def _measures(m) -> list[tuple[str, str]]:
             if fr.source_of(x).as_of is None
         ]
     return out
-
-
-async def _branches(session, ids) -> dict[int, Branch]:
-    stmt = select(Branch).order_by(Branch.name)
-    if ids is not None:
-        stmt = stmt.where(Branch.id.in_(ids))
-    return {b.id: b for b in (await session.execute(stmt)).scalars()}
 
 
 @router.get("/analytics/{slug}")
@@ -86,7 +77,7 @@ async def analytics_page(
     heatmap = await heat.heatmap(
         session,
         module=m,
-        branches=await _branches(session, ids),
+        branches=await load_branches(session, ids),
         mode=mode,
         days=days,
         base_link=f"/analytics/{PATHS[m.key]}/cell",
@@ -164,7 +155,7 @@ async def heat_cell(
     rows = await heat.cell_records(
         session,
         module=m,
-        branches=await _branches(session, branches_for(p, "analytics", "read", d.branch)),
+        branches=await load_branches(session, branches_for(p, "analytics", "read", d.branch)),
         days=num("days") or 90,
         dow=num("dow"),
         hour=num("hour"),

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.alerts import service as alerts
 from backroom.alerts.schemas import AlertCounts, AlertRead
 from backroom.analytics import charts
+from backroom.analytics.access import load_branches
 from backroom.analytics.models import Target
 from backroom.analytics.modules import Module
 from backroom.analytics.series import Scope, day_frame, hourly, period_values
@@ -424,10 +425,7 @@ async def build(
 ) -> Dashboard:
     """Every widget of the dashboard under the same filters (None branches: all of them)."""
     now = now or datetime.now(UTC)
-    stmt = select(Branch).order_by(Branch.name)
-    if branch_ids is not None:
-        stmt = stmt.where(Branch.id.in_(branch_ids))
-    branches = {b.id: b for b in (await session.execute(stmt)).scalars()}
+    branches = await load_branches(session, branch_ids)
     ids = list(branches)
     return Dashboard(
         module=module,

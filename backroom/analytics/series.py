@@ -24,6 +24,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 
+from backroom.analytics.access import load_branches
 from backroom.branches.models import Branch
 from backroom.errors import InvalidInput
 from backroom.reports import catalog
@@ -106,14 +107,7 @@ async def scope_for(
             "it has no trend. Pick another measure.",
             field="measure",
         )
-    stmt = select(Branch).order_by(Branch.name)
-    if branch_ids is not None:
-        stmt = stmt.where(Branch.id.in_(branch_ids))
-    branches = {b.id: b for b in (await session.execute(stmt)).scalars()}
-    if branch_ids is not None and set(branch_ids) - set(branches):
-        raise InvalidInput(
-            f"There is no branch with id {sorted(set(branch_ids) - set(branches))[0]}.", field="branch"
-        )
+    branches = await load_branches(session, branch_ids)
     category = category.strip() if category and category.strip() else None
     filters = Filters(user_id, tuple(shift_ids) if shift_ids is not None else None, category)
     for base in _base_measures(fr, [m]):
