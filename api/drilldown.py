@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from fastapi import Query
 
+from backroom.errors import InvalidInput
+
 
 @dataclass
 class Drill:
@@ -33,10 +35,22 @@ class Drill:
         return [self.shift] if self.shift else None
 
 
+def _id(value: str | None, what: str) -> int | None:
+    """An id from a form field: empty means no filter; anything else must be a record id."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) < 2**63:
+        raise InvalidInput(f"Choose a {what} from the list.", field=what)
+    return int(value)
+
+
 def drill(
-    branch: Annotated[list[int] | None, Query(description="Branch id(s); none: all yours")] = None,
-    user: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Staff member (cashier)")] = None,
-    shift: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Shift / session")] = None,
+    branch: Annotated[list[str] | None, Query(description="Branch id(s); none: all yours")] = None,
+    user: Annotated[str | None, Query(description="Staff member (cashier) id")] = None,
+    shift: Annotated[str | None, Query(description="Shift / session id")] = None,
     category: Annotated[str | None, Query(max_length=100, description="Product category")] = None,
 ) -> Drill:
-    return Drill([b for b in branch or [] if b > 0] or None, user, shift, (category or "").strip() or None)
+    """Empty fields (a form's "any") mean no filter; a bad value is refused in words."""
+    branches = [b for b in (_id(v, "branch") for v in branch or []) if b is not None]
+    return Drill(branches or None, _id(user, "user"), _id(shift, "shift"), (category or "").strip() or None)

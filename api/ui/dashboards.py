@@ -27,6 +27,11 @@ async def my_dashboard(request: Request, p: Principal = require("dashboard", "re
     return RedirectResponse(f"/dashboard/{PATHS[module_for_roles(roles).key]}{qs}", status_code=303)
 
 
+def _refresh(value: str | None) -> int:
+    """Seconds between refreshes: `?refresh=N` (5 to 3600) or the default."""
+    return min(max(int(value), 5), 3600) if value and value.isdigit() else REFRESH_SECONDS
+
+
 async def _context(request: Request, session, p: Principal, slug: str, d: Drill) -> dict:
     m = module(slug)
     ids = branches_for(p, "dashboard", "read", d.branch)
@@ -48,7 +53,7 @@ async def _context(request: Request, session, p: Principal, slug: str, d: Drill)
         "qs": d.query(),
         "type": request.query_params.get("type") or "",
         "options": await dashboard.filter_options(session, branch_ids=allowed),
-        "refresh": REFRESH_SECONDS,
+        "refresh": _refresh(request.query_params.get("refresh")),
         "can_analytics": p.can("analytics", "read"),
     }
 
