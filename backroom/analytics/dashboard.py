@@ -143,7 +143,8 @@ async def cards(
     prev_month = (month - timedelta(days=1)).replace(day=1)
     start = min(prev_month, today - timedelta(days=TREND_DAYS - 1), week - timedelta(days=7))
     end = today + timedelta(days=1)
-    currency = sorted({b.currency for b in branches.values()})[0]
+    currencies = sorted({b.currency for b in branches.values()})
+    currency, single = currencies[0], len(currencies) == 1
     # Like for like: so far this week/month against the same number of days before.
     days_in_month = (today - month).days + 1
     prev_month_end = min(prev_month + timedelta(days=days_in_month), month)
@@ -162,25 +163,39 @@ async def cards(
         by_function.setdefault(k.function, []).append(k)
     targets = await _targets(session, module, branches, today)
     out: list[Card] = []
-    frames: dict[str, pd.DataFrame] = {}
+    frames: dict[tuple[str, str], pd.DataFrame] = {}
     for fn, kpis in by_function.items():
         fr = catalog.get(fn)
         ms = [fr.measure(k.measure) for k in kpis]
         usable = [m for m in ms if all(_usable(b.source, filters) for b in _bases(fr, m))]
-        if usable:
-            money = any(m.unit is Unit.MONEY for m in usable)
-            scope = Scope(fr, usable[0], branches, filters, currency if money else None)
-            frames[fn] = day_frame(
-                await hourly(session, scope, start, end, measures=usable), scope, start, end, usable
+        # Money is never summed across currencies: with branches in several currencies the money
+        # cards show the first currency only (from their own query); counts cover every branch.
+        groups = (
+            [usable]
+            if single
+            else [
+                [m for m in usable if m.unit is not Unit.MONEY],
+                [m for m in usable if m.unit is Unit.MONEY],
+            ]
+        )
+        for group in (g for g in groups if g):
+            money = any(m.unit is Unit.MONEY for m in group)
+            scope = Scope(fr, group[0], branches, filters, currency if money or single else None)
+            frame = day_frame(
+                await hourly(session, scope, start, end, measures=group), scope, start, end, group
             )
+            for m in group:
+                frames[(fn, m.name)] = frame
         for k, m in zip(kpis, ms, strict=True):
             card = Card(fn, m.name, m.label, m.unit, k.link, m in usable)
             out.append(card)
             if not card.available:
                 card.note = "Not available under these filters."
                 continue
-            base = frames[fn]
+            base = frames[(fn, m.name)]
             cur = currency if m.unit is Unit.MONEY else None
+            if cur and not single:
+                card.note = f"In {cur} (branches in {cur} only); pick a branch for the others."
             periods = [p for _, a, b, _ in spans for p in (a, b)]
             vals = period_values(base, fr, m, periods)
             for n, (label, _, _, edition) in enumerate(spans):

@@ -126,3 +126,30 @@ async def test_bad_analytics_input_is_refused_in_words(db):
             await service.trend(s, sc, window_days=30, bucket="hour", now=NOW)
         with pytest.raises(InvalidInput, match="balance"):
             await scope_for(s, function="credit", measure="overdue_accounts", branch_ids=[b.id])
+
+
+async def test_dashboard_cards_count_every_branch_but_never_add_currencies(db):
+    from backroom.analytics import dashboard
+    from backroom.analytics.modules import MODULES
+
+    async with db.sessionmaker.begin() as s:
+        usd, eur = await branch(s, currency="USD"), await branch(s, currency="EUR")
+        for b, n in ((usd, 4), (eur, 6)):
+            await orders_per_day(
+                s, branch=b, first=TODAY - timedelta(days=2), counts=[n] * 3, value_minor=500
+            )
+        cards = await dashboard.cards(
+            s,
+            module=MODULES["commerce"],
+            branches={usd.id: usd, eur.id: eur},
+            user_id=None,
+            shift_ids=None,
+            category=None,
+            now=NOW,
+        )
+    by = {c.measure: c for c in cards}
+    today, week = by["placed"].spans[0], by["placed"].spans[1]
+    assert (today.value, today.previous) == (10, 10)
+    assert week.value == 10  # Monday: the week so far is today
+    value = by["value"].spans[0]
+    assert value.display.endswith("EUR") and value.value == 6 * 500 and "EUR only" in by["value"].note
