@@ -58,6 +58,12 @@ async def _context(request: Request, session, p: Principal, slug: str, d: Drill)
     }
 
 
+async def home_dashboard(request: Request, session, p: Principal):
+    """The role-fitting dashboard rendered in place (for the start page at "/")."""
+    slug = PATHS[module_for_roles({r for r, _ in p.grants}).key]
+    return render(request, "dash/dashboard.html", p, **await _context(request, session, p, slug, drill()))
+
+
 @router.get("/dashboard/{slug}")
 async def module_dashboard(
     request: Request,

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from fastapi import Request
 from sqlalchemy import select
 
+from api.deps import Session, require
+from api.ui.dashboards import home_dashboard
 from backroom.alerts import service as alerts
 from backroom.audit.context import Actor
+from backroom.auth.principal import Principal
 from backroom.starts.models import WorkflowStart
 from tests.backroom.analytics.synthetic import orders_per_day
 from tests.helpers import browser_client, create_branch, create_user, make_app, token_client, uniq
@@ -189,3 +193,19 @@ async def test_pages_render_with_filters_kept_in_links(db, settings):
         assert r.status_code == 200, (path, r.text[:800])
     assert "Forecast" in r.text and "Variance" in r.text
     assert (await ui.get("/analytics/commerce?window=12")).status_code == 422
+
+
+async def test_home_dashboard_renders_the_role_fitting_module_in_place(db, settings):
+    a, _b, people, *_ = await _world(db)
+    settings.cookie_secure = False
+    app = make_app(db, settings)
+
+    # What api/ui/home.py's "/" does once it hands over to the dashboard (one line there).
+    async def start_page(request: Request, session: Session, p: Principal = require("dashboard", "read")):
+        return await home_dashboard(request, session, p)
+
+    app.add_api_route("/start-page-test", start_page)
+    for role, title in (("manager", "E-commerce"), ("agent", "Customer Operations")):
+        ui = await browser_client(app, people[role].username)
+        r = await ui.get("/start-page-test")
+        assert r.status_code == 200 and f"<h1>{title}</h1>" in r.text, role
