@@ -196,7 +196,7 @@ async def test_pages_render_with_filters_kept_in_links(db, settings):
 
 
 async def test_home_dashboard_renders_the_role_fitting_module_in_place(db, settings):
-    a, _b, people, *_ = await _world(db)
+    _a, _b, people, *_ = await _world(db)
     settings.cookie_secure = False
     app = make_app(db, settings)
 
