@@ -169,23 +169,15 @@ async def cards(
         ms = [fr.measure(k.measure) for k in kpis]
         usable = [m for m in ms if all(_usable(b.source, filters) for b in _bases(fr, m))]
         # Money is never summed across currencies: with branches in several currencies the money
-        # cards show the first currency only (from their own query); counts cover every branch.
-        groups = (
-            [usable]
-            if single
-            else [
-                [m for m in usable if m.unit is not Unit.MONEY],
-                [m for m in usable if m.unit is Unit.MONEY],
-            ]
-        )
-        for group in (g for g in groups if g):
-            money = any(m.unit is Unit.MONEY for m in group)
-            scope = Scope(fr, group[0], branches, filters, currency if money or single else None)
-            frame = day_frame(
-                await hourly(session, scope, start, end, measures=group), scope, start, end, group
-            )
-            for m in group:
-                frames[(fn, m.name)] = frame
+        # cards (and money ratios) show the first currency only; counts cover every branch. One
+        # query per source either way: grouped by currency too, split here.
+        if usable:
+            scope = Scope(fr, usable[0], branches, filters, currency if single else None)
+            rows = await hourly(session, scope, start, end, measures=usable, by_currency=not single)
+            every = day_frame(rows, scope, start, end, usable)
+            money = every if single else day_frame(rows, scope, start, end, usable, currency=currency)
+            for m in usable:
+                frames[(fn, m.name)] = money if m.unit is Unit.MONEY else every
         for k, m in zip(kpis, ms, strict=True):
             card = Card(fn, m.name, m.label, m.unit, k.link, m in usable)
             out.append(card)
