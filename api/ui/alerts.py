@@ -3,6 +3,8 @@ resolve) and its audit trail."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 
 from api.deps import Session, require
@@ -52,6 +54,7 @@ async def alert_list(request: Request, session: Session, p: Principal = require(
         p,
         page=page,
         q=q,
+        base_qs=urlencode([(k, v) for k, v in q.multi_items() if k != "cursor"]),
         current_status=status,
         branches=options.branches,
         kinds=KINDS,

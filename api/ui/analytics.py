@@ -3,14 +3,17 @@ heatmap, forecast, and the targets form. Charts are inline SVG drawn on the serv
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, SettingsDep, require
+from api.deps import Session, SettingsDep, get_write_session, require
 from api.drilldown import Drill, drill
 from api.ui.common import parse_form, redirect, render
-from backroom.analytics import charts, service
+from backroom.analytics import charts, pdf, service
 from backroom.analytics import heatmap as heat
 from backroom.analytics import targets as targets_svc
 from backroom.analytics.access import branches_for, load_branches
@@ -37,14 +40,8 @@ def _measures(m) -> list[tuple[str, str]]:
     return out
 
 
-@router.get("/analytics/{slug}")
-async def analytics_page(
-    request: Request,
-    session: Session,
-    slug: str,
-    d: Drill = Depends(drill),
-    p: Principal = require("analytics", "read"),
-):
+async def _context(request: Request, session, slug: str, d: Drill, p: Principal) -> dict:
+    """Everything the analytics page (and its PDF) shows, under the URL's choices."""
     m = module(slug)
     q = request.query_params
     picked = q.get("measure_key") or ".".join(m.default_measure)
@@ -102,33 +99,66 @@ async def analytics_page(
     )
     top = max((c.count for c in heatmap.cells), default=0)
     cells = {(c.row, c.column): (c, charts.heat_colour(c.count, top)) for c in heatmap.cells}
-    return render(
-        request,
-        "dash/analytics.html",
-        p,
-        m=m,
-        slug=PATHS[m.key],
-        d=d,
-        qs=d.query(),
-        q=q,
-        picked=picked,
-        measures=_measures(m),
-        trend=trend,
-        trend_svg=trend_svg,
-        variance=variance,
-        forecast=forecast,
-        forecast_svg=forecast_svg,
-        heatmap=heatmap,
-        cells=cells,
-        targets=await targets_svc.list_targets(
+    return {
+        "m": m,
+        "slug": PATHS[m.key],
+        "d": d,
+        "qs": d.query(),
+        "q": q,
+        "picked": picked,
+        "measures": _measures(m),
+        "trend": trend,
+        "trend_svg": trend_svg,
+        "variance": variance,
+        "forecast": forecast,
+        "forecast_svg": forecast_svg,
+        "heatmap": heatmap,
+        "cells": cells,
+        "targets": await targets_svc.list_targets(
             session, branch_ids=ids, function=fn, measure=measure, limit=20
         ),
-        options=await filter_options(session, branch_ids=branches_for(p, "analytics", "read", None)),
-        can_set=p.can("analytics", "update"),
-        fn=fn,
-        measure=measure,
-        errors={},
-        values={},
+        "options": await filter_options(session, branch_ids=branches_for(p, "analytics", "read", None)),
+        "can_set": p.can("analytics", "update"),
+        "fn": fn,
+        "measure": measure,
+        "errors": {},
+        "values": {},
+        "generated_at": now,
+    }
+
+
+@router.get("/analytics/{slug}")
+async def analytics_page(
+    request: Request,
+    session: Session,
+    slug: str,
+    d: Drill = Depends(drill),
+    p: Principal = require("analytics", "read"),
+):
+    return render(request, "dash/analytics.html", p, **await _context(request, session, slug, d, p))
+
+
+@router.get("/analytics/{slug}/export.pdf")
+async def analytics_pdf(
+    request: Request,
+    slug: str,
+    d: Drill = Depends(drill),
+    p: Principal = require("analytics", "export"),
+    session: AsyncSession = Depends(get_write_session),
+):
+    """The page as an A4 PDF with the same SVG charts (WeasyPrint, off the event loop). Audited."""
+    ctx = await _context(request, session, slug, d, p)
+    html = request.app.state.templates.get_template("dash/analytics_pdf.html").render(**ctx)
+    await pdf.record_export(
+        session, actor=p.actor(), module=ctx["m"].key, measure=ctx["picked"], query=str(request.url.query)
+    )
+    await session.commit()  # the audit event lands before the file leaves
+    content = await asyncio.to_thread(pdf.render, html)
+    name = f"analytics-{slug}-{ctx['picked']}-{ctx['generated_at']:%Y%m%d}.pdf"
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -209,3 +209,63 @@ async def test_home_dashboard_renders_the_role_fitting_module_in_place(db, setti
         ui = await browser_client(app, people[role].username)
         r = await ui.get("/start-page-test")
         assert r.status_code == 200 and f"<h1>{title}</h1>" in r.text, role
+
+
+async def test_analytics_pdf_has_the_same_charts_and_is_audited(db, settings):
+    import io
+
+    from pypdf import PdfReader
+
+    from backroom.audit.models import AuditEvent
+
+    a, _b, people, *_ = await _world(db)
+    settings.cookie_secure = False
+    app = make_app(db, settings)
+    ui = await browser_client(app, people["manager"].username)
+    page = (await ui.get(f"/analytics/commerce?branch={a.id}")).text
+    assert 'id="analytics-pdf"' in page
+    r = await ui.get(f"/analytics/commerce/export.pdf?branch={a.id}&window=30")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
+    assert "Trend, last 30 days" in text and "Forecast" in text and "Page 1 of" in text
+    async with db.read_sessionmaker() as s:
+        ev = await s.scalar(
+            select(AuditEvent)
+            .where(AuditEvent.action == "analytics.export")
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )
+    assert ev.actor_name == people["manager"].full_name and ev.entity_id == "commerce:orders.placed"
+    agent = await browser_client(app, people["agent"].username)
+    assert (await agent.get("/analytics/commerce/export.pdf")).status_code == 403
+
+
+async def test_alert_list_pages_through_with_its_filters(db, settings):
+    a, _b, people, *_ = await _world(db)
+    async with db.sessionmaker.begin() as s:
+        for i in range(3):
+            await alerts.raise_alert(
+                s,
+                key=uniq(f"page{i}:"),
+                kind="payment_failed",
+                severity="critical",
+                branch_id=a.id,
+                title=f"Failed {i}",
+                link=None,
+                actor=SWEEP,
+            )
+    settings.cookie_secure = False
+    app = make_app(db, settings)
+    api = await token_client(app, db, people["manager"])
+    first = (await api.get("/api/v1/alerts", params={"severity": "critical", "limit": 2})).json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    rest = (
+        await api.get(
+            "/api/v1/alerts", params={"severity": "critical", "limit": 2, "cursor": first["next_cursor"]}
+        )
+    ).json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    assert (await api.get("/api/v1/alerts", params={"cursor": "garbage"})).status_code == 422
+    ui = await browser_client(app, people["manager"].username)
+    page = await ui.get("/alerts?severity=critical&kind=payment_failed")
+    assert page.status_code == 200 and page.text.count("Failed ") == 3 and "Pick late" not in page.text
