@@ -15,7 +15,14 @@ from backroom.analytics import service
 from backroom.analytics import targets as targets_svc
 from backroom.analytics.access import branches_for, load_branches
 from backroom.analytics.modules import module
-from backroom.analytics.schemas import BranchForecast, ForecastRead, HeatmapRead, TrendRead, VarianceRead
+from backroom.analytics.schemas import (
+    BranchForecast,
+    ForecastRead,
+    HeatmapRead,
+    HourProfileRead,
+    TrendRead,
+    VarianceRead,
+)
 from backroom.analytics.series import Scope, scope_for
 from backroom.analytics.targets import TargetIn, TargetRead
 from backroom.auth.principal import Principal
@@ -87,6 +94,22 @@ async def trend(
     """The measure per day/week/month over the window, with a moving average."""
     return await service.trend(
         session, await _scope(session, p, d, function, measure, currency), window_days=window, bucket=bucket
+    )
+
+
+@router.get("/hours")
+async def hour_profile(
+    session: Session,
+    d: DrillDep,
+    function: str,
+    measure: str,
+    days: int = 28,
+    currency: str | None = None,
+    p: Principal = require("analytics", "read"),
+) -> HourProfileRead:
+    """The measure's average per local weekday x hour over the last `days` days."""
+    return await service.hour_profile(
+        session, await _scope(session, p, d, function, measure, currency), days=days
     )
 
 
