@@ -153,7 +153,7 @@ def forecast_many(series: dict[int, pd.Series], bucket: Bucket) -> dict[int, Res
     clean = {k: s.astype(float).ffill().fillna(0.0) for k, s in series.items()}
     if not clean:
         return {}
-    total = pd.concat(list(clean.values()), axis=1).fillna(0.0).sum(axis=1)
+    total = pd.concat(list(clean.values()), axis=1, sort=True).fillna(0.0).sum(axis=1)
     params = None if short(total, bucket) is not None else estimate(total, bucket)  # None: short or flat
     out = {}
     for key, s in clean.items():

@@ -29,7 +29,7 @@ from backroom.errors import InvalidInput
 from backroom.reports import catalog
 from backroom.reports.catalog import FunctionReport, Measure, Unit
 from backroom.reports.periods import local_midnight
-from backroom.reports.service import Filters, Window, _base_measures, _conditions, _usable
+from backroom.reports.service import Filters, Window, _base_measures, _conditions, _no_jit, _usable
 
 
 class Bucket(StrEnum):
@@ -141,6 +141,7 @@ async def hourly(
     `hour` (UTC, tz-aware), `cur` when `by_currency` (then no currency filter: the caller picks),
     and one column per base measure (plus `branch` when `by_branch`). One grouped query per source."""
     fr, windows = scope.fr, scope.windows(start, end)
+    await _no_jit(session)  # as the reports: compiling the CASE costs more than it saves
     by_source: dict[int, list[Measure]] = {}
     for m in _base_measures(fr, measures or [scope.measure]):
         by_source.setdefault(id(m.source), []).append(m)
