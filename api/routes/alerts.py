@@ -25,7 +25,7 @@ async def list_alerts(
     severity: str | None = None,
     kind: str | None = None,
     module: str | None = None,
-    assignee_id: int | None = None,
+    assignee_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
     p: Principal = require("alerts", "list"),

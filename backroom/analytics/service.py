@@ -56,6 +56,15 @@ def _edition(value: str) -> Edition:
         raise InvalidInput("Period is one of: daily, weekly, monthly.", field="edition") from None
 
 
+EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
+
+
+def check_day(day: date) -> None:
+    """Dates people can mean; far ones would only overflow the calendar arithmetic."""
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidInput("Choose a date between 1970 and 2999.", field="date")
+
+
 def show(scope: Scope, value: float | None) -> str:
     return targets_svc.display(scope.measure.unit, value, scope.currency)
 
@@ -137,6 +146,7 @@ async def variance(
     absolute and % variance, flagged outside the tolerance."""
     if not 0 <= tolerance_pct <= 1000:
         raise InvalidInput("Tolerance is a percentage between 0 and 1000.", field="tolerance")
+    check_day(day)
     period = period_for(_edition(edition), day)
     trailing = [previous(period)]
     for _ in range(TRAILING - 1):

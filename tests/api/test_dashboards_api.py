@@ -269,3 +269,38 @@ async def test_alert_list_pages_through_with_its_filters(db, settings):
     ui = await browser_client(app, people["manager"].username)
     page = await ui.get("/alerts?severity=critical&kind=payment_failed")
     assert page.status_code == 200 and page.text.count("Failed ") == 3 and "Pick late" not in page.text
+
+
+async def test_odd_input_is_refused_in_words_never_a_500(db, settings):
+    a, _b, people, mine, _ = await _world(db)
+    app = make_app(db, settings)
+    mgr = await token_client(app, db, people["manager"])
+    m = {"function": "orders", "measure": "placed"}
+    cases = [
+        ("/api/v1/alerts", {"assignee_id": str(2**70)}),
+        ("/api/v1/alerts", {"branch": "-3"}),
+        ("/api/v1/alerts", {"kind": "nope"}),
+        ("/api/v1/analytics/trend", {**m, "bucket": "fortnight"}),
+        ("/api/v1/analytics/trend", {**m, "user": "abc"}),
+        ("/api/v1/analytics/trend", {"function": "credit", "measure": "overdue_accounts"}),
+        ("/api/v1/analytics/variance", {**m, "date": "0001-01-01"}),
+        ("/api/v1/analytics/variance", {**m, "edition": "hourly"}),
+        ("/api/v1/analytics/variance", {**m, "tolerance": "nan"}),
+        ("/api/v1/analytics/forecast", {**m, "bucket": "year"}),
+        ("/api/v1/analytics/heatmap", {"days": "0"}),
+        ("/api/v1/analytics/heatmap", {"mode": "galaxy"}),
+        ("/api/v1/analytics/heatmap/records", {"dow": "9"}),
+        ("/api/v1/analytics/hours", {**m, "days": "2"}),
+        ("/api/v1/dashboards/everything", {}),
+        ("/api/v1/dashboards/commerce", {"type": "spaceship"}),
+    ]
+    for path, params in cases:
+        r = await mgr.get(path, params=params)
+        assert 400 <= r.status_code < 500, (path, params, r.status_code, r.text[:200])
+        assert r.json().get("detail"), (path, params)
+    base = {"function": "orders", "measure": "placed", "branch_id": a.id, "edition": "weekly"}
+    for period, value in (("0001-W01", "5"), ("2026-W60", "5"), ("2026-W49", "1e400"), ("2026-W49", "-4")):
+        r = await mgr.post("/api/v1/analytics/targets", json={**base, "period": period, "value": value})
+        assert r.status_code == 422, (period, value, r.text[:200])
+    r = await mgr.post(f"/api/v1/alerts/{mine.id}/assign", json={"assignee_id": 2**62})
+    assert r.status_code == 422 and "works in this alert's branch" in r.json()["detail"]
