@@ -174,6 +174,10 @@ async def test_pages_render_with_filters_kept_in_links(db, settings):
     ):
         r = await ui.get(path)
         assert r.status_code == 200, (path, r.text[:500])
+    for drill_qs in (f"user={people['clerk'].id}&shift=&category=", "category=Kitchen", "shift=99999"):
+        for slug in ("commerce", "customer-ops"):
+            r = await ui.get(f"/dashboard/{slug}?{drill_qs}")
+            assert r.status_code == 200 and 'id="kpi-cards"' in r.text, (slug, drill_qs, r.text[:300])
     page = (await ui.get(f"/dashboard/commerce?branch={a.id}&category=")).text
     assert "Orders placed" in page and 'id="widgets"' in page and f"fragment?branch={a.id}" in page
     assert "/static/dashboard.js" in page and "<script>" not in page and "<svg" in page
