@@ -172,7 +172,9 @@ async def cards(
         # query per source either way: grouped by currency too, split here.
         if usable:
             scope = Scope(fr, usable[0], branches, filters, currency if single else None)
-            rows = await hourly(session, scope, start, end, measures=usable, by_currency=not single)
+            rows = await hourly(
+                session, scope, start, end, measures=usable, by_currency=not single, grain="day"
+            )
             every = day_frame(rows, scope, start, end, usable)
             money = every if single else day_frame(rows, scope, start, end, usable, currency=currency)
             for m in usable:

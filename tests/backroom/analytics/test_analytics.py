@@ -168,3 +168,16 @@ async def test_hour_of_day_profile_averages_per_weekday_in_local_time(db):
     assert all(cells[(d, 9)] == pytest.approx(3.0) for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
     assert cells[("Fri", 17)] == pytest.approx(5.0)
     assert {h for (_, h) in cells} == {9, 17}
+
+
+@pytest.mark.parametrize("first", [date(2026, 3, 25), date(2026, 10, 21)], ids=["spring", "autumn"])
+async def test_local_days_hold_across_daylight_saving_changes(db, first):
+    from backroom.analytics.series import base_by_day
+
+    async with db.sessionmaker.begin() as s:
+        b = await branch(s, tz="Europe/Berlin")
+        # Two orders a day at 00:00-00:01 and two at 23:00-23:01 local, for nine days around the change.
+        await orders_per_day(s, branch=b, first=first, counts=[2] * 9, hour=0)
+        await orders_per_day(s, branch=b, first=first, counts=[2] * 9, hour=23)
+        base = await base_by_day(s, await _scope(s, b), first, first + timedelta(days=9))
+    assert base["placed"].tolist() == [4.0] * 9
