@@ -1,11 +1,11 @@
-"""Time series of any catalog measure, bucketed by local day, ISO week, month or hour of day.
+"""Time series of any catalog measure, bucketed by local day, ISO week or month, or by hour.
 
 The catalog (backroom/reports) answers one number per period; analytics needs a number per
-bucket over a window. Rather than a CASE per local day (365 branches of SQL for a year), each
-source is aggregated once in the database by UTC hour and by time zone of the branches, then
-the hours are put on each zone's local calendar with vectorized pandas. Whole-hour zones are
-exact (DST included: the UTC hour maps to the right local hour); half-hour zones would put up
-to 30 minutes of records in the neighbouring local hour.
+bucket over a window. Each source is aggregated once in the database, grouped by the local day
+of each branch's zone (`grain="day"`: (epoch seconds + the zone's UTC offset in that DST
+segment) // 86400, the same SQL on SQLite and PostgreSQL, exact across DST changes) or by UTC
+hour (`grain="hour"`, put on each zone's local clock by vectorized pandas; whole-hour zones are
+exact, half-hour zones would shift up to 30 minutes into the neighbouring local hour).
 
 The SQL comes from the catalog's own declarations: `Measure.aggregate()`, the source's
 `at`/`branch`/filters through the report service's condition builder."""
