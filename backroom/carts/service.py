@@ -14,14 +14,16 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.carts.discounts import Basket
 from backroom.carts.errors import CartChangeRefused, CartNotFound
 from backroom.carts.flow import CART_WORKFLOW
 from backroom.carts.flow import cart_workflow_id as workflow_id
 from backroom.carts.models import Cart, CartLine
 from backroom.carts.pricing import Totals
-from backroom.carts.schemas import CartStart, CartView, CheckoutDone, CheckoutLock
+from backroom.carts.schemas import CartPricing, CartQuote, CartStart, CartView, CheckoutDone, CheckoutLock
 from backroom.catalog import service as catalog
 from backroom.catalog.errors import OutOfStock
+from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.orders import service as orders
 from backroom.pagination import Page, paginate
@@ -100,14 +102,40 @@ async def list_carts(
     )
 
 
-async def quote(session: AsyncSession, *, items: dict[int, int], currency: str) -> Totals:
-    """Price the items at catalog prices and check there is stock for each. Read-only."""
+async def _check_stock(session: AsyncSession, items: dict[int, int]) -> None:
     for pid, qty in items.items():
         have = await catalog.available(session, pid)
         if have < qty:
             raise OutOfStock(f"Only {max(have, 0)} left.", product_id=pid)
+
+
+async def quote(session: AsyncSession, *, items: dict[int, int], currency: str) -> Totals:
+    """Price the items at catalog prices and check there is stock for each. Read-only."""
+    await _check_stock(session, items)
     totals, _ = await orders.price_items(session, list(items.items()), currency=currency)
     return totals
+
+
+async def price_cart(session: AsyncSession, *, q: CartQuote) -> CartPricing:
+    """Price the cart's items with its discount codes, checking stock: the totals with what
+    applies, and why each other code does not. Read-only."""
+    await _check_stock(session, q.items)
+    cart = await get_cart(session, q.cart_id)
+    customer = await session.get(Customer, cart.customer_id) if cart.customer_id else None
+    basket = Basket(
+        branch_id=cart.branch_id,
+        currency=q.currency,
+        lines=[],
+        codes=tuple(q.codes),
+        customer_id=cart.customer_id,
+        email=customer.email if customer else None,
+        channel="storefront" if cart.session_key else "staff",
+    )
+    refused: dict[str, str] = {}
+    totals, _ = await orders.price_items(
+        session, list(q.items.items()), currency=q.currency, basket=basket, refused=refused
+    )
+    return CartPricing(totals=totals, refused=refused)
 
 
 async def project(session: AsyncSession, *, actor: Actor, view: CartView) -> bool:
@@ -180,6 +208,8 @@ def _refusal(exc: Exception) -> CartChangeRefused:
         err.code = "out_of_stock"
     elif kind == "CartClosed":
         err.code = "cart_closed"
+    elif kind == "code_refused":
+        err.code = "code_refused"
     return err
 
 
