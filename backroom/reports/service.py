@@ -180,50 +180,116 @@ def _base_measures(fr: FunctionReport, measures: Iterable[Measure]) -> list[Meas
 Values = dict[str, dict[str, dict[str | None, float]]]
 
 
-async def _aggregate(
-    session: AsyncSession,
-    scope: Scope,
-    measures: list[Measure],
-    windows: list[Window],
-    dim: Dimension | None,
-) -> tuple[Values, set[str]]:
-    """Run one grouped query per source; returns the values and the measures that could not be
-    computed under the filters."""
-    values: Values = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    unavailable: set[str] = set()
+CUR, PREV = "cur", "prev"
+_DIM_COLUMNS = {Dimension.USER: "user", Dimension.SHIFT: "shift", Dimension.CATEGORY: "category"}
+
+
+@dataclass
+class Cube:
+    """Base measure values by (period, dimension), rolled up from one fine-grained query per
+    source. Every base measure is a count or a sum, so the rollup is exact."""
+
+    values: dict[tuple[str, Dimension | None], Values]
+    unavailable: dict[Dimension | None, set[str]]
+
+    def get(self, period: str, dim: Dimension | None) -> tuple[Values, set[str]]:
+        return self.values.get((period, dim), {}), self.unavailable.get(dim, set())
+
+
+def _number(v) -> int | float:
+    # PostgreSQL sums bigints as numeric: keep whole numbers exact as int.
+    return int(v) if v == int(v) else float(v)
+
+
+def _add(values: dict, period: str, keys: dict, names: list[str], currency, row_values) -> None:
+    """Add one result row to every (period, dimension) it rolls up into."""
+    for dim, key in keys.items():
+        cell = values[(period, dim)]
+        for name, v in zip(names, row_values, strict=True):
+            if v is not None:
+                cell[name][key][currency] += _number(v)
+
+
+async def _cube(
+    session: AsyncSession, scope: Scope, measures: list[Measure], cur: list[Window], prev: list[Window]
+) -> Cube:
+    """One query per source over [previous start, current end) in each zone, grouped by
+    period, local day, branch, user, shift, category and currency; rolled up here into the
+    summary and every breakdown. As-of sources (balances at the period end) are asked per
+    zone and period, by branch."""
+    values: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
+    unavailable: dict = defaultdict(set)
+    every = (None, *Dimension)
     by_source: dict[int, list[Measure]] = defaultdict(list)
     sources: dict[int, Source] = {}
     for m in _base_measures(scope.fr, measures):
         by_source[id(m.source)].append(m)
         sources[id(m.source)] = m.source
     for sid, ms in by_source.items():
-        src = sources[sid]
-        if not _usable(src, scope.filters) or (dim is not None and dim not in src.dimensions()):
-            unavailable.update(m.name for m in ms)
+        src, names = sources[sid], [m.name for m in ms]
+        if not _usable(src, scope.filters):
+            for dim in every:
+                unavailable[dim].update(names)
             continue
+        dims = src.dimensions()
+        for dim in Dimension:
+            if dim not in dims:
+                unavailable[dim].update(names)
+
         if src.as_of is not None:
-            # A balance at the period's end: one query per window (each zone ends at its own time).
-            plans = [(src.as_of(w.end), [w], False) for w in windows]
-        else:
-            plans = [(src, windows, True)]
-        for s, ws, timed in plans:
-            built = {m.name: _rebind(m, src, s) for m in ms}
-            key = _group_key(s, dim, ws).label("k")
-            cur = (s.currency if s.currency is not None else literal(None)).label("c")
-            stmt = (
-                select(key, cur, *(bm.aggregate().label(f"m{i}") for i, bm in enumerate(built.values())))
-                .select_from(s.table)
-                .where(*_conditions(s, ws, scope.filters, timed=timed))
-                .group_by(key, cur)
-            )
-            for row in (await session.execute(stmt)).all():
-                k = NONE_KEY if row.k is None else str(row.k)
-                for i, name in enumerate(built):
-                    v = row[2 + i]
-                    if v is not None:
-                        # PostgreSQL sums bigints as numeric: keep whole numbers exact as int.
-                        values[name][k][row.c] += int(v) if v == int(v) else float(v)
-    return values, unavailable
+            for period, windows in ((CUR, cur), (PREV, prev)):
+                for w in windows:
+                    s = src.as_of(w.end)
+                    built = [_rebind(m, src, s) for m in ms]
+                    b = s.branch.label("b")
+                    c = (s.currency if s.currency is not None else literal(None)).label("cur")
+                    stmt = (
+                        select(b, c, *(bm.aggregate() for bm in built))
+                        .select_from(s.table)
+                        .where(*_conditions(s, [w], scope.filters, timed=False))
+                        .group_by(b, c)
+                    )
+                    for row in (await session.execute(stmt)).all():
+                        _add(
+                            values,
+                            period,
+                            {None: NONE_KEY, Dimension.BRANCH: str(row[0])},
+                            names,
+                            row[1],
+                            row[2:],
+                        )
+            continue
+        span = [Window(c.tz, c.branch_ids, p.start, c.end, ()) for c, p in zip(cur, prev, strict=True)]
+        in_current = [
+            (and_(src.branch.in_(w.branch_ids), src.at >= w.start) if len(cur) > 1 else src.at >= w.start)
+            for w in cur
+        ]
+        keys = [
+            case((or_(*in_current), literal(CUR)), else_=literal(PREV)).label("period"),
+            _day_key(src, cur).label("day"),
+            src.branch.label("branch"),
+        ]
+        for dim, label in _DIM_COLUMNS.items():
+            if dim in dims:
+                keys.append(_group_key(src, dim, cur).label(label))
+        keys.append((src.currency if src.currency is not None else literal(None)).label("cur"))
+        stmt = (
+            select(*keys, *(m.aggregate() for m in ms))
+            .select_from(src.table)
+            .where(*_conditions(src, span, scope.filters))
+            .group_by(*keys)
+        )
+        n = len(keys)
+        for row in (await session.execute(stmt)).all():
+            m = row._mapping
+            at = {None: NONE_KEY, Dimension.BRANCH: str(m["branch"])}
+            if m["period"] == CUR:
+                at[Dimension.DAY] = m["day"] or NONE_KEY
+            for dim, label in _DIM_COLUMNS.items():
+                if dim in dims:
+                    at[dim] = NONE_KEY if m[label] is None else str(m[label])
+            _add(values, m["period"], at, names, m["cur"], row[n:])
+    return Cube(values, unavailable)
 
 
 def _rebind(m: Measure, declared: Source, actual: Source) -> Measure:
@@ -494,8 +560,9 @@ async def build_report(
     visible = fr.visible()
     prev = previous(period)
     windows = scope.windows()
-    cur_values, cur_na = await _aggregate(session, scope, visible, windows, None)
-    prev_values, prev_na = await _aggregate(session, scope, visible, scope.windows(prev), None)
+    cube = await _cube(session, scope, visible, windows, scope.windows(prev))
+    cur_values, cur_na = cube.get(CUR, None)
+    prev_values, prev_na = cube.get(PREV, None)
     summary = [
         SummaryLine(
             measure=m.name,
@@ -514,7 +581,7 @@ async def build_report(
         if dim is Dimension.BRANCH and len(scope.branches) < 2:
             continue
         ms = [m for m in visible if dim in fr.dimensions_of(m)]
-        values, na = await _aggregate(session, scope, ms, windows, dim)
+        values, na = cube.get(CUR, dim)
         ms = [m for m in ms if not (set(m.ratio or (m.name,)) & na)]
         if not ms:
             continue
@@ -730,7 +797,7 @@ async def export_report(
 ) -> export.Rendered:
     """Render the report as a file for `principal`, who needs ("reports", "export") in every
     branch it covers, and audit who exported what. Not idempotent: each export is one event."""
-    scope = await access.resolve(session, principal, branch_ids, action="export")
+    scope = await access.resolve(session, principal, branch_ids, action="export", function=function)
     report = await build_report(
         session,
         function=function,

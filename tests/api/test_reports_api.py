@@ -184,3 +184,16 @@ async def test_report_pages_show_names_money_and_drill_links(db, settings):
     assert "/export?format=pdf" not in own.text
     vendor = await browser_client(app, people["vendor"].username)
     assert (await vendor.get("/reports")).status_code == 403
+
+
+async def test_a_function_report_needs_that_function_too(db, settings):
+    b, _other, _people, _mine, _ = await _setup(db)
+    async with db.sessionmaker.begin() as s:
+        keeper = await create_user(s, grants=[("warehouse", b.id)])
+    app = make_app(db, settings)
+    client = await token_client(app, db, keeper)
+    listed = {i["function"] for i in (await client.get("/api/v1/reports")).json()["items"]}
+    assert listed == {"customers", "orders", "shipping"}
+    assert (await client.get(f"/api/v1/reports/shipping/weekly?date={DAY}")).status_code == 200
+    refused = await client.get(f"/api/v1/reports/credit/weekly?date={DAY}")
+    assert refused.status_code == 403 and "credit" in refused.json()["detail"]
