@@ -6,15 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, require
 from backroom.auth.principal import Principal
 from backroom.carts import service as carts
-from backroom.carts.schemas import CartCreate, CartItem, CartQty, CartRemove, CartView
+from backroom.carts.schemas import CartCode, CartCreate, CartItem, CartQty, CartRemove, CartView
 from backroom.customers.models import Customer
-from backroom.errors import not_found
+from backroom.errors import InvalidInput, not_found
 from backroom.orders.checkout import checkout, end_transaction, shop_branch
 from backroom.orders.schemas import CheckoutRequest, OrderRead
 
@@ -146,6 +146,36 @@ async def remove_item(
 ) -> CartView:
     cart = await _cart(session, p, cart_id, "update")
     return await _send(request, session, cart, "remove", CartRemove(product_id=product_id))
+
+
+@router.post("/{cart_id}/codes")
+async def apply_code(
+    session: Session,
+    request: Request,
+    cart_id: int,
+    body: CartCode,
+    p: Principal = require("carts", "update"),
+) -> CartView:
+    """Enter a discount code: the cart is re-priced with it, or 409 (code_refused) says why
+    it does not apply."""
+    cart = await _cart(session, p, cart_id, "update")
+    return await _send(request, session, cart, "apply_code", body)
+
+
+@router.delete("/{cart_id}/codes/{code}")
+async def remove_code(
+    session: Session,
+    request: Request,
+    cart_id: int,
+    code: str,
+    p: Principal = require("carts", "update"),
+) -> CartView:
+    try:
+        body = CartCode(code=code)
+    except ValidationError:
+        raise InvalidInput("That is not a discount code.", field="code") from None
+    cart = await _cart(session, p, cart_id, "update")
+    return await _send(request, session, cart, "remove_code", body)
 
 
 @router.post("/{cart_id}/checkout")

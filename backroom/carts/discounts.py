@@ -13,11 +13,12 @@ reason a code the customer typed does not apply (shown on the cart)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.carts.pricing import DiscountLine, PriceLine
+from backroom.carts.schemas import normalize_code
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def _load() -> None:
 async def collect(session: AsyncSession, basket: Basket) -> Offer:
     """Every source's discount lines for the basket, in source order. Read-only."""
     _load()
+    basket = replace(basket, codes=tuple(dict.fromkeys(normalize_code(c) for c in basket.codes)))
     out = Offer()
     for _, _, fn in _SOURCES:
         offer = await fn(session, basket, list(out.lines))

@@ -160,3 +160,18 @@ class CodeRead(BaseModel):
     status: str
     expires_at: datetime | None
     order_id: int | None
+
+
+class PromotionPage(BaseModel):
+    items: list[PromotionRead]
+    next_cursor: str | None
+
+
+class CodePage(BaseModel):
+    items: list[CodeRead]
+    next_cursor: str | None
+
+
+class CodesGenerated(BaseModel):
+    promotion_id: int
+    generated: int

@@ -577,7 +577,7 @@ async def stats(session: AsyncSession, promo: Promotion) -> PromotionStats:
         await session.execute(
             select(
                 func.count(),
-                func.coalesce(func.sum((PromotionCode.status == CodeStatus.AVAILABLE).cast(int)), 0),
+                func.count().filter(PromotionCode.status == CodeStatus.AVAILABLE),
             ).where(PromotionCode.promotion_id == promo.id)
         )
     ).one()

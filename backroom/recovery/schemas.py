@@ -68,3 +68,8 @@ class AbandonedCartDetail(AbandonedCartRead):
 class ReminderSent(BaseModel):
     sent: bool
     reason: str | None = None
+
+
+class AbandonedCartPage(BaseModel):
+    items: list[AbandonedCartRead]
+    next_cursor: str | None

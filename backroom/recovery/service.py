@@ -532,8 +532,11 @@ async def reminders_of(session: AsyncSession, cart_id: int) -> list[CartReminder
     )
 
 
-async def get_recovery(session: AsyncSession, cart_id: int) -> CartRecovery:
+async def abandoned_row(session: AsyncSession, cart_id: int) -> AbandonedRow:
+    """One abandoned cart with its recovery record and customer name. Read-only."""
     rec = await session.get(CartRecovery, cart_id)
-    if rec is None:
+    cart = await session.get(Cart, cart_id)
+    if rec is None or cart is None or rec.abandoned_at is None:
         raise NotFound(f"Cart {cart_id} is not an abandoned cart.")
-    return rec
+    customer = await session.get(Customer, cart.customer_id) if cart.customer_id else None
+    return AbandonedRow(cart, rec, customer.name if customer else None)
