@@ -31,7 +31,7 @@ class RecoveryActivities:
                 session,
                 actor=actor,
                 ask=ask,
-                secret=self._settings.session_secret,
+                secret=self._settings.session_secret(),
                 base_url=self._settings.base_url,
             )
 

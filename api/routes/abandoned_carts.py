@@ -113,6 +113,10 @@ async def send_reminder(
     """Send a reminder now (consent and stock rules apply; 422 with the reason otherwise)."""
     await _row(session, p, cart_id, "post")
     result = await recovery.send_by_hand(
-        session, actor=p.actor(), cart_id=cart_id, secret=settings.session_secret, base_url=settings.base_url
+        session,
+        actor=p.actor(),
+        cart_id=cart_id,
+        secret=settings.session_secret(),
+        base_url=settings.base_url,
     )
     return ReminderSent(sent=result.sent, reason=result.reason)

@@ -161,10 +161,17 @@ async def cart_page(session: Session, request: Request):
     sid = _sid(request) or secrets.token_urlsafe(24)
     cart = await carts.open_cart_for(session, session_key=sid)
     lines = await carts.lines_of(session, cart.id) if cart else []
+    view = None
+    if cart and lines:  # discount codes and per-line discounts live in the cart's workflow
+        s = request.app.state.settings
+        view = await carts.live_view(
+            await request.app.state.temporal.client(), cart, prefix=s.workflow_prefix
+        )
     resp = render(
         request,
         "shop/cart.html",
         cart=cart,
+        view=view,
         lines=lines,
         csrf_token=sid,
         cards=TEST_CARDS,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -240,6 +246,16 @@ async def send(
         if exc.status == RPCStatusCode.ALREADY_EXISTS or "closing workflow" in str(exc):
             raise CartChangeRefused("The cart was already checked out.") from None
         raise
+
+
+async def live_view(client: Client, cart: Cart, *, prefix: str = "") -> CartView | None:
+    """The cart workflow's current state (codes, per-line discounts, reasons), or None when
+    the workflow cannot answer right now (the page then shows the projection only)."""
+    try:
+        handle = client.get_workflow_handle(workflow_id(cart.id, prefix))
+        return await asyncio.wait_for(handle.query("state", result_type=CartView), timeout=2)
+    except (RPCError, TimeoutError, WorkflowQueryFailedError):
+        return None
 
 
 async def lock_for_checkout(
