@@ -1,0 +1,64 @@
+"""Demo promotions: two live ones (a shared 15 % code, free shipping on a budget), one
+waiting for a manager's approval (half price), and the recovery promotion whose single-use
+codes the last cart reminder carries. Idempotent (by name)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from backroom.audit.context import Actor
+from backroom.promotions import service as promotions
+from backroom.promotions.models import Promotion
+from backroom.promotions.schemas import PromotionCreate
+
+ACTOR = Actor.system("seed")
+DEMO = (
+    PromotionCreate(
+        name="Winter 15",
+        kind="percentage",
+        percent_bp=1500,
+        min_subtotal_minor=3000,
+        usage_limit=500,
+        per_customer_limit=1,
+        code="WINTER15",
+        description="15 % off orders from 30.00, once per customer.",
+    ),
+    PromotionCreate(
+        name="Free shipping weekend",
+        kind="free_shipping",
+        budget_minor=20000,
+        code="SHIPFREE",
+        description="Shipping on us until 200.00 of shipping is spent.",
+    ),
+    PromotionCreate(
+        name="Half price lighting",
+        kind="percentage",
+        percent_bp=5000,
+        target="category",
+        category="Lighting",
+        usage_limit=50,
+        code="LIGHT50",
+        description="Above 30 %: waits for a manager's approval.",
+    ),
+    PromotionCreate(
+        name="Come back: 10 % off",
+        kind="percentage",
+        percent_bp=1000,
+        usage_limit=1000,
+        code_mode="recovery",
+        code_valid_days=7,
+        description="Single-use codes for the last abandoned-cart reminder.",
+    ),
+)
+
+
+async def seed(session, context) -> None:
+    branch = context["branches"][0]
+    for data in DEMO:
+        if await session.scalar(select(Promotion.id).where(Promotion.name == data.name)):
+            continue
+        promo = await promotions.create_promotion(
+            session, actor=ACTOR, data=data, branch_id=branch.id, currency=branch.currency
+        )
+        # The half-price one opens a real approval request (its workflow starts from the outbox).
+        await promotions.submit(session, actor=ACTOR, promotion_id=promo.id)
