@@ -17,9 +17,13 @@ async def test_demo_promotions_and_abandoned_carts(fresh_db):
         status = dict((await s.execute(select(Promotion.name, Promotion.status))).all())
         assert status["Winter 15"] == status["Free shipping weekend"] == "active"
         assert status["Half price lighting"] == "pending_approval"
-        assert await s.scalar(select(WorkflowStart.id).where(WorkflowStart.workflow_type == "PromotionApprovalWorkflow"))
+        assert await s.scalar(
+            select(WorkflowStart.id).where(WorkflowStart.workflow_type == "PromotionApprovalWorkflow")
+        )
         recs = list(await s.scalars(select(CartRecovery).where(CartRecovery.abandoned_at.is_not(None))))
         assert len(recs) == 4 and sum(r.recovered_at is not None for r in recs) == 1
         recovered = next(r for r in recs if r.recovered_at)
-        assert recovered.recovered_order_id and recovered.recovered_step == 2 and recovered.recovered_minor > 0
+        assert (
+            recovered.recovered_order_id and recovered.recovered_step == 2 and recovered.recovered_minor > 0
+        )
         assert await s.scalar(select(func.count()).select_from(CartReminder)) == 8
