@@ -55,7 +55,7 @@ async def seed(session, context) -> None:
         )
         session.add(customer)
         await session.flush()
-        last = now - timedelta(days=4 + n)
+        last = now - timedelta(days=18 + n)  # three weeks ago or so: last month's report has them
         total = sum(products[sku].price_minor * qty for sku, qty in items)
         cart = Cart(
             branch_id=branch.id,
@@ -151,6 +151,7 @@ async def seed(session, context) -> None:
                 key=f"demo-{order.id}",
             )
             cart.status, cart.order_id = "checked_out", order.id
+            order.placed_at = rec.recovered_at = last + timedelta(hours=30)
             await session.flush()
         await audit.record(
             session,
