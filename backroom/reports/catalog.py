@@ -134,7 +134,7 @@ class ExceptionList:
     key: str
     label: str
     source: Source
-    where: ColumnElement
+    where: ColumnElement | None  # None: every record of the source (e.g. an as-of balance's rows)
     describe: Callable[[dict], str]  # one line for people from the row's fields (by label)
 
 

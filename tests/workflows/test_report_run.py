@@ -244,3 +244,53 @@ async def test_new_schedules_run_once_at_once_for_the_last_ended_periods(
     for edition in Edition:
         mine = {r.period_label for r in rows if r.edition == edition.value and r.branch_id == b.id}
         assert len(mine) == 1 and mine <= {before[edition.value], after[edition.value]}
+
+
+async def test_one_report_that_cannot_be_made_does_not_cost_the_others(
+    ts_env, sqlite_db, settings, task_queue
+):
+    from temporalio.client import WorkflowFailureError
+
+    from backroom.customers.models import Customer
+    from backroom.errors import InvalidInput
+    from backroom.reports.catalog import _REGISTRY, FunctionReport, Measure, Source, Unit, register
+
+    def refuse(at):
+        raise InvalidInput("This report cannot be built.")
+
+    broken = Source(
+        key="zz_broken",
+        record="customer",
+        table=Customer.__table__,
+        id=Customer.id,
+        at=Customer.created_at,
+        branch=Customer.home_branch_id,
+        as_of=refuse,
+    )
+    register(
+        FunctionReport(key="zz_broken", label="Broken", measures=[Measure("n", "N", Unit.COUNT, broken)])
+    )
+    b = await _branch(sqlite_db)
+    try:
+        async with running_worker(ts_env, settings, sqlite_db, task_queue):
+            with pytest.raises(WorkflowFailureError) as err:
+                await ts_env.client.execute_workflow(
+                    ReportRunWorkflow.run,
+                    ReportRunInput(
+                        edition=Edition.DAILY,
+                        label=DAY.isoformat(),
+                        functions=["zz_broken", "customers"],
+                        branch_ids=[b.id],
+                        force=True,
+                    ),
+                    id=uniq("report-run-daily-"),
+                    task_queue=task_queue,
+                )
+    finally:
+        _REGISTRY.pop("zz_broken", None)
+    assert "1 of 2 snapshots failed" in str(err.value.cause) and "zz_broken" in str(err.value.cause)
+    async with sqlite_db.read_sessionmaker() as s:
+        made = (
+            await s.execute(select(ReportSnapshot.function).where(ReportSnapshot.branch_id == b.id))
+        ).scalars()
+        assert list(made) == ["customers"]
