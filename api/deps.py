@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -44,9 +44,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The unit of work of a request: one transaction, committed when the route returns and
     before the response is sent (the dependency is function-scoped), rolled back on error;
     then the workflow starts and signals the use case queued are dispatched (bounded: what
-    does not go now, the worker's outbox poller delivers). GETs read only."""
+    does not go now, the worker's outbox poller delivers). GETs, and routes marked READS_ONLY,
+    read only."""
     state = request.app.state
-    maker = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
+    reads_only = request.method in SAFE_METHODS or getattr(request.state, "reads_only", False)
+    maker = state.read_sessionmaker if reads_only else state.sessionmaker
     async for session in _transaction(maker, state):
         yield session
 
@@ -74,6 +76,17 @@ async def _transaction(maker, state) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+def reads_only(request: Request) -> None:
+    """Route dependency for a write that the workflow makes: the request itself only reads, then
+    waits on a workflow Update whose activities write. Its session holds no write transaction
+    (on SQLite that would keep the one write lock from those activities)."""
+    request.state.reads_only = True
+
+
+# Route-level dependencies run before the session is opened.
+READS_ONLY = Depends(reads_only)
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -87,8 +100,15 @@ async def get_temporal(request: Request) -> Client:
     return await request.app.state.temporal.client()
 
 
+def get_temporal_factory(request: Request) -> Callable[[], Awaitable[Client]]:
+    """Connects on first call: a route that may refuse the request first (not found, bad
+    input) does not wait for, or fail on, an unreachable Temporal."""
+    return request.app.state.temporal.client
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Temporal = Annotated[Client, Depends(get_temporal)]
+TemporalFactory = Annotated[Callable[[], Awaitable[Client]], Depends(get_temporal_factory)]
 
 
 def request_id(request: Request) -> str:

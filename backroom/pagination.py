@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import Select, TypeDecorator, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,22 @@ MAX_LIMIT = 200
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class PageRead(BaseModel, Generic[R]):
+    """One page of a list as the API returns it: the items and the cursor of the next page
+    (None on the last page)."""
+
+    items: list[R]
+    next_cursor: str | None = None
+
+    @classmethod
+    def of(cls, page: Page, read: type[R]) -> PageRead[R]:
+        """Wrap a query page, reading each row (ORM object) as `read`."""
+        return cls(items=[read.model_validate(x) for x in page.items], next_cursor=page.next_cursor)
 
 
 def _encode(value: Any, ident: Any) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Session, SettingsDep, get_write_session, require
 from api.params import Id
 from backroom.auth.principal import Principal
-from backroom.orders.checkout import shop_branch
+from backroom.branches.service import shop_branch
 from backroom.promotions import service as promotions
 from backroom.promotions.schemas import (
     CodeGenerate,
@@ -77,7 +77,7 @@ async def create_promotion(
     p: Principal = require("coupons", "create"),
 ) -> PromotionDetail:
     """A draft promotion (with its shared code, if it has one)."""
-    branch_id = body.branch_id or (await shop_branch(session, settings)).id
+    branch_id = body.branch_id or (await shop_branch(session, code=settings.shop_branch_code)).id
     p.require("coupons", "create", branch_id=branch_id)
     promo = await promotions.create_promotion(
         session, actor=p.actor(), data=body, branch_id=branch_id, currency=settings.default_currency

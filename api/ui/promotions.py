@@ -19,9 +19,9 @@ from api.ui.common import parse_form, redirect, render
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
+from backroom.branches.service import shop_branch
 from backroom.errors import InvalidInput
 from backroom.money import format_money, parse_money
-from backroom.orders.checkout import shop_branch
 from backroom.promotions import service as promotions
 from backroom.promotions.models import CodeMode, Eligibility, PromotionKind, PromotionTarget
 from backroom.promotions.schemas import CodeGenerate, PromotionCreate, PromotionUpdate
@@ -229,7 +229,7 @@ async def _parse(request: Request) -> tuple[PromotionForm | None, dict, dict]:
 async def create_promotion(session: Session, request: Request, p: Principal = require("coupons", "create")):
     form, errors, raw = await _parse(request)
     settings = request.app.state.settings
-    branch = await shop_branch(session, settings)
+    branch = await shop_branch(session, code=settings.shop_branch_code)
     p.require("coupons", "create", branch_id=branch.id)
     if form is not None:
         try:

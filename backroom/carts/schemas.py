@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from backroom.carts.models import CartStatus
 from backroom.carts.pricing import Totals
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
@@ -24,9 +25,13 @@ def check_code(raw: str) -> str:
     return code
 
 
+# A product id the database can hold: a wilder one is refused here, not inside the workflow.
+ProductId = Field(ge=1, le=2**63 - 1)
+
+
 class CartItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
     qty: int = Field(ge=1, le=999)
 
 
@@ -34,13 +39,13 @@ class CartQty(BaseModel):
     """Set a line's quantity; 0 removes it."""
 
     model_config = ConfigDict(extra="forbid")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
     qty: int = Field(ge=0, le=999)
 
 
 class CartRemove(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
 
 
 class CartCode(BaseModel):
@@ -117,3 +122,46 @@ class CartCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: int = Field(ge=1)
     branch_id: int | None = Field(default=None, ge=1)
+
+
+class CartQtyIn(BaseModel):
+    """The new quantity of a line (0 removes it); the product is in the path."""
+
+    model_config = ConfigDict(extra="forbid")
+    qty: int = Field(ge=0, le=999)
+
+
+class CartFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: CartStatus | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = None
+
+
+class CartLineRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    product_id: int
+    sku: str
+    name: str
+    qty: int
+    unit_price_minor: int
+    line_total_minor: int
+
+
+class CartRead(BaseModel):
+    """A cart as the database projects it (the cart's workflow is the source of truth)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    status: CartStatus
+    branch_id: int
+    customer_id: int | None
+    currency: str
+    item_count: int
+    subtotal_minor: int
+    discount_minor: int
+    tax_minor: int
+    shipping_minor: int
+    total_minor: int
+    order_id: int | None
+    lines: list[CartLineRead] = []

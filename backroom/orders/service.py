@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom import temporal
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.carts.discounts import Basket
@@ -22,13 +23,33 @@ from backroom.carts.errors import CodeRefused
 from backroom.carts.pricing import PriceLine, ShippingRule, Totals, price
 from backroom.catalog import service as catalog
 from backroom.catalog.errors import ProductArchived
-from backroom.catalog.models import Product
+from backroom.catalog.models import Product, ProductStatus
 from backroom.db.base import utcnow
 from backroom.orders import events
 from backroom.orders.errors import CartEmpty, IdempotencyKeyReused, OrderNotFound
-from backroom.orders.flow import order_workflow_id as workflow_id  # noqa: F401  (callers use orders.workflow_id)
-from backroom.orders.models import Alert, Order, OrderEvent, OrderLine, Parcel, PaymentEntry, WebhookEvent
-from backroom.orders.schemas import CheckoutRequest, OrderFilter
+from backroom.orders.flow import order_workflow_id as workflow_id
+from backroom.orders.models import (
+    Alert,
+    AlertStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Parcel,
+    ParcelStatus,
+    PaymentEntry,
+    WebhookEvent,
+)
+from backroom.orders.schemas import (
+    CheckoutRequest,
+    OrderDetail,
+    OrderEventRead,
+    OrderFilter,
+    OrderLineRead,
+    OrderRead,
+    ParcelRead,
+    PaymentEntryRead,
+)
 from backroom.pagination import Page, paginate
 
 
@@ -71,7 +92,7 @@ async def price_items(
     lines = []
     for pid, qty in items:
         product = products.get(pid)
-        if product is None or product.status != "active":
+        if product is None or product.status != ProductStatus.ACTIVE:
             raise ProductArchived(f"Product {pid} is no longer sold.", product_id=pid)
         lines.append(
             PriceLine(
@@ -167,7 +188,7 @@ async def place_order(
         branch_id=branch_id,
         created_by_id=actor.user_id,
         shift_id=actor.shift_id,
-        status="placed",
+        status=OrderStatus.PLACED,
         currency=currency,
         subtotal_minor=totals.subtotal_minor,
         discount_minor=totals.discount_minor,
@@ -189,7 +210,9 @@ async def place_order(
     by_product = {a.product_id: a.branch_id for a in allocations}
     parcels: dict[int, Parcel] = {}
     for bid in sorted(set(by_product.values())):
-        parcels[bid] = Parcel(order_id=order.id, branch_id=bid, status="pending", created_by_id=actor.user_id)
+        parcels[bid] = Parcel(
+            order_id=order.id, branch_id=bid, status=ParcelStatus.PENDING, created_by_id=actor.user_id
+        )
         session.add(parcels[bid])
     await session.flush()
     for line in totals.lines:
@@ -443,7 +466,7 @@ async def raise_alert(
         branch_id=branch_id,
         message=message,
         key=key,
-        status="open",
+        status=AlertStatus.OPEN,
         created_by_id=actor.user_id,
     )
     session.add(alert)
@@ -525,6 +548,18 @@ async def open_alerts(session: AsyncSession, *, subject_type: str, subject_id: s
             .where(Alert.subject_type == subject_type, Alert.subject_id == subject_id)
             .order_by(Alert.id)
         )
+    )
+
+
+async def order_detail(session: AsyncSession, order: Order, settings) -> OrderDetail:
+    """The order with its lines, parcels, timeline, payments and its workflow in the Temporal UI. Read-only."""
+    return OrderDetail(
+        **OrderRead.model_validate(order).model_dump(),
+        lines=[OrderLineRead.model_validate(x) for x in await lines_of(session, order.id)],
+        parcels=[ParcelRead.model_validate(x) for x in await parcels_of(session, order.id)],
+        events=[OrderEventRead.model_validate(e) for e in await events_of(session, order.id)],
+        payments=[PaymentEntryRead.model_validate(e) for e in await payments_of(session, order.id)],
+        workflow_url=temporal.workflow_url(settings, workflow_id(order.id, settings.workflow_prefix)),
     )
 
 
