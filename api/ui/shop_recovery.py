@@ -22,7 +22,7 @@ router = APIRouter(prefix="/shop", dependencies=[PUBLIC])
 
 
 async def _code_change(session, settings, connect, request: Request, update: str, done: str):
-    data = _valid(CartCode, await _form(request))
+    data = _valid(CartCode, {"code": (await _form(request)).get("code", "")})
     cart = await carts.open_cart_for(session, session_key=_sid(request))
     if cart is None:
         return redirect("/shop", flash="Your cart is empty.")

@@ -307,3 +307,13 @@ async def test_restore_link_brings_back_an_expired_cart(ts_env, sqlite_db, shop_
         page = await web.get("/shop/cart")
         assert "Thing 0" in page.text and "Discount code" in page.text
         assert (await web.get("/shop/restore/not-a-token")).status_code == 422
+        # The storefront's code field: a refusal says why; a good code shows per line and in total.
+        async with db.sessionmaker.begin() as s:
+            promo = await make_promotion(s, w["branch"], name="Shop ten", percent_bp=1000)
+            code = await promotions.shared_code(s, promo.id)
+        bad = await web.post("/shop/cart/code", data={"csrf_token": sid, "code": "NOPE-42"})
+        assert bad.status_code == 303 and "does%20not%20exist" in bad.headers["location"]
+        ok = await web.post("/shop/cart/code", data={"csrf_token": sid, "code": code.lower()})
+        assert ok.status_code == 303 and "applied" in ok.headers["location"]
+        page = await web.get("/shop/cart")
+        assert f"Shop ten ({code})" in page.text and "−4.50 USD" in page.text  # 10 % of 45.00
