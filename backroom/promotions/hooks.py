@@ -5,17 +5,53 @@ lock that transaction already holds."""
 
 from __future__ import annotations
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom.audit.context import Actor
 from backroom.carts.discounts import Basket, Offer, discount_source
 from backroom.carts.pricing import AppliedDiscount, DiscountLine
-from backroom.customers.links import register_link
+from backroom.customers.links import TimelineItem, register_link, register_merge_handler, register_timeline
+from backroom.money import format_money
 from backroom.orders.events import OrderChange, on_order
 from backroom.promotions import service
+from backroom.promotions.models import Redemption
 
 # Uses and issued codes follow a merged customer (per-customer limits keep counting).
 register_link("promotion_redemptions", "customer_id")
 register_link("promotion_codes", "customer_id")
+
+
+@register_merge_handler
+async def _merge_uses(session: AsyncSession, *, actor: Actor, loser_id: int, survivor_id: int) -> None:
+    """Per-customer limits keep counting the merged customer's uses as the survivor's."""
+    await session.execute(
+        update(Redemption)
+        .where(Redemption.customer_key == f"c{loser_id}")
+        .values(customer_key=f"c{survivor_id}")
+        .execution_options(synchronize_session=False)
+    )
+
+
+@register_timeline
+async def _uses(session: AsyncSession, customer_id: int, limit: int) -> list[TimelineItem]:
+    rows = await session.scalars(
+        select(Redemption)
+        .where(Redemption.customer_id == customer_id)
+        .order_by(Redemption.reserved_at.desc())
+        .limit(limit)
+    )
+    return [
+        TimelineItem(
+            r.reserved_at,
+            "coupon",
+            f"Code {r.code} on order #{r.order_id}: "
+            f"-{format_money(r.discount_minor + r.shipping_discount_minor, r.currency)}",
+            r.status,
+            f"/promotions/{r.promotion_id}",
+        )
+        for r in rows
+    ]
 
 
 @discount_source("coupons", order=10)

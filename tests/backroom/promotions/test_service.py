@@ -221,3 +221,25 @@ async def test_approval_rule_and_changes(db):
         assert low.percent_bp == 1200 and low.proposed == {"percent_bp": 6000} and low.status == "active"
         with pytest.raises(CodeTaken):
             await make_promotion(s, a, code=await promotions.shared_code(s, low.id))
+
+
+async def test_uses_follow_a_merged_customer_and_show_on_the_timeline(db):
+    from backroom.customers import ops
+    from tests.custops_helpers import create_customer
+
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s, stock=((10, 0),), prices=(2000,))
+        keep = await create_customer(s, branch=a)
+        lose = await create_customer(s, branch=a)
+        promo = await make_promotion(s, a, per_customer_limit=1)
+        code = await promotions.shared_code(s, promo.id)
+        await place_with(s, a, [(p1.id, 1)], codes=[code], customer_id=lose.id)
+    async with db.sessionmaker.begin() as s:
+        await ops.merge(s, actor=ACTOR, loser_id=lose.id, survivor_id=keep.id)
+    async with db.read_sessionmaker() as s:
+        items = await ops.timeline(s, customer_id=keep.id)
+        assert any(i.kind == "coupon" and code in i.title and "-2.00 USD" in i.title for i in items)
+    # The survivor inherits the use: once per customer still holds.
+    async with db.sessionmaker.begin() as s:
+        with pytest.raises(CodeRefused, match="already used"):
+            await place_with(s, a, [(p1.id, 1)], codes=[code], customer_id=keep.id)
