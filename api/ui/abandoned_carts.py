@@ -6,6 +6,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from api.deps import Session, require
@@ -14,7 +15,9 @@ from api.ui.common import redirect, render
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
 from backroom.errors import InvalidInput
+from backroom.promotions.models import Promotion
 from backroom.recovery import service as recovery
+from backroom.recovery.schemas import ReminderSettingsIn
 
 router = APIRouter()
 NAV = [("Abandoned carts", "/abandoned-carts", ("abandoned_carts", "list"), 36)]
@@ -40,9 +43,48 @@ async def abandoned_list(
             return ""
         return value.astimezone(ZoneInfo(branches[branch_id].timezone)).strftime("%Y-%m-%d %H:%M")
 
-    return render(
-        request, "abandoned_carts/list.html", p, page=page, show=show, branches=branches, local=local
+    editable = [b for b in branches.values() if p.can("abandoned_carts", "update", b.id)]
+    cadence = {b.id: await recovery.reminder_settings(session, b.id) for b in editable}
+    recovery_promotions = list(
+        await session.scalars(
+            select(Promotion).where(Promotion.code_mode == "recovery").order_by(Promotion.name)
+        )
     )
+    return render(
+        request,
+        "abandoned_carts/list.html",
+        p,
+        page=page,
+        show=show,
+        branches=branches,
+        local=local,
+        cadence=cadence,
+        recovery_promotions=recovery_promotions,
+    )
+
+
+@router.post("/abandoned-carts/settings/{branch_id}")
+async def save_settings(
+    session: Session, request: Request, branch_id: Id, p: Principal = require("abandoned_carts", "update")
+):
+    """A branch's reminder delays (hours, comma-separated) and recovery promotion."""
+    p.require("abandoned_carts", "update", branch_id=branch_id)
+    form = await request.form()
+    try:
+        delays = [float(x) for x in str(form.get("delays_hours", "")).replace(",", " ").split()]
+        promo = str(form.get("recovery_promotion_id") or "").strip()
+        data = ReminderSettingsIn(
+            enabled=form.get("enabled") == "on",
+            delays_hours=delays,
+            recovery_promotion_id=int(promo) if promo else None,
+        )
+    except (ValueError, ValidationError):
+        return redirect(
+            "/abandoned-carts",
+            flash="Reminders: give 1 to 5 delays in hours, e.g. 1, 24, 72 (15 minutes to 29 days).",
+        )
+    await recovery.set_reminder_settings(session, actor=p.actor(), branch_id=branch_id, data=data)
+    return redirect("/abandoned-carts", flash="Reminder settings saved; carts started from now on use them.")
 
 
 @router.post("/abandoned-carts/{cart_id}/remind")

@@ -196,6 +196,20 @@ async def test_abandoned_carts_list_and_manual_reminder(world):
     web = await browser_client(world["app"], world["manager"].username)
     page = await web.get("/abandoned-carts")
     assert page.status_code == 200 and "Yes Please" in page.text and "20.00 USD" in page.text
+    assert "Reminder cadence" in page.text and "2.0, 48.0" in page.text
+    r = await web.post(
+        f"/abandoned-carts/settings/{world['a'].id}",
+        data={"csrf_token": web.csrf, "enabled": "on", "delays_hours": "1, 12"},
+    )
+    assert r.status_code == 303 and "saved" in r.headers["location"]
+    r = await web.post(
+        f"/abandoned-carts/settings/{world['a'].id}", data={"csrf_token": web.csrf, "delays_hours": "soon"}
+    )
+    assert r.status_code == 303 and "delays" in r.headers["location"]
+    assert (await mgr.get(f"/api/v1/abandoned-carts/settings/{world['a'].id}")).json()["delays_hours"] == [
+        1,
+        12,
+    ]
 
 
 async def test_promotion_pages(world):
