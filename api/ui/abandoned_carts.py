@@ -79,10 +79,10 @@ async def save_settings(
             recovery_promotion_id=int(promo) if promo else None,
         )
     except (ValueError, ValidationError):
-        return redirect(
-            "/abandoned-carts",
-            flash="Reminders: give 1 to 5 delays in hours, e.g. 1, 24, 72 (15 minutes to 29 days).",
-        )
+        raise InvalidInput(
+            "Give 1 to 5 reminder delays in hours, e.g. 1, 24, 72 (15 minutes to 29 days each).",
+            field="delays_hours",
+        ) from None
     await recovery.set_reminder_settings(session, actor=p.actor(), branch_id=branch_id, data=data)
     return redirect("/abandoned-carts", flash="Reminder settings saved; carts started from now on use them.")
 

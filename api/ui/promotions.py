@@ -343,7 +343,7 @@ async def generate(
     p.require("coupons", "update", branch_id=promo.branch_id)
     data, errors, _raw = await parse_form(request, CodeGenerate)
     if data is None:
-        return redirect(f"/promotions/{promotion_id}", flash="Codes: " + "; ".join(errors.values()))
+        raise InvalidInput("Codes: " + "; ".join(errors.values()), field="count")
     n = await promotions.generate_codes(
         session,
         actor=p.actor(),

@@ -18,7 +18,7 @@ from backroom.db.session import end_read
 from backroom.errors import AppError
 from backroom.recovery import service as recovery
 
-router = APIRouter(prefix="/shop", dependencies=[PUBLIC])
+router = APIRouter(prefix="/shop", dependencies=[PUBLIC], include_in_schema=False)
 
 
 async def _code_change(session, settings, connect, request: Request, update: str, done: str):

@@ -18,7 +18,7 @@ from backroom.carts import service as carts
 from backroom.carts.schemas import CartItem, CartQty, ProductId
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductFilter
-from backroom.errors import AppError, Forbidden, InvalidInput
+from backroom.errors import AppError, Forbidden, InvalidInput, WorkflowServiceUnavailable
 from backroom.orders import service as orders
 from backroom.orders import webhooks
 from backroom.orders.checkout import checkout
@@ -165,9 +165,11 @@ async def cart_page(session: Session, settings: SettingsDep, request: Request):
     lines = await carts.lines_of(session, cart.id) if cart else []
     view = None
     if cart and lines:  # discount codes and per-line discounts live in the cart's workflow
-        view = await carts.live_view(
-            await request.app.state.temporal.client(), cart, prefix=settings.workflow_prefix
-        )
+        try:
+            client = await request.app.state.temporal.client()
+            view = await carts.live_view(client, cart, prefix=settings.workflow_prefix)
+        except WorkflowServiceUnavailable:
+            view = None  # the page still shows the cart from the database
     resp = render(
         request,
         "shop/cart.html",
