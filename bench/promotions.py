@@ -253,7 +253,6 @@ async def _carts(n: int, concurrency: int = 40) -> dict:
         await asyncio.sleep(2)
         samples = {"idle_worker_rss_mb": _rss_mb(worker.pid)}
         client: Client = env.client
-        marks = {n // 4, n // 2, n}
         done = 0
         latencies: list[float] = []
         sem = asyncio.Semaphore(concurrency)
@@ -273,11 +272,10 @@ async def _carts(n: int, concurrency: int = 40) -> dict:
                 done += 1
 
         t0 = time.perf_counter()
-        step = max(1, n // 20)
-        for i in range(0, n, step):
-            await asyncio.gather(*(open_cart(c) for c in cart_rows[i : i + step]))
-            if done in marks or any(i < m <= i + step for m in marks):
-                samples[f"rss_mb_at_{done}_carts"] = _rss_mb(worker.pid)
+        quarter = max(1, n // 4)
+        for i in range(0, n, quarter):  # RSS after each quarter of the carts
+            await asyncio.gather(*(open_cart(c) for c in cart_rows[i : i + quarter]))
+            samples[f"rss_mb_at_{done}_carts"] = _rss_mb(worker.pid)
         secs = time.perf_counter() - t0
         await asyncio.sleep(5)
         samples[f"rss_mb_{n}_carts_settled"] = _rss_mb(worker.pid)
