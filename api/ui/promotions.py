@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, get_write_session, require
@@ -20,6 +20,7 @@ from backroom.audit import service as audit
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
 from backroom.branches.service import shop_branch
+from backroom.catalog.models import Product
 from backroom.errors import InvalidInput
 from backroom.money import format_money, parse_money
 from backroom.promotions import service as promotions
@@ -40,7 +41,7 @@ class PromotionForm(BaseModel):
     kind: PromotionKind
     target: PromotionTarget = PromotionTarget.ORDER
     category: str | None = Field(default=None, max_length=100)
-    product_ids: str | None = None
+    products: str | None = Field(default=None, max_length=2000)  # SKUs, comma-separated
     percent: str | None = None
     amount: str | None = None
     buy_qty: int | None = Field(default=None, ge=0, le=100)
@@ -67,7 +68,7 @@ class PromotionForm(BaseModel):
         return v in (True, "on", "true", "1")
 
 
-def _terms(form: PromotionForm, currency: str, tz: ZoneInfo) -> dict:
+def _terms(form: PromotionForm, currency: str, tz: ZoneInfo, product_ids: list[int] | None) -> dict:
     """Form text to API terms; raises InvalidInput naming the field."""
 
     def money(field: str) -> int | None:
@@ -92,21 +93,15 @@ def _terms(form: PromotionForm, currency: str, tz: ZoneInfo) -> dict:
     if form.percent:
         try:
             percent_bp = round(float(form.percent.rstrip("% ")) * 100)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise InvalidInput("Type a percentage like 15 or 12.5.", field="percent") from None
-    ids = None
-    if form.product_ids:
-        try:
-            ids = [int(x) for x in form.product_ids.replace(",", " ").split()]
-        except ValueError:
-            raise InvalidInput("List product numbers separated by commas.", field="product_ids") from None
     return {
         "name": form.name,
         "description": form.description,
         "kind": form.kind,
         "target": form.target,
         "category": form.category,
-        "product_ids": ids,
+        "product_ids": product_ids,
         "percent_bp": percent_bp,
         "amount_minor": money("amount"),
         "buy_qty": form.buy_qty,
@@ -134,7 +129,32 @@ def _form_errors(exc: ValidationError) -> dict:
     }
 
 
-def _values(promo, tz: ZoneInfo) -> dict:
+async def _product_ids(session: AsyncSession, text: str | None) -> list[int] | None:
+    """SKUs as people type them ("LAMP-DESK, MUG-STONE") to product ids; an unknown one is refused."""
+    skus = [x.strip().upper() for x in (text or "").replace(",", " ").split() if x.strip()]
+    if not skus:
+        return None
+    found = dict(
+        (
+            await session.execute(
+                select(func.upper(Product.sku), Product.id).where(func.upper(Product.sku).in_(skus))
+            )
+        ).all()
+    )
+    unknown = [x for x in skus if x not in found]
+    if unknown:
+        raise InvalidInput(f"No product has the SKU {', '.join(unknown)}.", field="products")
+    return [found[x] for x in skus]
+
+
+async def _skus(session: AsyncSession, ids: list[int]) -> str:
+    rows = dict(
+        (await session.execute(select(Product.id, Product.sku).where(Product.id.in_(ids or [-1])))).all()
+    )
+    return ", ".join(rows.get(i, "?") for i in ids)
+
+
+def _values(promo, tz: ZoneInfo, skus: str = "") -> dict:
     c = promo.currency
 
     def money(v):
@@ -149,7 +169,7 @@ def _values(promo, tz: ZoneInfo) -> dict:
         "kind": promo.kind,
         "target": promo.target,
         "category": promo.category or "",
-        "product_ids": ", ".join(str(i) for i in promo.product_ids),
+        "products": skus,
         "percent": f"{promo.percent_bp / 100:g}" if promo.percent_bp else "",
         "amount": money(promo.amount_minor),
         "buy_qty": promo.buy_qty or "",
@@ -234,7 +254,12 @@ async def create_promotion(session: Session, request: Request, p: Principal = re
     if form is not None:
         try:
             data = PromotionCreate(
-                **_terms(form, settings.default_currency, ZoneInfo(branch.timezone)),
+                **_terms(
+                    form,
+                    settings.default_currency,
+                    ZoneInfo(branch.timezone),
+                    await _product_ids(session, form.products),
+                ),
                 code_mode=form.code_mode,
                 code=form.code,
             )
@@ -272,7 +297,7 @@ async def _detail(request, p, session, promotion_id: int, *, values=None, errors
         local=lambda v: v.astimezone(tz).strftime("%Y-%m-%d %H:%M") if v else "",
         tzname=branches[promo.branch_id].timezone,
         trail=await audit.trail(session, entity_type="promotion", entity_id=promo.id),
-        values=values or _values(promo, tz),
+        values=values or _values(promo, tz, await _skus(session, promo.product_ids)),
         errors=errors or {},
         kinds=list(PromotionKind),
         targets=list(PromotionTarget),
@@ -298,7 +323,9 @@ async def edit_promotion(
     branch = await session.get(Branch, promo.branch_id)
     if form is not None:
         try:
-            terms = _terms(form, promo.currency, ZoneInfo(branch.timezone))
+            terms = _terms(
+                form, promo.currency, ZoneInfo(branch.timezone), await _product_ids(session, form.products)
+            )
             data = PromotionUpdate(
                 **{k: v for k, v in terms.items() if v is not None or k in ("ends_at", "starts_at")}
             )

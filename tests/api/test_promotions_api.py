@@ -236,6 +236,22 @@ async def test_promotion_pages(world):
     assert "7.50 USD off" in page.text and code in page.text and "30.00 USD" in page.text
     bad = await web.post("/promotions/new", data={**form, "amount": "7.505", "code": uniq("X").upper()})
     assert bad.status_code == 422 and "Type an amount like 12.50" in bad.text
+    # Products are chosen by SKU, never by id.
+    sku = world["p1"].sku
+    bad = await web.post(
+        "/promotions/new",
+        data={**form, "target": "products", "products": "NO-SUCH", "code": uniq("X").upper()},
+    )
+    assert bad.status_code == 422 and "No product has the SKU NO-SUCH" in bad.text
+    r = await web.post(
+        "/promotions/new",
+        data={**form, "target": "products", "products": sku.lower(), "code": uniq("P").upper()},
+    )
+    assert r.status_code == 303
+    page = await web.get(r.headers["location"])
+    assert "on 1 product(s)" in page.text
+    mgr = await browser_client(world["app"], world["manager"].username)  # may change it: sees the form
+    assert sku in (await mgr.get(r.headers["location"])).text
 
 
 MATRIX = [
