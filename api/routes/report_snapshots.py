@@ -48,7 +48,7 @@ async def list_snapshots(
     edition: Edition | None = None,
     limit: int = Query(default=50, ge=1, le=200),
     p: Principal = require("reports", "read"),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> dict[str, list[SnapshotRead]]:
     """The newest snapshots of the branches the caller may read (all-branches ones only for
     those who read every branch), newest first."""
@@ -86,7 +86,9 @@ async def download(
 
 @router.get("/report-snapshots/{snapshot_id}")
 async def get_snapshot(
-    snapshot_id: Id, p: Principal = require("reports", "read"), session: AsyncSession = Depends(get_session)
+    snapshot_id: Id,
+    p: Principal = require("reports", "read"),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> SnapshotDetail:
     """One snapshot with the report exactly as it was stored."""
     snap = await snapshots.get(session, snapshot_id)
@@ -101,7 +103,7 @@ async def versions(
     period: str,
     branch: int | None = Query(default=None, ge=1, le=2**63 - 1, description="leave out for all branches"),
     p: Principal = require("reports", "read"),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> dict[str, list[SnapshotRead]]:
     """Every stored version of one report (function, edition, period, branch), newest first."""
     if not snapshots.may_read(p, function, branch):
@@ -119,7 +121,7 @@ async def backfill(
     body: BackfillIn,
     request: Request,
     p: Principal = require("reports", "post"),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> BackfillRead:
     """Regenerate every period in the range: one ReportRunWorkflow per period (a new version of
     each snapshot), queued through the outbox and audited. Needs ("reports", "post") in every
@@ -157,7 +159,7 @@ async def backfill(
 
 @router.get("/report-subscriptions")
 async def my_subscriptions(
-    p: Principal = require("reports", "read"), session: AsyncSession = Depends(get_session)
+    p: Principal = require("reports", "read"), session: AsyncSession = Depends(get_session, scope="function")
 ) -> dict[str, list[SubscriptionRead]]:
     """The caller's active report subscriptions."""
     rows = await subscriptions.mine(session, user_id=p.user_id)
@@ -168,7 +170,7 @@ async def my_subscriptions(
 async def subscribe(
     body: SubscriptionCreate,
     p: Principal = require("reports", "read"),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> SubscriptionRead:
     """Subscribe to a report set by e-mail; only to reports the caller may read. Audited."""
     return SubscriptionRead.model_validate(await subscriptions.subscribe(session, p=p, data=body))
@@ -178,7 +180,7 @@ async def subscribe(
 async def unsubscribe(
     subscription_id: Id,
     p: Principal = require("reports", "read"),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> SubscriptionRead:
     """End one of the caller's subscriptions. Audited; idempotent."""
     sub = await subscriptions.unsubscribe(session, subscription_id=subscription_id, actor=p.actor())

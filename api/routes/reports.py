@@ -62,7 +62,7 @@ async def get_report(
     shift: int | None = Query(default=None, ge=1),
     category: str | None = Category,
     p: Principal = require("reports", "list"),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> ReportRead:
     """One report: summary beside the previous period, breakdowns, exceptions, exact bounds."""
     scope = await access.resolve(session, p, branch, function=function)
@@ -92,7 +92,7 @@ async def drilldown(
     limit: int = Query(default=50, ge=1, le=200),
     cursor: str | None = Query(default=None, max_length=200),
     p: Principal = require("reports", "list"),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> DrilldownRead:
     """The records behind one number of a report, newest first, a page at a time."""
     scope = await access.resolve(session, p, branch, function=function)

@@ -36,7 +36,9 @@ class SubscribeForm(BaseModel):
 
 @router.get("/report-snapshots")
 async def snapshots_page(
-    request: Request, p: Principal = require(*READ), session: AsyncSession = Depends(get_session)
+    request: Request,
+    p: Principal = require(*READ),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ):
     function = request.query_params.get("function") or None
     edition = request.query_params.get("edition") or None
@@ -103,7 +105,9 @@ async def _subscriptions_page(request: Request, p: Principal, session: AsyncSess
 
 @router.get("/report-subscriptions")
 async def subscriptions_page(
-    request: Request, p: Principal = require(*READ), session: AsyncSession = Depends(get_session)
+    request: Request,
+    p: Principal = require(*READ),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ):
     # Arriving from a report page: its function and edition preselected.
     values = {k: request.query_params[k] for k in ("function", "edition") if k in request.query_params}
@@ -112,7 +116,9 @@ async def subscriptions_page(
 
 @router.post("/report-subscriptions")
 async def subscribe_from_page(
-    request: Request, p: Principal = require(*READ), session: AsyncSession = Depends(get_session)
+    request: Request,
+    p: Principal = require(*READ),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ):
     """Subscribe to a report set by e-mail (only what you may read)."""
     form, errors, raw = await parse_form(request, SubscribeForm)
@@ -133,14 +139,18 @@ async def subscribe_from_page(
 
 @router.post("/report-subscriptions/{subscription_id}/unsubscribe")
 async def unsubscribe_from_page(
-    subscription_id: Id, p: Principal = require(*READ), session: AsyncSession = Depends(get_session)
+    subscription_id: Id,
+    p: Principal = require(*READ),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ):
     await subscriptions.unsubscribe(session, subscription_id=subscription_id, actor=p.actor())
     return redirect("/report-subscriptions", flash="Unsubscribed.")
 
 
 @router.get("/report-subscriptions/unsubscribe/{token}", dependencies=[PUBLIC])
-async def unsubscribe_link(request: Request, token: str, session: AsyncSession = Depends(get_session)):
+async def unsubscribe_link(
+    request: Request, token: str, session: AsyncSession = Depends(get_session, scope="function")
+):
     """The e-mail's link: shows what it stops, with a button (no change on GET)."""
     sub = await subscriptions.by_token(
         session, secret=request.app.state.settings.session_secret(), token=token
@@ -149,7 +159,9 @@ async def unsubscribe_link(request: Request, token: str, session: AsyncSession =
 
 
 @router.post("/report-subscriptions/unsubscribe/{token}", dependencies=[PUBLIC])
-async def unsubscribe_by_link(request: Request, token: str, session: AsyncSession = Depends(get_session)):
+async def unsubscribe_by_link(
+    request: Request, token: str, session: AsyncSession = Depends(get_session, scope="function")
+):
     """Unsubscribe with the signed link: the token is the authority, the owner the actor. Audited."""
     secret = request.app.state.settings.session_secret()
     sub = await subscriptions.unsubscribe_by_token(session, secret=secret, token=token)

@@ -81,7 +81,7 @@ async def report_page(
     function: str,
     edition: str,
     p: Principal = require(*LIST),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ):
     ed = _edition(edition)
     f = _filters(request)
@@ -124,7 +124,7 @@ async def drilldown_page(
     function: str,
     edition: str,
     p: Principal = require(*LIST),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ):
     ed = _edition(edition)
     f = _filters(request)
