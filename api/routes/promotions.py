@@ -150,7 +150,13 @@ async def list_codes(
     return CodePage(items=[CodeRead.model_validate(c) for c in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{promotion_id}/codes.csv", response_class=Response)
+@router.get(
+    "/{promotion_id}/codes.csv",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The codes as CSV"}
+    },
+)
 async def export_codes(
     promotion_id: Id,
     session: AsyncSession = Depends(get_write_session, scope="function"),

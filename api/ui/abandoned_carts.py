@@ -19,7 +19,7 @@ from backroom.promotions.models import Promotion
 from backroom.recovery import service as recovery
 from backroom.recovery.schemas import ReminderSettingsIn
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Abandoned carts", "/abandoned-carts", ("abandoned_carts", "list"), 36)]
 
 

@@ -27,7 +27,7 @@ from backroom.promotions import service as promotions
 from backroom.promotions.models import CodeMode, Eligibility, PromotionKind, PromotionTarget
 from backroom.promotions.schemas import CodeGenerate, PromotionCreate, PromotionUpdate
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Promotions", "/promotions", ("coupons", "list"), 35)]
 STATUSES = ("draft", "pending_approval", "active", "paused", "archived")
 
