@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import ValidationError
 
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
@@ -12,6 +13,7 @@ from backroom.auth.principal import Principal
 from backroom.carts import service as carts
 from backroom.carts.models import Cart
 from backroom.carts.schemas import (
+    CartCode,
     CartCreate,
     CartFilter,
     CartItem,
@@ -21,6 +23,7 @@ from backroom.carts.schemas import (
     CartRemove,
     CartView,
 )
+from backroom.errors import InvalidInput
 from backroom.orders.checkout import checkout
 from backroom.orders.schemas import CheckoutRequest, OrderRead
 from backroom.pagination import PageRead
@@ -129,6 +132,54 @@ async def remove_item(
         cart=cart,
         name="remove",
         arg=CartRemove(product_id=product_id),
+        task_queue=settings.task_queue,
+        prefix=settings.workflow_prefix,
+    )
+
+
+@router.post("/{cart_id}/codes", dependencies=[READS_ONLY])
+async def apply_code(
+    session: Session,
+    settings: SettingsDep,
+    connect: TemporalFactory,
+    cart_id: Id,
+    body: CartCode,
+    p: Principal = require("carts", "update"),
+) -> CartView:
+    """Enter a discount code: the cart is re-priced with it, or 409 (code_refused) says why
+    it does not apply."""
+    cart = await _cart(session, p, cart_id, "update")
+    return await carts.change(
+        session,
+        connect,
+        cart=cart,
+        name="apply_code",
+        arg=body,
+        task_queue=settings.task_queue,
+        prefix=settings.workflow_prefix,
+    )
+
+
+@router.delete("/{cart_id}/codes/{code}", dependencies=[READS_ONLY])
+async def remove_code(
+    session: Session,
+    settings: SettingsDep,
+    connect: TemporalFactory,
+    cart_id: Id,
+    code: str,
+    p: Principal = require("carts", "update"),
+) -> CartView:
+    try:
+        body = CartCode(code=code)
+    except ValidationError:
+        raise InvalidInput("That is not a discount code.", field="code") from None
+    cart = await _cart(session, p, cart_id, "update")
+    return await carts.change(
+        session,
+        connect,
+        cart=cart,
+        name="remove_code",
+        arg=body,
         task_queue=settings.task_queue,
         prefix=settings.workflow_prefix,
     )

@@ -18,7 +18,7 @@ from backroom.carts import service as carts
 from backroom.carts.schemas import CartItem, CartQty, ProductId
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductFilter
-from backroom.errors import AppError, Forbidden, InvalidInput
+from backroom.errors import AppError, Forbidden, InvalidInput, WorkflowServiceUnavailable
 from backroom.orders import service as orders
 from backroom.orders import webhooks
 from backroom.orders.checkout import checkout
@@ -163,10 +163,18 @@ async def cart_page(session: Session, settings: SettingsDep, request: Request):
     sid = _sid(request) or secrets.token_urlsafe(24)
     cart = await carts.open_cart_for(session, session_key=sid)
     lines = await carts.lines_of(session, cart.id) if cart else []
+    view = None
+    if cart and lines:  # discount codes and per-line discounts live in the cart's workflow
+        try:
+            client = await request.app.state.temporal.client()
+            view = await carts.live_view(client, cart, prefix=settings.workflow_prefix)
+        except WorkflowServiceUnavailable:
+            view = None  # the page still shows the cart from the database
     resp = render(
         request,
         "shop/cart.html",
         cart=cart,
+        view=view,
         lines=lines,
         csrf_token=sid,
         cards=TEST_CARDS,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -15,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.branches.service import shop_branch
+from backroom.carts.discounts import Basket
 from backroom.carts.errors import CartChangeRefused, CartNotFound
 from backroom.carts.flow import CART_WORKFLOW
 from backroom.carts.flow import cart_workflow_id as workflow_id
@@ -23,6 +30,8 @@ from backroom.carts.pricing import Totals
 from backroom.carts.schemas import (
     CartItem,
     CartLineRead,
+    CartPricing,
+    CartQuote,
     CartRead,
     CartStart,
     CartView,
@@ -140,14 +149,40 @@ async def list_carts(
     )
 
 
-async def quote(session: AsyncSession, *, items: dict[int, int], currency: str) -> Totals:
-    """Price the items at catalog prices and check there is stock for each. Read-only."""
+async def _check_stock(session: AsyncSession, items: dict[int, int]) -> None:
     for pid, qty in items.items():
         have = await catalog.available(session, pid)
         if have < qty:
             raise OutOfStock(f"Only {max(have, 0)} left.", product_id=pid)
+
+
+async def quote(session: AsyncSession, *, items: dict[int, int], currency: str) -> Totals:
+    """Price the items at catalog prices and check there is stock for each. Read-only."""
+    await _check_stock(session, items)
     totals, _ = await orders.price_items(session, list(items.items()), currency=currency)
     return totals
+
+
+async def price_cart(session: AsyncSession, *, q: CartQuote) -> CartPricing:
+    """Price the cart's items with its discount codes, checking stock: the totals with what
+    applies, and why each other code does not. Read-only."""
+    await _check_stock(session, q.items)
+    cart = await get_cart(session, q.cart_id)
+    customer = await session.get(Customer, cart.customer_id) if cart.customer_id else None
+    basket = Basket(
+        branch_id=cart.branch_id,
+        currency=q.currency,
+        lines=[],
+        codes=tuple(q.codes),
+        customer_id=cart.customer_id,
+        email=customer.email if customer else None,
+        channel="storefront" if cart.session_key else "staff",
+    )
+    refused: dict[str, str] = {}
+    totals, _ = await orders.price_items(
+        session, list(q.items.items()), currency=q.currency, basket=basket, refused=refused
+    )
+    return CartPricing(totals=totals, refused=refused)
 
 
 async def project(session: AsyncSession, *, actor: Actor, view: CartView) -> bool:
@@ -220,6 +255,8 @@ def _refusal(exc: Exception) -> CartChangeRefused:
         err.code = "out_of_stock"
     elif kind == "CartClosed":
         err.code = "cart_closed"
+    elif kind == "code_refused":
+        err.code = "code_refused"
     return err
 
 
@@ -250,6 +287,16 @@ async def send(
         if exc.status == RPCStatusCode.ALREADY_EXISTS or "closing workflow" in str(exc):
             raise CartChangeRefused("The cart was already checked out.") from None
         raise
+
+
+async def live_view(client: Client, cart: Cart, *, prefix: str = "") -> CartView | None:
+    """The cart workflow's current state (codes, per-line discounts, reasons), or None when
+    the workflow cannot answer right now (the page then shows the projection only)."""
+    try:
+        handle = client.get_workflow_handle(workflow_id(cart.id, prefix))
+        return await asyncio.wait_for(handle.query("state", result_type=CartView), timeout=2)
+    except (RPCError, TimeoutError, WorkflowQueryFailedError):
+        return None
 
 
 async def lock_for_checkout(

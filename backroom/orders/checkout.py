@@ -80,6 +80,10 @@ async def checkout(
             fingerprint=fingerprint,
             currency=cart.currency,
             customer_id=cart.customer_id,
+            # The codes that apply in the cart; one refused now (used up meanwhile) refuses
+            # the checkout with the reason, and the customer may remove it and go on.
+            codes=[c for c in view.codes if c not in view.code_notes],
+            channel="storefront" if cart.session_key else "staff",
         )
         await _queue_start(session, order, settings)
         await carts.close_after_commit(session, cart, idempotency_key, order.id, prefix=prefix)

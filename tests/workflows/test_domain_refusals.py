@@ -233,7 +233,7 @@ async def test_followup_reminder_for_missing_task_is_not_retried(ts_env, sqlite_
     assert log.attempts["crm.remind_followup"] == [1]
 
 
-async def test_cart_out_of_stock_is_refused_after_one_quote(ts_env, sqlite_db, settings, task_queue):
+async def test_cart_out_of_stock_is_refused_after_one_pricing(ts_env, sqlite_db, settings, task_queue):
     db = sqlite_db
     settings.workflow_prefix = uniq("t") + "-"
     async with db.sessionmaker.begin() as s:
@@ -254,9 +254,10 @@ async def test_cart_out_of_stock_is_refused_after_one_quote(ts_env, sqlite_db, s
                 timeout=20,
             )
     assert refused.value.code == "out_of_stock" and "Only 1 left" in refused.value.detail
-    assert log.attempts["carts.quote"] == [1]
+    # New carts price through carts.price (codes included); carts.quote serves replayed old runs.
+    assert log.attempts["carts.price"] == [1]
     handle = ts_env.client.get_workflow_handle(carts.workflow_id(cart.id, settings.workflow_prefix))
-    assert await failed_activities(handle) == [("carts.quote", "out_of_stock", True, 1)]
+    assert await failed_activities(handle) == [("carts.price", "out_of_stock", True, 1)]
     await handle.terminate()
 
 
