@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from backroom.audit.context import Actor
 from backroom.carts import service as carts
 from backroom.carts.pricing import Totals
 from backroom.carts.schemas import CartQuote, CartView
-from backroom.errors import AppError
 
 
 class CartActivities:
     def __init__(self, deps) -> None:
         self._sessionmaker = deps.sessionmaker
 
-    @activity.defn(name="cart_quote")
+    @activity.defn(name="carts.quote")
     async def quote(self, q: CartQuote) -> Totals:
-        """Price a cart at today's prices, checking stock. Read-only, so retries are harmless."""
+        """Price a cart at today's prices, checking stock (OutOfStock refuses). Read-only."""
         async with self._sessionmaker() as session:
-            try:
-                return await carts.quote(session, items=q.items, currency=q.currency)
-            except AppError as exc:
-                raise ApplicationError(exc.detail, type=type(exc).__name__, non_retryable=True) from None
+            return await carts.quote(session, items=q.items, currency=q.currency)
 
-    @activity.defn(name="cart_project")
+    @activity.defn(name="carts.project")
     async def project(self, view: CartView) -> bool:
         """Write the cart's state to the carts tables. Idempotent (versioned)."""
         actor = Actor.workflow(activity.info().workflow_id)

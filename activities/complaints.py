@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel
 from temporalio import activity
 
 from backroom.audit.context import Actor
 from backroom.complaints import service as complaints
-
-
-class Breach(BaseModel):
-    complaint_id: int
-    clock: str  # first_response | resolution
-    to_level: str
-    key: str
-    at: datetime
-
-
-class RefundDecision(BaseModel):
-    complaint_id: int
-    status: str
-    key: str
+from backroom.complaints.flow import Breach, RefundDecision
 
 
 class ComplaintActivities:
@@ -32,7 +16,7 @@ class ComplaintActivities:
     def _actor(self) -> Actor:
         return Actor.workflow(activity.info().workflow_id)
 
-    @activity.defn
+    @activity.defn(name="complaints.record_breach")
     async def record_breach(self, breach: Breach) -> bool:
         """Record an SLA breach, escalate one level and notify it. Idempotent by key."""
         async with self._sessionmaker.begin() as session:
@@ -46,7 +30,7 @@ class ComplaintActivities:
                 at=breach.at,
             )
 
-    @activity.defn
+    @activity.defn(name="complaints.record_refund")
     async def record_refund(self, decision: RefundDecision) -> None:
         """Record the refund approval outcome. Idempotent by key."""
         async with self._sessionmaker.begin() as session:
@@ -58,13 +42,13 @@ class ComplaintActivities:
                 key=decision.key,
             )
 
-    @activity.defn
+    @activity.defn(name="complaints.send_satisfaction")
     async def send_satisfaction(self, complaint_id: int, round_no: int) -> None:
         """Queue the satisfaction follow-up to the customer. Idempotent per round."""
         async with self._sessionmaker.begin() as session:
             await complaints.satisfaction_followup(session, complaint_id=complaint_id, round_no=round_no)
 
-    @activity.defn
+    @activity.defn(name="complaints.close_complaint")
     async def close_complaint(self, complaint_id: int) -> None:
         """Close the complaint after the reopen window. Idempotent."""
         async with self._sessionmaker.begin() as session:

@@ -18,13 +18,13 @@ class CreditHoldActivities:
     def _actor(self) -> Actor:
         return Actor.workflow(activity.info().workflow_id)
 
-    @activity.defn
+    @activity.defn(name="credit_holds.hold_fits")
     async def hold_fits(self, hold_id: int) -> bool:
         """Whether available credit now covers the held sale. Read-only."""
         async with self._sessionmaker() as session:
             return await ledger.hold_fits(session, hold_id=hold_id)
 
-    @activity.defn
+    @activity.defn(name="credit_holds.settle_hold")
     async def settle_hold(self, hold_id: int, resolution: str) -> str:
         """Post (approved | paid) or decline (rejected | expired) the held sale. Idempotent."""
         async with self._sessionmaker.begin() as session:
@@ -45,7 +45,7 @@ class CreditHoldActivities:
                 )
             return hold.status
 
-    @activity.defn
+    @activity.defn(name="credit_holds.sweep_overdue")
     async def sweep_overdue(self, as_of: datetime) -> dict:
         """Hold overdue accounts, release paid-up ones. Idempotent."""
         async with self._sessionmaker.begin() as session:

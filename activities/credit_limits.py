@@ -6,8 +6,8 @@ from temporalio import activity
 
 from backroom.audit.context import Actor
 from backroom.credit import limits
+from backroom.credit.flow import LimitDecision
 from backroom.db.session import Sessionmaker
-from workflows.credit_limits import LimitDecision
 
 
 class CreditLimitActivities:

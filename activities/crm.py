@@ -15,13 +15,13 @@ class FollowUpActivities:
     def _actor(self) -> Actor:
         return Actor.workflow(activity.info().workflow_id)
 
-    @activity.defn
+    @activity.defn(name="crm.remind_followup")
     async def remind_followup(self, task_id: int) -> bool:
         """Remind the assignee that the task is due. Idempotent."""
         async with self._sessionmaker.begin() as session:
             return await crm.remind(session, actor=self._actor(), task_id=task_id)
 
-    @activity.defn
+    @activity.defn(name="crm.escalate_followup")
     async def escalate_followup(self, task_id: int) -> bool:
         """Tell the branch managers the task was missed. Idempotent."""
         async with self._sessionmaker.begin() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from temporalio import activity
 
-from worker.registry import Deps
+from activities.deps import Deps
 
 
 class SystemActivities:

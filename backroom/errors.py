@@ -11,6 +11,9 @@ class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    # False: "this will never succeed" (an activity turns it into a non-retryable failure).
+    # True only for conditions that pass by themselves (a gateway or service that is down).
+    retryable: bool = False
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.title
@@ -36,10 +39,12 @@ class Unauthorized(AppError):
 
 class TooManyRequests(AppError):
     status, code, title = 429, "too_many_requests", "Too many attempts"
+    retryable = True
 
 
 class WorkflowServiceUnavailable(AppError):
     status, code, title = 503, "workflow_service_unavailable", "Temporal is not reachable right now"
+    retryable = True
 
     def __init__(self, detail: str | None = None, **extra) -> None:
         super().__init__(

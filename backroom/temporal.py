@@ -1,13 +1,17 @@
-"""Temporal client, data converter, task queue and search attributes, shared by every edge."""
+"""Temporal client, data converter, task queue, search attributes and the activity option
+sets, shared by every edge. Names and ids follow docs/architecture.md ("Temporal names and
+options")."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from types import MappingProxyType
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from backroom.settings import Settings
@@ -18,6 +22,38 @@ BRANCH_ID = SearchAttributeKey.for_keyword("BranchId")
 CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
 ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
 SEARCH_ATTRIBUTES = (BRANCH_ID, CUSTOMER_ID, ORDER_ID)
+
+# Activity option sets. A workflow calls every activity as
+#   await workflow.execute_activity_method(XActivities.verb, arg, **SHORT_DB_STEP)
+# with exactly one of these, so each call has a start_to_close_timeout and a retry policy
+# chosen by what the activity talks to. Domain refusals never retry whatever the policy
+# (worker/errors.py makes them non-retryable); these policies govern transient failures only.
+_DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+
+# One transaction on our own database (a few rows, an audit event, a notification).
+SHORT_DB_STEP = MappingProxyType({"start_to_close_timeout": timedelta(seconds=30), "retry_policy": _DB_RETRY})
+# A batch over many rows (the overdue-credit sweep).
+LONG_DB_STEP = MappingProxyType({"start_to_close_timeout": timedelta(minutes=5), "retry_policy": _DB_RETRY})
+# A person waits on the answer (a cart Update): fail fast and let them try again.
+INTERACTIVE_STEP = MappingProxyType(
+    {"start_to_close_timeout": timedelta(seconds=15), "retry_policy": RetryPolicy(maximum_attempts=5)}
+)
+# A payment gateway or carrier over the network: slower, backed off further; the idempotency
+# keys the activities send make every retry safe.
+GATEWAY_CALL = MappingProxyType(
+    {
+        "start_to_close_timeout": timedelta(seconds=60),
+        "retry_policy": RetryPolicy(
+            initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=2)
+        ),
+    }
+)
+ACTIVITY_OPTIONS = {
+    "SHORT_DB_STEP": SHORT_DB_STEP,
+    "LONG_DB_STEP": LONG_DB_STEP,
+    "INTERACTIVE_STEP": INTERACTIVE_STEP,
+    "GATEWAY_CALL": GATEWAY_CALL,
+}
 
 
 def dev_server_args() -> list[str]:

@@ -14,6 +14,23 @@ from backroom.settings import get_settings
 from worker.registry import Deps, build_worker
 
 
+async def start_sweep(client, settings) -> None:
+    """Start the overdue-credit sweep unless it runs already. Idempotent (fixed workflow id)."""
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    from backroom.credit.flow import OVERDUE_SWEEP_ID, OVERDUE_SWEEP_WORKFLOW, SweepInput
+
+    try:
+        await client.start_workflow(
+            OVERDUE_SWEEP_WORKFLOW,
+            SweepInput(interval_hours=settings.credit_sweep_hours),
+            id=OVERDUE_SWEEP_ID,
+            task_queue=settings.task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+
+
 async def run() -> None:
     settings = get_settings()
     load_models()  # string foreign keys (orders -> users ...) resolve only with every table known
@@ -33,9 +50,12 @@ async def run() -> None:
     # Customer operations: the outbox sender runs beside the worker; the overdue-credit sweep
     # is one long-lived workflow started here (idempotent by its fixed id).
     from backroom.notifications.sender import run_poller
-    from workflows.credit_holds import start_sweep
 
     await start_sweep(client, settings)
+    # Report snapshots: the daily/weekly/monthly Temporal Schedules (created or updated in place).
+    from backroom.reports.schedules import ensure_schedules
+
+    await ensure_schedules(client, settings)
     poller = asyncio.create_task(run_poller(deps.sessionmaker, settings))
     # Workflows whose records were committed while Temporal was unreachable start from here.
     from backroom.starts.service import Outbox

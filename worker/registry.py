@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 import activities
 import workflows
-from backroom.db.session import Sessionmaker
+from activities.deps import Deps
 from backroom.plugins import submodules
-from backroom.settings import Settings
+from worker.errors import DomainErrorInterceptor
 
-
-@dataclass
-class Deps:
-    """What activities need from the outside world; built once per worker process."""
-
-    settings: Settings
-    sessionmaker: Sessionmaker
-    client: Client | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # gateways and adapters, by name
+__all__ = ["Deps", "all_activities", "all_workflows", "build_worker"]
 
 
 def all_workflows() -> list[type]:
@@ -34,8 +23,15 @@ def all_activities(deps: Deps) -> list:
 
 
 def build_worker(client: Client, deps: Deps, *, task_queue: str, **kw) -> Worker:
-    """A worker running every Backroom workflow and activity on `task_queue`."""
+    """A worker running every Backroom workflow and activity on `task_queue`, with the one
+    error rule for activities (worker/errors.py)."""
     deps.client = client
+    interceptors = [DomainErrorInterceptor(), *kw.pop("interceptors", ())]
     return Worker(
-        client, task_queue=task_queue, workflows=all_workflows(), activities=all_activities(deps), **kw
+        client,
+        task_queue=task_queue,
+        workflows=all_workflows(),
+        activities=all_activities(deps),
+        interceptors=interceptors,
+        **kw,
     )

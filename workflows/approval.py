@@ -13,6 +13,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.approvals import ApprovalActivities
     from backroom.approvals.schemas import (
         ApprovalAsk,
         ApprovalLevel,
@@ -22,10 +23,9 @@ with workflow.unsafe.imports_passed_through():
         EscalateRequest,
         OpenRequest,
     )
+    from backroom.temporal import SHORT_DB_STEP
 
 __all__ = ["ApprovalAsk", "ApprovalGate", "ApprovalLevel", "ApprovalOutcome", "Decision"]
-
-_ACTIVITY = {"start_to_close_timeout": timedelta(seconds=30)}
 
 
 @dataclass
@@ -52,16 +52,15 @@ class ApprovalGate:
         """Open the gate and wait for approval, rejection, expiry or withdrawal."""
         info = workflow.info()
         first = ask.levels[0]
-        request_id: int = await workflow.execute_activity(
-            "approvals.open",
+        request_id = await workflow.execute_activity_method(
+            ApprovalActivities.open,
             OpenRequest(
                 ask=ask,
                 workflow_id=info.workflow_id,
                 run_id=info.run_id,
                 deadline_at=workflow.now() + timedelta(hours=first.hours),
             ),
-            result_type=int,
-            **_ACTIVITY,
+            **SHORT_DB_STEP,
         )
         gate = self._gates[request_id] = _Gate(ask=ask)
         roles: list[str] = []
@@ -70,8 +69,8 @@ class ApprovalGate:
             roles.append(level.role)
             if n > 1:
                 gate.level = n
-                await workflow.execute_activity(
-                    "approvals.escalate",
+                await workflow.execute_activity_method(
+                    ApprovalActivities.escalate,
                     EscalateRequest(
                         request_id=request_id,
                         workflow_id=info.workflow_id,
@@ -79,7 +78,7 @@ class ApprovalGate:
                         roles=roles,
                         deadline_at=workflow.now() + timedelta(hours=level.hours),
                     ),
-                    **_ACTIVITY,
+                    **SHORT_DB_STEP,
                 )
             try:
                 await workflow.wait_condition(
@@ -103,7 +102,7 @@ class ApprovalGate:
             decided_by_name=d.user_name if d else None,
             reason=(d.reason if d else gate.cancel_reason),
         )
-        await workflow.execute_activity("approvals.close", close, **_ACTIVITY)
+        await workflow.execute_activity_method(ApprovalActivities.close, close, **SHORT_DB_STEP)
         gate.outcome = ApprovalOutcome(
             request_id=request_id,
             status=status,

@@ -6,11 +6,11 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.carts import CartActivities
+    from backroom.carts.flow import CART_WORKFLOW
     from backroom.carts.schemas import (
         CartItem,
         CartQty,
@@ -21,11 +21,10 @@ with workflow.unsafe.imports_passed_through():
         CheckoutDone,
         CheckoutLock,
     )
+    from backroom.temporal import INTERACTIVE_STEP
 
-QUICK = {"start_to_close_timeout": timedelta(seconds=15), "retry_policy": RetryPolicy(maximum_attempts=5)}
 
-
-@workflow.defn
+@workflow.defn(name=CART_WORKFLOW)
 class CartWorkflow:
     """Holds a cart's lines; re-prices and checks stock on each change; projects to the DB."""
 
@@ -93,7 +92,7 @@ class CartWorkflow:
                 totals = await workflow.execute_activity_method(
                     CartActivities.quote,
                     CartQuote(cart_id=self.view.cart_id, currency=self.start.currency, items=items),
-                    **QUICK,
+                    **INTERACTIVE_STEP,
                 )
             except ActivityError as err:
                 cause = err.cause
@@ -108,7 +107,7 @@ class CartWorkflow:
     async def _project(self) -> None:
         self.view.version += 1
         self.view.last_activity_at = workflow.now()
-        await workflow.execute_activity_method(CartActivities.project, self.view, **QUICK)
+        await workflow.execute_activity_method(CartActivities.project, self.view, **INTERACTIVE_STEP)
 
     @workflow.update
     async def add(self, item: CartItem) -> CartView:

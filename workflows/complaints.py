@@ -5,44 +5,28 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.complaints import Breach, ComplaintActivities, RefundDecision
+    from activities.complaints import ComplaintActivities
+    from backroom.complaints.flow import (
+        COMPLAINT_WORKFLOW,
+        Breach,
+        ComplaintInput,
+        ComplaintState,
+        RefundDecision,
+        Resolution,
+    )
+    from backroom.temporal import SHORT_DB_STEP
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
-ACT = timedelta(seconds=30)
+# ComplaintInput and Resolution are still imported from here by api/routes/complaints.py.
+__all__ = ["ComplaintInput", "ComplaintState", "ComplaintWorkflow", "Resolution"]
+
 LEVELS = ("agent", "supervisor", "manager")
 
 
-class ComplaintInput(BaseModel):
-    complaint_id: int
-    branch_id: int
-    title: str
-    first_response_minutes: int
-    resolution_minutes: int
-    reopen_window_minutes: int
-    refund_levels: list[ApprovalLevel] = []
-
-
-class Resolution(BaseModel):
-    refund_minor: int | None = None
-    currency: str | None = None
-    requested_by_id: int | None = None
-    requested_by_name: str | None = None
-
-
-class ComplaintState(BaseModel):
-    status: str
-    level: str
-    paused: bool
-    first_response_left_s: float | None
-    resolution_left_s: float | None
-    breaches: int
-
-
-@workflow.defn
+@workflow.defn(name=COMPLAINT_WORKFLOW)
 class ComplaintWorkflow(ApprovalGate):
     def __init__(self) -> None:
         super().__init__()
@@ -77,7 +61,7 @@ class ComplaintWorkflow(ApprovalGate):
             await workflow.execute_activity_method(
                 ComplaintActivities.send_satisfaction,
                 args=[inp.complaint_id, round_no],
-                start_to_close_timeout=ACT,
+                **SHORT_DB_STEP,
             )
             try:
                 await workflow.wait_condition(
@@ -85,7 +69,7 @@ class ComplaintWorkflow(ApprovalGate):
                 )
             except TimeoutError:
                 await workflow.execute_activity_method(
-                    ComplaintActivities.close_complaint, inp.complaint_id, start_to_close_timeout=ACT
+                    ComplaintActivities.close_complaint, inp.complaint_id, **SHORT_DB_STEP
                 )
                 self._status = "closed"
                 return "closed"
@@ -141,7 +125,7 @@ class ComplaintWorkflow(ApprovalGate):
                 key=f"complaint-{inp.complaint_id}:breach:{self._breaches}",
                 at=workflow.now(),
             ),
-            start_to_close_timeout=ACT,
+            **SHORT_DB_STEP,
         )
 
     async def _ask_refund(self, inp: ComplaintInput, res: Resolution, round_no: int) -> None:
@@ -170,7 +154,7 @@ class ComplaintWorkflow(ApprovalGate):
                 status=outcome.status,
                 key=f"complaint-{inp.complaint_id}:refund:{round_no}",
             ),
-            start_to_close_timeout=ACT,
+            **SHORT_DB_STEP,
         )
 
     @workflow.signal

@@ -11,32 +11,24 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.credit_holds import CreditHoldActivities
+    from backroom.credit.flow import (
+        HOLD_WORKFLOW,
+        OVERDUE_SWEEP_WORKFLOW,
+        CreditHoldInput,
+        SweepInput,
+    )
+    from backroom.temporal import LONG_DB_STEP, SHORT_DB_STEP
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
-ACT = timedelta(seconds=30)
-SWEEP_ID = "credit-overdue-sweep"
+# CreditHoldInput is still imported from here by api/routes/credit_accounts.py.
+__all__ = ["CreditHoldInput", "CreditHoldWorkflow", "CreditOverdueSweepWorkflow", "SweepInput"]
 
 
-class CreditHoldInput(BaseModel):
-    hold_id: int
-    branch_id: int
-    customer_id: int
-    title: str
-    reason: str
-    amount_minor: int
-    currency: str
-    requested_by_id: int | None = None
-    requested_by_name: str | None = None
-    finance_hours: float = 24
-    manager_hours: float = 24
-
-
-@workflow.defn
+@workflow.defn(name=HOLD_WORKFLOW)
 class CreditHoldWorkflow(ApprovalGate):
     def __init__(self) -> None:
         super().__init__()
@@ -91,12 +83,12 @@ class CreditHoldWorkflow(ApprovalGate):
             resolution = "expired"
         self.resolution = resolution
         return await workflow.execute_activity_method(
-            CreditHoldActivities.settle_hold, args=[inp.hold_id, resolution], start_to_close_timeout=ACT
+            CreditHoldActivities.settle_hold, args=[inp.hold_id, resolution], **SHORT_DB_STEP
         )
 
     async def _fits(self, inp: CreditHoldInput) -> bool:
         return await workflow.execute_activity_method(
-            CreditHoldActivities.hold_fits, inp.hold_id, start_to_close_timeout=ACT
+            CreditHoldActivities.hold_fits, inp.hold_id, **SHORT_DB_STEP
         )
 
     @workflow.signal
@@ -108,39 +100,17 @@ class CreditHoldWorkflow(ApprovalGate):
         return self.resolution
 
 
-class SweepInput(BaseModel):
-    interval_hours: float = 24
-    rounds_left: int = 200
-
-
-@workflow.defn
+@workflow.defn(name=OVERDUE_SWEEP_WORKFLOW)
 class CreditOverdueSweepWorkflow:
     @workflow.run
     async def run(self, inp: SweepInput) -> None:
         """Every interval: hold accounts past terms plus grace, release paid-up ones."""
         for _ in range(inp.rounds_left):
             await workflow.execute_activity_method(
-                CreditHoldActivities.sweep_overdue,
-                workflow.now(),
-                start_to_close_timeout=timedelta(minutes=5),
+                CreditHoldActivities.sweep_overdue, workflow.now(), **LONG_DB_STEP
             )
             await workflow.sleep(timedelta(hours=inp.interval_hours))
         workflow.continue_as_new(SweepInput(interval_hours=inp.interval_hours))
-
-
-async def start_sweep(client, settings) -> None:
-    """Start the overdue sweep unless it runs already. Idempotent. (Called by the worker, not a workflow.)"""
-    from temporalio.exceptions import WorkflowAlreadyStartedError
-
-    try:
-        await client.start_workflow(
-            CreditOverdueSweepWorkflow.run,
-            SweepInput(interval_hours=settings.credit_sweep_hours),
-            id=SWEEP_ID,
-            task_queue=settings.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        pass
 
 
 WORKFLOWS = [CreditHoldWorkflow, CreditOverdueSweepWorkflow]

@@ -2,44 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from pydantic import BaseModel
 from temporalio import workflow
 
 from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
 with workflow.unsafe.imports_passed_through():
+    from activities.credit_limits import CreditLimitActivities
+    from backroom.credit.flow import (
+        LIMIT_CHANGE_WORKFLOW,
+        LimitChangeInput,
+        LimitChangeResult,
+        LimitDecision,
+    )
     from backroom.money import format_money
+    from backroom.temporal import SHORT_DB_STEP
+
+# LimitChangeInput is still imported from here by api/routes/customers.py.
+__all__ = ["CreditLimitChangeWorkflow", "LimitChangeInput", "LimitChangeResult", "LimitDecision"]
 
 
-class LimitChangeInput(BaseModel):
-    request_id: int
-    customer_id: int
-    customer_name: str
-    branch_id: int
-    current_limit_minor: int
-    requested_limit_minor: int
-    currency: str
-    reason: str
-    requested_by_id: int
-    requested_by_name: str
-    finance_hours: float = 48
-    manager_hours: float = 24
-
-
-class LimitDecision(BaseModel):
-    request_id: int
-    approved_by_id: int | None = None
-    reason: str | None = None
-
-
-class LimitChangeResult(BaseModel):
-    request_id: int
-    status: str  # applied | rejected | expired
-
-
-@workflow.defn
+@workflow.defn(name=LIMIT_CHANGE_WORKFLOW)
 class CreditLimitChangeWorkflow(ApprovalGate):
     """One limit-change request from submission to applied, rejected or expired."""
 
@@ -72,13 +54,14 @@ class CreditLimitChangeWorkflow(ApprovalGate):
         decision = LimitDecision(
             request_id=inp.request_id, approved_by_id=outcome.decided_by_id, reason=outcome.reason
         )
-        timeout = {"start_to_close_timeout": timedelta(seconds=30)}
         if outcome.status == "approved":
-            await workflow.execute_activity("credit_limits.apply", decision, **timeout)
+            await workflow.execute_activity_method(CreditLimitActivities.apply, decision, **SHORT_DB_STEP)
             self._status = "applied"
         else:
             self._status = "rejected" if outcome.status == "rejected" else "expired"
-            await workflow.execute_activity("credit_limits.close", args=[decision, self._status], **timeout)
+            await workflow.execute_activity_method(
+                CreditLimitActivities.close, args=[decision, self._status], **SHORT_DB_STEP
+            )
         return LimitChangeResult(request_id=inp.request_id, status=self._status)
 
     @workflow.query

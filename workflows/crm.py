@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.crm import FollowUpActivities
+    from backroom.crm.flow import FOLLOWUP_WORKFLOW, CompleteTask, FollowUpInput
+    from backroom.temporal import SHORT_DB_STEP
 
-ACT = timedelta(seconds=30)
-
-
-class FollowUpInput(BaseModel):
-    task_id: int
-    due_at: datetime
-    grace_minutes: int
+# CompleteTask and FollowUpInput are still imported from here by api/routes/crm.py.
+__all__ = ["CompleteTask", "FollowUpInput", "FollowUpWorkflow"]
 
 
-class CompleteTask(BaseModel):
-    user_id: int | None = None
-
-
-@workflow.defn
+@workflow.defn(name=FOLLOWUP_WORKFLOW)
 class FollowUpWorkflow:
     def __init__(self) -> None:
         self._done = False
@@ -35,12 +27,12 @@ class FollowUpWorkflow:
         until_due = max(timedelta(0), inp.due_at - workflow.now())
         if not await self._wait(until_due):
             await workflow.execute_activity_method(
-                FollowUpActivities.remind_followup, inp.task_id, start_to_close_timeout=ACT
+                FollowUpActivities.remind_followup, inp.task_id, **SHORT_DB_STEP
             )
             self.state = "reminded"
             if not await self._wait(timedelta(minutes=inp.grace_minutes)):
                 await workflow.execute_activity_method(
-                    FollowUpActivities.escalate_followup, inp.task_id, start_to_close_timeout=ACT
+                    FollowUpActivities.escalate_followup, inp.task_id, **SHORT_DB_STEP
                 )
                 self.state = "escalated"
                 await workflow.wait_condition(lambda: self._done)

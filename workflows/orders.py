@@ -7,12 +7,12 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
     from backroom.orders.flow import (
+        ORDER_WORKFLOW,
         AlertAsk,
         AuthResult,
         CancelAsk,
@@ -32,28 +32,14 @@ with workflow.unsafe.imports_passed_through():
         StatusChange,
         TrackingSignal,
     )
+    from backroom.temporal import GATEWAY_CALL, SHORT_DB_STEP
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
-DB = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-    ),
-}
-# Gateway and carrier calls: retried with backoff; idempotency keys make retries safe.
-REMOTE = {
-    "start_to_close_timeout": timedelta(seconds=60),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        maximum_interval=timedelta(minutes=2),
-        non_retryable_error_types=["CardDeclined", "PaymentRejected", "LabelRefused"],
-    ),
-}
 TERMINAL = {"cancelled", "payment_failed", "refunded"}
 CAPTURED = {"shipped", "delivered", "completed", "partially_refunded", "refunded"}
 
 
-@workflow.defn
+@workflow.defn(name=ORDER_WORKFLOW)
 class OrderFulfillmentWorkflow(ApprovalGate):
     """One online order from payment to delivery (and refunds after)."""
 
@@ -110,7 +96,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 user_id=who.user_id if who else None,
                 user_name=who.user_name if who else None,
             ),
-            **DB,
+            **SHORT_DB_STEP,
         )
         # State changes after the write, so a caller that sees the status also finds it in the DB.
         self.st.status = status
@@ -136,7 +122,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 user_id=who.user_id,
                 user_name=who.user_name,
             ),
-            **DB,
+            **SHORT_DB_STEP,
         )
         self._parcel(parcel_id).status = step
 
@@ -148,9 +134,9 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             user_id=who.user_id,
         )
         # Quote first, then buy that exact rate: a retried purchase cannot pick a new rate (and buy twice).
-        ask.rate = await workflow.execute_activity_method(OrderActivities.quote_label, ask, **REMOTE)
+        ask.rate = await workflow.execute_activity_method(OrderActivities.quote_label, ask, **GATEWAY_CALL)
         label: LabelResult = await workflow.execute_activity_method(
-            OrderActivities.purchase_label, ask, **REMOTE
+            OrderActivities.purchase_label, ask, **GATEWAY_CALL
         )
         p = self._parcel(parcel_id)
         p.status, p.label_id, p.tracking_number = "labelled", label.label_id, label.tracking_number
@@ -175,16 +161,16 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 await workflow.execute_activity_method(
                     OrderActivities.void_label,
                     ParcelStep(order_id=self.start.order_id, parcel_id=p.id, step="voided"),
-                    **REMOTE,
+                    **GATEWAY_CALL,
                 )
                 p.status = "voided"
         if self.st.intent_id:
             await workflow.execute_activity_method(
                 OrderActivities.void_payment,
                 MoneyAsk(order_id=self.start.order_id, key=f"{workflow.info().workflow_id}:void"),
-                **REMOTE,
+                **GATEWAY_CALL,
             )
-        await workflow.execute_activity_method(OrderActivities.release_stock, ref, **DB)
+        await workflow.execute_activity_method(OrderActivities.release_stock, ref, **SHORT_DB_STEP)
         await self._status(
             status, why, customer_message=customer_message, who=self._cancel if self._cancel else None
         )
@@ -218,7 +204,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                     message=f"Fulfilment failed: {err.cause or err}",
                     key=f"{workflow.info().workflow_id}:failed",
                 ),
-                **DB,
+                **SHORT_DB_STEP,
             )
             await self._compensate(
                 f"Fulfilment failed: {err.cause or err}",
@@ -229,7 +215,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         money: MoneyResult = await workflow.execute_activity_method(
             OrderActivities.capture_payment,
             MoneyAsk(order_id=start.order_id, key=f"{workflow.info().workflow_id}:capture"),
-            **REMOTE,
+            **GATEWAY_CALL,
         )
         self.st.captured_minor = money.captured_minor
         await self._status("shipped", "All parcels shipped; payment captured.")
@@ -263,7 +249,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
 
     async def _authorize(self) -> bool:
         auth: AuthResult = await workflow.execute_activity_method(
-            OrderActivities.authorize_payment, OrderRef(order_id=self.start.order_id), **REMOTE
+            OrderActivities.authorize_payment, OrderRef(order_id=self.start.order_id), **GATEWAY_CALL
         )
         self.st.intent_id = auth.intent_id
         if auth.status == "requires_action":
@@ -281,7 +267,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 pass
             # Ask the gateway in any case: a webhook may have been lost, or the signal be stale.
             auth = await workflow.execute_activity_method(
-                OrderActivities.check_payment, OrderRef(order_id=self.start.order_id), **REMOTE
+                OrderActivities.check_payment, OrderRef(order_id=self.start.order_id), **GATEWAY_CALL
             )
             if auth.status != "authorized":
                 message = (
@@ -295,7 +281,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 return False
         if auth.status != "authorized":
             await workflow.execute_activity_method(
-                OrderActivities.release_stock, OrderRef(order_id=self.start.order_id), **DB
+                OrderActivities.release_stock, OrderRef(order_id=self.start.order_id), **SHORT_DB_STEP
             )
             message = auth.message or "Your card was declined."
             await self._status(
@@ -365,7 +351,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                     message=message,
                     key=f"{workflow.info().workflow_id}:pick_timeout",
                 ),
-                **DB,
+                **SHORT_DB_STEP,
             )
             self.st.alerts.append("pick_timeout")
         await workflow.wait_condition(done)
@@ -542,7 +528,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 key=f"{workflow.info().workflow_id}:{kind}:{workflow.uuid4().hex[:8]}",
                 user_name=who.user_name,
             ),
-            **DB,
+            **SHORT_DB_STEP,
         )
 
     async def _do_refund(self, ask: RefundAsk, amount: int, seq: int) -> None:
@@ -555,7 +541,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 reason=ask.reason,
                 user_id=ask.user_id,
             ),
-            **REMOTE,
+            **GATEWAY_CALL,
         )
         self._pending_refund_minor -= amount
         self.st.refunded_minor = money.refunded_minor

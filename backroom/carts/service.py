@@ -15,6 +15,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.carts.errors import CartChangeRefused, CartNotFound
+from backroom.carts.flow import CART_WORKFLOW
+from backroom.carts.flow import cart_workflow_id as workflow_id
 from backroom.carts.models import Cart, CartLine
 from backroom.carts.pricing import Totals
 from backroom.carts.schemas import CartStart, CartView, CheckoutDone, CheckoutLock
@@ -23,10 +25,6 @@ from backroom.catalog.errors import OutOfStock
 from backroom.db.base import utcnow
 from backroom.orders import service as orders
 from backroom.pagination import Page, paginate
-
-
-def workflow_id(cart_id: int, prefix: str = "") -> str:
-    return f"{prefix}cart-{cart_id}"
 
 
 async def create_cart(
@@ -178,7 +176,7 @@ def _refusal(exc: Exception) -> CartChangeRefused:
     message = getattr(cause, "message", None) or str(cause)
     err = CartChangeRefused(message)
     kind = getattr(cause, "type", None)
-    if kind == "OutOfStock":
+    if kind == OutOfStock.code:
         err.code = "out_of_stock"
     elif kind == "CartClosed":
         err.code = "cart_closed"
@@ -191,7 +189,7 @@ async def send(
     """Send an Update to the cart's workflow, starting it if needed (update-with-start).
     A refused change raises CartChangeRefused (409) with the workflow's reason."""
     start = WithStartWorkflowOperation(
-        "CartWorkflow",
+        CART_WORKFLOW,
         CartStart(cart_id=cart.id, branch_id=cart.branch_id, currency=cart.currency),
         id=workflow_id(cart.id, prefix),
         task_queue=task_queue,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.complaints.errors import AttachmentRejected, ComplaintStateError
+from backroom.complaints.flow import complaint_workflow_id
 from backroom.complaints.models import Complaint, ComplaintAttachment, ComplaintEvent
 from backroom.complaints.sla import LEVELS, SlaInfo, sla_status
 from backroom.credit import ledger
@@ -122,7 +123,7 @@ async def log_complaint(
     )
     session.add(c)
     await session.flush()
-    c.workflow_id = f"complaint-{c.id}"
+    c.workflow_id = complaint_workflow_id(c.id)
     await _event(session, c, "logged", actor=actor, detail=f"{severity} · {category}", at=now)
     await _write(session, c, "log", actor, None)
     await notify.enqueue(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.credit.errors import CreditAccountNotFound, CurrencyMismatch
+from backroom.credit.flow import hold_workflow_id
 from backroom.credit.models import CreditAccount, CreditEntry, CreditHold
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
@@ -278,7 +279,7 @@ async def credit_sale(
     )
     session.add(hold)
     await session.flush()
-    hold.workflow_id = f"credit-hold-{hold.id}"
+    hold.workflow_id = hold_workflow_id(hold.id)
     await audit.record(
         session,
         actor=actor,

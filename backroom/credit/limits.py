@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.credit.flow import limit_change_workflow_id as workflow_id
 from backroom.credit.models import CreditLimitRequest
 from backroom.customers.models import Customer
 from backroom.customers.service import get_customer
@@ -43,10 +44,6 @@ class LimitRequestRead(BaseModel):
 
 class CreditLimitChangeNotPending(Conflict):
     code, title = "credit_limit_change_pending", "A limit change is already pending"
-
-
-def workflow_id(request_id: int) -> str:
-    return f"credit-limit-{request_id}"
 
 
 async def request_change(

@@ -10,9 +10,11 @@ from sqlalchemy import select
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.complaints import service as complaints
+from backroom.complaints.flow import COMPLAINT_WORKFLOW, ComplaintInput
 from backroom.complaints.models import Complaint
 from backroom.credit import ledger
 from backroom.crm import service as crm
+from backroom.crm.flow import FOLLOWUP_WORKFLOW, FollowUpInput
 from backroom.crm.models import Interaction
 from backroom.customers import ops
 from backroom.customers.models import Customer
@@ -24,16 +26,12 @@ ACTOR = Actor.system("seed")
 
 
 def _followup_input(task):
-    from workflows.crm import FollowUpInput
-
     return FollowUpInput(
         task_id=task.id, due_at=task.due_at, grace_minutes=get_settings().followup_grace_minutes
     )
 
 
 def _complaint_input(c):
-    from workflows.complaints import ComplaintInput
-
     return ComplaintInput(
         complaint_id=c.id,
         branch_id=c.branch_id,
@@ -138,7 +136,7 @@ async def seed(session, context) -> None:
             assignee_id=users["agent"].id,
         )
         await _start_later(
-            session, "FollowUpWorkflow", task.workflow_id, task.branch_id, alice.id, _followup_input(task)
+            session, FOLLOWUP_WORKFLOW, task.workflow_id, task.branch_id, alice.id, _followup_input(task)
         )
         await ops.add_address(
             session,
@@ -173,7 +171,7 @@ async def seed(session, context) -> None:
             sku="MUG-BLUE-12",
         )
         await _start_later(
-            session, "ComplaintWorkflow", c.workflow_id, c.branch_id, alice.id, _complaint_input(c)
+            session, COMPLAINT_WORKFLOW, c.workflow_id, c.branch_id, alice.id, _complaint_input(c)
         )
     acct = await ledger.open_account(session, actor=ACTOR, customer_id=cafe.id, terms_days=30, grace_days=5)
     now = utcnow()

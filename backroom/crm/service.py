@@ -11,6 +11,7 @@ from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.auth.models import User
 from backroom.crm.errors import TaskAlreadyDone
+from backroom.crm.flow import followup_workflow_id
 from backroom.crm.models import FollowUpTask, Interaction
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
@@ -117,7 +118,7 @@ async def create_task(
     )
     session.add(task)
     await session.flush()
-    task.workflow_id = f"followup-{task.id}"
+    task.workflow_id = followup_workflow_id(task.id)
     await audit.record(
         session,
         actor=actor,

@@ -58,6 +58,8 @@ Index(
 )
 # Keyset pagination of search results orders by (name_norm, id).
 Index("ix_customers_name_sort", Customer.__table__.c.name_norm, Customer.__table__.c.id)
+# Reports count customers created per home branch and period.
+Index("ix_customers_branch_created", Customer.__table__.c.home_branch_id, Customer.__table__.c.created_at)
 
 
 @event.listens_for(Customer, "before_insert")

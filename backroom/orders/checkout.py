@@ -13,6 +13,7 @@ from backroom.carts import service as carts
 from backroom.errors import AppError, InvalidInput
 from backroom.orders import service as orders
 from backroom.orders.errors import CartClosed, CartEmpty, IdempotencyKeyReused
+from backroom.orders.flow import ORDER_WORKFLOW
 from backroom.orders.models import Order
 from backroom.orders.schemas import CheckoutRequest
 from backroom.starts import service as starts
@@ -85,7 +86,7 @@ async def checkout(
         wid = orders.workflow_id(order.id, prefix)
         await starts.enqueue(
             session,
-            run="OrderFulfillmentWorkflow",
+            run=ORDER_WORKFLOW,
             arg=start,
             workflow_id=wid,
             task_queue=queue,

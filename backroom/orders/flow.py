@@ -6,6 +6,13 @@ from pydantic import BaseModel, Field
 
 from backroom.shipping.carrier import Rate
 
+ORDER_WORKFLOW = "OrderFulfillmentWorkflow"
+
+
+def order_workflow_id(order_id: int, prefix: str = "") -> str:
+    """`order-{id}`; `prefix` (settings.workflow_prefix) lets several databases share a namespace."""
+    return f"{prefix}order-{order_id}"
+
 
 class ParcelRef(BaseModel):
     id: int

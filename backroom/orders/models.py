@@ -38,6 +38,8 @@ class Order(IdMixin, Transactional, Base):
     customer_message: Mapped[str | None] = mapped_column(String(500))
     placed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
+    __table_args__ = (Index("ix_orders_branch_placed", "branch_id", "placed_at"),)
+
 
 class OrderLine(IdMixin, Timestamps, Base):
     __tablename__ = "order_lines"
@@ -79,6 +81,13 @@ class Parcel(IdMixin, Transactional, Base):
     packed_at: Mapped[datetime | None]
     shipped_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    labelled_at: Mapped[datetime | None]  # when the label was bought (reports: labels bought, cost)
+    voided_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_parcels_branch_labelled", "branch_id", "labelled_at"),
+        Index("ix_parcels_branch_voided", "branch_id", "voided_at"),
+    )
 
 
 class OrderEvent(IdMixin, Base):
@@ -108,6 +117,8 @@ class PaymentEntry(IdMixin, Transactional, Base):
     gateway_ref: Mapped[str | None] = mapped_column(String(64))  # charge or refund id
     message: Mapped[str | None] = mapped_column(String(500))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+    __table_args__ = (Index("ix_payments_branch_created", "branch_id", "created_at"),)
 
 
 class Alert(IdMixin, Transactional, Base):

@@ -22,6 +22,7 @@ from backroom.catalog.models import Product
 from backroom.db.base import utcnow
 from backroom.orders import events
 from backroom.orders.errors import CartEmpty, IdempotencyKeyReused, OrderNotFound
+from backroom.orders.flow import order_workflow_id as workflow_id  # noqa: F401  (callers use orders.workflow_id)
 from backroom.orders.models import Alert, Order, OrderEvent, OrderLine, Parcel, PaymentEntry, WebhookEvent
 from backroom.orders.schemas import CheckoutRequest, OrderFilter
 from backroom.pagination import Page, paginate
@@ -436,6 +437,8 @@ async def update_parcel(
         "packed": "packed_at",
         "shipped": "shipped_at",
         "delivered": "delivered_at",
+        "labelled": "labelled_at",
+        "voided": "voided_at",
     }.get(to)
     if stamp:
         values[stamp] = utcnow()
@@ -490,10 +493,6 @@ async def open_alerts(session: AsyncSession, *, subject_type: str, subject_id: s
             .order_by(Alert.id)
         )
     )
-
-
-def workflow_id(order_id: int, prefix: str = "") -> str:
-    return f"{prefix}order-{order_id}"
 
 
 async def start_input(session: AsyncSession, order: Order, settings, *, auto_fulfil: bool | None = None):

@@ -1,0 +1,11 @@
+"""Name and id of CartWorkflow. Its payloads (CartStart, CartView, CartQuote, ...) live in
+backroom/carts/schemas.py because the storefront and the API render them too."""
+
+from __future__ import annotations
+
+CART_WORKFLOW = "CartWorkflow"
+
+
+def cart_workflow_id(cart_id: int, prefix: str = "") -> str:
+    """`cart-{id}`; `prefix` (settings.workflow_prefix) lets several databases share a namespace."""
+    return f"{prefix}cart-{cart_id}"

@@ -1,0 +1,65 @@
+"""Payloads, names and ids of the credit workflows (CreditLimitChangeWorkflow, CreditHoldWorkflow,
+CreditOverdueSweepWorkflow) and of their activities. Pure Pydantic: the workflows import it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+LIMIT_CHANGE_WORKFLOW = "CreditLimitChangeWorkflow"
+HOLD_WORKFLOW = "CreditHoldWorkflow"
+OVERDUE_SWEEP_WORKFLOW = "CreditOverdueSweepWorkflow"
+# One sweep for the whole database: a fixed id, so starting it twice starts it once.
+OVERDUE_SWEEP_ID = "credit-overdue-sweep"
+
+
+def limit_change_workflow_id(request_id: int) -> str:
+    return f"credit-limit-{request_id}"
+
+
+def hold_workflow_id(hold_id: int) -> str:
+    return f"credit-hold-{hold_id}"
+
+
+class LimitChangeInput(BaseModel):
+    request_id: int
+    customer_id: int
+    customer_name: str
+    branch_id: int
+    current_limit_minor: int
+    requested_limit_minor: int
+    currency: str
+    reason: str
+    requested_by_id: int
+    requested_by_name: str
+    finance_hours: float = 48
+    manager_hours: float = 24
+
+
+class LimitDecision(BaseModel):
+    request_id: int
+    approved_by_id: int | None = None
+    reason: str | None = None
+
+
+class LimitChangeResult(BaseModel):
+    request_id: int
+    status: str  # applied | rejected | expired
+
+
+class CreditHoldInput(BaseModel):
+    hold_id: int
+    branch_id: int
+    customer_id: int
+    title: str
+    reason: str
+    amount_minor: int
+    currency: str
+    requested_by_id: int | None = None
+    requested_by_name: str | None = None
+    finance_hours: float = 24
+    manager_hours: float = 24
+
+
+class SweepInput(BaseModel):
+    interval_hours: float = 24
+    rounds_left: int = 200
