@@ -31,7 +31,7 @@ from backroom.settings import Settings
 from backroom.temporal import dev_server_args
 
 HOST = "127.0.0.1"
-DEMO_ROLES = ("admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor")
+DEMO_ROLES = ("admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor", "technician")
 STOP_TIMEOUT = 15.0
 TAIL_LINES = 20
 

@@ -34,7 +34,7 @@ FUNCTIONS = (
     "admin",
 )
 ACTIONS = ("list", "read", "create", "update", "submit", "post", "approve", "export")
-ROLES = ("admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor")
+ROLES = ("admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor", "technician")
 # Who an approval escalates to next, by role.
 ESCALATES_TO = {
     "agent": "supervisor",
@@ -42,6 +42,7 @@ ESCALATES_TO = {
     "finance": "manager",
     "supervisor": "manager",
     "warehouse": "manager",
+    "technician": "supervisor",
     "manager": "admin",
 }
 
