@@ -34,7 +34,18 @@ FUNCTIONS = (
     "admin",
 )
 ACTIONS = ("list", "read", "create", "update", "submit", "post", "approve", "export")
-ROLES = ("admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor", "technician")
+ROLES = (
+    "admin",
+    "manager",
+    "supervisor",
+    "clerk",
+    "agent",
+    "warehouse",
+    "finance",
+    "vendor",
+    "auditor",
+    "technician",
+)
 # Who an approval escalates to next, by role.
 ESCALATES_TO = {
     "agent": "supervisor",
