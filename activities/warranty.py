@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities.deps import workflow_actor
 from backroom.audit.context import Actor
 from backroom.warranty import service
 from backroom.warranty.flow import Expiry, Notice, WarrantyChange, WarrantyFacts
 
 
 def _actor(change: WarrantyChange | None = None) -> Actor:
-    wf = activity.info().workflow_id
-    if change and change.user_name:
-        return Actor.workflow(wf, on_behalf_of=change.user_id, name=f"{change.user_name} via {wf}")
-    return Actor.workflow(wf)
+    return workflow_actor(change.user_id, change.user_name) if change else workflow_actor()
 
 
 class WarrantyActivities:

@@ -63,3 +63,30 @@ async def registered(
     w.starts_at = w.purchased_at = w.expires_at - timedelta(days=30 * months)
     await session.flush()
     return branch, customer, product, w
+
+
+async def paid_delivered_order(db, settings, gateway, *, price=49900, months=12, qty=1):
+    """A branch, a customer, a warranted product and an order of it, paid on localstripe and
+    delivered (which registered its warranties). Returns (branch, customer, product, order, line)."""
+    from backroom.orders import service as orders
+    from tests.commerce_support import place
+
+    async with db.sessionmaker.begin() as s:
+        branch = await create_branch(s)
+        customer = await create_customer(s, branch=branch, consent_email=True)
+        product = await warranted_product(s, months=months, price=price, stock_branch=branch, stock=5)
+    order = await place(db, branch, [(product.id, qty)])
+    auth = await gateway.authorize(order.total_minor, "USD", "pm_card_visa", uniq("auth-"))
+    captured = await gateway.capture(auth.intent_id, None, uniq("cap-"))
+    async with db.sessionmaker.begin() as s:
+        o = await orders.get_order(s, order.id)
+        o.customer_id, o.payment_intent_id, o.captured_minor = (
+            customer.id,
+            auth.intent_id,
+            captured.captured_minor,
+        )
+        await orders.set_status(
+            s, actor=TEST_ACTOR, order_id=o.id, status="delivered", message="Delivered.", key=uniq("dlv-")
+        )
+        line = (await orders.lines_of(s, o.id))[0]
+    return branch, customer, product, o, line

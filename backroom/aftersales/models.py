@@ -63,6 +63,8 @@ class RmaCase(IdMixin, Transactional, Base):
     refunded_at: Mapped[datetime | None]
     replacement_order_id: Mapped[int | None] = mapped_column(BigInteger)
     damaged: Mapped[bool] = mapped_column(default=False)
+    restocked: Mapped[bool] = mapped_column(default=False)  # the returned unit went back on sale
+    by_post: Mapped[bool] = mapped_column(default=False)  # labels both ways, else over the counter
     # Labels: one return label (prepaid, to us) and one outbound label (back to the customer).
     return_label_id: Mapped[str | None] = mapped_column(String(80))
     return_tracking: Mapped[str | None] = mapped_column(String(80))

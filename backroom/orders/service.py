@@ -114,10 +114,12 @@ async def place_order(
     currency: str,
     customer_id: int | None = None,
     discounts: list[DiscountLine] = (),
+    shipping: ShippingRule | None = None,
 ) -> Order:
     """Create an order from (product_id, qty) items: re-price, reserve stock atomically (each
     line from one branch), one parcel per fulfilling branch. Idempotent per Idempotency-Key
-    (see find_by_idempotency_key); raises OutOfStock and leaves nothing behind on rollback."""
+    (see find_by_idempotency_key); raises OutOfStock and leaves nothing behind on rollback.
+    `shipping` overrides the default rate (after-sales replacements ship free)."""
     await audit.lock_chain(session)
     merged: dict[int, int] = defaultdict(int)
     for pid, qty in items:
@@ -125,7 +127,9 @@ async def place_order(
     items = [(pid, qty) for pid, qty in merged.items() if qty > 0]
     if not items:
         raise CartEmpty("Add something to the cart before checking out.")
-    totals, products = await price_items(session, items, currency=currency, discounts=discounts)
+    totals, products = await price_items(
+        session, items, currency=currency, discounts=discounts, shipping=shipping
+    )
     order = Order(
         token=secrets.token_urlsafe(24),
         idempotency_key=idempotency_key,

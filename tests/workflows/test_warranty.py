@@ -5,21 +5,43 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest_asyncio
 from sqlalchemy import select
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from backroom.notifications.models import Notification
 from backroom.warranty import service as warranty
 from backroom.warranty.flow import WarrantyChange
 from backroom.warranty.models import Warranty, WarrantyEvent
 from tests.aftersales_support import registered
-from tests.custops_helpers import running_worker
+from tests.conftest import binary
+from tests.custops_helpers import eventually, running_worker
 from tests.helpers import uniq
 from workflows.warranty import WarrantyWorkflow
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def ts_env():
+    """A time-skipping server of this module's own: workflows other tests leave behind on the
+    shared one can stop it from skipping time, and these tests skip months."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter
+    )
+    yield env
+    await env.shutdown()
 
 
 async def _now(ts_env):
     """The test server's clock: it runs ahead of the wall clock once earlier tests skipped time."""
     return await ts_env.get_current_time()
+
+
+async def _expired(ts_env, handle, days):
+    """Skip the test server's clock past expiry explicitly: a workflow another test left
+    behind can stop the server from skipping time by itself."""
+    await ts_env.sleep(timedelta(days=days))
+    assert await handle.result() == "expired"
 
 
 async def _start(ts_env, w, task_queue):
@@ -56,7 +78,7 @@ async def test_notices_at_30_and_7_days_then_expired(ts_env, sqlite_db, settings
     async with running_worker(ts_env, settings, db, task_queue) as handles:
         handle = await _start(ts_env, w, task_queue)
         handles.append(handle)
-        assert await handle.result() == "expired"
+        await _expired(ts_env, handle, 46)
     row, kinds, mails = await _facts(db, w.id)
     assert row.status == "expired"
     assert kinds == ["registered", "notice_30", "notice_7", "expired"]
@@ -76,7 +98,7 @@ async def test_without_consent_no_notice_is_sent(ts_env, sqlite_db, settings, ta
     async with running_worker(ts_env, settings, db, task_queue) as handles:
         handle = await _start(ts_env, w, task_queue)
         handles.append(handle)
-        assert await handle.result() == "expired"
+        await _expired(ts_env, handle, 16)
     _row, kinds, mails = await _facts(db, w.id)
     # 15 days left at registration: the late 30-day notice at once, the 7-day one on time;
     # neither is sent without consent to e-mail.
@@ -91,6 +113,11 @@ async def test_extension_update_moves_the_timers(ts_env, sqlite_db, settings, ta
     async with running_worker(ts_env, settings, db, task_queue) as handles:
         handle = await _start(ts_env, w, task_queue)
         handles.append(handle)
+
+        async def first_notice():
+            return "notice_30" in (await _facts(db, w.id))[1]
+
+        await eventually(first_notice)  # 20 days left: the (late) 30-day notice goes at once
         st = await handle.execute_update(
             WarrantyWorkflow.change,
             WarrantyChange(key=uniq("ext"), kind="extend", months=12, user_name="Clerk Kim"),
@@ -102,7 +129,7 @@ async def test_extension_update_moves_the_timers(ts_env, sqlite_db, settings, ta
             raise AssertionError("an extension without months was accepted")
         except Exception as exc:  # WorkflowUpdateFailedError
             assert "months" in str(exc.__cause__ or exc)
-        assert await handle.result() == "expired"
+        await _expired(ts_env, handle, 400)
     row, kinds, mails = await _facts(db, w.id)
     assert row.expires_at == warranty.add_months(old_expiry, 12) and row.extended_months == 12
     # The first 30-day notice (old date) went out at once; the new date got both of its own.

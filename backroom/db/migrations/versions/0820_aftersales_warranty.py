@@ -94,6 +94,8 @@ def upgrade() -> None:
         sa.Column("refunded_at", backroom.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("replacement_order_id", sa.BigInteger(), nullable=True),
         sa.Column("damaged", sa.Boolean(), nullable=False),
+        sa.Column("restocked", sa.Boolean(), nullable=False),
+        sa.Column("by_post", sa.Boolean(), nullable=False),
         sa.Column("return_label_id", sa.String(length=80), nullable=True),
         sa.Column("return_tracking", sa.String(length=80), nullable=True),
         sa.Column("return_label_path", sa.String(length=300), nullable=True),
