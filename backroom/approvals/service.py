@@ -14,6 +14,7 @@ from backroom.approvals.schemas import ApprovalOutcome, CloseRequest, Decision, 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.auth.principal import Principal
+from backroom.branches.models import Branch
 from backroom.db.base import utcnow
 from backroom.errors import not_found
 
@@ -27,6 +28,9 @@ async def open_request(session: AsyncSession, *, req: OpenRequest) -> ApprovalRe
     if existing:
         return existing
     ask = req.ask
+    # An inbox row nobody can see would only expire; refuse it (the branch's key would fail anyway).
+    if await session.get(Branch, ask.branch_id) is None:
+        raise not_found("Branch", ask.branch_id)
     row = ApprovalRequest(
         key=key,
         workflow_id=req.workflow_id,

@@ -3,11 +3,12 @@
 from sqlalchemy import select
 
 from backroom.complaints import service as complaints
+from backroom.complaints.flow import ComplaintInput, Resolution
 from backroom.complaints.models import Complaint, ComplaintEvent
 from backroom.notifications.models import Notification
 from tests.custops_helpers import create_customer, eventually, running_worker, staff
 from tests.helpers import TEST_ACTOR
-from workflows.complaints import ComplaintInput, ComplaintWorkflow, Resolution
+from workflows.complaints import ComplaintWorkflow
 
 SLA = {"high": (60, 240)}
 
@@ -111,7 +112,7 @@ async def test_clocks_pause_while_awaiting_customer(sqlite_db, settings, ts_env,
         assert len(events) == 1 and "first response" in events[0].detail
 
 
-async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, task_queue):
+async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, task_queue, save_history):
     db, people = sqlite_db, await staff(sqlite_db, roles=("agent", "supervisor", "manager"))
     async with running_worker(ts_env, settings, db, task_queue) as handles:
         cid, handle = await _start(db, ts_env, task_queue, people, reopen_minutes=60)
@@ -133,6 +134,7 @@ async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, tas
         await handle.signal(ComplaintWorkflow.resolved, Resolution())
         await ts_env.sleep(61 * 60)
         assert await handle.result() == "closed"
+        await save_history(handle, "complaint_reopened_then_closed")
         assert (await _row(db, cid)).status == "closed"
         async with db.sessionmaker() as s:
             kinds = set(
@@ -147,7 +149,9 @@ async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, tas
         assert kinds == {f"complaint-{cid}:satisfaction:1", f"complaint-{cid}:satisfaction:2"}
 
 
-async def test_refund_compensation_goes_through_the_approval_gate(sqlite_db, settings, ts_env, task_queue):
+async def test_refund_compensation_goes_through_the_approval_gate(
+    sqlite_db, settings, ts_env, task_queue, save_history
+):
     from backroom.approvals import service as approvals
     from backroom.approvals.models import ApprovalRequest
     from backroom.auth import service as auth
@@ -192,3 +196,4 @@ async def test_refund_compensation_goes_through_the_approval_gate(sqlite_db, set
                 )
 
         assert await eventually(refund_event) == "refund_approved"
+        await save_history(handle, "complaint_refund_approved_running")

@@ -5,11 +5,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from backroom.crm import service as crm
+from backroom.crm.flow import CompleteTask, FollowUpInput
 from backroom.crm.models import FollowUpTask
 from backroom.notifications.models import Notification
 from tests.custops_helpers import create_customer, eventually, running_worker, staff
 from tests.helpers import TEST_ACTOR
-from workflows.crm import CompleteTask, FollowUpInput, FollowUpWorkflow
+from workflows.crm import FollowUpWorkflow
 
 
 async def _task(db, people, env, due_in: timedelta):
@@ -32,7 +33,7 @@ async def _status(db, tid):
         return (await s.get(FollowUpTask, tid)).status
 
 
-async def test_missed_followup_reminds_then_escalates(sqlite_db, settings, ts_env, task_queue):
+async def test_missed_followup_reminds_then_escalates(sqlite_db, settings, ts_env, task_queue, save_history):
     db, people = sqlite_db, await staff(sqlite_db, roles=("agent", "manager"))
     task = await _task(db, people, ts_env, timedelta(hours=2))
     async with running_worker(ts_env, settings, db, task_queue) as handles:
@@ -62,6 +63,7 @@ async def test_missed_followup_reminds_then_escalates(sqlite_db, settings, ts_en
             await crm.complete_task(s, actor=TEST_ACTOR, task_id=task.id)
         await h.execute_update(FollowUpWorkflow.complete, CompleteTask(user_id=people["agent"].id))
         assert await h.result() == "done"
+        await save_history(h, "followup_reminded_escalated_done")
 
 
 async def test_completed_before_due_ends_quietly(sqlite_db, settings, ts_env, task_queue):
