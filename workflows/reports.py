@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.reports import ReportActivities
@@ -42,7 +43,9 @@ class ReportRunWorkflow:
             retry_policy=RETRY,
         )
         done: list[SnapshotDone] = []
+        failed: list[str] = []
         for i in range(0, len(plan), PARALLEL):
+            items = plan[i : i + PARALLEL]
             batch = [
                 workflow.execute_activity_method(
                     ReportActivities.make_snapshot,
@@ -50,9 +53,26 @@ class ReportRunWorkflow:
                     start_to_close_timeout=timedelta(minutes=10),
                     retry_policy=RETRY,
                 )
-                for item in plan[i : i + PARALLEL]
+                for item in items
             ]
-            done.extend(await asyncio.gather(*batch))
+            # One report that cannot be made must not cost the others theirs.
+            for item, outcome in zip(
+                items, await asyncio.gather(*batch, return_exceptions=True), strict=True
+            ):
+                if isinstance(outcome, ActivityError):
+                    failed.append(
+                        f"{item.function} {item.label} branch {item.branch_id or 'all'}: {outcome.cause}"
+                    )
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+                else:
+                    done.append(outcome)
+        if failed:
+            raise ApplicationError(
+                f"{len(failed)} of {len(plan)} snapshots failed: " + "; ".join(failed[:10]),
+                type="SnapshotsFailed",
+                non_retryable=True,
+            )
         return ReportRunResult(edition=inp.edition, at=at, snapshots=done)
 
     @staticmethod

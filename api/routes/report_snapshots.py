@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_session, get_write_session, require
+from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.errors import Forbidden, WorkflowServiceUnavailable
 from backroom.reports import snapshots, subscriptions
@@ -66,7 +67,7 @@ async def list_snapshots(
 
 @router.get("/report-snapshots/{snapshot_id}/files/{fmt}", response_class=Response)
 async def download(
-    snapshot_id: int,
+    snapshot_id: Id,
     fmt: Literal["csv", "xlsx", "pdf"],
     p: Principal = require("reports", "export"),
     session: AsyncSession = Depends(get_write_session),
@@ -85,7 +86,7 @@ async def download(
 
 @router.get("/report-snapshots/{snapshot_id}")
 async def get_snapshot(
-    snapshot_id: int, p: Principal = require("reports", "read"), session: AsyncSession = Depends(get_session)
+    snapshot_id: Id, p: Principal = require("reports", "read"), session: AsyncSession = Depends(get_session)
 ) -> SnapshotDetail:
     """One snapshot with the report exactly as it was stored."""
     snap = await snapshots.get(session, snapshot_id)
@@ -175,7 +176,7 @@ async def subscribe(
 
 @router.delete("/report-subscriptions/{subscription_id}")
 async def unsubscribe(
-    subscription_id: int,
+    subscription_id: Id,
     p: Principal = require("reports", "read"),
     session: AsyncSession = Depends(get_session),
 ) -> SubscriptionRead:

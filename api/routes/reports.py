@@ -32,6 +32,8 @@ async def list_reports(p: Principal = require("reports", "list")) -> dict[str, l
     """The report sets the caller may open, with their measures, dimensions and editions."""
     items = []
     for fr in catalog.functions().values():
+        if not access.may_see_function(p, fr.key):
+            continue
         items.append(
             ReportSetRead(
                 function=fr.key,
@@ -63,7 +65,7 @@ async def get_report(
     session: AsyncSession = Depends(get_session),
 ) -> ReportRead:
     """One report: summary beside the previous period, breakdowns, exceptions, exact bounds."""
-    scope = await access.resolve(session, p, branch)
+    scope = await access.resolve(session, p, branch, function=function)
     return await service.build_report(
         session,
         function=function,
@@ -93,7 +95,7 @@ async def drilldown(
     session: AsyncSession = Depends(get_session),
 ) -> DrilldownRead:
     """The records behind one number of a report, newest first, a page at a time."""
-    scope = await access.resolve(session, p, branch)
+    scope = await access.resolve(session, p, branch, function=function)
     return await service.drilldown(
         session,
         function=function,

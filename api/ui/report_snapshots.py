@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import PUBLIC, get_session, get_write_session, require
+from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches
@@ -62,7 +63,7 @@ async def snapshots_page(
 
 @router.get("/report-snapshots/{snapshot_id}/files/{fmt}")
 async def download_page(
-    snapshot_id: int,
+    snapshot_id: Id,
     fmt: str,
     p: Principal = require("reports", "export"),
     session: AsyncSession = Depends(get_write_session),
@@ -132,7 +133,7 @@ async def subscribe_from_page(
 
 @router.post("/report-subscriptions/{subscription_id}/unsubscribe")
 async def unsubscribe_from_page(
-    subscription_id: int, p: Principal = require(*READ), session: AsyncSession = Depends(get_session)
+    subscription_id: Id, p: Principal = require(*READ), session: AsyncSession = Depends(get_session)
 ):
     await subscriptions.unsubscribe(session, subscription_id=subscription_id, actor=p.actor())
     return redirect("/report-subscriptions", flash="Unsubscribed.")

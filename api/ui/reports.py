@@ -69,7 +69,7 @@ async def index_page(request: Request, p: Principal = require(*LIST)):
         request,
         "reports/index.html",
         p,
-        functions=list(catalog.functions().values()),
+        functions=[fr for fr in catalog.functions().values() if access.may_see_function(p, fr.key)],
         editions=list(Edition),
         own_shifts=access.own_shifts_only(p),
     )
@@ -85,7 +85,7 @@ async def report_page(
 ):
     ed = _edition(edition)
     f = _filters(request)
-    scope = await access.resolve(session, p, f["branch_ids"])
+    scope = await access.resolve(session, p, f["branch_ids"], function=function)
     report = await service.build_report(
         session,
         function=function,
@@ -132,7 +132,7 @@ async def drilldown_page(
     if not measure:
         raise InvalidInput("Choose a number of the report to see the records behind it.", field="measure")
     cursor = request.query_params.get("cursor") or None
-    scope = await access.resolve(session, p, f["branch_ids"])
+    scope = await access.resolve(session, p, f["branch_ids"], function=function)
     page = await service.drilldown(
         session,
         function=function,

@@ -199,6 +199,13 @@ register(
         ],
         exceptions=[
             ExceptionList(
+                "account_overdue",
+                "Accounts overdue at the period's end",
+                OVERDUE,
+                None,
+                lambda f: f"{f['Customer']}: {f['Overdue']} past due",
+            ),
+            ExceptionList(
                 "account_held",
                 "Accounts put on hold for overdue debt",
                 ACCOUNTS_HELD,

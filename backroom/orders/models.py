@@ -57,6 +57,15 @@ class OrderLine(IdMixin, Timestamps, Base):
     fulfil_branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
     parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcels.id"))
 
+    __table_args__ = (
+        # Reports: an order's lines from the index alone (PostgreSQL INCLUDE; plain on SQLite).
+        Index(
+            "ix_order_lines_order_report",
+            "order_id",
+            postgresql_include=["product_id", "qty", "line_total_minor"],
+        ),
+    )
+
 
 class Parcel(IdMixin, Transactional, Base):
     """One box shipped from one branch (branch_id); lines stocked in different branches ship apart."""

@@ -119,6 +119,13 @@ register(
         ],
         exceptions=[
             ExceptionList(
+                "order_payment_failed",
+                "Orders whose payment failed",
+                ORDERS,
+                Order.status == "payment_failed",
+                lambda f: f"Order #{f['Order']} ({f['Customer']}, {f['Total']}): payment failed",
+            ),
+            ExceptionList(
                 "order_alert",
                 "Fulfilment alerts",
                 ALERTS,

@@ -32,19 +32,42 @@ def own_shifts_only(p: Principal, branch_id: int | None = None) -> bool:
     return not p.can("reports", "read", branch_id) and p.can("reports", "list", branch_id)
 
 
+def may_see_function(p: Principal, function: str, branch_id: int | None = None) -> bool:
+    """A function's reports also need the function itself: ("<function>", "list"), e.g. the
+    warehouse sees the orders and shipping reports but not the credit ones."""
+    from backroom.reports import catalog
+
+    return p.can(catalog.get(function).permission, "list", branch_id)
+
+
 def may_read(p: Principal, function: str, branch_id: int | None) -> bool:
     """Whether `p` may read the `function` report of one branch (None: the all-branches report)
     branch-wide, as a subscription or a snapshot needs. Pure: no database."""
     if branch_id is None:
-        return p.branch_ids("reports", "read") is None
-    return p.can("reports", "read", branch_id)
+        every = p.branch_ids("reports", "read") is None
+        return every and p.branch_ids(catalog_permission(function), "list") is None
+    return p.can("reports", "read", branch_id) and may_see_function(p, function, branch_id)
+
+
+def catalog_permission(function: str) -> str:
+    from backroom.reports import catalog
+
+    return catalog.get(function).permission
 
 
 async def resolve(
-    session: AsyncSession, p: Principal, branch_ids: list[int] | None, *, action: str = "read"
+    session: AsyncSession,
+    p: Principal,
+    branch_ids: list[int] | None,
+    *,
+    action: str = "read",
+    function: str | None = None,
 ) -> ReportAccess:
-    """The access `p` has to a report over `branch_ids` (None: every branch they may see).
-    Raises Forbidden, in words, for a branch outside their grants."""
+    """The access `p` has to a report over `branch_ids` (None: every branch they may see), and
+    to `function`'s reports when given. Raises Forbidden, in words, for a branch outside their
+    grants or a function they may not see."""
+    if function is not None and not may_see_function(p, function):
+        raise Forbidden(f"You may not see the {function} reports.", function=function, action="list")
     full = p.branch_ids("reports", action)
     if full is None or full:
         if branch_ids is None:

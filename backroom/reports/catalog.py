@@ -134,7 +134,7 @@ class ExceptionList:
     key: str
     label: str
     source: Source
-    where: ColumnElement
+    where: ColumnElement | None  # None: every record of the source (e.g. an as-of balance's rows)
     describe: Callable[[dict], str]  # one line for people from the row's fields (by label)
 
 
@@ -148,6 +148,7 @@ class FunctionReport:
     exceptions: list[ExceptionList] = field(default_factory=list)
     main: str = ""  # the measure charted in the PDF; the first visible one if empty
     order: int = 50
+    permission: str = ""  # the Casbin function whose "list" a reader also needs; the key if empty
 
     def __post_init__(self) -> None:
         names = {m.name for m in self.measures}
@@ -158,6 +159,8 @@ class FunctionReport:
                 raise ValueError(f"{self.key}.{m.name}: needs a source or a ratio")
         if not self.main:
             self.main = self.visible()[0].name
+        if not self.permission:
+            self.permission = self.key
 
     def measure(self, name: str) -> Measure:
         for m in self.measures:

@@ -263,6 +263,17 @@ def _order(session, rng, branch, b_index, seq, day, tz, customers, products, shi
                     fulfil_branch_id=branch.id,
                 )
             )
+            sink.add(
+                CartLine(
+                    cart_id=cart.id,
+                    product_id=p.id,
+                    sku=p.sku,
+                    name=p.name,
+                    qty=q,
+                    unit_price_minor=p.price_minor,
+                    line_total_minor=p.price_minor * q,
+                )
+            )
         _payments(sink, r, order, status, at, seq, b_index)
         if status in ("completed", "refunded") or voided_parcel:
             _parcel(sink, r, order, at, voided=voided_parcel)

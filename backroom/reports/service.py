@@ -1,9 +1,14 @@
-"""Build reports and drilldowns from the metric catalog. Read-only: nothing here writes.
+"""Build reports and drilldowns from the metric catalog. Read-only, except `export_report`'s
+audit event.
 
 Every branch is cut by its own local period: a daily report over a New York and a Berlin
 branch counts each branch's records between its own local midnights. Branches are grouped by
-time zone into windows; one aggregate query per (source, grouping) covers all windows with a
-disjunction of `branch IN (...) AND at >= start AND at < end`, grouped in the database."""
+time zone into windows. Per source, ONE query covers the current and the previous period in
+every window (`branch IN (...) AND at >= start AND at < end`, OR-ed), labels each row with its
+local day by a CASE tree ("" = previous period), and groups in the database: with GROUPING
+SETS on PostgreSQL (one set per breakdown), or by every dimension at once on SQLite; the
+summary and breakdowns are then rolled up here. That is exact because every base measure is a
+count or a sum; ratios and averages are computed from those sums afterwards."""
 
 from __future__ import annotations
 
@@ -11,12 +16,12 @@ import asyncio
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import and_, case, false, literal, or_, select
+from sqlalchemy import and_, case, false, func, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -24,6 +29,7 @@ from backroom.audit import service as audit
 from backroom.auth.models import User
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch, Shift
+from backroom.db.session import is_postgres
 from backroom.errors import InvalidInput
 from backroom.money import format_money
 from backroom.pagination import MAX_LIMIT, _bad_cursor, _decode, _encode
@@ -57,7 +63,10 @@ from backroom.reports.schemas import (
 API_BASE = "/api/v1/reports"
 UI_BASE = "/reports"
 EXCEPTION_LIMIT = 200
+MAX_ROWS = 100  # rows of a staff or shift breakdown; the rest are summed into one
+GROUPING_SETS = True  # PostgreSQL: one GROUPING SETS query per source instead of a fine cube
 NONE_KEY = ""
+OTHER_KEY = "*"
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,7 @@ class Scope:
     branches: dict[int, Branch]
     filters: Filters
     query: dict[str, Any]  # the parameters that name this report in a link
+    drill_base: dict = field(default_factory=dict)  # (dimension, key) -> drilldown links without the measure
 
     def windows(self, period: Period | None = None) -> list[Window]:
         period = period or self.period
@@ -139,13 +149,26 @@ def _conditions(src: Source, windows: list[Window], f: Filters, *, timed: bool =
 
 
 def _day_key(src: Source, windows: list[Window]):
-    whens = []
+    """The record's local day ("2026-11-30") in its branch's zone, "" before the period: a
+    binary tree of CASEs over the day boundaries, so each row costs ~log2(days) comparisons
+    whatever the database (SQLite has no time zones)."""
+
+    def tree(bounds: list[datetime], labels: list[str], lo: int, hi: int):
+        if lo == hi:
+            return literal(labels[lo])
+        mid = (lo + hi) // 2
+        return case(
+            (src.at < bounds[mid], tree(bounds, labels, lo, mid)), else_=tree(bounds, labels, mid + 1, hi)
+        )
+
+    trees = []
     for w in windows:
-        in_branch = src.branch.in_(w.branch_ids) if len(windows) > 1 else None
-        for d, start, end in w.days:
-            cond = and_(src.at >= start, src.at < end)
-            whens.append((and_(in_branch, cond) if in_branch is not None else cond, literal(d.isoformat())))
-    return case(*whens, else_=literal(NONE_KEY))
+        bounds = [start for _, start, _ in w.days] + [w.days[-1][2]]
+        labels = [NONE_KEY, *(d.isoformat() for d, _, _ in w.days), NONE_KEY]
+        trees.append((w, tree(bounds, labels, 0, len(labels) - 1)))
+    if len(trees) == 1:
+        return trees[0][1]
+    return case(*((src.branch.in_(w.branch_ids), t) for w, t in trees), else_=literal(NONE_KEY))
 
 
 def _group_key(src: Source, dim: Dimension | None, windows: list[Window]):
@@ -180,50 +203,147 @@ def _base_measures(fr: FunctionReport, measures: Iterable[Measure]) -> list[Meas
 Values = dict[str, dict[str, dict[str | None, float]]]
 
 
-async def _aggregate(
-    session: AsyncSession,
-    scope: Scope,
-    measures: list[Measure],
-    windows: list[Window],
-    dim: Dimension | None,
-) -> tuple[Values, set[str]]:
-    """Run one grouped query per source; returns the values and the measures that could not be
-    computed under the filters."""
-    values: Values = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    unavailable: set[str] = set()
+CUR, PREV = "cur", "prev"
+_DIM_COLUMNS = {Dimension.USER: "user", Dimension.SHIFT: "shift", Dimension.CATEGORY: "category"}
+
+
+@dataclass
+class Cube:
+    """Base measure values by (period, dimension), rolled up from one fine-grained query per
+    source. Every base measure is a count or a sum, so the rollup is exact."""
+
+    values: dict[tuple[str, Dimension | None], Values]
+    unavailable: dict[Dimension | None, set[str]]
+
+    def get(self, period: str, dim: Dimension | None) -> tuple[Values, set[str]]:
+        return self.values.get((period, dim), {}), self.unavailable.get(dim, set())
+
+
+def _number(v) -> int | float:
+    # PostgreSQL sums bigints as numeric: keep whole numbers exact as int.
+    return int(v) if v == int(v) else float(v)
+
+
+async def _no_jit(session: AsyncSession) -> None:
+    """PostgreSQL would JIT-compile the report's wide CASE expressions on big tables, which costs
+    seconds for queries that run in tens of milliseconds; for this transaction only, don't."""
+    if is_postgres(session):
+        await session.execute(text("SET LOCAL jit = off"))
+
+
+def _add(values: dict, period: str, keys: dict, names: list[str], currency, row_values) -> None:
+    """Add one result row to every (period, dimension) it rolls up into."""
+    for dim, key in keys.items():
+        cell = values[(period, dim)]
+        for name, v in zip(names, row_values, strict=True):
+            if v is not None:
+                cell[name][key][currency] += _number(v)
+
+
+async def _cube(
+    session: AsyncSession, scope: Scope, measures: list[Measure], cur: list[Window], prev: list[Window]
+) -> Cube:
+    """One query per source over [previous start, current end) in each zone, grouped by
+    period, local day, branch, user, shift, category and currency; rolled up here into the
+    summary and every breakdown. As-of sources (balances at the period end) are asked per
+    zone and period, by branch."""
+    values: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
+    unavailable: dict = defaultdict(set)
+    every = (None, *Dimension)
     by_source: dict[int, list[Measure]] = defaultdict(list)
     sources: dict[int, Source] = {}
     for m in _base_measures(scope.fr, measures):
         by_source[id(m.source)].append(m)
         sources[id(m.source)] = m.source
     for sid, ms in by_source.items():
-        src = sources[sid]
-        if not _usable(src, scope.filters) or (dim is not None and dim not in src.dimensions()):
-            unavailable.update(m.name for m in ms)
+        src, names = sources[sid], [m.name for m in ms]
+        if not _usable(src, scope.filters):
+            for dim in every:
+                unavailable[dim].update(names)
             continue
+        dims = src.dimensions()
+        for dim in Dimension:
+            if dim not in dims:
+                unavailable[dim].update(names)
+
         if src.as_of is not None:
-            # A balance at the period's end: one query per window (each zone ends at its own time).
-            plans = [(src.as_of(w.end), [w], False) for w in windows]
-        else:
-            plans = [(src, windows, True)]
-        for s, ws, timed in plans:
-            built = {m.name: _rebind(m, src, s) for m in ms}
-            key = _group_key(s, dim, ws).label("k")
-            cur = (s.currency if s.currency is not None else literal(None)).label("c")
+            for period, windows in ((CUR, cur), (PREV, prev)):
+                for w in windows:
+                    s = src.as_of(w.end)
+                    built = [_rebind(m, src, s) for m in ms]
+                    b = s.branch.label("b")
+                    c = (s.currency if s.currency is not None else literal(None)).label("cur")
+                    stmt = (
+                        select(b, c, *(bm.aggregate() for bm in built))
+                        .select_from(s.table)
+                        .where(*_conditions(s, [w], scope.filters, timed=False))
+                        .group_by(b, c)
+                    )
+                    for row in (await session.execute(stmt)).all():
+                        _add(
+                            values,
+                            period,
+                            {None: NONE_KEY, Dimension.BRANCH: str(row[0])},
+                            names,
+                            row[1],
+                            row[2:],
+                        )
+            continue
+        span = [Window(c.tz, c.branch_ids, p.start, c.end, ()) for c, p in zip(cur, prev, strict=True)]
+        # The day key is "" before the current period: that is the period column too.
+        day = _day_key(src, cur).label("day")
+        branch = src.branch.label("branch")
+        extra = [
+            (dim, _group_key(src, dim, cur).label(label))
+            for dim, label in _DIM_COLUMNS.items()
+            if dim in dims
+        ]
+        currency = (src.currency if src.currency is not None else literal(None)).label("cur")
+        columns = [day, branch, *(col for _, col in extra), currency]
+        aggregates = [m.aggregate() for m in ms]
+        where = _conditions(src, span, scope.filters)
+        if GROUPING_SETS and is_postgres(session) and extra:
+            # One scan, one grouping per breakdown (GROUPING SETS): (day, branch) gives the
+            # summary, the days and the branches; (day, user), (day, shift), (day, category) the rest.
+            sets = [tuple_(day, branch, currency), *(tuple_(day, col, currency) for _, col in extra)]
+            grouped = [branch, *(col for _, col in extra)]
             stmt = (
-                select(key, cur, *(bm.aggregate().label(f"m{i}") for i, bm in enumerate(built.values())))
-                .select_from(s.table)
-                .where(*_conditions(s, ws, scope.filters, timed=timed))
-                .group_by(key, cur)
+                select(*columns, func.grouping(*grouped).label("gset"), *aggregates)
+                .select_from(src.table)
+                .where(*where)
+                .group_by(func.grouping_sets(*sets))
             )
+            n = len(columns) + 1
+            width = len(grouped)
             for row in (await session.execute(stmt)).all():
-                k = NONE_KEY if row.k is None else str(row.k)
-                for i, name in enumerate(built):
-                    v = row[2 + i]
-                    if v is not None:
-                        # PostgreSQL sums bigints as numeric: keep whole numbers exact as int.
-                        values[name][k][row.c] += int(v) if v == int(v) else float(v)
-    return values, unavailable
+                m = row._mapping
+                period = CUR if m["day"] else PREV
+                # GROUPING() sets a bit per column aggregated away; the one left at 0 is the set's.
+                kept = next(i for i in range(width) if not (m["gset"] >> (width - 1 - i)) & 1)
+                if kept == 0:
+                    at = {None: NONE_KEY, Dimension.BRANCH: str(m["branch"])}
+                    if period == CUR:
+                        at[Dimension.DAY] = m["day"]
+                else:
+                    dim, col = extra[kept - 1]
+                    if period == PREV:
+                        continue
+                    value = m[col.name]
+                    at = {dim: NONE_KEY if value is None else str(value)}
+                _add(values, period, at, names, m["cur"], row[n:])
+            continue
+        stmt = select(*columns, *aggregates).select_from(src.table).where(*where).group_by(*columns)
+        n = len(columns)
+        for row in (await session.execute(stmt)).all():
+            m = row._mapping
+            period = CUR if m["day"] else PREV
+            at = {None: NONE_KEY, Dimension.BRANCH: str(m["branch"])}
+            if period == CUR:
+                at[Dimension.DAY] = m["day"]
+            for dim, col in extra:
+                at[dim] = NONE_KEY if m[col.name] is None else str(m[col.name])
+            _add(values, period, at, names, m["cur"], row[n:])
+    return Cube(values, unavailable)
 
 
 def _rebind(m: Measure, declared: Source, actual: Source) -> Measure:
@@ -275,7 +395,7 @@ def _money(per_currency: dict[str | None, float], defaults: list[str]) -> list[M
     for c in defaults:
         amounts.setdefault(c, 0)
     return [
-        MoneyAmount(amount_minor=v, currency=c, display=format_money(v, c))
+        MoneyAmount.model_construct(amount_minor=v, currency=c, display=format_money(v, c))
         for c, v in sorted(amounts.items())
     ]
 
@@ -286,23 +406,29 @@ def figure(
     """One measure's number for one group, from the base values."""
     names = m.ratio or (m.name,)
     if any(n in unavailable for n in names):
-        return Figure(available=False, display="—")
+        return Figure.model_construct(available=False, display="—", value=None, money=[])
     if m.ratio:
         num, den = (values.get(n, {}).get(key, {}) for n in m.ratio)
         if m.unit is Unit.MONEY:
             avg = {c: num.get(c, 0) / d for c, d in den.items() if d and c is not None}
             money = _money(avg, [])
-            return Figure(money=money, display=_display(m.unit, None, money))
+            return _fig(None, money, m.unit)
         total = sum(den.values())
         value = (sum(num.values()) / total) if total else None
-        return Figure(value=value, display=_display(m.unit, value, []))
+        return _fig(value, [], m.unit)
     cells = values.get(m.name, {}).get(key, {})
     if m.unit is Unit.MONEY:
-        money = _money(cells, currencies)
-        return Figure(money=money, display=_display(m.unit, None, money))
+        return _fig(None, _money(cells, currencies), m.unit)
     total = sum(cells.values())
     value: float | int = int(total) if m.unit is Unit.COUNT else float(total)
-    return Figure(value=value, display=_display(m.unit, value, []))
+    return _fig(value, [], m.unit)
+
+
+def _fig(value: float | int | None, money: list[MoneyAmount], unit: Unit) -> Figure:
+    # Built from the database's numbers, already typed: no validation pass per cell.
+    return Figure.model_construct(
+        value=value, money=money, display=_display(unit, value, money), available=True
+    )
 
 
 def local_str(at: datetime, tz: str) -> str:
@@ -331,6 +457,13 @@ async def _scope(
         raise InvalidInput(
             f"{edition!r} is not a report edition; choose daily, weekly or monthly.", field="edition"
         ) from None
+    for name, ids in (
+        ("branch", branch_ids or []),
+        ("user", [user_id]),
+        ("shift", [shift_id, *(shift_ids or [])]),
+    ):
+        if any(i is not None and not 0 < i < 2**63 for i in ids):
+            raise InvalidInput(f"Choose a {name} from the list; that one does not exist.", field=name)
     stmt = select(Branch).order_by(Branch.name)
     if branch_ids is not None:
         stmt = stmt.where(Branch.id.in_(branch_ids))
@@ -368,19 +501,47 @@ def _links(scope: Scope, tail: str = "", edition: Edition | None = None, **extra
     params = {**scope.query, **{k: v for k, v in extra.items() if v is not None}}
     qs = urlencode(params, doseq=True)
     path = f"{scope.fr.key}/{edition or scope.period.edition}{tail}"
-    return Links(api=f"{API_BASE}/{path}?{qs}", ui=f"{UI_BASE}/{path}?{qs}")
+    return Links.model_construct(api=f"{API_BASE}/{path}?{qs}", ui=f"{UI_BASE}/{path}?{qs}")
+
+
+def _top(values: Values, ms: list[Measure], keys: set[str], dim: Dimension) -> tuple[set[str], int]:
+    """At most MAX_ROWS rows for staff and shifts (a month of every branch's shifts is thousands):
+    the largest by the first measure, the rest summed into one row under OTHER_KEY (every base
+    measure is a count or a sum, so the merged row is exact). Returns (kept keys, merged count)."""
+    if dim not in (Dimension.USER, Dimension.SHIFT) or len(keys) <= MAX_ROWS:
+        return keys, 0
+    first = ms[0].ratio[0] if ms[0].ratio else ms[0].name
+    ranked = sorted(keys, key=lambda k: (-sum(values.get(first, {}).get(k, {}).values()), k))
+    kept, rest = set(ranked[: MAX_ROWS - 1]), ranked[MAX_ROWS - 1 :]
+    for per_key in values.values():
+        merged: dict = defaultdict(int)
+        for k in rest:
+            for currency, v in per_key.get(k, {}).items():
+                merged[currency] += v
+        if merged:
+            per_key[OTHER_KEY] = merged
+    return kept, len(rest)
 
 
 def _drill(scope: Scope, m: Measure, dim: Dimension | None = None, key: str | None = None) -> Links:
-    extra: dict[str, Any] = {"measure": m.name}
-    edition = None
-    if dim is Dimension.DAY:
-        extra["date"], edition = key, Edition.DAILY
-    elif dim is Dimension.BRANCH:
-        extra["branch"] = [key]
-    elif dim in (Dimension.USER, Dimension.SHIFT, Dimension.CATEGORY) and key != NONE_KEY:
-        extra[dim.value] = key
-    return _links(scope, "/drilldown", edition=edition, **extra)
+    """The records behind one number: the report's own query plus the row's dimension value."""
+    cached = scope.drill_base.get((dim, key))
+    if cached is None:
+        extra: dict[str, Any] = {}
+        edition = None
+        if dim is Dimension.DAY:
+            extra["date"], edition = key, Edition.DAILY
+        elif dim is Dimension.BRANCH:
+            extra["branch"] = [key]
+        elif dim in (Dimension.USER, Dimension.SHIFT, Dimension.CATEGORY) and key not in (
+            NONE_KEY,
+            OTHER_KEY,
+        ):
+            extra[dim.value] = key
+        base = _links(scope, "/drilldown", edition=edition, **extra)
+        cached = scope.drill_base[(dim, key)] = (base.api, base.ui)
+    tail = "&" + urlencode({"measure": m.name})
+    return Links.model_construct(api=cached[0] + tail, ui=cached[1] + tail)
 
 
 def _period_read(scope: Scope, period: Period) -> PeriodRead:
@@ -422,7 +583,7 @@ async def _names(session: AsyncSession, scope: Scope, dim: Dimension, keys: set[
     if dim is Dimension.SHIFT:
         return {**await shift_names(session, ids), NONE_KEY: "(no shift)"}
     if dim is Dimension.DAY:
-        return {k: date.fromisoformat(k).strftime("%a %d %b %Y") for k in keys if k != NONE_KEY}
+        return {k: date.fromisoformat(k).strftime("%a %d %b") for k in keys if k != NONE_KEY}
     return {k: k or "(no category)" for k in keys}
 
 
@@ -492,10 +653,12 @@ async def build_report(
     )
     fr, period = scope.fr, scope.period
     visible = fr.visible()
+    await _no_jit(session)
     prev = previous(period)
     windows = scope.windows()
-    cur_values, cur_na = await _aggregate(session, scope, visible, windows, None)
-    prev_values, prev_na = await _aggregate(session, scope, visible, scope.windows(prev), None)
+    cube = await _cube(session, scope, visible, windows, scope.windows(prev))
+    cur_values, cur_na = cube.get(CUR, None)
+    prev_values, prev_na = cube.get(PREV, None)
     summary = [
         SummaryLine(
             measure=m.name,
@@ -514,7 +677,7 @@ async def build_report(
         if dim is Dimension.BRANCH and len(scope.branches) < 2:
             continue
         ms = [m for m in visible if dim in fr.dimensions_of(m)]
-        values, na = await _aggregate(session, scope, ms, windows, dim)
+        values, na = cube.get(CUR, dim)
         ms = [m for m in ms if not (set(m.ratio or (m.name,)) & na)]
         if not ms:
             continue
@@ -524,17 +687,28 @@ async def build_report(
         elif dim is Dimension.BRANCH:
             keys |= {str(i) for i in scope.branches}
         keys.discard(NONE_KEY) if dim is Dimension.DAY else None
+        keys, other = _top(values, ms, keys, dim)
         names = await _names(session, scope, dim, keys)
+        if other:
+            names[OTHER_KEY] = f"{other:,} more {DIMENSION_LABELS[dim].lower()}s together"
+            keys.add(OTHER_KEY)
+
+        def defaults(key: str, dim: Dimension = dim) -> list[str]:
+            # A branch with nothing shows 0 in its own currency; other rows only what they hold.
+            branch = scope.branches.get(int(key)) if dim is Dimension.BRANCH else None
+            return [branch.currency] if branch else []
+
         rows = [
             BreakdownRow(
                 key=k,
                 name=names.get(k, k),
-                figures={m.name: figure(fr, m, values, na, k, scope.currencies) for m in ms},
+                figures={m.name: figure(fr, m, values, na, k, defaults(k)) for m in ms},
                 drilldown={m.name: _drill(scope, m, dim, k) for m in ms},
             )
             for k in keys
         ]
-        rows.sort(key=lambda r: r.key if dim is Dimension.DAY else r.name.lower())
+        # Days in order; others by name, the merged rest last.
+        rows.sort(key=lambda r: (r.key == OTHER_KEY, r.key if dim is Dimension.DAY else r.name.lower()))
         breakdowns.append(
             Breakdown(
                 dimension=dim,
@@ -591,34 +765,40 @@ def _row_select(src: Source, *extra):
     return select(*cols, *extra).select_from(src.table)
 
 
+def _plans(src: Source, windows: list[Window]) -> list[tuple[Source, list[Window], bool]]:
+    """(source, windows, timed) to list records from: an as-of source is rebuilt per zone at its
+    period end and is not time-filtered; any other source covers all windows at once."""
+    if src.as_of is not None:
+        return [(src.as_of(w.end), [w], False) for w in windows]
+    return [(src, windows, True)]
+
+
 async def _exceptions(session: AsyncSession, scope: Scope, windows: list[Window]) -> list[ExceptionRow]:
     out: list[ExceptionRow] = []
     for el in scope.fr.exceptions:
-        src = el.source
-        if not _usable(src, scope.filters):
+        if not _usable(el.source, scope.filters):
             continue
-        stmt = (
-            _row_select(src)
-            .where(el.where, *_conditions(src, windows, scope.filters))
-            .order_by(src.at.desc(), src.id.desc())
-            .limit(EXCEPTION_LIMIT)
-        )
-        for row in (await session.execute(stmt)).all():
-            branch = scope.branches[row.bid]
-            fields = _row_fields(src, row, branch.timezone)
-            out.append(
-                ExceptionRow(
-                    kind=el.key,
-                    kind_label=el.label,
-                    record=src.record,
-                    record_id=row.rid,
-                    at=row.at,
-                    at_local=local_str(row.at, branch.timezone),
-                    branch=branch.name,
-                    description=el.describe(fields),
-                    link=src.link[0].format(row.lnk) if src.link and row.lnk is not None else None,
+        for src, ws, timed in _plans(el.source, windows):
+            stmt = _row_select(src).where(*_conditions(src, ws, scope.filters, timed=timed))
+            if el.where is not None and src is el.source:
+                stmt = stmt.where(el.where)
+            stmt = stmt.order_by(src.at.desc(), src.id.desc()).limit(EXCEPTION_LIMIT)
+            for row in (await session.execute(stmt)).all():
+                branch = scope.branches[row.bid]
+                fields = _row_fields(src, row, branch.timezone)
+                out.append(
+                    ExceptionRow(
+                        kind=el.key,
+                        kind_label=el.label,
+                        record=src.record,
+                        record_id=row.rid,
+                        at=row.at,
+                        at_local=local_str(row.at, branch.timezone),
+                        branch=branch.name,
+                        description=el.describe(fields),
+                        link=src.link[0].format(row.lnk) if src.link and row.lnk is not None else None,
+                    )
                 )
-            )
     return out
 
 
@@ -660,16 +840,13 @@ async def drilldown(
         base = fr.measure(base.ratio[0])
     limit = max(1, min(limit, MAX_LIMIT))
     windows = scope.windows()
+    await _no_jit(session)
     items: list[DrillRow] = []
     next_cursor = None
     if _usable(base.source, scope.filters):
         src = base.source
         who = aliased(User)
-        if src.as_of is not None:
-            plans = [(src.as_of(w.end), [w], False) for w in windows]
-        else:
-            plans = [(src, windows, True)]
-        for s, ws, timed in plans:
+        for s, ws, timed in _plans(src, windows):
             user_col = who.full_name.label("who") if s.user is not None else literal(None).label("who")
             stmt = _row_select(s, user_col).where(*_conditions(s, ws, scope.filters, timed=timed))
             if s.user is not None:
@@ -680,7 +857,9 @@ async def drilldown(
                 stmt = stmt.where(base.value.is_not(None))
             if cursor and timed:
                 at, ident = _decode(cursor)
-                if not isinstance(at, datetime) or not isinstance(ident, int):
+                if not isinstance(at, datetime) or at.tzinfo is None or not isinstance(ident, int):
+                    raise _bad_cursor()
+                if isinstance(ident, bool) or not -(2**63) <= ident < 2**63:
                     raise _bad_cursor()
                 stmt = stmt.where(or_(s.at < at, and_(s.at == at, s.id < ident)))
             rows = (await session.execute(stmt.order_by(s.at.desc(), s.id.desc()).limit(limit + 1))).all()
@@ -730,7 +909,7 @@ async def export_report(
 ) -> export.Rendered:
     """Render the report as a file for `principal`, who needs ("reports", "export") in every
     branch it covers, and audit who exported what. Not idempotent: each export is one event."""
-    scope = await access.resolve(session, principal, branch_ids, action="export")
+    scope = await access.resolve(session, principal, branch_ids, action="export", function=function)
     report = await build_report(
         session,
         function=function,

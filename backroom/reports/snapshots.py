@@ -124,20 +124,20 @@ async def plan_run(session: AsyncSession, ask: RunPlanAsk) -> list[SnapshotAsk]:
 
 
 @dataclass
-class Rendered:
+class RenderedFile:
     format: str
     media_type: str
     filename: str
     content: bytes
 
 
-def _render_all(report) -> list[Rendered]:
+def _render_all(report) -> list[RenderedFile]:
     from backroom.reports import export
 
     out = []
     for fmt in FORMATS:
         r = export.render(report, fmt)
-        out.append(Rendered(fmt, r.media_type, r.filename, r.content))
+        out.append(RenderedFile(fmt, r.media_type, r.filename, r.content))
     return out
 
 

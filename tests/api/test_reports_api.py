@@ -163,6 +163,7 @@ async def test_report_pages_show_names_money_and_drill_links(db, settings):
     html = page.text
     assert "150.00 USD" in html and "Main Street" in html and "The Clerk, " in html
     assert "EST" in html and "hats" in html  # branch-local bounds; category picker by name
+    assert "/report-snapshots?function=orders&amp;edition=daily" in html
     assert f"/reports/orders/daily/drilldown?date={DAY}&amp;branch={b.id}&amp;measure=placed" in html
     drill = await manager.get(f"/reports/orders/daily/drilldown?date={DAY}&branch={b.id}&measure=placed")
     assert drill.status_code == 200 and drill.text.count("Open order") == 5
@@ -181,6 +182,57 @@ async def test_report_pages_show_names_money_and_drill_links(db, settings):
     clerk = await browser_client(app, people["clerk"].username)
     own = await clerk.get(f"/reports/orders/daily?date={DAY}")
     assert own.status_code == 200 and "Your own shifts only" in own.text and "30.00 USD" in own.text
-    assert "/export?format=pdf" not in own.text
+    assert "/export?format=pdf" not in own.text and "Stored snapshots" not in own.text
     vendor = await browser_client(app, people["vendor"].username)
     assert (await vendor.get("/reports")).status_code == 403
+
+
+async def test_a_function_report_needs_that_function_too(db, settings):
+    b, _other, _people, _mine, _ = await _setup(db)
+    async with db.sessionmaker.begin() as s:
+        keeper = await create_user(s, grants=[("warehouse", b.id)])
+    app = make_app(db, settings)
+    client = await token_client(app, db, keeper)
+    listed = {i["function"] for i in (await client.get("/api/v1/reports")).json()["items"]}
+    assert listed == {"customers", "orders", "shipping"}
+    assert (await client.get(f"/api/v1/reports/shipping/weekly?date={DAY}")).status_code == 200
+    refused = await client.get(f"/api/v1/reports/credit/weekly?date={DAY}")
+    assert refused.status_code == 403 and "credit" in refused.json()["detail"]
+
+
+async def test_wild_ids_are_refused_in_words(db, settings):
+    b, _other, _people, _mine, _ = await _setup(db)
+    async with db.sessionmaker.begin() as s:
+        admin = await create_user(s, grants=[("admin", None)])
+    client = await token_client(make_app(db, settings), db, admin)
+    for query in (
+        f"branch={2**70}",
+        "branch=-3",
+        f"branch={b.id}&user={2**64}",
+        f"shift={2**64}",
+        "branch=999999999999",
+    ):
+        resp = await client.get(f"/api/v1/reports/orders/daily?date={DAY}&{query}")
+        assert resp.status_code == 422, (query, resp.text)
+        assert resp.json()["detail"]
+
+
+async def test_a_forged_drilldown_cursor_is_refused(db, settings):
+    import base64
+    import json
+
+    b, _other, people, _mine, _ = await _setup(db)
+    client = await token_client(make_app(db, settings), db, people["manager"])
+    for value in (
+        [{"dt": "2026-11-10T12:00:00+00:00"}, 2**70],
+        ["x", 1],
+        [{"dt": "2026-11-10T12:00:00"}, 1],
+        "%%%",
+    ):
+        raw = (
+            value if isinstance(value, str) else base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+        )
+        resp = await client.get(
+            f"/api/v1/reports/orders/daily/drilldown?measure=placed&date={DAY}&branch={b.id}&cursor={raw}"
+        )
+        assert resp.status_code == 422 and "cursor" in resp.text, (value, resp.text)

@@ -4,7 +4,9 @@ Schedules created idempotently on a real dev server."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +23,7 @@ from tests.helpers import create_branch, uniq
 from workflows.reports import ReportRunWorkflow
 
 DAY = date(2026, 2, 17)
+HISTORIES = Path(__file__).parent / "histories"
 
 
 async def _branch(db, tz="America/New_York"):
@@ -66,7 +69,7 @@ async def test_report_run_workflow_makes_the_period_s_snapshots(ts_env, sqlite_d
     ny = await _branch(sqlite_db)
     tokyo = await _branch(sqlite_db, tz="Asia/Tokyo")
     async with running_worker(ts_env, settings, sqlite_db, task_queue):
-        result = await ts_env.client.execute_workflow(
+        handle = await ts_env.client.start_workflow(
             ReportRunWorkflow.run,
             ReportRunInput(
                 edition=Edition.WEEKLY,
@@ -79,6 +82,9 @@ async def test_report_run_workflow_makes_the_period_s_snapshots(ts_env, sqlite_d
             id=uniq("report-run-weekly-2026-W08-"),
             task_queue=task_queue,
         )
+        result = await handle.result()
+        if os.environ.get("BACKROOM_SAVE_HISTORIES") == "1":  # refresh the replay fixture on purpose only
+            (HISTORIES / "report_run_backfill.json").write_text((await handle.fetch_history()).to_json())
     made = {(s.function, s.branch_id) for s in result.snapshots}
     assert made == {(f, b) for f in ("customers", "orders") for b in (ny.id, tokyo.id)}
     async with sqlite_db.read_sessionmaker() as s:
@@ -99,6 +105,20 @@ async def test_report_run_workflow_makes_the_period_s_snapshots(ts_env, sqlite_d
     # Each branch's own local week, in UTC: Tokyo's starts 14 hours before New York's.
     assert by_scope[("customers", tokyo.id)].starts_at == datetime(2026, 2, 15, 15, tzinfo=UTC)
     assert by_scope[("customers", ny.id)].starts_at == datetime(2026, 2, 16, 5, tzinfo=UTC)
+
+
+async def test_report_run_replays_its_saved_history():
+    """A change to ReportRunWorkflow that would break runs in flight fails here first."""
+    from temporalio.client import WorkflowHistory
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Replayer
+
+    history = WorkflowHistory.from_json(
+        "report-run-replay", (HISTORIES / "report_run_backfill.json").read_text()
+    )
+    replayer = Replayer(workflows=[ReportRunWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
 
 
 @pytest.mark.parametrize("fresh_db", ["sqlite"], indirect=True)
@@ -224,3 +244,53 @@ async def test_new_schedules_run_once_at_once_for_the_last_ended_periods(
     for edition in Edition:
         mine = {r.period_label for r in rows if r.edition == edition.value and r.branch_id == b.id}
         assert len(mine) == 1 and mine <= {before[edition.value], after[edition.value]}
+
+
+async def test_one_report_that_cannot_be_made_does_not_cost_the_others(
+    ts_env, sqlite_db, settings, task_queue
+):
+    from temporalio.client import WorkflowFailureError
+
+    from backroom.customers.models import Customer
+    from backroom.errors import InvalidInput
+    from backroom.reports.catalog import _REGISTRY, FunctionReport, Measure, Source, Unit, register
+
+    def refuse(at):
+        raise InvalidInput("This report cannot be built.")
+
+    broken = Source(
+        key="zz_broken",
+        record="customer",
+        table=Customer.__table__,
+        id=Customer.id,
+        at=Customer.created_at,
+        branch=Customer.home_branch_id,
+        as_of=refuse,
+    )
+    register(
+        FunctionReport(key="zz_broken", label="Broken", measures=[Measure("n", "N", Unit.COUNT, broken)])
+    )
+    b = await _branch(sqlite_db)
+    try:
+        async with running_worker(ts_env, settings, sqlite_db, task_queue):
+            with pytest.raises(WorkflowFailureError) as err:
+                await ts_env.client.execute_workflow(
+                    ReportRunWorkflow.run,
+                    ReportRunInput(
+                        edition=Edition.DAILY,
+                        label=DAY.isoformat(),
+                        functions=["zz_broken", "customers"],
+                        branch_ids=[b.id],
+                        force=True,
+                    ),
+                    id=uniq("report-run-daily-"),
+                    task_queue=task_queue,
+                )
+    finally:
+        _REGISTRY.pop("zz_broken", None)
+    assert "1 of 2 snapshots failed" in str(err.value.cause) and "zz_broken" in str(err.value.cause)
+    async with sqlite_db.read_sessionmaker() as s:
+        made = (
+            await s.execute(select(ReportSnapshot.function).where(ReportSnapshot.branch_id == b.id))
+        ).scalars()
+        assert list(made) == ["customers"]

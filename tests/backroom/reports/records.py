@@ -116,10 +116,9 @@ async def parcel(
         rate_currency=order.currency,
         label_id=uniq("lbl"),
         tracking_number=uniq("TRK"),
-        labelled_at=at,
+        **{"labelled_at": at, **kw},
         created_at=at,
         updated_at=at,
-        **kw,
     )
     session.add(p)
     await session.flush()

@@ -213,6 +213,8 @@ async def test_carts_complaints_credit_crm_customers(db):
         )
         assert summary(month_later, "overdue").current.money[0].amount_minor == 5 * 5000
         assert summary(month_later, "overdue_accounts").current.value == 5
+        overdue = [e for e in month_later.exceptions if e.kind == "account_overdue"]
+        assert len(overdue) == 5 and all("50.00 USD past due" in e.description for e in overdue)
 
         crm = await build(session, "crm", branch)
         emails = await scalar_sql(
@@ -234,3 +236,37 @@ async def test_carts_complaints_credit_crm_customers(db):
             b=branch.id,
         )
         assert summary(cust, "created").current.value == created == 3
+
+
+async def test_grouping_sets_and_the_flat_cube_agree_and_the_rest_is_merged(db, monkeypatch):
+    """PostgreSQL builds breakdowns with GROUPING SETS, SQLite with one fine-grained GROUP BY;
+    both must give the same report. A long staff list keeps its top rows and sums the rest."""
+    async with db.sessionmaker.begin() as session:
+        branch = await create_branch(session, timezone="America/New_York")
+        hats = await r.product(session, category="hats", price_minor=1000)
+        staff = [
+            await create_user(session, grants=[("clerk", branch.id)], full_name=f"Clerk {i}")
+            for i in range(4)
+        ]
+        for i, who in enumerate(staff):
+            for _ in range(i + 1):
+                await r.order(session, branch=branch, at=INSIDE[1], lines=[(hats, 1)], created_by_id=who.id)
+        await r.order(session, branch=branch, at=OUTSIDE[0], lines=[(hats, 3)], created_by_id=staff[0].id)
+
+        def comparable(report):
+            return [b.model_dump() for b in report.breakdowns], [s.model_dump() for s in report.summary]
+
+        monkeypatch.setattr(service, "GROUPING_SETS", True)
+        grouped = await build(session, "orders", branch, edition="weekly")
+        monkeypatch.setattr(service, "GROUPING_SETS", False)
+        flat = await build(session, "orders", branch, edition="weekly")
+        assert comparable(grouped) == comparable(flat)
+
+        monkeypatch.setattr(service, "MAX_ROWS", 3)
+        capped = await build(session, "orders", branch, edition="weekly")
+    by_user = next(b for b in capped.breakdowns if b.dimension == "user")
+    rows = {row.name: row.figures["placed"].value for row in by_user.rows}
+    # Clerk 0 also has the order a microsecond before the day, inside the same week.
+    assert rows == {"Clerk 3": 4, "Clerk 2": 3, "2 more staff members together": 2 + 2}
+    assert by_user.rows[-1].key == service.OTHER_KEY
+    assert summary(capped, "placed").current.value == 11
