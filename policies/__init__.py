@@ -30,6 +30,7 @@ FUNCTIONS = (
     "dashboard",
     "reports",
     "analytics",
+    "alerts",
     "audit",
     "admin",
 )

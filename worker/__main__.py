@@ -52,6 +52,10 @@ async def run() -> None:
     from backroom.notifications.sender import run_poller
 
     await start_sweep(client, settings)
+    # Exception alerts: one long-lived sweep workflow (alert-sweep), like the overdue sweep.
+    from workflows.alerts import start_sweep as start_alert_sweep
+
+    await start_alert_sweep(client, settings)
     # Report snapshots: the daily/weekly/monthly Temporal Schedules (created or updated in place).
     from backroom.reports.schedules import ensure_schedules
 

@@ -161,6 +161,13 @@ async def get(session: AsyncSession, alert_id: int) -> ExceptionAlert:
     return row
 
 
+async def get_for(session: AsyncSession, alert_id: int, p, action: str) -> ExceptionAlert:
+    """The alert, if `p` may `action` alerts in its branch (else Forbidden, in words)."""
+    row = await get(session, alert_id)
+    p.require("alerts", action, row.branch_id)
+    return row
+
+
 async def acknowledge(session: AsyncSession, *, alert_id: int, actor: Actor) -> ExceptionAlert:
     """Someone is on it. Idempotent: acknowledging an acknowledged alert changes nothing."""
     row = await get(session, alert_id)

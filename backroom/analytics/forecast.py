@@ -77,11 +77,21 @@ def short(y: pd.Series, bucket: Bucket) -> Result | None:
             needed,
         )
     if float(np.nanstd(clean.values)) == 0.0:
+        c = float(clean.iloc[-1])
+        # ETS cannot be fitted to a flat line; the honest forecast of one is the line itself.
         return Result(
-            False,
-            f"The last {len(clean)} {bucket.value}s are all {clean.iloc[-1]:g}: nothing to forecast from.",
+            True,
+            f"The last {len(clean)} {bucket.value}s were all {c:g}; the forecast repeats it.",
             len(clean),
             needed,
+            "constant",
+            c,
+            c,
+            c,
+            c,
+            c,
+            0.0 if c else None,
+            BACKTEST[bucket],
         )
     return None
 
@@ -102,7 +112,7 @@ def forecast(
     y = y.astype(float).ffill().dropna()
     refused = short(y, bucket)
     if refused is not None:
-        return refused
+        return refused  # too short (enough=False) or flat (the constant)
     k = BACKTEST[bucket]
     if params is None:
         params = estimate(y, bucket)
@@ -143,8 +153,8 @@ def forecast_many(series: dict[int, pd.Series], bucket: Bucket) -> dict[int, Res
     clean = {k: s.astype(float).ffill().fillna(0.0) for k, s in series.items()}
     if not clean:
         return {}
-    total = pd.concat(list(clean.values()), axis=1).fillna(0.0).sum(axis=1)
-    params = None if short(total, bucket) is not None else estimate(total, bucket)
+    total = pd.concat(list(clean.values()), axis=1, sort=True).fillna(0.0).sum(axis=1)
+    params = None if short(total, bucket) is not None else estimate(total, bucket)  # None: short or flat
     out = {}
     for key, s in clean.items():
         if params is None or short(s, bucket) is not None:

@@ -62,13 +62,17 @@ async def exception_rows(
         fr = catalog.functions().get(fn)
         for el in fr.exceptions if fr else ():
             src = el.source
+            if src.as_of is not None:
+                continue  # a balance at a moment (overdue accounts): no time of day; alerts cover it
             link_col = src.link[1] if src.link else literal(None)
             stmt = (
                 select(src.id, src.at, src.branch, link_col)
                 .select_from(src.table)
-                .where(el.where, *_conditions(src, windows, Filters()))
+                .where(*_conditions(src, windows, Filters()))
                 .limit(ROW_LIMIT)
             )
+            if el.where is not None:
+                stmt = stmt.where(el.where)
             rows = (await session.execute(stmt)).all()
             f = pd.DataFrame(rows, columns=["id", "at", "branch", "link"])
             f["category"] = el.label
@@ -87,7 +91,7 @@ async def exception_rows(
     tzs = out["branch"].map({i: b.timezone for i, b in branches.items()})
     for tz, idx in out.groupby(tzs).groups.items():
         local.loc[idx] = at.loc[idx].dt.tz_convert(tz).dt.tz_localize(None).values
-    return out.assign(dow=local.dt.weekday.astype(int), hour=local.dt.hour.astype(int))
+    return out.assign(dow=local.dt.day_of_week.astype(int), hour=local.dt.hour.astype(int))
 
 
 def _window(days: int, now: datetime | None) -> tuple[datetime, datetime]:
@@ -121,7 +125,9 @@ async def heatmap(
         counts = df.groupby(["category", "branch"]).size()
         rows = sorted(df["category"].unique().tolist())
         cols = [names[i] for i in branches]
-        keyed = {(c, names[b]): (int(n), {"category": c, "cell_branch": b}) for (c, b), n in counts.items()}
+        keyed = {
+            (c, names[b]): (int(n), {"cell_category": c, "cell_branch": b}) for (c, b), n in counts.items()
+        }
     cells = [
         HeatCell(row=r, column=c, count=n, link=f"{base_link}?{urlencode({'mode': mode, 'days': days, **q})}")
         for (r, c), (n, q) in sorted(keyed.items())

@@ -101,3 +101,20 @@ class BranchForecast(BaseModel):
     branch_id: int
     branch: str
     forecast: ForecastRead
+
+
+class HourCell(BaseModel):
+    weekday: str
+    hour: int  # local hour 0-23
+    value: float
+
+
+class HourProfileRead(BaseModel):
+    function: str
+    measure: str
+    label: str
+    unit: str
+    days: int
+    start: date
+    end: date  # exclusive
+    cells: list[HourCell]

@@ -22,14 +22,14 @@ from sqlalchemy import case, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import String
 
+from backroom.analytics.access import load_branches
 from backroom.branches.models import Branch
 from backroom.errors import InvalidInput
 from backroom.reports import catalog
 from backroom.reports.catalog import FunctionReport, Measure, Unit
 from backroom.reports.periods import local_midnight
-from backroom.reports.service import Filters, Window, _base_measures, _conditions, _usable
+from backroom.reports.service import Filters, Window, _base_measures, _conditions, _no_jit, _usable
 
 
 class Bucket(StrEnum):
@@ -39,20 +39,20 @@ class Bucket(StrEnum):
 
 
 class hour_start(FunctionElement):
-    """The UTC hour a timestamp falls in, as text 'YYYY-MM-DD HH' on both databases."""
+    """The UTC hour a timestamp falls in: a timestamp on PostgreSQL (date_trunc, about twice as
+    cheap per row as formatting), text 'YYYY-MM-DD HH:00:00' on SQLite (stored as UTC text)."""
 
-    type = String()
     inherit_cache = True
 
 
 @compiles(hour_start)
 def _hour_sqlite(element, compiler, **kw):
-    return f"strftime('%Y-%m-%d %H', {compiler.process(next(iter(element.clauses)), **kw)})"
+    return f"strftime('%Y-%m-%d %H:00:00', {compiler.process(next(iter(element.clauses)), **kw)})"
 
 
 @compiles(hour_start, "postgresql")
 def _hour_pg(element, compiler, **kw):
-    return f"to_char({compiler.process(next(iter(element.clauses)), **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
+    return f"date_trunc('hour', {compiler.process(next(iter(element.clauses)), **kw)})"
 
 
 @dataclass
@@ -106,14 +106,7 @@ async def scope_for(
             "it has no trend. Pick another measure.",
             field="measure",
         )
-    stmt = select(Branch).order_by(Branch.name)
-    if branch_ids is not None:
-        stmt = stmt.where(Branch.id.in_(branch_ids))
-    branches = {b.id: b for b in (await session.execute(stmt)).scalars()}
-    if branch_ids is not None and set(branch_ids) - set(branches):
-        raise InvalidInput(
-            f"There is no branch with id {sorted(set(branch_ids) - set(branches))[0]}.", field="branch"
-        )
+    branches = await load_branches(session, branch_ids)
     category = category.strip() if category and category.strip() else None
     filters = Filters(user_id, tuple(shift_ids) if shift_ids is not None else None, category)
     for base in _base_measures(fr, [m]):
@@ -135,14 +128,22 @@ async def scope_for(
 
 
 async def hourly(
-    session: AsyncSession, scope: Scope, start: date, end: date, *, by_branch: bool = False
+    session: AsyncSession,
+    scope: Scope,
+    start: date,
+    end: date,
+    *,
+    by_branch: bool = False,
+    by_currency: bool = False,
+    measures: list[Measure] | None = None,
 ) -> pd.DataFrame:
     """Base-measure values per (zone, UTC hour) for local days [start, end): columns `tz`,
-    `hour` (UTC, tz-aware) and one column per base measure (plus `branch` when `by_branch`).
-    One grouped query per source."""
+    `hour` (UTC, tz-aware), `cur` when `by_currency` (then no currency filter: the caller picks),
+    and one column per base measure (plus `branch` when `by_branch`). One grouped query per source."""
     fr, windows = scope.fr, scope.windows(start, end)
+    await _no_jit(session)  # as the reports: compiling the CASE costs more than it saves
     by_source: dict[int, list[Measure]] = {}
-    for m in _base_measures(fr, [scope.measure]):
+    for m in _base_measures(fr, measures or [scope.measure]):
         by_source.setdefault(id(m.source), []).append(m)
     frames = []
     for ms in by_source.values():
@@ -155,25 +156,36 @@ async def hourly(
         if by_branch:
             tz_key = src.branch.label("tz")
         hour = hour_start(src.at).label("hour")
-        cols = [tz_key, hour]
+        keys = [tz_key, hour]
         conds = _conditions(src, windows, scope.filters)
-        if scope.currency is not None and src.currency is not None:
+        if by_currency:
+            keys.append((src.currency if src.currency is not None else literal("")).label("cur"))
+        elif scope.currency is not None and src.currency is not None:
             conds.append(src.currency == scope.currency)
         stmt = (
-            select(*cols, *(m.aggregate().label(m.name) for m in ms))
+            select(*keys, *(m.aggregate().label(m.name) for m in ms))
             .select_from(src.table)
             .where(*conds)
-            .group_by(tz_key, hour)
+            .group_by(*keys)
         )
-        rows = (await session.execute(stmt)).all()
-        df = pd.DataFrame(rows, columns=["tz", "hour", *(m.name for m in ms)])
-        frames.append(df.set_index(["tz", "hour"]))
+        index = ["tz", "hour", "cur"] if by_currency else ["tz", "hour"]
+        names = [*index, *(m.name for m in ms)]
+        # Columns straight from the rows: pandas probing SQLAlchemy Row objects one by one as
+        # mappings costs more than the query on a year of hours.
+        cols = list(zip(*(await session.execute(stmt)).all(), strict=False)) or [()] * len(names)
+        df = pd.DataFrame(dict(zip(names, cols, strict=True)))
+        frames.append(df.set_index(index))
     if not frames:
         return pd.DataFrame(columns=["tz", "hour"])
-    out = pd.concat(frames, axis=1).fillna(0).reset_index()
-    for c in out.columns[2:]:
+    out = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
+    out = out.fillna(0).reset_index()
+    for c in out.columns[len(index) :]:
         out[c] = pd.to_numeric(out[c], errors="coerce").fillna(0).astype(float)
-    out["hour"] = pd.to_datetime(out["hour"], format="%Y-%m-%d %H", utc=True)
+    out["hour"] = (
+        pd.to_datetime(out["hour"], format="%Y-%m-%d %H:%M:%S", utc=True)
+        if len(out) and isinstance(out["hour"].iloc[0], str)
+        else pd.to_datetime(out["hour"], utc=True)
+    )
     if by_branch:
         out["branch"] = out["tz"].astype(int)
         out["tz"] = out["branch"].map({i: b.timezone for i, b in scope.branches.items()})
@@ -212,9 +224,20 @@ async def base_by_day(session: AsyncSession, scope: Scope, start: date, end: dat
     return day_frame(await hourly(session, scope, start, end), scope, start, end)
 
 
-def day_frame(df: pd.DataFrame, scope: Scope, start: date, end: date) -> pd.DataFrame:
+def day_frame(
+    df: pd.DataFrame,
+    scope: Scope,
+    start: date,
+    end: date,
+    measures: list[Measure] | None = None,
+    currency: str | None = None,
+) -> pd.DataFrame:
+    """Sums per local day (every day present); `currency` keeps only that currency's rows of a
+    frame fetched `by_currency`."""
     index = pd.date_range(start, end - timedelta(days=1), freq="D")
-    cols = [m.name for m in _base_measures(scope.fr, [scope.measure])]
+    cols = [m.name for m in _base_measures(scope.fr, measures or [scope.measure])]
+    if currency is not None and "cur" in df:
+        df = df[df["cur"] == currency]
     if df.empty:
         return pd.DataFrame(0.0, index=index, columns=cols)
     df = df.assign(day=localize(df).dt.normalize())

@@ -14,6 +14,8 @@ from backroom.analytics import targets as targets_svc
 from backroom.analytics.schemas import (
     BranchForecast,
     ForecastRead,
+    HourCell,
+    HourProfileRead,
     Point,
     TrendRead,
     VarianceLine,
@@ -25,6 +27,8 @@ from backroom.analytics.series import (
     base_by_branch_day,
     base_by_day,
     bucket_start,
+    hourly,
+    localize,
     period_values,
     value_of,
 )
@@ -35,6 +39,7 @@ WINDOWS = (7, 30, 90, 365)
 MOVING_AVERAGE = {Bucket.DAY: 7, Bucket.WEEK: 4, Bucket.MONTH: 3}
 HISTORY_BUCKETS = {Bucket.DAY: 120, Bucket.WEEK: 104, Bucket.MONTH: 36}
 TRAILING = 4  # periods in the trailing-average baseline
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _bucket(value: str) -> Bucket:
@@ -49,6 +54,15 @@ def _edition(value: str) -> Edition:
         return Edition(value)
     except ValueError:
         raise InvalidInput("Period is one of: daily, weekly, monthly.", field="edition") from None
+
+
+EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
+
+
+def check_day(day: date) -> None:
+    """Dates people can mean; far ones would only overflow the calendar arithmetic."""
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidInput("Choose a date between 1970 and 2999.", field="date")
 
 
 def show(scope: Scope, value: float | None) -> str:
@@ -132,6 +146,7 @@ async def variance(
     absolute and % variance, flagged outside the tolerance."""
     if not 0 <= tolerance_pct <= 1000:
         raise InvalidInput("Tolerance is a percentage between 0 and 1000.", field="tolerance")
+    check_day(day)
     period = period_for(_edition(edition), day)
     trailing = [previous(period)]
     for _ in range(TRAILING - 1):
@@ -284,3 +299,45 @@ async def forecast_by_branch(
         )
         for bid in scope.branches
     ]
+
+
+# --- Hour-of-day profile -------------------------------------------------------------------------
+
+
+async def hour_profile(
+    session, scope: Scope, *, days: int = 28, now: datetime | None = None
+) -> HourProfileRead:
+    """The measure's average per local weekday x hour over the last `days` complete days
+    (e.g. when orders come in), from the same hourly sums as the trend."""
+    if not 7 <= days <= 366:
+        raise InvalidInput("Days is between 7 and 366.", field="days")
+    today = scope.today(now or datetime.now(UTC))
+    start = today - timedelta(days=days)
+    df = await hourly(session, scope, start, today)
+    cells: list[HourCell] = []
+    if not df.empty:
+        local = localize(df)
+        base = (
+            df.assign(dow=local.dt.day_of_week, hour=local.dt.hour)
+            .groupby(["dow", "hour"])
+            .sum(numeric_only=True)
+        )
+        per_cell = value_of(scope.fr, scope.measure, base)
+        # Averages per occurrence of the weekday in the window (ratios are already per cell).
+        occurrences = pd.Series(pd.date_range(start, today - timedelta(days=1)).day_of_week).value_counts()
+        if not scope.measure.ratio:
+            per_cell = per_cell / per_cell.index.get_level_values("dow").map(occurrences).to_numpy()
+        cells = [
+            HourCell(weekday=WEEKDAY_NAMES[d], hour=h, value=float(v))
+            for (d, h), v in per_cell.dropna().items()
+        ]
+    return HourProfileRead(
+        function=scope.fr.key,
+        measure=scope.measure.name,
+        label=scope.measure.label,
+        unit=scope.measure.unit,
+        days=days,
+        start=start,
+        end=today,
+        cells=cells,
+    )

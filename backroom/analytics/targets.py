@@ -133,6 +133,8 @@ async def set_target(
     if branch is None:
         raise InvalidInput(f"There is no branch with id {data.branch_id}.", field="branch_id")
     period = from_label(data.edition, data.period)
+    if not 1970 <= period.start_local.year <= 2999:
+        raise InvalidInput("Choose a period between 1970 and 2999.", field="period")
     value = parse_value(m.unit, data.value, branch.currency)
     currency = branch.currency if m.unit is Unit.MONEY else None
     row = await session.scalar(

@@ -126,3 +126,45 @@ async def test_bad_analytics_input_is_refused_in_words(db):
             await service.trend(s, sc, window_days=30, bucket="hour", now=NOW)
         with pytest.raises(InvalidInput, match="balance"):
             await scope_for(s, function="credit", measure="overdue_accounts", branch_ids=[b.id])
+
+
+async def test_dashboard_cards_count_every_branch_but_never_add_currencies(db):
+    from backroom.analytics import dashboard
+    from backroom.analytics.modules import MODULES
+
+    async with db.sessionmaker.begin() as s:
+        usd, eur = await branch(s, currency="USD"), await branch(s, currency="EUR")
+        for b, n in ((usd, 4), (eur, 6)):
+            await orders_per_day(
+                s, branch=b, first=TODAY - timedelta(days=2), counts=[n] * 3, value_minor=500
+            )
+        cards = await dashboard.cards(
+            s,
+            module=MODULES["commerce"],
+            branches={usd.id: usd, eur.id: eur},
+            user_id=None,
+            shift_ids=None,
+            category=None,
+            now=NOW,
+        )
+    by = {c.measure: c for c in cards}
+    today, week = by["placed"].spans[0], by["placed"].spans[1]
+    assert (today.value, today.previous) == (10, 10)
+    assert week.value == 10  # Monday: the week so far is today
+    value = by["value"].spans[0]
+    assert value.display.endswith("EUR") and value.value == 6 * 500 and "EUR only" in by["value"].note
+
+
+async def test_hour_of_day_profile_averages_per_weekday_in_local_time(db):
+    async with db.sessionmaker.begin() as s:
+        b = await branch(s, tz="America/Los_Angeles")
+        # 28 days, 3 orders at 09:xx local each day, plus 5 more on Fridays at 17:xx.
+        first = TODAY - timedelta(days=28)
+        await orders_per_day(s, branch=b, first=first, counts=[3] * 28, hour=9)
+        fridays = [5 if (first + timedelta(days=i)).weekday() == 4 else 0 for i in range(28)]
+        await orders_per_day(s, branch=b, first=first, counts=fridays, hour=17)
+        prof = await service.hour_profile(s, await _scope(s, b), days=28, now=NOW)
+    cells = {(c.weekday, c.hour): c.value for c in prof.cells}
+    assert all(cells[(d, 9)] == pytest.approx(3.0) for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+    assert cells[("Fri", 17)] == pytest.approx(5.0)
+    assert {h for (_, h) in cells} == {9, 17}
