@@ -5,15 +5,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 AT_RISK = 0.75
+
+
+class SlaStatus(StrEnum):
+    breached = "breached"
+    at_risk = "at_risk"  # more than AT_RISK of a running clock used
+    on_track = "on_track"
+    met = "met"  # done in time
+
+
 # Queue order: the riskiest first.
-RANK = {"breached": 0, "at_risk": 1, "on_track": 2, "met": 3}
+RANK = {SlaStatus.breached: 0, SlaStatus.at_risk: 1, SlaStatus.on_track: 2, SlaStatus.met: 3}
 
 
 @dataclass(frozen=True)
 class SlaInfo:
-    status: str  # on_track | at_risk | breached | met
+    status: SlaStatus
     used: float  # share of the tightest running clock already used (0..1+)
     due_at: datetime | None  # the next deadline (None when nothing runs)
     paused: bool
@@ -34,14 +44,14 @@ def clock_used(due_at: datetime | None, minutes: int, at: datetime) -> float:
 def running(used: float, due_at: datetime | None, *, breached: bool, paused: bool) -> SlaInfo:
     """The status of a clock that still runs (or is paused)."""
     if breached or used >= 1.0:
-        status = "breached"
+        status = SlaStatus.breached
     elif used > AT_RISK:
-        status = "at_risk"
+        status = SlaStatus.at_risk
     else:
-        status = "on_track"
+        status = SlaStatus.on_track
     return SlaInfo(status, round(used, 4), due_at, paused)
 
 
 def finished(*, breached: bool) -> SlaInfo:
     """The status once the work is done: met, or breached if it ever was."""
-    return SlaInfo("breached" if breached else "met", 0.0, None, False)
+    return SlaInfo(SlaStatus.breached if breached else SlaStatus.met, 0.0, None, False)

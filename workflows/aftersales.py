@@ -57,6 +57,7 @@ class RmaCaseWorkflow(ApprovalGate):
     async def run(self, inp: RmaInput) -> str:
         """Drive the case to closed or cancelled; returns the final state."""
         self._inp = inp
+        self._state = inp.start_state
         self._sla_left = timedelta(minutes=inp.sla_minutes)
         clock = asyncio.create_task(self._clock())
         await self._flow()
@@ -69,13 +70,16 @@ class RmaCaseWorkflow(ApprovalGate):
         return self._state
 
     async def _flow(self) -> None:
+        # Each stage runs when the case is at it, so a case imported (or seeded) in a later
+        # state starts where it stands (RmaInput.start_state).
         inp = self._inp
-        if not await self._wait_person(S.REQUESTED):
+        if self._state == S.REQUESTED and not await self._wait_person(S.REQUESTED):
             return
-        if inp.by_post:
-            await self._label("return")
-        await self._move("await_item", S.AWAITING_ITEM, "Waiting for the customer's item.")
-        if not await self._wait_person(S.AWAITING_ITEM):
+        if self._state == S.APPROVED:
+            if inp.by_post:
+                await self._label("return")
+            await self._move("await_item", S.AWAITING_ITEM, "Waiting for the customer's item.")
+        if self._state == S.AWAITING_ITEM and not await self._wait_person(S.AWAITING_ITEM):
             if inp.by_post:
                 await workflow.execute_activity_method(
                     AftersalesActivities.void_label, self._label_ask("return"), **GATEWAY_CALL
@@ -83,27 +87,27 @@ class RmaCaseWorkflow(ApprovalGate):
             return
         if inp.kind == CaseKind.REPAIR:
             await self._repair()
-        else:
+        elif self._state == S.RECEIVED:
             await self._settle()
+        elif self._state == S.READY:
+            await self._send_back()
 
     async def _repair(self) -> None:
         inp = self._inp
-        if not await self._wait_person(S.RECEIVED):  # diagnosis
+        if self._state == S.RECEIVED and not await self._wait_person(S.RECEIVED):  # diagnosis
             return
-        if inp.under_warranty:
-            await self._move("free_repair", S.IN_REPAIR, "Under warranty: repaired free of charge.")
-        else:
-            if not await self._wait_person(S.DIAGNOSED):  # the technician's quote
+        if self._state == S.DIAGNOSED:
+            if inp.under_warranty:
+                await self._move("free_repair", S.IN_REPAIR, "Under warranty: repaired free of charge.")
+            elif not await self._wait_person(S.DIAGNOSED):  # the technician's quote
                 return
+        if self._state == S.QUOTE_SENT:
             await self._quote()
             if self._state == S.CANCELLED:
                 return
-            if self._state == S.QUOTE_DECLINED:
-                await self._move(
-                    "return_unrepaired", S.READY, "Quote declined: the item goes back unrepaired."
-                )
-                await self._send_back()
-                return
+        if self._state == S.QUOTE_DECLINED:
+            await self._move("return_unrepaired", S.READY, "Quote declined: the item goes back unrepaired.")
+        if self._state == S.QUOTE_APPROVED:
             await self._move("start_repair", S.IN_REPAIR, "Quote approved: repair started.")
         while self._state in (S.IN_REPAIR, S.QUALITY_CHECK):
             await self._wait_person(self._state)

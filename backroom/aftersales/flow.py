@@ -115,6 +115,7 @@ class RmaInput(BaseModel):
         default_factory=lambda: [ApprovalLevel(role="manager", hours=48)]
     )
     promised_days: int = 5
+    start_state: str = CaseState.REQUESTED  # a case imported or seeded mid-way starts there
 
 
 class CaseView(BaseModel):

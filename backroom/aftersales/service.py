@@ -86,6 +86,7 @@ def workflow_input(c: RmaCase, settings) -> RmaInput:
         currency=c.currency,
         approval_over_minor=settings.refund_approval_over_minor,
         promised_days=settings.promised_delivery_days,
+        start_state=c.state,
     )
 
 

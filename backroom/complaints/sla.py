@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from backroom.sla import AT_RISK, RANK, SlaInfo, clock_used, finished, running
+from backroom.sla import AT_RISK, RANK, SlaInfo, SlaStatus, clock_used, finished, running
 
-__all__ = ["AT_RISK", "LEVELS", "RANK", "SEVERITIES", "SlaInfo", "sla_status"]
+__all__ = ["AT_RISK", "LEVELS", "RANK", "SEVERITIES", "SlaInfo", "SlaStatus", "sla_status"]
 
 LEVELS = ("agent", "supervisor", "manager")
 SEVERITIES = ("low", "medium", "high", "critical")
