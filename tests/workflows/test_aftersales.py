@@ -349,3 +349,31 @@ async def test_sla_paused_while_waiting_for_the_item_then_breach_alert(ts_env, s
     async with db.read_sessionmaker() as s:
         assert aftersales.sla_status(row, row.due_at).status == "breached"
         assert await s.scalar(select(func.count()).select_from(RmaEvent).where(RmaEvent.case_id == c.id)) >= 4
+
+
+async def test_cancel_voids_the_unused_return_label_and_is_refused_once_repair_starts(
+    ts_env, sqlite_db, shop, task_queue
+):
+    db, (settings, real) = sqlite_db, shop
+    extra = {"payments": real["payments"], "carrier": CrashOnce(real["carrier"], "void_label")}
+    _b, _cust, _p, _order, line = await paid_delivered_order(db, settings, real["payments"])
+    c, handle = await open_case(
+        db, settings, ts_env, task_queue, kind="repair", reason="Dead", order_line_id=line.id
+    )
+    _c2, handle2 = await open_case(
+        db, settings, ts_env, task_queue, kind="repair", reason="Dead again", order_line_id=line.id
+    )
+    async with worker(ts_env, db, settings, task_queue, extra):
+        await act(handle, "approve")
+        await wait_state(handle, "awaiting_item")
+        await act(handle, "cancel", note="Customer fixed it")
+        assert await handle.result() == "cancelled"
+        await act(handle2, "approve")
+        await act(handle2, "receive")
+        await act(handle2, "diagnose", diagnosis="Fuse")
+        await wait_state(handle2, "in_repair")
+        await refused(handle2, "cancel", "not possible now")
+        await handle2.terminate("test over")
+    assert extra["carrier"].calls == {"void_label": 2}  # voided (once more after the crash)
+    row, trail = await case_row(db, c.id)
+    assert row.outcome == "cancelled" and row.closed_at and ("cancel", "cancelled") in trail
