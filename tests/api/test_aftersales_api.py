@@ -257,3 +257,37 @@ async def test_case_pages_for_staff(sqlite_db, settings, dev_env, task_queue):
     )
     assert r.status_code == 422 and "A return needs the order line it returns." in r.text
     await dev_env.client.get_workflow_handle(f"rma-{cid}").terminate("test over")
+
+
+async def test_customer_asks_for_a_return_from_the_storefront_order_page(
+    sqlite_db, commerce_settings, dev_env, task_queue
+):
+    from backroom.payments.stripe_gateway import StripeGateway
+    from tests.aftersales_support import paid_delivered_order
+
+    db, settings = sqlite_db, commerce_settings
+    settings.task_queue = task_queue
+    gateway = StripeGateway("sk_test_backroom", api_base=settings.stripe_api_base, max_network_retries=0)
+    _b, customer, product, order, line = await paid_delivered_order(db, settings, gateway)
+    app = make_app(db, settings, temporal_client=dev_env.client)
+    shopper = client_for(app)  # no account: the order's secret link
+    page = await shopper.get(f"/shop/orders/{order.token}")
+    assert f"/shop/orders/{order.token}/aftersales" in page.text
+    form = await shopper.get(f"/shop/orders/{order.token}/aftersales")
+    assert form.status_code == 200 and product.name in form.text
+    r = await shopper.post(
+        f"/shop/orders/{order.token}/aftersales",
+        data={"order_line_id": str(line.id), "kind": "refund", "reason": ""},
+    )
+    assert r.status_code == 422 and "tell us what is wrong" in r.text
+    r = await shopper.post(
+        f"/shop/orders/{order.token}/aftersales",
+        data={"order_line_id": str(line.id), "kind": "refund", "reason": "Too small"},
+    )
+    assert r.status_code == 303
+    async with db.read_sessionmaker() as s:
+        case = await s.scalar(select(RmaCase).where(RmaCase.order_id == order.id))
+    assert case.opened_via == "storefront" and case.kind == "refund" and case.customer_id == customer.id
+    assert case.refund_minor == line.line_total_minor + line.tax_minor and case.by_post
+    assert (await shopper.get("/shop/orders/not-a-token/aftersales")).status_code == 404
+    await dev_env.client.get_workflow_handle(case.workflow_id).terminate("test over")
