@@ -9,6 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -209,6 +210,8 @@ async def step_submit(
         flash = f"{step.label}: the case is now {view.state.replace('_', ' ')}."
     except AppError as exc:
         flash = exc.detail
+    except ValidationError as exc:
+        flash = "Check the form: " + "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
     return redirect(f"/aftersales/{case_id}", flash=flash)
 
 

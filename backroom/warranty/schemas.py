@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backroom.auth.schemas import MAX_ID
 
@@ -18,6 +18,12 @@ class WarrantyCreate(BaseModel):
     purchased_at: datetime
     proof: str | None = Field(default=None, max_length=2000, description="receipt number or note")
     branch_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+
+    @field_validator("purchased_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        # A date typed in a form has no zone: it is read as UTC.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class WarrantyUpdate(BaseModel):

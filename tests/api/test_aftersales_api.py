@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import timedelta
+from urllib.parse import unquote
 
 from sqlalchemy import select
 
@@ -291,3 +292,26 @@ async def test_customer_asks_for_a_return_from_the_storefront_order_page(
     assert case.refund_minor == line.line_total_minor + line.tax_minor and case.by_post
     assert (await shopper.get("/shop/orders/not-a-token/aftersales")).status_code == 404
     await dev_env.client.get_workflow_handle(case.workflow_id).terminate("test over")
+
+
+async def test_page_steps_refuse_bad_input_in_words(sqlite_db, settings, dev_env, task_queue):
+    db = sqlite_db
+    people, customer, product, app, c = await _setup(db, settings, dev_env, task_queue)
+    r = await c["agent"].post(
+        "/api/v1/aftersales/cases",
+        json={"kind": "repair", "reason": "Hums", "customer_id": customer.id, "product_id": product.id},
+    )
+    cid = r.json()["id"]
+    tech = await browser_client(app, people["technician"].username)
+    for data, words in (
+        (
+            {"action": "quote", "line0_description": "Fan", "line0_price": "twelve"},
+            "enter the price as 12.50",
+        ),
+        ({"action": "quote", "line0_description": "x" * 300, "line0_price": "1"}, "Check the form"),
+        ({"action": "teleport"}, "not a step"),
+        ({"action": "receive"}, "You may not post service"),  # the warehouse's step
+    ):
+        r = await tech.post(f"/aftersales/{cid}/steps", data={"csrf_token": tech.csrf, **data})
+        assert r.status_code == 303 and words in unquote(r.headers["location"])
+    await dev_env.client.get_workflow_handle(f"rma-{cid}").terminate("test over")

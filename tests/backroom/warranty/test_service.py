@@ -113,3 +113,8 @@ async def test_manual_registration_refusals(db):
             )
             is None
         )
+
+
+def test_a_typed_date_without_zone_is_read_as_utc():
+    data = WarrantyCreate(customer_id=1, product_id=2, purchased_at="2026-11-01")
+    assert data.purchased_at == datetime(2026, 11, 1, tzinfo=UTC)
