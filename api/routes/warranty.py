@@ -64,11 +64,9 @@ async def _get(session, p: Principal, warranty_id: int, action: str):
 
 
 async def _detail(session, w) -> WarrantyDetail:
-    (row,) = [
-        r for r in await warranty.lookup(session, branch_ids=None, product_id=w.product_id) if r[0].id == w.id
-    ]
+    product_name, customer_name = await warranty.names_of(session, w)
     return WarrantyDetail(
-        **_read(*row).model_dump(),
+        **_read(w, product_name, customer_name).model_dump(),
         events=[WarrantyEventRead.model_validate(e) for e in await warranty.events(session, w.id)],
     )
 

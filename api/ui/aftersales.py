@@ -342,16 +342,14 @@ async def warranty_page(
 ):
     w = await warranty.get(session, warranty_id)
     p.require("warranty", "read", branch_id=w.branch_id)
-    (row,) = [
-        r for r in await warranty.lookup(session, branch_ids=None, product_id=w.product_id) if r[0].id == w.id
-    ]
+    product_name, customer_name = await warranty.names_of(session, w)
     return render(
         request,
         "aftersales/warranty.html",
         p,
         w=w,
-        product_name=row[1],
-        customer_name=row[2],
+        product_name=product_name,
+        customer_name=customer_name,
         status=warranty.status_of(w),
         events=await warranty.events(session, w.id),
         when=_local(await _zones(session)),

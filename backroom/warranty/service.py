@@ -415,6 +415,13 @@ async def mark_expired(session: AsyncSession, *, actor: Actor, warranty_id: int,
     return True
 
 
+async def names_of(session: AsyncSession, w: Warranty) -> tuple[str, str | None]:
+    """(product name, owner's name) of one registration. Read-only."""
+    product = await session.get(Product, w.product_id)
+    customer = await session.get(Customer, w.customer_id) if w.customer_id else None
+    return product.name, customer.name if customer else None
+
+
 async def events(session: AsyncSession, warranty_id: int) -> list[WarrantyEvent]:
     rows = await session.scalars(
         select(WarrantyEvent)
