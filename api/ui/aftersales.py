@@ -350,7 +350,7 @@ async def warranty_page(
         w=w,
         product_name=product_name,
         customer_name=customer_name,
-        status=warranty.status_of(w),
+        w_status=warranty.status_of(w),
         events=await warranty.events(session, w.id),
         when=_local(await _zones(session)),
     )
@@ -385,6 +385,23 @@ async def warranty_change(
         await session.commit()
         st = await warranty_control.send_change(await request.app.state.temporal.client(), w, change)
         flash = f"Done: the warranty now ends {st.expires_at:%Y-%m-%d}."
+    except AppError as exc:
+        flash = exc.detail
+    return redirect(f"/warranties/{warranty_id}", flash=flash)
+
+
+@router.post("/warranties/{warranty_id}/edit")
+async def warranty_edit(
+    session: Session, request: Request, warranty_id: Id, p: Principal = require("warranty", "update")
+):
+    """Record the serial number read off the unit (deliveries register without one) or the proof."""
+    form = await request.form()
+    w = await warranty.get(session, warranty_id)
+    p.require("warranty", "update", branch_id=w.branch_id)
+    serial, proof = (form.get("serial") or "")[:100], (form.get("proof") or "")[:2000]
+    try:
+        await warranty.update(session, actor=p.actor(), warranty_id=w.id, serial=serial, proof=proof or None)
+        flash = "Saved."
     except AppError as exc:
         flash = exc.detail
     return redirect(f"/warranties/{warranty_id}", flash=flash)

@@ -315,3 +315,49 @@ async def test_page_steps_refuse_bad_input_in_words(sqlite_db, settings, dev_env
         r = await tech.post(f"/aftersales/{cid}/steps", data={"csrf_token": tech.csrf, **data})
         assert r.status_code == 303 and words in unquote(r.headers["location"])
     await dev_env.client.get_workflow_handle(f"rma-{cid}").terminate("test over")
+
+
+async def test_serial_recorded_later_on_the_warranty_page(sqlite_db, settings, dev_env, task_queue):
+    db = sqlite_db
+    people, _customer, _p, app, _c = await _setup(db, settings, dev_env, task_queue)
+    from tests.aftersales_support import registered
+
+    async with db.sessionmaker.begin() as s:
+        *_, w = await registered(s, left=timedelta(days=200), branch=people["branch"])
+        other = await registered(s, left=timedelta(days=200), branch=people["branch"], serial=uniq("TAKEN-"))
+    ui = await browser_client(app, people["agent"].username)
+    r = await ui.post(f"/warranties/{w.id}/edit", data={"csrf_token": ui.csrf, "serial": "SN-NEW-1"})
+    assert r.status_code == 303 and "Saved" in unquote(r.headers["location"])
+    page = await ui.get(f"/warranties/{w.id}")
+    assert "SN-NEW-1" in page.text and "edited" in page.text
+    # A serial already registered for the same product is refused in words (other product: fine).
+    async with db.sessionmaker.begin() as s:
+        from backroom.warranty.models import Warranty
+
+        row = await s.get(Warranty, other[3].id)
+        row.product_id = w.product_id
+    r = await ui.post(f"/warranties/{w.id}/edit", data={"csrf_token": ui.csrf, "serial": other[3].serial})
+    assert "already registered" in unquote(r.headers["location"])
+    tech = await browser_client(app, people["technician"].username)
+    r = await tech.post(f"/warranties/{w.id}/edit", data={"csrf_token": tech.csrf, "serial": "X"})
+    assert r.status_code == 403
+
+
+async def test_case_page_shows_the_covering_warranty(sqlite_db, settings, dev_env, task_queue):
+    db = sqlite_db
+    people, _customer, _p, app, c = await _setup(db, settings, dev_env, task_queue)
+    from tests.aftersales_support import registered
+
+    async with db.sessionmaker.begin() as s:
+        _b, owner, _product, w = await registered(s, left=timedelta(days=20), branch=people["branch"])
+    r = await c["agent"].post(
+        "/api/v1/aftersales/cases", json={"kind": "repair", "reason": "Rattles", "serial": w.serial}
+    )
+    assert r.status_code == 201, r.text
+    case = r.json()
+    assert case["under_warranty"] and case["warranty_id"] == w.id and case["customer_id"] == owner.id
+    ui = await browser_client(app, people["agent"].username)
+    page = await ui.get(f"/aftersales/{case['id']}")
+    assert page.status_code == 200 and f"/warranties/{w.id}" in page.text and "free of charge" in page.text
+    assert "expiring" in page.text  # 20 days left
+    await dev_env.client.get_workflow_handle(f"rma-{case['id']}").terminate("test over")
