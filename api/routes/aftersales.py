@@ -14,9 +14,6 @@ from backroom.aftersales.errors import CaseStateError
 from backroom.aftersales.flow import STEPS, CaseAction, CaseView
 from backroom.aftersales.schemas import CaseCreate, CaseDetail, CaseRead, CaseStep, CaseUpdate
 from backroom.auth.principal import Principal
-from backroom.customers.models import Customer
-from backroom.errors import not_found
-from backroom.orders.models import Order, OrderLine
 
 router = APIRouter(prefix="/api/v1/aftersales/cases", tags=["after-sales"])
 
@@ -67,27 +64,12 @@ async def get_case(session: Session, case_id: Id, p: Principal = require("servic
     return await aftersales.detail(session, await _case(session, p, case_id, "read"))
 
 
-async def branch_of_new_case(session, body: CaseCreate) -> int | None:
-    """The branch a new case will belong to (its order's, else its customer's home branch)."""
-    if body.order_line_id:
-        line = await session.get(OrderLine, body.order_line_id)
-        if line is None:
-            raise not_found("Order line", body.order_line_id)
-        return (await session.get(Order, line.order_id)).branch_id
-    if body.customer_id:
-        customer = await session.get(Customer, body.customer_id)
-        if customer is None:
-            raise not_found("Customer", body.customer_id)
-        return customer.home_branch_id
-    return None
-
-
 @router.post("", status_code=201)
 async def open_case(
     session: Session, body: CaseCreate, settings: SettingsDep, p: Principal = require("service", "create")
 ) -> CaseRead:
     """Open a case and queue its workflow (rma-{id})."""
-    p.require("service", "create", branch_id=await branch_of_new_case(session, body))
+    p.require("service", "create", branch_id=await aftersales.branch_for(session, body))
     c = await aftersales.open_case(session, actor=p.actor(), data=body, settings=settings)
     return (await aftersales.reads(session, [(c, aftersales.sla_status(c, c.created_at))]))[0]
 

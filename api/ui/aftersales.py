@@ -26,7 +26,6 @@ from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
 from backroom.customers.models import Customer
 from backroom.errors import AppError
-from backroom.orders.models import Order, OrderLine
 from backroom.warranty import control as warranty_control
 from backroom.warranty import service as warranty
 from backroom.warranty.flow import WarrantyChange
@@ -129,13 +128,8 @@ async def new_submit(
 ):
     body, errors, raw = await parse_form(request, CaseCreate)
     if body is not None:
-        branch_id = None
-        if body.order_line_id and (line := await session.get(OrderLine, body.order_line_id)):
-            branch_id = (await session.get(Order, line.order_id)).branch_id
-        elif body.customer_id and (customer := await session.get(Customer, body.customer_id)):
-            branch_id = customer.home_branch_id
         try:
-            p.require("service", "create", branch_id=branch_id)
+            p.require("service", "create", branch_id=await aftersales.branch_for(session, body))
             c = await aftersales.open_case(session, actor=p.actor(), data=body, settings=settings)
             return redirect(f"/aftersales/{c.id}", flash=f"Case #{c.id} opened.")
         except AppError as exc:

@@ -144,6 +144,24 @@ async def _delivered_at(session: AsyncSession, order_id: int) -> datetime | None
     )
 
 
+async def branch_for(session: AsyncSession, data: CaseCreate) -> int | None:
+    """The branch a new case will belong to, for the permission check before opening it: its
+    order's, else its customer's (given, or the owner of the registered serial). Read-only."""
+    if data.order_line_id:
+        line = await session.get(OrderLine, data.order_line_id)
+        if line is None:
+            raise not_found("Order line", data.order_line_id)
+        return (await orders.get_order(session, line.order_id)).branch_id
+    customer_id = data.customer_id
+    if customer_id is None and data.serial:
+        rows = await warranty.lookup(session, branch_ids=None, serial=data.serial, limit=1)
+        customer_id = rows[0][0].customer_id if rows else None
+    customer = await session.get(Customer, customer_id) if customer_id else None
+    if customer_id and customer is None:
+        raise not_found("Customer", customer_id)
+    return customer.home_branch_id if customer else None
+
+
 async def open_case(
     session: AsyncSession, *, actor: Actor, data: CaseCreate, settings, via: str = "staff"
 ) -> RmaCase:
