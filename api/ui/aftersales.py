@@ -31,7 +31,7 @@ from backroom.warranty import service as warranty
 from backroom.warranty.flow import WarrantyChange
 from backroom.warranty.schemas import WarrantyCreate
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [
     ("After-sales", "/aftersales", ("service", "list"), 45),
     ("Warranties", "/warranties", ("warranty", "list"), 46),

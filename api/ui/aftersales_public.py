@@ -17,7 +17,7 @@ from backroom.audit.context import Actor
 from backroom.errors import AppError, InvalidInput
 from backroom.orders import service as orders
 
-router = APIRouter(dependencies=[PUBLIC])
+router = APIRouter(dependencies=[PUBLIC], include_in_schema=False)
 STOREFRONT = Actor.system("storefront")
 KINDS = {"repair": "Repair", "refund": "Return for a refund", "exchange": "Exchange for a new one"}
 
