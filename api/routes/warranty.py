@@ -23,6 +23,7 @@ from backroom.warranty.schemas import (
     WarrantyRead,
     WarrantyTransfer,
     WarrantyUpdate,
+    WarrantyVoid,
 )
 
 router = APIRouter(prefix="/api/v1/warranties", tags=["warranty"])
@@ -107,9 +108,9 @@ def _key(p: Principal, what: str) -> str:
 
 
 async def _change(
-    session, request: Request, p: Principal, warranty_id: int, change: WarrantyChange
+    session, request: Request, p: Principal, warranty_id: int, change: WarrantyChange, action: str = "update"
 ) -> WarrantyState:
-    w = await _get(session, p, warranty_id, "update")
+    w = await _get(session, p, warranty_id, action)
     await warranty.check_change(session, warranty_id=w.id, change=change)
     await session.commit()  # hold no transaction while the workflow works
     client = await request.app.state.temporal.client()
@@ -154,3 +155,19 @@ async def transfer(
         user_name=p.full_name,
     )
     return await _change(session, request, p, warranty_id, change)
+
+
+@router.post("/{warranty_id}/void")
+async def void(
+    session: Session,
+    warranty_id: Id,
+    body: WarrantyVoid,
+    request: Request,
+    p: Principal = require("warranty", "approve"),
+) -> WarrantyState:
+    """End the warranty before its time (e.g. tampering found at a repair): supervisors and
+    managers only. Its notices stop; the registration stays for the record."""
+    change = WarrantyChange(
+        key=_key(p, "void"), kind="void", reason=body.reason, user_id=p.user_id, user_name=p.full_name
+    )
+    return await _change(session, request, p, warranty_id, change, action="approve")

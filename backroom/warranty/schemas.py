@@ -43,6 +43,10 @@ class WarrantyTransfer(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class WarrantyVoid(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class WarrantyRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -219,7 +219,15 @@ async def test_warranty_registered_looked_up_and_extended(sqlite_db, settings, d
         assert serial in panel.text
         cust_page = await ui.get(f"/customers/{customer.id}")
         assert f"/warranties/panel?customer_id={customer.id}" in cust_page.text
-        await dev_env.client.get_workflow_handle(f"warranty-{w['id']}").terminate("test over")
+        assert (
+            await c["agent"].post(f"/api/v1/warranties/{w['id']}/void", json={"reason": "x"})
+        ).status_code == 403
+        r = await c["manager"].post(f"/api/v1/warranties/{w['id']}/void", json={"reason": "Seal broken"})
+        assert r.status_code == 200 and r.json()["status"] == "voided", r.text
+        handle = dev_env.client.get_workflow_handle(f"warranty-{w['id']}")
+        assert await handle.result() == "voided"  # its timers are gone with it
+        r = await c["agent"].post(f"/api/v1/warranties/{w['id']}/extend", json={"months": 1})
+        assert r.status_code == 409 and "voided" in r.json()["detail"]
 
 
 async def test_case_pages_for_staff(sqlite_db, settings, dev_env, task_queue):
