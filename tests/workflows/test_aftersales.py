@@ -171,7 +171,7 @@ async def _to_quote(handle):
     await wait_state(handle, "quote_sent")
 
 
-async def test_paid_repair_with_quote_approved(ts_env, sqlite_db, shop, task_queue):
+async def test_paid_repair_with_quote_approved(ts_env, sqlite_db, shop, task_queue, save_history):
     db, (settings, extra) = sqlite_db, shop
     c, handle = await _quoted_repair(db, settings, ts_env, task_queue)
     async with worker(ts_env, db, settings, task_queue, extra):
@@ -196,6 +196,7 @@ async def test_paid_repair_with_quote_approved(ts_env, sqlite_db, shop, task_que
         await act(handle, "qc_pass")
         await act(handle, "hand_over")
         assert await handle.result() == "closed"
+        await save_history(handle, "rma_paid_repair_quote_approved")
     row, trail = await case_row(db, c.id)
     assert row.charged_minor == 5500 and row.outcome == "returned"
     assert ("start_repair", "in_repair") in trail and ("quote_approve", "quote_approved") in trail
@@ -239,7 +240,9 @@ async def test_quote_unanswered_reminds_once_then_declines(ts_env, sqlite_db, sh
     assert mails == 2
 
 
-async def test_refund_above_threshold_waits_for_the_manager(ts_env, sqlite_db, shop, task_queue):
+async def test_refund_above_threshold_waits_for_the_manager(
+    ts_env, sqlite_db, shop, task_queue, save_history
+):
     db, (settings, extra) = sqlite_db, shop
     settings.refund_approval_over_minor = 1000
     branch, _cust, _product, order, line = await paid_delivered_order(db, settings, extra["payments"])
@@ -265,6 +268,7 @@ async def test_refund_above_threshold_waits_for_the_manager(ts_env, sqlite_db, s
             Decision(request_id=req.id, approve=True, reason="ok", user_id=manager.id, user_name="Mia"),
         )
         assert await handle.result() == "closed"
+        await save_history(handle, "rma_refund_by_post_approved")
     row, _trail = await case_row(db, c.id)
     intent = await extra["payments"].retrieve(order.payment_intent_id)
     assert row.outcome == "refunded" and row.refund_id and intent.refunded_minor == c.refund_minor

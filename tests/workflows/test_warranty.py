@@ -105,7 +105,7 @@ async def test_without_consent_no_notice_is_sent(ts_env, sqlite_db, settings, ta
     assert kinds == ["registered", "notice_30_skipped", "notice_7_skipped", "expired"] and mails == []
 
 
-async def test_extension_update_moves_the_timers(ts_env, sqlite_db, settings, task_queue):
+async def test_extension_update_moves_the_timers(ts_env, sqlite_db, settings, task_queue, save_history):
     db = sqlite_db
     async with db.sessionmaker.begin() as s:
         *_, w = await registered(s, left=timedelta(days=20), now=await _now(ts_env))
@@ -130,6 +130,7 @@ async def test_extension_update_moves_the_timers(ts_env, sqlite_db, settings, ta
         except Exception as exc:  # WorkflowUpdateFailedError
             assert "months" in str(exc.__cause__ or exc)
         await _expired(ts_env, handle, 400)
+        await save_history(handle, "warranty_extended_notified_expired")
     row, kinds, mails = await _facts(db, w.id)
     assert row.expires_at == warranty.add_months(old_expiry, 12) and row.extended_months == 12
     # The first 30-day notice (old date) went out at once; the new date got both of its own.
