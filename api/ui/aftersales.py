@@ -93,7 +93,20 @@ async def work_page(session: Session, request: Request, p: Principal = require("
     )
 
 
-def _new(request, p, values, errors, status=200):
+async def _new(session, request, p, values, errors, status=200):
+    """The intake form, with the warranty status of what it names (serial or customer)."""
+    serial = (values.get("serial") or "").strip()
+    customer_id = str(values.get("customer_id") or "")
+    covers = []
+    if serial or customer_id.isdigit():
+        rows = await warranty.lookup(
+            session,
+            branch_ids=p.branch_ids("warranty", "list"),
+            serial=serial or None,
+            customer_id=int(customer_id) if customer_id.isdigit() and len(customer_id) < 18 else None,
+            limit=20,
+        )
+        covers = [(w, pn, cn, warranty.status_of(w)) for w, pn, cn in rows]
     return render(
         request,
         "aftersales/new.html",
@@ -102,11 +115,14 @@ def _new(request, p, values, errors, status=200):
         values=values,
         errors=errors,
         kinds=[k.value for k in CaseKind],
+        covers=covers,
+        when=_local(await _zones(session)),
     )
 
 
 @router.get("/aftersales/new")
 async def new_page(
+    session: Session,
     request: Request,
     customer_id: int | None = None,
     order_line_id: int | None = None,
@@ -119,7 +135,7 @@ async def new_page(
         "order_line_id": order_line_id or "",
         "serial": serial or "",
     }
-    return _new(request, p, values, {})
+    return await _new(session, request, p, values, {})
 
 
 @router.post("/aftersales/new")
@@ -134,7 +150,7 @@ async def new_submit(
             return redirect(f"/aftersales/{c.id}", flash=f"Case #{c.id} opened.")
         except AppError as exc:
             errors = {exc.extra.get("field", "form"): exc.detail}
-    return _new(request, p, raw, errors, status=422)
+    return await _new(session, request, p, raw, errors, status=422)
 
 
 @router.get("/aftersales/{case_id}")

@@ -368,4 +368,6 @@ async def test_case_page_shows_the_covering_warranty(sqlite_db, settings, dev_en
     page = await ui.get(f"/aftersales/{case['id']}")
     assert page.status_code == 200 and f"/warranties/{w.id}" in page.text and "free of charge" in page.text
     assert "expiring" in page.text  # 20 days left
+    intake = await ui.get("/aftersales/new", params={"serial": w.serial})
+    assert intake.status_code == 200 and f"/warranties/{w.id}" in intake.text and "expiring" in intake.text
     await dev_env.client.get_workflow_handle(f"rma-{case['id']}").terminate("test over")
