@@ -136,3 +136,45 @@ async def test_extension_update_moves_the_timers(ts_env, sqlite_db, settings, ta
     # The first 30-day notice (old date) went out at once; the new date got both of its own.
     assert kinds == ["registered", "notice_30", "extend", "notice_30", "notice_7", "expired"]
     assert len(mails) == 3
+
+
+async def test_transfer_then_paid_extension_signal_notices_go_to_the_new_owner(
+    ts_env, sqlite_db, settings, task_queue
+):
+    from tests.custops_helpers import create_customer
+
+    db = sqlite_db
+    async with db.sessionmaker.begin() as s:
+        branch, first_owner, _p, w = await registered(s, left=timedelta(days=45), now=await _now(ts_env))
+        new_owner = await create_customer(s, branch=branch, consent_email=True)
+    old_expiry = w.expires_at
+    async with running_worker(ts_env, settings, db, task_queue) as handles:
+        handle = await _start(ts_env, w, task_queue)
+        handles.append(handle)
+        st = await handle.execute_update(
+            WarrantyWorkflow.change, WarrantyChange(key=uniq("tr"), kind="transfer", customer_id=new_owner.id)
+        )
+        assert st.status == "active" and st.expires_at == old_expiry
+        # An extended warranty paid online arrives through the outbox as the `apply` signal.
+        await handle.signal(WarrantyWorkflow.apply, WarrantyChange(key=uniq("paid"), kind="extend", months=1))
+
+        async def extended():
+            return (await handle.query(WarrantyWorkflow.state)).expires_at == warranty.add_months(
+                old_expiry, 1
+            )
+
+        await eventually(extended)
+        await _expired(ts_env, handle, 80)
+    async with db.read_sessionmaker() as s:
+        mails = list(
+            await s.scalars(
+                select(Notification).where(
+                    Notification.kind == "warranty.expiry_notice",
+                    Notification.dedupe_key.like(f"warranty-{w.id}:%"),
+                )
+            )
+        )
+    assert {m.to_customer_id for m in mails} == {new_owner.id} and len(mails) == 2
+    row, kinds, _ = await _facts(db, w.id)
+    assert row.customer_id == new_owner.id and kinds[:3] == ["registered", "transfer", "extend"]
+    assert first_owner.id != new_owner.id
