@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import select
@@ -37,7 +38,7 @@ from backroom.orders.models import Order
 from backroom.reports import catalog
 from backroom.reports.catalog import Unit
 from backroom.reports.periods import period_for
-from backroom.reports.service import Filters, _usable
+from backroom.reports.service import Filters, _base_measures, _usable
 
 TREND_DAYS = 30
 QUEUE_LIMIT = 15
@@ -135,8 +136,6 @@ async def cards(
         return []
     filters = Filters(user_id, tuple(shift_ids) if shift_ids is not None else None, category)
     tz = next(iter(branches.values())).timezone
-    from zoneinfo import ZoneInfo
-
     today = now.astimezone(ZoneInfo(tz)).date()
     week = today - timedelta(days=today.weekday())
     month = today.replace(day=1)
@@ -220,8 +219,6 @@ async def cards(
 
 
 def _bases(fr, m):
-    from backroom.reports.service import _base_measures
-
     return _base_measures(fr, [m])
 
 

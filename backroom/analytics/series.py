@@ -39,8 +39,8 @@ class Bucket(StrEnum):
 
 
 class hour_start(FunctionElement):
-    """The UTC hour a timestamp falls in: a timestamp on PostgreSQL (date_trunc, about twice as
-    cheap per row as formatting), text 'YYYY-MM-DD HH:00:00' on SQLite (stored as UTC text)."""
+    """The UTC hour a timestamp falls in: a UTC wall-clock timestamp on PostgreSQL (date_trunc,
+    about twice as cheap per row as formatting), text 'YYYY-MM-DD HH:00:00' on SQLite."""
 
     inherit_cache = True
 
@@ -52,7 +52,25 @@ def _hour_sqlite(element, compiler, **kw):
 
 @compiles(hour_start, "postgresql")
 def _hour_pg(element, compiler, **kw):
-    return f"date_trunc('hour', {compiler.process(next(iter(element.clauses)), **kw)})"
+    # In UTC whatever the session's TimeZone (a +05:30 session would truncate at half hours).
+    return f"date_trunc('hour', {compiler.process(next(iter(element.clauses)), **kw)} AT TIME ZONE 'UTC')"
+
+
+class epoch_of(FunctionElement):
+    """Seconds since 1970 of a (UTC) hour from hour_start, as a number on both databases: one
+    vectorized conversion in pandas instead of one datetime object per row."""
+
+    inherit_cache = True
+
+
+@compiles(epoch_of)
+def _epoch_sqlite(element, compiler, **kw):
+    return f"CAST(strftime('%s', {compiler.process(next(iter(element.clauses)), **kw)}) AS INTEGER)"
+
+
+@compiles(epoch_of, "postgresql")
+def _epoch_pg(element, compiler, **kw):
+    return f"extract(epoch FROM {compiler.process(next(iter(element.clauses)), **kw)})::bigint"
 
 
 @dataclass
@@ -155,15 +173,16 @@ async def hourly(
         ).label("tz")
         if by_branch:
             tz_key = src.branch.label("tz")
-        hour = hour_start(src.at).label("hour")
+        hour = hour_start(src.at)
         keys = [tz_key, hour]
         conds = _conditions(src, windows, scope.filters)
         if by_currency:
             keys.append((src.currency if src.currency is not None else literal("")).label("cur"))
         elif scope.currency is not None and src.currency is not None:
             conds.append(src.currency == scope.currency)
+        shown = [tz_key, epoch_of(hour).label("hour"), *keys[2:]]
         stmt = (
-            select(*keys, *(m.aggregate().label(m.name) for m in ms))
+            select(*shown, *(m.aggregate().label(m.name) for m in ms))
             .select_from(src.table)
             .where(*conds)
             .group_by(*keys)
@@ -181,11 +200,7 @@ async def hourly(
     out = out.fillna(0).reset_index()
     for c in out.columns[len(index) :]:
         out[c] = pd.to_numeric(out[c], errors="coerce").fillna(0).astype(float)
-    out["hour"] = (
-        pd.to_datetime(out["hour"], format="%Y-%m-%d %H:%M:%S", utc=True)
-        if len(out) and isinstance(out["hour"].iloc[0], str)
-        else pd.to_datetime(out["hour"], utc=True)
-    )
+    out["hour"] = pd.to_datetime(pd.to_numeric(out["hour"]), unit="s", utc=True)
     if by_branch:
         out["branch"] = out["tz"].astype(int)
         out["tz"] = out["branch"].map({i: b.timezone for i, b in scope.branches.items()})
