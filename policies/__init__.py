@@ -35,7 +35,18 @@ FUNCTIONS = (
     "admin",
 )
 ACTIONS = ("list", "read", "create", "update", "submit", "post", "approve", "export")
-ROLES = ("admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor")
+ROLES = (
+    "admin",
+    "manager",
+    "supervisor",
+    "clerk",
+    "agent",
+    "warehouse",
+    "finance",
+    "vendor",
+    "auditor",
+    "technician",
+)
 
 
 def _domain_match(request_domain: str, grant_domain: str) -> bool:

@@ -17,6 +17,7 @@ KINDS = {
     for k in (
         Kind("complaint_sla_breach", "Complaint SLA breached", "custops"),
         Kind("credit_hold", "Credit hold raised", "custops"),
+        Kind("aftersales_sla_breach", "After-sales case late (turnaround target passed)", "custops"),
         Kind("account_overdue", "Account overdue", "custops"),
         Kind("payment_failed", "Payment failed", "commerce"),
         Kind("payment_stuck", "Payment stuck in 3-D Secure", "commerce"),
