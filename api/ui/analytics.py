@@ -204,8 +204,9 @@ async def set_target(
     if not back.startswith("/analytics/"):
         back = "/analytics/commerce"
     if data is None:
-        first = next(iter(errors.items()))
-        return redirect(back, f"Target not saved: {first[0]}: {first[1]}")
+        # A malformed form is a 422 in words, like every other form; nothing was written.
+        field, message = next(iter(errors.items()))
+        raise InvalidInput(f"Target not saved: {field}: {message}", field=field)
     p.require("analytics", "update", data.branch_id)
     try:
         row = await targets_svc.set_target(

@@ -627,7 +627,7 @@ async def create_replacement(session: AsyncSession, *, actor: Actor, case_id: in
         fingerprint=orders.request_hash(0, body),
         currency=original.currency,
         customer_id=c.customer_id,
-        discounts=[DiscountLine(code=f"RMA-{c.id}", percent_bp=10000)],
+        granted=(DiscountLine(code=f"RMA-{c.id}", source="aftersales", percent_bp=10000),),
         shipping=ShippingRule(base_minor=0, per_kg_minor=0),
     )
     start = await orders.start_input(session, order, settings)

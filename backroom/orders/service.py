@@ -20,7 +20,7 @@ from backroom.audit.context import Actor
 from backroom.carts.discounts import Basket
 from backroom.carts.discounts import collect as collect_discounts
 from backroom.carts.errors import CodeRefused
-from backroom.carts.pricing import PriceLine, ShippingRule, Totals, price
+from backroom.carts.pricing import DiscountLine, PriceLine, ShippingRule, Totals, price
 from backroom.catalog import service as catalog
 from backroom.catalog.errors import ProductArchived
 from backroom.catalog.models import Product, ProductStatus
@@ -80,6 +80,7 @@ async def price_items(
     basket: Basket | None = None,
     shipping: ShippingRule | None = None,
     refused: dict[str, str] | None = None,
+    extra: tuple[DiscountLine, ...] = (),
 ) -> tuple[Totals, dict[int, Product]]:
     """Price (product_id, qty) pairs at today's catalog prices, with the discounts the
     registered sources give `basket` (its lines are filled in here). A code in the basket that
@@ -113,7 +114,8 @@ async def price_items(
         elif offer.refused:
             raise CodeRefused(next(iter(offer.refused.values())), refused=offer.refused)
         discounts = offer.lines
-    return price(lines, currency=currency, discounts=discounts, shipping=shipping), products
+    # `extra`: a discount the business grants, not a code (an after-sales replacement is free).
+    return price(lines, currency=currency, discounts=[*discounts, *extra], shipping=shipping), products
 
 
 def review_reason(
@@ -153,13 +155,15 @@ async def place_order(
     codes: list[str] = (),
     channel: str = "storefront",
     shipping: ShippingRule | None = None,
+    granted: tuple[DiscountLine, ...] = (),
 ) -> Order:
     """Create an order from (product_id, qty) items: re-price (with the discount codes, through
     the registered discount sources), reserve stock atomically (each line from one branch), one
     parcel per fulfilling branch. Idempotent per Idempotency-Key (see find_by_idempotency_key);
     raises OutOfStock, or CodeRefused for a code that no longer applies, and leaves nothing
     behind on rollback. The "placed" handlers reserve the discounts' uses in this transaction.
-    `shipping` overrides the default rate (after-sales replacements ship free)."""
+    `shipping` overrides the default rate and `granted` adds discounts the business grants
+    (after-sales replacements: free and shipped free)."""
     await audit.lock_chain(session)
     merged: dict[int, int] = defaultdict(int)
     for pid, qty in items:
@@ -181,6 +185,7 @@ async def place_order(
             channel=channel,
         ),
         shipping=shipping,
+        extra=tuple(granted),
     )
     order = Order(
         token=secrets.token_urlsafe(24),
