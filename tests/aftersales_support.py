@@ -12,8 +12,7 @@ from backroom.catalog.schemas import ProductCreate
 from backroom.db.base import utcnow
 from backroom.warranty import service as warranty
 from backroom.warranty.schemas import WarrantyCreate
-from tests.custops_helpers import create_customer
-from tests.helpers import TEST_ACTOR, create_branch, uniq
+from tests.helpers import TEST_ACTOR, create_branch, create_customer, uniq
 
 
 async def warranted_product(session, *, months=12, price=49900, kind="goods", stock_branch=None, stock=0):
@@ -69,7 +68,7 @@ async def paid_delivered_order(db, settings, gateway, *, price=49900, months=12,
     """A branch, a customer, a warranted product and an order of it, paid on localstripe and
     delivered (which registered its warranties). Returns (branch, customer, product, order, line)."""
     from backroom.orders import service as orders
-    from tests.commerce_support import place
+    from tests.helpers import place
 
     async with db.sessionmaker.begin() as s:
         branch = await create_branch(s)

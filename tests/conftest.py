@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 import backroom.auth.service as _auth_service
 from backroom.db.migrate import upgrade_async
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
+from backroom.payments.localstripe_server import start_localstripe
 from backroom.settings import Settings
 from backroom.temporal import dev_server_args
 
@@ -167,3 +168,19 @@ async def dev_env():
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:10]}"
+
+
+# Commerce: one localstripe for the session and settings pointing at it.
+@pytest.fixture(scope="session")
+def localstripe():
+    server = start_localstripe(port=0)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def commerce_settings(settings, localstripe):
+    settings.stripe_api_key = "sk_test_backroom"
+    settings.stripe_api_base = localstripe.url
+    settings.stripe_webhook_secret = "whsec_test"
+    return settings

@@ -5,8 +5,7 @@ from __future__ import annotations
 from backroom.orders import service as orders
 from backroom.promotions import service as promotions
 from backroom.promotions.schemas import PromotionCreate
-from tests.commerce_support import ACTOR, checkout_body
-from tests.helpers import uniq
+from tests.helpers import TEST_ACTOR, checkout_body, uniq
 
 
 async def make_promotion(session, branch, *, submit=True, **terms):
@@ -20,10 +19,10 @@ async def make_promotion(session, branch, *, submit=True, **terms):
     if terms.get("code_mode", "shared") == "shared":
         terms.setdefault("code", uniq("SAVE").upper())
     promo = await promotions.create_promotion(
-        session, actor=ACTOR, data=PromotionCreate(**terms), branch_id=branch.id, currency="USD"
+        session, actor=TEST_ACTOR, data=PromotionCreate(**terms), branch_id=branch.id, currency="USD"
     )
     if submit:
-        await promotions.submit(session, actor=ACTOR, promotion_id=promo.id)
+        await promotions.submit(session, actor=TEST_ACTOR, promotion_id=promo.id)
     return promo
 
 
@@ -31,7 +30,7 @@ async def place_with(session, branch, items, *, codes=(), email=None, customer_i
     body = checkout_body(email=email or f"{uniq('b')}@example.com")
     return await orders.place_order(
         session,
-        actor=ACTOR,
+        actor=TEST_ACTOR,
         cart_id=None,
         branch_id=branch.id,
         items=items,

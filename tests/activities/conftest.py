@@ -10,7 +10,6 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.deps import Deps
-from tests.commerce_support import commerce_settings, localstripe  # noqa: F401  (fixtures)
 from tests.helpers import uniq
 
 

@@ -9,7 +9,7 @@ from activities.approvals import ApprovalActivities
 from backroom.approvals.models import ApprovalRequest
 from backroom.approvals.schemas import ApprovalAsk, ApprovalLevel, CloseRequest, OpenRequest
 from backroom.errors import NotFound
-from tests.custops_helpers import staff
+from tests.helpers import staff
 
 
 def _open(branch_id, workflow_id):

@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 from activities.complaints import ComplaintActivities
 from backroom.complaints import service as complaints
 from backroom.complaints.flow import Breach
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import TEST_ACTOR
+from tests.helpers import TEST_ACTOR, create_customer, staff
 
 
 async def test_breach_recorded_once_per_key(act_env, deps, sqlite_db):

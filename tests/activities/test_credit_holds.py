@@ -6,8 +6,7 @@ from activities.credit_holds import CreditHoldActivities
 from backroom.credit import ledger
 from backroom.credit.models import CreditEntry
 from backroom.notifications.models import Notification
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import TEST_ACTOR, uniq
+from tests.helpers import TEST_ACTOR, create_customer, staff, uniq
 
 
 async def test_settle_twice_posts_once(act_env, deps, sqlite_db):

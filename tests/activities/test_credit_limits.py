@@ -10,7 +10,7 @@ from backroom.credit import limits
 from backroom.credit.flow import LimitDecision
 from backroom.customers.models import Customer
 from backroom.errors import Conflict
-from tests.custops_helpers import create_customer, staff
+from tests.helpers import create_customer, staff
 
 
 async def _request(db, people, new_limit):

@@ -8,8 +8,7 @@ from activities.crm import FollowUpActivities
 from backroom.crm import service as crm
 from backroom.db.base import utcnow
 from backroom.notifications.models import Notification
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import TEST_ACTOR
+from tests.helpers import TEST_ACTOR, create_customer, staff
 
 
 async def test_remind_and_escalate_twice_notify_once(act_env, deps, sqlite_db):

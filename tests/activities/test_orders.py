@@ -7,7 +7,7 @@ from activities.orders import OrderActivities
 from backroom.orders import service as orders
 from backroom.orders.errors import OrderActionRefused
 from backroom.orders.flow import LabelAsk, MoneyAsk, OrderRef, ParcelStep
-from tests.commerce_support import adapters, make_shop, place
+from tests.helpers import adapters, make_shop, place
 
 
 @pytest.fixture

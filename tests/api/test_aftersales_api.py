@@ -16,8 +16,16 @@ from backroom.audit.models import AuditEvent
 from backroom.db.base import utcnow
 from backroom.notifications.models import Notification
 from tests.aftersales_support import warranted_product
-from tests.custops_helpers import create_customer, eventually, staff
-from tests.helpers import browser_client, client_for, make_app, token_client, uniq
+from tests.helpers import (
+    browser_client,
+    client_for,
+    create_customer,
+    eventually,
+    make_app,
+    staff,
+    token_client,
+    uniq,
+)
 from worker.registry import Deps, build_worker
 
 ROLES = ("agent", "warehouse", "technician", "clerk", "vendor", "manager")

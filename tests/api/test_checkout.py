@@ -12,8 +12,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import select
 
 from backroom.catalog.models import StockLevel
-from tests.commerce_support import adapters, make_shop, open_cart
-from tests.helpers import create_user, make_app, token_client, uniq
+from tests.helpers import adapters, create_user, make_app, make_shop, open_cart, token_client, uniq
 from worker.registry import Deps, build_worker
 
 BODY = {
@@ -190,8 +189,7 @@ async def test_stripe_webhook_while_temporal_is_down_is_kept_for_later(sqlite_db
     """The event is acknowledged and its signal waits in the outbox for the poller."""
     from backroom.orders.models import Order
     from backroom.starts.models import WorkflowSignal
-    from tests.commerce_support import place
-    from tests.helpers import client_for
+    from tests.helpers import client_for, place
 
     db, settings = sqlite_db, commerce_settings  # TEMPORAL_ADDRESS points at a closed port
     async with db.sessionmaker.begin() as s:
@@ -220,7 +218,7 @@ async def test_an_order_action_holds_no_write_lock_while_the_workflow_works(sqli
 
     from backroom.errors import WorkflowServiceUnavailable
     from backroom.orders.models import Order
-    from tests.commerce_support import place
+    from tests.helpers import place
 
     db = sqlite_db
     async with db.sessionmaker.begin() as s:
@@ -281,7 +279,7 @@ async def test_concurrent_checkouts_of_last_unit_on_postgres(dev_env, pg_db, com
 async def test_stripe_webhook_signals_three_d_secure_completion(
     dev_env, sqlite_db, commerce_settings, task_queue
 ):
-    from tests.commerce_support import adapters as make_adapters
+    from tests.helpers import adapters as make_adapters
 
     db, settings, env = sqlite_db, commerce_settings, dev_env
     async with db.sessionmaker.begin() as s:

@@ -4,8 +4,7 @@ Workflows start on the dev server (no worker: the API's part ends at the start).
 from sqlalchemy import select
 
 from backroom.audit.models import AuditEvent
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import make_app, token_client
+from tests.helpers import create_customer, make_app, staff, token_client
 
 
 async def _setup(db, settings, dev_env):

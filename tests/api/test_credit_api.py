@@ -4,8 +4,7 @@ from datetime import timedelta
 
 from backroom.credit import ledger
 from backroom.db.base import utcnow
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import TEST_ACTOR, make_app, token_client, uniq
+from tests.helpers import TEST_ACTOR, create_customer, make_app, staff, token_client, uniq
 
 
 async def test_sale_payment_statement_aging(db, settings, dev_env):

@@ -4,8 +4,7 @@ import csv
 import io
 
 from backroom.crm import service as crm
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import TEST_ACTOR, make_app, token_client, uniq
+from tests.helpers import TEST_ACTOR, create_customer, make_app, staff, token_client, uniq
 
 
 async def test_search_contacts_timeline(db, settings):

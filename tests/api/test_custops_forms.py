@@ -6,8 +6,7 @@ from sqlalchemy import func, select
 from backroom.audit.models import AuditEvent
 from backroom.credit.models import CreditLimitRequest
 from backroom.starts.models import WorkflowStart
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import browser_client, make_app
+from tests.helpers import browser_client, create_customer, make_app, staff
 
 
 async def test_a_refused_limit_request_renders_the_reason_and_writes_nothing(db, settings, dev_env):

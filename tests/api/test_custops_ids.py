@@ -1,8 +1,7 @@
 """Ids in customer-operations paths and bodies: a wild or unknown one is refused in words,
 never a server error or a database conflict."""
 
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import make_app, token_client
+from tests.helpers import create_customer, make_app, staff, token_client
 
 WILD = (0, -1, 2**63)
 

@@ -5,8 +5,7 @@ from sqlalchemy import select
 
 from backroom.approvals.models import ApprovalRequest
 from backroom.credit import ledger
-from tests.custops_helpers import create_customer, eventually, staff
-from tests.helpers import TEST_ACTOR, make_app, token_client, uniq
+from tests.helpers import TEST_ACTOR, create_customer, eventually, make_app, staff, token_client, uniq
 from worker.registry import Deps, build_worker
 
 

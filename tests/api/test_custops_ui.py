@@ -6,8 +6,7 @@ from datetime import timedelta
 from backroom.credit import ledger
 from backroom.db.base import utcnow
 from backroom.notifications.sender import send_pending
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import TEST_ACTOR, browser_client, make_app, uniq
+from tests.helpers import TEST_ACTOR, browser_client, create_customer, make_app, staff, uniq
 
 
 async def test_agent_logs_complaint_through_the_form(db, settings, dev_env):

@@ -13,9 +13,17 @@ import policies
 from backroom.audit.models import AuditEvent
 from backroom.carts import service as carts
 from backroom.recovery.models import CartRecovery
-from tests.commerce_support import ACTOR, make_shop
-from tests.custops_helpers import create_customer
-from tests.helpers import browser_client, create_branch, create_user, make_app, token_client, uniq
+from tests.helpers import (
+    TEST_ACTOR,
+    browser_client,
+    create_branch,
+    create_customer,
+    create_user,
+    make_app,
+    make_shop,
+    token_client,
+    uniq,
+)
 from tests.promotions_support import make_promotion
 
 
@@ -144,7 +152,7 @@ async def test_abandoned_carts_list_and_manual_reminder(world):
         rows = {}
         for cust in (yes, no):
             cart = await carts.create_cart(
-                s, actor=ACTOR, branch_id=world["a"].id, currency="USD", customer_id=cust.id
+                s, actor=TEST_ACTOR, branch_id=world["a"].id, currency="USD", customer_id=cust.id
             )
             from backroom.carts.models import CartLine
             from backroom.db.base import utcnow

@@ -12,8 +12,7 @@ from backroom.reports import snapshots
 from backroom.reports.flow import SnapshotAsk
 from backroom.reports.periods import Edition
 from backroom.starts.models import WorkflowStart
-from tests.custops_helpers import create_customer
-from tests.helpers import create_branch, create_user, make_app, token_client, uniq
+from tests.helpers import create_branch, create_customer, create_user, make_app, token_client, uniq
 
 DAY = date(2026, 5, 5)
 

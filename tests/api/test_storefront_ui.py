@@ -8,8 +8,7 @@ import re
 from fastapi.routing import APIRoute
 
 from tests.api.test_checkout import running
-from tests.commerce_support import make_shop
-from tests.helpers import browser_client, client_for, create_user, make_app
+from tests.helpers import browser_client, client_for, create_user, make_app, make_shop
 
 
 async def buy(shop, product_id, method, **extra):
@@ -140,7 +139,7 @@ def test_every_commerce_route_declares_its_permission(settings):
 async def test_a_staff_refund_amount_is_read_in_the_orders_currency(sqlite_db, settings):
     """ "12.50" is no amount of yen: refused on the form, before any workflow is asked."""
     from backroom.orders.models import Order
-    from tests.commerce_support import place
+    from tests.helpers import place
 
     db = sqlite_db
     async with db.sessionmaker.begin() as s:

@@ -9,8 +9,16 @@ import uvicorn
 from playwright.async_api import async_playwright
 
 from backroom.complaints.models import Complaint
-from tests.custops_helpers import create_customer, eventually, running_worker, staff
-from tests.helpers import PASSWORD, free_port, make_app, uniq
+from tests.helpers import (
+    PASSWORD,
+    create_customer,
+    eventually,
+    free_port,
+    make_app,
+    running_worker,
+    staff,
+    uniq,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

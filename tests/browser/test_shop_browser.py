@@ -9,8 +9,7 @@ import pytest
 import uvicorn
 
 from tests.api.test_checkout import running
-from tests.commerce_support import make_shop
-from tests.helpers import PASSWORD, create_user, free_port
+from tests.helpers import PASSWORD, create_user, free_port, make_shop
 
 pytestmark = pytest.mark.browser
 ARGS = [

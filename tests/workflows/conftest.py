@@ -3,8 +3,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.commerce_support import commerce_settings, localstripe  # noqa: F401  (fixtures)
-
 HISTORIES = Path(__file__).parent / "histories"
 
 

@@ -26,10 +26,17 @@ from backroom.orders import service as orders
 from backroom.orders.models import Order, PaymentEntry
 from backroom.starts.models import WorkflowStart
 from tests.aftersales_support import paid_delivered_order, warranted_product
-from tests.commerce_support import CrashOnce, adapters
 from tests.conftest import binary
-from tests.custops_helpers import create_customer, eventually
-from tests.helpers import TEST_ACTOR, create_branch, create_user, uniq
+from tests.helpers import (
+    TEST_ACTOR,
+    CrashOnce,
+    adapters,
+    create_branch,
+    create_customer,
+    create_user,
+    eventually,
+    uniq,
+)
 from worker.registry import Deps, build_worker
 from workflows.aftersales import RmaCaseWorkflow
 

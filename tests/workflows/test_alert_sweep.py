@@ -12,8 +12,7 @@ from backroom.alerts.flow import AlertSweepInput
 from backroom.alerts.models import ExceptionAlert
 from backroom.complaints.models import Complaint
 from tests.backroom.reports.records import complaint, customer
-from tests.custops_helpers import running_worker
-from tests.helpers import create_branch
+from tests.helpers import create_branch, running_worker
 from workflows.alerts import AlertSweepWorkflow
 
 

@@ -25,9 +25,7 @@ from backroom.promotions import service as promotions
 from backroom.recovery import service as recovery
 from backroom.recovery.models import CartRecovery, CartReminder
 from backroom.recovery.schemas import ReminderSettingsIn
-from tests.commerce_support import ACTOR, checkout_body, make_shop
-from tests.custops_helpers import create_customer
-from tests.helpers import client_for, make_app, uniq
+from tests.helpers import TEST_ACTOR, checkout_body, client_for, create_customer, make_app, make_shop, uniq
 from tests.promotions_support import make_promotion
 from worker.registry import Deps, build_worker
 
@@ -46,7 +44,9 @@ async def _world(db, *, consent=True, recovery_coupon=False, stock=((10, 0), (10
     async with db.sessionmaker.begin() as s:
         a, _b, (p1, p2) = await make_shop(s, stock=stock, prices=(2000, 500))
         cust = await create_customer(s, branch=a, consent_email=consent, name="Rita Return")
-        cart = await carts.create_cart(s, actor=ACTOR, branch_id=a.id, currency="USD", customer_id=cust.id)
+        cart = await carts.create_cart(
+            s, actor=TEST_ACTOR, branch_id=a.id, currency="USD", customer_id=cust.id
+        )
         promo = None
         if recovery_coupon:
             promo = await make_promotion(
@@ -54,7 +54,7 @@ async def _world(db, *, consent=True, recovery_coupon=False, stock=((10, 0), (10
             )
             await recovery.set_reminder_settings(
                 s,
-                actor=ACTOR,
+                actor=TEST_ACTOR,
                 branch_id=a.id,
                 data=ReminderSettingsIn(delays_hours=[1, 24, 72], recovery_promotion_id=promo.id),
             )
@@ -157,7 +157,7 @@ async def test_cadence_fires_at_1_24_72_hours_with_a_recovery_code(ts_env, sqlit
         async with db.sessionmaker.begin() as s:
             order = await orders.place_order(
                 s,
-                actor=ACTOR,
+                actor=TEST_ACTOR,
                 cart_id=w["cart"].id,
                 branch_id=w["branch"].id,
                 items=list(view.items.items()),
@@ -239,7 +239,7 @@ async def test_out_of_stock_items_get_no_reminder(ts_env, sqlite_db, shop_settin
     kw = {"task_queue": st.task_queue, "prefix": st.workflow_prefix}
     async with _worker(ts_env, st, db, w["branch"]):
         await carts.send(ts_env.client, w["cart"], "add", CartItem(product_id=w["p1"].id, qty=1), **kw)
-        from tests.commerce_support import place
+        from tests.helpers import place
 
         await place(db, w["branch"], [(w["p1"].id, 1)])  # the last unit sells elsewhere
         await ts_env.sleep(2 * HOUR)

@@ -9,8 +9,7 @@ from backroom.carts.errors import CartChangeRefused
 from backroom.carts.schemas import CartItem, CartQty
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductUpdate
-from tests.commerce_support import ACTOR, make_shop
-from tests.helpers import uniq
+from tests.helpers import TEST_ACTOR, make_shop, uniq
 from worker.registry import Deps, build_worker
 
 
@@ -19,7 +18,7 @@ async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue, save_hist
     settings.workflow_prefix = uniq("t") + "-"
     async with db.sessionmaker.begin() as s:
         a, _b, (p1, p2) = await make_shop(s, stock=((2, 1), (1, 0)), prices=(1000, 250))
-        cart = await carts.create_cart(s, actor=ACTOR, branch_id=a.id, currency="USD")
+        cart = await carts.create_cart(s, actor=TEST_ACTOR, branch_id=a.id, currency="USD")
     kw = {"task_queue": task_queue, "prefix": settings.workflow_prefix}
     async with build_worker(
         ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
@@ -34,7 +33,7 @@ async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue, save_hist
         # Prices are re-read from the catalog on each change.
         async with db.sessionmaker.begin() as s:
             await catalog.update_product(
-                s, actor=ACTOR, product_id=p1.id, data=ProductUpdate(price_minor=900)
+                s, actor=TEST_ACTOR, product_id=p1.id, data=ProductUpdate(price_minor=900)
             )
         view = await carts.send(ts_env.client, cart, "add", CartItem(product_id=p2.id, qty=1), **kw)
         assert view.totals.subtotal_minor == 3 * 900 + 250

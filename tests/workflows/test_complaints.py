@@ -6,8 +6,7 @@ from backroom.complaints import service as complaints
 from backroom.complaints.flow import ComplaintInput, Resolution
 from backroom.complaints.models import Complaint, ComplaintEvent
 from backroom.notifications.models import Notification
-from tests.custops_helpers import create_customer, eventually, running_worker, staff
-from tests.helpers import TEST_ACTOR
+from tests.helpers import TEST_ACTOR, create_customer, eventually, running_worker, staff
 from workflows.complaints import ComplaintWorkflow
 
 SLA = {"high": (60, 240)}

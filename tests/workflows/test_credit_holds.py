@@ -12,8 +12,7 @@ from backroom.credit.flow import CreditHoldInput, SweepInput
 from backroom.credit.models import CreditAccount, CreditHold
 from backroom.db.base import utcnow
 from policies import load_enforcer
-from tests.custops_helpers import create_customer, eventually, running_worker, staff
-from tests.helpers import TEST_ACTOR, uniq
+from tests.helpers import TEST_ACTOR, create_customer, eventually, running_worker, staff, uniq
 from workflows.credit_holds import CreditHoldWorkflow, CreditOverdueSweepWorkflow
 
 

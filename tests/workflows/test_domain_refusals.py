@@ -30,9 +30,7 @@ from backroom.credit import limits
 from backroom.credit.flow import CreditHoldInput, LimitChangeInput, hold_workflow_id
 from backroom.crm.flow import FollowUpInput, followup_workflow_id
 from backroom.orders import service as orders
-from tests.commerce_support import ACTOR, adapters, make_shop, place
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import uniq
+from tests.helpers import TEST_ACTOR, adapters, create_customer, make_shop, place, staff, uniq
 from tests.workflows.test_orders import RefusingCarrier
 from worker.registry import Deps, build_worker
 from workflows.complaints import ComplaintWorkflow
@@ -130,7 +128,12 @@ async def test_credit_limit_apply_conflict_is_not_retried(ts_env, sqlite_db, set
         # Meanwhile the request was closed elsewhere: applying it now is a Conflict.
         async with db.sessionmaker.begin() as s:
             await limits.close_request(
-                s, actor=ACTOR, request_id=req.id, status="rejected", decided_by_id=None, reason="Withdrawn"
+                s,
+                actor=TEST_ACTOR,
+                request_id=req.id,
+                status="rejected",
+                decided_by_id=None,
+                reason="Withdrawn",
             )
         await handle.execute_update(
             CreditLimitChangeWorkflow.decide,
@@ -238,7 +241,7 @@ async def test_cart_out_of_stock_is_refused_after_one_pricing(ts_env, sqlite_db,
     settings.workflow_prefix = uniq("t") + "-"
     async with db.sessionmaker.begin() as s:
         a, _b, (p1,) = await make_shop(s, stock=((1, 0),))
-        cart = await carts.create_cart(s, actor=ACTOR, branch_id=a.id, currency="USD")
+        cart = await carts.create_cart(s, actor=TEST_ACTOR, branch_id=a.id, currency="USD")
     log = AttemptLog()
     async with worker(ts_env, db, settings, task_queue, log):
         with pytest.raises(CartChangeRefused) as refused:

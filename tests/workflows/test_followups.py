@@ -8,8 +8,7 @@ from backroom.crm import service as crm
 from backroom.crm.flow import CompleteTask, FollowUpInput
 from backroom.crm.models import FollowUpTask
 from backroom.notifications.models import Notification
-from tests.custops_helpers import create_customer, eventually, running_worker, staff
-from tests.helpers import TEST_ACTOR
+from tests.helpers import TEST_ACTOR, create_customer, eventually, running_worker, staff
 from workflows.crm import FollowUpWorkflow
 
 

@@ -11,8 +11,7 @@ from backroom.catalog.models import StockLevel
 from backroom.orders import service as orders
 from backroom.orders.flow import CancelAsk, ParcelAction, PaymentSignal, RefundAsk
 from backroom.orders.models import Alert
-from tests.commerce_support import CrashOnce, adapters, make_shop, place
-from tests.helpers import create_user, uniq
+from tests.helpers import CrashOnce, adapters, create_user, make_shop, place, uniq
 from worker.registry import Deps, build_worker
 from workflows.orders import OrderFulfillmentWorkflow
 

@@ -19,7 +19,7 @@ from backroom.promotions import service as promotions
 from backroom.promotions.schemas import PromotionCreate, PromotionUpdate
 from backroom.starts import service as starts
 from policies import load_enforcer
-from tests.custops_helpers import staff
+from tests.helpers import staff
 from worker.registry import Deps, build_worker
 
 HISTORIES = Path(__file__).parent / "histories"

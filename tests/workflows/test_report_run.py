@@ -18,8 +18,7 @@ from backroom.reports import catalog, schedules
 from backroom.reports.flow import ReportRunInput, SnapshotAsk
 from backroom.reports.models import ReportSnapshot
 from backroom.reports.periods import Edition
-from tests.custops_helpers import create_customer, running_worker
-from tests.helpers import create_branch, uniq
+from tests.helpers import create_branch, create_customer, running_worker, uniq
 from workflows.reports import ReportRunWorkflow
 
 DAY = date(2026, 2, 17)
@@ -176,7 +175,7 @@ async def test_a_schedule_action_makes_the_day_that_ended_before_its_scheduled_t
     stamped with its scheduled time, and the run makes the day that had ended by then."""
     from temporalio.client import ScheduleBackfill
 
-    from tests.custops_helpers import eventually
+    from tests.helpers import eventually
 
     db = fresh_db
     b = await _branch(db, tz="Europe/London")
@@ -215,7 +214,7 @@ async def test_new_schedules_run_once_at_once_for_the_last_ended_periods(
     dev_env, fresh_db, settings, task_queue
 ):
     from backroom.reports import periods
-    from tests.custops_helpers import eventually
+    from tests.helpers import eventually
 
     db = fresh_db
     async with db.sessionmaker.begin() as s:

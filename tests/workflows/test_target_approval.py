@@ -19,8 +19,7 @@ from backroom.audit.models import AuditEvent
 from backroom.auth import service as auth
 from backroom.starts.service import dispatch
 from policies import load_enforcer
-from tests.custops_helpers import running_worker
-from tests.helpers import create_branch, create_user
+from tests.helpers import create_branch, create_user, running_worker
 from workflows.targets import TargetApprovalWorkflow
 
 

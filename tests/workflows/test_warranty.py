@@ -16,8 +16,7 @@ from backroom.warranty.flow import WarrantyChange
 from backroom.warranty.models import Warranty, WarrantyEvent
 from tests.aftersales_support import registered
 from tests.conftest import binary
-from tests.custops_helpers import eventually, running_worker
-from tests.helpers import uniq
+from tests.helpers import eventually, running_worker, uniq
 from workflows.warranty import WarrantyWorkflow
 
 
@@ -141,7 +140,7 @@ async def test_extension_update_moves_the_timers(ts_env, sqlite_db, settings, ta
 async def test_transfer_then_paid_extension_signal_notices_go_to_the_new_owner(
     ts_env, sqlite_db, settings, task_queue
 ):
-    from tests.custops_helpers import create_customer
+    from tests.helpers import create_customer
 
     db = sqlite_db
     async with db.sessionmaker.begin() as s:

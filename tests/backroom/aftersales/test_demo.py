@@ -13,8 +13,7 @@ from backroom.notifications.models import Notification
 from backroom.starts.models import WorkflowStart
 from backroom.warranty import service as warranty
 from backroom.warranty.models import Warranty
-from tests.custops_helpers import eventually, running_worker
-from tests.helpers import create_branch
+from tests.helpers import create_branch, eventually, running_worker
 from workflows.aftersales import RmaCaseWorkflow
 
 

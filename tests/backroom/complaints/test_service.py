@@ -10,8 +10,7 @@ from backroom.complaints.errors import ComplaintStateError
 from backroom.complaints.schemas import ComplaintCreate
 from backroom.starts import service as starts
 from backroom.starts.models import WorkflowSignal, WorkflowStart
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import TEST_ACTOR
+from tests.helpers import TEST_ACTOR, create_customer, staff
 
 SLA = {"high": (60, 240)}
 

@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 
 from backroom.credit import ledger
 from backroom.credit.models import CreditEntry, CreditHold
-from tests.custops_helpers import create_customer
-from tests.helpers import TEST_ACTOR, create_branch, uniq
+from tests.helpers import TEST_ACTOR, create_branch, create_customer, uniq
 
 # (operation, amount); adjustments here are credits (a debit adjustment is a finance override,
 # like an approval, and is covered by the sum property only).

@@ -10,8 +10,7 @@ from backroom.credit import service as credit
 from backroom.credit.schemas import Adjustment, CreditSale, LimitChangeIn, Payment
 from backroom.errors import InvalidInput
 from backroom.starts.models import WorkflowSignal, WorkflowStart
-from tests.custops_helpers import create_customer, staff
-from tests.helpers import TEST_ACTOR, uniq
+from tests.helpers import TEST_ACTOR, create_customer, staff, uniq
 
 
 async def test_hold_start_payment_signal_and_goodwill_rule(sqlite_db, settings):

@@ -11,8 +11,7 @@ from backroom.customers import repository, service
 from backroom.customers.errors import DuplicateCustomer
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact
 from backroom.errors import Conflict
-from tests.custops_helpers import create_customer
-from tests.helpers import TEST_ACTOR, create_branch, uniq
+from tests.helpers import TEST_ACTOR, create_branch, create_customer, uniq
 
 
 async def test_search_by_name_email_phone_with_keyset_pages(pg_db):

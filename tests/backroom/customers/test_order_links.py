@@ -2,9 +2,7 @@
 
 from backroom.customers import service
 from backroom.orders.models import Order
-from tests.commerce_support import checkout_body, make_shop
-from tests.custops_helpers import create_customer
-from tests.helpers import TEST_ACTOR, uniq
+from tests.helpers import TEST_ACTOR, checkout_body, create_customer, make_shop, uniq
 
 
 async def test_orders_follow_a_merged_customer_and_show_on_the_timeline(db):

@@ -2,8 +2,7 @@
 
 from backroom.orders import charges
 from backroom.payments.gateway import PaymentResult, PaymentStatus
-from tests.commerce_support import adapters, make_shop, place
-from tests.helpers import uniq
+from tests.helpers import adapters, make_shop, place, uniq
 
 
 def _result(status: PaymentStatus, message=None) -> PaymentResult:

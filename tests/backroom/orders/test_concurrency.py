@@ -10,8 +10,7 @@ from sqlalchemy import select
 from backroom.catalog import service as catalog
 from backroom.catalog.models import StockLevel
 from backroom.orders import service as orders
-from tests.commerce_support import ACTOR, checkout_body, make_shop, place
-from tests.helpers import uniq
+from tests.helpers import TEST_ACTOR, checkout_body, make_shop, place, uniq
 
 
 async def test_reserving_and_shipping_together_never_deadlock(pg_db):
@@ -25,16 +24,16 @@ async def test_reserving_and_shipping_together_never_deadlock(pg_db):
             parcel = (await orders.parcels_of(s, order.id))[0]
             # The activity's order: parcel row, audit, then the stock row.
             await orders.update_parcel(
-                s, actor=ACTOR, parcel_id=parcel.id, to="shipped", allowed_from=("pending",)
+                s, actor=TEST_ACTOR, parcel_id=parcel.id, to="shipped", allowed_from=("pending",)
             )
-            await catalog.ship_reserved(s, actor=ACTOR, order_id=order.id, branch_id=a.id)
+            await catalog.ship_reserved(s, actor=TEST_ACTOR, order_id=order.id, branch_id=a.id)
 
     async def buy():
         body = checkout_body()
         async with db.sessionmaker.begin() as s:
             await orders.place_order(
                 s,
-                actor=ACTOR,
+                actor=TEST_ACTOR,
                 cart_id=None,
                 branch_id=a.id,
                 items=[(p1.id, 1)],

@@ -5,7 +5,7 @@ import pytest
 from backroom.errors import Conflict
 from backroom.orders import events
 from backroom.orders import service as orders
-from tests.commerce_support import ACTOR, make_shop, place
+from tests.helpers import TEST_ACTOR, make_shop, place
 
 
 @pytest.fixture
@@ -32,11 +32,16 @@ async def test_handlers_run_once_per_event_and_only_for_their_statuses(db, seen)
     for _ in range(2):  # a retried activity repeats the same key
         async with db.sessionmaker.begin() as s:
             await orders.set_status(
-                s, actor=ACTOR, order_id=order.id, status="delivered", message="Delivered.", key="k-delivered"
+                s,
+                actor=TEST_ACTOR,
+                order_id=order.id,
+                status="delivered",
+                message="Delivered.",
+                key="k-delivered",
             )
     async with db.sessionmaker.begin() as s:
         await orders.set_status(
-            s, actor=ACTOR, order_id=order.id, status="shipped", message="Shipped.", key="k-shipped"
+            s, actor=TEST_ACTOR, order_id=order.id, status="shipped", message="Shipped.", key="k-shipped"
         )
     assert [c[1] for c in seen] == ["placed", "delivered"]
 
@@ -49,7 +54,7 @@ async def test_a_refusing_handler_rolls_the_status_change_back(db, seen):
         async with db.sessionmaker.begin() as s:
             await orders.set_status(
                 s,
-                actor=ACTOR,
+                actor=TEST_ACTOR,
                 order_id=order.id,
                 status="delivered",
                 message="x",

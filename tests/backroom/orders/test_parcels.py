@@ -7,7 +7,7 @@ from backroom.orders import service as orders
 from backroom.orders.errors import OrderActionRefused
 from backroom.orders.models import Parcel
 from backroom.orders.parcels import ParcelStatus as P
-from tests.commerce_support import ACTOR, make_shop, place
+from tests.helpers import TEST_ACTOR, make_shop, place
 
 
 def test_each_status_is_reached_only_from_the_one_before():
@@ -56,7 +56,7 @@ async def test_steps_in_order_record_once_and_shipping_takes_the_stock(sqlite_db
     async with db.read_sessionmaker() as s:
         (parcel,) = await orders.parcels_of(s, order.id)
     async with db.sessionmaker.begin() as s:
-        kw = {"actor": ACTOR, "order_id": order.id, "parcel_id": parcel.id}
+        kw = {"actor": TEST_ACTOR, "order_id": order.id, "parcel_id": parcel.id}
         assert await parcels.record_step(s, step="packed", **kw) is None  # not picked yet
         assert (await parcels.record_step(s, step="picked", **kw)).status == "picked"
         assert await parcels.record_step(s, step="picked", **kw) is None  # a retry writes nothing

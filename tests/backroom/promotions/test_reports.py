@@ -8,7 +8,7 @@ from backroom.orders import service as orders
 from backroom.promotions import service as promotions
 from backroom.recovery.models import CartRecovery, CartReminder
 from backroom.reports import service as reports
-from tests.commerce_support import ACTOR, make_shop
+from tests.helpers import TEST_ACTOR, make_shop
 from tests.promotions_support import make_promotion, place_with
 
 
@@ -25,7 +25,7 @@ async def test_promotions_report(db):
         gone = await place_with(s, a, [(p1.id, 2)], codes=[code])
         await place_with(s, a, [(p1.id, 1)])  # no code: not counted
         await orders.set_status(
-            s, actor=ACTOR, order_id=gone.id, status="cancelled", message="x", key=f"r{gone.id}"
+            s, actor=TEST_ACTOR, order_id=gone.id, status="cancelled", message="x", key=f"r{gone.id}"
         )
         r = await reports.build_report(s, function="promotions", edition="daily", day=None, branch_ids=[a.id])
         assert line(r, "uses").current.value == 1
@@ -40,7 +40,9 @@ async def test_abandoned_carts_report(db):
         now = utcnow()
         ids = []
         for total, recovered_step in ((4000, 2), (2500, None)):
-            cart = await carts.create_cart(s, actor=ACTOR, branch_id=a.id, currency="USD", session_key=None)
+            cart = await carts.create_cart(
+                s, actor=TEST_ACTOR, branch_id=a.id, currency="USD", session_key=None
+            )
             cart.total_minor = total
             ids.append(cart.id)
             s.add(

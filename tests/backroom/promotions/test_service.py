@@ -19,7 +19,7 @@ from backroom.promotions.errors import CodeTaken, PromotionWrongState
 from backroom.promotions.models import Promotion, PromotionCode, Redemption
 from backroom.promotions.schemas import PromotionUpdate
 from backroom.starts.models import WorkflowStart
-from tests.commerce_support import ACTOR, make_shop
+from tests.helpers import TEST_ACTOR, make_shop
 from tests.promotions_support import make_promotion, place_with
 
 
@@ -64,7 +64,7 @@ async def test_refusal_reasons(db):
             s, a, target="products", product_ids=[p2.id], kind="fixed", amount_minor=300
         )
         paused = await make_promotion(s, a)
-        await promotions.set_status(s, actor=ACTOR, promotion_id=paused.id, action="pause")
+        await promotions.set_status(s, actor=TEST_ACTOR, promotion_id=paused.id, action="pause")
         codes = {
             name: await promotions.shared_code(s, p.id)
             for name, p in {
@@ -140,10 +140,10 @@ async def test_life_of_a_use(db):
             await place_with(s, a, [(p1.id, 1)], codes=[code])
         # Cancel gives the use back; capture confirms; a full refund returns it.
         await orders.set_status(
-            s, actor=ACTOR, order_id=o1.id, status="cancelled", message="x", key=f"t{o1.id}c"
+            s, actor=TEST_ACTOR, order_id=o1.id, status="cancelled", message="x", key=f"t{o1.id}c"
         )
         await orders.set_status(
-            s, actor=ACTOR, order_id=o2.id, status="shipped", message="x", key=f"t{o2.id}s"
+            s, actor=TEST_ACTOR, order_id=o2.id, status="shipped", message="x", key=f"t{o2.id}s"
         )
         promo = await promotions.get_promotion(s, promo.id)
         await s.refresh(promo)
@@ -151,7 +151,7 @@ async def test_life_of_a_use(db):
         stats = await promotions.stats(s, promo)
         assert stats.uses == 1 and stats.uses_left == 1 and stats.revenue_minor == o2.total_minor
         await orders.set_status(
-            s, actor=ACTOR, order_id=o2.id, status="refunded", message="x", key=f"t{o2.id}r"
+            s, actor=TEST_ACTOR, order_id=o2.id, status="refunded", message="x", key=f"t{o2.id}r"
         )
         await s.refresh(promo)
         assert (promo.uses_count, promo.confirmed_count, promo.spent_minor) == (0, 0, 0)
@@ -170,9 +170,10 @@ async def test_unique_codes_are_single_use_and_export(db):
         a, _b, (p1,) = await make_shop(s, stock=((50, 0),), prices=(2000,))
         promo = await make_promotion(s, a, code_mode="unique", submit=False)
         assert (
-            await promotions.generate_codes(s, actor=ACTOR, promotion_id=promo.id, count=25, prefix="x") == 25
+            await promotions.generate_codes(s, actor=TEST_ACTOR, promotion_id=promo.id, count=25, prefix="x")
+            == 25
         )
-        await promotions.submit(s, actor=ACTOR, promotion_id=promo.id)
+        await promotions.submit(s, actor=TEST_ACTOR, promotion_id=promo.id)
         codes = list(
             await s.scalars(select(PromotionCode.code).where(PromotionCode.promotion_id == promo.id))
         )
@@ -183,7 +184,7 @@ async def test_unique_codes_are_single_use_and_export(db):
         assert order.discount_minor == 200
         with pytest.raises(CodeRefused, match="already been used"):
             await place_with(s, a, [(p1.id, 1)], codes=[codes[0]])
-        body = await promotions.export_codes(s, actor=ACTOR, promotion_id=promo.id)
+        body = await promotions.export_codes(s, actor=TEST_ACTOR, promotion_id=promo.id)
         rows = list(csv.DictReader(io.StringIO(body)))
         assert len(rows) == 25
         assert {r["code"]: r["status"] for r in rows}[codes[0]] == "reserved"
@@ -208,14 +209,14 @@ async def test_approval_rule_and_changes(db):
         assert starts == [f"promotion-{high.id}-r1"]
         with pytest.raises(PromotionWrongState):
             await promotions.update_promotion(
-                s, actor=ACTOR, promotion_id=high.id, data=PromotionUpdate(name="x y")
+                s, actor=TEST_ACTOR, promotion_id=high.id, data=PromotionUpdate(name="x y")
             )
         # A live promotion: a low-risk change applies at once, a risky one waits, terms unchanged.
         await promotions.update_promotion(
-            s, actor=ACTOR, promotion_id=low.id, data=PromotionUpdate(percent_bp=1200)
+            s, actor=TEST_ACTOR, promotion_id=low.id, data=PromotionUpdate(percent_bp=1200)
         )
         await promotions.update_promotion(
-            s, actor=ACTOR, promotion_id=low.id, data=PromotionUpdate(percent_bp=6000)
+            s, actor=TEST_ACTOR, promotion_id=low.id, data=PromotionUpdate(percent_bp=6000)
         )
         low = await s.get(Promotion, low.id, populate_existing=True)
         assert low.percent_bp == 1200 and low.proposed == {"percent_bp": 6000} and low.status == "active"
@@ -225,7 +226,7 @@ async def test_approval_rule_and_changes(db):
 
 async def test_uses_follow_a_merged_customer_and_show_on_the_timeline(db):
     from backroom.customers import service as ops
-    from tests.custops_helpers import create_customer
+    from tests.helpers import create_customer
 
     async with db.sessionmaker.begin() as s:
         a, _b, (p1,) = await make_shop(s, stock=((10, 0),), prices=(2000,))
@@ -235,7 +236,7 @@ async def test_uses_follow_a_merged_customer_and_show_on_the_timeline(db):
         code = await promotions.shared_code(s, promo.id)
         await place_with(s, a, [(p1.id, 1)], codes=[code], customer_id=lose.id)
     async with db.sessionmaker.begin() as s:
-        await ops.merge(s, actor=ACTOR, loser_id=lose.id, survivor_id=keep.id)
+        await ops.merge(s, actor=TEST_ACTOR, loser_id=lose.id, survivor_id=keep.id)
     async with db.read_sessionmaker() as s:
         items = await ops.timeline(s, customer_id=keep.id)
         assert any(i.kind == "coupon" and code in i.title and "-2.00 USD" in i.title for i in items)

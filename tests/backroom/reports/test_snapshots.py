@@ -16,8 +16,7 @@ from backroom.reports.models import ReportSnapshot, ReportSnapshotFile
 from backroom.reports.periods import Edition
 from backroom.reports.service import build_report
 from backroom.starts.models import WorkflowStart
-from tests.custops_helpers import create_customer
-from tests.helpers import TEST_ACTOR, create_branch, create_user, uniq
+from tests.helpers import TEST_ACTOR, create_branch, create_customer, create_user, uniq
 
 DAY = date(2026, 3, 10)  # a Tuesday in ISO week 11
 

@@ -23,8 +23,16 @@ from backroom.reports.models import ReportSnapshotFile, ReportSubscription
 from backroom.reports.ops_schemas import SubscriptionCreate
 from backroom.reports.periods import Edition
 from policies import load_enforcer
-from tests.custops_helpers import create_customer
-from tests.helpers import TEST_ACTOR, client_for, create_branch, create_user, free_port, make_app, uniq
+from tests.helpers import (
+    TEST_ACTOR,
+    client_for,
+    create_branch,
+    create_customer,
+    create_user,
+    free_port,
+    make_app,
+    uniq,
+)
 
 DAY = date(2026, 4, 14)
 

@@ -16,9 +16,7 @@ from backroom.warranty import service as warranty
 from backroom.warranty.models import Warranty
 from backroom.warranty.schemas import WarrantyCreate
 from tests.aftersales_support import registered, warranted_product
-from tests.commerce_support import place
-from tests.custops_helpers import create_customer
-from tests.helpers import TEST_ACTOR, create_branch
+from tests.helpers import TEST_ACTOR, create_branch, create_customer, place
 
 
 def test_add_months_clamps_to_the_month_end():
