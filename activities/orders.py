@@ -9,9 +9,8 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.deps import Deps
+from activities.deps import Deps, workflow_actor
 from backroom.audit import service as audit
-from backroom.audit.context import Actor
 from backroom.catalog import service as catalog
 from backroom.orders import charges, parcels
 from backroom.orders import service as orders
@@ -28,10 +27,7 @@ from backroom.orders.flow import (
 )
 from backroom.shipping.carrier import Rate, choose_rate
 
-
-def _actor(user_id: int | None = None, name: str | None = None) -> Actor:
-    wf = activity.info().workflow_id
-    return Actor.workflow(wf, on_behalf_of=user_id, name=f"{name} via {wf}" if name else None)
+_actor = workflow_actor
 
 
 class OrderActivities:
@@ -116,8 +112,11 @@ class OrderActivities:
 
     @activity.defn(name="orders.capture_payment")
     async def capture_payment(self, ask: MoneyAsk) -> MoneyResult:
-        """Capture the held funds. Idempotent: same key, one capture, one ledger row."""
+        """Capture the held funds. Idempotent: same key, one capture, one ledger row. Nothing
+        is held for a zero total (an after-sales replacement): nothing to capture."""
         order = await self._order(ask.order_id)
+        if order.total_minor == 0 and not order.payment_intent_id:
+            return MoneyResult(status="nothing_to_capture")
         result = await self._gateway.capture(order.payment_intent_id, ask.amount_minor, ask.key)
         async with self._sessionmaker.begin() as session:
             return await charges.record_capture(

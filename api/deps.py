@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -19,6 +19,7 @@ from backroom.branches.models import Shift
 from backroom.errors import AppError, Forbidden, Unauthorized
 from backroom.settings import Settings
 from backroom.starts import service as starts
+from backroom.temporal import Connect
 
 SESSION_COOKIE = "backroom_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -49,17 +50,18 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     state = request.app.state
     reads_only = request.method in SAFE_METHODS or getattr(request.state, "reads_only", False)
     maker = state.read_sessionmaker if reads_only else state.sessionmaker
-    async for session in _transaction(maker, state):
+    async for session in _transaction(request, maker):
         yield session
 
 
 async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Like get_session, but a writing transaction even for a GET (an audited download)."""
-    async for session in _transaction(request.app.state.sessionmaker, request.app.state):
+    async for session in _transaction(request, request.app.state.sessionmaker):
         yield session
 
 
-async def _transaction(maker, state) -> AsyncIterator[AsyncSession]:
+async def _transaction(request: Request, maker) -> AsyncIterator[AsyncSession]:
+    state = request.app.state
     async with maker() as session:
         try:
             yield session
@@ -74,6 +76,7 @@ async def _transaction(maker, state) -> AsyncIterator[AsyncSession]:
 
 # Every route and page takes its session through these, so the commit lands before the response.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+WriteSession = Annotated[AsyncSession, Depends(get_write_session, scope="function")]
 
 
 def reads_only(request: Request) -> None:
@@ -100,7 +103,7 @@ async def get_temporal(request: Request) -> Client:
     return await request.app.state.temporal.client()
 
 
-def get_temporal_factory(request: Request) -> Callable[[], Awaitable[Client]]:
+def get_temporal_factory(request: Request) -> Connect:
     """Connects on first call: a route that may refuse the request first (not found, bad
     input) does not wait for, or fail on, an unreachable Temporal."""
     return request.app.state.temporal.client
@@ -108,7 +111,7 @@ def get_temporal_factory(request: Request) -> Callable[[], Awaitable[Client]]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Temporal = Annotated[Client, Depends(get_temporal)]
-TemporalFactory = Annotated[Callable[[], Awaitable[Client]], Depends(get_temporal_factory)]
+TemporalFactory = Annotated[Connect, Depends(get_temporal_factory)]
 
 
 def request_id(request: Request) -> str:

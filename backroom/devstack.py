@@ -27,11 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import policies
 from backroom.settings import Settings
 from backroom.temporal import dev_server_args
 
 HOST = "127.0.0.1"
-DEMO_ROLES = ("admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor")
+DEMO_ROLES = policies.ROLES  # one demo user per role (backroom/seed.py)
 STOP_TIMEOUT = 15.0
 TAIL_LINES = 20
 

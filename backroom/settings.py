@@ -49,6 +49,17 @@ class Settings(BaseSettings):
     credit_hold_manager_hours: float = Field(default=24, alias="CREDIT_HOLD_MANAGER_HOURS")
     credit_sweep_hours: float = Field(default=24, alias="CREDIT_SWEEP_HOURS")
     attachment_max_bytes: int = Field(default=5 * 1024 * 1024, alias="ATTACHMENT_MAX_BYTES")
+    max_body_bytes: int = Field(default=1024 * 1024, alias="MAX_BODY_BYTES")
+
+    # After-sales: turnaround target per case kind in minutes (the clock stops while waiting on
+    # the customer), days the customer has to answer a repair quote (one reminder, then
+    # declined), and the return window of an order for refunds.
+    aftersales_sla: dict[str, int] = Field(
+        default={"repair": 14 * 24 * 60, "exchange": 7 * 24 * 60, "refund": 7 * 24 * 60},
+        alias="AFTERSALES_SLA",
+    )
+    rma_quote_days: int = Field(default=7, alias="RMA_QUOTE_DAYS")
+    return_window_days: int = Field(default=30, alias="RETURN_WINDOW_DAYS")
 
     stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")

@@ -5,6 +5,7 @@ options")."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from types import MappingProxyType
 
@@ -16,7 +17,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from backroom.settings import Settings
 
-TASK_QUEUE = "backroom"
+# How a use case gets the client: connected on first call, so a request refused before it
+# reaches a workflow (not found, forbidden, bad input) never waits on Temporal.
+Connect = Callable[[], Awaitable[Client]]
 
 BRANCH_ID = SearchAttributeKey.for_keyword("BranchId")
 CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
@@ -48,8 +51,17 @@ GATEWAY_CALL = MappingProxyType(
         ),
     }
 )
+# Rendering a report snapshot (queries over a period plus CSV/XLSX/PDF): CPU-bound and long;
+# a bounded number of attempts so a report that cannot be made is reported, not retried forever.
+RENDER_STEP = MappingProxyType(
+    {
+        "start_to_close_timeout": timedelta(minutes=10),
+        "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=20),
+    }
+)
 ACTIVITY_OPTIONS = {
     "SHORT_DB_STEP": SHORT_DB_STEP,
+    "RENDER_STEP": RENDER_STEP,
     "LONG_DB_STEP": LONG_DB_STEP,
     "INTERACTIVE_STEP": INTERACTIVE_STEP,
     "GATEWAY_CALL": GATEWAY_CALL,
@@ -106,14 +118,3 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 def workflow_url(settings: Settings, workflow_id: str) -> str:
     return f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id}"
-
-
-async def start_once(client: Client, workflow_run, arg, *, id: str, task_queue: str, **kw) -> None:
-    """Start a workflow with a deterministic id; an already-started one counts as success,
-    so a retried request is harmless. Idempotent."""
-    from temporalio.exceptions import WorkflowAlreadyStartedError
-
-    try:
-        await client.start_workflow(workflow_run, arg, id=id, task_queue=task_queue, **kw)
-    except WorkflowAlreadyStartedError:
-        pass

@@ -1,5 +1,5 @@
 """Customer search benchmark: seed N customers into a fresh PostgreSQL database with COPY, then
-time searches through the service (`backroom.customers.ops.search`, SQLAlchemy async) and the
+time searches through the service (`backroom.customers.repository.search`, SQLAlchemy async) and the
 same SQL sent straight through psycopg, in the same run. `run() -> dict`; `python -m bench.customer_search`."""
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def _queries(n: int, rows: int) -> list[str]:
 
 
 def _kind(q: str) -> str:
-    from backroom.customers.ops import search_kind
+    from backroom.customers.repository import search_kind
 
     return search_kind(q)
 
@@ -168,10 +168,10 @@ def _pct(values: list[float], p: float) -> float:
 
 
 async def _service_times(url: str, queries: list[str], limit: int) -> tuple[list[float], list[list]]:
-    """Time ops.search per query and capture the exact statements it sent (for the driver run)."""
+    """Time repository.search per query and capture the exact statements it sent (for the driver run)."""
     from sqlalchemy import event
 
-    from backroom.customers import ops
+    from backroom.customers import repository
     from backroom.db.session import make_engine, make_sessionmaker
 
     engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://"))
@@ -186,12 +186,12 @@ async def _service_times(url: str, queries: list[str], limit: int) -> tuple[list
     try:
         for q in queries[:5]:  # warm-up
             async with maker() as session:
-                await ops.search(session, q=q, limit=limit)
+                await repository.search(session, q=q, limit=limit)
         for q in queries:
             async with maker() as session:
                 sent.clear()
                 t = time.perf_counter()
-                await ops.search(session, q=q, limit=limit)
+                await repository.search(session, q=q, limit=limit)
                 times.append(time.perf_counter() - t)
                 statements.append(list(sent))
     finally:

@@ -31,6 +31,23 @@ async def start_sweep(client, settings) -> None:
         pass
 
 
+async def start_alert_sweep(client, settings) -> None:
+    """Start the exception-alert sweep unless it runs already. Idempotent (fixed workflow id)."""
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    from backroom.alerts.flow import ALERT_SWEEP_ID, ALERT_SWEEP_WORKFLOW, AlertSweepInput
+
+    try:
+        await client.start_workflow(
+            ALERT_SWEEP_WORKFLOW,
+            AlertSweepInput(),
+            id=f"{settings.workflow_prefix}{ALERT_SWEEP_ID}",
+            task_queue=settings.task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+
+
 async def run() -> None:
     settings = get_settings()
     load_models()  # string foreign keys (orders -> users ...) resolve only with every table known
@@ -52,6 +69,8 @@ async def run() -> None:
     from backroom.notifications.sender import run_poller
 
     await start_sweep(client, settings)
+    # Exception alerts: one long-lived sweep workflow (alert-sweep), like the overdue sweep.
+    await start_alert_sweep(client, settings)
     # Report snapshots: the daily/weekly/monthly Temporal Schedules (created or updated in place).
     from backroom.reports.schedules import ensure_schedules
 

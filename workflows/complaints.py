@@ -20,8 +20,6 @@ with workflow.unsafe.imports_passed_through():
     from backroom.temporal import SHORT_DB_STEP
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
-# ComplaintInput and Resolution are still imported from here by api/routes/complaints.py.
-__all__ = ["ComplaintInput", "ComplaintWorkflow", "Resolution"]
 
 LEVELS = ("agent", "supervisor", "manager")
 

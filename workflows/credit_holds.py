@@ -24,9 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from backroom.temporal import LONG_DB_STEP, SHORT_DB_STEP
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
-# CreditHoldInput is still imported from here by api/routes/credit_accounts.py.
-__all__ = ["CreditHoldInput", "CreditHoldWorkflow", "CreditOverdueSweepWorkflow"]
-
 
 @workflow.defn(name=HOLD_WORKFLOW)
 class CreditHoldWorkflow(ApprovalGate):

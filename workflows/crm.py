@@ -11,9 +11,6 @@ with workflow.unsafe.imports_passed_through():
     from backroom.crm.flow import FOLLOWUP_WORKFLOW, CompleteTask, FollowUpInput
     from backroom.temporal import SHORT_DB_STEP
 
-# CompleteTask and FollowUpInput are still imported from here by api/routes/crm.py.
-__all__ = ["CompleteTask", "FollowUpInput", "FollowUpWorkflow"]
-
 
 @workflow.defn(name=FOLLOWUP_WORKFLOW)
 class FollowUpWorkflow:

@@ -6,23 +6,29 @@ backroom/reports/schedules.py). One activity per snapshot, a few at a time."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.reports import ReportActivities
-    from backroom.reports.flow import ReportRunInput, ReportRunResult, RunPlanAsk, SnapshotAsk, SnapshotDone
+    from backroom.reports.flow import (
+        REPORT_RUN_WORKFLOW,
+        ReportRunInput,
+        ReportRunResult,
+        RunPlanAsk,
+        SnapshotAsk,
+        SnapshotDone,
+    )
+    from backroom.temporal import LONG_DB_STEP, RENDER_STEP
 
 # Set by the server on workflows a Schedule starts: the action's nominal time, also on catch-up.
 SCHEDULED_AT = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 PARALLEL = 4  # snapshots built at once: rendering is CPU-bound and the worker is shared
-RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=20)
 
 
-@workflow.defn
+@workflow.defn(name=REPORT_RUN_WORKFLOW)
 class ReportRunWorkflow:
     @workflow.run
     async def run(self, inp: ReportRunInput) -> ReportRunResult:
@@ -39,8 +45,7 @@ class ReportRunWorkflow:
                 branch_ids=inp.branch_ids,
                 force=inp.force,
             ),
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=RETRY,
+            **LONG_DB_STEP,
         )
         done: list[SnapshotDone] = []
         failed: list[str] = []
@@ -50,8 +55,7 @@ class ReportRunWorkflow:
                 workflow.execute_activity_method(
                     ReportActivities.make_snapshot,
                     self._ask(inp, item),
-                    start_to_close_timeout=timedelta(minutes=10),
-                    retry_policy=RETRY,
+                    **RENDER_STEP,
                 )
                 for item in items
             ]

@@ -2,70 +2,41 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api import workflow_calls as wf
-from api.deps import Session, require
+from api.deps import Session, SettingsDep, require
+from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.complaints import service as complaints
-from backroom.complaints.models import Complaint
-from backroom.complaints.schemas import ComplaintCreate, ComplaintRead, Note, Reopen, Reply, Resolve
+from backroom.complaints.models import Complaint, ComplaintStatus, Severity
+from backroom.complaints.schemas import (
+    AttachmentRead,
+    ComplaintCreate,
+    ComplaintDetail,
+    ComplaintRead,
+    ComplaintWithSla,
+    EventRead,
+    Note,
+    Reopen,
+    Reply,
+    Resolve,
+    SlaRead,
+)
 from backroom.complaints.sla import sla_status
-from backroom.customers.models import Customer
+from backroom.customers import service as customers
 from backroom.db.base import utcnow
-from backroom.errors import not_found
-from workflows.complaints import ComplaintInput, ComplaintWorkflow, Resolution
+from backroom.pagination import PageRead
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
 
-def read(c: Complaint) -> dict:
+def read(c: Complaint) -> ComplaintWithSla:
     info = sla_status(c, utcnow())
-    return {
-        **ComplaintRead.model_validate(c).model_dump(mode="json"),
-        "sla": {
-            "status": info.status,
-            "used": info.used,
-            "due_at": info.due_at.isoformat() if info.due_at else None,
-            "paused": info.paused,
-        },
-    }
-
-
-def workflow_input(c: Complaint, settings) -> ComplaintInput:
-    return ComplaintInput(
-        complaint_id=c.id,
-        branch_id=c.branch_id,
-        title=f"complaint #{c.id}",
-        first_response_minutes=c.first_response_minutes,
-        resolution_minutes=c.resolution_minutes,
-        reopen_window_minutes=settings.complaint_reopen_minutes,
+    return ComplaintWithSla(
+        **ComplaintRead.model_validate(c).model_dump(),
+        sla=SlaRead(status=info.status, used=info.used, due_at=info.due_at, paused=info.paused),
     )
-
-
-async def log_and_start(
-    request: Request, session: AsyncSession, p: Principal, body: ComplaintCreate
-) -> Complaint:
-    """Shared by the API and the page: check the customer's branch, log, commit, start the workflow."""
-    customer = await session.get(Customer, body.customer_id)
-    if not customer:
-        raise not_found("Customer", body.customer_id)
-    p.require("complaints", "create", branch_id=customer.home_branch_id)
-    settings = request.app.state.settings
-    c = await complaints.log_complaint(
-        session, actor=p.actor(), sla=settings.complaint_sla, **body.model_dump()
-    )
-    await wf.start(
-        session,
-        ComplaintWorkflow.run,
-        workflow_input(c, settings),
-        workflow_id=c.workflow_id,
-        branch_id=c.branch_id,
-        customer_id=c.customer_id,
-        order_id=c.order_id,
-    )
-    return c
 
 
 async def _get(session: AsyncSession, p: Principal, cid: int, action: str) -> Complaint:
@@ -76,21 +47,33 @@ async def _get(session: AsyncSession, p: Principal, cid: int, action: str) -> Co
 
 @router.post("", status_code=201)
 async def create(
-    session: Session, body: ComplaintCreate, request: Request, p: Principal = require("complaints", "create")
-) -> dict:
+    session: Session,
+    settings: SettingsDep,
+    body: ComplaintCreate,
+    p: Principal = require("complaints", "create"),
+) -> ComplaintWithSla:
     """Log a complaint and start ComplaintWorkflow (complaint-{id})."""
-    return read(await log_and_start(request, session, p, body))
+    customer = await customers.get_customer(session, body.customer_id)
+    p.require("complaints", "create", branch_id=customer.home_branch_id)
+    c = await complaints.open_complaint(
+        session,
+        data=body,
+        actor=p.actor(),
+        sla=settings.complaint_sla,
+        reopen_minutes=settings.complaint_reopen_minutes,
+    )
+    return read(c)
 
 
 @router.get("")
 async def listing(
     session: Session,
-    status: str | None = None,
-    severity: str | None = None,
+    status: ComplaintStatus | None = None,
+    severity: Severity | None = None,
     limit: int = 50,
     cursor: str | None = None,
     p: Principal = require("complaints", "list"),
-) -> dict:
+) -> PageRead[ComplaintWithSla]:
     page = await complaints.search(
         session,
         branch_ids=p.branch_ids("complaints", "list"),
@@ -99,157 +82,106 @@ async def listing(
         limit=limit,
         cursor=cursor,
     )
-    return {"items": [read(c) for c in page.items], "next_cursor": page.next_cursor}
+    return PageRead[ComplaintWithSla](items=[read(c) for c in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/queue")
-async def queue(session: Session, p: Principal = require("complaints", "list")) -> dict:
+async def queue(session: Session, p: Principal = require("complaints", "list")) -> PageRead[ComplaintWithSla]:
     """Open complaints, riskiest SLA first."""
     rows = await complaints.queue(session, branch_ids=p.branch_ids("complaints", "list"))
-    return {"items": [read(c) for c, _ in rows], "next_cursor": None}
+    return PageRead[ComplaintWithSla](items=[read(c) for c, _ in rows], next_cursor=None)
 
 
 @router.get("/{complaint_id}")
-async def detail(session: Session, complaint_id: int, p: Principal = require("complaints", "read")) -> dict:
+async def detail(
+    session: Session, complaint_id: Id, p: Principal = require("complaints", "read")
+) -> ComplaintDetail:
     c = await _get(session, p, complaint_id, "read")
-    events = await complaints.events(session, c.id)
-    atts = await complaints.attachments(session, c.id)
-    return {
-        **read(c),
-        "events": [
-            {
-                "kind": e.kind,
-                "at": e.at.isoformat(),
-                "detail": e.detail,
-                "level": e.level,
-                "actor": e.actor_name,
-            }
-            for e in events
-        ],
-        "attachments": [
-            {"id": a.id, "filename": a.filename, "size": a.size, "content_type": a.content_type} for a in atts
-        ],
-    }
-
-
-async def act(request: Request, session: AsyncSession, p: Principal, cid: int, what: str, body) -> Complaint:
-    """Apply a state change to the record, commit, then tell the workflow. Shared with the page."""
-    c = await _get(session, p, cid, "update")
-    actor = p.actor()
-    if what == "reply":
-        first = c.responded_at is None
-        c = await complaints.respond(session, actor=actor, complaint_id=cid, message=body.message)
-        signal, arg = (ComplaintWorkflow.responded, None) if first else (None, None)
-    elif what == "await":
-        c = await complaints.await_customer(session, actor=actor, complaint_id=cid, note=body.message)
-        signal, arg = ComplaintWorkflow.awaiting_customer, None
-    elif what == "replied":
-        c = await complaints.customer_replied(session, actor=actor, complaint_id=cid, note=body.message)
-        signal, arg = ComplaintWorkflow.customer_replied, None
-    elif what == "resolve":
-        c = await complaints.resolve(
-            session,
-            actor=actor,
-            complaint_id=cid,
-            outcome=body.outcome,
-            compensation=body.compensation,
-            amount_minor=body.amount_minor,
-        )
-        refund = body.amount_minor if body.compensation == "refund" else None
-        signal, arg = (
-            ComplaintWorkflow.resolved,
-            Resolution(
-                refund_minor=refund,
-                currency=c.currency,
-                requested_by_id=p.user_id,
-                requested_by_name=p.full_name,
-            ),
-        )
-    else:
-        c = await complaints.reopen(
-            session,
-            actor=actor,
-            complaint_id=cid,
-            reason=body.reason,
-            window_minutes=request.app.state.settings.complaint_reopen_minutes,
-        )
-        signal, arg = ComplaintWorkflow.reopen, None
-    if signal is not None:
-        await wf.signal(session, c.workflow_id, signal, arg)
-    return c
+    return ComplaintDetail(
+        **read(c).model_dump(),
+        events=[EventRead.model_validate(e) for e in await complaints.events(session, c.id)],
+        attachments=[AttachmentRead.model_validate(a) for a in await complaints.attachments(session, c.id)],
+    )
 
 
 @router.post("/{complaint_id}/reply")
 async def reply(
-    session: Session,
-    complaint_id: int,
-    body: Reply,
-    request: Request,
-    p: Principal = require("complaints", "update"),
-) -> dict:
+    session: Session, complaint_id: Id, body: Reply, p: Principal = require("complaints", "update")
+) -> ComplaintWithSla:
     """Reply to the customer; the first reply meets the first-response SLA."""
-    return read(await act(request, session, p, complaint_id, "reply", body))
+    await _get(session, p, complaint_id, "update")
+    return read(
+        await complaints.respond(session, actor=p.actor(), complaint_id=complaint_id, message=body.message)
+    )
 
 
 @router.post("/{complaint_id}/awaiting-customer")
 async def awaiting_customer(
-    session: Session,
-    complaint_id: int,
-    body: Note,
-    request: Request,
-    p: Principal = require("complaints", "update"),
-) -> dict:
+    session: Session, complaint_id: Id, body: Note, p: Principal = require("complaints", "update")
+) -> ComplaintWithSla:
     """Pause the SLA clocks until the customer replies."""
-    return read(await act(request, session, p, complaint_id, "await", body))
+    await _get(session, p, complaint_id, "update")
+    return read(
+        await complaints.await_customer(
+            session, actor=p.actor(), complaint_id=complaint_id, note=body.message
+        )
+    )
 
 
 @router.post("/{complaint_id}/customer-replied")
 async def customer_replied(
-    session: Session,
-    complaint_id: int,
-    body: Note,
-    request: Request,
-    p: Principal = require("complaints", "update"),
-) -> dict:
+    session: Session, complaint_id: Id, body: Note, p: Principal = require("complaints", "update")
+) -> ComplaintWithSla:
     """The customer answered: the clocks run again."""
-    return read(await act(request, session, p, complaint_id, "replied", body))
+    await _get(session, p, complaint_id, "update")
+    return read(
+        await complaints.customer_replied(
+            session, actor=p.actor(), complaint_id=complaint_id, note=body.message
+        )
+    )
 
 
 @router.post("/{complaint_id}/resolve")
 async def resolve(
-    session: Session,
-    complaint_id: int,
-    body: Resolve,
-    request: Request,
-    p: Principal = require("complaints", "update"),
-) -> dict:
+    session: Session, complaint_id: Id, body: Resolve, p: Principal = require("complaints", "update")
+) -> ComplaintWithSla:
     """Resolve with outcome and compensation (goodwill posts now; a refund asks approval)."""
-    return read(await act(request, session, p, complaint_id, "resolve", body))
+    await _get(session, p, complaint_id, "update")
+    return read(
+        await complaints.resolve(session, actor=p.actor(), complaint_id=complaint_id, **body.model_dump())
+    )
 
 
 @router.post("/{complaint_id}/reopen")
 async def reopen(
     session: Session,
-    complaint_id: int,
+    settings: SettingsDep,
+    complaint_id: Id,
     body: Reopen,
-    request: Request,
     p: Principal = require("complaints", "update"),
-) -> dict:
+) -> ComplaintWithSla:
     """Reopen within the window; the same workflow resumes."""
-    return read(await act(request, session, p, complaint_id, "reopen", body))
+    await _get(session, p, complaint_id, "update")
+    c = await complaints.reopen(
+        session,
+        actor=p.actor(),
+        complaint_id=complaint_id,
+        reason=body.reason,
+        window_minutes=settings.complaint_reopen_minutes,
+    )
+    return read(c)
 
 
 @router.post("/{complaint_id}/attachments", status_code=201)
 async def attach(
     session: Session,
-    complaint_id: int,
-    request: Request,
+    settings: SettingsDep,
+    complaint_id: Id,
     file: UploadFile = File(...),
     p: Principal = require("complaints", "update"),
-) -> dict:
+) -> AttachmentRead:
     """Attach a PNG, JPEG, PDF or text file (size-limited)."""
     await _get(session, p, complaint_id, "update")
-    settings = request.app.state.settings
     data = await file.read(settings.attachment_max_bytes + 1)
     att = await complaints.attach(
         session,
@@ -260,4 +192,4 @@ async def attach(
         var_dir=settings.var_dir,
         max_bytes=settings.attachment_max_bytes,
     )
-    return {"id": att.id, "filename": att.filename, "size": att.size, "content_type": att.content_type}
+    return AttachmentRead.model_validate(att)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Query
 
-from api import workflow_calls as wf
-from api.deps import Session, require
+from api.deps import Session, SettingsDep, require
+from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.credit import limits
+from backroom.credit import service as credit
+from backroom.credit.schemas import LimitChangeIn, LimitRequestRead
 from backroom.customers import service
 from backroom.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
-from workflows.credit_limits import CreditLimitChangeWorkflow, LimitChangeInput
+from backroom.pagination import PageRead
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 
@@ -23,11 +24,11 @@ async def list_customers(
     limit: int = Query(50, ge=1, le=200),
     cursor: str | None = Query(None, max_length=500),
     p: Principal = require("customers", "list"),
-) -> dict:
+) -> PageRead[CustomerRead]:
     page = await service.list_customers(
         session, branch_ids=p.branch_ids("customers", "list"), q=q, limit=limit, cursor=cursor
     )
-    return {"items": [CustomerRead.model_validate(c) for c in page.items], "next_cursor": page.next_cursor}
+    return PageRead[CustomerRead].of(page, CustomerRead)
 
 
 @router.post("/customers", status_code=201)
@@ -41,7 +42,7 @@ async def create_customer(
 
 @router.get("/customers/{customer_id}")
 async def get_customer(
-    session: Session, customer_id: int, p: Principal = require("customers", "read")
+    session: Session, customer_id: Id, p: Principal = require("customers", "read")
 ) -> CustomerRead:
     customer = await service.get_customer(session, customer_id)
     p.require("customers", "read", customer.home_branch_id)
@@ -50,7 +51,7 @@ async def get_customer(
 
 @router.patch("/customers/{customer_id}")
 async def update_customer(
-    session: Session, customer_id: int, body: CustomerUpdate, p: Principal = require("customers", "update")
+    session: Session, customer_id: Id, body: CustomerUpdate, p: Principal = require("customers", "update")
 ) -> CustomerRead:
     """Edit the profile: contact details, tags, marketing consent, home branch, notes."""
     customer = await service.get_customer(session, customer_id)
@@ -64,64 +65,39 @@ async def update_customer(
 
 @router.get("/customers/{customer_id}/credit-limit-requests")
 async def list_limit_requests(
-    session: Session, customer_id: int, p: Principal = require("credit", "read")
-) -> dict:
+    session: Session, customer_id: Id, p: Principal = require("credit", "read")
+) -> PageRead[LimitRequestRead]:
     customer = await service.get_customer(session, customer_id)
     p.require("credit", "read", customer.home_branch_id)
     rows = await limits.requests_for(session, customer_id=customer_id)
-    return {"items": [limits.LimitRequestRead.model_validate(r) for r in rows], "next_cursor": None}
-
-
-async def submit_limit_request(
-    request: Request, session: AsyncSession, p: Principal, customer_id: int, body: limits.LimitChangeIn
-):
-    """Record the request with its workflow start, commit, start credit-limit-{id}. Shared by
-    the API and the customer page."""
-    customer = await service.get_customer(session, customer_id)
-    p.require("credit", "create", customer.home_branch_id)
-    req = await limits.request_change(session, actor=p.actor(), customer_id=customer_id, data=body)
-    settings = request.app.state.settings
-    await wf.start(
-        session,
-        CreditLimitChangeWorkflow.run,
-        LimitChangeInput(
-            request_id=req.id,
-            customer_id=customer.id,
-            customer_name=customer.name,
-            branch_id=req.branch_id,
-            current_limit_minor=req.current_limit_minor,
-            requested_limit_minor=req.requested_limit_minor,
-            currency=req.currency,
-            reason=req.reason,
-            requested_by_id=p.user_id,
-            requested_by_name=p.full_name,
-            finance_hours=settings.credit_limit_finance_hours,
-            manager_hours=settings.credit_limit_manager_hours,
-        ),
-        workflow_id=req.workflow_id,
-        branch_id=req.branch_id,
-        customer_id=customer.id,
-    )
-    return req
+    return PageRead[LimitRequestRead](items=[LimitRequestRead.model_validate(r) for r in rows])
 
 
 @router.post("/customers/{customer_id}/credit-limit-requests", status_code=202)
 async def request_limit_change(
     session: Session,
-    customer_id: int,
-    body: limits.LimitChangeIn,
-    request: Request,
+    settings: SettingsDep,
+    customer_id: Id,
+    body: LimitChangeIn,
     p: Principal = require("credit", "create"),
-) -> limits.LimitRequestRead:
+) -> LimitRequestRead:
     """Ask for a new credit limit; finance decides in the inbox. 202: the decision comes later."""
-    req = await submit_limit_request(request, session, p, customer_id, body)
-    return limits.LimitRequestRead.model_validate(req)
+    customer = await service.get_customer(session, customer_id)
+    p.require("credit", "create", customer.home_branch_id)
+    req = await credit.request_limit_change(
+        session,
+        customer_id=customer_id,
+        data=body,
+        actor=p.actor(),
+        settings=settings,
+    )
+    return LimitRequestRead.model_validate(req)
 
 
 @router.get("/credit-limit-requests/{request_id}")
 async def get_limit_request(
-    session: Session, request_id: int, p: Principal = require("credit", "read")
-) -> limits.LimitRequestRead:
+    session: Session, request_id: Id, p: Principal = require("credit", "read")
+) -> LimitRequestRead:
     req = await limits.get_request(session, request_id)
     p.require("credit", "read", req.branch_id)
-    return limits.LimitRequestRead.model_validate(req)
+    return LimitRequestRead.model_validate(req)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, SettingsDep, get_write_session, require
+from api.deps import Session, SettingsDep, WriteSession, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.branches.service import shop_branch
@@ -158,14 +157,11 @@ async def list_codes(
     },
 )
 async def export_codes(
-    promotion_id: Id,
-    session: AsyncSession = Depends(get_write_session, scope="function"),
-    p: Principal = require("coupons", "export"),
+    session: WriteSession, promotion_id: Id, p: Principal = require("coupons", "export")
 ) -> Response:
     """All codes as CSV (audited download)."""
     await _promotion(session, p, promotion_id, "export")
     body = await promotions.export_codes(session, actor=p.actor(), promotion_id=promotion_id)
-    await session.commit()
     return Response(
         body,
         media_type="text/csv",

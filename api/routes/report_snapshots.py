@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import get_session, get_write_session, require
+from api.deps import Session, WriteSession, require
 from api.params import Id
 from backroom.auth.principal import Principal
-from backroom.errors import Forbidden, WorkflowServiceUnavailable
+from backroom.errors import Forbidden
 from backroom.reports import snapshots, subscriptions
 from backroom.reports.ops_schemas import (
     BackfillIn,
@@ -28,7 +27,6 @@ from backroom.reports.ops_schemas import (
     SubscriptionRead,
 )
 from backroom.reports.periods import Edition
-from backroom.starts import service as starts
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -44,11 +42,11 @@ def _check(p: Principal, snap, action: str = "read") -> None:
 
 @router.get("/report-snapshots")
 async def list_snapshots(
+    session: Session,
     function: str | None = Query(default=None, max_length=40),
     edition: Edition | None = None,
     limit: int = Query(default=50, ge=1, le=200),
     p: Principal = require("reports", "read"),
-    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> dict[str, list[SnapshotRead]]:
     """The newest snapshots of the branches the caller may read (all-branches ones only for
     those who read every branch), newest first."""
@@ -65,18 +63,32 @@ async def list_snapshots(
     return {"items": await snapshots.read(session, rows)}
 
 
-@router.get("/report-snapshots/{snapshot_id}/files/{fmt}", response_class=Response)
+@router.get(
+    "/report-snapshots/{snapshot_id}/files/{fmt}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The report file",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 async def download(
+    session: WriteSession,
     snapshot_id: Id,
     fmt: Literal["csv", "xlsx", "pdf"],
     p: Principal = require("reports", "export"),
-    session: AsyncSession = Depends(get_write_session),
 ) -> Response:
     """A snapshot's stored file. Audited (who took which file)."""
     snap = await snapshots.get(session, snapshot_id)
     _check(p, snap, "export")
     f = await snapshots.download(session, snapshot=snap, fmt=fmt, actor=p.actor())
-    await session.commit()  # the audit event is durable before the file leaves
     return Response(
         f.content,
         media_type=f.media_type,
@@ -86,9 +98,7 @@ async def download(
 
 @router.get("/report-snapshots/{snapshot_id}")
 async def get_snapshot(
-    snapshot_id: Id,
-    p: Principal = require("reports", "read"),
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: Session, snapshot_id: Id, p: Principal = require("reports", "read")
 ) -> SnapshotDetail:
     """One snapshot with the report exactly as it was stored."""
     snap = await snapshots.get(session, snapshot_id)
@@ -98,12 +108,12 @@ async def get_snapshot(
 
 @router.get("/report-snapshots/{function}/{edition}/{period}")
 async def versions(
+    session: Session,
     function: str,
     edition: Edition,
     period: str,
     branch: int | None = Query(default=None, ge=1, le=2**63 - 1, description="leave out for all branches"),
     p: Principal = require("reports", "read"),
-    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> dict[str, list[SnapshotRead]]:
     """Every stored version of one report (function, edition, period, branch), newest first."""
     if not snapshots.may_read(p, function, branch):
@@ -118,10 +128,7 @@ async def versions(
 
 @router.post("/reports/backfill", status_code=202)
 async def backfill(
-    body: BackfillIn,
-    request: Request,
-    p: Principal = require("reports", "post"),
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: Session, body: BackfillIn, request: Request, p: Principal = require("reports", "post")
 ) -> BackfillRead:
     """Regenerate every period in the range: one ReportRunWorkflow per period (a new version of
     each snapshot), queued through the outbox and audited. Needs ("reports", "post") in every
@@ -144,22 +151,14 @@ async def backfill(
         prefix=settings.workflow_prefix,
         today=datetime.now(UTC).date(),
     )
-    await session.commit()
-    started = False
-    try:
-        client = await request.app.state.temporal.client()
-        started = await starts.dispatch(client, request.app.state.sessionmaker, [r.workflow_id for r in runs])
-    except WorkflowServiceUnavailable:
-        pass  # queued: the worker's poller starts them
     return BackfillRead(
-        runs=[BackfillRunRead(workflow_id=r.workflow_id, edition=r.edition, period=r.label) for r in runs],
-        started=started,
+        runs=[BackfillRunRead(workflow_id=r.workflow_id, edition=r.edition, period=r.label) for r in runs]
     )
 
 
 @router.get("/report-subscriptions")
 async def my_subscriptions(
-    p: Principal = require("reports", "read"), session: AsyncSession = Depends(get_session, scope="function")
+    session: Session, p: Principal = require("reports", "read")
 ) -> dict[str, list[SubscriptionRead]]:
     """The caller's active report subscriptions."""
     rows = await subscriptions.mine(session, user_id=p.user_id)
@@ -168,9 +167,7 @@ async def my_subscriptions(
 
 @router.post("/report-subscriptions", status_code=201)
 async def subscribe(
-    body: SubscriptionCreate,
-    p: Principal = require("reports", "read"),
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: Session, body: SubscriptionCreate, p: Principal = require("reports", "read")
 ) -> SubscriptionRead:
     """Subscribe to a report set by e-mail; only to reports the caller may read. Audited."""
     return SubscriptionRead.model_validate(await subscriptions.subscribe(session, p=p, data=body))
@@ -178,9 +175,7 @@ async def subscribe(
 
 @router.delete("/report-subscriptions/{subscription_id}")
 async def unsubscribe(
-    subscription_id: Id,
-    p: Principal = require("reports", "read"),
-    session: AsyncSession = Depends(get_session, scope="function"),
+    session: Session, subscription_id: Id, p: Principal = require("reports", "read")
 ) -> SubscriptionRead:
     """End one of the caller's subscriptions. Audited; idempotent."""
     sub = await subscriptions.unsubscribe(session, subscription_id=subscription_id, actor=p.actor())

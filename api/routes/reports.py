@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Query, Response
 
-from api.deps import get_session, get_write_session, require
+from api.deps import Session, WriteSession, require
 from backroom.auth.principal import Principal
 from backroom.reports import access, catalog, service
 from backroom.reports.periods import Edition
@@ -54,6 +53,7 @@ async def list_reports(p: Principal = require("reports", "list")) -> dict[str, l
 
 @router.get("/{function}/{edition}")
 async def get_report(
+    session: Session,
     function: str,
     edition: Edition,
     date: date | None = None,
@@ -62,7 +62,6 @@ async def get_report(
     shift: int | None = Query(default=None, ge=1),
     category: str | None = Category,
     p: Principal = require("reports", "list"),
-    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> ReportRead:
     """One report: summary beside the previous period, breakdowns, exceptions, exact bounds."""
     scope = await access.resolve(session, p, branch, function=function)
@@ -81,6 +80,7 @@ async def get_report(
 
 @router.get("/{function}/{edition}/drilldown")
 async def drilldown(
+    session: Session,
     function: str,
     edition: Edition,
     measure: str = Query(max_length=64),
@@ -92,7 +92,6 @@ async def drilldown(
     limit: int = Query(default=50, ge=1, le=200),
     cursor: str | None = Query(default=None, max_length=200),
     p: Principal = require("reports", "list"),
-    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> DrilldownRead:
     """The records behind one number of a report, newest first, a page at a time."""
     scope = await access.resolve(session, p, branch, function=function)
@@ -112,8 +111,24 @@ async def drilldown(
     )
 
 
-@router.get("/{function}/{edition}/export", response_class=Response)
+@router.get(
+    "/{function}/{edition}/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The report file",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 async def export_report(
+    session: WriteSession,
     function: str,
     edition: Edition,
     format: Literal["csv", "xlsx", "pdf"] = "csv",
@@ -123,7 +138,6 @@ async def export_report(
     shift: int | None = Query(default=None, ge=1),
     category: str | None = Category,
     p: Principal = require("reports", "export"),
-    session: AsyncSession = Depends(get_write_session),
 ) -> Response:
     """The report as a file. Audited: who exported which report, period, branches and format
     (the audit event is the transaction's only write)."""
@@ -139,7 +153,6 @@ async def export_report(
         category=category,
         fmt=format,
     )
-    await session.commit()  # the audit event lands before the client has the file
     return Response(
         rendered.content,
         media_type=rendered.media_type,

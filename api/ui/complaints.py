@@ -4,37 +4,30 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import FileResponse
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, require
-from api.routes import complaints as api
+from api.deps import Session, SettingsDep, require
+from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
 from backroom.complaints import service as complaints
-from backroom.complaints.models import ComplaintAttachment
+from backroom.complaints.models import Channel, ComplaintAttachment
 from backroom.complaints.schemas import ComplaintCreate, Note, Reopen, Reply, Resolve
 from backroom.complaints.sla import SEVERITIES, sla_status
-from backroom.customers.models import Customer
+from backroom.customers import repository as customer_queries
+from backroom.customers import service as customers
 from backroom.db.base import utcnow
 from backroom.errors import AppError, not_found
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Complaints", "/complaints", ("complaints", "list"), 40)]
-CHANNELS = ("phone", "email", "store", "web")
+CHANNELS = tuple(Channel)
 
 
 @router.get("/complaints")
 async def queue_page(session: Session, request: Request, p: Principal = require("complaints", "list")):
     rows = await complaints.queue(session, branch_ids=p.branch_ids("complaints", "list"))
-    names = await _names(session, {c.customer_id for c, _ in rows})
+    names = await customer_queries.names(session, {c.customer_id for c, _ in rows})
     return render(request, "custops/complaint_queue.html", p, rows=rows, names=names)
-
-
-async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict((await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids)))).all())
 
 
 @router.get("/complaints/new")
@@ -54,11 +47,22 @@ async def new_page(
 
 
 @router.post("/complaints/new")
-async def new_submit(session: Session, request: Request, p: Principal = require("complaints", "create")):
+async def new_submit(
+    session: Session, settings: SettingsDep, request: Request, p: Principal = require("complaints", "create")
+):
     body, errors, raw = await parse_form(request, ComplaintCreate)
     if body is not None:
         try:
-            c = await api.log_and_start(request, session, p, body)
+            customer = await customers.get_customer(session, body.customer_id)
+            p.require("complaints", "create", branch_id=customer.home_branch_id)
+            async with session.begin_nested():  # a refusal undoes this attempt only; the form renders
+                c = await complaints.open_complaint(
+                    session,
+                    data=body,
+                    actor=p.actor(),
+                    sla=settings.complaint_sla,
+                    reopen_minutes=settings.complaint_reopen_minutes,
+                )
             return redirect(f"/complaints/{c.id}", flash=f"Complaint #{c.id} logged.")
         except AppError as exc:
             errors = {exc.extra.get("field", "customer_id"): exc.detail}
@@ -76,11 +80,11 @@ async def new_submit(session: Session, request: Request, p: Principal = require(
 
 @router.get("/complaints/{complaint_id}")
 async def detail_page(
-    session: Session, complaint_id: int, request: Request, p: Principal = require("complaints", "read")
+    session: Session, complaint_id: Id, request: Request, p: Principal = require("complaints", "read")
 ):
     c = await complaints.get(session, complaint_id)
     p.require("complaints", "read", branch_id=c.branch_id)
-    customer = await session.get(Customer, c.customer_id)
+    customer = await customers.get_customer(session, c.customer_id)
     return render(
         request,
         "custops/complaint.html",
@@ -96,41 +100,73 @@ async def detail_page(
     )
 
 
-FORMS = {"reply": Reply, "await": Note, "replied": Note, "resolve": Resolve, "reopen": Reopen}
+def _transitions(settings) -> dict:
+    """The page's forms: (form model, the use case of that transition given the form)."""
+    return {
+        "reply": (
+            Reply,
+            lambda s, a, cid, b: complaints.respond(s, actor=a, complaint_id=cid, message=b.message),
+        ),
+        "await": (
+            Note,
+            lambda s, a, cid, b: complaints.await_customer(s, actor=a, complaint_id=cid, note=b.message),
+        ),
+        "replied": (
+            Note,
+            lambda s, a, cid, b: complaints.customer_replied(s, actor=a, complaint_id=cid, note=b.message),
+        ),
+        "resolve": (
+            Resolve,
+            lambda s, a, cid, b: complaints.resolve(s, actor=a, complaint_id=cid, **b.model_dump()),
+        ),
+        "reopen": (
+            Reopen,
+            lambda s, a, cid, b: complaints.reopen(
+                s,
+                actor=a,
+                complaint_id=cid,
+                reason=b.reason,
+                window_minutes=settings.complaint_reopen_minutes,
+            ),
+        ),
+    }
 
 
 @router.post("/complaints/{complaint_id}/{what}")
 async def act(
     session: Session,
-    complaint_id: int,
+    settings: SettingsDep,
+    complaint_id: Id,
     what: str,
     request: Request,
     p: Principal = require("complaints", "update"),
 ):
-    if what not in FORMS:
+    forms = _transitions(settings)
+    if what not in forms:
         raise not_found("Page", what)
-    model = FORMS[what]
+    model, use_case = forms[what]
     body, errors, _raw = await parse_form(request, model)
     if body is None:
         return redirect(
             f"/complaints/{complaint_id}",
             flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
         )
-    await api.act(request, session, p, complaint_id, what, body)
+    c = await complaints.get(session, complaint_id)
+    p.require("complaints", "update", branch_id=c.branch_id)
+    await use_case(session, p.actor(), complaint_id, body)
     return redirect(f"/complaints/{complaint_id}", flash="Saved.")
 
 
 @router.post("/complaints/{complaint_id}/attachments/new")
 async def attach(
     session: Session,
-    complaint_id: int,
-    request: Request,
+    settings: SettingsDep,
+    complaint_id: Id,
     file: UploadFile = File(...),
     p: Principal = require("complaints", "update"),
 ):
     c = await complaints.get(session, complaint_id)
     p.require("complaints", "update", branch_id=c.branch_id)
-    settings = request.app.state.settings
     data = await file.read(settings.attachment_max_bytes + 1)
     try:
         await complaints.attach(
@@ -150,9 +186,9 @@ async def attach(
 @router.get("/complaints/{complaint_id}/attachments/{attachment_id}")
 async def download(
     session: Session,
-    complaint_id: int,
-    attachment_id: int,
-    request: Request,
+    settings: SettingsDep,
+    complaint_id: Id,
+    attachment_id: Id,
     p: Principal = require("complaints", "read"),
 ):
     c = await complaints.get(session, complaint_id)
@@ -160,6 +196,4 @@ async def download(
     att = await session.get(ComplaintAttachment, attachment_id)
     if not att or att.complaint_id != c.id:
         raise not_found("Attachment", attachment_id)
-    return FileResponse(
-        request.app.state.settings.var_dir / att.path, media_type=att.content_type, filename=att.filename
-    )
+    return FileResponse(settings.var_dir / att.path, media_type=att.content_type, filename=att.filename)

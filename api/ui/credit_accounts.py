@@ -6,20 +6,19 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from api.deps import Session, require
-from api.routes import credit_accounts as api
+from api.deps import Session, SettingsDep, require
+from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
 from backroom.credit import ledger
-from backroom.credit.account_schemas import AccountOpen, CreditSale, Payment, Terms
-from backroom.credit.models import CreditHold
-from backroom.customers import ops
+from backroom.credit import service as credit
+from backroom.credit.schemas import AccountOpen, CreditSale, Payment, Terms
+from backroom.customers import service as customers
 from backroom.errors import AppError
 from backroom.money import parse_money
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 
 class MoneyForm(BaseModel):
@@ -32,30 +31,21 @@ class MoneyForm(BaseModel):
 @router.get("/credit/customers/{customer_id}")
 async def account_page(
     session: Session,
-    customer_id: int,
+    customer_id: Id,
     request: Request,
     start: date | None = None,
     end: date | None = None,
     p: Principal = require("credit", "read"),
 ):
-    customer = await ops.get(session, customer_id)
+    customer = await customers.get_customer(session, customer_id)
     p.require("credit", "read", branch_id=customer.home_branch_id)
     acct = await ledger.account_for(session, customer_id)
     ctx = {"customer": customer, "credit": None}
     if acct:
         end_dt = datetime.combine(end, time.min, UTC) + timedelta(days=1) if end else None
         start_dt = datetime.combine(start, time.min, UTC) if start else None
-        s, e = api.period(start_dt, end_dt)
-        holds = list(
-            (
-                await session.execute(
-                    select(CreditHold)
-                    .where(CreditHold.account_id == acct.id)
-                    .order_by(CreditHold.id.desc())
-                    .limit(20)
-                )
-            ).scalars()
-        )
+        s, e = credit.statement_period(start_dt, end_dt)
+        holds = await ledger.recent_holds(session, account_id=acct.id)
         ctx.update(
             credit=await ledger.view(session, acct),
             statement=await ledger.statement(session, account_id=acct.id, start=s, end=e),
@@ -69,9 +59,9 @@ async def account_page(
 
 @router.post("/credit/customers/{customer_id}/open")
 async def open_account(
-    session: Session, customer_id: int, request: Request, p: Principal = require("credit", "create")
+    session: Session, customer_id: Id, request: Request, p: Principal = require("credit", "create")
 ):
-    customer = await ops.get(session, customer_id)
+    customer = await customers.get_customer(session, customer_id)
     p.require("credit", "create", branch_id=customer.home_branch_id)
     body, errors, _ = await parse_form(request, AccountOpen)
     if body is None:
@@ -82,10 +72,12 @@ async def open_account(
 
 @router.post("/credit/customers/{customer_id}/terms")
 async def set_terms(
-    session: Session, customer_id: int, request: Request, p: Principal = require("credit", "update")
+    session: Session, customer_id: Id, request: Request, p: Principal = require("credit", "update")
 ):
     """Change payment terms and grace days (finance)."""
-    acct = await api.account(session, p, customer_id, "update")
+    customer = await customers.get_customer(session, customer_id)
+    p.require("credit", "update", branch_id=customer.home_branch_id)
+    acct = await credit.get_account(session, customer_id=customer_id)
     body, errors, _ = await parse_form(request, Terms)
     if body is None:
         return redirect(
@@ -98,11 +90,16 @@ async def set_terms(
 
 @router.post("/credit/customers/{customer_id}/{what}")
 async def post_money(
-    session: Session, customer_id: int, what: str, request: Request, p: Principal = require("credit", "read")
+    session: Session,
+    settings: SettingsDep,
+    customer_id: Id,
+    what: str,
+    request: Request,
+    p: Principal = require("credit", "read"),
 ):
     """A credit sale (credit/create) or a payment (credit/post) entered on the page."""
     url = f"/credit/customers/{customer_id}"
-    customer = await ops.get(session, customer_id)
+    customer = await customers.get_customer(session, customer_id)
     actions = {"sale": "create", "payment": "post"}
     if what not in actions:
         return redirect(url, flash="Unknown action.")
@@ -118,16 +115,25 @@ async def post_money(
             "reference": body.reference,
             "description": body.description,
         }
-        if what == "sale":
-            res = await api.sale_and_start(request, session, p, customer_id, CreditSale(**data))
-            msg = (
-                "Sale posted."
-                if res.status == "posted"
-                else "Over available credit: the sale waits for approval or a payment."
-            )
-        else:
-            await api.pay_and_signal(request, session, p, customer_id, Payment(**data))
-            msg = "Payment posted."
+        async with session.begin_nested():  # a refusal undoes this attempt only
+            if what == "sale":
+                res = await credit.sell_on_credit(
+                    session,
+                    customer_id=customer_id,
+                    data=CreditSale(**data),
+                    actor=p.actor(),
+                    settings=settings,
+                )
+                msg = (
+                    "Sale posted."
+                    if res.status == "posted"
+                    else "Over available credit: the sale waits for approval or a payment."
+                )
+            else:
+                await credit.post_payment(
+                    session, customer_id=customer_id, data=Payment(**data), actor=p.actor()
+                )
+                msg = "Payment posted."
     except (ValueError, AppError) as exc:
         detail = getattr(exc, "detail", None) or str(exc).splitlines()[0]
         return redirect(url, flash=f"Not saved: {detail}")

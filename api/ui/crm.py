@@ -7,27 +7,27 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, require
-from api.routes import crm as crm_api
+from api.deps import Session, SettingsDep, TemporalFactory, require
+from api.params import Id
 from api.ui.common import parse_form, redirect, render
-from backroom.auth.models import User
 from backroom.auth.principal import Principal
 from backroom.complaints import service as complaints
 from backroom.complaints.sla import sla_status
 from backroom.credit import ledger
 from backroom.crm import service as crm
 from backroom.crm.schemas import InteractionCreate, TaskCreate
-from backroom.customers import ops
+from backroom.customers import repository as customer_queries
+from backroom.customers import service as customers
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact
-from backroom.customers.ops_schemas import AddressCreate, ContactCreate
+from backroom.customers.schemas import AddressCreate, ContactCreate, EraseRequest, MergeRequest
 from backroom.db.base import utcnow
 from backroom.errors import not_found
+from backroom.ids import RecordId
 from backroom.notifications import service as notify
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("My tasks", "/tasks", ("crm", "read"), 45), ("Mailbox", "/mailbox", ("crm", "read"), 90)]
 
 
@@ -37,7 +37,7 @@ class TaskForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=200)
     due_at: datetime
-    assignee_id: int | None = Field(default=None, gt=0)
+    assignee_id: RecordId | None = None
     notes: str | None = Field(default=None, max_length=5000)
 
     @field_validator("due_at")
@@ -56,15 +56,24 @@ async def my_work(session: AsyncSession, p: Principal) -> dict:
     tasks = await crm.my_tasks(session, user_id=p.user_id)
     escalated = await complaints.escalated_to(session, grants=p.grants) if p.can("complaints", "read") else []
     ids = {t.customer_id for t in tasks} | {c.customer_id for c, _ in escalated}
-    names = dict(
-        (await session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids or {-1})))).all()
-    )
+    names = await customer_queries.names(session, ids)
     return {"tasks": tasks, "escalated": escalated, "names": names, "now": utcnow()}
 
 
 @router.post("/tasks/{task_id}/complete")
-async def complete(session: Session, task_id: int, request: Request, p: Principal = require("crm", "update")):
-    task = await crm_api.complete(request, session, p, task_id)
+async def complete(
+    session: Session,
+    temporal: TemporalFactory,
+    task_id: Id,
+    request: Request,
+    p: Principal = require("crm", "update"),
+):
+    crm.authorize_completion(p, await crm.get_task(session, task_id))
+    task = await crm.complete_task(session, actor=p.actor(), task_id=task_id)
+    # Committed before the Update, which waits on the worker: no SQLite write lock is held
+    # meanwhile (the workflow's activities write), and the workflow never ends for a rollback.
+    await session.commit()
+    await crm.end_followup(await temporal(), task=task, user_id=p.user_id)
     back = request.query_params.get("back") or "/tasks"
     return redirect(
         back if back.startswith("/") and not back.startswith("//") else "/tasks",
@@ -88,19 +97,9 @@ async def sections(session: AsyncSession, p: Principal, customer: Customer) -> d
     view = await ledger.view(session, acct) if acct else None
     rows = await complaints.list_for_customer(session, customer.id)
     now = utcnow()
-    staff = list(
-        (
-            await session.execute(
-                select(User.id, User.full_name)
-                .where(User.is_active.is_(True))
-                .order_by(User.full_name)
-                .limit(200)
-            )
-        ).all()
-    )
     return {
-        "contacts": await ops.contacts(session, customer.id),
-        "addresses": await ops.addresses(session, customer.id),
+        "contacts": await customer_queries.contacts(session, customer.id),
+        "addresses": await customer_queries.addresses(session, customer.id),
         "interactions": (await crm.interactions(session, customer_id=customer.id, limit=20)).items
         if p.can("crm", "read", customer.home_branch_id)
         else [],
@@ -108,17 +107,15 @@ async def sections(session: AsyncSession, p: Principal, customer: Customer) -> d
         "complaint_rows": [(c, sla_status(c, now)) for c in rows],
         "credit": view,
         "aging": await ledger.aging(session, account_id=acct.id) if acct else None,
-        "timeline": await ops.timeline(session, customer_id=customer.id, limit=50),
-        "staff": staff,
+        "timeline": await customers.timeline(session, customer_id=customer.id, limit=50),
+        "staff": await crm.assignable_staff(session),
     }
 
 
 async def _customer(
     session: AsyncSession, p: Principal, customer_id: int, function: str, action: str
 ) -> Customer:
-    c = await session.get(Customer, customer_id)
-    if not c:
-        raise not_found("Customer", customer_id)
+    c = await customers.get_customer(session, customer_id)
     p.require(function, action, branch_id=c.home_branch_id)
     return c
 
@@ -135,22 +132,23 @@ async def _form(request, model):
 # The customer page's "add" forms: (permission, form model, service call, message).
 ADD_FORMS = {
     "interactions": (("crm", "create"), InteractionCreate, crm.log_interaction, "Interaction logged."),
-    "contacts": (("customers", "update"), ContactCreate, ops.add_contact, "Contact added."),
-    "addresses": (("customers", "update"), AddressCreate, ops.add_address, "Address added."),
+    "contacts": (("customers", "update"), ContactCreate, customers.add_contact, "Contact added."),
+    "addresses": (("customers", "update"), AddressCreate, customers.add_address, "Address added."),
 }
 
 
 @router.post("/customers/{customer_id}/{kind}/new")
 async def add_record(
     session: Session,
-    customer_id: int,
+    settings: SettingsDep,
+    customer_id: Id,
     kind: str,
     request: Request,
     p: Principal = require("customers", "read"),
 ):
     """Log an interaction or add a contact or address from the customer page."""
     if kind == "tasks":
-        return await _new_task(customer_id, request, session, p)
+        return await _new_task(customer_id, request, session, settings, p)
     if kind not in ADD_FORMS:
         raise not_found("Page", kind)
     (function, action), model, add, done = ADD_FORMS[kind]
@@ -162,27 +160,34 @@ async def add_record(
     return redirect(_back(customer_id), flash=done)
 
 
-async def _new_task(customer_id: int, request: Request, session: AsyncSession, p: Principal):
+async def _new_task(customer_id: int, request: Request, session: AsyncSession, settings, p: Principal):
     body, err = await _form(request, TaskForm)
     if body is None:
         return redirect(_back(customer_id), flash=f"Not created: {err}")
-    task = await crm_api.create_and_start(request, session, p, customer_id, TaskCreate(**body.model_dump()))
+    await _customer(session, p, customer_id, "crm", "create")
+    task = await crm.create_followup(
+        session,
+        customer_id=customer_id,
+        data=TaskCreate(**body.model_dump()),
+        actor=p.actor(),
+        grace_minutes=settings.followup_grace_minutes,
+    )
     return redirect(_back(customer_id), flash=f"Follow-up #{task.id} created.")
 
 
 @router.post("/customers/{customer_id}/{kind}/{record_id}/remove")
 async def remove(
     session: Session,
-    customer_id: int,
+    customer_id: Id,
     kind: str,
-    record_id: int,
+    record_id: Id,
     p: Principal = require("customers", "update"),
 ):
     model = {"contacts": CustomerContact, "addresses": CustomerAddress}.get(kind)
     if model is None:
         raise not_found("Page", kind)
     await _customer(session, p, customer_id, "customers", "update")
-    await ops.remove_record(
+    await customers.remove_record(
         session, actor=p.actor(), customer_id=customer_id, model=model, record_id=record_id
     )
     return redirect(_back(customer_id), flash="Removed.")
@@ -190,28 +195,26 @@ async def remove(
 
 @router.post("/customers/{customer_id}/merge")
 async def merge(
-    session: Session, customer_id: int, request: Request, p: Principal = require("customers", "approve")
+    session: Session, customer_id: Id, request: Request, p: Principal = require("customers", "approve")
 ):
-    from backroom.customers.ops_schemas import MergeRequest
-
     await _customer(session, p, customer_id, "customers", "approve")
     body, err = await _form(request, MergeRequest)
     if body is None:
         return redirect(_back(customer_id), flash=f"Not merged: {err}")
     await _customer(session, p, body.survivor_id, "customers", "approve")
-    survivor = await ops.merge(session, actor=p.actor(), loser_id=customer_id, survivor_id=body.survivor_id)
+    survivor = await customers.merge(
+        session, actor=p.actor(), loser_id=customer_id, survivor_id=body.survivor_id
+    )
     return redirect(f"/customers/{survivor.id}", flash=f"Customer #{customer_id} merged into this one.")
 
 
 @router.post("/customers/{customer_id}/erase")
 async def erase(
-    session: Session, customer_id: int, request: Request, p: Principal = require("customers", "approve")
+    session: Session, customer_id: Id, request: Request, p: Principal = require("customers", "approve")
 ):
-    from backroom.customers.ops_schemas import EraseRequest
-
     await _customer(session, p, customer_id, "customers", "approve")
     body, err = await _form(request, EraseRequest)
     if body is None:
         return redirect(_back(customer_id), flash=f"Not erased: {err}")
-    await ops.erase(session, actor=p.actor(), customer_id=customer_id, reason=body.reason)
+    await customers.erase(session, actor=p.actor(), customer_id=customer_id, reason=body.reason)
     return redirect(_back(customer_id), flash="Personal data erased.")

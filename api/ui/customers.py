@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from api.deps import Session, require
-from api.routes.customers import submit_limit_request
+from api.deps import Session, SettingsDep, require
+from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from api.ui.crm import sections as operations_sections
 from backroom import temporal
@@ -14,12 +14,14 @@ from backroom.audit.service import trail
 from backroom.auth.principal import Principal
 from backroom.branches.service import list_branches
 from backroom.credit import limits
+from backroom.credit import service as credit
+from backroom.credit.schemas import LimitChangeIn
 from backroom.customers import service
 from backroom.customers.schemas import CustomerCreate, CustomerUpdate
 from backroom.errors import AppError
 from backroom.money import parse_money
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Customers", "/customers", ("customers", "list"), 10)]
 
 
@@ -89,10 +91,9 @@ async def create_customer_form(
     )
 
 
-async def _customer_page(request, session, p, customer_id, values=None, errors=None, status=200):
+async def _customer_page(request, session, settings, p, customer_id, values=None, errors=None, status=200):
     customer = await service.get_customer(session, customer_id)
     p.require("customers", "read", customer.home_branch_id)
-    settings = request.app.state.settings
     requests = (
         await limits.requests_for(session, customer_id=customer_id)
         if p.can("credit", "read", customer.home_branch_id)
@@ -115,31 +116,46 @@ async def _customer_page(request, session, p, customer_id, values=None, errors=N
 
 @router.get("/customers/{customer_id}")
 async def customer_page(
-    session: Session, request: Request, customer_id: int, p: Principal = require("customers", "read")
+    session: Session,
+    settings: SettingsDep,
+    request: Request,
+    customer_id: Id,
+    p: Principal = require("customers", "read"),
 ):
-    return await _customer_page(request, session, p, customer_id)
+    return await _customer_page(request, session, settings, p, customer_id)
 
 
 @router.post("/customers/{customer_id}/credit-limit")
 async def request_limit_form(
-    session: Session, request: Request, customer_id: int, p: Principal = require("credit", "create")
+    session: Session,
+    settings: SettingsDep,
+    request: Request,
+    customer_id: Id,
+    p: Principal = require("credit", "create"),
 ):
     """The clerk's limit request from the customer page; finance decides in the inbox."""
     form, errors, raw = await parse_form(request, LimitForm)
     if form is not None:
         customer = await service.get_customer(session, customer_id)
+        p.require("credit", "create", customer.home_branch_id)
         try:
-            body = limits.LimitChangeIn(
+            body = LimitChangeIn(
                 requested_limit_minor=parse_money(form.requested_limit, customer.currency), reason=form.reason
             )
-            req = await submit_limit_request(request, session, p, customer_id, body)
+            async with session.begin_nested():  # a refusal undoes this attempt only; the page renders
+                req = await credit.request_limit_change(
+                    session,
+                    customer_id=customer_id,
+                    data=body,
+                    actor=p.actor(),
+                    settings=settings,
+                )
             return redirect(f"/customers/{customer_id}", flash=f"Limit request #{req.id} sent for approval.")
         except AppError as exc:
-            if exc.status == 403:
-                raise
-            await session.rollback()
             errors = {"requested_limit" if exc.extra.get("field") else "form": exc.detail}
-    return await _customer_page(request, session, p, customer_id, values=raw, errors=errors, status=422)
+    return await _customer_page(
+        request, session, settings, p, customer_id, values=raw, errors=errors, status=422
+    )
 
 
 class ProfileForm(BaseModel):
@@ -169,7 +185,11 @@ class ProfileForm(BaseModel):
 
 @router.post("/customers/{customer_id}/edit")
 async def edit_customer_form(
-    session: Session, request: Request, customer_id: int, p: Principal = require("customers", "update")
+    session: Session,
+    settings: SettingsDep,
+    request: Request,
+    customer_id: Id,
+    p: Principal = require("customers", "update"),
 ):
     """Save the profile form; invalid input re-renders the page with the messages."""
     customer = await service.get_customer(session, customer_id)
@@ -177,15 +197,15 @@ async def edit_customer_form(
     form, errors, raw = await parse_form(request, ProfileForm)
     if form is not None:
         try:
-            await service.update_customer(
-                session, actor=p.actor(), customer_id=customer_id, data=form.update()
-            )
+            async with session.begin_nested():  # a refusal undoes this attempt only; the page renders
+                await service.update_customer(
+                    session, actor=p.actor(), customer_id=customer_id, data=form.update()
+                )
             return redirect(f"/customers/{customer_id}", flash="Profile saved.")
         except ValidationError as exc:
             errors = {".".join(map(str, e["loc"])) or "form": e["msg"] for e in exc.errors()}
         except AppError as exc:
-            if exc.status == 403:
-                raise
-            await session.rollback()
             errors = {exc.extra.get("field", "form"): exc.detail}
-    return await _customer_page(request, session, p, customer_id, values=raw, errors=errors, status=422)
+    return await _customer_page(
+        request, session, settings, p, customer_id, values=raw, errors=errors, status=422
+    )

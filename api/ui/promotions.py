@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, get_write_session, require
+from api.deps import Session, WriteSession, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.audit import service as audit
@@ -384,14 +384,11 @@ async def generate(
 
 @router.get("/promotions/{promotion_id}/codes.csv", response_class=Response)
 async def export(
-    promotion_id: Id,
-    session: AsyncSession = Depends(get_write_session, scope="function"),
-    p: Principal = require("coupons", "export"),
+    session: WriteSession, promotion_id: Id, p: Principal = require("coupons", "export")
 ) -> Response:
     promo = await promotions.get_promotion(session, promotion_id)
     p.require("coupons", "export", branch_id=promo.branch_id)
     body = await promotions.export_codes(session, actor=p.actor(), promotion_id=promotion_id)
-    await session.commit()
     return Response(
         body,
         media_type="text/csv",

@@ -5,12 +5,12 @@ mail scanner following the link unsubscribes nobody)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import PUBLIC, get_session, get_write_session, require
+from api.deps import PUBLIC, Session, WriteSession, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
@@ -20,7 +20,7 @@ from backroom.reports import catalog, snapshots, subscriptions
 from backroom.reports.ops_schemas import FORMATS, SubscriptionCreate
 from backroom.reports.periods import Edition
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Report snapshots", "/report-snapshots", ("reports", "read"), 62)]
 READ = ("reports", "read")
 
@@ -35,11 +35,7 @@ class SubscribeForm(BaseModel):
 
 
 @router.get("/report-snapshots")
-async def snapshots_page(
-    request: Request,
-    p: Principal = require(*READ),
-    session: AsyncSession = Depends(get_session, scope="function"),
-):
+async def snapshots_page(session: Session, request: Request, p: Principal = require(*READ)):
     function = request.query_params.get("function") or None
     edition = request.query_params.get("edition") or None
     if function not in catalog.functions():
@@ -65,17 +61,13 @@ async def snapshots_page(
 
 @router.get("/report-snapshots/{snapshot_id}/files/{fmt}")
 async def download_page(
-    snapshot_id: Id,
-    fmt: str,
-    p: Principal = require("reports", "export"),
-    session: AsyncSession = Depends(get_write_session),
+    session: WriteSession, snapshot_id: Id, fmt: str, p: Principal = require("reports", "export")
 ):
     """Download a stored file from the page; audited like the API's."""
     snap = await snapshots.get(session, snapshot_id)
     if not snapshots.may_export(p, snap.function, snap.branch_id):
         raise Forbidden("You may not export this report.")
     f = await snapshots.download(session, snapshot=snap, fmt=fmt, actor=p.actor())
-    await session.commit()  # the audit event is durable before the file leaves
     return Response(
         f.content,
         media_type=f.media_type,
@@ -104,22 +96,14 @@ async def _subscriptions_page(request: Request, p: Principal, session: AsyncSess
 
 
 @router.get("/report-subscriptions")
-async def subscriptions_page(
-    request: Request,
-    p: Principal = require(*READ),
-    session: AsyncSession = Depends(get_session, scope="function"),
-):
+async def subscriptions_page(session: Session, request: Request, p: Principal = require(*READ)):
     # Arriving from a report page: its function and edition preselected.
     values = {k: request.query_params[k] for k in ("function", "edition") if k in request.query_params}
     return await _subscriptions_page(request, p, session, values=values)
 
 
 @router.post("/report-subscriptions")
-async def subscribe_from_page(
-    request: Request,
-    p: Principal = require(*READ),
-    session: AsyncSession = Depends(get_session, scope="function"),
-):
+async def subscribe_from_page(session: Session, request: Request, p: Principal = require(*READ)):
     """Subscribe to a report set by e-mail (only what you may read)."""
     form, errors, raw = await parse_form(request, SubscribeForm)
     if form is not None and form.function not in catalog.functions():
@@ -138,19 +122,13 @@ async def subscribe_from_page(
 
 
 @router.post("/report-subscriptions/{subscription_id}/unsubscribe")
-async def unsubscribe_from_page(
-    subscription_id: Id,
-    p: Principal = require(*READ),
-    session: AsyncSession = Depends(get_session, scope="function"),
-):
+async def unsubscribe_from_page(session: Session, subscription_id: Id, p: Principal = require(*READ)):
     await subscriptions.unsubscribe(session, subscription_id=subscription_id, actor=p.actor())
     return redirect("/report-subscriptions", flash="Unsubscribed.")
 
 
 @router.get("/report-subscriptions/unsubscribe/{token}", dependencies=[PUBLIC])
-async def unsubscribe_link(
-    request: Request, token: str, session: AsyncSession = Depends(get_session, scope="function")
-):
+async def unsubscribe_link(session: Session, request: Request, token: str):
     """The e-mail's link: shows what it stops, with a button (no change on GET)."""
     sub = await subscriptions.by_token(
         session, secret=request.app.state.settings.session_secret(), token=token
@@ -159,9 +137,7 @@ async def unsubscribe_link(
 
 
 @router.post("/report-subscriptions/unsubscribe/{token}", dependencies=[PUBLIC])
-async def unsubscribe_by_link(
-    request: Request, token: str, session: AsyncSession = Depends(get_session, scope="function")
-):
+async def unsubscribe_by_link(session: Session, request: Request, token: str):
     """Unsubscribe with the signed link: the token is the authority, the owner the actor. Audited."""
     secret = request.app.state.settings.session_secret()
     sub = await subscriptions.unsubscribe_by_token(session, secret=secret, token=token)

@@ -3,7 +3,6 @@ queries, and sending a staff decision to the workflow."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -20,6 +19,7 @@ from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
 from backroom.db.base import utcnow
 from backroom.errors import not_found
+from backroom.temporal import Connect
 
 INBOX_LIMIT = 500
 
@@ -214,7 +214,7 @@ async def send_decision(
 
 async def decide(
     session: AsyncSession,
-    connect: Callable[[], Awaitable[Client]],
+    connect: Connect,
     *,
     request_id: int,
     p: Principal,

@@ -32,6 +32,3 @@ class Actor:
     @classmethod
     def system(cls, what: str = "system") -> Actor:
         return cls("system", what, what)
-
-
-SYSTEM = Actor.system()

@@ -10,7 +10,16 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 import policies
 
 Role = Literal[
-    "admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor"
+    "admin",
+    "manager",
+    "supervisor",
+    "clerk",
+    "agent",
+    "warehouse",
+    "finance",
+    "vendor",
+    "auditor",
+    "technician",
 ]
 assert set(Role.__args__) == set(policies.ROLES), "keep Role in step with policies.ROLES"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
@@ -47,8 +46,7 @@ from backroom.errors import not_found
 from backroom.orders import service as orders
 from backroom.pagination import Page, paginate
 from backroom.starts.service import enqueue_signal
-
-Connect = Callable[[], Awaitable[Client]]
+from backroom.temporal import Connect
 
 
 async def create_cart(

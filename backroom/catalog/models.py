@@ -35,6 +35,8 @@ class Product(IdMixin, Timestamps, Base):
     width_mm: Mapped[int] = mapped_column(default=0)
     height_mm: Mapped[int] = mapped_column(default=0)
     warranty_months: Mapped[int] = mapped_column(default=0)
+    # goods | extended_warranty (sold to extend a registered warranty by warranty_months).
+    kind: Mapped[str] = mapped_column(String(20), default="goods", server_default="goods")
     # Marketplace vendor owning the listing; null for the retailer's own goods.
     vendor_id: Mapped[int | None] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(10), default=ProductStatus.ACTIVE, index=True)

@@ -9,6 +9,12 @@ from pydantic import BaseModel
 from backroom.approvals.schemas import ApprovalLevel
 
 COMPLAINT_WORKFLOW = "ComplaintWorkflow"
+# Signals to ComplaintWorkflow, sent by the use case that changed the record.
+RESPONDED = "responded"  # the first reply: the first-response clock stops
+AWAITING_CUSTOMER = "awaiting_customer"  # the clocks pause
+CUSTOMER_REPLIED = "customer_replied"  # the clocks run again
+RESOLVED = "resolved"  # with a Resolution (a refund asks for approval)
+REOPEN = "reopen"
 
 
 def complaint_workflow_id(complaint_id: int) -> str:

@@ -1,11 +1,48 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps, Transactional
+
+
+class ComplaintStatus(StrEnum):
+    open = "open"
+    awaiting_customer = "awaiting_customer"  # SLA clocks paused
+    resolved = "resolved"  # may reopen inside the reopen window
+    closed = "closed"
+
+
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class Channel(StrEnum):
+    phone = "phone"
+    email = "email"
+    store = "store"
+    web = "web"
+
+
+class Level(StrEnum):
+    """Who holds the complaint; each SLA breach escalates one level."""
+
+    agent = "agent"
+    supervisor = "supervisor"
+    manager = "manager"
+
+
+class Compensation(StrEnum):
+    none = "none"
+    goodwill = "goodwill"  # a credit posted to the customer's account at once
+    refund = "refund"  # asked through the approval gate by the workflow
+    coupon = "coupon"
 
 
 class Complaint(IdMixin, Transactional, Base):
@@ -14,15 +51,14 @@ class Complaint(IdMixin, Transactional, Base):
 
     __tablename__ = "complaints"
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(10))  # phone | email | store | web
+    channel: Mapped[Channel] = mapped_column(String(10))
     category: Mapped[str] = mapped_column(String(40))
-    severity: Mapped[str] = mapped_column(String(10))  # low | medium | high | critical
+    severity: Mapped[Severity] = mapped_column(String(10))
     order_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # no FK: orders land later
     sku: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text)
-    # open | awaiting_customer | resolved | closed
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
-    level: Mapped[str] = mapped_column(String(20), default="agent")  # agent | supervisor | manager
+    status: Mapped[ComplaintStatus] = mapped_column(String(20), default=ComplaintStatus.open, index=True)
+    level: Mapped[Level] = mapped_column(String(20), default=Level.agent)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     first_response_minutes: Mapped[int]
     resolution_minutes: Mapped[int]
@@ -34,7 +70,7 @@ class Complaint(IdMixin, Transactional, Base):
     first_response_breached: Mapped[bool] = mapped_column(default=False)
     resolution_breached: Mapped[bool] = mapped_column(default=False)
     outcome: Mapped[str | None] = mapped_column(Text)
-    compensation: Mapped[str | None] = mapped_column(String(20))  # none | goodwill | refund | coupon
+    compensation: Mapped[Compensation | None] = mapped_column(String(20))
     compensation_minor: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
     reopened_count: Mapped[int] = mapped_column(default=0)
@@ -56,7 +92,7 @@ class ComplaintEvent(IdMixin, Timestamps, Base):
     # Deterministic for workflow-written events so a retried activity records it once.
     key: Mapped[str | None] = mapped_column(String(200), unique=True)
     detail: Mapped[str | None] = mapped_column(Text)
-    level: Mapped[str | None] = mapped_column(String(20))
+    level: Mapped[Level | None] = mapped_column(String(20))
     actor_name: Mapped[str | None] = mapped_column(String(120))
     at: Mapped[datetime]
 

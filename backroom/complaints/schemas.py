@@ -1,21 +1,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Severity = Literal["low", "medium", "high", "critical"]
+from backroom.complaints.models import Channel, Compensation, ComplaintStatus, Level, Severity
+from backroom.complaints.sla import SlaStatus
+from backroom.ids import RecordId
 
 
 class ComplaintCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    customer_id: int = Field(gt=0)
-    channel: Literal["phone", "email", "store", "web"]
+    customer_id: RecordId
+    channel: Channel
     category: str = Field(min_length=2, max_length=40)
     severity: Severity
     description: str = Field(min_length=3, max_length=10_000)
-    order_id: int | None = Field(default=None, gt=0)
+    order_id: RecordId | None = None
     sku: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
 
 
@@ -32,12 +33,12 @@ class Reply(BaseModel):
 class Resolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: str = Field(min_length=3, max_length=5000)
-    compensation: Literal["none", "goodwill", "refund", "coupon"] = "none"
+    compensation: Compensation = Compensation.none
     amount_minor: int | None = Field(default=None, gt=0, le=10_000_000)
 
     @model_validator(mode="after")
     def _amount(self):
-        if self.compensation in ("goodwill", "refund") and not self.amount_minor:
+        if self.compensation in (Compensation.goodwill, Compensation.refund) and not self.amount_minor:
             raise ValueError("give the amount of the goodwill credit or refund")
         return self
 
@@ -52,21 +53,54 @@ class ComplaintRead(BaseModel):
     id: int
     customer_id: int
     branch_id: int
-    channel: str
+    channel: Channel
     category: str
-    severity: str
+    severity: Severity
     order_id: int | None
     sku: str | None
     description: str
-    status: str
-    level: str
+    status: ComplaintStatus
+    level: Level
     first_response_due_at: datetime | None
     resolution_due_at: datetime | None
     responded_at: datetime | None
     resolved_at: datetime | None
     outcome: str | None
-    compensation: str | None
+    compensation: Compensation | None
     compensation_minor: int | None
     reopened_count: int
     workflow_id: str | None
     created_at: datetime
+
+
+class SlaRead(BaseModel):
+    status: SlaStatus
+    used: float  # share of the tightest running clock already used (0..1+)
+    due_at: datetime | None
+    paused: bool
+
+
+class ComplaintWithSla(ComplaintRead):
+    sla: SlaRead
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    kind: str
+    at: datetime
+    detail: str | None
+    level: Level | None
+    actor: str | None = Field(validation_alias="actor_name")
+
+
+class AttachmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    filename: str
+    size: int
+    content_type: str
+
+
+class ComplaintDetail(ComplaintWithSla):
+    events: list[EventRead]
+    attachments: list[AttachmentRead]

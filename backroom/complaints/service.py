@@ -13,18 +13,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.complaints import flow
 from backroom.complaints.errors import AttachmentRejected, ComplaintStateError
 from backroom.complaints.flow import complaint_workflow_id
-from backroom.complaints.models import Complaint, ComplaintAttachment, ComplaintEvent
+from backroom.complaints.models import (
+    Compensation,
+    Complaint,
+    ComplaintAttachment,
+    ComplaintEvent,
+    ComplaintStatus,
+    Level,
+    Severity,
+)
+from backroom.complaints.schemas import ComplaintCreate
 from backroom.complaints.sla import LEVELS, SlaInfo, sla_status
 from backroom.credit import ledger
-from backroom.customers.models import Customer
+from backroom.credit.models import EntryKind
+from backroom.customers.models import Customer, CustomerStatus
 from backroom.db.base import utcnow
 from backroom.errors import InvalidInput, not_found
 from backroom.notifications import service as notify
 from backroom.pagination import Page, paginate
+from backroom.starts import service as starts
 
-OPEN = ("open", "awaiting_customer")
+OPEN = (ComplaintStatus.open, ComplaintStatus.awaiting_customer)
 # Allowed attachment types: extension -> (content type, magic prefix or None for text).
 ALLOWED = {
     "png": ("image/png", b"\x89PNG\r\n\x1a\n"),
@@ -96,7 +108,7 @@ async def log_complaint(
 ) -> Complaint:
     """Log a complaint with its severity's SLA clocks started. Not idempotent (a new record)."""
     customer = await session.get(Customer, customer_id)
-    if not customer or customer.status != "active":
+    if not customer or customer.status != CustomerStatus.active:
         raise not_found("Customer", customer_id)
     if severity not in sla:
         raise InvalidInput(f"No SLA is configured for severity {severity!r}.", field="severity")
@@ -110,8 +122,8 @@ async def log_complaint(
         description=description,
         order_id=order_id,
         sku=sku,
-        status="open",
-        level="agent",
+        status=ComplaintStatus.open,
+        level=Level.agent,
         first_response_minutes=first,
         resolution_minutes=resolution,
         first_response_due_at=now + timedelta(minutes=first),
@@ -138,14 +150,51 @@ async def log_complaint(
     return c
 
 
+async def open_complaint(
+    session: AsyncSession,
+    *,
+    data: ComplaintCreate,
+    actor: Actor,
+    sla: dict[str, tuple[int, int]],
+    reopen_minutes: int,
+) -> Complaint:
+    """Log a complaint and queue ComplaintWorkflow (complaint-{id}), which runs its SLA
+    clocks and escalations. Not idempotent (a new record each time)."""
+    c = await log_complaint(session, actor=actor, sla=sla, **data.model_dump())
+    await starts.enqueue(
+        session,
+        run=flow.COMPLAINT_WORKFLOW,
+        arg=flow.ComplaintInput(
+            complaint_id=c.id,
+            branch_id=c.branch_id,
+            title=f"complaint #{c.id}",
+            first_response_minutes=c.first_response_minutes,
+            resolution_minutes=c.resolution_minutes,
+            reopen_window_minutes=reopen_minutes,
+        ),
+        workflow_id=c.workflow_id,
+        branch_id=c.branch_id,
+        customer_id=c.customer_id,
+        order_id=c.order_id,
+    )
+    return c
+
+
+async def _tell(session: AsyncSession, c: Complaint, signal: str, arg: flow.Resolution | None = None) -> None:
+    """Queue a signal to the complaint's workflow; it leaves after the commit."""
+    await starts.enqueue_signal(session, workflow_id=c.workflow_id, signal=signal, arg=arg)
+
+
 async def respond(session: AsyncSession, *, actor: Actor, complaint_id: int, message: str) -> Complaint:
-    """Record a reply to the customer; the first one stops the first-response clock."""
+    """Record a reply to the customer; the first one stops the first-response clock (the
+    workflow is told)."""
     c = await get(session, complaint_id)
     if c.status not in OPEN:
         raise ComplaintStateError(f"Complaint #{c.id} is {c.status}.")
     before = audit.snapshot(c)
     if c.responded_at is None:
         c.responded_at = utcnow()
+        await _tell(session, c, flow.RESPONDED)
     await _event(session, c, "responded", actor=actor, detail=message)
     await _write(session, c, "respond", actor, before)
     await notify.enqueue(
@@ -162,23 +211,24 @@ async def respond(session: AsyncSession, *, actor: Actor, complaint_id: int, mes
 async def await_customer(
     session: AsyncSession, *, actor: Actor, complaint_id: int, note: str | None = None
 ) -> Complaint:
-    """Pause the SLA clocks while waiting on the customer."""
+    """Pause the SLA clocks while waiting on the customer (the workflow is told)."""
     c = await get(session, complaint_id)
-    if c.status != "open":
+    if c.status != ComplaintStatus.open:
         raise ComplaintStateError(f"Complaint #{c.id} is {c.status}, not open.")
     before = audit.snapshot(c)
-    c.status, c.paused_at = "awaiting_customer", utcnow()
+    c.status, c.paused_at = ComplaintStatus.awaiting_customer, utcnow()
     await _event(session, c, "awaiting_customer", actor=actor, detail=note)
     await _write(session, c, "await_customer", actor, before)
+    await _tell(session, c, flow.AWAITING_CUSTOMER)
     return c
 
 
 async def customer_replied(
     session: AsyncSession, *, actor: Actor, complaint_id: int, note: str | None = None
 ) -> Complaint:
-    """Resume the clocks; deadlines move by the time spent waiting."""
+    """Resume the clocks; deadlines move by the time spent waiting (the workflow is told)."""
     c = await get(session, complaint_id)
-    if c.status != "awaiting_customer":
+    if c.status != ComplaintStatus.awaiting_customer:
         raise ComplaintStateError(f"Complaint #{c.id} is not waiting on the customer.")
     before = audit.snapshot(c)
     waited = utcnow() - c.paused_at
@@ -186,9 +236,10 @@ async def customer_replied(
         c.first_response_due_at += waited
     if c.resolution_due_at:
         c.resolution_due_at += waited
-    c.status, c.paused_at = "open", None
+    c.status, c.paused_at = ComplaintStatus.open, None
     await _event(session, c, "customer_replied", actor=actor, detail=note)
     await _write(session, c, "customer_replied", actor, before)
+    await _tell(session, c, flow.CUSTOMER_REPLIED)
     return c
 
 
@@ -198,62 +249,76 @@ async def resolve(
     actor: Actor,
     complaint_id: int,
     outcome: str,
-    compensation: str = "none",
+    compensation: Compensation = Compensation.none,
     amount_minor: int | None = None,
 ) -> Complaint:
     """Resolve with an outcome and any compensation: goodwill posts a credit to the customer's
-    credit account now; a refund goes to the approval gate (the workflow asks); a coupon is noted."""
+    credit account now; a refund goes to the approval gate (the workflow, told with the
+    resolution, asks); a coupon is noted."""
     c = await get(session, complaint_id)
     if c.status not in OPEN:
         raise ComplaintStateError(f"Complaint #{c.id} is {c.status}.")
-    if compensation in ("goodwill", "refund") and not amount_minor:
+    if compensation in (Compensation.goodwill, Compensation.refund) and not amount_minor:
         raise InvalidInput("Give the amount of the compensation.", field="amount_minor")
     before = audit.snapshot(c)
     customer = await session.get(Customer, c.customer_id)
     now = utcnow()
-    c.status, c.resolved_at, c.paused_at, c.outcome = "resolved", now, None, outcome
+    c.status, c.resolved_at, c.paused_at, c.outcome = ComplaintStatus.resolved, now, None, outcome
     c.compensation, c.compensation_minor = compensation, amount_minor
     c.currency = customer.currency if amount_minor else None
     if c.responded_at is None:
         c.responded_at = now
     detail = outcome
-    if compensation == "goodwill":
+    if compensation == Compensation.goodwill:
         account = await ledger.open_account(session, actor=actor, customer_id=c.customer_id)
         await ledger.post_entry(
             session,
             actor=actor,
             account_id=account.id,
-            kind="goodwill",
+            kind=EntryKind.goodwill,
             amount_minor=amount_minor,
             currency=account.currency,
             reference=f"complaint-{c.id}-goodwill-{c.reopened_count}",
             description=f"Goodwill for complaint #{c.id}",
         )
         detail += f" · goodwill credit {amount_minor}"
-    elif compensation == "refund":
+    elif compensation == Compensation.refund:
         detail += f" · refund {amount_minor} requested for approval"
-    elif compensation == "coupon":
+    elif compensation == Compensation.coupon:
         detail += " · coupon to be issued"
     await _event(session, c, "resolved", actor=actor, detail=detail, at=now)
     await _write(session, c, "resolve", actor, before)
+    await _tell(
+        session,
+        c,
+        flow.RESOLVED,
+        flow.Resolution(
+            refund_minor=amount_minor if compensation == Compensation.refund else None,
+            currency=c.currency,
+            requested_by_id=actor.user_id,
+            requested_by_name=actor.name,
+        ),
+    )
     return c
 
 
 async def reopen(
     session: AsyncSession, *, actor: Actor, complaint_id: int, reason: str, window_minutes: int
 ) -> Complaint:
-    """Reopen a resolved complaint inside the reopen window; the resolution clock restarts."""
+    """Reopen a resolved complaint inside the reopen window; the resolution clock restarts (the
+    same workflow resumes)."""
     c = await get(session, complaint_id)
-    if c.status != "resolved":
+    if c.status != ComplaintStatus.resolved:
         raise ComplaintStateError(f"Complaint #{c.id} is {c.status}; only resolved complaints reopen.")
     now = utcnow()
     if c.resolved_at + timedelta(minutes=window_minutes) < now:
         raise ComplaintStateError("The reopen window has passed; log a new complaint.")
     before = audit.snapshot(c)
-    c.status, c.resolved_at, c.reopened_count = "open", None, c.reopened_count + 1
+    c.status, c.resolved_at, c.reopened_count = ComplaintStatus.open, None, c.reopened_count + 1
     c.resolution_due_at = now + timedelta(minutes=c.resolution_minutes)
     await _event(session, c, "reopened", actor=actor, detail=reason, at=now)
     await _write(session, c, "reopen", actor, before)
+    await _tell(session, c, flow.REOPEN)
     return c
 
 
@@ -263,7 +328,7 @@ async def record_breach(
     actor: Actor,
     complaint_id: int,
     clock: str,
-    to_level: str,
+    to_level: Level,
     key: str,
     at: datetime,
 ) -> bool:
@@ -348,10 +413,10 @@ async def satisfaction_followup(session: AsyncSession, *, complaint_id: int, rou
 async def close(session: AsyncSession, *, actor: Actor, complaint_id: int) -> None:
     """Close a resolved complaint once the reopen window passed. Idempotent."""
     c = await get(session, complaint_id)
-    if c.status != "resolved":
+    if c.status != ComplaintStatus.resolved:
         return
     before = audit.snapshot(c)
-    c.status = "closed"
+    c.status = ComplaintStatus.closed
     await _event(session, c, "closed", actor=actor)
     await _write(session, c, "close", actor, before)
 
@@ -400,8 +465,8 @@ async def search(
     session: AsyncSession,
     *,
     branch_ids: set[int] | None,
-    status: str | None = None,
-    severity: str | None = None,
+    status: ComplaintStatus | None = None,
+    severity: Severity | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page:
@@ -485,11 +550,6 @@ async def attachments(session: AsyncSession, complaint_id: int) -> list[Complain
         .order_by(ComplaintAttachment.id)
     )
     return list(rows.scalars())
-
-
-def level_after(level: str) -> str:
-    i = LEVELS.index(level)
-    return LEVELS[min(i + 1, len(LEVELS) - 1)]
 
 
 async def escalated_to(

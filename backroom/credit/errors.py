@@ -11,5 +11,5 @@ class CurrencyMismatch(InvalidInput):
     code = "currency_mismatch"
 
 
-class HoldNotPending(Conflict):
-    code = "credit_hold_not_pending"
+class CreditLimitChangeNotPending(Conflict):
+    code, title = "credit_limit_change_pending", "A limit change is already pending"

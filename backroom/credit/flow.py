@@ -8,6 +8,8 @@ from pydantic import BaseModel
 LIMIT_CHANGE_WORKFLOW = "CreditLimitChangeWorkflow"
 HOLD_WORKFLOW = "CreditHoldWorkflow"
 OVERDUE_SWEEP_WORKFLOW = "CreditOverdueSweepWorkflow"
+# Signal to CreditHoldWorkflow: a payment was posted, the hold may fit now.
+HOLD_PAYMENT_POSTED = "payment_posted"
 # One sweep for the whole database: a fixed id, so starting it twice starts it once.
 OVERDUE_SWEEP_ID = "credit-overdue-sweep"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,14 @@ from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.credit.errors import CreditAccountNotFound, CurrencyMismatch
 from backroom.credit.flow import hold_workflow_id
-from backroom.credit.models import CreditAccount, CreditEntry, CreditHold
+from backroom.credit.models import (
+    CreditAccount,
+    CreditEntry,
+    CreditHold,
+    EntryKind,
+    HoldResolution,
+    HoldStatus,
+)
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.db.session import is_postgres
@@ -23,8 +31,7 @@ from backroom.errors import InvalidInput, not_found
 from backroom.notifications import service as notify
 
 # Sign of each kind: sales raise what the customer owes; payments and goodwill lower it.
-SIGNS = {"sale": 1, "payment": -1, "goodwill": -1}
-KINDS = ("sale", "payment", "adjustment", "goodwill")
+SIGNS = {EntryKind.sale: 1, EntryKind.payment: -1, EntryKind.goodwill: -1}
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
 
@@ -144,7 +151,7 @@ async def view(session: AsyncSession, account: CreditAccount) -> AccountView:
     customer = await _customer(session, account.customer_id)
     held = await session.scalar(
         select(func.coalesce(func.sum(CreditHold.amount_minor), 0)).where(
-            CreditHold.account_id == account.id, CreditHold.status == "approved"
+            CreditHold.account_id == account.id, CreditHold.status == HoldStatus.approved
         )
     )
     return AccountView(account, customer.name, customer.credit_limit_minor, int(held or 0))
@@ -162,7 +169,7 @@ async def post_entry(
     *,
     actor: Actor,
     account_id: int,
-    kind: str,
+    kind: EntryKind,
     amount_minor: int,
     currency: str,
     reference: str,
@@ -171,9 +178,9 @@ async def post_entry(
 ) -> CreditEntry:
     """Append one ledger line and move the balance with it. Idempotent by `reference`.
     `amount_minor` is positive; the kind gives the sign (adjustments take the sign given)."""
-    if kind not in KINDS:
+    if kind not in tuple(EntryKind):
         raise InvalidInput(f"Unknown entry kind {kind!r}.", field="kind")
-    if amount_minor == 0 or (kind != "adjustment" and amount_minor < 0):
+    if amount_minor == 0 or (kind != EntryKind.adjustment and amount_minor < 0):
         raise InvalidInput("The amount must be positive.", field="amount_minor")
     existing = await session.scalar(select(CreditEntry).where(CreditEntry.reference == reference))
     if existing:
@@ -223,7 +230,7 @@ async def post_entry(
 
 @dataclass
 class SaleResult:
-    status: str  # posted | held
+    status: Literal["posted", "held"]
     entry: CreditEntry | None = None
     hold: CreditHold | None = None
 
@@ -259,7 +266,7 @@ async def credit_sale(
             session,
             actor=actor,
             account_id=account.id,
-            kind="sale",
+            kind=EntryKind.sale,
             amount_minor=amount_minor,
             currency=currency,
             reference=reference,
@@ -273,7 +280,7 @@ async def credit_sale(
         currency=account.currency,
         reference=reference,
         description=description,
-        status="pending",
+        status=HoldStatus.pending,
         branch_id=account.branch_id,
         created_by_id=actor.user_id,
         shift_id=actor.shift_id,
@@ -308,33 +315,35 @@ async def hold_fits(session: AsyncSession, *, hold_id: int) -> bool:
     return not account.on_hold and hold.amount_minor <= v.available_minor
 
 
-async def settle_hold(session: AsyncSession, *, actor: Actor, hold_id: int, resolution: str) -> CreditHold:
+async def settle_hold(
+    session: AsyncSession, *, actor: Actor, hold_id: int, resolution: HoldResolution
+) -> CreditHold:
     """Finish a hold: post the sale (approved | paid) or decline it (rejected | expired), and
     tell the clerk who rang it up. Idempotent: a settled hold is returned unchanged."""
     hold = await get_hold(session, hold_id)
-    if hold.status in ("posted", "declined"):
+    if hold.status in (HoldStatus.posted, HoldStatus.declined):
         return hold
     before = audit.snapshot(hold)
-    if resolution in ("approved", "paid"):
+    if resolution in (HoldResolution.approved, HoldResolution.paid):
         # Approved first: the reservation counts as held until the entry exists.
-        hold.status = "approved"
+        hold.status = HoldStatus.approved
         await session.flush()
         entry = await post_entry(
             session,
             actor=actor,
             account_id=hold.account_id,
-            kind="sale",
+            kind=EntryKind.sale,
             amount_minor=hold.amount_minor,
             currency=hold.currency,
             reference=hold.reference,
             description=hold.description,
         )
-        hold.status, hold.entry_id = "posted", entry.id
-    elif resolution in ("rejected", "expired"):
-        hold.status = "declined"
+        hold.status, hold.entry_id = HoldStatus.posted, entry.id
+    elif resolution in (HoldResolution.rejected, HoldResolution.expired):
+        hold.status = HoldStatus.declined
     else:
         raise InvalidInput(f"Unknown resolution {resolution!r}.", field="resolution")
-    hold.resolution = resolution
+    hold.resolution = HoldResolution(resolution)
     await session.flush()
     await audit.record(
         session,
@@ -361,10 +370,21 @@ async def settle_hold(session: AsyncSession, *, actor: Actor, hold_id: int, reso
     return hold
 
 
+async def recent_holds(session: AsyncSession, *, account_id: int, limit: int = 20) -> list[CreditHold]:
+    """The account's latest holds, newest first. Read-only."""
+    rows = await session.execute(
+        select(CreditHold)
+        .where(CreditHold.account_id == account_id)
+        .order_by(CreditHold.id.desc())
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
 async def pending_hold_workflows(session: AsyncSession, *, account_id: int) -> list[str]:
     rows = await session.execute(
         select(CreditHold.workflow_id).where(
-            CreditHold.account_id == account_id, CreditHold.status == "pending"
+            CreditHold.account_id == account_id, CreditHold.status == HoldStatus.pending
         )
     )
     return [r for (r,) in rows if r]

@@ -2,48 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.credit.errors import CreditLimitChangeNotPending
 from backroom.credit.flow import limit_change_workflow_id as workflow_id
-from backroom.credit.models import CreditLimitRequest
-from backroom.customers.models import Customer
+from backroom.credit.models import CreditLimitRequest, LimitRequestStatus
+from backroom.credit.schemas import LimitChangeIn
+from backroom.customers.models import Customer, CustomerStatus
 from backroom.customers.service import get_customer
 from backroom.db.base import utcnow
 from backroom.errors import Conflict, InvalidInput, not_found
-
-MAX_LIMIT_MINOR = 10**12
-
-
-class LimitChangeIn(BaseModel):
-    """Body of POST /api/v1/customers/{id}/credit-limit-requests."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    requested_limit_minor: int = Field(ge=0, le=MAX_LIMIT_MINOR)
-    reason: str = Field(min_length=3, max_length=1000)
-
-
-class LimitRequestRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    customer_id: int
-    branch_id: int
-    current_limit_minor: int
-    requested_limit_minor: int
-    currency: str
-    reason: str
-    status: str
-    workflow_id: str | None
-    created_by_id: int | None
-    decided_by_id: int | None
-    decision_reason: str | None
-
-
-class CreditLimitChangeNotPending(Conflict):
-    code, title = "credit_limit_change_pending", "A limit change is already pending"
 
 
 async def request_change(
@@ -52,13 +23,14 @@ async def request_change(
     """Record a limit-change request (the caller then starts its workflow). One pending
     request per customer at a time."""
     customer = await get_customer(session, customer_id)
-    if customer.status != "active":
+    if customer.status != CustomerStatus.active:
         raise InvalidInput(f"Customer {customer_id} is {customer.status}.")
     if data.requested_limit_minor == customer.credit_limit_minor:
         raise InvalidInput("The requested limit equals the current limit.", field="requested_limit_minor")
     pending = await session.scalar(
         select(CreditLimitRequest.id).where(
-            CreditLimitRequest.customer_id == customer_id, CreditLimitRequest.status == "pending"
+            CreditLimitRequest.customer_id == customer_id,
+            CreditLimitRequest.status == LimitRequestStatus.pending,
         )
     )
     if pending:
@@ -72,7 +44,7 @@ async def request_change(
         requested_limit_minor=data.requested_limit_minor,
         currency=customer.currency,
         reason=data.reason,
-        status="pending",
+        status=LimitRequestStatus.pending,
         created_by_id=actor.user_id,
         shift_id=actor.shift_id,
     )
@@ -115,12 +87,17 @@ async def apply_change(
 ) -> CreditLimitRequest:
     """Apply an approved limit. Idempotent: a request already applied changes nothing."""
     req = await get_request(session, request_id)
-    if req.status == "applied":
+    if req.status == LimitRequestStatus.applied:
         return req
     moved = await session.execute(
         update(CreditLimitRequest)
-        .where(CreditLimitRequest.id == request_id, CreditLimitRequest.status == "pending")
-        .values(status="applied", decided_by_id=decided_by_id, decision_reason=reason, updated_at=utcnow())
+        .where(CreditLimitRequest.id == request_id, CreditLimitRequest.status == LimitRequestStatus.pending)
+        .values(
+            status=LimitRequestStatus.applied,
+            decided_by_id=decided_by_id,
+            decision_reason=reason,
+            updated_at=utcnow(),
+        )
     )
     if not moved.rowcount:
         raise Conflict(f"Credit limit request {request_id} is {req.status}, not pending.")
@@ -151,14 +128,14 @@ async def close_request(
     *,
     actor: Actor,
     request_id: int,
-    status: str,
+    status: LimitRequestStatus,
     decided_by_id: int | None,
     reason: str | None,
 ) -> CreditLimitRequest:
     """Mark a request rejected or expired. Idempotent: only a pending request changes."""
     moved = await session.execute(
         update(CreditLimitRequest)
-        .where(CreditLimitRequest.id == request_id, CreditLimitRequest.status == "pending")
+        .where(CreditLimitRequest.id == request_id, CreditLimitRequest.status == LimitRequestStatus.pending)
         .values(status=status, decided_by_id=decided_by_id, decision_reason=reason, updated_at=utcnow())
     )
     req = await get_request(session, request_id)
@@ -171,7 +148,7 @@ async def close_request(
             entity_type="customer",
             entity_id=req.customer_id,
             branch_id=req.branch_id,
-            before={"status": "pending"},
+            before={"status": LimitRequestStatus.pending},
             after={"status": status, "request_id": req.id, "reason": reason},
         )
     return req

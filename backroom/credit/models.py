@@ -1,9 +1,41 @@
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Transactional
+
+
+class LimitRequestStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    applied = "applied"
+    rejected = "rejected"
+    expired = "expired"
+
+
+class EntryKind(StrEnum):
+    sale = "sale"
+    payment = "payment"
+    adjustment = "adjustment"
+    goodwill = "goodwill"
+
+
+class HoldStatus(StrEnum):
+    pending = "pending"  # CreditHoldWorkflow decides
+    approved = "approved"  # reserved while its sale posts
+    posted = "posted"
+    declined = "declined"
+
+
+class HoldResolution(StrEnum):
+    approved = "approved"
+    paid = "paid"  # a payment freed enough credit
+    rejected = "rejected"
+    expired = "expired"
 
 
 class CreditLimitRequest(IdMixin, Transactional, Base):
@@ -15,18 +47,12 @@ class CreditLimitRequest(IdMixin, Transactional, Base):
     requested_limit_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str] = mapped_column(String(1000))
-    # pending | approved | applied | rejected | expired
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[LimitRequestStatus] = mapped_column(
+        String(16), default=LimitRequestStatus.pending, index=True
+    )
     workflow_id: Mapped[str | None] = mapped_column(String(200))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decision_reason: Mapped[str | None] = mapped_column(String(1000))
-
-
-# --- Customer credit tracking: accounts, the append-only ledger, holds ---------------------
-
-from datetime import datetime  # noqa: E402
-
-from sqlalchemy import Index, Text  # noqa: E402
 
 
 class CreditAccount(IdMixin, Transactional, Base):
@@ -50,7 +76,7 @@ class CreditEntry(IdMixin, Transactional, Base):
     __tablename__ = "credit_entries"
     account_id: Mapped[int] = mapped_column(ForeignKey("credit_accounts.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(12))  # sale | payment | adjustment | goodwill
+    kind: Mapped[EntryKind] = mapped_column(String(12))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     balance_after_minor: Mapped[int] = mapped_column(BigInteger)
@@ -76,9 +102,8 @@ class CreditHold(IdMixin, Transactional, Base):
     currency: Mapped[str] = mapped_column(String(3))
     reference: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
-    # pending | approved | posted | declined
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
-    resolution: Mapped[str | None] = mapped_column(String(20))  # approved | paid | rejected | expired
+    status: Mapped[HoldStatus] = mapped_column(String(10), default=HoldStatus.pending, index=True)
+    resolution: Mapped[HoldResolution | None] = mapped_column(String(20))
     workflow_id: Mapped[str | None] = mapped_column(String(200))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("credit_entries.id"))
 

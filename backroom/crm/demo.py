@@ -10,49 +10,18 @@ from sqlalchemy import select
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.complaints import service as complaints
-from backroom.complaints.flow import COMPLAINT_WORKFLOW, ComplaintInput
-from backroom.complaints.models import Complaint
+from backroom.complaints.models import Channel, Complaint, Severity
+from backroom.complaints.schemas import ComplaintCreate
 from backroom.credit import ledger
 from backroom.crm import service as crm
-from backroom.crm.flow import FOLLOWUP_WORKFLOW, FollowUpInput
 from backroom.crm.models import Interaction
-from backroom.customers import ops
+from backroom.crm.schemas import TaskCreate
+from backroom.customers import service as customers
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.settings import get_settings
-from backroom.starts import service as starts
 
 ACTOR = Actor.system("seed")
-
-
-def _followup_input(task):
-    return FollowUpInput(
-        task_id=task.id, due_at=task.due_at, grace_minutes=get_settings().followup_grace_minutes
-    )
-
-
-def _complaint_input(c):
-    return ComplaintInput(
-        complaint_id=c.id,
-        branch_id=c.branch_id,
-        title=f"complaint #{c.id}",
-        first_response_minutes=c.first_response_minutes,
-        resolution_minutes=c.resolution_minutes,
-        reopen_window_minutes=get_settings().complaint_reopen_minutes,
-    )
-
-
-async def _start_later(session, workflow_type, workflow_id, branch_id, customer_id, arg) -> None:
-    """The seed has no Temporal client: the worker's start poller runs these demo workflows."""
-    await starts.enqueue(
-        session,
-        run=workflow_type,
-        arg=arg,
-        workflow_id=workflow_id,
-        task_queue=get_settings().task_queue,
-        branch_id=branch_id,
-        customer_id=customer_id,
-    )
 
 
 PEOPLE = [
@@ -127,18 +96,19 @@ async def seed(session, context) -> None:
             direction="outbound",
             subject="Warranty question answered",
         )
-        task = await crm.create_task(
+        # The seed has no Temporal client: the worker's outbox poller starts the workflows.
+        await crm.create_followup(
             session,
-            actor=agent,
             customer_id=alice.id,
-            title="Call Alice about her delivery",
-            due_at=utcnow() + timedelta(days=1),
-            assignee_id=users["agent"].id,
+            data=TaskCreate(
+                title="Call Alice about her delivery",
+                due_at=utcnow() + timedelta(days=1),
+                assignee_id=users["agent"].id,
+            ),
+            actor=agent,
+            grace_minutes=get_settings().followup_grace_minutes,
         )
-        await _start_later(
-            session, FOLLOWUP_WORKFLOW, task.workflow_id, task.branch_id, alice.id, _followup_input(task)
-        )
-        await ops.add_address(
+        await customers.add_address(
             session,
             actor=ACTOR,
             customer_id=cafe.id,
@@ -150,7 +120,7 @@ async def seed(session, context) -> None:
             country="US",
             is_default=True,
         )
-        await ops.add_contact(
+        await customers.add_contact(
             session,
             actor=ACTOR,
             customer_id=cafe.id,
@@ -159,19 +129,19 @@ async def seed(session, context) -> None:
             email="maria@harborcafe.example.com",
         )
     if not await session.scalar(select(Complaint.id).where(Complaint.customer_id == alice.id)):
-        c = await complaints.log_complaint(
+        await complaints.open_complaint(
             session,
+            data=ComplaintCreate(
+                customer_id=alice.id,
+                channel=Channel.phone,
+                category="late delivery",
+                severity=Severity.high,
+                description="Order arrived 9 days late and the box was crushed.",
+                sku="MUG-BLUE-12",
+            ),
             actor=Actor.user(users["agent"].id, users["agent"].full_name),
-            customer_id=alice.id,
-            channel="phone",
-            category="late delivery",
-            severity="high",
-            description="Order arrived 9 days late and the box was crushed.",
             sla={"high": (120, 1440)},
-            sku="MUG-BLUE-12",
-        )
-        await _start_later(
-            session, COMPLAINT_WORKFLOW, c.workflow_id, c.branch_id, alice.id, _complaint_input(c)
+            reopen_minutes=get_settings().complaint_reopen_minutes,
         )
     acct = await ledger.open_account(session, actor=ACTOR, customer_id=cafe.id, terms_days=30, grace_days=5)
     now = utcnow()

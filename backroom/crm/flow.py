@@ -7,6 +7,8 @@ from datetime import datetime
 from pydantic import BaseModel
 
 FOLLOWUP_WORKFLOW = "FollowUpWorkflow"
+# Update to FollowUpWorkflow: the task was done; ends the workflow (refused when already done).
+FOLLOWUP_COMPLETE = "complete"
 
 
 def followup_workflow_id(task_id: int) -> str:

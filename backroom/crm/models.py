@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -8,13 +9,33 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backroom.db.base import Base, IdMixin, Transactional
 
 
+class InteractionChannel(StrEnum):
+    call = "call"
+    email = "email"
+    visit = "visit"
+    note = "note"
+
+
+class Direction(StrEnum):
+    inbound = "inbound"
+    outbound = "outbound"
+    internal = "internal"
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    reminded = "reminded"  # due: the assignee was told
+    escalated = "escalated"  # missed past the grace time: the managers were told
+    done = "done"
+
+
 class Interaction(IdMixin, Transactional, Base):
     """A logged call, email, visit or note with a customer."""
 
     __tablename__ = "interactions"
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(10))  # call | email | visit | note
-    direction: Mapped[str] = mapped_column(String(10))  # inbound | outbound | internal
+    channel: Mapped[InteractionChannel] = mapped_column(String(10))
+    direction: Mapped[Direction] = mapped_column(String(10))
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(200))
@@ -37,8 +58,7 @@ class FollowUpTask(IdMixin, Transactional, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime]
     assignee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    # open | reminded | escalated | done
-    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    status: Mapped[TaskStatus] = mapped_column(String(10), default=TaskStatus.open, index=True)
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from backroom.crm.models import Direction, InteractionChannel, TaskStatus
+from backroom.ids import RecordId
 
 
 class InteractionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    channel: Literal["call", "email", "visit", "note"]
-    direction: Literal["inbound", "outbound", "internal"] = "outbound"
+    channel: InteractionChannel
+    direction: Direction = Direction.outbound
     subject: str | None = Field(default=None, max_length=200)
     body: str | None = Field(default=None, max_length=10_000)
     outcome: str | None = Field(default=None, max_length=200)
@@ -20,8 +22,8 @@ class InteractionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     customer_id: int
-    channel: str
-    direction: str
+    channel: InteractionChannel
+    direction: Direction
     subject: str | None
     body: str | None
     outcome: str | None
@@ -33,9 +35,9 @@ class TaskCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=200)
     due_at: AwareDatetime
-    assignee_id: int | None = Field(default=None, gt=0)
+    assignee_id: RecordId | None = None
     notes: str | None = Field(default=None, max_length=5000)
-    interaction_id: int | None = Field(default=None, gt=0)
+    interaction_id: RecordId | None = None
 
 
 class TaskRead(BaseModel):
@@ -46,7 +48,7 @@ class TaskRead(BaseModel):
     notes: str | None
     due_at: datetime
     assignee_id: int
-    status: str
+    status: TaskStatus
     reminded_at: datetime | None
     escalated_at: datetime | None
     completed_at: datetime | None

@@ -4,6 +4,8 @@
   `register_link("orders", "customer_id")` in backroom/orders/hooks.py (found by load_plugins).
 - MERGE_HANDLERS: for tables that need more than a column update (e.g. one credit account per
   customer); called as `await handler(session, actor=..., loser_id=..., survivor_id=...)`.
+- ERASE_HANDLERS: what another domain keeps of the person and must drop on erasure; called as
+  `await handler(session, actor=..., customer_id=...)`.
 - TIMELINE: async providers `(session, customer_id, limit) -> list[TimelineItem]` merged newest first."""
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 
 LINKS: list[tuple[str, str]] = []
 MERGE_HANDLERS: list[Callable[..., Awaitable[None]]] = []
+ERASE_HANDLERS: list[Callable[..., Awaitable[None]]] = []
 TIMELINE: list[Callable[..., Awaitable[list[TimelineItem]]]] = []
 
 
@@ -52,19 +55,13 @@ def register_merge_handler(fn: Callable[..., Awaitable[None]]) -> Callable[..., 
     return fn
 
 
+def register_erase_handler(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    if fn not in ERASE_HANDLERS:
+        ERASE_HANDLERS.append(fn)
+    return fn
+
+
 def register_timeline(fn: Callable[..., Awaitable[list[TimelineItem]]]) -> Callable:
     if fn not in TIMELINE:
         TIMELINE.append(fn)
     return fn
-
-
-for _table, _col in (
-    ("interactions", "customer_id"),
-    ("followup_tasks", "customer_id"),
-    ("complaints", "customer_id"),
-    ("credit_holds", "customer_id"),
-    ("customer_contacts", "customer_id"),
-    ("customer_addresses", "customer_id"),
-    ("notifications", "to_customer_id"),
-):
-    register_link(_table, _col)

@@ -1,16 +1,35 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
+from enum import StrEnum
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backroom.customers.normalize import digits, lower_or_none
 from backroom.db.base import Base, IdMixin, Timestamps
+
+
+class CustomerKind(StrEnum):
+    person = "person"
+    company = "company"
+
+
+class CustomerStatus(StrEnum):
+    active = "active"
+    merged = "merged"  # folded into merged_into_id
+    erased = "erased"  # personal data removed on request
+
+
+class AddressKind(StrEnum):
+    billing = "billing"
+    shipping = "shipping"
 
 
 class Customer(IdMixin, Timestamps, Base):
     """A customer (person or company) with a home branch and a credit limit."""
 
     __tablename__ = "customers"
-    kind: Mapped[str] = mapped_column(String(10), default="person")  # person | company
+    kind: Mapped[CustomerKind] = mapped_column(String(10), default=CustomerKind.person)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -21,45 +40,34 @@ class Customer(IdMixin, Timestamps, Base):
     consent_email: Mapped[bool] = mapped_column(default=False)
     consent_sms: Mapped[bool] = mapped_column(default=False)
     notes: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="active")  # active | merged | erased
+    status: Mapped[CustomerStatus] = mapped_column(String(10), default=CustomerStatus.active)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Lower-cased / digits-only copies the search uses; kept in step by the ORM events below, so
+    # every writer (API, imports, merges) maintains them without remembering to.
+    name_norm: Mapped[str | None] = mapped_column(String(200))
+    email_norm: Mapped[str | None] = mapped_column(String(254))
+    phone_digits: Mapped[str | None] = mapped_column(String(32))
 
-
-# --- Customer operations: normalized search columns, contacts, addresses -------------------
-
-from sqlalchemy import Boolean, Index, event  # noqa: E402
-
-from backroom.customers.normalize import digits, lower_or_none  # noqa: E402
-
-# Lower-cased / digits-only copies the search uses; kept in step by the ORM events below, so
-# every writer (API, imports, merges) maintains them without remembering to.
-Customer.name_norm = mapped_column("name_norm", String(200), nullable=True)
-Customer.email_norm = mapped_column("email_norm", String(254), nullable=True)
-Customer.phone_digits = mapped_column("phone_digits", String(32), nullable=True)
-
-# PostgreSQL: trigram GIN for fuzzy names, text_pattern_ops btrees for prefix LIKE on email and
-# phone (the default collation's btree cannot serve LIKE 'abc%'). SQLite gets plain indexes.
-Index(
-    "ix_customers_name_trgm",
-    Customer.__table__.c.name_norm,
-    postgresql_using="gin",
-    postgresql_ops={"name_norm": "gin_trgm_ops"},
-)
-Index(
-    "ix_customers_email_prefix",
-    Customer.__table__.c.email_norm,
-    postgresql_ops={"email_norm": "text_pattern_ops"},
-)
-Index(
-    "ix_customers_phone_prefix",
-    Customer.__table__.c.phone_digits,
-    postgresql_ops={"phone_digits": "text_pattern_ops"},
-)
-# Keyset pagination of search results orders by (name_norm, id).
-Index("ix_customers_name_sort", Customer.__table__.c.name_norm, Customer.__table__.c.id)
-# Reports count customers created per home branch and period.
-Index("ix_customers_branch_created", Customer.__table__.c.home_branch_id, Customer.__table__.c.created_at)
+    __table_args__ = (
+        # PostgreSQL: trigram GIN for fuzzy names, text_pattern_ops btrees for prefix LIKE on
+        # email and phone (the default collation's btree cannot serve LIKE 'abc%'). SQLite gets
+        # plain indexes.
+        Index(
+            "ix_customers_name_trgm",
+            "name_norm",
+            postgresql_using="gin",
+            postgresql_ops={"name_norm": "gin_trgm_ops"},
+        ),
+        Index("ix_customers_email_prefix", "email_norm", postgresql_ops={"email_norm": "text_pattern_ops"}),
+        Index(
+            "ix_customers_phone_prefix", "phone_digits", postgresql_ops={"phone_digits": "text_pattern_ops"}
+        ),
+        # Keyset pagination of search results orders by (name_norm, id).
+        Index("ix_customers_name_sort", "name_norm", "id"),
+        # Reports count customers created per home branch and period.
+        Index("ix_customers_branch_created", "home_branch_id", "created_at"),
+    )
 
 
 @event.listens_for(Customer, "before_insert")
@@ -86,7 +94,7 @@ class CustomerAddress(IdMixin, Timestamps, Base):
 
     __tablename__ = "customer_addresses"
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10), default="shipping")  # billing | shipping
+    kind: Mapped[AddressKind] = mapped_column(String(10), default=AddressKind.shipping)
     line1: Mapped[str | None] = mapped_column(String(200))
     line2: Mapped[str | None] = mapped_column(String(200))
     city: Mapped[str | None] = mapped_column(String(100))

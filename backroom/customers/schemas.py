@@ -1,18 +1,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from backroom.customers.models import AddressKind, CustomerKind, CustomerStatus
+from backroom.ids import RecordId
 
 
 class CustomerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    kind: Literal["person", "company"] = "person"
+    kind: CustomerKind = CustomerKind.person
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=32)
-    home_branch_id: int = Field(gt=0)
+    home_branch_id: RecordId
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     tags: list[str] = Field(default_factory=list, max_length=20)
     consent_email: bool = False
@@ -37,11 +39,11 @@ class CustomerUpdate(BaseModel):
     here: it changes only through a credit-limit request."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    kind: Literal["person", "company"] | None = None
+    kind: CustomerKind | None = None
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=32)
-    home_branch_id: int | None = Field(default=None, gt=0)
+    home_branch_id: RecordId | None = None
     tags: list[str] | None = Field(default=None, max_length=20)
     consent_email: bool | None = None
     consent_sms: bool | None = None
@@ -60,21 +62,100 @@ class CustomerUpdate(BaseModel):
         return tags
 
 
-class CustomerRead(BaseModel):
+class CustomerBrief(BaseModel):
+    """A customer in search results and duplicate lists."""
+
     model_config = ConfigDict(from_attributes=True)
     id: int
-    kind: str
+    kind: CustomerKind
     name: str
     email: str | None
     phone: str | None
     home_branch_id: int
+    tags: list[str]
+    status: CustomerStatus
+    merged_into_id: int | None
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _no_tags(cls, v: list[str] | None) -> list[str]:
+        return v or []
+
+
+class CustomerRead(CustomerBrief):
     credit_limit_minor: int
     currency: str
-    tags: list[str]
     consent_email: bool
     consent_sms: bool
     notes: str | None
-    status: str
-    merged_into_id: int | None
     created_at: datetime
     updated_at: datetime
+
+
+class ContactCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    role: str | None = Field(default=None, max_length=80)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=32, pattern=r"^[0-9+()\-. ]{3,32}$")
+
+
+class ContactRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str | None
+    role: str | None
+    email: str | None
+    phone: str | None
+
+
+class AddressCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: AddressKind = AddressKind.shipping
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    is_default: bool = False
+
+
+class AddressRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    kind: AddressKind
+    line1: str | None
+    line2: str | None
+    city: str | None
+    region: str | None
+    postal_code: str | None
+    country: str | None
+    is_default: bool
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    survivor_id: RecordId
+
+
+class EraseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=3, max_length=500)
+    confirm: bool
+
+    @field_validator("confirm")
+    @classmethod
+    def _confirmed(cls, v: bool) -> bool:
+        if not v:
+            raise ValueError("confirm the erasure (confirm: true)")
+        return v
+
+
+class TimelineItemRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    at: datetime
+    kind: str  # interaction | order | complaint | credit | audit | task
+    title: str
+    detail: str | None
+    link: str | None

@@ -1,13 +1,17 @@
-"""Customers: create, read, list."""
+"""Customers: create, update, read and list; duplicates, merge, erasure; contacts and
+addresses; the timeline. Services only flush; queries live in repository.py."""
 
 from __future__ import annotations
 
+from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.branches.service import get_branch
-from backroom.customers.models import Customer
+from backroom.customers import links, repository
+from backroom.customers.errors import CustomerNotActive, DuplicateCustomer, InvalidMerge
+from backroom.customers.models import Customer, CustomerAddress, CustomerContact, CustomerStatus
 from backroom.customers.schemas import CustomerCreate, CustomerUpdate
 from backroom.errors import not_found
 from backroom.pagination import Page
@@ -20,9 +24,7 @@ async def create_customer(
     and the page), a likely duplicate is a 409 listing the candidates unless data.allow_duplicate."""
     branch = await get_branch(session, data.home_branch_id)
     if check_duplicates:
-        from backroom.customers import ops
-
-        await ops.check_duplicates(
+        await refuse_duplicates(
             session, name=data.name, email=data.email, phone=data.phone, allow_duplicate=data.allow_duplicate
         )
     customer = Customer(
@@ -49,18 +51,13 @@ async def update_customer(
     session: AsyncSession, *, actor: Actor, customer_id: int, data: CustomerUpdate
 ) -> Customer:
     """Change profile fields (tags, consent, home branch, notes...). Audited. Idempotent."""
-    from backroom.customers.errors import CustomerNotActive
-
     customer = await get_customer(session, customer_id)
-    if customer.status != "active":
-        raise CustomerNotActive(f"Customer #{customer.id} is {customer.status}.")
+    _require_active(customer)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("home_branch_id"):
         await get_branch(session, changes["home_branch_id"])
     if changes.get("email") or changes.get("phone"):
-        from backroom.customers import ops
-
-        await ops.check_duplicates(
+        await refuse_duplicates(
             session, name=None, email=changes.get("email"), phone=changes.get("phone"), exclude_id=customer.id
         )
     before = audit.snapshot(customer)
@@ -98,9 +95,214 @@ async def list_customers(
     cursor: str | None = None,
 ) -> Page[Customer]:
     """Customers of the given branches (None: all) but merged ones, optionally matching name,
-    email or phone through the indexed search (backroom.customers.ops.search). Read-only."""
-    from backroom.customers import ops
-
-    return await ops.search(
-        session, q=q, branch_ids=branch_ids, status=None, exclude_status="merged", limit=limit, cursor=cursor
+    email or phone through the indexed search (repository.search). Read-only."""
+    return await repository.search(
+        session,
+        q=q,
+        branch_ids=branch_ids,
+        status=None,
+        exclude_status=CustomerStatus.merged,
+        limit=limit,
+        cursor=cursor,
     )
+
+
+def _require_active(customer: Customer) -> None:
+    if customer.status != CustomerStatus.active:
+        raise CustomerNotActive(f"Customer #{customer.id} is {customer.status}.")
+
+
+async def refuse_duplicates(
+    session: AsyncSession,
+    *,
+    name: str | None,
+    email: str | None,
+    phone: str | None,
+    allow_duplicate: bool = False,
+    exclude_id: int | None = None,
+) -> None:
+    """Raise DuplicateCustomer (409, with the candidates) unless none or allowed."""
+    if allow_duplicate:
+        return
+    found = await repository.find_duplicates(
+        session, name=name, email=email, phone=phone, exclude_id=exclude_id
+    )
+    if found:
+        raise DuplicateCustomer(
+            f"{len(found)} existing customer(s) look like the same person. Merge, or send allow_duplicate=true.",
+            candidates=[{"id": c.id, "name": c.name, "email": c.email, "phone": c.phone} for c in found],
+        )
+
+
+async def merge(session: AsyncSession, *, actor: Actor, loser_id: int, survivor_id: int) -> Customer:
+    """Move everything linked to `loser_id` onto `survivor_id` (through the links registry) and
+    mark the loser merged. Audited on both records. Not repeatable: the loser must be active."""
+    if loser_id == survivor_id:
+        raise InvalidMerge("A customer cannot be merged into itself.", field="survivor_id")
+    loser, survivor = await get_customer(session, loser_id), await get_customer(session, survivor_id)
+    for c in (loser, survivor):
+        _require_active(c)
+    if loser.currency != survivor.currency:
+        raise InvalidMerge("Customers with different currencies cannot be merged.", field="survivor_id")
+    before_loser, before_survivor = audit.snapshot(loser), audit.snapshot(survivor)
+    moved: dict[str, int] = {}
+    links.load_plugins()
+    for handler in links.MERGE_HANDLERS:
+        await handler(session, actor=actor, loser_id=loser.id, survivor_id=survivor.id)
+    for table, column in links.LINKS:
+        res = await session.execute(
+            text(f'UPDATE "{table}" SET "{column}" = :s WHERE "{column}" = :l'),
+            {"s": survivor.id, "l": loser.id},
+        )
+        moved[table] = res.rowcount or 0
+    # Fill gaps on the survivor from the loser; keep the survivor's own values.
+    survivor.email = survivor.email or loser.email
+    survivor.phone = survivor.phone or loser.phone
+    survivor.tags = sorted(set(survivor.tags or []) | set(loser.tags or []))
+    if loser.notes:
+        survivor.notes = ((survivor.notes or "") + f"\n[merged from #{loser.id}] {loser.notes}").strip()
+    loser.status, loser.merged_into_id = CustomerStatus.merged, survivor.id
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.merge",
+        entity_type="customer",
+        entity_id=loser.id,
+        branch_id=loser.home_branch_id,
+        before=before_loser,
+        after={"status": CustomerStatus.merged, "merged_into_id": survivor.id, "moved": moved},
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.merge_in",
+        entity_type="customer",
+        entity_id=survivor.id,
+        branch_id=survivor.home_branch_id,
+        before=before_survivor,
+        after={**audit.snapshot(survivor), "merged_from_id": loser.id, "moved": moved},
+    )
+    return survivor
+
+
+PERSONAL = ("name", "email", "phone", "notes", "tags", "consent_email", "consent_sms")
+
+
+async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason: str) -> Customer:
+    """Anonymize a customer on request: personal fields, contacts and addresses go; financial
+    history (credit ledger, complaints' records) stays. The audit event names the erased
+    fields, never their values. Idempotent: erasing twice changes nothing more."""
+    c = await get_customer(session, customer_id)
+    if c.status == CustomerStatus.erased:
+        return c
+    c.name = f"Erased customer #{c.id}"
+    c.email = c.phone = c.notes = None
+    c.tags, c.consent_email, c.consent_sms = [], False, False
+    c.status = CustomerStatus.erased
+    contacts = (
+        await session.execute(delete(CustomerContact).where(CustomerContact.customer_id == c.id))
+    ).rowcount
+    addresses = (
+        await session.execute(delete(CustomerAddress).where(CustomerAddress.customer_id == c.id))
+    ).rowcount
+    # Other domains drop what they keep of the person (e.g. messages not yet sent).
+    links.load_plugins()
+    for handler in links.ERASE_HANDLERS:
+        await handler(session, actor=actor, customer_id=c.id)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.erase",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=c.home_branch_id,
+        before=None,
+        after={
+            "status": CustomerStatus.erased,
+            "erased_fields": list(PERSONAL),
+            "contacts_removed": contacts,
+            "addresses_removed": addresses,
+            "reason": reason,
+        },
+    )
+    return c
+
+
+async def add_contact(session: AsyncSession, *, actor: Actor, customer_id: int, **fields) -> CustomerContact:
+    """Add a contact person. Not idempotent."""
+    c = await get_customer(session, customer_id)
+    _require_active(c)
+    row = CustomerContact(customer_id=c.id, **fields)
+    session.add(row)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.contact_add",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=c.home_branch_id,
+        after=audit.snapshot(row),
+    )
+    return row
+
+
+async def add_address(session: AsyncSession, *, actor: Actor, customer_id: int, **fields) -> CustomerAddress:
+    """Add an address; a default one replaces the previous default of its kind."""
+    c = await get_customer(session, customer_id)
+    _require_active(c)
+    if fields.get("is_default"):
+        await session.execute(
+            update(CustomerAddress)
+            .where(
+                CustomerAddress.customer_id == c.id, CustomerAddress.kind == fields.get("kind", "shipping")
+            )
+            .values(is_default=False)
+        )
+    row = CustomerAddress(customer_id=c.id, **fields)
+    session.add(row)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.address_add",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=c.home_branch_id,
+        after=audit.snapshot(row),
+    )
+    return row
+
+
+async def remove_record(
+    session: AsyncSession, *, actor: Actor, customer_id: int, model, record_id: int
+) -> None:
+    """Delete one contact or address of the customer. Idempotent."""
+    c = await get_customer(session, customer_id)
+    row = await session.get(model, record_id)
+    if row is None or row.customer_id != c.id:
+        return
+    before = audit.snapshot(row)
+    await session.delete(row)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"customer.{model.__tablename__.removeprefix('customer_')}_remove",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=c.home_branch_id,
+        before=before,
+    )
+
+
+async def timeline(session: AsyncSession, *, customer_id: int, limit: int = 100) -> list[links.TimelineItem]:
+    """Interactions, orders, complaints, credit and audit events of a customer, newest first."""
+    items: list[links.TimelineItem] = []
+    links.load_plugins()
+    for provider in links.TIMELINE:
+        items.extend(await provider(session, customer_id, limit))
+    items.sort(key=lambda i: i.at, reverse=True)
+    return items[:limit]

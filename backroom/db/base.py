@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, String, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING = {
@@ -74,11 +74,3 @@ class Transactional(Timestamps):
     @declared_attr
     def shift_id(cls) -> Mapped[int | None]:
         return mapped_column(ForeignKey("shifts.id"), nullable=True)
-
-
-def money_columns() -> tuple:
-    """Helper for models: (amount_minor, currency) is how Backroom stores money."""
-    return (
-        mapped_column(BigInteger, nullable=False, default=0),
-        mapped_column(String(3), nullable=False),
-    )

@@ -44,7 +44,10 @@ async def payment_method(settings, method: str) -> str:
 
 async def authorize(gateway: PaymentGateway, order: Order, method: str, key: str) -> AuthResult:
     """Hold the order total on the card. A declined or refused card is an outcome, not an error;
-    only trouble worth retrying (GatewayUnavailable) raises. Idempotent per key."""
+    only trouble worth retrying (GatewayUnavailable) raises. Idempotent per key. A zero total
+    (an after-sales replacement) holds nothing: authorized without the gateway."""
+    if order.total_minor == 0:
+        return AuthResult(status="authorized", message="Nothing to charge.")
     try:
         result = await gateway.authorize(
             order.total_minor, order.currency, method, key, {"order_id": str(order.id)}

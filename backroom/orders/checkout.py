@@ -11,11 +11,12 @@ from backroom.carts.models import CartStatus
 from backroom.db.session import end_read
 from backroom.errors import AppError, InvalidInput
 from backroom.orders import service as orders
-from backroom.orders.control import Connect
 from backroom.orders.errors import CartClosed, CartEmpty, IdempotencyKeyReused
+from backroom.orders.flow import ORDER_WORKFLOW
 from backroom.orders.models import Order
 from backroom.orders.schemas import CheckoutRequest
 from backroom.starts import service as starts
+from backroom.temporal import Connect
 
 
 async def _queue_start(session: AsyncSession, order: Order, settings) -> None:
@@ -24,7 +25,7 @@ async def _queue_start(session: AsyncSession, order: Order, settings) -> None:
     start = await orders.start_input(session, order, settings)
     await starts.enqueue(
         session,
-        run="OrderFulfillmentWorkflow",
+        run=ORDER_WORKFLOW,
         arg=start,
         workflow_id=orders.workflow_id(order.id, settings.workflow_prefix),
         task_queue=settings.task_queue,

@@ -8,7 +8,6 @@ READS_ONLY session), or on SQLite they would wait for the lock the caller holds.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +20,7 @@ from backroom.orders.access import order_parcel, visible_order
 from backroom.orders.errors import OrderActionRefused
 from backroom.orders.flow import CancelAsk, OrderState, ParcelAction, RefundAsk, RefundOutcome
 from backroom.orders.service import workflow_id
-
-Connect = Callable[[], Awaitable[Client]]
+from backroom.temporal import Connect
 
 
 class WarehouseStep(StrEnum):

@@ -4,7 +4,6 @@ writes (status, stock, timeline). Activities call these between carrier calls.""
 from __future__ import annotations
 
 import asyncio
-from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,21 +15,10 @@ from backroom.errors import not_found
 from backroom.orders import service as orders
 from backroom.orders.errors import OrderActionRefused
 from backroom.orders.flow import LabelResult
-from backroom.orders.models import Order, Parcel
+from backroom.orders.models import Order, Parcel, ParcelStatus
 from backroom.shipping.carrier import Address, Label
 from backroom.shipping.carrier import Parcel as ShipParcel
 from backroom.shipping.errors import LabelNotFound
-
-
-class ParcelStatus(StrEnum):
-    PENDING = "pending"
-    PICKED = "picked"
-    PACKED = "packed"
-    LABELLED = "labelled"
-    SHIPPED = "shipped"
-    DELIVERED = "delivered"
-    VOIDED = "voided"
-
 
 P = ParcelStatus
 # The parcel state machine: each status and the statuses it may be reached from.

@@ -7,7 +7,16 @@ from sqlalchemy import and_, exists, select
 
 from backroom.catalog.models import Product
 from backroom.orders.models import Alert, Order, OrderLine, PaymentEntry
-from backroom.reports.catalog import ExceptionList, Field, FunctionReport, Measure, Source, Unit, register
+from backroom.reports.catalog import (
+    Dimension,
+    ExceptionList,
+    Field,
+    FunctionReport,
+    Measure,
+    Source,
+    Unit,
+    register,
+)
 
 
 def _order_in_category(category: str):
@@ -53,6 +62,7 @@ LINES = Source(
     shift=Order.shift_id,
     currency=Order.currency,
     category=Product.category,
+    filter_only=frozenset({Dimension.USER, Dimension.SHIFT}),
     fields=(
         Field("Order", Order.id, "number"),
         Field("SKU", OrderLine.sku),

@@ -152,12 +152,14 @@ async def place_order(
     customer_id: int | None = None,
     codes: list[str] = (),
     channel: str = "storefront",
+    shipping: ShippingRule | None = None,
 ) -> Order:
     """Create an order from (product_id, qty) items: re-price (with the discount codes, through
     the registered discount sources), reserve stock atomically (each line from one branch), one
     parcel per fulfilling branch. Idempotent per Idempotency-Key (see find_by_idempotency_key);
     raises OutOfStock, or CodeRefused for a code that no longer applies, and leaves nothing
-    behind on rollback. The "placed" handlers reserve the discounts' uses in this transaction."""
+    behind on rollback. The "placed" handlers reserve the discounts' uses in this transaction.
+    `shipping` overrides the default rate (after-sales replacements ship free)."""
     await audit.lock_chain(session)
     merged: dict[int, int] = defaultdict(int)
     for pid, qty in items:
@@ -178,6 +180,7 @@ async def place_order(
             email=body.email,
             channel=channel,
         ),
+        shipping=shipping,
     )
     order = Order(
         token=secrets.token_urlsafe(24),

@@ -84,8 +84,16 @@ class Source:
     link: tuple[str, ColumnElement] | None = None  # UI path template with one "{}" and its value
     # Balances at a moment (e.g. overdue at period end): built per period end, no time window.
     as_of: Callable[[datetime], Source] | None = None
+    # Dimensions the records can be filtered by but that are not worth a breakdown of their own
+    # (e.g. order lines by shift: the orders' breakdown already shows it, at a fraction of the cost).
+    filter_only: frozenset[Dimension] = frozenset()
 
     def dimensions(self) -> set[Dimension]:
+        return (
+            self.filterable() - self.filter_only - ({Dimension.CATEGORY} if self.category is None else set())
+        )
+
+    def filterable(self) -> set[Dimension]:
         dims = {Dimension.BRANCH}
         if self.as_of is None:
             dims.add(Dimension.DAY)
@@ -93,13 +101,7 @@ class Source:
             dims.add(Dimension.USER)
         if self.shift is not None:
             dims.add(Dimension.SHIFT)
-        if self.category is not None:
-            dims.add(Dimension.CATEGORY)
-        return dims
-
-    def filterable(self) -> set[Dimension]:
-        dims = self.dimensions()
-        if self.in_category is not None:
+        if self.category is not None or self.in_category is not None:
             dims.add(Dimension.CATEGORY)
         return dims
 

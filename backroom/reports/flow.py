@@ -1,4 +1,4 @@
-"""Payloads of ReportRunWorkflow and its activities (pure Pydantic)."""
+"""Payloads of ReportRunWorkflow and its activities (pure Pydantic), and its type name."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from backroom.reports.periods import Edition
+
+REPORT_RUN_WORKFLOW = "ReportRunWorkflow"
 
 
 class ReportRunInput(BaseModel):

@@ -62,8 +62,9 @@ class BackfillRunRead(BaseModel):
 
 
 class BackfillRead(BaseModel):
+    # Queued in the outbox with the audit event; started after the commit (or by the
+    # worker's poller while Temporal is unreachable).
     runs: list[BackfillRunRead]
-    started: bool  # False: queued; the worker starts them once Temporal is reachable
 
 
 class SubscriptionCreate(BaseModel):

@@ -34,7 +34,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from backroom.reports.flow import ReportRunInput
+from backroom.reports.flow import REPORT_RUN_WORKFLOW, ReportRunInput
 from backroom.reports.periods import Edition
 from backroom.settings import Settings
 
@@ -66,7 +66,7 @@ def build(settings: Settings, edition: Edition) -> Schedule:
     """The schedule of one edition (what `ensure_schedules` creates or updates to)."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            "ReportRunWorkflow",
+            REPORT_RUN_WORKFLOW,
             ReportRunInput(edition=edition),
             id=schedule_id(settings, edition),
             task_queue=settings.task_queue,

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -152,6 +153,12 @@ def _day_key(src: Source, windows: list[Window]):
     """The record's local day ("2026-11-30") in its branch's zone, "" before the period: a
     binary tree of CASEs over the day boundaries, so each row costs ~log2(days) comparisons
     whatever the database (SQLite has no time zones)."""
+    return _day_tree(src, tuple(windows))
+
+
+@lru_cache(maxsize=256)
+def _day_tree(src: Source, windows: tuple[Window, ...]):
+    # Built once per (source, period, branches): a month's tree is ~60 CASE nodes per zone.
 
     def tree(bounds: list[datetime], labels: list[str], lo: int, hi: int):
         if lo == hi:

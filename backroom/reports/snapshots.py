@@ -23,7 +23,7 @@ from backroom.branches.models import Branch
 from backroom.db.session import Sessionmaker
 from backroom.errors import InvalidInput, NotFound
 from backroom.reports import access, catalog, periods
-from backroom.reports.flow import ReportRunInput, RunPlanAsk, SnapshotAsk, SnapshotDone
+from backroom.reports.flow import REPORT_RUN_WORKFLOW, ReportRunInput, RunPlanAsk, SnapshotAsk, SnapshotDone
 from backroom.reports.models import ReportSnapshot, ReportSnapshotFile
 from backroom.reports.ops_schemas import FORMATS, SnapshotDetail, SnapshotFileRead, SnapshotRead
 from backroom.reports.periods import Edition, Period
@@ -459,7 +459,6 @@ async def request_backfill(
     """Queue one ReportRunWorkflow per period in the range (each makes a new version of every
     snapshot of its period), audited, through the outbox; the caller commits and dispatches.
     The n-th backfill of a period gets the id report-run-{edition}-{label}-{n}."""
-    from workflows.reports import ReportRunWorkflow
 
     if date_from > date_to:
         raise InvalidInput("The start date is after the end date.", field="date_from")
@@ -490,7 +489,7 @@ async def request_backfill(
         wid = run_workflow_id(prefix, edition, period.label, n)
         await starts.enqueue(
             session,
-            run=ReportRunWorkflow.run,
+            run=REPORT_RUN_WORKFLOW,
             arg=ReportRunInput(
                 edition=edition,
                 label=period.label,

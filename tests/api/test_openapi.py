@@ -94,6 +94,24 @@ def test_list_routes_return_a_page(doc):
     assert "/api/v1/orders" in pages and "/api/v1/products" in pages, pages
 
 
+def test_every_path_id_is_a_bounded_integer(doc):
+    """A record id in a path is 1..2**63-1 (api.params.Id), so a wild one never reaches the database."""
+    loose = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for param in op.get("parameters", []):
+                if param["in"] != "path" or not param["name"].endswith("_id"):
+                    continue
+                schema = param["schema"]
+                if (schema.get("type"), schema.get("minimum"), schema.get("maximum")) != (
+                    "integer",
+                    1,
+                    2**63 - 1,
+                ):
+                    loose.append(f"{method.upper()} {path}: {param['name']}")
+    assert not loose, "path ids without api.params.Id:\n" + "\n".join(sorted(loose))
+
+
 WILD_IDS = ("-1", "0", str(2**63), "99999999999999999999999")
 ID_ROUTES = (
     ("get", "/api/v1/orders/{id}"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
+import policies
 from backroom import cli
 from backroom.settings import get_settings
 
@@ -33,7 +34,7 @@ def test_migrate_seed_users_and_audit_verify(embedded, capsys):
     assert cli.main(["migrate"]) == 0
     assert cli.main(["seed"]) == 0
     assert cli.main(["seed"]) == 0  # idempotent
-    assert len(rows(embedded, "SELECT id FROM users")) == 9
+    assert len(rows(embedded, "SELECT id FROM users")) == len(policies.ROLES)  # one demo user per role
     (main_branch,), (harbor,) = rows(embedded, "SELECT id FROM branches ORDER BY code")[:2]
 
     assert (

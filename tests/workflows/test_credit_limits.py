@@ -12,7 +12,8 @@ from backroom.audit.context import Actor
 from backroom.audit.service import verify
 from backroom.auth import service as auth
 from backroom.credit import limits
-from backroom.credit.flow import LimitChangeInput
+from backroom.credit.flow import LimitChangeInput, limit_change_workflow_id
+from backroom.credit.schemas import LimitChangeIn
 from backroom.customers.models import Customer
 from backroom.customers.schemas import CustomerCreate
 from backroom.customers.service import create_customer
@@ -57,7 +58,7 @@ async def _start(env, w, task_queue, requester, new_limit=50_000):
             s,
             actor=Actor.user(requester.id, requester.full_name),
             customer_id=w["customer"].id,
-            data=limits.LimitChangeIn(requested_limit_minor=new_limit, reason="Good payer"),
+            data=LimitChangeIn(requested_limit_minor=new_limit, reason="Good payer"),
         )
     handle = await env.client.start_workflow(
         CreditLimitChangeWorkflow.run,
@@ -73,7 +74,7 @@ async def _start(env, w, task_queue, requester, new_limit=50_000):
             requested_by_id=requester.id,
             requested_by_name=requester.full_name,
         ),
-        id=limits.workflow_id(req.id),
+        id=limit_change_workflow_id(req.id),
         task_queue=task_queue,
     )
     row = None

@@ -33,6 +33,7 @@ from backroom.orders import service as orders
 from tests.commerce_support import ACTOR, adapters, make_shop, place
 from tests.custops_helpers import create_customer, staff
 from tests.helpers import uniq
+from tests.workflows.test_orders import RefusingCarrier
 from worker.registry import Deps, build_worker
 from workflows.complaints import ComplaintWorkflow
 from workflows.credit_holds import CreditHoldWorkflow
@@ -258,24 +259,6 @@ async def test_cart_out_of_stock_is_refused_after_one_pricing(ts_env, sqlite_db,
     handle = ts_env.client.get_workflow_handle(carts.workflow_id(cart.id, settings.workflow_prefix))
     assert await failed_activities(handle) == [("carts.price", "out_of_stock", True, 1)]
     await handle.terminate()
-
-
-class RefusingCarrier:
-    """Quotes, but refuses to sell the label (an address it cannot serve)."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-
-    async def rates(self, *a, **kw):
-        return await self.inner.rates(*a, **kw)
-
-    async def buy_label(self, rate, key):
-        from backroom.shipping.errors import LabelPurchaseFailed
-
-        raise LabelPurchaseFailed("carrier does not serve this address")
-
-    async def void_label(self, label_id):
-        return await self.inner.void_label(label_id)
 
 
 async def test_order_label_refusal_is_not_retried(ts_env, sqlite_db, commerce_settings, task_queue):

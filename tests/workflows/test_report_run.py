@@ -53,16 +53,16 @@ async def test_make_snapshot_activity_run_twice_stores_one_snapshot(sqlite_db, s
     assert rows == [first.snapshot_id]
 
 
-async def test_an_unknown_function_fails_the_activity_without_retrying(sqlite_db, settings):
-    from temporalio.exceptions import ApplicationError
-
+async def test_an_unknown_function_is_a_domain_refusal(sqlite_db, settings):
+    """A NotFound (an AppError): the worker's error rule makes it a non-retryable failure
+    (worker/errors.py, proven on a real worker in tests/activities/test_error_rule.py)."""
+    from backroom.errors import NotFound
     from backroom.reports.flow import RunPlanAsk
 
     acts = ReportActivities(sqlite_db.sessionmaker, settings)
     ask = RunPlanAsk(edition=Edition.DAILY, at=datetime(2026, 3, 1, tzinfo=UTC), functions=["nonsense"])
-    with pytest.raises(ApplicationError) as err:
+    with pytest.raises(NotFound, match="no report set"):
         await ActivityEnvironment().run(acts.plan_run, ask)
-    assert err.value.non_retryable and "no report set" in str(err.value)
 
 
 async def test_report_run_workflow_makes_the_period_s_snapshots(ts_env, sqlite_db, settings, task_queue):

@@ -7,7 +7,7 @@ from backroom.audit.models import AuditEvent
 from backroom.complaints import service as complaints
 from backroom.credit import ledger
 from backroom.crm import service as crm
-from backroom.customers import ops
+from backroom.customers import repository, service
 from backroom.customers.errors import DuplicateCustomer
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact
 from backroom.errors import Conflict
@@ -31,18 +31,18 @@ async def test_search_by_name_email_phone_with_keyset_pages(pg_db):
         ]
         other = await create_customer(s, branch=b, name=f"Bob {uniq()}", email=f"{uniq()}@x.test")
     async with pg_db.sessionmaker() as s:
-        page1 = await ops.search(s, q=tag, limit=3, branch_ids={b.id})
-        page2 = await ops.search(s, q=tag, limit=3, cursor=page1.next_cursor, branch_ids={b.id})
-        page3 = await ops.search(s, q=tag, limit=3, cursor=page2.next_cursor, branch_ids={b.id})
+        page1 = await repository.search(s, q=tag, limit=3, branch_ids={b.id})
+        page2 = await repository.search(s, q=tag, limit=3, cursor=page1.next_cursor, branch_ids={b.id})
+        page3 = await repository.search(s, q=tag, limit=3, cursor=page2.next_cursor, branch_ids={b.id})
         ids = [c.id for c in page1.items + page2.items + page3.items]
         assert ids == [c.id for c in made] and page3.next_cursor is None
-        assert [c.id for c in (await ops.search(s, q=f"{tag}.3@SHOP", branch_ids={b.id})).items] == [
+        assert [c.id for c in (await repository.search(s, q=f"{tag}.3@SHOP", branch_ids={b.id})).items] == [
             made[3].id
         ]
-        by_phone = await ops.search(s, q=made[5].phone_digits, branch_ids={b.id})
+        by_phone = await repository.search(s, q=made[5].phone_digits, branch_ids={b.id})
         assert [c.id for c in by_phone.items] == [made[5].id]
         # A typo still finds the name through trigram similarity.
-        typo = (await ops.search(s, q=f"Ana {tag} 04", branch_ids={b.id})).items
+        typo = (await repository.search(s, q=f"Ana {tag} 04", branch_ids={b.id})).items
         assert made[4].id in [c.id for c in typo] and other.id not in [c.id for c in typo]
         plan = "\n".join(
             r[0]
@@ -66,11 +66,13 @@ async def test_duplicates_detected_unless_allowed(db):
         )
     async with db.sessionmaker() as s:
         with pytest.raises(DuplicateCustomer) as err:
-            await ops.check_duplicates(s, name="Someone Else", email=email.upper(), phone=None)
+            await service.refuse_duplicates(s, name="Someone Else", email=email.upper(), phone=None)
         assert [c["id"] for c in err.value.extra["candidates"]] == [first.id]
         with pytest.raises(DuplicateCustomer):
-            await ops.check_duplicates(s, name=None, email=None, phone="555-010-2030 ".replace("555", "1555"))
-        await ops.check_duplicates(s, name="Someone Else", email=email, phone=None, allow_duplicate=True)
+            await service.refuse_duplicates(
+                s, name=None, email=None, phone="555-010-2030 ".replace("555", "1555")
+            )
+        await service.refuse_duplicates(s, name="Someone Else", email=email, phone=None, allow_duplicate=True)
 
 
 async def test_merge_moves_history_and_keeps_ledger_consistent(pg_db):
@@ -104,9 +106,9 @@ async def test_merge_moves_history_and_keeps_ledger_consistent(pg_db):
             description="Late delivery",
             sla={"low": (60, 120)},
         )
-        await ops.add_contact(s, actor=TEST_ACTOR, customer_id=lose.id, name="Dee")
+        await service.add_contact(s, actor=TEST_ACTOR, customer_id=lose.id, name="Dee")
     async with pg_db.sessionmaker.begin() as s:
-        await ops.merge(s, actor=TEST_ACTOR, loser_id=lose.id, survivor_id=keep.id)
+        await service.merge(s, actor=TEST_ACTOR, loser_id=lose.id, survivor_id=keep.id)
     async with pg_db.sessionmaker() as s:
         loser = await s.get(Customer, lose.id)
         survivor = await s.get(Customer, keep.id)
@@ -116,7 +118,7 @@ async def test_merge_moves_history_and_keeps_ledger_consistent(pg_db):
         assert len((await crm.interactions(s, customer_id=keep.id)).items) == 1
         v = await ledger.get_view(s, (await ledger.account_for(s, keep.id)).id)
         assert v.balance_minor == 3_500 and len(await ledger.entries(s, v.account.id)) == 2
-        assert [c.name for c in await ops.contacts(s, keep.id)] == ["Dee"]
+        assert [c.name for c in await repository.contacts(s, keep.id)] == ["Dee"]
         actions = set(
             (
                 await s.execute(
@@ -129,7 +131,7 @@ async def test_merge_moves_history_and_keeps_ledger_consistent(pg_db):
         )
         assert {"customer.merge", "customer.merge_in"} <= actions
         with pytest.raises(Conflict):
-            await ops.merge(s, actor=TEST_ACTOR, loser_id=lose.id, survivor_id=keep.id)
+            await service.merge(s, actor=TEST_ACTOR, loser_id=lose.id, survivor_id=keep.id)
 
 
 async def test_erasure_anonymizes_but_keeps_ledger(db):
@@ -155,14 +157,14 @@ async def test_erasure_anonymizes_but_keeps_ledger(db):
             currency="USD",
             reference=uniq("inv"),
         )
-        await ops.add_address(
+        await service.add_address(
             s, actor=TEST_ACTOR, customer_id=c.id, line1="1 Main St", city="Town", country="US"
         )
-        await ops.add_contact(
+        await service.add_contact(
             s, actor=TEST_ACTOR, customer_id=c.id, name="Eve's assistant", email=f"a{email}"
         )
     async with db.sessionmaker.begin() as s:
-        await ops.erase(s, actor=TEST_ACTOR, customer_id=c.id, reason="GDPR request")
+        await service.erase(s, actor=TEST_ACTOR, customer_id=c.id, reason="GDPR request")
     async with db.sessionmaker() as s:
         row = await s.get(Customer, c.id)
         assert (row.name, row.email, row.phone, row.notes, row.status) == (

@@ -1,6 +1,6 @@
 """Orders plug into the customer registries: they follow a merge and show on the timeline."""
 
-from backroom.customers import ops
+from backroom.customers import service
 from backroom.orders.models import Order
 from tests.commerce_support import checkout_body, make_shop
 from tests.custops_helpers import create_customer
@@ -28,10 +28,10 @@ async def test_orders_follow_a_merged_customer_and_show_on_the_timeline(db):
             customer_id=lose.id,
         )
     async with db.read_sessionmaker() as s:
-        items = await ops.timeline(s, customer_id=lose.id)
+        items = await service.timeline(s, customer_id=lose.id)
         assert any(i.kind == "order" and i.link == f"/orders/{order.id}" for i in items)
     async with db.sessionmaker.begin() as s:
-        await ops.merge(s, actor=TEST_ACTOR, loser_id=lose.id, survivor_id=keep.id)
+        await service.merge(s, actor=TEST_ACTOR, loser_id=lose.id, survivor_id=keep.id)
     async with db.read_sessionmaker() as s:
         assert (await s.get(Order, order.id)).customer_id == keep.id
-        assert any(i.kind == "order" for i in await ops.timeline(s, customer_id=keep.id))
+        assert any(i.kind == "order" for i in await service.timeline(s, customer_id=keep.id))

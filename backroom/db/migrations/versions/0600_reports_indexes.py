@@ -1,7 +1,7 @@
 """reports: parcel label times, (branch, time) indexes the period aggregates range over
 
 Revision ID: 0600
-Revises: 0500
+Revises: 0550
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import backroom.db.base
 
 revision = "0600"
-down_revision = "0500"
+down_revision = "0550"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 settings per branch, cart recoveries, reminders sent
 
 Revision ID: 0800
-Revises: 0550, 0610
+Revises: 0700
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,7 @@ from alembic import op
 import backroom.db.base
 
 revision = "0800"
-# Merges the two heads found on this branch: 0550 (workflow signals) and 0610 (reports).
-down_revision = ("0550", "0610")
+down_revision = "0700"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,56 @@
+"""The drilldown filters every dashboard widget and analytics view takes (branch, user/cashier,
+shift, category), parsed once for API routes and pages alike and kept in the URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import Query
+
+from backroom.errors import InvalidInput
+
+
+@dataclass
+class Drill:
+    branch: list[int] | None
+    user: int | None
+    shift: int | None
+    category: str | None
+
+    def query(self, **extra) -> str:
+        """The filters (and `extra`) as a query string, for links that keep them."""
+        params = {
+            "branch": self.branch or [],
+            "user": self.user,
+            "shift": self.shift,
+            "category": self.category,
+            **extra,
+        }
+        return urlencode({k: v for k, v in params.items() if v not in (None, "", [])}, doseq=True)
+
+    @property
+    def shift_ids(self) -> list[int] | None:
+        return [self.shift] if self.shift else None
+
+
+def _id(value: str | None, what: str) -> int | None:
+    """An id from a form field: empty means no filter; anything else must be a record id."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) < 2**63:
+        raise InvalidInput(f"Choose a {what} from the list.", field=what)
+    return int(value)
+
+
+def drill(
+    branch: Annotated[list[str] | None, Query(description="Branch id(s); none: all yours")] = None,
+    user: Annotated[str | None, Query(description="Staff member (cashier) id")] = None,
+    shift: Annotated[str | None, Query(description="Shift / session id")] = None,
+    category: Annotated[str | None, Query(max_length=100, description="Product category")] = None,
+) -> Drill:
+    """Empty fields (a form's "any") mean no filter; a bad value is refused in words."""
+    branches = [b for b in (_id(v, "branch") for v in branch or []) if b is not None]
+    return Drill(branches or None, _id(user, "user"), _id(shift, "shift"), (category or "").strip() or None)
