@@ -8,7 +8,10 @@ import asyncio
 import os
 from pathlib import Path
 
+import pytest_asyncio
 from sqlalchemy import select
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from backroom.approvals import service as approvals
 from backroom.approvals.models import ApprovalRequest
@@ -19,6 +22,7 @@ from backroom.promotions import service as promotions
 from backroom.promotions.schemas import PromotionCreate, PromotionUpdate
 from backroom.starts import service as starts
 from policies import load_enforcer
+from tests.conftest import binary
 from tests.helpers import staff
 from worker.registry import Deps, build_worker
 
@@ -98,8 +102,19 @@ async def test_manager_approves_and_rejects(ts_env, sqlite_db, settings, task_qu
         assert (await verify(s)).ok
 
 
-async def test_unanswered_request_escalates_then_expires(ts_env, sqlite_db, settings, task_queue):
-    db = sqlite_db
+@pytest_asyncio.fixture(loop_scope="session")
+async def own_ts_env():
+    """A time-skipping server of this test's own: skipping 72 h on the shared one can stall on
+    timers that earlier tests' (no longer polled) workflows left behind."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter
+    )
+    yield env
+    await env.shutdown()
+
+
+async def test_unanswered_request_escalates_then_expires(own_ts_env, sqlite_db, settings, task_queue):
+    db, ts_env = sqlite_db, own_ts_env
     team = await staff(db, roles=("supervisor",))
     actor = Actor.user(team["supervisor"].id, "Sue")
     async with db.sessionmaker.begin() as s:
