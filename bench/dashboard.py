@@ -1,7 +1,8 @@
 """Dashboard benchmark, on the reports benchmark's data set (its `_seed`: N orders, default
 1,000,000, with lines, payments and parcels over 18 months in 20 branches in five zones):
 
-- the E-commerce dashboard for one branch and for all branches, p50/p95 over 50 loads, twice:
+- the E-commerce dashboard for one branch and for all branches, p50/p95 over 50 loads (each load
+  runs the three below in turn, so a busy moment on the shared machine hits all alike), twice:
   `build` (backroom.analytics.dashboard.build: KPI cards, queue, alerts, timeline) and `api`
   (GET /api/v1/dashboards/commerce through the ASGI app with a bearer token: auth, filters,
   JSON); against `raw_sql`: the KPI cards' numbers written by hand (one statement per source,
@@ -67,45 +68,40 @@ def _spans(today: date) -> list[tuple[date, date]]:
     ]
 
 
-def _raw(url: str, ids: list[int], currency: str) -> tuple[list[float], int]:
-    """The KPI cards by hand: per source one grouped statement over 60 days, then the six spans
-    and the 30-day trend per measure. Returns timings and this month's orders placed."""
+def _raw_params(ids: list[int], currency: str) -> dict:
     today = NOW.date()
     start = min(today.replace(day=1) - timedelta(days=31), today - timedelta(days=29))
-    params = {
+    return {
         "ids": ids,
         "cur": currency,
         "lo": datetime.combine(start - timedelta(days=1), datetime.min.time(), UTC),
         "hi": datetime.combine(today + timedelta(days=2), datetime.min.time(), UTC),
     }
-    times, month_placed = [], 0
-    with psycopg.connect(url, prepare_threshold=None) as conn:
-        for i in range(WARMUP + LOADS):
-            t = time.perf_counter()
-            with conn.transaction():
-                by_day = {k: conn.execute(sql, params).fetchall() for k, sql in RAW.items()}
-            cards = {}
-            for rows in by_day.values():
-                for row in rows:
-                    d = row[0]
-                    for n, v in enumerate(row[1:]):
-                        cards.setdefault(n, []).append((d, v))
-            sums = [
-                [sum(v for d, v in col if a <= d < b) for a, b in _spans(today)] for col in cards.values()
-            ]
-            trend = [
-                [sum(v for d, v in col if d == today - timedelta(days=k)) for k in range(30)]
-                for col in cards.values()
-            ]
-            if i >= WARMUP:
-                times.append(time.perf_counter() - t)
-            month_placed = sum(n for d, n, _ in by_day["orders"] if today.replace(day=1) <= d <= today)
-            assert sums and trend
-    return times, month_placed
 
 
-async def _app_runs(url: str, branch_id: int) -> dict:
-    """The dashboard through the service and through the API; the forecast for 20 branches."""
+def _raw_once(conn, params: dict) -> int:
+    """The KPI cards by hand: per source one grouped statement over ~60 days, then the six spans
+    and the 30-day trend per measure. Returns this month's orders placed."""
+    today = NOW.date()
+    with conn.transaction():
+        by_day = {k: conn.execute(sql, params).fetchall() for k, sql in RAW.items()}
+    cols: dict = {}
+    for rows in by_day.values():
+        for row in rows:
+            for n, v in enumerate(row[1:]):
+                cols.setdefault(n, []).append((row[0], v))
+    sums = [[sum(v for d, v in col if a <= d < b) for a, b in _spans(today)] for col in cols.values()]
+    trend = [
+        [sum(v for d, v in col if d == today - timedelta(days=k)) for k in range(30)] for col in cols.values()
+    ]
+    assert sums and trend
+    return sum(n for d, n, _ in by_day["orders"] if today.replace(day=1) <= d <= today)
+
+
+async def _app_runs(url: str, branch_id: int, currency: dict[int, str]) -> dict:
+    """Per load, in turn: the hand-written KPI SQL, the dashboard through the service, and through
+    the API (interleaved, so a busy moment on the machine hits all three alike); then the
+    forecast for 20 branches."""
     import httpx
     from sqlalchemy import select
 
@@ -142,35 +138,46 @@ async def _app_runs(url: str, branch_id: int) -> dict:
             user = await s.get(User, admin.id)
             p = await auth.principal_for(s, user, load_enforcer(await auth.all_grants(s)))
         commerce = MODULES["commerce"]
-        for case, branch_ids in (("one_branch", [branch_id]), ("all_branches", None)):
-            runs = []
-            for i in range(WARMUP + LOADS):
-                t = time.perf_counter()
-                async with reader() as s:
-                    board = await dashboard.build(s, module=commerce, p=p, branch_ids=branch_ids, now=NOW)
-                if i >= WARMUP:
-                    runs.append(time.perf_counter() - t)
-            card = next(c for c in board.cards if c.measure == "placed")
-            out[case] = {"build": runs, "month_placed": card.spans[2].value, "branches": len(board.branches)}
         settings = Settings(SECRET_KEY="bench", TEMPORAL_ADDRESS="127.0.0.1:1")
         app = create_app(settings, sessionmaker=maker, read_sessionmaker=reader)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
-                base_url="https://bench",
-                headers={"Authorization": f"Bearer {secret}"},
-            ) as client,
-        ):
-            for case, qs in (("one_branch", f"?branch={branch_id}"), ("all_branches", "")):
-                runs = []
-                for i in range(WARMUP + LOADS):
-                    t = time.perf_counter()
-                    r = await client.get(f"/api/v1/dashboards/commerce{qs}")
-                    if i >= WARMUP:
-                        runs.append(time.perf_counter() - t)
-                    assert r.status_code == 200, r.text[:300]
-                out[case]["api"] = runs
+        cases = (
+            ("one_branch", [branch_id], f"?branch={branch_id}", currency[branch_id]),
+            ("all_branches", None, "", sorted(set(currency.values()))[0]),
+        )
+        with psycopg.connect(url, prepare_threshold=None) as conn:
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app),
+                    base_url="https://bench",
+                    headers={"Authorization": f"Bearer {secret}"},
+                ) as client,
+            ):
+                for case, branch_ids, qs, cur in cases:
+                    params = _raw_params(branch_ids or ids, cur)
+                    runs: dict[str, list[float]] = {"raw": [], "build": [], "api": []}
+                    for i in range(WARMUP + LOADS):
+                        t = time.perf_counter()
+                        raw_placed = _raw_once(conn, params)
+                        t1 = time.perf_counter()
+                        async with reader() as s:
+                            board = await dashboard.build(
+                                s, module=commerce, p=p, branch_ids=branch_ids, now=NOW
+                            )
+                        t2 = time.perf_counter()
+                        r = await client.get(f"/api/v1/dashboards/commerce{qs}")
+                        t3 = time.perf_counter()
+                        assert r.status_code == 200, r.text[:300]
+                        if i >= WARMUP:
+                            runs["raw"].append(t1 - t)
+                            runs["build"].append(t2 - t1)
+                            runs["api"].append(t3 - t2)
+                    card = next(c for c in board.cards if c.measure == "placed")
+                    if raw_placed != card.spans[2].value:
+                        raise AssertionError(
+                            f"{case}: hand-written SQL {raw_placed} != dashboard {card.spans[2].value}"
+                        )
+                    out[case] = {**runs, "month_placed": raw_placed}
         runs = []
         for _ in range(1 + 5):
             t = time.perf_counter()
@@ -183,7 +190,7 @@ async def _app_runs(url: str, branch_id: int) -> dict:
             "series": len(results),
             "with_forecast": sum(r.forecast.enough_history for r in results),
             "example": results[0].forecast.model_dump(
-                include={"branch", "forecast", "lower_95", "upper_95", "mape_pct", "method"}
+                include={"forecast", "lower_95", "upper_95", "mape_pct", "method"}
             ),
         }
     finally:
@@ -209,23 +216,13 @@ def run(
         seed = _seed(url, orders)
         branch = seed["branch_id"]
         with psycopg.connect(url) as conn:
-            ids = [r[0] for r in conn.execute("SELECT id FROM branches ORDER BY name").fetchall()]
             currency = {r[0]: r[1] for r in conn.execute("SELECT id, currency FROM branches").fetchall()}
-        app = asyncio.run(_app_runs(url, branch))
+        app = asyncio.run(_app_runs(url, branch, currency))
         result: dict = {"name": "dashboard (E-commerce) and forecast", "seed": seed, "loads_each": LOADS}
         worst = 0.0
-        for case, case_ids in (("one_branch", [branch]), ("all_branches", ids)):
-            raw, month_placed = _raw(
-                url,
-                case_ids,
-                currency[case_ids[0]] if len(case_ids) == 1 else sorted(set(currency.values()))[0],
-            )
-            if month_placed != app[case]["month_placed"]:
-                raise AssertionError(
-                    f"{case}: hand-written SQL {month_placed} != dashboard {app[case]['month_placed']}"
-                )
-            r50, r95 = _pct(raw, 0.5), _pct(raw, 0.95)
-            entry = {"raw_sql_ms": {"p50": r50, "p95": r95}, "orders_this_month": month_placed}
+        for case in ("one_branch", "all_branches"):
+            r50, r95 = _pct(app[case]["raw"], 0.5), _pct(app[case]["raw"], 0.95)
+            entry = {"raw_sql_ms": {"p50": r50, "p95": r95}, "orders_this_month": app[case]["month_placed"]}
             for kind in ("build", "api"):
                 v = app[case][kind]
                 p50, p95 = _pct(v, 0.5), _pct(v, 0.95)
