@@ -212,50 +212,51 @@ def _seed(url: str, orders: int) -> dict:
     return {"rows": counts, "seed_s": round(time.perf_counter() - t0, 1), "branch_id": branch, **timings}
 
 
-# The orders report by hand. :w is a VALUES list of (branch_id, zone, start, end) per branch.
-RAW_ORDERS = """
+# The orders report by hand. {w} is a VALUES list of (branch_id, zone, start, end) per branch; each
+# branch's period is read through the (branch, time) index and lines through their order index
+# (LATERAL ... OFFSET 0: a nested loop per branch; left to itself the planner flattens the
+# subquery and misjudges the range join into a sequential scan of the whole table).
+W = """(VALUES {w}) AS w(branch_id, tz, s, e)
+CROSS JOIN LATERAL (SELECT * FROM orders o
+                    WHERE o.branch_id = w.branch_id AND o.placed_at >= w.s AND o.placed_at < w.e OFFSET 0) o"""
+LINES = "CROSS JOIN LATERAL (SELECT * FROM order_lines l WHERE l.order_id = o.id OFFSET 0) l"
+REFUNDS = """(VALUES {w}) AS w(branch_id, tz, s, e)
+CROSS JOIN LATERAL (SELECT * FROM payments pm
+                    WHERE pm.branch_id = w.branch_id AND pm.created_at >= w.s AND pm.created_at < w.e
+                      AND pm.kind = 'refund' AND pm.status = 'succeeded' OFFSET 0) pm"""
+RAW_ORDERS = f"""
 SELECT o.currency, GROUPING(o.branch_id) AS gb, GROUPING(o.created_by_id) AS gu, GROUPING(o.shift_id) AS gs,
-       {gday} AS gd, o.branch_id, o.created_by_id, o.shift_id, {kday},
+       {{gday}} AS gd, o.branch_id, o.created_by_id, o.shift_id, {{kday}},
        count(*), sum(o.total_minor), count(*) FILTER (WHERE o.status = 'cancelled'),
        count(*) FILTER (WHERE o.status = 'payment_failed')
-FROM orders o JOIN (VALUES {w}) AS w(branch_id, tz, s, e)
-  ON o.branch_id = w.branch_id AND o.placed_at >= w.s AND o.placed_at < w.e
+FROM {W}
 CROSS JOIN LATERAL (SELECT (o.placed_at AT TIME ZONE w.tz)::date AS day) d
 GROUP BY GROUPING SETS ((o.currency), (o.currency, o.branch_id), (o.currency, o.created_by_id),
-                        (o.currency, o.shift_id){day_set})"""
-RAW_LINES = """
+                        (o.currency, o.shift_id){{day_set}})"""
+RAW_LINES = f"""
 SELECT o.currency, GROUPING(o.branch_id), GROUPING(o.created_by_id), GROUPING(o.shift_id), GROUPING(p.category),
-       {gday}, o.branch_id, o.created_by_id, o.shift_id, p.category, {kday},
+       {{gday}}, o.branch_id, o.created_by_id, o.shift_id, p.category, {{kday}},
        sum(l.qty), sum(l.line_total_minor)
-FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN products p ON p.id = l.product_id
-JOIN (VALUES {w}) AS w(branch_id, tz, s, e) ON o.branch_id = w.branch_id AND o.placed_at >= w.s AND o.placed_at < w.e
+FROM {W}
+{LINES}
+JOIN products p ON p.id = l.product_id
 CROSS JOIN LATERAL (SELECT (o.placed_at AT TIME ZONE w.tz)::date AS day) d
 GROUP BY GROUPING SETS ((o.currency), (o.currency, o.branch_id), (o.currency, o.created_by_id),
-                        (o.currency, o.shift_id), (o.currency, p.category){day_set})"""
-RAW_REFUNDS = """
-SELECT pm.currency, GROUPING(pm.branch_id), GROUPING(pm.created_by_id), GROUPING(pm.shift_id), {gday},
-       pm.branch_id, pm.created_by_id, pm.shift_id, {kday}, sum(pm.amount_minor)
-FROM payments pm JOIN (VALUES {w}) AS w(branch_id, tz, s, e)
-  ON pm.branch_id = w.branch_id AND pm.created_at >= w.s AND pm.created_at < w.e
+                        (o.currency, o.shift_id), (o.currency, p.category){{day_set}})"""
+RAW_REFUNDS = f"""
+SELECT pm.currency, GROUPING(pm.branch_id), GROUPING(pm.created_by_id), GROUPING(pm.shift_id), {{gday}},
+       pm.branch_id, pm.created_by_id, pm.shift_id, {{kday}}, sum(pm.amount_minor)
+FROM {REFUNDS}
 CROSS JOIN LATERAL (SELECT (pm.created_at AT TIME ZONE w.tz)::date AS day) d
-WHERE pm.kind = 'refund' AND pm.status = 'succeeded'
 GROUP BY GROUPING SETS ((pm.currency), (pm.currency, pm.branch_id), (pm.currency, pm.created_by_id),
-                        (pm.currency, pm.shift_id){day_set})"""
-RAW_PREVIOUS = """
+                        (pm.currency, pm.shift_id){{day_set}})"""
+RAW_PREVIOUS = f"""
 SELECT o.currency, count(*), sum(o.total_minor), count(*) FILTER (WHERE o.status = 'cancelled'),
        count(*) FILTER (WHERE o.status = 'payment_failed')
-FROM orders o JOIN (VALUES {w}) AS w(branch_id, tz, s, e)
-  ON o.branch_id = w.branch_id AND o.placed_at >= w.s AND o.placed_at < w.e
-GROUP BY o.currency"""
-RAW_PREVIOUS_LINES = """
-SELECT o.currency, sum(l.qty), sum(l.line_total_minor)
-FROM order_lines l JOIN orders o ON o.id = l.order_id
-JOIN (VALUES {w}) AS w(branch_id, tz, s, e) ON o.branch_id = w.branch_id AND o.placed_at >= w.s AND o.placed_at < w.e
-GROUP BY o.currency"""
-RAW_PREVIOUS_REFUNDS = """
-SELECT pm.currency, sum(pm.amount_minor) FROM payments pm JOIN (VALUES {w}) AS w(branch_id, tz, s, e)
-  ON pm.branch_id = w.branch_id AND pm.created_at >= w.s AND pm.created_at < w.e
-WHERE pm.kind = 'refund' AND pm.status = 'succeeded' GROUP BY pm.currency"""
+FROM {W} GROUP BY o.currency"""
+RAW_PREVIOUS_LINES = f"""
+SELECT o.currency, sum(l.qty), sum(l.line_total_minor) FROM {W} {LINES} GROUP BY o.currency"""
+RAW_PREVIOUS_REFUNDS = f"""SELECT pm.currency, sum(pm.amount_minor) FROM {REFUNDS} GROUP BY pm.currency"""
 RAW_EXCEPTIONS = """
 SELECT a.id, a.kind, a.severity, a.message, a.created_at, a.branch_id FROM alerts a
 JOIN (VALUES {w}) AS w(branch_id, tz, s, e) ON a.branch_id = w.branch_id AND a.created_at >= w.s AND a.created_at < w.e
