@@ -47,6 +47,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     does not go now, the worker's outbox poller delivers). GETs read only."""
     state = request.app.state
     maker = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
+    async for session in _transaction(maker):
+        yield session
+
+
+async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Like get_session, but a writing transaction even for a GET (an audited download)."""
+    async for session in _transaction(request.app.state.sessionmaker):
+        yield session
+
+
+async def _transaction(maker) -> AsyncIterator[AsyncSession]:
     async with maker() as session:
         try:
             yield session

@@ -121,6 +121,63 @@ def _users_change(args) -> int:
     return 0
 
 
+def _date(value: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date; write it like 2026-11-30") from None
+
+
+def _reports_backfill(args) -> int:
+    """Queue one ReportRunWorkflow per period (audited), then start them; the worker's poller
+    starts any that Temporal could not take now."""
+    from datetime import UTC, datetime
+
+    from backroom import temporal
+    from backroom.audit.context import Actor
+    from backroom.db.session import make_engine, make_sessionmaker
+    from backroom.reports import snapshots
+    from backroom.starts import service as starts
+
+    settings = get_settings()
+
+    async def go():
+        engine = make_engine(settings.db_url)
+        maker = make_sessionmaker(engine)
+        try:
+            async with maker.begin() as session:
+                runs = await snapshots.request_backfill(
+                    session,
+                    actor=Actor.system("cli"),
+                    date_from=args.date_from,
+                    date_to=args.date_to,
+                    editions=args.edition,
+                    functions=args.function,
+                    branch_ids=args.branch,
+                    task_queue=settings.task_queue,
+                    prefix=settings.workflow_prefix,
+                    today=datetime.now(UTC).date(),
+                )
+            try:
+                client = await temporal.connect(settings, retries=3)
+            except RuntimeError:
+                return runs, False
+            return runs, await starts.dispatch(client, maker, [r.workflow_id for r in runs])
+        finally:
+            await engine.dispose()
+
+    runs, started = asyncio.run(go())
+    for r in runs:
+        print(f"{r.edition:>8} {r.label:<11} {r.workflow_id}")
+    if started:
+        print(f"started {len(runs)} report run(s)")
+    else:
+        print(f"queued {len(runs)} report run(s); the worker starts them when Temporal is reachable")
+    return 0
+
+
 def _api(args) -> int:
     import uvicorn
 
@@ -163,6 +220,18 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_parser("verify", help="re-hash the whole chain, name the first broken link").set_defaults(
         fn=_audit_verify
     )
+    reports = sub.add_parser("reports", help="report snapshots").add_subparsers(
+        dest="reports_cmd", required=True
+    )
+    p = reports.add_parser("backfill", help="regenerate the snapshots of every period in a date range")
+    p.add_argument("--from", dest="date_from", type=_date, required=True, help="first day, e.g. 2026-01-01")
+    p.add_argument("--to", dest="date_to", type=_date, required=True, help="last day, e.g. 2026-03-31")
+    p.add_argument(
+        "--edition", action="append", choices=["daily", "weekly", "monthly"], help="repeatable; default all"
+    )
+    p.add_argument("--function", action="append", help="report set, e.g. orders; repeatable; default all")
+    p.add_argument("--branch", action="append", type=int, help="branch id; repeatable; default every branch")
+    p.set_defaults(fn=_reports_backfill)
     users = sub.add_parser("users", help="user administration").add_subparsers(
         dest="users_cmd", required=True
     )

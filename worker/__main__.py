@@ -52,6 +52,10 @@ async def run() -> None:
     from backroom.notifications.sender import run_poller
 
     await start_sweep(client, settings)
+    # Report snapshots: the daily/weekly/monthly Temporal Schedules (created or updated in place).
+    from backroom.reports.schedules import ensure_schedules
+
+    await ensure_schedules(client, settings)
     poller = asyncio.create_task(run_poller(deps.sessionmaker, settings))
     # Workflows whose records were committed while Temporal was unreachable start from here.
     from backroom.starts.service import Outbox

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps, Transactional
@@ -26,6 +26,8 @@ class Cart(IdMixin, Transactional, Base):
     last_activity_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=0)  # projection writes only move forward
     order_id: Mapped[int | None] = mapped_column()
+
+    __table_args__ = (Index("ix_carts_branch_created", "branch_id", "created_at"),)
 
 
 class CartLine(IdMixin, Timestamps, Base):

@@ -76,7 +76,11 @@ class Complaint(IdMixin, Transactional, Base):
     reopened_count: Mapped[int] = mapped_column(default=0)
     workflow_id: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (Index("ix_complaints_status_due", "status", "resolution_due_at"),)
+    __table_args__ = (
+        Index("ix_complaints_status_due", "status", "resolution_due_at"),
+        Index("ix_complaints_branch_created", "branch_id", "created_at"),
+        Index("ix_complaints_branch_resolved", "branch_id", "resolved_at"),
+    )
 
 
 class ComplaintEvent(IdMixin, Timestamps, Base):

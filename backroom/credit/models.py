@@ -86,7 +86,10 @@ class CreditEntry(IdMixin, Transactional, Base):
     occurred_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_credit_entries_account_at", "account_id", "occurred_at", "id"),)
+    __table_args__ = (
+        Index("ix_credit_entries_account_at", "account_id", "occurred_at", "id"),
+        Index("ix_credit_entries_branch_at", "branch_id", "occurred_at"),
+    )
 
 
 class CreditHold(IdMixin, Transactional, Base):
@@ -103,3 +106,5 @@ class CreditHold(IdMixin, Transactional, Base):
     resolution: Mapped[HoldResolution | None] = mapped_column(String(20))
     workflow_id: Mapped[str | None] = mapped_column(String(200))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("credit_entries.id"))
+
+    __table_args__ = (Index("ix_credit_holds_branch_created", "branch_id", "created_at"),)

@@ -42,7 +42,10 @@ class Interaction(IdMixin, Transactional, Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     occurred_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_interactions_customer_at", "customer_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_interactions_customer_at", "customer_id", "occurred_at"),
+        Index("ix_interactions_branch_at", "branch_id", "occurred_at"),
+    )
 
 
 class FollowUpTask(IdMixin, Transactional, Base):
@@ -61,3 +64,5 @@ class FollowUpTask(IdMixin, Transactional, Base):
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     workflow_id: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_followup_tasks_branch_due", "branch_id", "due_at"),)

@@ -65,6 +65,8 @@ class Customer(IdMixin, Timestamps, Base):
         ),
         # Keyset pagination of search results orders by (name_norm, id).
         Index("ix_customers_name_sort", "name_norm", "id"),
+        # Reports count customers created per home branch and period.
+        Index("ix_customers_branch_created", "home_branch_id", "created_at"),
     )
 
 

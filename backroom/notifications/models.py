@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps
@@ -32,3 +32,13 @@ class Notification(IdMixin, Timestamps, Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (Index("ix_notifications_status_id", "status", "id"),)
+
+
+class NotificationAttachment(IdMixin, Base):
+    """A file sent with a notification (e.g. a subscribed report), written with it."""
+
+    __tablename__ = "notification_attachments"
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)

@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from backroom.db.base import utcnow
 from backroom.db.session import Sessionmaker
 from backroom.notifications.models import Notification
+from backroom.notifications.service import attachments_of
 from backroom.settings import Settings
 
 log = logging.getLogger("backroom.notifications")
@@ -27,7 +28,7 @@ MAX_ATTEMPTS = 5
 CLAIM_LEASE = timedelta(minutes=5)
 
 
-def _message(settings: Settings, row: Notification) -> EmailMessage:
+def _message(settings: Settings, row: Notification, attachments=()) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = row.to_address
@@ -38,6 +39,11 @@ def _message(settings: Settings, row: Notification) -> EmailMessage:
     if row.link:
         body += f"\n\n{settings.base_url}{row.link}"
     msg.set_content(body)
+    for a in attachments:
+        maintype, _, subtype = a.media_type.partition("/")
+        msg.add_attachment(
+            a.content, maintype=maintype, subtype=subtype or "octet-stream", filename=a.filename
+        )
     return msg
 
 
@@ -72,11 +78,12 @@ async def send_pending(sessionmaker: Sessionmaker, settings: Settings, *, limit:
             if claimed.rowcount != 1:
                 continue
             row = await session.get(Notification, nid)
+            files = await attachments_of(session, nid)
         transport, error = "mailbox", None
         if settings.smtp_host and row.to_address:
             transport = "smtp"
             try:
-                await asyncio.to_thread(_smtp_send, settings, _message(settings, row))
+                await asyncio.to_thread(_smtp_send, settings, _message(settings, row, files))
             except (OSError, smtplib.SMTPException) as exc:
                 error = str(exc)[:500]
         async with sessionmaker.begin() as session:

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.auth.models import RoleGrant, User
 from backroom.customers.models import Customer
-from backroom.notifications.models import Notification
+from backroom.notifications.models import Notification, NotificationAttachment
 from backroom.pagination import Page, paginate
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to send with a message."""
+
+    filename: str
+    media_type: str
+    content: bytes
 
 
 async def enqueue(
@@ -23,9 +34,11 @@ async def enqueue(
     branch_id: int | None = None,
     link: str | None = None,
     dedupe_key: str | None = None,
+    attachments: list[Attachment] = (),
 ) -> Notification | None:
-    """Queue one message; it is sent after the surrounding transaction commits. Idempotent by
-    `dedupe_key`. A customer without an email address (or erased) gets nothing: returns None."""
+    """Queue one message (with its attachments); it is sent after the surrounding transaction
+    commits. Idempotent by `dedupe_key`. A customer without an email address (or erased) gets
+    nothing: returns None."""
     if dedupe_key:
         existing = await session.scalar(select(Notification).where(Notification.dedupe_key == dedupe_key))
         if existing:
@@ -52,7 +65,24 @@ async def enqueue(
     )
     session.add(row)
     await session.flush()
+    for a in attachments:
+        session.add(
+            NotificationAttachment(
+                notification_id=row.id, filename=a.filename, media_type=a.media_type, content=a.content
+            )
+        )
+    if attachments:
+        await session.flush()
     return row
+
+
+async def attachments_of(session: AsyncSession, notification_id: int) -> list[NotificationAttachment]:
+    rows = await session.execute(
+        select(NotificationAttachment)
+        .where(NotificationAttachment.notification_id == notification_id)
+        .order_by(NotificationAttachment.id)
+    )
+    return list(rows.scalars())
 
 
 async def users_with_role(session: AsyncSession, *, role: str, branch_id: int | None) -> list[int]:

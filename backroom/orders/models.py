@@ -38,6 +38,8 @@ class Order(IdMixin, Transactional, Base):
     customer_message: Mapped[str | None] = mapped_column(String(500))
     placed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
+    __table_args__ = (Index("ix_orders_branch_placed", "branch_id", "placed_at"),)
+
 
 class OrderLine(IdMixin, Timestamps, Base):
     __tablename__ = "order_lines"
@@ -54,6 +56,15 @@ class OrderLine(IdMixin, Timestamps, Base):
     weight_g: Mapped[int] = mapped_column(default=0)
     fulfil_branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
     parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcels.id"))
+
+    __table_args__ = (
+        # Reports: an order's lines from the index alone (PostgreSQL INCLUDE; plain on SQLite).
+        Index(
+            "ix_order_lines_order_report",
+            "order_id",
+            postgresql_include=["product_id", "qty", "line_total_minor"],
+        ),
+    )
 
 
 class Parcel(IdMixin, Transactional, Base):
@@ -79,6 +90,13 @@ class Parcel(IdMixin, Transactional, Base):
     packed_at: Mapped[datetime | None]
     shipped_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    labelled_at: Mapped[datetime | None]  # when the label was bought (reports: labels bought, cost)
+    voided_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_parcels_branch_labelled", "branch_id", "labelled_at"),
+        Index("ix_parcels_branch_voided", "branch_id", "voided_at"),
+    )
 
 
 class OrderEvent(IdMixin, Base):
@@ -108,6 +126,8 @@ class PaymentEntry(IdMixin, Transactional, Base):
     gateway_ref: Mapped[str | None] = mapped_column(String(64))  # charge or refund id
     message: Mapped[str | None] = mapped_column(String(500))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+    __table_args__ = (Index("ix_payments_branch_created", "branch_id", "created_at"),)
 
 
 class Alert(IdMixin, Transactional, Base):

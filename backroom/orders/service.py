@@ -434,6 +434,8 @@ async def update_parcel(
         "packed": "packed_at",
         "shipped": "shipped_at",
         "delivered": "delivered_at",
+        "labelled": "labelled_at",
+        "voided": "voided_at",
     }.get(to)
     if stamp:
         values[stamp] = utcnow()

@@ -1,0 +1,43 @@
+"""Activities of ReportRunWorkflow: thin adapters over backroom.reports.snapshots."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from backroom.db.session import Sessionmaker
+from backroom.errors import AppError
+from backroom.reports import snapshots
+from backroom.reports.flow import RunPlanAsk, SnapshotAsk, SnapshotDone
+from backroom.settings import Settings
+
+
+class ReportActivities:
+    def __init__(self, sessionmaker: Sessionmaker, settings: Settings) -> None:
+        self._sessionmaker = sessionmaker
+        self._settings = settings
+
+    @activity.defn(name="reports.plan_run")
+    async def plan_run(self, ask: RunPlanAsk) -> list[SnapshotAsk]:
+        """The snapshots a run must make. Read-only."""
+        try:
+            async with self._sessionmaker() as session:
+                return await snapshots.plan_run(session, ask)
+        except AppError as exc:  # an unknown function or branch: retrying cannot help
+            raise ApplicationError(exc.detail, type=exc.code, non_retryable=True) from None
+
+    @activity.defn(name="reports.make_snapshot")
+    async def make_snapshot(self, ask: SnapshotAsk) -> SnapshotDone:
+        """Store one snapshot (report, files, audit, subscribers' e-mails). Idempotent: keyed on
+        the workflow id and the scope, a retry returns the snapshot the first attempt made."""
+        try:
+            return await snapshots.produce(
+                self._sessionmaker, ask, workflow_id=activity.info().workflow_id, settings=self._settings
+            )
+        except AppError as exc:
+            raise ApplicationError(exc.detail, type=exc.code, non_retryable=True) from None
+
+
+def build(deps) -> list:
+    acts = ReportActivities(deps.sessionmaker, deps.settings)
+    return [acts.plan_run, acts.make_snapshot]

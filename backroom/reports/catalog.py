@@ -1,0 +1,284 @@
+"""The metric catalog: every function declares here what can be counted and summed over its own
+tables, and by what it can be cut. Reports, drilldowns, exports, snapshots, dashboards and
+analytics all read from this one place.
+
+A function registers from its own domain (`backroom/<domain>/reports.py`, found through
+`backroom.plugins.each_domain("reports")`) by calling `register(FunctionReport(...))`.
+
+- A `Source` is a set of records: a table (or join) with the columns that place one record in
+  time (`at`, UTC), in a branch, and, where the records carry them, with a user, a shift, a
+  currency and a product category.
+- A `Measure` is an aggregate over one source: a count of records or a sum of a column, limited
+  by an optional condition, or a ratio of two other measures of the function. All SQL is built
+  with SQLAlchemy Core from these declarations; filters and grouping are bound parameters.
+- An `ExceptionList` is a source plus a condition: the records people should look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Float, Integer, case, cast, func
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import FromClause
+from sqlalchemy.sql.functions import FunctionElement
+
+from backroom.errors import NotFound
+
+
+class Unit(StrEnum):
+    COUNT = "count"
+    MONEY = "money"  # integer minor units, per currency
+    DURATION = "duration"  # seconds
+    RATIO = "ratio"  # 0..1
+
+
+class Dimension(StrEnum):
+    DAY = "day"  # the branch's own local day
+    BRANCH = "branch"
+    USER = "user"
+    SHIFT = "shift"
+    CATEGORY = "category"
+
+
+DIMENSION_LABELS = {
+    Dimension.DAY: "Day",
+    Dimension.BRANCH: "Branch",
+    Dimension.USER: "Staff member",
+    Dimension.SHIFT: "Shift",
+    Dimension.CATEGORY: "Category",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column shown when the records behind a number are listed."""
+
+    label: str
+    expr: ColumnElement
+    kind: str = "text"  # text | money | datetime | number
+
+
+@dataclass(frozen=True, eq=False)
+class Source:
+    """Records a function's measures aggregate over. `at` is the moment that puts a record in a
+    period (UTC); `branch` the branch whose local calendar decides the period."""
+
+    key: str
+    record: str  # what one row is, in people's words: "order", "payment"
+    table: FromClause
+    id: ColumnElement
+    at: ColumnElement
+    branch: ColumnElement
+    where: ColumnElement | None = None
+    user: ColumnElement | None = None
+    shift: ColumnElement | None = None
+    currency: ColumnElement | None = None
+    category: ColumnElement | None = None  # line-level sources: the product's category
+    in_category: Callable[[str], ColumnElement] | None = None  # record-level sources that carry products
+    fields: tuple[Field, ...] = ()
+    link: tuple[str, ColumnElement] | None = None  # UI path template with one "{}" and its value
+    # Balances at a moment (e.g. overdue at period end): built per period end, no time window.
+    as_of: Callable[[datetime], Source] | None = None
+    # Dimensions the records can be filtered by but that are not worth a breakdown of their own
+    # (e.g. order lines by shift: the orders' breakdown already shows it, at a fraction of the cost).
+    filter_only: frozenset[Dimension] = frozenset()
+
+    def dimensions(self) -> set[Dimension]:
+        return (
+            self.filterable() - self.filter_only - ({Dimension.CATEGORY} if self.category is None else set())
+        )
+
+    def filterable(self) -> set[Dimension]:
+        dims = {Dimension.BRANCH}
+        if self.as_of is None:
+            dims.add(Dimension.DAY)
+        if self.user is not None:
+            dims.add(Dimension.USER)
+        if self.shift is not None:
+            dims.add(Dimension.SHIFT)
+        if self.category is not None or self.in_category is not None:
+            dims.add(Dimension.CATEGORY)
+        return dims
+
+
+@dataclass(frozen=True, eq=False)
+class Measure:
+    """One number of a report. Either an aggregate over `source` (count the records, or sum
+    `value`, of those matching `where`) or `ratio` = (numerator, denominator) measure names:
+    a RATIO of two counts, an average MONEY (money / count, per currency) or an average DURATION
+    (seconds / count)."""
+
+    name: str
+    label: str
+    unit: Unit
+    source: Source | None = None
+    value: ColumnElement | None = None
+    where: ColumnElement | None = None
+    ratio: tuple[str, str] | None = None
+    hidden: bool = False  # a building block of a ratio, not shown on its own
+    description: str = ""
+
+    def aggregate(self) -> ColumnElement:
+        """The SQL aggregate for one group (count or sum, with the measure's condition)."""
+        agg = func.count(self.source.id) if self.value is None else func.sum(self.value)
+        return agg.filter(self.where) if self.where is not None else agg
+
+
+@dataclass(frozen=True, eq=False)
+class ExceptionList:
+    """Records of the period people should look at (breached, failed, refused...)."""
+
+    key: str
+    label: str
+    source: Source
+    where: ColumnElement | None  # None: every record of the source (e.g. an as-of balance's rows)
+    describe: Callable[[dict], str]  # one line for people from the row's fields (by label)
+
+
+@dataclass(eq=False)
+class FunctionReport:
+    """A function's report set: its measures (in display order), exception lists, main measure."""
+
+    key: str
+    label: str
+    measures: list[Measure]
+    exceptions: list[ExceptionList] = field(default_factory=list)
+    main: str = ""  # the measure charted in the PDF; the first visible one if empty
+    order: int = 50
+    permission: str = ""  # the Casbin function whose "list" a reader also needs; the key if empty
+
+    def __post_init__(self) -> None:
+        names = {m.name for m in self.measures}
+        for m in self.measures:
+            if m.ratio and not set(m.ratio) <= names:
+                raise ValueError(f"{self.key}.{m.name}: ratio of unknown measures {m.ratio}")
+            if m.ratio is None and m.source is None:
+                raise ValueError(f"{self.key}.{m.name}: needs a source or a ratio")
+        if not self.main:
+            self.main = self.visible()[0].name
+        if not self.permission:
+            self.permission = self.key
+
+    def measure(self, name: str) -> Measure:
+        for m in self.measures:
+            if m.name == name:
+                return m
+        known = ", ".join(m.name for m in self.visible())
+        raise NotFound(f"The {self.label} report has no measure {name!r}. Known: {known}.")
+
+    def visible(self) -> list[Measure]:
+        return [m for m in self.measures if not m.hidden]
+
+    def source_of(self, m: Measure) -> Source:
+        """The source a measure's records come from (a ratio's: its numerator's)."""
+        while m.ratio:
+            m = self.measure(m.ratio[0])
+        return m.source
+
+    def dimensions_of(self, m: Measure) -> set[Dimension]:
+        if m.ratio:
+            a, b = (self.measure(n) for n in m.ratio)
+            return self.dimensions_of(a) & self.dimensions_of(b)
+        return m.source.dimensions()
+
+    def filterable_by(self, m: Measure) -> set[Dimension]:
+        if m.ratio:
+            a, b = (self.measure(n) for n in m.ratio)
+            return self.filterable_by(a) & self.filterable_by(b)
+        return m.source.filterable()
+
+    def dimensions(self) -> list[Dimension]:
+        dims = set().union(*(self.dimensions_of(m) for m in self.visible()))
+        return [d for d in Dimension if d in dims]
+
+    def sources(self) -> list[Source]:
+        seen: dict[int, Source] = {}
+        for m in self.measures:
+            if m.source is not None:
+                seen.setdefault(id(m.source), m.source)
+        return list(seen.values())
+
+
+_REGISTRY: dict[str, FunctionReport] = {}
+_discovered = False
+
+
+def register(report: FunctionReport) -> FunctionReport:
+    """Add (or replace, on re-import) a function's report set. Idempotent."""
+    _REGISTRY[report.key] = report
+    return report
+
+
+def functions() -> dict[str, FunctionReport]:
+    """Every registered report set, in display order. Discovers `backroom/<domain>/reports.py` once."""
+    global _discovered
+    if not _discovered:
+        from backroom.plugins import each_domain
+
+        each_domain("reports")
+        _discovered = True
+    return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+def get(function: str) -> FunctionReport:
+    found = functions().get(function)
+    if found is None:
+        known = ", ".join(functions())
+        raise NotFound(f"There is no report set called {function!r}. Reports exist for: {known}.")
+    return found
+
+
+# --- SQL helpers the domains use in their declarations ----------------------------------------
+
+
+class seconds_between(FunctionElement):
+    """Seconds from `start` to `end` (NULL if either is NULL), on PostgreSQL and SQLite."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(seconds_between)
+def _seconds_default(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return (
+        f"(julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)})) * 86400.0"
+    )
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_pg(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return f"EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)}))"
+
+
+def audit_source(
+    key: str,
+    record: str,
+    actions: tuple[str, ...],
+    *,
+    link: tuple[str, ColumnElement] | None = None,
+    table: FromClause | None = None,
+    fields: tuple[Field, ...] = (),
+) -> Source:
+    """Events read from the audit chain (merges, erasures, holds, limit changes): exact times,
+    the branch recorded on the event, and the staff member when a person did it."""
+    from backroom.audit.models import AuditEvent as A
+
+    return Source(
+        key=key,
+        record=record,
+        table=table if table is not None else A.__table__,
+        id=A.id,
+        at=A.at,
+        branch=A.branch_id,
+        where=A.action.in_(actions),
+        user=case((A.actor_type == "user", cast(A.actor_id, Integer)), else_=None),
+        fields=(Field("Action", A.action), Field("By", A.actor_name), *fields),
+        link=link,
+    )
