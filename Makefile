@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt bench clean
+.PHONY: run test lint fmt bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@# A fresh clone has no venv; a half-made one (no pip) is completed in place.
@@ -28,6 +28,10 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Schemathesis over the whole /api/v1 of a fresh stack (FUZZ_MAX_EXAMPLES, FUZZ_MAX_TIME).
+fuzz: $(STAMP)
+	$(PY) -m harness.fuzz
 
 clean:
 	rm -rf var/ $(VENV)

@@ -13,9 +13,9 @@ from temporalio.client import Client
 import api.routes
 import api.ui
 from api import errors
+from api.limits import BodyLimit
 from api.templating import make_templates
 from backroom import temporal
-from backroom.auth import service as auth
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.errors import WorkflowServiceUnavailable
 from backroom.plugins import submodules
@@ -63,8 +63,6 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        async with app.state.sessionmaker() as session:
-            app.state.enforcer = load_enforcer(await auth.all_grants(session))
         yield
         if engine is not None:
             await engine.dispose()
@@ -92,4 +90,5 @@ def create_app(
     app.state.templates.env.globals["nav"] = sorted(nav, key=lambda n: n[3])
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.attachment_max_bytes)
     return app

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     credit_hold_manager_hours: float = Field(default=24, alias="CREDIT_HOLD_MANAGER_HOURS")
     credit_sweep_hours: float = Field(default=24, alias="CREDIT_SWEEP_HOURS")
     attachment_max_bytes: int = Field(default=5 * 1024 * 1024, alias="ATTACHMENT_MAX_BYTES")
+    max_body_bytes: int = Field(default=1024 * 1024, alias="MAX_BODY_BYTES")
 
     stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")

@@ -35,15 +35,6 @@ FUNCTIONS = (
 )
 ACTIONS = ("list", "read", "create", "update", "submit", "post", "approve", "export")
 ROLES = ("admin", "manager", "supervisor", "clerk", "agent", "warehouse", "finance", "vendor", "auditor")
-# Who an approval escalates to next, by role.
-ESCALATES_TO = {
-    "agent": "supervisor",
-    "clerk": "manager",
-    "finance": "manager",
-    "supervisor": "manager",
-    "warehouse": "manager",
-    "manager": "admin",
-}
 
 
 def _domain_match(request_domain: str, grant_domain: str) -> bool:
@@ -68,11 +59,30 @@ def load_enforcer(grants: list[tuple[int, str, int | None]] = ()) -> casbin.Fast
     return enforcer
 
 
-def role_permissions() -> dict[str, set[tuple[str, str]]]:
-    """Each role's (function, action) pairs, as policy.csv states them."""
-    out: dict[str, set[tuple[str, str]]] = {}
-    for line in POLICY.read_text().splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 4 and parts[0] == "p":
-            out.setdefault(parts[1], set()).add((parts[2], parts[3]))
-    return out
+def role_permissions(enforcer: casbin.FastEnforcer | None = None) -> dict[str, frozenset[tuple[str, str]]]:
+    """Each role's (function, action) pairs, as Casbin read them from policy.csv.
+
+    The model is plain RBAC with domains (no role inheritance, no wildcards in p rows), so
+    these sets plus a user's (role, branch) grants answer every question the matcher would,
+    without evaluating it: pycasbin re-parses the matcher with `ast.parse` on each `enforce`,
+    which is slow and, beside threads formatting tracebacks, raised SystemError (see
+    docs/reliability.md). A test checks the answers against `enforce` for every combination.
+    Cached on the enforcer; policy.csv changes need a restart, as they do anyway."""
+    enforcer = enforcer or _base_enforcer()
+    cached = getattr(enforcer, "_backroom_roles", None)
+    if cached is None:
+        roles: dict[str, set[tuple[str, str]]] = {}
+        for sub, obj, act, *_ in enforcer.get_policy():
+            roles.setdefault(sub, set()).add((obj, act))
+        cached = {role: frozenset(pairs) for role, pairs in roles.items()}
+        enforcer._backroom_roles = cached
+    return cached
+
+
+_BASE: list[casbin.FastEnforcer] = []
+
+
+def _base_enforcer() -> casbin.FastEnforcer:
+    if not _BASE:
+        _BASE.append(load_enforcer())
+    return _BASE[0]

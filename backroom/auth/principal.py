@@ -34,12 +34,19 @@ class Principal:
     def roles_in(self, branch_id: int | None) -> set[str]:
         return {r for r, b in self.grants if b is None or b == branch_id}
 
+    @property
+    def _roles(self) -> dict[str, frozenset[tuple[str, str]]]:
+        return policies.role_permissions(self.enforcer)
+
     def can(self, function: str, action: str, branch_id: int | None = None) -> bool:
-        """In this branch, or (branch_id None) in at least one branch the user holds a role in."""
-        if branch_id is not None:
-            return self.enforcer.enforce(self.subject, function, action, str(branch_id))
-        domains = {policies.domain(b) for _, b in self.grants}
-        return any(self.enforcer.enforce(self.subject, function, action, d) for d in domains)
+        """In this branch, or (branch_id None) in at least one branch the user holds a role in.
+        A set lookup per grant: no matcher is evaluated per request."""
+        pair, roles = (function, action), self._roles
+        return any(
+            pair in roles.get(role, ())
+            for role, b in self.grants
+            if branch_id is None or b is None or b == branch_id
+        )
 
     def require(self, function: str, action: str, branch_id: int | None = None) -> None:
         if not self.can(function, action, branch_id):
@@ -48,11 +55,11 @@ class Principal:
 
     def branch_ids(self, function: str, action: str) -> set[int] | None:
         """Branches where the permission holds; None means every branch."""
-        if any(b is None for _, b in self.grants) and self.enforcer.enforce(
-            self.subject, function, action, policies.ALL_BRANCHES
-        ):
+        pair, roles = (function, action), self._roles
+        held = [b for role, b in self.grants if pair in roles.get(role, ())]
+        if any(b is None for b in held):
             return None
-        return {b for _, b in self.grants if b is not None and self.can(function, action, b)}
+        return set(held)
 
     def actor(self) -> Actor:
         return Actor.user(self.user_id, self.full_name, request_id=self.request_id, shift_id=self.shift_id)

@@ -139,23 +139,8 @@ async def all_grants(session: AsyncSession) -> list[tuple[int, str, int | None]]
     return [tuple(r) for r in rows]
 
 
-def sync_grants(
-    enforcer: casbin.FastEnforcer, user_id: int, grants: tuple[tuple[str, int | None], ...]
-) -> None:
-    """Make the enforcer's grouping rules for this user match the database (another process
-    may have changed them). Idempotent."""
-    sub = policies.subject(user_id)
-    want = {(r, policies.domain(b)) for r, b in grants}
-    have = {(rule[1], rule[2]) for rule in enforcer.get_filtered_named_grouping_policy("g", 0, sub)}
-    if want != have:
-        enforcer.remove_filtered_named_grouping_policy("g", 0, sub)
-        if want:
-            enforcer.add_named_grouping_policies("g", [[sub, r, d] for r, d in sorted(want)])
-
-
 async def principal_for(session: AsyncSession, user: User, enforcer: casbin.FastEnforcer, **kw) -> Principal:
     grants = await user_grants(session, user.id)
-    sync_grants(enforcer, user.id, grants)
     return Principal(
         user_id=user.id,
         username=user.username,

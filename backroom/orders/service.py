@@ -20,6 +20,7 @@ from backroom.catalog import service as catalog
 from backroom.catalog.errors import ProductArchived
 from backroom.catalog.models import Product
 from backroom.db.base import utcnow
+from backroom.orders import events
 from backroom.orders.errors import CartEmpty, IdempotencyKeyReused, OrderNotFound
 from backroom.orders.flow import order_workflow_id as workflow_id  # noqa: F401  (callers use orders.workflow_id)
 from backroom.orders.models import Alert, Order, OrderEvent, OrderLine, Parcel, PaymentEntry, WebhookEvent
@@ -202,6 +203,7 @@ async def place_order(
         branch_id=order.branch_id,
         after=audit.snapshot(order),
     )
+    await events.emit(session, events.OrderChange(order, "placed", f"order-{order.id}:placed", actor))
     return order
 
 
@@ -333,6 +335,7 @@ async def set_status(
         before=before,
         after={"status": status, "customer_message": order.customer_message},
     )
+    await events.emit(session, events.OrderChange(order, status, key, actor, data or {}))
     return order
 
 

@@ -1,0 +1,1 @@
+"""Harnesses that probe the whole running stack: `make fuzz` (OpenAPI fuzzing)."""
