@@ -1,4 +1,4 @@
-"""Cart activities: quote (prices + stock from the catalog) and the DB projection."""
+"""Cart activities: quote / price (prices, discounts and stock) and the DB projection."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from temporalio import activity
 from backroom.audit.context import Actor
 from backroom.carts import service as carts
 from backroom.carts.pricing import Totals
-from backroom.carts.schemas import CartQuote, CartView
+from backroom.carts.schemas import CartPricing, CartQuote, CartView
 
 
 class CartActivities:
@@ -20,6 +20,13 @@ class CartActivities:
         async with self._sessionmaker() as session:
             return await carts.quote(session, items=q.items, currency=q.currency)
 
+    @activity.defn(name="carts.price")
+    async def price(self, q: CartQuote) -> CartPricing:
+        """Price a cart with its discount codes, checking stock: totals plus why each code that
+        does not apply does not. Read-only."""
+        async with self._sessionmaker() as session:
+            return await carts.price_cart(session, q=q)
+
     @activity.defn(name="carts.project")
     async def project(self, view: CartView) -> bool:
         """Write the cart's state to the carts tables. Idempotent (versioned)."""
@@ -30,4 +37,4 @@ class CartActivities:
 
 def build(deps) -> list:
     a = CartActivities(deps)
-    return [a.quote, a.project]
+    return [a.quote, a.price, a.project]

@@ -8,7 +8,6 @@ from temporalio import activity
 
 from backroom.audit.context import Actor
 from backroom.credit import ledger
-from backroom.notifications import service as notify
 
 
 class CreditHoldActivities:
@@ -31,18 +30,6 @@ class CreditHoldActivities:
             hold = await ledger.settle_hold(
                 session, actor=self._actor(), hold_id=hold_id, resolution=resolution
             )
-            if hold.created_by_id:
-                verb = "posted" if hold.status == "posted" else "declined"
-                await notify.enqueue(
-                    session,
-                    kind="credit_hold.settled",
-                    to_user_id=hold.created_by_id,
-                    branch_id=hold.branch_id,
-                    subject=f"Credit sale {hold.reference} {verb}",
-                    body=f"The held credit sale {hold.reference} was {verb} ({resolution}).",
-                    link=f"/credit/customers/{hold.customer_id}",
-                    dedupe_key=f"credit-hold-{hold.id}:settled",
-                )
             return hold.status
 
     @activity.defn(name="credit_holds.sweep_overdue")

@@ -214,7 +214,7 @@ class OrderActivities:
         async with self._sessionmaker() as session:
             label_id = parcels.label_to_void(await parcels.get_parcel(session, step.parcel_id))
         if label_id:
-            await self._carrier.void_label(label_id)
+            await parcels.void_at_carrier(self._carrier, label_id)
         async with self._sessionmaker.begin() as session:
             await parcels.record_void(
                 session, actor=_actor(), order_id=step.order_id, parcel_id=step.parcel_id

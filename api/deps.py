@@ -44,20 +44,22 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The unit of work of a request: one transaction, committed when the route returns and
     before the response is sent (the dependency is function-scoped), rolled back on error;
     then the workflow starts and signals the use case queued are dispatched (bounded: what
-    does not go now, the worker's outbox poller delivers). GETs read only."""
+    does not go now, the worker's outbox poller delivers). GETs, and routes marked READS_ONLY,
+    read only."""
     state = request.app.state
-    maker = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
-    async for session in _transaction(maker):
+    reads_only = request.method in SAFE_METHODS or getattr(request.state, "reads_only", False)
+    maker = state.read_sessionmaker if reads_only else state.sessionmaker
+    async for session in _transaction(maker, state):
         yield session
 
 
 async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Like get_session, but a writing transaction even for a GET (an audited download)."""
-    async for session in _transaction(request.app.state.sessionmaker):
+    async for session in _transaction(request.app.state.sessionmaker, request.app.state):
         yield session
 
 
-async def _transaction(maker) -> AsyncIterator[AsyncSession]:
+async def _transaction(maker, state) -> AsyncIterator[AsyncSession]:
     async with maker() as session:
         try:
             yield session
@@ -72,6 +74,17 @@ async def _transaction(maker) -> AsyncIterator[AsyncSession]:
 
 # Every route and page takes its session through these, so the commit lands before the response.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def reads_only(request: Request) -> None:
+    """Route dependency for a write that the workflow makes: the request itself only reads, then
+    waits on a workflow Update whose activities write. Its session holds no write transaction
+    (on SQLite that would keep the one write lock from those activities)."""
+    request.state.reads_only = True
+
+
+# Route-level dependencies run before the session is opened.
+READS_ONLY = Depends(reads_only)
 
 
 def get_settings(request: Request) -> Settings:

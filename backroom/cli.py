@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import os
 import sys
 
@@ -21,14 +22,9 @@ def _migrate(args) -> int:
 
 
 async def _with_session(fn):
-    from backroom.db.session import make_engine, make_sessionmaker
+    from backroom.db.session import run_in_transaction
 
-    engine = make_engine(get_settings().db_url)
-    try:
-        async with make_sessionmaker(engine).begin() as session:
-            return await fn(session)
-    finally:
-        await engine.dispose()
+    return await run_in_transaction(get_settings().db_url, fn)
 
 
 def _seed(args) -> int:
@@ -186,9 +182,9 @@ def _api(args) -> int:
 
 
 def _worker(args) -> int:
-    from worker.__main__ import main as worker_main
-
-    worker_main()
+    # By name, as uvicorn loads the web app above: the worker sits on top of backroom (it
+    # imports workflows and activities), so backroom does not import it.
+    importlib.import_module("worker.__main__").main()
     return 0
 
 

@@ -213,10 +213,10 @@ def _migrate_and_seed(settings: Settings, seed: bool) -> None:
     upgrade(settings.db_url)
     say(f"database is up to date ({'embedded SQLite' if settings.embedded_database else 'DATABASE_URL'})")
     if seed:
-        from backroom.cli import _with_session
+        from backroom.db.session import run_in_transaction
         from backroom.seed import seed_demo
 
-        asyncio.run(_with_session(seed_demo))
+        asyncio.run(run_in_transaction(settings.db_url, seed_demo))
         say("demo data is in place")
 
 

@@ -1,4 +1,9 @@
-"""CartWorkflow: one durable entity per cart (`cart-{id}`), changed only through Updates."""
+"""CartWorkflow: one durable entity per cart (`cart-{id}`), changed only through Updates.
+
+It also runs the abandoned-cart cadence: durable timers at the branch's delays (default 1 h,
+24 h, 72 h) after the last change; a change re-arms them from the first step, a checkout or
+an unsubscribe ends them. Both additions are behind `workflow.patched` so carts already
+running replay unchanged (tests/workflows/histories/cart_*.json)."""
 
 from __future__ import annotations
 
@@ -10,9 +15,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.carts import CartActivities
+    from activities.recovery import RecoveryActivities
     from backroom.carts.flow import CART_WORKFLOW
     from backroom.carts.schemas import (
+        CartCode,
         CartItem,
+        CartPricing,
         CartQty,
         CartQuote,
         CartRemove,
@@ -20,42 +28,64 @@ with workflow.unsafe.imports_passed_through():
         CartView,
         CheckoutDone,
         CheckoutLock,
+        ReminderState,
     )
-    from backroom.temporal import INTERACTIVE_STEP
+    from backroom.recovery.flow import PATCH_COUPONS, PATCH_REMINDERS, CadenceAsk, ReminderAsk
+    from backroom.temporal import INTERACTIVE_STEP, SHORT_DB_STEP
+
+MAX_CODES = 5
 
 
 @workflow.defn(name=CART_WORKFLOW)
 class CartWorkflow:
-    """Holds a cart's lines; re-prices and checks stock on each change; projects to the DB."""
+    """Holds a cart's lines and codes; re-prices and checks stock on each change; projects to
+    the DB; reminds an idle cart's customer."""
 
     @workflow.init
     def __init__(self, start: CartStart) -> None:
         self.start = start
         self.view = start.state or CartView(cart_id=start.cart_id, status="open", items={})
         self.checkout_key = start.checkout_key
+        self.rem = start.reminders or ReminderState()
+        self._rearm = False
+        self._reminders = False
         self._lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, start: CartStart) -> CartView:
+        self._reminders = workflow.patched(PATCH_REMINDERS)
+        if self._reminders and self.rem.hours is None:
+            self.rem.hours = await workflow.execute_activity_method(
+                RecoveryActivities.cadence, CadenceAsk(branch_id=start.branch_id), **SHORT_DB_STEP
+            )
         while True:
             idle = timedelta(days=start.idle_days)
+            timeout = self._next_wake(idle) if self._reminders else idle
+            self._rearm = False
             try:
                 await workflow.wait_condition(
                     lambda: (
-                        self.view.status in ("checked_out",) or workflow.info().is_continue_as_new_suggested()
+                        self.view.status in ("checked_out",)
+                        or workflow.info().is_continue_as_new_suggested()
+                        or (self._reminders and self._rearm)
                     ),
-                    timeout=idle,
+                    timeout=timeout,
                 )
             except TimeoutError:
+                due = self._reminder_due()
+                if due is not None and workflow.now() >= due:
+                    await self._remind()
+                    continue
                 if (
                     self.view.status == "open"
                     and workflow.now() - (self.view.last_activity_at or workflow.now()) >= idle
                 ):
-                    # ABANDONED-CART HOOK: the reminder e-mail timer goes here (a shorter timeout
-                    # before this one, then a notification activity); for now the cart just expires.
+                    # Past the reminders: the cart expires (a restore link makes a new one).
                     self.view.status = "abandoned"
                     await self._project()
                     break
+                continue
+            if self._reminders and self._rearm and self.view.status != "checked_out":
                 continue
             if self.view.status == "checked_out":
                 break
@@ -68,10 +98,66 @@ class CartWorkflow:
                     idle_days=start.idle_days,
                     state=self.view,
                     checkout_key=self.checkout_key,
+                    reminders=self.rem,
                 )
             )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.view
+
+    # ---- abandoned-cart reminders ------------------------------------------------------
+
+    def _next_wake(self, idle: timedelta) -> timedelta:
+        """Until the next reminder or the cart's expiry, whichever comes first."""
+        now = workflow.now()
+        wake = (self.view.last_activity_at or now) + idle
+        due = self._reminder_due()
+        if due is not None:
+            wake = min(wake, due)
+        return max(wake - now, timedelta(seconds=1))
+
+    def _reminder_due(self):
+        """When the next reminder is due, or None (none left, opted out, not open, empty).
+        A change since the last count starts the cadence again from the first step."""
+        rem = self.rem
+        if not self._reminders or rem.off or not rem.hours or self.view.status != "open":
+            return None
+        if not self.view.items or self.view.last_activity_at is None:
+            return None
+        if rem.base != self.view.last_activity_at:
+            rem.base, rem.sent = self.view.last_activity_at, 0
+        if rem.sent >= len(rem.hours):
+            return None
+        return rem.base + timedelta(hours=rem.hours[rem.sent])
+
+    async def _remind(self) -> None:
+        rem = self.rem
+        step = rem.sent + 1
+        result = await workflow.execute_activity_method(
+            RecoveryActivities.remind,
+            ReminderAsk(
+                cart_id=self.view.cart_id,
+                branch_id=self.start.branch_id,
+                step=step,
+                steps=len(rem.hours),
+                key=f"{self.view.cart_id}:{rem.base.isoformat()}:{step}",
+            ),
+            **SHORT_DB_STEP,
+        )
+        rem.sent = step
+        if result.stop:
+            rem.off = True
+
+    @workflow.signal
+    def stop_reminders(self) -> None:
+        """The customer unsubscribed: no more reminders for this cart. Idempotent."""
+        self.rem.off = True
+        self._rearm = True
+
+    @workflow.query
+    def reminders(self) -> ReminderState:
+        return self.rem
+
+    # ---- changes ---------------------------------------------------------------------------
 
     @workflow.query
     def state(self) -> CartView:
@@ -85,28 +171,39 @@ class CartWorkflow:
                 non_retryable=True,
             )
 
-    async def _change(self, items: dict[int, int]) -> CartView:
+    async def _price(self, items: dict[int, int], codes: list[str]) -> CartPricing:
+        q = CartQuote(cart_id=self.view.cart_id, currency=self.start.currency, items=items, codes=codes)
+        try:
+            if workflow.patched(PATCH_COUPONS):
+                return await workflow.execute_activity_method(CartActivities.price, q, **INTERACTIVE_STEP)
+            totals = await workflow.execute_activity_method(CartActivities.quote, q, **INTERACTIVE_STEP)
+            return CartPricing(totals=totals)
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError):
+                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
+            raise
+
+    async def _change(
+        self, items: dict[int, int], codes: list[str] | None = None, *, new_code=None
+    ) -> CartView:
         async with self._lock:
             self._must_be_open()  # checked again: a checkout may have started while we waited
-            try:
-                totals = await workflow.execute_activity_method(
-                    CartActivities.quote,
-                    CartQuote(cart_id=self.view.cart_id, currency=self.start.currency, items=items),
-                    **INTERACTIVE_STEP,
-                )
-            except ActivityError as err:
-                cause = err.cause
-                if isinstance(cause, ApplicationError):
-                    raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
-                raise
+            codes = list(self.view.codes) if codes is None else codes
+            priced = await self._price(items, codes)
+            if new_code is not None and new_code in priced.refused:
+                raise ApplicationError(priced.refused[new_code], type="code_refused", non_retryable=True)
             self.view.items = items
-            self.view.totals = totals
+            self.view.codes = codes
+            self.view.code_notes = priced.refused
+            self.view.totals = priced.totals
             await self._project()
             return self.view
 
     async def _project(self) -> None:
         self.view.version += 1
         self.view.last_activity_at = workflow.now()
+        self._rearm = True
         await workflow.execute_activity_method(CartActivities.project, self.view, **INTERACTIVE_STEP)
 
     @workflow.update
@@ -147,6 +244,31 @@ class CartWorkflow:
     @remove.validator
     def _validate_remove(self, item: CartRemove) -> None:
         self._validate_set_qty(CartQty(product_id=item.product_id, qty=0))
+
+    @workflow.update
+    async def apply_code(self, code: CartCode) -> CartView:
+        """Enter a discount code: the cart is re-priced with it, or the Update fails with the
+        reason it does not apply (the cart stays as it was)."""
+        return await self._change(dict(self.view.items), [*self.view.codes, code.code], new_code=code.code)
+
+    @apply_code.validator
+    def _validate_apply_code(self, code: CartCode) -> None:
+        self._must_be_open()
+        if code.code in self.view.codes:
+            raise ValueError(f"The code {code.code} is already in the cart.")
+        if len(self.view.codes) >= MAX_CODES:
+            raise ValueError(f"At most {MAX_CODES} codes per cart.")
+
+    @workflow.update
+    async def remove_code(self, code: CartCode) -> CartView:
+        """Take a discount code off the cart."""
+        return await self._change(dict(self.view.items), [c for c in self.view.codes if c != code.code])
+
+    @remove_code.validator
+    def _validate_remove_code(self, code: CartCode) -> None:
+        self._must_be_open()
+        if code.code not in self.view.codes:
+            raise ValueError(f"The code {code.code} is not in the cart.")
 
     @workflow.update
     async def begin_checkout(self, lock: CheckoutLock) -> CartView:

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
 # ComplaintInput and Resolution are still imported from here by api/routes/complaints.py.
-__all__ = ["ComplaintInput", "ComplaintState", "ComplaintWorkflow", "Resolution"]
+__all__ = ["ComplaintInput", "ComplaintWorkflow", "Resolution"]
 
 LEVELS = ("agent", "supervisor", "manager")
 

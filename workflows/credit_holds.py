@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
 # CreditHoldInput is still imported from here by api/routes/credit_accounts.py.
-__all__ = ["CreditHoldInput", "CreditHoldWorkflow", "CreditOverdueSweepWorkflow", "SweepInput"]
+__all__ = ["CreditHoldInput", "CreditHoldWorkflow", "CreditOverdueSweepWorkflow"]
 
 
 @workflow.defn(name=HOLD_WORKFLOW)

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from backroom.temporal import SHORT_DB_STEP
 
 # LimitChangeInput is still imported from here by api/routes/customers.py.
-__all__ = ["CreditLimitChangeWorkflow", "LimitChangeInput", "LimitChangeResult", "LimitDecision"]
+__all__ = ["CreditLimitChangeWorkflow", "LimitChangeInput"]
 
 
 @workflow.defn(name=LIMIT_CHANGE_WORKFLOW)

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, require
 from api.params import Id
-from api.routes.tokens import create_for, list_for
 from backroom.auth import service as auth
 from backroom.auth.models import User
 from backroom.auth.principal import Principal
@@ -25,7 +24,7 @@ from backroom.auth.schemas import (
     UserDetail,
     UserRead,
 )
-from backroom.pagination import paginate
+from backroom.pagination import PageRead, paginate
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -45,7 +44,7 @@ async def list_users(
     limit: int = 50,
     cursor: str | None = None,
     p: Principal = require("admin", "list"),
-) -> dict:
+) -> PageRead[UserRead]:
     """Users by user name, optionally filtered by `q` (user name or full name)."""
     page = await paginate(
         session,
@@ -55,7 +54,7 @@ async def list_users(
         limit=limit,
         cursor=cursor,
     )
-    return {"items": [UserRead.model_validate(u) for u in page.items], "next_cursor": page.next_cursor}
+    return PageRead[UserRead].of(page, UserRead)
 
 
 @router.get("/users/{user_id}", response_model=UserDetail)
@@ -107,9 +106,10 @@ async def list_user_tokens(
     limit: int = 50,
     cursor: str | None = None,
     p: Principal = require("admin", "read"),
-):
+) -> PageRead[TokenRead]:
     await auth.get_user(session, user_id)
-    return await list_for(session, user_id, limit, cursor)
+    page = await auth.tokens_page(session, user_id=user_id, limit=limit, cursor=cursor)
+    return PageRead[TokenRead].of(page, TokenRead)
 
 
 @router.post("/users/{user_id}/tokens", status_code=201, response_model=TokenCreated)
@@ -118,7 +118,7 @@ async def create_user_token(
 ):
     """Create a token acting as another user (e.g. a service account). Not idempotent."""
     await auth.get_user(session, user_id)
-    return await create_for(session, p, user_id, body)
+    return await auth.issue_token(session, actor=p.actor(), user_id=user_id, body=body, via_token=p.via_token)
 
 
 @router.delete("/users/{user_id}/tokens/{token_id}", response_model=TokenRead)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
 
 from api.deps import Session, require
 from backroom.auth.principal import Principal
 from backroom.notifications import service as notify
+from backroom.notifications.models import NotificationStatus
+from backroom.notifications.schemas import NotificationRead
+from backroom.pagination import PageRead
 
 router = APIRouter(prefix="/api/v1/mailbox", tags=["notifications"])
 
@@ -14,12 +19,14 @@ router = APIRouter(prefix="/api/v1/mailbox", tags=["notifications"])
 @router.get("")
 async def mailbox(
     session: Session,
-    status: str = "sent",
+    status: NotificationStatus | Literal[""] = NotificationStatus.SENT,
     mine: bool = False,
     limit: int = 50,
     cursor: str | None = None,
     p: Principal = require("crm", "read"),
-) -> dict:
+) -> PageRead[NotificationRead]:
+    """Messages, newest first: your branches' and those addressed to you (`mine`: only those);
+    an empty `status` lists every status."""
     page = await notify.mailbox(
         session,
         status=status or None,
@@ -29,22 +36,4 @@ async def mailbox(
         limit=limit,
         cursor=cursor,
     )
-    return {
-        "items": [
-            {
-                "id": n.id,
-                "kind": n.kind,
-                "to": n.to_address,
-                "to_user_id": n.to_user_id,
-                "to_customer_id": n.to_customer_id,
-                "subject": n.subject,
-                "body": n.body,
-                "link": n.link,
-                "status": n.status,
-                "transport": n.transport,
-                "sent_at": n.sent_at.isoformat() if n.sent_at else None,
-            }
-            for n in page.items
-        ],
-        "next_cursor": page.next_cursor,
-    }
+    return PageRead[NotificationRead].of(page, NotificationRead)

@@ -6,7 +6,6 @@ at a branch may open a shift there."""
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from api.deps import Session, require
 from api.params import Id
@@ -14,7 +13,7 @@ from backroom.auth.principal import Principal
 from backroom.branches import service as branches
 from backroom.branches.models import Shift
 from backroom.branches.schemas import ShiftClose, ShiftOpen, ShiftRead
-from backroom.pagination import paginate
+from backroom.pagination import PageRead
 
 router = APIRouter(prefix="/api/v1/shifts", tags=["shifts"])
 CASH = ("payments", "create")
@@ -23,18 +22,10 @@ CASH = ("payments", "create")
 @router.get("")
 async def list_shifts(
     session: Session, limit: int = 50, cursor: str | None = None, p: Principal = require(*CASH)
-) -> dict:
+) -> PageRead[ShiftRead]:
     """Your shifts, newest first."""
-    page = await paginate(
-        session,
-        select(Shift).where(Shift.user_id == p.user_id),
-        sort_col=Shift.id,
-        id_col=Shift.id,
-        limit=limit,
-        cursor=cursor,
-        descending=True,
-    )
-    return {"items": [ShiftRead.model_validate(s) for s in page.items], "next_cursor": page.next_cursor}
+    page = await branches.shifts_page(session, user_id=p.user_id, limit=limit, cursor=cursor)
+    return PageRead[ShiftRead].of(page, ShiftRead)
 
 
 @router.post("", status_code=201, response_model=ShiftRead)

@@ -4,8 +4,6 @@ Permission ("dashboard", "read"): the baseline every staff role holds; see api/r
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +15,7 @@ from backroom.auth.principal import Principal
 from backroom.auth.schemas import TokenCreate
 from backroom.db.base import utcnow
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("API tokens", "/account/tokens", ("dashboard", "read"), 95)]
 
 
@@ -39,11 +37,10 @@ async def create_token(session: Session, request: Request, p: Principal = requir
     body, errors, raw = await parse_form(request, TokenCreate)
     if body is None:
         return await _page(request, p, session, status=422, values=raw, errors=errors)
-    expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    secret, row = await auth.create_token(
-        session, actor=p.actor(), user_id=p.user_id, name=body.name, expires_at=expires
+    token = await auth.issue_token(
+        session, actor=p.actor(), user_id=p.user_id, body=body, via_token=p.via_token
     )
-    resp = await _page(request, p, session, status=201, new_secret=secret, new_token=row)
+    resp = await _page(request, p, session, status=201, new_secret=token.secret, new_token=token)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

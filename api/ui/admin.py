@@ -17,7 +17,7 @@ from backroom.auth.schemas import GrantIn, Role, UserCreate
 from backroom.branches import service as branches
 from backroom.pagination import paginate
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Users", "/admin/users", ("admin", "list"), 100)]
 
 

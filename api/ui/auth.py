@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 
-from api.deps import PUBLIC, SESSION_COOKIE, Session, current_principal
+from api.deps import PUBLIC, SESSION_COOKIE, Session, SettingsDep, current_principal
 from api.ui.common import redirect, render
 from backroom.auth import service as auth
 from backroom.auth.principal import Principal
 from backroom.errors import TooManyRequests, Unauthorized
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 
 def _safe_next(target: str | None) -> str:
@@ -28,13 +28,13 @@ async def login_page(request: Request, next: str | None = None):
 @router.post("/login", dependencies=[PUBLIC])
 async def login(
     session: Session,
+    settings: SettingsDep,
     request: Request,
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form("/"),
 ):
     """Check the password (throttled), open a session, set the cookie."""
-    settings = request.app.state.settings
     address = request.client.host if request.client else "unknown"
     try:
         user = await auth.authenticate(
@@ -46,7 +46,8 @@ async def login(
             window_seconds=settings.login_window_seconds,
         )
     except (Unauthorized, TooManyRequests) as exc:
-        await session.commit()  # keep the failure record that throttles the next guess
+        # The page answers normally, so the request's unit of work commits the failure record
+        # that throttles the next guess.
         resp = render(
             request,
             "login.html",

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, require
+from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from backroom.audit import service as audit
 from backroom.auth.principal import Principal
-from backroom.branches.models import Branch
+from backroom.branches import service as branches
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductCreate, ProductFilter, ProductUpdate, StockAdjust
 from backroom.errors import InvalidInput
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Catalog", "/catalog", ("vendors", "list"), 30)]
 
 
@@ -64,9 +65,6 @@ async def _product_page(
 ):
     product = await catalog.get_product(session, product_id, vendor_id=p.vendor_id)
     stock = (await catalog.stock_of(session, [product.id]))[product.id]
-    branches = list(await session.scalars(select(Branch).order_by(Branch.id)))
-    from backroom.audit import service as audit
-
     trail = await audit.trail(session, entity_type="product", entity_id=product.id)
     return render(
         request,
@@ -75,7 +73,7 @@ async def _product_page(
         status=status,
         product=product,
         stock=stock,
-        branches=branches,
+        branches=sorted(await branches.list_branches(session), key=lambda b: b.id),
         values=values or {k: getattr(product, k) for k in ProductUpdate.model_fields},
         errors=errors or {},
         stock_errors=stock_errors or {},
@@ -85,14 +83,14 @@ async def _product_page(
 
 @router.get("/catalog/{product_id}")
 async def product_page(
-    session: Session, request: Request, product_id: int, p: Principal = require("vendors", "read")
+    session: Session, request: Request, product_id: Id, p: Principal = require("vendors", "read")
 ):
     return await _product_page(request, p, session, product_id)
 
 
 @router.post("/catalog/{product_id}")
 async def update_product(
-    session: Session, request: Request, product_id: int, p: Principal = require("vendors", "update")
+    session: Session, request: Request, product_id: Id, p: Principal = require("vendors", "update")
 ):
     data, errors, raw = await parse_form(request, ProductUpdate)
     if data is None:
@@ -105,7 +103,7 @@ async def update_product(
 
 @router.post("/catalog/{product_id}/archive")
 async def archive(
-    session: Session, request: Request, product_id: int, p: Principal = require("vendors", "update")
+    session: Session, request: Request, product_id: Id, p: Principal = require("vendors", "update")
 ):
     await catalog.archive_product(session, actor=p.actor(), product_id=product_id, vendor_id=p.vendor_id)
     return redirect(f"/catalog/{product_id}", flash="Archived: no longer for sale.")
@@ -113,7 +111,7 @@ async def archive(
 
 @router.post("/catalog/{product_id}/stock")
 async def adjust(
-    session: Session, request: Request, product_id: int, p: Principal = require("vendors", "update")
+    session: Session, request: Request, product_id: Id, p: Principal = require("vendors", "update")
 ):
     data, errors, _raw = await parse_form(request, StockAdjust)
     if data is None:

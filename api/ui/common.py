@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from api.deps import get_settings, get_templates
 from backroom.auth.principal import Principal
 
 M = TypeVar("M", bound=BaseModel)
@@ -17,11 +18,11 @@ def render(
     request: Request, template: str, principal: Principal | None = None, status: int = 200, **context: Any
 ) -> Response:
     """Render a page with the signed-in user, their CSRF token and the staff menu."""
-    templates = request.app.state.templates
+    templates = get_templates(request)
     ctx = {
         "p": principal,
         "csrf_token": getattr(request.state, "csrf_token", ""),
-        "settings": request.app.state.settings,
+        "settings": get_settings(request),
         "flash": request.query_params.get("flash"),
         **context,
     }

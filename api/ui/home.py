@@ -8,7 +8,7 @@ from api.deps import require
 from api.ui.common import render
 from backroom.auth.principal import Principal
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Home", "/", ("dashboard", "read"), 0)]
 
 

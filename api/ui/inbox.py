@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
 
-from api.deps import Session, require
+from api.deps import READS_ONLY, Session, TemporalFactory, require
+from api.params import Id
 from api.ui.common import redirect, render
 from api.ui.crm import my_work
 from backroom.approvals import service
 from backroom.auth.principal import Principal
 from backroom.errors import AppError
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Inbox", "/inbox", ("dashboard", "read"), 1)]
 
 
@@ -32,25 +33,22 @@ async def inbox_page(session: Session, request: Request, p: Principal = require(
     )
 
 
-@router.post("/inbox/{request_id}/decision")
+@router.post("/inbox/{request_id}/decision", dependencies=[READS_ONLY])
 async def decide_from_inbox(
     session: Session,
-    request: Request,
-    request_id: int,
+    connect: TemporalFactory,
+    request_id: Id,
     decision: str = Form(...),
     reason: str = Form(""),
     p: Principal = require("dashboard", "read"),
 ):
     """Approve or reject from the inbox; the outcome shows at once on the reloaded page."""
-    row = await service.get(session, request_id)
-    await session.commit()  # hold no lock while the workflow records the decision
-    client = await request.app.state.temporal.client()
     try:
-        outcome = await service.send_decision(
-            client, row=row, p=p, approve=decision == "approve", reason=reason
+        outcome = await service.decide(
+            session, connect, request_id=request_id, p=p, approve=decision == "approve", reason=reason
         )
     except AppError as exc:
-        if exc.status == 403:
+        if exc.status in (403, 404) or exc.status >= 500:  # an error page, not a flash
             raise
         return redirect("/inbox", flash=f"Request #{request_id}: {exc.detail}")
     return redirect("/inbox", flash=f"Request #{request_id} {outcome.status}.")

@@ -6,20 +6,21 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
-from api.deps import Session, require
-from api.routes.orders import visible_order
+from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
+from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom import temporal
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
 from backroom.errors import InvalidInput
+from backroom.money import parse_money
 from backroom.orders import control
 from backroom.orders import service as orders
-from backroom.orders.checkout import end_transaction
-from backroom.orders.flow import CancelAsk, RefundAsk, RefundOutcome
-from backroom.orders.schemas import ORDER_STATUSES, CancelRequest, OrderFilter, RefundRequest
+from backroom.orders.access import visible_order
+from backroom.orders.models import OrderStatus
+from backroom.orders.schemas import CancelRequest, OrderFilter, RefundRequest
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Orders", "/orders", ("orders", "list"), 31)]
 
 
@@ -33,15 +34,18 @@ async def order_list(session: Session, request: Request, p: Principal = require(
     page = await orders.list_orders(
         session, filt=filt, branch_ids=p.branch_ids("orders", "list"), vendor_id=p.vendor_id
     )
-    return render(request, "commerce/orders.html", p, page=page, filt=filt, statuses=ORDER_STATUSES)
+    return render(request, "commerce/orders.html", p, page=page, filt=filt, statuses=list(OrderStatus))
 
 
 @router.get("/orders/{order_id}")
 async def order_page(
-    session: Session, request: Request, order_id: int, p: Principal = require("orders", "read")
+    session: Session,
+    settings: SettingsDep,
+    request: Request,
+    order_id: Id,
+    p: Principal = require("orders", "read"),
 ):
     order = await visible_order(session, p, order_id, "orders", "read")
-    settings = request.app.state.settings
     trail = (
         await audit.trail(session, entity_type="order", entity_id=order.id)
         if p.can("audit", "read") or p.can("orders", "read", order.branch_id)
@@ -62,53 +66,53 @@ async def order_page(
     )
 
 
-@router.post("/orders/{order_id}/cancel")
+@router.post("/orders/{order_id}/cancel", dependencies=[READS_ONLY])
 async def cancel(
-    session: Session, request: Request, order_id: int, p: Principal = require("orders", "update")
+    session: Session,
+    settings: SettingsDep,
+    connect: TemporalFactory,
+    request: Request,
+    order_id: Id,
+    p: Principal = require("orders", "update"),
 ):
     body, _errors, _ = await parse_form(request, CancelRequest)
     if body is None:
         raise InvalidInput("Give a reason (up to 300 characters) to cancel.", field="reason")
-    order = await visible_order(session, p, order_id, "orders", "update")
-    await end_transaction(session)
-    st = await control.update(
-        await request.app.state.temporal.client(),
-        order.id,
-        "cancel",
-        CancelAsk(reason=body.reason, user_id=p.user_id, user_name=p.full_name),
-        prefix=request.app.state.settings.workflow_prefix,
+    st = await control.cancel(
+        session, connect, p=p, order_id=order_id, reason=body.reason, prefix=settings.workflow_prefix
     )
     return redirect(f"/orders/{order_id}", flash=f"Order is {st.status}.")
 
 
-@router.post("/orders/{order_id}/refund")
+@router.post("/orders/{order_id}/refund", dependencies=[READS_ONLY])
 async def refund(
-    session: Session, request: Request, order_id: int, p: Principal = require("payments", "create")
+    session: Session,
+    settings: SettingsDep,
+    connect: TemporalFactory,
+    request: Request,
+    order_id: Id,
+    p: Principal = require("payments", "create"),
 ):
     form = await request.form()
     data = {"reason": form.get("reason") or None}
     if form.get("amount"):
-        from backroom.money import parse_money
-
+        currency = (await orders.get_order(session, order_id)).currency  # typed in the order's money
         try:
-            data["amount_minor"] = parse_money(str(form.get("amount")), "USD")
+            data["amount_minor"] = parse_money(str(form.get("amount")), currency)
         except ValueError as exc:
             raise InvalidInput(str(exc), field="amount") from None
     try:
         body = RefundRequest.model_validate(data)
     except ValidationError:
         raise InvalidInput("Give a positive amount (or none for all) and a reason.") from None
-    order = await visible_order(session, p, order_id, "payments", "create")
-    await end_transaction(session)
-    out = await control.update(
-        await request.app.state.temporal.client(),
-        order.id,
-        "refund",
-        RefundAsk(
-            amount_minor=body.amount_minor, reason=body.reason, user_id=p.user_id, user_name=p.full_name
-        ),
-        prefix=request.app.state.settings.workflow_prefix,
-        result_type=RefundOutcome,
+    out = await control.refund(
+        session,
+        connect,
+        p=p,
+        order_id=order_id,
+        amount_minor=body.amount_minor,
+        reason=body.reason,
+        prefix=settings.workflow_prefix,
     )
     return redirect(
         f"/orders/{order_id}", flash="Refunded." if out.status == "refunded" else "Refund sent for approval."

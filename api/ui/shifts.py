@@ -17,7 +17,7 @@ from backroom.branches.models import Shift
 from backroom.branches.schemas import MAX_CASH_MINOR
 from backroom.money import parse_money
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Shift", "/shifts", ("payments", "create"), 90)]
 CASH = ("payments", "create")
 

@@ -11,52 +11,53 @@ import uuid
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.deps import PUBLIC, Session
+from api.deps import PUBLIC, READS_ONLY, Session, SettingsDep, TemporalFactory
 from api.ui.common import redirect, render
 from backroom.audit.context import Actor
 from backroom.carts import service as carts
-from backroom.carts.schemas import CartItem, CartQty
+from backroom.carts.schemas import CartItem, CartQty, ProductId
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductFilter
-from backroom.errors import AppError, Forbidden, InvalidInput
-from backroom.orders import control
+from backroom.errors import AppError, Forbidden, InvalidInput, WorkflowServiceUnavailable
 from backroom.orders import service as orders
-from backroom.orders.adapters import is_test_mode, stripe_config
-from backroom.orders.checkout import checkout, end_transaction, shop_branch
-from backroom.orders.flow import PaymentSignal
+from backroom.orders import webhooks
+from backroom.orders.checkout import checkout
+from backroom.orders.models import OrderStatus
 from backroom.orders.schemas import TEST_CARDS, CheckoutRequest
+from backroom.settings import Settings
 
-router = APIRouter(prefix="/shop", dependencies=[PUBLIC])
+router = APIRouter(prefix="/shop", dependencies=[PUBLIC], include_in_schema=False)
 COOKIE = "shop_sid"
 SHOP = Actor.system("storefront")
+S = OrderStatus
 # What the customer sees for each order status.
 CUSTOMER_STATUS = {
-    "placed": "Order received",
-    "awaiting_authentication": "Waiting for you to confirm the payment",
-    "payment_authorized": "Payment authorized",
-    "review": "Being reviewed",
-    "picking": "Being prepared",
-    "packed": "Packed",
-    "label_purchased": "Ready to ship",
-    "shipped": "Shipped",
-    "delivered": "Delivered",
-    "completed": "Delivered",
-    "cancelled": "Cancelled",
-    "payment_failed": "Payment failed",
-    "refunded": "Refunded",
-    "partially_refunded": "Partly refunded",
+    S.PLACED: "Order received",
+    S.AWAITING_AUTHENTICATION: "Waiting for you to confirm the payment",
+    S.PAYMENT_AUTHORIZED: "Payment authorized",
+    S.REVIEW: "Being reviewed",
+    S.PICKING: "Being prepared",
+    S.PACKED: "Packed",
+    S.LABEL_PURCHASED: "Ready to ship",
+    S.SHIPPED: "Shipped",
+    S.DELIVERED: "Delivered",
+    S.COMPLETED: "Delivered",
+    S.CANCELLED: "Cancelled",
+    S.PAYMENT_FAILED: "Payment failed",
+    S.REFUNDED: "Refunded",
+    S.PARTIALLY_REFUNDED: "Partly refunded",
 }
 
 
 class AddForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
     qty: int = Field(default=1, ge=1, le=99)
 
 
 class QtyForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
     qty: int = Field(ge=0, le=99)
 
 
@@ -64,7 +65,7 @@ def _sid(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-def _with_cookie(request: Request, response, sid: str):
+def _with_cookie(request: Request, settings: Settings, response, sid: str):
     if _sid(request) != sid:
         response.set_cookie(
             COOKIE,
@@ -72,7 +73,7 @@ def _with_cookie(request: Request, response, sid: str):
             max_age=30 * 86400,
             httponly=True,
             samesite="lax",
-            secure=request.app.state.settings.cookie_secure,
+            secure=settings.cookie_secure,
             path="/shop",
         )
     return response
@@ -94,7 +95,7 @@ def _valid(model, data: dict):
 
 
 @router.get("")
-async def products(session: Session, request: Request, category: str | None = None):
+async def products(session: Session, settings: SettingsDep, request: Request, category: str | None = None):
     """The shop window: active products with what is available now."""
     filt = ProductFilter(category=category or None, limit=200)
     page = await catalog.list_products(session, filt=filt)
@@ -111,60 +112,69 @@ async def products(session: Session, request: Request, category: str | None = No
         cart=cart,
         category=category,
     )
-    return _with_cookie(request, resp, sid)
+    return _with_cookie(request, settings, resp, sid)
 
 
 @router.post("/cart/add")
-async def add_to_cart(session: Session, request: Request):
+async def add_to_cart(session: Session, settings: SettingsDep, connect: TemporalFactory, request: Request):
     """Add to the session's cart (creating it on first use; its workflow starts here)."""
     data = _valid(AddForm, await _form(request))
-    sid = _sid(request)
-    cart = await carts.open_cart_for(session, session_key=sid)
-    if cart is None:
-        settings = request.app.state.settings
-        branch = await shop_branch(session, settings)
-        cart = await carts.create_cart(
-            session, actor=SHOP, branch_id=branch.id, currency=settings.default_currency, session_key=sid
-        )
-        await session.commit()
-    await end_transaction(session)
     try:
-        await _send(request, cart, "add", CartItem(product_id=data.product_id, qty=data.qty))
+        await carts.add_for_visitor(
+            session,
+            connect,
+            actor=SHOP,
+            session_key=_sid(request),
+            item=CartItem(product_id=data.product_id, qty=data.qty),
+            shop_branch_code=settings.shop_branch_code,
+            currency=settings.default_currency,
+            task_queue=settings.task_queue,
+            prefix=settings.workflow_prefix,
+        )
     except AppError as exc:  # e.g. sold out meanwhile: say so on the shop page, nothing changed
         return redirect("/shop", flash=f"Not added: {exc.detail}")
     return redirect("/shop/cart", flash="Added to your cart.")
 
 
-async def _send(request: Request, cart, name: str, arg):
-    s = request.app.state.settings
-    client = await request.app.state.temporal.client()
-    return await carts.send(client, cart, name, arg, task_queue=s.task_queue, prefix=s.workflow_prefix)
-
-
-@router.post("/cart/update")
-async def update_cart(session: Session, request: Request):
+@router.post("/cart/update", dependencies=[READS_ONLY])
+async def update_cart(session: Session, settings: SettingsDep, connect: TemporalFactory, request: Request):
     data = _valid(QtyForm, await _form(request))
     cart = await carts.open_cart_for(session, session_key=_sid(request))
     if cart is None:
         return redirect("/shop", flash="Your cart is empty.")
-    await end_transaction(session)
     try:
-        await _send(request, cart, "set_qty", CartQty(product_id=data.product_id, qty=data.qty))
+        await carts.change(
+            session,
+            connect,
+            cart=cart,
+            name="set_qty",
+            arg=CartQty(product_id=data.product_id, qty=data.qty),
+            task_queue=settings.task_queue,
+            prefix=settings.workflow_prefix,
+        )
     except AppError as exc:
         return redirect("/shop/cart", flash=f"Not changed: {exc.detail}")
     return redirect("/shop/cart", flash="Cart updated.")
 
 
 @router.get("/cart")
-async def cart_page(session: Session, request: Request):
+async def cart_page(session: Session, settings: SettingsDep, request: Request):
     """The cart with totals and the checkout form."""
     sid = _sid(request) or secrets.token_urlsafe(24)
     cart = await carts.open_cart_for(session, session_key=sid)
     lines = await carts.lines_of(session, cart.id) if cart else []
+    view = None
+    if cart and lines:  # discount codes and per-line discounts live in the cart's workflow
+        try:
+            client = await request.app.state.temporal.client()
+            view = await carts.live_view(client, cart, prefix=settings.workflow_prefix)
+        except WorkflowServiceUnavailable:
+            view = None  # the page still shows the cart from the database
     resp = render(
         request,
         "shop/cart.html",
         cart=cart,
+        view=view,
         lines=lines,
         csrf_token=sid,
         cards=TEST_CARDS,
@@ -172,18 +182,18 @@ async def cart_page(session: Session, request: Request):
         values={"ship_country": "US", "payment_method": "pm_card_visa"},
         errors={},
     )
-    return _with_cookie(request, resp, sid)
+    return _with_cookie(request, settings, resp, sid)
 
 
 @router.post("/checkout")
-async def checkout_page(session: Session, request: Request):
+async def checkout_page(session: Session, settings: SettingsDep, connect: TemporalFactory, request: Request):
     """Place the order. The form's hidden checkout key is the Idempotency-Key, so a double
     click or a resubmitted form finds the same order."""
     raw = await _form(request)
     key = raw.pop("checkout_key", "")
     sid = _sid(request)
-    done = await orders.placed_with_key(session, key)
-    if done is not None and done.cart_id and (await carts.get_cart(session, done.cart_id)).session_key == sid:
+    done = await carts.order_of_visitor(session, checkout_key=key, session_key=sid)
+    if done is not None:
         return redirect(f"/shop/orders/{done.token}")  # the same form sent twice: same order
     cart = await carts.open_cart_for(session, session_key=sid)
     if cart is None:
@@ -208,13 +218,11 @@ async def checkout_page(session: Session, request: Request):
             values=raw,
             errors=errors,
         )
-    client = await request.app.state.temporal.client()
     try:
         order, _ = await checkout(
             session,
-            client=client,
-            sessionmaker=request.app.state.sessionmaker,
-            settings=request.app.state.settings,
+            connect,
+            settings=settings,
             actor=SHOP,
             cart_id=cart.id,
             body=body,
@@ -227,7 +235,7 @@ async def checkout_page(session: Session, request: Request):
 
 
 @router.get("/orders/{token}")
-async def order_status(session: Session, request: Request, token: str):
+async def order_status(session: Session, settings: SettingsDep, request: Request, token: str):
     """The customer's order page (the token in the link is the only key)."""
     order = await orders.get_by_token(session, token)
     events = [e for e in await orders.events_of(session, order.id) if not e.kind.startswith("alert")]
@@ -240,31 +248,16 @@ async def order_status(session: Session, request: Request, token: str):
         events=events,
         label=CUSTOMER_STATUS.get(order.status, order.status),
         csrf_token=_sid(request) or "",
-        can_authenticate=order.status == "awaiting_authentication"
-        and is_test_mode(request.app.state.settings),
+        can_authenticate=webhooks.can_confirm_3ds_for_test(order, settings),
     )
 
 
 @router.post("/orders/{token}/authenticate")
-async def authenticate(session: Session, request: Request, token: str):
+async def authenticate(session: Session, settings: SettingsDep, request: Request, token: str):
     """Test mode (localstripe): play the bank's 3-D Secure page, then tell the order's workflow."""
     form = await request.form()
-    settings = request.app.state.settings
     order = await orders.get_by_token(session, token)
-    if not is_test_mode(settings) or order.status != "awaiting_authentication" or not order.payment_intent_id:
-        return redirect(f"/shop/orders/{token}", flash="Nothing to confirm.")
-    from backroom.payments.gateway import PaymentStatus
-    from backroom.payments.stripe_gateway import StripeGateway
-
-    key, base = stripe_config(settings)
-    gateway = StripeGateway(key, api_base=base)
     succeed = form.get("result", "succeed") == "succeed"
-    result = await gateway.complete_3ds_for_test(order.payment_intent_id, succeed=succeed)
-    await end_transaction(session)
-    await control.signal_payment(
-        await request.app.state.temporal.client(),
-        order.id,
-        PaymentSignal(authorized=result.status is PaymentStatus.AUTHORIZED, message=result.message),
-        prefix=settings.workflow_prefix,
-    )
+    if not await webhooks.confirm_3ds_for_test(session, order=order, settings=settings, succeed=succeed):
+        return redirect(f"/shop/orders/{token}", flash="Nothing to confirm.")
     return redirect(f"/shop/orders/{token}", flash="Thank you. Your bank answered.")

@@ -3,50 +3,48 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 
-from api.deps import Session, require
-from api.routes.orders import STEPS, parcel_step
+from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
+from api.params import Id
 from api.ui.common import redirect, render
 from backroom.auth.principal import Principal
 from backroom.errors import NotFound
-from backroom.orders.models import Order, Parcel
+from backroom.orders import control, repository
+from backroom.orders.control import WarehouseStep
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 NAV = [("Warehouse", "/warehouse", ("orders", "submit"), 32)]
-OPEN = ("picking", "packed", "label_purchased", "shipped", "partially_refunded")
 
 
 @router.get("/warehouse")
 async def queue(session: Session, request: Request, p: Principal = require("orders", "submit")):
     """Parcels still to handle in the branches where the user may work, oldest order first."""
-    stmt = (
-        select(Parcel, Order)
-        .join(Order, Order.id == Parcel.order_id)
-        .where(
-            Order.status.in_(OPEN), Parcel.status.in_(("pending", "picked", "packed", "labelled", "shipped"))
-        )
-        .order_by(Order.placed_at, Parcel.id)
-        .limit(200)
-    )
-    branches = p.branch_ids("orders", "submit")
-    if branches is not None:
-        stmt = stmt.where(Parcel.branch_id.in_(branches or {-1}))
-    rows = (await session.execute(stmt)).all()
+    rows = await repository.warehouse_queue(session, branch_ids=p.branch_ids("orders", "submit"))
     return render(request, "commerce/warehouse.html", p, rows=rows)
 
 
-@router.post("/warehouse/orders/{order_id}/parcels/{parcel_id}/{step}")
+@router.post("/warehouse/orders/{order_id}/parcels/{parcel_id}/{step}", dependencies=[READS_ONLY])
 async def act(
     session: Session,
-    request: Request,
-    order_id: int,
-    parcel_id: int,
+    settings: SettingsDep,
+    connect: TemporalFactory,
+    order_id: Id,
+    parcel_id: Id,
     step: str,
     p: Principal = require("orders", "submit"),
 ):
     """Pick / pack / label / ship / delivered: the order's workflow decides whether it may."""
-    if step not in STEPS:
-        raise NotFound(f"No warehouse step {step}.")
-    await parcel_step(request, session, p, order_id, parcel_id, step)
+    try:
+        known = WarehouseStep(step)
+    except ValueError:
+        raise NotFound(f"No warehouse step {step}.") from None
+    await control.parcel_step(
+        session,
+        connect,
+        p=p,
+        order_id=order_id,
+        parcel_id=parcel_id,
+        step=known,
+        prefix=settings.workflow_prefix,
+    )
     return redirect("/warehouse", flash=f"Order #{order_id}, parcel {parcel_id}: {step} done.")

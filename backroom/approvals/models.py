@@ -1,11 +1,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
 
 class ApprovalRequest(IdMixin, Timestamps, Base):
@@ -32,7 +41,7 @@ class ApprovalRequest(IdMixin, Timestamps, Base):
     # Roles that may decide at the current level, comma-separated; escalation appends.
     roles: Mapped[str] = mapped_column(String(200))
     level: Mapped[int] = mapped_column(default=1)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ApprovalStatus.PENDING, index=True)
     deadline_at: Mapped[datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_by_name: Mapped[str | None] = mapped_column(String(120))

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backroom.approvals.models import ApprovalStatus
+
 
 class ApprovalLevel(BaseModel):
     """Who is asked at this level, and how long they have before it escalates (or expires)."""
@@ -101,7 +103,7 @@ class ApprovalRead(BaseModel):
     action: str
     roles: str
     level: int
-    status: str
+    status: ApprovalStatus
     deadline_at: datetime | None
     decided_by_id: int | None
     decided_by_name: str | None

@@ -3,17 +3,21 @@ queries, and sending a staff decision to the workflow."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from backroom.approvals.errors import ApprovalNotOpen, DecisionRefused, NotAnApprover
-from backroom.approvals.models import ApprovalRequest
+from backroom.approvals.models import ApprovalRequest, ApprovalStatus
 from backroom.approvals.schemas import ApprovalOutcome, CloseRequest, Decision, EscalateRequest, OpenRequest
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.auth.principal import Principal
+from backroom.branches.models import Branch
 from backroom.db.base import utcnow
 from backroom.errors import not_found
 
@@ -27,6 +31,9 @@ async def open_request(session: AsyncSession, *, req: OpenRequest) -> ApprovalRe
     if existing:
         return existing
     ask = req.ask
+    # An inbox row nobody can see would only expire; refuse it (the branch's key would fail anyway).
+    if await session.get(Branch, ask.branch_id) is None:
+        raise not_found("Branch", ask.branch_id)
     row = ApprovalRequest(
         key=key,
         workflow_id=req.workflow_id,
@@ -43,7 +50,7 @@ async def open_request(session: AsyncSession, *, req: OpenRequest) -> ApprovalRe
         action=ask.action,
         roles=ask.levels[0].role,
         level=1,
-        status="pending",
+        status=ApprovalStatus.PENDING,
         deadline_at=req.deadline_at,
     )
     session.add(row)
@@ -63,7 +70,7 @@ async def open_request(session: AsyncSession, *, req: OpenRequest) -> ApprovalRe
 async def escalate(session: AsyncSession, *, req: EscalateRequest) -> None:
     """Move a pending request to the next level. Idempotent: only a lower level moves."""
     row = await session.get(ApprovalRequest, req.request_id)
-    if row is None or row.status != "pending" or row.level >= req.level:
+    if row is None or row.status != ApprovalStatus.PENDING or row.level >= req.level:
         return
     before = {"level": row.level, "roles": row.roles, "deadline_at": row.deadline_at}
     row.level, row.roles, row.deadline_at = req.level, ",".join(req.roles), req.deadline_at
@@ -84,7 +91,7 @@ async def close(session: AsyncSession, *, req: CloseRequest) -> None:
     """Record the final state of a request. Idempotent: only a pending request changes."""
     result = await session.execute(
         update(ApprovalRequest)
-        .where(ApprovalRequest.id == req.request_id, ApprovalRequest.status == "pending")
+        .where(ApprovalRequest.id == req.request_id, ApprovalRequest.status == ApprovalStatus.PENDING)
         .values(
             status=req.status,
             decided_by_id=req.decided_by_id,
@@ -116,7 +123,7 @@ async def close(session: AsyncSession, *, req: CloseRequest) -> None:
         entity_type="approval",
         entity_id=row.id,
         branch_id=row.branch_id,
-        before={"status": "pending"},
+        before={"status": ApprovalStatus.PENDING},
         after={"status": req.status, "decided_by_id": req.decided_by_id, "reason": req.reason},
     )
 
@@ -142,16 +149,18 @@ def may_see(p: Principal, row: ApprovalRequest) -> bool:
     )
 
 
-async def inbox(session: AsyncSession, *, p: Principal, status: str = "pending") -> list[ApprovalRequest]:
+async def inbox(
+    session: AsyncSession, *, p: Principal, status: Literal["pending", "decided"] = "pending"
+) -> list[ApprovalRequest]:
     """Requests the user can decide (pending) or has seen decided, soonest deadline first.
     Filtering by role happens in Python: inboxes are short, and Casbin decides per branch."""
     stmt = select(ApprovalRequest)
     if status == "pending":
-        stmt = stmt.where(ApprovalRequest.status == "pending").order_by(
+        stmt = stmt.where(ApprovalRequest.status == ApprovalStatus.PENDING).order_by(
             ApprovalRequest.deadline_at, ApprovalRequest.id
         )
     else:
-        stmt = stmt.where(ApprovalRequest.status != "pending").order_by(
+        stmt = stmt.where(ApprovalRequest.status != ApprovalStatus.PENDING).order_by(
             ApprovalRequest.decided_at.desc(), ApprovalRequest.id.desc()
         )
     if not p.all_branches:
@@ -177,7 +186,7 @@ async def send_decision(
 ) -> ApprovalOutcome:
     """Authorize the user for this request, then send the `decide` Update and wait for the
     outcome. Not idempotent by design: a repeated decision is refused by the workflow."""
-    if row.status != "pending":
+    if row.status != ApprovalStatus.PENDING:
         raise ApprovalNotOpen(f"Request #{row.id} is already {row.status}.")
     if not may_decide(p, row):
         raise NotAnApprover(f"You may not decide request #{row.id} in this branch.")
@@ -201,3 +210,18 @@ async def send_decision(
     except RPCError as exc:
         # The workflow has closed (or closed while the update was in flight).
         raise ApprovalNotOpen(f"Request #{row.id} is no longer open.") from exc
+
+
+async def decide(
+    session: AsyncSession,
+    connect: Callable[[], Awaitable[Client]],
+    *,
+    request_id: int,
+    p: Principal,
+    approve: bool,
+    reason: str | None,
+) -> ApprovalOutcome:
+    """Read the request, then `send_decision`: the API and the inbox page share this. Reads only:
+    the workflow's activity records the decision, so the session must hold no write transaction."""
+    row = await get(session, request_id)
+    return await send_decision(await connect(), row=row, p=p, approve=approve, reason=reason)

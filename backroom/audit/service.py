@@ -16,8 +16,10 @@ from sqlalchemy.inspection import inspect as sa_inspect
 
 from backroom.audit.context import Actor
 from backroom.audit.models import AuditEvent
+from backroom.audit.schemas import AuditFilter
 from backroom.db.base import utcnow
 from backroom.db.session import is_postgres
+from backroom.pagination import Page, paginate
 
 GENESIS = "0" * 64
 # Any constant: the key of the PostgreSQL advisory lock that serializes chain appends.
@@ -167,3 +169,26 @@ async def trail(
         .limit(limit)
     )
     return list(rows.scalars())
+
+
+async def events_page(session: AsyncSession, *, filt: AuditFilter, branch_ids: set[int] | None) -> Page:
+    """Events, newest first, filtered by record and action, limited to `branch_ids` (None: all).
+    Keyset-paged. Read-only."""
+    stmt = select(AuditEvent)
+    if filt.entity_type:
+        stmt = stmt.where(AuditEvent.entity_type == filt.entity_type)
+    if filt.entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == filt.entity_id)
+    if filt.action:
+        stmt = stmt.where(AuditEvent.action == filt.action)
+    if branch_ids is not None:
+        stmt = stmt.where(AuditEvent.branch_id.in_(branch_ids))
+    return await paginate(
+        session,
+        stmt,
+        sort_col=AuditEvent.id,
+        id_col=AuditEvent.id,
+        limit=filt.limit,
+        cursor=filt.cursor,
+        descending=True,
+    )

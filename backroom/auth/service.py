@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import policies
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.auth.errors import TokenCannotMint
 from backroom.auth.models import ApiToken, LoginAttempt, RoleGrant, User, UserSession
 from backroom.auth.principal import Principal
+from backroom.auth.schemas import TokenCreate, TokenCreated, TokenRead
 from backroom.branches.models import Branch
 from backroom.db.base import utcnow
 from backroom.errors import Conflict, InvalidInput, TooManyRequests, Unauthorized, not_found
+from backroom.pagination import Page, paginate
 
 _hasher = PasswordHasher()
 # Verified against when the user name is unknown, so a miss costs as long as a hit.
@@ -275,6 +278,36 @@ async def create_token(
         after={"name": name, "prefix": row.prefix, "user_id": user_id},
     )
     return secret, row
+
+
+async def issue_token(
+    session: AsyncSession, *, actor: Actor, user_id: int, body: TokenCreate, via_token: bool
+) -> TokenCreated:
+    """Create a token for `user_id`; the answer carries the secret, once. Not idempotent: each
+    call makes a new secret. Refused to a request made with an API token: a leaked token must
+    not be able to mint successors that outlive its revocation."""
+    if via_token:
+        raise TokenCannotMint(
+            "Create API tokens while signed in (the API tokens page), not with another token."
+        )
+    expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    secret, row = await create_token(
+        session, actor=actor, user_id=user_id, name=body.name, expires_at=expires
+    )
+    return TokenCreated(secret=secret, **TokenRead.model_validate(row).model_dump())
+
+
+async def tokens_page(session: AsyncSession, *, user_id: int, limit: int, cursor: str | None) -> Page:
+    """The user's tokens, newest first, keyset-paged. Read-only."""
+    return await paginate(
+        session,
+        select(ApiToken).where(ApiToken.user_id == user_id),
+        sort_col=ApiToken.id,
+        id_col=ApiToken.id,
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
 
 
 async def list_tokens(session: AsyncSession, *, user_id: int) -> list[ApiToken]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -18,13 +19,18 @@ class Branch(IdMixin, Timestamps, Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
 
 
+class ShiftStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class Shift(IdMixin, Timestamps, Base):
     """A cashier's session at a branch, opened and closed by the cashier."""
 
     __tablename__ = "shifts"
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
+    status: Mapped[str] = mapped_column(String(10), default=ShiftStatus.OPEN)
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     opening_float_minor: Mapped[int] = mapped_column(BigInteger, default=0)

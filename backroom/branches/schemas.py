@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backroom.branches.models import ShiftStatus
+
 # Cash amounts in minor units: generous, but far inside a 64-bit column.
 MAX_CASH_MINOR = 10**12
 
@@ -27,7 +29,7 @@ class ShiftRead(BaseModel):
     id: int
     branch_id: int
     user_id: int
-    status: str
+    status: ShiftStatus
     opened_at: datetime
     closed_at: datetime | None
     opening_float_minor: int

@@ -7,15 +7,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
-from backroom.branches.models import Branch, Shift
+from backroom.branches.errors import NoShopBranch, ShiftAlreadyClosed, ShiftAlreadyOpen
+from backroom.branches.models import Branch, Shift, ShiftStatus
 from backroom.db.base import utcnow
-from backroom.errors import Conflict, not_found
+from backroom.errors import not_found
+from backroom.pagination import Page, paginate
 
 
 async def get_branch(session: AsyncSession, branch_id: int) -> Branch:
     branch = await session.get(Branch, branch_id)
     if not branch:
         raise not_found("Branch", branch_id)
+    return branch
+
+
+async def shop_branch(session: AsyncSession, *, code: str | None) -> Branch:
+    """The branch the storefront sells from: the one with `code` (SHOP_BRANCH_CODE), else the
+    first branch. Read-only."""
+    stmt = select(Branch)
+    if code:
+        stmt = stmt.where(Branch.code == code)
+    branch = await session.scalar(stmt.order_by(Branch.id).limit(1))
+    if branch is None:
+        raise NoShopBranch("No branch sells online yet.")
     return branch
 
 
@@ -52,16 +66,18 @@ async def open_shift(
     branch = await get_branch(session, branch_id)
     existing = await session.scalar(
         select(Shift).where(
-            Shift.user_id == actor.user_id, Shift.branch_id == branch_id, Shift.status == "open"
+            Shift.user_id == actor.user_id, Shift.branch_id == branch_id, Shift.status == ShiftStatus.OPEN
         )
     )
     if existing:
-        raise Conflict(f"You already have shift #{existing.id} open at {branch.name}.", shift_id=existing.id)
+        raise ShiftAlreadyOpen(
+            f"You already have shift #{existing.id} open at {branch.name}.", shift_id=existing.id
+        )
     shift = Shift(
         branch_id=branch_id,
         user_id=actor.user_id,
         opened_at=utcnow(),
-        status="open",
+        status=ShiftStatus.OPEN,
         opening_float_minor=opening_float_minor,
         currency=branch.currency,
     )
@@ -86,11 +102,11 @@ async def close_shift(
     shift = await session.get(Shift, shift_id)
     if not shift or shift.user_id != actor.user_id:
         raise not_found("Shift", shift_id)
-    if shift.status != "open":
-        raise Conflict(f"Shift #{shift_id} is already closed.")
+    if shift.status != ShiftStatus.OPEN:
+        raise ShiftAlreadyClosed(f"Shift #{shift_id} is already closed.")
     before = audit.snapshot(shift)
     shift.status, shift.closed_at, shift.closing_count_minor, shift.note = (
-        "closed",
+        ShiftStatus.CLOSED,
         utcnow(),
         closing_count_minor,
         note,
@@ -107,6 +123,19 @@ async def close_shift(
         after=audit.snapshot(shift),
     )
     return shift
+
+
+async def shifts_page(session: AsyncSession, *, user_id: int, limit: int, cursor: str | None) -> Page:
+    """The user's shifts, newest first, keyset-paged. Read-only."""
+    return await paginate(
+        session,
+        select(Shift).where(Shift.user_id == user_id),
+        sort_col=Shift.id,
+        id_col=Shift.id,
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
 
 
 async def shifts_for(session: AsyncSession, *, user_id: int, limit: int = 20) -> list[Shift]:

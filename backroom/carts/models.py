@@ -1,11 +1,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps, Transactional
+
+
+class CartStatus(StrEnum):
+    """Where a cart stands; CartWorkflow moves it and projects it here."""
+
+    OPEN = "open"
+    CHECKING_OUT = "checking_out"
+    CHECKED_OUT = "checked_out"
+    ABANDONED = "abandoned"
 
 
 class Cart(IdMixin, Transactional, Base):
@@ -15,7 +25,7 @@ class Cart(IdMixin, Transactional, Base):
     __tablename__ = "carts"
     session_key: Mapped[str | None] = mapped_column(String(64), index=True)  # anonymous storefront cookie
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | checked_out
+    status: Mapped[str] = mapped_column(String(16), default=CartStatus.OPEN, index=True)
     currency: Mapped[str] = mapped_column(String(3))
     item_count: Mapped[int] = mapped_column(default=0)
     subtotal_minor: Mapped[int] = mapped_column(BigInteger, default=0)

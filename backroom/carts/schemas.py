@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from backroom.carts.models import CartStatus
 from backroom.carts.pricing import Totals
+
+CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+
+
+def normalize_code(raw: str) -> str:
+    """Discount codes are case-insensitive: kept and compared upper-case, spaces dropped."""
+    return "".join(raw.split()).upper()
+
+
+def check_code(raw: str) -> str:
+    code = normalize_code(raw)
+    if not CODE_RE.match(code):
+        raise ValueError("A code is 3 to 32 letters, digits or dashes.")
+    return code
+
+
+# A product id the database can hold: a wilder one is refused here, not inside the workflow.
+ProductId = Field(ge=1, le=2**63 - 1)
 
 
 class CartItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
     qty: int = Field(ge=1, le=999)
 
 
@@ -19,13 +39,43 @@ class CartQty(BaseModel):
     """Set a line's quantity; 0 removes it."""
 
     model_config = ConfigDict(extra="forbid")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
     qty: int = Field(ge=0, le=999)
 
 
 class CartRemove(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    product_id: int = Field(ge=1)
+    product_id: int = ProductId
+
+
+class CartCode(BaseModel):
+    """A discount code typed into a cart (storefront, staff cart or API)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    code: str = Field(min_length=1, max_length=40)
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return check_code(v)
+
+
+class CartPricing(BaseModel):
+    """What the cart's pricing step returns: totals with the discounts that apply, and why
+    each other code the customer entered does not."""
+
+    totals: Totals
+    refused: dict[str, str] = {}
+
+
+class ReminderState(BaseModel):
+    """The abandoned-cart cadence inside CartWorkflow: hours after the last change, how many
+    reminders went since that change, and whether the customer opted out."""
+
+    hours: list[float] | None = None
+    sent: int = 0
+    base: datetime | None = None
+    off: bool = False
 
 
 class CheckoutLock(BaseModel):
@@ -41,6 +91,7 @@ class CartQuote(BaseModel):
     cart_id: int
     currency: str
     items: dict[int, int]
+    codes: list[str] = []
 
 
 class CartView(BaseModel):
@@ -51,6 +102,8 @@ class CartView(BaseModel):
     version: int = 0
     order_id: int | None = None
     last_activity_at: datetime | None = None
+    codes: list[str] = []  # discount codes entered, in order
+    code_notes: dict[str, str] = {}  # code -> why it does not apply right now
 
 
 class CartStart(BaseModel):
@@ -60,6 +113,7 @@ class CartStart(BaseModel):
     idle_days: float = 30
     state: CartView | None = None  # carried over by continue-as-new
     checkout_key: str | None = None
+    reminders: ReminderState | None = None  # carried over by continue-as-new
 
 
 class CartCreate(BaseModel):
@@ -68,3 +122,46 @@ class CartCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: int = Field(ge=1)
     branch_id: int | None = Field(default=None, ge=1)
+
+
+class CartQtyIn(BaseModel):
+    """The new quantity of a line (0 removes it); the product is in the path."""
+
+    model_config = ConfigDict(extra="forbid")
+    qty: int = Field(ge=0, le=999)
+
+
+class CartFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: CartStatus | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = None
+
+
+class CartLineRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    product_id: int
+    sku: str
+    name: str
+    qty: int
+    unit_price_minor: int
+    line_total_minor: int
+
+
+class CartRead(BaseModel):
+    """A cart as the database projects it (the cart's workflow is the source of truth)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    status: CartStatus
+    branch_id: int
+    customer_id: int | None
+    currency: str
+    item_count: int
+    subtotal_minor: int
+    discount_minor: int
+    tax_minor: int
+    shipping_minor: int
+    total_minor: int
+    order_id: int | None
+    lines: list[CartLineRead] = []

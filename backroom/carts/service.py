@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.branches.service import shop_branch
+from backroom.carts.discounts import Basket
 from backroom.carts.errors import CartChangeRefused, CartNotFound
 from backroom.carts.flow import CART_WORKFLOW
 from backroom.carts.flow import cart_workflow_id as workflow_id
-from backroom.carts.models import Cart, CartLine
+from backroom.carts.models import Cart, CartLine, CartStatus
 from backroom.carts.pricing import Totals
-from backroom.carts.schemas import CartStart, CartView, CheckoutDone, CheckoutLock
+from backroom.carts.schemas import (
+    CartItem,
+    CartLineRead,
+    CartPricing,
+    CartQuote,
+    CartRead,
+    CartStart,
+    CartView,
+    CheckoutDone,
+    CheckoutLock,
+)
 from backroom.catalog import service as catalog
 from backroom.catalog.errors import OutOfStock
+from backroom.customers.models import Customer
 from backroom.db.base import utcnow
+from backroom.errors import not_found
 from backroom.orders import service as orders
 from backroom.pagination import Page, paginate
+from backroom.starts.service import enqueue_signal
+
+Connect = Callable[[], Awaitable[Client]]
 
 
 async def create_cart(
@@ -37,12 +61,14 @@ async def create_cart(
     session_key: str | None = None,
 ) -> Cart:
     """A new, empty cart row (its workflow starts on the first add). Not idempotent."""
+    if customer_id is not None and await session.get(Customer, customer_id) is None:
+        raise not_found("Customer", customer_id)
     cart = Cart(
         branch_id=branch_id,
         currency=currency,
         customer_id=customer_id,
         session_key=session_key or (None if customer_id else secrets.token_urlsafe(24)),
-        status="open",
+        status=CartStatus.OPEN,
         created_by_id=actor.user_id,
         last_activity_at=utcnow(),
     )
@@ -71,7 +97,7 @@ async def open_cart_for(
     session: AsyncSession, *, session_key: str | None = None, customer_id: int | None = None
 ) -> Cart | None:
     """The open cart of a storefront session or a customer, if any. Read-only."""
-    stmt = select(Cart).where(Cart.status.in_(("open", "checking_out")))
+    stmt = select(Cart).where(Cart.status.in_((CartStatus.OPEN, CartStatus.CHECKING_OUT)))
     if session_key:
         stmt = stmt.where(Cart.session_key == session_key)
     elif customer_id:
@@ -79,6 +105,31 @@ async def open_cart_for(
     else:
         return None
     return await session.scalar(stmt.order_by(Cart.id.desc()).limit(1))
+
+
+async def order_of_visitor(session: AsyncSession, *, checkout_key: str, session_key: str | None):
+    """The order a storefront visitor already placed with this checkout form (a double click or a
+    resubmitted form), or None; another visitor's order is never returned. Read-only."""
+    done = await orders.placed_with_key(session, checkout_key)
+    if done is None or not done.cart_id or not session_key:
+        return None
+    cart = await get_cart(session, done.cart_id)
+    return done if cart.session_key == session_key else None
+
+
+async def selling_branch(
+    session: AsyncSession, *, branch_id: int | None, shop_branch_code: str | None
+) -> int:
+    """The branch a new cart sells from: the one asked for, else the storefront's. Read-only."""
+    return branch_id or (await shop_branch(session, code=shop_branch_code)).id
+
+
+async def cart_read(session: AsyncSession, cart: Cart, *, with_lines: bool = True) -> CartRead:
+    """The cart as the API shows it, with its lines unless asked not to. Read-only."""
+    lines = await lines_of(session, cart.id) if with_lines else []
+    return CartRead.model_validate(cart).model_copy(
+        update={"lines": [CartLineRead.model_validate(x) for x in lines]}
+    )
 
 
 async def lines_of(session: AsyncSession, cart_id: int) -> list[CartLine]:
@@ -100,14 +151,40 @@ async def list_carts(
     )
 
 
-async def quote(session: AsyncSession, *, items: dict[int, int], currency: str) -> Totals:
-    """Price the items at catalog prices and check there is stock for each. Read-only."""
+async def _check_stock(session: AsyncSession, items: dict[int, int]) -> None:
     for pid, qty in items.items():
         have = await catalog.available(session, pid)
         if have < qty:
             raise OutOfStock(f"Only {max(have, 0)} left.", product_id=pid)
+
+
+async def quote(session: AsyncSession, *, items: dict[int, int], currency: str) -> Totals:
+    """Price the items at catalog prices and check there is stock for each. Read-only."""
+    await _check_stock(session, items)
     totals, _ = await orders.price_items(session, list(items.items()), currency=currency)
     return totals
+
+
+async def price_cart(session: AsyncSession, *, q: CartQuote) -> CartPricing:
+    """Price the cart's items with its discount codes, checking stock: the totals with what
+    applies, and why each other code does not. Read-only."""
+    await _check_stock(session, q.items)
+    cart = await get_cart(session, q.cart_id)
+    customer = await session.get(Customer, cart.customer_id) if cart.customer_id else None
+    basket = Basket(
+        branch_id=cart.branch_id,
+        currency=q.currency,
+        lines=[],
+        codes=tuple(q.codes),
+        customer_id=cart.customer_id,
+        email=customer.email if customer else None,
+        channel="storefront" if cart.session_key else "staff",
+    )
+    refused: dict[str, str] = {}
+    totals, _ = await orders.price_items(
+        session, list(q.items.items()), currency=q.currency, basket=basket, refused=refused
+    )
+    return CartPricing(totals=totals, refused=refused)
 
 
 async def project(session: AsyncSession, *, actor: Actor, view: CartView) -> bool:
@@ -180,6 +257,8 @@ def _refusal(exc: Exception) -> CartChangeRefused:
         err.code = "out_of_stock"
     elif kind == "CartClosed":
         err.code = "cart_closed"
+    elif kind == "code_refused":
+        err.code = "code_refused"
     return err
 
 
@@ -212,6 +291,16 @@ async def send(
         raise
 
 
+async def live_view(client: Client, cart: Cart, *, prefix: str = "") -> CartView | None:
+    """The cart workflow's current state (codes, per-line discounts, reasons), or None when
+    the workflow cannot answer right now (the page then shows the projection only)."""
+    try:
+        handle = client.get_workflow_handle(workflow_id(cart.id, prefix))
+        return await asyncio.wait_for(handle.query("state", result_type=CartView), timeout=2)
+    except (RPCError, TimeoutError, WorkflowQueryFailedError):
+        return None
+
+
 async def lock_for_checkout(
     client: Client, cart: Cart, key: str, *, task_queue: str, prefix: str = ""
 ) -> CartView:
@@ -226,8 +315,60 @@ async def unlock(client: Client, cart: Cart, key: str, *, prefix: str = "") -> N
 
 
 async def close(client: Client, cart: Cart, key: str, order_id: int, *, prefix: str = "") -> None:
+    """Tell the cart's workflow its checkout became order `order_id`, now."""
     handle = client.get_workflow_handle(workflow_id(cart.id, prefix))
     try:
         await handle.signal("complete_checkout", CheckoutDone(key=key, order_id=order_id))
     except RPCError:
         pass  # the cart workflow already finished with this very checkout
+
+
+async def close_after_commit(
+    session: AsyncSession, cart: Cart, key: str, order_id: int, *, prefix: str = ""
+) -> None:
+    """`close`, queued in the outbox with the order: sent after the commit, or later by the
+    poller (a cart workflow that already finished with this very checkout drops it)."""
+    await enqueue_signal(
+        session,
+        workflow_id=workflow_id(cart.id, prefix),
+        signal="complete_checkout",
+        arg=CheckoutDone(key=key, order_id=order_id),
+    )
+
+
+async def change(
+    session: AsyncSession, connect: Connect, *, cart: Cart, name: str, arg, task_queue: str, prefix: str = ""
+) -> CartView:
+    """Send one change (add, set_qty, remove) to the cart's workflow, which re-prices and checks
+    stock; a refusal raises CartChangeRefused (409). Not idempotent: each add adds. The session
+    must hold no write transaction (the workflow's activity writes the cart's projection)."""
+    return await send(await connect(), cart, name, arg, task_queue=task_queue, prefix=prefix)
+
+
+async def add_for_visitor(
+    session: AsyncSession,
+    connect: Connect,
+    *,
+    actor: Actor,
+    session_key: str,
+    item: CartItem,
+    shop_branch_code: str | None,
+    currency: str,
+    task_queue: str,
+    prefix: str = "",
+) -> CartView:
+    """Add to a storefront visitor's cart, creating the cart on first use (its workflow starts
+    with this Update). Not idempotent: each add adds."""
+    cart = await open_cart_for(session, session_key=session_key)
+    if cart is None:
+        branch = await shop_branch(session, code=shop_branch_code)
+        cart = await create_cart(
+            session, actor=actor, branch_id=branch.id, currency=currency, session_key=session_key
+        )
+        # By hand: the workflow the Update below starts writes its projection into this row from
+        # its own transaction, so the row must be committed first (on SQLite, releasing the one
+        # write lock too).
+        await session.commit()
+    return await change(
+        session, connect, cart=cart, name="add", arg=item, task_queue=task_queue, prefix=prefix
+    )

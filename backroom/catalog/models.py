@@ -1,9 +1,22 @@
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps, Transactional
+
+
+class ProductStatus(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"  # no longer sold; kept for orders that name it
+
+
+class ReservationStatus(StrEnum):
+    HELD = "held"
+    RELEASED = "released"
+    SHIPPED = "shipped"
 
 
 class Product(IdMixin, Timestamps, Base):
@@ -24,7 +37,7 @@ class Product(IdMixin, Timestamps, Base):
     warranty_months: Mapped[int] = mapped_column(default=0)
     # Marketplace vendor owning the listing; null for the retailer's own goods.
     vendor_id: Mapped[int | None] = mapped_column(index=True)
-    status: Mapped[str] = mapped_column(String(10), default="active", index=True)  # active | archived
+    status: Mapped[str] = mapped_column(String(10), default=ProductStatus.ACTIVE, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (CheckConstraint("price_minor >= 0", name="price_nonneg"),)
@@ -66,6 +79,6 @@ class StockReservation(IdMixin, Transactional, Base):
     order_line_id: Mapped[int | None] = mapped_column()
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     qty: Mapped[int] = mapped_column()
-    status: Mapped[str] = mapped_column(String(10), default="held")  # held | released | shipped
+    status: Mapped[str] = mapped_column(String(10), default=ReservationStatus.HELD)
 
     __table_args__ = (Index("ix_stock_reservations_order_status", "order_id", "status"),)

@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from backroom.catalog.models import ProductStatus
 
 Currency = Field(pattern=r"^[A-Z]{3}$")
 
@@ -47,6 +49,7 @@ class StockRead(BaseModel):
     on_hand: int
     reserved: int
 
+    @computed_field
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
@@ -69,9 +72,15 @@ class ProductRead(BaseModel):
     height_mm: int
     warranty_months: int
     vendor_id: int | None
-    status: str
+    status: ProductStatus
     created_at: datetime
     updated_at: datetime
+
+
+class ProductDetail(ProductRead):
+    """A product with its stock in each branch."""
+
+    stock: list[StockRead] = []
 
 
 class StockAdjust(BaseModel):

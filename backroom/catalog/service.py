@@ -10,8 +10,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.catalog.errors import OutOfStock, ProductArchived, ProductNotFound, SkuTaken, StockBelowReserved
-from backroom.catalog.models import Product, StockLevel, StockMovement, StockReservation
-from backroom.catalog.schemas import ProductCreate, ProductFilter, ProductUpdate
+from backroom.catalog.models import (
+    Product,
+    ProductStatus,
+    ReservationStatus,
+    StockLevel,
+    StockMovement,
+    StockReservation,
+)
+from backroom.catalog.schemas import (
+    ProductCreate,
+    ProductDetail,
+    ProductFilter,
+    ProductRead,
+    ProductUpdate,
+    StockRead,
+)
 from backroom.pagination import Page, paginate
 
 SORTS = {
@@ -26,7 +40,7 @@ async def create_product(session: AsyncSession, *, actor: Actor, data: ProductCr
     """Create a product. Not idempotent (the SKU is unique, so a repeat raises SkuTaken)."""
     if await session.scalar(select(Product.id).where(Product.sku == data.sku)):
         raise SkuTaken(f"SKU {data.sku} is already used by another product.", field="sku")
-    product = Product(**data.model_dump(), status="active", created_by_id=actor.user_id)
+    product = Product(**data.model_dump(), status=ProductStatus.ACTIVE, created_by_id=actor.user_id)
     session.add(product)
     await session.flush()
     await audit.record(
@@ -54,7 +68,7 @@ async def update_product(
     """Change a product's fields. Idempotent (same data twice leaves the same record)."""
     await audit.lock_chain(session)
     product = await get_product(session, product_id, vendor_id=vendor_id)
-    if product.status == "archived":
+    if product.status == ProductStatus.ARCHIVED:
         raise ProductArchived("Archived products cannot be changed.")
     before = audit.snapshot(product)
     for key, value in data.model_dump(exclude_unset=True).items():
@@ -80,9 +94,9 @@ async def archive_product(
     """Take a product off sale. Idempotent."""
     await audit.lock_chain(session)
     product = await get_product(session, product_id, vendor_id=vendor_id)
-    if product.status != "archived":
+    if product.status != ProductStatus.ARCHIVED:
         before = audit.snapshot(product)
-        product.status = "archived"
+        product.status = ProductStatus.ARCHIVED
         await session.flush()
         await audit.record(
             session,
@@ -133,6 +147,14 @@ async def stock_of(session: AsyncSession, product_ids: list[int]) -> dict[int, l
         for row in rows:
             out[row.product_id].append(row)
     return out
+
+
+async def product_detail(session: AsyncSession, product: Product) -> ProductDetail:
+    """The product with its stock in each branch. Read-only."""
+    stock = (await stock_of(session, [product.id]))[product.id]
+    return ProductDetail(
+        **ProductRead.model_validate(product).model_dump(), stock=[StockRead.model_validate(s) for s in stock]
+    )
 
 
 async def available(session: AsyncSession, product_id: int) -> int:
@@ -245,7 +267,7 @@ async def reserve(
                 product_id=a.product_id,
                 branch_id=a.branch_id,
                 qty=a.qty,
-                status="held",
+                status=ReservationStatus.HELD,
                 created_by_id=actor.user_id,
             )
         )
@@ -272,11 +294,11 @@ async def reserve(
 
 
 async def _settle(
-    session: AsyncSession, *, actor: Actor, order_id: int, to: str, branch_id: int | None
+    session: AsyncSession, *, actor: Actor, order_id: int, to: ReservationStatus, branch_id: int | None
 ) -> int:
     await audit.lock_chain(session)
     stmt = select(StockReservation).where(
-        StockReservation.order_id == order_id, StockReservation.status == "held"
+        StockReservation.order_id == order_id, StockReservation.status == ReservationStatus.HELD
     )
     if branch_id is not None:
         stmt = stmt.where(StockReservation.branch_id == branch_id)
@@ -285,13 +307,13 @@ async def _settle(
         # Conditional on "held": a second release/ship of the same reservation changes nothing.
         res = await session.execute(
             update(StockReservation)
-            .where(StockReservation.id == r.id, StockReservation.status == "held")
+            .where(StockReservation.id == r.id, StockReservation.status == ReservationStatus.HELD)
             .values(status=to)
             .execution_options(synchronize_session=False)
         )
         if res.rowcount != 1:
             continue
-        on_hand = -r.qty if to == "shipped" else 0
+        on_hand = -r.qty if to == ReservationStatus.SHIPPED else 0
         await session.execute(
             update(StockLevel)
             .where(StockLevel.product_id == r.product_id, StockLevel.branch_id == r.branch_id)
@@ -302,7 +324,7 @@ async def _settle(
             StockMovement(
                 product_id=r.product_id,
                 branch_id=r.branch_id,
-                kind="ship" if to == "shipped" else "release",
+                kind="ship" if to == ReservationStatus.SHIPPED else "release",
                 on_hand_delta=on_hand,
                 reserved_delta=-r.qty,
                 reference=f"order-{order_id}",
@@ -326,9 +348,13 @@ async def _settle(
 
 async def release(session: AsyncSession, *, actor: Actor, order_id: int) -> int:
     """Give an order's held units back to sale. Idempotent."""
-    return await _settle(session, actor=actor, order_id=order_id, to="released", branch_id=None)
+    return await _settle(
+        session, actor=actor, order_id=order_id, to=ReservationStatus.RELEASED, branch_id=None
+    )
 
 
 async def ship_reserved(session: AsyncSession, *, actor: Actor, order_id: int, branch_id: int) -> int:
     """Units of an order leave a branch: on hand and reserved both drop. Idempotent."""
-    return await _settle(session, actor=actor, order_id=order_id, to="shipped", branch_id=branch_id)
+    return await _settle(
+        session, actor=actor, order_id=order_id, to=ReservationStatus.SHIPPED, branch_id=branch_id
+    )

@@ -28,6 +28,7 @@ from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.db.session import is_postgres
 from backroom.errors import InvalidInput, not_found
+from backroom.notifications import service as notify
 
 # Sign of each kind: sales raise what the customer owes; payments and goodwill lower it.
 SIGNS = {EntryKind.sale: 1, EntryKind.payment: -1, EntryKind.goodwill: -1}
@@ -317,8 +318,8 @@ async def hold_fits(session: AsyncSession, *, hold_id: int) -> bool:
 async def settle_hold(
     session: AsyncSession, *, actor: Actor, hold_id: int, resolution: HoldResolution
 ) -> CreditHold:
-    """Finish a hold: post the sale (approved | paid) or decline it (rejected | expired).
-    Idempotent: a settled hold is returned unchanged."""
+    """Finish a hold: post the sale (approved | paid) or decline it (rejected | expired), and
+    tell the clerk who rang it up. Idempotent: a settled hold is returned unchanged."""
     hold = await get_hold(session, hold_id)
     if hold.status in (HoldStatus.posted, HoldStatus.declined):
         return hold
@@ -354,6 +355,18 @@ async def settle_hold(
         before=before,
         after=audit.snapshot(hold),
     )
+    if hold.created_by_id:  # tell the clerk who rang the sale up
+        verb = "posted" if hold.status == "posted" else "declined"
+        await notify.enqueue(
+            session,
+            kind="credit_hold.settled",
+            to_user_id=hold.created_by_id,
+            branch_id=hold.branch_id,
+            subject=f"Credit sale {hold.reference} {verb}",
+            body=f"The held credit sale {hold.reference} was {verb} ({resolution}).",
+            link=f"/credit/customers/{hold.customer_id}",
+            dedupe_key=f"credit-hold-{hold.id}:settled",
+        )
     return hold
 
 

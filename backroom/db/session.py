@@ -49,3 +49,23 @@ def make_sessionmaker(engine: AsyncEngine, *, readonly: bool = False) -> Session
 
 def is_postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"
+
+
+async def end_read(session: AsyncSession) -> None:
+    """Finish the read-only part of a request before it waits on a workflow. Why by hand: SQLite
+    has one writer, and a request's write transaction (BEGIN IMMEDIATE) left open here would
+    hold the lock the workflow's activities need while the request waits for them. Nothing was
+    written; loaded objects stay usable (detached)."""
+    session.expunge_all()
+    await session.rollback()
+
+
+async def run_in_transaction(db_url: str, fn):
+    """`await fn(session)` in one transaction on an engine of its own, for commands (the CLI,
+    the dev stack) rather than requests. Returns what `fn` returns."""
+    engine = make_engine(db_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            return await fn(session)
+    finally:
+        await engine.dispose()

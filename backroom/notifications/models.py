@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender; retried when its lease runs out
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the sender's attempts
 
 
 class Notification(IdMixin, Timestamps, Base):
@@ -23,7 +31,7 @@ class Notification(IdMixin, Timestamps, Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(10), default=NotificationStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     transport: Mapped[str | None] = mapped_column(String(10))  # smtp | mailbox
     sent_at: Mapped[datetime | None]

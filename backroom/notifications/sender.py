@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select, update
 
 from backroom.db.base import utcnow
 from backroom.db.session import Sessionmaker
-from backroom.notifications.models import Notification
+from backroom.notifications.models import Notification, NotificationStatus
 from backroom.notifications.service import attachments_of
 from backroom.settings import Settings
 
@@ -56,8 +56,8 @@ async def send_pending(sessionmaker: Sessionmaker, settings: Settings, *, limit:
     """Send up to `limit` pending messages; returns how many were sent. Idempotent."""
     stale = utcnow() - CLAIM_LEASE
     claimable = or_(
-        Notification.status == "pending",
-        and_(Notification.status == "sending", Notification.claimed_at < stale),
+        Notification.status == NotificationStatus.PENDING,
+        and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_at < stale),
     )
     async with sessionmaker() as session:
         ids = list(
@@ -73,7 +73,9 @@ async def send_pending(sessionmaker: Sessionmaker, settings: Settings, *, limit:
             claimed = await session.execute(
                 update(Notification)
                 .where(Notification.id == nid, claimable)
-                .values(status="sending", claimed_at=utcnow(), attempts=Notification.attempts + 1)
+                .values(
+                    status=NotificationStatus.SENDING, claimed_at=utcnow(), attempts=Notification.attempts + 1
+                )
             )
             if claimed.rowcount != 1:
                 continue
@@ -88,17 +90,24 @@ async def send_pending(sessionmaker: Sessionmaker, settings: Settings, *, limit:
                 error = str(exc)[:500]
         async with sessionmaker.begin() as session:
             if error is None:
-                values = {"status": "sent", "transport": transport, "sent_at": utcnow(), "last_error": None}
+                values = {
+                    "status": NotificationStatus.SENT,
+                    "transport": transport,
+                    "sent_at": utcnow(),
+                    "last_error": None,
+                }
                 sent += 1
             else:
                 log.warning("notification %s not sent: %s", nid, error)
                 values = {
-                    "status": "failed" if row.attempts >= MAX_ATTEMPTS else "pending",
+                    "status": NotificationStatus.FAILED
+                    if row.attempts >= MAX_ATTEMPTS
+                    else NotificationStatus.PENDING,
                     "last_error": error,
                 }
             await session.execute(
                 update(Notification)
-                .where(Notification.id == nid, Notification.status == "sending")
+                .where(Notification.id == nid, Notification.status == NotificationStatus.SENDING)
                 .values(**values)
             )
     return sent

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.auth.models import RoleGrant, User
 from backroom.customers.models import Customer
-from backroom.notifications.models import Notification, NotificationAttachment
+from backroom.notifications.models import Notification, NotificationAttachment, NotificationStatus
 from backroom.pagination import Page, paginate
 
 
@@ -61,7 +61,7 @@ async def enqueue(
         branch_id=branch_id,
         link=link,
         dedupe_key=dedupe_key,
-        status="pending",
+        status=NotificationStatus.PENDING,
     )
     session.add(row)
     await session.flush()
@@ -126,7 +126,7 @@ async def notify_role(
 async def mailbox(
     session: AsyncSession,
     *,
-    status: str | None = "sent",
+    status: NotificationStatus | None = NotificationStatus.SENT,
     to_user_id: int | None = None,
     viewer_id: int | None = None,
     branch_ids: set[int] | None = None,

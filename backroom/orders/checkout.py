@@ -1,47 +1,43 @@
-"""Checkout: cart workflow frozen, order placed with stock reserved, committed, then the
-fulfilment workflow started. Shared by the JSON API and the storefront."""
+"""Checkout: cart workflow frozen, order placed with stock reserved and its workflow queued in
+the same transaction; the edge commits and starts it. Shared by the JSON API and the storefront."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
 from backroom.audit.context import Actor
-from backroom.branches.models import Branch
 from backroom.carts import service as carts
+from backroom.carts.models import CartStatus
+from backroom.db.session import end_read
 from backroom.errors import AppError, InvalidInput
 from backroom.orders import service as orders
+from backroom.orders.control import Connect
 from backroom.orders.errors import CartClosed, CartEmpty, IdempotencyKeyReused
-from backroom.orders.flow import ORDER_WORKFLOW
 from backroom.orders.models import Order
 from backroom.orders.schemas import CheckoutRequest
 from backroom.starts import service as starts
 
 
-async def end_transaction(session: AsyncSession) -> None:
-    """Finish the read part of a request before a workflow call: on SQLite an open write
-    transaction holds the lock the workflow's activities need. Loaded objects stay usable."""
-    session.expunge_all()
-    await session.rollback()
-
-
-async def shop_branch(session: AsyncSession, settings) -> Branch:
-    """The branch the storefront sells from: SHOP_BRANCH_CODE, else the first branch. Read-only."""
-    stmt = select(Branch)
-    if settings.shop_branch_code:
-        stmt = stmt.where(Branch.code == settings.shop_branch_code)
-    branch = await session.scalar(stmt.order_by(Branch.id).limit(1))
-    if branch is None:
-        raise InvalidInput("No branch sells online yet.")
-    return branch
+async def _queue_start(session: AsyncSession, order: Order, settings) -> None:
+    """Record the order's workflow start with the order (transactional outbox): if Temporal is
+    down after the commit, the worker's poller starts `order-{id}` later. Idempotent by id."""
+    start = await orders.start_input(session, order, settings)
+    await starts.enqueue(
+        session,
+        run="OrderFulfillmentWorkflow",
+        arg=start,
+        workflow_id=orders.workflow_id(order.id, settings.workflow_prefix),
+        task_queue=settings.task_queue,
+        branch_id=start.branch_id,
+        customer_id=start.customer_id,
+        order_id=order.id,
+    )
 
 
 async def checkout(
     session: AsyncSession,
+    connect: Connect,
     *,
-    client: Client,
-    sessionmaker,
     settings,
     actor: Actor,
     cart_id: int,
@@ -49,22 +45,26 @@ async def checkout(
     idempotency_key: str,
 ) -> tuple[Order, bool]:
     """Turn a cart into an order. Idempotent per key: a repeat returns the same order (and
-    re-starts nothing); the same key with a different body raises 409. Returns (order, created)."""
+    starts nothing new); the same key with a different body raises 409. Returns (order, created).
+    The caller's unit of work commits and then starts the order's workflow and closes the cart."""
     if not 8 <= len(idempotency_key) <= 128:
         raise InvalidInput("Idempotency-Key must be 8 to 128 characters.", field="Idempotency-Key")
     fingerprint = orders.request_hash(cart_id, body)
     cart = await carts.get_cart(session, cart_id)
     existing = await orders.find_by_idempotency_key(session, idempotency_key, fingerprint)
-    prefix, queue = settings.workflow_prefix, settings.task_queue
+    prefix = settings.workflow_prefix
     if existing is not None:
-        await end_transaction(session)
-        # Started already, or still pending in the outbox: try once more (idempotent).
-        await starts.dispatch(client, sessionmaker, [orders.workflow_id(existing.id, prefix)])
+        await _queue_start(session, existing, settings)  # still pending in the outbox: try again
         return existing, False
-    if cart.status == "checked_out":
+    if cart.status == CartStatus.CHECKED_OUT:
         raise CartClosed("This cart was already checked out.")
-    await end_transaction(session)  # nothing written yet
-    view = await carts.lock_for_checkout(client, cart, idempotency_key, task_queue=queue, prefix=prefix)
+    # By hand (nothing written yet): the cart's workflow projects the lock from its own
+    # transaction, which on SQLite needs the write lock this request's transaction holds.
+    await end_read(session)
+    client = await connect()
+    view = await carts.lock_for_checkout(
+        client, cart, idempotency_key, task_queue=settings.task_queue, prefix=prefix
+    )
     try:
         if not view.items:
             raise CartEmpty("Add something to the cart before checking out.")
@@ -79,29 +79,19 @@ async def checkout(
             fingerprint=fingerprint,
             currency=cart.currency,
             customer_id=cart.customer_id,
+            # The codes that apply in the cart; one refused now (used up meanwhile) refuses
+            # the checkout with the reason, and the customer may remove it and go on.
+            codes=[c for c in view.codes if c not in view.code_notes],
+            channel="storefront" if cart.session_key else "staff",
         )
-        start = await orders.start_input(session, order, settings)
-        # The start is recorded with the order (transactional outbox): if Temporal is down right
-        # after the commit, the worker's poller starts `order-{id}` later.
-        wid = orders.workflow_id(order.id, prefix)
-        await starts.enqueue(
-            session,
-            run=ORDER_WORKFLOW,
-            arg=start,
-            workflow_id=wid,
-            task_queue=queue,
-            branch_id=start.branch_id,
-            customer_id=start.customer_id,
-            order_id=order.id,
-        )
-        await session.commit()
+        await _queue_start(session, order, settings)
+        await carts.close_after_commit(session, cart, idempotency_key, order.id, prefix=prefix)
     except IdempotencyKeyReused:
-        await session.rollback()  # a concurrent request with this key holds the cart: leave it locked
-        raise
+        raise  # a concurrent request with this key holds the cart: leave it locked
     except AppError:
+        # By hand: undo the order before unlocking the cart, whose workflow writes its
+        # projection from its own transaction (on SQLite, behind this one's write lock).
         await session.rollback()
         await carts.unlock(client, cart, idempotency_key, prefix=prefix)
         raise
-    await starts.dispatch(client, sessionmaker, [wid])
-    await carts.close(client, cart, idempotency_key, order.id, prefix=prefix)
     return order, True

@@ -1,14 +1,46 @@
-"""Client-side calls into running order workflows, with their refusals turned into 409s."""
+"""Staff actions on running orders (cancel, refund, warehouse steps) and the client-side calls
+into order workflows, with their refusals turned into 409s. The API and the staff pages share
+these use cases.
+
+The actions only read (authorization) and then wait on the order workflow's Update, whose
+activities write: call them with a session that holds no write transaction (the edge's
+READS_ONLY session), or on SQLite they would wait for the lock the caller holds."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from backroom.auth.principal import Principal
+from backroom.orders.access import order_parcel, visible_order
 from backroom.orders.errors import OrderActionRefused
-from backroom.orders.flow import OrderState, PaymentSignal, TrackingSignal
+from backroom.orders.flow import CancelAsk, OrderState, ParcelAction, RefundAsk, RefundOutcome
 from backroom.orders.service import workflow_id
+
+Connect = Callable[[], Awaitable[Client]]
+
+
+class WarehouseStep(StrEnum):
+    PICK = "pick"
+    PACK = "pack"
+    LABEL = "label"
+    SHIP = "ship"
+    DELIVERED = "delivered"
+
+
+# Each step: the order workflow's Update and the permission it needs in the parcel's branch.
+STEPS: dict[WarehouseStep, tuple[str, str, str]] = {
+    WarehouseStep.PICK: ("pick", "orders", "submit"),
+    WarehouseStep.PACK: ("pack", "orders", "submit"),
+    WarehouseStep.LABEL: ("buy_label", "shipping", "create"),
+    WarehouseStep.SHIP: ("ship", "orders", "submit"),
+    WarehouseStep.DELIVERED: ("mark_delivered", "shipping", "update"),
+}
 
 
 def _reason(exc: BaseException) -> str:
@@ -36,27 +68,46 @@ async def update(client: Client, order_id: int, name: str, arg, *, prefix: str =
         raise
 
 
-async def state(client: Client, order_id: int, *, prefix: str = "") -> OrderState | None:
-    """The workflow's live view, or None when it is not reachable. Read-only."""
-    try:
-        return await client.get_workflow_handle(workflow_id(order_id, prefix)).query(
-            "state", result_type=OrderState
-        )
-    except RPCError:
-        return None
+async def cancel(
+    session: AsyncSession, connect: Connect, *, p: Principal, order_id: int, reason: str, prefix: str = ""
+) -> OrderState:
+    """Cancel before shipment (the workflow voids labels and the card hold, releases stock);
+    refused (409) after. The workflow refuses a repeat."""
+    order = await visible_order(session, p, order_id, "orders", "update")
+    ask = CancelAsk(reason=reason, user_id=p.user_id, user_name=p.full_name)
+    return await update(await connect(), order.id, "cancel", ask, prefix=prefix)
 
 
-async def signal_payment(client: Client, order_id: int, sig: PaymentSignal, *, prefix: str = "") -> bool:
-    try:
-        await client.get_workflow_handle(workflow_id(order_id, prefix)).signal("payment_update", sig)
-        return True
-    except RPCError:
-        return False
+async def refund(
+    session: AsyncSession,
+    connect: Connect,
+    *,
+    p: Principal,
+    order_id: int,
+    amount_minor: int | None,
+    reason: str,
+    prefix: str = "",
+) -> RefundOutcome:
+    """Refund captured money (all that is left when no amount); above the threshold the workflow
+    waits for approval. Each call is one more refund request."""
+    order = await visible_order(session, p, order_id, "payments", "create")
+    ask = RefundAsk(amount_minor=amount_minor, reason=reason, user_id=p.user_id, user_name=p.full_name)
+    return await update(await connect(), order.id, "refund", ask, prefix=prefix, result_type=RefundOutcome)
 
 
-async def signal_tracking(client: Client, order_id: int, sig: TrackingSignal, *, prefix: str = "") -> bool:
-    try:
-        await client.get_workflow_handle(workflow_id(order_id, prefix)).signal("tracking", sig)
-        return True
-    except RPCError:
-        return False
+async def parcel_step(
+    session: AsyncSession,
+    connect: Connect,
+    *,
+    p: Principal,
+    order_id: int,
+    parcel_id: int,
+    step: WarehouseStep,
+    prefix: str = "",
+) -> OrderState:
+    """Pick / pack / label / ship / delivered for one parcel: authorized in the parcel's branch,
+    then the order's workflow decides whether it may happen now (a repeat is refused)."""
+    update_name, function, action = STEPS[step]
+    await order_parcel(session, p, order_id, parcel_id, function, action)
+    ask = ParcelAction(parcel_id=parcel_id, user_id=p.user_id, user_name=p.full_name)
+    return await update(await connect(), order_id, update_name, ask, prefix=prefix)

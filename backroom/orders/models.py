@@ -1,11 +1,56 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps, Transactional, utcnow
+
+
+class OrderStatus(StrEnum):
+    """Where an order stands; OrderFulfillmentWorkflow moves it (see README.md, Order states)."""
+
+    PLACED = "placed"
+    AWAITING_AUTHENTICATION = "awaiting_authentication"
+    PAYMENT_AUTHORIZED = "payment_authorized"
+    REVIEW = "review"
+    PICKING = "picking"
+    PACKED = "packed"
+    LABEL_PURCHASED = "label_purchased"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    PAYMENT_FAILED = "payment_failed"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+class ParcelStatus(StrEnum):
+    PENDING = "pending"
+    PICKED = "picked"
+    PACKED = "packed"
+    LABELLED = "labelled"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    VOIDED = "voided"
+
+
+class PaymentKind(StrEnum):
+    """What a payments-ledger row records."""
+
+    AUTHORIZATION = "authorization"
+    CAPTURE = "capture"
+    REFUND = "refund"
+    VOID = "void"
+    FAILURE = "failure"
+    ACTION_REQUIRED = "action_required"
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
 
 
 class Order(IdMixin, Transactional, Base):
@@ -24,7 +69,7 @@ class Order(IdMixin, Transactional, Base):
     ship_postcode: Mapped[str] = mapped_column(String(20))
     ship_country: Mapped[str] = mapped_column(String(2))
     billing_postcode: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(24), default="placed", index=True)
+    status: Mapped[str] = mapped_column(String(24), default=OrderStatus.PLACED, index=True)
     currency: Mapped[str] = mapped_column(String(3))
     subtotal_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -72,9 +117,7 @@ class Parcel(IdMixin, Transactional, Base):
 
     __tablename__ = "parcels"
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending"
-    )  # pending picked packed labelled shipped delivered voided
+    status: Mapped[str] = mapped_column(String(16), default=ParcelStatus.PENDING)
     weight_g: Mapped[int] = mapped_column(default=0)
     carrier: Mapped[str | None] = mapped_column(String(40))
     service: Mapped[str | None] = mapped_column(String(80))
@@ -117,7 +160,7 @@ class PaymentEntry(IdMixin, Transactional, Base):
 
     __tablename__ = "payments"
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # authorization capture refund void failure action_required
+    kind: Mapped[str] = mapped_column(String(20))  # a PaymentKind
     status: Mapped[str] = mapped_column(String(20))
     amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))
@@ -139,7 +182,7 @@ class Alert(IdMixin, Transactional, Base):
     subject_type: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=AlertStatus.OPEN, index=True)
     key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
     __table_args__ = (Index("ix_alerts_subject", "subject_type", "subject_id"),)

@@ -19,6 +19,7 @@ from backroom.orders.flow import LabelResult
 from backroom.orders.models import Order, Parcel
 from backroom.shipping.carrier import Address, Label
 from backroom.shipping.carrier import Parcel as ShipParcel
+from backroom.shipping.errors import LabelNotFound
 
 
 class ParcelStatus(StrEnum):
@@ -206,6 +207,15 @@ async def record_label(
 def label_to_void(parcel: Parcel) -> str | None:
     """The carrier label to void before the parcel is dropped: only one bought and unused."""
     return parcel.label_id if parcel.label_id and parcel.status == P.LABELLED else None
+
+
+async def void_at_carrier(carrier, label_id: str) -> None:
+    """Void the label at the carrier. One the carrier no longer knows counts as voided, so a
+    compensation that is retried (or raced by the carrier's own expiry) still completes."""
+    try:
+        await carrier.void_label(label_id)
+    except LabelNotFound:
+        pass
 
 
 async def record_void(session: AsyncSession, *, actor: Actor, order_id: int, parcel_id: int) -> None:

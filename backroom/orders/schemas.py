@@ -5,29 +5,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from backroom.orders.models import OrderStatus, ParcelStatus
+
 # Test cards the storefront offers; localstripe understands these PaymentMethod ids.
 TEST_CARDS = {
     "pm_card_visa": "Visa (succeeds)",
     "pm_card_chargeCustomerFail": "Visa (declined)",
     "pm_card_threeDSecure2Required": "3-D Secure card (asks to authenticate)",
 }
-
-ORDER_STATUSES = (
-    "placed",
-    "awaiting_authentication",
-    "payment_authorized",
-    "review",
-    "picking",
-    "packed",
-    "label_purchased",
-    "shipped",
-    "delivered",
-    "completed",
-    "cancelled",
-    "payment_failed",
-    "refunded",
-    "partially_refunded",
-)
 
 
 class CheckoutRequest(BaseModel):
@@ -46,7 +31,7 @@ class CheckoutRequest(BaseModel):
 class OrderFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: str | None = Field(default=None, max_length=24)
+    status: OrderStatus | None = None
     branch_id: int | None = None
     customer_id: int | None = None
     q: str | None = Field(default=None, max_length=100)
@@ -74,7 +59,7 @@ class ParcelRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     branch_id: int
-    status: str
+    status: ParcelStatus
     weight_g: int
     carrier: str | None
     service: str | None
@@ -87,7 +72,7 @@ class OrderRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     branch_id: int
-    status: str
+    status: OrderStatus
     email: str
     currency: str
     subtotal_minor: int
@@ -103,9 +88,34 @@ class OrderRead(BaseModel):
     token: str
 
 
+class OrderEventRead(BaseModel):
+    """One entry of the order's timeline."""
+
+    model_config = ConfigDict(from_attributes=True)
+    at: datetime
+    kind: str
+    message: str
+    actor: str | None = Field(validation_alias="actor_name")
+
+
+class PaymentEntryRead(BaseModel):
+    """One row of the order's payments ledger."""
+
+    model_config = ConfigDict(from_attributes=True)
+    kind: str
+    status: str
+    amount_minor: int
+    intent_id: str | None
+    gateway_ref: str | None
+    at: datetime = Field(validation_alias="created_at")
+
+
 class OrderDetail(OrderRead):
     lines: list[OrderLineRead] = []
     parcels: list[ParcelRead] = []
+    events: list[OrderEventRead] = []
+    payments: list[PaymentEntryRead] = []
+    workflow_url: str | None = None
 
 
 class RefundRequest(BaseModel):
@@ -117,3 +127,12 @@ class RefundRequest(BaseModel):
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=300)
+
+
+class WebhookReceipt(BaseModel):
+    """The answer to a provider: received; a redelivery (dropped); whether the order's workflow
+    is told (the signal is queued with the receipt and sent after the commit)."""
+
+    received: bool = True
+    duplicate: bool = False
+    signalled: bool = False

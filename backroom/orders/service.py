@@ -7,24 +7,49 @@ import hashlib
 import json
 import secrets
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom import temporal
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
-from backroom.carts.pricing import DiscountLine, PriceLine, ShippingRule, Totals, price
+from backroom.carts.discounts import Basket
+from backroom.carts.discounts import collect as collect_discounts
+from backroom.carts.errors import CodeRefused
+from backroom.carts.pricing import PriceLine, ShippingRule, Totals, price
 from backroom.catalog import service as catalog
 from backroom.catalog.errors import ProductArchived
-from backroom.catalog.models import Product
+from backroom.catalog.models import Product, ProductStatus
 from backroom.db.base import utcnow
 from backroom.orders import events
 from backroom.orders.errors import CartEmpty, IdempotencyKeyReused, OrderNotFound
-from backroom.orders.flow import order_workflow_id as workflow_id  # noqa: F401  (callers use orders.workflow_id)
-from backroom.orders.models import Alert, Order, OrderEvent, OrderLine, Parcel, PaymentEntry, WebhookEvent
-from backroom.orders.schemas import CheckoutRequest, OrderFilter
+from backroom.orders.flow import order_workflow_id as workflow_id
+from backroom.orders.models import (
+    Alert,
+    AlertStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Parcel,
+    ParcelStatus,
+    PaymentEntry,
+    WebhookEvent,
+)
+from backroom.orders.schemas import (
+    CheckoutRequest,
+    OrderDetail,
+    OrderEventRead,
+    OrderFilter,
+    OrderLineRead,
+    OrderRead,
+    ParcelRead,
+    PaymentEntryRead,
+)
 from backroom.pagination import Page, paginate
 
 
@@ -52,10 +77,14 @@ async def price_items(
     items: list[tuple[int, int]],
     *,
     currency: str,
-    discounts: list[DiscountLine] = (),
+    basket: Basket | None = None,
     shipping: ShippingRule | None = None,
+    refused: dict[str, str] | None = None,
 ) -> tuple[Totals, dict[int, Product]]:
-    """Price (product_id, qty) pairs at today's catalog prices. Read-only."""
+    """Price (product_id, qty) pairs at today's catalog prices, with the discounts the
+    registered sources give `basket` (its lines are filled in here). A code in the basket that
+    does not apply raises CodeRefused with the reason, or, when a `refused` dict is given, is
+    left out and its reason put there (the cart shows it). Read-only."""
     ids = [pid for pid, _ in items]
     products = (
         {p.id: p for p in await session.scalars(select(Product).where(Product.id.in_(ids)))} if ids else {}
@@ -63,7 +92,7 @@ async def price_items(
     lines = []
     for pid, qty in items:
         product = products.get(pid)
-        if product is None or product.status != "active":
+        if product is None or product.status != ProductStatus.ACTIVE:
             raise ProductArchived(f"Product {pid} is no longer sold.", product_id=pid)
         lines.append(
             PriceLine(
@@ -76,7 +105,15 @@ async def price_items(
                 weight_g=product.weight_g,
             )
         )
-    return price(lines, currency=currency, discounts=list(discounts), shipping=shipping), products
+    discounts = []
+    if basket is not None:
+        offer = await collect_discounts(session, replace(basket, lines=lines))
+        if refused is not None:
+            refused.update(offer.refused)
+        elif offer.refused:
+            raise CodeRefused(next(iter(offer.refused.values())), refused=offer.refused)
+        discounts = offer.lines
+    return price(lines, currency=currency, discounts=discounts, shipping=shipping), products
 
 
 def review_reason(
@@ -113,11 +150,14 @@ async def place_order(
     fingerprint: str,
     currency: str,
     customer_id: int | None = None,
-    discounts: list[DiscountLine] = (),
+    codes: list[str] = (),
+    channel: str = "storefront",
 ) -> Order:
-    """Create an order from (product_id, qty) items: re-price, reserve stock atomically (each
-    line from one branch), one parcel per fulfilling branch. Idempotent per Idempotency-Key
-    (see find_by_idempotency_key); raises OutOfStock and leaves nothing behind on rollback."""
+    """Create an order from (product_id, qty) items: re-price (with the discount codes, through
+    the registered discount sources), reserve stock atomically (each line from one branch), one
+    parcel per fulfilling branch. Idempotent per Idempotency-Key (see find_by_idempotency_key);
+    raises OutOfStock, or CodeRefused for a code that no longer applies, and leaves nothing
+    behind on rollback. The "placed" handlers reserve the discounts' uses in this transaction."""
     await audit.lock_chain(session)
     merged: dict[int, int] = defaultdict(int)
     for pid, qty in items:
@@ -125,7 +165,20 @@ async def place_order(
     items = [(pid, qty) for pid, qty in merged.items() if qty > 0]
     if not items:
         raise CartEmpty("Add something to the cart before checking out.")
-    totals, products = await price_items(session, items, currency=currency, discounts=discounts)
+    totals, products = await price_items(
+        session,
+        items,
+        currency=currency,
+        basket=Basket(
+            branch_id=branch_id,
+            currency=currency,
+            lines=[],
+            codes=tuple(codes),
+            customer_id=customer_id,
+            email=body.email,
+            channel=channel,
+        ),
+    )
     order = Order(
         token=secrets.token_urlsafe(24),
         idempotency_key=idempotency_key,
@@ -135,7 +188,7 @@ async def place_order(
         branch_id=branch_id,
         created_by_id=actor.user_id,
         shift_id=actor.shift_id,
-        status="placed",
+        status=OrderStatus.PLACED,
         currency=currency,
         subtotal_minor=totals.subtotal_minor,
         discount_minor=totals.discount_minor,
@@ -157,7 +210,9 @@ async def place_order(
     by_product = {a.product_id: a.branch_id for a in allocations}
     parcels: dict[int, Parcel] = {}
     for bid in sorted(set(by_product.values())):
-        parcels[bid] = Parcel(order_id=order.id, branch_id=bid, status="pending", created_by_id=actor.user_id)
+        parcels[bid] = Parcel(
+            order_id=order.id, branch_id=bid, status=ParcelStatus.PENDING, created_by_id=actor.user_id
+        )
         session.add(parcels[bid])
     await session.flush()
     for line in totals.lines:
@@ -203,7 +258,8 @@ async def place_order(
         branch_id=order.branch_id,
         after=audit.snapshot(order),
     )
-    await events.emit(session, events.OrderChange(order, "placed", f"order-{order.id}:placed", actor))
+    placed = {"discounts": [d.model_dump() for d in totals.discounts], "codes": list(codes)}
+    await events.emit(session, events.OrderChange(order, "placed", f"order-{order.id}:placed", actor, placed))
     return order
 
 
@@ -410,7 +466,7 @@ async def raise_alert(
         branch_id=branch_id,
         message=message,
         key=key,
-        status="open",
+        status=AlertStatus.OPEN,
         created_by_id=actor.user_id,
     )
     session.add(alert)
@@ -492,6 +548,18 @@ async def open_alerts(session: AsyncSession, *, subject_type: str, subject_id: s
             .where(Alert.subject_type == subject_type, Alert.subject_id == subject_id)
             .order_by(Alert.id)
         )
+    )
+
+
+async def order_detail(session: AsyncSession, order: Order, settings) -> OrderDetail:
+    """The order with its lines, parcels, timeline, payments and its workflow in the Temporal UI. Read-only."""
+    return OrderDetail(
+        **OrderRead.model_validate(order).model_dump(),
+        lines=[OrderLineRead.model_validate(x) for x in await lines_of(session, order.id)],
+        parcels=[ParcelRead.model_validate(x) for x in await parcels_of(session, order.id)],
+        events=[OrderEventRead.model_validate(e) for e in await events_of(session, order.id)],
+        payments=[PaymentEntryRead.model_validate(e) for e in await payments_of(session, order.id)],
+        workflow_url=temporal.workflow_url(settings, workflow_id(order.id, settings.workflow_prefix)),
     )
 
 

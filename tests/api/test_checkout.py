@@ -141,6 +141,20 @@ def stripe_signature(payload: bytes, secret: str) -> str:
     return f"t={ts},v1={mac}"
 
 
+def capturable_event(intent: str) -> bytes:
+    """What Stripe sends when a manual-capture payment becomes capturable."""
+    data = {"id": intent, "object": "payment_intent", "amount": 100, "currency": "usd"}
+    return json.dumps(
+        {
+            "id": uniq("evt_"),
+            "object": "event",
+            "type": "payment_intent.amount_capturable_updated",
+            "created": int(time.time()),
+            "data": {"object": {**data, "status": "requires_capture"}},
+        }
+    ).encode()
+
+
 async def test_stripe_webhook_verifies_and_deduplicates(sqlite_db, commerce_settings):
     app = make_app(sqlite_db, commerce_settings)
     from tests.helpers import client_for
@@ -170,6 +184,66 @@ async def test_stripe_webhook_verifies_and_deduplicates(sqlite_db, commerce_sett
     assert first.status_code == 200 and first.json()["duplicate"] is False
     second = await c.post("/api/v1/webhooks/stripe", content=payload, headers={"Stripe-Signature": sig})
     assert second.json()["duplicate"] is True
+
+
+async def test_stripe_webhook_while_temporal_is_down_is_kept_for_later(sqlite_db, commerce_settings):
+    """The event is acknowledged and its signal waits in the outbox for the poller."""
+    from backroom.orders.models import Order
+    from backroom.starts.models import WorkflowSignal
+    from tests.commerce_support import place
+    from tests.helpers import client_for
+
+    db, settings = sqlite_db, commerce_settings  # TEMPORAL_ADDRESS points at a closed port
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s)
+    order = await place(db, a, [(p1.id, 1)])
+    intent = uniq("pi_")
+    async with db.sessionmaker.begin() as s:
+        (await s.get(Order, order.id)).payment_intent_id = intent
+    payload = capturable_event(intent)
+    c = client_for(make_app(db, settings))
+    sig = stripe_signature(payload, settings.stripe_webhook_secret)
+    r = await c.post("/api/v1/webhooks/stripe", content=payload, headers={"Stripe-Signature": sig})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"received": True, "duplicate": False, "signalled": True}
+    async with db.read_sessionmaker() as s:
+        rows = (
+            await s.scalars(select(WorkflowSignal).where(WorkflowSignal.workflow_id == f"order-{order.id}"))
+        ).all()
+    assert [(w.signal, w.status, w.args["authorized"]) for w in rows] == [("payment_update", "pending", True)]
+
+
+async def test_an_order_action_holds_no_write_lock_while_the_workflow_works(sqlite_db, settings):
+    """On SQLite the workflow's activities write while the request waits for the Update: the
+    request itself must not hold the one write lock then."""
+    from sqlalchemy import update
+
+    from backroom.errors import WorkflowServiceUnavailable
+    from backroom.orders.models import Order
+    from tests.commerce_support import place
+
+    db = sqlite_db
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s)
+        boss = await create_user(s, grants=[("admin", None)])
+    order = await place(db, a, [(p1.id, 1)])
+    app = make_app(db, settings)
+    wrote = []
+
+    async def activity_meanwhile():
+        async with db.sessionmaker.begin() as other:  # another connection, as an activity's
+            await other.execute(update(Order).where(Order.id == order.id).values(customer_message="seen"))
+        wrote.append(True)
+        raise WorkflowServiceUnavailable()  # end the request here: no Temporal in this test
+
+    async def connect():
+        return await asyncio.wait_for(activity_meanwhile(), timeout=5)
+
+    app.state.temporal.client = connect
+    api = await token_client(app, db, boss)
+    r = await api.post(f"/api/v1/orders/{order.id}/cancel", json={"reason": "changed my mind"})
+    assert r.status_code == 503, r.text
+    assert wrote == [True]
 
 
 async def test_concurrent_checkouts_of_last_unit_on_postgres(dev_env, pg_db, commerce_settings, task_queue):
@@ -226,24 +300,7 @@ async def test_stripe_webhook_signals_three_d_secure_completion(
         order = await wait_for(c, f"/api/v1/orders/{oid}", "awaiting_authentication")
         intent = order["payment_intent_id"]
         await make_adapters(settings)["payments"].complete_3ds_for_test(intent)
-        # What Stripe sends when a manual-capture payment becomes capturable.
-        payload = json.dumps(
-            {
-                "id": uniq("evt_"),
-                "object": "event",
-                "type": "payment_intent.amount_capturable_updated",
-                "created": int(time.time()),
-                "data": {
-                    "object": {
-                        "id": intent,
-                        "object": "payment_intent",
-                        "amount": 100,
-                        "currency": "usd",
-                        "status": "requires_capture",
-                    }
-                },
-            }
-        ).encode()
+        payload = capturable_event(intent)
         hook = await c.post(
             "/api/v1/webhooks/stripe",
             content=payload,

@@ -135,3 +135,22 @@ def test_every_commerce_route_declares_its_permission(settings):
             if not (marked(deps) or marked(sub)):
                 missing.append(r.path)
     assert not missing
+
+
+async def test_a_staff_refund_amount_is_read_in_the_orders_currency(sqlite_db, settings):
+    """ "12.50" is no amount of yen: refused on the form, before any workflow is asked."""
+    from backroom.orders.models import Order
+    from tests.commerce_support import place
+
+    db = sqlite_db
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s)
+        boss = await create_user(s, grants=[("admin", None)])
+    order = await place(db, a, [(p1.id, 1)])
+    async with db.sessionmaker.begin() as s:
+        (await s.get(Order, order.id)).currency = "JPY"
+    ui = await browser_client(make_app(db, settings), boss.username)
+    form = {"csrf_token": ui.csrf, "amount": "12.50", "reason": "damaged"}
+    r = await ui.post(f"/orders/{order.id}/refund", data=form)
+    assert r.status_code == 422, r.text
+    assert "more decimals than JPY allows" in r.text

@@ -14,7 +14,7 @@ from tests.helpers import uniq
 from worker.registry import Deps, build_worker
 
 
-async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue):
+async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue, save_history):
     db = sqlite_db
     settings.workflow_prefix = uniq("t") + "-"
     async with db.sessionmaker.begin() as s:
@@ -54,9 +54,9 @@ async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue):
         await carts.close(ts_env.client, cart, "k2", 99, prefix=settings.workflow_prefix)
         with pytest.raises(CartChangeRefused):
             await carts.send(ts_env.client, cart, "add", CartItem(product_id=p2.id, qty=1), **kw)
-        done = await ts_env.client.get_workflow_handle(
-            carts.workflow_id(cart.id, settings.workflow_prefix)
-        ).result()
+        handle = ts_env.client.get_workflow_handle(carts.workflow_id(cart.id, settings.workflow_prefix))
+        done = await handle.result()
+        await save_history(handle, "cart_checked_out")
         assert done["status"] == "checked_out" and done["order_id"] == 99
     async with db.read_sessionmaker() as s:
         assert (await carts.get_cart(s, cart.id)).status == "checked_out"

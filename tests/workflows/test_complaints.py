@@ -112,7 +112,7 @@ async def test_clocks_pause_while_awaiting_customer(sqlite_db, settings, ts_env,
         assert len(events) == 1 and "first response" in events[0].detail
 
 
-async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, task_queue):
+async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, task_queue, save_history):
     db, people = sqlite_db, await staff(sqlite_db, roles=("agent", "supervisor", "manager"))
     async with running_worker(ts_env, settings, db, task_queue) as handles:
         cid, handle = await _start(db, ts_env, task_queue, people, reopen_minutes=60)
@@ -134,6 +134,7 @@ async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, tas
         await handle.signal(ComplaintWorkflow.resolved, Resolution())
         await ts_env.sleep(61 * 60)
         assert await handle.result() == "closed"
+        await save_history(handle, "complaint_reopened_then_closed")
         assert (await _row(db, cid)).status == "closed"
         async with db.sessionmaker() as s:
             kinds = set(
@@ -148,7 +149,9 @@ async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, tas
         assert kinds == {f"complaint-{cid}:satisfaction:1", f"complaint-{cid}:satisfaction:2"}
 
 
-async def test_refund_compensation_goes_through_the_approval_gate(sqlite_db, settings, ts_env, task_queue):
+async def test_refund_compensation_goes_through_the_approval_gate(
+    sqlite_db, settings, ts_env, task_queue, save_history
+):
     from backroom.approvals import service as approvals
     from backroom.approvals.models import ApprovalRequest
     from backroom.auth import service as auth
@@ -193,3 +196,4 @@ async def test_refund_compensation_goes_through_the_approval_gate(sqlite_db, set
                 )
 
         assert await eventually(refund_event) == "refund_approved"
+        await save_history(handle, "complaint_refund_approved_running")

@@ -119,7 +119,9 @@ async def test_hold_expires_after_both_levels(sqlite_db, settings, ts_env, task_
         assert (await ledger.get_view(s, acct_id)).balance_minor == 9_000
 
 
-async def test_overdue_account_put_on_hold_and_released_when_paid(sqlite_db, settings, ts_env, task_queue):
+async def test_overdue_account_put_on_hold_and_released_when_paid(
+    sqlite_db, settings, ts_env, task_queue, save_history
+):
     db, people = sqlite_db, await staff(sqlite_db, roles=("finance",))
     async with db.sessionmaker.begin() as s:
         cust = await create_customer(s, branch=people["branch"], credit_limit_minor=50_000)
@@ -171,6 +173,8 @@ async def test_overdue_account_put_on_hold_and_released_when_paid(sqlite_db, set
                 occurred_at=now + timedelta(days=37),
             )
         assert not await _on_hold(db, acct.id)
+        await ts_env.sleep(86400)  # the next round releases nothing more; the sweep keeps going
+        await save_history(h, "credit_overdue_sweep_running")
 
 
 async def _on_hold(db, account_id):
@@ -195,7 +199,9 @@ async def _principal(db, user):
         return await auth.principal_for(s, user, load_enforcer())
 
 
-async def test_hold_released_by_finance_approval_through_the_inbox(sqlite_db, settings, ts_env, task_queue):
+async def test_hold_released_by_finance_approval_through_the_inbox(
+    sqlite_db, settings, ts_env, task_queue, save_history
+):
     db, people = sqlite_db, await staff(sqlite_db, roles=("finance", "manager", "clerk"))
     acct_id, hold = await _held_sale(db, people)
     async with running_worker(ts_env, settings, db, task_queue) as handles:
@@ -218,6 +224,7 @@ async def test_hold_released_by_finance_approval_through_the_inbox(sqlite_db, se
         )
         assert outcome.status == "approved"
         assert await h.result() == "posted"
+        await save_history(h, "credit_hold_approved")
     async with db.sessionmaker() as s:
         v = await ledger.get_view(s, acct_id)
         # Approved above the limit: the only way available credit goes negative.

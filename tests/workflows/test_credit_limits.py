@@ -1,8 +1,6 @@
 """CreditLimitChangeWorkflow through the approval gate, on the time-skipping server."""
 
 import asyncio
-import os
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -92,7 +90,7 @@ async def _start(env, w, task_queue, requester, new_limit=50_000):
     return handle, req, row
 
 
-async def test_finance_approves_and_limit_applies_once(ts_env, world, settings, task_queue):
+async def test_finance_approves_and_limit_applies_once(ts_env, world, settings, task_queue, save_history):
     db = world["db"]
     async with build_worker(
         ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
@@ -107,8 +105,7 @@ async def test_finance_approves_and_limit_applies_once(ts_env, world, settings, 
             assert (await s.get(ApprovalRequest, row.id)).status == "approved"
         result = await handle.result()
         assert result.status == "applied"
-        if os.environ.get("BACKROOM_SAVE_HISTORIES") == "1":  # refresh the replay fixture on purpose only
-            (HISTORIES / "credit_limit_approved.json").write_text((await handle.fetch_history()).to_json())
+        await save_history(handle, "credit_limit_approved")
         # A repeated decision is refused (the workflow has closed).
         with pytest.raises(Exception):
             await approvals.send_decision(ts_env.client, row=row, p=fin, approve=True, reason=None)
@@ -175,18 +172,3 @@ async def test_escalates_to_manager_then_expires(ts_env, world, settings, task_q
     async with db.read_sessionmaker() as s:
         assert (await s.get(ApprovalRequest, row.id)).status == "expired"
         assert (await limits.get_request(s, req.id)).status == "expired"
-
-
-async def test_saved_history_replays_with_current_code():
-    """A run recorded by an earlier version must replay deterministically with this code;
-    a change that breaks it needs workflow.patched()."""
-    from temporalio.client import WorkflowHistory
-    from temporalio.contrib.pydantic import pydantic_data_converter
-    from temporalio.worker import Replayer
-
-    history = WorkflowHistory.from_json(
-        "credit-limit-replay", (HISTORIES / "credit_limit_approved.json").read_text()
-    )
-    replayer = Replayer(workflows=[CreditLimitChangeWorkflow], data_converter=pydantic_data_converter)
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
-    assert result.replay_failure is None

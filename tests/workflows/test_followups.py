@@ -33,7 +33,7 @@ async def _status(db, tid):
         return (await s.get(FollowUpTask, tid)).status
 
 
-async def test_missed_followup_reminds_then_escalates(sqlite_db, settings, ts_env, task_queue):
+async def test_missed_followup_reminds_then_escalates(sqlite_db, settings, ts_env, task_queue, save_history):
     db, people = sqlite_db, await staff(sqlite_db, roles=("agent", "manager"))
     task = await _task(db, people, ts_env, timedelta(hours=2))
     async with running_worker(ts_env, settings, db, task_queue) as handles:
@@ -63,6 +63,7 @@ async def test_missed_followup_reminds_then_escalates(sqlite_db, settings, ts_en
             await crm.complete_task(s, actor=TEST_ACTOR, task_id=task.id)
         await h.execute_update(FollowUpWorkflow.complete, CompleteTask(user_id=people["agent"].id))
         assert await h.result() == "done"
+        await save_history(h, "followup_reminded_escalated_done")
 
 
 async def test_completed_before_due_ends_quietly(sqlite_db, settings, ts_env, task_queue):

@@ -61,7 +61,9 @@ async def fulfil(handle, parcels):
             await handle.execute_update(step, ParcelAction(parcel_id=p.id, **WH))
 
 
-async def test_happy_path_two_branches_two_parcels(ts_env, sqlite_db, commerce_settings, task_queue):
+async def test_happy_path_two_branches_two_parcels(
+    ts_env, sqlite_db, commerce_settings, task_queue, save_history
+):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
         a, b, (p1, p2) = await make_shop(s, stock=((3, 0), (0, 4)), prices=(1500, 2500))
@@ -76,6 +78,7 @@ async def test_happy_path_two_branches_two_parcels(ts_env, sqlite_db, commerce_s
         for p in st.parcels:
             await handle.execute_update("mark_delivered", ParcelAction(parcel_id=p.id, **WH))
         st = await wait_status(handle, "completed")
+        await save_history(handle, "order_fulfilled_by_hand_running")
     assert await ledger(db, order.id) == [
         ("authorization", "authorized", order.total_minor),
         ("capture", "succeeded", order.total_minor),
@@ -155,7 +158,7 @@ async def test_cancel_before_shipment_voids_label_and_hold(ts_env, sqlite_db, co
 
 
 async def test_cancel_after_shipment_is_refused_then_refund_with_approval(
-    ts_env, sqlite_db, commerce_settings, task_queue
+    ts_env, sqlite_db, commerce_settings, task_queue, save_history
 ):
     db, settings = sqlite_db, commerce_settings
     settings.refund_approval_over_minor = 1000
@@ -180,6 +183,7 @@ async def test_cancel_after_shipment_is_refused_then_refund_with_approval(
         await approve(db, handle, "Refund", fin)
         st = await wait_status(handle, "refunded")
         assert st.refunded_minor == order.total_minor
+        await save_history(handle, "order_auto_fulfilled_refunded_with_approval_running")
     assert [k for k, *_ in await ledger(db, order.id)] == ["authorization", "capture", "refund", "refund"]
 
 

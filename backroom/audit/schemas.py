@@ -1,0 +1,43 @@
+"""What the audit API returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AuditEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: datetime
+    actor_type: str
+    actor_id: str
+    actor_name: str | None
+    action: str
+    entity_type: str
+    entity_id: str
+    branch_id: int | None
+    before: dict | None
+    after: dict | None
+    request_id: str | None
+    workflow_id: str | None
+    hash: str
+
+
+class AuditFilter(BaseModel):
+    entity_type: str | None = Field(default=None, max_length=64)
+    entity_id: str | None = Field(default=None, max_length=64)
+    action: str | None = Field(default=None, max_length=64)
+    limit: int = 50
+    cursor: str | None = None
+
+
+class ChainReportRead(BaseModel):
+    """The result of re-hashing the chain: ok, how many events were checked, the first broken link."""
+
+    model_config = ConfigDict(from_attributes=True)
+    ok: bool
+    checked: int
+    first_broken_id: int | None = None
+    problem: str | None = None

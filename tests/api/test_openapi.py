@@ -1,0 +1,125 @@
+"""The OpenAPI document describes what each JSON route really returns, and path ids are
+validated before they reach the database."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import create_branch, create_user, make_app, token_client
+
+JSON_TYPE = "application/json"
+
+
+def _resolve(doc: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        schema = doc["components"]["schemas"][name]
+    return schema
+
+
+def _says_nothing(doc: dict, schema: dict | None) -> bool:
+    """No schema, the empty `{}` FastAPI writes for an undeclared return, or a bare `dict`."""
+    schema = _resolve(doc, schema or {})
+    if not schema:
+        return True
+    return schema.get("type") == "object" and not schema.get("properties") and "$ref" not in str(schema)
+
+
+def untyped_routes(doc: dict) -> list[str]:
+    """Routes in the document whose 2xx answer does not say what it returns (pages are not in
+    the document: see the test below)."""
+    bad = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            ok = {code: r for code, r in op.get("responses", {}).items() if code.startswith("2")}
+            if not ok:
+                bad.append(f"{method.upper()} {path}: no 2xx response")
+                continue
+            for code, resp in ok.items():
+                content = resp.get("content", {})
+                if code == "204" or (content and JSON_TYPE not in content):
+                    continue  # no body, or a declared non-JSON one (a PDF label, a CSV export)
+                schema = content.get(JSON_TYPE, {}).get("schema")
+                if _says_nothing(doc, schema):
+                    bad.append(f"{method.upper()} {path}: {code} has no schema")
+    return bad
+
+
+@pytest.fixture
+def doc(sqlite_db, settings) -> dict:
+    return make_app(sqlite_db, settings).openapi()
+
+
+def test_every_json_route_declares_its_response(doc):
+    bad = untyped_routes(doc)
+    assert not bad, "JSON routes without a response model:\n" + "\n".join(sorted(bad))
+
+
+def test_the_checker_catches_an_untyped_route():
+    """The walk above must be able to fail: a route returning a bare dict is reported."""
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/api/v1/untyped")
+    async def untyped() -> dict:
+        return {}
+
+    @app.get("/api/v1/typed")
+    async def typed() -> list[int]:
+        return []
+
+    assert untyped_routes(app.openapi()) == ["GET /api/v1/untyped: 200 has no schema"]
+
+
+def test_pages_and_forms_are_not_in_the_api_document(doc):
+    """HTML pages and form posts are not part of the JSON API."""
+    assert doc["paths"], "the document lists no routes at all"
+    others = sorted(p for p in doc["paths"] if not p.startswith("/api/") and p != "/healthz")
+    assert not others, others
+
+
+def test_list_routes_return_a_page(doc):
+    """A list answers with its items and the cursor of the next page."""
+    pages = []
+    for path, item in doc["paths"].items():
+        op = item.get("get")
+        if not op or "{" in path.rsplit("/", 1)[-1] or not path.startswith("/api/v1/"):
+            continue
+        schema = op["responses"].get("200", {}).get("content", {}).get(JSON_TYPE, {}).get("schema")
+        props = _resolve(doc, schema or {}).get("properties", {})
+        if "items" in props:
+            pages.append(path)
+            assert "next_cursor" in props, f"{path} lists items without a next_cursor"
+    assert "/api/v1/orders" in pages and "/api/v1/products" in pages, pages
+
+
+WILD_IDS = ("-1", "0", str(2**63), "99999999999999999999999")
+ID_ROUTES = (
+    ("get", "/api/v1/orders/{id}"),
+    ("post", "/api/v1/orders/{id}/cancel"),
+    ("get", "/api/v1/products/{id}"),
+    ("get", "/api/v1/carts/{id}"),
+    ("get", "/api/v1/approvals/{id}"),
+    ("post", "/api/v1/shifts/{id}/close"),
+    ("delete", "/api/v1/tokens/{id}"),
+    ("get", "/api/v1/orders/1/parcels/{id}/label.pdf"),
+)
+
+
+async def test_a_wild_id_is_refused_never_a_server_error(sqlite_db, settings):
+    async with sqlite_db.sessionmaker.begin() as s:
+        b = await create_branch(s)
+        admin = await create_user(s, grants=[("admin", None), ("manager", b.id)])
+    api = await token_client(make_app(sqlite_db, settings), sqlite_db, admin)
+    bodies = {"post": {"reason": "x", "closing_count_minor": 0}}
+    for method, template in ID_ROUTES:
+        for wild in WILD_IDS:
+            url = template.replace("{id}", wild)
+            kw = {"json": bodies[method]} if method in bodies else {}
+            r = await api.request(method.upper(), url, **kw)
+            assert r.status_code in (404, 422), f"{method} {url}: {r.status_code} {r.text[:200]}"
+            assert r.headers["content-type"].startswith("application/problem+json"), url
+    # An id in a body is held to the same range before it can reach a workflow.
+    r = await api.post("/api/v1/carts/1/items", json={"product_id": 2**63, "qty": 1})
+    assert r.status_code == 422 and r.json()["code"] == "validation_failed", r.text

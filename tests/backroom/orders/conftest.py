@@ -1,0 +1,1 @@
+from tests.commerce_support import commerce_settings, localstripe  # noqa: F401  (fixtures)
