@@ -1,0 +1,50 @@
+"""Test-data helpers for loyalty and segments: a program in a currency of its own (so tests
+sharing a database never meet each other's active program), and members."""
+
+from __future__ import annotations
+
+import random
+import string
+
+from sqlalchemy import select
+
+from backroom.loyalty import service as loyalty
+from backroom.loyalty.models import LoyaltyProgram
+from backroom.loyalty.schemas import ProgramCreate, TierIn
+from tests.custops_helpers import create_customer
+from tests.helpers import TEST_ACTOR, create_branch
+
+TIERS = [
+    TierIn(name="Bronze", min_spend_minor=0, multiplier_percent=100),
+    TierIn(name="Silver", min_spend_minor=50_000, multiplier_percent=125, perks="Free shipping"),
+    TierIn(name="Gold", min_spend_minor=200_000, multiplier_percent=150, perks="Early access"),
+]
+
+
+async def fresh_currency(session) -> str:
+    used = set((await session.scalars(select(LoyaltyProgram.currency))).all()) | {"USD", "EUR", "GBP", "JPY"}
+    while True:
+        code = "".join(random.choices(string.ascii_uppercase, k=3))
+        if code not in used:
+            return code
+
+
+async def make_program(session, **kw) -> LoyaltyProgram:
+    data = ProgramCreate(
+        name=kw.pop("name", "Test rewards"),
+        currency=kw.pop("currency", None) or await fresh_currency(session),
+        tiers=kw.pop("tiers", TIERS),
+        **kw,
+    )
+    program = await loyalty.create_program(session, actor=TEST_ACTOR, data=data)
+    await loyalty.activate_program(session, actor=TEST_ACTOR, program_id=program.id)
+    return program
+
+
+async def make_member(session, program, *, branch=None, consent_email=True, **kw):
+    branch = branch or await create_branch(session)
+    customer = await create_customer(
+        session, branch=branch, currency=program.currency, consent_email=consent_email, **kw
+    )
+    member = await loyalty.enrol(session, actor=TEST_ACTOR, customer_id=customer.id, consent=True)
+    return customer, member
