@@ -124,3 +124,4 @@ class AdjustmentRead(BaseModel):
     status: str  # applied | pending_approval
     points: int
     balance: int
+    adjustment_id: int | None = None

@@ -3,6 +3,7 @@ adjustments, tiers, expiry and its notices. The ledger's arithmetic is in ledger
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -19,8 +20,16 @@ from backroom.db.base import utcnow
 from backroom.errors import Conflict, InvalidInput, not_found
 from backroom.loyalty import ledger
 from backroom.loyalty.errors import NotAMember, ProgramNotActive, ReasonRequired
+from backroom.loyalty.flow import (
+    ADJUSTMENT_WORKFLOW,
+    AdjustmentDecision,
+    AdjustmentInput,
+    adjustment_workflow_id,
+)
 from backroom.loyalty.models import (
+    AdjustmentStatus,
     EntryKind,
+    LoyaltyAdjustment,
     LoyaltyEntry,
     LoyaltyMember,
     LoyaltyProgram,
@@ -39,6 +48,7 @@ from backroom.loyalty.schemas import (
 )
 from backroom.money import exponent, format_money
 from backroom.notifications import service as notify
+from backroom.starts import service as starts
 
 REDEEM_CODE = "POINTS"  # what a customer types at checkout to pay with points
 NOTICE_DAYS = (30, 7)
@@ -482,10 +492,14 @@ async def adjust(
     member = await _member_or_refuse(session, customer_id)
     program = await get_program(session, member.program_id)
     if abs(points) > program.adjust_approval_points and not approved:
+        req = await _request_adjustment(session, actor=actor, member=member, points=points, reason=reason)
         return AdjustmentRead(
-            status="pending_approval", points=points, balance=await ledger.balance(session, member.id)
+            status="pending_approval",
+            points=points,
+            balance=await ledger.balance(session, member.id),
+            adjustment_id=req.id,
         )
-    key = key or f"adjust:{member.id}:{now.isoformat()}"
+    key = key or f"adjust:{member.id}:{uuid.uuid4().hex}"
     if points > 0:
         await ledger.award(
             session,
@@ -522,6 +536,84 @@ async def adjust(
         after={"points": points, "reason": reason},
     )
     return AdjustmentRead(status="applied", points=points, balance=await ledger.balance(session, member.id))
+
+
+async def _request_adjustment(
+    session: AsyncSession, *, actor: Actor, member: LoyaltyMember, points: int, reason: str
+) -> LoyaltyAdjustment:
+    """Record an adjustment above the threshold and start its approval workflow (outbox)."""
+    customer = await get_customer(session, member.customer_id)
+    req = LoyaltyAdjustment(
+        member_id=member.id,
+        customer_id=customer.id,
+        branch_id=customer.home_branch_id,
+        points=points,
+        reason=reason,
+        status=AdjustmentStatus.pending,
+        requested_by_id=actor.user_id,
+    )
+    session.add(req)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="loyalty.adjust_request",
+        entity_type="customer",
+        entity_id=customer.id,
+        branch_id=customer.home_branch_id,
+        after={"points": points, "reason": reason, "adjustment": req.id},
+    )
+    await starts.enqueue(
+        session,
+        run=ADJUSTMENT_WORKFLOW,
+        arg=AdjustmentInput(
+            adjustment_id=req.id,
+            customer_id=customer.id,
+            customer_name=customer.name,
+            branch_id=customer.home_branch_id,
+            points=points,
+            reason=reason,
+            requested_by_id=actor.user_id or 0,
+            requested_by_name=actor.name,
+        ),
+        workflow_id=adjustment_workflow_id(req.id),
+        branch_id=customer.home_branch_id,
+        customer_id=customer.id,
+    )
+    return req
+
+
+async def decide_adjustment(session: AsyncSession, *, actor: Actor, decision: AdjustmentDecision) -> None:
+    """The approval workflow's outcome: apply an approved adjustment once; close the others."""
+    req = await session.get(LoyaltyAdjustment, decision.adjustment_id)
+    if req is None:
+        raise not_found("Loyalty adjustment", decision.adjustment_id)
+    if req.status != AdjustmentStatus.pending:
+        return
+    req.decided_by_id = decision.decided_by_id
+    if decision.status == "approved":
+        await adjust(
+            session,
+            actor=actor,
+            customer_id=req.customer_id,
+            points=req.points,
+            reason=req.reason,
+            key=f"adjustment:{req.id}",
+            approved=True,
+        )
+        req.status = AdjustmentStatus.applied
+    else:
+        req.status = AdjustmentStatus.rejected if decision.status == "rejected" else AdjustmentStatus.expired
+        await audit.record(
+            session,
+            actor=actor,
+            action=f"loyalty.adjust_{req.status}",
+            entity_type="customer",
+            entity_id=req.customer_id,
+            branch_id=req.branch_id,
+            after={"adjustment": req.id, "points": req.points},
+        )
+    await session.flush()
 
 
 # --- Tiers ---------------------------------------------------------------------------------
@@ -562,7 +654,7 @@ async def recompute_tier(
         before={"tier": old.name if old else None},
         after={"tier": tier.name if tier else None},
     )
-    if customer.consent_email and tier is not None:
+    if customer.consent_email and tier is not None and old is not None:  # not on joining
         await notify.enqueue(
             session,
             kind="loyalty_tier",
