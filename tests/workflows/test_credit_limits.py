@@ -22,8 +22,6 @@ from tests.helpers import create_branch, create_user
 from worker.registry import Deps, build_worker
 from workflows.credit_limits import CreditLimitChangeWorkflow
 
-HISTORIES = Path(__file__).parent / "histories"
-
 
 @pytest.fixture
 async def world(sqlite_db):
