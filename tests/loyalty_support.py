@@ -48,3 +48,35 @@ async def make_member(session, program, *, branch=None, consent_email=True, **kw
     )
     member = await loyalty.enrol(session, actor=TEST_ACTOR, customer_id=customer.id, consent=True)
     return customer, member
+
+
+async def add_order(
+    session, customer, *, total_minor: int, placed_at, status: str = "delivered", currency="USD"
+):
+    """An order row as the order workflow leaves it (for segment and RFM tests: no stock, no
+    payment gateway involved)."""
+    from backroom.orders.models import Order
+    from tests.helpers import uniq
+
+    order = Order(
+        token=uniq("tok"),
+        idempotency_key=uniq("idem"),
+        request_hash="x" * 64,
+        customer_id=customer.id,
+        email=customer.email or "x@example.com",
+        ship_name=customer.name,
+        ship_line1="1 Main St",
+        ship_city="Town",
+        ship_postcode="1000",
+        ship_country="US",
+        status=status,
+        currency=currency,
+        subtotal_minor=total_minor,
+        total_minor=total_minor,
+        payment_method="pm_card_visa",
+        placed_at=placed_at,
+        branch_id=customer.home_branch_id,
+    )
+    session.add(order)
+    await session.flush()
+    return order
