@@ -49,7 +49,7 @@ async def test_rules_select_explain_and_preview(fresh_db):
     db = fresh_db
     now = utcnow()
     async with db.sessionmaker.begin() as s:
-        a, b, big, mid, new, other = await shop(s, now)
+        a, b, _big, _mid, _new, _other = await shop(s, now)
     vip = rules(
         {"attr": "home_branch", "op": "in", "value": [a.id]},
         {"attr": "spend", "op": "gte", "value": 50_000, "days": 365, "currency": "USD"},
@@ -127,7 +127,7 @@ async def test_snapshots_report_size_joins_and_leaves_and_segment_contains(fresh
     db = fresh_db
     now = utcnow()
     async with db.sessionmaker.begin() as s:
-        a, b, big, mid, new, other = await shop(s, now)
+        _a, _b, big, mid, new, _other = await shop(s, now)
         seg = await segments.create_segment(
             s,
             actor=TEST_ACTOR,
@@ -143,7 +143,7 @@ async def test_snapshots_report_size_joins_and_leaves_and_segment_contains(fresh
         assert await segments.snapshot(s, segment_id=seg.id, now=now - timedelta(days=1)) == 2
         assert await segments.snapshot(s, segment_id=seg.id, now=now - timedelta(days=1)) == 2  # idempotent
         await add_order(s, mid, total_minor=100, placed_at=now - timedelta(hours=1))  # Mid comes back
-        big_orders = await add_order(s, big, total_minor=1, placed_at=now)  # noqa: F841 - Big stays
+        await add_order(s, big, total_minor=1, placed_at=now)  # Big stays
         assert await segments.snapshot(s, segment_id=seg.id, now=now) == 3
         assert await segments.segment_contains(s, seg.id, mid.id) is True
         assert await segments.segment_contains(s, seg.id, new.id) is False
@@ -159,7 +159,7 @@ async def test_campaigns_respect_consent_and_need_approval_above_the_limit(fresh
     db = fresh_db
     now = utcnow()
     async with db.sessionmaker.begin() as s:
-        a, b, big, mid, new, other = await shop(s, now)
+        a, _b, big, mid, _new, other = await shop(s, now)
         everyone = await segments.create_segment(
             s,
             actor=TEST_ACTOR,
