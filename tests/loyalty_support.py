@@ -51,7 +51,7 @@ async def make_member(session, program, *, branch=None, consent_email=True, **kw
 
 
 async def add_order(
-    session, customer, *, total_minor: int, placed_at, status: str = "delivered", currency="USD"
+    session, customer, *, total_minor: int, placed_at, status: str = "delivered", currency="USD", product=None
 ):
     """An order row as the order workflow leaves it (for segment and RFM tests: no stock, no
     payment gateway involved)."""
@@ -79,4 +79,20 @@ async def add_order(
     )
     session.add(order)
     await session.flush()
+    if product is not None:  # one line of that product worth the whole order
+        from backroom.orders.models import OrderLine
+
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                product_id=product.id,
+                sku=product.sku,
+                name=product.name,
+                qty=1,
+                unit_price_minor=total_minor,
+                line_total_minor=total_minor,
+                fulfil_branch_id=customer.home_branch_id,
+            )
+        )
+        await session.flush()
     return order
