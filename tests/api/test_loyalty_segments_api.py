@@ -27,7 +27,7 @@ async def _world(db):
 
 async def test_programs_cards_and_adjustments(sqlite_db, settings):
     db = sqlite_db
-    a, b, admin, clerk_b, manager_a, currency, ann, bob = await _world(db)
+    _a, _b, admin, clerk_b, manager_a, currency, ann, bob = await _world(db)
     app = make_app(db, settings)
     async with await token_client(app, db, admin) as api:
         body = {
@@ -79,7 +79,7 @@ async def test_programs_cards_and_adjustments(sqlite_db, settings):
 
 async def test_segments_preview_create_filter_and_export(sqlite_db, settings):
     db = sqlite_db
-    a, b, admin, clerk_b, manager_a, currency, ann, bob = await _world(db)
+    a, _b, admin, clerk_b, _manager_a, currency, _ann, _bob = await _world(db)
     app = make_app(db, settings)
     rules = {
         "join": "and",
