@@ -55,6 +55,7 @@ class SegmentCampaign(IdMixin, Timestamps, Base):
 
     __tablename__ = "segment_campaigns"
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))  # the requester's
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(String(10000))
     status: Mapped[CampaignStatus] = mapped_column(String(20))

@@ -247,6 +247,7 @@ async def create_campaign(
         status=CampaignStatus.pending_approval,
         recipients=count,
         requested_by_id=actor.user_id,
+        branch_id=branch_id,
     )
     session.add(camp)
     await session.flush()

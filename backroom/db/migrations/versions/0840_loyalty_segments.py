@@ -109,6 +109,7 @@ def upgrade() -> None:
     op.create_table(
         "segment_campaigns",
         sa.Column("segment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("branch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("body", sa.String(length=10000), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -122,6 +123,9 @@ def upgrade() -> None:
         sa.Column("updated_at", backroom.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["decided_by_id"], ["users.id"], name=op.f("fk_segment_campaigns_decided_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["branch_id"], ["branches.id"], name=op.f("fk_segment_campaigns_branch_id_branches")
         ),
         sa.ForeignKeyConstraint(
             ["requested_by_id"], ["users.id"], name=op.f("fk_segment_campaigns_requested_by_id_users")
