@@ -762,6 +762,26 @@ async def send_expiry_notices(session: AsyncSession, *, now: datetime) -> int:
     return sent
 
 
+async def card_for_order(session: AsyncSession, order) -> CardRead | None:
+    """The storefront has no customer sign-in: its order page (whose secret link is the key)
+    shows the points of the order's customer, or of the one active customer with the e-mail
+    the order was placed with."""
+    customer_id = order.customer_id
+    if customer_id is None and order.email:
+        ids = (
+            await session.scalars(
+                select(Customer.id)
+                .where(
+                    Customer.email_norm == order.email.strip().lower(),
+                    Customer.status == CustomerStatus.active,
+                )
+                .limit(2)
+            )
+        ).all()
+        customer_id = ids[0] if len(ids) == 1 else None
+    return await card(session, customer_id, limit=0) if customer_id else None
+
+
 # --- The member's card ---------------------------------------------------------------------
 
 

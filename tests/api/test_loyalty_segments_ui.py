@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from backroom.loyalty import service as loyalty
 from tests.custops_helpers import create_customer
-from tests.helpers import TEST_ACTOR, browser_client, create_branch, create_user, make_app, uniq
+from tests.helpers import TEST_ACTOR, browser_client, client_for, create_branch, create_user, make_app, uniq
 from tests.loyalty_support import TIERS, fresh_currency
 
 
@@ -70,3 +70,22 @@ async def test_card_enrol_adjust_and_segment_builder(sqlite_db, settings):
     seg_id = r.headers["location"].split("/")[-1].split("?")[0]
     listed = await ui.get(f"/customers?segment={seg_id}")
     assert cust.name in listed.text
+
+
+async def test_storefront_order_page_shows_the_points_of_the_order_email(fresh_db, settings):
+    """The shop has no customer sign-in: the order page shows the balance of the customer with
+    the order's e-mail (redemption is at the staff cart / API with POINTS)."""
+    from backroom.db.base import utcnow
+    from tests.loyalty_support import add_order, make_member, make_program
+
+    db = fresh_db
+    async with db.sessionmaker.begin() as s:
+        program = await make_program(s, currency="USD")
+        customer, _ = await make_member(s, program)
+        await loyalty.adjust(s, actor=TEST_ACTOR, customer_id=customer.id, points=321, reason="Welcome")
+        order = await add_order(s, customer, total_minor=1000, placed_at=utcnow())
+        order.customer_id = None  # a guest checkout with the member's e-mail
+    app = make_app(db, settings)
+    async with client_for(app) as shop:
+        page = await shop.get(f"/shop/orders/{order.token}")
+    assert page.status_code == 200 and "Your points" in page.text and "<b>321</b>" in page.text
