@@ -224,7 +224,7 @@ async def test_approval_rule_and_changes(db):
 
 
 async def test_uses_follow_a_merged_customer_and_show_on_the_timeline(db):
-    from backroom.customers import ops
+    from backroom.customers import service as ops
     from tests.custops_helpers import create_customer
 
     async with db.sessionmaker.begin() as s:
