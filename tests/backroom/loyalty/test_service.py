@@ -17,7 +17,7 @@ from backroom.db.base import utcnow
 from backroom.loyalty import ledger
 from backroom.loyalty import service as loyalty
 from backroom.loyalty.errors import NotEnoughPoints, ReasonRequired
-from backroom.loyalty.models import LoyaltyAdjustment, LoyaltyEntry
+from backroom.loyalty.models import LoyaltyAdjustment, LoyaltyEntry, LoyaltyMember
 from backroom.loyalty.schemas import ProgramUpdate
 from backroom.notifications.models import Notification
 from backroom.orders import service as orders
@@ -193,3 +193,21 @@ async def test_expiry_policy_change_reaches_future_awards_only_and_notices_go_30
         assert points == 140 and last is not None
         assert (await loyalty.expire_batch(s, actor=ACTOR, now=now + timedelta(days=41)))[1] == 0
         assert await ledger.balance(s, member.id) == 30
+
+
+async def test_merging_customers_folds_their_ledgers_into_one_membership(fresh_db):
+    from backroom.customers import service as customers
+
+    db = fresh_db
+    async with db.sessionmaker.begin() as s:
+        program = await make_program(s, currency="USD")
+        keep, kept = await make_member(s, program)
+        lose, lost = await make_member(s, program)
+        await loyalty.adjust(s, actor=ACTOR, customer_id=keep.id, points=30, reason="a")
+        await loyalty.adjust(s, actor=ACTOR, customer_id=lose.id, points=45, reason="b")
+    async with db.sessionmaker.begin() as s:
+        await customers.merge(s, actor=ACTOR, loser_id=lose.id, survivor_id=keep.id)
+    async with db.read_sessionmaker() as s:
+        card = await loyalty.card(s, keep.id)
+        assert card.balance == 75 and card.member_id == kept.id
+        assert await s.get(LoyaltyMember, lost.id) is None
