@@ -231,7 +231,7 @@ async def claw_back(
             )
         )
         here = min(want, remaining) if a.expires_at > now else 0
-        if here:
+        if here or a.spend_minor:  # the refunded spend leaves the tier's 12 months too
             session.add(
                 _entry(
                     member,
@@ -247,21 +247,6 @@ async def claw_back(
                 )
             )
             await session.flush()
-        elif a.spend_minor:
-            session.add(
-                _entry(
-                    member,
-                    EntryKind.reverse,
-                    0,
-                    f"{key}:s{n}",
-                    now,
-                    award_id=a.id,
-                    source_type=source_type,
-                    source_id=source_id,
-                    spend_minor=-(a.spend_minor * num // den),
-                    reason="Earned on a refunded purchase",
-                )
-            )
         taken += here
         owed += want - here
     if owed:

@@ -40,6 +40,17 @@ from workflows.loyalty import (
 from workflows.segments import SegmentsNightlyWorkflow
 
 
+async def _inbox_row(db, handle):
+    """The approval request's inbox row, once the gate's first activity wrote it."""
+    for _ in range(100):
+        async with db.read_sessionmaker() as s:
+            row = await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == handle.id))
+        if row:
+            return row
+        await asyncio.sleep(0.05)
+    return None
+
+
 def _worker(env, db, settings, task_queue):
     return build_worker(
         env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
@@ -155,13 +166,7 @@ async def test_big_adjustment_waits_for_a_manager(ts_env, sqlite_db, settings, t
             id=adjustment_workflow_id(req.id),
             task_queue=task_queue,
         )
-        row = None
-        for _ in range(100):
-            async with db.read_sessionmaker() as s:
-                row = await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == handle.id))
-            if row:
-                break
-            await asyncio.sleep(0.05)
+        row = await _inbox_row(db, handle)
         assert row is not None and row.roles == "manager"
         async with db.read_sessionmaker() as s:
             p = await auth.principal_for(s, mgr, load_enforcer())
@@ -258,13 +263,7 @@ async def test_big_campaign_waits_for_a_manager_then_sends(
             id=seg_flow.campaign_workflow_id(camp.id),
             task_queue=task_queue,
         )
-        row = None
-        for _ in range(100):
-            async with db.read_sessionmaker() as s:
-                row = await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == handle.id))
-            if row:
-                break
-            await asyncio.sleep(0.05)
+        row = await _inbox_row(db, handle)
         assert row is not None
         async with db.read_sessionmaker() as s:
             p = await auth.principal_for(s, mgr, load_enforcer())
