@@ -75,6 +75,10 @@ async def run() -> None:
     from backroom.reports.schedules import ensure_schedules
 
     await ensure_schedules(client, settings)
+    # Loyalty (expiry, notices, tiers) and segments (RFM, snapshots): nightly Schedules.
+    from backroom.loyalty.schedules import ensure_schedules as ensure_nightly
+
+    await ensure_nightly(client, settings)
     poller = asyncio.create_task(run_poller(deps.sessionmaker, settings))
     # Workflows whose records were committed while Temporal was unreachable start from here.
     from backroom.starts.service import Outbox

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from backroom.customers.schemas import (
     TimelineItemRead,
 )
 from backroom.pagination import PageRead
+from backroom.segments import service as segments
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 
@@ -76,15 +77,20 @@ async def duplicates(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}},
 )
-async def export(session: Session, p: Principal = require("customers", "export")) -> StreamingResponse:
-    """All customers the caller may export, as CSV (streamed)."""
+async def export(
+    session: Session,
+    segment: int | None = Query(None, ge=1, le=2**63 - 1, description="Only members of this segment"),
+    p: Principal = require("customers", "export"),
+) -> StreamingResponse:
+    """All customers the caller may export (or a segment's), as CSV (streamed)."""
     branch_ids = p.branch_ids("customers", "export")
+    where = await segments.clause(session, segment) if segment else None
 
     async def rows():
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(repository.EXPORT_COLUMNS)
-        async for row in repository.export_rows(session, branch_ids=branch_ids):
+        async for row in repository.export_rows(session, branch_ids=branch_ids, where=where):
             writer.writerow(row)
             if buf.tell() > 64_000:
                 yield buf.getvalue()

@@ -13,6 +13,7 @@ from backroom.credit.schemas import LimitChangeIn, LimitRequestRead
 from backroom.customers import service
 from backroom.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
 from backroom.pagination import PageRead
+from backroom.segments import service as segments
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 
@@ -23,10 +24,12 @@ async def list_customers(
     q: str | None = Query(None, max_length=100),
     limit: int = Query(50, ge=1, le=200),
     cursor: str | None = Query(None, max_length=500),
+    segment: int | None = Query(None, ge=1, le=2**63 - 1, description="Only members of this segment"),
     p: Principal = require("customers", "list"),
 ) -> PageRead[CustomerRead]:
+    where = await segments.clause(session, segment) if segment else None
     page = await service.list_customers(
-        session, branch_ids=p.branch_ids("customers", "list"), q=q, limit=limit, cursor=cursor
+        session, branch_ids=p.branch_ids("customers", "list"), q=q, limit=limit, cursor=cursor, where=where
     )
     return PageRead[CustomerRead].of(page, CustomerRead)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from api.ui.crm import sections as operations_sections
+from api.ui.loyalty import card_context as loyalty_card
 from backroom import temporal
 from backroom.audit.service import trail
 from backroom.auth.principal import Principal
@@ -20,6 +21,7 @@ from backroom.customers import service
 from backroom.customers.schemas import CustomerCreate, CustomerUpdate
 from backroom.errors import AppError
 from backroom.money import parse_money
+from backroom.segments import service as segments
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Customers", "/customers", ("customers", "list"), 10)]
@@ -49,13 +51,25 @@ async def customers_page(
     request: Request,
     q: str | None = None,
     cursor: str | None = None,
+    segment: int | None = Query(None, ge=1, le=2**63 - 1),
     p: Principal = require("customers", "list"),
 ):
+    where = await segments.clause(session, segment) if segment else None
     page = await service.list_customers(
-        session, branch_ids=p.branch_ids("customers", "list"), q=q, cursor=cursor
+        session, branch_ids=p.branch_ids("customers", "list"), q=q, cursor=cursor, where=where
     )
     branches = await list_branches(session)
-    return render(request, "customers.html", p, page=page, q=q or "", branches=branches, values={}, errors={})
+    return render(
+        request,
+        "customers.html",
+        p,
+        page=page,
+        q=q or "",
+        segment=segment,
+        branches=branches,
+        values={},
+        errors={},
+    )
 
 
 @router.post("/customers")
@@ -111,6 +125,7 @@ async def _customer_page(request, session, settings, p, customer_id, values=None
         values=values or {},
         errors=errors or {},
         **await operations_sections(session, p, customer),
+        **await loyalty_card(session, p, customer),
     )
 
 

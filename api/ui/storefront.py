@@ -19,6 +19,7 @@ from backroom.carts.schemas import CartItem, CartQty, ProductId
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductFilter
 from backroom.errors import AppError, Forbidden, InvalidInput, WorkflowServiceUnavailable
+from backroom.loyalty import service as loyalty
 from backroom.orders import service as orders
 from backroom.orders import webhooks
 from backroom.orders.checkout import checkout
@@ -249,6 +250,7 @@ async def order_status(session: Session, settings: SettingsDep, request: Request
         label=CUSTOMER_STATUS.get(order.status, order.status),
         csrf_token=_sid(request) or "",
         can_authenticate=webhooks.can_confirm_3ds_for_test(order, settings),
+        points=await loyalty.card_for_order(session, order),
     )
 
 

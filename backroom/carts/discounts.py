@@ -76,6 +76,8 @@ async def collect(session: AsyncSession, basket: Basket) -> Offer:
         offer = await fn(session, basket, list(out.lines))
         out.lines.extend(offer.lines)
         out.refused.update(offer.refused)
+    for d in out.lines:  # a code one source does not know may be another's (POINTS: loyalty)
+        out.refused.pop(d.code, None)
     for code in basket.codes:
         if code not in out.refused and all(d.code != code for d in out.lines):
             out.refused[code] = f"The code {code} does not exist."

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.credit import events as credit_events
 from backroom.credit.errors import CreditAccountNotFound, CurrencyMismatch
 from backroom.credit.flow import hold_workflow_id
 from backroom.credit.models import (
@@ -225,6 +226,8 @@ async def post_entry(
     )
     if signed < 0 and account.on_hold:
         await _maybe_release(session, actor=actor, account=account, as_of=at)
+    if kind == EntryKind.sale:  # neighbours (loyalty) react to a new sale: credit/events.py
+        await credit_events.emit(session, entry, actor)
     return entry
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Text, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact, CustomerStatus
 from backroom.customers.normalize import digits, lower_or_none
@@ -67,11 +68,18 @@ async def search(
     limit: int = 50,
     cursor: str | None = None,
     exclude_status: CustomerStatus | None = None,
+    where: ColumnElement | None = None,
 ) -> Page:
     """Customers matching `q`, ordered by name with a keyset cursor. Read-only.
     A name with no substring match falls back to trigram similarity (typos) on PostgreSQL: the
     fallback costs ~20x a substring search on a million rows, so it runs only when needed."""
-    kw = {"branch_ids": branch_ids, "status": status, "tag": tag, "exclude_status": exclude_status}
+    kw = {
+        "branch_ids": branch_ids,
+        "status": status,
+        "tag": tag,
+        "exclude_status": exclude_status,
+        "where": where,
+    }
     page = await _search(session, q=q, limit=limit, cursor=cursor, **kw)
     if (
         not page.items
@@ -95,9 +103,12 @@ def search_statement(
     tag: str | None = None,
     exclude_status: CustomerStatus | None = None,
     fuzzy: bool = False,
+    where: ColumnElement | None = None,
 ):
     """(statement, sort column) of a search, before keyset ordering and limit. Pure."""
     stmt = select(Customer)
+    if where is not None:  # a caller's extra condition (a segment: backroom/segments)
+        stmt = stmt.where(where)
     if exclude_status:
         stmt = stmt.where(Customer.status != exclude_status)
     if q and q.strip():
@@ -179,7 +190,11 @@ EXPORT_COLUMNS = (
 
 
 async def export_rows(
-    session: AsyncSession, *, branch_ids: set[int] | None, batch: int = 1000
+    session: AsyncSession,
+    *,
+    branch_ids: set[int] | None,
+    batch: int = 1000,
+    where: ColumnElement | None = None,
 ) -> AsyncIterator[list]:
     """Customer rows for CSV export, in id order, batch by batch (keyset). Read-only."""
     last = 0
@@ -187,6 +202,8 @@ async def export_rows(
         stmt = select(Customer).where(Customer.id > last, Customer.status != CustomerStatus.merged)
         if branch_ids is not None:
             stmt = stmt.where(Customer.home_branch_id.in_(branch_ids or {-1}))
+        if where is not None:
+            stmt = stmt.where(where)
         rows = list((await session.execute(stmt.order_by(Customer.id).limit(batch))).scalars())
         if not rows:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
@@ -93,9 +94,11 @@ async def list_customers(
     q: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    where: ColumnElement | None = None,
 ) -> Page[Customer]:
     """Customers of the given branches (None: all) but merged ones, optionally matching name,
-    email or phone through the indexed search (repository.search). Read-only."""
+    email or phone through the indexed search (repository.search), and `where` (a segment's
+    condition, from backroom.segments.service.clause). Read-only."""
     return await repository.search(
         session,
         q=q,
@@ -104,6 +107,7 @@ async def list_customers(
         exclude_status=CustomerStatus.merged,
         limit=limit,
         cursor=cursor,
+        where=where,
     )
 
 

@@ -1,0 +1,269 @@
+"""The points ledger's mechanics: awards, FIFO takings, expiry, give-backs, claw-backs.
+
+Rules every function keeps (tests/backroom/loyalty/test_ledger_properties.py proves them over
+random sequences):
+- an award's `remaining` is its points plus every entry that names it (`award_id`);
+- points are only ever taken from unexpired awards with points remaining, oldest expiry first,
+  and never more than remains, so the balance (the sum of the member's entries) is never
+  negative and an expired point is never redeemed;
+- what a claw-back cannot take (the points were spent) is recorded as the member's debt and
+  paid from the next awards, never silently lost.
+Every write carries a unique `key`: a repeated call (a retried activity) changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from backroom.loyalty.errors import NotEnoughPoints
+from backroom.loyalty.models import EntryKind, LoyaltyEntry, LoyaltyMember
+
+AWARD_KINDS = (EntryKind.earn, EntryKind.adjust)
+
+
+def _is_award():
+    return and_(LoyaltyEntry.award_id.is_(None), LoyaltyEntry.points > 0)
+
+
+def _remaining_subquery():
+    taken = aliased(LoyaltyEntry)
+    return (
+        select(func.coalesce(func.sum(taken.points), 0))
+        .where(taken.award_id == LoyaltyEntry.id)
+        .scalar_subquery()
+    )
+
+
+async def balance(session: AsyncSession, member_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.coalesce(func.sum(LoyaltyEntry.points), 0)).where(LoyaltyEntry.member_id == member_id)
+        )
+    )
+
+
+async def open_awards(
+    session: AsyncSession, member_id: int, now: datetime, *, expired: bool = False
+) -> list[tuple[LoyaltyEntry, int]]:
+    """(award, remaining) with points left: unexpired ones in FIFO order (oldest expiry first),
+    or with `expired=True` the ones past their expiry."""
+    remaining = (LoyaltyEntry.points + _remaining_subquery()).label("remaining")
+    when = LoyaltyEntry.expires_at <= now if expired else LoyaltyEntry.expires_at > now
+    rows = await session.execute(
+        select(LoyaltyEntry, remaining)
+        .where(LoyaltyEntry.member_id == member_id, _is_award(), when, remaining > 0)
+        .order_by(LoyaltyEntry.expires_at, LoyaltyEntry.id)
+    )
+    return [(e, int(r)) for e, r in rows.all()]
+
+
+async def available(session: AsyncSession, member_id: int, now: datetime) -> int:
+    return sum(r for _, r in await open_awards(session, member_id, now))
+
+
+async def _existing(session: AsyncSession, key: str) -> LoyaltyEntry | None:
+    return await session.scalar(select(LoyaltyEntry).where(LoyaltyEntry.key.startswith(key)).limit(1))
+
+
+def _entry(
+    member: LoyaltyMember, kind: EntryKind, points: int, key: str, now: datetime, **kw
+) -> LoyaltyEntry:
+    return LoyaltyEntry(member_id=member.id, kind=kind, points=points, key=key, at=now, **kw)
+
+
+async def award(
+    session: AsyncSession,
+    member: LoyaltyMember,
+    *,
+    points: int,
+    kind: EntryKind,
+    expiry_days: int,
+    key: str,
+    now: datetime,
+    **kw,
+) -> LoyaltyEntry | None:
+    """Write an award expiring `expiry_days` after `now` (its own terms, kept whatever the
+    program says later); a member's debt is paid from it first. None if `key` was written."""
+    if await session.scalar(select(LoyaltyEntry.id).where(LoyaltyEntry.key == key)):
+        return None
+    entry = _entry(member, kind, points, key, now, expires_at=now + timedelta(days=expiry_days), **kw)
+    session.add(entry)
+    await session.flush()
+    if member.debt_points:
+        paid = min(member.debt_points, points)
+        session.add(
+            _entry(
+                member, EntryKind.reverse, -paid, f"{key}:debt", now, award_id=entry.id, reason="Debt paid"
+            )
+        )
+        member.debt_points -= paid
+        await session.flush()
+    return entry
+
+
+async def take(
+    session: AsyncSession,
+    member: LoyaltyMember,
+    *,
+    points: int,
+    kind: EntryKind,
+    key: str,
+    now: datetime,
+    partial: bool = False,
+    **kw,
+) -> int:
+    """Take `points` FIFO from unexpired awards (one entry per award, keys `key:n`). Refuses
+    when there are not enough, unless `partial`; returns what was taken (0 if `key` was written)."""
+    if await _existing(session, f"{key}:"):
+        return 0
+    awards = await open_awards(session, member.id, now)
+    have = sum(r for _, r in awards)
+    if have < points and not partial:
+        raise NotEnoughPoints(f"Only {have} points are available; {points} were asked for.")
+    left = points
+    for n, (a, remaining) in enumerate(awards):
+        if left <= 0:
+            break
+        part = min(left, remaining)
+        session.add(_entry(member, kind, -part, f"{key}:{n}", now, award_id=a.id, **kw))
+        left -= part
+    await session.flush()
+    return points - left
+
+
+async def expire_due(session: AsyncSession, member: LoyaltyMember, now: datetime) -> int:
+    """Expire what is left of every award past its date. Idempotent. Returns points expired."""
+    total = 0
+    for a, remaining in await open_awards(session, member.id, now, expired=True):
+        # A give-back may restore points to an award after it expired once: key per amount left.
+        key = f"expire:{a.id}:{remaining}:{await _count_takings(session, a.id)}"
+        session.add(_entry(member, EntryKind.expire, -remaining, key, now, award_id=a.id))
+        total += remaining
+    await session.flush()
+    return total
+
+
+async def _count_takings(session: AsyncSession, award_id: int) -> int:
+    return int(await session.scalar(select(func.count()).where(LoyaltyEntry.award_id == award_id)))
+
+
+async def give_back(
+    session: AsyncSession, member: LoyaltyMember, *, source_type: str, source_id: str, key: str, now: datetime
+) -> int:
+    """Return the points a source (an order) redeemed, to the awards they came from; points
+    whose award has expired meanwhile expire again at once. Idempotent by `key`."""
+    if await _existing(session, f"{key}:"):
+        return 0
+    rows = await session.scalars(
+        select(LoyaltyEntry).where(
+            LoyaltyEntry.member_id == member.id,
+            LoyaltyEntry.kind == EntryKind.redeem,
+            LoyaltyEntry.source_type == source_type,
+            LoyaltyEntry.source_id == source_id,
+        )
+    )
+    total = 0
+    for n, r in enumerate(rows.all()):
+        session.add(
+            _entry(
+                member,
+                EntryKind.reverse,
+                -r.points,
+                f"{key}:{n}",
+                now,
+                award_id=r.award_id,
+                source_type=source_type,
+                source_id=source_id,
+                reason="Points given back",
+            )
+        )
+        total -= r.points
+    await session.flush()
+    await expire_due(session, member, now)
+    return total
+
+
+async def claw_back(
+    session: AsyncSession,
+    member: LoyaltyMember,
+    *,
+    source_type: str,
+    source_id: str,
+    share: tuple[int, int] = (1, 1),
+    key: str,
+    now: datetime,
+) -> tuple[int, int]:
+    """Take back `share` (numerator, denominator) of what a source earned: first from the
+    awards themselves, then FIFO from other unexpired awards; what remains unpaid becomes
+    the member's debt. Points of those awards that had already expired are not owed. Returns
+    (taken, debt added). Idempotent by `key`."""
+    if await _existing(session, f"{key}:"):
+        return 0, 0
+    awards = (
+        await session.scalars(
+            select(LoyaltyEntry).where(
+                LoyaltyEntry.member_id == member.id,
+                _is_award(),
+                LoyaltyEntry.source_type == source_type,
+                LoyaltyEntry.source_id == source_id,
+            )
+        )
+    ).all()
+    num, den = share
+    owed = 0
+    taken = 0
+    for n, a in enumerate(awards):
+        want = a.points * num // den
+        expired = -int(
+            await session.scalar(
+                select(func.coalesce(func.sum(LoyaltyEntry.points), 0)).where(
+                    LoyaltyEntry.award_id == a.id, LoyaltyEntry.kind == EntryKind.expire
+                )
+            )
+        )
+        want = max(0, want - expired)
+        remaining = a.points + int(
+            await session.scalar(
+                select(func.coalesce(func.sum(LoyaltyEntry.points), 0)).where(LoyaltyEntry.award_id == a.id)
+            )
+        )
+        here = min(want, remaining) if a.expires_at > now else 0
+        if here or a.spend_minor:  # the refunded spend leaves the tier's 12 months too
+            session.add(
+                _entry(
+                    member,
+                    EntryKind.reverse,
+                    -here,
+                    f"{key}:a{n}",
+                    now,
+                    award_id=a.id,
+                    source_type=source_type,
+                    source_id=source_id,
+                    spend_minor=-(a.spend_minor * num // den),
+                    reason="Earned on a refunded purchase",
+                )
+            )
+            await session.flush()
+        taken += here
+        owed += want - here
+    if owed:
+        more = await take(
+            session,
+            member,
+            points=owed,
+            kind=EntryKind.reverse,
+            key=f"{key}:x",
+            now=now,
+            partial=True,
+            source_type=source_type,
+            source_id=source_id,
+            reason="Earned on a refunded purchase",
+        )
+        taken += more
+        owed -= more
+    member.debt_points += owed
+    await session.flush()
+    return taken, owed

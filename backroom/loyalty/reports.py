@@ -1,0 +1,152 @@
+"""The loyalty report set: members joined, points issued / redeemed / expired / reversed,
+the money redeemed, the outstanding liability (points held at the period's end, valued at the
+program's point value) and tier changes, by branch (the member's home branch) and day."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+
+from backroom.customers.models import Customer
+from backroom.loyalty.models import EntryKind, LoyaltyEntry, LoyaltyMember, LoyaltyProgram
+from backroom.reports.catalog import Field, FunctionReport, Measure, Source, Unit, audit_source, register
+
+E = LoyaltyEntry
+
+ENTRIES = Source(
+    key="loyalty_entries",
+    record="ledger entry",
+    table=E.__table__.join(LoyaltyMember, LoyaltyMember.id == E.member_id)
+    .join(Customer, Customer.id == LoyaltyMember.customer_id)
+    .join(LoyaltyProgram, LoyaltyProgram.id == LoyaltyMember.program_id),
+    id=E.id,
+    at=E.at,
+    branch=Customer.home_branch_id,
+    currency=LoyaltyProgram.currency,
+    fields=(
+        Field("Customer", Customer.name),
+        Field("Kind", E.kind),
+        Field("Points", E.points, "number"),
+        Field("Reason", E.reason),
+    ),
+    link=("/customers/{}", Customer.id),
+)
+
+MEMBERS = Source(
+    key="loyalty_members",
+    record="member",
+    table=LoyaltyMember.__table__.join(Customer, Customer.id == LoyaltyMember.customer_id),
+    id=LoyaltyMember.id,
+    at=LoyaltyMember.created_at,
+    branch=Customer.home_branch_id,
+    fields=(Field("Customer", Customer.name), Field("Enrolled by", LoyaltyMember.enrolled_by)),
+    link=("/customers/{}", Customer.id),
+)
+
+
+def liability_at(end: datetime) -> Source:
+    """Per member, the points held at `end` valued at the program's point value."""
+    per_member = (
+        select(
+            LoyaltyMember.id.label("id"),
+            func.max(E.at).label("at"),
+            Customer.home_branch_id.label("branch_id"),
+            LoyaltyProgram.currency.label("currency"),
+            Customer.id.label("customer_id"),
+            Customer.name.label("customer"),
+            func.sum(E.points).label("points"),
+            (func.sum(E.points) * func.max(LoyaltyProgram.point_value_minor)).label("value_minor"),
+        )
+        .join(E, E.member_id == LoyaltyMember.id)
+        .join(Customer, Customer.id == LoyaltyMember.customer_id)
+        .join(LoyaltyProgram, LoyaltyProgram.id == LoyaltyMember.program_id)
+        .where(E.at < end)
+        .group_by(
+            LoyaltyMember.id, Customer.home_branch_id, LoyaltyProgram.currency, Customer.id, Customer.name
+        )
+        .subquery("loyalty_liability")
+    )
+    c = per_member.c
+    return Source(
+        key="loyalty_liability",
+        record="member",
+        table=per_member,
+        id=c.id,
+        at=c.at,
+        branch=c.branch_id,
+        where=c.points > 0,
+        currency=c.currency,
+        fields=(
+            Field("Customer", c.customer),
+            Field("Points", c.points, "number"),
+            Field("Value", c.value_minor, "money"),
+        ),
+        link=("/customers/{}", c.customer_id),
+        as_of=liability_at,
+    )
+
+
+LIABILITY = liability_at(datetime(2000, 1, 1))
+TIERS = audit_source("loyalty_tier_changes", "tier change", ("loyalty.tier_change",), link=None)
+
+register(
+    FunctionReport(
+        key="loyalty",
+        label="Loyalty",
+        order=35,
+        main="issued",
+        measures=[
+            Measure("joined", "Members joined", Unit.COUNT, MEMBERS),
+            Measure(
+                "issued",
+                "Points issued",
+                Unit.COUNT,
+                ENTRIES,
+                value=E.points,
+                where=and_(E.award_id.is_(None), E.points > 0),
+            ),
+            Measure(
+                "redeemed",
+                "Points redeemed",
+                Unit.COUNT,
+                ENTRIES,
+                value=-E.points,
+                where=E.kind == EntryKind.redeem,
+            ),
+            Measure(
+                "expired",
+                "Points expired",
+                Unit.COUNT,
+                ENTRIES,
+                value=-E.points,
+                where=E.kind == EntryKind.expire,
+            ),
+            Measure(
+                "reversed",
+                "Points reversed (refunds)",
+                Unit.COUNT,
+                ENTRIES,
+                value=-E.points,
+                where=E.kind == EntryKind.reverse,
+            ),
+            Measure(
+                "redeemed_value",
+                "Discounts paid with points",
+                Unit.MONEY,
+                ENTRIES,
+                value=-E.points * LoyaltyProgram.point_value_minor,
+                where=E.kind == EntryKind.redeem,
+            ),
+            Measure(
+                "liability",
+                "Outstanding points liability",
+                Unit.MONEY,
+                LIABILITY,
+                value=LIABILITY.table.c.value_minor,
+                description="Points held at the period's end, at the program's point value.",
+            ),
+            Measure("tier_changes", "Tier changes", Unit.COUNT, TIERS),
+        ],
+    )
+)

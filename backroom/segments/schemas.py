@@ -1,0 +1,188 @@
+"""A segment's rules as data: a group of conditions (or nested groups) joined by AND or OR.
+Stored as JSON, validated here, compiled to SQLAlchemy by rules.py; never SQL text."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from backroom.ids import RecordId
+
+
+class Attr(StrEnum):
+    home_branch = "home_branch"  # value: branch ids
+    tag = "tag"  # value: a tag
+    consent_email = "consent_email"  # value: true/false
+    credit_on_hold = "credit_on_hold"  # value: true/false
+    loyalty_tier = "loyalty_tier"  # value: tier names
+    spend = "spend"  # value: minor units in `currency`, over the last `days`
+    orders = "orders"  # value: number of orders over the last `days`
+    last_order_days = "last_order_days"  # value: days since the last order (never ordered: excluded)
+    rfm_r = "rfm_r"
+    rfm_f = "rfm_f"
+    rfm_m = "rfm_m"
+    open_complaints = "open_complaints"  # value: number of open complaints
+    created_days = "created_days"  # value: days since the customer was created
+
+
+class Op(StrEnum):
+    is_ = "is"
+    is_not = "is_not"
+    in_ = "in"
+    gte = "gte"
+    lte = "lte"
+
+
+ALLOWED: dict[Attr, tuple[set[Op], type]] = {
+    Attr.home_branch: ({Op.in_}, list),
+    Attr.tag: ({Op.is_, Op.is_not}, str),
+    Attr.consent_email: ({Op.is_}, bool),
+    Attr.credit_on_hold: ({Op.is_}, bool),
+    Attr.loyalty_tier: ({Op.in_}, list),
+    Attr.spend: ({Op.gte, Op.lte}, int),
+    Attr.orders: ({Op.gte, Op.lte}, int),
+    Attr.last_order_days: ({Op.gte, Op.lte}, int),
+    Attr.rfm_r: ({Op.gte, Op.lte, Op.is_}, int),
+    Attr.rfm_f: ({Op.gte, Op.lte, Op.is_}, int),
+    Attr.rfm_m: ({Op.gte, Op.lte, Op.is_}, int),
+    Attr.open_complaints: ({Op.gte, Op.lte}, int),
+    Attr.created_days: ({Op.gte, Op.lte}, int),
+}
+WINDOWED = {Attr.spend, Attr.orders}
+LABELS = {
+    Attr.home_branch: "Home branch",
+    Attr.tag: "Tag",
+    Attr.consent_email: "Agreed to e-mail",
+    Attr.credit_on_hold: "Credit on hold",
+    Attr.loyalty_tier: "Loyalty tier",
+    Attr.spend: "Spend",
+    Attr.orders: "Orders",
+    Attr.last_order_days: "Days since last order",
+    Attr.rfm_r: "Recency score",
+    Attr.rfm_f: "Frequency score",
+    Attr.rfm_m: "Monetary score",
+    Attr.open_complaints: "Open complaints",
+    Attr.created_days: "Days as a customer",
+}
+
+
+class Condition(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    kind: Literal["condition"] = "condition"
+    attr: Attr
+    op: Op
+    value: bool | int | str | list[int | str]
+    days: int | None = Field(default=None, ge=1, le=3660)  # spend / orders: the window
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")  # spend
+
+    @model_validator(mode="after")
+    def _check(self) -> Condition:
+        ops, kind = ALLOWED[self.attr]
+        label = LABELS[self.attr]
+        if self.op not in ops:
+            raise ValueError(f"{label} cannot be compared with '{self.op}'.")
+        v = self.value
+        ok = isinstance(v, kind) and (kind is not int or not isinstance(v, bool))
+        if not ok:
+            want = {list: "a list", str: "a text", bool: "yes or no", int: "a whole number"}[kind]
+            raise ValueError(f"{label} needs {want}.")
+        if kind is list and not (1 <= len(v) <= 100):
+            raise ValueError(f"{label}: choose between 1 and 100 values.")
+        if kind is int and not (0 <= v <= 10**12):
+            raise ValueError(f"{label}: the number must be between 0 and 10^12.")
+        if self.attr.value.startswith("rfm_") and not (1 <= v <= 5):
+            raise ValueError(f"{label}: scores go from 1 to 5.")
+        if self.attr in WINDOWED and self.days is None:
+            raise ValueError(f"{label}: say over how many days.")
+        if self.attr == Attr.spend and self.currency is None:
+            raise ValueError("Spend: say in which currency.")
+        if self.attr == Attr.tag and not (1 <= len(v) <= 50):
+            raise ValueError("Tag: 1 to 50 characters.")
+        return self
+
+
+class Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["group"] = "group"
+    join: Literal["and", "or"] = "and"
+    conditions: list[Condition | Group] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _depth(self) -> Group:
+        def depth(g: Group) -> int:
+            return 1 + max((depth(c) for c in g.conditions if isinstance(c, Group)), default=0)
+
+        if depth(self) > 3:
+            raise ValueError("Groups can be nested at most three deep.")
+        return self
+
+
+class SegmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=500)
+    rules: Group
+
+
+class SegmentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    description: str | None = Field(default=None, max_length=500)
+    rules: Group | None = None
+
+
+class SegmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    description: str
+    rules: Group
+    explained: str = ""
+    created_at: datetime
+
+
+class MemberSample(BaseModel):
+    id: int
+    name: str
+    email: str | None
+    home_branch: str
+
+
+class Preview(BaseModel):
+    count: int
+    sample: list[MemberSample]
+    explained: str
+
+
+class SizePoint(BaseModel):
+    day: date
+    size: int
+    joined: int
+    left: int
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=10000)
+
+
+class CampaignRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    segment_id: int
+    subject: str
+    status: str
+    recipients: int
+
+
+class RfmRun(BaseModel):
+    customers: int
+    computed_at: datetime
+
+
+SegmentId = RecordId
+Group.model_rebuild()
