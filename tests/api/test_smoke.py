@@ -1,8 +1,13 @@
+import pytest
+
 from backroom.audit.service import verify
 from tests.helpers import browser_client, create_branch, create_user, make_app, token_client
 
 
-async def test_sign_in_and_token(db, settings):
+@pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
+async def test_sign_in_and_token(fresh_db, settings):
+    """Asserts on the whole audit chain, so it owns its database."""
+    db = fresh_db
     async with db.sessionmaker.begin() as s:
         b = await create_branch(s)
         u = await create_user(s, grants=[("clerk", b.id)])

@@ -46,7 +46,10 @@ async def test_update_and_delete_of_audit_events_are_refused(db, statement):
         assert await s.scalar(select(AuditEvent.action).where(AuditEvent.id == last)) != "tampered"
 
 
-async def test_cli_and_api_report_an_intact_chain(db, settings):
+@pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
+async def test_cli_and_api_report_an_intact_chain(fresh_db, settings):
+    """Asserts on the whole audit chain, so it owns its database."""
+    db = fresh_db
     _b, auditor, clerk = await _some_events(db)
     run = cli(db, "audit", "verify")
     assert run.returncode == 0, run.stdout + run.stderr
