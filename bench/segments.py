@@ -46,7 +46,7 @@ SELECT 't' || g, 'i' || g, 'h', c.id, 'x@example.com', 'X', '1 Main', 'Town', '1
   CASE WHEN g %% 20 = 0 THEN 'cancelled' ELSE 'delivered' END, 'USD', 0, 0, 0, 0,
   1000 + (g * 7919) %% 40000, 0, 0, 'card', now() - ((g * 104729) %% 730) * interval '1 day', c.home_branch_id,
   now(), now()
-FROM generate_series(1, %(n)s) g JOIN customers c ON c.id = %(first)s + (g * 48271) %% %(rows)s
+FROM generate_series(1::bigint, %(n)s) g JOIN customers c ON c.id = %(first)s + (g * 48271) %% %(rows)s
 """
 
 
