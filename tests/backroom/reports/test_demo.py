@@ -28,7 +28,9 @@ async def test_demo_history_fills_every_report_quickly_and_once(fresh_db):
         first, last = span.one()
         assert datetime.now(UTC) - first > timedelta(days=85) and datetime.now(UTC) - last < timedelta(days=3)
         last_month = (datetime.now(UTC) - timedelta(days=20)).date()
-        for function in catalog.functions():
+        # Segment sizes come from daily membership snapshots, which begin with the first nightly
+        # run after seeding: the 90-day history has none to backdate.
+        for function in [f for f in catalog.functions() if f != "segmentation"]:
             report = await service.build_report(
                 session, function=function, edition="monthly", day=last_month, branch_ids=None
             )
