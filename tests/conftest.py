@@ -8,6 +8,7 @@ import sys
 import sysconfig
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -16,6 +17,7 @@ import pytest_asyncio
 
 # Real argon2 hashes, with cheap parameters so that creating test users stays fast.
 from argon2 import PasswordHasher
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -150,6 +152,18 @@ async def ts_env():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"), data_converter=pydantic_data_converter
     )
+
+    async def sleep(duration: timedelta | float) -> None:
+        # The SDK's sleep keeps the client's default 30 s RPC deadline, but skipping pauses
+        # while an activity runs, and under a loaded CI machine a long skip took longer than
+        # that in real time ("Timeout expired"). Same call, a deadline that fits the load.
+        req = SleepRequest()
+        req.duration.FromTimedelta(
+            duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
+        )
+        await env.client.test_service.unlock_time_skipping_with_sleep(req, timeout=timedelta(minutes=5))
+
+    env.sleep = sleep
     yield env
     await env.shutdown()
 
