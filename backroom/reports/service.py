@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -262,6 +262,7 @@ async def _cube(
     for m in _base_measures(scope.fr, measures):
         by_source[id(m.source)].append(m)
         sources[id(m.source)] = m.source
+    jobs: list[tuple[Any, Callable[[Any], None]]] = []
     for sid, ms in by_source.items():
         src, names = sources[sid], [m.name for m in ms]
         if not _usable(src, scope.filters):
@@ -286,15 +287,7 @@ async def _cube(
                         .where(*_conditions(s, [w], scope.filters, timed=False))
                         .group_by(b, c)
                     )
-                    for row in (await session.execute(stmt)).all():
-                        _add(
-                            values,
-                            period,
-                            {None: NONE_KEY, Dimension.BRANCH: str(row[0])},
-                            names,
-                            row[1],
-                            row[2:],
-                        )
+                    jobs.append((stmt, partial(_take_as_of, values, period, names)))
             continue
         span = [Window(c.tz, c.branch_ids, p.start, c.end, ()) for c, p in zip(cur, prev, strict=True)]
         # The day key is "" before the current period: that is the period column too.
@@ -320,37 +313,77 @@ async def _cube(
                 .where(*where)
                 .group_by(func.grouping_sets(*sets))
             )
-            n = len(columns) + 1
-            width = len(grouped)
-            for row in (await session.execute(stmt)).all():
-                m = row._mapping
-                period = CUR if m["day"] else PREV
-                # GROUPING() sets a bit per column aggregated away; the one left at 0 is the set's.
-                kept = next(i for i in range(width) if not (m["gset"] >> (width - 1 - i)) & 1)
-                if kept == 0:
-                    at = {None: NONE_KEY, Dimension.BRANCH: str(m["branch"])}
-                    if period == CUR:
-                        at[Dimension.DAY] = m["day"]
-                else:
-                    dim, col = extra[kept - 1]
-                    if period == PREV:
-                        continue
-                    value = m[col.name]
-                    at = {dim: NONE_KEY if value is None else str(value)}
-                _add(values, period, at, names, m["cur"], row[n:])
+            jobs.append((stmt, partial(_take_sets, values, names, extra, len(columns) + 1)))
             continue
         stmt = select(*columns, *aggregates).select_from(src.table).where(*where).group_by(*columns)
-        n = len(columns)
-        for row in (await session.execute(stmt)).all():
-            m = row._mapping
-            period = CUR if m["day"] else PREV
+        jobs.append((stmt, partial(_take_rows, values, names, extra, len(columns))))
+    await _run_all(session, jobs)
+    return Cube(values, unavailable)
+
+
+def _take_as_of(values: dict, period: str, names: list[str], rows) -> None:
+    for row in rows:
+        _add(values, period, {None: NONE_KEY, Dimension.BRANCH: str(row[0])}, names, row[1], row[2:])
+
+
+def _take_sets(values: dict, names: list[str], extra: list, n: int, rows) -> None:
+    width = len(extra) + 1
+    for row in rows:
+        m = row._mapping
+        period = CUR if m["day"] else PREV
+        # GROUPING() sets a bit per column aggregated away; the one left at 0 is the set's.
+        kept = next(i for i in range(width) if not (m["gset"] >> (width - 1 - i)) & 1)
+        if kept == 0:
             at = {None: NONE_KEY, Dimension.BRANCH: str(m["branch"])}
             if period == CUR:
                 at[Dimension.DAY] = m["day"]
-            for dim, col in extra:
-                at[dim] = NONE_KEY if m[col.name] is None else str(m[col.name])
-            _add(values, period, at, names, m["cur"], row[n:])
-    return Cube(values, unavailable)
+        else:
+            dim, col = extra[kept - 1]
+            if period == PREV:
+                continue
+            value = m[col.name]
+            at = {dim: NONE_KEY if value is None else str(value)}
+        _add(values, period, at, names, m["cur"], row[n:])
+
+
+def _take_rows(values: dict, names: list[str], extra: list, n: int, rows) -> None:
+    for row in rows:
+        m = row._mapping
+        period = CUR if m["day"] else PREV
+        at = {None: NONE_KEY, Dimension.BRANCH: str(m["branch"])}
+        if period == CUR:
+            at[Dimension.DAY] = m["day"]
+        for dim, col in extra:
+            at[dim] = NONE_KEY if m[col.name] is None else str(m[col.name])
+        _add(values, period, at, names, m["cur"], row[n:])
+
+
+# Report queries at once per report on PostgreSQL: each is one scan of one table, and the
+# machine has more than one core. Bounded so that one report cannot take the whole pool.
+REPORT_QUERY_FANOUT = 4
+
+
+async def _run_all(session: AsyncSession, jobs: list[tuple[Any, Callable[[Any], None]]]) -> None:
+    """Run each job's statement and hand its rows to the job's handler. On PostgreSQL the
+    statements of a read-only session run at once on their own connections (jit off, as in the
+    caller's transaction); the handlers run one at a time after each answer. Otherwise in turn."""
+    conn = await session.connection()
+    # Other connections cannot see what this transaction wrote: fan out only from read sessions.
+    readonly = conn.sync_connection.get_execution_options().get("readonly", False)
+    if not is_postgres(session) or len(jobs) < 2 or not readonly:
+        for stmt, take in jobs:
+            take((await session.execute(stmt)).all())
+        return
+    gate = asyncio.Semaphore(REPORT_QUERY_FANOUT)
+
+    async def one(stmt) -> list:
+        async with gate, AsyncSession(bind=session.bind) as own:
+            await _no_jit(own)
+            return list((await own.execute(stmt)).all())
+
+    results = await asyncio.gather(*(one(stmt) for stmt, _ in jobs))
+    for (_, take), rows in zip(jobs, results, strict=True):
+        take(rows)
 
 
 def _rebind(m: Measure, declared: Source, actual: Source) -> Measure:
