@@ -8,6 +8,7 @@ every card, comparison and trend line is cut from that one frame."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -32,6 +33,7 @@ from backroom.complaints.models import Complaint
 from backroom.complaints.sla import sla_status
 from backroom.credit.models import CreditHold
 from backroom.crm.models import FollowUpTask
+from backroom.db.session import fan_out
 from backroom.errors import InvalidInput
 from backroom.orders.models import Alert as OrderAlert
 from backroom.orders.models import Order
@@ -163,18 +165,35 @@ async def cards(
     targets = await _targets(session, module, branches, today)
     out: list[Card] = []
     frames: dict[tuple[str, str], pd.DataFrame] = {}
+    plans = []
     for fn, kpis in by_function.items():
         fr = catalog.get(fn)
         ms = [fr.measure(k.measure) for k in kpis]
         usable = [m for m in ms if all(_usable(b.source, filters) for b in _bases(fr, m))]
+        scope = Scope(fr, usable[0], branches, filters, currency if single else None) if usable else None
+        plans.append((fn, kpis, fr, ms, usable, scope))
+
+    def ask(scope: Scope, usable: list) -> Callable[[AsyncSession], Awaitable[pd.DataFrame]]:
+        async def run(s: AsyncSession) -> pd.DataFrame:
+            return await hourly(s, scope, start, end, measures=usable, by_currency=not single, grain="day")
+
+        return run
+
+    # Each function's sources at once where the session allows (backroom.db.session.fan_out).
+    asked = [p for p in plans if p[5] is not None]
+    answers = dict(
+        zip(
+            [p[0] for p in asked],
+            await fan_out(session, [ask(p[5], p[4]) for p in asked]),
+            strict=True,
+        )
+    )
+    for fn, kpis, fr, ms, usable, scope in plans:
         # Money is never summed across currencies: with branches in several currencies the money
         # cards (and money ratios) show the first currency only; counts cover every branch. One
         # query per source either way: grouped by currency too, split here.
         if usable:
-            scope = Scope(fr, usable[0], branches, filters, currency if single else None)
-            rows = await hourly(
-                session, scope, start, end, measures=usable, by_currency=not single, grain="day"
-            )
+            rows = answers[fn]
             every = day_frame(rows, scope, start, end, usable)
             money = every if single else day_frame(rows, scope, start, end, usable, currency=currency)
             for m in usable:

@@ -25,11 +25,12 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from backroom.analytics.access import load_branches
 from backroom.branches.models import Branch
+from backroom.db.session import fan_out
 from backroom.errors import InvalidInput
 from backroom.reports import catalog
 from backroom.reports.catalog import FunctionReport, Measure, Unit
 from backroom.reports.periods import local_midnight
-from backroom.reports.service import Filters, Window, _base_measures, _conditions, _no_jit, _usable
+from backroom.reports.service import Filters, Window, _base_measures, _conditions, _no_jit, _usable, read_rows
 
 
 class Bucket(StrEnum):
@@ -222,7 +223,7 @@ async def hourly(
     by_source: dict[int, list[Measure]] = {}
     for m in _base_measures(fr, measures or [scope.measure]):
         by_source.setdefault(id(m.source), []).append(m)
-    frames = []
+    asks = []
     for ms in by_source.values():
         src = ms[0].source
         tz_key = (
@@ -250,11 +251,16 @@ async def hourly(
             .where(*conds)
             .group_by(*keys)
         )
-        index = ["tz", "hour", "cur"] if by_currency else ["tz", "hour"]
-        names = [*index, *(m.name for m in ms)]
+        asks.append((stmt, [m.name for m in ms]))
+    index = ["tz", "hour", "cur"] if by_currency else ["tz", "hour"]
+    frames = []
+    for (_, measure_names), rows in zip(
+        asks, await fan_out(session, [read_rows(stmt) for stmt, _ in asks]), strict=True
+    ):
+        names = [*index, *measure_names]
         # Columns straight from the rows: pandas probing SQLAlchemy Row objects one by one as
         # mappings costs more than the query on a year of hours.
-        cols = list(zip(*(await session.execute(stmt)).all(), strict=False)) or [()] * len(names)
+        cols = list(zip(*rows, strict=False)) or [()] * len(names)
         df = pd.DataFrame(dict(zip(names, cols, strict=True)))
         frames.append(df.set_index(index))
     if not frames:

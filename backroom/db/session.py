@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -49,6 +53,30 @@ def make_sessionmaker(engine: AsyncEngine, *, readonly: bool = False) -> Session
 
 def is_postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"
+
+
+T = TypeVar("T")
+# Read queries of one request at once on PostgreSQL: each is a scan of its own table and the
+# machine has more than one core. Bounded so that one request cannot take the whole pool.
+FAN_OUT = 4
+
+
+async def fan_out(session: AsyncSession, jobs: list[Callable[[AsyncSession], Awaitable[T]]]) -> list[T]:
+    """`[await job(s) for job in jobs]`, in order. From a read-only session on PostgreSQL the
+    jobs run at once, each on a session of its own (other connections could not see what a
+    write transaction has not committed, so write sessions and SQLite run them in turn on
+    `session`). Each job must be a read, complete in itself (it sets its own SET LOCALs)."""
+    conn = await session.connection()
+    readonly = conn.sync_connection.get_execution_options().get("readonly", False)
+    if not is_postgres(session) or len(jobs) < 2 or not readonly:
+        return [await job(session) for job in jobs]
+    gate = asyncio.Semaphore(FAN_OUT)
+
+    async def one(job: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with gate, AsyncSession(bind=session.bind) as own:
+            return await job(own)
+
+    return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
 async def end_read(session: AsyncSession) -> None:

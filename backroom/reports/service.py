@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache, partial
@@ -30,7 +30,7 @@ from backroom.audit import service as audit
 from backroom.auth.models import User
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch, Shift
-from backroom.db.session import is_postgres
+from backroom.db.session import fan_out, is_postgres
 from backroom.errors import InvalidInput
 from backroom.money import format_money
 from backroom.pagination import MAX_LIMIT, _bad_cursor, _decode, _encode
@@ -358,30 +358,20 @@ def _take_rows(values: dict, names: list[str], extra: list, n: int, rows) -> Non
         _add(values, period, at, names, m["cur"], row[n:])
 
 
-# Report queries at once per report on PostgreSQL: each is one scan of one table, and the
-# machine has more than one core. Bounded so that one report cannot take the whole pool.
-REPORT_QUERY_FANOUT = 4
+def read_rows(stmt) -> Callable[[AsyncSession], Awaitable[list]]:
+    """A `fan_out` job: the rows of one report statement (jit off, as `_no_jit`)."""
+
+    async def run(s: AsyncSession) -> list:
+        await _no_jit(s)
+        return list((await s.execute(stmt)).all())
+
+    return run
 
 
 async def _run_all(session: AsyncSession, jobs: list[tuple[Any, Callable[[Any], None]]]) -> None:
-    """Run each job's statement and hand its rows to the job's handler. On PostgreSQL the
-    statements of a read-only session run at once on their own connections (jit off, as in the
-    caller's transaction); the handlers run one at a time after each answer. Otherwise in turn."""
-    conn = await session.connection()
-    # Other connections cannot see what this transaction wrote: fan out only from read sessions.
-    readonly = conn.sync_connection.get_execution_options().get("readonly", False)
-    if not is_postgres(session) or len(jobs) < 2 or not readonly:
-        for stmt, take in jobs:
-            take((await session.execute(stmt)).all())
-        return
-    gate = asyncio.Semaphore(REPORT_QUERY_FANOUT)
-
-    async def one(stmt) -> list:
-        async with gate, AsyncSession(bind=session.bind) as own:
-            await _no_jit(own)
-            return list((await own.execute(stmt)).all())
-
-    results = await asyncio.gather(*(one(stmt) for stmt, _ in jobs))
+    """Run each job's statement (at once where `fan_out` can) and hand its rows to the job's
+    handler, one answer at a time."""
+    results = await fan_out(session, [read_rows(stmt) for stmt, _ in jobs])
     for (_, take), rows in zip(jobs, results, strict=True):
         take(rows)
 

@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select
 
+from backroom.analytics import dashboard
+from backroom.analytics.access import load_branches
+from backroom.analytics.modules import MODULES
 from backroom.orders.models import Order
 from backroom.reports import catalog, service
 from backroom.seed import seed_demo
@@ -64,3 +67,25 @@ async def test_a_read_session_fans_out_and_gets_the_same_report(fresh_db):
                 assert fanned > 1  # more than the read session's own connection
     finally:
         event.remove(fresh_db.engine.sync_engine, "checkout", count)
+
+
+@pytest.mark.parametrize("fresh_db", ["postgres"], indirect=True)
+async def test_dashboard_cards_fan_out_to_the_same_numbers(fresh_db):
+    async with fresh_db.sessionmaker.begin() as session:
+        await seed_demo(session)
+    for module in MODULES.values():
+        got = []
+        for maker in (fresh_db.sessionmaker.begin, fresh_db.read_sessionmaker):
+            async with maker() as session:
+                branches = await load_branches(session, None)
+                cards = await dashboard.cards(
+                    session,
+                    module=module,
+                    branches=branches,
+                    user_id=None,
+                    shift_ids=None,
+                    category=None,
+                    now=datetime.now(UTC),
+                )
+                got.append([(c.function, c.measure, [(x.value, x.previous) for x in c.spans]) for c in cards])
+        assert got[0] == got[1] and any(v for _, _, spans in got[0] for v, _ in spans), module.key
