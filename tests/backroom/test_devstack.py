@@ -61,7 +61,7 @@ class Stack:
     def output(self) -> str:
         return "\n".join(self.lines)
 
-    def wait_for(self, text: str, timeout: float = 45) -> None:
+    def wait_for(self, text: str, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while text not in self.output:
             assert self.proc.poll() is None, f"stack exited early ({self.proc.returncode}):\n{self.output}"
