@@ -6,7 +6,7 @@ import asyncio
 import re
 import socket
 import uuid
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import httpx
 from temporalio.service import RPCError
@@ -25,6 +25,7 @@ from backroom.orders import service as orders
 from backroom.orders.schemas import CheckoutRequest
 from backroom.payments.stripe_gateway import StripeGateway
 from backroom.shipping.local_carrier import LocalCarrier
+from backroom.starts.service import Outbox
 from worker.registry import Deps, build_worker
 
 TEST_ACTOR = Actor.system("test")
@@ -167,6 +168,19 @@ async def running_worker(env, settings, db, task_queue):
                     await h.terminate("test over")
                 except RPCError:
                     pass
+
+
+@asynccontextmanager
+async def outbox_poller(client, db, task_queue: str, every: float = 0.5):
+    """The worker process's outbox poller (worker/__main__.py) for a test: delivers the starts
+    and signals a request could not dispatch in its bounded time (seen under a loaded suite)."""
+    task = asyncio.create_task(Outbox(db.sessionmaker, task_queue).run_poller(client, every=every))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
 
 
 # --- commerce: a small catalog, orders, gateways that crash once ---

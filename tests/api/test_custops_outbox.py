@@ -5,7 +5,16 @@ from sqlalchemy import select
 
 from backroom.approvals.models import ApprovalRequest
 from backroom.credit import ledger
-from tests.helpers import TEST_ACTOR, create_customer, eventually, make_app, staff, token_client, uniq
+from tests.helpers import (
+    TEST_ACTOR,
+    create_customer,
+    eventually,
+    make_app,
+    outbox_poller,
+    staff,
+    token_client,
+    uniq,
+)
 from worker.registry import Deps, build_worker
 
 
@@ -17,8 +26,11 @@ async def test_resolve_with_refund_and_payment_reach_their_workflows(db, setting
         await ledger.open_account(s, actor=TEST_ACTOR, customer_id=cust.id)
     app = make_app(db, settings, temporal_client=dev_env.client)
     agent, clerk, finance = [await token_client(app, db, people[r]) for r in ("agent", "clerk", "finance")]
-    async with build_worker(
-        dev_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    async with (
+        build_worker(
+            dev_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+        ),
+        outbox_poller(dev_env.client, db, task_queue),
     ):
         r = await agent.post(
             "/api/v1/complaints",
