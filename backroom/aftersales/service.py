@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom import timeline
 from backroom.aftersales.errors import CaseStateError, QuoteLinkInvalid, ReturnWindowPassed
 from backroom.aftersales.flow import (
     FINAL,
@@ -93,35 +94,13 @@ def workflow_input(c: RmaCase, settings, calendar: WorkCalendar | None = None) -
     )
 
 
-async def _event(
-    session: AsyncSession,
-    c: RmaCase,
-    kind: str,
-    *,
-    actor: Actor,
-    detail: str | None = None,
-    key: str | None = None,
-    at: datetime | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-) -> None:
-    session.add(
-        RmaEvent(
-            case_id=c.id,
-            kind=kind,
-            from_state=from_state,
-            to_state=to_state,
-            key=key,
-            detail=detail,
-            actor_name=actor.name,
-            at=at or utcnow(),
-        )
-    )
-    await session.flush()
+async def _event(session: AsyncSession, c: RmaCase, kind: str, *, actor: Actor, **fields) -> None:
+    """A timeline entry of the case (`fields`: detail, key, at, from_state, to_state)."""
+    await timeline.add(session, RmaEvent, actor=actor, kind=kind, case_id=c.id, **fields)
 
 
 async def _seen(session: AsyncSession, key: str) -> bool:
-    return bool(await session.scalar(select(RmaEvent.id).where(RmaEvent.key == key)))
+    return await timeline.seen(session, RmaEvent, key)
 
 
 async def _audit(session: AsyncSession, c: RmaCase, action: str, actor: Actor, before: dict | None) -> None:
@@ -489,23 +468,20 @@ async def send_quote(
             "Without an answer we return the item unrepaired.",
         ]
     )
-    await notify.enqueue(
+    await timeline.notice(
         session,
+        RmaEvent,
+        owner={"case_id": c.id},
+        key=key,
+        actor=Actor.workflow(c.workflow_id),
+        event="quote_reminder" if reminder else "quote_mailed",
+        detail=f"answer due {due_at:%Y-%m-%d}",
         kind="rma.quote_reminder" if reminder else "rma.quote",
         to_customer_id=c.customer_id,
         branch_id=c.branch_id,
         subject=f"{'Reminder: ' if reminder else ''}your repair quote for case #{c.id}",
         body=body,
         link=link,
-        dedupe_key=key,
-    )
-    await _event(
-        session,
-        c,
-        "quote_reminder" if reminder else "quote_mailed",
-        actor=Actor.workflow(c.workflow_id),
-        key=key,
-        detail=f"answer due {due_at:%Y-%m-%d}",
     )
     return True
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom import timeline
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.catalog.models import Product
@@ -16,7 +17,6 @@ from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.errors import InvalidInput, not_found
 from backroom.money import format_money
-from backroom.notifications import service as notify
 from backroom.orders import serials as unit_serials
 from backroom.orders.models import Order, OrderLine
 from backroom.starts import service as starts
@@ -71,26 +71,13 @@ def workflow_input(w: Warranty) -> WarrantyInput:
     return WarrantyInput(warranty_id=w.id, expires_at=w.expires_at)
 
 
-async def _event(
-    session: AsyncSession,
-    w: Warranty,
-    kind: str,
-    *,
-    actor: Actor,
-    detail: str | None = None,
-    key: str | None = None,
-    at: datetime | None = None,
-) -> None:
-    session.add(
-        WarrantyEvent(
-            warranty_id=w.id, kind=kind, detail=detail, key=key, actor_name=actor.name, at=at or utcnow()
-        )
-    )
-    await session.flush()
+async def _event(session: AsyncSession, w: Warranty, kind: str, *, actor: Actor, **fields) -> None:
+    """A timeline entry of the registration (`fields`: detail, key, at)."""
+    await timeline.add(session, WarrantyEvent, actor=actor, kind=kind, warranty_id=w.id, **fields)
 
 
 async def _seen(session: AsyncSession, key: str) -> bool:
-    return bool(await session.scalar(select(WarrantyEvent.id).where(WarrantyEvent.key == key)))
+    return await timeline.seen(session, WarrantyEvent, key)
 
 
 async def _create(
@@ -384,16 +371,21 @@ async def send_notice(
             f"\nExtend it by {offer.warranty_months} months with our {offer.name} for "
             f"{format_money(offer.price_minor, offer.currency)}: ask in store or order it online.\n"
         )
-    await notify.enqueue(
+    await timeline.notice(
         session,
+        WarrantyEvent,
+        owner={"warranty_id": w.id},
+        key=key,
+        actor=actor,
+        event=f"notice_{days}",
+        detail=f"sent to {customer.name}",
+        at=at,
         kind="warranty.expiry_notice",
         to_customer_id=customer.id,
         branch_id=w.branch_id,
         subject=f"Your warranty for {product.name} ends in {days} days",
         body=body,
-        dedupe_key=key,
     )
-    await _event(session, w, f"notice_{days}", actor=actor, key=key, at=at, detail=f"sent to {customer.name}")
     return True
 
 
