@@ -60,6 +60,13 @@ class CalendarIn(BaseModel):
     hours: list[OpenDay] = Field(default=[], max_length=7)
     holidays: list[Holiday] = Field(default=[], max_length=400)
 
+    def parts(self) -> tuple[dict[int, tuple[int, int]], dict[date, str]]:
+        """(weekday -> (opens, closes) in minutes, day -> holiday name), as the service takes them."""
+        return (
+            {d.weekday: (minutes(d.opens), minutes(d.closes)) for d in self.hours},
+            {h.day: h.name for h in self.holidays},
+        )
+
 
 class CalendarRead(CalendarIn):
     branch_id: int

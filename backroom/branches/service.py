@@ -239,3 +239,19 @@ async def holiday_names(session: AsyncSession, branch_id: int) -> dict[date, str
         select(BranchHoliday.day, BranchHoliday.name).where(BranchHoliday.branch_id == branch_id)
     )
     return dict(rows.all())
+
+
+async def calendar_read(session: AsyncSession, branch_id: int):
+    """The branch's calendar as people read it (times "09:00", holidays with names). Read-only."""
+    from backroom.branches.schemas import CalendarRead, Holiday, OpenDay, hhmm
+
+    branch = await get_branch(session, branch_id)
+    cal = await work_calendar(session, branch.id)
+    names = await holiday_names(session, branch.id)
+    return CalendarRead(
+        branch_id=branch.id,
+        timezone=branch.timezone,
+        around_the_clock=cal.around_the_clock,
+        hours=[OpenDay(weekday=d, opens=hhmm(o), closes=hhmm(c)) for d, (o, c) in sorted(cal.hours.items())],
+        holidays=[Holiday(day=d, name=names.get(d, "")) for d in cal.holidays],
+    )

@@ -14,7 +14,15 @@ from backroom.branches import service as branches
 from backroom.complaints import service as complaints
 from backroom.db.base import utcnow
 from tests.aftersales_support import warranted_product
-from tests.helpers import TEST_ACTOR, create_branch, create_customer, create_user, make_app, token_client
+from tests.helpers import (
+    TEST_ACTOR,
+    browser_client,
+    create_branch,
+    create_customer,
+    create_user,
+    make_app,
+    token_client,
+)
 
 SLA = {"high": (60, 240)}
 
@@ -109,3 +117,29 @@ async def test_calendar_api_sets_reads_and_refuses_in_words(db, settings):
     other = await token_client(app, db, manager)
     assert (await other.put(f"/api/v1/branches/{b.id}/calendar", json=body)).status_code == 403
     assert (await other.get(f"/api/v1/branches/{b.id}/calendar")).status_code == 200
+
+
+async def test_working_hours_page_saves_what_the_api_reads(db, settings):
+    async with db.sessionmaker.begin() as s:
+        b = await create_branch(s, timezone="Europe/Berlin")
+        admin = await create_user(s, grants=[("admin", b.id)])
+    settings.cookie_secure = False
+    app = make_app(db, settings)
+    ui = await browser_client(app, admin.username)
+    listing = await ui.get("/admin/calendars")
+    assert listing.status_code == 200 and b.name in listing.text and "around the clock" in listing.text
+    form = {
+        "csrf_token": ui.csrf,
+        "opens-0": "08:30",
+        "closes-0": "16:00",
+        "holidays": "2026-12-24 Christmas Eve\n",
+    }
+    r = await ui.post(f"/admin/branches/{b.id}/calendar", data=form)
+    assert r.status_code == 303, r.text
+    page = (await ui.get(f"/admin/branches/{b.id}/calendar")).text
+    assert 'value="08:30"' in page and "2026-12-24 Christmas Eve" in page
+    async with db.read_sessionmaker() as s:
+        cal = await branches.work_calendar(s, b.id)
+    assert cal.hours == {0: (510, 960)} and [d.isoformat() for d in cal.holidays] == ["2026-12-24"]
+    bad = await ui.post(f"/admin/branches/{b.id}/calendar", data={**form, "closes-0": "4pm"})
+    assert bad.status_code in (400, 422) and "like 09:00" in bad.text
