@@ -167,6 +167,7 @@ class OrderActivities:
                 parcel_id=step.parcel_id,
                 step=step.step,
                 user_name=step.user_name,
+                serials=step.serials,
             )
 
     async def _label_context(self, ask: LabelAsk):

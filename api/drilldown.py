@@ -54,3 +54,18 @@ def drill(
     """Empty fields (a form's "any") mean no filter; a bad value is refused in words."""
     branches = [b for b in (_id(v, "branch") for v in branch or []) if b is not None]
     return Drill(branches or None, _id(user, "user"), _id(shift, "shift"), (category or "").strip() or None)
+
+
+async def filter_context(session, p, function: str, slug: str, d: Drill) -> tuple[list[int] | None, dict]:
+    """What a module page (dashboard or analytics) needs for its filter bar under the URL's
+    drilldown: the branches to show (each checked against `function`/read; None: every
+    branch) and the template values (module path, filters, query string, the choices by name
+    over every branch the user may read). Read-only."""
+    from backroom.analytics.access import branches_for
+    from backroom.analytics.dashboard import filter_options
+    from backroom.analytics.modules import PATHS, module
+
+    m = module(slug)
+    ids = branches_for(p, function, "read", d.branch)
+    options = await filter_options(session, branch_ids=branches_for(p, function, "read", None))
+    return ids, {"m": m, "slug": PATHS[m.key], "d": d, "qs": d.query(), "options": options}

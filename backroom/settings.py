@@ -51,13 +51,14 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(default=5 * 1024 * 1024, alias="ATTACHMENT_MAX_BYTES")
     max_body_bytes: int = Field(default=1024 * 1024, alias="MAX_BODY_BYTES")
 
-    # After-sales: turnaround target per case kind in minutes (the clock stops while waiting on
-    # the customer), days the customer has to answer a repair quote (one reminder, then
-    # declined), and the return window of an order for refunds.
-    aftersales_sla: dict[str, int] = Field(
-        default={"repair": 14 * 24 * 60, "exchange": 7 * 24 * 60, "refund": 7 * 24 * 60},
-        alias="AFTERSALES_SLA",
+    # After-sales: turnaround target per case kind in working days of the branch calendar (the
+    # clock stops while waiting on the customer and outside working hours), or in working
+    # minutes where AFTERSALES_SLA names the kind; days the customer has to answer a repair
+    # quote (one reminder, then declined), and the return window of an order for refunds.
+    aftersales_sla_days: dict[str, float] = Field(
+        default={"repair": 10, "exchange": 5, "refund": 5}, alias="AFTERSALES_SLA_DAYS"
     )
+    aftersales_sla: dict[str, int] = Field(default={}, alias="AFTERSALES_SLA")
     rma_quote_days: int = Field(default=7, alias="RMA_QUOTE_DAYS")
     return_window_days: int = Field(default=30, alias="RETURN_WINDOW_DAYS")
 

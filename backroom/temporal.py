@@ -11,7 +11,13 @@ from types import MappingProxyType
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleAlreadyRunningError,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -114,6 +120,27 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
         )
+
+
+async def ensure_schedule(
+    client: Client, schedule_id: str, wanted: Schedule, *, run_new: bool = False
+) -> bool:
+    """Create the Temporal Schedule `schedule_id`, or bring the existing one up to `wanted` in
+    place, keeping its state (a pause set in the Temporal UI stays set). Idempotent: never a
+    second schedule for an id. With `run_new` a schedule created now also runs once at once.
+    Returns whether it was created."""
+    try:
+        await client.create_schedule(schedule_id, wanted, trigger_immediately=run_new)
+        return True
+    except ScheduleAlreadyRunningError:
+        pass
+
+    def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
+        wanted.state = current.description.schedule.state
+        return ScheduleUpdate(schedule=wanted)
+
+    await client.get_schedule_handle(schedule_id).update(keep_state)
+    return False
 
 
 def workflow_url(settings: Settings, workflow_id: str) -> str:

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         refusal,
     )
     from backroom.aftersales.models import CaseKind, CaseState
+    from backroom.sla import ALWAYS
     from backroom.temporal import GATEWAY_CALL, SHORT_DB_STEP
     from workflows.approval import ApprovalAsk, ApprovalGate
 
@@ -51,6 +52,7 @@ class RmaCaseWorkflow(ApprovalGate):
         self._breached = False
         self._sla_left: timedelta | None = None
         self._stretch = None
+        self._cal = ALWAYS
 
     # ---- run ---------------------------------------------------------------------------------
     @workflow.run
@@ -59,6 +61,7 @@ class RmaCaseWorkflow(ApprovalGate):
         self._inp = inp
         self._state = inp.start_state
         self._sla_left = timedelta(minutes=inp.sla_minutes)
+        self._cal = inp.calendar or ALWAYS
         clock = asyncio.create_task(self._clock())
         await self._flow()
         if self._state not in FINAL:
@@ -243,15 +246,17 @@ class RmaCaseWorkflow(ApprovalGate):
                 await workflow.wait_condition(lambda: self._version != version)  # noqa: B023
                 continue
             started = self._stretch = workflow.now()
+            # Working time only: the deadline is where the branch calendar has used up what is left.
+            due = self._cal.add(started, max(self._sla_left, timedelta(seconds=1)))
             try:
                 await workflow.wait_condition(
                     lambda: self._version != version,  # noqa: B023
-                    timeout=max(self._sla_left, timedelta(seconds=1)),
+                    timeout=max(due - started, timedelta(seconds=1)),
                 )
             except TimeoutError:
                 pass
             self._stretch = None
-            self._sla_left -= workflow.now() - started
+            self._sla_left -= self._cal.between(started, workflow.now())
             if self._sla_left <= timedelta(0) and not self._done:
                 self._breached = True
                 await workflow.execute_activity_method(
@@ -290,7 +295,7 @@ class RmaCaseWorkflow(ApprovalGate):
     def view(self) -> CaseView:
         left = None
         if self._sla_left is not None:
-            running = workflow.now() - self._stretch if self._stretch else timedelta(0)
+            running = self._cal.between(self._stretch, workflow.now()) if self._stretch else timedelta(0)
             left = (self._sla_left - running).total_seconds()
         return CaseView(
             state=self._state,

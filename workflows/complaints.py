@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         RefundDecision,
         Resolution,
     )
+    from backroom.sla import ALWAYS
     from backroom.temporal import SHORT_DB_STEP
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
@@ -39,6 +40,7 @@ class ComplaintWorkflow(ApprovalGate):
         self._res_left: timedelta | None = None
         self._status = "open"
         self._stretch_start = None  # when the clocks last started running (None: stopped)
+        self._cal = ALWAYS
 
     def _bump(self) -> None:
         self._version += 1
@@ -46,6 +48,7 @@ class ComplaintWorkflow(ApprovalGate):
     @workflow.run
     async def run(self, inp: ComplaintInput) -> str:
         """Drive the complaint until it is closed (resolved and not reopened within the window)."""
+        self._cal = inp.calendar or ALWAYS
         self._fr_left = timedelta(minutes=inp.first_response_minutes)
         self._res_left = timedelta(minutes=inp.resolution_minutes)
         round_no = 0
@@ -85,16 +88,19 @@ class ComplaintWorkflow(ApprovalGate):
             ]
             version, started = self._version, workflow.now()
             self._stretch_start = started
+            # The clocks count the branch's working time: the wait ends where the calendar has
+            # used up the shortest clock.
+            timeout = self._cal.add(started, min(running)) - started if running else None
             try:
                 await workflow.wait_condition(
                     lambda: self._version != version,  # noqa: B023 (awaited at once)
-                    timeout=min(running) if running else None,
+                    timeout=timeout,
                 )
             except TimeoutError:
                 pass
             self._stretch_start = None
-            # Time passed while the clocks ran (a state change ends the stretch early).
-            spent = workflow.now() - started
+            # Working time passed while the clocks ran (a state change ends the stretch early).
+            spent = self._cal.between(started, workflow.now())
             if self._fr_left is not None and not self._responded:
                 self._fr_left -= spent
             if self._res_left is not None:
@@ -185,7 +191,9 @@ class ComplaintWorkflow(ApprovalGate):
 
     @workflow.query
     def state(self) -> ComplaintState:
-        running = workflow.now() - self._stretch_start if self._stretch_start else timedelta(0)
+        running = (
+            self._cal.between(self._stretch_start, workflow.now()) if self._stretch_start else timedelta(0)
+        )
         fr = None if self._fr_left is None or self._responded else (self._fr_left - running).total_seconds()
         res = None if self._res_left is None else (self._res_left - running).total_seconds()
         return ComplaintState(

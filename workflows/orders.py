@@ -121,6 +121,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 step=step,
                 user_id=who.user_id,
                 user_name=who.user_name,
+                serials=getattr(who, "serials", {}) if step == "packed" else {},
             ),
             **SHORT_DB_STEP,
         )

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from backroom.auth.principal import Principal
+from backroom.branches.service import with_sla, work_calendar
 from backroom.complaints import service as complaints
 from backroom.complaints.models import Complaint, ComplaintStatus, Severity
 from backroom.complaints.schemas import (
@@ -23,7 +24,7 @@ from backroom.complaints.schemas import (
     Resolve,
     SlaRead,
 )
-from backroom.complaints.sla import sla_status
+from backroom.complaints.sla import SlaInfo, sla_status
 from backroom.customers import service as customers
 from backroom.db.base import utcnow
 from backroom.pagination import PageRead
@@ -31,12 +32,16 @@ from backroom.pagination import PageRead
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
 
-def read(c: Complaint) -> ComplaintWithSla:
-    info = sla_status(c, utcnow())
+def read(c: Complaint, info: SlaInfo) -> ComplaintWithSla:
     return ComplaintWithSla(
         **ComplaintRead.model_validate(c).model_dump(),
         sla=SlaRead(status=info.status, used=info.used, due_at=info.due_at, paused=info.paused),
     )
+
+
+async def read_one(session, c: Complaint) -> ComplaintWithSla:
+    """One complaint with its SLA read in its branch's working calendar."""
+    return read(c, sla_status(c, utcnow(), await work_calendar(session, c.branch_id)))
 
 
 async def _get(session: AsyncSession, p: Principal, cid: int, action: str) -> Complaint:
@@ -62,7 +67,7 @@ async def create(
         sla=settings.complaint_sla,
         reopen_minutes=settings.complaint_reopen_minutes,
     )
-    return read(c)
+    return await read_one(session, c)
 
 
 @router.get("")
@@ -82,14 +87,17 @@ async def listing(
         limit=limit,
         cursor=cursor,
     )
-    return PageRead[ComplaintWithSla](items=[read(c) for c in page.items], next_cursor=page.next_cursor)
+    return PageRead[ComplaintWithSla](
+        items=[read(c, i) for c, i in await with_sla(session, page.items, sla_status, utcnow())],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.get("/queue")
 async def queue(session: Session, p: Principal = require("complaints", "list")) -> PageRead[ComplaintWithSla]:
     """Open complaints, riskiest SLA first."""
     rows = await complaints.queue(session, branch_ids=p.branch_ids("complaints", "list"))
-    return PageRead[ComplaintWithSla](items=[read(c) for c, _ in rows], next_cursor=None)
+    return PageRead[ComplaintWithSla](items=[read(c, i) for c, i in rows], next_cursor=None)
 
 
 @router.get("/{complaint_id}")
@@ -98,7 +106,7 @@ async def detail(
 ) -> ComplaintDetail:
     c = await _get(session, p, complaint_id, "read")
     return ComplaintDetail(
-        **read(c).model_dump(),
+        **(await read_one(session, c)).model_dump(),
         events=[EventRead.model_validate(e) for e in await complaints.events(session, c.id)],
         attachments=[AttachmentRead.model_validate(a) for a in await complaints.attachments(session, c.id)],
     )
@@ -110,8 +118,9 @@ async def reply(
 ) -> ComplaintWithSla:
     """Reply to the customer; the first reply meets the first-response SLA."""
     await _get(session, p, complaint_id, "update")
-    return read(
-        await complaints.respond(session, actor=p.actor(), complaint_id=complaint_id, message=body.message)
+    return await read_one(
+        session,
+        await complaints.respond(session, actor=p.actor(), complaint_id=complaint_id, message=body.message),
     )
 
 
@@ -121,10 +130,11 @@ async def awaiting_customer(
 ) -> ComplaintWithSla:
     """Pause the SLA clocks until the customer replies."""
     await _get(session, p, complaint_id, "update")
-    return read(
+    return await read_one(
+        session,
         await complaints.await_customer(
             session, actor=p.actor(), complaint_id=complaint_id, note=body.message
-        )
+        ),
     )
 
 
@@ -134,10 +144,11 @@ async def customer_replied(
 ) -> ComplaintWithSla:
     """The customer answered: the clocks run again."""
     await _get(session, p, complaint_id, "update")
-    return read(
+    return await read_one(
+        session,
         await complaints.customer_replied(
             session, actor=p.actor(), complaint_id=complaint_id, note=body.message
-        )
+        ),
     )
 
 
@@ -147,8 +158,9 @@ async def resolve(
 ) -> ComplaintWithSla:
     """Resolve with outcome and compensation (goodwill posts now; a refund asks approval)."""
     await _get(session, p, complaint_id, "update")
-    return read(
-        await complaints.resolve(session, actor=p.actor(), complaint_id=complaint_id, **body.model_dump())
+    return await read_one(
+        session,
+        await complaints.resolve(session, actor=p.actor(), complaint_id=complaint_id, **body.model_dump()),
     )
 
 
@@ -169,7 +181,7 @@ async def reopen(
         reason=body.reason,
         window_minutes=settings.complaint_reopen_minutes,
     )
-    return read(c)
+    return await read_one(session, c)
 
 
 @router.post("/{complaint_id}/attachments", status_code=201)

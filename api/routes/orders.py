@@ -17,7 +17,14 @@ from backroom.orders.access import order_parcel, visible_order
 from backroom.orders.control import WarehouseStep
 from backroom.orders.errors import LabelNotFound
 from backroom.orders.flow import OrderState, RefundOutcome
-from backroom.orders.schemas import CancelRequest, OrderDetail, OrderFilter, OrderRead, RefundRequest
+from backroom.orders.schemas import (
+    CancelRequest,
+    OrderDetail,
+    OrderFilter,
+    OrderRead,
+    PackBody,
+    RefundRequest,
+)
 from backroom.pagination import PageRead
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
@@ -107,9 +114,37 @@ def _step_route(step: WarehouseStep, function: str, action: str, doc: str) -> No
     )
 
 
+@router.post(
+    "/{order_id}/parcels/{parcel_id}/pack",
+    dependencies=[READS_ONLY],
+    name="parcel_pack",
+    response_model=OrderState,
+)
+async def pack(
+    session: Session,
+    settings: SettingsDep,
+    connect: TemporalFactory,
+    order_id: Id,
+    parcel_id: Id,
+    body: PackBody | None = None,
+    p: Principal = require(*control.STEPS[WarehouseStep.PACK][1:]),
+) -> OrderState:
+    """Record that the parcel was packed, with the serial number of each unit of its
+    serial-numbered items (refused, in words, when one is missing, repeated or in use)."""
+    return await control.parcel_step(
+        session,
+        connect,
+        p=p,
+        order_id=order_id,
+        parcel_id=parcel_id,
+        step=WarehouseStep.PACK,
+        prefix=settings.workflow_prefix,
+        serials=body.serials if body else None,
+    )
+
+
 for _step, _doc in (
     (WarehouseStep.PICK, "Record that the parcel was picked."),
-    (WarehouseStep.PACK, "Record that the parcel was packed."),
     (WarehouseStep.LABEL, "Buy the parcel's shipping label."),
     (WarehouseStep.SHIP, "Record that the parcel left with the carrier."),
     (WarehouseStep.DELIVERED, "Local carrier only (no tracking feed): confirm a parcel was delivered."),

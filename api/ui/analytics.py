@@ -10,13 +10,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from api.deps import Session, SettingsDep, WriteSession, require
-from api.drilldown import Drill, drill
+from api.drilldown import Drill, drill, filter_context
 from api.ui.common import parse_form, redirect, render
 from backroom.analytics import charts, pdf, service
 from backroom.analytics import heatmap as heat
 from backroom.analytics import targets as targets_svc
 from backroom.analytics.access import branches_for, load_branches
-from backroom.analytics.dashboard import filter_options
 from backroom.analytics.modules import PATHS, module
 from backroom.analytics.series import scope_for
 from backroom.auth.principal import Principal
@@ -41,7 +40,8 @@ def _measures(m) -> list[tuple[str, str]]:
 
 async def _context(request: Request, session, slug: str, d: Drill, p: Principal) -> dict:
     """Everything the analytics page (and its PDF) shows, under the URL's choices."""
-    m = module(slug)
+    ids, filters = await filter_context(session, p, "analytics", slug, d)
+    m = filters["m"]
     q = request.query_params
     picked = q.get("measure_key") or ".".join(m.default_measure)
     fn, _, measure = picked.partition(".")
@@ -54,7 +54,6 @@ async def _context(request: Request, session, slug: str, d: Drill, p: Principal)
         day = date.fromisoformat(q["date"]) if q.get("date") else None
     except ValueError:
         raise InvalidInput("Write the date like 2026-11-30.", field="date") from None
-    ids = branches_for(p, "analytics", "read", d.branch)
     scope = await scope_for(
         session,
         function=fn,
@@ -99,10 +98,7 @@ async def _context(request: Request, session, slug: str, d: Drill, p: Principal)
     top = max((c.count for c in heatmap.cells), default=0)
     cells = {(c.row, c.column): (c, charts.heat_colour(c.count, top)) for c in heatmap.cells}
     return {
-        "m": m,
-        "slug": PATHS[m.key],
-        "d": d,
-        "qs": d.query(),
+        **filters,
         "q": q,
         "picked": picked,
         "measures": _measures(m),
@@ -116,7 +112,6 @@ async def _context(request: Request, session, slug: str, d: Drill, p: Principal)
         "targets": await targets_svc.list_targets(
             session, branch_ids=ids, function=fn, measure=measure, limit=20
         ),
-        "options": await filter_options(session, branch_ids=branches_for(p, "analytics", "read", None)),
         "can_set": p.can("analytics", "update"),
         "fn": fn,
         "measure": measure,

@@ -9,6 +9,7 @@ from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
+from backroom.branches.service import work_calendar
 from backroom.complaints import service as complaints
 from backroom.complaints.models import Channel, ComplaintAttachment
 from backroom.complaints.schemas import ComplaintCreate, Note, Reopen, Reply, Resolve
@@ -90,7 +91,7 @@ async def detail_page(
         "custops/complaint.html",
         p,
         c=c,
-        sla=sla_status(c, utcnow()),
+        sla=sla_status(c, utcnow(), await work_calendar(session, c.branch_id)),
         customer=customer,
         events=await complaints.events(session, c.id),
         attachments=await complaints.attachments(session, c.id),

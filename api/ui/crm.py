@@ -13,6 +13,7 @@ from api.deps import Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
+from backroom.branches.service import with_sla
 from backroom.complaints import service as complaints
 from backroom.complaints.sla import sla_status
 from backroom.credit import ledger
@@ -104,7 +105,7 @@ async def sections(session: AsyncSession, p: Principal, customer: Customer) -> d
         if p.can("crm", "read", customer.home_branch_id)
         else [],
         "followups": await crm.tasks_for_customer(session, customer.id),
-        "complaint_rows": [(c, sla_status(c, now)) for c in rows],
+        "complaint_rows": await with_sla(session, rows, sla_status, now),
         "credit": view,
         "aging": await ledger.aging(session, account_id=acct.id) if acct else None,
         "timeline": await customers.timeline(session, customer_id=customer.id, limit=50),

@@ -7,11 +7,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from api.deps import Session, require
-from api.drilldown import Drill, drill
+from api.drilldown import Drill, drill, filter_context
 from api.ui.common import render
 from backroom.analytics import dashboard
-from backroom.analytics.access import branches_for
-from backroom.analytics.modules import PATHS, module, module_for_roles
+from backroom.analytics.modules import PATHS, module_for_roles
 from backroom.auth.principal import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -33,11 +32,10 @@ def _refresh(value: str | None) -> int:
 
 
 async def _context(request: Request, session, p: Principal, slug: str, d: Drill) -> dict:
-    m = module(slug)
-    ids = branches_for(p, "dashboard", "read", d.branch)
+    ids, filters = await filter_context(session, p, "dashboard", slug, d)
     board = await dashboard.build(
         session,
-        module=m,
+        module=filters["m"],
         p=p,
         branch_ids=ids,
         user_id=d.user,
@@ -45,14 +43,10 @@ async def _context(request: Request, session, p: Principal, slug: str, d: Drill)
         category=d.category,
         entity_type=request.query_params.get("type") or None,
     )
-    allowed = branches_for(p, "dashboard", "read", None)
     return {
+        **filters,
         "board": board,
-        "slug": PATHS[m.key],
-        "d": d,
-        "qs": d.query(),
         "type": request.query_params.get("type") or "",
-        "options": await dashboard.filter_options(session, branch_ids=allowed),
         "refresh": _refresh(request.query_params.get("refresh")),
         "can_analytics": p.can("analytics", "read"),
     }

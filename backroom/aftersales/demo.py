@@ -11,6 +11,7 @@ from backroom.aftersales.flow import STEPS, CaseAction, QuoteLineIn, Transition
 from backroom.aftersales.models import RmaCase
 from backroom.aftersales.schemas import CaseCreate
 from backroom.audit.context import Actor
+from backroom.branches.service import work_calendar
 from backroom.catalog.models import Product
 from backroom.db.base import utcnow
 from backroom.settings import get_settings
@@ -115,5 +116,6 @@ async def seed(session, context) -> None:
             )
         # The queued start carries the state the case was seeded in.
         start = await session.scalar(select(WorkflowStart).where(WorkflowStart.workflow_id == c.workflow_id))
-        start.args = aftersales.workflow_input(c, settings).model_dump(mode="json")
+        cal = await work_calendar(session, c.branch_id)
+        start.args = aftersales.workflow_input(c, settings, cal).model_dump(mode="json")
         await session.flush()

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from backroom.aftersales.models import CaseKind, CaseState
 from backroom.approvals.schemas import ApprovalLevel
 from backroom.shipping.carrier import Rate
+from backroom.sla import WorkCalendar
 
 RMA_WORKFLOW = "RmaCaseWorkflow"
 S, K = CaseState, CaseKind
@@ -105,7 +106,8 @@ class RmaInput(BaseModel):
     title: str
     under_warranty: bool
     by_post: bool
-    sla_minutes: int
+    sla_minutes: int  # working minutes of the branch calendar
+    calendar: WorkCalendar | None = None  # None: around the clock (cases started before calendars)
     quote_days: int
     quote_grace_days: int = QUOTE_GRACE_DAYS
     money_minor: int  # the refund, or the replacement's value

@@ -14,10 +14,10 @@ from backroom.reports.catalog import (
     Field,
     FunctionReport,
     Measure,
-    Source,
     Unit,
     register,
     seconds_between,
+    sources,
 )
 
 C = RmaCase
@@ -35,22 +35,18 @@ _FIELDS = (
 )
 
 
-def _cases(key: str, at, where=None) -> Source:
-    return Source(
-        key=key,
-        record="case",
-        table=_TABLE,
-        id=C.id,
-        at=at,
-        branch=C.branch_id,
-        where=where,
-        user=C.created_by_id,
-        shift=C.shift_id,
-        currency=C.currency,
-        category=Product.category,
-        fields=_FIELDS,
-        link=("/aftersales/{}", C.id),
-    )
+_cases = sources(
+    record="case",
+    table=_TABLE,
+    id=C.id,
+    branch=C.branch_id,
+    user=C.created_by_id,
+    shift=C.shift_id,
+    currency=C.currency,
+    category=Product.category,
+    fields=_FIELDS,
+    link=("/aftersales/{}", C.id),
+)
 
 
 OPENED = _cases("rma_opened", C.created_at)

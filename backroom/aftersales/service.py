@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom import timeline
 from backroom.aftersales.errors import CaseStateError, QuoteLinkInvalid, ReturnWindowPassed
 from backroom.aftersales.flow import (
     FINAL,
@@ -37,6 +38,7 @@ from backroom.aftersales.schemas import (
 from backroom.alerts import service as alerts
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.branches import service as branches
 from backroom.branches.models import Branch
 from backroom.carts.pricing import DiscountLine, ShippingRule
 from backroom.catalog import service as catalog
@@ -54,7 +56,7 @@ from backroom.orders.schemas import CheckoutRequest
 from backroom.payments.gateway import RefundResult
 from backroom.shipping.carrier import Address, Label
 from backroom.shipping.carrier import Parcel as ShipParcel
-from backroom.sla import SlaInfo, clock_used, finished, running
+from backroom.sla import ALWAYS, SlaInfo, WorkCalendar, clock_used, finished, resumed_due, running
 from backroom.starts import service as starts
 from backroom.warranty import service as warranty
 
@@ -71,7 +73,8 @@ async def get(session: AsyncSession, case_id: int) -> RmaCase:
     return c
 
 
-def workflow_input(c: RmaCase, settings) -> RmaInput:
+def workflow_input(c: RmaCase, settings, calendar: WorkCalendar | None = None) -> RmaInput:
+    """The case workflow's input; `calendar`: the branch's working calendar its clock counts."""
     money = (c.refund_minor or 0) if c.kind == CaseKind.REFUND else (c.quote_minor or 0)
     return RmaInput(
         case_id=c.id,
@@ -81,6 +84,7 @@ def workflow_input(c: RmaCase, settings) -> RmaInput:
         under_warranty=c.under_warranty,
         by_post=c.by_post,
         sla_minutes=c.sla_minutes,
+        calendar=calendar,
         quote_days=settings.rma_quote_days,
         money_minor=money,
         currency=c.currency,
@@ -90,35 +94,13 @@ def workflow_input(c: RmaCase, settings) -> RmaInput:
     )
 
 
-async def _event(
-    session: AsyncSession,
-    c: RmaCase,
-    kind: str,
-    *,
-    actor: Actor,
-    detail: str | None = None,
-    key: str | None = None,
-    at: datetime | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-) -> None:
-    session.add(
-        RmaEvent(
-            case_id=c.id,
-            kind=kind,
-            from_state=from_state,
-            to_state=to_state,
-            key=key,
-            detail=detail,
-            actor_name=actor.name,
-            at=at or utcnow(),
-        )
-    )
-    await session.flush()
+async def _event(session: AsyncSession, c: RmaCase, kind: str, *, actor: Actor, **fields) -> None:
+    """A timeline entry of the case (`fields`: detail, key, at, from_state, to_state)."""
+    await timeline.add(session, RmaEvent, actor=actor, kind=kind, case_id=c.id, **fields)
 
 
 async def _seen(session: AsyncSession, key: str) -> bool:
-    return bool(await session.scalar(select(RmaEvent.id).where(RmaEvent.key == key)))
+    return await timeline.seen(session, RmaEvent, key)
 
 
 async def _audit(session: AsyncSession, c: RmaCase, action: str, actor: Actor, before: dict | None) -> None:
@@ -232,7 +214,9 @@ async def open_case(
         raise InvalidInput(
             "Labels need an order to ship to; take the item over the counter.", field="by_post"
         )
-    minutes = settings.aftersales_sla.get(data.kind, 14 * 24 * 60)
+    branch_id = order.branch_id if order else customer.home_branch_id
+    cal = await branches.work_calendar(session, branch_id)
+    minutes = sla_minutes(settings, data.kind, cal)
     c = RmaCase(
         kind=data.kind,
         state=CaseState.REQUESTED,
@@ -251,8 +235,8 @@ async def open_case(
         quote_minor=product.price_minor if data.kind == CaseKind.EXCHANGE else None,
         by_post=by_post,
         sla_minutes=minutes,
-        due_at=now + timedelta(minutes=minutes),
-        branch_id=order.branch_id if order else customer.home_branch_id,
+        due_at=cal.add(now, timedelta(minutes=minutes)),
+        branch_id=branch_id,
         created_by_id=actor.user_id,
         shift_id=actor.shift_id,
     )
@@ -273,7 +257,7 @@ async def open_case(
     await starts.enqueue(
         session,
         run=RMA_WORKFLOW,
-        arg=workflow_input(c, settings),
+        arg=workflow_input(c, settings, cal),
         workflow_id=c.workflow_id,
         branch_id=c.branch_id,
         customer_id=c.customer_id,
@@ -307,15 +291,22 @@ async def note(
     return c
 
 
-def _set_clock(c: RmaCase, to_state: str, at: datetime) -> None:
+def sla_minutes(settings, kind: str, cal: WorkCalendar) -> int:
+    """A kind's turnaround target in working minutes: the minutes set for it, else its working
+    days times the length of the branch's working day. Pure."""
+    if kind in settings.aftersales_sla:
+        return settings.aftersales_sla[kind]
+    return round(settings.aftersales_sla_days.get(kind, 10) * cal.day_minutes)
+
+
+def _set_clock(c: RmaCase, to_state: str, at: datetime, cal: WorkCalendar) -> None:
     """Project the workflow's SLA clock: it stops while waiting on the customer, and the
-    deadline moves by the time waited."""
+    deadline moves by the working time waited."""
     waiting = to_state in WAITING_ON_CUSTOMER
     if waiting and c.paused_at is None:
         c.paused_at = at
     elif not waiting and c.paused_at is not None:
-        if c.due_at:
-            c.due_at += at - c.paused_at
+        c.due_at = resumed_due(c.due_at, c.paused_at, at, cal)
         c.paused_at = None
 
 
@@ -408,7 +399,7 @@ async def transition(session: AsyncSession, *, actor: Actor, t: Transition) -> R
             c.charged_minor = c.quote_minor or 0  # paid at hand-over: repair revenue
     from_state = c.state
     c.state = t.to_state
-    _set_clock(c, t.to_state, t.at)
+    _set_clock(c, t.to_state, t.at, await branches.work_calendar(session, c.branch_id))
     if t.to_state in (CaseState.RETURNED, CaseState.REPLACED, CaseState.REFUNDED, CaseState.CANCELLED):
         c.outcome = t.to_state
     if t.to_state in FINAL:
@@ -477,23 +468,20 @@ async def send_quote(
             "Without an answer we return the item unrepaired.",
         ]
     )
-    await notify.enqueue(
+    await timeline.notice(
         session,
+        RmaEvent,
+        owner={"case_id": c.id},
+        key=key,
+        actor=Actor.workflow(c.workflow_id),
+        event="quote_reminder" if reminder else "quote_mailed",
+        detail=f"answer due {due_at:%Y-%m-%d}",
         kind="rma.quote_reminder" if reminder else "rma.quote",
         to_customer_id=c.customer_id,
         branch_id=c.branch_id,
         subject=f"{'Reminder: ' if reminder else ''}your repair quote for case #{c.id}",
         body=body,
         link=link,
-        dedupe_key=key,
-    )
-    await _event(
-        session,
-        c,
-        "quote_reminder" if reminder else "quote_mailed",
-        actor=Actor.workflow(c.workflow_id),
-        key=key,
-        detail=f"answer due {due_at:%Y-%m-%d}",
     )
     return True
 
@@ -647,14 +635,14 @@ async def create_replacement(session: AsyncSession, *, actor: Actor, case_id: in
 
 
 # ---- SLA ---------------------------------------------------------------------------------
-def sla_status(c: RmaCase, now: datetime) -> SlaInfo:
-    """The case's turnaround against its kind's target. Pure."""
+def sla_status(c: RmaCase, now: datetime, cal: WorkCalendar = ALWAYS) -> SlaInfo:
+    """The case's turnaround against its kind's target, in the working time of `cal` (its
+    branch's calendar). Pure."""
     if c.state in FINAL:
         return finished(breached=c.breached)
     at = c.paused_at or now
-    return running(
-        clock_used(c.due_at, c.sla_minutes, at), c.due_at, breached=c.breached, paused=c.paused_at is not None
-    )
+    used = clock_used(c.due_at, c.sla_minutes, at, cal)
+    return running(used, c.due_at, breached=c.breached, paused=c.paused_at is not None)
 
 
 async def record_breach(session: AsyncSession, *, actor: Actor, case_id: int, key: str, at: datetime) -> bool:
@@ -673,7 +661,7 @@ async def record_breach(session: AsyncSession, *, actor: Actor, case_id: int, ke
         actor=actor,
         key=key,
         at=at,
-        detail=f"turnaround of {c.sla_minutes // 1440} days passed",
+        detail=f"turnaround target of {c.sla_minutes / 60:g} working hours passed",
     )
     await _audit(session, c, "breach", actor, before)
     await alerts.raise_alert(
@@ -757,7 +745,7 @@ async def queue(
     if branch_ids is not None:
         stmt = stmt.where(RmaCase.branch_id.in_(branch_ids or {-1}))
     rows = list(await session.scalars(stmt.order_by(RmaCase.id.desc()).limit(limit)))
-    return sorted(((c, sla_status(c, now)) for c in rows), key=lambda x: (x[1].sort_key, x[0].id))
+    return await branches.by_sla_risk(session, rows, sla_status, now)
 
 
 async def work_list(
@@ -786,7 +774,8 @@ async def reads(session: AsyncSession, rows: list[tuple[RmaCase, SlaInfo]]) -> l
 
 async def detail(session: AsyncSession, c: RmaCase) -> CaseDetail:
     """One case with its timeline and quote. Read-only."""
-    (base,) = await reads(session, [(c, sla_status(c, utcnow()))])
+    cal = await branches.work_calendar(session, c.branch_id)
+    (base,) = await reads(session, [(c, sla_status(c, utcnow(), cal))])
     return CaseDetail(
         **base.model_dump(),
         events=[CaseEventRead.model_validate(e) for e in await events(session, c.id)],

@@ -28,6 +28,7 @@ from backroom.analytics.targets import display
 from backroom.approvals import service as approvals
 from backroom.audit.models import AuditEvent
 from backroom.auth.principal import Principal
+from backroom.branches import service as branches_service
 from backroom.branches.models import Branch
 from backroom.complaints.models import Complaint
 from backroom.complaints.sla import sla_status
@@ -313,12 +314,14 @@ async def queue(
         )
         if category is not None:
             comps = comps.where(Complaint.category == category)
-        near = []
-        for c in (await session.execute(comps.order_by(Complaint.resolution_due_at).limit(200))).scalars():
-            sla = sla_status(c, now)
-            if sla.status in ("breached", "at_risk"):
-                near.append((sla, c))
-        near.sort(key=lambda x: x[0].sort_key)
+        found = list(
+            (await session.execute(comps.order_by(Complaint.resolution_due_at).limit(200))).scalars()
+        )
+        near = [
+            (sla, c)
+            for c, sla in await branches_service.by_sla_risk(session, found, sla_status, now)
+            if sla.status in ("breached", "at_risk")
+        ]
         for sla, c in near[:QUEUE_LIMIT]:
             items.append(
                 QueueItem(

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps
@@ -49,3 +49,28 @@ class Shift(IdMixin, Timestamps, Base):
             postgresql_where=text("status = 'open'"),
         ),
     )
+
+
+class BranchHours(IdMixin, Timestamps, Base):
+    """When a branch works on one weekday (0 = Monday), in minutes after local midnight. A
+    weekday without a row is closed; a branch without any row works around the clock. The SLA
+    clocks (complaints, after-sales) count only this working time (backroom/sla.py)."""
+
+    __tablename__ = "branch_hours"
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    weekday: Mapped[int]
+    opens_min: Mapped[int]
+    closes_min: Mapped[int]
+
+    __table_args__ = (UniqueConstraint("branch_id", "weekday", name="uq_branch_hours_day"),)
+
+
+class BranchHoliday(IdMixin, Timestamps, Base):
+    """A day the branch is closed (its local date): the SLA clocks stand still."""
+
+    __tablename__ = "branch_holidays"
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    day: Mapped[date]
+    name: Mapped[str] = mapped_column(String(120), default="")
+
+    __table_args__ = (UniqueConstraint("branch_id", "day", name="uq_branch_holidays_day"),)

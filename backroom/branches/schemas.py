@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,3 +36,48 @@ class ShiftRead(BaseModel):
     closing_count_minor: int | None
     currency: str
     note: str | None
+
+
+class OpenDay(BaseModel):
+    """One weekday's working hours, local time of the branch ("09:00" to "17:30")."""
+
+    model_config = ConfigDict(extra="forbid")
+    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
+    opens: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["09:00"])
+    closes: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", examples=["17:30"])
+
+
+class Holiday(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    day: date
+    name: str = Field(default="", max_length=120)
+
+
+class CalendarIn(BaseModel):
+    """The branch's working calendar. No hours at all: the branch works around the clock."""
+
+    model_config = ConfigDict(extra="forbid")
+    hours: list[OpenDay] = Field(default=[], max_length=7)
+    holidays: list[Holiday] = Field(default=[], max_length=400)
+
+    def parts(self) -> tuple[dict[int, tuple[int, int]], dict[date, str]]:
+        """(weekday -> (opens, closes) in minutes, day -> holiday name), as the service takes them."""
+        return (
+            {d.weekday: (minutes(d.opens), minutes(d.closes)) for d in self.hours},
+            {h.day: h.name for h in self.holidays},
+        )
+
+
+class CalendarRead(CalendarIn):
+    branch_id: int
+    timezone: str
+    around_the_clock: bool
+
+
+def minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+def hhmm(minutes_: int) -> str:
+    return f"{minutes_ // 60:02d}:{minutes_ % 60:02d}"

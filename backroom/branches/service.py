@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date, timedelta
+
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.branches.errors import NoShopBranch, ShiftAlreadyClosed, ShiftAlreadyOpen
-from backroom.branches.models import Branch, Shift, ShiftStatus
+from backroom.branches.models import Branch, BranchHoliday, BranchHours, Shift, ShiftStatus
 from backroom.db.base import utcnow
-from backroom.errors import not_found
+from backroom.errors import InvalidInput, not_found
 from backroom.pagination import Page, paginate
+from backroom.sla import WorkCalendar
 
 
 async def get_branch(session: AsyncSession, branch_id: int) -> Branch:
@@ -143,3 +146,112 @@ async def shifts_for(session: AsyncSession, *, user_id: int, limit: int = 20) ->
         select(Shift).where(Shift.user_id == user_id).order_by(Shift.id.desc()).limit(limit)
     )
     return list(rows.scalars())
+
+
+# Holidays further back than this cannot affect a clock that is still running.
+HOLIDAYS_BACK = timedelta(days=60)
+
+
+async def calendars(session: AsyncSession, branch_ids: set[int] | list[int]) -> dict[int, WorkCalendar]:
+    """The working calendars of these branches (hours, holidays from two months back on).
+    Read-only; one query per table."""
+    ids = set(branch_ids)
+    if not ids:
+        return {}
+    zones = dict((await session.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_(ids)))).all())
+    hours: dict[int, dict[int, tuple[int, int]]] = {}
+    for h in await session.scalars(select(BranchHours).where(BranchHours.branch_id.in_(ids))):
+        hours.setdefault(h.branch_id, {})[h.weekday] = (h.opens_min, h.closes_min)
+    since = utcnow().date() - HOLIDAYS_BACK
+    days: dict[int, list[date]] = {}
+    for hd in await session.scalars(
+        select(BranchHoliday)
+        .where(BranchHoliday.branch_id.in_(ids), BranchHoliday.day >= since)
+        .order_by(BranchHoliday.day)
+    ):
+        days.setdefault(hd.branch_id, []).append(hd.day)
+    return {
+        b: WorkCalendar(tz=zones[b] or "UTC", hours=hours.get(b, {}), holidays=tuple(days.get(b, ())))
+        for b in ids
+        if b in zones
+    }
+
+
+async def work_calendar(session: AsyncSession, branch_id: int) -> WorkCalendar:
+    """One branch's working calendar (around the clock when it has no hours). Read-only."""
+    return (await calendars(session, {branch_id})).get(branch_id, WorkCalendar())
+
+
+async def set_calendar(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    branch_id: int,
+    hours: dict[int, tuple[int, int]],
+    holidays: dict[date, str],
+) -> WorkCalendar:
+    """Replace the branch's opening hours and holidays (what the SLA clocks count from now on;
+    clocks already running keep the calendar they started with). Audited. Idempotent."""
+    branch = await get_branch(session, branch_id)
+    for day, (opens, closes) in hours.items():
+        if day not in range(7):
+            raise InvalidInput("Weekdays go from 0 (Monday) to 6 (Sunday).", field="hours")
+        if not 0 <= opens < closes <= 24 * 60:
+            raise InvalidInput("A day opens before it closes, within 00:00 and 24:00.", field="hours")
+    before = (await work_calendar(session, branch.id)).model_dump(mode="json")
+    await session.execute(delete(BranchHours).where(BranchHours.branch_id == branch.id))
+    await session.execute(delete(BranchHoliday).where(BranchHoliday.branch_id == branch.id))
+    session.add_all(
+        BranchHours(branch_id=branch.id, weekday=d, opens_min=o, closes_min=c) for d, (o, c) in hours.items()
+    )
+    session.add_all(BranchHoliday(branch_id=branch.id, day=d, name=n) for d, n in holidays.items())
+    await session.flush()
+    cal = WorkCalendar(tz=branch.timezone, hours=hours, holidays=tuple(sorted(holidays)))
+    await audit.record(
+        session,
+        actor=actor,
+        action="branch.calendar",
+        entity_type="branch",
+        entity_id=branch.id,
+        branch_id=branch.id,
+        before=before,
+        after=cal.model_dump(mode="json"),
+    )
+    return cal
+
+
+async def with_sla(session: AsyncSession, rows, sla_of, now) -> list:
+    """[(row, its SLA info)] in the rows' order, each row's clock read in its own branch's
+    calendar: `sla_of(row, now, calendar)`. Read-only."""
+    cals = await calendars(session, {r.branch_id for r in rows})
+    return [(r, sla_of(r, now, cals.get(r.branch_id, WorkCalendar()))) for r in rows]
+
+
+async def by_sla_risk(session: AsyncSession, rows, sla_of, now) -> list:
+    """Like `with_sla`, riskiest first (breached, then most of the clock used). Read-only."""
+    out = await with_sla(session, rows, sla_of, now)
+    return sorted(out, key=lambda x: (x[1].sort_key, x[0].id))
+
+
+async def holiday_names(session: AsyncSession, branch_id: int) -> dict[date, str]:
+    """The branch's holidays by day, with their names. Read-only."""
+    rows = await session.execute(
+        select(BranchHoliday.day, BranchHoliday.name).where(BranchHoliday.branch_id == branch_id)
+    )
+    return dict(rows.all())
+
+
+async def calendar_read(session: AsyncSession, branch_id: int):
+    """The branch's calendar as people read it (times "09:00", holidays with names). Read-only."""
+    from backroom.branches.schemas import CalendarRead, Holiday, OpenDay, hhmm
+
+    branch = await get_branch(session, branch_id)
+    cal = await work_calendar(session, branch.id)
+    names = await holiday_names(session, branch.id)
+    return CalendarRead(
+        branch_id=branch.id,
+        timezone=branch.timezone,
+        around_the_clock=cal.around_the_clock,
+        hours=[OpenDay(weekday=d, opens=hhmm(o), closes=hhmm(c)) for d, (o, c) in sorted(cal.hours.items())],
+        holidays=[Holiday(day=d, name=names.get(d, "")) for d in cal.holidays],
+    )

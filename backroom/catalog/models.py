@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps, Transactional
@@ -37,6 +37,9 @@ class Product(IdMixin, Timestamps, Base):
     warranty_months: Mapped[int] = mapped_column(default=0)
     # goods | extended_warranty (sold to extend a registered warranty by warranty_months).
     kind: Mapped[str] = mapped_column(String(20), default="goods", server_default="goods")
+    # The warehouse enters (or scans) each unit's serial number when packing it; warranty
+    # registrations from the delivery carry it.
+    serial_tracked: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Marketplace vendor owning the listing; null for the retailer's own goods.
     vendor_id: Mapped[int | None] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(10), default=ProductStatus.ACTIVE, index=True)

@@ -25,6 +25,7 @@ class ProductCreate(BaseModel):
     width_mm: int = Field(default=0, ge=0, le=10_000)
     height_mm: int = Field(default=0, ge=0, le=10_000)
     warranty_months: int = Field(default=0, ge=0, le=240)
+    serial_tracked: bool = False  # the warehouse records each unit's serial number when packing
     vendor_id: int | None = Field(default=None, ge=1)
 
 
@@ -41,6 +42,7 @@ class ProductUpdate(BaseModel):
     width_mm: int | None = Field(default=None, ge=0, le=10_000)
     height_mm: int | None = Field(default=None, ge=0, le=10_000)
     warranty_months: int | None = Field(default=None, ge=0, le=240)
+    serial_tracked: bool | None = None
 
 
 class StockRead(BaseModel):
@@ -71,6 +73,7 @@ class ProductRead(BaseModel):
     width_mm: int
     height_mm: int
     warranty_months: int
+    serial_tracked: bool
     vendor_id: int | None
     status: ProductStatus
     created_at: datetime

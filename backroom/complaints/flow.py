@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from backroom.approvals.schemas import ApprovalLevel
+from backroom.sla import WorkCalendar
 
 COMPLAINT_WORKFLOW = "ComplaintWorkflow"
 # Signals to ComplaintWorkflow, sent by the use case that changed the record.
@@ -29,6 +30,9 @@ class ComplaintInput(BaseModel):
     resolution_minutes: int
     reopen_window_minutes: int
     refund_levels: list[ApprovalLevel] = []
+    # The branch's working calendar the SLA clocks count (None: around the clock, as complaints
+    # logged before calendars existed ran).
+    calendar: WorkCalendar | None = None
 
 
 class Resolution(BaseModel):

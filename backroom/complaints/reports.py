@@ -17,6 +17,7 @@ from backroom.reports.catalog import (
     Unit,
     register,
     seconds_between,
+    sources,
 )
 
 C = Complaint
@@ -34,27 +35,22 @@ _FIELDS = (
 )
 
 
-def _complaints(key: str, at, user, where=None) -> Source:
-    return Source(
-        key=key,
-        record="complaint",
-        table=_TABLE,
-        id=C.id,
-        at=at,
-        branch=C.branch_id,
-        where=where,
-        user=user,
-        shift=C.shift_id,
-        category=Product.category,
-        fields=_FIELDS,
-        link=("/complaints/{}", C.id),
-    )
+_complaints = sources(
+    record="complaint",
+    table=_TABLE,
+    id=C.id,
+    branch=C.branch_id,
+    shift=C.shift_id,
+    category=Product.category,
+    fields=_FIELDS,
+    link=("/complaints/{}", C.id),
+)
 
 
-LOGGED = _complaints("complaints_logged", C.created_at, C.created_by_id)
-RESOLVED = _complaints("complaints_resolved", C.resolved_at, C.assignee_id)
-RESOLUTION_DUE = _complaints("complaints_resolution_due", C.resolution_due_at, C.assignee_id)
-RESPONSE_DUE = _complaints("complaints_response_due", C.first_response_due_at, C.assignee_id)
+LOGGED = _complaints("complaints_logged", C.created_at, user=C.created_by_id)
+RESOLVED = _complaints("complaints_resolved", C.resolved_at, user=C.assignee_id)
+RESOLUTION_DUE = _complaints("complaints_resolution_due", C.resolution_due_at, user=C.assignee_id)
+RESPONSE_DUE = _complaints("complaints_response_due", C.first_response_due_at, user=C.assignee_id)
 REOPENED = Source(
     key="complaint_reopens",
     record="complaint",

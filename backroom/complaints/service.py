@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.branches import service as branches
 from backroom.complaints import flow
 from backroom.complaints.errors import AttachmentRejected, ComplaintStateError
 from backroom.complaints.flow import complaint_workflow_id
@@ -34,6 +35,7 @@ from backroom.db.base import utcnow
 from backroom.errors import InvalidInput, not_found
 from backroom.notifications import service as notify
 from backroom.pagination import Page, paginate
+from backroom.sla import resumed_due
 from backroom.starts import service as starts
 
 OPEN = (ComplaintStatus.open, ComplaintStatus.awaiting_customer)
@@ -114,6 +116,8 @@ async def log_complaint(
         raise InvalidInput(f"No SLA is configured for severity {severity!r}.", field="severity")
     first, resolution = sla[severity]
     now = utcnow()
+    branch_id = branch_id or customer.home_branch_id
+    cal = await branches.work_calendar(session, branch_id)
     c = Complaint(
         customer_id=customer_id,
         channel=channel,
@@ -126,9 +130,10 @@ async def log_complaint(
         level=Level.agent,
         first_response_minutes=first,
         resolution_minutes=resolution,
-        first_response_due_at=now + timedelta(minutes=first),
-        resolution_due_at=now + timedelta(minutes=resolution),
-        branch_id=branch_id or customer.home_branch_id,
+        # Working time of the branch: a complaint logged at closing time is due the next day.
+        first_response_due_at=cal.add(now, timedelta(minutes=first)),
+        resolution_due_at=cal.add(now, timedelta(minutes=resolution)),
+        branch_id=branch_id,
         created_by_id=actor.user_id,
         assignee_id=actor.user_id,
         shift_id=actor.shift_id,
@@ -171,6 +176,7 @@ async def open_complaint(
             first_response_minutes=c.first_response_minutes,
             resolution_minutes=c.resolution_minutes,
             reopen_window_minutes=reopen_minutes,
+            calendar=await branches.work_calendar(session, c.branch_id),
         ),
         workflow_id=c.workflow_id,
         branch_id=c.branch_id,
@@ -231,11 +237,9 @@ async def customer_replied(
     if c.status != ComplaintStatus.awaiting_customer:
         raise ComplaintStateError(f"Complaint #{c.id} is not waiting on the customer.")
     before = audit.snapshot(c)
-    waited = utcnow() - c.paused_at
-    if c.first_response_due_at:
-        c.first_response_due_at += waited
-    if c.resolution_due_at:
-        c.resolution_due_at += waited
+    now, cal = utcnow(), await branches.work_calendar(session, c.branch_id)
+    c.first_response_due_at = resumed_due(c.first_response_due_at, c.paused_at, now, cal)
+    c.resolution_due_at = resumed_due(c.resolution_due_at, c.paused_at, now, cal)
     c.status, c.paused_at = ComplaintStatus.open, None
     await _event(session, c, "customer_replied", actor=actor, detail=note)
     await _write(session, c, "customer_replied", actor, before)
@@ -315,7 +319,8 @@ async def reopen(
         raise ComplaintStateError("The reopen window has passed; log a new complaint.")
     before = audit.snapshot(c)
     c.status, c.resolved_at, c.reopened_count = ComplaintStatus.open, None, c.reopened_count + 1
-    c.resolution_due_at = now + timedelta(minutes=c.resolution_minutes)
+    cal = await branches.work_calendar(session, c.branch_id)
+    c.resolution_due_at = cal.add(now, timedelta(minutes=c.resolution_minutes))
     await _event(session, c, "reopened", actor=actor, detail=reason, at=now)
     await _write(session, c, "reopen", actor, before)
     await _tell(session, c, flow.REOPEN)
@@ -450,8 +455,7 @@ async def queue(
             await session.execute(stmt.order_by(Complaint.resolution_due_at, Complaint.id).limit(limit))
         ).scalars()
     )
-    out = [(c, sla_status(c, now)) for c in rows]
-    return sorted(out, key=lambda x: (x[1].sort_key, x[0].id))
+    return await branches.by_sla_risk(session, rows, sla_status, now)
 
 
 async def list_for_customer(session: AsyncSession, customer_id: int) -> list[Complaint]:
@@ -577,5 +581,4 @@ async def escalated_to(
             .limit(100)
         )
     ).scalars()
-    now = now or utcnow()
-    return sorted(((c, sla_status(c, now)) for c in rows), key=lambda x: (x[1].sort_key, x[0].id))
+    return await branches.by_sla_risk(session, list(rows), sla_status, now or utcnow())

@@ -7,7 +7,17 @@ from datetime import datetime
 from typing import Any
 
 from backroom.complaints.models import ComplaintStatus, Level, Severity
-from backroom.sla import AT_RISK, RANK, SlaInfo, SlaStatus, clock_used, finished, running
+from backroom.sla import (
+    ALWAYS,
+    AT_RISK,
+    RANK,
+    SlaInfo,
+    SlaStatus,
+    WorkCalendar,
+    clock_used,
+    finished,
+    running,
+)
 
 __all__ = ["AT_RISK", "LEVELS", "RANK", "SEVERITIES", "SlaInfo", "SlaStatus", "sla_status"]
 
@@ -15,8 +25,9 @@ LEVELS = tuple(Level)
 SEVERITIES = tuple(Severity)
 
 
-def sla_status(c: Any, now: datetime) -> SlaInfo:
-    """`c` has the complaint's SLA columns (ORM row or anything alike). Pure."""
+def sla_status(c: Any, now: datetime, cal: WorkCalendar = ALWAYS) -> SlaInfo:
+    """`c` has the complaint's SLA columns (ORM row or anything alike); the clocks count the
+    working time of `cal` (its branch's calendar). Pure."""
     breached = bool(c.first_response_breached or c.resolution_breached)
     if c.status in (ComplaintStatus.resolved, ComplaintStatus.closed):
         return finished(breached=breached)
@@ -24,8 +35,8 @@ def sla_status(c: Any, now: datetime) -> SlaInfo:
     clocks = []
     if c.responded_at is None:
         clocks.append(
-            (clock_used(c.first_response_due_at, c.first_response_minutes, at), c.first_response_due_at)
+            (clock_used(c.first_response_due_at, c.first_response_minutes, at, cal), c.first_response_due_at)
         )
-    clocks.append((clock_used(c.resolution_due_at, c.resolution_minutes, at), c.resolution_due_at))
+    clocks.append((clock_used(c.resolution_due_at, c.resolution_minutes, at, cal), c.resolution_due_at))
     used, due = max(clocks, key=lambda x: x[0])
     return running(used, due, breached=breached, paused=c.paused_at is not None)

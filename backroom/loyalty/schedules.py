@@ -11,19 +11,17 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from backroom.loyalty import flow as loyalty_flow
 from backroom.segments import flow as segments_flow
 from backroom.settings import Settings
+from backroom.temporal import ensure_schedule
 
 # (schedule name, workflow, input, hour UTC): segments after loyalty (tiers feed segments).
 NIGHTLY = (
@@ -50,19 +48,10 @@ def build(settings: Settings, name: str, workflow: str, arg, hour: int) -> Sched
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
-    """Create both schedules, or bring them up to date. Idempotent."""
+    """Create both schedules, or bring them up to date (keeping a pause). Idempotent."""
     ids = []
     for name, workflow, arg, hour in NIGHTLY:
         sid = f"{settings.workflow_prefix}{name}"
-        wanted = build(settings, name, workflow, arg, hour)
-        try:
-            await client.create_schedule(sid, wanted)
-        except ScheduleAlreadyRunningError:
-
-            def keep_state(current: ScheduleUpdateInput, wanted: Schedule = wanted) -> ScheduleUpdate:
-                wanted.state = current.description.schedule.state
-                return ScheduleUpdate(schedule=wanted)
-
-            await client.get_schedule_handle(sid).update(keep_state)
+        await ensure_schedule(client, sid, build(settings, name, workflow, arg, hour))
         ids.append(sid)
     return ids

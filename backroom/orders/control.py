@@ -16,6 +16,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from backroom.auth.principal import Principal
+from backroom.errors import InvalidInput
+from backroom.orders import serials as unit_serials
 from backroom.orders.access import order_parcel, visible_order
 from backroom.orders.errors import OrderActionRefused
 from backroom.orders.flow import CancelAsk, OrderState, ParcelAction, RefundAsk, RefundOutcome
@@ -102,10 +104,17 @@ async def parcel_step(
     parcel_id: int,
     step: WarehouseStep,
     prefix: str = "",
+    serials: dict[int, list[str]] | None = None,
 ) -> OrderState:
     """Pick / pack / label / ship / delivered for one parcel: authorized in the parcel's branch,
-    then the order's workflow decides whether it may happen now (a repeat is refused)."""
+    then the order's workflow decides whether it may happen now (a repeat is refused). Packing
+    needs the serial number of each unit of a serial-tracked product (checked here first)."""
     update_name, function, action = STEPS[step]
     await order_parcel(session, p, order_id, parcel_id, function, action)
-    ask = ParcelAction(parcel_id=parcel_id, user_id=p.user_id, user_name=p.full_name)
+    given = {}
+    if step == WarehouseStep.PACK:
+        given = await unit_serials.check(session, parcel_id=parcel_id, serials=serials)
+    elif serials:
+        raise InvalidInput("Serial numbers are entered when packing.", field="serials")
+    ask = ParcelAction(parcel_id=parcel_id, user_id=p.user_id, user_name=p.full_name, serials=given)
     return await update(await connect(), order_id, update_name, ask, prefix=prefix)

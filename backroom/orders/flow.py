@@ -59,6 +59,9 @@ class StaffAction(BaseModel):
 
 class ParcelAction(StaffAction):
     parcel_id: int
+    # pack: the serial number of each unit of the parcel's serial-tracked lines (line id -> one
+    # per unit), checked by the edge and recorded with the step (backroom/orders/serials.py).
+    serials: dict[int, list[str]] = {}
 
 
 class CancelAsk(StaffAction):
@@ -115,6 +118,7 @@ class ParcelStep(BaseModel):
     step: str  # picked packed shipped delivered
     user_id: int | None = None
     user_name: str | None = None
+    serials: dict[int, list[str]] = {}  # packed: line id -> serial per unit
 
 
 class LabelAsk(BaseModel):

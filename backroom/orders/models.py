@@ -199,3 +199,22 @@ class WebhookEvent(IdMixin, Base):
     payload: Mapped[dict | None] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_webhook_events_provider_event"),)
+
+
+class UnitSerial(IdMixin, Timestamps, Base):
+    """The serial number of one unit of an order line, entered or scanned by the warehouse when
+    it packed the parcel. A serial belongs to one unit of a product only."""
+
+    __tablename__ = "unit_serials"
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"))
+    parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcels.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    unit_no: Mapped[int]
+    serial: Mapped[str] = mapped_column(String(100))
+    packed_by: Mapped[str | None] = mapped_column(String(120))
+
+    __table_args__ = (
+        UniqueConstraint("product_id", "serial", name="uq_unit_serials_product_serial"),
+        UniqueConstraint("order_line_id", "unit_no", name="uq_unit_serials_line_unit"),
+    )

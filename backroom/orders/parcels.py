@@ -12,6 +12,7 @@ from backroom.audit.context import Actor
 from backroom.branches.models import Branch
 from backroom.catalog import service as catalog
 from backroom.errors import not_found
+from backroom.orders import serials as unit_serials
 from backroom.orders import service as orders
 from backroom.orders.errors import OrderActionRefused
 from backroom.orders.flow import LabelResult
@@ -126,8 +127,10 @@ async def record_step(
     parcel_id: int,
     step: str,
     user_name: str | None = None,
+    serials: dict[int, list[str]] | None = None,
 ) -> Parcel | None:
-    """Record picked/packed/shipped/delivered; shipping takes the reserved stock out.
+    """Record picked/packed/shipped/delivered; packing records the units' serial numbers (a
+    serial in use elsewhere refuses the step), shipping takes the reserved stock out.
     Idempotent: a step already recorded returns None and writes nothing."""
     if step not in STEPS:
         raise OrderActionRefused(f"{step!r} is not a parcel step.")
@@ -136,6 +139,10 @@ async def record_step(
     )
     if parcel is None:
         return None
+    if step == P.PACKED and serials:
+        await unit_serials.record(
+            session, actor=actor, order_id=order_id, parcel_id=parcel.id, serials=serials, user_name=user_name
+        )
     if step == P.SHIPPED:
         await catalog.ship_reserved(session, actor=actor, order_id=order_id, branch_id=parcel.branch_id)
     tracking = f" ({parcel.tracking_number})" if step == P.SHIPPED else ""

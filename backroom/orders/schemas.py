@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -136,3 +136,11 @@ class WebhookReceipt(BaseModel):
     received: bool = True
     duplicate: bool = False
     signalled: bool = False
+
+
+class PackBody(BaseModel):
+    """The serial number of each unit of the parcel's serial-numbered items: order line id ->
+    one serial per unit (typed or scanned)."""
+
+    model_config = ConfigDict(extra="forbid")
+    serials: dict[int, list[Annotated[str, Field(max_length=100)]]] = Field(default={}, max_length=200)

@@ -106,6 +106,17 @@ class Source:
         return dims
 
 
+def sources(**common) -> Callable[..., Source]:
+    """A maker of a function's sources over the same records (table, id, branch, fields,
+    link...): each source differs only by its key, the moment that puts a record in a period,
+    its filter, and what it overrides (e.g. the user it counts for). Pure."""
+
+    def make(key: str, at: ColumnElement, where: ColumnElement | None = None, **over) -> Source:
+        return Source(key=key, at=at, where=where, **{**common, **over})
+
+    return make
+
+
 @dataclass(frozen=True, eq=False)
 class Measure:
     """One number of a report. Either an aggregate over `source` (count the records, or sum

@@ -24,19 +24,17 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from backroom.reports.flow import REPORT_RUN_WORKFLOW, ReportRunInput
 from backroom.reports.periods import Edition
 from backroom.settings import Settings
+from backroom.temporal import ensure_schedule
 
 log = logging.getLogger("backroom.reports")
 MINUTE = 10  # minutes after the hour: lets writes that straddled midnight commit first
@@ -95,16 +93,7 @@ async def ensure_schedules(client: Client, settings: Settings, *, run_new: bool 
     ids = []
     for edition in Edition:
         sid = schedule_id(settings, edition)
-        wanted = build(settings, edition)
-        try:
-            await client.create_schedule(sid, wanted, trigger_immediately=run_new)
+        if await ensure_schedule(client, sid, build(settings, edition), run_new=run_new):
             log.info("created schedule %s", sid)
-        except ScheduleAlreadyRunningError:
-
-            def keep_state(current: ScheduleUpdateInput, wanted: Schedule = wanted) -> ScheduleUpdate:
-                wanted.state = current.description.schedule.state
-                return ScheduleUpdate(schedule=wanted)
-
-            await client.get_schedule_handle(sid).update(keep_state)
         ids.append(sid)
     return ids

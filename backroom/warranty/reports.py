@@ -6,7 +6,16 @@ from __future__ import annotations
 from backroom.aftersales.models import RmaCase
 from backroom.catalog.models import Product
 from backroom.customers.models import Customer
-from backroom.reports.catalog import ExceptionList, Field, FunctionReport, Measure, Source, Unit, register
+from backroom.reports.catalog import (
+    ExceptionList,
+    Field,
+    FunctionReport,
+    Measure,
+    Source,
+    Unit,
+    register,
+    sources,
+)
 from backroom.warranty.models import Warranty, WarrantyEvent, WarrantyStatus
 
 W = Warranty
@@ -23,21 +32,17 @@ _FIELDS = (
 )
 
 
-def _warranties(key: str, at, where=None) -> Source:
-    return Source(
-        key=key,
-        record="warranty",
-        table=_TABLE,
-        id=W.id,
-        at=at,
-        branch=W.branch_id,
-        where=where,
-        user=W.created_by_id,
-        shift=W.shift_id,
-        category=Product.category,
-        fields=_FIELDS,
-        link=("/warranties/{}", W.id),
-    )
+_warranties = sources(
+    record="warranty",
+    table=_TABLE,
+    id=W.id,
+    branch=W.branch_id,
+    user=W.created_by_id,
+    shift=W.shift_id,
+    category=Product.category,
+    fields=_FIELDS,
+    link=("/warranties/{}", W.id),
+)
 
 
 REGISTERED = _warranties("warranties_registered", W.created_at)

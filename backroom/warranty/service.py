@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom import timeline
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.catalog.models import Product
@@ -16,7 +17,7 @@ from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.errors import InvalidInput, not_found
 from backroom.money import format_money
-from backroom.notifications import service as notify
+from backroom.orders import serials as unit_serials
 from backroom.orders.models import Order, OrderLine
 from backroom.starts import service as starts
 from backroom.warranty.errors import NotWarranted, WarrantyStateError
@@ -70,26 +71,13 @@ def workflow_input(w: Warranty) -> WarrantyInput:
     return WarrantyInput(warranty_id=w.id, expires_at=w.expires_at)
 
 
-async def _event(
-    session: AsyncSession,
-    w: Warranty,
-    kind: str,
-    *,
-    actor: Actor,
-    detail: str | None = None,
-    key: str | None = None,
-    at: datetime | None = None,
-) -> None:
-    session.add(
-        WarrantyEvent(
-            warranty_id=w.id, kind=kind, detail=detail, key=key, actor_name=actor.name, at=at or utcnow()
-        )
-    )
-    await session.flush()
+async def _event(session: AsyncSession, w: Warranty, kind: str, *, actor: Actor, **fields) -> None:
+    """A timeline entry of the registration (`fields`: detail, key, at)."""
+    await timeline.add(session, WarrantyEvent, actor=actor, kind=kind, warranty_id=w.id, **fields)
 
 
 async def _seen(session: AsyncSession, key: str) -> bool:
-    return bool(await session.scalar(select(WarrantyEvent.id).where(WarrantyEvent.key == key)))
+    return await timeline.seen(session, WarrantyEvent, key)
 
 
 async def _create(
@@ -167,10 +155,8 @@ async def register_manual(session: AsyncSession, *, actor: Actor, data: Warranty
     if data.purchased_at > utcnow():
         raise InvalidInput("The purchase date cannot be in the future.", field="purchased_at")
     serial = (data.serial or "").strip() or None
-    if serial and await session.scalar(
-        select(Warranty.id).where(Warranty.product_id == product.id, Warranty.serial == serial)
-    ):
-        raise WarrantyStateError(f"Serial number {serial} of {product.name} is already registered.")
+    if serial and (where := await unit_serials.taken(session, product_id=product.id, serial=serial)):
+        raise WarrantyStateError(f"Serial number {serial} of {product.name} is already {where}.")
     return await _create(
         session,
         actor=actor,
@@ -185,7 +171,8 @@ async def register_manual(session: AsyncSession, *, actor: Actor, data: Warranty
 
 
 async def register_delivered(session: AsyncSession, *, actor: Actor, order: Order, at: datetime) -> int:
-    """One registration per delivered unit of each warranted product of the order. Idempotent
+    """One registration per delivered unit of each warranted product of the order, with the
+    serial number the warehouse recorded for the unit when packing. Idempotent
     (one per order line and unit, however often the delivery event runs); returns how many
     were added."""
     rows = await session.execute(
@@ -194,6 +181,8 @@ async def register_delivered(session: AsyncSession, *, actor: Actor, order: Orde
         .where(OrderLine.order_id == order.id, Product.warranty_months > 0, Product.kind != EXTENDED_WARRANTY)
         .order_by(OrderLine.id)
     )
+    rows = list(rows)
+    packed = await unit_serials.of_lines(session, [line.id for line, _ in rows])
     added = 0
     for line, product in rows:
         for unit in range(1, line.qty + 1):
@@ -211,6 +200,7 @@ async def register_delivered(session: AsyncSession, *, actor: Actor, order: Orde
                 order_id=order.id,
                 order_line_id=line.id,
                 unit_no=unit,
+                serial=packed.get((line.id, unit)),  # entered by the warehouse when it packed the unit
                 key=key,
             )
             added += 1
@@ -324,12 +314,12 @@ async def update(
     before = audit.snapshot(w)
     if serial is not None:
         serial = serial.strip() or None
-        if serial and await session.scalar(
-            select(Warranty.id).where(
-                Warranty.product_id == w.product_id, Warranty.serial == serial, Warranty.id != w.id
+        if serial and serial != w.serial:
+            where = await unit_serials.taken(
+                session, product_id=w.product_id, serial=serial, order_line_id=w.order_line_id
             )
-        ):
-            raise WarrantyStateError(f"Serial number {serial} is already registered for this product.")
+            if where:
+                raise WarrantyStateError(f"Serial number {serial} is already {where}.")
         w.serial = serial
     if proof is not None:
         w.proof = proof.strip() or None
@@ -381,16 +371,21 @@ async def send_notice(
             f"\nExtend it by {offer.warranty_months} months with our {offer.name} for "
             f"{format_money(offer.price_minor, offer.currency)}: ask in store or order it online.\n"
         )
-    await notify.enqueue(
+    await timeline.notice(
         session,
+        WarrantyEvent,
+        owner={"warranty_id": w.id},
+        key=key,
+        actor=actor,
+        event=f"notice_{days}",
+        detail=f"sent to {customer.name}",
+        at=at,
         kind="warranty.expiry_notice",
         to_customer_id=customer.id,
         branch_id=w.branch_id,
         subject=f"Your warranty for {product.name} ends in {days} days",
         body=body,
-        dedupe_key=key,
     )
-    await _event(session, w, f"notice_{days}", actor=actor, key=key, at=at, detail=f"sent to {customer.name}")
     return True
 
 

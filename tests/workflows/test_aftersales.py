@@ -388,3 +388,53 @@ async def test_cancel_voids_the_unused_return_label_and_is_refused_once_repair_s
     assert extra["carrier"].calls == {"void_label": 2}  # voided (once more after the crash)
     row, trail = await case_row(db, c.id)
     assert row.outcome == "cancelled" and row.closed_at and ("cancel", "cancelled") in trail
+
+
+async def test_the_turnaround_clock_stands_still_while_the_branch_is_closed(
+    ts_env, sqlite_db, shop, task_queue
+):
+    """The case clock counts the branch calendar's working time: a 2-hour target set when the
+    branch is closed for two days breaches 2 hours after it opens, not 2 hours after opening."""
+    from datetime import UTC, datetime, time
+
+    from backroom.branches import service as branches
+
+    db, (settings, extra) = sqlite_db, shop
+    settings.aftersales_sla = {"repair": 120}
+    now = await ts_env.get_current_time()
+    day = (now + timedelta(days=2)).date()
+    opens = datetime.combine(day, time(), UTC)
+    async with db.sessionmaker.begin() as s:
+        branch = await create_branch(s)
+        await branches.set_calendar(
+            s, actor=TEST_ACTOR, branch_id=branch.id, hours={day.weekday(): (0, 24 * 60)}, holidays={}
+        )
+        customer = await create_customer(s, branch=branch)
+        product = await warranted_product(s, months=0)
+        c = await aftersales.open_case(
+            s,
+            actor=TEST_ACTOR,
+            settings=settings,
+            data=CaseCreate(kind="repair", reason="Dead", customer_id=customer.id, product_id=product.id),
+        )
+        inp = aftersales.workflow_input(c, settings, await branches.work_calendar(s, branch.id))
+    assert inp.calendar.hours == {day.weekday(): (0, 1440)}
+    handle = await ts_env.client.start_workflow(
+        RmaCaseWorkflow.run, inp, id=f"{c.workflow_id}-{uniq()}", task_queue=task_queue
+    )
+
+    async def breached():
+        async with db.read_sessionmaker() as s:
+            return await s.scalar(select(ExceptionAlert).where(ExceptionAlert.key == f"{handle.id}:breach"))
+
+    async with worker(ts_env, db, settings, task_queue, extra):
+        await ts_env.sleep(opens - now - timedelta(minutes=5))  # closed until then: nothing used
+        await ts_env.sleep(timedelta(hours=1, minutes=55))  # 1 h 50 min of working time
+        await handle.query(RmaCaseWorkflow.view)  # the workflow has caught up with the clock
+        assert await breached() is None and not (await case_row(db, c.id))[0].breached
+        await ts_env.sleep(timedelta(minutes=15))
+        alert = await eventually(breached)
+        await handle.terminate("test over")
+    assert alert.kind == "aftersales_sla_breach"
+    row, _ = await case_row(db, c.id)
+    assert row.breached and row.due_at == opens + timedelta(hours=2)

@@ -12,7 +12,7 @@ from workflows.complaints import ComplaintWorkflow
 SLA = {"high": (60, 240)}
 
 
-async def _start(db, ts_env, task_queue, people, reopen_minutes=60):
+async def _start(db, ts_env, task_queue, people, reopen_minutes=60, calendar=None):
     async with db.sessionmaker.begin() as s:
         cust = await create_customer(s, branch=people["branch"])
         c = await complaints.log_complaint(
@@ -34,6 +34,7 @@ async def _start(db, ts_env, task_queue, people, reopen_minutes=60):
             first_response_minutes=60,
             resolution_minutes=240,
             reopen_window_minutes=reopen_minutes,
+            calendar=calendar,
         ),
         id=f"complaint-{c.id}",
         task_queue=task_queue,
@@ -196,3 +197,38 @@ async def test_refund_compensation_goes_through_the_approval_gate(
 
         assert await eventually(refund_event) == "refund_approved"
         await save_history(handle, "complaint_refund_approved_running")
+
+
+async def test_first_response_clock_counts_only_the_branch_working_time(
+    sqlite_db, settings, ts_env, task_queue
+):
+    """Logged while the branch is closed: the 60-minute first response is missed 60 working
+    minutes after it opens, not 60 minutes after logging."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from backroom.branches import service as branches
+
+    db, people = sqlite_db, await staff(sqlite_db, roles=("agent", "supervisor"))
+    now = await ts_env.get_current_time()
+    day = (now + timedelta(days=2)).date()
+    opens = datetime.combine(day, time(), UTC)
+    async with db.sessionmaker.begin() as s:
+        await branches.set_calendar(
+            s,
+            actor=TEST_ACTOR,
+            branch_id=people["branch"].id,
+            hours={day.weekday(): (9 * 60, 17 * 60)},
+            holidays={},
+        )
+        cal = await branches.work_calendar(s, people["branch"].id)
+    async with running_worker(ts_env, settings, db, task_queue) as handles:
+        cid, handle = await _start(db, ts_env, task_queue, people, calendar=cal)
+        handles.append(handle)
+        row = await _row(db, cid)
+        assert row.first_response_due_at == opens + timedelta(hours=10)  # 09:00 + 60 working minutes
+        await ts_env.sleep(opens + timedelta(hours=9, minutes=55) - now)
+        await handle.query(ComplaintWorkflow.state)
+        assert not await _breaches(db, cid) and (await _row(db, cid)).level == "agent"
+        await ts_env.sleep(timedelta(minutes=10))
+        row = await eventually(lambda: _level(db, cid, "supervisor"))
+        assert row.first_response_breached and not row.resolution_breached
