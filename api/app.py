@@ -40,7 +40,9 @@ class TemporalHandle:
             async with self._lock:
                 if self._client is None:
                     try:
-                        self._client = await temporal.connect(self._settings, retries=2)
+                        self._client = await temporal.connect(
+                            self._settings, retries=2, retry_config=temporal.REQUEST_RETRY
+                        )
                     except RuntimeError as exc:
                         raise WorkflowServiceUnavailable() from exc
         return self._client

@@ -9,9 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from api.deps import SignInRequired, is_api
-from backroom.errors import AppError
+from backroom.errors import AppError, WorkflowServiceUnavailable
+from backroom.temporal import unreachable
 
 log = logging.getLogger("backroom.api")
 
@@ -92,6 +95,24 @@ def install(app: FastAPI) -> None:
         # OverflowError) is the client's mistake, not a server fault; nothing was written.
         log.info("value out of range: %s", exc)
         return problem(request, 422, "invalid_input", "Invalid input", "A value is out of range.")
+
+    @app.exception_handler(RPCError)
+    @app.exception_handler(RPCTimeoutOrCancelledError)
+    async def temporal_error(request: Request, exc: Exception):
+        # Temporal down or not answering: a 503 the client may retry (a cart change with its
+        # Idempotency-Key, a checkout with its key); anything else is our fault, said plainly.
+        if unreachable(exc) or isinstance(exc, RPCTimeoutOrCancelledError):
+            log.warning("Temporal unreachable on %s: %s", request.url.path, exc)
+            return await app_error(request, WorkflowServiceUnavailable())
+        return await internal(request, exc)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception):
+        # Never the exception's text: it may hold SQL, parameters or paths.
+        log.error("unhandled error on %s", request.url.path, exc_info=exc)
+        return problem(
+            request, 500, "internal_error", "Something went wrong", "Something went wrong on our side."
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
