@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
@@ -117,10 +119,38 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
-        return problem(
+        resp = problem(
             request,
             exc.status_code,
             codes.get(exc.status_code, "http_error"),
             str(exc.detail),
             str(exc.detail),
         )
+        if exc.status_code == 405:
+            resp.headers["Allow"] = ", ".join(allowed_methods(request))
+        return resp
+
+
+def _route_table(app) -> list[tuple[re.Pattern, set[str]]]:
+    """(path regex, methods) of every route, built once per app."""
+    table = getattr(app.state, "route_methods", None)
+    if table is None:
+        try:  # FastAPI >= 0.16x keeps included routers nested
+            from fastapi.routing import iter_route_contexts
+
+            routes = list(iter_route_contexts(app.routes))
+        except ImportError:
+            routes = list(app.routes)
+        table = [
+            (compile_path(r.path)[0], set(r.methods))
+            for r in routes
+            if getattr(r, "path", None) and getattr(r, "methods", None)
+        ]
+        app.state.route_methods = table
+    return table
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (several routes may share one path)."""
+    path = request.url.path
+    return sorted({m for rx, methods in _route_table(request.app) if rx.match(path) for m in methods})
