@@ -58,8 +58,34 @@ def _error(code: str, text: str) -> dict:
     return resp
 
 
+# Text never carries a NUL (api/limits.py refuses it): said on every free-text string.
+NO_NUL = "^[^\\x00]*$"
+BIGGEST = 2**63 - 1  # a 64-bit id; Pydantic writes le=2**63-1 as the float 2**63, one too many
+
+
+def _truthful(node) -> None:
+    """Say what the edge enforces beyond the models: no NUL in free text, exact integer bounds."""
+    if isinstance(node, list):
+        for item in node:
+            _truthful(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and not ({"pattern", "format", "enum", "const"} & node.keys()):
+        node["pattern"] = NO_NUL
+    for key in ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum"):
+        value = node.get(key)
+        if isinstance(value, float) and value.is_integer():
+            node[key] = min(int(value), BIGGEST) if value > 0 else max(int(value), -BIGGEST)
+    for value in node.values():
+        _truthful(value)
+
+
 def with_errors(doc: dict) -> dict:
-    """`doc` with the error responses on every operation. Idempotent."""
+    """`doc` with the error responses on every operation, free text without NUL and exact
+    integer bounds. Idempotent."""
+    _truthful(doc.get("paths", {}))
+    _truthful(doc.get("components", {}).get("schemas", {}))
     doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
     for item in doc.get("paths", {}).values():
         for op in item.values():

@@ -21,6 +21,7 @@ from tests.helpers import (
     make_app,
     make_shop,
     open_cart,
+    pending_approval,
     place,
     token_client,
     uniq,
@@ -91,20 +92,7 @@ async def test_temporal_down_is_a_quick_503_that_changes_nothing(
         a, _b, (p1,) = await make_shop(s, stock=((9, 0),))
         boss = await create_user(s, grants=[("admin", None)])
         fin = await create_user(s, grants=[("finance", a.id)])
-        gate = ApprovalRequest(
-            key=uniq("k-"),
-            workflow_id=uniq("wf-"),
-            branch_id=a.id,
-            subject_type="customer",
-            subject_id="1",
-            title="t",
-            function="credit",
-            action="approve",
-            roles="finance",
-            level=1,
-            status="pending",
-        )
-        s.add(gate)
+        gate = await pending_approval(s, a.id)
     order = await place(db, a, [(p1.id, 1)])
     intent = uniq("pi_")
     async with db.sessionmaker.begin() as s:
