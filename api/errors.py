@@ -19,6 +19,9 @@ from backroom.errors import AppError, WorkflowServiceUnavailable
 from backroom.temporal import unreachable
 
 log = logging.getLogger("backroom.api")
+# Problem Details' own members: an error's extra detail of the same name (a record's `status`)
+# is sent as `record_<name>` rather than clash with them (a clash was a 500).
+PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "code", "instance", "request"})
 
 
 def field_errors(exc: RequestValidationError) -> list[dict]:
@@ -67,7 +70,11 @@ def install(app: FastAPI) -> None:
             exc.code,
             exc.title,
             exc.detail,
-            **{k: v for k, v in exc.extra.items() if k != "retry_after"},
+            **{
+                (f"record_{k}" if k in PROBLEM_MEMBERS else k): v
+                for k, v in exc.extra.items()
+                if k != "retry_after"
+            },
         )
         resp.headers.update(headers)
         return resp

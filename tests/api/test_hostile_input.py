@@ -85,3 +85,21 @@ async def test_an_internal_error_says_nothing_of_its_cause(sqlite_db, settings, 
     r = await api.get("/api/v1/products")
     assert r.status_code == 500 and r.headers["content-type"].startswith("application/problem+json")
     assert "SELECT" not in r.text and r.json()["code"] == "internal_error"
+
+
+async def test_an_error_whose_detail_names_a_status_is_not_a_500(sqlite_db, settings, monkeypatch):
+    """Found by the fuzzer: an AppError carrying `status=` (a record's state) clashed with the
+    Problem's own `status` and became a 500."""
+    from backroom.errors import Conflict
+
+    db = sqlite_db
+    async with db.sessionmaker.begin() as s:
+        boss = await create_user(s, grants=[("admin", None)])
+
+    async def refuses(*a, **kw):
+        raise Conflict("The promotion is archived.", status="archived")
+
+    monkeypatch.setattr(catalog_routes.catalog, "list_products", refuses)
+    api = await token_client(make_app(db, settings), db, boss)
+    r = await api.get("/api/v1/products")
+    assert r.status_code == 409 and r.json()["status"] == 409 and r.json()["record_status"] == "archived"
