@@ -11,8 +11,10 @@ from fastapi import Header, Path
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 # A retried change carries the same key and is applied once (carts: the workflow de-duplicates).
+# Typed `str` (default None at the route): the document then says "a string of 8-128", not
+# "a string or null", which a header cannot carry.
 ChangeKey = Annotated[
-    str | None,
+    str,
     Header(
         alias="Idempotency-Key",
         min_length=8,
