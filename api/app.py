@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 import api.routes
 import api.ui
-from api import errors
+from api import errors, openapi
 from api.limits import BodyLimit
 from api.templating import make_templates
 from backroom import temporal
@@ -40,7 +40,9 @@ class TemporalHandle:
             async with self._lock:
                 if self._client is None:
                     try:
-                        self._client = await temporal.connect(self._settings, retries=2)
+                        self._client = await temporal.connect(
+                            self._settings, retries=2, retry_config=temporal.REQUEST_RETRY
+                        )
                     except RuntimeError as exc:
                         raise WorkflowServiceUnavailable() from exc
         return self._client
@@ -90,5 +92,6 @@ def create_app(
     app.state.templates.env.globals["nav"] = sorted(nav, key=lambda n: n[3])
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.attachment_max_bytes)
     return app

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
+from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from api.deps import SignInRequired, is_api
-from backroom.errors import AppError
+from backroom.errors import AppError, WorkflowServiceUnavailable
+from backroom.temporal import unreachable
 
 log = logging.getLogger("backroom.api")
+# Problem Details' own members: an error's extra detail of the same name (a record's `status`)
+# is sent as `record_<name>` rather than clash with them (a clash was a 500).
+PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "code", "instance", "request"})
 
 
 def field_errors(exc: RequestValidationError) -> list[dict]:
@@ -62,7 +70,11 @@ def install(app: FastAPI) -> None:
             exc.code,
             exc.title,
             exc.detail,
-            **{k: v for k, v in exc.extra.items() if k != "retry_after"},
+            **{
+                (f"record_{k}" if k in PROBLEM_MEMBERS else k): v
+                for k, v in exc.extra.items()
+                if k != "retry_after"
+            },
         )
         resp.headers.update(headers)
         return resp
@@ -93,13 +105,59 @@ def install(app: FastAPI) -> None:
         log.info("value out of range: %s", exc)
         return problem(request, 422, "invalid_input", "Invalid input", "A value is out of range.")
 
+    @app.exception_handler(RPCError)
+    @app.exception_handler(RPCTimeoutOrCancelledError)
+    async def temporal_error(request: Request, exc: Exception):
+        # Temporal down or not answering: a 503 the client may retry (a cart change with its
+        # Idempotency-Key, a checkout with its key); anything else is our fault, said plainly.
+        if unreachable(exc) or isinstance(exc, RPCTimeoutOrCancelledError):
+            log.warning("Temporal unreachable on %s: %s", request.url.path, exc)
+            return await app_error(request, WorkflowServiceUnavailable())
+        return await internal(request, exc)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception):
+        # Never the exception's text: it may hold SQL, parameters or paths.
+        log.error("unhandled error on %s", request.url.path, exc_info=exc)
+        return problem(
+            request, 500, "internal_error", "Something went wrong", "Something went wrong on our side."
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
-        return problem(
+        resp = problem(
             request,
             exc.status_code,
             codes.get(exc.status_code, "http_error"),
             str(exc.detail),
             str(exc.detail),
         )
+        if exc.status_code == 405:
+            resp.headers["Allow"] = ", ".join(allowed_methods(request))
+        return resp
+
+
+def _route_table(app) -> list[tuple[re.Pattern, set[str]]]:
+    """(path regex, methods) of every route, built once per app."""
+    table = getattr(app.state, "route_methods", None)
+    if table is None:
+        try:  # FastAPI >= 0.16x keeps included routers nested
+            from fastapi.routing import iter_route_contexts
+
+            routes = list(iter_route_contexts(app.routes))
+        except ImportError:
+            routes = list(app.routes)
+        table = [
+            (compile_path(r.path)[0], set(r.methods))
+            for r in routes
+            if getattr(r, "path", None) and getattr(r, "methods", None)
+        ]
+        app.state.route_methods = table
+    return table
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (several routes may share one path)."""
+    path = request.url.path
+    return sorted({m for rx, methods in _route_table(request.app) if rx.match(path) for m in methods})

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ValidationInfo
 
 # Currencies whose minor unit is not a hundredth.
 _EXPONENT = {
@@ -45,3 +48,18 @@ def parse_money(text: str, currency: str) -> int:
     if not exact:
         raise ValueError(f"{text!r} has more decimals than {currency} allows")
     return int(scaled)
+
+
+FORM = "form"  # validation context key: the values come from an HTML form (all text)
+
+
+def _amount_as_number(value: Any, info: ValidationInfo) -> Any:
+    """Money in a JSON body is a whole number of minor units: "100", true and 1.0 are refused
+    rather than guessed at. A staff form's text is parsed (parse_form passes FORM)."""
+    if isinstance(value, bool) or (isinstance(value, str | float) and not (info.context or {}).get(FORM)):
+        raise ValueError("Give the amount in minor units as a whole number, e.g. 1250 for 12.50")
+    return value
+
+
+# An amount in minor units on an input model (strict for JSON; see _amount_as_number).
+Minor = Annotated[int, BeforeValidator(_amount_as_number)]

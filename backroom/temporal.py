@@ -20,7 +20,9 @@ from temporalio.client import (
 )
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
+from backroom.errors import WorkflowServiceUnavailable
 from backroom.settings import Settings
 
 # How a use case gets the client: connected on first call, so a request refused before it
@@ -90,14 +92,49 @@ def search_attributes(
     return TypedSearchAttributes(pairs)
 
 
-async def connect(settings: Settings, *, retries: int = 60) -> Client:
-    """Connect to Temporal, waiting up to `retries` seconds for a server that is starting."""
+# The web app's calls: a person waits, so a Temporal that does not answer is given up on within
+# about 2 s (then the request is a 503 with Retry-After) instead of the SDK's default 10 s of
+# retries. Workers and the CLI keep the default: nobody waits on them.
+REQUEST_RETRY = RetryConfig(
+    initial_interval_millis=100, max_interval_millis=600, max_elapsed_time_millis=1500, max_retries=5
+)
+REQUEST_CONNECT_TIMEOUT = timedelta(seconds=2)
+# RPC statuses that mean "Temporal cannot be reached now", never "the workflow said no".
+UNREACHABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED})
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) says Temporal is down or not answering. Pure."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, RPCError) and seen.status in UNREACHABLE:
+            return True
+        if isinstance(seen, TimeoutError):
+            return True
+        seen = getattr(seen, "cause", None) or seen.__cause__
+    return False
+
+
+def raise_if_unreachable(exc: BaseException) -> None:
+    """Turn "Temporal is down" into WorkflowServiceUnavailable (503 with Retry-After); any other
+    error is left to the caller."""
+    if unreachable(exc):
+        raise WorkflowServiceUnavailable() from exc
+
+
+async def connect(
+    settings: Settings, *, retries: int = 60, retry_config: RetryConfig | None = None
+) -> Client:
+    """Connect to Temporal, waiting up to `retries` seconds for a server that is starting.
+    `retry_config` bounds each later call's retries (REQUEST_RETRY for the web app)."""
     for attempt in range(retries):
         try:
             return await Client.connect(
                 settings.temporal_target,
                 namespace=settings.temporal_namespace,
                 data_converter=pydantic_data_converter,
+                retry_config=retry_config,
+                connect_timeout=REQUEST_CONNECT_TIMEOUT if retry_config else None,
             )
         except RuntimeError:
             if attempt == retries - 1:

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import urllib.request
 from pathlib import Path
 
 from harness.stack import RunningStack
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     report.mkdir(parents=True, exist_ok=True)
     with RunningStack() as stack:
         token = stack.admin_token()
+        # The app builds its OpenAPI document on first request (seconds on a loaded machine, past
+        # Schemathesis' 10 s load timeout); build it here, once, and it stays cached.
+        urllib.request.urlopen(f"{stack.url}/api/openapi.json", timeout=300).read()
         cmd = [
             str(st),
             "run",

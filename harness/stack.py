@@ -25,11 +25,12 @@ def free_port() -> int:
 class RunningStack:
     """Start with `with RunningStack() as stack:`; `stack.url` is the app. Stops everything on exit."""
 
-    def __init__(self, *, var: Path | None = None, ready_timeout: float = 120.0) -> None:
+    def __init__(self, *, var: Path | None = None, ready_timeout: float | None = None) -> None:
         self.var = var or Path(tempfile.mkdtemp(prefix="backroom-harness-")) / "var"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.ready_timeout = ready_timeout
+        # A loaded machine (CI, several runs at once) may need longer than the usual ~30 s.
+        self.ready_timeout = ready_timeout or float(os.environ.get("HARNESS_READY_TIMEOUT", "300"))
         self.lines: list[str] = []
         self.proc: subprocess.Popen | None = None
 

@@ -293,3 +293,26 @@ async def open_cart(client, db, branch) -> dict:
     r = await client.post("/api/v1/carts", json={"branch_id": branch.id, "customer_id": customer.id})
     assert r.status_code == 201, r.text
     return r.json()
+
+
+async def pending_approval(session, branch_id: int, *, roles: str = "finance"):
+    """An open credit approval request in `branch_id` whose workflow id names no running
+    workflow (for tests of deciding while Temporal cannot answer)."""
+    from backroom.approvals.models import ApprovalRequest
+
+    row = ApprovalRequest(
+        key=uniq("k-"),
+        workflow_id=uniq("wf-"),
+        branch_id=branch_id,
+        subject_type="customer",
+        subject_id="1",
+        title="t",
+        function="credit",
+        action="approve",
+        roles=roles,
+        level=1,
+        status="pending",
+    )
+    session.add(row)
+    await session.flush()
+    return row

@@ -16,7 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.carts import CartActivities
     from activities.recovery import RecoveryActivities
-    from backroom.carts.flow import CART_WORKFLOW
+    from backroom.carts.flow import CART_WORKFLOW, MAX_KEYS, PATCH_KEYS
     from backroom.carts.schemas import (
         CartCode,
         CartItem,
@@ -47,6 +47,7 @@ class CartWorkflow:
         self.view = start.state or CartView(cart_id=start.cart_id, status="open", items={})
         self.checkout_key = start.checkout_key
         self.rem = start.reminders or ReminderState()
+        self.keys: dict[str, str] = dict(start.keys or {})  # idempotency key -> the change it made
         self._rearm = False
         self._reminders = False
         self._lock = asyncio.Lock()
@@ -99,6 +100,7 @@ class CartWorkflow:
                     state=self.view,
                     checkout_key=self.checkout_key,
                     reminders=self.rem,
+                    keys=self.keys or None,
                 )
             )
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -184,12 +186,31 @@ class CartWorkflow:
                 raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
             raise
 
+    def _repeat(self, key: str | None, what: str) -> bool:
+        """Whether a change with this idempotency key was already applied (then it is not
+        applied again); the same key for a different change is refused."""
+        if key is None or key not in self.keys:
+            return False
+        if self.keys[key] != what:
+            raise ApplicationError(
+                "This idempotency key was already used for a different change.",
+                type="IdempotencyKeyReused",
+                non_retryable=True,
+            )
+        return True
+
     async def _change(
-        self, items: dict[int, int], codes: list[str] | None = None, *, new_code=None
+        self, edit, codes=None, *, new_code=None, key: str | None = None, what: str = ""
     ) -> CartView:
+        """Apply `edit` (current items -> new items) under the lock, re-priced; a change whose
+        key was applied before returns the cart as it is (keys only when PATCH_KEYS holds)."""
         async with self._lock:
+            keyed = key is not None and workflow.patched(PATCH_KEYS)
+            if keyed and self._repeat(key, what):
+                return self.view
             self._must_be_open()  # checked again: a checkout may have started while we waited
-            codes = list(self.view.codes) if codes is None else codes
+            items = edit(dict(self.view.items))
+            codes = list(self.view.codes) if codes is None else codes(list(self.view.codes))
             priced = await self._price(items, codes)
             if new_code is not None and new_code in priced.refused:
                 raise ApplicationError(priced.refused[new_code], type="code_refused", non_retryable=True)
@@ -197,6 +218,10 @@ class CartWorkflow:
             self.view.codes = codes
             self.view.code_notes = priced.refused
             self.view.totals = priced.totals
+            if keyed:
+                self.keys[key] = what
+                while len(self.keys) > MAX_KEYS:
+                    self.keys.pop(next(iter(self.keys)))
             await self._project()
             return self.view
 
@@ -208,51 +233,71 @@ class CartWorkflow:
 
     @workflow.update
     async def add(self, item: CartItem) -> CartView:
-        """Add units of a product (re-priced, stock-checked)."""
-        items = dict(self.view.items)
-        items[item.product_id] = items.get(item.product_id, 0) + item.qty
-        return await self._change(items)
+        """Add units of a product (re-priced, stock-checked). Once per idempotency key."""
+
+        def edit(items: dict[int, int]) -> dict[int, int]:
+            return {**items, item.product_id: items.get(item.product_id, 0) + item.qty}
+
+        return await self._change(edit, key=item.key, what=f"add:{item.product_id}:{item.qty}")
 
     @add.validator
     def _validate_add(self, item: CartItem) -> None:
+        if item.key in self.keys:
+            return  # a repeat: answered with the cart as it is (or refused in the handler)
         self._must_be_open()
         if self.view.items.get(item.product_id, 0) + item.qty > 999:
             raise ValueError("At most 999 units of one product per cart.")
 
     @workflow.update
     async def set_qty(self, change: CartQty) -> CartView:
-        """Change a line's quantity; 0 removes it."""
-        items = dict(self.view.items)
-        if change.qty == 0:
-            items.pop(change.product_id, None)
-        else:
-            items[change.product_id] = change.qty
-        return await self._change(items)
+        """Change a line's quantity; 0 removes it. Idempotent."""
+
+        def edit(items: dict[int, int]) -> dict[int, int]:
+            if change.qty == 0:
+                items.pop(change.product_id, None)
+            else:
+                items[change.product_id] = change.qty
+            return items
+
+        return await self._change(edit, key=change.key, what=f"set_qty:{change.product_id}:{change.qty}")
 
     @set_qty.validator
     def _validate_set_qty(self, change: CartQty) -> None:
+        if change.key in self.keys:
+            return
         self._must_be_open()
         if change.product_id not in self.view.items:
             raise ValueError("That product is not in the cart.")
 
     @workflow.update
     async def remove(self, item: CartRemove) -> CartView:
-        """Remove a line."""
-        items = {k: v for k, v in self.view.items.items() if k != item.product_id}
-        return await self._change(items)
+        """Remove a line. Once per idempotency key."""
+
+        def edit(items: dict[int, int]) -> dict[int, int]:
+            return {k: v for k, v in items.items() if k != item.product_id}
+
+        return await self._change(edit, key=item.key, what=f"remove:{item.product_id}")
 
     @remove.validator
     def _validate_remove(self, item: CartRemove) -> None:
-        self._validate_set_qty(CartQty(product_id=item.product_id, qty=0))
+        self._validate_set_qty(CartQty(product_id=item.product_id, qty=0, key=item.key))
 
     @workflow.update
     async def apply_code(self, code: CartCode) -> CartView:
         """Enter a discount code: the cart is re-priced with it, or the Update fails with the
-        reason it does not apply (the cart stays as it was)."""
-        return await self._change(dict(self.view.items), [*self.view.codes, code.code], new_code=code.code)
+        reason it does not apply (the cart stays as it was). Once per idempotency key."""
+        return await self._change(
+            dict,
+            lambda codes: [*codes, code.code],
+            new_code=code.code,
+            key=code.key,
+            what=f"code:{code.code}",
+        )
 
     @apply_code.validator
     def _validate_apply_code(self, code: CartCode) -> None:
+        if code.key in self.keys:
+            return
         self._must_be_open()
         if code.code in self.view.codes:
             raise ValueError(f"The code {code.code} is already in the cart.")
@@ -261,11 +306,18 @@ class CartWorkflow:
 
     @workflow.update
     async def remove_code(self, code: CartCode) -> CartView:
-        """Take a discount code off the cart."""
-        return await self._change(dict(self.view.items), [c for c in self.view.codes if c != code.code])
+        """Take a discount code off the cart. Once per idempotency key."""
+        return await self._change(
+            dict,
+            lambda codes: [c for c in codes if c != code.code],
+            key=code.key,
+            what=f"uncode:{code.code}",
+        )
 
     @remove_code.validator
     def _validate_remove_code(self, code: CartCode) -> None:
+        if code.key in self.keys:
+            return
         self._must_be_open()
         if code.code not in self.view.codes:
             raise ValueError(f"The code {code.code} is not in the cart.")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import ValidationError
 
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
-from api.params import Id
+from api.params import ChangeKey, Id
 from backroom.auth.principal import Principal
 from backroom.carts import service as carts
 from backroom.carts.models import Cart
@@ -78,16 +78,18 @@ async def add_item(
     connect: TemporalFactory,
     cart_id: Id,
     body: CartItem,
+    key: ChangeKey = None,
     p: Principal = require("carts", "update"),
 ) -> CartView:
-    """Add units; the cart workflow re-prices and checks stock (409 when it refuses)."""
+    """Add units; the cart workflow re-prices and checks stock (409 when it refuses). A retry
+    with the same Idempotency-Key adds nothing more."""
     cart = await _cart(session, p, cart_id, "update")
     return await carts.change(
         session,
         connect,
         cart=cart,
         name="add",
-        arg=body,
+        arg=body.model_copy(update={"key": key}),
         task_queue=settings.task_queue,
         prefix=settings.workflow_prefix,
     )
@@ -101,10 +103,11 @@ async def set_qty(
     cart_id: Id,
     product_id: Id,
     body: CartQtyIn,
+    key: ChangeKey = None,
     p: Principal = require("carts", "update"),
 ) -> CartView:
     cart = await _cart(session, p, cart_id, "update")
-    change = CartQty(product_id=product_id, qty=body.qty)
+    change = CartQty(product_id=product_id, qty=body.qty, key=key)
     return await carts.change(
         session,
         connect,
@@ -123,6 +126,7 @@ async def remove_item(
     connect: TemporalFactory,
     cart_id: Id,
     product_id: Id,
+    key: ChangeKey = None,
     p: Principal = require("carts", "update"),
 ) -> CartView:
     cart = await _cart(session, p, cart_id, "update")
@@ -131,7 +135,7 @@ async def remove_item(
         connect,
         cart=cart,
         name="remove",
-        arg=CartRemove(product_id=product_id),
+        arg=CartRemove(product_id=product_id, key=key),
         task_queue=settings.task_queue,
         prefix=settings.workflow_prefix,
     )
@@ -144,6 +148,7 @@ async def apply_code(
     connect: TemporalFactory,
     cart_id: Id,
     body: CartCode,
+    key: ChangeKey = None,
     p: Principal = require("carts", "update"),
 ) -> CartView:
     """Enter a discount code: the cart is re-priced with it, or 409 (code_refused) says why
@@ -154,7 +159,7 @@ async def apply_code(
         connect,
         cart=cart,
         name="apply_code",
-        arg=body,
+        arg=body.model_copy(update={"key": key}),
         task_queue=settings.task_queue,
         prefix=settings.workflow_prefix,
     )
@@ -167,10 +172,11 @@ async def remove_code(
     connect: TemporalFactory,
     cart_id: Id,
     code: str,
+    key: ChangeKey = None,
     p: Principal = require("carts", "update"),
 ) -> CartView:
     try:
-        body = CartCode(code=code)
+        body = CartCode(code=code, key=key)
     except ValidationError:
         raise InvalidInput("That is not a discount code.", field="code") from None
     cart = await _cart(session, p, cart_id, "update")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.deps import get_settings, get_templates
 from backroom.auth.principal import Principal
+from backroom.money import FORM
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -44,7 +45,7 @@ async def parse_form(request: Request, model: type[M]) -> tuple[M | None, dict[s
     raw = {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
     data = {k: (v if v != "" else None) for k, v in raw.items()}
     try:
-        return model.model_validate(data), {}, raw
+        return model.model_validate(data, context={FORM: True}), {}, raw
     except ValidationError as exc:
         errors = {}
         for err in exc.errors():

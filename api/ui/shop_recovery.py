@@ -37,6 +37,8 @@ async def _code_change(session, settings, connect, request: Request, update: str
             prefix=settings.workflow_prefix,
         )
     except AppError as exc:  # the reason the code does not apply, in the customer's words
+        if exc.retryable:  # Temporal down: a 503 page with Retry-After, nothing changed
+            raise
         return redirect("/shop/cart", flash=exc.detail)
     return redirect("/shop/cart", flash=done.format(code=data.code))
 
@@ -74,11 +76,13 @@ async def restore(
                 connect,
                 cart=plan.cart,
                 name="add",
-                arg=CartItem(product_id=product_id, qty=qty),
+                arg=CartItem(product_id=product_id, qty=qty, key=f"restore-{plan.cart.id}-{product_id}"),
                 task_queue=settings.task_queue,
                 prefix=settings.workflow_prefix,
             )
         except AppError as exc:
+            if exc.retryable:  # Temporal down: a 503 page with Retry-After, nothing changed
+                raise
             missing.append(exc.detail)
     flash = "Welcome back: here is your cart."
     if missing:

@@ -15,7 +15,7 @@ from api.deps import PUBLIC, READS_ONLY, Session, SettingsDep, TemporalFactory
 from api.ui.common import redirect, render
 from backroom.audit.context import Actor
 from backroom.carts import service as carts
-from backroom.carts.schemas import CartItem, CartQty, ProductId
+from backroom.carts.schemas import MAX_KEY, CartItem, CartQty, ProductId
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductFilter
 from backroom.errors import AppError, Forbidden, InvalidInput, WorkflowServiceUnavailable
@@ -54,12 +54,14 @@ class AddForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
     product_id: int = ProductId
     qty: int = Field(default=1, ge=1, le=99)
+    key: str | None = Field(default=None, max_length=MAX_KEY)  # the form's idempotency key
 
 
 class QtyForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
     product_id: int = ProductId
     qty: int = Field(ge=0, le=99)
+    key: str | None = Field(default=None, max_length=MAX_KEY)
 
 
 def _sid(request: Request) -> str | None:
@@ -112,6 +114,7 @@ async def products(session: Session, settings: SettingsDep, request: Request, ca
         csrf_token=sid,
         cart=cart,
         category=category,
+        form_key=uuid.uuid4().hex,  # each add form's idempotency key: this plus the product id
     )
     return _with_cookie(request, settings, resp, sid)
 
@@ -126,13 +129,15 @@ async def add_to_cart(session: Session, settings: SettingsDep, connect: Temporal
             connect,
             actor=SHOP,
             session_key=_sid(request),
-            item=CartItem(product_id=data.product_id, qty=data.qty),
+            item=CartItem(product_id=data.product_id, qty=data.qty, key=data.key),
             shop_branch_code=settings.shop_branch_code,
             currency=settings.default_currency,
             task_queue=settings.task_queue,
             prefix=settings.workflow_prefix,
         )
     except AppError as exc:  # e.g. sold out meanwhile: say so on the shop page, nothing changed
+        if exc.retryable:  # Temporal down: a 503 page with Retry-After, nothing changed
+            raise
         return redirect("/shop", flash=f"Not added: {exc.detail}")
     return redirect("/shop/cart", flash="Added to your cart.")
 
@@ -149,11 +154,13 @@ async def update_cart(session: Session, settings: SettingsDep, connect: Temporal
             connect,
             cart=cart,
             name="set_qty",
-            arg=CartQty(product_id=data.product_id, qty=data.qty),
+            arg=CartQty(product_id=data.product_id, qty=data.qty, key=data.key),
             task_queue=settings.task_queue,
             prefix=settings.workflow_prefix,
         )
     except AppError as exc:
+        if exc.retryable:  # Temporal down: a 503 page with Retry-After, nothing changed
+            raise
         return redirect("/shop/cart", flash=f"Not changed: {exc.detail}")
     return redirect("/shop/cart", flash="Cart updated.")
 
@@ -230,6 +237,8 @@ async def checkout_page(session: Session, settings: SettingsDep, connect: Tempor
             idempotency_key=key,
         )
     except AppError as exc:
+        if exc.retryable:  # Temporal down: a 503 page with Retry-After, nothing changed
+            raise
         # Tell the customer on the cart page (e.g. the last unit just sold); nothing was ordered.
         return redirect("/shop/cart", flash=exc.detail)
     return redirect(f"/shop/orders/{order.token}")

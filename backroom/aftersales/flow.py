@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from backroom.aftersales.models import CaseKind, CaseState
 from backroom.approvals.schemas import ApprovalLevel
+from backroom.money import Minor
 from backroom.shipping.carrier import Rate
 from backroom.sla import WorkCalendar
 
@@ -84,7 +85,7 @@ class QuoteLineIn(BaseModel):
     kind: str = Field(pattern="^(part|labour)$")
     description: str = Field(min_length=1, max_length=200)
     qty: int = Field(default=1, ge=1, le=1000)
-    unit_minor: int = Field(ge=0, le=10**9)
+    unit_minor: Minor = Field(ge=0, le=10**9)
 
 
 class CaseAction(BaseModel):

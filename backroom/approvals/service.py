@@ -19,7 +19,7 @@ from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
 from backroom.db.base import utcnow
 from backroom.errors import not_found
-from backroom.temporal import Connect
+from backroom.temporal import Connect, raise_if_unreachable
 
 INBOX_LIMIT = 500
 
@@ -208,6 +208,7 @@ async def send_decision(
         cause = exc.cause
         raise DecisionRefused(getattr(cause, "message", None) or str(cause)) from exc
     except RPCError as exc:
+        raise_if_unreachable(exc)  # Temporal down: 503, the request is still open
         # The workflow has closed (or closed while the update was in flight).
         raise ApprovalNotOpen(f"Request #{row.id} is no longer open.") from exc
 

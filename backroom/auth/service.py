@@ -20,7 +20,7 @@ from backroom.auth.models import ApiToken, LoginAttempt, RoleGrant, User, UserSe
 from backroom.auth.principal import Principal
 from backroom.auth.schemas import TokenCreate, TokenCreated, TokenRead
 from backroom.branches.models import Branch
-from backroom.db.base import utcnow
+from backroom.db.base import contains_text, utcnow
 from backroom.errors import Conflict, InvalidInput, TooManyRequests, Unauthorized, not_found
 from backroom.pagination import Page, paginate
 
@@ -346,8 +346,7 @@ def users_query(*, search: str | None = None) -> Select:
     """Users, optionally those whose user name or full name contains `search`."""
     stmt = select(User)
     if search:
-        like = f"%{search.lower()}%"
-        stmt = stmt.where(func.lower(User.username).like(like) | func.lower(User.full_name).like(like))
+        stmt = stmt.where(contains_text(User.username, search) | contains_text(User.full_name, search))
     return stmt
 
 

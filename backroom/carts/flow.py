@@ -9,3 +9,9 @@ CART_WORKFLOW = "CartWorkflow"
 def cart_workflow_id(cart_id: int, prefix: str = "") -> str:
     """`cart-{id}`; `prefix` (settings.workflow_prefix) lets several databases share a namespace."""
     return f"{prefix}cart-{cart_id}"
+
+
+# workflow.patched id: a change that carries an idempotency key is applied once per key.
+PATCH_KEYS = "cart-idempotency-keys"
+# How many applied keys a cart remembers (the oldest are forgotten first).
+MAX_KEYS = 200

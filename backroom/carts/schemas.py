@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from backroom.carts.models import CartStatus
 from backroom.carts.pricing import Totals
@@ -27,12 +28,17 @@ def check_code(raw: str) -> str:
 
 # A product id the database can hold: a wilder one is refused here, not inside the workflow.
 ProductId = Field(ge=1, le=2**63 - 1)
+# A change's idempotency key (the API's Idempotency-Key header, the storefront's hidden field):
+# the cart workflow applies a change once per key. Not in the API body's schema: the edge sets it.
+ChangeKey = SkipJsonSchema[str | None]
+MAX_KEY = 128
 
 
 class CartItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product_id: int = ProductId
     qty: int = Field(ge=1, le=999)
+    key: ChangeKey = Field(default=None, max_length=MAX_KEY)
 
 
 class CartQty(BaseModel):
@@ -41,11 +47,13 @@ class CartQty(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product_id: int = ProductId
     qty: int = Field(ge=0, le=999)
+    key: ChangeKey = Field(default=None, max_length=MAX_KEY)
 
 
 class CartRemove(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product_id: int = ProductId
+    key: ChangeKey = Field(default=None, max_length=MAX_KEY)
 
 
 class CartCode(BaseModel):
@@ -53,6 +61,7 @@ class CartCode(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     code: str = Field(min_length=1, max_length=40)
+    key: ChangeKey = Field(default=None, max_length=MAX_KEY)
 
     @field_validator("code")
     @classmethod
@@ -114,6 +123,7 @@ class CartStart(BaseModel):
     state: CartView | None = None  # carried over by continue-as-new
     checkout_key: str | None = None
     reminders: ReminderState | None = None  # carried over by continue-as-new
+    keys: dict[str, str] | None = None  # idempotency keys applied, carried over by continue-as-new
 
 
 class CartCreate(BaseModel):

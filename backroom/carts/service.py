@@ -46,7 +46,7 @@ from backroom.errors import not_found
 from backroom.orders import service as orders
 from backroom.pagination import Page, paginate
 from backroom.starts.service import enqueue_signal
-from backroom.temporal import Connect
+from backroom.temporal import Connect, raise_if_unreachable
 
 
 async def create_cart(
@@ -257,6 +257,8 @@ def _refusal(exc: Exception) -> CartChangeRefused:
         err.code = "cart_closed"
     elif kind == "code_refused":
         err.code = "code_refused"
+    elif kind == "IdempotencyKeyReused":
+        err.code = "idempotency_key_reused"
     return err
 
 
@@ -284,6 +286,7 @@ async def send(
     except WorkflowAlreadyStartedError:
         raise CartChangeRefused("The cart was already checked out.") from None
     except RPCError as exc:
+        raise_if_unreachable(exc)
         if exc.status == RPCStatusCode.ALREADY_EXISTS or "closing workflow" in str(exc):
             raise CartChangeRefused("The cart was already checked out.") from None
         raise
@@ -338,7 +341,8 @@ async def change(
     session: AsyncSession, connect: Connect, *, cart: Cart, name: str, arg, task_queue: str, prefix: str = ""
 ) -> CartView:
     """Send one change (add, set_qty, remove) to the cart's workflow, which re-prices and checks
-    stock; a refusal raises CartChangeRefused (409). Not idempotent: each add adds. The session
+    stock; a refusal raises CartChangeRefused (409). Idempotent per the change's key (without
+    one, each add adds). The session
     must hold no write transaction (the workflow's activity writes the cart's projection)."""
     return await send(await connect(), cart, name, arg, task_queue=task_queue, prefix=prefix)
 
@@ -356,7 +360,7 @@ async def add_for_visitor(
     prefix: str = "",
 ) -> CartView:
     """Add to a storefront visitor's cart, creating the cart on first use (its workflow starts
-    with this Update). Not idempotent: each add adds."""
+    with this Update). Idempotent per `item.key` (without one, each add adds)."""
     cart = await open_cart_for(session, session_key=session_key)
     if cart is None:
         branch = await shop_branch(session, code=shop_branch_code)

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from backroom.catalog.models import ProductStatus
+from backroom.money import Minor
 
 Currency = Field(pattern=r"^[A-Z]{3}$")
 
@@ -17,7 +18,7 @@ class ProductCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     category: str = Field(min_length=1, max_length=64)
-    price_minor: int = Field(ge=0, le=10**11)
+    price_minor: Minor = Field(ge=0, le=10**11)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     tax_rate_bp: int = Field(default=0, ge=0, le=10000)
     weight_g: int = Field(default=0, ge=0, le=1_000_000)
@@ -35,7 +36,7 @@ class ProductUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     category: str | None = Field(default=None, min_length=1, max_length=64)
-    price_minor: int | None = Field(default=None, ge=0, le=10**11)
+    price_minor: Minor | None = Field(default=None, ge=0, le=10**11)
     tax_rate_bp: int | None = Field(default=None, ge=0, le=10000)
     weight_g: int | None = Field(default=None, ge=0, le=1_000_000)
     length_mm: int | None = Field(default=None, ge=0, le=10_000)

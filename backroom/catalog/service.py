@@ -26,6 +26,7 @@ from backroom.catalog.schemas import (
     ProductUpdate,
     StockRead,
 )
+from backroom.db.base import contains_text
 from backroom.pagination import Page, paginate
 
 SORTS = {
@@ -118,10 +119,9 @@ async def list_products(session: AsyncSession, *, filt: ProductFilter, vendor_id
     if filt.category:
         stmt = stmt.where(Product.category == filt.category)
     if filt.q:
-        like = f"%{filt.q.lower()}%"
-        from sqlalchemy import func, or_
+        from sqlalchemy import or_
 
-        stmt = stmt.where(or_(func.lower(Product.name).like(like), func.lower(Product.sku).like(like)))
+        stmt = stmt.where(or_(contains_text(Product.name, filt.q), contains_text(Product.sku, filt.q)))
     if vendor_id is not None:
         stmt = stmt.where(Product.vendor_id == vendor_id)
     elif filt.vendor_id is not None:

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from backroom.complaints.models import Channel, Compensation, ComplaintStatus, Level, Severity
 from backroom.complaints.sla import SlaStatus
 from backroom.ids import RecordId
+from backroom.money import Minor
 
 
 class ComplaintCreate(BaseModel):
@@ -34,7 +35,7 @@ class Resolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: str = Field(min_length=3, max_length=5000)
     compensation: Compensation = Compensation.none
-    amount_minor: int | None = Field(default=None, gt=0, le=10_000_000)
+    amount_minor: Minor | None = Field(default=None, gt=0, le=10_000_000)
 
     @model_validator(mode="after")
     def _amount(self):

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.credit.models import EntryKind, HoldResolution, HoldStatus, LimitRequestStatus
+from backroom.money import Minor
 
 MAX_LIMIT_MINOR = 10**12
 
@@ -22,7 +23,7 @@ class Terms(AccountOpen):
 
 class CreditSale(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_minor: int = Field(gt=0, le=1_000_000_000)
+    amount_minor: Minor = Field(gt=0, le=1_000_000_000)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     reference: str = Field(min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=500)
@@ -35,7 +36,7 @@ class Payment(CreditSale):
 class Adjustment(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal[EntryKind.adjustment, EntryKind.goodwill]
-    amount_minor: int = Field(ge=-1_000_000_000, le=1_000_000_000)  # zero is refused by the ledger
+    amount_minor: Minor = Field(ge=-1_000_000_000, le=1_000_000_000)  # zero is refused by the ledger
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     reference: str = Field(min_length=1, max_length=120)
     description: str = Field(min_length=3, max_length=500)
@@ -127,7 +128,7 @@ class LimitChangeIn(BaseModel):
     """Body of POST /api/v1/customers/{id}/credit-limit-requests."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    requested_limit_minor: int = Field(ge=0, le=MAX_LIMIT_MINOR)
+    requested_limit_minor: Minor = Field(ge=0, le=MAX_LIMIT_MINOR)
     reason: str = Field(min_length=3, max_length=1000)
 
 

@@ -13,16 +13,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact, CustomerStatus
 from backroom.customers.normalize import digits, lower_or_none
+from backroom.db.base import like_escape
 from backroom.db.session import is_postgres
 from backroom.pagination import Page, paginate
 
 _PHONE_CHARS = re.compile(r"[0-9+()\-. ]+")
 # Above this trigram similarity two names count as "similar" for duplicate detection.
 SIMILAR_NAME = 0.6
-
-
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def search_kind(q: str) -> str:
@@ -41,9 +38,9 @@ def search_filter(session: AsyncSession, q: str, *, fuzzy: bool = False):
     q = q.strip()
     kind = search_kind(q)
     if kind == "email":
-        return Customer.email_norm.like(_like_escape(q.lower()) + "%", escape="\\")
+        return Customer.email_norm.like(like_escape(q.lower()) + "%", escape="\\")
     if kind == "phone":
-        return Customer.phone_digits.like(_like_escape(digits(q)) + "%", escape="\\")
+        return Customer.phone_digits.like(like_escape(digits(q)) + "%", escape="\\")
     if fuzzy:
         return Customer.name_norm.op("%")(q.lower())
     name = q.lower()
@@ -53,9 +50,9 @@ def search_filter(session: AsyncSession, q: str, *, fuzzy: bool = False):
         return and_(
             Customer.name_norm >= name,
             Customer.name_norm < upper,
-            Customer.name_norm.like(_like_escape(name) + "%", escape="\\"),
+            Customer.name_norm.like(like_escape(name) + "%", escape="\\"),
         )
-    return Customer.name_norm.like(f"%{_like_escape(name)}%", escape="\\")
+    return Customer.name_norm.like(f"%{like_escape(name)}%", escape="\\")
 
 
 async def search(
@@ -119,7 +116,7 @@ def search_statement(
         stmt = stmt.where(Customer.home_branch_id.in_(branch_ids or {-1}))
     if tag:
         # JSON arrays are stored as text on SQLite and json on PostgreSQL; a quoted match works on both.
-        stmt = stmt.where(func.cast(Customer.tags, Text()).like(f'%"{_like_escape(tag)}"%', escape="\\"))
+        stmt = stmt.where(func.cast(Customer.tags, Text()).like(f'%"{like_escape(tag)}"%', escape="\\"))
     sort_col = Customer.name_norm
     if q and q.strip() and not (search_kind(q) == "name" and len(q.strip()) < 3):
         # Same order, but not the btree's: otherwise PostgreSQL may walk ix_customers_name_sort

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, TypeDecorator, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING = {
@@ -74,3 +74,13 @@ class Transactional(Timestamps):
     @declared_attr
     def shift_id(cls) -> Mapped[int | None]:
         return mapped_column(ForeignKey("shifts.id"), nullable=True)
+
+
+def like_escape(value: str) -> str:
+    """`value` for a LIKE pattern with `escape="\\"`: its %, _ and \\ match themselves."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains_text(column, text: str):
+    """`column` contains `text`, ignoring case; % and _ in `text` are literal, not wildcards."""
+    return func.lower(column).like(f"%{like_escape(text.lower())}%", escape="\\")

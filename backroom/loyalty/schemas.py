@@ -6,12 +6,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.ids import RecordId
 from backroom.loyalty.models import EarnChannels, EarnMoment, EntryKind, ProgramStatus
+from backroom.money import Minor
 
 
 class TierIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=60)
-    min_spend_minor: int = Field(ge=0, le=10**12)
+    min_spend_minor: Minor = Field(ge=0, le=10**12)
     multiplier_percent: int = Field(default=100, ge=0, le=1000)
     perks: str = Field(default="", max_length=2000)
 
@@ -27,7 +28,7 @@ class ProgramCreate(BaseModel):
     excluded_categories: list[str] = Field(default_factory=list, max_length=50)
     expiry_days: int = Field(default=365, ge=1, le=3650)
     welcome_points: int = Field(default=0, ge=0, le=100000)
-    point_value_minor: int = Field(default=1, ge=1, le=10000)
+    point_value_minor: Minor = Field(default=1, ge=1, le=10000)
     min_redeem_points: int = Field(default=100, ge=1, le=10**7)
     max_redeem_percent: int = Field(default=50, ge=1, le=100)
     adjust_approval_points: int = Field(default=1000, ge=1, le=10**7)
@@ -39,7 +40,7 @@ class ProgramUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     points_per_unit: int | None = Field(default=None, ge=1, le=1000)
     expiry_days: int | None = Field(default=None, ge=1, le=3650)
-    point_value_minor: int | None = Field(default=None, ge=1, le=10000)
+    point_value_minor: Minor | None = Field(default=None, ge=1, le=10000)
     min_redeem_points: int | None = Field(default=None, ge=1, le=10**7)
     max_redeem_percent: int | None = Field(default=None, ge=1, le=100)
     adjust_approval_points: int | None = Field(default=None, ge=1, le=10**7)

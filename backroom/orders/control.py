@@ -22,7 +22,7 @@ from backroom.orders.access import order_parcel, visible_order
 from backroom.orders.errors import OrderActionRefused
 from backroom.orders.flow import CancelAsk, OrderState, ParcelAction, RefundAsk, RefundOutcome
 from backroom.orders.service import workflow_id
-from backroom.temporal import Connect
+from backroom.temporal import Connect, raise_if_unreachable
 
 
 class WarehouseStep(StrEnum):
@@ -60,6 +60,7 @@ async def update(client: Client, order_id: int, name: str, arg, *, prefix: str =
     except WorkflowUpdateFailedError as exc:
         raise OrderActionRefused(_reason(exc)) from None
     except RPCError as exc:
+        raise_if_unreachable(exc)
         if exc.status in (
             RPCStatusCode.NOT_FOUND,
             RPCStatusCode.FAILED_PRECONDITION,

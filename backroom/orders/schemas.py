@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from backroom.money import Minor
 from backroom.orders.models import OrderStatus, ParcelStatus
 
 # Test cards the storefront offers; localstripe understands these PaymentMethod ids.
@@ -120,7 +121,7 @@ class OrderDetail(OrderRead):
 
 class RefundRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_minor: int | None = Field(default=None, ge=1)  # None = everything still refundable
+    amount_minor: Minor | None = Field(default=None, ge=1)  # None = everything still refundable
     reason: str = Field(min_length=1, max_length=300)
 
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ from backroom.carts.pricing import DiscountLine, PriceLine, ShippingRule, Totals
 from backroom.catalog import service as catalog
 from backroom.catalog.errors import ProductArchived
 from backroom.catalog.models import Product, ProductStatus
-from backroom.db.base import utcnow
+from backroom.db.base import contains_text, utcnow
 from backroom.orders import events
 from backroom.orders.errors import CartEmpty, IdempotencyKeyReused, OrderNotFound
 from backroom.orders.flow import order_workflow_id as workflow_id
@@ -329,8 +329,8 @@ async def list_orders(
     if filt.q:
         stmt = stmt.where(
             or_(
-                func.lower(Order.email).like(f"%{filt.q.lower()}%"),
-                func.lower(Order.ship_name).like(f"%{filt.q.lower()}%"),
+                contains_text(Order.email, filt.q),
+                contains_text(Order.ship_name, filt.q),
             )
         )
     col = Order.placed_at if filt.sort == "placed" else Order.total_minor

@@ -65,4 +65,5 @@ class GatewayUnavailable(PaymentError):
 class InvalidSignature(PaymentError):
     """A webhook whose signature, timestamp or body does not check out."""
 
-    status, code, title = 400, "invalid_webhook_signature", "Invalid webhook signature"
+    # 401: the sender did not prove who it is (as a missing bearer token would).
+    status, code, title = 401, "invalid_webhook_signature", "Invalid webhook signature"

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backroom.carts.schemas import check_code
+from backroom.money import Minor
 from backroom.promotions.models import CodeMode, Eligibility, PromotionKind, PromotionTarget
 
 CHANNELS = ("storefront", "staff")
@@ -25,10 +26,10 @@ class _Terms(BaseModel):
     product_ids: list[int] | None = Field(default=None, max_length=500)
     category: str | None = Field(default=None, max_length=100)
     percent_bp: int | None = Field(default=None, ge=0, le=10000)
-    amount_minor: int | None = Field(default=None, ge=0, le=10**10)
+    amount_minor: Minor | None = Field(default=None, ge=0, le=10**10)
     buy_qty: int | None = Field(default=None, ge=0, le=100)
     get_qty: int | None = Field(default=None, ge=0, le=100)
-    min_subtotal_minor: int | None = Field(default=None, ge=0, le=10**10)
+    min_subtotal_minor: Minor | None = Field(default=None, ge=0, le=10**10)
     min_quantity: int | None = Field(default=None, ge=0, le=10000)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
@@ -38,7 +39,7 @@ class _Terms(BaseModel):
     customer_ids: list[int] | None = Field(default=None, max_length=1000)
     exclusive: bool | None = None
     priority: int | None = Field(default=None, ge=0, le=1000)
-    budget_minor: int | None = Field(default=None, ge=1, le=10**11)
+    budget_minor: Minor | None = Field(default=None, ge=1, le=10**11)
     usage_limit: int | None = Field(default=None, ge=1, le=10**7)
     per_customer_limit: int | None = Field(default=None, ge=1, le=1000)
     staff_only: bool | None = None

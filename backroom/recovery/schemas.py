@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -10,14 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 class ReminderSettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
-    delays_hours: list[float] = Field(min_length=1, max_length=5)
+    # Each delay 15 minutes to 29 days, in hours: in the schema too, so clients know the range.
+    delays_hours: list[Annotated[float, Field(ge=0.25, le=24 * 29)]] = Field(
+        min_length=1, max_length=5, json_schema_extra={"uniqueItems": True}
+    )
     recovery_promotion_id: int | None = Field(default=None, ge=1)
 
     @field_validator("delays_hours")
     @classmethod
     def _delays(cls, v: list[float]) -> list[float]:
-        if any(not 0.25 <= h <= 24 * 29 for h in v):
-            raise ValueError("Each delay is between 15 minutes and 29 days (in hours).")
         if len(set(v)) != len(v):
             raise ValueError("Give each delay once.")
         return v

@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from backroom.complaints.models import Complaint, ComplaintStatus
 from backroom.credit.models import CreditAccount
 from backroom.customers.models import Customer
+from backroom.db.base import like_escape
 from backroom.loyalty.models import LoyaltyMember, LoyaltyTier
 from backroom.money import format_money
 from backroom.orders.models import Order, OrderStatus
@@ -52,8 +53,7 @@ def condition(c: Condition, now: datetime) -> ColumnElement:
         case Attr.home_branch:
             return Customer.home_branch_id.in_([int(x) for x in v])
         case Attr.tag:
-            escaped = v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            has = func.cast(Customer.tags, Text()).like(f'%"{escaped}"%', escape="\\")
+            has = func.cast(Customer.tags, Text()).like(f'%"{like_escape(v)}"%', escape="\\")
             return has if c.op == Op.is_ else not_(has)
         case Attr.consent_email:
             return Customer.consent_email.is_(v)

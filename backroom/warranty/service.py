@@ -14,7 +14,7 @@ from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.catalog.models import Product
 from backroom.customers.models import Customer
-from backroom.db.base import utcnow
+from backroom.db.base import contains_text, utcnow
 from backroom.errors import InvalidInput, not_found
 from backroom.money import format_money
 from backroom.orders import serials as unit_serials
@@ -456,7 +456,7 @@ async def lookup(
         stmt = stmt.where(Warranty.product_id == product_id)
     if q and q.strip():
         text = q.strip()
-        conds = [Warranty.serial == text, Product.sku == text, Customer.name.ilike(f"%{text}%")]
+        conds = [Warranty.serial == text, Product.sku == text, contains_text(Customer.name, text)]
         if text.lstrip("#").isdigit() and len(text) < 18:
             conds.append(Warranty.order_id == int(text.lstrip("#")))
         stmt = stmt.where(or_(*conds))

@@ -108,7 +108,7 @@ async def test_checkout_idempotency_and_warehouse_flow(dev_env, sqlite_db, comme
             },
         }
         hook = f"/api/v1/webhooks/shippo?token={settings.shippo_webhook_secret}"
-        assert (await c.post("/api/v1/webhooks/shippo?token=wrong", json=event)).status_code == 400
+        assert (await c.post("/api/v1/webhooks/shippo?token=wrong", json=event)).status_code == 401
         assert (await c.post(hook, json=event)).json() == {
             "received": True,
             "duplicate": False,
@@ -177,7 +177,7 @@ async def test_stripe_webhook_verifies_and_deduplicates(sqlite_db, commerce_sett
         }
     ).encode()
     bad = await c.post("/api/v1/webhooks/stripe", content=payload, headers={"Stripe-Signature": "t=1,v1=00"})
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid_webhook_signature"
+    assert bad.status_code == 401 and bad.json()["code"] == "invalid_webhook_signature"
     sig = stripe_signature(payload, commerce_settings.stripe_webhook_secret)
     first = await c.post("/api/v1/webhooks/stripe", content=payload, headers={"Stripe-Signature": sig})
     assert first.status_code == 200 and first.json()["duplicate"] is False

@@ -141,3 +141,25 @@ async def test_a_wild_id_is_refused_never_a_server_error(sqlite_db, settings):
     # An id in a body is held to the same range before it can reach a workflow.
     r = await api.post("/api/v1/carts/1/items", json={"product_id": 2**63, "qty": 1})
     assert r.status_code == 422 and r.json()["code"] == "validation_failed", r.text
+
+
+def test_every_operation_documents_its_error_responses(doc):
+    """401, 403, 404, 409, 413, 422 and 503 as Problem Details on every operation (issue 16)."""
+    missing = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for code in ("401", "403", "404", "409", "413", "422", "503"):
+                content = op.get("responses", {}).get(code, {}).get("content", {})
+                if "application/problem+json" not in content:
+                    missing.append(f"{method.upper()} {path} {code}")
+    assert not missing, "undocumented error responses:\n" + "\n".join(missing[:20])
+    assert "Retry-After" in doc["paths"]["/api/v1/carts"]["post"]["responses"]["503"]["headers"]
+
+
+async def test_a_wrong_method_is_a_405_that_says_what_is_allowed(sqlite_db, settings):
+    from tests.helpers import client_for
+
+    c = client_for(make_app(sqlite_db, settings))
+    r = await c.delete("/api/v1/carts")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert r.headers["content-type"].startswith("application/problem+json")

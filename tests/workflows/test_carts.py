@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from backroom.carts import service as carts
@@ -59,3 +61,52 @@ async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue, save_hist
         assert done["status"] == "checked_out" and done["order_id"] == 99
     async with db.read_sessionmaker() as s:
         assert (await carts.get_cart(s, cart.id)).status == "checked_out"
+
+
+async def test_a_change_is_applied_once_per_idempotency_key(
+    ts_env, sqlite_db, settings, task_queue, save_history
+):
+    """A client that retries after an error (API or Temporal died after the change was applied)
+    sends the same key: the cart changes once; the same key for another change is refused."""
+    db = sqlite_db
+    settings.workflow_prefix = uniq("t") + "-"
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1, p2) = await make_shop(s, stock=((9, 0), (9, 0)), prices=(1000, 250))
+        cart = await carts.create_cart(s, actor=TEST_ACTOR, branch_id=a.id, currency="USD")
+    kw = {"task_queue": task_queue, "prefix": settings.workflow_prefix}
+    async with build_worker(
+        ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
+        add = CartItem(product_id=p1.id, qty=2, key="retry-key-1")
+        await carts.send(ts_env.client, cart, "add", add, **kw)
+        view = await carts.send(ts_env.client, cart, "add", add, **kw)
+        assert view.items == {p1.id: 2}
+        # Two at once (a retry while the first is still in flight): still once.
+        again = CartItem(product_id=p2.id, qty=1, key="retry-key-2")
+        await asyncio.gather(*(carts.send(ts_env.client, cart, "add", again, **kw) for _ in range(2)))
+        # Without a key, or with a new one, each add adds.
+        await carts.send(ts_env.client, cart, "add", CartItem(product_id=p1.id, qty=1), **kw)
+        view = await carts.send(
+            ts_env.client, cart, "add", CartItem(product_id=p1.id, qty=1, key="retry-key-3"), **kw
+        )
+        assert view.items == {p1.id: 4, p2.id: 1}
+        with pytest.raises(CartChangeRefused) as err:
+            await carts.send(
+                ts_env.client, cart, "add", CartItem(product_id=p2.id, qty=5, key="retry-key-1"), **kw
+            )
+        assert err.value.code == "idempotency_key_reused"
+        view = await carts.send(
+            ts_env.client, cart, "set_qty", CartQty(product_id=p1.id, qty=1, key="retry-key-4"), **kw
+        )
+        assert view.items == {p1.id: 1, p2.id: 1}
+        async with db.read_sessionmaker() as s:
+            lines = await carts.lines_of(s, cart.id)
+        assert sorted((ln.product_id, ln.qty) for ln in lines) == sorted([(p1.id, 1), (p2.id, 1)])
+        await carts.lock_for_checkout(ts_env.client, cart, "k1", **kw)
+        # A retry of a change made before the checkout answers with the cart as it is.
+        view = await carts.send(ts_env.client, cart, "add", add, **kw)
+        assert view.status == "checking_out" and view.items == {p1.id: 1, p2.id: 1}
+        await carts.close(ts_env.client, cart, "k1", 7, prefix=settings.workflow_prefix)
+        handle = ts_env.client.get_workflow_handle(carts.workflow_id(cart.id, settings.workflow_prefix))
+        await handle.result()
+        await save_history(handle, "cart_idempotent_changes")

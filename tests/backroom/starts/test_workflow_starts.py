@@ -8,7 +8,7 @@ from sqlalchemy import select
 from backroom.approvals.models import ApprovalRequest
 from backroom.starts import service as starts
 from backroom.starts.models import WorkflowStart
-from tests.helpers import create_branch, create_user, make_app, token_client
+from tests.helpers import create_branch, create_user, make_app, pending_approval, token_client
 from worker.registry import Deps, build_worker
 
 
@@ -64,26 +64,11 @@ async def test_request_succeeds_while_temporal_is_down_and_the_poller_starts_it(
 
 
 async def test_decision_without_temporal_is_a_503(sqlite_db, settings):
-    from backroom.approvals.models import ApprovalRequest as AR
-
     db = sqlite_db
     async with db.sessionmaker.begin() as s:
         b = await create_branch(s)
         fin = await create_user(s, grants=[("finance", b.id)])
-        row = AR(
-            key=f"k-{b.id}",
-            workflow_id=f"wf-{b.id}",
-            branch_id=b.id,
-            subject_type="customer",
-            subject_id="1",
-            title="t",
-            function="credit",
-            action="approve",
-            roles="finance",
-            level=1,
-            status="pending",
-        )
-        s.add(row)
+        row = await pending_approval(s, b.id)
     api = await token_client(make_app(db, settings), db, fin)
     r = await api.post(f"/api/v1/approvals/{row.id}/decision", json={"approve": True})
     assert r.status_code == 503 and r.json()["code"] == "workflow_service_unavailable"

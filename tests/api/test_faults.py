@@ -1,0 +1,166 @@
+"""Faults at the edge: a retried cart change applies once (Idempotency-Key), and every route that
+talks to Temporal answers a quick 503 with Retry-After while Temporal is down, changing nothing."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from sqlalchemy import select
+
+from backroom.approvals.models import ApprovalRequest
+from backroom.carts.models import CartLine
+from backroom.orders.models import Order
+from backroom.starts.models import WorkflowSignal
+from tests.api.test_checkout import BODY, capturable_event, running, stripe_signature
+from tests.faults_support import TcpProxy
+from tests.helpers import (
+    adapters,
+    client_for,
+    create_user,
+    make_app,
+    make_shop,
+    open_cart,
+    pending_approval,
+    place,
+    token_client,
+    uniq,
+)
+from worker.registry import Deps, build_worker
+
+
+async def qty_in_cart(db, cart_id: int) -> dict[int, int]:
+    async with db.read_sessionmaker() as s:
+        lines = (await s.scalars(select(CartLine).where(CartLine.cart_id == cart_id))).all()
+    return {ln.product_id: ln.qty for ln in lines}
+
+
+async def test_the_same_key_changes_the_cart_once(dev_env, sqlite_db, commerce_settings, task_queue):
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s, stock=((9, 0),))
+        clerk = await create_user(s, grants=[("clerk", a.id)])
+    async with running(dev_env, db, settings, task_queue) as app:
+        c = await token_client(app, db, clerk)
+        cart = await open_cart(c, db, a)
+        url = f"/api/v1/carts/{cart['id']}/items"
+        for _ in range(2):  # the client saw an error after the first, and retried
+            r = await c.post(
+                url, json={"product_id": p1.id, "qty": 2}, headers={"Idempotency-Key": "add-once-1"}
+            )
+            assert r.status_code == 200, r.text
+        assert r.json()["items"] == {str(p1.id): 2}
+        assert await qty_in_cart(db, cart["id"]) == {p1.id: 2}
+        other = await c.post(
+            url, json={"product_id": p1.id, "qty": 1}, headers={"Idempotency-Key": "add-once-1"}
+        )
+        assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+        # Set-quantity is what a retry-safe client means by "I want 3".
+        r = await c.patch(f"{url}/{p1.id}", json={"qty": 3})
+        assert r.status_code == 200 and await qty_in_cart(db, cart["id"]) == {p1.id: 3}
+        # The storefront's add form carries its key in a hidden field.
+        shop = client_for(app)
+        page = await shop.get("/shop")
+        key = re.search(rf'name="key" value="([^"]+-{p1.id})"', page.text).group(1)
+        form = {"csrf_token": shop.cookies.get("shop_sid"), "product_id": p1.id, "qty": 1, "key": key}
+        for _ in range(2):  # a resubmitted form
+            assert (await shop.post("/shop/cart/add", data=form)).status_code == 303
+        async with db.read_sessionmaker() as s:
+            from backroom.carts.service import open_cart_for
+
+            shop_cart = await open_cart_for(s, session_key=shop.cookies.get("shop_sid"))
+        assert await qty_in_cart(db, shop_cart.id) == {p1.id: 1}
+
+
+def assert_unavailable(r, *, api: bool = True) -> None:
+    assert r.status_code == 503, r.text
+    assert int(r.headers["retry-after"]) > 0
+    if api:
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "workflow_service_unavailable"
+
+
+async def test_temporal_down_is_a_quick_503_that_changes_nothing(
+    dev_env, sqlite_db, commerce_settings, task_queue
+):
+    """The app connected while Temporal was up; then Temporal goes away (as after kill -9)."""
+    db, settings = sqlite_db, commerce_settings
+    settings.task_queue, settings.workflow_prefix = task_queue, uniq("t") + "-"
+    proxy = await TcpProxy(dev_env.client.service_client.config.target_host).start()
+    settings.temporal_address = proxy.address
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s, stock=((9, 0),))
+        boss = await create_user(s, grants=[("admin", None)])
+        fin = await create_user(s, grants=[("finance", a.id)])
+        gate = await pending_approval(s, a.id)
+    order = await place(db, a, [(p1.id, 1)])
+    intent = uniq("pi_")
+    async with db.sessionmaker.begin() as s:
+        (await s.get(Order, order.id)).payment_intent_id = intent
+    deps = Deps(settings=settings, sessionmaker=db.sessionmaker, extra=adapters(settings))
+    async with build_worker(dev_env.client, deps, task_queue=task_queue):
+        app = make_app(db, settings)  # connects through the proxy
+        c = await token_client(app, db, boss)
+        cart = await open_cart(c, db, a)
+        items = f"/api/v1/carts/{cart['id']}/items"
+        r = await c.post(
+            items, json={"product_id": p1.id, "qty": 1}, headers={"Idempotency-Key": "first-add"}
+        )
+        assert r.status_code == 200, r.text
+        shop = client_for(app)
+        await shop.get("/shop")
+        sid = shop.cookies.get("shop_sid")
+        shop_add = {"csrf_token": sid, "product_id": p1.id, "qty": 1, "key": "shop-add-1"}
+        assert (await shop.post("/shop/cart/add", data=shop_add)).status_code == 303
+
+        await proxy.cut()
+        started = time.monotonic()
+        retry = {"Idempotency-Key": "second-add"}
+        assert_unavailable(await c.post(items, json={"product_id": p1.id, "qty": 1}, headers=retry))
+        took = time.monotonic() - started
+        assert_unavailable(await c.patch(f"{items}/{p1.id}", json={"qty": 5}))
+        assert_unavailable(await c.delete(f"{items}/{p1.id}"))
+        checkout = await c.post(
+            f"/api/v1/carts/{cart['id']}/checkout", json=BODY, headers={"Idempotency-Key": "checkout-1"}
+        )
+        assert_unavailable(checkout)
+        assert_unavailable(
+            await c.post(f"/api/v1/orders/{order.id}/cancel", json={"reason": "no longer needed"})
+        )
+        approver = await token_client(app, db, fin)
+        assert_unavailable(
+            await approver.post(f"/api/v1/approvals/{gate.id}/decision", json={"approve": True})
+        )
+        assert_unavailable(
+            await shop.post("/shop/cart/add", data={**shop_add, "key": "shop-add-2"}), api=False
+        )
+        # A payment event is recorded and its signal waits in the outbox; a redelivery is a duplicate
+        # of a recorded event, and the one signal is still there to be sent.
+        payload = capturable_event(intent)
+        sig = {"Stripe-Signature": stripe_signature(payload, settings.stripe_webhook_secret)}
+        for duplicate in (False, True):
+            r = await c.post("/api/v1/webhooks/stripe", content=payload, headers=sig)
+            assert r.status_code == 200 and r.json()["duplicate"] is duplicate, r.text
+        # Nothing half-applied: the cart, the order and the approval are as they were.
+        assert await qty_in_cart(db, cart["id"]) == {p1.id: 1}
+        async with db.read_sessionmaker() as s:
+            assert (await s.get(ApprovalRequest, gate.id)).status == "pending"
+            assert (await s.get(Order, order.id)).status == order.status
+            assert await s.scalar(select(Order).where(Order.idempotency_key == "checkout-1")) is None
+            signals = (
+                await s.scalars(
+                    select(WorkflowSignal).where(WorkflowSignal.workflow_id.endswith(f"order-{order.id}"))
+                )
+            ).all()
+        assert [w.status for w in signals] == ["pending"]
+        # The app gives up on Temporal within its bounded retries (the SDK default is 10 s).
+        config = app.state.temporal._client.service_client.config.retry_config
+        assert config.max_elapsed_time_millis <= 2000
+        print(f"503 after {took:.2f} s")
+
+        await proxy.restore()  # Temporal is back: the client's retry with its key applies once
+        for _ in range(2):
+            r = await c.post(items, json={"product_id": p1.id, "qty": 1}, headers=retry)
+            assert r.status_code == 200, r.text
+        assert await qty_in_cart(db, cart["id"]) == {p1.id: 2}
+        await proxy.cut()
