@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+import policies
 from backroom.auth.delegation import check_grant, check_manage, may_grant
 from backroom.errors import Forbidden
 
@@ -36,3 +37,10 @@ def test_managing_a_user_needs_every_grant_they_hold():
         check_manage([("admin", 1)], [("clerk", 1), ("clerk", 2)])
     with pytest.raises(Forbidden):
         check_manage([("admin", 1)], [("auditor", None)])
+
+
+def test_a_global_admin_can_grant_every_role_everywhere():
+    # admin's rows must cover every other role's: otherwise nobody could hand that role out.
+    for role in policies.ROLES:
+        assert may_grant([("admin", None)], role, None), role
+        assert may_grant([("admin", 3)], role, 3), role
