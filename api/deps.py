@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import uuid
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -112,6 +114,33 @@ def get_temporal_factory(request: Request) -> Connect:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Temporal = Annotated[Client, Depends(get_temporal)]
 TemporalFactory = Annotated[Connect, Depends(get_temporal_factory)]
+
+
+@lru_cache(maxsize=8)
+def _networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
+
+
+def _trusted(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, unless the peer is a proxy named in TRUSTED_PROXIES;
+    then the nearest X-Forwarded-For hop that is not itself a trusted proxy. Pure."""
+    peer = request.client.host if request.client else "unknown"
+    networks = _networks(get_settings(request).trusted_proxies)
+    if not networks or not _trusted(peer, networks):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
 
 
 def request_id(request: Request) -> str:

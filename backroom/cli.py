@@ -177,7 +177,9 @@ def _reports_backfill(args) -> int:
 def _api(args) -> int:
     import uvicorn
 
-    uvicorn.run("api.main:app", host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only (api.deps.client_address);
+    # uvicorn's proxy_headers would believe it from 127.0.0.1 whatever the setting says.
+    uvicorn.run("api.main:app", host=args.host, port=args.port, log_level="info", proxy_headers=False)
     return 0
 
 

@@ -6,7 +6,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,19 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, alias="LOGIN_MAX_FAILURES")
     login_window_seconds: int = Field(default=900, alias="LOGIN_WINDOW_SECONDS")
     session_hours: int = Field(default=12, alias="SESSION_HOURS")
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed, comma
+    # separated. None by default: a client could otherwise name any address it likes (and
+    # dodge the per-address sign-in limit), even from 127.0.0.1 when the app is exposed.
+    trusted_proxies: str = Field(default="", alias="TRUSTED_PROXIES")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        import ipaddress
+
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # a ValueError names the bad entry
+        return value
 
     # Credit-limit approvals: finance first, then the branch manager, then expiry.
     credit_limit_finance_hours: float = Field(default=48, alias="CREDIT_LIMIT_FINANCE_HOURS")

@@ -86,10 +86,19 @@ async def token_client(app, db, user: User) -> httpx.AsyncClient:
     return client
 
 
+async def sign_in(client: httpx.AsyncClient, username: str, password: str, **fields) -> httpx.Response:
+    """Post the sign-in form as a browser does: open the page first for its CSRF token."""
+    page = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+    return await client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token, **fields}
+    )
+
+
 async def browser_client(app, username: str, password: str = PASSWORD) -> httpx.AsyncClient:
     """A UI client signed in through the sign-in form; `client.csrf` holds the form token."""
     client = client_for(app)
-    resp = await client.post("/login", data={"username": username, "password": password, "next": "/"})
+    resp = await sign_in(client, username, password, next="/")
     assert resp.status_code == 303, resp.text
     page = await client.get("/")
     match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)

@@ -1,5 +1,7 @@
 """User administration: list and create users, grant and revoke roles per branch, manage
-anyone's API tokens. Every change is audited by backroom.auth.service."""
+revoke their API tokens. Every change is audited by backroom.auth.service, which also limits
+it to what the acting user could grant (backroom.auth.delegation). Nobody creates a token for
+another user: a service account signs in and makes its own."""
 
 from __future__ import annotations
 
@@ -17,8 +19,6 @@ from backroom.auth.schemas import (
     MAX_ID,
     GrantIn,
     Role,
-    TokenCreate,
-    TokenCreated,
     TokenRead,
     UserCreate,
     UserDetail,
@@ -110,15 +110,6 @@ async def list_user_tokens(
     await auth.get_user(session, user_id)
     page = await auth.tokens_page(session, user_id=user_id, limit=limit, cursor=cursor)
     return PageRead[TokenRead].of(page, TokenRead)
-
-
-@router.post("/users/{user_id}/tokens", status_code=201, response_model=TokenCreated)
-async def create_user_token(
-    session: Session, user_id: Id, body: TokenCreate, p: Principal = require("admin", "update")
-):
-    """Create a token acting as another user (e.g. a service account). Not idempotent."""
-    await auth.get_user(session, user_id)
-    return await auth.issue_token(session, actor=p.actor(), user_id=user_id, body=body, via_token=p.via_token)
 
 
 @router.delete("/users/{user_id}/tokens/{token_id}", response_model=TokenRead)

@@ -24,9 +24,7 @@ STAFF = ("dashboard", "read")
 @router.post("", status_code=201, response_model=TokenCreated)
 async def create_token(session: Session, body: TokenCreate, p: Principal = require(*STAFF)):
     """Create a token acting as yourself. Not idempotent: each call makes a new secret."""
-    return await auth.issue_token(
-        session, actor=p.actor(), user_id=p.user_id, body=body, via_token=p.via_token
-    )
+    return await auth.issue_token(session, actor=p.actor(), body=body, via_token=p.via_token)
 
 
 @router.get("")

@@ -37,9 +37,7 @@ async def create_token(session: Session, request: Request, p: Principal = requir
     body, errors, raw = await parse_form(request, TokenCreate)
     if body is None:
         return await _page(request, p, session, status=422, values=raw, errors=errors)
-    token = await auth.issue_token(
-        session, actor=p.actor(), user_id=p.user_id, body=body, via_token=p.via_token
-    )
+    token = await auth.issue_token(session, actor=p.actor(), body=body, via_token=p.via_token)
     resp = await _page(request, p, session, status=201, new_secret=token.secret, new_token=token)
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -1,10 +1,25 @@
-"""Sign-in and sign-out pages."""
+"""Sign-in and sign-out pages.
+
+The sign-in form carries a CSRF token too (double submit: the page sets it in a cookie scoped
+to /login and in a hidden field; the post must bring both, equal), so another site cannot sign
+a visitor in as the attacker and collect what they type into Backroom."""
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter, Depends, Form, Request
 
-from api.deps import PUBLIC, SESSION_COOKIE, Session, SettingsDep, current_principal
+from api.deps import (
+    PUBLIC,
+    SESSION_COOKIE,
+    CsrfFailed,
+    Session,
+    SettingsDep,
+    client_address,
+    current_principal,
+    get_settings,
+)
 from api.ui.common import redirect, render
 from backroom.auth import service as auth
 from backroom.auth.principal import Principal
@@ -20,12 +35,40 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
+LOGIN_CSRF_COOKIE = "backroom_login_csrf"
+
+
+def _login_page(request: Request, *, status: int = 200, **context):
+    """The sign-in page with its CSRF token (the browser's, or a new one) in field and cookie."""
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    request.state.csrf_token = token
+    resp = render(request, "login.html", status=status, **context)
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=24 * 3600,
+        httponly=True,
+        secure=get_settings(request).cookie_secure,
+        samesite="strict",
+        path="/login",
+    )
+    return resp
+
+
+async def login_csrf(request: Request) -> None:
+    """Route dependency: the posted form's csrf_token equals the sign-in page's cookie."""
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+    sent = (await request.form()).get("csrf_token")
+    if not expected or not sent or not secrets.compare_digest(str(sent), expected):
+        raise CsrfFailed()
+
+
 @router.get("/login", dependencies=[PUBLIC])
 async def login_page(request: Request, next: str | None = None):
-    return render(request, "login.html", next=_safe_next(next), error=None, username="")
+    return _login_page(request, next=_safe_next(next), error=None, username="")
 
 
-@router.post("/login", dependencies=[PUBLIC])
+@router.post("/login", dependencies=[PUBLIC, Depends(login_csrf)])
 async def login(
     session: Session,
     settings: SettingsDep,
@@ -35,7 +78,7 @@ async def login(
     next: str = Form("/"),
 ):
     """Check the password (throttled), open a session, set the cookie."""
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     try:
         user = await auth.authenticate(
             session,
@@ -48,9 +91,8 @@ async def login(
     except (Unauthorized, TooManyRequests) as exc:
         # The page answers normally, so the request's unit of work commits the failure record
         # that throttles the next guess.
-        resp = render(
+        resp = _login_page(
             request,
-            "login.html",
             status=exc.status,
             next=_safe_next(next),
             error=exc.detail,

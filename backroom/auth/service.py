@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import policies
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.auth.delegation import check_grant, check_manage
 from backroom.auth.errors import TokenCannotMint
 from backroom.auth.models import ApiToken, LoginAttempt, RoleGrant, User, UserSession
 from backroom.auth.principal import Principal
 from backroom.auth.schemas import TokenCreate, TokenCreated, TokenRead
 from backroom.branches.models import Branch
 from backroom.db.base import contains_text, utcnow
-from backroom.errors import Conflict, InvalidInput, TooManyRequests, Unauthorized, not_found
+from backroom.errors import Conflict, Forbidden, InvalidInput, TooManyRequests, Unauthorized, not_found
 from backroom.pagination import Page, paginate
 
 _hasher = PasswordHasher()
@@ -48,7 +49,10 @@ async def create_user(
     grants: list[tuple[str, int | None]] = (),
     vendor_id: int | None = None,
 ) -> User:
-    """Create a user with role grants. Not idempotent: a taken user name is a Conflict."""
+    """Create a user with role grants. Not idempotent: a taken user name is a Conflict.
+    A user actor may only give grants it could grant (backroom.auth.delegation)."""
+    for role, branch_id in grants:
+        await _check_delegation(session, actor, role, branch_id, "grant")
     if len(password) < 8:
         raise InvalidInput("Password must be at least 8 characters.", field="password")
     if await session.scalar(select(User.id).where(User.username == username)):
@@ -78,9 +82,11 @@ async def create_user(
 async def grant_role(
     session: AsyncSession, *, actor: Actor, user_id: int, role: str, branch_id: int | None
 ) -> RoleGrant:
-    """Grant a role in a branch (None: every branch). Idempotent."""
+    """Grant a role in a branch (None: every branch). Idempotent. A user actor may grant only
+    what it holds, where it holds it (backroom.auth.delegation); the system is not limited."""
     if role not in policies.ROLES:
         raise InvalidInput(f"Unknown role {role!r}.", field="role")
+    await _check_delegation(session, actor, role, branch_id, "grant")
     if branch_id is not None and await session.get(Branch, branch_id) is None:
         raise not_found("Branch", branch_id)
     existing = await session.scalar(
@@ -111,7 +117,8 @@ async def revoke_role(
     session: AsyncSession, *, actor: Actor, user_id: int, role: str, branch_id: int | None
 ) -> None:
     """Remove a grant. Idempotent. Admins cannot take away their own admin role (someone
-    must be left who can administer users)."""
+    must be left who can administer users). A user actor may revoke only what it could grant."""
+    await _check_delegation(session, actor, role, branch_id, "revoke")
     if role == "admin" and actor.user_id == user_id:
         raise Conflict("You cannot revoke your own admin role; ask another admin.")
     cond = RoleGrant.branch_id.is_(None) if branch_id is None else RoleGrant.branch_id == branch_id
@@ -128,6 +135,19 @@ async def revoke_role(
             branch_id=branch_id,
             before={"role": role, "branch_id": branch_id},
         )
+
+
+async def _check_delegation(
+    session: AsyncSession, actor: Actor, role: str, branch_id: int | None, verb: str
+) -> None:
+    """Refuse a grant or revocation the acting user could not make. Read-only."""
+    if actor.type == "system":
+        return
+    check_grant(await _actor_grants(session, actor), role, branch_id, verb)
+
+
+async def _actor_grants(session: AsyncSession, actor: Actor) -> tuple[tuple[str, int | None], ...]:
+    return await user_grants(session, actor.user_id) if actor.user_id is not None else ()
 
 
 async def user_grants(session: AsyncSession, user_id: int) -> tuple[tuple[str, int | None], ...]:
@@ -281,18 +301,22 @@ async def create_token(
 
 
 async def issue_token(
-    session: AsyncSession, *, actor: Actor, user_id: int, body: TokenCreate, via_token: bool
+    session: AsyncSession, *, actor: Actor, body: TokenCreate, via_token: bool
 ) -> TokenCreated:
-    """Create a token for `user_id`; the answer carries the secret, once. Not idempotent: each
-    call makes a new secret. Refused to a request made with an API token: a leaked token must
-    not be able to mint successors that outlive its revocation."""
+    """Create a token acting as the signed-in user `actor`, never as anyone else (a token for
+    another user would carry that user's rights, which may exceed the actor's); the answer
+    carries the secret, once. Not idempotent: each call makes a new secret. Refused to a request
+    made with an API token: a leaked token must not be able to mint successors that outlive its
+    revocation."""
+    if actor.type != "user" or actor.user_id is None:
+        raise Forbidden("Only a signed-in user creates API tokens, for themselves.")
     if via_token:
         raise TokenCannotMint(
             "Create API tokens while signed in (the API tokens page), not with another token."
         )
     expires = utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     secret, row = await create_token(
-        session, actor=actor, user_id=user_id, name=body.name, expires_at=expires
+        session, actor=actor, user_id=actor.user_id, name=body.name, expires_at=expires
     )
     return TokenCreated(secret=secret, **TokenRead.model_validate(row).model_dump())
 
@@ -316,10 +340,13 @@ async def list_tokens(session: AsyncSession, *, user_id: int) -> list[ApiToken]:
 
 
 async def revoke_token(session: AsyncSession, *, actor: Actor, user_id: int, token_id: int) -> ApiToken:
-    """Revoke one of the user's tokens. Idempotent."""
+    """Revoke one of the user's tokens. Idempotent. Another user's token only for an actor who
+    could have given that user every grant they hold (a branch admin cannot cut off a chain-wide one)."""
     row = await session.get(ApiToken, token_id)
     if not row or row.user_id != user_id:
         raise not_found("API token", token_id)
+    if actor.type != "system" and actor.user_id != user_id:
+        check_manage(await _actor_grants(session, actor), await user_grants(session, user_id))
     if not row.revoked_at:
         row.revoked_at = utcnow()
         await audit.record(

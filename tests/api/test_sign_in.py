@@ -11,7 +11,7 @@ from api.deps import SESSION_COOKIE
 from backroom.audit.models import AuditEvent
 from backroom.auth.models import User
 from backroom.branches.models import Shift
-from tests.helpers import PASSWORD, browser_client, create_branch, create_user, make_app
+from tests.helpers import PASSWORD, browser_client, create_branch, create_user, make_app, sign_in
 
 
 def client_from(app, address: str) -> httpx.AsyncClient:
@@ -41,9 +41,7 @@ async def test_passwords_are_stored_as_argon2id_hashes(db, settings):
         stored = await s.scalar(select(User.password_hash).where(User.id == user.id))
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     app = make_app(db, settings)
-    resp = await client_from(app, random_address()).post(
-        "/login", data={"username": user.username, "password": PASSWORD + "x"}
-    )
+    resp = await sign_in(client_from(app, random_address()), user.username, PASSWORD + "x")
     assert resp.status_code == 401 and "Wrong user name or password" in resp.text
     assert SESSION_COOKIE not in resp.cookies
 
@@ -51,9 +49,7 @@ async def test_passwords_are_stored_as_argon2id_hashes(db, settings):
 async def test_session_cookie_is_httponly_secure_samesite_lax(db, settings):
     _, user = await _clerk(db)
     app = make_app(db, settings)
-    resp = await client_from(app, random_address()).post(
-        "/login", data={"username": user.username, "password": PASSWORD, "next": "/"}
-    )
+    resp = await sign_in(client_from(app, random_address()), user.username, PASSWORD, next="/")
     assert resp.status_code == 303
     cookie = resp.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=")
@@ -88,21 +84,17 @@ async def test_five_failures_throttle_that_name_and_that_address_only(db, settin
     attacker_addr = random_address()
     attacker = client_from(app, attacker_addr)
     for _ in range(settings.login_max_failures):
-        resp = await attacker.post("/login", data={"username": victim.username, "password": "guess-guess"})
+        resp = await sign_in(attacker, victim.username, "guess-guess")
         assert resp.status_code == 401
     # Now even the right password is refused: for that user name from anywhere...
-    resp = await client_from(app, random_address()).post(
-        "/login", data={"username": victim.username, "password": PASSWORD}
-    )
+    resp = await sign_in(client_from(app, random_address()), victim.username, PASSWORD)
     assert resp.status_code == 429 and "Too many failed sign-ins" in resp.text
     assert int(resp.headers["retry-after"]) == settings.login_window_seconds
     # ...and for anyone from that address.
-    resp = await attacker.post("/login", data={"username": bystander.username, "password": PASSWORD})
+    resp = await sign_in(attacker, bystander.username, PASSWORD)
     assert resp.status_code == 429
     # Someone else from elsewhere is not affected.
-    resp = await client_from(app, random_address()).post(
-        "/login", data={"username": bystander.username, "password": PASSWORD}
-    )
+    resp = await sign_in(client_from(app, random_address()), bystander.username, PASSWORD)
     assert resp.status_code == 303
 
 

@@ -79,7 +79,9 @@ class Stack:
 
 def sign_in(stack: Stack, username: str) -> httpx.Client:
     c = httpx.Client(base_url=stack.url)
-    resp = c.post("/login", data={"username": username, "password": "backroom", "next": "/"})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)[1]
+    form = {"username": username, "password": "backroom", "next": "/", "csrf_token": token}
+    resp = c.post("/login", data=form)
     assert resp.status_code == 303
     c.csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/").text)[1]
     return c
