@@ -253,6 +253,13 @@ async def adjust_or_request(
             vendor_id=vendor_id,
         )
     product = await get_product(session, product_id, vendor_id=vendor_id)
+    level = await session.scalar(
+        select(StockLevel).where(StockLevel.product_id == product_id, StockLevel.branch_id == branch_id)
+    )
+    if level is None or level.on_hand + delta < level.reserved:  # refused now, not after approval
+        raise StockBelowReserved(
+            f"Cannot remove {-delta} units: they are not on hand, or reserved for orders."
+        )
     return await controls.request(
         session,
         actor=actor,

@@ -10,10 +10,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 
-from backroom.approvals import service as approvals
-from backroom.approvals.models import ApprovalRequest
 from backroom.approvals.schemas import Decision
-from backroom.auth import service as auth
 from backroom.complaints import service as complaints
 from backroom.complaints.flow import ComplaintInput, Resolution
 from backroom.credit import ledger
@@ -21,9 +18,18 @@ from backroom.credit.models import CreditEntry
 from backroom.orders import service as orders
 from backroom.orders.models import PaymentEntry
 from backroom.starts.models import WorkflowSignal
-from policies import load_enforcer
 from tests.aftersales_support import paid_delivered_order
-from tests.helpers import TEST_ACTOR, CrashOnce, adapters, create_customer, eventually, staff, uniq
+from tests.helpers import (
+    TEST_ACTOR,
+    CrashOnce,
+    adapters,
+    approval_for,
+    create_customer,
+    decide_as,
+    eventually,
+    staff,
+    uniq,
+)
 from worker.registry import Deps, build_worker
 from workflows.complaints import ComplaintWorkflow
 
@@ -84,22 +90,6 @@ async def resolve(db, handle, settings, cid, agent, **kw):
     await handle.signal(ComplaintWorkflow.resolved, Resolution.model_validate(sig.args))
 
 
-async def approval(db, handle):
-    async def row():
-        async with db.read_sessionmaker() as s:
-            return await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == handle.id))
-
-    return await eventually(row)
-
-
-async def decide(db, env, req, user, approve=True):
-    async with db.read_sessionmaker() as s:
-        p = await auth.principal_for(s, user, load_enforcer())
-    return await approvals.send_decision(
-        env.client, row=req, p=p, approve=approve, reason=None if approve else "no"
-    )
-
-
 async def settled(db, cid, status):
     async def check():
         async with db.read_sessionmaker() as s:
@@ -153,7 +143,7 @@ async def test_goodwill_above_the_threshold_waits_for_finance(
     async with worker(ts_env, db, settings, task_queue, {}):
         cid, handle = await start(db, ts_env, task_queue, customer_id=cust.id, branch_id=people["branch"].id)
         await resolve(db, handle, settings, cid, people["agent"], compensation="goodwill", amount_minor=2_500)
-        req = await approval(db, handle)
+        req = await approval_for(db, handle.id)
         assert (req.function, req.roles, req.amount_minor) == ("credit", "finance", 2_500)
         async with db.read_sessionmaker() as s:
             assert (
@@ -167,7 +157,7 @@ async def test_goodwill_above_the_threshold_waits_for_finance(
                 Decision(request_id=req.id, approve=True, user_id=people["agent"].id, user_name="Agent"),
             )
         assert "own request" in str(refused.value.cause)
-        assert (await decide(db, ts_env, req, people["finance"])).status == "approved"
+        assert (await decide_as(db, ts_env.client, req, people["finance"])).status == "approved"
         c = await settled(db, cid, "credited")
         async with db.read_sessionmaker() as s:
             account = await ledger.account_for(s, cust.id)
@@ -194,8 +184,8 @@ async def test_an_approved_refund_goes_back_to_the_card_once_despite_a_crash(
             db, ts_env, task_queue, customer_id=customer.id, branch_id=people["branch"].id, order_id=order.id
         )
         await resolve(db, handle, settings, cid, people["agent"], compensation="refund", amount_minor=3_000)
-        req = await approval(db, handle)
-        assert (await decide(db, ts_env, req, people["supervisor"])).status == "approved"
+        req = await approval_for(db, handle.id)
+        assert (await decide_as(db, ts_env.client, req, people["supervisor"])).status == "approved"
         c = await settled(db, cid, "refunded")
         await save_history(handle, "complaint_refund_to_card_running")
         await handle.terminate("test over")
@@ -252,8 +242,8 @@ async def test_a_refund_without_an_online_payment_is_credited_to_the_account(
     async with worker(ts_env, db, settings, task_queue, {}):
         cid, handle = await start(db, ts_env, task_queue, customer_id=cust.id, branch_id=people["branch"].id)
         await resolve(db, handle, settings, cid, people["agent"], compensation="refund", amount_minor=1_200)
-        req = await approval(db, handle)
-        assert (await decide(db, ts_env, req, people["supervisor"])).status == "approved"
+        req = await approval_for(db, handle.id)
+        assert (await decide_as(db, ts_env.client, req, people["supervisor"])).status == "approved"
         c = await settled(db, cid, "credited")
         await handle.terminate("test over")
     async with db.read_sessionmaker() as s:
