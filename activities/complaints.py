@@ -78,7 +78,11 @@ class ComplaintActivities:
         result = await gateway.refund(target.intent_id, target.amount_minor, decision.key)
         async with self._sessionmaker.begin() as session:
             await complaints.record_card_refund(
-                session, actor=self._actor(decision), decision=decision, result=result
+                session,
+                actor=self._actor(decision),
+                decision=decision,
+                result=result,
+                prefix=self._deps.settings.workflow_prefix,
             )
 
     @activity.defn(name="complaints.send_satisfaction")

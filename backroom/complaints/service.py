@@ -39,6 +39,7 @@ from backroom.money import format_money
 from backroom.notifications import service as notify
 from backroom.orders import charges
 from backroom.orders import service as orders
+from backroom.orders.flow import REFUNDED_ELSEWHERE, RefundedElsewhere
 from backroom.orders.models import Order
 from backroom.pagination import Page, paginate
 from backroom.payments.gateway import RefundResult
@@ -553,10 +554,16 @@ async def refund_target(session: AsyncSession, *, complaint_id: int, key: str) -
 
 
 async def record_card_refund(
-    session: AsyncSession, *, actor: Actor, decision: flow.RefundDecision, result: RefundResult
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    decision: flow.RefundDecision,
+    result: RefundResult,
+    prefix: str = "",
 ) -> None:
     """The approved refund made at the gateway: in the order's payment ledger and timeline and on
-    the complaint. Idempotent per the decision's key."""
+    the complaint; the order's workflow, if still running, is told. Idempotent per the
+    decision's key."""
     if await _already(session, decision.key):
         return
     c = await get(session, decision.complaint_id)
@@ -576,6 +583,12 @@ async def record_card_refund(
         message=f"Refunded {money} for complaint #{c.id}.",
         actor_name=actor.name,
         key=f"{decision.key}:order-event",
+    )
+    await starts.enqueue_signal(
+        session,
+        workflow_id=orders.workflow_id(c.order_id, prefix),
+        signal=REFUNDED_ELSEWHERE,
+        arg=RefundedElsewhere(refunded_minor=result.refunded_total_minor),
     )
     await _settle(
         session,
