@@ -75,6 +75,21 @@ class Settings(BaseSettings):
     rma_quote_days: int = Field(default=7, alias="RMA_QUOTE_DAYS")
     return_window_days: int = Field(default=30, alias="RETURN_WINDOW_DAYS")
 
+    # Four-eyes controls (docs/approvals.md): above these, an action is requested by one person
+    # and applied by its workflow once another approves in the inbox. Per branch where it makes
+    # sense: APPROVAL_THRESHOLDS_BY_BRANCH={"NYC": {"goodwill_approval_over_minor": 10000}}.
+    goodwill_approval_over_minor: int = Field(default=5000, alias="GOODWILL_APPROVAL_OVER_MINOR")
+    credit_adjustment_approval_over_minor: int = Field(
+        default=10000, alias="CREDIT_ADJUSTMENT_APPROVAL_OVER_MINOR"
+    )
+    stock_writeoff_approval_over_units: int = Field(default=0, alias="STOCK_WRITEOFF_APPROVAL_OVER_UNITS")
+    price_change_approval_over_percent: float = Field(default=20, alias="PRICE_CHANGE_APPROVAL_OVER_PERCENT")
+    approval_thresholds_by_branch: dict[str, dict[str, float]] = Field(
+        default={}, alias="APPROVAL_THRESHOLDS_BY_BRANCH"
+    )
+    # How long the first approver has before the request escalates (then as long again).
+    four_eyes_hours: float = Field(default=48, alias="FOUR_EYES_HOURS")
+
     stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
     stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")

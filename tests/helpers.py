@@ -192,6 +192,31 @@ async def outbox_poller(client, db, task_queue: str, every: float = 0.5):
             await task
 
 
+# --- the approval gate: the inbox row a workflow opened, a staff decision ---
+async def approval_for(db, workflow_id: str):
+    """The approval request `workflow_id` opened (waits for the gate's activity)."""
+    from sqlalchemy import select
+
+    from backroom.approvals.models import ApprovalRequest
+
+    async def row():
+        async with db.read_sessionmaker() as s:
+            return await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == workflow_id))
+
+    return await eventually(row)
+
+
+async def decide_as(db, client, req, user, *, approve: bool = True):
+    """Decide `req` as `user` through the same use case as the inbox (Casbin, then the Update)."""
+    from backroom.approvals import service as approvals
+    from policies import load_enforcer
+
+    async with db.read_sessionmaker() as s:
+        p = await auth.principal_for(s, user, load_enforcer())
+    reason = None if approve else "Not this one"
+    return await approvals.send_decision(client, row=req, p=p, approve=approve, reason=reason)
+
+
 # --- commerce: a small catalog, orders, gateways that crash once ---
 def adapters(settings) -> dict:
     return {

@@ -11,14 +11,17 @@ with workflow.unsafe.imports_passed_through():
     from activities.complaints import ComplaintActivities
     from backroom.complaints.flow import (
         COMPLAINT_WORKFLOW,
+        GOODWILL_GATE_PATCH,
+        REFUND_MOVES_MONEY_PATCH,
         Breach,
         ComplaintInput,
         ComplaintState,
         RefundDecision,
         Resolution,
     )
+    from backroom.money import format_money
     from backroom.sla import ALWAYS
-    from backroom.temporal import SHORT_DB_STEP
+    from backroom.temporal import GATEWAY_CALL, SHORT_DB_STEP
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
 
@@ -57,6 +60,9 @@ class ComplaintWorkflow(ApprovalGate):
             round_no += 1
             self._status = "resolved"
             res = self._resolution
+            # Goodwill above the threshold waits here for finance (runs from before skip this).
+            if res and res.goodwill_minor and workflow.patched(GOODWILL_GATE_PATCH):
+                await self._ask_goodwill(inp, res, round_no)
             if res and res.refund_minor:
                 await self._ask_refund(inp, res, round_no)
             await workflow.execute_activity_method(
@@ -132,34 +138,60 @@ class ComplaintWorkflow(ApprovalGate):
             **SHORT_DB_STEP,
         )
 
-    async def _ask_refund(self, inp: ComplaintInput, res: Resolution, round_no: int) -> None:
+    async def _ask(self, inp: ComplaintInput, res: Resolution, round_no: int, what: str) -> RefundDecision:
+        """Open the approval gate for the round's refund or goodwill and wait for its outcome."""
+        goodwill = what == "goodwill"
+        amount = res.goodwill_minor if goodwill else res.refund_minor
         outcome = await self.request_approval(
             ApprovalAsk(
-                key=f"complaint-{inp.complaint_id}-refund-{round_no}",
+                key=f"complaint-{inp.complaint_id}-{what}-{round_no}",
                 branch_id=inp.branch_id,
                 subject_type="complaint",
                 subject_id=str(inp.complaint_id),
-                title=f"Refund for {inp.title}",
-                reason="Complaint resolution",
-                amount_minor=res.refund_minor,
+                title=f"Goodwill credit of {format_money(amount, res.currency or 'USD')} for {inp.title}"
+                if goodwill
+                else f"Refund for {inp.title}",
+                reason="Complaint resolution above the branch's goodwill threshold"
+                if goodwill
+                else "Complaint resolution",
+                amount_minor=amount,
                 currency=res.currency,
                 requested_by_id=res.requested_by_id,
                 requested_by_name=res.requested_by_name,
-                function="complaints",
+                function="credit" if goodwill else "complaints",
                 action="approve",
-                levels=inp.refund_levels
-                or [ApprovalLevel(role="supervisor", hours=24), ApprovalLevel(role="manager", hours=24)],
+                levels=(res.goodwill_levels if goodwill else inp.refund_levels)
+                or [
+                    ApprovalLevel(role="finance" if goodwill else "supervisor", hours=24),
+                    ApprovalLevel(role="manager", hours=24),
+                ],
             )
         )
+        return RefundDecision(
+            complaint_id=inp.complaint_id,
+            status=outcome.status,
+            key=f"complaint-{inp.complaint_id}:{what}:{round_no}",
+            decided_by_id=outcome.decided_by_id,
+            decided_by_name=outcome.decided_by_name,
+        )
+
+    async def _ask_refund(self, inp: ComplaintInput, res: Resolution, round_no: int) -> None:
+        decision = await self._ask(inp, res, round_no, "refund")
+        if workflow.patched(REFUND_MOVES_MONEY_PATCH):
+            # Approved, the money goes back (card or credit account) once, keyed by the round.
+            await workflow.execute_activity_method(
+                ComplaintActivities.settle_refund, decision, **GATEWAY_CALL
+            )
+            return
         await workflow.execute_activity_method(
             ComplaintActivities.record_refund,
-            RefundDecision(
-                complaint_id=inp.complaint_id,
-                status=outcome.status,
-                key=f"complaint-{inp.complaint_id}:refund:{round_no}",
-            ),
+            RefundDecision(complaint_id=decision.complaint_id, status=decision.status, key=decision.key),
             **SHORT_DB_STEP,
         )
+
+    async def _ask_goodwill(self, inp: ComplaintInput, res: Resolution, round_no: int) -> None:
+        decision = await self._ask(inp, res, round_no, "goodwill")
+        await workflow.execute_activity_method(ComplaintActivities.settle_goodwill, decision, **SHORT_DB_STEP)
 
     @workflow.signal
     def responded(self) -> None:

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ParcelStep,
         PaymentSignal,
         RefundAsk,
+        RefundedElsewhere,
         RefundOutcome,
         StaffAction,
         StatusChange,
@@ -64,6 +65,12 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         """3-D Secure finished (webhook or storefront page)."""
         if self._payment is None:
             self._payment = sig
+
+    @workflow.signal
+    def refunded_elsewhere(self, sig: RefundedElsewhere) -> None:
+        """Money refunded outside this workflow (a complaint's refund): counted as refunded.
+        Issues no command, so runs recorded before it replay unchanged."""
+        self.st.refunded_minor = max(self.st.refunded_minor, sig.refunded_minor)
 
     @workflow.signal
     async def tracking(self, sig: TrackingSignal) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from api.deps import Session, require
+from api.deps import Session, SettingsDep, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.catalog import service as catalog
@@ -23,6 +23,8 @@ from backroom.catalog.schemas import (
     ProductUpdate,
     StockAdjust,
 )
+from backroom.controls.models import GatedAction
+from backroom.controls.schemas import GatedActionRead
 from backroom.pagination import PageRead
 
 router = APIRouter(prefix="/api/v1/products", tags=["catalog"])
@@ -56,13 +58,23 @@ async def get_product(
     return await catalog.product_detail(session, product)
 
 
-@router.patch("/{product_id}")
+@router.patch("/{product_id}", responses={202: {"model": GatedActionRead}})
 async def update_product(
-    session: Session, product_id: Id, body: ProductUpdate, p: Principal = require("vendors", "update")
-) -> ProductDetail:
-    product = await catalog.update_product(
-        session, actor=p.actor(), product_id=product_id, data=body, vendor_id=p.vendor_id
+    session: Session,
+    settings: SettingsDep,
+    response: Response,
+    product_id: Id,
+    body: ProductUpdate,
+    p: Principal = require("vendors", "update"),
+) -> ProductDetail | GatedActionRead:
+    """Change a product; a price moving more than PRICE_CHANGE_APPROVAL_OVER_PERCENT waits for a
+    manager's approval (202 with the request; the other fields change at once)."""
+    product, gated = await catalog.update_or_request(
+        session, actor=p.actor(), product_id=product_id, data=body, settings=settings, vendor_id=p.vendor_id
     )
+    if gated is not None:
+        response.status_code = 202
+        return GatedActionRead.model_validate(gated)
     return await catalog.product_detail(session, product)
 
 
@@ -76,19 +88,29 @@ async def archive_product(
     return await catalog.product_detail(session, product)
 
 
-@router.post("/{product_id}/stock")
+@router.post("/{product_id}/stock", responses={202: {"model": GatedActionRead}})
 async def adjust_stock(
-    session: Session, product_id: Id, body: StockAdjust, p: Principal = require("vendors", "update")
-) -> ProductDetail:
-    """Add or remove units on hand in one branch (never below what is reserved)."""
+    session: Session,
+    settings: SettingsDep,
+    response: Response,
+    product_id: Id,
+    body: StockAdjust,
+    p: Principal = require("vendors", "update"),
+) -> ProductDetail | GatedActionRead:
+    """Add or remove units on hand in one branch (never below what is reserved); a write-off
+    above the branch's threshold waits for a manager's approval (202 with the request)."""
     p.require("vendors", "update", branch_id=body.branch_id)
-    await catalog.adjust_stock(
+    out = await catalog.adjust_or_request(
         session,
         actor=p.actor(),
         product_id=product_id,
         branch_id=body.branch_id,
         delta=body.delta,
         reason=body.reason,
+        settings=settings,
         vendor_id=p.vendor_id,
     )
+    if isinstance(out, GatedAction):
+        response.status_code = 202
+        return GatedActionRead.model_validate(out)
     return await catalog.product_detail(session, await catalog.get_product(session, product_id))

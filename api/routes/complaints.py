@@ -154,13 +154,20 @@ async def customer_replied(
 
 @router.post("/{complaint_id}/resolve")
 async def resolve(
-    session: Session, complaint_id: Id, body: Resolve, p: Principal = require("complaints", "update")
+    session: Session,
+    settings: SettingsDep,
+    complaint_id: Id,
+    body: Resolve,
+    p: Principal = require("complaints", "update"),
 ) -> ComplaintWithSla:
-    """Resolve with outcome and compensation (goodwill posts now; a refund asks approval)."""
+    """Resolve with outcome and compensation (goodwill up to the branch's threshold posts now,
+    above it finance approves; a refund asks approval, then goes back to the card or account)."""
     await _get(session, p, complaint_id, "update")
     return await read_one(
         session,
-        await complaints.resolve(session, actor=p.actor(), complaint_id=complaint_id, **body.model_dump()),
+        await complaints.resolve(
+            session, actor=p.actor(), complaint_id=complaint_id, settings=settings, **body.model_dump()
+        ),
     )
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from backroom.auth.principal import Principal
+from backroom.controls.models import GatedAction
+from backroom.controls.schemas import GatedActionRead
 from backroom.credit import ledger
 from backroom.credit import service as credit
 from backroom.credit.models import CreditAccount
@@ -104,14 +106,25 @@ async def payment(
     return EntryRead.model_validate(entry)
 
 
-@router.post("/adjustments", status_code=201)
+@router.post("/adjustments", status_code=201, responses={202: {"model": GatedActionRead}})
 async def adjustment(
-    session: Session, customer_id: Id, body: Adjustment, p: Principal = require("credit", "approve")
-) -> EntryRead:
-    """A manual adjustment (signed) or a goodwill credit; finance only."""
+    session: Session,
+    settings: SettingsDep,
+    response: Response,
+    customer_id: Id,
+    body: Adjustment,
+    p: Principal = require("credit", "approve"),
+) -> EntryRead | GatedActionRead:
+    """A manual adjustment (signed) or a goodwill credit; finance only. Above the branch's
+    threshold it waits for another finance user's approval (202 with the request)."""
     await _account(session, p, customer_id, "approve")
-    entry = await credit.adjust(session, customer_id=customer_id, data=body, actor=p.actor())
-    return EntryRead.model_validate(entry)
+    out = await credit.adjust_or_request(
+        session, customer_id=customer_id, data=body, actor=p.actor(), settings=settings
+    )
+    if isinstance(out, GatedAction):
+        response.status_code = 202
+        return GatedActionRead.model_validate(out)
+    return EntryRead.model_validate(out)
 
 
 @router.get("/statement")

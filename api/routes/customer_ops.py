@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, require
+from api.deps import Session, SettingsDep, require
 from api.params import Id
 from backroom.auth.principal import Principal
+from backroom.controls.schemas import GatedActionRead
 from backroom.customers import repository, service
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact
 from backroom.customers.schemas import (
@@ -103,27 +104,43 @@ async def export(
     )
 
 
-@router.post("/{customer_id}/merge")
+@router.post("/{customer_id}/merge", status_code=202)
 async def merge(
-    session: Session, customer_id: Id, body: MergeRequest, p: Principal = require("customers", "approve")
-) -> CustomerBrief:
-    """Merge this customer into `survivor_id`: orders, complaints, interactions, credit move."""
+    session: Session,
+    settings: SettingsDep,
+    customer_id: Id,
+    body: MergeRequest,
+    p: Principal = require("customers", "approve"),
+) -> GatedActionRead:
+    """Ask to merge this customer into `survivor_id` (orders, complaints, interactions, credit
+    move): applied once another manager approves in the inbox."""
     await _customer(session, p, customer_id, "approve")
     await _customer(session, p, body.survivor_id, "approve")
-    survivor = await service.merge(
-        session, actor=p.actor(), loser_id=customer_id, survivor_id=body.survivor_id
+    req = await service.request_merge(
+        session,
+        actor=p.actor(),
+        loser_id=customer_id,
+        survivor_id=body.survivor_id,
+        hours=settings.four_eyes_hours,
     )
-    return CustomerBrief.model_validate(survivor)
+    return GatedActionRead.model_validate(req)
 
 
-@router.post("/{customer_id}/erase")
+@router.post("/{customer_id}/erase", status_code=202)
 async def erase(
-    session: Session, customer_id: Id, body: EraseRequest, p: Principal = require("customers", "approve")
-) -> CustomerBrief:
-    """Erase personal data on the customer's request; financial history stays."""
+    session: Session,
+    settings: SettingsDep,
+    customer_id: Id,
+    body: EraseRequest,
+    p: Principal = require("customers", "approve"),
+) -> GatedActionRead:
+    """Ask to erase personal data on the customer's request (financial history stays): applied
+    once another manager approves in the inbox."""
     await _customer(session, p, customer_id, "approve")
-    erased = await service.erase(session, actor=p.actor(), customer_id=customer_id, reason=body.reason)
-    return CustomerBrief.model_validate(erased)
+    req = await service.request_erasure(
+        session, actor=p.actor(), customer_id=customer_id, reason=body.reason, hours=settings.four_eyes_hours
+    )
+    return GatedActionRead.model_validate(req)
 
 
 @router.get("/{customer_id}/contacts")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, require
+from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.audit import service as audit
@@ -14,6 +14,7 @@ from backroom.auth.principal import Principal
 from backroom.branches import service as branches
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductCreate, ProductFilter, ProductUpdate, StockAdjust
+from backroom.controls.models import GatedAction
 from backroom.errors import InvalidInput
 
 router = APIRouter(include_in_schema=False)
@@ -90,15 +91,24 @@ async def product_page(
 
 @router.post("/catalog/{product_id}")
 async def update_product(
-    session: Session, request: Request, product_id: Id, p: Principal = require("vendors", "update")
+    session: Session,
+    settings: SettingsDep,
+    request: Request,
+    product_id: Id,
+    p: Principal = require("vendors", "update"),
 ):
     data, errors, raw = await parse_form(request, ProductUpdate)
     if data is None:
         return await _product_page(request, p, session, product_id, values=raw, errors=errors, status=422)
-    await catalog.update_product(
-        session, actor=p.actor(), product_id=product_id, data=data, vendor_id=p.vendor_id
+    _product, gated = await catalog.update_or_request(
+        session, actor=p.actor(), product_id=product_id, data=data, settings=settings, vendor_id=p.vendor_id
     )
-    return redirect(f"/catalog/{product_id}", flash="Saved.")
+    flash = (
+        f"Saved; the price change waits for a manager's approval (request #{gated.id})."
+        if gated
+        else "Saved."
+    )
+    return redirect(f"/catalog/{product_id}", flash=flash)
 
 
 @router.post("/catalog/{product_id}/archive")
@@ -111,19 +121,28 @@ async def archive(
 
 @router.post("/catalog/{product_id}/stock")
 async def adjust(
-    session: Session, request: Request, product_id: Id, p: Principal = require("vendors", "update")
+    session: Session,
+    settings: SettingsDep,
+    request: Request,
+    product_id: Id,
+    p: Principal = require("vendors", "update"),
 ):
     data, errors, _raw = await parse_form(request, StockAdjust)
     if data is None:
         return await _product_page(request, p, session, product_id, stock_errors=errors, status=422)
     p.require("vendors", "update", branch_id=data.branch_id)
-    await catalog.adjust_stock(
+    out = await catalog.adjust_or_request(
         session,
         actor=p.actor(),
         product_id=product_id,
         branch_id=data.branch_id,
         delta=data.delta,
         reason=data.reason,
+        settings=settings,
         vendor_id=p.vendor_id,
     )
+    if isinstance(out, GatedAction):
+        return redirect(
+            f"/catalog/{product_id}", flash=f"Write-off sent for a manager's approval (request #{out.id})."
+        )
     return redirect(f"/catalog/{product_id}", flash="Stock changed.")

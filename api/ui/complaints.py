@@ -31,9 +31,20 @@ async def queue_page(session: Session, request: Request, p: Principal = require(
     return render(request, "custops/complaint_queue.html", p, rows=rows, names=names)
 
 
+async def _orders(session, customer_id) -> list:
+    """The customer's orders to choose from (none until the customer is known)."""
+    try:
+        return await complaints.orders_to_choose(session, int(customer_id)) if customer_id else []
+    except ValueError:
+        return []
+
+
 @router.get("/complaints/new")
 async def new_page(
-    request: Request, customer_id: int | None = None, p: Principal = require("complaints", "create")
+    session: Session,
+    request: Request,
+    customer_id: int | None = None,
+    p: Principal = require("complaints", "create"),
 ):
     values = {"customer_id": customer_id or "", "severity": "medium", "channel": "phone"}
     return render(
@@ -44,6 +55,7 @@ async def new_page(
         errors={},
         severities=SEVERITIES,
         channels=CHANNELS,
+        orders=await _orders(session, customer_id),
     )
 
 
@@ -76,6 +88,7 @@ async def new_submit(
         errors=errors,
         severities=SEVERITIES,
         channels=CHANNELS,
+        orders=await _orders(session, raw.get("customer_id")),
     )
 
 
@@ -118,7 +131,9 @@ def _transitions(settings) -> dict:
         ),
         "resolve": (
             Resolve,
-            lambda s, a, cid, b: complaints.resolve(s, actor=a, complaint_id=cid, **b.model_dump()),
+            lambda s, a, cid, b: complaints.resolve(
+                s, actor=a, complaint_id=cid, settings=settings, **b.model_dump()
+            ),
         ),
         "reopen": (
             Reopen,

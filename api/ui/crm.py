@@ -196,26 +196,44 @@ async def remove(
 
 @router.post("/customers/{customer_id}/merge")
 async def merge(
-    session: Session, customer_id: Id, request: Request, p: Principal = require("customers", "approve")
+    session: Session,
+    settings: SettingsDep,
+    customer_id: Id,
+    request: Request,
+    p: Principal = require("customers", "approve"),
 ):
     await _customer(session, p, customer_id, "customers", "approve")
     body, err = await _form(request, MergeRequest)
     if body is None:
         return redirect(_back(customer_id), flash=f"Not merged: {err}")
     await _customer(session, p, body.survivor_id, "customers", "approve")
-    survivor = await customers.merge(
-        session, actor=p.actor(), loser_id=customer_id, survivor_id=body.survivor_id
+    req = await customers.request_merge(
+        session,
+        actor=p.actor(),
+        loser_id=customer_id,
+        survivor_id=body.survivor_id,
+        hours=settings.four_eyes_hours,
     )
-    return redirect(f"/customers/{survivor.id}", flash=f"Customer #{customer_id} merged into this one.")
+    return redirect(
+        _back(customer_id), flash=f"Merge sent for approval (request #{req.id}): another manager decides."
+    )
 
 
 @router.post("/customers/{customer_id}/erase")
 async def erase(
-    session: Session, customer_id: Id, request: Request, p: Principal = require("customers", "approve")
+    session: Session,
+    settings: SettingsDep,
+    customer_id: Id,
+    request: Request,
+    p: Principal = require("customers", "approve"),
 ):
     await _customer(session, p, customer_id, "customers", "approve")
     body, err = await _form(request, EraseRequest)
     if body is None:
         return redirect(_back(customer_id), flash=f"Not erased: {err}")
-    await customers.erase(session, actor=p.actor(), customer_id=customer_id, reason=body.reason)
-    return redirect(_back(customer_id), flash="Personal data erased.")
+    req = await customers.request_erasure(
+        session, actor=p.actor(), customer_id=customer_id, reason=body.reason, hours=settings.four_eyes_hours
+    )
+    return redirect(
+        _back(customer_id), flash=f"Erasure sent for approval (request #{req.id}): another manager decides."
+    )

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.branches.service import shop_branch
 from backroom.catalog.errors import OutOfStock, ProductArchived, ProductNotFound, SkuTaken, StockBelowReserved
 from backroom.catalog.models import (
     Product,
@@ -26,8 +27,13 @@ from backroom.catalog.schemas import (
     ProductUpdate,
     StockRead,
 )
+from backroom.controls import service as controls
+from backroom.controls import thresholds
+from backroom.controls.models import GatedAction, GatedKind
 from backroom.db.base import contains_text
+from backroom.money import format_money
 from backroom.pagination import Page, paginate
+from backroom.settings import Settings
 
 SORTS = {
     "name": Product.name,
@@ -217,6 +223,108 @@ async def adjust_stock(
         after={**audit.snapshot(level), "reason": reason},
     )
     return level
+
+
+async def adjust_or_request(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    product_id: int,
+    branch_id: int,
+    delta: int,
+    reason: str,
+    settings: Settings,
+    vendor_id: int | None = None,
+) -> StockLevel | GatedAction:
+    """Stock counted in, or written off up to the branch's threshold
+    (STOCK_WRITEOFF_APPROVAL_OVER_UNITS), changes at once; a larger write-off is requested and
+    applied by FourEyesWorkflow once a manager approves. Not idempotent (each call is one
+    movement or one request)."""
+    if delta >= 0 or -delta <= await thresholds.in_branch(
+        session, settings, "stock_writeoff_approval_over_units", branch_id
+    ):
+        return await adjust_stock(
+            session,
+            actor=actor,
+            product_id=product_id,
+            branch_id=branch_id,
+            delta=delta,
+            reason=reason,
+            vendor_id=vendor_id,
+        )
+    product = await get_product(session, product_id, vendor_id=vendor_id)
+    level = await session.scalar(
+        select(StockLevel).where(StockLevel.product_id == product_id, StockLevel.branch_id == branch_id)
+    )
+    if level is None or level.on_hand + delta < level.reserved:  # refused now, not after approval
+        raise StockBelowReserved(
+            f"Cannot remove {-delta} units: they are not on hand, or reserved for orders."
+        )
+    return await controls.request(
+        session,
+        actor=actor,
+        kind=GatedKind.stock_writeoff,
+        branch_id=branch_id,
+        subject_type="product",
+        subject_id=str(product.id),
+        title=f"Write off {-delta} × {product.sku} {product.name}",
+        reason=reason,
+        payload={"product_id": product.id, "branch_id": branch_id, "delta": delta, "reason": reason},
+        hours=settings.four_eyes_hours,
+    )
+
+
+def price_change_percent(old_minor: int, new_minor: int) -> float:
+    """How far a price moves, in percent of the old one (any change from 0 counts as 100+). Pure."""
+    if old_minor == new_minor:
+        return 0.0
+    if old_minor == 0:
+        return float("inf")
+    return abs(new_minor - old_minor) * 100 / old_minor
+
+
+async def update_or_request(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    product_id: int,
+    data: ProductUpdate,
+    settings: Settings,
+    vendor_id: int | None = None,
+) -> tuple[Product, GatedAction | None]:
+    """Change a product; a price moving more than PRICE_CHANGE_APPROVAL_OVER_PERCENT is not
+    changed but requested (a manager approves, FourEyesWorkflow applies it), the other fields
+    change at once. Returns the product and the request, if one was made."""
+    product = await get_product(session, product_id, vendor_id=vendor_id)
+    price = data.price_minor
+    moved = price is not None and price_change_percent(product.price_minor, price)
+    if not moved or moved <= settings.price_change_approval_over_percent:
+        return await update_product(
+            session, actor=actor, product_id=product_id, data=data, vendor_id=vendor_id
+        ), None
+    rest = data.model_copy(update={"price_minor": None})
+    if rest.model_dump(exclude_unset=True, exclude_none=True):
+        product = await update_product(
+            session, actor=actor, product_id=product_id, data=rest, vendor_id=vendor_id
+        )
+    elif product.status == ProductStatus.ARCHIVED:
+        raise ProductArchived("Archived products cannot be changed.")
+    branch = await shop_branch(session, code=settings.shop_branch_code)
+    req = await controls.request(
+        session,
+        actor=actor,
+        kind=GatedKind.price_change,
+        branch_id=branch.id,
+        subject_type="product",
+        subject_id=str(product.id),
+        title=f"Price of {product.sku} {product.name}: {format_money(product.price_minor, product.currency)}"
+        f" → {format_money(price, product.currency)}",
+        payload={"product_id": product.id, "update": {"price_minor": price}},
+        amount_minor=price,
+        currency=product.currency,
+        hours=settings.four_eyes_hours,
+    )
+    return product, req
 
 
 @dataclass

@@ -35,11 +35,19 @@ class ComplaintInput(BaseModel):
     calendar: WorkCalendar | None = None
 
 
+# workflow.patched ids: runs recorded before these changes replay their old commands.
+GOODWILL_GATE_PATCH = "goodwill-over-threshold-approval"
+REFUND_MOVES_MONEY_PATCH = "complaint-refund-moves-money"
+
+
 class Resolution(BaseModel):
     refund_minor: int | None = None
     currency: str | None = None
     requested_by_id: int | None = None
     requested_by_name: str | None = None
+    # Goodwill above the branch's threshold: finance decides before it is credited.
+    goodwill_minor: int | None = None
+    goodwill_levels: list[ApprovalLevel] = []
 
 
 class ComplaintState(BaseModel):
@@ -61,6 +69,19 @@ class Breach(BaseModel):
 
 
 class RefundDecision(BaseModel):
+    """The approval gate's outcome on a refund or goodwill credit, carried to the activity
+    that records it (and, when approved, moves the money once: `key` is fixed per round)."""
+
     complaint_id: int
     status: str
     key: str
+    decided_by_id: int | None = None
+    decided_by_name: str | None = None
+
+
+class RefundTarget(BaseModel):
+    """Where an approved refund goes: a card payment (intent) or, without one, the account."""
+
+    done: bool = False  # already recorded by an earlier attempt
+    intent_id: str | None = None
+    amount_minor: int

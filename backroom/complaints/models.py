@@ -45,6 +45,15 @@ class Compensation(StrEnum):
     coupon = "coupon"
 
 
+class CompensationStatus(StrEnum):
+    posted = "posted"  # goodwill under the branch's threshold, credited at once
+    pending_approval = "pending_approval"  # the workflow waits on the approval gate
+    refunded = "refunded"  # money back to the card of the complaint's order
+    credited = "credited"  # to the customer's credit account (goodwill, or no online payment)
+    rejected = "rejected"
+    expired = "expired"
+
+
 class Complaint(IdMixin, Transactional, Base):
     """A customer complaint run by ComplaintWorkflow (complaint-{id}) against its severity's SLA.
     The SLA columns are the workflow's clock, projected here for pages and the queue."""
@@ -54,7 +63,7 @@ class Complaint(IdMixin, Transactional, Base):
     channel: Mapped[Channel] = mapped_column(String(10))
     category: Mapped[str] = mapped_column(String(40))
     severity: Mapped[Severity] = mapped_column(String(10))
-    order_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # no FK: orders land later
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     sku: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text)
     status: Mapped[ComplaintStatus] = mapped_column(String(20), default=ComplaintStatus.open, index=True)
@@ -73,6 +82,11 @@ class Complaint(IdMixin, Transactional, Base):
     compensation: Mapped[Compensation | None] = mapped_column(String(20))
     compensation_minor: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
+    # Where the compensation stands: posted (goodwill at once), pending_approval, refunded (to the
+    # card), credited (to the credit account), rejected, expired. settled_* is what actually moved.
+    compensation_status: Mapped[CompensationStatus | None] = mapped_column(String(20))
+    settled_minor: Mapped[int | None] = mapped_column(BigInteger)
+    settled_ref: Mapped[str | None] = mapped_column(String(120))
     reopened_count: Mapped[int] = mapped_column(default=0)
     workflow_id: Mapped[str | None] = mapped_column(String(200))
 

@@ -4,7 +4,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from backroom.complaints.models import Channel, Compensation, ComplaintStatus, Level, Severity
+from backroom.complaints.models import (
+    Channel,
+    Compensation,
+    CompensationStatus,
+    ComplaintStatus,
+    Level,
+    Severity,
+)
 from backroom.complaints.sla import SlaStatus
 from backroom.ids import RecordId
 from backroom.money import Minor
@@ -69,6 +76,9 @@ class ComplaintRead(BaseModel):
     outcome: str | None
     compensation: Compensation | None
     compensation_minor: int | None
+    currency: str | None = None
+    compensation_status: CompensationStatus | None = None
+    settled_minor: int | None = None
     reopened_count: int
     workflow_id: str | None
     created_at: datetime

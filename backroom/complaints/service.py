@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom.approvals.schemas import ApprovalLevel
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.branches import service as branches
@@ -19,6 +20,7 @@ from backroom.complaints.errors import AttachmentRejected, ComplaintStateError
 from backroom.complaints.flow import complaint_workflow_id
 from backroom.complaints.models import (
     Compensation,
+    CompensationStatus,
     Complaint,
     ComplaintAttachment,
     ComplaintEvent,
@@ -28,13 +30,21 @@ from backroom.complaints.models import (
 )
 from backroom.complaints.schemas import ComplaintCreate
 from backroom.complaints.sla import LEVELS, SlaInfo, sla_status
+from backroom.controls import thresholds
 from backroom.credit import ledger
 from backroom.credit.models import EntryKind
 from backroom.customers.models import Customer, CustomerStatus
 from backroom.db.base import utcnow
 from backroom.errors import InvalidInput, not_found
+from backroom.money import format_money
 from backroom.notifications import service as notify
+from backroom.orders import charges
+from backroom.orders import service as orders
+from backroom.orders.flow import REFUNDED_ELSEWHERE, RefundedElsewhere
+from backroom.orders.models import Order
 from backroom.pagination import Page, paginate
+from backroom.payments.gateway import RefundResult
+from backroom.settings import Settings
 from backroom.sla import resumed_due
 from backroom.starts import service as starts
 
@@ -114,6 +124,10 @@ async def log_complaint(
         raise not_found("Customer", customer_id)
     if severity not in sla:
         raise InvalidInput(f"No SLA is configured for severity {severity!r}.", field="severity")
+    if order_id is not None:
+        order = await session.get(Order, order_id)
+        if order is None or order.customer_id != customer_id:
+            raise InvalidInput(f"Order #{order_id} is not one of this customer's orders.", field="order_id")
     first, resolution = sla[severity]
     now = utcnow()
     branch_id = branch_id or customer.home_branch_id
@@ -255,10 +269,13 @@ async def resolve(
     outcome: str,
     compensation: Compensation = Compensation.none,
     amount_minor: int | None = None,
+    settings: Settings | None = None,
 ) -> Complaint:
-    """Resolve with an outcome and any compensation: goodwill posts a credit to the customer's
-    credit account now; a refund goes to the approval gate (the workflow, told with the
-    resolution, asks); a coupon is noted."""
+    """Resolve with an outcome and any compensation: goodwill up to the branch's threshold posts
+    a credit to the customer's credit account now, above it finance decides first; a refund goes
+    to the approval gate and, approved, back to the card of the complaint's order (or to the
+    credit account when it was not paid online); a coupon is noted. The workflow, told with the
+    resolution, asks the approvals. Without `settings` every goodwill credit asks finance."""
     c = await get(session, complaint_id)
     if c.status not in OPEN:
         raise ComplaintStateError(f"Complaint #{c.id} is {c.status}.")
@@ -269,25 +286,31 @@ async def resolve(
     now = utcnow()
     c.status, c.resolved_at, c.paused_at, c.outcome = ComplaintStatus.resolved, now, None, outcome
     c.compensation, c.compensation_minor = compensation, amount_minor
-    c.currency = customer.currency if amount_minor else None
+    order = await session.get(Order, c.order_id) if c.order_id else None
+    c.currency = (order.currency if order else customer.currency) if amount_minor else None
+    c.compensation_status, c.settled_minor, c.settled_ref = None, None, None
     if c.responded_at is None:
         c.responded_at = now
     detail = outcome
-    if compensation == Compensation.goodwill:
-        account = await ledger.open_account(session, actor=actor, customer_id=c.customer_id)
-        await ledger.post_entry(
-            session,
-            actor=actor,
-            account_id=account.id,
-            kind=EntryKind.goodwill,
-            amount_minor=amount_minor,
-            currency=account.currency,
-            reference=f"complaint-{c.id}-goodwill-{c.reopened_count}",
-            description=f"Goodwill for complaint #{c.id}",
-        )
-        detail += f" · goodwill credit {amount_minor}"
+    over = settings and await thresholds.in_branch(
+        session, settings, "goodwill_approval_over_minor", c.branch_id
+    )
+    hours = settings.four_eyes_hours if settings else 48
+    gated_goodwill = None
+    if compensation == Compensation.goodwill and amount_minor > (over or 0):
+        gated_goodwill = amount_minor
+        c.compensation_status = CompensationStatus.pending_approval
+        detail += f" · goodwill credit {format_money(amount_minor, c.currency)} sent to finance for approval"
+    elif compensation == Compensation.goodwill:
+        entry = await _credit(session, c, actor=actor, kind=EntryKind.goodwill, key=_goodwill_key(c))
+        c.compensation_status = CompensationStatus.posted
+        c.settled_minor, c.settled_ref = amount_minor, entry.reference
+        detail += f" · goodwill credit {format_money(amount_minor, c.currency)}"
     elif compensation == Compensation.refund:
-        detail += f" · refund {amount_minor} requested for approval"
+        if order is not None:
+            _refund_fits(order, amount_minor)
+        c.compensation_status = CompensationStatus.pending_approval
+        detail += f" · refund {format_money(amount_minor, c.currency)} requested for approval"
     elif compensation == Compensation.coupon:
         detail += " · coupon to be issued"
     await _event(session, c, "resolved", actor=actor, detail=detail, at=now)
@@ -301,9 +324,61 @@ async def resolve(
             currency=c.currency,
             requested_by_id=actor.user_id,
             requested_by_name=actor.name,
+            goodwill_minor=gated_goodwill,
+            goodwill_levels=[
+                ApprovalLevel(role="finance", hours=hours),
+                ApprovalLevel(role="manager", hours=hours),
+            ]
+            if gated_goodwill
+            else [],
         ),
     )
     return c
+
+
+def _goodwill_key(c: Complaint) -> str:
+    return f"complaint-{c.id}-goodwill-{c.reopened_count}"
+
+
+async def _credit(
+    session: AsyncSession,
+    c: Complaint,
+    *,
+    actor: Actor,
+    kind: EntryKind,
+    key: str,
+    amount_minor: int | None = None,
+):
+    """Post the complaint's compensation to the customer's credit account (opened if need be).
+    Idempotent by `key`."""
+    account = await ledger.open_account(session, actor=actor, customer_id=c.customer_id)
+    what = "Goodwill" if kind == EntryKind.goodwill else "Refund"
+    return await ledger.post_entry(
+        session,
+        actor=actor,
+        account_id=account.id,
+        kind=kind,
+        amount_minor=amount_minor or c.compensation_minor,
+        currency=account.currency,
+        reference=key,
+        description=f"{what} for complaint #{c.id}",
+    )
+
+
+def _paid_online(order: Order | None) -> bool:
+    return order is not None and bool(order.payment_intent_id) and order.captured_minor > 0
+
+
+def _refund_fits(order: Order, amount_minor: int) -> None:
+    """A refund to the card is never more than what the order's card payment has left."""
+    if not _paid_online(order):
+        return  # not paid online: the refund is credited to the account instead
+    left = order.captured_minor - order.refunded_minor
+    if amount_minor > left:
+        raise InvalidInput(
+            f"At most {format_money(left, order.currency)} of order #{order.id} can still be refunded.",
+            field="amount_minor",
+        )
 
 
 async def reopen(
@@ -400,6 +475,138 @@ async def record_refund(
     )
 
 
+async def _already(session: AsyncSession, key: str) -> bool:
+    return bool(await session.scalar(select(ComplaintEvent.id).where(ComplaintEvent.key == key)))
+
+
+async def _settle(
+    session: AsyncSession,
+    c: Complaint,
+    *,
+    actor: Actor,
+    what: str,
+    decision: flow.RefundDecision,
+    status: CompensationStatus,
+    detail: str,
+    settled: tuple[int, str] | None = None,
+) -> None:
+    """Record the gate's outcome on the complaint (event keyed by the decision, audit)."""
+    before = audit.snapshot(c)
+    c.compensation_status = status
+    if settled:
+        c.settled_minor, c.settled_ref = settled
+    by = f" (decided by {decision.decided_by_name})" if decision.decided_by_name else ""
+    await _event(session, c, f"{what}_{decision.status}", actor=actor, key=decision.key, detail=detail + by)
+    await _write(session, c, f"{what}_{decision.status}", actor, before)
+
+
+def _closed_status(decision: flow.RefundDecision) -> CompensationStatus:
+    return CompensationStatus.rejected if decision.status == "rejected" else CompensationStatus.expired
+
+
+async def settle_goodwill(session: AsyncSession, *, actor: Actor, decision: flow.RefundDecision) -> None:
+    """Finance's decision on goodwill above the threshold: approved, it is credited to the
+    customer's credit account. Idempotent by the decision's key (the ledger reference too)."""
+    await _settle_on_account(session, actor=actor, decision=decision, kind=EntryKind.goodwill)
+
+
+async def settle_refund(session: AsyncSession, *, actor: Actor, decision: flow.RefundDecision) -> None:
+    """A refund decision that moves no card money: rejected or expired is recorded; approved
+    without an online payment is credited to the customer's credit account. Idempotent by key."""
+    await _settle_on_account(session, actor=actor, decision=decision, kind=EntryKind.refund)
+
+
+_WHAT = {
+    EntryKind.goodwill: ("goodwill", "Goodwill credit", ""),
+    EntryKind.refund: ("refund", "Refund", " (no online payment)"),
+}
+
+
+async def _settle_on_account(
+    session: AsyncSession, *, actor: Actor, decision: flow.RefundDecision, kind: EntryKind
+) -> None:
+    if await _already(session, decision.key):
+        return
+    what, label, note = _WHAT[kind]
+    c = await get(session, decision.complaint_id)
+    money = format_money(c.compensation_minor, c.currency)
+    if decision.status != "approved":
+        status, detail, settled = _closed_status(decision), f"{label} of {money} {decision.status}", None
+    else:
+        entry = await _credit(session, c, actor=actor, kind=kind, key=decision.key)
+        status, detail = (
+            CompensationStatus.credited,
+            f"{label} of {money} approved and credited to the account{note}",
+        )
+        settled = (c.compensation_minor, entry.reference)
+    await _settle(
+        session, c, actor=actor, what=what, decision=decision, status=status, detail=detail, settled=settled
+    )
+
+
+async def refund_target(session: AsyncSession, *, complaint_id: int, key: str) -> flow.RefundTarget:
+    """Where an approved refund goes: the card of the complaint's order (never more than is left
+    of its capture), or the credit account when the order was not paid online. Read-only."""
+    c = await get(session, complaint_id)
+    done = await _already(session, key)
+    order = await session.get(Order, c.order_id) if c.order_id else None
+    if not _paid_online(order):
+        return flow.RefundTarget(done=done, amount_minor=c.compensation_minor or 0)
+    left = order.captured_minor - order.refunded_minor
+    return flow.RefundTarget(
+        done=done, intent_id=order.payment_intent_id, amount_minor=min(c.compensation_minor or 0, left)
+    )
+
+
+async def record_card_refund(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    decision: flow.RefundDecision,
+    result: RefundResult,
+    prefix: str = "",
+) -> None:
+    """The approved refund made at the gateway: in the order's payment ledger and timeline and on
+    the complaint; the order's workflow, if still running, is told. Idempotent per the
+    decision's key."""
+    if await _already(session, decision.key):
+        return
+    c = await get(session, decision.complaint_id)
+    money = format_money(result.amount_minor, result.currency)
+    await charges.record_refund(
+        session,
+        actor=actor,
+        order_id=c.order_id,
+        result=result,
+        key=decision.key,
+        reason=f"Complaint #{c.id}",
+    )
+    await orders.add_event(
+        session,
+        order_id=c.order_id,
+        kind="complaint_refund",
+        message=f"Refunded {money} for complaint #{c.id}.",
+        actor_name=actor.name,
+        key=f"{decision.key}:order-event",
+    )
+    await starts.enqueue_signal(
+        session,
+        workflow_id=orders.workflow_id(c.order_id, prefix),
+        signal=REFUNDED_ELSEWHERE,
+        arg=RefundedElsewhere(refunded_minor=result.refunded_total_minor),
+    )
+    await _settle(
+        session,
+        c,
+        actor=actor,
+        what="refund",
+        decision=decision,
+        status=CompensationStatus.refunded,
+        detail=f"Refund of {money} approved and paid back to the card of order #{c.order_id}",
+        settled=(result.amount_minor, result.refund_id),
+    )
+
+
 async def satisfaction_followup(session: AsyncSession, *, complaint_id: int, round_no: int) -> None:
     """Ask the customer how the resolution went. Idempotent per resolution round."""
     c = await get(session, complaint_id)
@@ -456,6 +663,14 @@ async def queue(
         ).scalars()
     )
     return await branches.by_sla_risk(session, rows, sla_status, now)
+
+
+async def orders_to_choose(session: AsyncSession, customer_id: int, limit: int = 50) -> list[Order]:
+    """The customer's latest orders, for the complaint form's order choice. Read-only."""
+    rows = await session.execute(
+        select(Order).where(Order.customer_id == customer_id).order_by(Order.id.desc()).limit(limit)
+    )
+    return list(rows.scalars())
 
 
 async def list_for_customer(session: AsyncSession, customer_id: int) -> list[Complaint]:

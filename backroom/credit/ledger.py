@@ -32,7 +32,7 @@ from backroom.errors import InvalidInput, not_found
 from backroom.notifications import service as notify
 
 # Sign of each kind: sales raise what the customer owes; payments and goodwill lower it.
-SIGNS = {EntryKind.sale: 1, EntryKind.payment: -1, EntryKind.goodwill: -1}
+SIGNS = {EntryKind.sale: 1, EntryKind.payment: -1, EntryKind.goodwill: -1, EntryKind.refund: -1}
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
 
@@ -163,6 +163,11 @@ async def get_view(session: AsyncSession, account_id: int) -> AccountView:
     if not account:
         raise CreditAccountNotFound(f"Credit account {account_id} does not exist")
     return await view(session, account)
+
+
+async def entry_by_reference(session: AsyncSession, reference: str) -> CreditEntry | None:
+    """The entry posted under `reference`, if any. Read-only."""
+    return await session.scalar(select(CreditEntry).where(CreditEntry.reference == reference))
 
 
 async def post_entry(

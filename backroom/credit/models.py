@@ -22,6 +22,7 @@ class EntryKind(StrEnum):
     payment = "payment"
     adjustment = "adjustment"
     goodwill = "goodwill"
+    refund = "refund"  # an approved complaint refund where the order was not paid online
 
 
 class HoldStatus(StrEnum):

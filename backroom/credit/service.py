@@ -10,13 +10,17 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit.context import Actor
+from backroom.controls import service as controls
+from backroom.controls import thresholds
+from backroom.controls.models import GatedAction, GatedKind
 from backroom.credit import flow, ledger, limits
-from backroom.credit.errors import CreditAccountNotFound
+from backroom.credit.errors import CreditAccountNotFound, CurrencyMismatch
 from backroom.credit.models import CreditAccount, CreditEntry, CreditLimitRequest, EntryKind, HoldStatus
 from backroom.credit.schemas import Adjustment, CreditSale, LimitChangeIn, Payment
 from backroom.customers.service import get_customer
 from backroom.db.base import utcnow
 from backroom.errors import InvalidInput
+from backroom.money import format_money
 from backroom.settings import Settings
 from backroom.starts import service as starts
 
@@ -88,6 +92,46 @@ async def adjust(session: AsyncSession, *, customer_id: int, data: Adjustment, a
     if data.kind == EntryKind.goodwill and data.amount_minor < 0:
         raise InvalidInput("A goodwill credit is a positive amount.", field="amount_minor")
     return await ledger.post_entry(session, actor=actor, account_id=account.id, **data.model_dump())
+
+
+async def adjust_or_request(
+    session: AsyncSession, *, customer_id: int, data: Adjustment, actor: Actor, settings: Settings
+) -> CreditEntry | GatedAction:
+    """A manual adjustment or goodwill credit from staff: up to the branch's threshold
+    (CREDIT_ADJUSTMENT_APPROVAL_OVER_MINOR, GOODWILL_APPROVAL_OVER_MINOR) it posts at once;
+    above, it is requested and posted by FourEyesWorkflow once another finance user approves.
+    Idempotent by reference once posted."""
+    account = await get_account(session, customer_id=customer_id)
+    if data.kind == EntryKind.goodwill and data.amount_minor < 0:
+        raise InvalidInput("A goodwill credit is a positive amount.", field="amount_minor")
+    if data.currency.upper() != account.currency:
+        raise CurrencyMismatch(
+            f"The account is in {account.currency}, not {data.currency}.", field="currency"
+        )
+    if (posted := await ledger.entry_by_reference(session, data.reference)) is not None:
+        return posted
+    name = (
+        "goodwill_approval_over_minor"
+        if data.kind == EntryKind.goodwill
+        else "credit_adjustment_approval_over_minor"
+    )
+    if abs(data.amount_minor) <= await thresholds.in_branch(session, settings, name, account.branch_id):
+        return await adjust(session, customer_id=customer_id, data=data, actor=actor)
+    customer = await get_customer(session, customer_id)
+    return await controls.request(
+        session,
+        actor=actor,
+        kind=GatedKind.credit_adjustment,
+        branch_id=account.branch_id,
+        subject_type="customer",
+        subject_id=str(customer_id),
+        title=f"Credit {data.kind} of {format_money(data.amount_minor, account.currency)} for {customer.name}",
+        reason=data.description,
+        payload={"customer_id": customer_id, "adjustment": data.model_dump(mode="json")},
+        amount_minor=data.amount_minor,
+        currency=account.currency,
+        hours=settings.four_eyes_hours,
+    )
 
 
 async def request_limit_change(

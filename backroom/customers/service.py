@@ -10,6 +10,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.branches.service import get_branch
+from backroom.controls import service as controls
+from backroom.controls.models import GatedAction, GatedKind
 from backroom.customers import links, repository
 from backroom.customers.errors import CustomerNotActive, DuplicateCustomer, InvalidMerge
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact, CustomerStatus
@@ -138,9 +140,8 @@ async def refuse_duplicates(
         )
 
 
-async def merge(session: AsyncSession, *, actor: Actor, loser_id: int, survivor_id: int) -> Customer:
-    """Move everything linked to `loser_id` onto `survivor_id` (through the links registry) and
-    mark the loser merged. Audited on both records. Not repeatable: the loser must be active."""
+async def _mergeable(session: AsyncSession, loser_id: int, survivor_id: int) -> tuple[Customer, Customer]:
+    """(loser, survivor) when they may be merged, else InvalidMerge / CustomerNotActive."""
     if loser_id == survivor_id:
         raise InvalidMerge("A customer cannot be merged into itself.", field="survivor_id")
     loser, survivor = await get_customer(session, loser_id), await get_customer(session, survivor_id)
@@ -148,6 +149,54 @@ async def merge(session: AsyncSession, *, actor: Actor, loser_id: int, survivor_
         _require_active(c)
     if loser.currency != survivor.currency:
         raise InvalidMerge("Customers with different currencies cannot be merged.", field="survivor_id")
+    return loser, survivor
+
+
+async def request_merge(
+    session: AsyncSession, *, actor: Actor, loser_id: int, survivor_id: int, hours: float
+) -> GatedAction:
+    """Ask for a merge: another manager approves it in the inbox and FourEyesWorkflow applies
+    `merge` then. Nothing changes until then; one pending merge request per customer."""
+    loser, survivor = await _mergeable(session, loser_id, survivor_id)
+    return await controls.request(
+        session,
+        actor=actor,
+        kind=GatedKind.customer_merge,
+        branch_id=loser.home_branch_id,
+        subject_type="customer",
+        subject_id=str(loser.id),
+        title=f"Merge customer {loser.name} (#{loser.id}) into {survivor.name} (#{survivor.id})",
+        payload={"loser_id": loser.id, "survivor_id": survivor.id},
+        hours=hours,
+    )
+
+
+async def request_erasure(
+    session: AsyncSession, *, actor: Actor, customer_id: int, reason: str, hours: float
+) -> GatedAction:
+    """Ask for an erasure: another manager approves it in the inbox and FourEyesWorkflow applies
+    `erase` then. Nothing changes until then; one pending erasure request per customer."""
+    c = await get_customer(session, customer_id)
+    if c.status == CustomerStatus.erased:
+        raise CustomerNotActive(f"Customer #{c.id} is already erased.")
+    return await controls.request(
+        session,
+        actor=actor,
+        kind=GatedKind.customer_erasure,
+        branch_id=c.home_branch_id,
+        subject_type="customer",
+        subject_id=str(c.id),
+        title=f"Erase the personal data of customer {c.name} (#{c.id})",
+        reason=reason,
+        payload={"customer_id": c.id, "reason": reason},
+        hours=hours,
+    )
+
+
+async def merge(session: AsyncSession, *, actor: Actor, loser_id: int, survivor_id: int) -> Customer:
+    """Move everything linked to `loser_id` onto `survivor_id` (through the links registry) and
+    mark the loser merged. Audited on both records. Not repeatable: the loser must be active."""
+    loser, survivor = await _mergeable(session, loser_id, survivor_id)
     before_loser, before_survivor = audit.snapshot(loser), audit.snapshot(survivor)
     moved: dict[str, int] = {}
     links.load_plugins()

@@ -79,6 +79,15 @@ class RefundOutcome(BaseModel):
     refunded_minor: int
 
 
+# Signal to OrderFulfillmentWorkflow: money of the order was refunded outside it (an approved
+# complaint refund), so its own refunds never ask for more than is left.
+REFUNDED_ELSEWHERE = "refunded_elsewhere"
+
+
+class RefundedElsewhere(BaseModel):
+    refunded_minor: int  # the order's refunded total at the gateway after that refund
+
+
 class PaymentSignal(BaseModel):
     """From the Stripe webhook or the storefront's authentication page."""
 

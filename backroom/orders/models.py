@@ -119,6 +119,10 @@ class Parcel(IdMixin, Transactional, Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=ParcelStatus.PENDING)
     weight_g: Mapped[int] = mapped_column(default=0)
+    # The box, from the products packed in it (None: parcels from before, the standard box).
+    length_mm: Mapped[int | None]
+    width_mm: Mapped[int | None]
+    height_mm: Mapped[int | None]
     carrier: Mapped[str | None] = mapped_column(String(40))
     service: Mapped[str | None] = mapped_column(String(80))
     rate_minor: Mapped[int | None] = mapped_column(BigInteger)

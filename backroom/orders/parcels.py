@@ -17,6 +17,7 @@ from backroom.orders import service as orders
 from backroom.orders.errors import OrderActionRefused
 from backroom.orders.flow import LabelResult
 from backroom.orders.models import Order, Parcel, ParcelStatus
+from backroom.shipping.boxes import STANDARD_MM
 from backroom.shipping.carrier import Address, Label
 from backroom.shipping.carrier import Parcel as ShipParcel
 from backroom.shipping.errors import LabelNotFound
@@ -35,8 +36,7 @@ ALLOWED_FROM: dict[ParcelStatus, tuple[ParcelStatus, ...]] = {
 # The steps people (or auto-fulfilment) record one by one; labelling and voiding have their own.
 STEPS = (P.PICKED, P.PACKED, P.SHIPPED, P.DELIVERED)
 
-# Every parcel ships in the standard box; weight below 100 g is billed as 100 g.
-BOX_MM = (300, 200, 150)
+# Weight below 100 g is billed as 100 g.
 MIN_WEIGHT_G = 100
 
 
@@ -48,7 +48,11 @@ def allowed_from(to: str) -> tuple[ParcelStatus, ...]:
 
 
 def shipping_box(parcel: Parcel) -> ShipParcel:
-    length, width, height = BOX_MM
+    """What the carrier quotes: the parcel's own box (from the products packed at checkout) and
+    weight; parcels recorded before boxes were measured ship in the standard box."""
+    length, width, height = (
+        (parcel.length_mm, parcel.width_mm, parcel.height_mm) if parcel.length_mm else STANDARD_MM
+    )
     return ShipParcel(
         weight_grams=max(parcel.weight_g, MIN_WEIGHT_G), length_mm=length, width_mm=width, height_mm=height
     )

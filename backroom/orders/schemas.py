@@ -62,6 +62,9 @@ class ParcelRead(BaseModel):
     branch_id: int
     status: ParcelStatus
     weight_g: int
+    length_mm: int | None = None
+    width_mm: int | None = None
+    height_mm: int | None = None
     carrier: str | None
     service: str | None
     rate_minor: int | None

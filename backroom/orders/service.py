@@ -51,6 +51,7 @@ from backroom.orders.schemas import (
     PaymentEntryRead,
 )
 from backroom.pagination import Page, paginate
+from backroom.shipping.boxes import box_for
 
 
 def request_hash(cart_id: int, body: CheckoutRequest) -> str:
@@ -243,6 +244,18 @@ async def place_order(
                 parcel_id=parcels[bid].id,
             )
         )
+    for bid, parcel in parcels.items():
+        packed = [
+            (
+                ln.qty,
+                products[ln.product_id].length_mm,
+                products[ln.product_id].width_mm,
+                products[ln.product_id].height_mm,
+            )
+            for ln in totals.lines
+            if by_product[ln.product_id] == bid
+        ]
+        parcel.length_mm, parcel.width_mm, parcel.height_mm = box_for(packed)
     # The order belongs to the branch shipping most of it; parcels keep their own branch.
     order.branch_id = (
         max(parcels.values(), key=lambda p: (p.weight_g, -p.branch_id)).branch_id

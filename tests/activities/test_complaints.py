@@ -22,7 +22,7 @@ async def test_breach_recorded_once_per_key(act_env, deps, sqlite_db):
             description="Broken lid",
             sla={"high": (60, 240)},
         )
-    acts = ComplaintActivities(deps.sessionmaker)
+    acts = ComplaintActivities(deps)
     breach = Breach(
         complaint_id=c.id,
         clock="first_response",

@@ -66,8 +66,12 @@ async def test_catalog_crud_pages_and_vendor_isolation(db, settings):
     )
     assert r.status_code == 422 and {e["field"] for e in r.json()["errors"]} >= {"sku", "name", "price_minor"}
     assert (await m.get("/api/v1/products", params={"bogus": 1})).status_code == 422
-    r = await m.patch(f"/api/v1/products/{ids[1]}", json={"price_minor": 1500})
-    assert r.json()["price_minor"] == 1500
+    before = (await m.get(f"/api/v1/products/{ids[1]}")).json()["price_minor"]
+    r = await m.patch(f"/api/v1/products/{ids[1]}", json={"price_minor": before * 11 // 10})
+    assert r.json()["price_minor"] == before * 11 // 10  # within PRICE_CHANGE_APPROVAL_OVER_PERCENT
+    r = await m.patch(f"/api/v1/products/{ids[1]}", json={"price_minor": before * 3})
+    assert r.status_code == 202 and r.json()["kind"] == "price_change" and r.json()["status"] == "pending"
+    assert (await m.get(f"/api/v1/products/{ids[1]}")).json()["price_minor"] == before * 11 // 10
     assert (await m.post(f"/api/v1/products/{ids[1]}/archive")).json()["status"] == "archived"
     assert (await m.patch(f"/api/v1/products/{ids[1]}", json={"name": "x"})).status_code == 422
     active = (await m.get("/api/v1/products", params={"category": cat})).json()["items"]

@@ -59,22 +59,41 @@ async def test_merge_erase_export_permissions(db, settings):
     assert (
         await manager.post(f"/api/v1/customers/{a.id}/merge", json={"survivor_id": a.id})
     ).status_code == 422
+    # Four-eyes: the manager only asks; nothing changes until another approves.
     r = await manager.post(f"/api/v1/customers/{a.id}/merge", json={"survivor_id": b.id})
-    assert r.status_code == 200 and r.json()["id"] == b.id
+    assert r.status_code == 202 and (r.json()["kind"], r.json()["status"]) == ("customer_merge", "pending")
+    merge_id = r.json()["id"]
+    assert (await manager.get(f"/api/v1/customers/{a.id}")).json()["status"] == "active"
     assert (
         await manager.post(f"/api/v1/customers/{a.id}/merge", json={"survivor_id": b.id})
-    ).status_code == 409
+    ).status_code == 409  # one pending merge request per customer
     assert (
         await manager.post(f"/api/v1/customers/{b.id}/erase", json={"reason": "asked"})
     ).status_code == 422
     r = await manager.post(f"/api/v1/customers/{b.id}/erase", json={"reason": "asked", "confirm": True})
-    assert r.json()["name"] == f"Erased customer #{b.id}" and r.json()["email"] is None
+    assert r.status_code == 202 and r.json()["kind"] == "customer_erasure"
+    assert (await manager.get(f"/api/v1/customers/{b.id}")).json()["name"] == b.name
+    await approve_gated(db, merge_id)
     assert (await agent.get("/api/v1/customers/export.csv")).status_code == 403
     r = await sup.get("/api/v1/customers/export.csv")
     rows = list(csv.reader(io.StringIO(r.text)))
     assert rows[0][:3] == ["id", "kind", "name"]
     ids = {row[0] for row in rows[1:]}
     assert str(b.id) in ids and str(a.id) not in ids  # merged records are not exported
+
+
+async def approve_gated(db, action_id):
+    """What FourEyesWorkflow's activity does once a second manager approved (tests/workflows
+    proves the gate itself)."""
+    from backroom.audit.context import Actor
+    from backroom.controls import apply
+    from backroom.controls.flow import FourEyesDecision
+
+    async with db.sessionmaker.begin() as s:
+        status = await apply.settle(
+            s, actor=Actor.system("test"), decision=FourEyesDecision(action_id=action_id, status="approved")
+        )
+    assert status == "applied"
 
 
 async def test_create_refuses_likely_duplicate_unless_allowed(db, settings):
@@ -108,14 +127,14 @@ async def test_customer_page_merge_and_erase_forms(db, settings):
     mgr = await browser_client(app, people["manager"].username)
     assert 'id="merge"' in (await mgr.get(f"/customers/{a.id}")).text
     r = await mgr.post(f"/customers/{a.id}/merge", data={"csrf_token": mgr.csrf, "survivor_id": str(b.id)})
-    assert r.headers["location"].startswith(f"/customers/{b.id}")
-    assert "merged" in (await mgr.get(f"/customers/{a.id}")).text
+    assert r.headers["location"].startswith(f"/customers/{a.id}") and "approval" in r.headers["location"]
     r = await mgr.post(f"/customers/{b.id}/erase", data={"csrf_token": mgr.csrf, "reason": "request"})
     assert "Not%20erased" in r.headers["location"]  # the confirmation box was not ticked
-    await mgr.post(
+    r = await mgr.post(
         f"/customers/{b.id}/erase", data={"csrf_token": mgr.csrf, "reason": "request", "confirm": "true"}
     )
-    assert f"Erased customer #{b.id}" in (await mgr.get(f"/customers/{b.id}")).text
+    assert "approval" in r.headers["location"]
+    assert b.name in (await mgr.get(f"/customers/{b.id}")).text  # not erased until another approves
 
 
 async def test_profile_edit_api_and_page(db, settings):

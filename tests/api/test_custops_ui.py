@@ -139,3 +139,36 @@ async def test_mailbox_lists_sent_messages(db, settings, dev_env):
     other = await staff(db, roles=("agent",))
     stranger = await browser_client(app, other["agent"].username)
     assert cust.email not in (await stranger.get("/mailbox")).text  # another branch's mail
+
+
+async def test_the_complaint_form_offers_the_customers_own_orders(sqlite_db, settings):
+    """The order is chosen from the customer's orders; another customer's order is refused
+    on the form, in words, before anything is logged."""
+    from tests.helpers import make_shop, place
+
+    db = sqlite_db
+    people = await staff(db, roles=("agent",))
+    async with db.sessionmaker.begin() as s:
+        cust = await create_customer(s, branch=people["branch"])
+        other = await create_customer(s, branch=people["branch"])
+        shop, _b, (p1,) = await make_shop(s)
+    order = await place(db, shop, [(p1.id, 1)])
+    async with db.sessionmaker.begin() as s:
+        from backroom.orders.models import Order
+
+        (await s.get(Order, order.id)).customer_id = cust.id
+    ui = await browser_client(make_app(db, settings), people["agent"].username)
+    page = (await ui.get(f"/complaints/new?customer_id={cust.id}")).text
+    assert f'<option value="{order.id}"' in page
+    assert f'<option value="{order.id}"' not in (await ui.get(f"/complaints/new?customer_id={other.id}")).text
+    form = {
+        "csrf_token": ui.csrf,
+        "customer_id": str(other.id),
+        "channel": "phone",
+        "category": "damaged",
+        "severity": "high",
+        "description": "broken",
+        "order_id": str(order.id),
+    }
+    r = await ui.post("/complaints/new", data=form)
+    assert r.status_code == 422 and "not one of this customer" in r.text
