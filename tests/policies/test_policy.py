@@ -10,6 +10,7 @@ from pathlib import Path
 import policies
 from api.app import create_app
 from backroom.aftersales.flow import STEPS as AFTERSALES_STEPS
+from backroom.controls.service import RULES as FOUR_EYES_RULES
 from backroom.reports import catalog
 from policies import matrix
 from tests.api.routes import app_routes
@@ -32,6 +33,8 @@ THROUGH_HELPERS = {
     ("abandoned_carts", "post"),
     ("loyalty", "post"),
     ("warranty", "approve"),
+    # workflows/complaints.py asks function="credit" if goodwill else "complaints".
+    ("complaints", "approve"),
 }
 
 
@@ -52,6 +55,8 @@ def checked_pairs() -> set[tuple[str, str]]:
     # A report set also needs its function's list (backroom/reports/access.may_see_function).
     used |= {(report.permission, "list") for report in catalog.functions().values()}
     used |= {("service", step.permission) for step in AFTERSALES_STEPS.values()}
+    # Four-eyes requests are decided with (rule's function, approve): backroom/controls.
+    used |= {(rule.function, a) for rule in FOUR_EYES_RULES.values() for a in ("approve", "read")}
     return used | THROUGH_HELPERS
 
 
