@@ -72,10 +72,13 @@ async def _give_back(session: AsyncSession, event: OrderChange) -> None:
     await service.give_back_order(session, actor=event.actor, order=event.order)
 
 
-@on_order("refunded")
+@on_order("refunded", "partially_refunded")
 async def _claw_back(session: AsyncSession, event: OrderChange) -> None:
-    # "refunded" is the whole order (workflows/orders.py); partial refunds keep the points.
-    await service.claw_back_order(session, actor=event.actor, order=event.order)
+    # "refunded" is the whole order (workflows/orders.py); a partial refund takes back the
+    # points in proportion to the money refunded so far.
+    await service.claw_back_order(
+        session, actor=event.actor, order=event.order, full=event.status == "refunded"
+    )
 
 
 @on_credit_sale

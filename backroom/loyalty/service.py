@@ -333,7 +333,7 @@ async def earn_for_order(session: AsyncSession, *, actor: Actor, order, now: dat
         return
     program = await get_program(session, member.program_id)
     spend = await qualifying_spend(session, order, program)
-    await earn(
+    entry = await earn(
         session,
         actor=actor,
         customer_id=order.customer_id,
@@ -343,19 +343,38 @@ async def earn_for_order(session: AsyncSession, *, actor: Actor, order, now: dat
         branch_id=order.branch_id,
         now=now,
     )
+    if entry is not None and order.refunded_minor:  # part was refunded before the points came
+        await claw_back_order(session, actor=actor, order=order, full=False, now=now)
 
 
-async def claw_back_order(session: AsyncSession, *, actor: Actor, order, now: datetime | None = None) -> None:
-    """A refunded order's points are taken back; what was already spent becomes debt."""
+def refunded_share(order, *, full: bool = False) -> tuple[int, int]:
+    """The part of an order refunded so far, as (numerator, denominator) of the money taken:
+    (1, 1) for a whole refund. Pure."""
+    base = order.captured_minor or order.total_minor
+    if full or base <= 0:
+        return 1, 1
+    return min(order.refunded_minor, base), base
+
+
+async def claw_back_order(
+    session: AsyncSession, *, actor: Actor, order, full: bool = True, now: datetime | None = None
+) -> None:
+    """A refunded order's points are taken back in proportion to the money refunded (all of
+    them for a whole refund); what was already spent becomes debt. Idempotent per refunded
+    share: partial refunds then a whole one take the award exactly once in total."""
     now = now or utcnow()
     if order.customer_id is None or (member := await member_of(session, order.customer_id)) is None:
+        return
+    num, den = refunded_share(order, full=full)
+    if num <= 0:
         return
     taken, debt = await ledger.claw_back(
         session,
         member,
         source_type="order",
         source_id=str(order.id),
-        key=f"clawback:order:{order.id}",
+        share=(num, den),
+        key=f"clawback:order:{order.id}:{num}/{den}",
         now=now,
     )
     if taken or debt:
@@ -366,7 +385,7 @@ async def claw_back_order(session: AsyncSession, *, actor: Actor, order, now: da
             entity_type="customer",
             entity_id=order.customer_id,
             branch_id=order.branch_id,
-            after={"order": order.id, "points": taken, "debt": debt},
+            after={"order": order.id, "points": taken, "debt": debt, "refunded_share": f"{num}/{den}"},
         )
     await recompute_tier(session, actor=actor, member=member, now=now)
 
