@@ -12,9 +12,10 @@ from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
 from backroom.customers.service import get_customer
-from backroom.errors import AppError
+from backroom.errors import AppError, InvalidInput
 from backroom.loyalty import service
 from backroom.loyalty.models import LoyaltyMember
+from backroom.segments import service as segments
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Loyalty", "/loyalty", ("loyalty", "list"), 12)]
@@ -23,6 +24,22 @@ NAV = [("Loyalty", "/loyalty", ("loyalty", "list"), 12)]
 class EnrolForm(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
     consent: bool = False
+    birthday: str | None = Field(default=None, max_length=10)  # "03-14" or a full date
+
+
+def _birthday(text: str | None) -> tuple[int | None, int | None]:
+    """ "03-14", "14.03." or "1990-03-14" to (month, day); the year is not kept."""
+    text = (text or "").strip()
+    if not text:
+        return None, None
+    try:
+        if "." in text:
+            day, month = (int(x) for x in text.strip(".").split(".")[:2])
+        else:
+            month, day = (int(x) for x in text.split("-")[-2:])
+    except ValueError:
+        raise InvalidInput("Type the birthday as month-day, e.g. 03-14.", field="birthday") from None
+    return month, day
 
 
 class AdjustForm(BaseModel):
@@ -40,7 +57,10 @@ async def programs_page(session: Session, request: Request, p: Principal = requi
         )
     )
     per_tier = {(pid, tid): n for pid, tid, n in rows.all()}
-    return render(request, "loyalty/programs.html", p, programs=programs, per_tier=per_tier)
+    segment_names = {x.id: x.name for x in await segments.list_segments(session)}
+    return render(
+        request, "loyalty/programs.html", p, programs=programs, per_tier=per_tier, segment_names=segment_names
+    )
 
 
 async def card_context(session, p: Principal, customer) -> dict:
@@ -61,9 +81,15 @@ async def enrol_form(
     p.require("loyalty", "create", customer.home_branch_id)
     form, _, _ = await parse_form(request, EnrolForm)
     try:
+        month, day = _birthday(form.birthday if form else None)
         async with session.begin_nested():
             await service.enrol(
-                session, actor=p.actor(), customer_id=customer.id, consent=bool(form and form.consent)
+                session,
+                actor=p.actor(),
+                customer_id=customer.id,
+                consent=bool(form and form.consent),
+                birth_month=month,
+                birth_day=day,
             )
     except AppError as exc:
         return redirect(f"/customers/{customer.id}", exc.detail)

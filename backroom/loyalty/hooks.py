@@ -47,7 +47,10 @@ async def _redeem(session: AsyncSession, event: OrderChange) -> None:
 @on_order("delivered")
 async def _earn(session: AsyncSession, event: OrderChange) -> None:
     order = event.order
-    if order.customer_id is None or (member := await service.member_of(session, order.customer_id)) is None:
+    if order.customer_id is None:
+        return
+    member = await service.member_for_purchase(session, actor=event.actor, customer_id=order.customer_id)
+    if member is None:
         return
     program = await service.get_program(session, member.program_id)
     if program.earn_on == EarnMoment.delivered:
