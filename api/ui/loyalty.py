@@ -212,9 +212,10 @@ async def activate_program_form(
     session: Session, request: Request, program_id: Id, p: Principal = require("loyalty", "post")
 ):
     _chain_wide(p, "post")
+    program = await service.get_program(session, program_id)
     try:
         async with session.begin_nested():
-            program = await service.activate_program(session, actor=p.actor(), program_id=program_id)
+            program = await service.activate_program(session, actor=p.actor(), program_id=program.id)
     except AppError as exc:
         return redirect("/loyalty", f"Not activated: {exc.detail}")
     return redirect("/loyalty", f"{program.name} is active.")

@@ -122,9 +122,15 @@ async def cart_page(
     )
 
 
-async def _change(session, settings, connect, p: Principal, cart_id: int, name: str, arg, done: str):
+async def _writable(session, p: Principal, cart_id: int) -> Cart:
+    """The cart (404 if there is none), if the user may change carts of its branch (else 403)."""
     cart = await carts.get_cart(session, cart_id)
     p.require("carts", "update", branch_id=cart.branch_id)
+    return cart
+
+
+async def _change(session, settings, connect, p: Principal, cart_id: int, name: str, arg, done: str):
+    cart = await _writable(session, p, cart_id)
     try:
         await carts.change(
             session,
@@ -149,6 +155,7 @@ async def add_item(
     cart_id: Id,
     p: Principal = require("carts", "update"),
 ):
+    await _writable(session, p, cart_id)
     form, _, _ = await parse_form(request, AddForm)
     if form is None:
         return redirect(f"/carts/{cart_id}", flash="Type the SKU and a quantity from 1 to 999.")
@@ -170,6 +177,7 @@ async def set_qty(
     cart_id: Id,
     p: Principal = require("carts", "update"),
 ):
+    await _writable(session, p, cart_id)
     form, _, _ = await parse_form(request, QtyForm)
     if form is None:
         return redirect(f"/carts/{cart_id}", flash="Type a quantity from 0 to 999 (0 removes the item).")
@@ -203,6 +211,7 @@ async def remove_code(
 
 
 async def _code(session, settings, connect, request, p, cart_id: int, name: str, done: str):
+    await _writable(session, p, cart_id)
     form, _, _ = await parse_form(request, CodeForm)
     if form is None:
         return redirect(f"/carts/{cart_id}", flash="Type the code.")
