@@ -43,6 +43,20 @@ class LoyaltyActivities:
             )
         return BatchDone(last_id=last)
 
+    @activity.defn(name="loyalty.enrol_batch")
+    async def enrol_batch(self, ask: BatchAsk) -> BatchDone:
+        """Enrol one batch of customers by the programs' segment rule. Idempotent."""
+        async with self._sessionmaker.begin() as session:
+            last = await service.enrol_by_rule(session, actor=_actor(), now=ask.at, after_id=ask.after_id)
+        return BatchDone(last_id=last)
+
+    @activity.defn(name="loyalty.birthday_batch")
+    async def birthday_batch(self, ask: BatchAsk) -> BatchDone:
+        """Award one batch of today's birthday bonuses. Idempotent (one award per member and year)."""
+        async with self._sessionmaker.begin() as session:
+            last = await service.birthday_batch(session, actor=_actor(), now=ask.at, after_id=ask.after_id)
+        return BatchDone(last_id=last)
+
     @activity.defn(name="loyalty.earn_after_returns")
     async def earn_after_returns(self, inp: EarnLaterInput) -> bool:
         """Award an order's points once its return window has passed, unless it was cancelled
@@ -68,6 +82,8 @@ def build(deps) -> list:
         acts.expire_batch,
         acts.send_notices,
         acts.tier_batch,
+        acts.enrol_batch,
+        acts.birthday_batch,
         acts.earn_after_returns,
         acts.decide_adjustment,
     ]

@@ -23,14 +23,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from backroom.temporal import LONG_DB_STEP, SHORT_DB_STEP
 
+RULES_AND_BIRTHDAYS = "loyalty-nightly-enrol-rules-and-birthdays"
 SCHEDULED_AT = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 
 @workflow.defn(name=NIGHTLY_WORKFLOW)
 class LoyaltyNightlyWorkflow:
     """One pass over the ledger: expire what is due (batches of members), queue the 30/7-day
-    notices, recompute every tier (rolling spend moves with the calendar). Continues as new
-    when the history grows, keeping its place."""
+    notices, recompute every tier (rolling spend moves with the calendar), enrol the customers
+    the programs' segment rules name, award today's birthday bonuses. Continues as new when
+    the history grows, keeping its place."""
 
     @workflow.run
     async def run(self, inp: NightlyInput) -> NightlyResult:
@@ -52,12 +54,24 @@ class LoyaltyNightlyWorkflow:
                     LoyaltyActivities.send_notices, ask, **LONG_DB_STEP
                 )
                 step = "tiers"
-            else:
+            elif step == "tiers":
                 done = await workflow.execute_activity_method(
                     LoyaltyActivities.tier_batch, ask, **LONG_DB_STEP
                 )
                 tier_batches += 1
-                step, after = ("tiers", done.last_id) if done.last_id else ("done", 0)
+                # Runs recorded before enrolment rules and birthday bonuses end after tiers.
+                nxt = "enrol" if workflow.patched(RULES_AND_BIRTHDAYS) else "done"
+                step, after = ("tiers", done.last_id) if done.last_id else (nxt, 0)
+            elif step == "enrol":
+                done = await workflow.execute_activity_method(
+                    LoyaltyActivities.enrol_batch, ask, **LONG_DB_STEP
+                )
+                step, after = ("enrol", done.last_id) if done.last_id else ("birthdays", 0)
+            else:
+                done = await workflow.execute_activity_method(
+                    LoyaltyActivities.birthday_batch, ask, **LONG_DB_STEP
+                )
+                step, after = ("birthdays", done.last_id) if done.last_id else ("done", 0)
         return NightlyResult(expired_points=expired, notices=notices, tier_batches=tier_batches)
 
 

@@ -13,6 +13,7 @@ from backroom.loyalty import service
 from backroom.loyalty.schemas import (
     AdjustIn,
     AdjustmentRead,
+    BirthdayIn,
     CardRead,
     EnrolIn,
     ProgramCreate,
@@ -84,7 +85,31 @@ async def get_card(session: Session, customer_id: Id, p: Principal = require("lo
 async def enrol(session: Session, body: EnrolIn, p: Principal = require("loyalty", "create")) -> CardRead:
     customer = await get_customer(session, body.customer_id)
     p.require("loyalty", "create", customer.home_branch_id)
-    await service.enrol(session, actor=p.actor(), customer_id=customer.id, consent=body.consent)
+    await service.enrol(
+        session,
+        actor=p.actor(),
+        customer_id=customer.id,
+        consent=body.consent,
+        birth_month=body.birth_month,
+        birth_day=body.birth_day,
+    )
+    return await service.card(session, customer.id)
+
+
+@router.put("/customers/{customer_id}/loyalty/birthday")
+async def set_birthday(
+    session: Session, customer_id: Id, body: BirthdayIn, p: Principal = require("loyalty", "update")
+) -> CardRead:
+    """Record (or clear, with nulls) the member's birthday for the birthday bonus: month and day."""
+    customer = await get_customer(session, customer_id)
+    p.require("loyalty", "update", customer.home_branch_id)
+    await service.set_birthday(
+        session,
+        actor=p.actor(),
+        customer_id=customer.id,
+        birth_month=body.birth_month,
+        birth_day=body.birth_day,
+    )
     return await service.card(session, customer.id)
 
 

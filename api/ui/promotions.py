@@ -26,6 +26,7 @@ from backroom.money import format_money, parse_money
 from backroom.promotions import service as promotions
 from backroom.promotions.models import CodeMode, Eligibility, PromotionKind, PromotionTarget
 from backroom.promotions.schemas import CodeGenerate, PromotionCreate, PromotionUpdate
+from backroom.segments import service as segments
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Promotions", "/promotions", ("coupons", "list"), 35)]
@@ -51,6 +52,7 @@ class PromotionForm(BaseModel):
     starts_at: str | None = None
     ends_at: str | None = None
     eligibility: Eligibility = Eligibility.ALL
+    segment_id: int | None = Field(default=None, ge=1)
     exclusive: bool = False
     priority: int = Field(default=100, ge=0, le=1000)
     budget: str | None = None
@@ -61,6 +63,11 @@ class PromotionForm(BaseModel):
     code_mode: CodeMode = CodeMode.SHARED
     code: str | None = Field(default=None, max_length=40)
     code_valid_days: int | None = Field(default=None, ge=1, le=365)
+
+    @field_validator("segment_id", mode="before")
+    @classmethod
+    def _none(cls, v):
+        return None if v in ("", None) else v
 
     @field_validator("exclusive", "staff_only", "refund_returns_use", mode="before")
     @classmethod
@@ -111,6 +118,7 @@ def _terms(form: PromotionForm, currency: str, tz: ZoneInfo, product_ids: list[i
         "starts_at": when("starts_at"),
         "ends_at": when("ends_at"),
         "eligibility": form.eligibility,
+        "segment_id": form.segment_id,
         "exclusive": form.exclusive,
         "priority": form.priority,
         "budget_minor": money("budget"),
@@ -179,6 +187,7 @@ def _values(promo, tz: ZoneInfo, skus: str = "") -> dict:
         "starts_at": local(promo.starts_at),
         "ends_at": local(promo.ends_at),
         "eligibility": promo.eligibility,
+        "segment_id": promo.segment_id or "",
         "exclusive": promo.exclusive,
         "priority": promo.priority,
         "budget": money(promo.budget_minor),
@@ -231,6 +240,7 @@ async def _form_page(request, p, session, *, promo=None, values=None, errors=Non
         kinds=list(PromotionKind),
         targets=list(PromotionTarget),
         eligibilities=list(Eligibility),
+        segments=await segments.list_segments(session),
         modes=list(CodeMode),
     )
 
@@ -302,6 +312,7 @@ async def _detail(request, p, session, promotion_id: int, *, values=None, errors
         kinds=list(PromotionKind),
         targets=list(PromotionTarget),
         eligibilities=list(Eligibility),
+        segments=await segments.list_segments(session),
         modes=list(CodeMode),
     )
 

@@ -1,6 +1,7 @@
 """Demo loyalty: "Backroom Rewards" (USD) with Bronze, Silver and Gold, and members with
 histories: earnings months ago, a redemption, and points that expire within the month (so the
-card and the 30-day notice have something to show). Idempotent (by program name)."""
+card and the 30-day notice have something to show) and a birthday bonus due in three days.
+Idempotent (by program name)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ PROGRAM = ProgramCreate(
     points_per_unit=1,
     expiry_days=365,
     welcome_points=50,
+    birthday_points=100,
     point_value_minor=1,
     min_redeem_points=100,
     max_redeem_percent=50,
@@ -43,11 +45,12 @@ PROGRAM = ProgramCreate(
         ),
     ],
 )
-# (customer e-mail, [(days ago, spend)], points redeemed, days until the oldest award expires)
+# (customer e-mail, [(days ago, spend)], points redeemed, days until the oldest award expires,
+#  days until the birthday or None)
 HISTORIES = (
-    ("dana.w@example.com", [(340, 60_000), (40, 30_000)], 200, 25),
-    ("evan.patel@example.com", [(90, 12_000)], 0, None),
-    ("orders@harborcafe.example.com", [(200, 150_000), (20, 90_000)], 500, None),
+    ("dana.w@example.com", [(340, 60_000), (40, 30_000)], 200, 25, 3),
+    ("evan.patel@example.com", [(90, 12_000)], 0, None, None),
+    ("orders@harborcafe.example.com", [(200, 150_000), (20, 90_000)], 500, None, None),
 )
 
 
@@ -57,11 +60,20 @@ async def seed(session, context) -> None:
     program = await service.create_program(session, actor=ACTOR, data=PROGRAM)
     await service.activate_program(session, actor=ACTOR, program_id=program.id)
     now = utcnow()
-    for email, earnings, redeemed, expires_in in HISTORIES:
+    for email, earnings, redeemed, expires_in, birthday_in in HISTORIES:
         customer = await session.scalar(select(Customer).where(Customer.email == email))
         if customer is None or customer.currency != program.currency:
             continue
-        member = await service.enrol(session, actor=ACTOR, customer_id=customer.id, consent=True, now=now)
+        birthday = (now + timedelta(days=birthday_in)).date() if birthday_in is not None else None
+        member = await service.enrol(
+            session,
+            actor=ACTOR,
+            customer_id=customer.id,
+            consent=True,
+            now=now,
+            birth_month=birthday.month if birthday else None,
+            birth_day=birthday.day if birthday else None,
+        )
         for n, (days, spend) in enumerate(earnings):
             at = now - timedelta(days=days)
             # The first award of Dana expires in `expires_in` days: its period was shorter then.

@@ -28,7 +28,7 @@ def adjustment_workflow_id(adjustment_id: int) -> str:
 
 class NightlyInput(BaseModel):
     at: datetime | None = None  # default: the schedule's nominal time, else now
-    step: str = "expire"  # expire -> notices -> tiers (kept over continue-as-new)
+    step: str = "expire"  # expire -> notices -> tiers -> enrol -> birthdays (kept over continue-as-new)
     after_id: int = 0
 
 

@@ -47,7 +47,10 @@ async def _redeem(session: AsyncSession, event: OrderChange) -> None:
 @on_order("delivered")
 async def _earn(session: AsyncSession, event: OrderChange) -> None:
     order = event.order
-    if order.customer_id is None or (member := await service.member_of(session, order.customer_id)) is None:
+    if order.customer_id is None:
+        return
+    member = await service.member_for_purchase(session, actor=event.actor, customer_id=order.customer_id)
+    if member is None:
         return
     program = await service.get_program(session, member.program_id)
     if program.earn_on == EarnMoment.delivered:
@@ -72,10 +75,13 @@ async def _give_back(session: AsyncSession, event: OrderChange) -> None:
     await service.give_back_order(session, actor=event.actor, order=event.order)
 
 
-@on_order("refunded")
+@on_order("refunded", "partially_refunded")
 async def _claw_back(session: AsyncSession, event: OrderChange) -> None:
-    # "refunded" is the whole order (workflows/orders.py); partial refunds keep the points.
-    await service.claw_back_order(session, actor=event.actor, order=event.order)
+    # "refunded" is the whole order (workflows/orders.py); a partial refund takes back the
+    # points in proportion to the money refunded so far.
+    await service.claw_back_order(
+        session, actor=event.actor, order=event.order, full=event.status == "refunded"
+    )
 
 
 @on_credit_sale

@@ -186,6 +186,10 @@ async def give_back(
     return total
 
 
+async def _sum(session: AsyncSession, col, *where) -> int:
+    return int(await session.scalar(select(func.coalesce(func.sum(col), 0)).where(*where)))
+
+
 async def claw_back(
     session: AsyncSession,
     member: LoyaltyMember,
@@ -196,42 +200,40 @@ async def claw_back(
     key: str,
     now: datetime,
 ) -> tuple[int, int]:
-    """Take back `share` (numerator, denominator) of what a source earned: first from the
-    awards themselves, then FIFO from other unexpired awards; what remains unpaid becomes
-    the member's debt. Points of those awards that had already expired are not owed. Returns
-    (taken, debt added). Idempotent by `key`."""
+    """Bring what a source (an order) has given back up to `share` (numerator, denominator,
+    cumulative: the part of the order refunded so far) of what it earned: first from the
+    awards themselves, then FIFO from other unexpired awards; what cannot be taken (already
+    spent) becomes the member's debt. Points of those awards that had already expired are not
+    owed. Cumulative, so partial refunds then a full one take exactly the award, never more.
+    Returns (taken, debt added). Idempotent by `key` (and by the cumulative share)."""
     if await _existing(session, f"{key}:"):
         return 0, 0
-    awards = (
-        await session.scalars(
-            select(LoyaltyEntry).where(
-                LoyaltyEntry.member_id == member.id,
-                _is_award(),
-                LoyaltyEntry.source_type == source_type,
-                LoyaltyEntry.source_id == source_id,
-            )
-        )
-    ).all()
+    same_source = (
+        LoyaltyEntry.member_id == member.id,
+        LoyaltyEntry.source_type == source_type,
+        LoyaltyEntry.source_id == source_id,
+    )
+    awards = (await session.scalars(select(LoyaltyEntry).where(*same_source, _is_award()))).all()
     num, den = share
-    owed = 0
+    mine = (*same_source, LoyaltyEntry.kind == EntryKind.reverse)
+    # What earlier claw-backs of this source took, or recorded as owed.
+    done = -await _sum(session, LoyaltyEntry.points, *mine, LoyaltyEntry.points < 0)
+    done += await _sum(session, LoyaltyEntry.owed_points, *mine)
+    due = 0
+    plans = []
+    for a in awards:
+        expired = -await _sum(
+            session, LoyaltyEntry.points, LoyaltyEntry.award_id == a.id, LoyaltyEntry.kind == EntryKind.expire
+        )
+        due += max(0, a.points * num // den - expired)
+        spend_done = -await _sum(session, LoyaltyEntry.spend_minor, LoyaltyEntry.award_id == a.id, *mine)
+        remaining = a.points + await _sum(session, LoyaltyEntry.points, LoyaltyEntry.award_id == a.id)
+        plans.append((a, remaining if a.expires_at > now else 0, a.spend_minor * num // den - spend_done))
+    left = max(0, due - done)
     taken = 0
-    for n, a in enumerate(awards):
-        want = a.points * num // den
-        expired = -int(
-            await session.scalar(
-                select(func.coalesce(func.sum(LoyaltyEntry.points), 0)).where(
-                    LoyaltyEntry.award_id == a.id, LoyaltyEntry.kind == EntryKind.expire
-                )
-            )
-        )
-        want = max(0, want - expired)
-        remaining = a.points + int(
-            await session.scalar(
-                select(func.coalesce(func.sum(LoyaltyEntry.points), 0)).where(LoyaltyEntry.award_id == a.id)
-            )
-        )
-        here = min(want, remaining) if a.expires_at > now else 0
-        if here or a.spend_minor:  # the refunded spend leaves the tier's 12 months too
+    for n, (a, remaining, spend) in enumerate(plans):
+        here = min(left, remaining)
+        if here or spend:  # the refunded spend leaves the tier's 12 months too
             session.add(
                 _entry(
                     member,
@@ -242,18 +244,18 @@ async def claw_back(
                     award_id=a.id,
                     source_type=source_type,
                     source_id=source_id,
-                    spend_minor=-(a.spend_minor * num // den),
+                    spend_minor=-spend,
                     reason="Earned on a refunded purchase",
                 )
             )
             await session.flush()
         taken += here
-        owed += want - here
-    if owed:
+        left -= here
+    if left:
         more = await take(
             session,
             member,
-            points=owed,
+            points=left,
             kind=EntryKind.reverse,
             key=f"{key}:x",
             now=now,
@@ -263,7 +265,21 @@ async def claw_back(
             reason="Earned on a refunded purchase",
         )
         taken += more
-        owed -= more
-    member.debt_points += owed
+        left -= more
+    if left:
+        session.add(
+            _entry(
+                member,
+                EntryKind.reverse,
+                0,
+                f"{key}:owed",
+                now,
+                source_type=source_type,
+                source_id=source_id,
+                owed_points=left,
+                reason="Earned on a refunded purchase, already spent: owed",
+            )
+        )
+    member.debt_points += left
     await session.flush()
-    return taken, owed
+    return taken, left

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps, utcnow
@@ -43,6 +43,12 @@ class EntryKind(StrEnum):
     adjust = "adjust"
 
 
+class EnrolRule(StrEnum):
+    manual = "manual"  # customers join with their consent (staff or storefront)
+    first_purchase = "first_purchase"  # a customer's first earning purchase enrols them
+    segment = "segment"  # the nightly run enrols the members of `enrol_segment_id`
+
+
 class LoyaltyProgram(IdMixin, Timestamps, Base):
     __tablename__ = "loyalty_programs"
     name: Mapped[str] = mapped_column(String(120))
@@ -55,6 +61,11 @@ class LoyaltyProgram(IdMixin, Timestamps, Base):
     excluded_categories: Mapped[str] = mapped_column(Text, default="")  # comma separated
     expiry_days: Mapped[int] = mapped_column(Integer, default=365)
     welcome_points: Mapped[int] = mapped_column(Integer, default=0)
+    birthday_points: Mapped[int] = mapped_column(Integer, default=0)  # on the member's birthday, yearly
+    # Welcome and birthday bonuses only for members in this segment (None: every member).
+    bonus_segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
+    enrol_rule: Mapped[EnrolRule] = mapped_column(String(16), default=EnrolRule.manual)
+    enrol_segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
     point_value_minor: Mapped[int] = mapped_column(Integer, default=1)  # money one point is worth
     min_redeem_points: Mapped[int] = mapped_column(Integer, default=100)
     max_redeem_percent: Mapped[int] = mapped_column(Integer, default=50)  # of the order's items
@@ -79,9 +90,13 @@ class LoyaltyMember(IdMixin, Timestamps, Base):
     consent_at: Mapped[datetime | None] = mapped_column()
     enrolled_by: Mapped[str] = mapped_column(String(20), default="customer")  # customer | staff | rule
     debt_points: Mapped[int] = mapped_column(BigInteger, default=0)  # clawed back but already spent
+    # Month and day only (no year: the bonus needs no more of the customer's data).
+    birth_month: Mapped[int | None] = mapped_column(SmallInteger)
+    birth_day: Mapped[int | None] = mapped_column(SmallInteger)
 
     __table_args__ = (
         UniqueConstraint("program_id", "customer_id", name="uq_loyalty_members_program_customer"),
+        Index("ix_loyalty_members_birthday", "birth_month", "birth_day"),
     )
 
 
@@ -100,6 +115,8 @@ class LoyaltyEntry(IdMixin, Base):
     source_type: Mapped[str | None] = mapped_column(String(20))  # order | credit_entry | staff
     source_id: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(String(300))
+    # A claw-back's points it could not take (already spent): added to the member's debt.
+    owed_points: Mapped[int] = mapped_column(BigInteger, default=0)
     key: Mapped[str] = mapped_column(String(120), unique=True)
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,6 +1,7 @@
-"""The loyalty report set: members joined, points issued / redeemed / expired / reversed,
-the money redeemed, the outstanding liability (points held at the period's end, valued at the
-program's point value) and tier changes, by branch (the member's home branch) and day."""
+"""The loyalty report set: members joined, members by tier, points issued / redeemed /
+expired / reversed, the money redeemed, the outstanding liability (points held at the period's
+end, valued at the program's point value) and tier changes (by the tier moved to), by branch
+(the member's home branch), day and tier (the report's category)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, select
 
+from backroom.audit.models import AuditEvent
 from backroom.customers.models import Customer
-from backroom.loyalty.models import EntryKind, LoyaltyEntry, LoyaltyMember, LoyaltyProgram
+from backroom.loyalty.models import EntryKind, LoyaltyEntry, LoyaltyMember, LoyaltyProgram, LoyaltyTier
 from backroom.reports.catalog import Field, FunctionReport, Measure, Source, Unit, audit_source, register
 
 E = LoyaltyEntry
@@ -88,7 +90,38 @@ def liability_at(end: datetime) -> Source:
 
 
 LIABILITY = liability_at(datetime(2000, 1, 1))
-TIERS = audit_source("loyalty_tier_changes", "tier change", ("loyalty.tier_change",), link=None)
+TIERS = audit_source(
+    "loyalty_tier_changes",
+    "tier change",
+    ("loyalty.tier_change",),
+    link=None,
+    category=func.coalesce(AuditEvent.after["tier"].as_string(), "(no tier)"),
+)
+NO_TIER = "(no tier)"
+
+
+def members_at(end: datetime) -> Source:
+    """Members who had joined by `end`, in their tier now (tiers are recomputed on every
+    qualifying change and nightly, so for a period that has just ended this is its end)."""
+    tier = func.coalesce(LoyaltyTier.name, NO_TIER)
+    return Source(
+        key="loyalty_members_by_tier",
+        record="member",
+        table=LoyaltyMember.__table__.join(Customer, Customer.id == LoyaltyMember.customer_id).outerjoin(
+            LoyaltyTier, LoyaltyTier.id == LoyaltyMember.tier_id
+        ),
+        id=LoyaltyMember.id,
+        at=LoyaltyMember.created_at,
+        branch=Customer.home_branch_id,
+        where=LoyaltyMember.created_at < end,
+        category=tier,
+        fields=(Field("Customer", Customer.name), Field("Tier", tier)),
+        link=("/customers/{}", Customer.id),
+        as_of=members_at,
+    )
+
+
+BY_TIER = members_at(datetime(2000, 1, 1))
 
 register(
     FunctionReport(
@@ -96,8 +129,16 @@ register(
         label="Loyalty",
         order=35,
         main="issued",
+        category_label="Tier",
         measures=[
             Measure("joined", "Members joined", Unit.COUNT, MEMBERS),
+            Measure(
+                "members",
+                "Members (by tier)",
+                Unit.COUNT,
+                BY_TIER,
+                description="Members at the period's end, in their tier now.",
+            ),
             Measure(
                 "issued",
                 "Points issued",
@@ -146,7 +187,13 @@ register(
                 value=LIABILITY.table.c.value_minor,
                 description="Points held at the period's end, at the program's point value.",
             ),
-            Measure("tier_changes", "Tier changes", Unit.COUNT, TIERS),
+            Measure(
+                "tier_changes",
+                "Tier changes (by the tier moved to)",
+                Unit.COUNT,
+                TIERS,
+                description="Moves between tiers, cut by the tier the member moved to.",
+            ),
         ],
     )
 )

@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.ids import RecordId
-from backroom.loyalty.models import EarnChannels, EarnMoment, EntryKind, ProgramStatus
+from backroom.loyalty.models import EarnChannels, EarnMoment, EnrolRule, EntryKind, ProgramStatus
 from backroom.money import Minor
 
 
@@ -28,6 +28,12 @@ class ProgramCreate(BaseModel):
     excluded_categories: list[str] = Field(default_factory=list, max_length=50)
     expiry_days: int = Field(default=365, ge=1, le=3650)
     welcome_points: int = Field(default=0, ge=0, le=100000)
+    birthday_points: int = Field(default=0, ge=0, le=100000)
+    bonus_segment_id: RecordId | None = Field(
+        default=None, description="Welcome and birthday bonuses only for this segment's members."
+    )
+    enrol_rule: EnrolRule = EnrolRule.manual
+    enrol_segment_id: RecordId | None = Field(default=None, description="With enrol_rule 'segment'.")
     point_value_minor: Minor = Field(default=1, ge=1, le=10000)
     min_redeem_points: int = Field(default=100, ge=1, le=10**7)
     max_redeem_percent: int = Field(default=50, ge=1, le=100)
@@ -44,6 +50,11 @@ class ProgramUpdate(BaseModel):
     min_redeem_points: int | None = Field(default=None, ge=1, le=10**7)
     max_redeem_percent: int | None = Field(default=None, ge=1, le=100)
     adjust_approval_points: int | None = Field(default=None, ge=1, le=10**7)
+    welcome_points: int | None = Field(default=None, ge=0, le=100000)
+    birthday_points: int | None = Field(default=None, ge=0, le=100000)
+    bonus_segment_id: RecordId | None = None
+    enrol_rule: EnrolRule | None = None
+    enrol_segment_id: RecordId | None = None
 
 
 class TierRead(BaseModel):
@@ -67,6 +78,10 @@ class ProgramRead(BaseModel):
     channels: EarnChannels
     expiry_days: int
     welcome_points: int
+    birthday_points: int = 0
+    bonus_segment_id: int | None = None
+    enrol_rule: EnrolRule = EnrolRule.manual
+    enrol_segment_id: int | None = None
     point_value_minor: int
     min_redeem_points: int
     max_redeem_percent: int
@@ -78,6 +93,14 @@ class EnrolIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: RecordId
     consent: bool = Field(description="The customer agreed to join (recorded with the time).")
+    birth_month: int | None = Field(default=None, ge=1, le=12, description="For the birthday bonus.")
+    birth_day: int | None = Field(default=None, ge=1, le=31)
+
+
+class BirthdayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    birth_month: int | None = Field(default=None, ge=1, le=12)
+    birth_day: int | None = Field(default=None, ge=1, le=31)
 
 
 class AdjustIn(BaseModel):
@@ -119,6 +142,7 @@ class CardRead(BaseModel):
     to_next_tier_minor: int | None
     expiring: list[Expiry]
     ledger: list[EntryRead]
+    birthday: str | None = None  # "14 March": the birthday bonus's day
 
 
 class AdjustmentRead(BaseModel):

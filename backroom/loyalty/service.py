@@ -3,10 +3,11 @@ adjustments, tiers, expiry and its notices. The ledger's arithmetic is in ledger
 
 from __future__ import annotations
 
+import calendar
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
@@ -28,6 +29,7 @@ from backroom.loyalty.flow import (
 )
 from backroom.loyalty.models import (
     AdjustmentStatus,
+    EnrolRule,
     EntryKind,
     LoyaltyAdjustment,
     LoyaltyEntry,
@@ -48,6 +50,8 @@ from backroom.loyalty.schemas import (
 )
 from backroom.money import exponent, format_money
 from backroom.notifications import service as notify
+from backroom.segments import service as segments
+from backroom.segments.models import Segment
 from backroom.starts import service as starts
 
 REDEEM_CODE = "POINTS"  # what a customer types at checkout to pay with points
@@ -87,6 +91,7 @@ async def create_program(session: AsyncSession, *, actor: Actor, data: ProgramCr
     if len(set(names)) != len(names):
         raise InvalidInput("Two tiers have the same name.", field="tiers")
     fields = data.model_dump(exclude={"tiers", "excluded_categories"})
+    await _check_rules(session, fields)
     program = LoyaltyProgram(
         **fields, excluded_categories=",".join(data.excluded_categories), created_by_id=actor.user_id
     )
@@ -113,7 +118,9 @@ async def update_program(
     expiry period reaches future awards only."""
     program = await get_program(session, program_id)
     before = audit.snapshot(program)
-    for k, v in data.model_dump(exclude_none=True).items():
+    changes = data.model_dump(exclude_none=True)
+    await _check_rules(session, {**audit.snapshot(program), **changes})
+    for k, v in changes.items():
         setattr(program, k, v)
     await session.flush()
     await audit.record(
@@ -126,6 +133,15 @@ async def update_program(
         after=audit.snapshot(program),
     )
     return program
+
+
+async def _check_rules(session: AsyncSession, terms: dict) -> None:
+    """Enrolment by segment needs the segment; named segments must exist."""
+    if terms.get("enrol_rule") == EnrolRule.segment and not terms.get("enrol_segment_id"):
+        raise InvalidInput("Choose the segment whose customers are enrolled.", field="enrol_segment_id")
+    for field in ("enrol_segment_id", "bonus_segment_id"):
+        if terms.get(field) and await session.get(Segment, terms[field]) is None:
+            raise InvalidInput("That customer segment does not exist.", field=field)
 
 
 async def activate_program(session: AsyncSession, *, actor: Actor, program_id: int) -> LoyaltyProgram:
@@ -183,6 +199,25 @@ async def member_of(session: AsyncSession, customer_id: int) -> LoyaltyMember | 
     )
 
 
+def check_birthday(month: int | None, day: int | None) -> None:
+    """Both or neither, and a real day of the year (29 February included). Pure."""
+    if (month is None) != (day is None):
+        raise InvalidInput("Give the birthday's month and day, or neither.", field="birth_day")
+    if month is not None:
+        try:
+            date(2000, month, day)
+        except ValueError:
+            raise InvalidInput("That is not a day of the year.", field="birth_day") from None
+
+
+async def bonus_allowed(session: AsyncSession, program: LoyaltyProgram, customer_id: int) -> bool:
+    """Welcome and birthday bonuses go to the program's bonus segment only, when it names one
+    (membership as the segment's rules say now). Read-only."""
+    if program.bonus_segment_id is None:
+        return True
+    return await segments.segment_contains(session, program.bonus_segment_id, customer_id)
+
+
 async def enrol(
     session: AsyncSession,
     *,
@@ -191,10 +226,14 @@ async def enrol(
     consent: bool,
     by: str = "staff",
     now: datetime | None = None,
+    birth_month: int | None = None,
+    birth_day: int | None = None,
 ) -> LoyaltyMember:
     """Enrol a customer in the active program of their currency (with their consent, or by
-    rule). Welcome points, if the program gives any. Idempotent."""
+    rule). Welcome points, if the program gives any (and the customer is in its bonus segment,
+    if it names one). Idempotent."""
     now = now or utcnow()
+    check_birthday(birth_month, birth_day)
     customer = await get_customer(session, customer_id)
     if customer.status != CustomerStatus.active:
         raise InvalidInput(f"{customer.name} cannot join: the customer record is {customer.status}.")
@@ -207,7 +246,12 @@ async def enrol(
     if existing:
         return existing
     member = LoyaltyMember(
-        program_id=program.id, customer_id=customer.id, consent_at=now if consent else None, enrolled_by=by
+        program_id=program.id,
+        customer_id=customer.id,
+        consent_at=now if consent else None,
+        enrolled_by=by,
+        birth_month=birth_month,
+        birth_day=birth_day,
     )
     session.add(member)
     await session.flush()
@@ -220,7 +264,7 @@ async def enrol(
         branch_id=customer.home_branch_id,
         after={"program": program.name, "by": by, "consent": consent},
     )
-    if program.welcome_points:
+    if program.welcome_points and await bonus_allowed(session, program, customer.id):
         await ledger.award(
             session,
             member,
@@ -235,6 +279,156 @@ async def enrol(
         )
     await recompute_tier(session, actor=actor, member=member, now=now)
     return member
+
+
+async def set_birthday(
+    session: AsyncSession, *, actor: Actor, customer_id: int, birth_month: int | None, birth_day: int | None
+) -> LoyaltyMember:
+    """Record (or clear) a member's birthday, month and day only. Idempotent."""
+    check_birthday(birth_month, birth_day)
+    member = await _member_or_refuse(session, customer_id)
+    if (member.birth_month, member.birth_day) == (birth_month, birth_day):
+        return member
+    member.birth_month, member.birth_day = birth_month, birth_day
+    await session.flush()
+    customer = await get_customer(session, customer_id)
+    await audit.record(
+        session,
+        actor=actor,
+        action="loyalty.birthday",
+        entity_type="customer",
+        entity_id=customer_id,
+        branch_id=customer.home_branch_id,
+        after={"birthday": f"{birth_month}-{birth_day}" if birth_month else None},
+    )
+    return member
+
+
+async def member_for_purchase(
+    session: AsyncSession, *, actor: Actor, customer_id: int, now: datetime | None = None
+) -> LoyaltyMember | None:
+    """The member a purchase earns for: the existing membership, or, when the program enrols
+    on the first purchase, a new one (enrolled by rule, no consent asked). Idempotent."""
+    member = await member_of(session, customer_id)
+    if member is not None:
+        return member
+    customer = await session.get(Customer, customer_id)
+    if customer is None or customer.status != CustomerStatus.active:
+        return None
+    program = await active_program(session, customer.currency)
+    if program is None or program.enrol_rule != EnrolRule.first_purchase:
+        return None
+    return await enrol(session, actor=actor, customer_id=customer_id, consent=False, by="rule", now=now)
+
+
+async def enrol_by_rule(
+    session: AsyncSession, *, actor: Actor, now: datetime, after_id: int = 0, batch: int = 500
+) -> int | None:
+    """One batch of the nightly enrolment: customers (id > after_id) in the enrolment segment
+    of the active program of their currency, not yet members, join by rule. Returns the last
+    customer id seen, or None when there are no more. Idempotent."""
+    programs = (
+        await session.scalars(
+            select(LoyaltyProgram).where(
+                LoyaltyProgram.status == ProgramStatus.active,
+                LoyaltyProgram.enrol_rule == EnrolRule.segment,
+                LoyaltyProgram.enrol_segment_id.is_not(None),
+            )
+        )
+    ).all()
+    if not programs:
+        return None
+    wanted = or_(
+        *[
+            and_(Customer.currency == p.currency, await segments.clause(session, p.enrol_segment_id, now=now))
+            for p in programs
+        ]
+    )
+    joined = exists().where(
+        LoyaltyMember.customer_id == Customer.id,
+        LoyaltyMember.program_id.in_([p.id for p in programs]),
+    )
+    ids = (
+        await session.scalars(
+            select(Customer.id)
+            .where(Customer.id > after_id, wanted, ~joined)
+            .order_by(Customer.id)
+            .limit(batch)
+        )
+    ).all()
+    for cid in ids:
+        await enrol(session, actor=actor, customer_id=cid, consent=False, by="rule", now=now)
+    return ids[-1] if ids else None
+
+
+def _birthdays_on(day: date):
+    """Members whose birthday is `day` (29 February ones on 28 February in other years)."""
+    cond = and_(LoyaltyMember.birth_month == day.month, LoyaltyMember.birth_day == day.day)
+    if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
+        cond = or_(cond, and_(LoyaltyMember.birth_month == 2, LoyaltyMember.birth_day == 29))
+    return cond
+
+
+async def birthday_batch(
+    session: AsyncSession, *, actor: Actor, now: datetime, after_id: int = 0, batch: int = 500
+) -> int | None:
+    """One batch of the nightly birthday bonuses: members (id > after_id) whose birthday is
+    today (UTC day of `now`) get the program's birthday points (once a year, only within the
+    bonus segment if the program names one) and, with e-mail consent, a greeting. Returns the
+    last member id seen, or None when there are no more. Idempotent (one award per year)."""
+    rows = (
+        await session.execute(
+            select(LoyaltyMember, LoyaltyProgram)
+            .join(LoyaltyProgram, LoyaltyProgram.id == LoyaltyMember.program_id)
+            .where(
+                LoyaltyMember.id > after_id,
+                LoyaltyProgram.status == ProgramStatus.active,
+                LoyaltyProgram.birthday_points > 0,
+                _birthdays_on(now.date()),
+            )
+            .order_by(LoyaltyMember.id)
+            .limit(batch)
+        )
+    ).all()
+    for member, program in rows:
+        if not await bonus_allowed(session, program, member.customer_id):
+            continue
+        entry = await ledger.award(
+            session,
+            member,
+            points=program.birthday_points,
+            kind=EntryKind.earn,
+            expiry_days=program.expiry_days,
+            key=f"birthday:{member.id}:{now.year}",
+            now=now,
+            reason="Birthday bonus",
+            source_type="birthday",
+            source_id=f"{member.id}:{now.year}",
+        )
+        if entry is None:
+            continue
+        customer = await get_customer(session, member.customer_id)
+        await audit.record(
+            session,
+            actor=actor,
+            action="loyalty.birthday_bonus",
+            entity_type="customer",
+            entity_id=customer.id,
+            branch_id=customer.home_branch_id,
+            after={"points": program.birthday_points},
+        )
+        if customer.consent_email:
+            await notify.enqueue(
+                session,
+                kind="loyalty_birthday",
+                subject=f"Happy birthday: {program.birthday_points} points from us",
+                body=f"Dear {customer.name},\n\nhappy birthday! {program.birthday_points} points are on "
+                "your loyalty card; use them on your next order by entering POINTS at checkout.",
+                to_customer_id=customer.id,
+                branch_id=customer.home_branch_id,
+                dedupe_key=f"loyalty-birthday:{member.id}:{now.year}",
+            )
+    return rows[-1][0].id if rows else None
 
 
 async def _member_or_refuse(session: AsyncSession, customer_id: int) -> LoyaltyMember:
@@ -268,8 +462,10 @@ async def earn(
 ) -> LoyaltyEntry | None:
     """Award points for a purchase (once per source). Nothing for a non-member or no spend."""
     now = now or utcnow()
-    member = await member_of(session, customer_id)
-    if member is None or spend_minor <= 0:
+    if spend_minor <= 0:
+        return None
+    member = await member_for_purchase(session, actor=actor, customer_id=customer_id, now=now)
+    if member is None:
         return None
     program = await get_program(session, member.program_id)
     channel = "online" if source_type == "order" else "credit"
@@ -328,12 +524,12 @@ async def qualifying_spend(session: AsyncSession, order, program: LoyaltyProgram
 async def earn_for_order(session: AsyncSession, *, actor: Actor, order, now: datetime | None = None) -> None:
     if order.customer_id is None:
         return
-    member = await member_of(session, order.customer_id)
+    member = await member_for_purchase(session, actor=actor, customer_id=order.customer_id, now=now)
     if member is None:
         return
     program = await get_program(session, member.program_id)
     spend = await qualifying_spend(session, order, program)
-    await earn(
+    entry = await earn(
         session,
         actor=actor,
         customer_id=order.customer_id,
@@ -343,19 +539,38 @@ async def earn_for_order(session: AsyncSession, *, actor: Actor, order, now: dat
         branch_id=order.branch_id,
         now=now,
     )
+    if entry is not None and order.refunded_minor:  # part was refunded before the points came
+        await claw_back_order(session, actor=actor, order=order, full=False, now=now)
 
 
-async def claw_back_order(session: AsyncSession, *, actor: Actor, order, now: datetime | None = None) -> None:
-    """A refunded order's points are taken back; what was already spent becomes debt."""
+def refunded_share(order, *, full: bool = False) -> tuple[int, int]:
+    """The part of an order refunded so far, as (numerator, denominator) of the money taken:
+    (1, 1) for a whole refund. Pure."""
+    base = order.captured_minor or order.total_minor
+    if full or base <= 0:
+        return 1, 1
+    return min(order.refunded_minor, base), base
+
+
+async def claw_back_order(
+    session: AsyncSession, *, actor: Actor, order, full: bool = True, now: datetime | None = None
+) -> None:
+    """A refunded order's points are taken back in proportion to the money refunded (all of
+    them for a whole refund); what was already spent becomes debt. Idempotent per refunded
+    share: partial refunds then a whole one take the award exactly once in total."""
     now = now or utcnow()
     if order.customer_id is None or (member := await member_of(session, order.customer_id)) is None:
+        return
+    num, den = refunded_share(order, full=full)
+    if num <= 0:
         return
     taken, debt = await ledger.claw_back(
         session,
         member,
         source_type="order",
         source_id=str(order.id),
-        key=f"clawback:order:{order.id}",
+        share=(num, den),
+        key=f"clawback:order:{order.id}:{num}/{den}",
         now=now,
     )
     if taken or debt:
@@ -366,7 +581,7 @@ async def claw_back_order(session: AsyncSession, *, actor: Actor, order, now: da
             entity_type="customer",
             entity_id=order.customer_id,
             branch_id=order.branch_id,
-            after={"order": order.id, "points": taken, "debt": debt},
+            after={"order": order.id, "points": taken, "debt": debt, "refunded_share": f"{num}/{den}"},
         )
     await recompute_tier(session, actor=actor, member=member, now=now)
 
@@ -824,4 +1039,7 @@ async def card(
         to_next_tier_minor=(nxt.min_spend_minor - spend) if nxt else None,
         expiring=soon,
         ledger=[EntryRead.model_validate(e) for e in entries.all() if e.points],
+        birthday=f"{member.birth_day} {calendar.month_name[member.birth_month]}"
+        if member.birth_month
+        else None,
     )

@@ -28,6 +28,7 @@ class Eligibility(StrEnum):
     ALL = "all"
     CUSTOMERS = "customers"  # only the listed customers
     FIRST_ORDER = "first_order"  # customers (or e-mail addresses) without an earlier order
+    SEGMENT = "segment"  # members of a customer segment at the moment of pricing (live rules)
 
 
 class CodeMode(StrEnum):
@@ -84,6 +85,7 @@ class Promotion(IdMixin, Transactional, Base):
     channels: Mapped[list] = mapped_column(JSON, default=list)  # storefront, staff; empty: both
     eligibility: Mapped[str] = mapped_column(String(16), default=Eligibility.ALL)
     customer_ids: Mapped[list] = mapped_column(JSON, default=list)
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
     exclusive: Mapped[bool] = mapped_column(default=False)
     priority: Mapped[int] = mapped_column(default=100)
     budget_minor: Mapped[int | None] = mapped_column(BigInteger)

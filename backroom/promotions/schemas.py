@@ -37,6 +37,7 @@ class _Terms(BaseModel):
     channels: list[str] | None = None
     eligibility: Eligibility | None = None
     customer_ids: list[int] | None = Field(default=None, max_length=1000)
+    segment_id: int | None = Field(default=None, ge=1)  # with eligibility "segment"
     exclusive: bool | None = None
     priority: int | None = Field(default=None, ge=0, le=1000)
     budget_minor: Minor | None = Field(default=None, ge=1, le=10**11)
@@ -110,6 +111,7 @@ class PromotionRead(BaseModel):
     channels: list[str]
     eligibility: str
     customer_ids: list[int]
+    segment_id: int | None = None
     exclusive: bool
     priority: int
     budget_minor: int | None

@@ -46,6 +46,8 @@ from backroom.promotions.models import (
     RedemptionStatus,
 )
 from backroom.promotions.schemas import PromotionCreate, PromotionStats, PromotionUpdate
+from backroom.segments.models import Segment
+from backroom.segments.service import segment_contains
 
 # Above these a promotion needs a manager's approval before it goes live.
 APPROVAL_PERCENT_BP = 3000  # more than 30 % off
@@ -95,6 +97,8 @@ def check_terms(t: dict) -> None:
         raise bad("The end must come after the start.", "ends_at")
     if t["eligibility"] == Eligibility.CUSTOMERS and not t["customer_ids"]:
         raise bad("Choose the customers the promotion is for.", "customer_ids")
+    if t["eligibility"] == Eligibility.SEGMENT and not t.get("segment_id"):
+        raise bad("Choose the customer segment the promotion is for.", "segment_id")
     if t["code_mode"] == CodeMode.RECOVERY and not t["code_valid_days"]:
         raise bad("Say for how many days a recovery code is valid.", "code_valid_days")
 
@@ -122,6 +126,11 @@ def _defaults(data: PromotionCreate) -> dict:
     return t
 
 
+async def _check_segment(session: AsyncSession, segment_id: int | None) -> None:
+    if segment_id is not None and await session.get(Segment, segment_id) is None:
+        raise InvalidInput("That customer segment does not exist.", field="segment_id")
+
+
 async def get_promotion(session: AsyncSession, promotion_id: int, *, lock: bool = False) -> Promotion:
     stmt = select(Promotion).where(Promotion.id == promotion_id)
     promo = await session.scalar(stmt.with_for_update() if lock else stmt)
@@ -139,6 +148,7 @@ async def create_promotion(
     terms["currency"] = data.currency or currency
     terms["code_mode"] = data.code_mode
     check_terms(terms)
+    await _check_segment(session, terms.get("segment_id"))
     promo = Promotion(**terms, branch_id=branch_id, status=PromotionStatus.DRAFT, created_by_id=actor.user_id)
     promo.shift_id = actor.shift_id
     session.add(promo)
@@ -211,6 +221,7 @@ async def update_promotion(
         return promo
     merged = {**terms_of(promo), **changes}
     check_terms(merged)
+    await _check_segment(session, changes.get("segment_id"))
     before = {k: getattr(promo, k) for k in changes}
     reason = approval_reason(merged) if promo.status != PromotionStatus.DRAFT else None
     if reason:
@@ -639,6 +650,14 @@ async def _refusal(
         return f"The code {c} is not for this customer."
     if promo.eligibility == Eligibility.CUSTOMERS and basket.customer_id not in promo.customer_ids:
         return f"The code {c} is not for this customer."
+    if promo.eligibility == Eligibility.SEGMENT:
+        # Live membership: the segment's rules are evaluated now, not from the nightly snapshot.
+        if basket.customer_id is None:
+            return f"The code {c} is for selected customers: tell us who you are first."
+        if promo.segment_id is None or not await segment_contains(
+            session, promo.segment_id, basket.customer_id
+        ):
+            return f"The code {c} is not for this customer."
     key = _customer_key(basket.customer_id, basket.email)
     if promo.eligibility == Eligibility.FIRST_ORDER and await _has_ordered(session, basket):
         return f"The code {c} is for a first order only."

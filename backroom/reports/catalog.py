@@ -162,6 +162,8 @@ class FunctionReport:
     main: str = ""  # the measure charted in the PDF; the first visible one if empty
     order: int = 50
     permission: str = ""  # the Casbin function whose "list" a reader also needs; the key if empty
+    # What this report's category dimension stands for ("Tier", "Segment"); products' category if empty.
+    category_label: str = ""
 
     def __post_init__(self) -> None:
         names = {m.name for m in self.measures}
@@ -174,6 +176,11 @@ class FunctionReport:
             self.main = self.visible()[0].name
         if not self.permission:
             self.permission = self.key
+
+    def dimension_label(self, dim: Dimension) -> str:
+        if dim is Dimension.CATEGORY and self.category_label:
+            return self.category_label
+        return DIMENSION_LABELS[dim]
 
     def measure(self, name: str) -> Measure:
         for m in self.measures:
@@ -276,9 +283,11 @@ def audit_source(
     link: tuple[str, ColumnElement] | None = None,
     table: FromClause | None = None,
     fields: tuple[Field, ...] = (),
+    category: ColumnElement | None = None,
 ) -> Source:
     """Events read from the audit chain (merges, erasures, holds, limit changes): exact times,
-    the branch recorded on the event, and the staff member when a person did it."""
+    the branch recorded on the event, and the staff member when a person did it; `category`
+    cuts them by a value of the event (e.g. the tier a member moved to)."""
     from backroom.audit.models import AuditEvent as A
 
     return Source(
@@ -292,4 +301,5 @@ def audit_source(
         user=case((A.actor_type == "user", cast(A.actor_id, Integer)), else_=None),
         fields=(Field("Action", A.action), Field("By", A.actor_name), *fields),
         link=link,
+        category=category,
     )

@@ -35,7 +35,7 @@ from backroom.errors import InvalidInput
 from backroom.money import format_money
 from backroom.pagination import MAX_LIMIT, _bad_cursor, _decode, _encode
 from backroom.reports import access, catalog, export
-from backroom.reports.catalog import DIMENSION_LABELS, Dimension, FunctionReport, Measure, Source, Unit
+from backroom.reports.catalog import Dimension, FunctionReport, Measure, Source, Unit
 from backroom.reports.periods import (
     Edition,
     Period,
@@ -281,13 +281,15 @@ async def _cube(
                     built = [_rebind(m, src, s) for m in ms]
                     b = s.branch.label("b")
                     c = (s.currency if s.currency is not None else literal(None)).label("cur")
+                    # A balance with a category (members by tier, by segment) is cut by it too.
+                    k = (s.category if s.category is not None else literal(NONE_KEY)).label("k")
                     stmt = (
-                        select(b, c, *(bm.aggregate() for bm in built))
+                        select(b, c, k, *(bm.aggregate() for bm in built))
                         .select_from(s.table)
                         .where(*_conditions(s, [w], scope.filters, timed=False))
-                        .group_by(b, c)
+                        .group_by(b, c, k)
                     )
-                    jobs.append((stmt, partial(_take_as_of, values, period, names)))
+                    jobs.append((stmt, partial(_take_as_of, values, period, names, s.category is not None)))
             continue
         span = [Window(c.tz, c.branch_ids, p.start, c.end, ()) for c, p in zip(cur, prev, strict=True)]
         # The day key is "" before the current period: that is the period column too.
@@ -321,9 +323,12 @@ async def _cube(
     return Cube(values, unavailable)
 
 
-def _take_as_of(values: dict, period: str, names: list[str], rows) -> None:
+def _take_as_of(values: dict, period: str, names: list[str], by_category: bool, rows) -> None:
     for row in rows:
-        _add(values, period, {None: NONE_KEY, Dimension.BRANCH: str(row[0])}, names, row[1], row[2:])
+        keys = {None: NONE_KEY, Dimension.BRANCH: str(row[0])}
+        if by_category:
+            keys[Dimension.CATEGORY] = row[2]
+        _add(values, period, keys, names, row[1], row[3:])
 
 
 def _take_sets(values: dict, names: list[str], extra: list, n: int, rows) -> None:
@@ -720,7 +725,7 @@ async def build_report(
         keys, other = _top(values, ms, keys, dim)
         names = await _names(session, scope, dim, keys)
         if other:
-            names[OTHER_KEY] = f"{other:,} more {DIMENSION_LABELS[dim].lower()}s together"
+            names[OTHER_KEY] = f"{other:,} more {fr.dimension_label(dim).lower()}s together"
             keys.add(OTHER_KEY)
 
         def defaults(key: str, dim: Dimension = dim) -> list[str]:
@@ -742,7 +747,7 @@ async def build_report(
         breakdowns.append(
             Breakdown(
                 dimension=dim,
-                label=f"By {DIMENSION_LABELS[dim].lower()}",
+                label=f"By {fr.dimension_label(dim).lower()}",
                 measures=[m.name for m in ms],
                 labels={m.name: m.label for m in ms},
                 units={m.name: m.unit for m in ms},

@@ -23,6 +23,7 @@ step = st.one_of(
     st.tuples(st.just("earn"), st.integers(1, 300), st.integers(0, ORDERS - 1)),
     st.tuples(st.just("redeem"), st.integers(1, 400), st.integers(0, ORDERS - 1)),
     st.tuples(st.just("refund"), st.just(0), st.integers(0, ORDERS - 1)),
+    st.tuples(st.just("partial"), st.integers(1, 3), st.integers(0, ORDERS - 1)),  # qty/4 refunded
     st.tuples(st.just("cancel"), st.just(0), st.integers(0, ORDERS - 1)),
     st.tuples(st.just("wait"), st.integers(1, 8), st.just(0)),
 )
@@ -60,6 +61,19 @@ async def check_invariants(session, member, now) -> None:
         )
     )
     assert late is None, "a redemption took expired points"
+    # Claw-backs (partial or whole, repeated) never take back more than a purchase earned.
+    for source_id in {a.source_id for a in awards}:
+        src = (LoyaltyEntry.member_id == member.id, LoyaltyEntry.source_id == source_id)
+        earned = sum(a.points for a in awards if a.source_id == source_id)
+        back = await session.execute(
+            select(LoyaltyEntry.points, LoyaltyEntry.owed_points).where(
+                *src, LoyaltyEntry.kind == EntryKind.reverse
+            )
+        )
+        clawed = sum(-p if p < 0 else 0 for p, _ in back.all()) + sum(
+            (await session.scalars(select(LoyaltyEntry.owed_points).where(*src))).all()
+        )
+        assert clawed <= earned, "a claw-back took more than the purchase earned"
 
 
 def property_test(db, loop):
@@ -106,6 +120,12 @@ def property_test(db, loop):
                     assert taken >= 0
                     assert member.debt_points == debt_before + debt
                     debt_expected += debt
+                elif op == "partial":
+                    debt_before = member.debt_points
+                    taken, debt = await ledger.claw_back(
+                        session, member, share=(qty, 4), key=f"part:{member.id}:{n}", now=now, **src
+                    )
+                    assert taken >= 0 and member.debt_points == debt_before + debt
                 elif op == "cancel":
                     await ledger.give_back(session, member, key=f"back:{member.id}:{n}", now=now, **src)
                 else:

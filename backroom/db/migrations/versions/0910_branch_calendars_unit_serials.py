@@ -10,7 +10,7 @@ from alembic import op
 import backroom.db.base
 
 revision = "0910"
-down_revision = "0870"
+down_revision = "0900"
 branch_labels = None
 depends_on = None
 
