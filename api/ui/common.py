@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -10,8 +11,12 @@ from pydantic import BaseModel, ValidationError
 
 from api.deps import get_settings, get_templates
 from backroom.auth.principal import Principal
+from backroom.errors import Forbidden
 
 M = TypeVar("M", bound=BaseModel)
+# The double-submit CSRF cookie of the pages a visitor reaches without signing in (a link in an
+# e-mail): the form echoes the cookie's value, which another site can neither read nor set.
+FORM_COOKIE = "backroom_form"
 
 
 def render(
@@ -51,3 +56,28 @@ async def parse_form(request: Request, model: type[M]) -> tuple[M | None, dict[s
             field = ".".join(str(p) for p in err["loc"]) or "form"
             errors.setdefault(field, err["msg"].removeprefix("Value error, "))
         return None, errors, raw
+
+
+def visitor_token(request: Request, cookie: str = FORM_COOKIE) -> str:
+    """The visitor's CSRF token: the cookie's value, or a new one to set with keep_visitor_token."""
+    return request.cookies.get(cookie) or secrets.token_urlsafe(24)
+
+
+def keep_visitor_token(
+    request: Request, response: Response, token: str, *, cookie: str = FORM_COOKIE, path: str = "/", **kw
+) -> Response:
+    """Set the visitor's token cookie on `response` if the browser does not hold it yet."""
+    if request.cookies.get(cookie) != token:
+        secure = get_settings(request).cookie_secure
+        response.set_cookie(cookie, token, httponly=True, samesite="lax", secure=secure, path=path, **kw)
+    return response
+
+
+async def visitor_form(request: Request, cookie: str = FORM_COOKIE) -> dict[str, str]:
+    """The submitted form of a visitor's page, after checking its token against the cookie
+    (403 otherwise: the form came from elsewhere or the page is too old)."""
+    form = await request.form()
+    expected = request.cookies.get(cookie)
+    if not expected or not secrets.compare_digest(str(form.get("csrf_token", "")), expected):
+        raise Forbidden("The page expired. Reload it and try again.")
+    return {k: v for k, v in form.items() if isinstance(v, str)}

@@ -310,3 +310,29 @@ async def timeline(session: AsyncSession, *, customer_id: int, limit: int = 100)
         items.extend(await provider(session, customer_id, limit))
     items.sort(key=lambda i: i.at, reverse=True)
     return items[:limit]
+
+
+async def record_export(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    branch_ids: set[int] | None,
+    segment_id: int | None = None,
+    where: ColumnElement | None = None,
+) -> int:
+    """Audit one export of customers' personal data: who, which branches or segment, how many
+    rows. Returns the row count. Not idempotent: every export is one event."""
+    rows = await repository.export_count(session, branch_ids=branch_ids, where=where)
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.export",
+        entity_type="customer_export",
+        entity_id=f"segment-{segment_id}" if segment_id else "all",
+        after={
+            "rows": rows,
+            "segment_id": segment_id,
+            "branch_ids": "all" if branch_ids is None else sorted(branch_ids),
+        },
+    )
+    return rows

@@ -292,14 +292,15 @@ async def test_customer_asks_for_a_return_from_the_storefront_order_page(
     assert f"/shop/orders/{order.token}/aftersales" in page.text
     form = await shopper.get(f"/shop/orders/{order.token}/aftersales")
     assert form.status_code == 200 and product.name in form.text
+    sid = shopper.cookies.get("shop_sid")
     r = await shopper.post(
         f"/shop/orders/{order.token}/aftersales",
-        data={"order_line_id": str(line.id), "kind": "refund", "reason": ""},
+        data={"order_line_id": str(line.id), "kind": "refund", "reason": "", "csrf_token": sid},
     )
     assert r.status_code == 422 and "tell us what is wrong" in r.text
     r = await shopper.post(
         f"/shop/orders/{order.token}/aftersales",
-        data={"order_line_id": str(line.id), "kind": "refund", "reason": "Too small"},
+        data={"order_line_id": str(line.id), "kind": "refund", "reason": "Too small", "csrf_token": sid},
     )
     assert r.status_code == 303
     async with db.read_sessionmaker() as s:
