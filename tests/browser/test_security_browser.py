@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.support import chromium, offline_page, serving, sign_in
-from tests.helpers import create_customer, make_app, staff, uniq
+from tests.helpers import PASSWORD, create_branch, create_customer, create_user, make_app, staff, uniq
 
 pytestmark = pytest.mark.browser
 
@@ -46,3 +46,32 @@ async def test_api_docs_and_redoc_work_offline(sqlite_db, settings):
         await page.get_by_text("/api/v1/customers/export.csv").first.wait_for(state="attached")
         # The policy may block outside requests (Redoc's logo link); never our own scripts or styles.
         assert [m for m in blocked if "script-src" in m or "style-src" in m] == []
+
+
+async def test_admin_sees_roles_per_branch_and_deactivation_signs_the_user_out(sqlite_db, settings):
+    """Item 3: the Users list names each user's roles per branch; deactivating a user ends
+    their open session at once (their next click lands on the sign-in page, which refuses them)."""
+    settings.cookie_secure = False
+    async with sqlite_db.sessionmaker.begin() as s:
+        north, south = await create_branch(s), await create_branch(s)
+        admin = await create_user(s, grants=[("admin", None)], full_name=f"Ada Admin {uniq()}")
+        clerk = await create_user(
+            s, grants=[("clerk", north.id), ("agent", south.id)], full_name=f"Cleo Clerk {uniq()}"
+        )
+    async with serving(make_app(sqlite_db, settings)) as base, chromium() as browser:
+        boss, till = await offline_page(browser), await offline_page(browser)
+        await sign_in(till, base, clerk.username)
+        await sign_in(boss, base, admin.username)
+        await boss.goto(f"{base}/admin/users?q={clerk.username}")
+        row = boss.locator("tr", has_text=clerk.username)
+        roles = await row.locator("td.roles").inner_text()
+        assert f"clerk in {north.name}" in roles and f"agent in {south.name}" in roles
+        await row.get_by_role("link", name=clerk.username).click()
+        await boss.get_by_role("button", name="Deactivate").click()
+        assert "deactivated" in await boss.locator("#user-status").inner_text()
+        await till.goto(f"{base}/")
+        assert till.url.startswith(f"{base}/login")
+        await till.fill("input[name=username]", clerk.username)
+        await till.fill("input[name=password]", PASSWORD)
+        await till.click("main form button[type=submit]")
+        assert "Wrong user name or password" in await till.locator("main").inner_text()
