@@ -14,6 +14,7 @@ import api.routes
 import api.ui
 from api import docs, errors
 from api.limits import BodyLimit
+from api.once import OneTimeSubmissions
 from api.security import SecurityHeaders
 from api.templating import make_templates
 from backroom import temporal
@@ -92,6 +93,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     docs.install(app, spec_url=app.openapi_url)
     errors.install(app)
+    app.add_middleware(OneTimeSubmissions)  # inside BodyLimit: reads only bounded bodies
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.attachment_max_bytes)
     app.add_middleware(SecurityHeaders)
     return app

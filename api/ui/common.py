@@ -17,6 +17,8 @@ M = TypeVar("M", bound=BaseModel)
 # The double-submit CSRF cookie of the pages a visitor reaches without signing in (a link in an
 # e-mail): the form echoes the cookie's value, which another site can neither read nor set.
 FORM_COOKIE = "backroom_form"
+# Fields every form carries that are not the form's data (api/deps.py, api/once.py read them).
+NOT_DATA = frozenset({"csrf_token", "submission_key"})
 
 
 def render(
@@ -46,7 +48,7 @@ async def parse_form(request: Request, model: type[M]) -> tuple[M | None, dict[s
     """Validate a submitted form against a Pydantic model. Returns (model or None, errors by
     field, raw values) so the page can re-render with the user's input and the messages."""
     form = await request.form()
-    raw = {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+    raw = {k: v for k, v in form.items() if k not in NOT_DATA and isinstance(v, str)}
     data = {k: (v if v != "" else None) for k, v in raw.items()}
     try:
         return model.model_validate(data), {}, raw
@@ -80,4 +82,4 @@ async def visitor_form(request: Request, cookie: str = FORM_COOKIE) -> dict[str,
     expected = request.cookies.get(cookie)
     if not expected or not secrets.compare_digest(str(form.get("csrf_token", "")), expected):
         raise Forbidden("The page expired. Reload it and try again.")
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "submission_key"}
