@@ -193,6 +193,8 @@ async def timeline(
     p: Principal = require("customers", "read"),
 ) -> PageRead[TimelineItemRead]:
     """Interactions, orders, complaints, credit and audit events, newest first (at most 500)."""
-    await _customer(session, p, customer_id, "read")
-    items = await service.timeline(session, customer_id=customer_id, limit=max(1, min(limit, 500)))
+    c = await _customer(session, p, customer_id, "read")
+    items = await service.timeline(
+        session, customer_id=customer_id, limit=max(1, min(limit, 500)), may_read=p.reader(c.home_branch_id)
+    )
     return PageRead[TimelineItemRead](items=[TimelineItemRead.model_validate(i) for i in items])
