@@ -6,7 +6,8 @@ through (refused, invalid) releases its key, so the corrected form can be sent."
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
+import hashlib
+from urllib.parse import parse_qs, parse_qsl
 
 from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, RedirectResponse
@@ -16,6 +17,16 @@ from backroom.submissions import service as submissions
 
 FIELD = "submission_key"
 FORM = "application/x-www-form-urlencoded"
+
+
+def _content_key(scope: Scope, body: bytes) -> str:
+    """The submission's content: who (the cookies), where, and the fields but the two that
+    change with every page load. Back on a never-cached form loads it with a new key; sending
+    the same again soon after is still the same submission."""
+    fields = sorted((k, v) for k, v in parse_qsl(body.decode("latin-1")) if k not in ("csrf_token", FIELD))
+    who = Headers(scope=scope).get("cookie", "")
+    digest = hashlib.sha256(repr((who, scope["path"], fields)).encode()).hexdigest()
+    return submissions.CONTENT + digest[:56]
 
 
 class OneTimeSubmissions:
@@ -49,8 +60,10 @@ class OneTimeSubmissions:
             await self.app(scope, replay, send)
             return
         maker = scope["app"].state.sessionmaker
-        if not await submissions.claim(maker, key):
-            first = await submissions.first_result(maker, key)
+        keys = (key, _content_key(scope, body))
+        taken = await submissions.claim(maker, *keys)
+        if taken:
+            first = await submissions.first_result(maker, taken)
             if first:
                 response = RedirectResponse(first, status_code=303)
             else:
@@ -73,6 +86,6 @@ class OneTimeSubmissions:
             await self.app(scope, replay, watching)
         finally:
             if location:
-                await submissions.finish(maker, key, location)
+                await submissions.finish(maker, keys, location)
             else:
-                await submissions.release(maker, key)
+                await submissions.release(maker, *keys)

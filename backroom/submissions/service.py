@@ -14,33 +14,47 @@ from backroom.db.session import Sessionmaker
 from backroom.submissions.models import FormSubmission
 
 KEEP = timedelta(days=2)  # longer than anyone keeps a form open and then presses Back
+# Back on a page that is never cached (Cache-Control: no-store) loads the form anew, with a new
+# key; the same person sending the same fields to the same place this soon is the same form.
+SAME_CONTENT = timedelta(minutes=2)
+CONTENT = "same:"  # prefix of the keys that stand for a submission's content
 
 
-async def claim(sessionmaker: Sessionmaker, key: str) -> bool:
-    """Claim `key` for this submission: True for the first arrival, False for a repeat.
-    Committed at once, so a concurrent repeat sees it. Forgets claims older than KEEP."""
+async def claim(sessionmaker: Sessionmaker, *keys: str) -> str | None:
+    """Claim every one of `keys` (the form's key, its content's) for this submission. Returns
+    None for the first arrival, or the key a repeat collided with. Committed at once, so a
+    concurrent repeat sees it. Forgets claims older than KEEP (content claims: SAME_CONTENT)."""
     now = utcnow()
-    try:
-        async with sessionmaker.begin() as session:
-            await session.execute(delete(FormSubmission).where(FormSubmission.claimed_at < now - KEEP))
-            await session.execute(insert(FormSubmission).values(key=key, claimed_at=now))
-    except IntegrityError:
-        return False
-    return True
+    async with sessionmaker.begin() as session:
+        await session.execute(delete(FormSubmission).where(FormSubmission.claimed_at < now - KEEP))
+        await session.execute(
+            delete(FormSubmission).where(
+                FormSubmission.key.startswith(CONTENT), FormSubmission.claimed_at < now - SAME_CONTENT
+            )
+        )
+    for i, key in enumerate(keys):
+        try:
+            async with sessionmaker.begin() as session:
+                await session.execute(insert(FormSubmission).values(key=key, claimed_at=now))
+        except IntegrityError:
+            for taken in keys[:i]:
+                await release(sessionmaker, taken)
+            return key
+    return None
 
 
-async def finish(sessionmaker: Sessionmaker, key: str, result_url: str) -> None:
+async def finish(sessionmaker: Sessionmaker, keys: tuple[str, ...], result_url: str) -> None:
     """Record where the first submission led. Idempotent."""
     async with sessionmaker.begin() as session:
         await session.execute(
-            update(FormSubmission).where(FormSubmission.key == key).values(result_url=result_url)
+            update(FormSubmission).where(FormSubmission.key.in_(keys)).values(result_url=result_url)
         )
 
 
-async def release(sessionmaker: Sessionmaker, key: str) -> None:
-    """The submission did not go through (refused, invalid): the key may be used again. Idempotent."""
+async def release(sessionmaker: Sessionmaker, *keys: str) -> None:
+    """The submission did not go through (refused, invalid): the keys may be used again. Idempotent."""
     async with sessionmaker.begin() as session:
-        await session.execute(delete(FormSubmission).where(FormSubmission.key == key))
+        await session.execute(delete(FormSubmission).where(FormSubmission.key.in_(keys)))
 
 
 async def first_result(sessionmaker: Sessionmaker, key: str, *, wait_seconds: float = 30) -> str | None:

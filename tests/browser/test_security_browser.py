@@ -4,8 +4,12 @@ Content-Security-Policy as every page."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from sqlalchemy import func, select
+
+from backroom.complaints.models import Complaint
 from tests.browser.support import chromium, offline_page, serving, sign_in
 from tests.helpers import PASSWORD, create_branch, create_customer, create_user, make_app, staff, uniq
 
@@ -75,3 +79,32 @@ async def test_admin_sees_roles_per_branch_and_deactivation_signs_the_user_out(s
         await till.fill("input[name=password]", PASSWORD)
         await till.click("main form button[type=submit]")
         assert "Wrong user name or password" in await till.locator("main").inner_text()
+
+
+async def test_sending_a_complaint_form_again_shows_the_first_complaint(sqlite_db, settings):
+    """Item 5: the agent logs a complaint, presses Back and sends the same form again: Backroom
+    shows the complaint already logged, and the customer has one complaint, not two."""
+    settings.cookie_secure = False
+    people = await staff(sqlite_db, roles=("agent",))
+    async with sqlite_db.sessionmaker.begin() as s:
+        cust = await create_customer(s, branch=people["branch"])
+    async with serving(make_app(sqlite_db, settings)) as base, chromium() as browser:
+        page = await offline_page(browser)
+        await sign_in(page, base, people["agent"].username)
+        await page.goto(f"{base}/complaints/new?customer_id={cust.id}")
+        await page.fill("input[name=category]", "damaged")
+        await page.fill("textarea[name=description]", "The blender jar arrived cracked.")
+        await page.click("main form button[type=submit]")
+        await page.wait_for_url(re.compile(r"/complaints/\d+"))
+        first = page.url.split("?")[0]
+        await page.go_back()  # the form, as typed (the browser keeps the fields)
+        await page.fill("input[name=category]", "damaged")
+        await page.fill("textarea[name=description]", "The blender jar arrived cracked.")
+        await page.click("main form button[type=submit]")
+        await page.wait_for_url(re.compile(r"/complaints/\d+"))
+        assert page.url.split("?")[0] == first
+    async with sqlite_db.read_sessionmaker() as s:
+        n = await s.scalar(
+            select(func.count()).select_from(Complaint).where(Complaint.customer_id == cust.id)
+        )
+    assert n == 1
