@@ -1,6 +1,6 @@
-"""Browser (issue 15 items 4 and 14): after signing out, the back button shows no customer; the
-API documentation pages work with no internet (their files come from the app), under the same
-Content-Security-Policy as every page."""
+"""Browser (issue 15 items 3, 4, 5 and 14): after signing out, Back shows no customer; the API
+documentation works with no internet; an admin sees roles per branch and a deactivated user is
+signed out at once; a complaint form sent again after Back shows the first complaint."""
 
 from __future__ import annotations
 
