@@ -120,7 +120,8 @@ async def test_repair_walked_by_agent_warehouse_technician_and_customer_link(
         page = await anon.get(path)
         assert page.status_code == 200 and "42.00 USD" in page.text and "Approve the repair" in page.text
         assert (await anon.get(path[:-3] + "xyz")).status_code == 404
-        r = await anon.post(path, data={"answer": "approve"})
+        assert (await anon.post(path, data={"answer": "approve"})).status_code == 403  # no page token
+        r = await anon.post(path, data={"answer": "approve", "csrf_token": anon.cookies.get("backroom_form")})
         assert r.status_code == 303
 
         async def repairing():
