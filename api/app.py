@@ -12,8 +12,10 @@ from temporalio.client import Client
 
 import api.routes
 import api.ui
-from api import errors, openapi
+from api import docs, errors, openapi
 from api.limits import BodyLimit
+from api.once import OneTimeSubmissions
+from api.security import SecurityHeaders
 from api.templating import make_templates
 from backroom import temporal
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
@@ -73,7 +75,7 @@ def create_app(
         title="Backroom",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # api/docs.py serves both documentation pages without a CDN
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -91,7 +93,10 @@ def create_app(
         nav.extend(getattr(module, "NAV", ()))
     app.state.templates.env.globals["nav"] = sorted(nav, key=lambda n: n[3])
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    docs.install(app, spec_url=app.openapi_url)
     errors.install(app)
     openapi.install(app)
+    app.add_middleware(OneTimeSubmissions)  # inside BodyLimit: reads only bounded bodies
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.attachment_max_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

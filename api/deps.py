@@ -179,6 +179,7 @@ async def current_principal(session: Session, request: Request) -> Principal:
         if resolved:
             user, user_session = resolved
             request.state.csrf_token = user_session.csrf_token
+            request.state.user_session_id = user_session.id
             if request.method not in SAFE_METHODS:
                 await _check_csrf(request, user_session.csrf_token)
     if user is None:

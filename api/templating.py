@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ def fmt_dt(value: datetime | None) -> str:
 
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals.update(money=format_money)
+    # A new one-time key per rendered form (api/once.py): a repeat of that form acts once.
+    templates.env.globals.update(money=format_money, submission_key=lambda: uuid.uuid4().hex)
     templates.env.filters.update(money=format_money, dt=fmt_dt)
     return templates

@@ -29,8 +29,13 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(default=True, alias="COOKIE_SECURE")
     default_currency: str = Field(default="USD", alias="DEFAULT_CURRENCY")
 
-    # Sign-in throttling: this many failures per user name or address inside the window.
+    # Sign-in throttling (backroom.auth.service.Throttle): free failures per user name and per
+    # (user name, address) inside the window, then doubling delays; a whole address only past
+    # LOGIN_ADDRESS_FAILURES (tills share one public address).
     login_max_failures: int = Field(default=5, alias="LOGIN_MAX_FAILURES")
+    login_pair_failures: int = Field(default=3, alias="LOGIN_PAIR_FAILURES")
+    login_address_failures: int = Field(default=100, alias="LOGIN_ADDRESS_FAILURES")
+    login_base_delay_seconds: int = Field(default=2, alias="LOGIN_BASE_DELAY_SECONDS")
     login_window_seconds: int = Field(default=900, alias="LOGIN_WINDOW_SECONDS")
     session_hours: int = Field(default=12, alias="SESSION_HOURS")
     # Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed, comma

@@ -18,6 +18,7 @@ from backroom.auth.principal import Principal
 from backroom.auth.schemas import (
     MAX_ID,
     GrantIn,
+    PasswordReset,
     Role,
     TokenRead,
     UserCreate,
@@ -96,6 +97,29 @@ async def revoke_role(
     """Revoke a role in a branch (no branch_id: the every-branch grant). Idempotent."""
     await auth.get_user(session, user_id)
     await auth.revoke_role(session, actor=p.actor(), user_id=user_id, role=role, branch_id=branch_id)
+    return await user_detail(session, user_id)
+
+
+@router.post("/users/{user_id}/deactivate", response_model=UserDetail)
+async def deactivate_user(session: Session, user_id: Id, p: Principal = require("admin", "update")):
+    """Deactivate: the user's sessions and API tokens end at once; sign-in is refused. Idempotent."""
+    await auth.set_active(session, actor=p.actor(), user_id=user_id, active=False)
+    return await user_detail(session, user_id)
+
+
+@router.post("/users/{user_id}/reactivate", response_model=UserDetail)
+async def reactivate_user(session: Session, user_id: Id, p: Principal = require("admin", "update")):
+    """Let a deactivated user sign in again (old sessions and tokens stay ended). Idempotent."""
+    await auth.set_active(session, actor=p.actor(), user_id=user_id, active=True)
+    return await user_detail(session, user_id)
+
+
+@router.post("/users/{user_id}/password", response_model=UserDetail)
+async def reset_password(
+    session: Session, user_id: Id, body: PasswordReset, p: Principal = require("admin", "update")
+):
+    """Set a new password for the user; their sessions and API tokens end. Not idempotent."""
+    await auth.reset_password(session, actor=p.actor(), user_id=user_id, password=body.password)
     return await user_detail(session, user_id)
 
 

@@ -3,14 +3,11 @@ addresses, timeline. (Create/list/detail are in api/routes/customers.py.)"""
 
 from __future__ import annotations
 
-import csv
-import io
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, SettingsDep, require
+from api.deps import Session, SettingsDep, WriteSession, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.controls.schemas import GatedActionRead
@@ -28,6 +25,7 @@ from backroom.customers.schemas import (
 )
 from backroom.pagination import PageRead
 from backroom.segments import service as segments
+from backroom.spreadsheet import csv_line
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 
@@ -79,25 +77,30 @@ async def duplicates(
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}},
 )
 async def export(
-    session: Session,
+    session: WriteSession,
+    request: Request,
     segment: int | None = Query(None, ge=1, le=2**63 - 1, description="Only members of this segment"),
     p: Principal = require("customers", "export"),
 ) -> StreamingResponse:
-    """All customers the caller may export (or a segment's), as CSV (streamed)."""
+    """All customers the caller may export (or a segment's), as CSV (streamed). Audited (the
+    event commits before the file starts); text cells are neutralised against formula injection."""
     branch_ids = p.branch_ids("customers", "export")
     where = await segments.clause(session, segment) if segment else None
+    await service.record_export(
+        session, actor=p.actor(), branch_ids=branch_ids, segment_id=segment, where=where
+    )
+    reader = request.app.state.read_sessionmaker
 
     async def rows():
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(repository.EXPORT_COLUMNS)
-        async for row in repository.export_rows(session, branch_ids=branch_ids, where=where):
-            writer.writerow(row)
-            if buf.tell() > 64_000:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
+        # Its own read session: the request's write transaction has committed by now.
+        async with reader() as read:
+            chunk = [csv_line(repository.EXPORT_COLUMNS)]
+            async for row in repository.export_rows(read, branch_ids=branch_ids, where=where):
+                chunk.append(csv_line(row))
+                if len(chunk) >= 500:
+                    yield "".join(chunk)
+                    chunk = []
+            yield "".join(chunk)
 
     return StreamingResponse(
         rows(), media_type="text/csv", headers={"Content-Disposition": 'attachment; filename="customers.csv"'}
@@ -207,6 +210,8 @@ async def timeline(
     p: Principal = require("customers", "read"),
 ) -> PageRead[TimelineItemRead]:
     """Interactions, orders, complaints, credit and audit events, newest first (at most 500)."""
-    await _customer(session, p, customer_id, "read")
-    items = await service.timeline(session, customer_id=customer_id, limit=max(1, min(limit, 500)))
+    c = await _customer(session, p, customer_id, "read")
+    items = await service.timeline(
+        session, customer_id=customer_id, limit=max(1, min(limit, 500)), may_read=p.reader(c.home_branch_id)
+    )
     return PageRead[TimelineItemRead](items=[TimelineItemRead.model_validate(i) for i in items])

@@ -1,10 +1,11 @@
-"""Your own API tokens: create (the secret is shown once), list, revoke.
+"""Your own account: API tokens (create, the secret shown once; list; revoke) and your password.
 
 Permission ("dashboard", "read"): the baseline every staff role holds; see api/routes/tokens.py."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, require
@@ -14,9 +15,19 @@ from backroom.auth import service as auth
 from backroom.auth.principal import Principal
 from backroom.auth.schemas import TokenCreate
 from backroom.db.base import utcnow
+from backroom.errors import InvalidInput
 
 router = APIRouter(include_in_schema=False)
-NAV = [("API tokens", "/account/tokens", ("dashboard", "read"), 95)]
+NAV = [
+    ("API tokens", "/account/tokens", ("dashboard", "read"), 95),
+    ("Password", "/account/password", ("dashboard", "read"), 96),
+]
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current: str = Field(max_length=200)
+    new: str = Field(max_length=200)
 
 
 async def _page(request: Request, p: Principal, session: AsyncSession, *, status: int = 200, **ctx):
@@ -47,3 +58,29 @@ async def create_token(session: Session, request: Request, p: Principal = requir
 async def revoke_token(session: Session, token_id: Id, p: Principal = require("dashboard", "read")):
     row = await auth.revoke_token(session, actor=p.actor(), user_id=p.user_id, token_id=token_id)
     return redirect("/account/tokens", flash=f"Token “{row.name}” revoked.")
+
+
+@router.get("/account/password")
+async def password_page(request: Request, p: Principal = require("dashboard", "read")):
+    return render(request, "account_password.html", p, errors={})
+
+
+@router.post("/account/password")
+async def change_password(session: Session, request: Request, p: Principal = require("dashboard", "read")):
+    """Change your own password (the current one first); your other sessions end."""
+    form, errors, _ = await parse_form(request, PasswordChange)
+    if form is not None:
+        try:
+            await auth.change_own_password(
+                session,
+                actor=p.actor(),
+                user_id=p.user_id,
+                current=form.current,
+                new=form.new,
+                session_id=getattr(request.state, "user_session_id", None),
+            )
+        except InvalidInput as exc:  # shown beside the field it is about; nothing changed
+            errors = {exc.extra.get("field", "new"): exc.detail}
+        else:
+            return redirect("/account/password", flash="Password changed.")
+    return render(request, "account_password.html", p, status=422, errors=errors)

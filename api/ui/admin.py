@@ -39,6 +39,15 @@ class GrantForm(BaseModel):
     branch: str = Field(max_length=20)
 
 
+class PasswordForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(max_length=200)
+
+
+async def _branch_names(session: AsyncSession) -> dict[int, str]:
+    return {b.id: b.name for b in await branches.list_branches(session)}
+
+
 def _branch_id(value: str | None) -> int | None:
     return None if value in (None, "", "all") else int(value) if value.isdigit() else -1
 
@@ -64,6 +73,8 @@ async def users_page(
         "admin_users.html",
         p,
         page=page,
+        grants=await auth.grants_by_user(session, [u.id for u in page.items]),
+        names=await _branch_names(session),
         q=q or "",
         roles=policies.ROLES,
         branches=await branches.list_branches(session),
@@ -90,6 +101,8 @@ async def create_user(session: Session, request: Request, p: Principal = require
             p,
             status=422,
             page=page,
+            grants=await auth.grants_by_user(session, [u.id for u in page.items]),
+            names=await _branch_names(session),
             q="",
             roles=policies.ROLES,
             branches=await branches.list_branches(session),
@@ -127,6 +140,7 @@ async def user_page(session: Session, user_id: Id, request: Request, p: Principa
 
 
 async def _user_page(request, p, session, user_id, *, status=200, errors=None):
+    """The user's page: status, roles per branch, password reset, API tokens."""
     user = await auth.get_user(session, user_id)
     all_branches = await branches.list_branches(session)
     return render(
@@ -180,3 +194,31 @@ async def revoke_token(
 ):
     row = await auth.revoke_token(session, actor=p.actor(), user_id=user_id, token_id=token_id)
     return redirect(f"/admin/users/{user_id}", flash=f"Token “{row.name}” revoked.")
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+async def deactivate(session: Session, user_id: Id, p: Principal = require("admin", "update")):
+    """Deactivate: the user's sessions and API tokens end now and sign-in is refused. Idempotent."""
+    user = await auth.set_active(session, actor=p.actor(), user_id=user_id, active=False)
+    return redirect(f"/admin/users/{user_id}", flash=f"{user.full_name} is deactivated and signed out.")
+
+
+@router.post("/admin/users/{user_id}/reactivate")
+async def reactivate(session: Session, user_id: Id, p: Principal = require("admin", "update")):
+    """Let a deactivated user sign in again. Idempotent."""
+    user = await auth.set_active(session, actor=p.actor(), user_id=user_id, active=True)
+    return redirect(f"/admin/users/{user_id}", flash=f"{user.full_name} can sign in again.")
+
+
+@router.post("/admin/users/{user_id}/password")
+async def reset_password(
+    session: Session, user_id: Id, request: Request, p: Principal = require("admin", "update")
+):
+    """Set a new password for the user; their sessions and API tokens end."""
+    form, errors, _ = await parse_form(request, PasswordForm)
+    if form is None:
+        return await _user_page(request, p, session, user_id, status=422, errors=errors)
+    user = await auth.reset_password(session, actor=p.actor(), user_id=user_id, password=form.password)
+    return redirect(
+        f"/admin/users/{user_id}", flash=f"New password set for {user.full_name}; tell them in person."
+    )

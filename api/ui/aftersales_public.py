@@ -7,7 +7,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api.deps import PUBLIC, Session, SettingsDep
-from api.ui.common import redirect, render
+from api.ui.common import keep_visitor_token, redirect, render, visitor_form, visitor_token
+from api.ui.storefront import COOKIE as SHOP_COOKIE
+from api.ui.storefront import _form as shop_form
+from api.ui.storefront import _with_cookie
 from backroom.aftersales import control
 from backroom.aftersales import service as aftersales
 from backroom.aftersales.flow import CaseAction
@@ -25,19 +28,22 @@ KINDS = {"repair": "Repair", "refund": "Return for a refund", "exchange": "Excha
 @router.get("/rma/quote/{token}")
 async def quote_page(session: Session, request: Request, token: str, settings: SettingsDep):
     c = await aftersales.case_from_token(session, settings.session_secret(), token)
-    return render(
+    csrf = visitor_token(request)
+    resp = render(
         request,
         "aftersales/quote_public.html",
         None,
         case=await aftersales.detail(session, c),
         token=token,
         open=c.state == CaseState.QUOTE_SENT,
+        csrf_token=csrf,
     )
+    return keep_visitor_token(request, resp, csrf)
 
 
 @router.post("/rma/quote/{token}")
 async def quote_answer(session: Session, request: Request, token: str, settings: SettingsDep):
-    form = await request.form()
+    form = await visitor_form(request)
     c = await aftersales.case_from_token(session, settings.session_secret(), token)
     approve = form.get("answer") == "approve"
     await session.commit()  # hold no transaction while the workflow's activities write
@@ -67,7 +73,8 @@ async def _order_page(
     cases = await aftersales.reads(
         session, await aftersales.queue(session, branch_ids=None, order_id=order.id, include_closed=True)
     )
-    return render(
+    sid = visitor_token(request, SHOP_COOKIE)
+    resp = render(
         request,
         "aftersales/shop_request.html",
         None,
@@ -78,7 +85,9 @@ async def _order_page(
         kinds=KINDS,
         error=error,
         values=values or {},
+        csrf_token=sid,
     )
+    return _with_cookie(request, request.app.state.settings, resp, sid)
 
 
 @router.get("/shop/orders/{token}/aftersales")
@@ -89,7 +98,7 @@ async def request_page(session: Session, request: Request, token: str):
 @router.post("/shop/orders/{token}/aftersales")
 async def request_submit(session: Session, request: Request, token: str, settings: SettingsDep):
     """The customer asks for a repair, a return or an exchange of one line of their order."""
-    form = await request.form()
+    form = await shop_form(request)
     order = await orders.get_by_token(session, token)
     values = {k: form.get(k) or "" for k in ("order_line_id", "kind", "reason")}
     try:

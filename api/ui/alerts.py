@@ -77,7 +77,9 @@ async def alert_page(
         a=item,
         can_update=p.can("alerts", "update", row.branch_id),
         people=await service.assignable(session, row.branch_id),
-        events=await audit.trail(session, entity_type="exception_alert", entity_id=row.id),
+        events=await audit.trail(
+            session, entity_type="exception_alert", entity_id=row.id, may_read=p.reader(row.branch_id)
+        ),
     )
 
 

@@ -85,8 +85,7 @@ async def login(
             username=username.strip(),
             password=password,
             address=address,
-            max_failures=settings.login_max_failures,
-            window_seconds=settings.login_window_seconds,
+            throttle=auth.Throttle.of(settings),
         )
     except (Unauthorized, TooManyRequests) as exc:
         # The page answers normally, so the request's unit of work commits the failure record

@@ -66,7 +66,7 @@ async def _product_page(
 ):
     product = await catalog.get_product(session, product_id, vendor_id=p.vendor_id)
     stock = (await catalog.stock_of(session, [product.id]))[product.id]
-    trail = await audit.trail(session, entity_type="product", entity_id=product.id)
+    trail = await audit.trail(session, entity_type="product", entity_id=product.id, may_read=p.reader())
     return render(
         request,
         "commerce/product.html",

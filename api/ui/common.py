@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -10,9 +11,15 @@ from pydantic import BaseModel, ValidationError
 
 from api.deps import get_settings, get_templates
 from backroom.auth.principal import Principal
+from backroom.errors import Forbidden
 from backroom.money import FORM
 
 M = TypeVar("M", bound=BaseModel)
+# The double-submit CSRF cookie of the pages a visitor reaches without signing in (a link in an
+# e-mail): the form echoes the cookie's value, which another site can neither read nor set.
+FORM_COOKIE = "backroom_form"
+# Fields every form carries that are not the form's data (api/deps.py, api/once.py read them).
+NOT_DATA = frozenset({"csrf_token", "submission_key"})
 
 
 def render(
@@ -42,7 +49,7 @@ async def parse_form(request: Request, model: type[M]) -> tuple[M | None, dict[s
     """Validate a submitted form against a Pydantic model. Returns (model or None, errors by
     field, raw values) so the page can re-render with the user's input and the messages."""
     form = await request.form()
-    raw = {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+    raw = {k: v for k, v in form.items() if k not in NOT_DATA and isinstance(v, str)}
     data = {k: (v if v != "" else None) for k, v in raw.items()}
     try:
         return model.model_validate(data, context={FORM: True}), {}, raw
@@ -52,3 +59,28 @@ async def parse_form(request: Request, model: type[M]) -> tuple[M | None, dict[s
             field = ".".join(str(p) for p in err["loc"]) or "form"
             errors.setdefault(field, err["msg"].removeprefix("Value error, "))
         return None, errors, raw
+
+
+def visitor_token(request: Request, cookie: str = FORM_COOKIE) -> str:
+    """The visitor's CSRF token: the cookie's value, or a new one to set with keep_visitor_token."""
+    return request.cookies.get(cookie) or secrets.token_urlsafe(24)
+
+
+def keep_visitor_token(
+    request: Request, response: Response, token: str, *, cookie: str = FORM_COOKIE, path: str = "/", **kw
+) -> Response:
+    """Set the visitor's token cookie on `response` if the browser does not hold it yet."""
+    if request.cookies.get(cookie) != token:
+        secure = get_settings(request).cookie_secure
+        response.set_cookie(cookie, token, httponly=True, samesite="lax", secure=secure, path=path, **kw)
+    return response
+
+
+async def visitor_form(request: Request, cookie: str = FORM_COOKIE) -> dict[str, str]:
+    """The submitted form of a visitor's page, after checking its token against the cookie
+    (403 otherwise: the form came from elsewhere or the page is too old)."""
+    form = await request.form()
+    expected = request.cookies.get(cookie)
+    if not expected or not secrets.compare_digest(str(form.get("csrf_token", "")), expected):
+        raise Forbidden("The page expired. Reload it and try again.")
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "submission_key"}

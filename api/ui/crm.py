@@ -108,7 +108,9 @@ async def sections(session: AsyncSession, p: Principal, customer: Customer) -> d
         "complaint_rows": await with_sla(session, rows, sla_status, now),
         "credit": view,
         "aging": await ledger.aging(session, account_id=acct.id) if acct else None,
-        "timeline": await customers.timeline(session, customer_id=customer.id, limit=50),
+        "timeline": await customers.timeline(
+            session, customer_id=customer.id, limit=50, may_read=p.reader(customer.home_branch_id)
+        ),
         "staff": await crm.assignable_staff(session),
     }
 

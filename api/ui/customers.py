@@ -120,7 +120,12 @@ async def _customer_page(request, session, settings, p, customer_id, values=None
         status=status,
         customer=customer,
         limit_requests=requests,
-        events=await trail(session, entity_type="customer", entity_id=customer_id),
+        events=await trail(
+            session,
+            entity_type="customer",
+            entity_id=customer_id,
+            may_read=p.reader(customer.home_branch_id),
+        ),
         wf_url=lambda wid: temporal.workflow_url(settings, wid),
         values=values or {},
         errors=errors or {},

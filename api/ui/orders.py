@@ -47,7 +47,9 @@ async def order_page(
 ):
     order = await visible_order(session, p, order_id, "orders", "read")
     trail = (
-        await audit.trail(session, entity_type="order", entity_id=order.id)
+        await audit.trail(
+            session, entity_type="order", entity_id=order.id, may_read=p.reader(order.branch_id)
+        )
         if p.can("audit", "read") or p.can("orders", "read", order.branch_id)
         else []
     )

@@ -306,7 +306,9 @@ async def _detail(request, p, session, promotion_id: int, *, values=None, errors
         branches=branches,
         local=lambda v: v.astimezone(tz).strftime("%Y-%m-%d %H:%M") if v else "",
         tzname=branches[promo.branch_id].timezone,
-        trail=await audit.trail(session, entity_type="promotion", entity_id=promo.id),
+        trail=await audit.trail(
+            session, entity_type="promotion", entity_id=promo.id, may_read=p.reader(promo.branch_id)
+        ),
         values=values or _values(promo, tz, await _skus(session, promo.product_ids)),
         errors=errors or {},
         kinds=list(PromotionKind),

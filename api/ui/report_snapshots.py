@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import PUBLIC, Session, WriteSession, require
 from api.params import Id
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import keep_visitor_token, parse_form, redirect, render, visitor_form, visitor_token
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches
 from backroom.errors import Forbidden
@@ -133,12 +133,23 @@ async def unsubscribe_link(session: Session, request: Request, token: str):
     sub = await subscriptions.by_token(
         session, secret=request.app.state.settings.session_secret(), token=token
     )
-    return render(request, "report_unsubscribe.html", None, sub=sub, label=_label(sub.function), token=token)
+    csrf = visitor_token(request)
+    resp = render(
+        request,
+        "report_unsubscribe.html",
+        None,
+        sub=sub,
+        label=_label(sub.function),
+        token=token,
+        csrf_token=csrf,
+    )
+    return keep_visitor_token(request, resp, csrf)
 
 
 @router.post("/report-subscriptions/unsubscribe/{token}", dependencies=[PUBLIC])
 async def unsubscribe_by_link(session: Session, request: Request, token: str):
     """Unsubscribe with the signed link: the token is the authority, the owner the actor. Audited."""
+    await visitor_form(request)
     secret = request.app.state.settings.session_secret()
     sub = await subscriptions.unsubscribe_by_token(session, secret=secret, token=token)
     return render(request, "report_unsubscribe.html", None, sub=sub, label=_label(sub.function), done=True)

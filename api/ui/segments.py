@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from api.deps import Session, require
 from api.params import Id
-from api.ui.common import redirect, render
+from api.ui.common import NOT_DATA, redirect, render
 from backroom.auth.principal import Principal
 from backroom.branches.service import list_branches
 from backroom.db.base import utcnow
@@ -102,7 +102,7 @@ async def new_segment_page(request: Request, p: Principal = require("segmentatio
 async def new_segment_form(
     session: Session, request: Request, p: Principal = require("segmentation", "create")
 ):
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k not in NOT_DATA}
     branches = {b.name.casefold(): b.id for b in await list_branches(session)}
     try:
         group = _rules_from_form(form, branches)

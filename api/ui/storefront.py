@@ -12,13 +12,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import PUBLIC, READS_ONLY, Session, SettingsDep, TemporalFactory
-from api.ui.common import redirect, render
+from api.ui.common import keep_visitor_token, redirect, render, visitor_form
 from backroom.audit.context import Actor
 from backroom.carts import service as carts
 from backroom.carts.schemas import MAX_KEY, CartItem, CartQty, ProductId
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductFilter
-from backroom.errors import AppError, Forbidden, InvalidInput, WorkflowServiceUnavailable
+from backroom.errors import AppError, InvalidInput, WorkflowServiceUnavailable
 from backroom.loyalty import service as loyalty
 from backroom.orders import service as orders
 from backroom.orders import webhooks
@@ -69,25 +69,11 @@ def _sid(request: Request) -> str | None:
 
 
 def _with_cookie(request: Request, settings: Settings, response, sid: str):
-    if _sid(request) != sid:
-        response.set_cookie(
-            COOKIE,
-            sid,
-            max_age=30 * 86400,
-            httponly=True,
-            samesite="lax",
-            secure=settings.cookie_secure,
-            path="/shop",
-        )
-    return response
+    return keep_visitor_token(request, response, sid, cookie=COOKIE, path="/shop", max_age=30 * 86400)
 
 
 async def _form(request: Request) -> dict:
-    form = await request.form()
-    sid = _sid(request)
-    if not sid or not secrets.compare_digest(str(form.get("csrf_token", "")), sid):
-        raise Forbidden("The page expired. Reload it and try again.")
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return await visitor_form(request, cookie=COOKIE)
 
 
 def _valid(model, data: dict):
@@ -249,7 +235,8 @@ async def order_status(session: Session, settings: SettingsDep, request: Request
     """The customer's order page (the token in the link is the only key)."""
     order = await orders.get_by_token(session, token)
     events = [e for e in await orders.events_of(session, order.id) if not e.kind.startswith("alert")]
-    return render(
+    sid = _sid(request) or secrets.token_urlsafe(24)
+    resp = render(
         request,
         "shop/order.html",
         order=order,
@@ -257,16 +244,17 @@ async def order_status(session: Session, settings: SettingsDep, request: Request
         parcels=await orders.parcels_of(session, order.id),
         events=events,
         label=CUSTOMER_STATUS.get(order.status, order.status),
-        csrf_token=_sid(request) or "",
+        csrf_token=sid,
         can_authenticate=webhooks.can_confirm_3ds_for_test(order, settings),
         points=await loyalty.card_for_order(session, order),
     )
+    return _with_cookie(request, settings, resp, sid)
 
 
 @router.post("/orders/{token}/authenticate")
 async def authenticate(session: Session, settings: SettingsDep, request: Request, token: str):
     """Test mode (localstripe): play the bank's 3-D Secure page, then tell the order's workflow."""
-    form = await request.form()
+    form = await _form(request)
     order = await orders.get_by_token(session, token)
     succeed = form.get("result", "succeed") == "succeed"
     if not await webhooks.confirm_3ds_for_test(session, order=order, settings=settings, succeed=succeed):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,6 +18,7 @@ from sqlalchemy.inspection import inspect as sa_inspect
 from backroom.audit.context import Actor
 from backroom.audit.models import AuditEvent
 from backroom.audit.schemas import AuditFilter
+from backroom.audit.visibility import EventView, readable
 from backroom.db.base import utcnow
 from backroom.db.session import is_postgres
 from backroom.pagination import Page, paginate
@@ -159,16 +161,22 @@ async def verify(session: AsyncSession, *, batch: int = 5000) -> ChainReport:
 
 
 async def trail(
-    session: AsyncSession, *, entity_type: str, entity_id: Any, limit: int = 200
-) -> list[AuditEvent]:
-    """The audit events of one record, newest first."""
+    session: AsyncSession,
+    *,
+    entity_type: str,
+    entity_id: Any,
+    may_read: Callable[[str], bool] | None = None,
+    limit: int = 200,
+) -> list[EventView]:
+    """The audit events of one record the viewer may read (`may_read(function)`, see
+    backroom.audit.visibility), newest first, secrets and server paths redacted. Read-only."""
     rows = await session.execute(
         select(AuditEvent)
         .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
         .order_by(AuditEvent.id.desc())
         .limit(limit)
     )
-    return list(rows.scalars())
+    return readable(rows.scalars(), may_read)
 
 
 async def events_page(session: AsyncSession, *, filt: AuditFilter, branch_ids: set[int] | None) -> Page:

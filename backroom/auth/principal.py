@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import casbin
@@ -47,6 +48,11 @@ class Principal:
             for role, b in self.grants
             if branch_id is None or b is None or b == branch_id
         )
+
+    def reader(self, branch_id: int | None = None) -> Callable[[str], bool]:
+        """`may_read(function)` for this user in a branch: what of an audit trail or a timeline
+        they see (backroom.audit.visibility). Auditors read every function."""
+        return lambda function: self.can("audit", "read", branch_id) or self.can(function, "read", branch_id)
 
     def require(self, function: str, action: str, branch_id: int | None = None) -> None:
         if not self.can(function, action, branch_id):

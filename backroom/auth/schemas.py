@@ -49,6 +49,10 @@ class GrantRead(BaseModel):
     branch_id: int | None
 
 
+class PasswordReset(Strict):
+    password: str = Field(min_length=8, max_length=200)
+
+
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int

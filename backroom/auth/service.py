@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import casbin
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import policies
@@ -53,8 +55,7 @@ async def create_user(
     A user actor may only give grants it could grant (backroom.auth.delegation)."""
     for role, branch_id in grants:
         await _check_delegation(session, actor, role, branch_id, "grant")
-    if len(password) < 8:
-        raise InvalidInput("Password must be at least 8 characters.", field="password")
+    _check_new_password(password)
     if await session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"User name {username!r} is taken.")
     user = User(
@@ -175,37 +176,85 @@ async def principal_for(session: AsyncSession, user: User, enforcer: casbin.Fast
     )
 
 
-async def check_throttle(
-    session: AsyncSession, *, username: str, address: str, max_failures: int, window_seconds: int
-) -> None:
-    since = utcnow() - timedelta(seconds=window_seconds)
-    failures = await session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.at >= since, (LoginAttempt.username == username) | (LoginAttempt.address == address)
+@dataclass(frozen=True)
+class Throttle:
+    """How sign-in guessing is slowed. Failures count inside `window_seconds`. Past the free
+    failures of a user name (from anywhere) or of a user name from one address, each further
+    try waits twice as long as the one before (from `base_delay_seconds`, at most the window)
+    after the latest failure. An address as a whole is stopped only past `per_address` failures,
+    far above what a store's tills sharing one public address produce, so one person's typos
+    never lock out the colleagues at that address."""
+
+    per_user: int = 5
+    per_pair: int = 3
+    per_address: int = 100
+    window_seconds: int = 900
+    base_delay_seconds: int = 2
+
+    @classmethod
+    def of(cls, settings) -> Throttle:
+        return cls(
+            per_user=settings.login_max_failures,
+            per_pair=settings.login_pair_failures,
+            per_address=settings.login_address_failures,
+            window_seconds=settings.login_window_seconds,
+            base_delay_seconds=settings.login_base_delay_seconds,
         )
-    )
-    if failures >= max_failures:
+
+    def delay(self, failures: int, free: int) -> int:
+        """Seconds to wait after the latest of `failures` failures when `free` cost nothing."""
+        if failures < free:
+            return 0
+        return min(self.base_delay_seconds * 2 ** min(failures - free, 30), self.window_seconds)
+
+
+async def _failures(session: AsyncSession, since: datetime, cond) -> tuple[int, datetime | None]:
+    n, last = (
+        await session.execute(
+            select(func.count(), func.max(LoginAttempt.at)).where(LoginAttempt.at >= since, cond)
+        )
+    ).one()
+    if last is not None and last.tzinfo is None:  # SQLite hands back naive UTC
+        last = last.replace(tzinfo=UTC)
+    return n, last
+
+
+async def check_throttle(session: AsyncSession, *, username: str, address: str, throttle: Throttle) -> None:
+    """Refuse (429 with the seconds to wait) while the user name, the user name from this address,
+    or this address as a whole is being throttled. Read-only."""
+    now = utcnow()
+    since = now - timedelta(seconds=throttle.window_seconds)
+    by_user = LoginAttempt.username == username
+    by_address = LoginAttempt.address == address
+    waits = []
+    for cond, free in ((by_user, throttle.per_user), (by_user & by_address, throttle.per_pair)):
+        n, last = await _failures(session, since, cond)
+        if n and (delay := throttle.delay(n, free)):
+            waits.append(last + timedelta(seconds=delay) - now)
+    n, last = await _failures(session, since, by_address)
+    if n >= throttle.per_address:
+        waits.append(last + timedelta(seconds=throttle.window_seconds) - now)
+    wait = max(waits, default=timedelta(0)).total_seconds()
+    if wait > 0:
+        seconds = math.ceil(wait)
         raise TooManyRequests(
-            "Too many failed sign-ins. Try again in a few minutes.", retry_after=window_seconds
+            f"Too many failed sign-ins. Try again in {_in_words(seconds)}.", retry_after=seconds
         )
+
+
+def _in_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 async def authenticate(
-    session: AsyncSession,
-    *,
-    username: str,
-    password: str,
-    address: str,
-    max_failures: int = 5,
-    window_seconds: int = 900,
+    session: AsyncSession, *, username: str, password: str, address: str, throttle: Throttle = Throttle()
 ) -> User:
-    """Check a user name and password, throttled per user name and per address.
-    A failure is recorded (and audited) in the caller's transaction, which must commit it."""
-    await check_throttle(
-        session, username=username, address=address, max_failures=max_failures, window_seconds=window_seconds
-    )
+    """Check a user name and password, throttled (see Throttle). A failure is recorded (and
+    audited) in the caller's transaction, which must commit it. A deactivated user fails like
+    a wrong password."""
+    await check_throttle(session, username=username, address=address, throttle=throttle)
     user = await session.scalar(select(User).where(User.username == username))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -382,3 +431,116 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
     if not user:
         raise not_found("User", user_id)
     return user
+
+
+async def _end_access(
+    session: AsyncSession, user_id: int, *, keep_session_id: int | None = None, tokens: bool = True
+) -> int:
+    """Revoke the user's open sign-in sessions (but `keep_session_id`) and, with `tokens`, their
+    API tokens. Returns how many ended."""
+    now = utcnow()
+    ended = await session.execute(
+        update(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.id != (keep_session_id or 0),
+        )
+        .values(revoked_at=now)
+    )
+    count = ended.rowcount
+    if tokens:
+        revoked = await session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        count += revoked.rowcount
+    return count
+
+
+async def set_active(session: AsyncSession, *, actor: Actor, user_id: int, active: bool) -> User:
+    """Deactivate a user (their sessions and API tokens end at once; sign-in is refused) or
+    let them sign in again (old sessions and tokens stay revoked). Idempotent. Nobody
+    deactivates themselves (someone must be left who can undo it)."""
+    user = await get_user(session, user_id)
+    if not active and actor.user_id == user_id:
+        raise Conflict("You cannot deactivate yourself; ask another admin.")
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    ended = 0 if active else await _end_access(session, user_id)
+    await audit.record(
+        session,
+        actor=actor,
+        action="user.reactivate" if active else "user.deactivate",
+        entity_type="user",
+        entity_id=user_id,
+        before={"is_active": not active},
+        after={"is_active": active, "access_ended": ended},
+    )
+    return user
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < 8:
+        raise InvalidInput("Password must be at least 8 characters.", field="password")
+
+
+async def reset_password(session: AsyncSession, *, actor: Actor, user_id: int, password: str) -> User:
+    """An admin sets a new password for a user (who forgot theirs); every session and API
+    token of that user ends, so whoever knew the old one is out. Not idempotent."""
+    _check_new_password(password)
+    user = await get_user(session, user_id)
+    user.password_hash = hash_password(password)
+    ended = await _end_access(session, user_id)
+    await audit.record(
+        session,
+        actor=actor,
+        action="user.password_reset",
+        entity_type="user",
+        entity_id=user_id,
+        after={"access_ended": ended},
+    )
+    return user
+
+
+async def change_own_password(
+    session: AsyncSession, *, actor: Actor, user_id: int, current: str, new: str, session_id: int | None
+) -> User:
+    """A user changes their own password after typing the current one; their other sessions
+    end (the one in use, `session_id`, stays), API tokens stay. Not idempotent."""
+    user = await get_user(session, user_id)
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise InvalidInput("The current password is not right.", field="current") from None
+    _check_new_password(new)
+    if new == current:
+        raise InvalidInput("Choose a password different from the current one.", field="new")
+    user.password_hash = hash_password(new)
+    others = await _end_access(session, user_id, keep_session_id=session_id, tokens=False)
+    await audit.record(
+        session,
+        actor=actor,
+        action="user.password_change",
+        entity_type="user",
+        entity_id=user_id,
+        after={"other_sessions_ended": others},
+    )
+    return user
+
+
+async def grants_by_user(
+    session: AsyncSession, user_ids: list[int]
+) -> dict[int, list[tuple[str, int | None]]]:
+    """Role grants of several users at once: {user id: [(role, branch id or None)]}. Read-only."""
+    out: dict[int, list[tuple[str, int | None]]] = {uid: [] for uid in user_ids}
+    rows = await session.execute(
+        select(RoleGrant.user_id, RoleGrant.role, RoleGrant.branch_id)
+        .where(RoleGrant.user_id.in_(user_ids or [-1]))
+        .order_by(RoleGrant.role, RoleGrant.branch_id)
+    )
+    for uid, role, branch_id in rows:
+        out[uid].append((role, branch_id))
+    return out

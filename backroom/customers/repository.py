@@ -7,7 +7,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import Text, and_, func, or_, select, text
+from sqlalchemy import Select, Text, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -196,11 +196,7 @@ async def export_rows(
     """Customer rows for CSV export, in id order, batch by batch (keyset). Read-only."""
     last = 0
     while True:
-        stmt = select(Customer).where(Customer.id > last, Customer.status != CustomerStatus.merged)
-        if branch_ids is not None:
-            stmt = stmt.where(Customer.home_branch_id.in_(branch_ids or {-1}))
-        if where is not None:
-            stmt = stmt.where(where)
+        stmt = _exported(select(Customer).where(Customer.id > last), branch_ids, where)
         rows = list((await session.execute(stmt.order_by(Customer.id).limit(batch))).scalars())
         if not rows:
             return
@@ -208,6 +204,20 @@ async def export_rows(
             yield [_cell(getattr(c, col)) for col in EXPORT_COLUMNS]
         last = rows[-1].id
         session.expunge_all()
+
+
+def _exported(stmt: Select, branch_ids: set[int] | None, where: ColumnElement | None) -> Select:
+    stmt = stmt.where(Customer.status != CustomerStatus.merged)
+    if branch_ids is not None:
+        stmt = stmt.where(Customer.home_branch_id.in_(branch_ids or {-1}))
+    return stmt if where is None else stmt.where(where)
+
+
+async def export_count(
+    session: AsyncSession, *, branch_ids: set[int] | None, where: ColumnElement | None = None
+) -> int:
+    """How many rows export_rows yields for the same filters. Read-only."""
+    return await session.scalar(_exported(select(func.count()).select_from(Customer), branch_ids, where))
 
 
 def _cell(value: Any) -> Any:

@@ -3,12 +3,15 @@ addresses; the timeline. Services only flush; queries live in repository.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.audit.visibility import function_of
 from backroom.branches.service import get_branch
 from backroom.controls import service as controls
 from backroom.controls.models import GatedAction, GatedKind
@@ -351,11 +354,48 @@ async def remove_record(
     )
 
 
-async def timeline(session: AsyncSession, *, customer_id: int, limit: int = 100) -> list[links.TimelineItem]:
-    """Interactions, orders, complaints, credit and audit events of a customer, newest first."""
+async def timeline(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    limit: int = 100,
+    may_read: Callable[[str], bool] | None = None,
+) -> list[links.TimelineItem]:
+    """Interactions, orders, complaints, credit and audit events of a customer, newest first;
+    only what the viewer may read (`may_read(function)`: a CRM interaction needs crm read).
+    Read-only."""
     items: list[links.TimelineItem] = []
     links.load_plugins()
     for provider in links.TIMELINE:
-        items.extend(await provider(session, customer_id, limit))
+        for item in await provider(session, customer_id, limit):
+            function = function_of(item.title if item.kind == "audit" else item.kind)
+            if may_read is None or function is None or may_read(function):
+                items.append(item)
     items.sort(key=lambda i: i.at, reverse=True)
     return items[:limit]
+
+
+async def record_export(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    branch_ids: set[int] | None,
+    segment_id: int | None = None,
+    where: ColumnElement | None = None,
+) -> int:
+    """Audit one export of customers' personal data: who, which branches or segment, how many
+    rows. Returns the row count. Not idempotent: every export is one event."""
+    rows = await repository.export_count(session, branch_ids=branch_ids, where=where)
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.export",
+        entity_type="customer_export",
+        entity_id=f"segment-{segment_id}" if segment_id else "all",
+        after={
+            "rows": rows,
+            "segment_id": segment_id,
+            "branch_ids": "all" if branch_ids is None else sorted(branch_ids),
+        },
+    )
+    return rows

@@ -8,8 +8,6 @@ of a single-use code (`status = 'available'`). Every writer takes the audit chai
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 from datetime import datetime, timedelta
 
@@ -48,6 +46,7 @@ from backroom.promotions.models import (
 from backroom.promotions.schemas import PromotionCreate, PromotionStats, PromotionUpdate
 from backroom.segments.models import Segment
 from backroom.segments.service import segment_contains
+from backroom.spreadsheet import csv_line
 
 # Above these a promotion needs a manager's approval before it goes live.
 APPROVAL_PERCENT_BP = 3000  # more than 30 % off
@@ -524,13 +523,10 @@ async def export_codes(session: AsyncSession, *, actor: Actor, promotion_id: int
         .where(PromotionCode.promotion_id == promotion_id)
         .order_by(PromotionCode.id)
     )
-    buf = io.StringIO()
-    out = csv.writer(buf)
-    out.writerow(["code", "status", "expires_at", "order_id"])
-    n = 0
+    lines = [csv_line(["code", "status", "expires_at", "order_id"])]
     for code, status, expires, order_id in rows:
-        out.writerow([code, status, expires.isoformat() if expires else "", order_id or ""])
-        n += 1
+        lines.append(csv_line([code, status, expires.isoformat() if expires else "", order_id or ""]))
+    n = len(lines) - 1
     await audit.lock_chain(session)
     await audit.record(
         session,
@@ -541,7 +537,7 @@ async def export_codes(session: AsyncSession, *, actor: Actor, promotion_id: int
         branch_id=promo.branch_id,
         after={"rows": n},
     )
-    return buf.getvalue()
+    return "".join(lines)
 
 
 async def shared_code(session: AsyncSession, promotion_id: int) -> str | None:

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from backroom.money import exponent
 from backroom.reports.catalog import Unit
 from backroom.reports.schemas import Figure, ReportRead
+from backroom.spreadsheet import safe_text
 
 Format = Literal["csv", "xlsx", "pdf"]
 MEDIA_TYPES = {
@@ -24,8 +25,6 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
-# A cell a spreadsheet would run as a formula (CSV/formula injection, OWASP).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -33,11 +32,6 @@ class Rendered:
     content: bytes
     media_type: str
     filename: str
-
-
-def safe_text(value: str) -> str:
-    """Neutralise text a spreadsheet would evaluate: a leading ' makes it plain text."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def filename(report: ReportRead, fmt: str) -> str:

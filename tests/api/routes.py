@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 # FastAPI's own pages (the API docs) and the static mount are not Backroom routes.
-FRAMEWORK_PATHS = {"/api/docs", "/api/openapi.json", "/docs/oauth2-redirect", "/static"}
+FRAMEWORK_PATHS = {
+    "/api/docs",
+    "/api/redoc",
+    "/api/docs-assets",
+    "/api/openapi.json",
+    "/docs/oauth2-redirect",
+    "/static",
+}
 
 
 @dataclass

@@ -120,7 +120,8 @@ async def test_repair_walked_by_agent_warehouse_technician_and_customer_link(
         page = await anon.get(path)
         assert page.status_code == 200 and "42.00 USD" in page.text and "Approve the repair" in page.text
         assert (await anon.get(path[:-3] + "xyz")).status_code == 404
-        r = await anon.post(path, data={"answer": "approve"})
+        assert (await anon.post(path, data={"answer": "approve"})).status_code == 403  # no page token
+        r = await anon.post(path, data={"answer": "approve", "csrf_token": anon.cookies.get("backroom_form")})
         assert r.status_code == 303
 
         async def repairing():
@@ -292,14 +293,15 @@ async def test_customer_asks_for_a_return_from_the_storefront_order_page(
     assert f"/shop/orders/{order.token}/aftersales" in page.text
     form = await shopper.get(f"/shop/orders/{order.token}/aftersales")
     assert form.status_code == 200 and product.name in form.text
+    sid = shopper.cookies.get("shop_sid")
     r = await shopper.post(
         f"/shop/orders/{order.token}/aftersales",
-        data={"order_line_id": str(line.id), "kind": "refund", "reason": ""},
+        data={"order_line_id": str(line.id), "kind": "refund", "reason": "", "csrf_token": sid},
     )
     assert r.status_code == 422 and "tell us what is wrong" in r.text
     r = await shopper.post(
         f"/shop/orders/{order.token}/aftersales",
-        data={"order_line_id": str(line.id), "kind": "refund", "reason": "Too small"},
+        data={"order_line_id": str(line.id), "kind": "refund", "reason": "Too small", "csrf_token": sid},
     )
     assert r.status_code == 303
     async with db.read_sessionmaker() as s:

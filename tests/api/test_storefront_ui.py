@@ -91,7 +91,12 @@ async def test_three_d_secure_on_the_storefront(dev_env, sqlite_db, commerce_set
         shop = client_for(app)
         status_url = await buy(shop, p1.id, "pm_card_threeDSecure2Required")
         await wait_text(shop, status_url, "Complete authentication")
-        r = await shop.post(f"{status_url}/authenticate", data={"result": "succeed"})
+        forged = await client_for(app).post(f"{status_url}/authenticate", data={"result": "fail"})
+        assert forged.status_code == 403  # a form from another site: no token, nothing happens
+        r = await shop.post(
+            f"{status_url}/authenticate",
+            data={"result": "succeed", "csrf_token": shop.cookies.get("shop_sid")},
+        )
         assert r.status_code == 303
         await wait_text(shop, status_url, "Being prepared")
         other = client_for(app)

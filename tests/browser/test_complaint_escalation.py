@@ -9,6 +9,7 @@ import uvicorn
 from playwright.async_api import async_playwright
 
 from backroom.complaints.models import Complaint
+from tests.browser.support import ARGS, CHROMIUM
 from tests.helpers import (
     PASSWORD,
     create_customer,
@@ -20,16 +21,6 @@ from tests.helpers import (
     uniq,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 INBOX = "/inbox"
 
 

@@ -11,18 +11,8 @@ import uvicorn
 from playwright.async_api import async_playwright
 
 from backroom.seed import DEMO_PASSWORD, seed_demo
+from tests.browser.support import ARGS, CHROMIUM
 from tests.helpers import free_port, make_app
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.mark.browser

@@ -9,18 +9,10 @@ import pytest
 import uvicorn
 
 from tests.api.test_checkout import running
+from tests.browser.support import ARGS
 from tests.helpers import PASSWORD, create_user, free_port, make_shop
 
 pytestmark = pytest.mark.browser
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 async def test_buy_then_ship_in_the_browser(dev_env, sqlite_db, commerce_settings, task_queue):

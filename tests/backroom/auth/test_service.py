@@ -53,8 +53,7 @@ async def test_sessions_resolve_until_ended(db):
             username=user.username,
             password=PASSWORD,
             address="203.0.113.9",
-            max_failures=5,
-            window_seconds=60,
+            throttle=auth.Throttle(window_seconds=60),
         )
         token, _ = await auth.start_session(s, user=authed, hours=1, address="203.0.113.9")
     async with db.read_sessionmaker() as s:
@@ -76,8 +75,7 @@ async def test_wrong_password_is_refused_without_saying_which_part(db):
                 username=user.username,
                 password="not-it-at-all",
                 address="203.0.113.10",
-                max_failures=5,
-                window_seconds=60,
+                throttle=auth.Throttle(window_seconds=60),
             )
         with pytest.raises(Unauthorized, match="Wrong user name or password"):
             await auth.authenticate(
@@ -85,7 +83,6 @@ async def test_wrong_password_is_refused_without_saying_which_part(db):
                 username=uniq("nobody"),
                 password=PASSWORD,
                 address="203.0.113.10",
-                max_failures=5,
-                window_seconds=60,
+                throttle=auth.Throttle(window_seconds=60),
             )
         assert await s.scalar(select(User.id).where(User.username == user.username)) == user.id

@@ -120,9 +120,11 @@ async def test_the_subscriber_gets_the_file_attached_with_live_and_unsubscribe_l
         assert page.status_code == 200 and "Unsubscribe" in page.text
         async with db.read_sessionmaker() as s:
             assert (await s.get(ReportSubscription, sub.id)).status == "active"
-        done_page = await c.post(link)
+        assert (await c.post(link)).status_code == 403  # a form without the page's token
+        token = {"csrf_token": c.cookies.get("backroom_form")}
+        done_page = await c.post(link, data=token)
         assert done_page.status_code == 200 and "no more" in done_page.text
-        forged = await c.post(link[:-3] + "xyz")
+        forged = await c.post(link[:-3] + "xyz", data=token)
         assert forged.status_code == 422 and "not valid" in forged.text
     async with db.read_sessionmaker() as s:
         assert (await s.get(ReportSubscription, sub.id)).status == "unsubscribed"

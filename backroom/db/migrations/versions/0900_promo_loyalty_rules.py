@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0900"
-down_revision = "0870"
+down_revision = "0880"
 branch_labels = None
 depends_on = None
 

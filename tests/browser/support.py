@@ -1,0 +1,74 @@
+"""Shared pieces of the browser tests: Chromium's flags, the app on a free port, signing in."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+
+import uvicorn
+
+from tests.helpers import PASSWORD, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@asynccontextmanager
+async def serving(app):
+    """Run `app` on uvicorn at 127.0.0.1 on a free port; yields the base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def chromium():
+    """A headless Chromium (Debian's) driven by Playwright."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def offline_page(browser):
+    """A page in a fresh context that can reach only this machine (no CDN, no internet)."""
+    context = await browser.new_context()
+
+    async def only_local(route):
+        host = route.request.url.split("/")[2]
+        if host.startswith(("127.0.0.1", "localhost")) or route.request.url.startswith(("data:", "blob:")):
+            await route.continue_()
+        else:
+            await route.abort()
+
+    await context.route("**/*", only_local)
+    page = await context.new_page()
+    page.set_default_timeout(15000)
+    return page
+
+
+async def sign_in(page, base: str, username: str, password: str = PASSWORD) -> None:
+    await page.goto(f"{base}/login")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", password)
+    await page.click("main form button[type=submit]")
+    await page.wait_for_url(f"{base}/")
