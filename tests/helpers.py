@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import re
 import socket
+import string
 import uuid
 from contextlib import asynccontextmanager, suppress
+from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy import select, update
 from temporalio.service import RPCError
 
 from api.app import create_app
@@ -19,13 +24,22 @@ from backroom.auth.models import User
 from backroom.branches.models import Branch
 from backroom.branches.service import ensure_branch
 from backroom.catalog import service as catalog
+from backroom.catalog.models import Product
 from backroom.catalog.schemas import ProductCreate
 from backroom.customers.models import Customer
+from backroom.db.base import utcnow
+from backroom.loyalty import service as loyalty
+from backroom.loyalty.models import LoyaltyProgram
+from backroom.loyalty.schemas import ProgramCreate, TierIn
 from backroom.orders import service as orders
 from backroom.orders.schemas import CheckoutRequest
 from backroom.payments.stripe_gateway import StripeGateway
+from backroom.promotions import service as promotions
+from backroom.promotions.schemas import PromotionCreate
 from backroom.shipping.local_carrier import LocalCarrier
 from backroom.starts.service import Outbox
+from backroom.warranty import service as warranty
+from backroom.warranty.schemas import WarrantyCreate
 from worker.registry import Deps, build_worker
 
 TEST_ACTOR = Actor.system("test")
@@ -350,3 +364,254 @@ async def pending_approval(session, branch_id: int, *, roles: str = "finance"):
     session.add(row)
     await session.flush()
     return row
+
+
+# --- warranty and after-sales: a warranted product, a delivered order ---
+async def warranted_product(session, *, months=12, price=49900, kind="goods", stock_branch=None, stock=0):
+    p = await catalog.create_product(
+        session,
+        actor=TEST_ACTOR,
+        data=ProductCreate(
+            sku=uniq("W-"), name=f"Drill {uniq()}", category="tools", price_minor=price, weight_g=900
+        ),
+    )
+    await session.execute(update(Product).where(Product.id == p.id).values(warranty_months=months, kind=kind))
+    await session.refresh(p)
+    if stock_branch is not None and stock:
+        await catalog.adjust_stock(
+            session, actor=TEST_ACTOR, product_id=p.id, branch_id=stock_branch.id, delta=stock, reason="test"
+        )
+    return p
+
+
+async def registered(
+    session,
+    *,
+    left: timedelta,
+    now: datetime | None = None,
+    months=12,
+    consent=True,
+    serial=None,
+    branch=None,
+):
+    """(branch, customer, product, warranty) registered by hand, ending `left` after `now` (the
+    time-skipping server's clock runs ahead of the wall clock, so tests pass its time)."""
+    branch = branch or await create_branch(session)
+    customer = await create_customer(session, branch=branch, consent_email=consent)
+    product = await warranted_product(session, months=months)
+    w = await warranty.register_manual(
+        session,
+        actor=TEST_ACTOR,
+        data=WarrantyCreate(
+            customer_id=customer.id,
+            product_id=product.id,
+            serial=serial or uniq("SN"),
+            purchased_at=utcnow() - timedelta(days=1),
+            proof="receipt 42",
+        ),
+    )
+    w.expires_at = (now or utcnow()) + left
+    w.starts_at = w.purchased_at = w.expires_at - timedelta(days=30 * months)
+    await session.flush()
+    return branch, customer, product, w
+
+
+async def paid_delivered_order(db, settings, gateway, *, price=49900, months=12, qty=1):
+    """A branch, a customer, a warranted product and an order of it, paid on localstripe and
+    delivered (which registered its warranties). Returns (branch, customer, product, order, line)."""
+    from backroom.orders import service as orders
+    from tests.helpers import place
+
+    async with db.sessionmaker.begin() as s:
+        branch = await create_branch(s)
+        customer = await create_customer(s, branch=branch, consent_email=True)
+        product = await warranted_product(s, months=months, price=price, stock_branch=branch, stock=5)
+    order = await place(db, branch, [(product.id, qty)])
+    auth = await gateway.authorize(order.total_minor, "USD", "pm_card_visa", uniq("auth-"))
+    captured = await gateway.capture(auth.intent_id, None, uniq("cap-"))
+    async with db.sessionmaker.begin() as s:
+        o = await orders.get_order(s, order.id)
+        o.customer_id, o.payment_intent_id, o.captured_minor = (
+            customer.id,
+            auth.intent_id,
+            captured.captured_minor,
+        )
+        await orders.set_status(
+            s, actor=TEST_ACTOR, order_id=o.id, status="delivered", message="Delivered.", key=uniq("dlv-")
+        )
+        line = (await orders.lines_of(s, o.id))[0]
+    return branch, customer, product, o, line
+
+
+# --- faults: a TCP proxy in front of Temporal that can be cut ---
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to `target`. `cut()` drops every connection and refuses new
+    ones, as a Temporal server killed with -9 would; `restore()` listens again on the same port."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.rsplit(":", 1)
+        self.target = (host, int(port))
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> TcpProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._open |= {writer, up_writer}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+        self._open.discard(writer)
+
+    async def cut(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for w in list(self._open):
+            w.transport.abort()
+        self._open.clear()
+        if server is not None:
+            await server.wait_closed()
+
+    async def restore(self) -> None:
+        await self.start()
+
+
+# --- loyalty and segments: a program in a currency of its own ---
+TIERS = [
+    TierIn(name="Bronze", min_spend_minor=0, multiplier_percent=100),
+    TierIn(name="Silver", min_spend_minor=50_000, multiplier_percent=125, perks="Free shipping"),
+    TierIn(name="Gold", min_spend_minor=200_000, multiplier_percent=150, perks="Early access"),
+]
+
+
+async def fresh_currency(session) -> str:
+    used = set((await session.scalars(select(LoyaltyProgram.currency))).all()) | {"USD", "EUR", "GBP", "JPY"}
+    while True:
+        code = "".join(random.choices(string.ascii_uppercase, k=3))
+        if code not in used:
+            return code
+
+
+async def make_program(session, **kw) -> LoyaltyProgram:
+    data = ProgramCreate(
+        name=kw.pop("name", "Test rewards"),
+        currency=kw.pop("currency", None) or await fresh_currency(session),
+        tiers=kw.pop("tiers", TIERS),
+        **kw,
+    )
+    program = await loyalty.create_program(session, actor=TEST_ACTOR, data=data)
+    await loyalty.activate_program(session, actor=TEST_ACTOR, program_id=program.id)
+    return program
+
+
+async def make_member(session, program, *, branch=None, consent_email=True, **kw):
+    branch = branch or await create_branch(session)
+    customer = await create_customer(
+        session, branch=branch, currency=program.currency, consent_email=consent_email, **kw
+    )
+    member = await loyalty.enrol(session, actor=TEST_ACTOR, customer_id=customer.id, consent=True)
+    return customer, member
+
+
+async def add_order(
+    session, customer, *, total_minor: int, placed_at, status: str = "delivered", currency="USD", product=None
+):
+    """An order row as the order workflow leaves it (for segment and RFM tests: no stock, no
+    payment gateway involved)."""
+    from backroom.orders.models import Order
+    from tests.helpers import uniq
+
+    order = Order(
+        token=uniq("tok"),
+        idempotency_key=uniq("idem"),
+        request_hash="x" * 64,
+        customer_id=customer.id,
+        email=customer.email or "x@example.com",
+        ship_name=customer.name,
+        ship_line1="1 Main St",
+        ship_city="Town",
+        ship_postcode="1000",
+        ship_country="US",
+        status=status,
+        currency=currency,
+        subtotal_minor=total_minor,
+        total_minor=total_minor,
+        payment_method="pm_card_visa",
+        placed_at=placed_at,
+        branch_id=customer.home_branch_id,
+    )
+    session.add(order)
+    await session.flush()
+    if product is not None:  # one line of that product worth the whole order
+        from backroom.orders.models import OrderLine
+
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                product_id=product.id,
+                sku=product.sku,
+                name=product.name,
+                qty=1,
+                unit_price_minor=total_minor,
+                line_total_minor=total_minor,
+                fulfil_branch_id=customer.home_branch_id,
+            )
+        )
+        await session.flush()
+    return order
+
+
+# --- promotions and cart recovery: promotions with a code, orders with codes ---
+async def make_promotion(session, branch, *, submit=True, **terms):
+    """A promotion owned by `branch` with a fresh shared code (unless code_mode says otherwise),
+    submitted (live at once when low-risk)."""
+    terms.setdefault("name", uniq("Promo "))
+    terms.setdefault("kind", "percentage")
+    if terms["kind"] == "percentage":
+        terms.setdefault("percent_bp", 1000)
+    terms.setdefault("usage_limit", 100)
+    if terms.get("code_mode", "shared") == "shared":
+        terms.setdefault("code", uniq("SAVE").upper())
+    promo = await promotions.create_promotion(
+        session, actor=TEST_ACTOR, data=PromotionCreate(**terms), branch_id=branch.id, currency="USD"
+    )
+    if submit:
+        await promotions.submit(session, actor=TEST_ACTOR, promotion_id=promo.id)
+    return promo
+
+
+async def place_with(session, branch, items, *, codes=(), email=None, customer_id=None, channel="storefront"):
+    body = checkout_body(email=email or f"{uniq('b')}@example.com")
+    return await orders.place_order(
+        session,
+        actor=TEST_ACTOR,
+        cart_id=None,
+        branch_id=branch.id,
+        items=items,
+        body=body,
+        idempotency_key=uniq("idem-"),
+        fingerprint=orders.request_hash(0, body),
+        currency="USD",
+        customer_id=customer_id,
+        codes=list(codes),
+        channel=channel,
+    )

@@ -15,7 +15,6 @@ from backroom.aftersales.models import RmaCase
 from backroom.audit.models import AuditEvent
 from backroom.db.base import utcnow
 from backroom.notifications.models import Notification
-from tests.aftersales_support import warranted_product
 from tests.helpers import (
     browser_client,
     client_for,
@@ -25,6 +24,7 @@ from tests.helpers import (
     staff,
     token_client,
     uniq,
+    warranted_product,
 )
 from worker.registry import Deps, build_worker
 
@@ -281,7 +281,7 @@ async def test_customer_asks_for_a_return_from_the_storefront_order_page(
     sqlite_db, commerce_settings, dev_env, task_queue
 ):
     from backroom.payments.stripe_gateway import StripeGateway
-    from tests.aftersales_support import paid_delivered_order
+    from tests.helpers import paid_delivered_order
 
     db, settings = sqlite_db, commerce_settings
     settings.task_queue = task_queue
@@ -338,7 +338,7 @@ async def test_page_steps_refuse_bad_input_in_words(sqlite_db, settings, dev_env
 async def test_serial_recorded_later_on_the_warranty_page(sqlite_db, settings, dev_env, task_queue):
     db = sqlite_db
     people, _customer, _p, app, _c = await _setup(db, settings, dev_env, task_queue)
-    from tests.aftersales_support import registered
+    from tests.helpers import registered
 
     async with db.sessionmaker.begin() as s:
         *_, w = await registered(s, left=timedelta(days=200), branch=people["branch"])
@@ -364,7 +364,7 @@ async def test_serial_recorded_later_on_the_warranty_page(sqlite_db, settings, d
 async def test_case_page_shows_the_covering_warranty(sqlite_db, settings, dev_env, task_queue):
     db = sqlite_db
     people, _customer, _p, app, c = await _setup(db, settings, dev_env, task_queue)
-    from tests.aftersales_support import registered
+    from tests.helpers import registered
 
     async with db.sessionmaker.begin() as s:
         _b, owner, _product, w = await registered(s, left=timedelta(days=20), branch=people["branch"])

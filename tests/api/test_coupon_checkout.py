@@ -11,8 +11,7 @@ from sqlalchemy import select
 from backroom.promotions import service as promotions
 from backroom.promotions.models import Redemption
 from tests.api.test_checkout import BODY, running, wait_for
-from tests.helpers import create_user, make_shop, open_cart, token_client, uniq
-from tests.promotions_support import make_promotion
+from tests.helpers import create_user, make_promotion, make_shop, open_cart, token_client, uniq
 
 
 async def _redemption(db, order_id: int, status: str) -> Redemption:

@@ -13,8 +13,8 @@ from backroom.carts.models import CartLine
 from backroom.orders.models import Order
 from backroom.starts.models import WorkflowSignal
 from tests.api.test_checkout import BODY, capturable_event, running, stripe_signature
-from tests.faults_support import TcpProxy
 from tests.helpers import (
+    TcpProxy,
     adapters,
     client_for,
     create_user,

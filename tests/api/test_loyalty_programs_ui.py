@@ -8,8 +8,7 @@ from sqlalchemy import select
 
 from backroom.loyalty import service as loyalty
 from backroom.loyalty.models import LoyaltyProgram
-from tests.helpers import browser_client, create_branch, create_user, make_app, uniq
-from tests.loyalty_support import fresh_currency
+from tests.helpers import browser_client, create_branch, create_user, fresh_currency, make_app, uniq
 
 
 async def test_programs_are_created_activated_and_changed_on_the_page(sqlite_db, settings):

@@ -6,8 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from backroom.db.base import utcnow
-from tests.helpers import create_branch, create_customer, create_user, make_app, token_client, uniq
-from tests.loyalty_support import TIERS, add_order, fresh_currency
+from tests.helpers import (
+    TIERS,
+    add_order,
+    create_branch,
+    create_customer,
+    create_user,
+    fresh_currency,
+    make_app,
+    token_client,
+    uniq,
+)
 
 
 async def _world(db):

@@ -6,15 +6,16 @@ from __future__ import annotations
 from backroom.loyalty import service as loyalty
 from tests.helpers import (
     TEST_ACTOR,
+    TIERS,
     browser_client,
     client_for,
     create_branch,
     create_customer,
     create_user,
+    fresh_currency,
     make_app,
     uniq,
 )
-from tests.loyalty_support import TIERS, fresh_currency
 
 
 async def test_card_enrol_adjust_and_segment_builder(sqlite_db, settings):
@@ -84,7 +85,7 @@ async def test_storefront_order_page_shows_the_points_of_the_order_email(fresh_d
     """The shop has no customer sign-in: the order page shows the balance of the customer with
     the order's e-mail (redemption is at the staff cart / API with POINTS)."""
     from backroom.db.base import utcnow
-    from tests.loyalty_support import add_order, make_member, make_program
+    from tests.helpers import add_order, make_member, make_program
 
     db = fresh_db
     async with db.sessionmaker.begin() as s:

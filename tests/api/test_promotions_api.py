@@ -20,11 +20,11 @@ from tests.helpers import (
     create_customer,
     create_user,
     make_app,
+    make_promotion,
     make_shop,
     token_client,
     uniq,
 )
-from tests.promotions_support import make_promotion
 
 
 @pytest.fixture

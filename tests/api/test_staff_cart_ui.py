@@ -10,8 +10,15 @@ from backroom.promotions import service as promotions
 from backroom.segments import service as segments
 from backroom.segments.schemas import Group, SegmentCreate
 from tests.api.test_checkout import running
-from tests.helpers import TEST_ACTOR, browser_client, create_customer, create_user, make_shop, uniq
-from tests.promotions_support import make_promotion
+from tests.helpers import (
+    TEST_ACTOR,
+    browser_client,
+    create_customer,
+    create_user,
+    make_promotion,
+    make_shop,
+    uniq,
+)
 
 
 def flash(resp) -> str:

@@ -14,8 +14,7 @@ from backroom.complaints.models import Complaint
 from backroom.complaints.reports import LOGGED, RESOLVED
 from backroom.notifications.models import Notification
 from backroom.warranty.models import WarrantyEvent
-from tests.aftersales_support import registered
-from tests.helpers import TEST_ACTOR, uniq
+from tests.helpers import TEST_ACTOR, registered, uniq
 
 
 async def test_a_notice_is_queued_and_noted_on_the_timeline_under_one_key(db):

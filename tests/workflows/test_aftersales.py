@@ -25,7 +25,6 @@ from backroom.notifications.models import Notification
 from backroom.orders import service as orders
 from backroom.orders.models import Order, PaymentEntry
 from backroom.starts.models import WorkflowStart
-from tests.aftersales_support import paid_delivered_order, warranted_product
 from tests.conftest import binary
 from tests.helpers import (
     TEST_ACTOR,
@@ -35,7 +34,9 @@ from tests.helpers import (
     create_customer,
     create_user,
     eventually,
+    paid_delivered_order,
     uniq,
+    warranted_product,
 )
 from worker.registry import Deps, build_worker
 from workflows.aftersales import RmaCaseWorkflow

@@ -25,8 +25,16 @@ from backroom.promotions import service as promotions
 from backroom.recovery import service as recovery
 from backroom.recovery.models import CartRecovery, CartReminder
 from backroom.recovery.schemas import ReminderSettingsIn
-from tests.helpers import TEST_ACTOR, checkout_body, client_for, create_customer, make_app, make_shop, uniq
-from tests.promotions_support import make_promotion
+from tests.helpers import (
+    TEST_ACTOR,
+    checkout_body,
+    client_for,
+    create_customer,
+    make_app,
+    make_promotion,
+    make_shop,
+    uniq,
+)
 from worker.registry import Deps, build_worker
 
 HISTORIES = Path(__file__).parent / "histories"

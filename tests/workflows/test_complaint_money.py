@@ -18,7 +18,6 @@ from backroom.credit.models import CreditEntry
 from backroom.orders import service as orders
 from backroom.orders.models import PaymentEntry
 from backroom.starts.models import WorkflowSignal
-from tests.aftersales_support import paid_delivered_order
 from tests.helpers import (
     TEST_ACTOR,
     CrashOnce,
@@ -27,6 +26,7 @@ from tests.helpers import (
     create_customer,
     decide_as,
     eventually,
+    paid_delivered_order,
     staff,
     uniq,
 )

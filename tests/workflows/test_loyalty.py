@@ -28,8 +28,16 @@ from backroom.segments import service as segments
 from backroom.segments.models import CustomerRfm, SegmentMembership
 from backroom.segments.schemas import Group, SegmentCreate
 from policies import load_enforcer
-from tests.helpers import TEST_ACTOR, create_branch, create_user, make_shop, uniq
-from tests.loyalty_support import add_order, make_member, make_program
+from tests.helpers import (
+    TEST_ACTOR,
+    add_order,
+    create_branch,
+    create_user,
+    make_member,
+    make_program,
+    make_shop,
+    uniq,
+)
 from worker.registry import Deps, build_worker
 from workflows.loyalty import (
     LoyaltyAdjustmentWorkflow,

@@ -11,8 +11,7 @@ from backroom.loyalty import service as loyalty
 from backroom.loyalty.flow import NightlyInput
 from backroom.segments import service as segments
 from backroom.segments.schemas import Group, SegmentCreate
-from tests.helpers import TEST_ACTOR, create_branch, create_customer, uniq
-from tests.loyalty_support import make_program
+from tests.helpers import TEST_ACTOR, create_branch, create_customer, make_program, uniq
 from worker.registry import Deps, build_worker
 from workflows.loyalty import LoyaltyNightlyWorkflow
 

@@ -14,9 +14,8 @@ from backroom.notifications.models import Notification
 from backroom.warranty import service as warranty
 from backroom.warranty.flow import WarrantyChange
 from backroom.warranty.models import Warranty, WarrantyEvent
-from tests.aftersales_support import registered
 from tests.conftest import binary
-from tests.helpers import eventually, running_worker, uniq
+from tests.helpers import eventually, registered, running_worker, uniq
 from workflows.warranty import WarrantyWorkflow
 
 

@@ -10,8 +10,7 @@ from backroom.aftersales import service as aftersales
 from backroom.aftersales.schemas import CaseCreate
 from backroom.db.base import utcnow
 from backroom.reports import service as reports
-from tests.aftersales_support import registered, warranted_product
-from tests.helpers import TEST_ACTOR
+from tests.helpers import TEST_ACTOR, registered, warranted_product
 
 
 def line(report, name):

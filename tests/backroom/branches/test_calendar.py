@@ -13,7 +13,6 @@ from backroom.audit.models import AuditEvent
 from backroom.branches import service as branches
 from backroom.complaints import service as complaints
 from backroom.db.base import utcnow
-from tests.aftersales_support import warranted_product
 from tests.helpers import (
     TEST_ACTOR,
     browser_client,
@@ -22,6 +21,7 @@ from tests.helpers import (
     create_user,
     make_app,
     token_client,
+    warranted_product,
 )
 
 SLA = {"high": (60, 240)}

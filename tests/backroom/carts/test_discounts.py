@@ -10,8 +10,7 @@ from backroom.carts.discounts import Basket, Offer
 from backroom.carts.pricing import DiscountLine
 from backroom.orders import service as orders
 from backroom.promotions import service as promotions
-from tests.helpers import make_shop
-from tests.promotions_support import make_promotion
+from tests.helpers import make_promotion, make_shop
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from backroom.loyalty import ledger
 from backroom.loyalty.errors import NotEnoughPoints
 from backroom.loyalty.models import EntryKind, LoyaltyEntry
-from tests.loyalty_support import make_member, make_program
+from tests.helpers import make_member, make_program
 
 EXPIRY_DAYS = 10
 ORDERS = 4

@@ -10,9 +10,7 @@ from backroom.loyalty import ledger
 from backroom.loyalty import service as loyalty
 from backroom.orders import service as orders
 from backroom.orders.models import Order
-from tests.helpers import TEST_ACTOR, make_shop
-from tests.loyalty_support import make_member, make_program
-from tests.promotions_support import place_with
+from tests.helpers import TEST_ACTOR, make_member, make_program, make_shop, place_with
 
 pytestmark = pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
 

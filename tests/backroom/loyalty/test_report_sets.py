@@ -10,8 +10,15 @@ from backroom.loyalty import service as loyalty
 from backroom.reports import service
 from backroom.segments import service as segments
 from backroom.segments.schemas import Group, SegmentCreate
-from tests.helpers import TEST_ACTOR, create_branch, create_customer, uniq
-from tests.loyalty_support import add_order, make_member, make_program
+from tests.helpers import (
+    TEST_ACTOR,
+    add_order,
+    create_branch,
+    create_customer,
+    make_member,
+    make_program,
+    uniq,
+)
 
 
 def line(report, name):

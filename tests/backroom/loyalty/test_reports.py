@@ -9,8 +9,7 @@ from backroom.loyalty.models import EntryKind
 from backroom.reports import service
 from backroom.segments import service as segments
 from backroom.segments.schemas import Group, SegmentCreate
-from tests.helpers import TEST_ACTOR, create_branch, create_customer, uniq
-from tests.loyalty_support import make_member, make_program
+from tests.helpers import TEST_ACTOR, create_branch, create_customer, make_member, make_program, uniq
 
 DAY = date(2026, 11, 10)
 NOON = datetime(2026, 11, 10, 12, tzinfo=UTC)

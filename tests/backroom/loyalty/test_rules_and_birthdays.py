@@ -16,8 +16,7 @@ from backroom.loyalty.schemas import ProgramUpdate
 from backroom.notifications.models import Notification
 from backroom.segments import service as segments
 from backroom.segments.schemas import Group, SegmentCreate
-from tests.helpers import TEST_ACTOR, create_branch, create_customer, uniq
-from tests.loyalty_support import make_program
+from tests.helpers import TEST_ACTOR, create_branch, create_customer, make_program, uniq
 
 pytestmark = pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
 

@@ -24,9 +24,7 @@ from backroom.orders import service as orders
 from backroom.orders.models import Order
 from backroom.settings import Settings
 from backroom.starts.models import WorkflowStart
-from tests.helpers import TEST_ACTOR, create_customer, make_shop
-from tests.loyalty_support import make_member, make_program
-from tests.promotions_support import place_with
+from tests.helpers import TEST_ACTOR, create_customer, make_member, make_program, make_shop, place_with
 
 pytestmark = pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
 

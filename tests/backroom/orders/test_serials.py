@@ -10,8 +10,7 @@ from sqlalchemy import select
 from backroom.errors import InvalidInput
 from backroom.orders import parcels
 from backroom.orders.models import OrderLine, Parcel, UnitSerial
-from tests.aftersales_support import warranted_product
-from tests.helpers import TEST_ACTOR, create_branch, place
+from tests.helpers import TEST_ACTOR, create_branch, place, warranted_product
 
 
 async def _picked(db, product, branch, qty=1):

@@ -14,8 +14,7 @@ from backroom.orders.models import Order
 from backroom.promotions import service as promotions
 from backroom.promotions.errors import PromotionUsedUp
 from backroom.promotions.models import Redemption
-from tests.helpers import make_shop
-from tests.promotions_support import make_promotion, place_with
+from tests.helpers import make_promotion, make_shop, place_with
 
 
 @pytest.mark.parametrize("fresh_db", ["postgres"], indirect=True)

@@ -8,8 +8,7 @@ from backroom.orders import service as orders
 from backroom.promotions import service as promotions
 from backroom.recovery.models import CartRecovery, CartReminder
 from backroom.reports import service as reports
-from tests.helpers import TEST_ACTOR, make_shop
-from tests.promotions_support import make_promotion, place_with
+from tests.helpers import TEST_ACTOR, make_promotion, make_shop, place_with
 
 
 def line(report, name):

@@ -12,8 +12,7 @@ from backroom.promotions.schemas import PromotionUpdate
 from backroom.segments import service as segments
 from backroom.segments.schemas import Group, SegmentCreate
 from tests.backroom.promotions.test_service import _quote
-from tests.helpers import TEST_ACTOR, create_customer, make_shop, uniq
-from tests.promotions_support import make_promotion, place_with
+from tests.helpers import TEST_ACTOR, create_customer, make_promotion, make_shop, place_with, uniq
 
 
 async def _vip_segment(s, tag: str):

@@ -19,8 +19,7 @@ from backroom.promotions.errors import CodeTaken, PromotionWrongState
 from backroom.promotions.models import Promotion, PromotionCode, Redemption
 from backroom.promotions.schemas import PromotionUpdate
 from backroom.starts.models import WorkflowStart
-from tests.helpers import TEST_ACTOR, make_shop
-from tests.promotions_support import make_promotion, place_with
+from tests.helpers import TEST_ACTOR, make_promotion, make_shop, place_with
 
 
 async def _quote(s, branch, items, codes, **kw):

@@ -16,8 +16,7 @@ from backroom.segments.errors import SegmentNameTaken
 from backroom.segments.models import CustomerRfm
 from backroom.segments.schemas import Group, SegmentCreate
 from backroom.starts.models import WorkflowStart
-from tests.helpers import TEST_ACTOR, create_branch, create_customer
-from tests.loyalty_support import add_order
+from tests.helpers import TEST_ACTOR, add_order, create_branch, create_customer
 
 BOTH = pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
 

@@ -15,8 +15,7 @@ from backroom.starts.models import WorkflowSignal, WorkflowStart
 from backroom.warranty import service as warranty
 from backroom.warranty.models import Warranty
 from backroom.warranty.schemas import WarrantyCreate
-from tests.aftersales_support import registered, warranted_product
-from tests.helpers import TEST_ACTOR, create_branch, create_customer, place
+from tests.helpers import TEST_ACTOR, create_branch, create_customer, place, registered, warranted_product
 
 
 def test_add_months_clamps_to_the_month_end():
