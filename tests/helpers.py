@@ -279,3 +279,26 @@ async def open_cart(client, db, branch) -> dict:
     r = await client.post("/api/v1/carts", json={"branch_id": branch.id, "customer_id": customer.id})
     assert r.status_code == 201, r.text
     return r.json()
+
+
+# --- approvals: the signed-in principal of a user, and a workflow's inbox row ---
+async def principal_of(db, user):
+    """The user's Principal as the edge builds it (grants from the database)."""
+    from backroom.auth.service import principal_for
+    from policies import load_enforcer
+
+    async with db.read_sessionmaker() as s:
+        return await principal_for(s, user, load_enforcer())
+
+
+async def inbox_row(db, workflow_id: str, timeout: float = 20.0):
+    """The approval request a workflow opened, once its activity has written it."""
+    from sqlalchemy import select
+
+    from backroom.approvals.models import ApprovalRequest
+
+    async def check():
+        async with db.read_sessionmaker() as s:
+            return await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == workflow_id))
+
+    return await eventually(check, timeout=timeout)

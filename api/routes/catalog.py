@@ -2,8 +2,9 @@
 
 Casbin function for the catalog is "vendors": marketplace vendor management covers product
 listings, so listing/reading/creating/updating products uses ("vendors", action), and stock
-adjustments are ("vendors", "update") in the stock's branch. Vendor users only see and change
-their own vendor's products."""
+movements are ("catalog", "post") in the stock's branch; a price change is ("catalog",
+"update"), a manager's right. Vendor users only see and change their own vendor's products, and
+their new products and listing changes wait for a catalog moderator (backroom/vendors)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Session, require
+from api.deps import Session, SettingsDep, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.catalog import service as catalog
@@ -24,6 +25,7 @@ from backroom.catalog.schemas import (
     StockAdjust,
 )
 from backroom.pagination import PageRead
+from backroom.vendors import access as vendor_access
 
 router = APIRouter(prefix="/api/v1/products", tags=["catalog"])
 
@@ -39,12 +41,11 @@ async def list_products(
 
 @router.post("", status_code=201)
 async def create_product(
-    session: Session, body: ProductCreate, p: Principal = require("vendors", "create")
+    session: Session, settings: SettingsDep, body: ProductCreate, p: Principal = require("vendors", "create")
 ) -> ProductDetail:
-    """Create a product (a vendor user's products always belong to their vendor)."""
-    if p.vendor_id is not None:
-        body = body.model_copy(update={"vendor_id": p.vendor_id})
-    product = await catalog.create_product(session, actor=p.actor(), data=body)
+    """Create a product. A vendor user's product belongs to their vendor and goes on sale once a
+    moderator approves it."""
+    product = await vendor_access.new_product(session, p=p, data=body, prefix=settings.workflow_prefix)
     return await catalog.product_detail(session, product)
 
 
@@ -58,10 +59,16 @@ async def get_product(
 
 @router.patch("/{product_id}")
 async def update_product(
-    session: Session, product_id: Id, body: ProductUpdate, p: Principal = require("vendors", "update")
+    session: Session,
+    settings: SettingsDep,
+    product_id: Id,
+    body: ProductUpdate,
+    p: Principal = require("vendors", "update"),
 ) -> ProductDetail:
-    product = await catalog.update_product(
-        session, actor=p.actor(), product_id=product_id, data=body, vendor_id=p.vendor_id
+    """Change a product. A vendor user's listing changes wait for a moderator; staff need
+    ("catalog", "update") to change a price."""
+    product = await vendor_access.edit_product(
+        session, p=p, product_id=product_id, data=body, prefix=settings.workflow_prefix
     )
     return await catalog.product_detail(session, product)
 
@@ -78,10 +85,10 @@ async def archive_product(
 
 @router.post("/{product_id}/stock")
 async def adjust_stock(
-    session: Session, product_id: Id, body: StockAdjust, p: Principal = require("vendors", "update")
+    session: Session, product_id: Id, body: StockAdjust, p: Principal = require("catalog", "post")
 ) -> ProductDetail:
     """Add or remove units on hand in one branch (never below what is reserved)."""
-    p.require("vendors", "update", branch_id=body.branch_id)
+    p.require("catalog", "post", branch_id=body.branch_id)
     await catalog.adjust_stock(
         session,
         actor=p.actor(),
@@ -91,4 +98,6 @@ async def adjust_stock(
         reason=body.reason,
         vendor_id=p.vendor_id,
     )
-    return await catalog.product_detail(session, await catalog.get_product(session, product_id))
+    return await catalog.product_detail(
+        session, await catalog.get_product(session, product_id, vendor_id=p.vendor_id)
+    )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, require
+from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.audit import service as audit
@@ -15,6 +15,8 @@ from backroom.branches import service as branches
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductCreate, ProductFilter, ProductUpdate, StockAdjust
 from backroom.errors import InvalidInput
+from backroom.vendors import access as vendor_access
+from backroom.vendors.service import names as vendor_names
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Catalog", "/catalog", ("vendors", "list"), 30)]
@@ -40,16 +42,17 @@ async def new_product(request: Request, p: Principal = require("vendors", "creat
 
 
 @router.post("/catalog/new")
-async def create_product(session: Session, request: Request, p: Principal = require("vendors", "create")):
+async def create_product(
+    session: Session, settings: SettingsDep, request: Request, p: Principal = require("vendors", "create")
+):
     data, errors, raw = await parse_form(request, ProductCreate)
     if data is None:
         return render(
             request, "commerce/product_form.html", p, status=422, values=raw, errors=errors, product=None
         )
-    if p.vendor_id is not None:
-        data = data.model_copy(update={"vendor_id": p.vendor_id})
-    product = await catalog.create_product(session, actor=p.actor(), data=data)
-    return redirect(f"/catalog/{product.id}", flash="Product created.")
+    product = await vendor_access.new_product(session, p=p, data=data, prefix=settings.workflow_prefix)
+    note = " It goes on sale once a moderator approves it." if product.status == "pending" else ""
+    return redirect(f"/catalog/{product.id}", flash="Product created." + note)
 
 
 async def _product_page(
@@ -66,6 +69,7 @@ async def _product_page(
     product = await catalog.get_product(session, product_id, vendor_id=p.vendor_id)
     stock = (await catalog.stock_of(session, [product.id]))[product.id]
     trail = await audit.trail(session, entity_type="product", entity_id=product.id)
+    vendor_name = (await vendor_names(session, [product.vendor_id])).get(product.vendor_id)
     return render(
         request,
         "commerce/product.html",
@@ -78,6 +82,7 @@ async def _product_page(
         errors=errors or {},
         stock_errors=stock_errors or {},
         trail=trail,
+        vendor_name=vendor_name,
     )
 
 
@@ -90,15 +95,20 @@ async def product_page(
 
 @router.post("/catalog/{product_id}")
 async def update_product(
-    session: Session, request: Request, product_id: Id, p: Principal = require("vendors", "update")
+    session: Session,
+    settings: SettingsDep,
+    request: Request,
+    product_id: Id,
+    p: Principal = require("vendors", "update"),
 ):
     data, errors, raw = await parse_form(request, ProductUpdate)
     if data is None:
         return await _product_page(request, p, session, product_id, values=raw, errors=errors, status=422)
-    await catalog.update_product(
-        session, actor=p.actor(), product_id=product_id, data=data, vendor_id=p.vendor_id
+    await vendor_access.edit_product(
+        session, p=p, product_id=product_id, data=data, prefix=settings.workflow_prefix
     )
-    return redirect(f"/catalog/{product_id}", flash="Saved.")
+    flash = "Saved. Listing changes wait for the moderator." if p.vendor_id is not None else "Saved."
+    return redirect(f"/catalog/{product_id}", flash=flash)
 
 
 @router.post("/catalog/{product_id}/archive")
@@ -111,12 +121,12 @@ async def archive(
 
 @router.post("/catalog/{product_id}/stock")
 async def adjust(
-    session: Session, request: Request, product_id: Id, p: Principal = require("vendors", "update")
+    session: Session, request: Request, product_id: Id, p: Principal = require("catalog", "post")
 ):
     data, errors, _raw = await parse_form(request, StockAdjust)
     if data is None:
         return await _product_page(request, p, session, product_id, stock_errors=errors, status=422)
-    p.require("vendors", "update", branch_id=data.branch_id)
+    p.require("catalog", "post", branch_id=data.branch_id)
     await catalog.adjust_stock(
         session,
         actor=p.actor(),
