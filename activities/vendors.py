@@ -114,7 +114,7 @@ class VendorActivities:
                 amount,
                 currency,
                 account,
-                payouts.transfer_key(step.payout_id),
+                payouts.transfer_key(step.payout_id, account),
                 {"payout_id": str(step.payout_id)},
             )
             transfer_id = result.transfer_id

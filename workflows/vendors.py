@@ -5,7 +5,7 @@ run with one payout workflow per vendor (finance approves large ones)."""
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
@@ -128,6 +128,7 @@ class VendorPayoutRunWorkflow:
                     id=payout_workflow_id(payout.payout_id),
                     task_queue=inp.task_queue or workflow.info().task_queue,
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 )
             except WorkflowAlreadyStartedError:
                 pass  # a retried run: that payout is already on its way

@@ -87,6 +87,24 @@ def build(settings: Settings, edition: Edition) -> Schedule:
     )
 
 
+async def upsert_schedule(client: Client, sid: str, wanted: Schedule, *, run_new: bool = False) -> bool:
+    """Create the schedule `sid`, or bring an existing one up to `wanted` while keeping its state
+    (a pause set in the Temporal UI). True if it was created. Idempotent. Other functions' weekly
+    or nightly schedules (e.g. backroom/vendors/schedules.py) use this too."""
+    try:
+        await client.create_schedule(sid, wanted, trigger_immediately=run_new)
+        log.info("created schedule %s", sid)
+        return True
+    except ScheduleAlreadyRunningError:
+
+        def keep_state(current: ScheduleUpdateInput, wanted: Schedule = wanted) -> ScheduleUpdate:
+            wanted.state = current.description.schedule.state
+            return ScheduleUpdate(schedule=wanted)
+
+        await client.get_schedule_handle(sid).update(keep_state)
+        return False
+
+
 async def ensure_schedules(client: Client, settings: Settings, *, run_new: bool = False) -> list[str]:
     """Create the three report schedules, or bring existing ones up to date (keeping a pause set
     in the Temporal UI). Idempotent: never a second schedule for an id. With `run_new` a schedule
@@ -95,16 +113,6 @@ async def ensure_schedules(client: Client, settings: Settings, *, run_new: bool 
     ids = []
     for edition in Edition:
         sid = schedule_id(settings, edition)
-        wanted = build(settings, edition)
-        try:
-            await client.create_schedule(sid, wanted, trigger_immediately=run_new)
-            log.info("created schedule %s", sid)
-        except ScheduleAlreadyRunningError:
-
-            def keep_state(current: ScheduleUpdateInput, wanted: Schedule = wanted) -> ScheduleUpdate:
-                wanted.state = current.description.schedule.state
-                return ScheduleUpdate(schedule=wanted)
-
-            await client.get_schedule_handle(sid).update(keep_state)
+        await upsert_schedule(client, sid, build(settings, edition), run_new=run_new)
         ids.append(sid)
     return ids

@@ -21,6 +21,8 @@ async def new_product(
         return await service.create_product(
             session, actor=p.actor(), vendor_id=p.vendor_id, data=data, prefix=prefix
         )
+    if data.vendor_id is not None:
+        await service.get_vendor(session, data.vendor_id)  # staff listing for a vendor: it must exist
     return await catalog.create_product(session, actor=p.actor(), data=data)
 
 

@@ -4,7 +4,7 @@ payout ledger entry), then sent as a Stripe Connect transfer or a line of the ru
 entry); the ledger is never edited.
 
 Exactly once: the payout row is unique per (vendor, run); the transfer's idempotency key is
-`vendor-payout-{id}`, so a retry after a crash gets Stripe's first answer back, not a second
+`vendor-payout-{id}-{account}`, so a retry after a crash gets Stripe's first answer back, not a second
 transfer."""
 
 from __future__ import annotations
@@ -25,8 +25,11 @@ from backroom.vendors.models import EntryKind, Payout, PayoutMethod, PayoutStatu
 OPEN = (PayoutStatus.PENDING_APPROVAL, PayoutStatus.APPROVED)
 
 
-def transfer_key(payout_id: int) -> str:
-    return f"vendor-payout-{payout_id}"
+def transfer_key(payout_id: int, destination: str | None = None) -> str:
+    """The transfer's idempotency key (and the payout file's reference): the payout id, plus the
+    connected account, so that a database restored or rebuilt with the same ids cannot replay
+    another vendor's transfer."""
+    return f"vendor-payout-{payout_id}" + (f"-{destination}" if destination else "")
 
 
 async def get_payout(session: AsyncSession, payout_id: int, *, scope: int | None = None) -> Payout:

@@ -134,7 +134,7 @@ async def _reverse(
     if delta >= 0:
         return
     # The commission goes back in the same proportion as the sale (fees are negative).
-    fee_back = -(fees * -delta // sales) if sales else 0
+    fee_back = (-fees) * (-delta) // sales if sales else 0  # rounded down: the shop keeps a part cent
     common = {
         "vendor_id": share.vendor_id,
         "currency": share.currency,
