@@ -30,8 +30,9 @@ async def vendor_list(
 ):
     if p.vendor_id is not None:  # the vendor panel is the vendor's own page
         return redirect(f"/vendors/{p.vendor_id}")
-    rows = await service.list_vendors(session, status=status or None)
-    return render(request, "vendors/list.html", p, vendors=rows, status=status, statuses=list(VendorStatus))
+    wanted = status if status in set(VendorStatus) else None  # junk in the filter: show all
+    rows = await service.list_vendors(session, status=wanted)
+    return render(request, "vendors/list.html", p, vendors=rows, wanted=wanted, statuses=list(VendorStatus))
 
 
 @router.get("/vendors/new")
