@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     order_review_over_minor: int = Field(default=100000, alias="ORDER_REVIEW_OVER_MINOR")
     order_review_units_over: int = Field(default=20, alias="ORDER_REVIEW_UNITS_OVER")
     refund_approval_over_minor: int = Field(default=20000, alias="REFUND_APPROVAL_OVER_MINOR")
+    # Marketplace payouts above this (minor units) wait for finance's approval.
+    vendor_payout_approval_over_minor: int = Field(default=100000, alias="VENDOR_PAYOUT_APPROVAL_OVER_MINOR")
     pick_timeout_hours: float = Field(default=24, alias="PICK_TIMEOUT_HOURS")
     payment_auth_timeout_minutes: float = Field(default=30, alias="PAYMENT_AUTH_TIMEOUT_MINUTES")
     # Demos and benchmarks: pick, pack, label and ship without warehouse staff.

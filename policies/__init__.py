@@ -24,6 +24,7 @@ FUNCTIONS = (
     "payments",
     "orders",
     "vendors",
+    "catalog",
     "coupons",
     "shipping",
     "abandoned_carts",

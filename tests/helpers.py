@@ -38,6 +38,9 @@ from backroom.promotions import service as promotions
 from backroom.promotions.schemas import PromotionCreate
 from backroom.shipping.local_carrier import LocalCarrier
 from backroom.starts.service import Outbox
+from backroom.vendors import service as vendors
+from backroom.vendors.flow import GateDecision
+from backroom.vendors.schemas import VendorApply
 from backroom.warranty import service as warranty
 from backroom.warranty.schemas import WarrantyCreate
 from worker.registry import Deps, build_worker
@@ -207,7 +210,16 @@ async def outbox_poller(client, db, task_queue: str, every: float = 0.5):
 
 
 # --- the approval gate: the inbox row a workflow opened, a staff decision ---
-async def approval_for(db, workflow_id: str):
+async def principal_of(db, user):
+    """The user's Principal as the edge builds it (grants from the database)."""
+    from backroom.auth.service import principal_for
+    from policies import load_enforcer
+
+    async with db.read_sessionmaker() as s:
+        return await principal_for(s, user, load_enforcer())
+
+
+async def approval_for(db, workflow_id: str, timeout: float = 20.0):
     """The approval request `workflow_id` opened (waits for the gate's activity)."""
     from sqlalchemy import select
 
@@ -217,16 +229,14 @@ async def approval_for(db, workflow_id: str):
         async with db.read_sessionmaker() as s:
             return await s.scalar(select(ApprovalRequest).where(ApprovalRequest.workflow_id == workflow_id))
 
-    return await eventually(row)
+    return await eventually(row, timeout=timeout)
 
 
 async def decide_as(db, client, req, user, *, approve: bool = True):
     """Decide `req` as `user` through the same use case as the inbox (Casbin, then the Update)."""
     from backroom.approvals import service as approvals
-    from policies import load_enforcer
 
-    async with db.read_sessionmaker() as s:
-        p = await auth.principal_for(s, user, load_enforcer())
+    p = await principal_of(db, user)
     reason = None if approve else "Not this one"
     return await approvals.send_decision(client, row=req, p=p, approve=approve, reason=reason)
 
@@ -615,3 +625,69 @@ async def place_with(session, branch, items, *, codes=(), email=None, customer_i
         codes=list(codes),
         channel=channel,
     )
+
+
+# --- vendors: a vendor with users and products ---
+async def make_vendor(
+    session, *, branch, status: str = "approved", trusted: bool = False, name: str | None = None, **kw
+):
+    """A vendor that applied and was decided (`approved`, `rejected`, `suspended`; `applied`
+    leaves it waiting). Paid by Stripe unless `payout_method="bank"` is given."""
+    data = {
+        "name": name or uniq("Vendor "),
+        "legal_name": kw.pop("legal_name", "Vendor Trading LLC"),
+        "contact_name": "Vera Vendor",
+        "contact_email": f"{uniq('v')}@vendor.example.com",
+        "contact_phone": kw.pop("contact_phone", "+1 555 0100"),
+        "tax_id": "US-12-3456789",
+        "categories": ["Ceramics"],
+        "payout_method": kw.pop("payout_method", "stripe"),
+    }
+    if data["payout_method"] == "stripe":
+        data["stripe_account_id"] = kw.pop("stripe_account_id", "acct_" + uniq("t"))
+    else:
+        data.update(bank_account_name="Vendor Trading LLC", bank_iban="DE89370400440532013000")
+    vendor = await vendors.apply(session, actor=TEST_ACTOR, data=VendorApply(**data), branch_id=branch.id)
+    if status != "applied":
+        decided = "approved" if status in ("approved", "suspended") else "rejected"
+        await vendors.decide_application(
+            session,
+            actor=TEST_ACTOR,
+            decision=GateDecision(
+                subject_id=vendor.id, status=decided, decided_by_name="Test", reason="test"
+            ),
+        )
+    if status == "suspended":
+        await vendors.suspend(session, actor=TEST_ACTOR, vendor_id=vendor.id, reason="test")
+    vendor.trusted = trusted
+    for k, v in kw.items():
+        setattr(vendor, k, v)
+    await session.flush()
+    return vendor
+
+
+async def vendor_user(session, *, vendor, branch, **kw):
+    return await create_user(session, grants=[("vendor", branch.id)], vendor_id=vendor.id, **kw)
+
+
+async def vendor_product(
+    session, *, vendor, branch, price: int = 2500, stock: int = 10, name: str | None = None
+):
+    """A listed (active) product of the vendor with stock in `branch`."""
+    product = await catalog.create_product(
+        session,
+        actor=TEST_ACTOR,
+        data=ProductCreate(
+            sku=uniq("VP-"),
+            name=name or uniq("Vendor item "),
+            category="Ceramics",
+            price_minor=price,
+            vendor_id=vendor.id,
+            weight_g=400,
+        ),
+    )
+    if stock:
+        await catalog.adjust_stock(
+            session, actor=TEST_ACTOR, product_id=product.id, branch_id=branch.id, delta=stock, reason="test"
+        )
+    return product

@@ -79,6 +79,10 @@ async def run() -> None:
     from backroom.loyalty.schedules import ensure_schedules as ensure_nightly
 
     await ensure_nightly(client, settings)
+    # Marketplace vendors: the weekly payout run.
+    from backroom.vendors.schedules import ensure_schedule as ensure_payout_run
+
+    await ensure_payout_run(client, settings)
     poller = asyncio.create_task(run_poller(deps.sessionmaker, settings))
     # Workflows whose records were committed while Temporal was unreachable start from here.
     from backroom.starts.service import Outbox

@@ -2,8 +2,9 @@
 
 Casbin function for the catalog is "vendors": marketplace vendor management covers product
 listings, so listing/reading/creating/updating products uses ("vendors", action), and stock
-adjustments are ("vendors", "update") in the stock's branch. Vendor users only see and change
-their own vendor's products."""
+movements are ("catalog", "post") in the stock's branch; a price change is ("catalog",
+"update"), a manager's right. Vendor users only see and change their own vendor's products, and
+their new products and listing changes wait for a catalog moderator (backroom/vendors)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from backroom.catalog.schemas import (
 from backroom.controls.models import GatedAction
 from backroom.controls.schemas import GatedActionRead
 from backroom.pagination import PageRead
+from backroom.vendors import access as vendor_access
 
 router = APIRouter(prefix="/api/v1/products", tags=["catalog"])
 
@@ -41,12 +43,11 @@ async def list_products(
 
 @router.post("", status_code=201)
 async def create_product(
-    session: Session, body: ProductCreate, p: Principal = require("vendors", "create")
+    session: Session, settings: SettingsDep, body: ProductCreate, p: Principal = require("vendors", "create")
 ) -> ProductDetail:
-    """Create a product (a vendor user's products always belong to their vendor)."""
-    if p.vendor_id is not None:
-        body = body.model_copy(update={"vendor_id": p.vendor_id})
-    product = await catalog.create_product(session, actor=p.actor(), data=body)
+    """Create a product. A vendor user's product belongs to their vendor and goes on sale once a
+    moderator approves it."""
+    product = await vendor_access.new_product(session, p=p, data=body, prefix=settings.workflow_prefix)
     return await catalog.product_detail(session, product)
 
 
@@ -67,10 +68,12 @@ async def update_product(
     body: ProductUpdate,
     p: Principal = require("vendors", "update"),
 ) -> ProductDetail | GatedActionRead:
-    """Change a product; a price moving more than PRICE_CHANGE_APPROVAL_OVER_PERCENT waits for a
-    manager's approval (202 with the request; the other fields change at once)."""
-    product, gated = await catalog.update_or_request(
-        session, actor=p.actor(), product_id=product_id, data=body, settings=settings, vendor_id=p.vendor_id
+    """Change a product. A vendor user's listing changes wait for a moderator; staff need
+    ("catalog", "update") to change a price, and a price moving more than
+    PRICE_CHANGE_APPROVAL_OVER_PERCENT waits for a manager's approval (202 with the request;
+    the other fields change at once)."""
+    product, gated = await vendor_access.edit_product(
+        session, p=p, product_id=product_id, data=body, settings=settings
     )
     if gated is not None:
         response.status_code = 202
@@ -95,11 +98,11 @@ async def adjust_stock(
     response: Response,
     product_id: Id,
     body: StockAdjust,
-    p: Principal = require("vendors", "update"),
+    p: Principal = require("catalog", "post"),
 ) -> ProductDetail | GatedActionRead:
     """Add or remove units on hand in one branch (never below what is reserved); a write-off
     above the branch's threshold waits for a manager's approval (202 with the request)."""
-    p.require("vendors", "update", branch_id=body.branch_id)
+    p.require("catalog", "post", branch_id=body.branch_id)
     out = await catalog.adjust_or_request(
         session,
         actor=p.actor(),
@@ -113,4 +116,6 @@ async def adjust_stock(
     if isinstance(out, GatedAction):
         response.status_code = 202
         return GatedActionRead.model_validate(out)
-    return await catalog.product_detail(session, await catalog.get_product(session, product_id))
+    return await catalog.product_detail(
+        session, await catalog.get_product(session, product_id, vendor_id=p.vendor_id)
+    )

@@ -16,6 +16,8 @@ from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductCreate, ProductFilter, ProductUpdate, StockAdjust
 from backroom.controls.models import GatedAction
 from backroom.errors import InvalidInput
+from backroom.vendors import access as vendor_access
+from backroom.vendors.service import names as vendor_names
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Catalog", "/catalog", ("vendors", "list"), 30)]
@@ -41,16 +43,17 @@ async def new_product(request: Request, p: Principal = require("vendors", "creat
 
 
 @router.post("/catalog/new")
-async def create_product(session: Session, request: Request, p: Principal = require("vendors", "create")):
+async def create_product(
+    session: Session, settings: SettingsDep, request: Request, p: Principal = require("vendors", "create")
+):
     data, errors, raw = await parse_form(request, ProductCreate)
     if data is None:
         return render(
             request, "commerce/product_form.html", p, status=422, values=raw, errors=errors, product=None
         )
-    if p.vendor_id is not None:
-        data = data.model_copy(update={"vendor_id": p.vendor_id})
-    product = await catalog.create_product(session, actor=p.actor(), data=data)
-    return redirect(f"/catalog/{product.id}", flash="Product created.")
+    product = await vendor_access.new_product(session, p=p, data=data, prefix=settings.workflow_prefix)
+    note = " It goes on sale once a moderator approves it." if product.status == "pending" else ""
+    return redirect(f"/catalog/{product.id}", flash="Product created." + note)
 
 
 async def _product_page(
@@ -67,6 +70,7 @@ async def _product_page(
     product = await catalog.get_product(session, product_id, vendor_id=p.vendor_id)
     stock = (await catalog.stock_of(session, [product.id]))[product.id]
     trail = await audit.trail(session, entity_type="product", entity_id=product.id, may_read=p.reader())
+    vendor_name = (await vendor_names(session, [product.vendor_id])).get(product.vendor_id)
     return render(
         request,
         "commerce/product.html",
@@ -79,6 +83,7 @@ async def _product_page(
         errors=errors or {},
         stock_errors=stock_errors or {},
         trail=trail,
+        vendor_name=vendor_name,
     )
 
 
@@ -100,14 +105,15 @@ async def update_product(
     data, errors, raw = await parse_form(request, ProductUpdate)
     if data is None:
         return await _product_page(request, p, session, product_id, values=raw, errors=errors, status=422)
-    _product, gated = await catalog.update_or_request(
-        session, actor=p.actor(), product_id=product_id, data=data, settings=settings, vendor_id=p.vendor_id
+    _product, gated = await vendor_access.edit_product(
+        session, p=p, product_id=product_id, data=data, settings=settings
     )
-    flash = (
-        f"Saved; the price change waits for a manager's approval (request #{gated.id})."
-        if gated
-        else "Saved."
-    )
+    if gated:
+        flash = f"Saved; the price change waits for a manager's approval (request #{gated.id})."
+    elif p.vendor_id is not None:
+        flash = "Saved. Listing changes wait for the moderator."
+    else:
+        flash = "Saved."
     return redirect(f"/catalog/{product_id}", flash=flash)
 
 
@@ -125,12 +131,12 @@ async def adjust(
     settings: SettingsDep,
     request: Request,
     product_id: Id,
-    p: Principal = require("vendors", "update"),
+    p: Principal = require("catalog", "post"),
 ):
     data, errors, _raw = await parse_form(request, StockAdjust)
     if data is None:
         return await _product_page(request, p, session, product_id, stock_errors=errors, status=422)
-    p.require("vendors", "update", branch_id=data.branch_id)
+    p.require("catalog", "post", branch_id=data.branch_id)
     out = await catalog.adjust_or_request(
         session,
         actor=p.actor(),

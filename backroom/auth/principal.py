@@ -11,6 +11,10 @@ import policies
 from backroom.audit.context import Actor
 from backroom.errors import Forbidden
 
+# The vendor scope of a user who holds the vendor role but is bound to no vendor: matches no
+# record, so such a user sees no vendor's products, orders or payouts (never everyone's).
+NO_VENDOR = 0
+
 
 @dataclass
 class Principal:

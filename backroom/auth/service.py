@@ -20,7 +20,7 @@ from backroom.audit.context import Actor
 from backroom.auth.delegation import check_grant, check_manage
 from backroom.auth.errors import TokenCannotMint
 from backroom.auth.models import ApiToken, LoginAttempt, RoleGrant, User, UserSession
-from backroom.auth.principal import Principal
+from backroom.auth.principal import NO_VENDOR, Principal
 from backroom.auth.schemas import TokenCreate, TokenCreated, TokenRead
 from backroom.branches.models import Branch
 from backroom.db.base import contains_text, utcnow
@@ -171,7 +171,9 @@ async def principal_for(session: AsyncSession, user: User, enforcer: casbin.Fast
         full_name=user.full_name,
         grants=grants,
         enforcer=enforcer,
-        vendor_id=user.vendor_id,
+        vendor_id=user.vendor_id
+        if user.vendor_id is not None
+        else (NO_VENDOR if any(role == "vendor" for role, _ in grants) else None),
         **kw,
     )
 

@@ -11,6 +11,11 @@ from backroom.db.base import Base, IdMixin, Timestamps, Transactional
 class ProductStatus(StrEnum):
     ACTIVE = "active"
     ARCHIVED = "archived"  # no longer sold; kept for orders that name it
+    # Marketplace listings (backroom/vendors): not for sale until a moderator approves, refused,
+    # or hidden while the vendor is suspended.
+    PENDING = "pending"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
 
 
 class ReservationStatus(StrEnum):

@@ -37,9 +37,15 @@ async def order_parcel(
     *,
     missing: type[Exception] = OrderNotFound,
 ) -> Parcel:
-    """A parcel of the order, if the caller may do (function, action) in the parcel's branch. Read-only."""
+    """A parcel of the order, if the caller may do (function, action) in the parcel's branch; a
+    vendor user only reaches parcels holding their own lines. Read-only."""
     parcel = await session.get(Parcel, parcel_id)
     if parcel is None or parcel.order_id != order_id:
+        raise missing(f"Parcel {parcel_id} is not part of order {order_id}.")
+    if p.vendor_id is not None and not any(
+        ln.parcel_id == parcel.id and ln.vendor_id == p.vendor_id
+        for ln in await orders.lines_of(session, order_id)
+    ):
         raise missing(f"Parcel {parcel_id} is not part of order {order_id}.")
     p.require(function, action, branch_id=parcel.branch_id)
     return parcel

@@ -35,6 +35,7 @@ __all__ = [
     "PaymentStatus",
     "RefundResult",
     "RefundStatus",
+    "TransferResult",
 ]
 
 
@@ -96,6 +97,17 @@ class RefundResult(BaseModel):
     refunded_total_minor: int
 
 
+class TransferResult(BaseModel):
+    """Money sent to a connected account (Stripe Connect), e.g. a marketplace vendor's payout."""
+
+    model_config = ConfigDict(frozen=True)
+
+    transfer_id: str
+    destination: str
+    amount_minor: int
+    currency: str
+
+
 @runtime_checkable
 class PaymentGateway(Protocol):
     """A card processor. Implementations: StripeGateway (Stripe and localstripe)."""
@@ -125,6 +137,21 @@ class PaymentGateway(Protocol):
 
     async def retrieve(self, intent_id: str) -> PaymentResult:
         """Read a payment's current state. Read-only."""
+        ...
+
+    async def transfer(
+        self,
+        amount_minor: int,
+        currency: str,
+        destination: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> TransferResult:
+        """Send money to a connected account. Idempotent per key (a retry returns the first one)."""
+        ...
+
+    async def create_account(self, email: str, idempotency_key: str) -> str:
+        """Open a connected (express) account; returns its id. Idempotent per key."""
         ...
 
     async def complete_3ds_for_test(self, intent_id: str, succeed: bool = True) -> PaymentResult:

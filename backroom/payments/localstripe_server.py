@@ -63,6 +63,9 @@ def build_app():
     global _installed
     if _installed:
         return app
+    from backroom.payments import localstripe_connect
+
+    localstripe_connect.install(app, resources)  # /v1/accounts and /v1/transfers (Connect)
     cache = _IdempotencyCache()
 
     @web.middleware

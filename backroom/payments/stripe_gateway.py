@@ -16,7 +16,7 @@ from backroom.payments.errors import (
     IdempotencyConflict,
     PaymentRejected,
 )
-from backroom.payments.gateway import PaymentResult, PaymentStatus, RefundResult, RefundStatus
+from backroom.payments.gateway import PaymentResult, PaymentStatus, RefundResult, RefundStatus, TransferResult
 
 # Stripe's `latest_charge` is an id unless expanded; we need its amounts, so always expand.
 _EXPAND = ["latest_charge"]
@@ -162,6 +162,48 @@ class StripeGateway:
         with _translate_errors():
             intent = await self._intents.retrieve_async(intent_id, params={"expand": _EXPAND})
         return intent_to_result(intent.to_dict())
+
+    async def transfer(
+        self,
+        amount_minor: int,
+        currency: str,
+        destination: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> TransferResult:
+        """A Stripe Connect transfer to `destination`. Idempotent per key."""
+        if amount_minor <= 0:
+            raise PaymentRejected("amount must be positive", gateway_code="invalid_amount")
+        params = {
+            "amount": amount_minor,
+            "currency": currency.lower(),
+            "destination": destination,
+            "metadata": {**metadata, "idempotency_key": idempotency_key},
+        }
+        with _translate_errors():
+            tr = await self._client.v1.transfers.create_async(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        data = tr.to_dict()
+        return TransferResult(
+            transfer_id=data["id"],
+            destination=_id_of(data["destination"]),
+            amount_minor=data["amount"],
+            currency=data["currency"].upper(),
+        )
+
+    async def create_account(self, email: str, idempotency_key: str) -> str:
+        """An express connected account for a vendor. Idempotent per key."""
+        with _translate_errors():
+            account = await self._client.v1.accounts.create_async(
+                params={
+                    "type": "express",
+                    "email": email,
+                    "capabilities": {"transfers": {"requested": True}},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        return account.to_dict()["id"]
 
     async def complete_3ds_for_test(self, intent_id: str, succeed: bool = True) -> PaymentResult:
         """Play the customer's 3-D Secure step on localstripe. Not idempotent; localstripe only."""

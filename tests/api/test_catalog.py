@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from tests.helpers import create_branch, create_user, make_app, token_client, uniq
+from tests.helpers import create_branch, create_user, make_app, make_vendor, token_client, uniq, vendor_user
 
 
 async def test_catalog_crud_pages_and_vendor_isolation(db, settings):
     async with db.sessionmaker.begin() as s:
         b = await create_branch(s)
         mgr = await create_user(s, grants=[("manager", b.id)])
-        vend = await create_user(s, grants=[("vendor", b.id)], vendor_id=7001)
+        vendor = await make_vendor(s, branch=b, trusted=True)  # trusted: listed without moderation
+        vend = await vendor_user(s, vendor=vendor, branch=b)
     app = make_app(db, settings)
     m = await token_client(app, db, mgr)
     v = await token_client(app, db, vend)
@@ -33,7 +34,7 @@ async def test_catalog_crud_pages_and_vendor_isolation(db, settings):
         "/api/v1/products",
         json={"sku": uniq("V"), "name": "Vendor vase", "category": cat, "price_minor": 500, "vendor_id": 1},
     )
-    assert r.status_code == 201 and r.json()["vendor_id"] == 7001  # forced to the caller's vendor
+    assert r.status_code == 201 and r.json()["vendor_id"] == vendor.id  # forced to the caller's vendor
     vendor_pid = r.json()["id"]
     page1 = (await m.get("/api/v1/products", params={"category": cat, "sort": "price", "limit": 2})).json()
     page2 = (

@@ -11,7 +11,7 @@ from alembic import op
 import backroom.db.base
 
 revision = "0870"
-down_revision = "0840"
+down_revision = "0860"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,149 @@
+"""Staff and vendor-panel pages of the marketplace: vendors list and page (a vendor user's panel
+is its own vendor's page: products and their moderation, orders and parcels to ship, balance,
+payouts), the application form, the moderation queue and the payouts list."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from api.deps import Session, SettingsDep, require
+from api.params import Id
+from api.ui.common import parse_form, redirect, render
+from backroom.audit import service as audit
+from backroom.auth.principal import Principal
+from backroom.branches import service as branches
+from backroom.catalog import service as catalog
+from backroom.catalog.models import Product
+from backroom.catalog.schemas import ProductFilter
+from backroom.errors import Forbidden
+from backroom.vendors import payouts, service
+from backroom.vendors.models import ChangeStatus, VendorStatus
+from backroom.vendors.schemas import Reason, VendorApply
+
+router = APIRouter(include_in_schema=False)
+NAV = [("Vendors", "/vendors", ("vendors", "list"), 32)]
+
+
+@router.get("/vendors")
+async def vendor_list(
+    session: Session, request: Request, status: str | None = None, p: Principal = require("vendors", "list")
+):
+    if p.vendor_id is not None:  # the vendor panel is the vendor's own page
+        return redirect(f"/vendors/{p.vendor_id}")
+    wanted = status if status in set(VendorStatus) else None  # junk in the filter: show all
+    rows = await service.list_vendors(session, status=wanted)
+    return render(request, "vendors/list.html", p, vendors=rows, wanted=wanted, statuses=list(VendorStatus))
+
+
+@router.get("/vendors/new")
+async def new_vendor(request: Request, p: Principal = require("vendors", "create")):
+    if p.vendor_id is not None:
+        raise Forbidden("A vendor's users cannot apply for another vendor.")
+    return render(request, "vendors/form.html", p, values={"payout_method": "stripe"}, errors={})
+
+
+def _form_values(form: dict) -> dict:
+    out = dict(form)
+    for key in ("categories", "documents"):
+        out[key] = [x.strip() for x in (form.get(key) or "").split(",") if x.strip()]
+    return out
+
+
+@router.post("/vendors/new")
+async def create_vendor(
+    session: Session, settings: SettingsDep, request: Request, p: Principal = require("vendors", "create")
+):
+    if p.vendor_id is not None:
+        raise Forbidden("A vendor's users cannot apply for another vendor.")
+    raw = {k: v for k, v in (await request.form()).items() if k != "csrf_token" and isinstance(v, str)}
+    data = {k: v for k, v in _form_values(raw).items() if v not in ("", None)}
+    try:
+        body = VendorApply.model_validate(data)
+    except ValueError as exc:
+        errors = {}
+        for err in exc.errors():
+            errors.setdefault(
+                ".".join(str(x) for x in err["loc"]) or "form", err["msg"].removeprefix("Value error, ")
+            )
+        return render(request, "vendors/form.html", p, status=422, values=raw, errors=errors)
+    branch_id = body.branch_id or min(p.branch_ids("vendors", "create") or {1})
+    p.require("vendors", "create", branch_id=branch_id)
+    vendor = await service.apply(
+        session, actor=p.actor(), data=body, branch_id=branch_id, prefix=settings.workflow_prefix
+    )
+    return redirect(f"/vendors/{vendor.id}", flash="Application recorded: a manager decides in the inbox.")
+
+
+@router.get("/vendors/moderation")
+async def moderation(session: Session, request: Request, p: Principal = require("vendors", "list")):
+    changes = await service.list_changes(session, scope=p.vendor_id, status=ChangeStatus.PENDING)
+    products = {c.product_id: await session.get(Product, c.product_id) for c in changes}
+    names = await service.names(session, [c.vendor_id for c in changes])
+    return render(request, "vendors/moderation.html", p, changes=changes, products=products, names=names)
+
+
+@router.get("/vendors/payouts")
+async def payout_list(session: Session, request: Request, p: Principal = require("vendors", "list")):
+    rows = await payouts.list_payouts(session, scope=p.vendor_id)
+    names = await service.names(session, [x.vendor_id for x in rows])
+    return render(request, "vendors/payouts.html", p, payouts=rows, names=names)
+
+
+@router.get("/vendors/{vendor_id}")
+async def vendor_page(
+    session: Session, request: Request, vendor_id: Id, p: Principal = require("vendors", "read")
+):
+    vendor = await service.get_vendor(session, vendor_id, scope=p.vendor_id)
+    products = await catalog.list_products(
+        session, filt=ProductFilter(status="all", limit=200), vendor_id=vendor.id
+    )
+    return render(
+        request,
+        "vendors/page.html",
+        p,
+        vendor=vendor,
+        balance=await service.balance(session, vendor),
+        products=products.items,
+        changes=await service.list_changes(session, scope=vendor.id, limit=50),
+        orders=await service.vendor_orders(session, vendor_id=vendor.id, limit=50),
+        entries=await service.ledger(session, vendor.id, limit=50),
+        payouts=await payouts.list_payouts(session, scope=vendor.id, limit=50),
+        branch=next((b for b in await branches.list_branches(session) if b.id == vendor.branch_id), None),
+        trail=await audit.trail(session, entity_type="vendor", entity_id=vendor.id)
+        if p.vendor_id is None
+        else [],
+    )
+
+
+@router.get("/vendors/{vendor_id}/orders/{order_id}")
+async def vendor_order_page(
+    session: Session, request: Request, vendor_id: Id, order_id: Id, p: Principal = require("vendors", "read")
+):
+    vendor = await service.get_vendor(session, vendor_id, scope=p.vendor_id)
+    order = await service.vendor_order(session, order_id=order_id, vendor_id=vendor.id)
+    return render(request, "vendors/order.html", p, vendor=vendor, order=order)
+
+
+async def _status_change(session, request: Request, p: Principal, vendor_id: int, verb: str):
+    vendor = await service.get_vendor(session, vendor_id, scope=p.vendor_id)
+    p.require("vendors", "approve", branch_id=vendor.branch_id)
+    form, _errors, _ = await parse_form(request, Reason)
+    if form is None:
+        return redirect(f"/vendors/{vendor.id}", flash="Give a reason (at least 3 characters).")
+    move = service.suspend if verb == "suspend" else service.reinstate
+    vendor = await move(session, actor=p.actor(), vendor_id=vendor.id, reason=form.reason)
+    return redirect(f"/vendors/{vendor.id}", flash=f"{vendor.name} is {vendor.status}.")
+
+
+@router.post("/vendors/{vendor_id}/suspend")
+async def suspend(
+    session: Session, request: Request, vendor_id: Id, p: Principal = require("vendors", "approve")
+):
+    return await _status_change(session, request, p, vendor_id, "suspend")
+
+
+@router.post("/vendors/{vendor_id}/reinstate")
+async def reinstate(
+    session: Session, request: Request, vendor_id: Id, p: Principal = require("vendors", "approve")
+):
+    return await _status_change(session, request, p, vendor_id, "reinstate")
