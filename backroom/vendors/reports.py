@@ -65,7 +65,9 @@ register(
         key="marketplace",
         label="Marketplace",
         order=48,
-        permission="vendors",
+        # Sales and commissions by vendor: the catalog owners, finance and auditors, not every
+        # role that lists products (vendors/list).
+        permission="catalog",
         main="gmv",
         measures=[
             Measure(

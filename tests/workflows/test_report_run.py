@@ -235,7 +235,9 @@ async def test_new_schedules_run_once_at_once_for_the_last_ended_periods(
                     rows = (await s.execute(select(ReportSnapshot))).scalars().all()
                 return rows if len(rows) >= 3 * 2 * len(catalog.functions()) else None
 
-            rows = await eventually(stored, timeout=120)
+            # One snapshot per function, edition and scope (PDF and XLSX each): about a hundred
+            # renders, minutes on a loaded machine. A bound on waiting, not a speed check.
+            rows = await eventually(stored, timeout=600, interval=1.0)
     finally:
         for sid in ids:
             await dev_env.client.get_schedule_handle(sid).delete()

@@ -29,7 +29,9 @@ async def test_demo_history_fills_every_report_once(fresh_db):
         last_month = (datetime.now(UTC) - timedelta(days=20)).date()
         # Segment sizes come from daily membership snapshots, which begin with the first nightly
         # run after seeding: the 90-day history has none to backdate.
-        for function in [f for f in catalog.functions() if f != "segmentation"]:
+        # The marketplace's demo (backroom/vendors/demo.py) is today's: its ledger has no
+        # 90-day history yet, so last month's marketplace report is rightly empty.
+        for function in [f for f in catalog.functions() if f not in ("segmentation", "marketplace")]:
             report = await service.build_report(
                 session, function=function, edition="monthly", day=last_month, branch_ids=None
             )
