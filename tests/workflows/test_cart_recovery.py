@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import select
 from temporalio.service import RPCError
 
@@ -25,6 +26,7 @@ from backroom.promotions import service as promotions
 from backroom.recovery import service as recovery
 from backroom.recovery.models import CartRecovery, CartReminder
 from backroom.recovery.schemas import ReminderSettingsIn
+from tests.conftest import create_database, drop_database
 from tests.helpers import (
     TEST_ACTOR,
     checkout_body,
@@ -39,6 +41,16 @@ from worker.registry import Deps, build_worker
 
 HISTORIES = Path(__file__).parent / "histories"
 HOUR = 3600
+
+
+@pytest_asyncio.fixture
+async def sqlite_db(tmp_path_factory):
+    """A database of its own per test, instead of the session's shared one: these tests skip
+    days of time, which stalls while any activity waits, and in full-suite runs a write lock
+    left on the shared file by another test held an activity (and so the skip) for minutes."""
+    db = await create_database("sqlite", tmp_path_factory)
+    yield db
+    await drop_database(db)
 
 
 @pytest.fixture
