@@ -25,6 +25,8 @@ async def _order(c, db, branch, product_id, qty):
 
 async def test_serials_at_packing_reach_the_warranties(dev_env, sqlite_db, commerce_settings, task_queue):
     db, settings = sqlite_db, commerce_settings
+    # Serials are unique across the database the tests share: this run's own.
+    sn1, sn2 = uniq("SN-"), uniq("SN-")
     settings.shippo_webhook_secret = "shippo-token"
     async with db.sessionmaker.begin() as s:
         a, _b, (drill,) = await make_shop(s, stock=((5, 0),), prices=(4000,))
@@ -44,11 +46,11 @@ async def test_serials_at_packing_reach_the_warranties(dev_env, sqlite_db, comme
         assert (await w.post(f"/api/v1/orders/{oid}/parcels/{pid}/pick")).status_code == 200
         missing = await w.post(pack)
         assert missing.status_code in (400, 422) and "Enter 2 serial numbers" in missing.text
-        one = await w.post(pack, json={"serials": {str(line_id): ["SN-1"]}})
+        one = await w.post(pack, json={"serials": {str(line_id): [sn1]}})
         assert one.status_code in (400, 422) and "1 given" in one.text
-        twice = await w.post(pack, json={"serials": {str(line_id): ["SN-1", " SN-1 "]}})
+        twice = await w.post(pack, json={"serials": {str(line_id): [sn1, f" {sn1} "]}})
         assert twice.status_code in (400, 422) and "entered twice" in twice.text
-        ok = await w.post(pack, json={"serials": {str(line_id): ["SN-1", "SN-2"]}})
+        ok = await w.post(pack, json={"serials": {str(line_id): [sn1, sn2]}})
         assert ok.status_code == 200, ok.text
         for step in ("label", "ship"):
             assert (await w.post(f"/api/v1/orders/{oid}/parcels/{pid}/{step}")).status_code == 200
@@ -73,7 +75,7 @@ async def test_serials_at_packing_reach_the_warranties(dev_env, sqlite_db, comme
             line2 = await s.scalar(select(OrderLine.id).where(OrderLine.order_id == second))
         assert (await w.post(f"/api/v1/orders/{second}/parcels/{pid2}/pick")).status_code == 200
         taken = await w.post(
-            f"/api/v1/orders/{second}/parcels/{pid2}/pack", json={"serials": {str(line2): ["SN-2"]}}
+            f"/api/v1/orders/{second}/parcels/{pid2}/pack", json={"serials": {str(line2): [sn2]}}
         )
         assert taken.status_code in (400, 422) and f"already packed with order #{oid}" in taken.text
         # ... nor can a clerk register it by hand for an in-store sale.
@@ -83,11 +85,11 @@ async def test_serials_at_packing_reach_the_warranties(dev_env, sqlite_db, comme
             json={
                 "customer_id": customer.id,
                 "product_id": drill.id,
-                "serial": "SN-1",
+                "serial": sn1,
                 "purchased_at": "2026-01-05T10:00:00Z",
             },
         )
-        assert by_hand.status_code == 409 and "SN-1" in by_hand.text
+        assert by_hand.status_code == 409 and sn1 in by_hand.text
     async with db.read_sessionmaker() as s:
         units = {
             (u.unit_no, u.serial)
@@ -96,5 +98,5 @@ async def test_serials_at_packing_reach_the_warranties(dev_env, sqlite_db, comme
         registered = list(
             await s.scalars(select(Warranty).where(Warranty.order_id == oid).order_by(Warranty.unit_no))
         )
-    assert units == {(1, "SN-1"), (2, "SN-2")}
-    assert [(w.unit_no, w.serial) for w in registered] == [(1, "SN-1"), (2, "SN-2")]
+    assert units == {(1, sn1), (2, sn2)}
+    assert [(w.unit_no, w.serial) for w in registered] == [(1, sn1), (2, sn2)]

@@ -15,7 +15,15 @@ from backroom.starts.models import WorkflowSignal, WorkflowStart
 from backroom.warranty import service as warranty
 from backroom.warranty.models import Warranty
 from backroom.warranty.schemas import WarrantyCreate
-from tests.helpers import TEST_ACTOR, create_branch, create_customer, place, registered, warranted_product
+from tests.helpers import (
+    TEST_ACTOR,
+    create_branch,
+    create_customer,
+    place,
+    registered,
+    uniq,
+    warranted_product,
+)
 
 
 def test_add_months_clamps_to_the_month_end():
@@ -84,13 +92,15 @@ async def warranty_stock(s, product, branch):
 
 
 async def test_manual_registration_refusals(db):
+    # Serials are unique across the database the tests share: each run takes its own.
+    sn1, sn2, sn3 = (uniq("SN-") for _ in range(3))
     async with db.sessionmaker.begin() as s:
-        _branch, customer, product, w = await registered(s, left=timedelta(days=100), serial="SN-1")
+        _branch, customer, product, w = await registered(s, left=timedelta(days=100), serial=sn1)
         plain = await warranted_product(s, months=0)
         cases = [
-            (plain.id, "SN-2", utcnow(), "has no warranty period"),
-            (product.id, "SN-1", utcnow(), "already registered"),
-            (product.id, "SN-3", utcnow() + timedelta(days=2), "cannot be in the future"),
+            (plain.id, sn2, utcnow(), "has no warranty period"),
+            (product.id, sn1, utcnow(), "already registered"),
+            (product.id, sn3, utcnow() + timedelta(days=2), "cannot be in the future"),
         ]
         for product_id, serial, at, message in cases:
             with pytest.raises(AppError, match=message):
@@ -101,13 +111,11 @@ async def test_manual_registration_refusals(db):
                         customer_id=customer.id, product_id=product_id, serial=serial, purchased_at=at
                     ),
                 )
-        found = await warranty.lookup(s, branch_ids=None, serial="SN-1")
+        found = await warranty.lookup(s, branch_ids=None, serial=sn1)
         assert [(x.id, pname, cname) for x, pname, cname in found] == [(w.id, product.name, customer.name)]
-        assert (await warranty.covering(s, product_id=product.id, at=utcnow(), serial="SN-1")).id == w.id
+        assert (await warranty.covering(s, product_id=product.id, at=utcnow(), serial=sn1)).id == w.id
         assert (
-            await warranty.covering(
-                s, product_id=product.id, at=utcnow() + timedelta(days=101), serial="SN-1"
-            )
+            await warranty.covering(s, product_id=product.id, at=utcnow() + timedelta(days=101), serial=sn1)
             is None
         )
 
