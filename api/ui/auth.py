@@ -6,8 +6,6 @@ a visitor in as the attacker and collect what they type into Backroom."""
 
 from __future__ import annotations
 
-import secrets
-
 from fastapi import APIRouter, Depends, Form, Request
 
 from api.deps import (
@@ -18,9 +16,8 @@ from api.deps import (
     SettingsDep,
     client_address,
     current_principal,
-    get_settings,
 )
-from api.ui.common import redirect, render
+from api.ui.common import keep_visitor_token, redirect, render, visitor_token, visitor_token_ok
 from backroom.auth import service as auth
 from backroom.auth.principal import Principal
 from backroom.errors import TooManyRequests, Unauthorized
@@ -40,26 +37,17 @@ LOGIN_CSRF_COOKIE = "backroom_login_csrf"
 
 def _login_page(request: Request, *, status: int = 200, **context):
     """The sign-in page with its CSRF token (the browser's, or a new one) in field and cookie."""
-    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    token = visitor_token(request, LOGIN_CSRF_COOKIE)
     request.state.csrf_token = token
     resp = render(request, "login.html", status=status, **context)
-    resp.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        max_age=24 * 3600,
-        httponly=True,
-        secure=get_settings(request).cookie_secure,
-        samesite="strict",
-        path="/login",
+    return keep_visitor_token(
+        request, resp, token, cookie=LOGIN_CSRF_COOKIE, path="/login", samesite="strict", max_age=24 * 3600
     )
-    return resp
 
 
 async def login_csrf(request: Request) -> None:
     """Route dependency: the posted form's csrf_token equals the sign-in page's cookie."""
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-    sent = (await request.form()).get("csrf_token")
-    if not expected or not sent or not secrets.compare_digest(str(sent), expected):
+    if not visitor_token_ok(request, await request.form(), LOGIN_CSRF_COOKIE):
         raise CsrfFailed()
 
 

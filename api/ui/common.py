@@ -67,20 +67,32 @@ def visitor_token(request: Request, cookie: str = FORM_COOKIE) -> str:
 
 
 def keep_visitor_token(
-    request: Request, response: Response, token: str, *, cookie: str = FORM_COOKIE, path: str = "/", **kw
+    request: Request,
+    response: Response,
+    token: str,
+    *,
+    cookie: str = FORM_COOKIE,
+    path: str = "/",
+    samesite: str = "lax",
+    **kw,
 ) -> Response:
     """Set the visitor's token cookie on `response` if the browser does not hold it yet."""
     if request.cookies.get(cookie) != token:
         secure = get_settings(request).cookie_secure
-        response.set_cookie(cookie, token, httponly=True, samesite="lax", secure=secure, path=path, **kw)
+        response.set_cookie(cookie, token, httponly=True, samesite=samesite, secure=secure, path=path, **kw)
     return response
+
+
+def visitor_token_ok(request: Request, form, cookie: str = FORM_COOKIE) -> bool:
+    """The form's csrf_token equals the visitor's cookie (double submit)."""
+    expected = request.cookies.get(cookie)
+    return bool(expected) and secrets.compare_digest(str(form.get("csrf_token", "")), expected)
 
 
 async def visitor_form(request: Request, cookie: str = FORM_COOKIE) -> dict[str, str]:
     """The submitted form of a visitor's page, after checking its token against the cookie
     (403 otherwise: the form came from elsewhere or the page is too old)."""
     form = await request.form()
-    expected = request.cookies.get(cookie)
-    if not expected or not secrets.compare_digest(str(form.get("csrf_token", "")), expected):
+    if not visitor_token_ok(request, form, cookie):
         raise Forbidden("The page expired. Reload it and try again.")
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "submission_key"}
