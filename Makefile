@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/backroom run
 
+# Two pytest workers (TEST_WORKERS=0 for one process): much of a test's time is waiting on
+# Temporal, the databases and the browser, so two share the 2-core CI machine well.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -22,6 +23,17 @@ IGNORES_BODY = {("POST", "/logout")}
 # A failed sign-in is audited on purpose (and throttles the next guess).
 AUDITS_REJECTIONS = {("POST", "/login")}
 MISSING = "987654321"  # an id no test creates
+# Malformed bodies the app refuses before it reads the database.
+DATABASE_BLIND = {
+    "not JSON",
+    "binary",
+    "a string",
+    "a number",
+    "a list",
+    "null",
+    "deep nesting",
+    "empty form",
+}
 BAD_IDS = ("abc", "-5", "0", "99999999999999999999999", "1.5")
 COMMON_FIELDS = (
     "name",
@@ -49,6 +61,7 @@ COMMON_FIELDS = (
 HUGE = "x" * 50_000  # well past every max_length, cheap enough to send per field
 
 
+@functools.cache
 def form_field_names() -> list[str]:
     """Every input name the page templates use: pages parse their own forms, so this is how
     the test learns their fields."""
@@ -100,9 +113,11 @@ def malformed(route: RouteInfo) -> list[tuple[str, dict]]:
     ]
 
 
-async def chain_length(db) -> int:
+async def chain_end(db) -> int:
+    """The newest audit event's id (an index lookup; counting rescanned the growing table
+    on every one of the ~4,000 requests)."""
     async with db.read_sessionmaker() as s:
-        return await s.scalar(select(func.count()).select_from(AuditEvent))
+        return await s.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
 
 
 async def test_malformed_bodies_and_ids_on_every_write_route_are_4xx_and_change_nothing(db, settings):
@@ -119,17 +134,23 @@ async def test_malformed_bodies_and_ids_on_every_write_route_are_4xx_and_change_
     assert len(routes) >= 10
     failures = []
     for route in routes:
-        cases = [(f"{what}", route.url(MISSING), kw) for what, kw in malformed(route)]
+        cases = [(what, route.url(MISSING), kw) for what, kw in malformed(route)]
+        if db.kind == "postgres":
+            # Bodies refused before any query answer the same on both databases; PostgreSQL
+            # gets what its own types and limits could turn into an error.
+            cases = [c for c in cases if c[0] not in DATABASE_BLIND]
         if "{" in route.path:
             cases += [(f"id {bad!r}", route.url(bad), {"json": {}}) for bad in BAD_IDS]
+        before = await chain_end(db)
         for what, url, kw in cases:
-            before = await chain_length(db)
             resp = await client.request(route.method, url, **kw)
             status = resp.status_code
             if status >= 500 or (not 400 <= status < 500 and (route.method, route.path) not in IGNORES_BODY):
                 failures.append(f"{route} with {what}: {status} {resp.text[:200]}")
-            elif (route.method, route.path) not in AUDITS_REJECTIONS and await chain_length(db) != before:
-                failures.append(f"{route} with {what}: rejected ({status}) but the audit chain grew")
+        # Per route, not per request: two extra queries on each of ~4,000 requests were a third
+        # of the test's time. A growth names the route; its cases are the ones listed above.
+        if (route.method, route.path) not in AUDITS_REJECTIONS and await chain_end(db) != before:
+            failures.append(f"{route}: every case was rejected but the audit chain grew")
     assert failures == []
 
 
