@@ -50,6 +50,14 @@ class AdjustForm(BaseModel):
     reason: str | None = Field(default=None, max_length=300)
 
 
+# The program's rounding rules as the form and the program card say them.
+ROUNDING_RULES = [
+    ("down", "down (12.60 counts as 12)"),
+    ("nearest", "to the nearest unit (12.50 counts as 13)"),
+    ("up", "up (12.10 counts as 13)"),
+]
+
+
 class ProgramForm(BaseModel):
     """The program form as people fill it in: money as "0.01", tiers one per line."""
 
@@ -57,6 +65,7 @@ class ProgramForm(BaseModel):
     name: str | None = None
     currency: str | None = None
     points_per_unit: int | None = None
+    earn_rounding: str | None = None
     expiry_days: int | None = None
     welcome_points: int | None = None
     birthday_points: int | None = None
@@ -143,6 +152,7 @@ async def _programs_page(session, request, p: Principal, *, values=None, errors=
         per_tier=per_tier,
         segment_names={x.id: x.name for x in all_segments},
         segments=all_segments,
+        rounding_rules=ROUNDING_RULES,
         values=values or {"currency": request.app.state.settings.default_currency, "points_per_unit": 1},
         errors=errors or {},
         chain_wide=p.all_branches,

@@ -29,6 +29,15 @@ class EarnMoment(StrEnum):
     return_window = "return_window"  # points once the return window has passed
 
 
+class EarnRounding(StrEnum):
+    """How spend becomes whole currency units before points: 12.60 earns for 12 (down),
+    13 (nearest, halves up) or 13 (up)."""
+
+    down = "down"
+    nearest = "nearest"
+    up = "up"
+
+
 class EarnChannels(StrEnum):
     online = "online"
     credit = "credit"
@@ -55,6 +64,9 @@ class LoyaltyProgram(IdMixin, Timestamps, Base):
     currency: Mapped[str] = mapped_column(String(3), index=True)
     status: Mapped[ProgramStatus] = mapped_column(String(10), default=ProgramStatus.draft)
     points_per_unit: Mapped[int] = mapped_column(Integer, default=1)  # per whole currency unit spent
+    earn_rounding: Mapped[EarnRounding] = mapped_column(
+        String(8), default=EarnRounding.down, server_default=EarnRounding.down
+    )
     earn_on: Mapped[EarnMoment] = mapped_column(String(16), default=EarnMoment.delivered)
     return_window_days: Mapped[int] = mapped_column(Integer, default=14)
     channels: Mapped[EarnChannels] = mapped_column(String(8), default=EarnChannels.both)

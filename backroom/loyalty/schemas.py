@@ -5,7 +5,14 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.ids import RecordId
-from backroom.loyalty.models import EarnChannels, EarnMoment, EnrolRule, EntryKind, ProgramStatus
+from backroom.loyalty.models import (
+    EarnChannels,
+    EarnMoment,
+    EarnRounding,
+    EnrolRule,
+    EntryKind,
+    ProgramStatus,
+)
 from backroom.money import Minor
 
 
@@ -22,6 +29,9 @@ class ProgramCreate(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     points_per_unit: int = Field(default=1, ge=1, le=1000)
+    earn_rounding: EarnRounding = Field(
+        default=EarnRounding.down, description="How spend is rounded to whole currency units before points."
+    )
     earn_on: EarnMoment = EarnMoment.delivered
     return_window_days: int = Field(default=14, ge=0, le=365)
     channels: EarnChannels = EarnChannels.both
@@ -45,6 +55,7 @@ class ProgramUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str | None = Field(default=None, min_length=1, max_length=120)
     points_per_unit: int | None = Field(default=None, ge=1, le=1000)
+    earn_rounding: EarnRounding | None = None
     expiry_days: int | None = Field(default=None, ge=1, le=3650)
     point_value_minor: Minor | None = Field(default=None, ge=1, le=10000)
     min_redeem_points: int | None = Field(default=None, ge=1, le=10**7)
@@ -73,6 +84,7 @@ class ProgramRead(BaseModel):
     currency: str
     status: ProgramStatus
     points_per_unit: int
+    earn_rounding: EarnRounding = EarnRounding.down
     earn_on: EarnMoment
     return_window_days: int
     channels: EarnChannels

@@ -29,6 +29,7 @@ from backroom.loyalty.flow import (
 )
 from backroom.loyalty.models import (
     AdjustmentStatus,
+    EarnRounding,
     EnrolRule,
     EntryKind,
     LoyaltyAdjustment,
@@ -443,9 +444,16 @@ async def _member_or_refuse(session: AsyncSession, customer_id: int) -> LoyaltyM
 
 
 def points_for(program: LoyaltyProgram, spend_minor: int, multiplier_percent: int = 100) -> int:
-    """Points for qualifying spend: per whole currency unit, rounded down, times the tier's
-    multiplier (rounded down)."""
-    units = spend_minor // (10 ** exponent(program.currency))
+    """Points for qualifying spend: per whole currency unit, the spend rounded to units by the
+    program's rule, times the tier's multiplier (rounded down). Pure."""
+    unit = 10 ** exponent(program.currency)
+    rounding = program.earn_rounding or EarnRounding.down
+    if rounding == EarnRounding.up:
+        units = -(-spend_minor // unit)
+    elif rounding == EarnRounding.nearest:
+        units = (spend_minor + unit // 2) // unit
+    else:
+        units = spend_minor // unit
     return units * program.points_per_unit * multiplier_percent // 100
 
 

@@ -26,6 +26,7 @@ async def test_programs_are_created_activated_and_changed_on_the_page(sqlite_db,
         "name": name,
         "currency": currency.lower(),
         "points_per_unit": "2",
+        "earn_rounding": "nearest",
         "point_value": "0.05",
         "birthday_points": "150",
         "tiers": "Bronze; 0; 100\nSilver; 500.00; 125; Free shipping",
@@ -45,6 +46,9 @@ async def test_programs_are_created_activated_and_changed_on_the_page(sqlite_db,
         5,
         150,
     )
+    assert read.earn_rounding == "nearest"
+    page = await ui.get("/loyalty")
+    assert "rounded to the nearest unit" in page.text
     assert [(t.name, t.min_spend_minor, t.multiplier_percent, t.perks) for t in read.tiers] == [
         ("Bronze", 0, 100, ""),
         ("Silver", 50_000, 125, "Free shipping"),
