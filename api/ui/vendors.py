@@ -42,11 +42,21 @@ async def new_vendor(request: Request, p: Principal = require("vendors", "create
     return render(request, "vendors/form.html", p, values={"payout_method": "stripe"}, errors={})
 
 
-def _form_values(form: dict) -> dict:
-    out = dict(form)
+def application(raw: dict[str, str]) -> tuple[VendorApply | None, dict[str, str]]:
+    """The application form (staff or storefront) as a VendorApply, or the errors by field.
+    Lists are typed comma-separated; blank fields are left out."""
+    data = {k: v for k, v in raw.items() if v not in ("", None)}
     for key in ("categories", "documents"):
-        out[key] = [x.strip() for x in (form.get(key) or "").split(",") if x.strip()]
-    return out
+        data[key] = [x.strip() for x in (raw.get(key) or "").split(",") if x.strip()]
+    try:
+        return VendorApply.model_validate(data), {}
+    except ValueError as exc:
+        errors: dict[str, str] = {}
+        for err in exc.errors():
+            errors.setdefault(
+                ".".join(str(x) for x in err["loc"]) or "form", err["msg"].removeprefix("Value error, ")
+            )
+        return None, errors
 
 
 @router.post("/vendors/new")
@@ -56,15 +66,8 @@ async def create_vendor(
     if p.vendor_id is not None:
         raise Forbidden("A vendor's users cannot apply for another vendor.")
     raw = {k: v for k, v in (await request.form()).items() if k != "csrf_token" and isinstance(v, str)}
-    data = {k: v for k, v in _form_values(raw).items() if v not in ("", None)}
-    try:
-        body = VendorApply.model_validate(data)
-    except ValueError as exc:
-        errors = {}
-        for err in exc.errors():
-            errors.setdefault(
-                ".".join(str(x) for x in err["loc"]) or "form", err["msg"].removeprefix("Value error, ")
-            )
+    body, errors = application(raw)
+    if body is None:
         return render(request, "vendors/form.html", p, status=422, values=raw, errors=errors)
     branch_id = body.branch_id or min(p.branch_ids("vendors", "create") or {1})
     p.require("vendors", "create", branch_id=branch_id)
