@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, cast, func, select
 
 from backroom.audit.models import AuditEvent
 from backroom.customers.models import Customer
-from backroom.loyalty.models import EntryKind, LoyaltyEntry, LoyaltyMember, LoyaltyProgram, LoyaltyTier
+from backroom.loyalty.models import EntryKind, LoyaltyEntry, LoyaltyMember, LoyaltyProgram
 from backroom.reports.catalog import Field, FunctionReport, Measure, Source, Unit, audit_source, register
 
 E = LoyaltyEntry
@@ -100,16 +100,33 @@ TIERS = audit_source(
 NO_TIER = "(no tier)"
 
 
+def tier_at(end: datetime):
+    """The tier a member was in at `end`: where its last tier change before `end` moved it
+    (every change, joining included, is an audited event), else no tier."""
+    moved_to = (
+        select(AuditEvent.after["tier"].as_string())
+        .where(
+            AuditEvent.action == "loyalty.tier_change",
+            AuditEvent.entity_type == "customer",
+            AuditEvent.entity_id == cast(LoyaltyMember.customer_id, String),
+            AuditEvent.at < end,
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+        .correlate(LoyaltyMember)
+        .scalar_subquery()
+    )
+    return func.coalesce(moved_to, NO_TIER)
+
+
 def members_at(end: datetime) -> Source:
-    """Members who had joined by `end`, in their tier now (tiers are recomputed on every
-    qualifying change and nightly, so for a period that has just ended this is its end)."""
-    tier = func.coalesce(LoyaltyTier.name, NO_TIER)
+    """Members who had joined by `end`, in the tier they were in at `end` (a closed period's
+    report keeps its figures when members move on later)."""
+    tier = tier_at(end)
     return Source(
         key="loyalty_members_by_tier",
         record="member",
-        table=LoyaltyMember.__table__.join(Customer, Customer.id == LoyaltyMember.customer_id).outerjoin(
-            LoyaltyTier, LoyaltyTier.id == LoyaltyMember.tier_id
-        ),
+        table=LoyaltyMember.__table__.join(Customer, Customer.id == LoyaltyMember.customer_id),
         id=LoyaltyMember.id,
         at=LoyaltyMember.created_at,
         branch=Customer.home_branch_id,
@@ -137,7 +154,7 @@ register(
                 "Members (by tier)",
                 Unit.COUNT,
                 BY_TIER,
-                description="Members at the period's end, in their tier now.",
+                description="Members at the period's end, in the tier they were in then.",
             ),
             Measure(
                 "issued",

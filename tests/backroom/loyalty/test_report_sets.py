@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from sqlalchemy import func, select
+
 from backroom.db.base import utcnow
 from backroom.loyalty import service as loyalty
+from backroom.loyalty.reports import members_at
 from backroom.reports import service
 from backroom.segments import service as segments
 from backroom.segments.schemas import Group, SegmentCreate
@@ -46,6 +49,8 @@ async def test_loyalty_report_shows_members_by_tier_and_moves_by_tier(db):
         for _ in range(2):
             await make_member(s, program, branch=branch)
         rich, _ = await make_member(s, program, branch=branch)
+    before_the_move = utcnow()
+    async with db.sessionmaker.begin() as s:
         await loyalty.earn(
             s,
             actor=TEST_ACTOR,
@@ -62,6 +67,22 @@ async def test_loyalty_report_shows_members_by_tier_and_moves_by_tier(db):
     assert by(report, "By tier", "members") == {"Bronze": 2, "Silver": 1}
     # Three joined Bronze, one moved on to Silver.
     assert by(report, "By tier", "tier_changes") == {"Bronze": 3, "Silver": 1}
+    # A period that ended before the move counts the member in the tier it was in then.
+    async with db.read_sessionmaker() as s:
+        assert await tiers_at(s, before_the_move, branch.id) == {"Bronze": 3}
+        assert await tiers_at(s, utcnow(), branch.id) == {"Bronze": 2, "Silver": 1}
+
+
+async def tiers_at(session, end, branch_id) -> dict[str, int]:
+    """Members per tier at `end`, straight from the report's as-of source."""
+    src = members_at(end)
+    rows = await session.execute(
+        select(src.category, func.count())
+        .select_from(src.table)
+        .where(src.where, src.branch == branch_id)
+        .group_by(src.category)
+    )
+    return dict(rows.all())
 
 
 async def test_segments_report_members_joins_leaves_and_revenue_per_segment(db):
