@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
     stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
+    # Card entry in the storefront: Stripe.js from here (default: Stripe's own with a key set,
+    # else the local Stripe stand-in's /js.stripe.com/v3/) with this publishable key.
+    stripe_publishable_key: str | None = Field(default=None, alias="STRIPE_PUBLISHABLE_KEY")
+    stripe_js_url: str | None = Field(default=None, alias="STRIPE_JS_URL")
     # Online orders: review above this total (minor units, 0 = never), or above this many units;
     # refunds above this amount go to the approval gate; unpicked orders raise an alert.
     order_review_over_minor: int = Field(default=100000, alias="ORDER_REVIEW_OVER_MINOR")

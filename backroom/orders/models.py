@@ -13,6 +13,7 @@ class OrderStatus(StrEnum):
     """Where an order stands; OrderFulfillmentWorkflow moves it (see README.md, Order states)."""
 
     PLACED = "placed"
+    AWAITING_PAYMENT = "awaiting_payment"  # the customer enters the card in the storefront
     AWAITING_AUTHENTICATION = "awaiting_authentication"
     PAYMENT_AUTHORIZED = "payment_authorized"
     REVIEW = "review"
@@ -47,6 +48,12 @@ class PaymentKind(StrEnum):
     VOID = "void"
     FAILURE = "failure"
     ACTION_REQUIRED = "action_required"
+    PAYMENT_OPENED = "payment_opened"  # a PaymentIntent waits for the card entered in the browser
+
+
+# The payment method of an order whose card the customer enters in the storefront (Stripe.js):
+# the server opens the PaymentIntent, the browser confirms it; no card number reaches us.
+BROWSER_CARD = "card_in_browser"
 
 
 class AlertStatus(StrEnum):

@@ -1,7 +1,7 @@
 """Provider events for orders: a verified Stripe or Shippo event is remembered (redeliveries are
 dropped) and told to the order's workflow through the outbox, in the same transaction, so an
-event received while Temporal is down is delivered when it is back. In test mode the storefront
-plays the bank's 3-D Secure page and tells the workflow the same way."""
+event received while Temporal is down is delivered when it is back. The storefront's card form
+tells the workflow the same way (backroom/orders/card_entry.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.orders import service as orders
-from backroom.orders.adapters import is_test_mode, stripe_config
 from backroom.orders.flow import PaymentSignal, TrackingSignal
-from backroom.orders.models import Order, OrderStatus, Parcel
+from backroom.orders.models import Order, Parcel
 from backroom.orders.schemas import WebhookReceipt
 from backroom.payments.gateway import PaymentStatus
 from backroom.payments.webhooks import PaymentEvent
@@ -70,28 +69,3 @@ async def tell_payment(
     await enqueue_signal(
         session, workflow_id=orders.workflow_id(order_id, prefix), signal="payment_update", arg=signal
     )
-
-
-def can_confirm_3ds_for_test(order: Order, settings) -> bool:
-    """Whether the storefront offers the test bank's 3-D Secure page for this order. Pure."""
-    return (
-        order.status == OrderStatus.AWAITING_AUTHENTICATION
-        and bool(order.payment_intent_id)
-        and is_test_mode(settings)
-    )
-
-
-async def confirm_3ds_for_test(session: AsyncSession, *, order: Order, settings, succeed: bool) -> bool:
-    """Test mode (localstripe): answer 3-D Secure as the customer's bank would, then queue the
-    outcome for the order's workflow. False when there is nothing to confirm."""
-    if not can_confirm_3ds_for_test(order, settings):
-        return False
-    from backroom.payments.stripe_gateway import StripeGateway
-
-    key, base = stripe_config(settings)
-    result = await StripeGateway(key, api_base=base).complete_3ds_for_test(
-        order.payment_intent_id, succeed=succeed
-    )
-    sig = PaymentSignal(authorized=result.status is PaymentStatus.AUTHORIZED, message=result.message)
-    await tell_payment(session, order_id=order.id, signal=sig, prefix=settings.workflow_prefix)
-    return True
