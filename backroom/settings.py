@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     shippo_api_key: str | None = Field(default=None, alias="SHIPPO_API_KEY")
     shippo_base_url: str | None = Field(default=None, alias="SHIPPO_BASE_URL")
     shippo_webhook_secret: str | None = Field(default=None, alias="SHIPPO_WEBHOOK_SECRET")
+    # A parcel no carrier has scanned this many days after its label raises an alert.
+    parcel_scan_late_days: float = Field(default=3, alias="PARCEL_SCAN_LATE_DAYS")
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     smtp_port: int = Field(default=25, alias="SMTP_PORT")
     mail_from: str = Field(default="backroom@localhost", alias="MAIL_FROM")

@@ -341,8 +341,12 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             if self._cancel is not None:
                 await self._cancelled()
                 return False
-            if workflow.now() >= deadline:
-                message = "The payment was not completed in time."
+            if auth.status == "failed" or workflow.now() >= deadline:
+                message = (
+                    "The payment was not completed in time."
+                    if auth.status != "failed"
+                    else auth.message or "The payment was cancelled."
+                )
                 await self._compensate(
                     message,
                     status="payment_failed",

@@ -21,7 +21,7 @@ from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductFilter
 from backroom.errors import AppError, InvalidInput, WorkflowServiceUnavailable
 from backroom.loyalty import service as loyalty
-from backroom.orders import card_entry
+from backroom.orders import card_entry, tracking_events
 from backroom.orders import service as orders
 from backroom.orders.checkout import checkout
 from backroom.orders.models import OrderStatus
@@ -250,6 +250,7 @@ async def order_status(session: Session, settings: SettingsDep, request: Request
         label=CUSTOMER_STATUS.get(order.status, order.status),
         csrf_token=sid,
         pay=pay,
+        tracking_says=tracking_events.says,
         points=await loyalty.card_for_order(session, order),
     )
     if pay is not None:  # the card form runs Stripe.js: its origin, and no other, is allowed

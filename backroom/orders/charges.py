@@ -79,9 +79,12 @@ def checked(result: PaymentResult) -> AuthResult:
     status = _AUTH_STATUS.get(result.status, "failed")
     if result.status is PaymentStatus.PENDING and result.raw_status == "requires_payment_method":
         status = "requires_payment"
-    message = result.message or (
-        "The payment was not authenticated in time." if status != "authorized" else None
-    )
+    if result.status is PaymentStatus.CANCELLED:
+        message = result.message or "The payment was cancelled."
+    else:
+        message = result.message or (
+            "The payment was not authenticated in time." if status != "authorized" else None
+        )
     return AuthResult(status=status, intent_id=result.intent_id, message=message)
 
 

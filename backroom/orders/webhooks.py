@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.orders import service as orders
+from backroom.orders import stripe_events, tracking_events
 from backroom.orders.flow import PaymentSignal, TrackingSignal
-from backroom.orders.models import Order, Parcel
+from backroom.orders.models import Parcel
 from backroom.orders.schemas import WebhookReceipt
-from backroom.payments.gateway import PaymentStatus
 from backroom.payments.webhooks import PaymentEvent
 from backroom.shipping.tracking import TrackingUpdate
 from backroom.starts.service import enqueue_signal
@@ -21,28 +21,27 @@ from backroom.starts.service import enqueue_signal
 async def receive_payment_event(
     session: AsyncSession, *, event: PaymentEvent, prefix: str = ""
 ) -> WebhookReceipt:
-    """How 3-D Secure ended, for the order holding the intent. Idempotent per Stripe event id."""
+    """A Stripe event for the order holding its payment (what each type does:
+    backroom/orders/stripe_events.py). Every event is stored, unknown types too, and then
+    ignored. Idempotent per Stripe event id."""
     if await orders.seen_webhook(
         session,
         provider="stripe",
         event_id=event.event_id,
         type=event.type,
-        payload={"intent_id": event.intent_id, "status": event.status},
+        payload={"intent_id": event.intent_id, "status": event.status, "charge_id": event.charge_id},
     ):
         return WebhookReceipt(duplicate=True)
-    order_id = None
-    if event.intent_id and event.status in (PaymentStatus.AUTHORIZED, PaymentStatus.DECLINED):
-        order_id = await session.scalar(select(Order.id).where(Order.payment_intent_id == event.intent_id))
-    if order_id:
-        sig = PaymentSignal(authorized=event.status is PaymentStatus.AUTHORIZED, message=event.message)
-        await tell_payment(session, order_id=order_id, signal=sig, prefix=prefix)
-    return WebhookReceipt(signalled=bool(order_id))
+    return WebhookReceipt(signalled=await stripe_events.apply(session, event=event, prefix=prefix))
 
 
 async def receive_tracking_update(
     session: AsyncSession, *, update: TrackingUpdate, prefix: str = ""
 ) -> WebhookReceipt:
-    """A carrier's tracking update, for the order shipping the parcel. Idempotent per update."""
+    """A carrier's tracking update: the parcel keeps the carrier's latest status (what the
+    customer's order page shows), the timeline gets the scan, a returned or failed parcel raises
+    an exception alert for its branch's warehouse, and the order's workflow hears it (delivered
+    completes the parcel). Idempotent per update (Shippo may send one twice)."""
     if await orders.seen_webhook(
         session,
         provider="shippo",
@@ -51,15 +50,15 @@ async def receive_tracking_update(
         payload={"tracking_number": update.tracking_number, "status": update.raw_status},
     ):
         return WebhookReceipt(duplicate=True)
-    order_id = await session.scalar(
-        select(Parcel.order_id).where(Parcel.tracking_number == update.tracking_number)
+    parcel = await session.scalar(select(Parcel).where(Parcel.tracking_number == update.tracking_number))
+    if parcel is None:
+        return WebhookReceipt()
+    await tracking_events.record(session, parcel=parcel, update=update)
+    sig = TrackingSignal(tracking_number=update.tracking_number, status=update.status.value.lower())
+    await enqueue_signal(
+        session, workflow_id=orders.workflow_id(parcel.order_id, prefix), signal="tracking", arg=sig
     )
-    if order_id is not None:
-        sig = TrackingSignal(tracking_number=update.tracking_number, status=update.status.value.lower())
-        await enqueue_signal(
-            session, workflow_id=orders.workflow_id(order_id, prefix), signal="tracking", arg=sig
-        )
-    return WebhookReceipt(signalled=order_id is not None)
+    return WebhookReceipt(signalled=True)
 
 
 async def tell_payment(

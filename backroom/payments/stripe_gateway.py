@@ -163,7 +163,12 @@ class StripeGateway:
 
     async def refund(self, intent_id: str, amount_minor: int | None, idempotency_key: str) -> RefundResult:
         """Refund captured money (what is left if amount is None). Idempotent per key only."""
-        params: dict[str, Any] = {"payment_intent": intent_id}
+        # The key in the metadata tells our own refunds from ones made in the Stripe dashboard
+        # when their webhooks arrive (backroom/orders/stripe_events.py).
+        params: dict[str, Any] = {
+            "payment_intent": intent_id,
+            "metadata": {"idempotency_key": idempotency_key},
+        }
         if amount_minor is not None:
             params["amount"] = amount_minor
         with _translate_errors():
