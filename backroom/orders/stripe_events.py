@@ -10,7 +10,9 @@ know goes through the outbox with it.
   dashboard) shows on the order: ledger row, refunded total, timeline, and the workflow is told
   so its own refunds never ask for more than is left. Our own refunds carry their idempotency
   key in Stripe's metadata and are recorded by the workflow instead. A refund that failed later
-  is marked so, taken off the refunded total, and raises an alert.
+  is marked so, taken off the refunded total, and raises an alert. (Stripe API versions since
+  2022-11-15 leave the refund list out of charge.refunded: subscribe the endpoint to
+  refund.created and refund.updated too, which name each refund.)
 - charge.dispute.created: an alert, the order's vendor shares frozen (no payout of disputed
   money), and finance asked for evidence before Stripe's deadline (mail to the branch's finance
   users, and the alert names the date). charge.dispute.closed: won thaws the shares; lost
