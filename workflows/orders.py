@@ -341,11 +341,11 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             if self._cancel is not None:
                 await self._cancelled()
                 return False
-            if auth.status == "failed" or workflow.now() >= deadline:
+            if auth.status == "cancelled" or workflow.now() >= deadline:
                 message = (
-                    "The payment was not completed in time."
-                    if auth.status != "failed"
-                    else auth.message or "The payment was cancelled."
+                    auth.message or "The payment was cancelled."
+                    if auth.status == "cancelled"
+                    else "The payment was not completed in time."
                 )
                 await self._compensate(
                     message,

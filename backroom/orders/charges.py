@@ -80,6 +80,7 @@ def checked(result: PaymentResult) -> AuthResult:
     if result.status is PaymentStatus.PENDING and result.raw_status == "requires_payment_method":
         status = "requires_payment"
     if result.status is PaymentStatus.CANCELLED:
+        status = "cancelled"
         message = result.message or "The payment was cancelled."
     else:
         message = result.message or (

@@ -107,7 +107,7 @@ class OrderRef(BaseModel):
 
 
 class AuthResult(BaseModel):
-    status: str  # authorized | requires_action | requires_payment | declined | failed
+    status: str  # authorized | requires_action | requires_payment | declined | cancelled | failed
     intent_id: str | None = None
     message: str | None = None
 

@@ -197,6 +197,25 @@ async def test_card_in_browser_never_entered_times_out(ts_env, sqlite_db, commer
     assert [k for k, *_ in await ledger(db, order.id)] == ["payment_opened", "void"]
 
 
+async def test_card_in_browser_payment_cancelled_at_stripe_ends_the_wait(
+    ts_env, sqlite_db, commerce_settings, task_queue
+):
+    """A payment cancelled in Stripe (its webhook says so) ends the wait at once."""
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 1)], method=None)
+    extra = adapters(settings)
+    async with worker(ts_env, db, settings, task_queue, extra):
+        handle = await start(ts_env, db, settings, order, task_queue)
+        st = await wait_status(handle, "awaiting_payment")
+        await extra["payments"].cancel(st.intent_id, uniq("dashboard-"))
+        await handle.signal(OrderFulfillmentWorkflow.payment_update, PaymentSignal(authorized=False))
+        st = await handle.result()
+    assert st.status == "payment_failed" and "cancelled" in st.message
+    assert await stock(db, p1.id) == (2, 0)
+
+
 async def test_cancel_before_shipment_voids_label_and_hold(ts_env, sqlite_db, commerce_settings, task_queue):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
