@@ -15,8 +15,11 @@ from backroom.db.session import Sessionmaker
 
 
 class AlertActivities:
-    def __init__(self, sessionmaker: Sessionmaker) -> None:
+    def __init__(self, sessionmaker: Sessionmaker, settings=None) -> None:
         self._sessionmaker = sessionmaker
+        self._scan_days = (
+            settings.parcel_scan_late_days if settings is not None else sweep.PARCEL_SCAN_LATE_DAYS
+        )
 
     def _actor(self) -> Actor:
         return Actor.workflow(activity.info().workflow_id, name="Alert sweep")
@@ -25,7 +28,9 @@ class AlertActivities:
     async def sweep(self, now: datetime) -> SweepResult:
         """Raise alerts for causes in the data, auto-resolve cleared ones. Idempotent."""
         async with self._sessionmaker.begin() as session:
-            return await sweep.sweep(session, actor=self._actor(), now=now)
+            return await sweep.sweep(
+                session, actor=self._actor(), now=now, parcel_scan_late_days=self._scan_days
+            )
 
     @activity.defn(name="alerts.daily_checks")
     async def daily_checks(self, now: datetime) -> int:
@@ -36,5 +41,5 @@ class AlertActivities:
 
 
 def build(deps) -> list:
-    acts = AlertActivities(deps.sessionmaker)
+    acts = AlertActivities(deps.sessionmaker, deps.settings)
     return [acts.sweep, acts.daily_checks]

@@ -97,13 +97,14 @@ class OrderActivities:
 
     @activity.defn(name="orders.check_payment")
     async def check_payment(self, ref: OrderRef) -> AuthResult:
-        """Ask the gateway where a 3-D Secure payment stands; records the outcome. Idempotent."""
+        """Ask the gateway where a 3-D Secure (or browser-confirmed) payment stands; records the
+        outcome once per attempt. Idempotent."""
         order = await self._order(ref.order_id)
         if not order.payment_intent_id:
             return AuthResult(status="failed", message="No payment was started.")
         outcome = charges.checked(await self._gateway.retrieve(order.payment_intent_id))
-        if outcome.status != "requires_action":
-            key = f"{activity.info().workflow_id}:authenticate"
+        if outcome.status not in ("requires_action", "requires_payment"):
+            key = f"{activity.info().workflow_id}:authenticate" + (f"-{ref.attempt}" if ref.attempt else "")
             async with self._sessionmaker.begin() as session:
                 await charges.record_auth(
                     session, actor=_actor(), order_id=ref.order_id, outcome=outcome, key=key

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = Field(default=None, alias="STRIPE_API_KEY")
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
     stripe_webhook_secret: str | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
+    # Card entry in the storefront: Stripe.js from here (default: Stripe's own with a key set,
+    # else the local Stripe stand-in's /js.stripe.com/v3/) with this publishable key.
+    stripe_publishable_key: str | None = Field(default=None, alias="STRIPE_PUBLISHABLE_KEY")
+    stripe_js_url: str | None = Field(default=None, alias="STRIPE_JS_URL")
     # Online orders: review above this total (minor units, 0 = never), or above this many units;
     # refunds above this amount go to the approval gate; unpicked orders raise an alert.
     order_review_over_minor: int = Field(default=100000, alias="ORDER_REVIEW_OVER_MINOR")
@@ -120,6 +124,8 @@ class Settings(BaseSettings):
     shippo_api_key: str | None = Field(default=None, alias="SHIPPO_API_KEY")
     shippo_base_url: str | None = Field(default=None, alias="SHIPPO_BASE_URL")
     shippo_webhook_secret: str | None = Field(default=None, alias="SHIPPO_WEBHOOK_SECRET")
+    # A parcel no carrier has scanned this many days after its label raises an alert.
+    parcel_scan_late_days: float = Field(default=3, alias="PARCEL_SCAN_LATE_DAYS")
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     smtp_port: int = Field(default=25, alias="SMTP_PORT")
     mail_from: str = Field(default="backroom@localhost", alias="MAIL_FROM")

@@ -315,6 +315,38 @@ async def place(db, branch, items, *, method="pm_card_visa", **kw):
     return order
 
 
+async def pay_in_browser(shop, status_url: str, settings, number: str = "4242424242424242") -> httpx.Response:
+    """What the storefront's card form does: wait for the payment to open, confirm it with the
+    publishable key and the card (Stripe.js's request to Stripe, never to us), then post back.
+    Returns Stripe's answer; on success the post-back has been sent."""
+    import asyncio
+    import re
+
+    from backroom.orders.adapters import stripe_js
+
+    for _ in range(200):
+        page = await shop.get(status_url)
+        found = re.search(r'data-key="([^"]+)" data-secret="((pi_\w+)_secret_\w+)"', page.text)
+        if found:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"no card form on {status_url}")
+    key, secret, intent = found.groups()
+    card = {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"}
+    async with httpx.AsyncClient(
+        base_url=stripe_js(settings)[0].removesuffix("/js.stripe.com/v3/")
+    ) as stripe:
+        answer = await stripe.post(
+            f"/v1/payment_intents/{intent}/confirm",
+            json={"key": key, "client_secret": secret, "payment_method_data": {"type": "card", "card": card}},
+        )
+    if answer.status_code == 200:
+        done = await shop.post(f"{status_url}/payment", data={"csrf_token": shop.cookies.get("shop_sid")})
+        assert done.status_code == 303, done.text
+    return answer
+
+
 class CrashOnce:
     """Wraps an adapter: the named call reaches the real service, then the first time raises, as
     if the worker died before recording the result."""

@@ -260,6 +260,10 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             OrderActivities.authorize_payment, OrderRef(order_id=self.start.order_id), **GATEWAY_CALL
         )
         self.st.intent_id = auth.intent_id
+        if auth.status == "requires_payment":
+            if not await self._await_card():
+                return False
+            auth = AuthResult(status="authorized", intent_id=auth.intent_id)
         if auth.status == "requires_action":
             await self._status(
                 "awaiting_authentication",
@@ -304,6 +308,58 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             customer_message="Payment authorized. We are preparing your order.",
         )
         return True
+
+    async def _await_card(self) -> bool:
+        """The customer enters the card in the storefront and Stripe.js confirms the payment there
+        (3-D Secure included). A declined card may be replaced by another until the deadline;
+        then, or on cancel, the payment and the stock are released."""
+        await self._status(
+            "awaiting_payment",
+            "Waiting for the customer to enter a card.",
+            customer_message="Enter your card to pay for your order.",
+        )
+        deadline = workflow.now() + timedelta(minutes=self.start.auth_timeout_minutes)
+        attempt = 0
+        while True:
+            left = (deadline - workflow.now()).total_seconds()
+            if left > 0 and self._cancel is None:
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._payment is not None or self._cancel is not None,
+                        timeout=timedelta(seconds=left),
+                    )
+                except TimeoutError:
+                    pass
+            attempt += 1
+            auth: AuthResult = await workflow.execute_activity_method(
+                OrderActivities.check_payment,
+                OrderRef(order_id=self.start.order_id, attempt=attempt),
+                **GATEWAY_CALL,
+            )
+            if auth.status == "authorized":
+                return True
+            if self._cancel is not None:
+                await self._cancelled()
+                return False
+            if auth.status == "cancelled" or workflow.now() >= deadline:
+                message = (
+                    auth.message or "The payment was cancelled."
+                    if auth.status == "cancelled"
+                    else "The payment was not completed in time."
+                )
+                await self._compensate(
+                    message,
+                    status="payment_failed",
+                    customer_message=f"{message} Your order was not placed; nothing was charged.",
+                )
+                return False
+            if auth.status == "declined":
+                await self._event(
+                    "card_declined",
+                    f"Card not accepted: {auth.message or 'declined'}; the customer may try another.",
+                    StaffAction(user_name="customer"),
+                )
+            self._payment = None
 
     async def _review(self) -> bool:
         await self._status("review", f"Held for review: {self.start.review_reason}")

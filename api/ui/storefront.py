@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import PUBLIC, READS_ONLY, Session, SettingsDep, TemporalFactory
+from api.security import csp_with_stripe
 from api.ui.common import keep_visitor_token, redirect, render, visitor_form
 from backroom.audit.context import Actor
 from backroom.carts import service as carts
@@ -20,11 +21,12 @@ from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductFilter
 from backroom.errors import AppError, InvalidInput, WorkflowServiceUnavailable
 from backroom.loyalty import service as loyalty
+from backroom.orders import card_entry, tracking_events
 from backroom.orders import service as orders
-from backroom.orders import webhooks
 from backroom.orders.checkout import checkout
 from backroom.orders.models import OrderStatus
-from backroom.orders.schemas import TEST_CARDS, CheckoutRequest
+from backroom.orders.schemas import CheckoutRequest
+from backroom.payments.gateway import PaymentStatus
 from backroom.settings import Settings
 
 router = APIRouter(prefix="/shop", dependencies=[PUBLIC], include_in_schema=False)
@@ -34,6 +36,7 @@ S = OrderStatus
 # What the customer sees for each order status.
 CUSTOMER_STATUS = {
     S.PLACED: "Order received",
+    S.AWAITING_PAYMENT: "Waiting for your payment",
     S.AWAITING_AUTHENTICATION: "Waiting for you to confirm the payment",
     S.PAYMENT_AUTHORIZED: "Payment authorized",
     S.REVIEW: "Being reviewed",
@@ -171,9 +174,8 @@ async def cart_page(session: Session, settings: SettingsDep, request: Request):
         view=view,
         lines=lines,
         csrf_token=sid,
-        cards=TEST_CARDS,
         checkout_key=uuid.uuid4().hex,
-        values={"ship_country": "US", "payment_method": "pm_card_visa"},
+        values={"ship_country": "US"},
         errors={},
     )
     return _with_cookie(request, settings, resp, sid)
@@ -192,7 +194,8 @@ async def checkout_page(session: Session, settings: SettingsDep, connect: Tempor
     cart = await carts.open_cart_for(session, session_key=sid)
     if cart is None:
         return redirect("/shop", flash="Your cart is empty.")
-    data = {k: (v.strip() or None) for k, v in raw.items() if k != "csrf_token"}
+    # The card is entered on the order page (Stripe.js), never chosen here: no payment method.
+    data = {k: (v.strip() or None) for k, v in raw.items() if k not in ("csrf_token", "payment_method")}
     try:
         body = CheckoutRequest.model_validate(data)
     except ValidationError as exc:
@@ -207,7 +210,6 @@ async def checkout_page(session: Session, settings: SettingsDep, connect: Tempor
             cart=cart,
             lines=lines,
             csrf_token=sid,
-            cards=TEST_CARDS,
             checkout_key=key,
             values=raw,
             errors=errors,
@@ -232,10 +234,12 @@ async def checkout_page(session: Session, settings: SettingsDep, connect: Tempor
 
 @router.get("/orders/{token}")
 async def order_status(session: Session, settings: SettingsDep, request: Request, token: str):
-    """The customer's order page (the token in the link is the only key)."""
+    """The customer's order page (the token in the link is the only key), with the card form
+    while the order waits for its payment."""
     order = await orders.get_by_token(session, token)
     events = [e for e in await orders.events_of(session, order.id) if not e.kind.startswith("alert")]
     sid = _sid(request) or secrets.token_urlsafe(24)
+    pay = await card_entry.payment_page(order, settings)
     resp = render(
         request,
         "shop/order.html",
@@ -245,18 +249,23 @@ async def order_status(session: Session, settings: SettingsDep, request: Request
         events=events,
         label=CUSTOMER_STATUS.get(order.status, order.status),
         csrf_token=sid,
-        can_authenticate=webhooks.can_confirm_3ds_for_test(order, settings),
+        pay=pay,
+        tracking_says=tracking_events.says,
         points=await loyalty.card_for_order(session, order),
     )
+    if pay is not None:  # the card form runs Stripe.js: its origin, and no other, is allowed
+        resp.headers["Content-Security-Policy"] = csp_with_stripe(pay.js_url)
     return _with_cookie(request, settings, resp, sid)
 
 
-@router.post("/orders/{token}/authenticate")
-async def authenticate(session: Session, settings: SettingsDep, request: Request, token: str):
-    """Test mode (localstripe): play the bank's 3-D Secure page, then tell the order's workflow."""
-    form = await _form(request)
+@router.post("/orders/{token}/payment")
+async def payment_done(session: Session, settings: SettingsDep, request: Request, token: str):
+    """Stripe.js confirmed the payment in the browser: ask Stripe, then tell the order's workflow."""
+    await _form(request)  # checks the form's token
     order = await orders.get_by_token(session, token)
-    succeed = form.get("result", "succeed") == "succeed"
-    if not await webhooks.confirm_3ds_for_test(session, order=order, settings=settings, succeed=succeed):
-        return redirect(f"/shop/orders/{token}", flash="Nothing to confirm.")
-    return redirect(f"/shop/orders/{token}", flash="Thank you. Your bank answered.")
+    result = await card_entry.card_confirmed(session, order=order, settings=settings)
+    if result is None:
+        return redirect(f"/shop/orders/{token}")
+    if result.status is PaymentStatus.AUTHORIZED:
+        return redirect(f"/shop/orders/{token}", flash="Thank you: your payment is authorized.")
+    return redirect(f"/shop/orders/{token}", flash="The payment is not complete yet; enter your card again.")

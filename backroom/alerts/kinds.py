@@ -24,6 +24,10 @@ KINDS = {
         Kind("label_refused", "Label refused / fulfilment failed", "commerce"),
         Kind("pick_timeout", "Pick timeout", "commerce"),
         Kind("tracking_exception", "Tracking exception", "commerce"),
+        Kind("parcel_not_scanned", "Parcel not scanned after its label", "commerce"),
+        Kind("payment_dispute", "Card payment disputed", "commerce"),
+        Kind("refund_failed", "Refund failed at the bank", "commerce"),
+        Kind("payment_cancelled", "Card payment cancelled outside Backroom", "commerce"),
         Kind("forecast_outlier", "Measure outside its forecast interval", "both"),
         Kind("target_missed", "Target missed", "both"),
     )

@@ -24,6 +24,7 @@ from backroom.credit.models import CreditAccount, CreditHold
 from backroom.customers.models import Customer
 from backroom.orders.models import Alert as OrderAlert
 from backroom.orders.models import Order, Parcel, WebhookEvent
+from backroom.shipping.carrier import LOCAL_PROVIDER as LOCAL_CARRIER
 
 STUCK_AFTER = timedelta(minutes=30)  # 3-D Secure unanswered this long is "stuck"
 RECENT = timedelta(days=7)  # terminal failures older than this are history, not alerts
@@ -45,6 +46,9 @@ class Rule:
     kind: str
     find: Callable[[AsyncSession, datetime], Awaitable[list[Cause]]]
     auto_resolve: bool = True
+
+
+PARCEL_SCAN_LATE_DAYS = 3  # settings.parcel_scan_late_days; the sweep's own default
 
 
 async def _complaint_breaches(session: AsyncSession, now: datetime) -> list[Cause]:
@@ -215,6 +219,41 @@ async def _tracking(session: AsyncSession, now: datetime) -> list[Cause]:
     ]
 
 
+def _not_scanned(days: float) -> Callable:
+    """Parcels whose label was bought `days` ago and that no carrier has scanned since (only
+    carriers with a tracking feed: the local carrier's parcels are marked delivered by staff)."""
+
+    async def find(session: AsyncSession, now: datetime) -> list[Cause]:
+        rows = (
+            await session.execute(
+                select(
+                    Parcel.id, Parcel.branch_id, Parcel.order_id, Parcel.tracking_number, Parcel.labelled_at
+                )
+                .where(
+                    Parcel.status.in_(("labelled", "shipped")),
+                    Parcel.labelled_at < now - timedelta(days=days),
+                    Parcel.scanned_at.is_(None),
+                    Parcel.tracking_number.is_not(None),
+                    Parcel.carrier != LOCAL_CARRIER,
+                )
+                .order_by(Parcel.id)
+            )
+        ).all()
+        return [
+            Cause(
+                f"parcel-{pid}:not-scanned",
+                "warning",
+                b,
+                f"Parcel {tn} of order #{oid}: no carrier scan {days:g} days after its label",
+                f"/orders/{oid}",
+                f"Label bought {at:%Y-%m-%d %H:%M} UTC; ask the carrier or re-ship.",
+            )
+            for pid, b, oid, tn, at in rows
+        ]
+
+    return find
+
+
 RULES = (
     Rule("complaint_sla_breach", _complaint_breaches),
     Rule("credit_hold", _credit_holds),
@@ -227,14 +266,30 @@ RULES = (
         _order_alerts("pick_timeout", "warning", "pick-timeout", ("payment_authorized", "review", "picking")),
     ),
     Rule("tracking_exception", _tracking),
+    # Stripe events (backroom/orders/stripe_events.py): a person closes these.
+    Rule("payment_dispute", _order_alerts("dispute", "critical", "dispute", None), auto_resolve=False),
+    Rule(
+        "refund_failed", _order_alerts("refund_failed", "critical", "refund-failed", None), auto_resolve=False
+    ),
+    Rule(
+        "payment_cancelled",
+        _order_alerts("payment_cancelled", "critical", "payment-cancelled", None),
+        auto_resolve=False,
+    ),
 )
 
 
-async def sweep(session: AsyncSession, *, actor: Actor, now: datetime) -> SweepResult:
+async def sweep(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    now: datetime,
+    parcel_scan_late_days: float = PARCEL_SCAN_LATE_DAYS,
+) -> SweepResult:
     """Raise what is wrong now, auto-resolve what has cleared. Idempotent: a second sweep over
     the same data raises and resolves nothing."""
     result = SweepResult()
-    for rule in RULES:
+    for rule in (*RULES, Rule("parcel_not_scanned", _not_scanned(parcel_scan_late_days))):
         causes = await rule.find(session, now)
         for c in causes:
             _, created = await service.raise_alert(

@@ -23,6 +23,23 @@ def stripe_config(settings: Settings) -> tuple[str, str | None]:
     return TEST_KEY, settings.stripe_api_base or f"http://127.0.0.1:{LOCAL_STRIPE_PORT}"
 
 
+STRIPE_JS = "https://js.stripe.com/v3/"
+TEST_PUBLISHABLE_KEY = "pk_test_backroom"
+
+
+def stripe_js(settings: Settings) -> tuple[str, str | None]:
+    """(Stripe.js URL, publishable key) for the storefront's card form: the settings' own, else
+    the local stand-in's script and a test key when payments go there, else Stripe's script."""
+    test = is_test_mode(settings)
+    if settings.stripe_js_url:
+        url = settings.stripe_js_url
+    elif test:
+        url = f"{stripe_config(settings)[1]}/js.stripe.com/v3/"
+    else:
+        url = STRIPE_JS
+    return url, settings.stripe_publishable_key or (TEST_PUBLISHABLE_KEY if test else None)
+
+
 def is_test_mode(settings: Settings) -> bool:
     """True when payments go to localstripe (the storefront then offers the 3-D Secure test step)."""
     base = stripe_config(settings)[1]

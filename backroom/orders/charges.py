@@ -11,7 +11,7 @@ from backroom.audit.context import Actor
 from backroom.orders import service as orders
 from backroom.orders.adapters import is_test_mode, stripe_config
 from backroom.orders.flow import AuthResult, MoneyResult
-from backroom.orders.models import Order
+from backroom.orders.models import BROWSER_CARD, Order
 from backroom.payments.errors import CardDeclined, PaymentError
 from backroom.payments.gateway import PaymentGateway, PaymentResult, PaymentStatus, RefundResult
 
@@ -27,7 +27,11 @@ _AUTH_STATUS = {
     PaymentStatus.DECLINED: "declined",
 }
 # Authorization outcome -> ledger kind (anything else is a failure row).
-_LEDGER_KIND = {"authorized": "authorization", "requires_action": "action_required"}
+_LEDGER_KIND = {
+    "authorized": "authorization",
+    "requires_action": "action_required",
+    "requires_payment": "payment_opened",
+}
 
 
 async def payment_method(settings, method: str) -> str:
@@ -48,6 +52,11 @@ async def authorize(gateway: PaymentGateway, order: Order, method: str, key: str
     (an after-sales replacement) holds nothing: authorized without the gateway."""
     if order.total_minor == 0:
         return AuthResult(status="authorized", message="Nothing to charge.")
+    if method == BROWSER_CARD:
+        result = await gateway.open_intent(
+            order.total_minor, order.currency, key, {"order_id": str(order.id)}
+        )
+        return AuthResult(status="requires_payment", intent_id=result.intent_id)
     try:
         result = await gateway.authorize(
             order.total_minor, order.currency, method, key, {"order_id": str(order.id)}
@@ -65,11 +74,18 @@ async def authorize(gateway: PaymentGateway, order: Order, method: str, key: str
 
 
 def checked(result: PaymentResult) -> AuthResult:
-    """Where a 3-D Secure payment stands after the customer's step (or its time running out)."""
+    """Where a 3-D Secure payment stands after the customer's step (or its time running out);
+    `requires_payment` while a card entered in the browser has not been confirmed yet."""
     status = _AUTH_STATUS.get(result.status, "failed")
-    message = result.message or (
-        "The payment was not authenticated in time." if status != "authorized" else None
-    )
+    if result.status is PaymentStatus.PENDING and result.raw_status == "requires_payment_method":
+        status = "requires_payment"
+    if result.status is PaymentStatus.CANCELLED:
+        status = "cancelled"
+        message = result.message or "The payment was cancelled."
+    else:
+        message = result.message or (
+            "The payment was not authenticated in time." if status != "authorized" else None
+        )
     return AuthResult(status=status, intent_id=result.intent_id, message=message)
 
 

@@ -103,10 +103,11 @@ class TrackingSignal(BaseModel):
 # Activity payloads
 class OrderRef(BaseModel):
     order_id: int
+    attempt: int = 0  # check_payment: the customer's n-th try with a card entered in the browser
 
 
 class AuthResult(BaseModel):
-    status: str  # authorized | requires_action | declined | failed
+    status: str  # authorized | requires_action | requires_payment | declined | cancelled | failed
     intent_id: str | None = None
     message: str | None = None
 

@@ -13,6 +13,7 @@ class OrderStatus(StrEnum):
     """Where an order stands; OrderFulfillmentWorkflow moves it (see README.md, Order states)."""
 
     PLACED = "placed"
+    AWAITING_PAYMENT = "awaiting_payment"  # the customer enters the card in the storefront
     AWAITING_AUTHENTICATION = "awaiting_authentication"
     PAYMENT_AUTHORIZED = "payment_authorized"
     REVIEW = "review"
@@ -47,6 +48,13 @@ class PaymentKind(StrEnum):
     VOID = "void"
     FAILURE = "failure"
     ACTION_REQUIRED = "action_required"
+    PAYMENT_OPENED = "payment_opened"  # a PaymentIntent waits for the card entered in the browser
+    DISPUTE_LOST = "dispute_lost"  # the customer's bank took the money back
+
+
+# The payment method of an order whose card the customer enters in the storefront (Stripe.js):
+# the server opens the PaymentIntent, the browser confirms it; no card number reaches us.
+BROWSER_CARD = "card_in_browser"
 
 
 class AlertStatus(StrEnum):
@@ -139,6 +147,13 @@ class Parcel(IdMixin, Transactional, Base):
     delivered_at: Mapped[datetime | None]
     labelled_at: Mapped[datetime | None]  # when the label was bought (reports: labels bought, cost)
     voided_at: Mapped[datetime | None]
+    # The carrier's last word (Shippo tracking: PRE_TRANSIT, TRANSIT, DELIVERED, RETURNED,
+    # FAILURE, UNKNOWN), its text and when it was scanned; scanned_at stays empty until a scan
+    # beyond PRE_TRANSIT (the late-parcel alert looks for labels never scanned).
+    tracking_status: Mapped[str | None] = mapped_column(String(16))
+    tracking_detail: Mapped[str | None] = mapped_column(String(300))
+    tracking_at: Mapped[datetime | None]
+    scanned_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_parcels_branch_labelled", "branch_id", "labelled_at"),

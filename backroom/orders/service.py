@@ -29,6 +29,7 @@ from backroom.orders import events
 from backroom.orders.errors import CartEmpty, IdempotencyKeyReused, OrderNotFound
 from backroom.orders.flow import order_workflow_id as workflow_id
 from backroom.orders.models import (
+    BROWSER_CARD,
     Alert,
     AlertStatus,
     Order,
@@ -204,7 +205,7 @@ async def place_order(
         tax_minor=totals.tax_minor,
         shipping_minor=totals.shipping_minor,
         total_minor=totals.total_minor,
-        payment_method=body.payment_method,
+        payment_method=body.payment_method or BROWSER_CARD,
         placed_at=utcnow(),
         **body.model_dump(exclude={"payment_method"}),
     )

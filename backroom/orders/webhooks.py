@@ -1,7 +1,7 @@
 """Provider events for orders: a verified Stripe or Shippo event is remembered (redeliveries are
 dropped) and told to the order's workflow through the outbox, in the same transaction, so an
-event received while Temporal is down is delivered when it is back. In test mode the storefront
-plays the bank's 3-D Secure page and tells the workflow the same way."""
+event received while Temporal is down is delivered when it is back. The storefront's card form
+tells the workflow the same way (backroom/orders/card_entry.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.orders import service as orders
-from backroom.orders.adapters import is_test_mode, stripe_config
+from backroom.orders import stripe_events, tracking_events
 from backroom.orders.flow import PaymentSignal, TrackingSignal
-from backroom.orders.models import Order, OrderStatus, Parcel
+from backroom.orders.models import Parcel
 from backroom.orders.schemas import WebhookReceipt
-from backroom.payments.gateway import PaymentStatus
 from backroom.payments.webhooks import PaymentEvent
 from backroom.shipping.tracking import TrackingUpdate
 from backroom.starts.service import enqueue_signal
@@ -22,28 +21,27 @@ from backroom.starts.service import enqueue_signal
 async def receive_payment_event(
     session: AsyncSession, *, event: PaymentEvent, prefix: str = ""
 ) -> WebhookReceipt:
-    """How 3-D Secure ended, for the order holding the intent. Idempotent per Stripe event id."""
+    """A Stripe event for the order holding its payment (what each type does:
+    backroom/orders/stripe_events.py). Every event is stored, unknown types too, and then
+    ignored. Idempotent per Stripe event id."""
     if await orders.seen_webhook(
         session,
         provider="stripe",
         event_id=event.event_id,
         type=event.type,
-        payload={"intent_id": event.intent_id, "status": event.status},
+        payload={"intent_id": event.intent_id, "status": event.status, "charge_id": event.charge_id},
     ):
         return WebhookReceipt(duplicate=True)
-    order_id = None
-    if event.intent_id and event.status in (PaymentStatus.AUTHORIZED, PaymentStatus.DECLINED):
-        order_id = await session.scalar(select(Order.id).where(Order.payment_intent_id == event.intent_id))
-    if order_id:
-        sig = PaymentSignal(authorized=event.status is PaymentStatus.AUTHORIZED, message=event.message)
-        await tell_payment(session, order_id=order_id, signal=sig, prefix=prefix)
-    return WebhookReceipt(signalled=bool(order_id))
+    return WebhookReceipt(signalled=await stripe_events.apply(session, event=event, prefix=prefix))
 
 
 async def receive_tracking_update(
     session: AsyncSession, *, update: TrackingUpdate, prefix: str = ""
 ) -> WebhookReceipt:
-    """A carrier's tracking update, for the order shipping the parcel. Idempotent per update."""
+    """A carrier's tracking update: the parcel keeps the carrier's latest status (what the
+    customer's order page shows), the timeline gets the scan, a returned or failed parcel raises
+    an exception alert for its branch's warehouse, and the order's workflow hears it (delivered
+    completes the parcel). Idempotent per update (Shippo may send one twice)."""
     if await orders.seen_webhook(
         session,
         provider="shippo",
@@ -52,15 +50,15 @@ async def receive_tracking_update(
         payload={"tracking_number": update.tracking_number, "status": update.raw_status},
     ):
         return WebhookReceipt(duplicate=True)
-    order_id = await session.scalar(
-        select(Parcel.order_id).where(Parcel.tracking_number == update.tracking_number)
+    parcel = await session.scalar(select(Parcel).where(Parcel.tracking_number == update.tracking_number))
+    if parcel is None:
+        return WebhookReceipt()
+    await tracking_events.record(session, parcel=parcel, update=update)
+    sig = TrackingSignal(tracking_number=update.tracking_number, status=update.status.value.lower())
+    await enqueue_signal(
+        session, workflow_id=orders.workflow_id(parcel.order_id, prefix), signal="tracking", arg=sig
     )
-    if order_id is not None:
-        sig = TrackingSignal(tracking_number=update.tracking_number, status=update.status.value.lower())
-        await enqueue_signal(
-            session, workflow_id=orders.workflow_id(order_id, prefix), signal="tracking", arg=sig
-        )
-    return WebhookReceipt(signalled=order_id is not None)
+    return WebhookReceipt(signalled=True)
 
 
 async def tell_payment(
@@ -70,28 +68,3 @@ async def tell_payment(
     await enqueue_signal(
         session, workflow_id=orders.workflow_id(order_id, prefix), signal="payment_update", arg=signal
     )
-
-
-def can_confirm_3ds_for_test(order: Order, settings) -> bool:
-    """Whether the storefront offers the test bank's 3-D Secure page for this order. Pure."""
-    return (
-        order.status == OrderStatus.AWAITING_AUTHENTICATION
-        and bool(order.payment_intent_id)
-        and is_test_mode(settings)
-    )
-
-
-async def confirm_3ds_for_test(session: AsyncSession, *, order: Order, settings, succeed: bool) -> bool:
-    """Test mode (localstripe): answer 3-D Secure as the customer's bank would, then queue the
-    outcome for the order's workflow. False when there is nothing to confirm."""
-    if not can_confirm_3ds_for_test(order, settings):
-        return False
-    from backroom.payments.stripe_gateway import StripeGateway
-
-    key, base = stripe_config(settings)
-    result = await StripeGateway(key, api_base=base).complete_3ds_for_test(
-        order.payment_intent_id, succeed=succeed
-    )
-    sig = PaymentSignal(authorized=result.status is PaymentStatus.AUTHORIZED, message=result.message)
-    await tell_payment(session, order_id=order.id, signal=sig, prefix=settings.workflow_prefix)
-    return True

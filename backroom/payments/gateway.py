@@ -123,6 +123,16 @@ class PaymentGateway(Protocol):
         """Hold funds on a card (manual capture). Idempotent per key. Raises CardDeclined."""
         ...
 
+    async def open_intent(
+        self, amount_minor: int, currency: str, idempotency_key: str, metadata: dict[str, str] | None = None
+    ) -> PaymentResult:
+        """A manual-capture payment the customer's browser confirms (Stripe.js). Idempotent per key."""
+        ...
+
+    async def client_secret(self, intent_id: str) -> tuple[PaymentResult, str]:
+        """The payment and the secret its payment page confirms it with. Read-only."""
+        ...
+
     async def capture(self, intent_id: str, amount_minor: int | None, idempotency_key: str) -> PaymentResult:
         """Capture held funds (all if amount is None). Idempotent: a captured intent is returned."""
         ...

@@ -63,9 +63,10 @@ def build_app():
     global _installed
     if _installed:
         return app
-    from backroom.payments import localstripe_connect
+    from backroom.payments import localstripe_connect, localstripe_js
 
     localstripe_connect.install(app, resources)  # /v1/accounts and /v1/transfers (Connect)
+    localstripe_js.install(app, resources)  # card entry through Stripe.js (confirm from the browser)
     cache = _IdempotencyCache()
 
     @web.middleware

@@ -93,6 +93,33 @@ class StripeGateway:
             )
         return result
 
+    async def open_intent(
+        self, amount_minor: int, currency: str, idempotency_key: str, metadata: dict[str, str] | None = None
+    ) -> PaymentResult:
+        """A manual-capture PaymentIntent left for the customer's browser to confirm with
+        Stripe.js (card entry and 3-D Secure there; no card number reaches us). Idempotent per key."""
+        if amount_minor <= 0:
+            raise PaymentRejected("amount must be positive", gateway_code="invalid_amount")
+        params: dict[str, Any] = {
+            "amount": amount_minor,
+            "currency": currency.lower(),
+            "payment_method_types": ["card"],
+            "capture_method": "manual",
+            "metadata": {**(metadata or {}), "idempotency_key": idempotency_key},
+        }
+        with _translate_errors():
+            intent = await self._intents.create_async(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        return intent_to_result(intent.to_dict())
+
+    async def client_secret(self, intent_id: str) -> tuple[PaymentResult, str]:
+        """The intent and its client secret, for the customer's payment page only. Read-only."""
+        with _translate_errors():
+            intent = await self._intents.retrieve_async(intent_id, params={"expand": _EXPAND})
+        data = intent.to_dict()
+        return intent_to_result(data), data["client_secret"]
+
     async def capture(self, intent_id: str, amount_minor: int | None, idempotency_key: str) -> PaymentResult:
         """Capture an authorization (all if amount is None). Idempotent: returns a captured one."""
         params: dict[str, Any] = {"expand": _EXPAND}
@@ -136,7 +163,12 @@ class StripeGateway:
 
     async def refund(self, intent_id: str, amount_minor: int | None, idempotency_key: str) -> RefundResult:
         """Refund captured money (what is left if amount is None). Idempotent per key only."""
-        params: dict[str, Any] = {"payment_intent": intent_id}
+        # The key in the metadata tells our own refunds from ones made in the Stripe dashboard
+        # when their webhooks arrive (backroom/orders/stripe_events.py).
+        params: dict[str, Any] = {
+            "payment_intent": intent_id,
+            "metadata": {"idempotency_key": idempotency_key},
+        }
         if amount_minor is not None:
             params["amount"] = amount_minor
         with _translate_errors():

@@ -20,6 +20,9 @@ from backroom.shipping.errors import (
     ShippingError,
 )
 
+# The provider name of the built-in local carrier (no tracking feed: staff mark parcels delivered).
+LOCAL_PROVIDER = "Backroom Local"
+
 __all__ = [
     "Address",
     "CarrierUnavailable",

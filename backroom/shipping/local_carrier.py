@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.shipping.carrier import (
+    LOCAL_PROVIDER,
     Address,
     Label,
     LabelPurchaseFailed,
@@ -26,6 +27,7 @@ from backroom.shipping.carrier import (
 )
 from backroom.shipping.label_pdf import render_label_pdf
 
+PROVIDER = LOCAL_PROVIDER
 RATE_PREFIX = "lrate_"
 LABEL_PREFIX = "llbl_"
 
@@ -78,7 +80,7 @@ class LocalCarrier:
         self,
         table: RateTable = DEFAULT_RATE_TABLE,
         *,
-        provider: str = "Backroom Local",
+        provider: str = PROVIDER,
         tracking_prefix: str = "BR",
     ) -> None:
         self.table = table

@@ -36,6 +36,7 @@ class ShareStatus(StrEnum):
     HELD = "held"  # delivered; payable once the return window has passed
     PAYABLE = "payable"
     VOID = "void"  # cancelled before delivery
+    DISPUTED = "disputed"  # the card payment is disputed: frozen until the dispute closes
 
 
 class EntryKind(StrEnum):

@@ -634,7 +634,11 @@ async def balance(session: AsyncSession, vendor: Vendor) -> BalanceRead:
     """Pending (shares not yet payable) and payable (everything else, net of payouts already
     taken out) summed from the ledger; paid = payouts sent. Read-only."""
     held = case(
-        (VendorShare.status.in_((ShareStatus.OPEN, ShareStatus.HELD)), LedgerEntry.amount_minor), else_=0
+        (
+            VendorShare.status.in_((ShareStatus.OPEN, ShareStatus.HELD, ShareStatus.DISPUTED)),
+            LedgerEntry.amount_minor,
+        ),
+        else_=0,
     )
     total, pending = (
         await session.execute(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.db.base import utcnow
 from backroom.orders.models import Order, OrderLine
@@ -193,6 +194,55 @@ async def hold_shares(session: AsyncSession, *, actor: Actor, order: Order, pref
             workflow_id=share_workflow_id(share.id, prefix),
             branch_id=share.branch_id,
             order_id=order.id,
+        )
+    await session.flush()
+
+
+async def freeze_shares(session: AsyncSession, *, actor: Actor, order: Order) -> int:
+    """The order's card payment is disputed: its vendor shares stop counting as payable until the
+    dispute closes (a payout run skips them). Returns how many were frozen. Idempotent."""
+    frozen = 0
+    for share in await shares_of(session, order.id):
+        if share.status in (ShareStatus.OPEN, ShareStatus.HELD, ShareStatus.PAYABLE):
+            before = share.status
+            share.status = ShareStatus.DISPUTED
+            frozen += 1
+            await audit.record(
+                session,
+                actor=actor,
+                action="vendor_share.freeze",
+                entity_type="vendor_share",
+                entity_id=share.id,
+                branch_id=share.branch_id,
+                before={"status": before},
+                after={"status": share.status},
+            )
+    await session.flush()
+    return frozen
+
+
+async def thaw_shares(session: AsyncSession, *, actor: Actor, order: Order) -> None:
+    """The dispute closed: frozen shares go back to where their dates put them (open before
+    delivery, held inside the return window, payable after). Idempotent."""
+    now = utcnow()
+    for share in await shares_of(session, order.id):
+        if share.status != ShareStatus.DISPUTED:
+            continue
+        if share.delivered_at is None:
+            share.status = ShareStatus.OPEN
+        elif share.payable_at is not None and share.payable_at > now:
+            share.status = ShareStatus.HELD
+        else:
+            share.status = ShareStatus.PAYABLE
+        await audit.record(
+            session,
+            actor=actor,
+            action="vendor_share.thaw",
+            entity_type="vendor_share",
+            entity_id=share.id,
+            branch_id=share.branch_id,
+            before={"status": ShareStatus.DISPUTED},
+            after={"status": share.status},
         )
     await session.flush()
 

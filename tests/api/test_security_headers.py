@@ -66,7 +66,7 @@ def test_no_template_has_inline_script():
 
 async def test_every_visitor_form_refuses_a_post_without_its_token(sqlite_db, settings):
     """Staff forms check the session's token in current_principal; these public ones (the shop,
-    the 3-D Secure page, the repair quote, the unsubscribe links) check a double-submit cookie.
+    the card form's post-back, the repair quote, the unsubscribe links) check a double-submit cookie.
     Sign-in itself is left out: it acts for no one yet."""
     app = make_app(sqlite_db, settings)
     posts = [
@@ -74,7 +74,7 @@ async def test_every_visitor_form_refuses_a_post_without_its_token(sqlite_db, se
         for r in app_routes(app)
         if r.public and r.method == "POST" and not r.is_api and r.path not in ("/login", "/logout")
     ]
-    assert "/shop/orders/{token}/authenticate" in {r.path for r in posts}
+    assert "/shop/orders/{token}/payment" in {r.path for r in posts}
     visitor = client_for(app)
     await visitor.get("/shop")  # holds a shop cookie, but the form does not echo it
     for r in posts:
@@ -107,3 +107,15 @@ async def test_customer_export_neutralises_formulas_and_is_audited(db, settings)
         )
     assert event is not None and event.after["rows"] >= 1
     assert event.after["branch_ids"] == [people["branch"].id]
+
+
+def test_the_card_form_policy_allows_the_stripe_js_origin_only():
+    from api.security import CSP, csp_with_stripe
+
+    stripe = csp_with_stripe("https://js.stripe.com/v3/")
+    assert "script-src 'self' https://js.stripe.com;" in stripe
+    assert "connect-src 'self' https://js.stripe.com https://api.stripe.com;" in stripe
+    assert "frame-src https://js.stripe.com https://hooks.stripe.com;" in stripe
+    local = csp_with_stripe("http://127.0.0.1:8420/js.stripe.com/v3/")
+    assert "script-src 'self' http://127.0.0.1:8420;" in local and "stripe.com" not in local
+    assert "stripe" not in CSP and "127.0.0.1" not in CSP  # every other page: our scripts only

@@ -72,3 +72,32 @@ async def sign_in(page, base: str, username: str, password: str = PASSWORD) -> N
     await page.fill("input[name=password]", password)
     await page.click("main form button[type=submit]")
     await page.wait_for_url(f"{base}/")
+
+
+async def enter_card(page, number: str = "4242 4242 4242 4242") -> None:
+    """Type a card into the storefront's Stripe.js card element (the local stand-in's) and pay."""
+    form = page.locator("#card-element")
+    await form.locator("input[placeholder=number]").fill(number)
+    await form.locator("input[placeholder=exp_month]").fill("12")
+    await form.locator("input[placeholder=exp_year]").fill("34")
+    await form.locator("input[placeholder=cvc]").fill("123")
+    await form.locator("input[placeholder=postal_code]").fill("10101")
+    await page.locator("#pay-button").click()
+
+
+async def check_out(page, base: str, product, name: str = "Cara Card") -> None:
+    """As a shop visitor: put `product` in the cart and place the order; lands on its page."""
+    await page.goto(f"{base}/shop?category={product.category}")
+    await (
+        page.locator("section.product", has_text=product.sku)
+        .get_by_role("button", name="Add to cart")
+        .click()
+    )
+    await page.wait_for_url("**/shop/cart**")
+    await page.fill("input[name=email]", "card@example.com")
+    await page.fill("input[name=ship_name]", name)
+    await page.fill("input[name=ship_line1]", "9 Web Way")
+    await page.fill("input[name=ship_city]", "Chromeville")
+    await page.fill("input[name=ship_postcode]", "10101")
+    await page.get_by_role("button", name="Place order").click()
+    await page.wait_for_url("**/shop/orders/**")

@@ -9,7 +9,7 @@ import pytest
 import uvicorn
 
 from tests.api.test_checkout import running
-from tests.browser.support import ARGS
+from tests.browser.support import ARGS, check_out, enter_card
 from tests.helpers import PASSWORD, create_user, free_port, make_shop
 
 pytestmark = pytest.mark.browser
@@ -35,18 +35,9 @@ async def test_buy_then_ship_in_the_browser(dev_env, sqlite_db, commerce_setting
                 browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
                 page = await browser.new_page()
                 page.set_default_timeout(15000)
-                await page.goto(f"{base}/shop?category={p1.category}")
-                card = page.locator("section.product", has_text=p1.sku)
-                await card.get_by_role("button", name="Add to cart").click()
-                await expect(page.locator("#cart-total")).to_be_visible()
-                await page.fill("input[name=email]", "browser@example.com")
-                await page.fill("input[name=ship_name]", "Bea Browser")
-                await page.fill("input[name=ship_line1]", "9 Web Way")
-                await page.fill("input[name=ship_city]", "Chromeville")
-                await page.fill("input[name=ship_postcode]", "10101")
-                await page.check("input[value=pm_card_visa]")
-                await page.get_by_role("button", name="Place order").click()
-                await page.wait_for_url("**/shop/orders/**")
+                await check_out(page, base, p1, name="Bea Browser")
+                await enter_card(page)
+                await page.wait_for_url("**flash=**")
                 for _ in range(100):
                     if "Being prepared" in await page.locator("#order-status").inner_text():
                         break

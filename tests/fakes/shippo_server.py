@@ -191,6 +191,43 @@ class FakeShippo:
         shipment = self.shipments.get(request.match_info["id"])
         return web.json_response(shipment) if shipment else _error(404, "Not found")
 
+    def track_updated(
+        self,
+        tracking_number: str,
+        status: str,
+        *,
+        details: str = "",
+        city: str = "Memphis",
+        at: str | None = None,
+    ) -> dict[str, Any]:
+        """The `track_updated` webhook Shippo sends for a label bought here: one carrier status
+        (PRE_TRANSIT, TRANSIT, DELIVERED, RETURNED, FAILURE, UNKNOWN) with its own object id."""
+        transaction = next(t for t in self.transactions.values() if t["tracking_number"] == tracking_number)
+        transaction["tracking_status"] = status
+        stamp = at or _now()
+        current = {
+            "object_id": self._new_id("trk_"),
+            "object_created": stamp,
+            "object_updated": stamp,
+            "status": status,
+            "status_details": details or status.replace("_", " ").title(),
+            "status_date": stamp,
+            "substatus": None,
+            "location": {"city": city, "state": "TN", "zip": "38118", "country": "US"},
+        }
+        return {
+            "event": "track_updated",
+            "test": True,
+            "data": {
+                "carrier": "usps",
+                "tracking_number": tracking_number,
+                "transaction": transaction["object_id"],
+                "eta": None,
+                "tracking_status": current,
+                "tracking_history": [current],
+            },
+        }
+
     async def _create_transaction(self, request: web.Request) -> web.Response:
         body = await request.json()
         fault = self._faults.pop(0) if self._faults else None

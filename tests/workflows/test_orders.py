@@ -134,6 +134,88 @@ async def test_three_d_secure_never_completed_times_out(ts_env, sqlite_db, comme
     assert await stock(db, p1.id) == (2, 0)
 
 
+async def _confirm_in_browser(settings, intent_id: str, number: str) -> int:
+    """What Stripe.js sends to Stripe from the customer's browser (publishable key, card)."""
+    import httpx
+
+    from backroom.orders.adapters import stripe_js
+    from backroom.payments.stripe_gateway import StripeGateway
+
+    _result, secret = await StripeGateway(settings.stripe_api_key, settings.stripe_api_base).client_secret(
+        intent_id
+    )
+    card = {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+    async with httpx.AsyncClient(base_url=settings.stripe_api_base) as http:
+        answer = await http.post(
+            f"/v1/payment_intents/{intent_id}/confirm",
+            json={
+                "key": stripe_js(settings)[1],
+                "client_secret": secret,
+                "payment_method_data": {"type": "card", "card": card},
+            },
+        )
+    return answer.status_code
+
+
+async def test_card_in_browser_declined_then_paid(ts_env, sqlite_db, commerce_settings, task_queue):
+    """Issue 14 item 6: the workflow opens the payment and waits for the card entered in the
+    browser; a declined card (and its webhook) leaves it waiting; a good card goes on."""
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 1)], method=None)
+    async with worker(ts_env, db, settings, task_queue):
+        handle = await start(ts_env, db, settings, order, task_queue)
+        st = await wait_status(handle, "awaiting_payment")
+        assert await _confirm_in_browser(settings, st.intent_id, "4000000000000002") == 402
+        await handle.signal(OrderFulfillmentWorkflow.payment_update, PaymentSignal(authorized=False))
+        for _ in range(100):
+            async with db.read_sessionmaker() as s:
+                if "card_declined" in [e.kind for e in await orders.events_of(s, order.id)]:
+                    break
+            await asyncio.sleep(0.05)
+        assert (await handle.query(OrderFulfillmentWorkflow.state)).status == "awaiting_payment"
+        assert await _confirm_in_browser(settings, st.intent_id, "4242424242424242") == 200
+        await handle.signal(OrderFulfillmentWorkflow.payment_update, PaymentSignal(authorized=True))
+        await wait_status(handle, "picking")
+        await handle.execute_update(OrderFulfillmentWorkflow.cancel, CancelAsk(reason="changed mind", **WH))
+    kinds = [k for k, *_ in await ledger(db, order.id)]
+    assert kinds == ["payment_opened", "failure", "authorization", "void"]
+
+
+async def test_card_in_browser_never_entered_times_out(ts_env, sqlite_db, commerce_settings, task_queue):
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 2)], method=None)
+    async with worker(ts_env, db, settings, task_queue):
+        handle = await start(ts_env, db, settings, order, task_queue)
+        await wait_status(handle, "awaiting_payment")
+        st = await handle.result()  # the test server skips the 30-minute wait
+    assert st.status == "payment_failed" and "not completed in time" in st.message
+    assert await stock(db, p1.id) == (2, 0)
+    assert [k for k, *_ in await ledger(db, order.id)] == ["payment_opened", "void"]
+
+
+async def test_card_in_browser_payment_cancelled_at_stripe_ends_the_wait(
+    ts_env, sqlite_db, commerce_settings, task_queue
+):
+    """A payment cancelled in Stripe (its webhook says so) ends the wait at once."""
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s, stock=((2, 0),))
+    order = await place(db, a, [(p1.id, 1)], method=None)
+    extra = adapters(settings)
+    async with worker(ts_env, db, settings, task_queue, extra):
+        handle = await start(ts_env, db, settings, order, task_queue)
+        st = await wait_status(handle, "awaiting_payment")
+        await extra["payments"].cancel(st.intent_id, uniq("dashboard-"))
+        await handle.signal(OrderFulfillmentWorkflow.payment_update, PaymentSignal(authorized=False))
+        st = await handle.result()
+    assert st.status == "payment_failed" and "cancelled" in st.message
+    assert await stock(db, p1.id) == (2, 0)
+
+
 async def test_cancel_before_shipment_voids_label_and_hold(ts_env, sqlite_db, commerce_settings, task_queue):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
