@@ -1,7 +1,7 @@
 """the carrier's tracking status on each parcel (Shippo: PRE_TRANSIT ... FAILURE), its text and scan times
 
 Revision ID: 0950
-Revises: 0910
+Revises: 0970
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import backroom.db.base
 
 revision = "0950"
-down_revision = "0910"
+down_revision = "0970"
 branch_labels = None
 depends_on = None
 
