@@ -88,6 +88,8 @@ class Settings(BaseSettings):
         default=10000, alias="CREDIT_ADJUSTMENT_APPROVAL_OVER_MINOR"
     )
     stock_writeoff_approval_over_units: int = Field(default=0, alias="STOCK_WRITEOFF_APPROVAL_OVER_UNITS")
+    # Cash paid out of a till's drawer above this (minor units) needs a manager's approval first.
+    cash_payout_approval_over_minor: int = Field(default=5000, alias="CASH_PAYOUT_APPROVAL_OVER_MINOR")
     price_change_approval_over_percent: float = Field(default=20, alias="PRICE_CHANGE_APPROVAL_OVER_PERCENT")
     approval_thresholds_by_branch: dict[str, dict[str, float]] = Field(
         default={}, alias="APPROVAL_THRESHOLDS_BY_BRANCH"

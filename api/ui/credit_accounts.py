@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +27,7 @@ class MoneyForm(BaseModel):
     amount: str = Field(min_length=1, max_length=20)
     reference: str = Field(min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=500)
+    tender: Literal["cash", "card", "bank_transfer", "other"] = "other"  # payments only
 
 
 @router.get("/credit/customers/{customer_id}")
@@ -131,7 +133,10 @@ async def post_money(
                 )
             else:
                 await credit.post_payment(
-                    session, customer_id=customer_id, data=Payment(**data), actor=p.actor()
+                    session,
+                    customer_id=customer_id,
+                    data=Payment(**data, tender=body.tender),
+                    actor=p.actor(),
                 )
                 msg = "Payment posted."
     except (ValueError, AppError) as exc:
