@@ -1,0 +1,73 @@
+"""Issue 15 item 12: the shopper gets an e-mail when the order is confirmed (payment held), when
+it ships (tracking number and the carrier's tracking page) and when money is refunded; each
+once per event however often the status is recorded again, never for a lost dispute."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from backroom.notifications.models import Notification
+from backroom.orders import service as orders
+from backroom.orders.hooks import tracking_link
+from backroom.orders.models import Order, Parcel
+from tests.helpers import TEST_ACTOR, make_shop, place
+
+
+async def _status(db, order, status, key=None):
+    async with db.sessionmaker.begin() as s:
+        await orders.set_status(
+            s,
+            actor=TEST_ACTOR,
+            order_id=order.id,
+            status=status,
+            message=status,
+            key=key or f"{order.id}-{status}",
+        )
+
+
+async def _mail(db, order):
+    async with db.read_sessionmaker() as s:
+        rows = await s.scalars(
+            select(Notification)
+            .where(Notification.dedupe_key.startswith(f"order-{order.id}:"))
+            .order_by(Notification.id)
+        )
+        return [(n.kind, n.subject, n.body, n.to_address, n.link) for n in rows]
+
+
+async def test_confirmation_shipment_and_refund_mails(db):
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s, prices=(4000,))
+    order = await place(db, a, [(p1.id, 2)])
+    await _status(db, order, "payment_authorized")
+    await _status(db, order, "payment_authorized")  # recorded again: no second mail
+    async with db.sessionmaker.begin() as s:
+        row = await s.get(Order, order.id)
+        s.add(
+            Parcel(
+                order_id=order.id, branch_id=a.id, status="shipped", carrier="usps", tracking_number="9400111"
+            )
+        )
+    await _status(db, order, "shipped")
+    async with db.sessionmaker.begin() as s:
+        row = await s.get(Order, order.id)
+        row.captured_minor, row.refunded_minor = row.total_minor, 1500
+    await _status(db, order, "partially_refunded", key=f"{order.id}-r1")
+    await _status(db, order, "refunded", key=f"{order.id}-dispute:lost")  # the bank's doing, not ours
+
+    mail = await _mail(db, order)
+    assert [m[0] for m in mail] == ["order.confirmed", "order.shipped", "order.refunded"]
+    assert all(m[3] == row.email and m[4] == f"/shop/orders/{row.token}" for m in mail)
+    confirmed, shipped, refunded = (m[2] for m in mail)
+    assert f"#{order.id}" in confirmed and "2 x" in confirmed and "80.00 USD" in confirmed
+    assert (
+        "USPS 9400111" in shipped
+        and "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111" in shipped
+    )
+    assert "15.00 USD" in refunded and "whole order" not in refunded
+
+
+def test_tracking_links_only_for_known_carriers():
+    assert tracking_link("UPS", "1Z999") == "https://www.ups.com/track?tracknum=1Z999"
+    assert tracking_link("shippo", "SHIPPO_TRANSIT") is None
+    assert tracking_link("usps", None) is None
