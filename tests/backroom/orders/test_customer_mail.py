@@ -7,22 +7,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from backroom.notifications.models import Notification
-from backroom.orders import service as orders
 from backroom.orders.hooks import tracking_link
 from backroom.orders.models import Order, Parcel
-from tests.helpers import TEST_ACTOR, make_shop, place
+from tests.helpers import make_shop, place, set_order_status
 
-
-async def _status(db, order, status, key=None):
-    async with db.sessionmaker.begin() as s:
-        await orders.set_status(
-            s,
-            actor=TEST_ACTOR,
-            order_id=order.id,
-            status=status,
-            message=status,
-            key=key or f"{order.id}-{status}",
-        )
+_status = set_order_status
 
 
 async def _mail(db, order):
