@@ -1,14 +1,20 @@
 """Orders' plug-ins: orders and carts follow a merged customer, a customer's timeline lists
-their orders, and the shopper gets an e-mail when the order is confirmed (payment held),
+their orders, a storefront order joins the CRM customer with its e-mail (or makes one) once
+paid, and the shopper gets an e-mail when the order is confirmed (payment held),
 shipped (tracking numbers and the carrier's tracking links) and refunded. Each mail is queued
 in the status change's transaction, once per event (dedupe key), and links to the order page."""
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom.audit import service as audit
+from backroom.customers import service as customers
 from backroom.customers.links import TimelineItem, register_link, register_timeline
+from backroom.customers.models import Customer, CustomerStatus
+from backroom.customers.schemas import CustomerCreate
 from backroom.money import format_money
 from backroom.notifications import service as notify
 from backroom.orders.events import OrderChange, on_order
@@ -61,6 +67,53 @@ async def _mail(session: AsyncSession, order: Order, what: str, subject: str, bo
         branch_id=order.branch_id,
         link=f"/shop/orders/{order.token}",
         dedupe_key=f"order-{order.id}:{what}:{key}",
+    )
+
+
+@on_order("payment_authorized")
+async def _attach_customer(session: AsyncSession, event: OrderChange) -> None:
+    """An order placed without a customer (the storefront has no sign-in) joins the CRM once
+    its payment is held: the one active customer with the order's e-mail, or a new customer
+    made from the order (no marketing consent). Two customers with that e-mail: left alone
+    (staff merge them first). Idempotent: an attached order is left as it is."""
+    order = event.order
+    if order.customer_id is not None or not order.email:
+        return
+    matches = (
+        await session.scalars(
+            select(Customer.id)
+            .where(
+                Customer.email_norm == order.email.strip().lower(), Customer.status == CustomerStatus.active
+            )
+            .limit(2)
+        )
+    ).all()
+    if len(matches) > 1:
+        return
+    if matches:
+        order.customer_id = matches[0]
+    else:
+        try:
+            data = CustomerCreate(
+                name=order.ship_name or order.email,
+                email=order.email,
+                home_branch_id=order.branch_id,
+                currency=order.currency,
+                tags=["online"],
+                notes=f"Joined with online order #{order.id}.",
+            )
+        except ValidationError:  # an address the customer register refuses: the order goes on
+            return
+        order.customer_id = (await customers.create_customer(session, actor=event.actor, data=data)).id
+    await session.flush()
+    await audit.record(
+        session,
+        actor=event.actor,
+        action="order.attach_customer",
+        entity_type="order",
+        entity_id=order.id,
+        branch_id=order.branch_id,
+        after={"customer_id": order.customer_id, "created": not matches},
     )
 
 

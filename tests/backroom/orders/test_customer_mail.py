@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from backroom.audit.models import AuditEvent
+from backroom.customers import service as customers
+from backroom.customers.models import Customer
 from backroom.notifications.models import Notification
 from backroom.orders.hooks import tracking_link
 from backroom.orders.models import Order, Parcel
-from tests.helpers import make_shop, place, set_order_status
+from tests.helpers import create_customer, make_shop, place, set_order_status, uniq
 
 _status = set_order_status
 
@@ -60,3 +63,32 @@ def test_tracking_links_only_for_known_carriers():
     assert tracking_link("UPS", "1Z999") == "https://www.ups.com/track?tracknum=1Z999"
     assert tracking_link("shippo", "SHIPPO_TRANSIT") is None
     assert tracking_link("usps", None) is None
+
+
+async def test_a_paid_storefront_order_joins_the_crm_customer_with_its_email(db):
+    """Issue 15 item 12: the one active customer with the order's e-mail gets the order on their
+    timeline once it is paid; an unknown e-mail makes a new customer (no marketing consent)."""
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s, prices=(4000,))
+        known = await create_customer(s, branch=a, email=f"{uniq('k')}@example.com")
+    mine = await place(db, a, [(p1.id, 1)], email=known.email.upper())
+    stranger = await place(db, a, [(p1.id, 1)], email=f"{uniq('new')}@example.com")
+    for order in (mine, stranger):
+        await _status(db, order, "payment_authorized")
+        await _status(db, order, "payment_authorized")
+    async with db.read_sessionmaker() as s:
+        mine_row, stranger_row = await s.get(Order, mine.id), await s.get(Order, stranger.id)
+        made = await s.get(Customer, stranger_row.customer_id)
+        timeline = await customers.timeline(s, customer_id=known.id)
+        attached = list(
+            await s.scalars(
+                select(AuditEvent.entity_id).where(
+                    AuditEvent.action == "order.attach_customer",
+                    AuditEvent.entity_id.in_([str(mine.id), str(stranger.id)]),
+                )
+            )
+        )
+    assert mine_row.customer_id == known.id
+    assert made.email == stranger_row.email and made.name == stranger_row.ship_name and not made.consent_email
+    assert any(item.link == f"/orders/{mine.id}" for item in timeline)
+    assert sorted(attached) == sorted([str(mine.id), str(stranger.id)])  # once each
