@@ -4,15 +4,25 @@ once per event however often the status is recorded again, never for a lost disp
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backroom.audit.models import AuditEvent
 from backroom.customers import service as customers
 from backroom.customers.models import Customer
+from backroom.db.base import utcnow
 from backroom.notifications.models import Notification
 from backroom.orders.hooks import tracking_link
 from backroom.orders.models import Order, Parcel
-from tests.helpers import create_customer, make_shop, place, set_order_status, uniq
+from tests.helpers import (
+    browser_client,
+    create_customer,
+    create_user,
+    make_app,
+    make_shop,
+    place,
+    set_order_status,
+    uniq,
+)
 
 _status = set_order_status
 
@@ -92,3 +102,24 @@ async def test_a_paid_storefront_order_joins_the_crm_customer_with_its_email(db)
     assert made.email == stranger_row.email and made.name == stranger_row.ship_name and not made.consent_email
     assert any(item.link == f"/orders/{mine.id}" for item in timeline)
     assert sorted(attached) == sorted([str(mine.id), str(stranger.id)])  # once each
+
+
+async def test_the_staff_mailbox_hides_the_shoppers_secret_link_when_mail_goes_out(db, settings):
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s, prices=(4000,))
+        agent = await create_user(s, grants=[("agent", a.id)])
+    order = await place(db, a, [(p1.id, 1)], email=f"{uniq('m')}@example.com")
+    await _status(db, order, "payment_authorized")
+    async with db.sessionmaker.begin() as s:
+        token = (await s.get(Order, order.id)).token
+        await s.execute(  # as the sender leaves it
+            update(Notification)
+            .where(Notification.dedupe_key.startswith(f"order-{order.id}:"))
+            .values(status="sent", sent_at=utcnow())
+        )
+    c = await browser_client(make_app(db, settings), agent.username)
+    settings.smtp_host = None  # make run: the mailbox is where mail is delivered, links work
+    assert f"/shop/orders/{token}" in (await c.get("/mailbox")).text
+    settings.smtp_host = "127.0.0.1"
+    page = (await c.get("/mailbox")).text
+    assert f"Order #{order.id} confirmed" in page and token not in page
