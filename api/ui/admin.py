@@ -10,6 +10,7 @@ import policies
 from api.deps import Session, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from api.validation import messages
 from backroom.auth import service as auth
 from backroom.auth.models import User
 from backroom.auth.principal import Principal
@@ -126,11 +127,10 @@ def _validate(model, data):
     try:
         return model.model_validate(data), {}, data
     except ValidationError as exc:
-        errors = {}
-        for err in exc.errors():
-            key = str(err["loc"][0]) if err["loc"] else "form"
-            key = {"grants": "role", "branch_id": "branch"}.get(key, key)
-            errors.setdefault(key, err["msg"].removeprefix("Value error, "))
+        errors: dict[str, str] = {}
+        for key, text in messages(exc, model).items():
+            key = key.split(".")[0]
+            errors.setdefault({"grants": "role", "branch_id": "branch"}.get(key, key), text)
         return None, errors, data
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from api.validation import messages, summary
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches
@@ -29,7 +30,7 @@ async def product_list(session: Session, request: Request, p: Principal = requir
     try:
         filt = ProductFilter.model_validate(q)
     except ValidationError as exc:
-        raise InvalidInput("Bad filter: " + "; ".join(e["msg"] for e in exc.errors())) from None
+        raise InvalidInput("Check the filter: " + summary(messages(exc, ProductFilter))) from None
     page = await catalog.list_products(session, filt=filt, vendor_id=p.vendor_id)
     stock = await catalog.stock_of(session, [x.id for x in page.items])
     return render(request, "commerce/catalog.html", p, page=page, filt=filt, stock=stock)

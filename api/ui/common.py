@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from api.deps import get_settings, get_templates
+from api.validation import form_values, messages
 from backroom.auth.principal import Principal
 from backroom.errors import Forbidden
 from backroom.money import FORM
@@ -47,18 +48,14 @@ def redirect(url: str, flash: str | None = None) -> RedirectResponse:
 
 async def parse_form(request: Request, model: type[M]) -> tuple[M | None, dict[str, str], dict[str, Any]]:
     """Validate a submitted form against a Pydantic model. Returns (model or None, errors by
-    field, raw values) so the page can re-render with the user's input and the messages."""
+    field in words (api/validation.py), raw values) so the page can re-render with the user's
+    input and the messages. A blank optional field is left out (its default applies)."""
     form = await request.form()
     raw = {k: v for k, v in form.items() if k not in NOT_DATA and isinstance(v, str)}
-    data = {k: (v if v != "" else None) for k, v in raw.items()}
     try:
-        return model.model_validate(data, context={FORM: True}), {}, raw
+        return model.model_validate(form_values(model, raw), context={FORM: True}), {}, raw
     except ValidationError as exc:
-        errors = {}
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "form"
-            errors.setdefault(field, err["msg"].removeprefix("Value error, "))
-        return None, errors, raw
+        return None, messages(exc, model), raw
 
 
 def visitor_token(request: Request, cookie: str = FORM_COOKIE) -> str:

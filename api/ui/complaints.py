@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from api.validation import summary
 from backroom.auth.principal import Principal
 from backroom.branches.service import work_calendar
 from backroom.complaints import service as complaints
@@ -165,7 +166,7 @@ async def act(
     if body is None:
         return redirect(
             f"/complaints/{complaint_id}",
-            flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+            flash=f"Not saved: {summary(errors)}",
         )
     c = await complaints.get(session, complaint_id)
     p.require("complaints", "update", branch_id=c.branch_id)

@@ -10,6 +10,7 @@ from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from api.ui.crm import sections as operations_sections
 from api.ui.loyalty import card_context as loyalty_card
+from api.validation import messages
 from backroom import temporal
 from backroom.audit.service import trail
 from backroom.auth.principal import Principal
@@ -171,6 +172,8 @@ async def request_limit_form(
                     settings=settings,
                 )
             return redirect(f"/customers/{customer_id}", flash=f"Limit request #{req.id} sent for approval.")
+        except ValidationError as exc:  # e.g. a limit beyond any the ledger holds
+            errors = messages(exc, fields={"requested_limit_minor": "requested_limit"})
         except AppError as exc:
             errors = {"requested_limit" if exc.extra.get("field") else "form": exc.detail}
     return await _customer_page(
@@ -223,7 +226,7 @@ async def edit_customer_form(
                 )
             return redirect(f"/customers/{customer_id}", flash="Profile saved.")
         except ValidationError as exc:
-            errors = {".".join(map(str, e["loc"])) or "form": e["msg"] for e in exc.errors()}
+            errors = messages(exc, CustomerUpdate)
         except AppError as exc:
             errors = {exc.extra.get("field", "form"): exc.detail}
     return await _customer_page(

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from api.validation import messages, summary
 from backroom import temporal
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
@@ -30,7 +31,7 @@ async def order_list(session: Session, request: Request, p: Principal = require(
     try:
         filt = OrderFilter.model_validate(q)
     except ValidationError as exc:
-        raise InvalidInput("Bad filter: " + "; ".join(e["msg"] for e in exc.errors())) from None
+        raise InvalidInput("Check the filter: " + summary(messages(exc))) from None
     page = await orders.list_orders(
         session, filt=filt, branch_ids=p.branch_ids("orders", "list"), vendor_id=p.vendor_id
     )
@@ -101,12 +102,12 @@ async def refund(
         currency = (await orders.get_order(session, order_id)).currency  # typed in the order's money
         try:
             data["amount_minor"] = parse_money(str(form.get("amount")), currency)
-        except ValueError as exc:
+        except ValueError as exc:  # parse_money's words: "... has more decimals than JPY allows"
             raise InvalidInput(str(exc), field="amount") from None
     try:
         body = RefundRequest.model_validate(data)
-    except ValidationError:
-        raise InvalidInput("Give a positive amount (or none for all) and a reason.") from None
+    except ValidationError as exc:
+        raise InvalidInput(summary(messages(exc, fields={"amount_minor": "amount"}))) from None
     out = await control.refund(
         session,
         connect,
