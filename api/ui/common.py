@@ -8,10 +8,13 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_settings, get_templates
 from api.validation import form_values, messages
 from backroom.auth.principal import Principal
+from backroom.branches.models import Branch
+from backroom.branches.service import list_branches
 from backroom.errors import Forbidden
 from backroom.money import FORM
 
@@ -56,6 +59,13 @@ async def parse_form(request: Request, model: type[M]) -> tuple[M | None, dict[s
         return model.model_validate(form_values(model, raw), context={FORM: True}), {}, raw
     except ValidationError as exc:
         return None, messages(exc, model), raw
+
+
+async def branch_choices(session: AsyncSession, p: Principal, function: str, action: str) -> list[Branch]:
+    """The branches a form's branch picker offers: those where the user may do what the form
+    does (the enforcer the route asks), by name."""
+    allowed = p.branch_ids(function, action)
+    return [b for b in await list_branches(session) if allowed is None or b.id in allowed]
 
 
 def visitor_token(request: Request, cookie: str = FORM_COOKIE) -> str:

@@ -7,14 +7,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import branch_choices, parse_form, redirect, render
 from api.ui.crm import sections as operations_sections
 from api.ui.loyalty import card_context as loyalty_card
 from api.validation import messages
 from backroom import temporal
 from backroom.audit.service import trail
 from backroom.auth.principal import Principal
-from backroom.branches.service import list_branches
 from backroom.credit import limits
 from backroom.credit import service as credit
 from backroom.credit.schemas import LimitChangeIn
@@ -59,7 +58,6 @@ async def customers_page(
     page = await service.list_customers(
         session, branch_ids=p.branch_ids("customers", "list"), q=q, cursor=cursor, where=where
     )
-    branches = await list_branches(session)
     return render(
         request,
         "customers.html",
@@ -67,7 +65,7 @@ async def customers_page(
         page=page,
         q=q or "",
         segment=segment,
-        branches=branches,
+        branches=await branch_choices(session, p, "customers", "create"),
         values={},
         errors={},
     )
@@ -99,7 +97,7 @@ async def create_customer_form(
         status=409 if duplicates else 422,
         page=page,
         q="",
-        branches=await list_branches(session),
+        branches=await branch_choices(session, p, "customers", "create"),
         values=raw,
         errors=errors,
         duplicates=duplicates,

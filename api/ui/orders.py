@@ -18,6 +18,7 @@ from backroom.money import parse_money
 from backroom.orders import control
 from backroom.orders import service as orders
 from backroom.orders.access import visible_order
+from backroom.orders.flow import cancellable
 from backroom.orders.models import OrderStatus
 from backroom.orders.schemas import CancelRequest, OrderFilter, RefundRequest
 
@@ -54,13 +55,15 @@ async def order_page(
         if p.can("audit", "read") or p.can("orders", "read", order.branch_id)
         else []
     )
+    parcels = await orders.parcels_of(session, order.id)
     return render(
         request,
         "commerce/order.html",
         p,
         order=order,
         lines=await orders.lines_of(session, order.id),
-        parcels=await orders.parcels_of(session, order.id),
+        parcels=parcels,
+        cancellable=cancellable(order.status, [pc.status for pc in parcels]),
         events=await orders.events_of(session, order.id),
         payments=await orders.payments_of(session, order.id),
         alerts=await orders.open_alerts(session, subject_type="order", subject_id=str(order.id)),

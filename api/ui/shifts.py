@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, require
 from api.params import Id
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import branch_choices, parse_form, redirect, render
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches
 from backroom.branches.models import Shift
@@ -46,8 +46,7 @@ def cash_minor(text: str, currency: str) -> int:
 
 
 async def _page(request: Request, p: Principal, session: AsyncSession, *, status: int = 200, **ctx):
-    allowed = p.branch_ids(*CASH)
-    choices = [b for b in await branches.list_branches(session) if allowed is None or b.id in allowed]
+    choices = await branch_choices(session, p, *CASH)
     ctx.setdefault("values", {})
     ctx.setdefault("errors", {})
     return render(

@@ -4,12 +4,23 @@ customers, and that pages offer only what the worker can do."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
 from backroom.credit import ledger
 from tests.browser.support import chromium, offline_page, serving, sign_in
-from tests.helpers import TEST_ACTOR, create_customer, create_user, make_app, staff, uniq
+from tests.helpers import (
+    TEST_ACTOR,
+    add_order,
+    create_branch,
+    create_customer,
+    create_user,
+    make_app,
+    pending_approval,
+    staff,
+    uniq,
+)
 
 pytestmark = pytest.mark.browser
 MACHINE_WORDS = re.compile(r"Input should|Field required|validation error|Something went wrong")
@@ -50,3 +61,49 @@ async def test_forms_speak_in_words_and_take_blank_optional_fields(sqlite_db, se
         await boss.get_by_role("button", name="Create").click()
         await boss.wait_for_url(re.compile(r"/catalog/\d+"))
         assert sku in await boss.locator("main").inner_text()
+
+
+async def test_pages_offer_only_what_the_worker_can_do(sqlite_db, settings):
+    """Item 10: a completed order shows no "Cancel order" (a placed one does), and the cancel
+    is refused by the same rule when sent anyway; finance sees no Approve on their own request
+    (a colleague does); the new-customer form offers only the manager's own branch."""
+    settings.cookie_secure = False
+    async with sqlite_db.sessionmaker.begin() as s:
+        north, south = (
+            await create_branch(s, name=f"North {uniq()}"),
+            await create_branch(s, name=f"South {uniq()}"),
+        )
+        manager = await create_user(s, grants=[("manager", north.id), ("auditor", south.id)])
+        fay = await create_user(s, grants=[("finance", north.id)], full_name=f"Fay {uniq()}")
+        gus = await create_user(s, grants=[("finance", north.id)], full_name=f"Gus {uniq()}")
+        cust = await create_customer(s, branch=north)
+        done = await add_order(s, cust, total_minor=5000, placed_at=datetime.now(UTC), status="completed")
+        fresh = await add_order(s, cust, total_minor=5000, placed_at=datetime.now(UTC), status="placed")
+        req = await pending_approval(s, north.id)
+        req.requested_by_id, req.requested_by_name, req.title = fay.id, fay.full_name, "Raise the limit"
+    async with serving(make_app(sqlite_db, settings)) as base, chromium() as browser:
+        page = await offline_page(browser)
+        await sign_in(page, base, manager.username)
+        await page.goto(f"{base}/orders/{fresh.id}")
+        assert await page.get_by_role("button", name="Cancel order").count() == 1
+        await page.goto(f"{base}/orders/{done.id}")
+        assert await page.get_by_role("button", name="Cancel order").count() == 0
+        token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
+        sent = await page.request.post(
+            f"{base}/orders/{done.id}/cancel", form={"csrf_token": token, "reason": "changed mind"}
+        )
+        assert sent.status == 409 and "no longer be cancelled" in await sent.text()
+        await page.goto(f"{base}/customers")
+        picker = await page.locator("select[name=home_branch_id]").inner_text()
+        assert north.name in picker and south.name not in picker
+
+        own = await offline_page(browser)
+        await sign_in(own, base, fay.username)
+        await own.goto(f"{base}/inbox")
+        assert await own.locator(f"#approval-{req.id}").count() == 0
+        assert "Raise the limit" in await own.locator("main").inner_text()  # under Your requests
+        colleague = await offline_page(browser)
+        await sign_in(colleague, base, gus.username)
+        await colleague.goto(f"{base}/inbox")
+        row = colleague.locator(f"#approval-{req.id}")
+        assert await row.get_by_role("button", name="Approve").count() == 1
