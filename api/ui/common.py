@@ -11,11 +11,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_settings, get_templates
-from api.validation import form_values, messages
+from api.validation import form_values, messages, summary
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
 from backroom.branches.service import list_branches
-from backroom.errors import Forbidden
+from backroom.errors import Forbidden, InvalidInput
 from backroom.money import FORM
 
 M = TypeVar("M", bound=BaseModel)
@@ -103,3 +103,13 @@ async def visitor_form(request: Request, cookie: str = FORM_COOKIE) -> dict[str,
     if not visitor_token_ok(request, form, cookie):
         raise Forbidden("The page expired. Reload it and try again.")
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "submission_key"}
+
+
+def parse_filter(request: Request, model: type[M]) -> M:
+    """A list page's filters from its query string (blank ones left out); a bad value is a 422
+    that says which filter and why, in words."""
+    given = {k: v for k, v in request.query_params.items() if v.strip() and k in model.model_fields}
+    try:
+        return model.model_validate(given)
+    except ValidationError as exc:
+        raise InvalidInput("Check the filter: " + summary(messages(exc, model))) from None

@@ -20,6 +20,7 @@ from backroom.errors import AppError
 from backroom.money import parse_money
 
 router = APIRouter(include_in_schema=False)
+NAV = [("Credit", "/credit", ("credit", "list"), 45)]
 
 
 class MoneyForm(BaseModel):
@@ -27,6 +28,15 @@ class MoneyForm(BaseModel):
     amount: str = Field(min_length=1, max_length=20)
     reference: str = Field(min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=500)
+
+
+@router.get("/credit")
+async def choose_account(request: Request, customer: str = "", p: Principal = require("credit", "list")):
+    """Choose a customer (the picker) to open their credit account."""
+    if customer.strip().isdigit():
+        return redirect(f"/credit/customers/{int(customer)}")
+    errors = {"customer": "Choose a customer from the list"} if customer else {}
+    return render(request, "custops/credit_choose.html", p, values={"customer": customer}, errors=errors)
 
 
 @router.get("/credit/customers/{customer_id}")

@@ -71,6 +71,34 @@ async def customers_page(
     )
 
 
+class CustomerChoice(BaseModel):
+    """One line of the customer picker: the id it fills in and how a person tells them apart."""
+
+    id: int
+    name: str
+    detail: str
+
+
+@router.get("/customers/pick")
+async def pick_customers(
+    session: Session,
+    q: str = Query("", max_length=200),
+    p: Principal = require("customers", "list"),
+) -> list[CustomerChoice]:
+    """The customer picker's type-ahead (api/static/customer-picker.js): up to ten active
+    customers of the user's branches by name (any word order), e-mail or phone (any form)."""
+    if len(q.strip()) < 2:
+        return []
+    page = await service.list_customers(session, branch_ids=p.branch_ids("customers", "list"), q=q, limit=10)
+    return [
+        CustomerChoice(
+            id=c.id, name=c.name, detail=" · ".join(x for x in (f"#{c.id}", c.email, c.phone) if x)
+        )
+        for c in page.items
+        if c.status == "active"
+    ]
+
+
 @router.post("/customers")
 async def create_customer_form(
     session: Session, request: Request, p: Principal = require("customers", "create")

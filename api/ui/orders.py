@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import parse_filter, parse_form, redirect, render
 from api.validation import messages, summary
 from backroom import temporal
 from backroom.audit import service as audit
@@ -28,11 +28,7 @@ NAV = [("Orders", "/orders", ("orders", "list"), 31)]
 
 @router.get("/orders")
 async def order_list(session: Session, request: Request, p: Principal = require("orders", "list")):
-    q = {k: v for k, v in request.query_params.items() if v and k in OrderFilter.model_fields}
-    try:
-        filt = OrderFilter.model_validate(q)
-    except ValidationError as exc:
-        raise InvalidInput("Check the filter: " + summary(messages(exc))) from None
+    filt = parse_filter(request, OrderFilter)
     page = await orders.list_orders(
         session, filt=filt, branch_ids=p.branch_ids("orders", "list"), vendor_id=p.vendor_id
     )

@@ -107,3 +107,50 @@ async def test_pages_offer_only_what_the_worker_can_do(sqlite_db, settings):
         await colleague.goto(f"{base}/inbox")
         row = colleague.locator(f"#approval-{req.id}")
         assert await row.get_by_role("button", name="Approve").count() == 1
+
+
+async def test_the_customer_picker_finds_by_phone_and_name_and_degrades_to_a_plain_input(sqlite_db, settings):
+    """Item 9: the agent logs a complaint by typing the customer's phone as the customer said
+    it, picks them from the list (their orders then show), and finds them by "last first";
+    without JavaScript the same field takes the customer number."""
+    settings.cookie_secure = False
+    last = uniq("Quill")
+    people = await staff(sqlite_db, roles=("agent",))
+    async with sqlite_db.sessionmaker.begin() as s:
+        cust = await create_customer(s, branch=people["branch"], name=f"Nora {last}", phone="+1 212 555 0102")
+        order = await add_order(s, cust, total_minor=4200, placed_at=datetime.now(UTC))
+    async with serving(make_app(sqlite_db, settings)) as base, chromium() as browser:
+        page = await offline_page(browser)
+        await sign_in(page, base, people["agent"].username)
+        await page.goto(f"{base}/complaints/new")
+        box = page.get_by_role("combobox", name="Customer")
+        await box.fill("(212) 555-0102")
+        await page.get_by_role("option", name=re.compile(f"Nora {last}")).wait_for()
+        await box.press("ArrowDown")
+        await box.press("Enter")
+        await page.wait_for_url(re.compile(rf"customer_id={cust.id}"))
+        assert await page.locator("select[name=order_id]").inner_text() != ""
+        await page.select_option("select[name=order_id]", str(order.id))
+        await page.fill("input[name=category]", "late")
+        await page.fill("textarea[name=description]", "The parcel never came.")
+        await page.click("main form button[type=submit]")
+        await page.wait_for_url(re.compile(r"/complaints/\d+"))
+        assert f"Nora {last}" in await page.locator("main").inner_text()
+
+        await page.goto(f"{base}/complaints")
+        await page.get_by_role("combobox", name="Customer").fill(f"{last} nora")
+        await page.get_by_role("option", name=re.compile(f"Nora {last}")).click()
+        await page.get_by_role("button", name="Filter").click()
+        await page.wait_for_url(re.compile(rf"customer={cust.id}"))
+        assert await page.locator("#complaint-queue tbody tr").count() == 1
+
+        plain = await browser.new_context(java_script_enabled=False)
+        tab = await plain.new_page()
+        await sign_in(tab, base, people["agent"].username)
+        await tab.goto(f"{base}/complaints/new")
+        await tab.fill("input[name=customer_id]", str(cust.id))
+        await tab.fill("input[name=category]", "damaged")
+        await tab.fill("textarea[name=description]", "Dented box.")
+        await tab.click("main form button[type=submit]")
+        await tab.wait_for_url(re.compile(r"/complaints/\d+"))
+        await plain.close()
