@@ -13,13 +13,17 @@ from urllib.parse import unquote
 from sqlalchemy import select
 
 from backroom.catalog.models import Product
+from backroom.complaints import service as complaints
+from backroom.complaints.schemas import ComplaintCreate
 from backroom.credit import ledger
 from tests.helpers import (
     TEST_ACTOR,
+    add_order,
     browser_client,
     create_customer,
     create_user,
     make_app,
+    make_promotion,
     make_shop,
     staff,
     uniq,
@@ -163,8 +167,29 @@ async def test_huge_numbers_in_every_staff_form_are_refused_in_words_never_a_500
         branch, _b, (product,) = await make_shop(s)
         cust = await create_customer(s, branch=branch)
         await ledger.open_account(s, actor=TEST_ACTOR, customer_id=cust.id)
+        order = await add_order(s, cust, total_minor=5000, placed_at=cust.created_at, status="placed")
+        promo = await make_promotion(s, branch, submit=False)
+        complaint = await complaints.open_complaint(
+            s,
+            data=ComplaintCreate(
+                customer_id=cust.id, channel="phone", category="late", severity="low", description="Late"
+            ),
+            actor=TEST_ACTOR,
+            sla=settings.complaint_sla,
+            reopen_minutes=60,
+        )
     ui = await browser_client(make_app(sqlite_db, settings), admin.username)
     pages = [
+        f"/orders/{order.id}",
+        f"/promotions/{promo.id}",
+        f"/complaints/{complaint.id}",
+        "/aftersales/new",
+        "/warranties",
+        "/vendors/new",
+        "/segments/new",
+        "/admin/users",
+        f"/admin/branches/{branch.id}/calendar",
+        "/report-subscriptions",
         f"/customers/{cust.id}",
         f"/credit/customers/{cust.id}",
         "/customers",
