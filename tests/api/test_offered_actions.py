@@ -10,11 +10,14 @@ import re
 from html.parser import HTMLParser
 
 from backroom.approvals import service as approvals
+from backroom.complaints import service as complaints
+from backroom.complaints.schemas import ComplaintCreate
 from backroom.credit import ledger
 from backroom.orders.flow import cancel_refusal, cancellable
 from tests.api.routes import app_routes
 from tests.helpers import (
     TEST_ACTOR,
+    add_order,
     browser_client,
     create_branch,
     create_customer,
@@ -66,8 +69,25 @@ async def test_every_form_a_role_sees_is_one_it_may_send(sqlite_db, settings):
         cust = await create_customer(s, branch=branch)
         await ledger.open_account(s, actor=TEST_ACTOR, customer_id=cust.id)
         users = {role: await create_user(s, grants=[(role, branch.id)]) for role in ROLES}
+        order = await add_order(s, cust, total_minor=5000, placed_at=cust.created_at, status="placed")
+        complaint = await complaints.open_complaint(
+            s,
+            data=ComplaintCreate(
+                customer_id=cust.id, channel="phone", category="late", severity="low", description="Late"
+            ),
+            actor=TEST_ACTOR,
+            sla=settings.complaint_sla,
+            reopen_minutes=60,
+        )
     app = make_app(sqlite_db, settings)
     pages = [
+        f"/orders/{order.id}",
+        f"/complaints/{complaint.id}",
+        "/aftersales",
+        "/warranties",
+        "/vendors",
+        "/segments",
+        "/report-subscriptions",
         "/",
         "/inbox",
         "/customers",
