@@ -99,3 +99,18 @@ async def test_inbox_rows_name_and_link_what_they_are_about(sqlite_db, settings)
     assert f'<a href="/credit/customers/{cust.id}">Credit account of {cust.name}</a>' in page
     assert f'<a href="/orders/{order.id}">Order #{order.id} for {cust.name}</a>' in page
     assert f"customer {cust.id}" not in page and "branch " + str(b.id) not in page
+
+
+async def test_credit_and_carts_choose_the_customer_with_the_picker(sqlite_db, settings):
+    async with sqlite_db.sessionmaker.begin() as s:
+        b = await create_branch(s)
+        finance = await create_user(s, grants=[("finance", b.id), ("clerk", b.id)])
+        cust = await create_customer(s, branch=b)
+    ui = await browser_client(make_app(sqlite_db, settings), finance.username)
+    for page in ("/credit", "/carts", "/complaints/new", "/aftersales/new", "/warranties"):
+        text = (await ui.get(page)).text
+        assert "data-customer-picker" in text and "/static/customer-picker.js" in text, page
+    chosen = await ui.get("/credit", params={"customer": str(cust.id)})
+    assert chosen.status_code == 303 and chosen.headers["location"] == f"/credit/customers/{cust.id}"
+    typed = await ui.get("/credit", params={"customer": "Cora"})
+    assert typed.status_code == 200 and "Choose a customer from the list" in typed.text
