@@ -22,14 +22,14 @@ from tests.helpers import (
 )
 
 
-async def test_the_picker_finds_by_name_any_order_email_and_phone_in_my_branches(sqlite_db, settings):
+async def test_the_picker_finds_by_name_any_order_email_and_phone_in_my_branches(db, settings):
     last = uniq("Pickett")
-    async with sqlite_db.sessionmaker.begin() as s:
+    async with db.sessionmaker.begin() as s:
         mine, other = await create_branch(s), await create_branch(s)
         ann = await create_customer(s, branch=mine, name=f"Ann {last}", phone="+1 212 555 0102")
         await create_customer(s, branch=other, name=f"Ann {last} Elsewhere", phone="212 555 0102")
         clerk = await create_user(s, grants=[("clerk", mine.id)])
-    ui = await browser_client(make_app(sqlite_db, settings), clerk.username)
+    ui = await browser_client(make_app(db, settings), clerk.username)
     for q in (
         f"{last} ann",
         f"ann {last.lower()}",
@@ -57,8 +57,8 @@ async def _complaint(s, customer, settings, **kw):
     return c
 
 
-async def test_the_complaint_queue_filters_and_names_the_assignee(sqlite_db, settings):
-    async with sqlite_db.sessionmaker.begin() as s:
+async def test_the_complaint_queue_filters_and_names_the_assignee(db, settings):
+    async with db.sessionmaker.begin() as s:
         b = await create_branch(s)
         agent = await create_user(s, grants=[("agent", b.id)], full_name=f"Agnes {uniq()}")
         boss = await create_user(s, grants=[("supervisor", b.id)], full_name=f"Sue {uniq()}")
@@ -66,7 +66,7 @@ async def test_the_complaint_queue_filters_and_names_the_assignee(sqlite_db, set
         ours = await _complaint(s, ann, settings, assignee_id=agent.id)
         raised = await _complaint(s, bob, settings, assignee_id=boss.id, level="supervisor")
         done = await _complaint(s, ann, settings, assignee_id=agent.id, status="resolved")
-    ui = await browser_client(make_app(sqlite_db, settings), agent.username)
+    ui = await browser_client(make_app(db, settings), agent.username)
 
     async def shown(**params) -> set[int]:
         page = await ui.get("/complaints", params=params)
