@@ -69,7 +69,7 @@ LAST = [
 INDEXES = {
     "ix_customers_name_trgm": "CREATE INDEX ix_customers_name_trgm ON customers USING gin (name_norm gin_trgm_ops)",
     "ix_customers_email_prefix": "CREATE INDEX ix_customers_email_prefix ON customers (email_norm text_pattern_ops)",
-    "ix_customers_phone_prefix": "CREATE INDEX ix_customers_phone_prefix ON customers (phone_digits text_pattern_ops)",
+    "ix_customers_phone_prefix": "CREATE INDEX ix_customers_phone_prefix ON customers (phone_national text_pattern_ops)",
     "ix_customers_name_sort": "CREATE INDEX ix_customers_name_sort ON customers (name_norm, id)",
 }
 
@@ -91,7 +91,7 @@ def _seed(url: str, rows: int, branch_id: int) -> dict:
         t0 = time.perf_counter()
         with conn.cursor().copy(
             "COPY customers (kind, name, email, phone, home_branch_id, credit_limit_minor, currency, tags, "
-            "consent_email, consent_sms, status, created_at, updated_at, name_norm, email_norm, phone_digits) "
+            "consent_email, consent_sms, status, created_at, updated_at, name_norm, email_norm, phone_national) "
             "FROM STDIN"
         ) as copy:
             for i in range(rows):
@@ -113,7 +113,7 @@ def _seed(url: str, rows: int, branch_id: int) -> dict:
                         "2026-01-01T00:00:00Z",
                         name.lower(),
                         email,
-                        digits,
+                        digits[1:],  # national digits: without the +1
                     )
                 )
         copy_s = time.perf_counter() - t0
@@ -144,7 +144,7 @@ def _queries(n: int, rows: int) -> list[str]:
         if kind == 0:
             out.append(email[: email.index("@") + rnd.randint(1, 6)])
         elif kind == 1:
-            out.append(digits[: rnd.randint(6, 10)])
+            out.append(digits[1 : rnd.randint(7, 11)])
         elif kind == 2:
             out.append(name.split()[1].lower())
         else:

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
     from backroom.orders.flow import (
         ORDER_WORKFLOW,
+        TERMINAL,
         AlertAsk,
         AuthResult,
         CancelAsk,
@@ -32,12 +33,10 @@ with workflow.unsafe.imports_passed_through():
         StaffAction,
         StatusChange,
         TrackingSignal,
+        cancel_refusal,
     )
     from backroom.temporal import GATEWAY_CALL, SHORT_DB_STEP
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
-
-TERMINAL = {"cancelled", "payment_failed", "refunded"}
-CAPTURED = {"shipped", "delivered", "completed", "partially_refunded", "refunded"}
 
 
 @workflow.defn(name=ORDER_WORKFLOW)
@@ -150,16 +149,9 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         p.status, p.label_id, p.tracking_number = "labelled", label.label_id, label.tracking_number
 
     def _cancellable(self) -> None:
-        if self.st.status in TERMINAL or self.st.status in CAPTURED:
-            raise ApplicationError(
-                f"The order is {self.st.status.replace('_', ' ')}; it can no longer be cancelled"
-                + (" — refund it instead." if self.st.status in CAPTURED else "."),
-                type="NotCancellable",
-            )
-        if any(p.status in ("shipped", "delivered") for p in self.st.parcels):
-            raise ApplicationError(
-                "A parcel has already shipped; refund the order instead.", type="NotCancellable"
-            )
+        refusal = cancel_refusal(self.st.status, (p.status for p in self.st.parcels))
+        if refusal:
+            raise ApplicationError(refusal, type="NotCancellable")
 
     async def _compensate(self, why: str, *, status: str, customer_message: str) -> None:
         """Undo in reverse: void labels, release the card hold, give the stock back."""

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.routes.shifts import readable_report
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import branch_choices, parse_form, redirect, render
 from backroom.analytics import pdf
 from backroom.auth.principal import Principal
 from backroom.branches import cash
@@ -63,8 +63,7 @@ def cash_minor(text: str, currency: str) -> int:
 
 
 async def _page(request: Request, p: Principal, session: AsyncSession, *, status: int = 200, **ctx):
-    allowed = p.branch_ids(*CASH)
-    choices = [b for b in await branches.list_branches(session) if allowed is None or b.id in allowed]
+    choices = await branch_choices(session, p, *CASH)
     ctx.setdefault("values", {})
     ctx.setdefault("errors", {})
     current = await cash.open_shift_of(session, p.user_id)

@@ -8,10 +8,12 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from api.validation import messages
 from backroom.analytics import pdf
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
@@ -55,13 +57,8 @@ def application(raw: dict[str, str]) -> tuple[VendorApply | None, dict[str, str]
         data[key] = [x.strip() for x in (raw.get(key) or "").split(",") if x.strip()]
     try:
         return VendorApply.model_validate(data), {}
-    except ValueError as exc:
-        errors: dict[str, str] = {}
-        for err in exc.errors():
-            errors.setdefault(
-                ".".join(str(x) for x in err["loc"]) or "form", err["msg"].removeprefix("Value error, ")
-            )
-        return None, errors
+    except ValidationError as exc:
+        return None, messages(exc, VendorApply)
 
 
 @router.post("/vendors/new")

@@ -546,3 +546,10 @@ async def grants_by_user(
     for uid, role, branch_id in rows:
         out[uid].append((role, branch_id))
     return out
+
+
+async def user_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    """{id: full name} of the given users, for pages that name who holds a record. Read-only."""
+    if not ids:
+        return {}
+    return dict((await session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))).all())

@@ -1,7 +1,7 @@
 """loyalty awards: held (not spendable, not expiring) while the purchase behind them is disputed
 
 Revision ID: 0985
-Revises: 0950
+Revises: 0960
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import backroom.db.base
 
 revision = "0985"
-down_revision = "0950"
+down_revision = "0960"
 branch_labels = None
 depends_on = None
 
