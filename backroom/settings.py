@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # Demos and benchmarks: pick, pack, label and ship without warehouse staff.
     order_auto_fulfil: bool = Field(default=False, alias="ORDER_AUTO_FULFIL")
     promised_delivery_days: int = Field(default=5, alias="PROMISED_DELIVERY_DAYS")
+    # Processes the worker renders shipping labels in (WeasyPrint, ~100 ms CPU each); 0 renders
+    # in a thread of the worker itself.
+    label_processes: int = Field(default=1, ge=0, le=32, alias="LABEL_PROCESSES")
     ship_from_street: str = Field(default="1 Main Street", alias="SHIP_FROM_STREET")
     ship_from_city: str = Field(default="New York", alias="SHIP_FROM_CITY")
     ship_from_postcode: str = Field(default="10001", alias="SHIP_FROM_POSTCODE")

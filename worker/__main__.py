@@ -94,6 +94,9 @@ async def run() -> None:
         poller.cancel()
         starter.cancel()
         await engine.dispose()
+        for adapter in deps.extra.values():
+            if hasattr(adapter, "close"):
+                adapter.close()
         if local_stripe is not None:
             local_stripe.stop()
 

@@ -154,6 +154,15 @@ class ParcelStep(BaseModel):
     serials: dict[int, list[str]] = {}  # packed: line id -> serial per unit
 
 
+class ParcelSteps(BaseModel):
+    """Automatic fulfilment's writes that need no outside call, recorded in one transaction:
+    an optional status change, then parcel steps in order."""
+
+    order_id: int
+    status: StatusChange | None = None
+    steps: list[ParcelStep]
+
+
 class LabelAsk(BaseModel):
     order_id: int
     parcel_id: int
