@@ -33,6 +33,7 @@ def render(
     templates = get_templates(request)
     ctx = {
         "p": principal,
+        "tz": principal.timezone if principal else None,
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "settings": get_settings(request),
         "flash": request.query_params.get("flash"),

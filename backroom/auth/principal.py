@@ -34,6 +34,7 @@ class Principal:
     request_id: str | None = None
     shift_id: int | None = None
     via_token: bool = False
+    timezone: str = "UTC"  # where the user sees times (their choice, else their first branch's)
 
     @property
     def subject(self) -> str:

@@ -43,6 +43,7 @@ class Identity:
     full_name: str
     vendor_id: int | None
     grants: tuple[tuple[str, int | None], ...]
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Caller:
             request_id=request_id,
             shift_id=self.shift_id,
             via_token=self.via_token,
+            timezone=i.timezone,
         )
 
 
@@ -152,16 +154,21 @@ class PrincipalCache:
             self.hits += 1
             return identity
         self.misses += 1
-        from backroom.auth.service import user_grants  # the service imports this module
+        from backroom.auth.service import user_grants, zone_of  # the service imports this module
 
         user = (
             await session.execute(
-                select(User.username, User.full_name, User.vendor_id).where(User.id == user_id)
+                select(User.username, User.full_name, User.vendor_id, User.timezone).where(User.id == user_id)
             )
         ).one()
         grants = await user_grants(session, user_id)
         identity = Identity(
-            user_id, user.username, user.full_name, vendor_scope(user.vendor_id, grants), grants
+            user_id,
+            user.username,
+            user.full_name,
+            vendor_scope(user.vendor_id, grants),
+            grants,
+            await zone_of(session, user.timezone, grants),
         )
         self._entries[key] = identity
         if len(self._entries) > self._size:

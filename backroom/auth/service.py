@@ -7,6 +7,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import casbin
 from argon2 import PasswordHasher
@@ -162,6 +163,50 @@ async def user_grants(session: AsyncSession, user_id: int) -> tuple[tuple[str, i
     return tuple(sorted(((r, b) for r, b in rows), key=lambda g: (g[0], g[1] or 0)))
 
 
+def valid_zone(name: str) -> bool:
+    """An IANA time zone this machine knows ("Europe/Berlin"). Pure."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+async def zone_of(session: AsyncSession, chosen: str | None, grants) -> str:
+    """Where a user sees times: the zone they chose, else their first branch's (by id), else
+    UTC (a user of every branch only). Read-only."""
+    if chosen and valid_zone(chosen):
+        return chosen
+    branch_ids = sorted(b for _, b in grants if b is not None)
+    if branch_ids:
+        zone = await session.scalar(select(Branch.timezone).where(Branch.id == branch_ids[0]))
+        if zone and valid_zone(zone):
+            return zone
+    return "UTC"
+
+
+async def set_timezone(session: AsyncSession, *, actor: Actor, user_id: int, timezone: str | None) -> User:
+    """The zone a user sees times in (None: their branch's). Audited; takes effect on the next
+    request (cached principals are keyed on the user's auth version). Idempotent."""
+    if timezone and not valid_zone(timezone):
+        raise InvalidInput("Choose a time zone from the list, such as Europe/Berlin.", field="timezone")
+    user = await get_user(session, user_id)
+    if user.timezone != (timezone or None):
+        before = {"timezone": user.timezone}
+        user.timezone = timezone or None
+        await bump_auth_version(session, user_id)
+        await audit.record(
+            session,
+            actor=actor,
+            action="user.update",
+            entity_type="user",
+            entity_id=user_id,
+            before=before,
+            after={"timezone": user.timezone},
+        )
+    return user
+
+
 async def all_grants(session: AsyncSession) -> list[tuple[int, str, int | None]]:
     rows = await session.execute(select(RoleGrant.user_id, RoleGrant.role, RoleGrant.branch_id))
     return [tuple(r) for r in rows]
@@ -176,6 +221,7 @@ async def principal_for(session: AsyncSession, user: User, enforcer: casbin.Fast
         grants=grants,
         enforcer=enforcer,
         vendor_id=vendor_scope(user.vendor_id, grants),
+        timezone=await zone_of(session, user.timezone, grants),
         **kw,
     )
 
