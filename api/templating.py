@@ -32,6 +32,12 @@ def fmt_dt(value: datetime | None, zone: str | None = None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def words(value) -> str:
+    """A stored status or code as a person reads it: 'payment_failed' -> 'Payment failed'."""
+    text = str(getattr(value, "value", value) or "").replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
 @pass_context
 def _dt(ctx, value: datetime | None) -> str:
     """The `dt` filter: in the time zone the page was rendered for (`tz`: the signed-in user's)."""
@@ -42,7 +48,7 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     # A new one-time key per rendered form (api/once.py): a repeat of that form acts once.
     templates.env.globals.update(money=format_money, submission_key=lambda: uuid.uuid4().hex)
-    templates.env.filters.update(money=format_money, dt=_dt)
+    templates.env.filters.update(money=format_money, dt=_dt, words=words)
     templates.env.globals.update(
         action_words=describe.action_words, audit_changes=describe.changes, audit_json=describe.raw
     )

@@ -22,6 +22,7 @@ from backroom.vendors.schemas import (
     CommissionRuleRead,
     LedgerEntryRead,
     PayoutRead,
+    PayoutRunIn,
     PayoutRunRead,
     ProductChangeRead,
     Reason,
@@ -230,7 +231,7 @@ async def list_payouts(
 
 @router.post("/vendor-payouts/runs", status_code=202)
 async def run_payouts(
-    session: Session, settings: SettingsDep, p: Principal = require("vendors", "approve")
+    session: Session, settings: SettingsDep, body: PayoutRunIn, p: Principal = require("vendors", "approve")
 ) -> PayoutRunRead:
     """Start a payout run now, besides the weekly one: each approved vendor's payable balance
     becomes one payout (finance approves above VENDOR_PAYOUT_APPROVAL_OVER_MINOR). Each call
@@ -238,7 +239,9 @@ async def run_payouts(
     if p.vendor_id is not None:
         raise Forbidden("Payouts are run by the shop.")
     return PayoutRunRead(
-        run_key=await payouts.run_now(session, actor=p.actor(), prefix=settings.workflow_prefix)
+        run_key=await payouts.run_now(
+            session, actor=p.actor(), reason=body.reason, prefix=settings.workflow_prefix
+        )
     )
 
 

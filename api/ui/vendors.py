@@ -25,7 +25,7 @@ from backroom.db.base import utcnow
 from backroom.errors import AppError, Forbidden
 from backroom.vendors import payouts, service, statements
 from backroom.vendors.models import ChangeStatus, VendorStatus
-from backroom.vendors.schemas import Reason, VendorApply
+from backroom.vendors.schemas import PayoutRunIn, Reason, VendorApply
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Vendors", "/vendors", ("vendors", "list"), 32)]
@@ -95,11 +95,16 @@ async def payout_list(session: Session, request: Request, p: Principal = require
 
 
 @router.post("/vendors/payouts/run")
-async def payout_run(session: Session, settings: SettingsDep, p: Principal = require("vendors", "approve")):
+async def payout_run(
+    session: Session, settings: SettingsDep, request: Request, p: Principal = require("vendors", "approve")
+):
     """Run payouts now (the shop's staff; not a vendor user)."""
     if p.vendor_id is not None:
         raise Forbidden("Payouts are run by the shop.")
-    key = await payouts.run_now(session, actor=p.actor(), prefix=settings.workflow_prefix)
+    form, _errors, _ = await parse_form(request, PayoutRunIn)
+    if form is None:
+        return redirect("/vendors/payouts", flash="Say why payouts run now (at least 3 characters).")
+    key = await payouts.run_now(session, actor=p.actor(), reason=form.reason, prefix=settings.workflow_prefix)
     return redirect(
         "/vendors/payouts",
         flash=f"Payout run {key} started: payable balances become payouts in a moment (refresh).",

@@ -265,7 +265,7 @@ async def write_payout_file(session: AsyncSession, *, var_dir: Path, run_key: st
     return path
 
 
-async def run_now(session: AsyncSession, *, actor: Actor, prefix: str = "") -> str:
+async def run_now(session: AsyncSession, *, actor: Actor, reason: str, prefix: str = "") -> str:
     """Start a payout run now, besides the weekly schedule (queued in the outbox with the
     caller's transaction): every approved vendor's payable balance becomes one payout of run
     `manual-<time>`, sent as the weekly ones are (finance approves above the threshold).
@@ -284,6 +284,6 @@ async def run_now(session: AsyncSession, *, actor: Actor, prefix: str = "") -> s
         action="vendor.payout_run",
         entity_type="vendor_payout_run",
         entity_id=run_key,
-        after={"run_key": run_key, "payable_vendors": len(await payable_vendors(session))},
+        after={"run_key": run_key, "reason": reason, "payable_vendors": len(await payable_vendors(session))},
     )
     return run_key

@@ -125,6 +125,11 @@ class StatementRead(BaseModel):
     lines: list[LedgerEntryRead]
 
 
+class PayoutRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(min_length=3, max_length=300, description="why payouts run now (audited)")
+
+
 class PayoutRunRead(BaseModel):
     run_key: str
 

@@ -86,7 +86,7 @@ async def test_guest_buys_and_warehouse_ships(dev_env, sqlite_db, commerce_setti
             f"/warehouse/orders/{oid}/parcels/{pid}/delivered", data={"csrf_token": staff.csrf}
         )
         assert r.status_code == 303
-        page = await wait_text(staff, f"/orders/{oid}", 'id="order-status">completed')
+        page = await wait_text(staff, f"/orders/{oid}", 'id="order-status">Completed')
         assert "Temporal UI" in page.text and "Audit trail" in page.text and "label.pdf" in page.text
         assert "Payments ledger" in page.text and "capture" in page.text
         customer = await wait_text(shop, status_url, "Delivered")

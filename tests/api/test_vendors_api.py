@@ -278,7 +278,7 @@ async def test_monthly_statement_and_a_payout_run_by_hand(db, settings):
     bad = await c.get(f"/api/v1/vendors/{mine.id}/statement", params={"month": "November"})
     assert bad.status_code == 422 and "2026-11" in bad.json()["detail"]
     assert (await c.get(f"/api/v1/vendors/{theirs.id}/statement")).status_code == 404
-    assert (await c.post("/api/v1/vendor-payouts/runs")).status_code == 403
+    assert (await c.post("/api/v1/vendor-payouts/runs", json={"reason": "Mine now"})).status_code == 403
 
     page = await browser_client(app, seller.username)
     shown = await page.get(f"/vendors/{mine.id}/statement?month=2026-11")
@@ -288,7 +288,8 @@ async def test_monthly_statement_and_a_payout_run_by_hand(db, settings):
     assert (await page.get(f"/vendors/{theirs.id}/statement")).status_code == 404
 
     f = await token_client(app, db, finance)
-    run = await f.post("/api/v1/vendor-payouts/runs")
+    assert (await f.post("/api/v1/vendor-payouts/runs", json={})).status_code == 422
+    run = await f.post("/api/v1/vendor-payouts/runs", json={"reason": "Month-end settlement"})
     assert run.status_code == 202 and run.json()["run_key"].startswith("manual-")
     async with db.read_sessionmaker() as s:
         start = await s.scalar(

@@ -350,7 +350,9 @@ async def test_a_manual_payout_run_pays_what_is_payable_now(ts_env, fresh_db, co
                 s, actor=TEST_ACTOR, vendor_id=w.vb.id, amount_minor=300, reason="Late sale", key=uniq()
             )
             fin = await principal_of(db, w.team["finance"])
-            run_key = await vendor_payouts.run_now(s, actor=fin.actor(), prefix=uniq("t-"))
+            run_key = await vendor_payouts.run_now(
+                s, actor=fin.actor(), reason="Late sale", prefix=uniq("t-")
+            )
         async with db.read_sessionmaker() as s:
             start = await s.scalar(select(WorkflowStart).where(WorkflowStart.workflow_id.endswith(run_key)))
         handle = await ts_env.client.start_workflow(
