@@ -3,6 +3,7 @@ tampering is found and named, by the CLI and by the API."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from backroom.audit import sealer
 from backroom.audit.models import AuditEvent
+from backroom.audit.service import verify as audit_verify
 from backroom.audit.triggers import drop_sealed_trail, sealed_trail
 from tests.helpers import create_branch, create_user, make_app, token_client
 
@@ -236,3 +238,48 @@ async def test_an_event_inserted_into_the_sealed_chain_is_found_and_named(fresh_
     run = cli(db, "audit", "verify")
     assert run.returncode == 1
     assert f"BROKEN at event {first.id - 1}: it claims chain position 0 where 1 belongs" in run.stdout
+
+
+@pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
+async def test_a_chain_built_before_the_sealer_stays_valid_and_grows(fresh_db):
+    """Down to 0950 and up again: events chained the old way (id = position, hashed in the
+    writer's transaction) still verify after migration 0920, and the sealer extends the chain."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+
+    from backroom.audit.service import GENESIS, event_hash
+    from backroom.db.migrate import alembic_config, upgrade_async
+
+    db = fresh_db
+    await sealer.seal(db.sessionmaker)  # the old schema has no room for unsealed events
+    async with db.read_sessionmaker() as s:
+        start = (await s.scalar(select(func.max(AuditEvent.id)))) or 0
+    await db.engine.dispose()
+    await asyncio.to_thread(command.downgrade, alembic_config(db.url), "0950")
+    async with db.read_sessionmaker() as s:  # the chain so far, if any, ends here
+        prev = (await s.scalar(text("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"))) or GENESIS
+    old = []
+    for n in range(start + 1, start + 4):
+        at = datetime(2026, 1, 1, 12, n, tzinfo=UTC)
+        fields = {
+            **dict.fromkeys(("actor_name", "branch_id", "before", "request_id", "workflow_id")),
+            **{"id": n, "at": at.isoformat(), "actor_type": "system", "actor_id": "old"},
+            **{"action": "old.write", "entity_type": "thing", "entity_id": str(n), "after": {"n": n}},
+        }
+        old.append({**fields, "at": at, "prev_hash": prev, "hash": event_hash(prev, fields)})
+        prev = old[-1]["hash"]
+    async with db.sessionmaker.begin() as s:
+        await s.execute(AuditEvent.__table__.insert(), old)
+    await db.engine.dispose()
+    await upgrade_async(db.url)
+
+    async with db.read_sessionmaker() as s:
+        report = await audit_verify(s)
+    assert report.ok and report.checked == start + 3 and report.head_seq == start + 3
+    async with db.sessionmaker.begin() as s:
+        await create_user(s, grants=[])
+    assert await sealer.seal(db.sessionmaker) >= 1
+    async with db.read_sessionmaker() as s:
+        report = await audit_verify(s)
+    assert report.ok and report.unsealed == 0 and report.head_seq > start + 3
