@@ -48,7 +48,7 @@ async def _mark(maker: Sessionmaker) -> tuple[int, int]:
 
 async def _settled(maker: Sessionmaker, xid: int, *, wait: float) -> bool:
     """Whether, within `wait` seconds, every transaction older than `xid` has ended."""
-    deadline = time.monotonic() + wait
+    deadline, pause = time.monotonic() + wait, 0.005
     while True:
         async with maker() as s:
             oldest = await s.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
@@ -56,7 +56,8 @@ async def _settled(maker: Sessionmaker, xid: int, *, wait: float) -> bool:
             return True
         if time.monotonic() >= deadline:
             return False
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 async def seal_batch(session: AsyncSession, *, up_to: int | None, limit: int = BATCH) -> int | None:
@@ -120,13 +121,32 @@ async def seal(maker: Sessionmaker, *, wait: float = 10.0, batch: int = BATCH) -
             return total
 
 
-async def run(maker: Sessionmaker, *, every: float) -> None:
-    """Seal every `every` seconds until cancelled (beside the worker and the web app)."""
+async def head(maker: Sessionmaker) -> tuple[int, str] | None:
+    """The chain's newest link (position, hash). Read-only."""
+    async with maker() as s:
+        row = (
+            await s.execute(
+                select(AuditEvent.seq, AuditEvent.hash)
+                .where(AuditEvent.seq.is_not(None))
+                .order_by(AuditEvent.seq.desc())
+                .limit(1)
+            )
+        ).first()
+    return (row.seq, row.hash) if row else None
+
+
+async def run(maker: Sessionmaker, *, every: float, note_head_every: float = 60.0) -> None:
+    """Seal every `every` seconds until cancelled (beside the worker and the web app). At most
+    once per `note_head_every` seconds it logs the chain's head: logs kept off the database are
+    the copy that shows a rewritten or truncated chain (docs/audit.md, threat model)."""
+    noted = 0.0
     while True:
         try:
             n = await seal(maker, wait=max(every, 1.0))
-            if n:
-                log.debug("audit sealer: sealed %d events", n)
+            if n and time.monotonic() - noted >= note_head_every:
+                if (top := await head(maker)) is not None:
+                    log.info("audit chain head: position %d, hash %s", *top)
+                    noted = time.monotonic()
         except asyncio.CancelledError:
             raise
         except Exception:  # a database hiccup must not end the loop; the next round retries

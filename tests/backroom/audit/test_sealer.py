@@ -5,6 +5,7 @@ process killed between its commits and the next seal loses nothing."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -78,17 +79,22 @@ async def test_writers_do_not_wait_for_one_another(pg_db):
     await asyncio.gather(*tasks)
 
 
-async def test_the_sealer_loop_seals_new_events_within_its_period(db):
-    loop = asyncio.create_task(sealer.run(db.sessionmaker, every=0.1))
+async def test_the_sealer_loop_seals_new_events_within_its_period(db, caplog):
+    """And it logs the chain's head (a copy off the database, for the threat model)."""
+    caplog.set_level(logging.INFO, logger="backroom.audit.sealer")
+    loop = asyncio.create_task(sealer.run(db.sessionmaker, every=0.1, note_head_every=0))
     try:
         async with db.sessionmaker.begin() as s:
             ev = await _write(s, 3)
 
-        async def sealed() -> bool:
+        async def sealed_and_noted() -> bool:
             async with db.read_sessionmaker() as s:
-                return await s.scalar(select(AuditEvent.hash).where(AuditEvent.id == ev)) is not None
+                row = (
+                    await s.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.id == ev))
+                ).one()
+            return row.hash is not None and f"head: position {row.seq}, hash {row.hash}" in caplog.text
 
-        await eventually(sealed, timeout=10)
+        await eventually(sealed_and_noted, timeout=10)
     finally:
         loop.cancel()
     async with db.read_sessionmaker() as s:
