@@ -769,13 +769,16 @@ async def reserve(
     """Reserve one use per coupon the order got, in the order's transaction. The conditional
     UPDATEs are the guard: a limit that another order reached first raises PromotionUsedUp
     (the whole order rolls back). Idempotent per order (unique promotion + order)."""
-    out = []
+    out, coupons = [], []
     for a in applied:
         if a.source != "coupon":
             continue
         code = await session.scalar(select(PromotionCode).where(PromotionCode.code == a.code))
         if code is None:
             raise PromotionUsedUp(f"The code {a.code} no longer exists.")
+        coupons.append((code, a))
+    # Promotion rows in id order: two orders with the same two promotions never wait in a cycle.
+    for code, a in sorted(coupons, key=lambda c: c[0].promotion_id):
         done = await session.scalar(
             select(Redemption).where(
                 Redemption.promotion_id == code.promotion_id, Redemption.order_id == order.id
