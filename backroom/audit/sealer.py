@@ -46,11 +46,17 @@ async def _mark(maker: Sessionmaker) -> tuple[int, int]:
     return (last if called else last - 1), xid
 
 
+def _reader(maker: Sessionmaker) -> Sessionmaker:
+    """Read-only sessions on the same engine (on SQLite they do not take the write lock)."""
+    return async_sessionmaker(maker.kw["bind"].execution_options(readonly=True))
+
+
 async def _settled(maker: Sessionmaker, xid: int, *, wait: float) -> bool:
-    """Whether, within `wait` seconds, every transaction older than `xid` has ended."""
+    """Whether, within `wait` seconds, every transaction older than `xid` has ended (only
+    transactions that wrote have an xid: long reads do not hold the sealer back)."""
     deadline, pause = time.monotonic() + wait, 0.005
     while True:
-        async with maker() as s:
+        async with _reader(maker)() as s:
             oldest = await s.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
         if oldest > xid:
             return True
@@ -101,13 +107,12 @@ async def seal(maker: Sessionmaker, *, wait: float = 10.0, batch: int = BATCH) -
     """Seal every event committed before the call (on PostgreSQL, once the transactions that drew
     ids until now have ended; up to `wait` seconds). Returns how many it sealed; 0 when another
     sealer holds the lock or a transaction stays open past `wait` (the next round tries again)."""
-    bind = maker.kw["bind"]
     # A read first: most rounds find nothing, and need neither SQLite's write lock nor an xid.
-    async with async_sessionmaker(bind.execution_options(readonly=True))() as probe:
+    async with _reader(maker)() as probe:
         if await probe.scalar(select(AuditEvent.id).where(AuditEvent.hash.is_(None)).limit(1)) is None:
             return 0
     up_to = None
-    if bind.dialect.name == "postgresql":
+    if maker.kw["bind"].dialect.name == "postgresql":
         up_to, xid = await _mark(maker)
         if not await _settled(maker, xid, wait=wait):
             log.warning("audit sealer: a transaction older than xid %s is still open; sealing later", xid)
@@ -123,7 +128,7 @@ async def seal(maker: Sessionmaker, *, wait: float = 10.0, batch: int = BATCH) -
 
 async def head(maker: Sessionmaker) -> tuple[int, str] | None:
     """The chain's newest link (position, hash). Read-only."""
-    async with maker() as s:
+    async with _reader(maker)() as s:
         row = (
             await s.execute(
                 select(AuditEvent.seq, AuditEvent.hash)
