@@ -22,6 +22,7 @@ from backroom.orders.flow import (
     MoneyResult,
     OrderRef,
     ParcelStep,
+    ParcelSteps,
     StatusChange,
 )
 from backroom.shipping.carrier import Rate, choose_rate
@@ -58,15 +59,7 @@ class OrderActivities:
     async def set_status(self, ch: StatusChange) -> None:
         """Move the order's status with a timeline entry. Idempotent per key."""
         async with self._sessionmaker.begin() as session:
-            await orders.set_status(
-                session,
-                actor=_actor(ch.user_id, ch.user_name),
-                order_id=ch.order_id,
-                status=ch.status,
-                message=ch.message,
-                key=ch.key,
-                customer_message=ch.customer_message,
-            )
+            await _set_status(session, ch)
 
     @activity.defn(name="orders.add_event")
     async def add_event(self, ch: StatusChange) -> None:
@@ -160,15 +153,17 @@ class OrderActivities:
     async def parcel_step(self, step: ParcelStep) -> None:
         """Record picked/packed/shipped/delivered on a parcel (shipping takes the stock out). Idempotent."""
         async with self._sessionmaker.begin() as session:
-            await parcels.record_step(
-                session,
-                actor=_actor(step.user_id, step.user_name),
-                order_id=step.order_id,
-                parcel_id=step.parcel_id,
-                step=step.step,
-                user_name=step.user_name,
-                serials=step.serials,
-            )
+            await _record_step(session, step)
+
+    @activity.defn(name="orders.parcel_steps")
+    async def parcel_steps(self, batch: ParcelSteps) -> None:
+        """Automatic fulfilment: a status change and several parcel steps in one transaction
+        (one write lock, one round trip). Idempotent: the status is keyed, steps are conditional."""
+        async with self._sessionmaker.begin() as session:
+            if batch.status is not None:
+                await _set_status(session, batch.status)
+            for step in batch.steps:
+                await _record_step(session, step)
 
     async def _label_context(self, ask: LabelAsk):
         async with self._sessionmaker() as session:
@@ -245,6 +240,30 @@ class OrderActivities:
             )
 
 
+async def _set_status(session, ch: StatusChange) -> None:
+    await orders.set_status(
+        session,
+        actor=_actor(ch.user_id, ch.user_name),
+        order_id=ch.order_id,
+        status=ch.status,
+        message=ch.message,
+        key=ch.key,
+        customer_message=ch.customer_message,
+    )
+
+
+async def _record_step(session, step: ParcelStep) -> None:
+    await parcels.record_step(
+        session,
+        actor=_actor(step.user_id, step.user_name),
+        order_id=step.order_id,
+        parcel_id=step.parcel_id,
+        step=step.step,
+        user_name=step.user_name,
+        serials=step.serials,
+    )
+
+
 def build(deps: Deps) -> list:
     a = OrderActivities(deps)
     return [
@@ -257,6 +276,7 @@ def build(deps: Deps) -> list:
         a.refund_payment,
         a.release_stock,
         a.parcel_step,
+        a.parcel_steps,
         a.quote_label,
         a.purchase_label,
         a.void_label,

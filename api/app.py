@@ -20,6 +20,7 @@ from api.security import SecurityHeaders
 from api.templating import make_templates
 from backroom import temporal
 from backroom.audit import sealer as audit_sealer
+from backroom.auth.principal_cache import PrincipalCache
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.errors import WorkflowServiceUnavailable
 from backroom.plugins import submodules
@@ -93,6 +94,7 @@ def create_app(
     app.state.sessionmaker = sessionmaker
     app.state.read_sessionmaker = read_sessionmaker or sessionmaker
     app.state.enforcer = load_enforcer()
+    app.state.principals = PrincipalCache()
     app.state.temporal = TemporalHandle(settings, temporal_client)
     app.state.outbox = Outbox(sessionmaker, settings.task_queue)
     app.state.templates = make_templates()

@@ -102,6 +102,9 @@ async def run() -> None:
         if sealing is not None:
             sealing.cancel()
         await engine.dispose()
+        for adapter in deps.extra.values():
+            if hasattr(adapter, "close"):
+                adapter.close()
         if local_stripe is not None:
             local_stripe.stop()
 

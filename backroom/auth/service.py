@@ -20,7 +20,8 @@ from backroom.audit.context import Actor
 from backroom.auth.delegation import check_grant, check_manage
 from backroom.auth.errors import TokenCannotMint
 from backroom.auth.models import ApiToken, LoginAttempt, RoleGrant, User, UserSession
-from backroom.auth.principal import NO_VENDOR, Principal
+from backroom.auth.principal import Principal, vendor_scope
+from backroom.auth.principal_cache import bump_auth_version
 from backroom.auth.schemas import TokenCreate, TokenCreated, TokenRead
 from backroom.branches.models import Branch
 from backroom.db.base import contains_text, utcnow
@@ -36,7 +37,8 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _sha(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is stored of a session or API token secret: its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -102,6 +104,7 @@ async def grant_role(
     grant = RoleGrant(user_id=user_id, role=role, branch_id=branch_id, granted_by_id=actor.user_id)
     session.add(grant)
     await session.flush()
+    await bump_auth_version(session, user_id)
     await audit.record(
         session,
         actor=actor,
@@ -127,6 +130,7 @@ async def revoke_role(
         delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role, cond)
     )
     if res.rowcount:
+        await bump_auth_version(session, user_id)
         await audit.record(
             session,
             actor=actor,
@@ -171,9 +175,7 @@ async def principal_for(session: AsyncSession, user: User, enforcer: casbin.Fast
         full_name=user.full_name,
         grants=grants,
         enforcer=enforcer,
-        vendor_id=user.vendor_id
-        if user.vendor_id is not None
-        else (NO_VENDOR if any(role == "vendor" for role, _ in grants) else None),
+        vendor_id=vendor_scope(user.vendor_id, grants),
         **kw,
     )
 
@@ -286,7 +288,7 @@ async def start_session(
     token = secrets.token_urlsafe(32)
     now = utcnow()
     row = UserSession(
-        token_hash=_sha(token),
+        token_hash=token_hash(token),
         user_id=user.id,
         csrf_token=secrets.token_urlsafe(24),
         created_at=now,
@@ -306,7 +308,7 @@ async def start_session(
 
 
 async def resolve_session(session: AsyncSession, token: str) -> tuple[User, UserSession] | None:
-    row = await session.scalar(select(UserSession).where(UserSession.token_hash == _sha(token)))
+    row = await session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
     if not row or row.revoked_at or row.expires_at <= utcnow():
         return None
     user = await session.get(User, row.user_id)
@@ -317,7 +319,7 @@ async def resolve_session(session: AsyncSession, token: str) -> tuple[User, User
 
 async def end_session(session: AsyncSession, *, token: str, actor: Actor) -> None:
     """Sign out. Idempotent."""
-    row = await session.scalar(select(UserSession).where(UserSession.token_hash == _sha(token)))
+    row = await session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
     if row and not row.revoked_at:
         row.revoked_at = utcnow()
         await audit.record(
@@ -334,7 +336,7 @@ async def create_token(
         user_id=user_id,
         name=name,
         prefix=secret[:10],
-        token_hash=_sha(secret),
+        token_hash=token_hash(secret),
         created_at=utcnow(),
         expires_at=expires_at,
     )
@@ -412,7 +414,7 @@ async def revoke_token(session: AsyncSession, *, actor: Actor, user_id: int, tok
 
 
 async def resolve_token(session: AsyncSession, secret: str) -> User | None:
-    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha(secret)))
+    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
     now = utcnow()
     if not row or row.revoked_at or (row.expires_at and row.expires_at <= now):
         return None
@@ -472,6 +474,7 @@ async def set_active(session: AsyncSession, *, actor: Actor, user_id: int, activ
         return user
     user.is_active = active
     ended = 0 if active else await _end_access(session, user_id)
+    await bump_auth_version(session, user_id)
     await audit.record(
         session,
         actor=actor,
@@ -496,6 +499,7 @@ async def reset_password(session: AsyncSession, *, actor: Actor, user_id: int, p
     user = await get_user(session, user_id)
     user.password_hash = hash_password(password)
     ended = await _end_access(session, user_id)
+    await bump_auth_version(session, user_id)
     await audit.record(
         session,
         actor=actor,
@@ -522,6 +526,7 @@ async def change_own_password(
         raise InvalidInput("Choose a password different from the current one.", field="new")
     user.password_hash = hash_password(new)
     others = await _end_access(session, user_id, keep_session_id=session_id, tokens=False)
+    await bump_auth_version(session, user_id)
     await audit.record(
         session,
         actor=actor,
@@ -546,3 +551,10 @@ async def grants_by_user(
     for uid, role, branch_id in rows:
         out[uid].append((role, branch_id))
     return out
+
+
+async def user_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    """{id: full name} of the given users, for pages that name who holds a record. Read-only."""
+    if not ids:
+        return {}
+    return dict((await session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))).all())

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.branches.models import Branch
 from backroom.branches.service import shop_branch
 from backroom.catalog.errors import OutOfStock, ProductArchived, ProductNotFound, SkuTaken, StockBelowReserved
 from backroom.catalog.models import (
@@ -334,6 +335,22 @@ class Allocation:
     qty: int
 
 
+async def _short_message(session: AsyncSession, name, qty: int, levels) -> str:
+    """Why `qty` of a product cannot be held: too few in all, or (each line ships whole from one
+    branch) enough only spread over branches, naming what each has."""
+    free = {s.branch_id: max(0, s.on_hand - s.reserved) for s in levels}
+    total = sum(free.values())
+    if total < qty:
+        return f"Only {total} of {name} left."
+    names = dict((await session.execute(select(Branch.id, Branch.name).where(Branch.id.in_(free)))).all())
+    spread = ", ".join(f"{n} at {names.get(b, b)}" for b, n in sorted(free.items(), key=lambda x: -x[1]) if n)
+    best = max(free.values())
+    return (
+        f"{qty} of {name} cannot ship together: the stock is spread over branches ({spread}). "
+        f"Order up to {best} now and the rest in another order."
+    )
+
+
 async def reserve(
     session: AsyncSession,
     *,
@@ -364,9 +381,8 @@ async def reserve(
                 break
         else:
             product = await session.get(Product, product_id)
-            name = product.name if product else product_id
             raise OutOfStock(
-                f"Only {sum(max(0, s.on_hand - s.reserved) for s in levels)} of {name} left.",
+                await _short_message(session, product.name if product else product_id, qty, levels),
                 product_id=product_id,
             )
     for a in out:

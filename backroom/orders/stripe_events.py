@@ -14,10 +14,11 @@ know goes through the outbox with it.
   2022-11-15 leave the refund list out of charge.refunded: subscribe the endpoint to
   refund.created and refund.updated too, which name each refund.)
 - charge.dispute.created: an alert, the order's vendor shares frozen (no payout of disputed
-  money), and finance asked for evidence before Stripe's deadline (mail to the branch's finance
-  users, and the alert names the date). charge.dispute.closed: won thaws the shares; lost
-  records the loss in the ledger and counts it as refunded (vendor shares and loyalty points
-  follow, as after a refund).
+  money), the loyalty points it earned put on hold (not spendable), and finance asked for
+  evidence before Stripe's deadline (mail to the branch's finance users, and the alert names
+  the date). charge.dispute.closed: won thaws the shares and releases the points; lost records
+  the loss in the ledger and counts it as refunded (vendor shares and loyalty points follow,
+  as after a refund).
 """
 
 from __future__ import annotations
@@ -182,11 +183,13 @@ async def _refund(session: AsyncSession, order: Order, refund: RefundSeen, prefi
 async def _dispute(
     session: AsyncSession, order: Order, event: PaymentEvent, dispute: DisputeSeen, prefix: str
 ) -> bool:
+    from backroom.loyalty import service as loyalty
     from backroom.vendors import shares
 
     amount = format_money(dispute.amount_minor, dispute.currency or order.currency)
     if event.type == "charge.dispute.created":
         frozen = await shares.freeze_shares(session, actor=STRIPE, order=order)
+        held = await loyalty.hold_order(session, actor=STRIPE, order=order, held=True, reason="dispute")
         due = (
             dispute.evidence_due_by.strftime("%Y-%m-%d %H:%M UTC")
             if dispute.evidence_due_by
@@ -196,11 +199,17 @@ async def _dispute(
             f"The customer's bank disputes {amount} of order #{order.id} ({dispute.reason or 'no reason given'}). "
             f"Finance: send evidence in Stripe before {due}."
             + (f" {frozen} vendor share(s) frozen until it closes." if frozen else "")
+            + (f" {held} loyalty point(s) on hold until it closes." if held else "")
         )
         await _note(session, order, "dispute_opened", message, key=f"stripe:{dispute.dispute_id}:opened")
         await _alert(session, order, kind="dispute", key=f"stripe:{dispute.dispute_id}", message=message)
         await _ask_finance(session, order, dispute, message)
         return False
+    if dispute.status in ("won", "lost"):
+        # Released either way: a loss then takes the points back as after a refund.
+        await loyalty.hold_order(
+            session, actor=STRIPE, order=order, held=False, reason=f"dispute {dispute.status}"
+        )
     if dispute.status == "won":
         await shares.thaw_shares(session, actor=STRIPE, order=order)
         await _note(

@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.db.base import utcnow
+from backroom.starts import service as starts
 from backroom.vendors import service
 from backroom.vendors.errors import PayoutNotFound
+from backroom.vendors.flow import PAYOUT_RUN_WORKFLOW, PayoutRunInput
 from backroom.vendors.models import EntryKind, Payout, PayoutMethod, PayoutStatus, Vendor, VendorStatus
 
 OPEN = (PayoutStatus.PENDING_APPROVAL, PayoutStatus.APPROVED)
@@ -260,3 +262,27 @@ async def write_payout_file(session: AsyncSession, *, var_dir: Path, run_key: st
                 ]
             )
     return path
+
+
+async def run_now(session: AsyncSession, *, actor: Actor, prefix: str = "") -> str:
+    """Start a payout run now, besides the weekly schedule (queued in the outbox with the
+    caller's transaction): every approved vendor's payable balance becomes one payout of run
+    `manual-<time>`, sent as the weekly ones are (finance approves above the threshold).
+    Returns the run key. Not idempotent: each call is a new run (an empty one pays nothing)."""
+    now = utcnow()
+    run_key = f"manual-{now:%Y%m%dT%H%M%S%f}"
+    await starts.enqueue(
+        session,
+        run=PAYOUT_RUN_WORKFLOW,
+        arg=PayoutRunInput(at=now, run_key=run_key),
+        workflow_id=f"{prefix}vendor-payout-run-{run_key}",
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action="vendor.payout_run",
+        entity_type="vendor_payout_run",
+        entity_id=run_key,
+        after={"run_key": run_key, "payable_vendors": len(await payable_vendors(session))},
+    )
+    return run_key

@@ -112,6 +112,23 @@ class LedgerEntryRead(BaseModel):
     at: datetime
 
 
+class StatementRead(BaseModel):
+    """A vendor's month: opening balance, the month's ledger lines, totals by kind, closing."""
+
+    vendor_id: int
+    vendor: str
+    month: str  # "2026-11"
+    currency: str
+    opening_minor: int
+    totals: dict[str, int]
+    closing_minor: int
+    lines: list[LedgerEntryRead]
+
+
+class PayoutRunRead(BaseModel):
+    run_key: str
+
+
 class PayoutRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.auth.models import User
+from backroom.auth.principal_cache import bump_auth_version
 from backroom.catalog import service as catalog
 from backroom.catalog.models import Product, ProductStatus
 from backroom.catalog.schemas import ProductCreate, ProductUpdate
@@ -280,6 +281,7 @@ async def bind_user(session: AsyncSession, *, actor: Actor, vendor_id: int, user
         before = user.vendor_id
         user.vendor_id = vendor.id
         await session.flush()
+        await bump_auth_version(session, user.id)
         await audit.record(
             session,
             actor=actor,

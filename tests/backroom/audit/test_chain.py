@@ -242,11 +242,12 @@ async def test_an_event_inserted_into_the_sealed_chain_is_found_and_named(fresh_
 
 @pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
 async def test_a_chain_built_before_the_sealer_stays_valid_and_grows(fresh_db):
-    """Down to 0950 and up again: events chained the old way (id = position, hashed in the
+    """Down to before 0920 and up again: events chained the old way (id = position, hashed in the
     writer's transaction) still verify after migration 0920, and the sealer extends the chain."""
     from datetime import UTC, datetime
 
     from alembic import command
+    from alembic.script import ScriptDirectory
 
     from backroom.audit.service import GENESIS, event_hash
     from backroom.db.migrate import alembic_config, upgrade_async
@@ -256,7 +257,9 @@ async def test_a_chain_built_before_the_sealer_stays_valid_and_grows(fresh_db):
     async with db.read_sessionmaker() as s:
         start = (await s.scalar(select(func.max(AuditEvent.id)))) or 0
     await db.engine.dispose()
-    await asyncio.to_thread(command.downgrade, alembic_config(db.url), "0950")
+    cfg = alembic_config(db.url)
+    before_sealer = ScriptDirectory.from_config(cfg).get_revision("0920").down_revision
+    await asyncio.to_thread(command.downgrade, cfg, before_sealer)
     async with db.read_sessionmaker() as s:  # the chain so far, if any, ends here
         prev = (await s.scalar(text("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"))) or GENESIS
     old = []
