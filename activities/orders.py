@@ -10,7 +10,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.deps import Deps, workflow_actor
-from backroom.audit import service as audit
 from backroom.catalog import service as catalog
 from backroom.orders import charges, parcels
 from backroom.orders import service as orders
@@ -220,7 +219,6 @@ class OrderActivities:
     async def raise_alert(self, ask: AlertAsk) -> None:
         """Open an exception alert and note it on the timeline. Idempotent per key."""
         async with self._sessionmaker.begin() as session:
-            await audit.lock_chain(session)
             order = await orders.get_order(session, ask.order_id)
             await orders.raise_alert(
                 session,

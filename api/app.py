@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from api.once import OneTimeSubmissions
 from api.security import SecurityHeaders
 from api.templating import make_templates
 from backroom import temporal
+from backroom.audit import sealer as audit_sealer
 from backroom.auth.principal_cache import PrincipalCache
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.errors import WorkflowServiceUnavailable
@@ -68,7 +70,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # The audit sealer runs in the web app as in the worker: one holds its lock at a time.
+        sealer = None
+        if settings.audit_seal_seconds > 0:
+            sealer = asyncio.create_task(audit_sealer.run(sessionmaker, every=settings.audit_seal_seconds))
         yield
+        if sealer is not None:
+            sealer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sealer
         if engine is not None:
             await engine.dispose()
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from temporalio.client import RPCTimeoutOrCancelledError
@@ -17,7 +17,7 @@ from temporalio.service import RPCError
 
 from api.deps import SignInRequired, is_api
 from api.validation import messages, summary
-from backroom.errors import AppError, WorkflowServiceUnavailable
+from backroom.errors import AppError, DatabaseBusy, WorkflowServiceUnavailable, is_transient_db_error
 from backroom.temporal import unreachable
 
 log = logging.getLogger("backroom.api")
@@ -120,6 +120,15 @@ def install(app: FastAPI) -> None:
         # OverflowError) is the client's mistake, not a server fault; nothing was written.
         log.info("value out of range: %s", exc)
         return problem(request, 422, "invalid_input", "Check the form", "A number is too large.")
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError):
+        # A deadlock or serialization failure rolled the transaction back: a 503 the client
+        # may retry (Retry-After), not our fault. Any other database error is.
+        if is_transient_db_error(exc):
+            log.warning("transaction aborted by the database on %s: %s", request.url.path, exc.orig)
+            return await app_error(request, DatabaseBusy())
+        return await internal(request, exc)
 
     @app.exception_handler(RPCError)
     @app.exception_handler(RPCTimeoutOrCancelledError)

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     shippo_webhook_secret: str | None = Field(default=None, alias="SHIPPO_WEBHOOK_SECRET")
     # A parcel no carrier has scanned this many days after its label raises an alert.
     parcel_scan_late_days: float = Field(default=3, alias="PARCEL_SCAN_LATE_DAYS")
+    # How often the audit sealer links new events into the hash chain (worker and web app;
+    # 0: not in this process, e.g. when `backroom audit seal` runs from a scheduler instead).
+    audit_seal_seconds: float = Field(default=2, ge=0, alias="AUDIT_SEAL_SECONDS")
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     smtp_port: int = Field(default=25, alias="SMTP_PORT")
     mail_from: str = Field(default="backroom@localhost", alias="MAIL_FROM")

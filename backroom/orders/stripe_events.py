@@ -46,7 +46,7 @@ DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.closed")
 
 
 async def order_of(session: AsyncSession, event: PaymentEvent) -> Order | None:
-    """The order the event is about: by its PaymentIntent, else by its charge. Read-only."""
+    """The order the event is about (by its PaymentIntent, else by its charge), locked."""
     order_id = None
     if event.intent_id:
         order_id = await session.scalar(select(Order.id).where(Order.payment_intent_id == event.intent_id))
@@ -54,7 +54,8 @@ async def order_of(session: AsyncSession, event: PaymentEvent) -> Order | None:
         order_id = await session.scalar(
             select(PaymentEntry.order_id).where(PaymentEntry.gateway_ref == event.charge_id).limit(1)
         )
-    return await orders.get_order(session, order_id) if order_id else None
+    # Locked: two events about one order (a refund and a dispute) apply one after the other.
+    return await orders.get_order(session, order_id, lock=True) if order_id else None
 
 
 async def apply(session: AsyncSession, *, event: PaymentEvent, prefix: str = "") -> bool:
@@ -112,7 +113,6 @@ async def _refunds(session: AsyncSession, order: Order, event: PaymentEvent, pre
 
 async def _refund(session: AsyncSession, order: Order, refund: RefundSeen, prefix: str) -> bool:
     """One refund seen at Stripe. Idempotent per refund id and status."""
-    await audit.lock_chain(session)
     entry = await session.scalar(
         select(PaymentEntry).where(
             PaymentEntry.kind == PaymentKind.REFUND, PaymentEntry.gateway_ref == refund.refund_id
@@ -186,7 +186,6 @@ async def _dispute(
     from backroom.loyalty import service as loyalty
     from backroom.vendors import shares
 
-    await audit.lock_chain(session)
     amount = format_money(dispute.amount_minor, dispute.currency or order.currency)
     if event.type == "charge.dispute.created":
         frozen = await shares.freeze_shares(session, actor=STRIPE, order=order)
