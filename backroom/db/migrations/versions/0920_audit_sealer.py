@@ -2,7 +2,7 @@
 sealer (chain position `seq`, prev_hash and hash set once, from NULL); ids from the database
 
 Revision ID: 0920
-Revises: 0950
+Revises: 0987
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 from backroom.audit import triggers
 
 revision = "0920"
-down_revision = "0950"
+down_revision = "0987"
 branch_labels = None
 depends_on = None
 
