@@ -1,12 +1,16 @@
 """Audit events in words for the staff pages: what the action was ("Shift closed") and which
-fields changed, labelled ("Closing count: 100.00 USD → 98.50 USD"), the raw JSON kept for
-whoever wants it. Pure."""
+fields changed, labelled ("Closing count: 100.00 USD → 98.50 USD"), people, branches and
+customers by name ("Approved by: Fay Finance"), the raw JSON kept for whoever wants it.
+Pure, but for `names_for` (one read per kind of record named)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.money import format_money
 
@@ -43,6 +47,45 @@ HIDDEN = {"id", "created_at", "updated_at", "hash", "prev_hash", "key", "token"}
 WORDS = {"qty": "quantity", "sku": "SKU", "sla": "SLA", "rma": "RMA", "bp": "(basis points)", "pct": "%"}
 
 
+# Which record a field names, by the field's name.
+NAMED = (
+    ("user", ("_by_id", "user_id", "assignee_id", "owner_id", "actor_user_id")),
+    ("branch", ("branch_id",)),
+    ("customer", ("customer_id", "survivor_id", "loser_id")),
+)
+
+
+def kind_of(field: str) -> str | None:
+    """'approved_by_id' -> 'user'; 'home_branch_id' -> 'branch'; 'note' -> None."""
+    return next((kind for kind, ends in NAMED if field.endswith(ends)), None)
+
+
+async def names_for(session: AsyncSession, events) -> dict[tuple[str, int], str]:
+    """(kind, id) -> name for every user, branch and customer the events' fields name."""
+    from backroom.auth.models import User
+    from backroom.branches.models import Branch
+    from backroom.customers.models import Customer
+
+    wanted: dict[str, set[int]] = {}
+    for e in events:
+        for data in (e.before or {}, e.after or {}):
+            for field, value in data.items():
+                kind = kind_of(field)
+                if kind and isinstance(value, int) and not isinstance(value, bool):
+                    wanted.setdefault(kind, set()).add(value)
+    columns = {
+        "user": (User.id, User.full_name),
+        "branch": (Branch.id, Branch.name),
+        "customer": (Customer.id, Customer.name),
+    }
+    out: dict[tuple[str, int], str] = {}
+    for kind, ids in wanted.items():
+        key, name = columns[kind]
+        for ident, text in await session.execute(select(key, name).where(key.in_(ids))):
+            out[(kind, ident)] = text
+    return out
+
+
 @dataclass(frozen=True)
 class Change:
     label: str
@@ -65,11 +108,13 @@ def label(field: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _show(field: str, value: Any, currency: str | None) -> str:
+def _show(field: str, value: Any, currency: str | None, names: dict | None = None) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if names is not None and (kind := kind_of(field)) and isinstance(value, int):
+        return names.get((kind, value), f"{kind} #{value}")
     if field.endswith("_minor") and isinstance(value, int) and currency:
         return format_money(value, currency)
     if isinstance(value, (dict, list)):
@@ -81,9 +126,10 @@ def _show(field: str, value: Any, currency: str | None) -> str:
     return text
 
 
-def changes(before: dict | None, after: dict | None) -> list[Change]:
+def changes(before: dict | None, after: dict | None, names: dict | None = None) -> list[Change]:
     """The fields an event changed (or set, for a create), labelled, in the record's currency
-    where it names one. Unchanged and bookkeeping fields are left out."""
+    where it names one, records by name (`names` from names_for). Unchanged and bookkeeping
+    fields are left out."""
     before, after = before or {}, after or {}
     currency = after.get("currency") or before.get("currency")
     out = []
@@ -92,10 +138,10 @@ def changes(before: dict | None, after: dict | None) -> list[Change]:
             continue
         if field in before and before[field] == new:
             continue
-        old = _show(field, before[field], currency) if field in before else None
-        out.append(Change(label(field), old, _show(field, new, currency)))
+        old = _show(field, before[field], currency, names) if field in before else None
+        out.append(Change(label(field), old, _show(field, new, currency, names)))
     for field in before.keys() - after.keys() - HIDDEN:
-        out.append(Change(label(field), _show(field, before[field], currency), "—"))
+        out.append(Change(label(field), _show(field, before[field], currency, names), "—"))
     return out
 
 

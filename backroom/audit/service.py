@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.inspection import inspect as sa_inspect
 
+from backroom.audit import describe
 from backroom.audit.context import Actor
 from backroom.audit.models import AuditEvent
 from backroom.audit.schemas import AuditFilter
@@ -199,14 +201,17 @@ async def trail(
     limit: int = 200,
 ) -> list[EventView]:
     """The audit events of one record the viewer may read (`may_read(function)`, see
-    backroom.audit.visibility), newest first, secrets and server paths redacted. Read-only."""
+    backroom.audit.visibility), newest first, secrets and server paths redacted, with the
+    names of the users, branches and customers they name. Read-only."""
     rows = await session.execute(
         select(AuditEvent)
         .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
         .order_by(AuditEvent.id.desc())
         .limit(limit)
     )
-    return readable(rows.scalars(), may_read)
+    events = readable(rows.scalars(), may_read)
+    names = await describe.names_for(session, events)
+    return [dataclasses.replace(e, names=names) for e in events]
 
 
 async def events_page(session: AsyncSession, *, filt: AuditFilter, branch_ids: set[int] | None) -> Page:

@@ -6,7 +6,7 @@ Pure functions over loaded events; the ORM rows are never modified (the chain is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +69,8 @@ class EventView:
     workflow_id: str | None = None
     prev_hash: str | None = None  # None until sealed
     hash: str | None = None
+    # (kind, id) -> name of the users, branches and customers its fields name (pages only).
+    names: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def readable(events: Iterable[Any], may_read: Callable[[str], bool] | None = None) -> list[EventView]:

@@ -52,3 +52,32 @@ def test_the_trail_shows_the_newest_ten_and_keeps_the_rest_and_the_json_a_click_
     assert first.count("<tr><td>") == 10 and "2 earlier events" in rest and rest.count("<tr><td>") == 2
     assert "Customer updated" in first and "<b>Name</b>: v12 → v13" in first
     assert html.count("Full record") == 12 and "&#34;before&#34;" in html
+
+
+async def test_a_trail_names_people_branches_and_customers(db):
+    from backroom.audit import service as audit
+    from backroom.audit.context import Actor
+    from tests.helpers import create_branch, create_customer, create_user
+
+    async with db.sessionmaker.begin() as s:
+        b = await create_branch(s)
+        fay = await create_user(s, grants=[("finance", b.id)], full_name="Fay Finance")
+        c = await create_customer(s, branch=b, name="Carla Customer")
+        await audit.record(
+            s, actor=Actor.user(fay.id, fay.full_name), action="credit.approve", entity_type="customer",
+            entity_id=c.id, branch_id=b.id,
+            after={"approved_by_id": fay.id, "home_branch_id": b.id, "customer_id": c.id, "ghost_user_id": 10**9},
+        )  # fmt: skip
+    async with db.read_sessionmaker() as s:
+        (event,) = [
+            e
+            for e in await audit.trail(s, entity_type="customer", entity_id=c.id)
+            if e.action == "credit.approve"
+        ]
+    shown = {ch.label: ch.new for ch in changes(event.before, event.after, event.names)}
+    assert shown == {
+        "Approved by": "Fay Finance",
+        "Home branch": b.name,
+        "Customer": "Carla Customer",
+        "Ghost user": f"user #{10**9}",
+    }
