@@ -74,6 +74,14 @@ async def test_the_same_key_changes_the_cart_once(dev_env, sqlite_db, commerce_s
         assert await qty_in_cart(db, shop_cart.id) == {p1.id: 1}
 
 
+async def through_proxy(dev_env, settings, task_queue) -> TcpProxy:
+    """The app's Temporal connection goes through a proxy the test can cut."""
+    settings.task_queue, settings.workflow_prefix = task_queue, uniq("t") + "-"
+    proxy = await TcpProxy(dev_env.client.service_client.config.target_host).start()
+    settings.temporal_address = proxy.address
+    return proxy
+
+
 def assert_unavailable(r, *, api: bool = True) -> None:
     assert r.status_code == 503, r.text
     assert int(r.headers["retry-after"]) > 0
@@ -87,9 +95,7 @@ async def test_temporal_down_is_a_quick_503_that_changes_nothing(
 ):
     """The app connected while Temporal was up; then Temporal goes away (as after kill -9)."""
     db, settings = sqlite_db, commerce_settings
-    settings.task_queue, settings.workflow_prefix = task_queue, uniq("t") + "-"
-    proxy = await TcpProxy(dev_env.client.service_client.config.target_host).start()
-    settings.temporal_address = proxy.address
+    proxy = await through_proxy(dev_env, settings, task_queue)
     async with db.sessionmaker.begin() as s:
         a, _b, (p1,) = await make_shop(s, stock=((9, 0),))
         boss = await create_user(s, grants=[("admin", None)])
@@ -176,9 +182,7 @@ async def test_temporal_dying_during_a_cart_change_is_a_503(
     and the failed start's future was left for asyncio to log ("Future exception was never
     retrieved", a traceback formatted on whatever thread collects it: defect 1's trigger)."""
     db, settings = sqlite_db, commerce_settings
-    settings.task_queue, settings.workflow_prefix = task_queue, uniq("t") + "-"
-    proxy = await TcpProxy(dev_env.client.service_client.config.target_host).start()
-    settings.temporal_address = proxy.address
+    proxy = await through_proxy(dev_env, settings, task_queue)
     async with db.sessionmaker.begin() as s:
         a, _b, (p1,) = await make_shop(s, stock=((9, 0),))
         boss = await create_user(s, grants=[("admin", None)])
