@@ -34,6 +34,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -479,7 +480,8 @@ async def faults(stack: Stack, clients: Clients, n: int, log) -> list[str]:
         (0.75, stack.temporal, "restart"),
     ):
         await clients.reached(max(1, int(n * share)))
-        log(f"{how} {piece.name} after {clients.checkouts} checkouts")
+        moving = sum(1 for s in (await order_states(stack.db_url)).values() if s not in TERMINAL)
+        log(f"{how} {piece.name} after {clients.checkouts} checkouts, {moving} orders in flight")
         if how == "kill -9":
             piece.kill()
             await asyncio.sleep(1)
@@ -716,6 +718,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{sum(facts.served_labels.values())} label PDFs served by the app; "
         f"statuses {dict(collections.Counter(o['status'] for o in facts.orders.values()))}"
     )
+    from bench.__main__ import machine
+
+    log(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {', '.join(f'{k} {v}' for k, v in machine().items())}")
     log(
         f"{args.db}: {args.orders} orders asked, {len(told.orders)} confirmed, {len(facts.orders)} in the database; "
         f"kills: {', '.join(kills) or 'none'}; lost {lost}; doubled {doubled}; "
