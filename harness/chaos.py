@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -652,7 +653,7 @@ async def stripe_captures(base: str) -> tuple[dict[int, list[int]], dict[int, in
 # ---- main --------------------------------------------------------------------------------
 
 
-def postgres_database(server: str) -> tuple[str, callable]:
+def postgres_database(server: str) -> tuple[str, Callable[[], None]]:
     """A fresh database on the PostgreSQL server; returns its URL and a function that drops it."""
     import psycopg
 
