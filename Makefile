@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt bench fuzz clean
+.PHONY: run test lint fmt bench fuzz chaos clean
 
 $(STAMP): pyproject.toml
 	@# A fresh clone has no venv; a half-made one (no pip) is completed in place.
@@ -35,6 +35,12 @@ bench: $(STAMP)
 # Schemathesis over the whole /api/v1 of a fresh stack (FUZZ_MAX_EXAMPLES, FUZZ_MAX_TIME).
 fuzz: $(STAMP)
 	$(PY) -m harness.fuzz
+
+# Orders placed while the worker and the API are killed -9 and Temporal restarts, then checked
+# against localstripe, the Shippo fake, the stock ledger and the audit chain (CHAOS_ORDERS,
+# CHAOS_DB=sqlite|postgres, CHAOS_CLIENTS; docs/reliability.md).
+chaos: $(STAMP)
+	$(PY) -m harness.chaos
 
 clean:
 	rm -rf var/ $(VENV)

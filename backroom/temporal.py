@@ -103,11 +103,23 @@ REQUEST_CONNECT_TIMEOUT = timedelta(seconds=2)
 UNREACHABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED})
 
 
+# The connection broke under a call (the server died or restarted mid-request): gRPC reports it
+# as UNKNOWN with this message. Whether the call took effect is unknown, as after any timeout:
+# the client retries with its idempotency key.
+BROKEN_CONNECTION = "transport error"
+
+
 def unreachable(exc: BaseException) -> bool:
     """Whether `exc` (or what it wraps) says Temporal is down or not answering. Pure."""
     seen = exc
     while seen is not None:
         if isinstance(seen, RPCError) and seen.status in UNREACHABLE:
+            return True
+        if (
+            isinstance(seen, RPCError)
+            and seen.status == RPCStatusCode.UNKNOWN
+            and seen.message == BROKEN_CONNECTION
+        ):
             return True
         if isinstance(seen, TimeoutError):
             return True

@@ -4,7 +4,9 @@ var directory on free ports, for harnesses that probe it from outside."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -101,3 +103,56 @@ async def _mint_token(var: Path) -> str:
         return secret
     finally:
         await engine.dispose()
+
+
+class Piece:
+    """One piece of the stack as its own process (its own session, so kill -9 takes it and its
+    children alone), logging to a file; `ready` says when it serves. For harnesses that kill
+    pieces one at a time (harness.chaos)."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path, ready) -> None:
+        self.name, self.argv, self.env, self.ready = name, argv, env, ready
+        self.log = log_dir / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+        self.kills = 0
+
+    def start(self, timeout: float = 120.0) -> Piece:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                tail = self.log.read_text(errors="replace").splitlines()[-20:]
+                raise RuntimeError(f"{self.name} did not start:\n" + "\n".join(tail))
+            time.sleep(0.1)
+        return self
+
+    def kill(self) -> None:
+        """kill -9, the process group and all, and wait for it."""
+        if self.proc and self.proc.poll() is None:
+            self.kills += 1
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM and wait (then kill -9)."""
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""

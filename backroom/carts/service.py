@@ -289,6 +289,18 @@ async def send(
         if exc.status == RPCStatusCode.ALREADY_EXISTS or "closing workflow" in str(exc):
             raise CartChangeRefused("The cart was already checked out.") from None
         raise
+    finally:
+        _retrieve_start_outcome(start)
+
+
+def _retrieve_start_outcome(start: WithStartWorkflowOperation) -> None:
+    """When update-with-start fails, the SDK also sets the error on the start operation's future,
+    which nobody awaits; asyncio then logs "Future exception was never retrieved", formatting a
+    traceback on whatever thread collects it (issue 16, defect 1). Retrieve it. The public
+    `workflow_handle()` would wait forever on a call that failed before reaching Temporal."""
+    outcome = start._workflow_handle
+    if outcome.done() and not outcome.cancelled():
+        outcome.exception()
 
 
 async def live_view(client: Client, cart: Cart, *, prefix: str = "") -> CartView | None:
