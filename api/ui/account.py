@@ -94,7 +94,7 @@ async def change_password(session: Session, request: Request, p: Principal = req
 
 class ZoneForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    timezone: str | None = Field(default=None, max_length=64)
+    timezone: str = Field(min_length=1, max_length=64)  # an IANA zone, or "branch" for the branch's
 
 
 @router.get("/account/timezone")
@@ -105,11 +105,12 @@ async def timezone_page(session: Session, request: Request, p: Principal = requi
 
 @router.post("/account/timezone")
 async def set_timezone(session: Session, request: Request, p: Principal = require("dashboard", "read")):
-    """See times in a zone of your choice, or (blank) in your branch's."""
+    """See times in a zone of your choice, or ("branch") in your branch's."""
     form, errors, _ = await parse_form(request, ZoneForm)
     if form is not None:
         try:
-            await auth.set_timezone(session, actor=p.actor(), user_id=p.user_id, timezone=form.timezone)
+            zone = None if form.timezone == "branch" else form.timezone
+            await auth.set_timezone(session, actor=p.actor(), user_id=p.user_id, timezone=zone)
         except InvalidInput as exc:
             errors = {"timezone": exc.detail}
         else:
