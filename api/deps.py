@@ -43,15 +43,19 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _reads_only(request: Request) -> bool:
+    return request.method in SAFE_METHODS or getattr(request.state, "reads_only", False)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The unit of work of a request: one transaction, committed when the route returns and
     before the response is sent (the dependency is function-scoped), rolled back on error;
     then the workflow starts and signals the use case queued are dispatched (bounded: what
     does not go now, the worker's outbox poller delivers). GETs, and routes marked READS_ONLY,
-    read only."""
+    read only. A write request's transaction (on SQLite, its turn as the one writer) begins
+    with the use case's first statement: who is calling is read before, on a ReadSession."""
     state = request.app.state
-    reads_only = request.method in SAFE_METHODS or getattr(request.state, "reads_only", False)
-    maker = state.read_sessionmaker if reads_only else state.sessionmaker
+    maker = state.read_sessionmaker if _reads_only(request) else state.sessionmaker
     async for session in _transaction(request, maker):
         yield session
 
@@ -79,6 +83,29 @@ async def _transaction(request: Request, maker) -> AsyncIterator[AsyncSession]:
 # Every route and page takes its session through these, so the commit lands before the response.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 WriteSession = Annotated[AsyncSession, Depends(get_write_session, scope="function")]
+_READER = "backroom.reader"  # key in session.info: a ReadSession of its own
+
+
+async def get_read_session(request: Request, session: Session) -> AsyncIterator[AsyncSession]:
+    """Reads a write request makes before its unit of work (the caller, a password check), on a
+    read-only session of their own, so that they never hold the write transaction (on SQLite,
+    the one writer's turn). A reading request's own Session serves. `done_reading` hands the
+    connection back as soon as those reads are made."""
+    if _reads_only(request):
+        yield session
+        return
+    async with request.app.state.read_sessionmaker() as reader:
+        reader.info[_READER] = True
+        yield reader
+
+
+async def done_reading(session: AsyncSession) -> None:
+    """End a ReadSession's transaction if it is one of its own (not the request's Session)."""
+    if session.info.get(_READER):
+        await session.close()
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
 def reads_only(request: Request) -> None:
@@ -160,7 +187,7 @@ async def _open_shift(session: AsyncSession, user_id: int) -> int | None:
     )
 
 
-async def current_principal(session: Session, request: Request) -> Principal:
+async def current_principal(session: ReadSession, request: Request) -> Principal:
     """Resolve the caller: bearer token (programs) or session cookie (browser, CSRF-checked)."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
@@ -195,6 +222,7 @@ async def current_principal(session: Session, request: Request) -> Principal:
         via_token=via_token,
     )
     request.state.principal = principal
+    await done_reading(session)
     return principal
 
 

@@ -6,37 +6,24 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from backroom.db import sqlite
 
 Sessionmaker = async_sessionmaker[AsyncSession]
 
 
 def make_engine(url: str, **kw) -> AsyncEngine:
-    """Create the engine; on SQLite, real transactions (pysqlite's legacy mode starts none
-    for SELECT), WAL, foreign keys, and write transactions that take the lock up front."""
+    """Create the engine. On SQLite (backroom/db/sqlite.py): WAL, foreign keys, real read
+    transactions, and write transactions that queue for the one writer's turn."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kw)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _connect(dbapi_conn, _record):
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _begin(conn):
-            # A write transaction that starts DEFERRED and reads first can fail to upgrade
-            # (SQLITE_BUSY_SNAPSHOT); IMMEDIATE waits for the lock instead. Reads stay shared.
-            if conn.get_execution_options().get("readonly"):
-                conn.exec_driver_sql("BEGIN")
-            else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        # Connections for the readers beside the one writer: a request's principal read and its
+        # page reads, the outbox, the worker's activities. Waiting for a connection is waiting in
+        # a queue too, so the pool is generous and its wait as long as the gate's.
+        if not sqlite.in_memory(url):
+            kw = {"pool_size": 20, "max_overflow": 20, "pool_timeout": sqlite.BUSY_TIMEOUT_S, **kw}
+        engine = create_async_engine(url, connect_args={"timeout": sqlite.BUSY_TIMEOUT_S}, **kw)
+        sqlite.configure(engine, sqlite.gate_for(url))
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kw)
 
