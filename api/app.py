@@ -68,6 +68,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        await app.state.outbox.flush()
         if engine is not None:
             await engine.dispose()
 

@@ -18,6 +18,7 @@ from temporalio.client import Client
 from backroom.auth import service as auth
 from backroom.auth.principal import Principal
 from backroom.branches.models import Shift
+from backroom.db.session import begin_read
 from backroom.errors import AppError, Forbidden, Unauthorized
 from backroom.settings import Settings
 from backroom.starts import service as starts
@@ -70,6 +71,8 @@ async def _transaction(request: Request, maker) -> AsyncIterator[AsyncSession]:
     state = request.app.state
     async with maker() as session:
         try:
+            if getattr(request.state, "reads_first", False):
+                await begin_read(session)
             yield session
             if session.in_transaction():
                 await session.commit()
@@ -115,8 +118,16 @@ def reads_only(request: Request) -> None:
     request.state.reads_only = True
 
 
+def reads_first(request: Request) -> None:
+    """Route dependency for a use case that reads, waits on a workflow, ends its reads
+    (`end_read`) and only then writes (checkout): its reads are a read transaction, so the
+    request takes the write transaction once, for the write."""
+    request.state.reads_first = True
+
+
 # Route-level dependencies run before the session is opened.
 READS_ONLY = Depends(reads_only)
+READS_FIRST = Depends(reads_first)
 
 
 def get_settings(request: Request) -> Settings:

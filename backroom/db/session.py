@@ -66,6 +66,14 @@ async def fan_out(session: AsyncSession, jobs: list[Callable[[AsyncSession], Awa
     return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
+async def begin_read(session: AsyncSession) -> None:
+    """Begin the session's transaction as a read: for a use case that reads, waits on a workflow
+    (`end_read`), then writes, so that its reads never hold the write transaction (on SQLite,
+    the one writer's turn). Does nothing inside a transaction already begun."""
+    if not session.in_transaction():
+        await session.connection(execution_options={"readonly": True})
+
+
 async def end_read(session: AsyncSession) -> None:
     """Finish the read-only part of a request before it waits on a workflow. Why by hand: SQLite
     has one writer, and a request's write transaction (BEGIN IMMEDIATE) left open here would

@@ -28,11 +28,17 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_
 
 BUSY_TIMEOUT_S = 30  # the longest a write waits for its turn before "database is locked"
 _HOLDS = "backroom.writer_gate"  # key in a pooled connection's info: it holds the gate
+
+
+def _locked(why: str) -> OperationalError:
+    """What SQLAlchemy raises when BEGIN IMMEDIATE finds the database locked, saying why."""
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(f"database is locked: {why}"))
 
 
 class WriterGate:
@@ -67,15 +73,13 @@ class WriterGate:
         task = asyncio.current_task()
         if task is not None and task is self._owner:
             # This task already holds a write transaction open: waiting would wait for itself.
-            raise sqlite3.OperationalError(
-                "database is locked: a second write transaction was begun inside a first one"
-            )
+            raise _locked("a second write transaction was begun inside a first one")
         lock = self._lock()
         try:
             async with asyncio.timeout(self.timeout):
                 await lock.acquire()
         except TimeoutError:
-            raise sqlite3.OperationalError("database is locked (waited for the writer gate)") from None
+            raise _locked("waited for the writer gate") from None
         if self.lock_path is not None:
             try:
                 fd = self._file()
@@ -105,7 +109,7 @@ class WriterGate:
 
             waiting.add_done_callback(give_back)
             if isinstance(exc, TimeoutError):
-                raise sqlite3.OperationalError("database is locked (another process is writing)") from None
+                raise _locked("another process is writing") from None
             raise
 
     def release(self) -> None:
@@ -181,6 +185,8 @@ def configure(engine: AsyncEngine, gate: WriterGate) -> None:
 
     @event.listens_for(sync, "rollback")
     def _rollback(conn):
+        if conn.invalidated:  # the connection is gone: the pool's close gives the gate back
+            return
         try:
             if not conn.connection.driver_connection.in_transaction:  # SQLite ended it already
                 return
@@ -191,6 +197,10 @@ def configure(engine: AsyncEngine, gate: WriterGate) -> None:
     @event.listens_for(sync, "checkin")
     def _checkin(_dbapi_conn, record):
         _give_back(record.info)  # a connection invalidated mid-transaction
+
+    @event.listens_for(sync, "invalidate")
+    def _invalidate(_dbapi_conn, record, _exc):
+        _give_back(record.info)
 
     @event.listens_for(sync, "close")
     def _close(_dbapi_conn, record):
