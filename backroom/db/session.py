@@ -38,6 +38,12 @@ def make_sessionmaker(engine: AsyncEngine, *, readonly: bool = False) -> Session
     return async_sessionmaker(bind, expire_on_commit=False)
 
 
+def read_only(maker: Sessionmaker) -> Sessionmaker:
+    """Read-only sessions over `maker`'s engine: reads that never take the write transaction
+    (on SQLite, the one writer's turn). For activities and jobs given only the sessionmaker."""
+    return async_sessionmaker(maker.kw["bind"].execution_options(readonly=True), expire_on_commit=False)
+
+
 def is_postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"
 
