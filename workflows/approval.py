@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from temporalio import workflow
 
+from workflows.steps import db_step
+
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
     from backroom.approvals.schemas import (
@@ -23,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
         EscalateRequest,
         OpenRequest,
     )
-    from backroom.temporal import SHORT_DB_STEP
 
 __all__ = ["ApprovalAsk", "ApprovalGate", "ApprovalLevel", "ApprovalOutcome", "Decision"]
 
@@ -33,15 +34,11 @@ LOCAL_STEPS_PATCH = "approval-gate-local-activities"
 
 
 async def _step(method, arg):
-    """One step of the gate (open, escalate, close): a short idempotent write of the inbox
-    projection. A local activity: it runs inside the workflow task that reached it, so a
-    decision is one workflow task (Update accepted, inbox closed, Update answered) instead of
-    an activity task and a second workflow task through the server, which made every decision
-    wait on three rounds of Temporal's persistence (issue 17: about 10 decisions per second
-    whatever the number of clients). Retries as an activity would (SHORT_DB_STEP)."""
-    if workflow.patched(LOCAL_STEPS_PATCH):
-        return await workflow.execute_local_activity_method(method, arg, **SHORT_DB_STEP)
-    return await workflow.execute_activity_method(method, arg, **SHORT_DB_STEP)
+    """One step of the gate (open, escalate, close the inbox row), a local activity: a decision is
+    one workflow task (Update accepted, inbox closed, Update answered) instead of an activity task
+    and a second workflow task, which held every decision behind three rounds of Temporal's
+    persistence (issue 17: about 10 decisions per second whatever the number of clients)."""
+    return await db_step(LOCAL_STEPS_PATCH, method, arg)
 
 
 @dataclass

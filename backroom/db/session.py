@@ -38,9 +38,12 @@ def make_sessionmaker(engine: AsyncEngine, *, readonly: bool = False) -> Session
     return async_sessionmaker(bind, expire_on_commit=False)
 
 
-def read_only(maker: Sessionmaker) -> Sessionmaker:
+def read_only(maker: Sessionmaker | None) -> Sessionmaker | None:
     """Read-only sessions over `maker`'s engine: reads that never take the write transaction
-    (on SQLite, the one writer's turn). For activities and jobs given only the sessionmaker."""
+    (on SQLite, the one writer's turn). For activities and jobs given only the sessionmaker
+    (None stays None: a registry built without a database, to inspect its names)."""
+    if maker is None:
+        return None
     return async_sessionmaker(maker.kw["bind"].execution_options(readonly=True), expire_on_commit=False)
 
 

@@ -144,8 +144,9 @@ async def test_credit_limit_apply_conflict_is_not_retried(ts_env, sqlite_db, set
         failure = await workflow_failure(handle)
     assert (failure.type, failure.non_retryable) == ("conflict", True)
     assert "not pending" in failure.message
+    # One attempt (the worker's own count): apply is a local activity, recorded in the history
+    # as a marker rather than as activity events.
     assert log.attempts["credit_limits.apply"] == [1]
-    assert await failed_activities(handle) == [("credit_limits.apply", "conflict", True, 1)]
     async with db.read_sessionmaker() as s:
         assert (await limits.get_request(s, req.id)).status == "rejected"
 
