@@ -6,6 +6,7 @@ import ipaddress
 import secrets
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -57,16 +58,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     with the use case's first statement: who is calling is read before, on a ReadSession."""
     state = request.app.state
     maker = state.read_sessionmaker if _reads_only(request) else state.sessionmaker
-    async for session in _transaction(request, maker):
+    async with _transaction(request, maker) as session:
         yield session
 
 
 async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Like get_session, but a writing transaction even for a GET (an audited download)."""
-    async for session in _transaction(request, request.app.state.sessionmaker):
+    async with _transaction(request, request.app.state.sessionmaker) as session:
         yield session
 
 
+# A context manager, not a generator driven by `async for`: an error in the route must reach the
+# `except` below at once (a generator left inside `async for` only rolled back when the garbage
+# collector finalized it, after the response, its transaction open meanwhile).
+@asynccontextmanager
 async def _transaction(request: Request, maker) -> AsyncIterator[AsyncSession]:
     state = request.app.state
     async with maker() as session:

@@ -22,7 +22,9 @@ def make_engine(url: str, **kw) -> AsyncEngine:
         # a queue too, so the pool is generous and its wait as long as the gate's.
         if not sqlite.in_memory(url):
             kw = {"pool_size": 20, "max_overflow": 20, "pool_timeout": sqlite.BUSY_TIMEOUT_S, **kw}
-        engine = create_async_engine(url, connect_args={"timeout": sqlite.BUSY_TIMEOUT_S}, **kw)
+        engine = create_async_engine(
+            url, module=sqlite.dbapi(), connect_args={"timeout": sqlite.BUSY_TIMEOUT_S}, **kw
+        )
         sqlite.configure(engine, sqlite.gate_for(url))
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kw)

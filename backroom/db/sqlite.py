@@ -18,6 +18,7 @@ holding the gate releases its flock with its file descriptors."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import fcntl
 import os
 import sqlite3
@@ -27,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_dbapi
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -54,7 +56,6 @@ class WriterGate:
         self._guard = threading.Lock()
         self._fd: int | None = None
         self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer-gate")
-        self._owner: asyncio.Task | None = None
 
     def _lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -70,10 +71,6 @@ class WriterGate:
         return self._fd
 
     async def acquire(self) -> None:
-        task = asyncio.current_task()
-        if task is not None and task is self._owner:
-            # This task already holds a write transaction open: waiting would wait for itself.
-            raise _locked("a second write transaction was begun inside a first one")
         lock = self._lock()
         try:
             async with asyncio.timeout(self.timeout):
@@ -89,7 +86,6 @@ class WriterGate:
             except BaseException:
                 lock.release()
                 raise
-        self._owner = task
         self.acquisitions += 1
 
     async def _wait_for_other_process(self, fd: int, lock: asyncio.Lock) -> None:
@@ -113,7 +109,6 @@ class WriterGate:
             raise
 
     def release(self) -> None:
-        self._owner = None
         if self.lock_path is not None and self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._lock().release()
@@ -205,3 +200,105 @@ def configure(engine: AsyncEngine, gate: WriterGate) -> None:
     @event.listens_for(sync, "close")
     def _close(_dbapi_conn, record):
         _give_back(record.info)
+
+
+# --- One trip to the connection's thread per statement ---------------------------------------
+# aiosqlite runs each connection on a thread of its own, and SQLAlchemy's adapter makes three or
+# four trips there per statement (open a cursor, execute, fetch the rows, close). Each trip is a
+# hand-over between threads, which on a busy machine waits for a core. This cursor does the
+# statement and fetches its rows in one trip (through aiosqlite's own queue).
+
+
+def _run(conn: sqlite3.Connection, operation: str, parameters, many: bool):
+    cur = conn.cursor()
+    try:
+        if many:
+            cur.executemany(operation, parameters)
+        elif parameters is None:
+            cur.execute(operation)
+        else:
+            cur.execute(operation, parameters)
+        rows = cur.fetchall() if cur.description else []
+        return cur.description, cur.rowcount, cur.lastrowid, rows
+    finally:
+        cur.close()
+
+
+class OneTripCursor:
+    """A DBAPI cursor for SQLAlchemy over an aiosqlite connection, one trip per statement."""
+
+    server_side = False
+    arraysize = 1
+
+    def __init__(self, adapt_connection) -> None:
+        self._adapt_connection = adapt_connection
+        self._connection = adapt_connection._connection  # the aiosqlite Connection
+        self.description = None
+        self.rowcount = -1
+        self.lastrowid = None
+        self._rows: collections.deque = collections.deque()
+
+    async def _trip(self, operation, parameters, many: bool) -> None:
+        async with self._adapt_connection._execute_mutex:
+            self.description, self.rowcount, self.lastrowid, rows = await self._connection._execute(
+                _run, self._connection._conn, operation, parameters, many
+            )
+        self._rows = collections.deque(rows)
+
+    def execute(self, operation, parameters=None) -> None:
+        try:
+            await_(self._trip(operation, parameters, False))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    def executemany(self, operation, seq_of_parameters) -> None:
+        try:
+            await_(self._trip(operation, seq_of_parameters, True))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    async def _async_soft_close(self) -> None:
+        """Nothing stays open on the thread: the rows were fetched with the statement."""
+
+    def close(self) -> None:
+        self._rows.clear()
+
+    def setinputsizes(self, *inputsizes) -> None:
+        pass
+
+    def nextset(self) -> None:
+        self._rows.clear()
+
+    def fetchone(self):
+        return self._rows.popleft() if self._rows else None
+
+    def fetchmany(self, size: int | None = None) -> list:
+        size = self.arraysize if size is None else size
+        return [self._rows.popleft() for _ in range(min(size, len(self._rows)))]
+
+    def fetchall(self) -> list:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    def __iter__(self):
+        while self._rows:
+            yield self._rows.popleft()
+
+
+class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ()
+    _cursor_cls = OneTripCursor
+
+
+class _OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def connect(self, *arg, **kw):
+        adapted = super().connect(*arg, **kw)
+        return _OneTripConnection(self, adapted._connection)
+
+
+def dbapi() -> _OneTripDBAPI:
+    """The DBAPI module for `create_async_engine(..., module=dbapi())`."""
+    import aiosqlite
+
+    return _OneTripDBAPI(aiosqlite, sqlite3)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, select
 
+from backroom.db.sqlite import gate_for
 from backroom.starts.models import SignalStatus, StartStatus, WorkflowSignal, WorkflowStart
 from tests.api.test_checkout import BODY, running
 from tests.helpers import (
@@ -131,3 +132,18 @@ async def test_delivered_rows_are_marked_in_one_write_per_batch(dev_env, db, set
             ).all()
         )
     assert statuses == {SignalStatus.dropped}  # no such workflows: told nobody, recorded once
+
+
+async def test_a_refused_write_request_ends_its_transaction_before_the_response(sqlite_db, settings):
+    """The 404 of a write route is sent after its transaction rolled back: the writer's turn is
+    free for the next request, not held until the garbage collector finalizes the session."""
+    db = sqlite_db
+    async with db.sessionmaker.begin() as s:
+        admin = await create_user(s, grants=[("admin", None)])
+    api = await token_client(make_app(db, settings), db, admin)
+    gate = gate_for(db.url)
+    for _ in range(3):
+        with write_transactions(db) as writes:
+            r = await api.post("/api/v1/abandoned-carts/987654321/reminders")
+        assert r.status_code == 404 and len(writes) == 1
+        assert not gate._lock().locked()

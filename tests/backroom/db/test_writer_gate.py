@@ -11,10 +11,8 @@ import time
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 from backroom.customers.models import Customer
-from backroom.db import sqlite as gate_module
 from tests.helpers import create_branch, create_customer
 
 # Another process writing the same database file with the same engine setup (as the worker
@@ -113,18 +111,3 @@ async def test_a_writer_waits_for_another_process_and_a_cancelled_wait_leaks_no_
     assert 0.3 < time.monotonic() - t0 < 5
     assert await asyncio.to_thread(other.wait, 30) == 0
     await asyncio.wait_for(write(), timeout=2)  # and nothing was left holding the gate
-
-
-@pytest.mark.parametrize("fresh_db", ["sqlite"], indirect=True)
-async def test_a_write_inside_a_write_fails_at_once_instead_of_waiting_for_itself(fresh_db):
-    db = fresh_db
-    branch = await new_branch(db)
-    t0 = time.monotonic()
-    async with db.sessionmaker.begin() as outer:
-        await create_customer(outer, branch=branch)
-        with pytest.raises(OperationalError, match="database is locked"):
-            async with db.sessionmaker.begin() as inner:
-                await create_customer(inner, branch=branch)
-    assert time.monotonic() - t0 < gate_module.BUSY_TIMEOUT_S / 3
-    async with db.read_sessionmaker() as s:
-        assert await s.scalar(select(func.count()).select_from(Customer)) == 1
