@@ -10,7 +10,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.deps import Deps, workflow_actor
-from backroom.audit import service as audit
 from backroom.catalog import service as catalog
 from backroom.db.session import read_only
 from backroom.orders import charges, parcels
@@ -24,6 +23,7 @@ from backroom.orders.flow import (
     MoneyResult,
     OrderRef,
     ParcelStep,
+    ParcelSteps,
     StatusChange,
 )
 from backroom.shipping.carrier import Rate, choose_rate
@@ -61,15 +61,7 @@ class OrderActivities:
     async def set_status(self, ch: StatusChange) -> None:
         """Move the order's status with a timeline entry. Idempotent per key."""
         async with self._sessionmaker.begin() as session:
-            await orders.set_status(
-                session,
-                actor=_actor(ch.user_id, ch.user_name),
-                order_id=ch.order_id,
-                status=ch.status,
-                message=ch.message,
-                key=ch.key,
-                customer_message=ch.customer_message,
-            )
+            await _set_status(session, ch)
 
     @activity.defn(name="orders.add_event")
     async def add_event(self, ch: StatusChange) -> None:
@@ -163,15 +155,17 @@ class OrderActivities:
     async def parcel_step(self, step: ParcelStep) -> None:
         """Record picked/packed/shipped/delivered on a parcel (shipping takes the stock out). Idempotent."""
         async with self._sessionmaker.begin() as session:
-            await parcels.record_step(
-                session,
-                actor=_actor(step.user_id, step.user_name),
-                order_id=step.order_id,
-                parcel_id=step.parcel_id,
-                step=step.step,
-                user_name=step.user_name,
-                serials=step.serials,
-            )
+            await _record_step(session, step)
+
+    @activity.defn(name="orders.parcel_steps")
+    async def parcel_steps(self, batch: ParcelSteps) -> None:
+        """Automatic fulfilment: a status change and several parcel steps in one transaction
+        (one write lock, one round trip). Idempotent: the status is keyed, steps are conditional."""
+        async with self._sessionmaker.begin() as session:
+            if batch.status is not None:
+                await _set_status(session, batch.status)
+            for step in batch.steps:
+                await _record_step(session, step)
 
     async def _label_context(self, ask: LabelAsk):
         async with self._reader() as session:
@@ -227,7 +221,6 @@ class OrderActivities:
     async def raise_alert(self, ask: AlertAsk) -> None:
         """Open an exception alert and note it on the timeline. Idempotent per key."""
         async with self._sessionmaker.begin() as session:
-            await audit.lock_chain(session)
             order = await orders.get_order(session, ask.order_id)
             await orders.raise_alert(
                 session,
@@ -249,6 +242,30 @@ class OrderActivities:
             )
 
 
+async def _set_status(session, ch: StatusChange) -> None:
+    await orders.set_status(
+        session,
+        actor=_actor(ch.user_id, ch.user_name),
+        order_id=ch.order_id,
+        status=ch.status,
+        message=ch.message,
+        key=ch.key,
+        customer_message=ch.customer_message,
+    )
+
+
+async def _record_step(session, step: ParcelStep) -> None:
+    await parcels.record_step(
+        session,
+        actor=_actor(step.user_id, step.user_name),
+        order_id=step.order_id,
+        parcel_id=step.parcel_id,
+        step=step.step,
+        user_name=step.user_name,
+        serials=step.serials,
+    )
+
+
 def build(deps: Deps) -> list:
     a = OrderActivities(deps)
     return [
@@ -261,6 +278,7 @@ def build(deps: Deps) -> list:
         a.refund_payment,
         a.release_stock,
         a.parcel_step,
+        a.parcel_steps,
         a.quote_label,
         a.purchase_label,
         a.void_label,

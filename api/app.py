@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from api.once import OneTimeSubmissions
 from api.security import SecurityHeaders
 from api.templating import make_templates
 from backroom import temporal
+from backroom.audit import sealer as audit_sealer
+from backroom.auth.principal_cache import PrincipalCache
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
 from backroom.errors import WorkflowServiceUnavailable
 from backroom.plugins import submodules
@@ -67,8 +70,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # The audit sealer runs in the web app as in the worker: one holds its lock at a time.
+        sealer = None
+        if settings.audit_seal_seconds > 0:
+            sealer = asyncio.create_task(audit_sealer.run(sessionmaker, every=settings.audit_seal_seconds))
         yield
         await app.state.outbox.flush()
+        if sealer is not None:
+            sealer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sealer
         if engine is not None:
             await engine.dispose()
 
@@ -84,6 +95,7 @@ def create_app(
     app.state.sessionmaker = sessionmaker
     app.state.read_sessionmaker = read_sessionmaker or sessionmaker
     app.state.enforcer = load_enforcer()
+    app.state.principals = PrincipalCache()
     app.state.temporal = TemporalHandle(settings, temporal_client)
     app.state.outbox = Outbox(sessionmaker, settings.task_queue)
     app.state.templates = make_templates()

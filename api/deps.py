@@ -12,13 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from backroom.auth import service as auth
 from backroom.auth.principal import Principal
-from backroom.branches.models import Shift
 from backroom.db.session import begin_read
 from backroom.errors import AppError, Forbidden, Unauthorized
 from backroom.settings import Settings
@@ -194,49 +192,33 @@ def request_id(request: Request) -> str:
     return request.state.request_id
 
 
-async def _open_shift(session: AsyncSession, user_id: int) -> int | None:
-    return await session.scalar(
-        select(Shift.id)
-        .where(Shift.user_id == user_id, Shift.status == "open")
-        .order_by(Shift.id.desc())
-        .limit(1)
-    )
-
-
 async def current_principal(session: ReadSession, request: Request) -> Principal:
-    """Resolve the caller: bearer token (programs) or session cookie (browser, CSRF-checked)."""
+    """Resolve the caller: bearer token (programs) or session cookie (browser, CSRF-checked).
+    One indexed read per request; grants come from the per-process cache, keyed on the user's
+    auth_version (backroom.auth.principal_cache), so a revocation counts from the next request."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    user = None
-    via_token = False
+    principals = request.app.state.principals
+    caller = None
     authz = request.headers.get("authorization", "")
     if authz.lower().startswith("bearer "):
-        user = await auth.resolve_token(session, authz[7:].strip())
-        via_token = True
-        if user is None:
+        caller = await principals.by_token(session, auth.token_hash(authz[7:].strip()))
+        if caller is None:
             raise Unauthorized("The API token is invalid, expired or revoked.")
     else:
         token = request.cookies.get(SESSION_COOKIE)
-        resolved = await auth.resolve_session(session, token) if token else None
-        if resolved:
-            user, user_session = resolved
-            request.state.csrf_token = user_session.csrf_token
-            request.state.user_session_id = user_session.id
+        caller = await principals.by_session(session, auth.token_hash(token)) if token else None
+        if caller:
+            request.state.csrf_token = caller.csrf_token
+            request.state.user_session_id = caller.user_session_id
             if request.method not in SAFE_METHODS:
-                await _check_csrf(request, user_session.csrf_token)
-    if user is None:
+                await _check_csrf(request, caller.csrf_token)
+    if caller is None:
         if is_api(request):
             raise Unauthorized("Sign in or send a bearer token.")
         raise SignInRequired()
-    principal = await auth.principal_for(
-        session,
-        user,
-        request.app.state.enforcer,
-        request_id=request_id(request),
-        shift_id=await _open_shift(session, user.id),
-        via_token=via_token,
-    )
+    principal = caller.principal(request.app.state.enforcer, request_id=request_id(request))
     request.state.principal = principal
     await done_reading(session)
     return principal

@@ -8,14 +8,16 @@ import re
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DataError, IntegrityError
+from pydantic import ValidationError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from api.deps import SignInRequired, is_api
-from backroom.errors import AppError, WorkflowServiceUnavailable
+from api.validation import messages, summary
+from backroom.errors import AppError, DatabaseBusy, WorkflowServiceUnavailable, is_transient_db_error
 from backroom.temporal import unreachable
 
 log = logging.getLogger("backroom.api")
@@ -90,6 +92,20 @@ def install(app: FastAPI) -> None:
             errors=field_errors(exc),
         )
 
+    @app.exception_handler(ValidationError)
+    async def invalid_value(request: Request, exc: ValidationError):
+        # A domain model built from a form's parsed values refused one (an amount past what the
+        # ledger takes): the input's fault, said in words; nothing was written.
+        errors = messages(exc)
+        return problem(
+            request,
+            422,
+            "validation_failed",
+            "Check the form",
+            summary(errors) or "Some fields are invalid.",
+            errors=[{"field": k, "message": v} for k, v in errors.items()],
+        )
+
     @app.exception_handler(IntegrityError)
     async def integrity(request: Request, exc: IntegrityError):
         # A constraint caught what validation did not (a race, a duplicate): the client's
@@ -103,7 +119,16 @@ def install(app: FastAPI) -> None:
         # A number too large for its column (PostgreSQL: DataError; SQLite's driver:
         # OverflowError) is the client's mistake, not a server fault; nothing was written.
         log.info("value out of range: %s", exc)
-        return problem(request, 422, "invalid_input", "Invalid input", "A value is out of range.")
+        return problem(request, 422, "invalid_input", "Check the form", "A number is too large.")
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError):
+        # A deadlock or serialization failure rolled the transaction back: a 503 the client
+        # may retry (Retry-After), not our fault. Any other database error is.
+        if is_transient_db_error(exc):
+            log.warning("transaction aborted by the database on %s: %s", request.url.path, exc.orig)
+            return await app_error(request, DatabaseBusy())
+        return await internal(request, exc)
 
     @app.exception_handler(RPCError)
     @app.exception_handler(RPCTimeoutOrCancelledError)

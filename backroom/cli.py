@@ -42,17 +42,49 @@ def _seed(args) -> int:
 
 
 def _audit_verify(args) -> int:
+    """Exit 0 intact, 1 broken, 2 intact but with events unsealed longer than --max-unsealed-age."""
     from backroom.audit.service import verify
 
     report = asyncio.run(_with_session(verify))
-    if report.ok:
-        print(f"audit chain intact: {report.checked} events")
-        return 0
-    print(
-        f"audit chain BROKEN at event {report.first_broken_id}: {report.problem} "
-        f"({report.checked} events verified before it)"
+    age = report.unsealed_age_seconds()
+    waiting = (
+        f"{report.unsealed} events not sealed yet (the oldest, event {report.oldest_unsealed_id}, "
+        f"written {age:.1f} s ago)"
+        if report.unsealed
+        else "0 events not sealed yet"
     )
-    return 1
+    if not report.ok:
+        print(
+            f"audit chain BROKEN at event {report.first_broken_id}: {report.problem} "
+            f"({report.checked} events verified before it)"
+        )
+        print(waiting)
+        return 1
+    head = f"; head: position {report.head_seq}, hash {report.head_hash}" if report.head_seq else ""
+    print(f"audit chain intact: {report.checked} events{head}")
+    print(waiting)
+    if args.max_unsealed_age is not None and age is not None and age > args.max_unsealed_age:
+        print(
+            f"events wait longer than {args.max_unsealed_age:g} s to be sealed: is a sealer running "
+            "(the worker, the web app or `backroom audit seal`)?"
+        )
+        return 2
+    return 0
+
+
+def _audit_seal(args) -> int:
+    from backroom.audit import sealer
+    from backroom.db.session import make_engine, make_sessionmaker
+
+    async def go() -> int:
+        engine = make_engine(get_settings().db_url)
+        try:
+            return await sealer.seal(make_sessionmaker(engine), wait=args.wait)
+        finally:
+            await engine.dispose()
+
+    print(f"sealed {asyncio.run(go())} audit events")
+    return 0
 
 
 def _grants(values: list[str] | None) -> list[tuple[str, int | None]]:
@@ -215,9 +247,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--demo", action="store_true", help="allow demo users on a non-embedded database")
     p.set_defaults(fn=_seed)
     audit = sub.add_parser("audit", help="audit trail tools").add_subparsers(dest="audit_cmd", required=True)
-    audit.add_parser("verify", help="re-hash the whole chain, name the first broken link").set_defaults(
-        fn=_audit_verify
+    p = audit.add_parser("verify", help="re-hash the whole chain, name the first broken link")
+    p.add_argument(
+        "--max-unsealed-age",
+        type=float,
+        metavar="SECONDS",
+        help="also fail (exit 2) when an event has waited longer than this to be sealed",
     )
+    p.set_defaults(fn=_audit_verify)
+    p = audit.add_parser("seal", help="link the committed events into the chain now")
+    p.add_argument(
+        "--wait", type=float, default=10.0, metavar="SECONDS", help="how long to wait for open transactions"
+    )
+    p.set_defaults(fn=_audit_seal)
     reports = sub.add_parser("reports", help="report snapshots").add_subparsers(
         dest="reports_cmd", required=True
     )

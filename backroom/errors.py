@@ -52,6 +52,33 @@ class WorkflowServiceUnavailable(AppError):
         )
 
 
+class DatabaseBusy(AppError):
+    """The database gave up on a transaction that collided with another (a deadlock, a
+    serialization failure, SQLite's lock wait running out). Nothing was written; the same
+    request again will most likely pass."""
+
+    status, code, title = 503, "database_busy", "Too busy right now"
+    retryable = True
+
+    def __init__(self, detail: str | None = None, **extra) -> None:
+        super().__init__(
+            detail or "Many changes arrived at once. Try again in a moment.", retry_after=1, **extra
+        )
+
+
+# SQLSTATEs of a transaction the database aborted because of others: serialization failure,
+# deadlock, lock wait timed out (lock_timeout).
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """Whether a DBAPI error is a collision with another transaction (retrying helps)."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        return True
+    return "database is locked" in str(orig)  # SQLite's busy timeout ran out
+
+
 class InvalidInput(AppError):
     """A request that is well-formed but not acceptable for the record's current state."""
 

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
         default=10000, alias="CREDIT_ADJUSTMENT_APPROVAL_OVER_MINOR"
     )
     stock_writeoff_approval_over_units: int = Field(default=0, alias="STOCK_WRITEOFF_APPROVAL_OVER_UNITS")
+    # Cash paid out of a till's drawer above this (minor units) needs a manager's approval first.
+    cash_payout_approval_over_minor: int = Field(default=5000, alias="CASH_PAYOUT_APPROVAL_OVER_MINOR")
     price_change_approval_over_percent: float = Field(default=20, alias="PRICE_CHANGE_APPROVAL_OVER_PERCENT")
     approval_thresholds_by_branch: dict[str, dict[str, float]] = Field(
         default={}, alias="APPROVAL_THRESHOLDS_BY_BRANCH"
@@ -114,6 +116,9 @@ class Settings(BaseSettings):
     # Demos and benchmarks: pick, pack, label and ship without warehouse staff.
     order_auto_fulfil: bool = Field(default=False, alias="ORDER_AUTO_FULFIL")
     promised_delivery_days: int = Field(default=5, alias="PROMISED_DELIVERY_DAYS")
+    # Processes the worker renders shipping labels in (WeasyPrint, ~100 ms CPU each); 0 renders
+    # in a thread of the worker itself.
+    label_processes: int = Field(default=1, ge=0, le=32, alias="LABEL_PROCESSES")
     ship_from_street: str = Field(default="1 Main Street", alias="SHIP_FROM_STREET")
     ship_from_city: str = Field(default="New York", alias="SHIP_FROM_CITY")
     ship_from_postcode: str = Field(default="10001", alias="SHIP_FROM_POSTCODE")
@@ -126,6 +131,9 @@ class Settings(BaseSettings):
     shippo_webhook_secret: str | None = Field(default=None, alias="SHIPPO_WEBHOOK_SECRET")
     # A parcel no carrier has scanned this many days after its label raises an alert.
     parcel_scan_late_days: float = Field(default=3, alias="PARCEL_SCAN_LATE_DAYS")
+    # How often the audit sealer links new events into the hash chain (worker and web app;
+    # 0: not in this process, e.g. when `backroom audit seal` runs from a scheduler instead).
+    audit_seal_seconds: float = Field(default=2, ge=0, alias="AUDIT_SEAL_SECONDS")
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     smtp_port: int = Field(default=25, alias="SMTP_PORT")
     mail_from: str = Field(default="backroom@localhost", alias="MAIL_FROM")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import bench
+from bench._meter import Meter
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks
@@ -54,6 +55,7 @@ def machine() -> dict[str, str]:
         "cores": str(os.cpu_count()),
         "ram": ram,
         "python": platform.python_version(),
+        "scale": os.environ.get("BENCH_SCALE", "1"),
     }
 
 
@@ -71,7 +73,8 @@ def section(results: dict[str, dict], info: dict[str, str], when: datetime) -> t
         key,
         f"## {when:%Y-%m-%d %H:%M} UTC on {info['cpu']} ({info['cores']} cores, {info['ram']} RAM)",
         "",
-        f"`{info['uname']}`, Python {info['python']}",
+        f"`{info['uname']}`, Python {info['python']}"
+        + (f", BENCH_SCALE={info['scale']} (a smoke run)" if info.get("scale", "1") != "1" else ""),
         "",
     ]
     for name, result in results.items():
@@ -113,7 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for name in names:
         started = time.perf_counter()
+        meter = Meter().start()
         result = importlib.import_module(f"bench.{name}").run()
+        load = meter.stop()
+        # What else ran on the machine meanwhile: busy CPU not spent by this run's processes.
+        result["run_other_load_cores"] = round(load["other_load_cores"], 2)
+        result["run_loadavg"] = load["loadavg"]
         results[name] = result
         print(f"\n{name} ({time.perf_counter() - started:.1f}s)")
         for k, v in result.items():

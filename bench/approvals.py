@@ -1,10 +1,12 @@
-"""Approval round trip on the embedded stack (SQLite, Temporal dev server, real HTTP):
-POST decision -> Update accepted -> limit applied by the activity -> visible through the API.
-Baseline in the same run: a bare workflow with one no-op Update on the same server."""
+"""Approval round trip on the embedded stack (SQLite, Temporal dev server file-backed, real HTTP):
+POST decision -> Update accepted -> limit applied by the activity -> visible through the API,
+at 1, 5 and 20 concurrent clients. Baseline in the same run and at the same concurrency: a bare
+workflow's one no-op Update on the same server. BENCH_SCALE scales the number of approvals."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -16,6 +18,7 @@ import httpx
 from temporalio import workflow
 
 N = 200
+CLIENTS = (1, 5, 20)
 
 
 @workflow.defn(sandboxed=False)
@@ -40,7 +43,7 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _measure(n: int) -> dict:
+async def _measure(n: int, levels: tuple[int, ...] = CLIENTS) -> dict:
     import uvicorn
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
@@ -63,7 +66,7 @@ async def _measure(n: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-approvals-"))
     url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     await upgrade_async(url)
-    engine = make_engine(url)
+    engine, worker_engine = make_engine(url), make_engine(url)
     sm, rsm = make_sessionmaker(engine), make_sessionmaker(engine, readonly=True)
     actor = Actor.system("bench")
     async with sm.begin() as s:
@@ -86,7 +89,7 @@ async def _measure(n: int) -> dict:
         )
         customers = [
             await create_customer(s, actor=actor, data=CustomerCreate(name=f"C{i}", home_branch_id=branch.id))
-            for i in range(n)
+            for i in range(n * len(levels))
         ]
         clerk_token, _ = await auth.create_token(s, actor=actor, user_id=clerk.id, name="bench")
         fin_token, _ = await auth.create_token(s, actor=actor, user_id=fin.id, name="bench")
@@ -95,6 +98,7 @@ async def _measure(n: int) -> dict:
         dev_server_existing_path=binary("temporal"),
         data_converter=pydantic_data_converter,
         dev_server_extra_args=dev_server_args(),
+        dev_server_database_filename=str(tmp / "temporal.db"),  # file-backed, as `make run`
     )
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     settings = Settings(BACKROOM_VAR=tmp, SECRET_KEY="bench", BACKROOM_TASK_QUEUE=queue)
@@ -109,11 +113,16 @@ async def _measure(n: int) -> dict:
         base_url=base, headers={"Authorization": f"Bearer {clerk_token}"}, timeout=30
     )
     fin_api = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {fin_token}"}, timeout=30)
-    round_trips: list[float] = []
-    baseline: list[float] = []
+    result: dict = {"name": "approval round trip", "approvals_per_level": n}
     try:
         async with (
-            build_worker(env.client, Deps(settings=settings, sessionmaker=sm), task_queue=queue),
+            # The worker's own engine and pool, as in production (its own process): API requests
+            # waiting on Updates must not hold the connections the worker's activities need.
+            build_worker(
+                env.client,
+                Deps(settings=settings, sessionmaker=make_sessionmaker(worker_engine)),
+                task_queue=queue,
+            ),
             Worker(env.client, task_queue=queue + "-bare", workflows=[NoopUpdateWorkflow]),
         ):
             requests = []
@@ -125,27 +134,56 @@ async def _measure(n: int) -> dict:
                 r.raise_for_status()
                 requests.append(r.json()["id"])
             approvals: dict[str, int] = {}
-            while len(approvals) < n:  # wait until every gate has opened its inbox row
-                items = (await fin_api.get("/api/v1/approvals")).json()["items"]
+            while len(approvals) < len(requests):  # wait until every gate has opened its inbox row
+                items = (await fin_api.get("/api/v1/approvals")).json()["items"]  # one page: the inbox
                 approvals = {i["workflow_id"]: i["id"] for i in items}
-                await asyncio.sleep(0.1)
-            for req_id in requests:
-                approval_id = approvals[f"credit-limit-{req_id}"]
+                await asyncio.sleep(0.2)
+
+            async def approver(todo, round_trips: list[float]) -> None:
+                for req_id in todo:
+                    approval_id = approvals[f"credit-limit-{req_id}"]
+                    t0 = time.perf_counter()
+                    r = await fin_api.post(
+                        f"/api/v1/approvals/{approval_id}/decision", json={"approve": True}
+                    )
+                    r.raise_for_status()
+                    while (await fin_api.get(f"/api/v1/credit-limit-requests/{req_id}")).json()[
+                        "status"
+                    ] != "applied":
+                        await asyncio.sleep(0.01)
+                    round_trips.append(time.perf_counter() - t0)
+
+            async def bare_client(todo, latencies: list[float], level: int) -> None:
+                for i in todo:
+                    handle = await env.client.start_workflow(
+                        NoopUpdateWorkflow.run, id=f"bare-{queue}-{level}-{i}", task_queue=queue + "-bare"
+                    )
+                    t0 = time.perf_counter()
+                    await handle.execute_update(NoopUpdateWorkflow.poke)
+                    latencies.append(time.perf_counter() - t0)
+
+            ms = lambda v: round(v * 1000, 1)  # noqa: E731
+            for level, clients in enumerate(levels):
+                round_trips: list[float] = []
+                todo = iter(requests[level * n : (level + 1) * n])
                 t0 = time.perf_counter()
-                r = await fin_api.post(f"/api/v1/approvals/{approval_id}/decision", json={"approve": True})
-                r.raise_for_status()
-                while (await fin_api.get(f"/api/v1/credit-limit-requests/{req_id}")).json()[
-                    "status"
-                ] != "applied":
-                    await asyncio.sleep(0.002)
-                round_trips.append(time.perf_counter() - t0)
-            for i in range(n):
-                handle = await env.client.start_workflow(
-                    NoopUpdateWorkflow.run, id=f"bare-{queue}-{i}", task_queue=queue + "-bare"
-                )
+                await asyncio.gather(*[approver(todo, round_trips) for _ in range(clients)])
+                per_s = n / (time.perf_counter() - t0)
+                baseline: list[float] = []
+                bare_todo = iter(range(n))
                 t0 = time.perf_counter()
-                await handle.execute_update(NoopUpdateWorkflow.poke)
-                baseline.append(time.perf_counter() - t0)
+                await asyncio.gather(*[bare_client(bare_todo, baseline, clients) for _ in range(clients)])
+                bare_per_s = n / (time.perf_counter() - t0)
+                k = f"c{clients}_"
+                result[k + "p50_ms"] = ms(pct(round_trips, 0.5))
+                result[k + "p99_ms"] = ms(pct(round_trips, 0.99))
+                result[k + "mean_ms"] = ms(statistics.fmean(round_trips))
+                result[k + "per_s"] = round(per_s, 1)
+                result[k + "baseline_p50_ms"] = ms(pct(baseline, 0.5))
+                result[k + "baseline_p99_ms"] = ms(pct(baseline, 0.99))
+                result[k + "baseline_per_s"] = round(bare_per_s, 1)
+                result[k + "ratio_p50"] = round(pct(round_trips, 0.5) / pct(baseline, 0.5), 2)
+                result[k + "ratio_p99"] = round(pct(round_trips, 0.99) / pct(baseline, 0.99), 2)
     finally:
         server.should_exit = True
         await serve
@@ -153,29 +191,23 @@ async def _measure(n: int) -> dict:
         await fin_api.aclose()
         await env.shutdown()
         await engine.dispose()
-    ms = lambda v: round(v * 1000, 1)  # noqa: E731
-    result = {
-        "name": "approval round trip",
-        "n": n,
-        "p50_ms": ms(pct(round_trips, 0.5)),
-        "p99_ms": ms(pct(round_trips, 0.99)),
-        "mean_ms": ms(statistics.fmean(round_trips)),
-        "baseline": "bare workflow, one no-op Update (same server, same run)",
-        "baseline_p50_ms": ms(pct(baseline, 0.5)),
-        "baseline_p99_ms": ms(pct(baseline, 0.99)),
-    }
-    result["ratio_p50"] = round(result["p50_ms"] / result["baseline_p50_ms"], 2)
-    result["ratio_p99"] = round(result["p99_ms"] / result["baseline_p99_ms"], 2)
+        await worker_engine.dispose()
+    result["baseline"] = "bare workflow, one no-op Update (same server, same run, same concurrency)"
+    first, top = f"c{levels[0]}_", f"c{levels[-1]}_"
+    result["summary"] = (
+        f"round trip p50 {result[first + 'p50_ms']:.0f} ms at {levels[0]} client = {result[first + 'ratio_p50']}x "
+        f"a bare Update; {result[top + 'per_s']:.1f}/s at {levels[-1]} clients"
+    )
     return result
 
 
-def run(n: int = N) -> dict:
-    return asyncio.run(_measure(n))
+def run(n: int | None = None, levels: tuple[int, ...] = CLIENTS) -> dict:
+    scale = float(os.environ.get("BENCH_SCALE", "1"))
+    return asyncio.run(_measure(n or max(max(levels), round(N * scale)), levels))
 
 
 if __name__ == "__main__":
     import json
-    import os
 
     print(json.dumps(run(), indent=2))
     os._exit(0)

@@ -1,6 +1,8 @@
 """Customer search benchmark: seed N customers into a fresh PostgreSQL database with COPY, then
 time searches through the service (`backroom.customers.repository.search`, SQLAlchemy async) and the
-same SQL sent straight through psycopg, in the same run. `run() -> dict`; `python -m bench.customer_search`."""
+same SQL sent straight through psycopg, in the same run; then the same on the embedded SQLite
+(seeded with executemany, the driver side through sqlite3). BENCH_SCALE scales rows and queries.
+`run() -> dict`; `python -m bench.customer_search`."""
 
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ LAST = [
 INDEXES = {
     "ix_customers_name_trgm": "CREATE INDEX ix_customers_name_trgm ON customers USING gin (name_norm gin_trgm_ops)",
     "ix_customers_email_prefix": "CREATE INDEX ix_customers_email_prefix ON customers (email_norm text_pattern_ops)",
-    "ix_customers_phone_prefix": "CREATE INDEX ix_customers_phone_prefix ON customers (phone_digits text_pattern_ops)",
+    "ix_customers_phone_prefix": "CREATE INDEX ix_customers_phone_prefix ON customers (phone_national text_pattern_ops)",
     "ix_customers_name_sort": "CREATE INDEX ix_customers_name_sort ON customers (name_norm, id)",
 }
 
@@ -91,7 +93,7 @@ def _seed(url: str, rows: int, branch_id: int) -> dict:
         t0 = time.perf_counter()
         with conn.cursor().copy(
             "COPY customers (kind, name, email, phone, home_branch_id, credit_limit_minor, currency, tags, "
-            "consent_email, consent_sms, status, created_at, updated_at, name_norm, email_norm, phone_digits) "
+            "consent_email, consent_sms, status, created_at, updated_at, name_norm, email_norm, phone_national) "
             "FROM STDIN"
         ) as copy:
             for i in range(rows):
@@ -113,7 +115,7 @@ def _seed(url: str, rows: int, branch_id: int) -> dict:
                         "2026-01-01T00:00:00Z",
                         name.lower(),
                         email,
-                        digits,
+                        digits[1:],  # national digits: without the +1
                     )
                 )
         copy_s = time.perf_counter() - t0
@@ -144,7 +146,7 @@ def _queries(n: int, rows: int) -> list[str]:
         if kind == 0:
             out.append(email[: email.index("@") + rnd.randint(1, 6)])
         elif kind == 1:
-            out.append(digits[: rnd.randint(6, 10)])
+            out.append(digits[1 : rnd.randint(7, 11)])
         elif kind == 2:
             out.append(name.split()[1].lower())
         else:
@@ -174,7 +176,7 @@ async def _service_times(url: str, queries: list[str], limit: int) -> tuple[list
     from backroom.customers import repository
     from backroom.db.session import make_engine, make_sessionmaker
 
-    engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     maker = make_sessionmaker(engine, readonly=True)
     sent: list = []
 
@@ -199,6 +201,103 @@ async def _service_times(url: str, queries: list[str], limit: int) -> tuple[list
     return times, statements
 
 
+def _seed_sqlite(path: str, rows: int, branch_id: int) -> dict:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    t0 = time.perf_counter()
+
+    def people():
+        for i in range(rows):
+            name, email, phone, digits = _person(i)
+            yield (name, email, phone, branch_id, name.lower(), email, digits)
+
+    with conn:
+        conn.executemany(
+            "INSERT INTO customers (kind, name, email, phone, home_branch_id, credit_limit_minor, currency, "
+            "tags, consent_email, consent_sms, status, created_at, updated_at, name_norm, email_norm, "
+            "phone_digits) VALUES ('person', ?, ?, ?, ?, 0, 'USD', '[]', 0, 0, 'active', "
+            "'2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', ?, ?, ?)",
+            people(),
+        )
+    seed_s = time.perf_counter() - t0
+    conn.execute("ANALYZE")
+    conn.close()
+    return {"rows": rows, "seed_s": round(seed_s, 2), "rows_per_s": int(rows / seed_s)}
+
+
+def _sqlite_driver_times(path: str, statements: list[list]) -> list[float]:
+    """The service's statements (qmark parameters, as aiosqlite got them) straight through sqlite3."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    times = []
+    for batch in statements[:5] + statements:
+        t = time.perf_counter()
+        for sql, params in batch:
+            if sql.lstrip().upper().startswith(("SELECT", "WITH")):  # the session's BEGIN/PRAGMAs aside
+                conn.execute(sql, params or ()).fetchall()
+        times.append(time.perf_counter() - t)
+    conn.close()
+    return times[5:]
+
+
+def _summary(qs: list[str], svc: list[float], drv: list[float]) -> dict:
+    kinds: dict[str, tuple[list, list]] = {}
+    for q, t_svc, t_drv in zip(qs, svc, drv, strict=False):
+        kinds.setdefault(_kind(q), ([], []))
+        kinds[_kind(q)][0].append(t_svc)
+        kinds[_kind(q)][1].append(t_drv)
+    return {
+        "service_ms": {
+            "p50": _pct(svc, 0.5),
+            "p99": _pct(svc, 0.99),
+            "mean": round(statistics.mean(svc) * 1000, 3),
+        },
+        "driver_ms": {
+            "p50": _pct(drv, 0.5),
+            "p99": _pct(drv, 0.99),
+            "mean": round(statistics.mean(drv) * 1000, 3),
+        },
+        "by_kind_ms": {
+            k: {
+                "service_p50": _pct(a, 0.5),
+                "service_p99": _pct(a, 0.99),
+                "driver_p50": _pct(b, 0.5),
+                "driver_p99": _pct(b, 0.99),
+            }
+            for k, (a, b) in kinds.items()
+        },
+        "ratio_p50": round(_pct(svc, 0.5) / max(_pct(drv, 0.5), 1e-6), 2),
+        "ratio_p99": round(_pct(svc, 0.99) / max(_pct(drv, 0.99), 1e-6), 2),
+    }
+
+
+def run_sqlite(rows: int, queries: int = 400, limit: int = 50) -> dict:
+    """The same searches on the embedded default: SQLite through aiosqlite, against sqlite3 directly."""
+    import sqlite3
+    import tempfile
+    from pathlib import Path
+
+    from backroom.db.migrate import upgrade
+
+    path = str(Path(tempfile.mkdtemp(prefix="bench-search-")) / "search.db")
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        branch_id = conn.execute(
+            "INSERT INTO branches (code, name, timezone, currency, created_at, updated_at) "
+            "VALUES ('BENCH', 'Bench', 'UTC', 'USD', '2026-01-01 00:00:00', '2026-01-01 00:00:00') RETURNING id"
+        ).fetchone()[0]
+    seed = _seed_sqlite(path, rows, branch_id)
+    qs = _queries(queries, rows)
+    url = f"sqlite+aiosqlite:///{path}"
+    _, sqls = asyncio.run(_service_times(url, qs, limit))  # warms the page cache
+    svc, sqls = asyncio.run(_service_times(url, qs, limit))
+    drv = _sqlite_driver_times(path, sqls)
+    Path(path).unlink(missing_ok=True)
+    return {"name": "customer_search (SQLite)", "seed": seed, "queries": len(qs), **_summary(qs, svc, drv)}
+
+
 def _driver_times(url: str, statements: list[list], prepare_threshold: int | None = None) -> list[float]:
     """Send each search's statements (the fallback's too) straight through psycopg, one transaction each."""
     times = []
@@ -216,7 +315,23 @@ def _driver_times(url: str, statements: list[list], prepare_threshold: int | Non
     return times[5:]
 
 
-def run(
+def run(rows: int | None = None, queries: int | None = None) -> dict:
+    """Both databases: PostgreSQL (if it answers) and SQLite, `rows` customers each (1M x BENCH_SCALE)."""
+    scale = float(os.environ.get("BENCH_SCALE", "1"))
+    rows = rows or max(1000, round(1_000_000 * scale))
+    queries = queries or max(40, round(400 * scale))
+    out = {"rows": rows}
+    try:
+        psycopg.connect(PG_ADMIN, connect_timeout=2).close()
+    except psycopg.OperationalError:
+        out["postgresql"] = "not measured: PostgreSQL does not answer at " + PG_ADMIN
+    else:
+        out["postgresql"] = run_postgres(rows, queries)
+    out["sqlite"] = run_sqlite(rows, queries)
+    return out
+
+
+def run_postgres(
     rows: int = 1_000_000,
     queries: int = 400,
     limit: int = 50,
@@ -248,38 +363,13 @@ def run(
             1 for batch in sqls if sum(sql.lstrip().upper().startswith("SELECT") for sql, _ in batch) > 1
         )
         result = {
-            "name": "customer_search",
+            "name": "customer_search (PostgreSQL)",
             "seed": seed,
             "queries": len(qs),
             "name_fallbacks": fallbacks,
-            "service_ms": {
-                "p50": _pct(svc, 0.5),
-                "p99": _pct(svc, 0.99),
-                "mean": round(statistics.mean(svc) * 1000, 3),
-            },
-            "driver_ms": {
-                "p50": _pct(drv, 0.5),
-                "p99": _pct(drv, 0.99),
-                "mean": round(statistics.mean(drv) * 1000, 3),
-            },
+            **_summary(qs, svc, drv),
         }
-        kinds = {}
-        for q, t_svc, t_drv in zip(qs, svc, drv, strict=False):
-            kinds.setdefault(_kind(q), ([], []))
-            kinds[_kind(q)][0].append(t_svc)
-            kinds[_kind(q)][1].append(t_drv)
         result["driver_prepared_ms"] = {"p50": _pct(drv_prepared, 0.5), "p99": _pct(drv_prepared, 0.99)}
-        result["by_kind_ms"] = {
-            k: {
-                "service_p50": _pct(a, 0.5),
-                "service_p99": _pct(a, 0.99),
-                "driver_p50": _pct(b, 0.5),
-                "driver_p99": _pct(b, 0.99),
-            }
-            for k, (a, b) in kinds.items()
-        }
-        result["ratio_p50"] = round(result["service_ms"]["p50"] / max(result["driver_ms"]["p50"], 1e-6), 2)
-        result["ratio_p99"] = round(result["service_ms"]["p99"] / max(result["driver_ms"]["p99"], 1e-6), 2)
         return result
     finally:
         if not keep:
@@ -291,7 +381,7 @@ if __name__ == "__main__":
     import json
     import sys
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else None
     print(json.dumps(run(rows=n), indent=2))
     sys.stdout.flush()
     os._exit(0)

@@ -297,6 +297,19 @@ def checkout_body(method="pm_card_visa", **kw) -> CheckoutRequest:
     return CheckoutRequest(**data)
 
 
+async def set_order_status(db, order, status: str, key: str | None = None):
+    """Record an order status as the order workflow's activity does (lifecycle hooks run)."""
+    async with db.sessionmaker.begin() as s:
+        return await orders.set_status(
+            s,
+            actor=TEST_ACTOR,
+            order_id=order.id,
+            status=status,
+            message=status,
+            key=key or f"k-{order.id}-{status}",
+        )
+
+
 async def place(db, branch, items, *, method="pm_card_visa", **kw):
     body = checkout_body(method, **kw)
     key = uniq("idem-")

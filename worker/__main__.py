@@ -88,12 +88,23 @@ async def run() -> None:
     from backroom.starts.service import Outbox
 
     starter = asyncio.create_task(Outbox(deps.sessionmaker, settings.task_queue).run_poller(client))
+    # The audit sealer: links committed audit events into the hash chain every few seconds.
+    from backroom.audit import sealer as audit_sealer
+
+    sealing = None
+    if settings.audit_seal_seconds > 0:
+        sealing = asyncio.create_task(audit_sealer.run(deps.sessionmaker, every=settings.audit_seal_seconds))
     try:
         await worker.run()
     finally:
         poller.cancel()
         starter.cancel()
+        if sealing is not None:
+            sealing.cancel()
         await engine.dispose()
+        for adapter in deps.extra.values():
+            if hasattr(adapter, "close"):
+                adapter.close()
         if local_stripe is not None:
             local_stripe.stop()
 

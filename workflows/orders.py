@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
     from backroom.orders.flow import (
         ORDER_WORKFLOW,
+        TERMINAL,
         AlertAsk,
         AuthResult,
         CancelAsk,
@@ -25,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         OrderState,
         ParcelAction,
         ParcelStep,
+        ParcelSteps,
         PaymentSignal,
         RefundAsk,
         RefundedElsewhere,
@@ -32,12 +34,15 @@ with workflow.unsafe.imports_passed_through():
         StaffAction,
         StatusChange,
         TrackingSignal,
+        cancel_refusal,
     )
     from backroom.temporal import GATEWAY_CALL, SHORT_DB_STEP
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
-TERMINAL = {"cancelled", "payment_failed", "refunded"}
-CAPTURED = {"shipped", "delivered", "completed", "partially_refunded", "refunded"}
+# Automatic fulfilment records "picking" with every parcel's picked and packed in one activity,
+# and every parcel's shipped in another (instead of one activity per step and parcel).
+MERGED_AUTO_STEPS = "auto-fulfil-merged-steps"
+PICKING = "Sent to the warehouse for picking."
 
 
 @workflow.defn(name=ORDER_WORKFLOW)
@@ -94,17 +99,30 @@ class OrderFulfillmentWorkflow(ApprovalGate):
     ) -> None:
         await workflow.execute_activity_method(
             OrderActivities.set_status,
-            StatusChange(
-                order_id=self.start.order_id,
-                status=status,
-                message=message,
-                key=f"{workflow.info().workflow_id}:{workflow.info().run_id}:{status}:{workflow.uuid4().hex[:8]}",
-                customer_message=customer_message,
-                user_id=who.user_id if who else None,
-                user_name=who.user_name if who else None,
-            ),
+            self._status_change(status, message, customer_message=customer_message, who=who),
             **SHORT_DB_STEP,
         )
+        self._set_status(status, customer_message)
+
+    def _status_change(
+        self,
+        status: str,
+        message: str,
+        *,
+        customer_message: str | None = None,
+        who: StaffAction | None = None,
+    ) -> StatusChange:
+        return StatusChange(
+            order_id=self.start.order_id,
+            status=status,
+            message=message,
+            key=f"{workflow.info().workflow_id}:{workflow.info().run_id}:{status}:{workflow.uuid4().hex[:8]}",
+            customer_message=customer_message,
+            user_id=who.user_id if who else None,
+            user_name=who.user_name if who else None,
+        )
+
+    def _set_status(self, status: str, customer_message: str | None = None) -> None:
         # State changes after the write, so a caller that sees the status also finds it in the DB.
         self.st.status = status
         if customer_message:
@@ -150,16 +168,9 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         p.status, p.label_id, p.tracking_number = "labelled", label.label_id, label.tracking_number
 
     def _cancellable(self) -> None:
-        if self.st.status in TERMINAL or self.st.status in CAPTURED:
-            raise ApplicationError(
-                f"The order is {self.st.status.replace('_', ' ')}; it can no longer be cancelled"
-                + (" — refund it instead." if self.st.status in CAPTURED else "."),
-                type="NotCancellable",
-            )
-        if any(p.status in ("shipped", "delivered") for p in self.st.parcels):
-            raise ApplicationError(
-                "A parcel has already shipped; refund the order instead.", type="NotCancellable"
-            )
+        refusal = cancel_refusal(self.st.status, (p.status for p in self.st.parcels))
+        if refusal:
+            raise ApplicationError(refusal, type="NotCancellable")
 
     async def _compensate(self, why: str, *, status: str, customer_message: str) -> None:
         """Undo in reverse: void labels, release the card hold, give the stock back."""
@@ -194,9 +205,13 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             return await self._finish()
         if self._cancel:
             return await self._cancelled()
-        await self._status("picking", "Sent to the warehouse for picking.")
+        merged = start.auto_fulfil and workflow.patched(MERGED_AUTO_STEPS)
+        if not merged:
+            await self._status("picking", PICKING)
         try:
-            if start.auto_fulfil:
+            if merged:
+                await self._auto_fulfil_merged()
+            elif start.auto_fulfil:
                 await self._auto_fulfil()
             await self._wait_for_shipment()
             if self._cancel:
@@ -427,6 +442,41 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 await self._parcel_step(p.id, step, robot)
             await self._buy_label(p.id, robot)
             await self._parcel_step(p.id, "shipped", robot)
+
+    async def _auto_fulfil_merged(self) -> None:
+        """Pick and pack every parcel with the "picking" status (one transaction), buy each
+        label (quote, then purchase: outside calls), then ship every parcel (one transaction)."""
+        robot = StaffAction(user_name="auto-fulfil")
+        await self._parcel_steps(("picked", "packed"), robot, status=self._status_change("picking", PICKING))
+        self._set_status("picking")
+        for p in self.st.parcels:
+            await self._buy_label(p.id, robot)
+        await self._parcel_steps(("shipped",), robot)
+
+    async def _parcel_steps(
+        self, steps: tuple[str, ...], who: StaffAction, *, status: StatusChange | None = None
+    ) -> None:
+        await workflow.execute_activity_method(
+            OrderActivities.parcel_steps,
+            ParcelSteps(
+                order_id=self.start.order_id,
+                status=status,
+                steps=[
+                    ParcelStep(
+                        order_id=self.start.order_id,
+                        parcel_id=p.id,
+                        step=step,
+                        user_id=who.user_id,
+                        user_name=who.user_name,
+                    )
+                    for p in self.st.parcels
+                    for step in steps
+                ],
+            ),
+            **SHORT_DB_STEP,
+        )
+        for p in self.st.parcels:
+            p.status = steps[-1]
 
     # ---- warehouse updates ------------------------------------------------------------
     def _check_step(self, act: ParcelAction, need: tuple[str, ...], what: str) -> None:

@@ -109,7 +109,7 @@ class VendorPayoutRunWorkflow:
     @workflow.run
     async def run(self, inp: PayoutRunInput) -> PayoutRunResult:
         at = inp.at or workflow.info().typed_search_attributes.get(SCHEDULED_AT) or workflow.now()
-        run_key = f"{at:%G-W%V}"
+        run_key = inp.run_key or f"{at:%G-W%V}"
         vendors = await workflow.execute_activity_method(VendorActivities.payable_vendors, **SHORT_DB_STEP)
         done = PayoutRunResult()
         for vendor_id in vendors:

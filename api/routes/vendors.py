@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from backroom.auth.principal import Principal
+from backroom.db.base import utcnow
 from backroom.errors import Forbidden, InvalidInput
-from backroom.vendors import payouts, service
+from backroom.vendors import payouts, service, statements
 from backroom.vendors.models import ChangeStatus
 from backroom.vendors.schemas import (
     AdjustmentIn,
@@ -21,8 +22,11 @@ from backroom.vendors.schemas import (
     CommissionRuleRead,
     LedgerEntryRead,
     PayoutRead,
+    PayoutRunIn,
+    PayoutRunRead,
     ProductChangeRead,
     Reason,
+    StatementRead,
     VendorApply,
     VendorDetail,
     VendorOrderRead,
@@ -223,6 +227,42 @@ async def list_payouts(
         PayoutRead.model_validate(x)
         for x in await payouts.list_payouts(session, scope=p.vendor_id, status=status)
     ]
+
+
+@router.post("/vendor-payouts/runs", status_code=202)
+async def run_payouts(
+    session: Session, settings: SettingsDep, body: PayoutRunIn, p: Principal = require("vendors", "approve")
+) -> PayoutRunRead:
+    """Start a payout run now, besides the weekly one: each approved vendor's payable balance
+    becomes one payout (finance approves above VENDOR_PAYOUT_APPROVAL_OVER_MINOR). Each call
+    is a new run; a vendor with nothing payable gets nothing."""
+    if p.vendor_id is not None:
+        raise Forbidden("Payouts are run by the shop.")
+    return PayoutRunRead(
+        run_key=await payouts.run_now(
+            session, actor=p.actor(), reason=body.reason, prefix=settings.workflow_prefix
+        )
+    )
+
+
+@router.get("/vendors/{vendor_id}/statement")
+async def statement(
+    session: Session, vendor_id: Id, month: str | None = None, p: Principal = require("vendors", "read")
+) -> StatementRead:
+    """The vendor's statement for a calendar month (`2026-11`; default this month, UTC):
+    opening balance, the month's ledger lines, totals by kind, closing balance. Read-only."""
+    vendor = await service.get_vendor(session, vendor_id, scope=p.vendor_id)
+    st = await statements.statement(session, vendor, statements.month_of(month, utcnow().date()))
+    return StatementRead(
+        vendor_id=vendor.id,
+        vendor=vendor.name,
+        month=f"{st.month:%Y-%m}",
+        currency=vendor.currency,
+        opening_minor=st.opening_minor,
+        totals=st.totals,
+        closing_minor=st.closing_minor,
+        lines=[LedgerEntryRead.model_validate(e) for e in st.lines],
+    )
 
 
 @router.get("/vendor-payouts/{payout_id}")

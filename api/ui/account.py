@@ -1,8 +1,11 @@
-"""Your own account: API tokens (create, the secret shown once; list; revoke) and your password.
+"""Your own account: API tokens (create, the secret shown once; list; revoke), your password
+and the time zone you see times in.
 
 Permission ("dashboard", "read"): the baseline every staff role holds; see api/routes/tokens.py."""
 
 from __future__ import annotations
+
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +24,10 @@ router = APIRouter(include_in_schema=False)
 NAV = [
     ("API tokens", "/account/tokens", ("dashboard", "read"), 95),
     ("Password", "/account/password", ("dashboard", "read"), 96),
+    ("Time zone", "/account/timezone", ("dashboard", "read"), 97),
 ]
+# The zones offered: every IANA zone this machine knows, by name.
+ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
 
 
 class PasswordChange(BaseModel):
@@ -84,3 +90,28 @@ async def change_password(session: Session, request: Request, p: Principal = req
         else:
             return redirect("/account/password", flash="Password changed.")
     return render(request, "account_password.html", p, status=422, errors=errors)
+
+
+class ZoneForm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+@router.get("/account/timezone")
+async def timezone_page(session: Session, request: Request, p: Principal = require("dashboard", "read")):
+    user = await auth.get_user(session, p.user_id)
+    return render(request, "account_timezone.html", p, zones=ZONES, chosen=user.timezone, errors={})
+
+
+@router.post("/account/timezone")
+async def set_timezone(session: Session, request: Request, p: Principal = require("dashboard", "read")):
+    """See times in a zone of your choice, or (blank) in your branch's."""
+    form, errors, _ = await parse_form(request, ZoneForm)
+    if form is not None:
+        try:
+            await auth.set_timezone(session, actor=p.actor(), user_id=p.user_id, timezone=form.timezone)
+        except InvalidInput as exc:
+            errors = {"timezone": exc.detail}
+        else:
+            return redirect("/account/timezone", flash="Times are now shown in your chosen zone.")
+    return render(request, "account_timezone.html", p, status=422, zones=ZONES, chosen=None, errors=errors)

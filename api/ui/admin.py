@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import policies
 from api.deps import Session, require
 from api.params import Id
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import branch_choices, parse_form, redirect, render
+from api.validation import messages
 from backroom.auth import service as auth
 from backroom.auth.models import User
 from backroom.auth.principal import Principal
@@ -77,7 +78,8 @@ async def users_page(
         names=await _branch_names(session),
         q=q or "",
         roles=policies.ROLES,
-        branches=await branches.list_branches(session),
+        branches=await branch_choices(session, p, "admin", "create"),
+        every_branch=p.branch_ids("admin", "create") is None,
         values={},
         errors={},
     )
@@ -105,7 +107,8 @@ async def create_user(session: Session, request: Request, p: Principal = require
             names=await _branch_names(session),
             q="",
             roles=policies.ROLES,
-            branches=await branches.list_branches(session),
+            branches=await branch_choices(session, p, "admin", "create"),
+            every_branch=p.branch_ids("admin", "create") is None,
             values=raw,
             errors=errors,
         )
@@ -126,11 +129,10 @@ def _validate(model, data):
     try:
         return model.model_validate(data), {}, data
     except ValidationError as exc:
-        errors = {}
-        for err in exc.errors():
-            key = str(err["loc"][0]) if err["loc"] else "form"
-            key = {"grants": "role", "branch_id": "branch"}.get(key, key)
-            errors.setdefault(key, err["msg"].removeprefix("Value error, "))
+        errors: dict[str, str] = {}
+        for key, text in messages(exc, model).items():
+            key = key.split(".")[0]
+            errors.setdefault({"grants": "role", "branch_id": "branch"}.get(key, key), text)
         return None, errors, data
 
 
@@ -152,7 +154,8 @@ async def _user_page(request, p, session, user_id, *, status=200, errors=None):
         grants=await auth.user_grants(session, user_id),
         tokens=await auth.list_tokens(session, user_id=user_id),
         roles=policies.ROLES,
-        branches=all_branches,
+        branches=await branch_choices(session, p, "admin", "update"),
+        every_branch=p.branch_ids("admin", "update") is None,
         names={b.id: b.name for b in all_branches},
         errors=errors or {},
     )

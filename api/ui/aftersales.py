@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from api.validation import messages, summary
 from backroom.aftersales import control
 from backroom.aftersales import service as aftersales
 from backroom.aftersales.errors import CaseStateError
@@ -221,7 +222,7 @@ async def step_submit(
     except AppError as exc:
         flash = exc.detail
     except ValidationError as exc:
-        flash = "Check the form: " + "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        flash = f"Check the form: {summary(messages(exc))}"
     return redirect(f"/aftersales/{case_id}", flash=flash)
 
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import parse_filter, parse_form, redirect, render
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductCreate, ProductFilter, ProductUpdate, StockAdjust
 from backroom.controls.models import GatedAction
-from backroom.errors import InvalidInput
 from backroom.vendors import access as vendor_access
 from backroom.vendors.service import names as vendor_names
 
@@ -25,11 +23,7 @@ NAV = [("Catalog", "/catalog", ("vendors", "list"), 30)]
 
 @router.get("/catalog")
 async def product_list(session: Session, request: Request, p: Principal = require("vendors", "list")):
-    q = {k: v for k, v in request.query_params.items() if v and k in ProductFilter.model_fields}
-    try:
-        filt = ProductFilter.model_validate(q)
-    except ValidationError as exc:
-        raise InvalidInput("Bad filter: " + "; ".join(e["msg"] for e in exc.errors())) from None
+    filt = parse_filter(request, ProductFilter)
     page = await catalog.list_products(session, filt=filt, vendor_id=p.vendor_id)
     stock = await catalog.stock_of(session, [x.id for x in page.items])
     return render(request, "commerce/catalog.html", p, page=page, filt=filt, stock=stock)

@@ -8,10 +8,14 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_settings, get_templates
+from api.validation import form_values, messages, summary
 from backroom.auth.principal import Principal
-from backroom.errors import Forbidden
+from backroom.branches.models import Branch
+from backroom.branches.service import list_branches
+from backroom.errors import Forbidden, InvalidInput
 from backroom.money import FORM
 
 M = TypeVar("M", bound=BaseModel)
@@ -29,6 +33,7 @@ def render(
     templates = get_templates(request)
     ctx = {
         "p": principal,
+        "tz": principal.timezone if principal else None,
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "settings": get_settings(request),
         "flash": request.query_params.get("flash"),
@@ -47,18 +52,21 @@ def redirect(url: str, flash: str | None = None) -> RedirectResponse:
 
 async def parse_form(request: Request, model: type[M]) -> tuple[M | None, dict[str, str], dict[str, Any]]:
     """Validate a submitted form against a Pydantic model. Returns (model or None, errors by
-    field, raw values) so the page can re-render with the user's input and the messages."""
+    field in words (api/validation.py), raw values) so the page can re-render with the user's
+    input and the messages. A blank optional field is left out (its default applies)."""
     form = await request.form()
     raw = {k: v for k, v in form.items() if k not in NOT_DATA and isinstance(v, str)}
-    data = {k: (v if v != "" else None) for k, v in raw.items()}
     try:
-        return model.model_validate(data, context={FORM: True}), {}, raw
+        return model.model_validate(form_values(model, raw), context={FORM: True}), {}, raw
     except ValidationError as exc:
-        errors = {}
-        for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "form"
-            errors.setdefault(field, err["msg"].removeprefix("Value error, "))
-        return None, errors, raw
+        return None, messages(exc, model), raw
+
+
+async def branch_choices(session: AsyncSession, p: Principal, function: str, action: str) -> list[Branch]:
+    """The branches a form's branch picker offers: those where the user may do what the form
+    does (the enforcer the route asks), by name."""
+    allowed = p.branch_ids(function, action)
+    return [b for b in await list_branches(session) if allowed is None or b.id in allowed]
 
 
 def visitor_token(request: Request, cookie: str = FORM_COOKIE) -> str:
@@ -96,3 +104,13 @@ async def visitor_form(request: Request, cookie: str = FORM_COOKIE) -> dict[str,
     if not visitor_token_ok(request, form, cookie):
         raise Forbidden("The page expired. Reload it and try again.")
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "submission_key"}
+
+
+def parse_filter(request: Request, model: type[M]) -> M:
+    """A list page's filters from its query string (blank ones left out); a bad value is a 422
+    that says which filter and why, in words."""
+    given = {k: v for k, v in request.query_params.items() if v.strip() and k in model.model_fields}
+    try:
+        return model.model_validate(given)
+    except ValidationError as exc:
+        raise InvalidInput("Check the filter: " + summary(messages(exc, model))) from None

@@ -7,12 +7,14 @@ from fastapi.responses import FileResponse
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import parse_filter, parse_form, redirect, render
+from api.validation import summary
 from backroom.auth.principal import Principal
+from backroom.auth.service import user_names
 from backroom.branches.service import work_calendar
 from backroom.complaints import service as complaints
-from backroom.complaints.models import Channel, ComplaintAttachment
-from backroom.complaints.schemas import ComplaintCreate, Note, Reopen, Reply, Resolve
+from backroom.complaints.models import Channel, ComplaintAttachment, ComplaintStatus, Level
+from backroom.complaints.schemas import ComplaintCreate, Note, QueueFilter, Reopen, Reply, Resolve
 from backroom.complaints.sla import SEVERITIES, sla_status
 from backroom.customers import repository as customer_queries
 from backroom.customers import service as customers
@@ -26,17 +28,38 @@ CHANNELS = tuple(Channel)
 
 @router.get("/complaints")
 async def queue_page(session: Session, request: Request, p: Principal = require("complaints", "list")):
-    rows = await complaints.queue(session, branch_ids=p.branch_ids("complaints", "list"))
-    names = await customer_queries.names(session, {c.customer_id for c, _ in rows})
-    return render(request, "custops/complaint_queue.html", p, rows=rows, names=names)
+    """The queue, riskiest first, filtered by the user's own, level, status and customer."""
+    filt = parse_filter(request, QueueFilter)
+    rows = await complaints.queue(
+        session, branch_ids=p.branch_ids("complaints", "list"), filt=filt, user_id=p.user_id
+    )
+    customer_ids = {c.customer_id for c, _ in rows} | ({filt.customer} if filt.customer else set())
+    return render(
+        request,
+        "custops/complaint_queue.html",
+        p,
+        rows=rows,
+        filt=filt,
+        names=await customer_queries.names(session, customer_ids),
+        staff=await user_names(session, {c.assignee_id for c, _ in rows if c.assignee_id}),
+        levels=tuple(Level),
+        statuses=("open", *(s for s in ComplaintStatus if s != "open"), "all"),
+    )
 
 
-async def _orders(session, customer_id) -> list:
-    """The customer's orders to choose from (none until the customer is known)."""
+async def _chosen(session, customer_id) -> dict:
+    """The chosen customer's name (for the picker) and orders to choose from (none until the
+    customer is known)."""
     try:
-        return await complaints.orders_to_choose(session, int(customer_id)) if customer_id else []
+        cid = int(customer_id) if customer_id else None
     except ValueError:
-        return []
+        cid = None
+    if cid is None or not 0 < cid < 2**63:
+        return {"orders": [], "customer_name": ""}
+    return {
+        "orders": await complaints.orders_to_choose(session, cid),
+        "customer_name": (await customer_queries.names(session, {cid})).get(cid, ""),
+    }
 
 
 @router.get("/complaints/new")
@@ -55,7 +78,7 @@ async def new_page(
         errors={},
         severities=SEVERITIES,
         channels=CHANNELS,
-        orders=await _orders(session, customer_id),
+        **await _chosen(session, customer_id),
     )
 
 
@@ -88,7 +111,7 @@ async def new_submit(
         errors=errors,
         severities=SEVERITIES,
         channels=CHANNELS,
-        orders=await _orders(session, raw.get("customer_id")),
+        **await _chosen(session, raw.get("customer_id")),
     )
 
 
@@ -165,7 +188,7 @@ async def act(
     if body is None:
         return redirect(
             f"/complaints/{complaint_id}",
-            flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+            flash=f"Not saved: {summary(errors)}",
         )
     c = await complaints.get(session, complaint_id)
     p.require("complaints", "update", branch_id=c.branch_id)

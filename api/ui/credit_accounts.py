@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from api.validation import messages, summary
 from backroom.auth.principal import Principal
 from backroom.credit import ledger
 from backroom.credit import service as credit
@@ -19,6 +21,7 @@ from backroom.errors import AppError
 from backroom.money import parse_money
 
 router = APIRouter(include_in_schema=False)
+NAV = [("Credit", "/credit", ("credit", "list"), 45)]
 
 
 class MoneyForm(BaseModel):
@@ -26,6 +29,16 @@ class MoneyForm(BaseModel):
     amount: str = Field(min_length=1, max_length=20)
     reference: str = Field(min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=500)
+    tender: Literal["cash", "card", "bank_transfer", "other"] = "other"  # payments only
+
+
+@router.get("/credit")
+async def choose_account(request: Request, customer: str = "", p: Principal = require("credit", "list")):
+    """Choose a customer (the picker) to open their credit account."""
+    if customer.strip().isdigit():
+        return redirect(f"/credit/customers/{int(customer)}")
+    errors = {"customer": "Choose a customer from the list"} if customer else {}
+    return render(request, "custops/credit_choose.html", p, values={"customer": customer}, errors=errors)
 
 
 @router.get("/credit/customers/{customer_id}")
@@ -65,7 +78,7 @@ async def open_account(
     p.require("credit", "create", branch_id=customer.home_branch_id)
     body, errors, _ = await parse_form(request, AccountOpen)
     if body is None:
-        return redirect(f"/credit/customers/{customer_id}", flash=f"Not opened: {errors}")
+        return redirect(f"/credit/customers/{customer_id}", flash=f"Not opened: {summary(errors)}")
     await ledger.open_account(session, actor=p.actor(), customer_id=customer_id, **body.model_dump())
     return redirect(f"/credit/customers/{customer_id}", flash="Credit account opened.")
 
@@ -82,7 +95,7 @@ async def set_terms(
     if body is None:
         return redirect(
             f"/credit/customers/{customer_id}",
-            flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+            flash=f"Not saved: {summary(errors)}",
         )
     await ledger.update_terms(session, actor=p.actor(), account_id=acct.id, **body.model_dump())
     return redirect(f"/credit/customers/{customer_id}", flash="Terms saved.")
@@ -106,7 +119,7 @@ async def post_money(
     p.require("credit", actions[what], branch_id=customer.home_branch_id)
     body, errors, _ = await parse_form(request, MoneyForm)
     if body is None:
-        return redirect(url, flash="Not saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+        return redirect(url, flash=f"Not saved: {summary(errors)}")
     try:
         amount = parse_money(body.amount, customer.currency)
         data = {
@@ -131,10 +144,16 @@ async def post_money(
                 )
             else:
                 await credit.post_payment(
-                    session, customer_id=customer_id, data=Payment(**data), actor=p.actor()
+                    session,
+                    customer_id=customer_id,
+                    data=Payment(**data, tender=body.tender),
+                    actor=p.actor(),
                 )
                 msg = "Payment posted."
-    except (ValueError, AppError) as exc:
-        detail = getattr(exc, "detail", None) or str(exc).splitlines()[0]
-        return redirect(url, flash=f"Not saved: {detail}")
+    except ValidationError as exc:  # e.g. an amount beyond what the ledger takes at once
+        return redirect(url, flash=f"Not saved: {summary(messages(exc, fields={'amount_minor': 'amount'}))}")
+    except ValueError:
+        return redirect(url, flash="Not saved: Amount must be a number such as 12.50.")
+    except AppError as exc:
+        return redirect(url, flash=f"Not saved: {exc.detail}")
     return redirect(url, flash=msg)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from api.validation import summary
 from backroom.auth.principal import Principal
 from backroom.branches.service import with_sla
 from backroom.complaints import service as complaints
@@ -129,7 +130,7 @@ def _back(customer_id: int) -> str:
 
 async def _form(request, model):
     body, errors, _ = await parse_form(request, model)
-    return body, "; ".join(f"{k}: {v}" for k, v in errors.items())
+    return body, summary(errors)
 
 
 # The customer page's "add" forms: (permission, form model, service call, message).

@@ -7,13 +7,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import branch_choices, parse_form, redirect, render
 from api.ui.crm import sections as operations_sections
 from api.ui.loyalty import card_context as loyalty_card
+from api.validation import messages
 from backroom import temporal
 from backroom.audit.service import trail
 from backroom.auth.principal import Principal
-from backroom.branches.service import list_branches
 from backroom.credit import limits
 from backroom.credit import service as credit
 from backroom.credit.schemas import LimitChangeIn
@@ -58,7 +58,6 @@ async def customers_page(
     page = await service.list_customers(
         session, branch_ids=p.branch_ids("customers", "list"), q=q, cursor=cursor, where=where
     )
-    branches = await list_branches(session)
     return render(
         request,
         "customers.html",
@@ -66,10 +65,38 @@ async def customers_page(
         page=page,
         q=q or "",
         segment=segment,
-        branches=branches,
+        branches=await branch_choices(session, p, "customers", "create"),
         values={},
         errors={},
     )
+
+
+class CustomerChoice(BaseModel):
+    """One line of the customer picker: the id it fills in and how a person tells them apart."""
+
+    id: int
+    name: str
+    detail: str
+
+
+@router.get("/customers/pick")
+async def pick_customers(
+    session: Session,
+    q: str = Query("", max_length=200),
+    p: Principal = require("customers", "list"),
+) -> list[CustomerChoice]:
+    """The customer picker's type-ahead (api/static/customer-picker.js): up to ten active
+    customers of the user's branches by name (any word order), e-mail or phone (any form)."""
+    if len(q.strip()) < 2:
+        return []
+    page = await service.list_customers(session, branch_ids=p.branch_ids("customers", "list"), q=q, limit=10)
+    return [
+        CustomerChoice(
+            id=c.id, name=c.name, detail=" · ".join(x for x in (f"#{c.id}", c.email, c.phone) if x)
+        )
+        for c in page.items
+        if c.status == "active"
+    ]
 
 
 @router.post("/customers")
@@ -98,7 +125,7 @@ async def create_customer_form(
         status=409 if duplicates else 422,
         page=page,
         q="",
-        branches=await list_branches(session),
+        branches=await branch_choices(session, p, "customers", "create"),
         values=raw,
         errors=errors,
         duplicates=duplicates,
@@ -171,6 +198,8 @@ async def request_limit_form(
                     settings=settings,
                 )
             return redirect(f"/customers/{customer_id}", flash=f"Limit request #{req.id} sent for approval.")
+        except ValidationError as exc:  # e.g. a limit beyond any the ledger holds
+            errors = messages(exc, fields={"requested_limit_minor": "requested_limit"})
         except AppError as exc:
             errors = {"requested_limit" if exc.extra.get("field") else "form": exc.detail}
     return await _customer_page(
@@ -223,7 +252,7 @@ async def edit_customer_form(
                 )
             return redirect(f"/customers/{customer_id}", flash="Profile saved.")
         except ValidationError as exc:
-            errors = {".".join(map(str, e["loc"])) or "form": e["msg"] for e in exc.errors()}
+            errors = messages(exc, CustomerUpdate)
         except AppError as exc:
             errors = {exc.extra.get("field", "form"): exc.detail}
     return await _customer_page(

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from api.deps import Session, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from api.validation import messages
 from backroom.auth.principal import Principal
 from backroom.customers.service import get_customer
 from backroom.errors import AppError, Forbidden, InvalidInput
@@ -129,9 +130,11 @@ def _program_terms(form: ProgramForm, currency: str) -> dict:
 
 
 def _errors(exc: ValidationError) -> dict:
-    return {
-        str(e["loc"][0]) if e["loc"] else "form": e["msg"].removeprefix("Value error, ") for e in exc.errors()
-    }
+    """By the form's top-level field (a tier's error shows beside the tiers box)."""
+    out: dict[str, str] = {}
+    for key, text in messages(exc).items():
+        out.setdefault(key.split(".")[0], text)
+    return out
 
 
 async def _programs_page(session, request, p: Principal, *, values=None, errors=None, status=200):

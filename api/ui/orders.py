@@ -8,7 +8,8 @@ from pydantic import ValidationError
 
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import parse_filter, parse_form, redirect, render
+from api.validation import messages, summary
 from backroom import temporal
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
@@ -17,6 +18,7 @@ from backroom.money import parse_money
 from backroom.orders import control
 from backroom.orders import service as orders
 from backroom.orders.access import visible_order
+from backroom.orders.flow import cancellable
 from backroom.orders.models import OrderStatus
 from backroom.orders.schemas import CancelRequest, OrderFilter, RefundRequest
 
@@ -26,11 +28,7 @@ NAV = [("Orders", "/orders", ("orders", "list"), 31)]
 
 @router.get("/orders")
 async def order_list(session: Session, request: Request, p: Principal = require("orders", "list")):
-    q = {k: v for k, v in request.query_params.items() if v and k in OrderFilter.model_fields}
-    try:
-        filt = OrderFilter.model_validate(q)
-    except ValidationError as exc:
-        raise InvalidInput("Bad filter: " + "; ".join(e["msg"] for e in exc.errors())) from None
+    filt = parse_filter(request, OrderFilter)
     page = await orders.list_orders(
         session, filt=filt, branch_ids=p.branch_ids("orders", "list"), vendor_id=p.vendor_id
     )
@@ -53,13 +51,15 @@ async def order_page(
         if p.can("audit", "read") or p.can("orders", "read", order.branch_id)
         else []
     )
+    parcels = await orders.parcels_of(session, order.id)
     return render(
         request,
         "commerce/order.html",
         p,
         order=order,
         lines=await orders.lines_of(session, order.id),
-        parcels=await orders.parcels_of(session, order.id),
+        parcels=parcels,
+        cancellable=cancellable(order.status, [pc.status for pc in parcels]),
         events=await orders.events_of(session, order.id),
         payments=await orders.payments_of(session, order.id),
         alerts=await orders.open_alerts(session, subject_type="order", subject_id=str(order.id)),
@@ -101,12 +101,12 @@ async def refund(
         currency = (await orders.get_order(session, order_id)).currency  # typed in the order's money
         try:
             data["amount_minor"] = parse_money(str(form.get("amount")), currency)
-        except ValueError as exc:
+        except ValueError as exc:  # parse_money's words: "... has more decimals than JPY allows"
             raise InvalidInput(str(exc), field="amount") from None
     try:
         body = RefundRequest.model_validate(data)
-    except ValidationError:
-        raise InvalidInput("Give a positive amount (or none for all) and a reason.") from None
+    except ValidationError as exc:
+        raise InvalidInput(summary(messages(exc, fields={"amount_minor": "amount"}))) from None
     out = await control.refund(
         session,
         connect,

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import Session, WriteSession, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from api.validation import messages
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
@@ -127,13 +128,6 @@ def _terms(form: PromotionForm, currency: str, tz: ZoneInfo, product_ids: list[i
         "staff_only": form.staff_only,
         "refund_returns_use": form.refund_returns_use,
         "code_valid_days": form.code_valid_days,
-    }
-
-
-def _form_errors(exc: ValidationError) -> dict:
-    return {
-        ".".join(str(x) for x in e["loc"]) or "form": e["msg"].removeprefix("Value error, ")
-        for e in exc.errors()
     }
 
 
@@ -280,7 +274,7 @@ async def create_promotion(session: Session, request: Request, p: Principal = re
                 f"/promotions/{promo.id}", flash="Promotion saved as a draft. Submit it to go live."
             )
         except ValidationError as exc:
-            errors = _form_errors(exc)
+            errors = messages(exc)
         except InvalidInput as exc:
             errors = {exc.extra.get("field", "form"): exc.detail}
     return await _form_page(request, p, session, values=raw, errors=errors, status=422)
@@ -352,7 +346,7 @@ async def edit_promotion(
             flash = "The change waits for a manager's approval." if promo.proposed else "Saved."
             return redirect(f"/promotions/{promotion_id}", flash=flash)
         except ValidationError as exc:
-            errors = _form_errors(exc)
+            errors = messages(exc)
         except InvalidInput as exc:
             errors = {exc.extra.get("field", "form"): exc.detail}
     return await _detail(request, p, session, promotion_id, values=raw, errors=errors, status=422)

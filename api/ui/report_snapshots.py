@@ -12,9 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import PUBLIC, Session, WriteSession, require
 from api.params import Id
-from api.ui.common import keep_visitor_token, parse_form, redirect, render, visitor_form, visitor_token
+from api.ui.common import (
+    branch_choices,
+    keep_visitor_token,
+    parse_form,
+    redirect,
+    render,
+    visitor_form,
+    visitor_token,
+)
 from backroom.auth.principal import Principal
-from backroom.branches import service as branches
 from backroom.errors import Forbidden
 from backroom.reports import catalog, snapshots, subscriptions
 from backroom.reports.ops_schemas import FORMATS, SubscriptionCreate
@@ -77,7 +84,7 @@ async def download_page(
 
 async def _subscriptions_page(request: Request, p: Principal, session: AsyncSession, *, status=200, **ctx):
     allowed = p.branch_ids(*READ)
-    choices = [b for b in await branches.list_branches(session) if allowed is None or b.id in allowed]
+    choices = await branch_choices(session, p, *READ)
     ctx.setdefault("values", {})
     ctx.setdefault("errors", {})
     return render(

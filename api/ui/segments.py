@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from api.deps import Session, require
 from api.params import Id
 from api.ui.common import NOT_DATA, redirect, render
+from api.validation import messages, summary
 from backroom.auth.principal import Principal
 from backroom.branches.service import list_branches
 from backroom.db.base import utcnow
@@ -69,7 +70,7 @@ def _rules_from_form(form: dict[str, str], branches_by_name: dict[str, int]) -> 
     try:
         return Group.model_validate({"join": form.get("join") or "and", "conditions": conds})
     except ValidationError as exc:
-        raise ValueError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+        raise ValueError(summary(messages(exc))) from None
 
 
 def _builder(request, p, *, values, error=None, preview=None, status=200):

@@ -1,21 +1,31 @@
-"""Cashier shifts: open one at a branch with the float, close it with the counted cash.
+"""Cashier shifts: open one at a branch with the float, pay cash in and out of its drawer,
+close it with the counted cash (expected cash and variance shown), print its report.
 
 Permission ("payments", "create"): a shift is cash handling; see api/routes/shifts.py."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from typing import Literal
+
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session, require
+from api.deps import Session, SettingsDep, require
 from api.params import Id
-from api.ui.common import parse_form, redirect, render
+from api.routes.shifts import readable_report
+from api.ui.common import branch_choices, parse_form, redirect, render
+from backroom.analytics import pdf
 from backroom.auth.principal import Principal
+from backroom.branches import cash
 from backroom.branches import service as branches
-from backroom.branches.models import Shift
+from backroom.branches.models import CashKind, CashMovement, Shift
 from backroom.branches.schemas import MAX_CASH_MINOR
-from backroom.money import parse_money
+from backroom.errors import AppError
+from backroom.money import format_money, parse_money
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Shift", "/shifts", ("payments", "create"), 90)]
@@ -26,6 +36,13 @@ class OpenForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
     branch_id: int = Field(ge=1, le=2**63 - 1)
     opening_float: str = Field(default="0", max_length=20)
+
+
+class CashForm(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    kind: Literal["pay_in", "pay_out"]
+    amount: str = Field(max_length=20)
+    reason: str = Field(min_length=3, max_length=300)
 
 
 class CloseForm(BaseModel):
@@ -46,10 +63,10 @@ def cash_minor(text: str, currency: str) -> int:
 
 
 async def _page(request: Request, p: Principal, session: AsyncSession, *, status: int = 200, **ctx):
-    allowed = p.branch_ids(*CASH)
-    choices = [b for b in await branches.list_branches(session) if allowed is None or b.id in allowed]
+    choices = await branch_choices(session, p, *CASH)
     ctx.setdefault("values", {})
     ctx.setdefault("errors", {})
+    current = await cash.open_shift_of(session, p.user_id)
     return render(
         request,
         "shifts.html",
@@ -58,6 +75,8 @@ async def _page(request: Request, p: Principal, session: AsyncSession, *, status
         branches=choices,
         names={b.id: b.name for b in choices},
         shifts=await branches.shifts_for(session, user_id=p.user_id),
+        current=await cash.report(session, current.id) if current else None,
+        labels=cash.LABEL,
         **ctx,
     )
 
@@ -102,5 +121,74 @@ async def close_shift(session: Session, shift_id: Id, request: Request, p: Princ
             shift = await branches.close_shift(
                 session, actor=p.actor(), shift_id=shift_id, closing_count_minor=counted, note=form.note
             )
-            return redirect("/shifts", flash=f"Shift #{shift.id} is closed.")
+            over = shift.variance_minor
+            word = "balanced" if over == 0 else ("over by " if over > 0 else "short by ")
+            amount = "" if over == 0 else format_money(abs(over), shift.currency)
+            return redirect(
+                f"/shifts/{shift.id}/report",
+                flash=f"Shift #{shift.id} is closed: expected "
+                f"{format_money(shift.expected_cash_minor, shift.currency)}, counted "
+                f"{format_money(shift.closing_count_minor, shift.currency)}, {word}{amount}.",
+            )
     return await _page(request, p, session, status=422, values=raw, errors=errors, closing=shift_id)
+
+
+@router.post("/shifts/cash")
+async def move_cash(session: Session, settings: SettingsDep, request: Request, p: Principal = require(*CASH)):
+    """A pay-in or pay-out in your open shift's drawer; a large pay-out waits for a manager."""
+    form, errors, raw = await parse_form(request, CashForm)
+    current = await cash.open_shift_of(session, p.user_id)
+    if form is not None and current is None:
+        return redirect("/shifts", flash="Open your shift first: cash goes into the drawer of an open shift.")
+    if form is not None:
+        try:
+            amount = cash_minor(form.amount, current.currency)
+            if amount == 0:
+                raise ValueError("Enter an amount above zero")
+        except ValueError as exc:
+            errors = {"amount": str(exc)}
+        else:
+            try:
+                async with session.begin_nested():  # a refusal undoes this attempt only
+                    result = await cash.pay(
+                        session,
+                        actor=p.actor(),
+                        kind=CashKind(form.kind),
+                        amount_minor=amount,
+                        reason=form.reason,
+                        reference=f"ui:{uuid.uuid4().hex}",
+                        settings=settings,
+                    )
+            except AppError as exc:
+                errors = {"amount": exc.detail}
+            else:
+                money = format_money(amount, current.currency)
+                if isinstance(result, CashMovement):
+                    what = "paid in" if form.kind == "pay_in" else "paid out"
+                    return redirect("/shifts", flash=f"{money} {what}.")
+                return redirect(
+                    "/shifts",
+                    flash=f"The pay-out of {money} waits for a manager's approval; hand out the cash once it is approved.",
+                )
+    return await _page(request, p, session, status=422, values=raw, errors=errors, moving=True)
+
+
+@router.get("/shifts/{shift_id}/report")
+async def report_page(session: Session, shift_id: Id, request: Request, p: Principal = require(*CASH)):
+    """A shift's cash report, printable (and as PDF)."""
+    return render(
+        request, "shift_report.html", p, r=await readable_report(session, shift_id, p), labels=cash.LABEL
+    )
+
+
+@router.get("/shifts/{shift_id}/report.pdf")
+async def report_pdf(session: Session, shift_id: Id, request: Request, p: Principal = require(*CASH)):
+    """The shift report as an A4 PDF (WeasyPrint, off the event loop)."""
+    r = await readable_report(session, shift_id, p)
+    html = request.app.state.templates.get_template("shift_report_pdf.html").render(r=r, labels=cash.LABEL)
+    content = await asyncio.to_thread(pdf.render, html)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="shift-{shift_id}.pdf"'},
+    )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api.deps import PUBLIC, READS_FIRST, READS_ONLY, Session, SettingsDep, TemporalFactory
 from api.security import csp_with_stripe
 from api.ui.common import keep_visitor_token, redirect, render, visitor_form
+from api.validation import messages, summary
 from backroom.audit.context import Actor
 from backroom.carts import service as carts
 from backroom.carts.schemas import MAX_KEY, CartItem, CartQty, ProductId
@@ -83,7 +84,7 @@ def _valid(model, data: dict):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput("; ".join(e["msg"] for e in exc.errors())) from None
+        raise InvalidInput(summary(messages(exc, model))) from None
 
 
 @router.get("")
@@ -199,9 +200,7 @@ async def checkout_page(session: Session, settings: SettingsDep, connect: Tempor
     try:
         body = CheckoutRequest.model_validate(data)
     except ValidationError as exc:
-        errors = {
-            ".".join(str(x) for x in e["loc"]): e["msg"].removeprefix("Value error, ") for e in exc.errors()
-        }
+        errors = messages(exc, CheckoutRequest)
         lines = await carts.lines_of(session, cart.id)
         return render(
             request,

@@ -4,21 +4,28 @@ payouts), the application form, the moderation queue and the payouts list."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
+from api.validation import messages
+from backroom.analytics import pdf
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches
 from backroom.catalog import service as catalog
 from backroom.catalog.models import Product
 from backroom.catalog.schemas import ProductFilter
-from backroom.errors import Forbidden
-from backroom.vendors import payouts, service
+from backroom.db.base import utcnow
+from backroom.errors import AppError, Forbidden
+from backroom.vendors import payouts, service, statements
 from backroom.vendors.models import ChangeStatus, VendorStatus
-from backroom.vendors.schemas import Reason, VendorApply
+from backroom.vendors.schemas import PayoutRunIn, Reason, VendorApply
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Vendors", "/vendors", ("vendors", "list"), 32)]
@@ -50,13 +57,8 @@ def application(raw: dict[str, str]) -> tuple[VendorApply | None, dict[str, str]
         data[key] = [x.strip() for x in (raw.get(key) or "").split(",") if x.strip()]
     try:
         return VendorApply.model_validate(data), {}
-    except ValueError as exc:
-        errors: dict[str, str] = {}
-        for err in exc.errors():
-            errors.setdefault(
-                ".".join(str(x) for x in err["loc"]) or "form", err["msg"].removeprefix("Value error, ")
-            )
-        return None, errors
+    except ValidationError as exc:
+        return None, messages(exc, VendorApply)
 
 
 @router.post("/vendors/new")
@@ -90,6 +92,68 @@ async def payout_list(session: Session, request: Request, p: Principal = require
     rows = await payouts.list_payouts(session, scope=p.vendor_id)
     names = await service.names(session, [x.vendor_id for x in rows])
     return render(request, "vendors/payouts.html", p, payouts=rows, names=names)
+
+
+@router.post("/vendors/payouts/run")
+async def payout_run(
+    session: Session, settings: SettingsDep, request: Request, p: Principal = require("vendors", "approve")
+):
+    """Run payouts now (the shop's staff; not a vendor user)."""
+    if p.vendor_id is not None:
+        raise Forbidden("Payouts are run by the shop.")
+    form, _errors, _ = await parse_form(request, PayoutRunIn)
+    if form is None:
+        return redirect("/vendors/payouts", flash="Say why payouts run now (at least 3 characters).")
+    key = await payouts.run_now(session, actor=p.actor(), reason=form.reason, prefix=settings.workflow_prefix)
+    return redirect(
+        "/vendors/payouts",
+        flash=f"Payout run {key} started: payable balances become payouts in a moment (refresh).",
+    )
+
+
+async def _statement(session, vendor_id: int, month: str | None, p: Principal):
+    vendor = await service.get_vendor(session, vendor_id, scope=p.vendor_id)
+    return await statements.statement(session, vendor, statements.month_of(month, utcnow().date()))
+
+
+@router.get("/vendors/{vendor_id}/statement")
+async def statement_page(
+    session: Session,
+    request: Request,
+    vendor_id: Id,
+    month: str | None = None,
+    p: Principal = require("vendors", "read"),
+):
+    """A vendor's monthly statement, printable (and as PDF)."""
+    try:
+        st = await _statement(session, vendor_id, month, p)
+    except AppError as exc:
+        if exc.status != 422:
+            raise
+        return redirect(f"/vendors/{vendor_id}/statement", flash=exc.detail)
+    return render(request, "vendors/statement.html", p, st=st, kinds=statements.KINDS)
+
+
+@router.get("/vendors/{vendor_id}/statement.pdf")
+async def statement_pdf(
+    session: Session,
+    request: Request,
+    vendor_id: Id,
+    month: str | None = None,
+    p: Principal = require("vendors", "read"),
+):
+    """The statement as an A4 PDF (WeasyPrint, off the event loop)."""
+    st = await _statement(session, vendor_id, month, p)
+    html = request.app.state.templates.get_template("vendors/statement_pdf.html").render(
+        st=st, kinds=statements.KINDS
+    )
+    content = await asyncio.to_thread(pdf.render, html)
+    name = f"statement-{st.vendor.name}-{st.month:%Y-%m}.pdf".replace('"', "")
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/vendors/{vendor_id}")

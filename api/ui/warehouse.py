@@ -1,16 +1,24 @@
-"""Warehouse screen: per-branch queue of parcels to pick, pack, label and ship."""
+"""Warehouse screen: per-branch queue of parcels to pick, pack, label and ship, with what goes
+in each; a printable pick list of the parcels to pick and a packing slip per parcel (PDF)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
 
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from api.ui.common import redirect, render
+from backroom.analytics import pdf
 from backroom.auth.principal import Principal
+from backroom.db.base import utcnow
 from backroom.errors import NotFound
 from backroom.orders import control, repository, serials
 from backroom.orders.control import WarehouseStep
+from backroom.orders.models import Order, Parcel
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Warehouse", "/warehouse", ("orders", "submit"), 32)]
@@ -22,7 +30,79 @@ async def queue(session: Session, request: Request, p: Principal = require("orde
     rows = await repository.warehouse_queue(session, branch_ids=p.branch_ids("orders", "submit"))
     picked = [parcel.id for parcel, _ in rows if parcel.status == "picked"]
     return render(
-        request, "commerce/warehouse.html", p, rows=rows, serial_lines=await serials.needed(session, picked)
+        request,
+        "commerce/warehouse.html",
+        p,
+        rows=rows,
+        serial_lines=await serials.needed(session, picked),
+        contents=await repository.parcel_lines(session, [parcel.id for parcel, _ in rows]),
+        branches=await repository.branch_names(session, {parcel.branch_id for parcel, _ in rows}),
+    )
+
+
+async def _pick_list(session, p: Principal) -> dict:
+    rows = [
+        (parcel, order)
+        for parcel, order in await repository.warehouse_queue(
+            session, branch_ids=p.branch_ids("orders", "submit")
+        )
+        if parcel.status == "pending"
+    ]
+    return {
+        "rows": rows,
+        "contents": await repository.parcel_lines(session, [parcel.id for parcel, _ in rows]),
+        "branches": await repository.branch_names(session, {parcel.branch_id for parcel, _ in rows}),
+        "printed_at": utcnow(),
+    }
+
+
+@router.get("/warehouse/pick-list")
+async def pick_list(session: Session, request: Request, p: Principal = require("orders", "submit")):
+    """Every parcel waiting to be picked in the user's branches: per parcel the items, SKUs,
+    quantities and the branch they come from; printable."""
+    return render(request, "commerce/pick_list.html", p, **await _pick_list(session, p))
+
+
+@router.get("/warehouse/pick-list.pdf")
+async def pick_list_pdf(session: Session, request: Request, p: Principal = require("orders", "submit")):
+    html = request.app.state.templates.get_template("commerce/pick_list_pdf.html").render(
+        **await _pick_list(session, p)
+    )
+    return _pdf(await asyncio.to_thread(pdf.render, html), "pick-list.pdf")
+
+
+@router.get("/warehouse/orders/{order_id}/parcels/{parcel_id}/packing-slip.pdf")
+async def packing_slip(
+    session: Session,
+    request: Request,
+    order_id: Id,
+    parcel_id: Id,
+    p: Principal = require("orders", "submit"),
+):
+    """The slip that goes in the box: order number, ship-to, what is in this parcel (no prices)."""
+    parcel = await session.get(Parcel, parcel_id)
+    if parcel is None or parcel.order_id != order_id:
+        raise NotFound(f"Order #{order_id} has no parcel {parcel_id}.")
+    p.require("orders", "submit", branch_id=parcel.branch_id)
+    order = await session.get(Order, order_id)
+    of_order = await session.scalars(select(Parcel.id).where(Parcel.order_id == order_id).order_by(Parcel.id))
+    ids = list(of_order)
+    html = request.app.state.templates.get_template("commerce/packing_slip_pdf.html").render(
+        order=order,
+        parcel=parcel,
+        number=ids.index(parcel.id) + 1,
+        count=len(ids),
+        lines=(await repository.parcel_lines(session, [parcel.id])).get(parcel.id, []),
+        branch=(await repository.branch_names(session, [parcel.branch_id])).get(parcel.branch_id, ""),
+    )
+    return _pdf(await asyncio.to_thread(pdf.render, html), f"packing-slip-{order_id}-{parcel_id}.pdf")
+
+
+def _pdf(content: bytes, name: str) -> Response:
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -143,6 +143,12 @@ def may_decide(p: Principal, row: ApprovalRequest) -> bool:
     return "admin" in roles or bool(roles & set(row.roles.split(",")))
 
 
+def waits_for(p: Principal, row: ApprovalRequest) -> bool:
+    """The request waits for this user's decision: they may decide it and did not ask for it
+    (nobody approves their own request; it shows under their requests instead)."""
+    return row.requested_by_id != p.user_id and may_decide(p, row)
+
+
 def may_see(p: Principal, row: ApprovalRequest) -> bool:
     return (
         may_decide(p, row) or p.can(row.function, "read", row.branch_id) or row.requested_by_id == p.user_id
@@ -167,7 +173,7 @@ async def inbox(
         stmt = stmt.where(ApprovalRequest.branch_id.in_({b for _, b in p.grants}))
     rows = (await session.execute(stmt.limit(INBOX_LIMIT))).scalars()
     if status == "pending":
-        return [r for r in rows if may_decide(p, r)]
+        return [r for r in rows if waits_for(p, r)]
     return [r for r in rows if may_decide(p, r) or r.decided_by_id == p.user_id]
 
 

@@ -22,7 +22,7 @@ class AuditEventRead(BaseModel):
     after: dict | None
     request_id: str | None
     workflow_id: str | None
-    hash: str
+    hash: str | None  # None until the sealer links the event into the chain
 
 
 class AuditFilter(BaseModel):
@@ -34,10 +34,16 @@ class AuditFilter(BaseModel):
 
 
 class ChainReportRead(BaseModel):
-    """The result of re-hashing the chain: ok, how many events were checked, the first broken link."""
+    """The result of re-hashing the chain: ok, how many events were checked, the first broken
+    link, the chain's head, and the events written but not sealed yet (how many, the oldest)."""
 
     model_config = ConfigDict(from_attributes=True)
     ok: bool
     checked: int
     first_broken_id: int | None = None
     problem: str | None = None
+    head_seq: int | None = None
+    head_hash: str | None = None
+    unsealed: int = 0
+    oldest_unsealed_id: int | None = None
+    oldest_unsealed_at: datetime | None = None

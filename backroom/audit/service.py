@@ -1,4 +1,5 @@
-"""Append-only, hash-chained audit events, written in the caller's transaction."""
+"""Append-only audit events, written in the caller's transaction and hash-chained by the sealer
+(backroom.audit.sealer) shortly after they commit. docs/audit.md has the design."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.inspection import inspect as sa_inspect
 
@@ -20,12 +21,9 @@ from backroom.audit.models import AuditEvent
 from backroom.audit.schemas import AuditFilter
 from backroom.audit.visibility import EventView, readable
 from backroom.db.base import utcnow
-from backroom.db.session import is_postgres
 from backroom.pagination import Page, paginate
 
 GENESIS = "0" * 64
-# Any constant: the key of the PostgreSQL advisory lock that serializes chain appends.
-_CHAIN_LOCK = 7_001_001
 
 
 def _plain(value: Any) -> Any:
@@ -55,7 +53,8 @@ def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
-def _fields(ev: AuditEvent) -> dict[str, Any]:
+def hashed_fields(ev: AuditEvent) -> dict[str, Any]:
+    """What an event's hash covers (its chain fields seq/prev_hash/hash are covered by the links)."""
     return {
         "id": ev.id,
         "at": ev.at.isoformat(),
@@ -73,14 +72,6 @@ def _fields(ev: AuditEvent) -> dict[str, Any]:
     }
 
 
-async def lock_chain(session: AsyncSession) -> None:
-    """Take the chain's append lock now (PostgreSQL; re-entrant within the transaction). Call it
-    first in a transaction that also locks rows others update, so every writer takes the chain
-    lock before row locks and two such writers cannot deadlock."""
-    if is_postgres(session):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-
-
 async def record(
     session: AsyncSession,
     *,
@@ -92,17 +83,11 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain in the caller's transaction. Not idempotent: call it
-    once per write, inside the same transaction as the write."""
-    if is_postgres(session):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-    last = (
-        await session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    ).first()
-    prev_id, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
-    # Microsecond precision survives both databases' round trip, so the hash re-checks.
+    """Insert one event in the caller's transaction, so it commits (or not) with the write it
+    describes. No lock: the database numbers it, and the sealer links it into the hash chain
+    after commit (backroom.audit.sealer). Not idempotent: call it once per write."""
     ev = AuditEvent(
-        id=prev_id + 1,
+        # Microsecond precision survives both databases' round trip, so the hash re-checks.
         at=utcnow(),
         actor_type=actor.type,
         actor_id=actor.id,
@@ -115,10 +100,7 @@ async def record(
         after=_plain(after) if after is not None else None,
         request_id=actor.request_id,
         workflow_id=actor.workflow_id,
-        prev_hash=prev_hash,
-        hash="",
     )
-    ev.hash = event_hash(prev_hash, _fields(ev))
     session.add(ev)
     await session.flush()
     return ev
@@ -126,37 +108,85 @@ async def record(
 
 @dataclass
 class ChainReport:
+    """What verify found: `ok` (no broken link), how many sealed events it re-hashed, the first
+    broken event and why; the chain's head; and the events still waiting to be sealed."""
+
     ok: bool
     checked: int
     first_broken_id: int | None = None
     problem: str | None = None
+    head_seq: int | None = None
+    head_hash: str | None = None
+    unsealed: int = 0
+    oldest_unsealed_id: int | None = None
+    oldest_unsealed_at: datetime | None = None
+
+    def unsealed_age_seconds(self, now: datetime | None = None) -> float | None:
+        if self.oldest_unsealed_at is None:
+            return None
+        return max(0.0, ((now or utcnow()) - self.oldest_unsealed_at).total_seconds())
+
+
+def _check(ev: AuditEvent, prev: AuditEvent | None, prev_hash: str, seq: int) -> str | None:
+    """Why `ev` does not follow `prev` (chain position `seq` - 1, hash `prev_hash`); None if it does."""
+    after = f"event {prev.id}" if prev is not None else "the start of the chain"
+    if ev.seq is None or ev.prev_hash is None:
+        return "it is only partly sealed: its chain fields were written outside the sealer"
+    if ev.seq > seq:
+        return (
+            f"chain position {seq} is missing: the event between {after} and this one was deleted"
+            if ev.seq == seq + 1
+            else f"chain positions {seq} to {ev.seq - 1} are missing: events after {after} were deleted"
+        )
+    if ev.seq < seq:
+        return f"it claims chain position {ev.seq} where {seq} belongs: it was inserted after {after}"
+    if ev.prev_hash != prev_hash:
+        return f"prev_hash does not match {after}: an event before it was inserted, removed or rewritten"
+    if event_hash(prev_hash, hashed_fields(ev)) != ev.hash:
+        return "contents do not match the stored hash"
+    return None
 
 
 async def verify(session: AsyncSession, *, batch: int = 5000) -> ChainReport:
-    """Re-hash the whole chain in order; report the first event whose link is broken. Read-only."""
-    prev_hash, expected_id, checked = GENESIS, 1, 0
-    last_id = 0
+    """Re-hash the sealed chain in id order (the order the sealer links events) and name the
+    first event whose link is broken: edited (its hash), deleted (a gap in the chain positions),
+    inserted (a repeated position, a broken prev_hash, or an unsealed event below sealed ones,
+    which the sealer never leaves). Counts the events not sealed yet. Read-only."""
+    report = ChainReport(ok=True, checked=0)
+    prev: AuditEvent | None = None
+    prev_hash, seq, last_id = GENESIS, 1, None
+    first_unsealed: AuditEvent | None = None
     while True:
-        rows = (
-            (
-                await session.execute(
-                    select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        stmt = select(AuditEvent).order_by(AuditEvent.id).limit(batch)
+        if last_id is not None:  # ids need not be positive (an attacker's need not)
+            stmt = stmt.where(AuditEvent.id > last_id)
+        rows = (await session.execute(stmt)).scalars().all()
         if not rows:
-            return ChainReport(ok=True, checked=checked)
+            return report
         for ev in rows:
-            if ev.id != expected_id:
-                return ChainReport(False, checked, expected_id, f"event {expected_id} is missing")
-            if ev.prev_hash != prev_hash:
-                return ChainReport(False, checked, ev.id, "prev_hash does not match the previous event")
-            if event_hash(prev_hash, _fields(ev)) != ev.hash:
-                return ChainReport(False, checked, ev.id, "contents do not match the stored hash")
-            prev_hash, expected_id, last_id = ev.hash, ev.id + 1, ev.id
-            checked += 1
+            last_id = ev.id
+            if ev.hash is None:
+                report.unsealed += 1
+                if first_unsealed is None:
+                    first_unsealed = ev
+                    report.oldest_unsealed_id, report.oldest_unsealed_at = ev.id, ev.at
+                elif ev.at < report.oldest_unsealed_at:
+                    report.oldest_unsealed_at = ev.at
+                continue
+            if report.ok and first_unsealed is not None:
+                report.ok, report.first_broken_id = False, first_unsealed.id
+                report.problem = (
+                    f"it is not sealed but event {ev.id} after it is: it was inserted after the "
+                    "chain had been sealed past its place"
+                )
+            if report.ok and (problem := _check(ev, prev, prev_hash, seq)):
+                report.ok, report.first_broken_id, report.problem = False, ev.id, problem
+            if not report.ok:
+                # The rest of the table is still read for the unsealed count, not re-hashed.
+                continue
+            report.checked += 1
+            report.head_seq, report.head_hash = ev.seq, ev.hash
+            prev, prev_hash, seq = ev, ev.hash, ev.seq + 1
         session.expunge_all()
 
 

@@ -67,8 +67,8 @@ class EventView:
     after: dict | None
     request_id: str | None = None
     workflow_id: str | None = None
-    prev_hash: str = ""
-    hash: str = ""
+    prev_hash: str | None = None  # None until sealed
+    hash: str | None = None
 
 
 def readable(events: Iterable[Any], may_read: Callable[[str], bool] | None = None) -> list[EventView]:

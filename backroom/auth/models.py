@@ -19,6 +19,11 @@ class User(IdMixin, Timestamps, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # A vendor user sees only records of this marketplace vendor.
     vendor_id: Mapped[int | None] = mapped_column(index=True)
+    # Bumped by every change to what the user may do (grants, activity, password, vendor):
+    # cached principals are keyed on it (backroom.auth.principal_cache).
+    auth_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The IANA zone the user sees times in; None: the zone of their first branch.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class RoleGrant(IdMixin, Timestamps, Base):

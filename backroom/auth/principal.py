@@ -16,6 +16,13 @@ from backroom.errors import Forbidden
 NO_VENDOR = 0
 
 
+def vendor_scope(vendor_id: int | None, grants: tuple[tuple[str, int | None], ...]) -> int | None:
+    """The vendor a user's records are limited to: their own, NO_VENDOR for an unbound vendor role."""
+    if vendor_id is None and any(role == "vendor" for role, _ in grants):
+        return NO_VENDOR
+    return vendor_id
+
+
 @dataclass
 class Principal:
     user_id: int
@@ -27,6 +34,7 @@ class Principal:
     request_id: str | None = None
     shift_id: int | None = None
     via_token: bool = False
+    timezone: str = "UTC"  # where the user sees times (their choice, else their first branch's)
 
     @property
     def subject(self) -> str:

@@ -7,6 +7,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import casbin
 from argon2 import PasswordHasher
@@ -20,7 +21,8 @@ from backroom.audit.context import Actor
 from backroom.auth.delegation import check_grant, check_manage
 from backroom.auth.errors import TokenCannotMint
 from backroom.auth.models import ApiToken, LoginAttempt, RoleGrant, User, UserSession
-from backroom.auth.principal import NO_VENDOR, Principal
+from backroom.auth.principal import Principal, vendor_scope
+from backroom.auth.principal_cache import bump_auth_version
 from backroom.auth.schemas import TokenCreate, TokenCreated, TokenRead
 from backroom.branches.models import Branch
 from backroom.db.base import contains_text, utcnow
@@ -36,7 +38,8 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _sha(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is stored of a session or API token secret: its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -102,6 +105,7 @@ async def grant_role(
     grant = RoleGrant(user_id=user_id, role=role, branch_id=branch_id, granted_by_id=actor.user_id)
     session.add(grant)
     await session.flush()
+    await bump_auth_version(session, user_id)
     await audit.record(
         session,
         actor=actor,
@@ -127,6 +131,7 @@ async def revoke_role(
         delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role, cond)
     )
     if res.rowcount:
+        await bump_auth_version(session, user_id)
         await audit.record(
             session,
             actor=actor,
@@ -158,6 +163,50 @@ async def user_grants(session: AsyncSession, user_id: int) -> tuple[tuple[str, i
     return tuple(sorted(((r, b) for r, b in rows), key=lambda g: (g[0], g[1] or 0)))
 
 
+def valid_zone(name: str) -> bool:
+    """An IANA time zone this machine knows ("Europe/Berlin"). Pure."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+async def zone_of(session: AsyncSession, chosen: str | None, grants) -> str:
+    """Where a user sees times: the zone they chose, else their first branch's (by id), else
+    UTC (a user of every branch only). Read-only."""
+    if chosen and valid_zone(chosen):
+        return chosen
+    branch_ids = sorted(b for _, b in grants if b is not None)
+    if branch_ids:
+        zone = await session.scalar(select(Branch.timezone).where(Branch.id == branch_ids[0]))
+        if zone and valid_zone(zone):
+            return zone
+    return "UTC"
+
+
+async def set_timezone(session: AsyncSession, *, actor: Actor, user_id: int, timezone: str | None) -> User:
+    """The zone a user sees times in (None: their branch's). Audited; takes effect on the next
+    request (cached principals are keyed on the user's auth version). Idempotent."""
+    if timezone and not valid_zone(timezone):
+        raise InvalidInput("Choose a time zone from the list, such as Europe/Berlin.", field="timezone")
+    user = await get_user(session, user_id)
+    if user.timezone != (timezone or None):
+        before = {"timezone": user.timezone}
+        user.timezone = timezone or None
+        await bump_auth_version(session, user_id)
+        await audit.record(
+            session,
+            actor=actor,
+            action="user.update",
+            entity_type="user",
+            entity_id=user_id,
+            before=before,
+            after={"timezone": user.timezone},
+        )
+    return user
+
+
 async def all_grants(session: AsyncSession) -> list[tuple[int, str, int | None]]:
     rows = await session.execute(select(RoleGrant.user_id, RoleGrant.role, RoleGrant.branch_id))
     return [tuple(r) for r in rows]
@@ -171,9 +220,8 @@ async def principal_for(session: AsyncSession, user: User, enforcer: casbin.Fast
         full_name=user.full_name,
         grants=grants,
         enforcer=enforcer,
-        vendor_id=user.vendor_id
-        if user.vendor_id is not None
-        else (NO_VENDOR if any(role == "vendor" for role, _ in grants) else None),
+        vendor_id=vendor_scope(user.vendor_id, grants),
+        timezone=await zone_of(session, user.timezone, grants),
         **kw,
     )
 
@@ -296,7 +344,7 @@ async def start_session(
     token = secrets.token_urlsafe(32)
     now = utcnow()
     row = UserSession(
-        token_hash=_sha(token),
+        token_hash=token_hash(token),
         user_id=user.id,
         csrf_token=secrets.token_urlsafe(24),
         created_at=now,
@@ -316,7 +364,7 @@ async def start_session(
 
 
 async def resolve_session(session: AsyncSession, token: str) -> tuple[User, UserSession] | None:
-    row = await session.scalar(select(UserSession).where(UserSession.token_hash == _sha(token)))
+    row = await session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
     if not row or row.revoked_at or row.expires_at <= utcnow():
         return None
     user = await session.get(User, row.user_id)
@@ -327,7 +375,7 @@ async def resolve_session(session: AsyncSession, token: str) -> tuple[User, User
 
 async def end_session(session: AsyncSession, *, token: str, actor: Actor) -> None:
     """Sign out. Idempotent."""
-    row = await session.scalar(select(UserSession).where(UserSession.token_hash == _sha(token)))
+    row = await session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
     if row and not row.revoked_at:
         row.revoked_at = utcnow()
         await audit.record(
@@ -344,7 +392,7 @@ async def create_token(
         user_id=user_id,
         name=name,
         prefix=secret[:10],
-        token_hash=_sha(secret),
+        token_hash=token_hash(secret),
         created_at=utcnow(),
         expires_at=expires_at,
     )
@@ -422,7 +470,7 @@ async def revoke_token(session: AsyncSession, *, actor: Actor, user_id: int, tok
 
 
 async def resolve_token(session: AsyncSession, secret: str) -> User | None:
-    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha(secret)))
+    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
     now = utcnow()
     if not row or row.revoked_at or (row.expires_at and row.expires_at <= now):
         return None
@@ -482,6 +530,7 @@ async def set_active(session: AsyncSession, *, actor: Actor, user_id: int, activ
         return user
     user.is_active = active
     ended = 0 if active else await _end_access(session, user_id)
+    await bump_auth_version(session, user_id)
     await audit.record(
         session,
         actor=actor,
@@ -506,6 +555,7 @@ async def reset_password(session: AsyncSession, *, actor: Actor, user_id: int, p
     user = await get_user(session, user_id)
     user.password_hash = hash_password(password)
     ended = await _end_access(session, user_id)
+    await bump_auth_version(session, user_id)
     await audit.record(
         session,
         actor=actor,
@@ -532,6 +582,7 @@ async def change_own_password(
         raise InvalidInput("Choose a password different from the current one.", field="new")
     user.password_hash = hash_password(new)
     others = await _end_access(session, user_id, keep_session_id=session_id, tokens=False)
+    await bump_auth_version(session, user_id)
     await audit.record(
         session,
         actor=actor,
@@ -556,3 +607,10 @@ async def grants_by_user(
     for uid, role, branch_id in rows:
         out[uid].append((role, branch_id))
     return out
+
+
+async def user_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    """{id: full name} of the given users, for pages that name who holds a record. Read-only."""
+    if not ids:
+        return {}
+    return dict((await session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))).all())

@@ -35,14 +35,17 @@ class Shift(IdMixin, Timestamps, Base):
     closed_at: Mapped[datetime | None]
     opening_float_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     closing_count_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # Set at close: the float plus the shift's cash movements, and counted minus expected
+    # (positive over, negative short).
+    expected_cash_minor: Mapped[int | None] = mapped_column(BigInteger)
+    variance_minor: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     note: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
-        # One open shift per cashier per branch.
+        # One open shift per cashier, whatever the branch: one drawer at a time.
         Index(
-            "uq_shifts_open_per_user",
-            "branch_id",
+            "uq_shifts_open_per_cashier",
             "user_id",
             unique=True,
             sqlite_where=text("status = 'open'"),
@@ -74,3 +77,25 @@ class BranchHoliday(IdMixin, Timestamps, Base):
     name: Mapped[str] = mapped_column(String(120), default="")
 
     __table_args__ = (UniqueConstraint("branch_id", "day", name="uq_branch_holidays_day"),)
+
+
+class CashKind(StrEnum):
+    CREDIT_PAYMENT = "credit_payment"  # a customer paid their credit account in cash
+    PAY_IN = "pay_in"  # cash put in the drawer (change from the safe)
+    PAY_OUT = "pay_out"  # cash taken out (petty expenses, to the safe); over a threshold, approved first
+
+
+class CashMovement(IdMixin, Timestamps, Base):
+    """Cash into (+) or out of (-) the drawer of an open shift; never updated or deleted.
+    `reference` makes each recording idempotent."""
+
+    __tablename__ = "cash_movements"
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[CashKind] = mapped_column(String(16))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(300))
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    at: Mapped[datetime]

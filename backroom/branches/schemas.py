@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,8 +36,43 @@ class ShiftRead(BaseModel):
     closed_at: datetime | None
     opening_float_minor: int
     closing_count_minor: int | None
+    expected_cash_minor: int | None = None
+    variance_minor: int | None = None
     currency: str
     note: str | None
+
+
+class CashIn(BaseModel):
+    """Cash put into (pay_in) or taken out of (pay_out) the drawer of your open shift."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    kind: Literal["pay_in", "pay_out"]
+    amount_minor: Minor = Field(gt=0, le=MAX_CASH_MINOR)
+    reason: str = Field(min_length=3, max_length=300)
+    reference: str = Field(min_length=1, max_length=120, description="idempotency key of this movement")
+
+
+class CashMovementRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    shift_id: int
+    kind: str
+    amount_minor: int  # signed: into the drawer positive, out negative
+    currency: str
+    reason: str
+    reference: str
+    at: datetime
+
+
+class ShiftReportRead(BaseModel):
+    shift: ShiftRead
+    branch: str
+    cashier: str
+    movements: list[CashMovementRead]
+    totals: dict[str, int]
+    expected_minor: int
+    counted_minor: int | None
+    variance_minor: int | None
 
 
 class OpenDay(BaseModel):

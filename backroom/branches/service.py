@@ -65,16 +65,16 @@ async def ensure_branch(
 async def open_shift(
     session: AsyncSession, *, actor: Actor, branch_id: int, opening_float_minor: int = 0
 ) -> Shift:
-    """Open the actor's cashier shift at a branch. One open shift per cashier per branch."""
+    """Open the actor's cashier shift at a branch. One open shift per cashier, whatever the
+    branch (the database refuses a second one even from two requests at once)."""
     branch = await get_branch(session, branch_id)
     existing = await session.scalar(
-        select(Shift).where(
-            Shift.user_id == actor.user_id, Shift.branch_id == branch_id, Shift.status == ShiftStatus.OPEN
-        )
+        select(Shift).where(Shift.user_id == actor.user_id, Shift.status == ShiftStatus.OPEN)
     )
     if existing:
+        where = (await get_branch(session, existing.branch_id)).name
         raise ShiftAlreadyOpen(
-            f"You already have shift #{existing.id} open at {branch.name}.", shift_id=existing.id
+            f"You already have shift #{existing.id} open at {where}: close it first.", shift_id=existing.id
         )
     shift = Shift(
         branch_id=branch_id,
@@ -101,19 +101,24 @@ async def open_shift(
 async def close_shift(
     session: AsyncSession, *, actor: Actor, shift_id: int, closing_count_minor: int, note: str | None = None
 ) -> Shift:
-    """Close one of the actor's open shifts with the counted cash."""
-    shift = await session.get(Shift, shift_id)
+    """Close the actor's open shift with the counted cash: the expected cash (float plus the
+    shift's cash movements) and the variance (counted minus expected) are fixed on it."""
+    from backroom.branches import cash
+
+    shift = await session.get(Shift, shift_id, with_for_update=True)  # no movement slips in
     if not shift or shift.user_id != actor.user_id:
         raise not_found("Shift", shift_id)
     if shift.status != ShiftStatus.OPEN:
         raise ShiftAlreadyClosed(f"Shift #{shift_id} is already closed.")
     before = audit.snapshot(shift)
+    expected = await cash.expected_cash(session, shift)
     shift.status, shift.closed_at, shift.closing_count_minor, shift.note = (
         ShiftStatus.CLOSED,
         utcnow(),
         closing_count_minor,
         note,
     )
+    shift.expected_cash_minor, shift.variance_minor = expected, closing_count_minor - expected
     await session.flush()
     await audit.record(
         session,

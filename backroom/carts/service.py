@@ -188,7 +188,6 @@ async def price_cart(session: AsyncSession, *, q: CartQuote) -> CartPricing:
 async def project(session: AsyncSession, *, actor: Actor, view: CartView) -> bool:
     """Write the workflow's cart state to carts/cart_lines; an older version never overwrites a
     newer one. Idempotent."""
-    await audit.lock_chain(session)
     t = view.totals
     res = await session.execute(
         update(Cart)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.branches.models import Branch
 from backroom.branches.service import shop_branch
 from backroom.catalog.errors import OutOfStock, ProductArchived, ProductNotFound, SkuTaken, StockBelowReserved
 from backroom.catalog.models import (
@@ -61,9 +62,12 @@ async def create_product(session: AsyncSession, *, actor: Actor, data: ProductCr
     return product
 
 
-async def get_product(session: AsyncSession, product_id: int, *, vendor_id: int | None = None) -> Product:
-    """One product; a vendor user only finds their own. Read-only."""
-    product = await session.get(Product, product_id)
+async def get_product(
+    session: AsyncSession, product_id: int, *, vendor_id: int | None = None, lock: bool = False
+) -> Product:
+    """One product; a vendor user only finds their own. Read-only; with `lock` its row stays
+    locked to this transaction (PostgreSQL: FOR UPDATE), for a read-check-write."""
+    product = await session.get(Product, product_id, with_for_update=True if lock else None)
     if product is None or (vendor_id is not None and product.vendor_id != vendor_id):
         raise ProductNotFound(f"Product {product_id} does not exist.")
     return product
@@ -73,8 +77,7 @@ async def update_product(
     session: AsyncSession, *, actor: Actor, product_id: int, data: ProductUpdate, vendor_id: int | None = None
 ) -> Product:
     """Change a product's fields. Idempotent (same data twice leaves the same record)."""
-    await audit.lock_chain(session)
-    product = await get_product(session, product_id, vendor_id=vendor_id)
+    product = await get_product(session, product_id, vendor_id=vendor_id, lock=True)
     if product.status == ProductStatus.ARCHIVED:
         raise ProductArchived("Archived products cannot be changed.")
     before = audit.snapshot(product)
@@ -99,8 +102,7 @@ async def archive_product(
     session: AsyncSession, *, actor: Actor, product_id: int, vendor_id: int | None = None
 ) -> Product:
     """Take a product off sale. Idempotent."""
-    await audit.lock_chain(session)
-    product = await get_product(session, product_id, vendor_id=vendor_id)
+    product = await get_product(session, product_id, vendor_id=vendor_id, lock=True)
     if product.status != ProductStatus.ARCHIVED:
         before = audit.snapshot(product)
         product.status = ProductStatus.ARCHIVED
@@ -180,7 +182,6 @@ async def adjust_stock(
 ) -> StockLevel:
     """Add (or remove) units on hand in a branch; refuses to go below the reserved units.
     Not idempotent: each call is one ledger movement."""
-    await audit.lock_chain(session)
     await get_product(session, product_id, vendor_id=vendor_id)
     level = await session.scalar(
         select(StockLevel).where(StockLevel.product_id == product_id, StockLevel.branch_id == branch_id)
@@ -334,6 +335,22 @@ class Allocation:
     qty: int
 
 
+async def _short_message(session: AsyncSession, name, qty: int, levels) -> str:
+    """Why `qty` of a product cannot be held: too few in all, or (each line ships whole from one
+    branch) enough only spread over branches, naming what each has."""
+    free = {s.branch_id: max(0, s.on_hand - s.reserved) for s in levels}
+    total = sum(free.values())
+    if total < qty:
+        return f"Only {total} of {name} left."
+    names = dict((await session.execute(select(Branch.id, Branch.name).where(Branch.id.in_(free)))).all())
+    spread = ", ".join(f"{n} at {names.get(b, b)}" for b, n in sorted(free.items(), key=lambda x: -x[1]) if n)
+    best = max(free.values())
+    return (
+        f"{qty} of {name} cannot ship together: the stock is spread over branches ({spread}). "
+        f"Order up to {best} now and the rest in another order."
+    )
+
+
 async def reserve(
     session: AsyncSession,
     *,
@@ -345,9 +362,10 @@ async def reserve(
     """Hold stock for an order's lines, each line from one branch that has enough. Atomic per row:
     `UPDATE ... WHERE on_hand - reserved >= qty`, so two checkouts can never both take the last
     unit (on PostgreSQL too). Raises OutOfStock; the caller's transaction then rolls back."""
-    await audit.lock_chain(session)
     out = []
-    for product_id, qty in items:
+    # Stock rows are locked in product order here and in _settle: two writers never wait on
+    # each other in a cycle (a deadlock).
+    for product_id, qty in sorted(items):
         levels = (await stock_of(session, [product_id]))[product_id]
         # Prefer the preferred branch, then the one with the most available (fewer split parcels).
         levels.sort(key=lambda s: (s.branch_id != prefer_branch_id, -(s.on_hand - s.reserved), s.branch_id))
@@ -363,9 +381,8 @@ async def reserve(
                 break
         else:
             product = await session.get(Product, product_id)
-            name = product.name if product else product_id
             raise OutOfStock(
-                f"Only {sum(max(0, s.on_hand - s.reserved) for s in levels)} of {name} left.",
+                await _short_message(session, product.name if product else product_id, qty, levels),
                 product_id=product_id,
             )
     for a in out:
@@ -404,13 +421,13 @@ async def reserve(
 async def _settle(
     session: AsyncSession, *, actor: Actor, order_id: int, to: ReservationStatus, branch_id: int | None
 ) -> int:
-    await audit.lock_chain(session)
     stmt = select(StockReservation).where(
         StockReservation.order_id == order_id, StockReservation.status == ReservationStatus.HELD
     )
     if branch_id is not None:
         stmt = stmt.where(StockReservation.branch_id == branch_id)
     moved = 0
+    stmt = stmt.order_by(StockReservation.product_id, StockReservation.branch_id)
     for r in list(await session.scalars(stmt)):
         # Conditional on "held": a second release/ship of the same reservation changes nothing.
         res = await session.execute(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,6 +27,24 @@ class ComplaintCreate(BaseModel):
     description: str = Field(min_length=3, max_length=10_000)
     order_id: RecordId | None = None
     sku: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class QueueFilter(BaseModel):
+    """The complaint queue's filters: the user's own, a level, a status (open = open or
+    waiting on the customer; all = every status, resolved ones included), one customer."""
+
+    model_config = ConfigDict(extra="ignore")
+    mine: bool = False
+    level: Level | None = None
+    status: ComplaintStatus | Literal["open", "all"] = "open"
+    customer: RecordId | None = None
+
+    def statuses(self) -> tuple[ComplaintStatus, ...] | None:
+        if self.status == "all":
+            return None
+        if self.status == "open":
+            return (ComplaintStatus.open, ComplaintStatus.awaiting_customer)
+        return (ComplaintStatus(self.status),)
 
 
 class Note(BaseModel):

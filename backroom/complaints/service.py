@@ -28,7 +28,7 @@ from backroom.complaints.models import (
     Level,
     Severity,
 )
-from backroom.complaints.schemas import ComplaintCreate
+from backroom.complaints.schemas import ComplaintCreate, QueueFilter
 from backroom.complaints.sla import LEVELS, SlaInfo, sla_status
 from backroom.controls import thresholds
 from backroom.credit import ledger
@@ -647,14 +647,23 @@ async def queue(
     *,
     branch_ids: set[int] | None,
     now: datetime | None = None,
-    include_closed: bool = False,
+    filt: QueueFilter | None = None,
+    user_id: int | None = None,
     limit: int = 200,
 ) -> list[tuple[Complaint, SlaInfo]]:
-    """Open complaints sorted by SLA risk (breached, then most of the clock used). Read-only."""
+    """Complaints (open ones unless `filt` says otherwise) sorted by SLA risk (breached, then
+    most of the clock used); `filt.mine` keeps those assigned to `user_id`. Read-only."""
     now = now or utcnow()
+    filt = filt or QueueFilter()
     stmt = select(Complaint)
-    if not include_closed:
-        stmt = stmt.where(Complaint.status.in_(OPEN))
+    if (statuses := filt.statuses()) is not None:
+        stmt = stmt.where(Complaint.status.in_(statuses))
+    if filt.mine:
+        stmt = stmt.where(Complaint.assignee_id == user_id)
+    if filt.level:
+        stmt = stmt.where(Complaint.level == filt.level)
+    if filt.customer:
+        stmt = stmt.where(Complaint.customer_id == filt.customer)
     if branch_ids is not None:
         stmt = stmt.where(Complaint.branch_id.in_(branch_ids or {-1}))
     rows = list(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
+from backroom.branches import cash
 from backroom.catalog import service as catalog
 from backroom.catalog.schemas import ProductUpdate
 from backroom.controls.flow import FourEyesDecision
@@ -21,6 +22,7 @@ from backroom.credit.schemas import Adjustment
 from backroom.customers import service as customers
 from backroom.db.base import utcnow
 from backroom.errors import AppError
+from backroom.money import format_money
 
 Applier = Callable[[AsyncSession, Actor, dict], Awaitable[str]]
 
@@ -63,12 +65,18 @@ async def _price(session: AsyncSession, actor: Actor, p: dict) -> str:
     return f"{product.sku} now costs {product.price_minor} {product.currency}."
 
 
+async def _payout(session: AsyncSession, actor: Actor, p: dict) -> str:
+    move = await cash.apply_payout(session, actor=actor, payload=p)
+    return f"Paid out {format_money(-move.amount_minor, move.currency)} from shift #{move.shift_id}."
+
+
 APPLIERS: dict[GatedKind, Applier] = {
     GatedKind.customer_merge: _merge,
     GatedKind.customer_erasure: _erase,
     GatedKind.credit_adjustment: _adjust,
     GatedKind.stock_writeoff: _write_off,
     GatedKind.price_change: _price,
+    GatedKind.cash_payout: _payout,
 }
 _CLOSED = {"rejected": GatedStatus.rejected}
 

@@ -17,6 +17,7 @@ class GatedKind(StrEnum):
     credit_adjustment = "credit_adjustment"
     stock_writeoff = "stock_writeoff"
     price_change = "price_change"
+    cash_payout = "cash_payout"
 
 
 class GatedStatus(StrEnum):

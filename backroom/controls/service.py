@@ -30,6 +30,7 @@ RULES: dict[GatedKind, Rule] = {
     GatedKind.credit_adjustment: Rule("credit", "finance"),
     GatedKind.stock_writeoff: Rule("vendors", "manager"),
     GatedKind.price_change: Rule("vendors", "manager"),
+    GatedKind.cash_payout: Rule("payments", "manager"),
 }
 
 

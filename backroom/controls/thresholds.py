@@ -14,6 +14,7 @@ PER_BRANCH = (
     "goodwill_approval_over_minor",
     "credit_adjustment_approval_over_minor",
     "stock_writeoff_approval_over_units",
+    "cash_payout_approval_over_minor",
 )
 
 

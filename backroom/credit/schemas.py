@@ -30,7 +30,8 @@ class CreditSale(BaseModel):
 
 
 class Payment(CreditSale):
-    pass
+    # "cash" goes into the drawer of the cashier's open shift (refused without one).
+    tender: Literal["cash", "card", "bank_transfer", "other"] = "other"
 
 
 class Adjustment(BaseModel):

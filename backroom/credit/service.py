@@ -75,12 +75,31 @@ async def sell_on_credit(
 async def post_payment(
     session: AsyncSession, *, customer_id: int, data: Payment, actor: Actor
 ) -> CreditEntry:
-    """Post a payment and tell each pending hold of the account (it may fit now). Idempotent
-    by reference for the ledger; each call signals the holds again, which they tolerate."""
+    """Post a payment and tell each pending hold of the account (it may fit now); cash goes
+    into the drawer of the actor's open shift in the same transaction. Idempotent by reference
+    for the ledger and the drawer; each call signals the holds again, which they tolerate."""
+    from backroom.branches import cash
+    from backroom.branches.models import CashKind
+
     account = await get_account(session, customer_id=customer_id)
     entry = await ledger.post_entry(
-        session, actor=actor, account_id=account.id, kind=EntryKind.payment, **data.model_dump()
+        session,
+        actor=actor,
+        account_id=account.id,
+        kind=EntryKind.payment,
+        **data.model_dump(exclude={"tender"}),
     )
+    if data.tender == "cash":
+        customer = await get_customer(session, customer_id)
+        await cash.record(
+            session,
+            actor=actor,
+            kind=CashKind.CREDIT_PAYMENT,
+            amount_minor=data.amount_minor,
+            currency=data.currency,
+            reason=f"Credit payment from {customer.name}",
+            reference=f"credit:{data.reference}",
+        )
     for workflow_id in await ledger.pending_hold_workflows(session, account_id=account.id):
         await starts.enqueue_signal(session, workflow_id=workflow_id, signal=flow.HOLD_PAYMENT_POSTED)
     return entry

@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backroom.customers.normalize import digits, lower_or_none
+from backroom.customers.normalize import lower_or_none, national_digits
 from backroom.db.base import Base, IdMixin, Timestamps
 
 
@@ -47,7 +47,9 @@ class Customer(IdMixin, Timestamps, Base):
     # every writer (API, imports, merges) maintains them without remembering to.
     name_norm: Mapped[str | None] = mapped_column(String(200))
     email_norm: Mapped[str | None] = mapped_column(String(254))
-    phone_digits: Mapped[str | None] = mapped_column(String(32))
+    # The phone's national significant digits (normalize.national_digits): "+1 212 555 0102"
+    # and "(212) 555-0102" store, and are searched, alike.
+    phone_national: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         # PostgreSQL: trigram GIN for fuzzy names, text_pattern_ops btrees for prefix LIKE on
@@ -61,7 +63,9 @@ class Customer(IdMixin, Timestamps, Base):
         ),
         Index("ix_customers_email_prefix", "email_norm", postgresql_ops={"email_norm": "text_pattern_ops"}),
         Index(
-            "ix_customers_phone_prefix", "phone_digits", postgresql_ops={"phone_digits": "text_pattern_ops"}
+            "ix_customers_phone_prefix",
+            "phone_national",
+            postgresql_ops={"phone_national": "text_pattern_ops"},
         ),
         # Keyset pagination of search results orders by (name_norm, id).
         Index("ix_customers_name_sort", "name_norm", "id"),
@@ -75,7 +79,7 @@ class Customer(IdMixin, Timestamps, Base):
 def _normalize(mapper, connection, target: Customer) -> None:
     target.name_norm = lower_or_none(target.name)
     target.email_norm = lower_or_none(target.email)
-    target.phone_digits = digits(target.phone)
+    target.phone_national = national_digits(target.phone)
 
 
 class CustomerContact(IdMixin, Timestamps, Base):

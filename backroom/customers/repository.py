@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact, CustomerStatus
-from backroom.customers.normalize import digits, lower_or_none
+from backroom.customers.normalize import digits, lower_or_none, national_digits
 from backroom.db.base import like_escape
 from backroom.db.session import is_postgres
 from backroom.pagination import Page, paginate
@@ -33,17 +33,20 @@ def search_kind(q: str) -> str:
 
 
 def search_filter(session: AsyncSession, q: str, *, fuzzy: bool = False):
-    """The WHERE clause of a customer search: prefix on email or phone digits, substring on the
-    name, or (fuzzy) trigram similarity. Each is served by its own index on PostgreSQL."""
+    """The WHERE clause of a customer search: prefix on email or on the phone's national digits
+    (any way it is written), each word of a name as a substring, or (fuzzy) trigram similarity. Each is served by its own index on PostgreSQL."""
     q = q.strip()
     kind = search_kind(q)
     if kind == "email":
         return Customer.email_norm.like(like_escape(q.lower()) + "%", escape="\\")
     if kind == "phone":
-        return Customer.phone_digits.like(like_escape(digits(q)) + "%", escape="\\")
+        return Customer.phone_national.like(like_escape(national_digits(q) or "") + "%", escape="\\")
     if fuzzy:
         return Customer.name_norm.op("%")(q.lower())
     name = q.lower()
+    words = name.split()
+    if len(words) > 1:  # every word somewhere in the name, in any order: "smith ann" finds Ann Smith
+        return and_(*(Customer.name_norm.like(f"%{like_escape(w)}%", escape="\\") for w in words))
     if len(name) < 3:
         # Too short for trigrams: names starting with it, as a range the name btree can seek.
         upper = name[:-1] + chr(ord(name[-1]) + 1)
@@ -153,8 +156,8 @@ async def find_duplicates(
     conds = []
     if lower_or_none(email):
         conds.append(Customer.email_norm == lower_or_none(email))
-    if digits(phone) and len(digits(phone)) >= 6:
-        conds.append(Customer.phone_digits == digits(phone))
+    if len(national_digits(phone) or "") >= 6:
+        conds.append(Customer.phone_national == national_digits(phone))
     n = lower_or_none(name)
     if n:
         if is_postgres(session):

@@ -7,14 +7,16 @@ random sequences):
   and never more than remains, so the balance (the sum of the member's entries) is never
   negative and an expired point is never redeemed;
 - what a claw-back cannot take (the points were spent) is recorded as the member's debt and
-  paid from the next awards, never silently lost.
+  paid from the next awards, never silently lost;
+- an award on hold (`held_at`, its purchase disputed) is neither taken nor expired until it is
+  released; a claw-back still reaches it.
 Every write carries a unique `key`: a repeated call (a retried activity) changes nothing."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -54,7 +56,13 @@ async def open_awards(
     when = LoyaltyEntry.expires_at <= now if expired else LoyaltyEntry.expires_at > now
     rows = await session.execute(
         select(LoyaltyEntry, remaining)
-        .where(LoyaltyEntry.member_id == member_id, _is_award(), when, remaining > 0)
+        .where(
+            LoyaltyEntry.member_id == member_id,
+            _is_award(),
+            LoyaltyEntry.held_at.is_(None),
+            when,
+            remaining > 0,
+        )
         .order_by(LoyaltyEntry.expires_at, LoyaltyEntry.id)
     )
     return [(e, int(r)) for e, r in rows.all()]
@@ -62,6 +70,45 @@ async def open_awards(
 
 async def available(session: AsyncSession, member_id: int, now: datetime) -> int:
     return sum(r for _, r in await open_awards(session, member_id, now))
+
+
+async def hold(
+    session: AsyncSession,
+    member: LoyaltyMember,
+    *,
+    source_type: str,
+    source_id: str,
+    now: datetime | None,
+) -> int:
+    """Put a source's awards on hold (`now`), or release them (`now=None`). Idempotent.
+    Returns the points still unspent on the awards whose state changed."""
+    awards = (
+        await session.execute(
+            select(LoyaltyEntry, LoyaltyEntry.points + _remaining_subquery()).where(
+                LoyaltyEntry.member_id == member.id,
+                LoyaltyEntry.source_type == source_type,
+                LoyaltyEntry.source_id == source_id,
+                _is_award(),
+                LoyaltyEntry.held_at.is_(None) if now else LoyaltyEntry.held_at.is_not(None),
+            )
+        )
+    ).all()
+    for award_, _ in awards:
+        award_.held_at = now
+    await session.flush()
+    return sum(int(r) for _, r in awards)
+
+
+async def held(session: AsyncSession, member_id: int) -> int:
+    """Unspent points on hold."""
+    remaining = LoyaltyEntry.points + _remaining_subquery()
+    return await _sum(
+        session,
+        remaining,
+        LoyaltyEntry.member_id == member_id,
+        _is_award(),
+        LoyaltyEntry.held_at.is_not(None),
+    )
 
 
 async def _existing(session: AsyncSession, key: str) -> LoyaltyEntry | None:
@@ -154,33 +201,47 @@ async def give_back(
     session: AsyncSession, member: LoyaltyMember, *, source_type: str, source_id: str, key: str, now: datetime
 ) -> int:
     """Return the points a source (an order) redeemed, to the awards they came from; points
-    whose award has expired meanwhile expire again at once. Idempotent by `key`."""
+    whose award has expired meanwhile expire again at once. Idempotent by `key`, and never
+    more than the source redeemed and has not had back (a second give-back under another
+    key returns nothing)."""
     if await _existing(session, f"{key}:"):
         return 0
-    rows = await session.scalars(
-        select(LoyaltyEntry).where(
-            LoyaltyEntry.member_id == member.id,
-            LoyaltyEntry.kind == EntryKind.redeem,
-            LoyaltyEntry.source_type == source_type,
-            LoyaltyEntry.source_id == source_id,
+    of_source = (
+        LoyaltyEntry.member_id == member.id,
+        LoyaltyEntry.source_type == source_type,
+        LoyaltyEntry.source_id == source_id,
+    )
+    redeemed = func.sum(case((LoyaltyEntry.kind == EntryKind.redeem, -LoyaltyEntry.points), else_=0))
+    returned = func.sum(
+        case(
+            (and_(LoyaltyEntry.kind == EntryKind.reverse, LoyaltyEntry.points > 0), LoyaltyEntry.points),
+            else_=0,
         )
     )
+    rows = await session.execute(
+        select(LoyaltyEntry.award_id, redeemed - returned)
+        .where(*of_source, LoyaltyEntry.award_id.is_not(None))
+        .group_by(LoyaltyEntry.award_id)
+        .order_by(LoyaltyEntry.award_id)
+    )
     total = 0
-    for n, r in enumerate(rows.all()):
+    for n, (award_id, due) in enumerate(rows.all()):
+        if due <= 0:
+            continue
         session.add(
             _entry(
                 member,
                 EntryKind.reverse,
-                -r.points,
+                int(due),
                 f"{key}:{n}",
                 now,
-                award_id=r.award_id,
+                award_id=award_id,
                 source_type=source_type,
                 source_id=source_id,
                 reason="Points given back",
             )
         )
-        total -= r.points
+        total += int(due)
     await session.flush()
     await expire_due(session, member, now)
     return total

@@ -115,7 +115,8 @@ class LoyaltyMember(IdMixin, Timestamps, Base):
 class LoyaltyEntry(IdMixin, Base):
     """One ledger line. Awards: kind earn/adjust with points > 0 and `expires_at`. Takings:
     points < 0 with `award_id`. A give-back (cancelled order) is a positive `reverse` on the
-    award the redemption took from. `key` makes every write idempotent."""
+    award the redemption took from. `key` makes every write idempotent. An award with
+    `held_at` set is on hold: out of the spendable points until released."""
 
     __tablename__ = "loyalty_entries"
     member_id: Mapped[int] = mapped_column(ForeignKey("loyalty_members.id"), index=True)
@@ -132,6 +133,9 @@ class LoyaltyEntry(IdMixin, Base):
     key: Mapped[str] = mapped_column(String(120), unique=True)
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # An award on hold (its purchase is disputed at the bank): neither spendable nor expiring
+    # until the dispute closes.
+    held_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
         Index("ix_loyalty_entries_source", "source_type", "source_id"),

@@ -147,6 +147,7 @@ class CardRead(BaseModel):
     currency: str
     balance: int
     balance_value_minor: int
+    on_hold: int = 0  # of the balance: points of disputed purchases, not spendable until it closes
     debt_points: int
     tier: str | None
     spend_12m_minor: int

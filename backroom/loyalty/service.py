@@ -594,6 +594,28 @@ async def claw_back_order(
     await recompute_tier(session, actor=actor, member=member, now=now)
 
 
+async def hold_order(session: AsyncSession, *, actor: Actor, order, held: bool, reason: str) -> int:
+    """Put the points an order earned on hold while its payment is disputed at the bank
+    (`held=True`), or release them when the dispute closes. Idempotent; audited when
+    something changed. Returns the unspent points whose state changed."""
+    if order.customer_id is None or (member := await member_of(session, order.customer_id)) is None:
+        return 0
+    changed = await ledger.hold(
+        session, member, source_type="order", source_id=str(order.id), now=utcnow() if held else None
+    )
+    if changed:
+        await audit.record(
+            session,
+            actor=actor,
+            action="loyalty.hold" if held else "loyalty.release",
+            entity_type="customer",
+            entity_id=order.customer_id,
+            branch_id=order.branch_id,
+            after={"order": order.id, "points": changed, "reason": reason},
+        )
+    return changed
+
+
 # --- Redeeming -----------------------------------------------------------------------------
 
 
@@ -1040,6 +1062,7 @@ async def card(
         currency=program.currency,
         balance=bal,
         balance_value_minor=bal * program.point_value_minor,
+        on_hold=await ledger.held(session, member.id),
         debt_points=member.debt_points,
         tier=tier.name if tier else None,
         spend_12m_minor=spend,

@@ -66,6 +66,7 @@ def ensure_localstripe(settings: Settings):
 def build_adapters(settings: Settings) -> dict:
     """{"payments": PaymentGateway, "carrier": ShippingCarrier} from settings."""
     from backroom.payments.stripe_gateway import StripeGateway
+    from backroom.shipping.label_pdf import LabelRenderer
     from backroom.shipping.local_carrier import LocalCarrier
 
     key, base = stripe_config(settings)
@@ -74,5 +75,5 @@ def build_adapters(settings: Settings) -> dict:
 
         carrier = ShippoCarrier(settings.shippo_api_key, settings.shippo_base_url, download_labels=True)
     else:
-        carrier = LocalCarrier()
+        carrier = LocalCarrier(renderer=LabelRenderer(settings.label_processes))
     return {"payments": StripeGateway(key, api_base=base), "carrier": carrier}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.orders import service as orders
 from backroom.orders.adapters import is_test_mode, stripe_config
@@ -100,8 +99,7 @@ async def release_hold(gateway: PaymentGateway, intent_id: str, key: str) -> Pay
 
 
 async def _order_for_ledger(session: AsyncSession, order_id: int) -> Order:
-    await audit.lock_chain(session)
-    return await orders.get_order(session, order_id)
+    return await orders.get_order(session, order_id, lock=True)
 
 
 async def record_auth(

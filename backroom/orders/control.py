@@ -20,8 +20,8 @@ from backroom.errors import InvalidInput
 from backroom.orders import serials as unit_serials
 from backroom.orders.access import order_parcel, visible_order
 from backroom.orders.errors import OrderActionRefused
-from backroom.orders.flow import CancelAsk, OrderState, ParcelAction, RefundAsk, RefundOutcome
-from backroom.orders.service import workflow_id
+from backroom.orders.flow import CancelAsk, OrderState, ParcelAction, RefundAsk, RefundOutcome, cancel_refusal
+from backroom.orders.service import parcels_of, workflow_id
 from backroom.temporal import Connect, raise_if_unreachable
 
 
@@ -75,6 +75,9 @@ async def cancel(
     """Cancel before shipment (the workflow voids labels and the card hold, releases stock);
     refused (409) after. The workflow refuses a repeat."""
     order = await visible_order(session, p, order_id, "orders", "update")
+    refusal = cancel_refusal(order.status, [pc.status for pc in await parcels_of(session, order.id)])
+    if refusal:  # the workflow refuses it too; say so without asking it
+        raise OrderActionRefused(refusal)
     ask = CancelAsk(reason=reason, user_id=p.user_id, user_name=p.full_name)
     return await update(await connect(), order.id, "cancel", ask, prefix=prefix)
 

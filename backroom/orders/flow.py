@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel, Field
 
 from backroom.shipping.carrier import Rate
 
 ORDER_WORKFLOW = "OrderFulfillmentWorkflow"
+
+
+# Orders that ended, and orders whose money was captured (shipped or later): neither cancels.
+TERMINAL = frozenset({"cancelled", "payment_failed", "refunded"})
+CAPTURED = frozenset({"shipped", "delivered", "completed", "partially_refunded", "refunded"})
+
+
+def cancel_refusal(status: str, parcel_statuses: Iterable[str] = ()) -> str | None:
+    """Why an order in `status` with parcels in `parcel_statuses` cannot be cancelled, or None
+    when it can. The one rule the order's workflow, the API and the staff page share."""
+    if status in TERMINAL or status in CAPTURED:
+        return f"The order is {status.replace('_', ' ')}; it can no longer be cancelled" + (
+            " — refund it instead." if status in CAPTURED else "."
+        )
+    if any(s in ("shipped", "delivered") for s in parcel_statuses):
+        return "A parcel has already shipped; refund the order instead."
+    return None
+
+
+def cancellable(status: str, parcel_statuses: Iterable[str] = ()) -> bool:
+    return cancel_refusal(status, parcel_statuses) is None
 
 
 def order_workflow_id(order_id: int, prefix: str = "") -> str:
@@ -129,6 +152,15 @@ class ParcelStep(BaseModel):
     user_id: int | None = None
     user_name: str | None = None
     serials: dict[int, list[str]] = {}  # packed: line id -> serial per unit
+
+
+class ParcelSteps(BaseModel):
+    """Automatic fulfilment's writes that need no outside call, recorded in one transaction:
+    an optional status change, then parcel steps in order."""
+
+    order_id: int
+    status: StatusChange | None = None
+    steps: list[ParcelStep]
 
 
 class LabelAsk(BaseModel):

@@ -1,14 +1,24 @@
-"""Orders' plug-ins to the customer registries: orders and carts follow a merged customer,
-and a customer's timeline lists their orders."""
+"""Orders' plug-ins: orders and carts follow a merged customer, a customer's timeline lists
+their orders, a storefront order joins the CRM customer with its e-mail (or makes one) once
+paid, and the shopper gets an e-mail when the order is confirmed (payment held),
+shipped (tracking numbers and the carrier's tracking links) and refunded. Each mail is queued
+in the status change's transaction, once per event (dedupe key), and links to the order page."""
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom.audit import service as audit
+from backroom.customers import service as customers
 from backroom.customers.links import TimelineItem, register_link, register_timeline
+from backroom.customers.models import Customer, CustomerStatus
+from backroom.customers.schemas import CustomerCreate
 from backroom.money import format_money
-from backroom.orders.models import Order
+from backroom.notifications import service as notify
+from backroom.orders.events import OrderChange, on_order
+from backroom.orders.models import Order, OrderLine, Parcel
 
 register_link("orders", "customer_id")
 register_link("carts", "customer_id")
@@ -29,3 +39,127 @@ async def _orders(session: AsyncSession, customer_id: int, limit: int) -> list[T
         )
         for o in rows.scalars()
     ]
+
+
+# Public tracking pages of the carriers Shippo buys labels from, by Shippo's carrier token.
+TRACKING_PAGES = {
+    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
+    "ups": "https://www.ups.com/track?tracknum={}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={}",
+    "dhl_express": "https://www.dhl.com/en/express/tracking.html?AWB={}",
+}
+
+
+def tracking_link(carrier: str | None, number: str | None) -> str | None:
+    """The carrier's public tracking page for a parcel, if we know the carrier. Pure."""
+    page = TRACKING_PAGES.get((carrier or "").strip().lower())
+    return page.format(number) if page and number else None
+
+
+async def _mail(session: AsyncSession, order: Order, what: str, subject: str, body: str, key: str) -> None:
+    await notify.enqueue(
+        session,
+        kind=f"order.{what}",
+        subject=subject,
+        body=body,
+        to_address=order.email,
+        to_customer_id=order.customer_id,
+        branch_id=order.branch_id,
+        link=f"/shop/orders/{order.token}",
+        dedupe_key=f"order-{order.id}:{what}:{key}",
+    )
+
+
+@on_order("payment_authorized")
+async def _attach_customer(session: AsyncSession, event: OrderChange) -> None:
+    """An order placed without a customer (the storefront has no sign-in) joins the CRM once
+    its payment is held: the one active customer with the order's e-mail, or a new customer
+    made from the order (no marketing consent). Two customers with that e-mail: left alone
+    (staff merge them first). Idempotent: an attached order is left as it is."""
+    order = event.order
+    if order.customer_id is not None or not order.email:
+        return
+    matches = (
+        await session.scalars(
+            select(Customer.id)
+            .where(
+                Customer.email_norm == order.email.strip().lower(), Customer.status == CustomerStatus.active
+            )
+            .limit(2)
+        )
+    ).all()
+    if len(matches) > 1:
+        return
+    if matches:
+        order.customer_id = matches[0]
+    else:
+        try:
+            data = CustomerCreate(
+                name=order.ship_name or order.email,
+                email=order.email,
+                home_branch_id=order.branch_id,
+                currency=order.currency,
+                tags=["online"],
+                notes=f"Joined with online order #{order.id}.",
+            )
+        except ValidationError:  # an address the customer register refuses: the order goes on
+            return
+        order.customer_id = (await customers.create_customer(session, actor=event.actor, data=data)).id
+    await session.flush()
+    await audit.record(
+        session,
+        actor=event.actor,
+        action="order.attach_customer",
+        entity_type="order",
+        entity_id=order.id,
+        branch_id=order.branch_id,
+        after={"customer_id": order.customer_id, "created": not matches},
+    )
+
+
+@on_order("payment_authorized")
+async def _confirmed(session: AsyncSession, event: OrderChange) -> None:
+    order = event.order
+    lines = (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all()
+    items = "\n".join(
+        f"  {ln.qty} x {ln.name}  {format_money(ln.line_total_minor, order.currency)}" for ln in lines
+    )
+    body = (
+        f"Thank you for your order #{order.id}.\n\n{items}\n\n"
+        f"Total: {format_money(order.total_minor, order.currency)}\n\n"
+        "Your card is authorized; it is charged when the order ships. "
+        "Follow the order on its page:"
+    )
+    await _mail(session, order, "confirmed", f"Order #{order.id} confirmed", body, "1")
+
+
+@on_order("shipped")
+async def _shipped(session: AsyncSession, event: OrderChange) -> None:
+    order = event.order
+    parcels = (
+        await session.scalars(select(Parcel).where(Parcel.order_id == order.id).order_by(Parcel.id))
+    ).all()
+    rows = []
+    for p in parcels:
+        if p.tracking_number:
+            link = tracking_link(p.carrier, p.tracking_number)
+            carrier = (p.carrier or "the carrier").upper()
+            rows.append(f"  {carrier} {p.tracking_number}" + (f"\n  Track it: {link}" if link else ""))
+    tracking = "\n".join(rows) or "  The tracking number follows on the order page."
+    body = f"Your order #{order.id} is on its way.\n\n{tracking}\n\nThe order page shows where it is:"
+    await _mail(session, order, "shipped", f"Order #{order.id} has shipped", body, "1")
+
+
+@on_order("refunded", "partially_refunded")
+async def _refunded(session: AsyncSession, event: OrderChange) -> None:
+    if event.key.endswith(":lost"):  # a lost dispute: the bank gave the money back, not us
+        return
+    order = event.order
+    money = format_money(order.refunded_minor, order.currency)
+    whole = event.status == "refunded"
+    body = (
+        f"We refunded {money} of your order #{order.id}"
+        + (" (the whole order)." if whole else ".")
+        + " Your bank shows it within a few working days. The order page:"
+    )
+    await _mail(session, order, "refunded", f"Refund for order #{order.id}", body, str(order.refunded_minor))

@@ -119,7 +119,8 @@ class OrderDetail(OrderRead):
 
 class RefundRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_minor: Minor | None = Field(default=None, ge=1)  # None = everything still refundable
+    # None = everything still refundable; the bound is far above any order, below what a column holds
+    amount_minor: Minor | None = Field(default=None, ge=1, le=10**12)
     reason: str = Field(min_length=1, max_length=300)
 
 

@@ -13,22 +13,12 @@ from backroom.audit.context import Actor
 from backroom.catalog.models import Product
 from backroom.errors import InvalidInput
 from backroom.orders.models import OrderLine, UnitSerial
+from backroom.orders.repository import parcel_lines
 
 
 async def needed(session: AsyncSession, parcel_ids: list[int]) -> dict[int, list[tuple[OrderLine, Product]]]:
     """The serial-tracked lines of each parcel (parcel id -> [(line, product)]). Read-only."""
-    if not parcel_ids:
-        return {}
-    rows = await session.execute(
-        select(OrderLine, Product)
-        .join(Product, Product.id == OrderLine.product_id)
-        .where(OrderLine.parcel_id.in_(parcel_ids), Product.serial_tracked.is_(True))
-        .order_by(OrderLine.id)
-    )
-    out: dict[int, list[tuple[OrderLine, Product]]] = {}
-    for line, product in rows:
-        out.setdefault(line.parcel_id, []).append((line, product))
-    return out
+    return await parcel_lines(session, parcel_ids, serial_tracked_only=True)
 
 
 def clean(serials: dict[int, list[str]] | None) -> dict[int, list[str]]:

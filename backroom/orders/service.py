@@ -166,7 +166,6 @@ async def place_order(
     behind on rollback. The "placed" handlers reserve the discounts' uses in this transaction.
     `shipping` overrides the default rate and `granted` adds discounts the business grants
     (after-sales replacements: free and shipped free)."""
-    await audit.lock_chain(session)
     merged: dict[int, int] = defaultdict(int)
     for pid, qty in items:
         merged[pid] += qty
@@ -285,8 +284,10 @@ async def place_order(
     return order
 
 
-async def get_order(session: AsyncSession, order_id: int) -> Order:
-    order = await session.get(Order, order_id)
+async def get_order(session: AsyncSession, order_id: int, *, lock: bool = False) -> Order:
+    """One order. With `lock`, its row stays locked to this transaction (PostgreSQL: FOR
+    UPDATE; SQLite's write transactions are serial already): for a read-check-write."""
+    order = await session.get(Order, order_id, with_for_update=True if lock else None)
     if order is None:
         raise OrderNotFound(f"Order {order_id} does not exist.")
     return order
@@ -392,8 +393,7 @@ async def set_status(
     data: dict | None = None,
 ) -> Order:
     """Move the order to `status` with a timeline entry and an audit event. Idempotent per key."""
-    await audit.lock_chain(session)
-    order = await get_order(session, order_id)
+    order = await get_order(session, order_id, lock=True)
     if await session.scalar(select(OrderEvent.id).where(OrderEvent.key == key)):
         return order
     before = {"status": order.status, "customer_message": order.customer_message}
@@ -431,7 +431,6 @@ async def ledger(
     message: str | None = None,
 ) -> PaymentEntry:
     """Record one money movement (or failure). Idempotent per idempotency_key."""
-    await audit.lock_chain(session)
     existing = await session.scalar(
         select(PaymentEntry).where(PaymentEntry.idempotency_key == idempotency_key)
     )
@@ -509,7 +508,6 @@ async def update_parcel(
     session: AsyncSession, *, actor: Actor, parcel_id: int, to: str, allowed_from: tuple[str, ...], **values
 ) -> Parcel | None:
     """Conditional parcel transition; None when it was already done or not allowed. Idempotent."""
-    await audit.lock_chain(session)
     stamp = {
         "picked": "picked_at",
         "packed": "packed_at",

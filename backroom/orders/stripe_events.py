@@ -14,10 +14,11 @@ know goes through the outbox with it.
   2022-11-15 leave the refund list out of charge.refunded: subscribe the endpoint to
   refund.created and refund.updated too, which name each refund.)
 - charge.dispute.created: an alert, the order's vendor shares frozen (no payout of disputed
-  money), and finance asked for evidence before Stripe's deadline (mail to the branch's finance
-  users, and the alert names the date). charge.dispute.closed: won thaws the shares; lost
-  records the loss in the ledger and counts it as refunded (vendor shares and loyalty points
-  follow, as after a refund).
+  money), the loyalty points it earned put on hold (not spendable), and finance asked for
+  evidence before Stripe's deadline (mail to the branch's finance users, and the alert names
+  the date). charge.dispute.closed: won thaws the shares and releases the points; lost records
+  the loss in the ledger and counts it as refunded (vendor shares and loyalty points follow,
+  as after a refund).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.closed")
 
 
 async def order_of(session: AsyncSession, event: PaymentEvent) -> Order | None:
-    """The order the event is about: by its PaymentIntent, else by its charge. Read-only."""
+    """The order the event is about (by its PaymentIntent, else by its charge), locked."""
     order_id = None
     if event.intent_id:
         order_id = await session.scalar(select(Order.id).where(Order.payment_intent_id == event.intent_id))
@@ -53,7 +54,8 @@ async def order_of(session: AsyncSession, event: PaymentEvent) -> Order | None:
         order_id = await session.scalar(
             select(PaymentEntry.order_id).where(PaymentEntry.gateway_ref == event.charge_id).limit(1)
         )
-    return await orders.get_order(session, order_id) if order_id else None
+    # Locked: two events about one order (a refund and a dispute) apply one after the other.
+    return await orders.get_order(session, order_id, lock=True) if order_id else None
 
 
 async def apply(session: AsyncSession, *, event: PaymentEvent, prefix: str = "") -> bool:
@@ -111,7 +113,6 @@ async def _refunds(session: AsyncSession, order: Order, event: PaymentEvent, pre
 
 async def _refund(session: AsyncSession, order: Order, refund: RefundSeen, prefix: str) -> bool:
     """One refund seen at Stripe. Idempotent per refund id and status."""
-    await audit.lock_chain(session)
     entry = await session.scalar(
         select(PaymentEntry).where(
             PaymentEntry.kind == PaymentKind.REFUND, PaymentEntry.gateway_ref == refund.refund_id
@@ -182,12 +183,13 @@ async def _refund(session: AsyncSession, order: Order, refund: RefundSeen, prefi
 async def _dispute(
     session: AsyncSession, order: Order, event: PaymentEvent, dispute: DisputeSeen, prefix: str
 ) -> bool:
+    from backroom.loyalty import service as loyalty
     from backroom.vendors import shares
 
-    await audit.lock_chain(session)
     amount = format_money(dispute.amount_minor, dispute.currency or order.currency)
     if event.type == "charge.dispute.created":
         frozen = await shares.freeze_shares(session, actor=STRIPE, order=order)
+        held = await loyalty.hold_order(session, actor=STRIPE, order=order, held=True, reason="dispute")
         due = (
             dispute.evidence_due_by.strftime("%Y-%m-%d %H:%M UTC")
             if dispute.evidence_due_by
@@ -197,11 +199,17 @@ async def _dispute(
             f"The customer's bank disputes {amount} of order #{order.id} ({dispute.reason or 'no reason given'}). "
             f"Finance: send evidence in Stripe before {due}."
             + (f" {frozen} vendor share(s) frozen until it closes." if frozen else "")
+            + (f" {held} loyalty point(s) on hold until it closes." if held else "")
         )
         await _note(session, order, "dispute_opened", message, key=f"stripe:{dispute.dispute_id}:opened")
         await _alert(session, order, kind="dispute", key=f"stripe:{dispute.dispute_id}", message=message)
         await _ask_finance(session, order, dispute, message)
         return False
+    if dispute.status in ("won", "lost"):
+        # Released either way: a loss then takes the points back as after a refund.
+        await loyalty.hold_order(
+            session, actor=STRIPE, order=order, held=False, reason=f"dispute {dispute.status}"
+        )
     if dispute.status == "won":
         await shares.thaw_shares(session, actor=STRIPE, order=order)
         await _note(

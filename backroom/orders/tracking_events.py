@@ -42,7 +42,6 @@ def says(status: str | None) -> str | None:
 async def record(session: AsyncSession, *, parcel: Parcel, update: TrackingUpdate) -> None:
     """Keep the update on the parcel (an older one arriving late changes only the timeline),
     note it on the order's timeline, and raise the warehouse's alert for an exception."""
-    await audit.lock_chain(session)
     at = update.status_at or utcnow()
     text = SAYS[update.status] + (f" ({update.location})" if update.location else "")
     if parcel.tracking_at is None or at >= parcel.tracking_at:

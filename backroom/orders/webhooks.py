@@ -50,7 +50,10 @@ async def receive_tracking_update(
         payload={"tracking_number": update.tracking_number, "status": update.raw_status},
     ):
         return WebhookReceipt(duplicate=True)
-    parcel = await session.scalar(select(Parcel).where(Parcel.tracking_number == update.tracking_number))
+    # Locked: two scans of one parcel arriving at once compare their times one after the other.
+    parcel = await session.scalar(
+        select(Parcel).where(Parcel.tracking_number == update.tracking_number).with_for_update()
+    )
     if parcel is None:
         return WebhookReceipt()
     await tracking_events.record(session, parcel=parcel, update=update)

@@ -3,8 +3,8 @@ life of a use (reserved with the order, confirmed at capture, released or return
 
 Limits never go over: a use is reserved in the order's own transaction by a conditional
 UPDATE of the promotion row (`uses_count < usage_limit`, `spent + discount <= budget`) and
-of a single-use code (`status = 'available'`). Every writer takes the audit chain lock first
-(`audit.lock_chain`), then the promotion row, then the code row: one order, no deadlock."""
+of a single-use code (`status = 'available'`). Every writer takes the promotion row before the
+code row (several promotions in promotion id order): one order, no deadlock between them."""
 
 from __future__ import annotations
 
@@ -142,7 +142,6 @@ async def create_promotion(
     session: AsyncSession, *, actor: Actor, data: PromotionCreate, branch_id: int, currency: str
 ) -> Promotion:
     """A new promotion as a draft (submit puts it live, or before a manager). Not idempotent."""
-    await audit.lock_chain(session)
     terms = _defaults(data)
     terms["currency"] = data.currency or currency
     terms["code_mode"] = data.code_mode
@@ -207,7 +206,6 @@ async def update_promotion(
     """Change the terms. A draft or a low-risk change applies at once; a live promotion whose
     new terms need approval keeps its current terms and waits for a manager (the approval
     workflow is queued in the outbox). Audited either way."""
-    await audit.lock_chain(session)
     promo = await get_promotion(session, promotion_id, lock=True)
     if promo.status in (PromotionStatus.ARCHIVED, PromotionStatus.PENDING_APPROVAL) or promo.proposed:
         raise PromotionWrongState(
@@ -324,7 +322,6 @@ async def _transition(
 async def submit(session: AsyncSession, *, actor: Actor, promotion_id: int, prefix: str = "") -> Promotion:
     """Put a draft live: at once when low-risk, else before a manager (approval workflow in
     the outbox). Idempotent for a promotion already submitted."""
-    await audit.lock_chain(session)
     promo = await get_promotion(session, promotion_id, lock=True)
     if promo.status in (PromotionStatus.ACTIVE, PromotionStatus.PENDING_APPROVAL):
         return promo
@@ -355,7 +352,6 @@ async def submit(session: AsyncSession, *, actor: Actor, promotion_id: int, pref
 
 async def set_status(session: AsyncSession, *, actor: Actor, promotion_id: int, action: str) -> Promotion:
     """activate (paused -> active), pause (active -> paused), archive (any -> archived)."""
-    await audit.lock_chain(session)
     promo = await get_promotion(session, promotion_id, lock=True)
     rules = {
         "activate": (PromotionStatus.ACTIVE, (PromotionStatus.PAUSED,), "activated"),
@@ -380,7 +376,6 @@ async def set_status(session: AsyncSession, *, actor: Actor, promotion_id: int, 
 async def apply_decision(session: AsyncSession, *, actor: Actor, decision: PromotionDecision) -> Promotion:
     """The approval workflow's outcome: approved terms go live; otherwise the proposal is
     dropped (a draft goes back to draft). Idempotent: a decided revision changes nothing."""
-    await audit.lock_chain(session)
     promo = await get_promotion(session, decision.promotion_id, lock=True)
     waiting = promo.status == PromotionStatus.PENDING_APPROVAL or promo.proposed is not None
     if promo.revision != decision.revision or not waiting:
@@ -434,7 +429,6 @@ async def generate_codes(
 ) -> int:
     """Add `count` unique single-use codes (unambiguous alphabet; collisions with any existing
     code are drawn again). Not idempotent: each call adds codes."""
-    await audit.lock_chain(session)
     promo = await get_promotion(session, promotion_id, lock=True)
     if promo.code_mode != CodeMode.UNIQUE:
         raise PromotionWrongState("Only a promotion with unique codes gets generated codes.")
@@ -527,7 +521,6 @@ async def export_codes(session: AsyncSession, *, actor: Actor, promotion_id: int
     for code, status, expires, order_id in rows:
         lines.append(csv_line([code, status, expires.isoformat() if expires else "", order_id or ""]))
     n = len(lines) - 1
-    await audit.lock_chain(session)
     await audit.record(
         session,
         actor=actor,
@@ -776,14 +769,16 @@ async def reserve(
     """Reserve one use per coupon the order got, in the order's transaction. The conditional
     UPDATEs are the guard: a limit that another order reached first raises PromotionUsedUp
     (the whole order rolls back). Idempotent per order (unique promotion + order)."""
-    await audit.lock_chain(session)
-    out = []
+    out, coupons = [], []
     for a in applied:
         if a.source != "coupon":
             continue
         code = await session.scalar(select(PromotionCode).where(PromotionCode.code == a.code))
         if code is None:
             raise PromotionUsedUp(f"The code {a.code} no longer exists.")
+        coupons.append((code, a))
+    # Promotion rows in id order: two orders with the same two promotions never wait in a cycle.
+    for code, a in sorted(coupons, key=lambda c: c[0].promotion_id):
         done = await session.scalar(
             select(Redemption).where(
                 Redemption.promotion_id == code.promotion_id, Redemption.order_id == order.id
@@ -867,7 +862,6 @@ async def _move(
 ) -> int:
     """Move an order's redemptions between states; give the uses (and budget, and single-use
     codes) back when asked. Idempotent: only rows still in `frm` move."""
-    await audit.lock_chain(session)
     rows = list(
         await session.scalars(
             select(Redemption)

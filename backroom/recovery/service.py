@@ -55,7 +55,6 @@ async def set_reminder_settings(
     session: AsyncSession, *, actor: Actor, branch_id: int, data: ReminderSettingsIn
 ) -> ReminderSettings:
     """Change a branch's cadence (carts started after this use it). Audited."""
-    await audit.lock_chain(session)
     if data.recovery_promotion_id is not None:
         promo = await promotions.get_promotion(session, data.recovery_promotion_id)
         if promo.code_mode != "recovery":
@@ -213,7 +212,6 @@ async def remind(
     """One reminder step: marks the cart abandoned (first step), then sends the e-mail if the
     customer has an address and marketing consent and something is still in stock; the last
     step may carry a single-use recovery code. Idempotent per `ask.key`."""
-    await audit.lock_chain(session)
     done = await session.scalar(select(CartReminder).where(CartReminder.key == ask.key))
     if done is not None:
         return ReminderResult(sent=done.sent, reason=done.reason)
@@ -345,7 +343,6 @@ async def unsubscribe(
 ) -> Cart:
     """The customer opts out from the e-mail link: no more cart reminders (the cart's timers
     stop through a signal in the outbox) and their marketing consent is withdrawn. Idempotent."""
-    await audit.lock_chain(session)
     cart = await cart_for_link(session, secret=secret, token=token, unsubscribe=True)
     rec = await _recovery(session, cart)
     if rec.unsubscribed_at is not None:
@@ -398,7 +395,6 @@ async def restore(
     """Restore a cart from an e-mail link on any device: an open cart is handed to this browser;
     an expired (or checked-out) one becomes a new cart with the same items, which counts as the
     old one's recovery when it is checked out. Audited."""
-    await audit.lock_chain(session)
     old = await cart_for_link(session, secret=secret, token=token)
     if old.status in ("open", "checking_out"):
         if not old.session_key:

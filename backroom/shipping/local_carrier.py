@@ -7,7 +7,6 @@ purchase therefore yields the same label.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from datetime import UTC, datetime
 
@@ -25,7 +24,7 @@ from backroom.shipping.carrier import (
     Shipment,
     VoidStatus,
 )
-from backroom.shipping.label_pdf import render_label_pdf
+from backroom.shipping.label_pdf import LabelRenderer
 
 PROVIDER = LOCAL_PROVIDER
 RATE_PREFIX = "lrate_"
@@ -82,8 +81,10 @@ class LocalCarrier:
         *,
         provider: str = PROVIDER,
         tracking_prefix: str = "BR",
+        renderer: LabelRenderer | None = None,
     ) -> None:
         self.table = table
+        self.renderer = renderer or LabelRenderer()
         self.provider = provider
         self.tracking_prefix = tracking_prefix
         self._services = {s.token: s for s in table.services}
@@ -120,8 +121,7 @@ class LocalCarrier:
         if service is None:
             raise LabelPurchaseFailed(f"unknown service {rate.service_token}")
         tracking_number = self.tracking_number(idempotency_key)
-        pdf = await asyncio.to_thread(
-            render_label_pdf,
+        pdf = await self.renderer.render(
             shipment=rate.shipment,
             tracking_number=tracking_number,
             service=service.name,
@@ -140,6 +140,10 @@ class LocalCarrier:
             idempotency_key=idempotency_key,
             created_at=datetime.now(UTC),
         )
+
+    def close(self) -> None:
+        """Stop the label processes (worker shutdown)."""
+        self.renderer.close()
 
     async def void_label(self, label_id: str) -> LabelVoid:
         """Void a local label. Idempotent; nothing was paid to anyone, so it always succeeds."""

@@ -66,6 +66,9 @@ class ShareHoldInput(BaseModel):
 
 class PayoutRunInput(BaseModel):
     at: datetime | None = None  # default: the schedule's nominal time, else now
+    # A run started by hand names its own run (the weekly one is its ISO week): a vendor is
+    # paid once per run key.
+    run_key: str | None = None
     task_queue: str | None = None  # where the per-payout workflows run (default: this one's)
 
 

@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.db.base import utcnow
+from backroom.starts import service as starts
 from backroom.vendors import service
 from backroom.vendors.errors import PayoutNotFound
+from backroom.vendors.flow import PAYOUT_RUN_WORKFLOW, PayoutRunInput
 from backroom.vendors.models import EntryKind, Payout, PayoutMethod, PayoutStatus, Vendor, VendorStatus
 
 OPEN = (PayoutStatus.PENDING_APPROVAL, PayoutStatus.APPROVED)
@@ -32,8 +34,10 @@ def transfer_key(payout_id: int, destination: str | None = None) -> str:
     return f"vendor-payout-{payout_id}" + (f"-{destination}" if destination else "")
 
 
-async def get_payout(session: AsyncSession, payout_id: int, *, scope: int | None = None) -> Payout:
-    payout = await session.get(Payout, payout_id)
+async def get_payout(
+    session: AsyncSession, payout_id: int, *, scope: int | None = None, lock: bool = False
+) -> Payout:
+    payout = await session.get(Payout, payout_id, with_for_update=True if lock else None)
     if payout is None or (scope is not None and payout.vendor_id != scope):
         raise PayoutNotFound(f"Payout {payout_id} does not exist.")
     return payout
@@ -65,13 +69,13 @@ async def create_payout(
     """Take the vendor's payable balance out as this run's payout. Idempotent per (vendor,
     run): a repeat returns the same payout. None when there is nothing to pay or the vendor is
     not approved."""
-    await audit.lock_chain(session)
+    # The vendor's row first: one payout at a time takes its balance out.
+    vendor = await service.get_vendor(session, vendor_id, lock=True)
     existing = await session.scalar(
         select(Payout).where(Payout.vendor_id == vendor_id, Payout.run_key == run_key)
     )
     if existing is not None:
         return existing
-    vendor = await service.get_vendor(session, vendor_id)
     if vendor.status != VendorStatus.APPROVED:
         return None
     amount = (await service.balance(session, vendor)).payable_minor
@@ -146,8 +150,7 @@ async def decide(
     session: AsyncSession, *, actor: Actor, payout_id: int, status: str, reason: str | None
 ) -> Payout:
     """Finance's decision on a payout above the threshold. Idempotent."""
-    await audit.lock_chain(session)
-    payout = await get_payout(session, payout_id)
+    payout = await get_payout(session, payout_id, lock=True)
     if payout.status != PayoutStatus.PENDING_APPROVAL:
         return payout
     if status == "approved":
@@ -178,8 +181,7 @@ async def ready_to_send(
 ) -> tuple[Payout, Vendor] | None:
     """The payout and its vendor if it may be sent now; a suspended vendor's payout is frozen
     (money back in the balance) and None returned. Idempotent."""
-    await audit.lock_chain(session)
-    payout = await get_payout(session, payout_id)
+    payout = await get_payout(session, payout_id, lock=True)
     if payout.status != PayoutStatus.APPROVED:
         return None
     vendor = await service.get_vendor(session, payout.vendor_id)
@@ -200,8 +202,7 @@ async def mark_paid(
     var_dir: Path | None = None,
 ) -> Payout:
     """Record the transfer (or the payout-file line for a bank vendor). Idempotent."""
-    await audit.lock_chain(session)
-    payout = await get_payout(session, payout_id)
+    payout = await get_payout(session, payout_id, lock=True)
     if payout.status == PayoutStatus.PAID:
         return payout
     payout.status, payout.transfer_id, payout.paid_at = PayoutStatus.PAID, transfer_id, utcnow()
@@ -261,3 +262,27 @@ async def write_payout_file(session: AsyncSession, *, var_dir: Path, run_key: st
                 ]
             )
     return path
+
+
+async def run_now(session: AsyncSession, *, actor: Actor, reason: str, prefix: str = "") -> str:
+    """Start a payout run now, besides the weekly schedule (queued in the outbox with the
+    caller's transaction): every approved vendor's payable balance becomes one payout of run
+    `manual-<time>`, sent as the weekly ones are (finance approves above the threshold).
+    Returns the run key. Not idempotent: each call is a new run (an empty one pays nothing)."""
+    now = utcnow()
+    run_key = f"manual-{now:%Y%m%dT%H%M%S%f}"
+    await starts.enqueue(
+        session,
+        run=PAYOUT_RUN_WORKFLOW,
+        arg=PayoutRunInput(at=now, run_key=run_key),
+        workflow_id=f"{prefix}vendor-payout-run-{run_key}",
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        action="vendor.payout_run",
+        entity_type="vendor_payout_run",
+        entity_id=run_key,
+        after={"run_key": run_key, "reason": reason, "payable_vendors": len(await payable_vendors(session))},
+    )
+    return run_key

@@ -112,6 +112,28 @@ class LedgerEntryRead(BaseModel):
     at: datetime
 
 
+class StatementRead(BaseModel):
+    """A vendor's month: opening balance, the month's ledger lines, totals by kind, closing."""
+
+    vendor_id: int
+    vendor: str
+    month: str  # "2026-11"
+    currency: str
+    opening_minor: int
+    totals: dict[str, int]
+    closing_minor: int
+    lines: list[LedgerEntryRead]
+
+
+class PayoutRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(min_length=3, max_length=300, description="why payouts run now (audited)")
+
+
+class PayoutRunRead(BaseModel):
+    run_key: str
+
+
 class PayoutRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.auth.models import User
+from backroom.auth.principal_cache import bump_auth_version
 from backroom.catalog import service as catalog
 from backroom.catalog.models import Product, ProductStatus
 from backroom.catalog.schemas import ProductCreate, ProductUpdate
@@ -68,9 +69,12 @@ STAFF_ONLY = ("trusted", "return_window_days")
 # ---- vendors ------------------------------------------------------------------------------
 
 
-async def get_vendor(session: AsyncSession, vendor_id: int, *, scope: int | None = None) -> Vendor:
-    """One vendor; a vendor user finds only their own. Read-only."""
-    vendor = await session.get(Vendor, vendor_id)
+async def get_vendor(
+    session: AsyncSession, vendor_id: int, *, scope: int | None = None, lock: bool = False
+) -> Vendor:
+    """One vendor; a vendor user finds only their own. Read-only; with `lock` its row stays
+    locked to this transaction (PostgreSQL: FOR UPDATE), for a read-check-write."""
+    vendor = await session.get(Vendor, vendor_id, with_for_update=True if lock else None)
     if vendor is None or (scope is not None and vendor.id != scope):
         raise VendorNotFound(f"Vendor {vendor_id} does not exist.")
     return vendor
@@ -101,7 +105,6 @@ async def apply(
 ) -> Vendor:
     """Record an application and ask a manager (the approval workflow is queued in the
     outbox). Not idempotent: the vendor name is unique, so a repeat raises VendorNameTaken."""
-    await audit.lock_chain(session)
     if await session.scalar(select(Vendor.id).where(func.lower(Vendor.name) == data.name.lower())):
         raise VendorNameTaken(f"A vendor called {data.name} already exists.", field="name")
     vendor = Vendor(
@@ -150,8 +153,7 @@ def _redacted(vendor: Vendor) -> dict:
 
 async def decide_application(session: AsyncSession, *, actor: Actor, decision: GateDecision) -> Vendor:
     """The application workflow's outcome. Idempotent: only an open application changes."""
-    await audit.lock_chain(session)
-    vendor = await get_vendor(session, decision.subject_id)
+    vendor = await get_vendor(session, decision.subject_id, lock=True)
     if vendor.status != VendorStatus.APPLIED:
         return vendor
     approved = decision.status == "approved"
@@ -188,8 +190,7 @@ async def _move(
     reason: str,
     listings: tuple[str, str],
 ) -> Vendor:
-    await audit.lock_chain(session)
-    vendor = await get_vendor(session, vendor_id)
+    vendor = await get_vendor(session, vendor_id, lock=True)
     if vendor.status == to:
         return vendor
     if vendor.status != frm:
@@ -246,8 +247,7 @@ async def update_vendor(
 ) -> Vendor:
     """Change contact and payout details (a vendor user: its own, not trust or the window).
     Idempotent."""
-    await audit.lock_chain(session)
-    vendor = await get_vendor(session, vendor_id, scope=scope)
+    vendor = await get_vendor(session, vendor_id, scope=scope, lock=True)
     given = data.model_dump(exclude_unset=True)
     if scope is not None and any(k in given for k in STAFF_ONLY):
         raise InvalidInput("Trust and the return window are set by the shop's staff.")
@@ -273,7 +273,6 @@ async def update_vendor(
 
 async def bind_user(session: AsyncSession, *, actor: Actor, vendor_id: int, user_id: int) -> User:
     """Make a staff user a user of this vendor (sees only its records). Idempotent."""
-    await audit.lock_chain(session)
     vendor = await get_vendor(session, vendor_id)
     user = await session.get(User, user_id)
     if user is None:
@@ -282,6 +281,7 @@ async def bind_user(session: AsyncSession, *, actor: Actor, vendor_id: int, user
         before = user.vendor_id
         user.vendor_id = vendor.id
         await session.flush()
+        await bump_auth_version(session, user.id)
         await audit.record(
             session,
             actor=actor,
@@ -428,8 +428,10 @@ async def update_product(
     return change
 
 
-async def get_change(session: AsyncSession, change_id: int, *, scope: int | None = None) -> ProductChange:
-    change = await session.get(ProductChange, change_id)
+async def get_change(
+    session: AsyncSession, change_id: int, *, scope: int | None = None, lock: bool = False
+) -> ProductChange:
+    change = await session.get(ProductChange, change_id, with_for_update=True if lock else None)
     if change is None or (scope is not None and change.vendor_id != scope):
         raise ChangeNotFound(f"Catalog change {change_id} does not exist.")
     return change
@@ -450,8 +452,7 @@ async def list_changes(
 async def decide_change(session: AsyncSession, *, actor: Actor, decision: GateDecision) -> ProductChange:
     """The moderation workflow's outcome: an approved new product goes on sale (hidden while the
     vendor is suspended), an approved change is applied; a refused one is noted. Idempotent."""
-    await audit.lock_chain(session)
-    change = await get_change(session, decision.subject_id)
+    change = await get_change(session, decision.subject_id, lock=True)
     if change.status != ChangeStatus.PENDING:
         return change
     product = await catalog.get_product(session, change.product_id)
@@ -498,7 +499,6 @@ async def decide_change(session: AsyncSession, *, actor: Actor, decision: GateDe
 
 async def set_rule(session: AsyncSession, *, actor: Actor, data: CommissionRuleIn) -> CommissionRule:
     """Create or replace the rule for (vendor, category). Idempotent."""
-    await audit.lock_chain(session)
     if data.vendor_id is not None:
         await get_vendor(session, data.vendor_id)
     rule = await session.scalar(
@@ -595,7 +595,6 @@ async def adjust(
     session: AsyncSession, *, actor: Actor, vendor_id: int, amount_minor: int, reason: str, key: str
 ) -> LedgerEntry | None:
     """A manual adjustment (+ owed to the vendor, - owed by it). Idempotent per key."""
-    await audit.lock_chain(session)
     vendor = await get_vendor(session, vendor_id)
     entry = await post(
         session,

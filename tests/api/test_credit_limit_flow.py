@@ -102,7 +102,7 @@ async def test_the_tour_in_the_staff_ui(dev_env, sqlite_db, settings, task_queue
             f"{page_url}/credit-limit",
             data={"csrf_token": ui.csrf, "requested_limit": "12.345", "reason": "x"},
         )
-        assert bad.status_code == 422 and "enter an amount" in bad.text
+        assert bad.status_code == 422 and "Enter an amount" in bad.text
         r = await ui.post(
             f"{page_url}/credit-limit",
             data={"csrf_token": ui.csrf, "requested_limit": "1,500.00", "reason": "Regular buyer"},

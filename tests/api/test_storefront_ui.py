@@ -64,6 +64,16 @@ async def test_guest_buys_and_warehouse_ships(dev_env, sqlite_db, commerce_setti
         queue = await staff.get("/warehouse")
         oid = int(re.search(r'data-order="(\d+)" data-parcel="(\d+)"', queue.text).group(1))
         pid = int(re.search(rf'data-order="{oid}" data-parcel="(\d+)"', queue.text).group(1))
+        # Issue 15 item 11: what goes in the parcel, the branch by name, a pick list, slips.
+        assert f"1 × {p1.name}" in queue.text and a.name in queue.text
+        picks = await staff.get("/warehouse/pick-list")
+        assert f"Order #{oid} · parcel {pid} · from {a.name}" in picks.text and p1.sku in picks.text
+        assert (await staff.get("/warehouse/pick-list.pdf")).content.startswith(b"%PDF")
+        slip = await staff.get(f"/warehouse/orders/{oid}/parcels/{pid}/packing-slip.pdf")
+        assert slip.status_code == 200 and slip.content.startswith(b"%PDF")
+        assert (
+            await staff.get(f"/warehouse/orders/{oid + 1000}/parcels/{pid}/packing-slip.pdf")
+        ).status_code == 404
         for step in ("pick", "pack", "label", "ship"):
             r = await staff.post(
                 f"/warehouse/orders/{oid}/parcels/{pid}/{step}", data={"csrf_token": staff.csrf}
@@ -76,7 +86,7 @@ async def test_guest_buys_and_warehouse_ships(dev_env, sqlite_db, commerce_setti
             f"/warehouse/orders/{oid}/parcels/{pid}/delivered", data={"csrf_token": staff.csrf}
         )
         assert r.status_code == 303
-        page = await wait_text(staff, f"/orders/{oid}", 'id="order-status">completed')
+        page = await wait_text(staff, f"/orders/{oid}", 'id="order-status">Completed')
         assert "Temporal UI" in page.text and "Audit trail" in page.text and "label.pdf" in page.text
         assert "Payments ledger" in page.text and "capture" in page.text
         customer = await wait_text(shop, status_url, "Delivered")

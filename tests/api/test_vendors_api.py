@@ -6,15 +6,17 @@ manager's right, and what a vendor sees of an order (no customer e-mail or phone
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from backroom.audit.models import AuditEvent
 from backroom.catalog.models import Product
 from backroom.orders.models import Order, OrderLine
+from backroom.starts.models import WorkflowStart
 from backroom.vendors import payouts as vendor_payouts
 from backroom.vendors import service as vendors
-from backroom.vendors.models import ProductChange, Vendor
+from backroom.vendors.models import LedgerEntry, ProductChange, Vendor
 from tests.api.routes import app_routes
 from tests.helpers import (
     TEST_ACTOR,
@@ -244,3 +246,58 @@ async def test_vendor_edits_wait_for_the_moderator(db, settings):
         json={"sku": uniq("T"), "name": "Trusted jug", "category": "Ceramics", "price_minor": 800},
     )
     assert r.status_code == 201 and r.json()["status"] == "active" and r.json()["vendor_id"] == trusted.id
+
+
+async def test_monthly_statement_and_a_payout_run_by_hand(db, settings):
+    """Issue 13 (vendor panel): a vendor's monthly statement (opening balance, the month's
+    lines, totals, closing) as JSON, page and PDF, for its own vendor only; finance starts a
+    payout run by hand (queued, audited), a vendor user cannot."""
+    async with db.sessionmaker.begin() as s:
+        b = await create_branch(s)
+        finance = await create_user(s, grants=[("finance", b.id)])
+        mine, theirs = await make_vendor(s, branch=b), await make_vendor(s, branch=b)
+        seller = await vendor_user(s, vendor=mine, branch=b)
+        for at, kind, amount in (
+            (datetime(2026, 10, 20, tzinfo=UTC), "sale", 5000),
+            (datetime(2026, 11, 2, tzinfo=UTC), "sale", 2500),
+            (datetime(2026, 11, 2, tzinfo=UTC), "commission", -300),
+            (datetime(2026, 11, 30, 23, 59, tzinfo=UTC), "payout", -4000),
+            (datetime(2026, 12, 1, tzinfo=UTC), "sale", 999),
+        ):
+            s.add(
+                LedgerEntry(
+                    vendor_id=mine.id, kind=kind, amount_minor=amount, currency="USD", key=uniq("k"), at=at
+                )
+            )
+    app = make_app(db, settings)
+    c = await token_client(app, db, seller)
+    st = (await c.get(f"/api/v1/vendors/{mine.id}/statement", params={"month": "2026-11"})).json()
+    assert (st["opening_minor"], st["closing_minor"]) == (5000, 3200)
+    assert st["totals"] == {"Sales": 2500, "Commission": -300, "Payouts": -4000}
+    assert [line["amount_minor"] for line in st["lines"]] == [2500, -300, -4000]
+    bad = await c.get(f"/api/v1/vendors/{mine.id}/statement", params={"month": "November"})
+    assert bad.status_code == 422 and "2026-11" in bad.json()["detail"]
+    assert (await c.get(f"/api/v1/vendors/{theirs.id}/statement")).status_code == 404
+    assert (await c.post("/api/v1/vendor-payouts/runs", json={"reason": "Mine now"})).status_code == 403
+
+    page = await browser_client(app, seller.username)
+    shown = await page.get(f"/vendors/{mine.id}/statement?month=2026-11")
+    assert "November 2026" in shown.text and "32.00 USD" in shown.text and "Commission" in shown.text
+    pdf = await page.get(f"/vendors/{mine.id}/statement.pdf?month=2026-11")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert (await page.get(f"/vendors/{theirs.id}/statement")).status_code == 404
+
+    f = await token_client(app, db, finance)
+    assert (await f.post("/api/v1/vendor-payouts/runs", json={})).status_code == 422
+    run = await f.post("/api/v1/vendor-payouts/runs", json={"reason": "Month-end settlement"})
+    assert run.status_code == 202 and run.json()["run_key"].startswith("manual-")
+    async with db.read_sessionmaker() as s:
+        start = await s.scalar(
+            select(WorkflowStart).where(WorkflowStart.workflow_id.endswith(run.json()["run_key"]))
+        )
+        logged = await s.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "vendor.payout_run", AuditEvent.entity_id == run.json()["run_key"]
+            )
+        )
+    assert start.args["run_key"] == run.json()["run_key"] and logged.actor_id == str(finance.id)

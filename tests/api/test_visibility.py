@@ -72,7 +72,7 @@ async def test_order_token_and_label_path_reach_no_page_or_answer(db, settings):
     page = await ui.get(f"/orders/{order.id}")
     assert page.status_code == 200 and LABEL not in page.text
     trail = re.search(r'<table class="audit">.*?</table>', page.text, re.S).group(0)
-    assert "order.place" in trail and "1Z999" in trail
+    assert "Order place" in trail and "1Z999" in trail
     # The staff page links to the customer's page on purpose; the trail never spells the token.
     assert order.token not in trail
     api = await token_client(app, db, manager)

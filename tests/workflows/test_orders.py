@@ -464,3 +464,43 @@ async def test_label_refused_compensates_in_reverse(ts_env, sqlite_db, commerce_
             )
         )
     assert [(al.kind, al.severity) for al in alerts] == [("order_failed", "critical")]
+
+
+async def test_auto_fulfil_two_parcels_writes_each_step_once(
+    ts_env, sqlite_db, commerce_settings, task_queue, save_history
+):
+    db, settings = sqlite_db, commerce_settings
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1, p2) = await make_shop(s, stock=((3, 0), (0, 4)), prices=(1500, 2500))
+    order = await place(db, a, [(p1.id, 2), (p2.id, 1)])
+    async with worker(ts_env, db, settings, task_queue):
+        handle = await start(ts_env, db, settings, order, task_queue, auto=True)
+        st = await wait_status(handle, "shipped")
+        # order_auto_fulfilled_two_parcels_unmerged.json is this run as recorded before the merge.
+        await save_history(handle, "order_auto_fulfilled_two_parcels")
+        history = await handle.fetch_history()
+    assert st.captured_minor == order.total_minor and all(p.status == "shipped" for p in st.parcels)
+    assert await stock(db, p1.id) == (1, 0) and await stock(db, p2.id) == (3, 0)
+    async with db.read_sessionmaker() as s:
+        parcels = await orders.parcels_of(s, order.id)
+        kinds = [e.kind for e in await orders.events_of(s, order.id)]
+    assert all(p.status == "shipped" and p.tracking_number for p in parcels)
+    for kind in ("parcel_picked", "parcel_packed", "label_purchased", "parcel_shipped"):
+        assert kinds.count(kind) == 2, (kind, kinds)
+    assert kinds.count("picking") == 1 and kinds[-1] == "shipped"
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    # Picking with picked+packed of both parcels is one activity, both shipped another:
+    # 10 activities where one per step and parcel made 15.
+    assert scheduled == [
+        "orders.authorize_payment",
+        "orders.set_status",
+        "orders.parcel_steps",
+        *["orders.quote_label", "orders.purchase_label"] * 2,
+        "orders.parcel_steps",
+        "orders.capture_payment",
+        "orders.set_status",
+    ]

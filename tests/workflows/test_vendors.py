@@ -21,6 +21,8 @@ from backroom.catalog.schemas import ProductCreate, ProductUpdate
 from backroom.orders import service as orders
 from backroom.orders.models import Order
 from backroom.starts import service as starts
+from backroom.starts.models import WorkflowStart
+from backroom.vendors import payouts as vendor_payouts
 from backroom.vendors import service as vendors
 from backroom.vendors.flow import (
     PAYOUT_RUN_WORKFLOW,
@@ -326,3 +328,46 @@ async def test_crash_after_the_transfer_pays_once(ts_env, fresh_db, commerce_set
     async with db.read_sessionmaker() as s:
         payout = await s.get(Payout, pid)
     assert payout.status == "paid" and payout.transfer_id.startswith("tr_")
+
+
+async def test_a_manual_payout_run_pays_what_is_payable_now(ts_env, fresh_db, commerce_settings, task_queue):
+    """Issue 13: finance runs payouts by hand between the weekly runs: the run the API queues
+    (its own run key, so a vendor paid this week is paid again for what became payable since)
+    pays each vendor's payable balance once."""
+    db, settings = fresh_db, commerce_settings
+    gateway = adapters(settings)["payments"]
+    w = await _world(db, gateway)
+    deps = Deps(settings=settings, sessionmaker=db.sessionmaker, extra={"payments": gateway})
+    async with build_worker(ts_env.client, deps, task_queue=task_queue):
+        async with db.sessionmaker.begin() as s:
+            await vendors.adjust(
+                s, actor=TEST_ACTOR, vendor_id=w.vb.id, amount_minor=700, reason="Settlement", key=uniq()
+            )
+        (weekly,) = await _run(ts_env, task_queue)
+        assert await _payout_result(ts_env, weekly) == "paid"
+        async with db.sessionmaker.begin() as s:
+            await vendors.adjust(
+                s, actor=TEST_ACTOR, vendor_id=w.vb.id, amount_minor=300, reason="Late sale", key=uniq()
+            )
+            fin = await principal_of(db, w.team["finance"])
+            run_key = await vendor_payouts.run_now(
+                s, actor=fin.actor(), reason="Late sale", prefix=uniq("t-")
+            )
+        async with db.read_sessionmaker() as s:
+            start = await s.scalar(select(WorkflowStart).where(WorkflowStart.workflow_id.endswith(run_key)))
+        handle = await ts_env.client.start_workflow(
+            PAYOUT_RUN_WORKFLOW,
+            PayoutRunInput.model_validate(start.args),
+            id=start.workflow_id,
+            task_queue=task_queue,
+            result_type=PayoutRunResult,
+        )
+        (manual,) = (await handle.result()).payouts
+        assert manual != weekly and await _payout_result(ts_env, manual) == "paid"
+    async with db.read_sessionmaker() as s:
+        rows = {
+            p.run_key: p.amount_minor
+            for p in await s.scalars(select(Payout).where(Payout.vendor_id == w.vb.id))
+        }
+    assert rows == {f"{RUN_AT:%G-W%V}": 700, run_key: 300}
+    assert (await _balance(db, w.vb.id)).paid_minor == 1000

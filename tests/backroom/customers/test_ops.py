@@ -38,7 +38,7 @@ async def test_search_by_name_email_phone_with_keyset_pages(pg_db):
         assert [c.id for c in (await repository.search(s, q=f"{tag}.3@SHOP", branch_ids={b.id})).items] == [
             made[3].id
         ]
-        by_phone = await repository.search(s, q=made[5].phone_digits, branch_ids={b.id})
+        by_phone = await repository.search(s, q=made[5].phone_national, branch_ids={b.id})
         assert [c.id for c in by_phone.items] == [made[5].id]
         # A typo still finds the name through trigram similarity.
         typo = (await repository.search(s, q=f"Ana {tag} 04", branch_ids={b.id})).items
@@ -175,7 +175,7 @@ async def test_erasure_anonymizes_but_keeps_ledger(db):
         )
         assert (
             row.email_norm is None
-            and row.phone_digits is None
+            and row.phone_national is None
             and row.name_norm == f"erased customer #{c.id}"
         )
         assert not (

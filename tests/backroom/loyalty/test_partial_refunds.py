@@ -8,23 +8,13 @@ import pytest
 
 from backroom.loyalty import ledger
 from backroom.loyalty import service as loyalty
-from backroom.orders import service as orders
 from backroom.orders.models import Order
-from tests.helpers import TEST_ACTOR, make_member, make_program, make_shop, place_with
+from tests.helpers import make_member, make_program, make_shop, place_with, set_order_status
 
 pytestmark = pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
 
 
-async def _set(db, order, status, key=None):
-    async with db.sessionmaker.begin() as s:
-        await orders.set_status(
-            s,
-            actor=TEST_ACTOR,
-            order_id=order.id,
-            status=status,
-            message=status,
-            key=key or f"k-{order.id}-{status}",
-        )
+_set = set_order_status
 
 
 async def _refund(db, order, refunded_minor, status="partially_refunded"):

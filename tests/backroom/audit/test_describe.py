@@ -1,0 +1,54 @@
+"""Issue 15 item 7: audit events in words on the staff pages."""
+
+from __future__ import annotations
+
+from backroom.audit.describe import Change, action_words, changes, label, raw
+
+
+def test_actions_and_fields_read_as_words():
+    assert action_words("shift.close") == "Shift closed"
+    assert action_words("loyalty.claw_back") == "Loyalty claw back"
+    assert action_words("customer.create") == "Customer created"
+    assert label("closing_count_minor") == "Closing count"
+    assert label("home_branch_id") == "Home branch"
+    assert label("qty") == "Quantity"
+
+
+def test_only_what_changed_labelled_with_money_in_the_currency():
+    before = {"status": "open", "closing_count_minor": None, "currency": "EUR", "updated_at": "x"}
+    after = {
+        "status": "closed",
+        "closing_count_minor": 9850,
+        "currency": "EUR",
+        "updated_at": "y",
+        "note": "ok",
+    }
+    assert changes(before, after) == [
+        Change("Status", "open", "closed"),
+        Change("Closing count", "—", "98.50 EUR"),
+        Change("Note", None, "ok"),
+    ]
+    assert changes(None, {"active": True, "hash": "abc"}) == [Change("Active", None, "yes")]
+    assert '"closing_count_minor": 9850' in raw(before, after)
+
+
+def test_the_trail_shows_the_newest_ten_and_keeps_the_rest_and_the_json_a_click_away():
+    from datetime import UTC, datetime
+
+    from api.templating import make_templates
+    from backroom.audit.visibility import EventView
+
+    events = [
+        EventView(id=n, at=datetime(2026, 11, n + 1, tzinfo=UTC), actor_type="user", actor_id="1",
+                  actor_name="Ann", action="customer.update", entity_type="customer", entity_id="1",
+                  branch_id=1, before={"name": f"v{n}"}, after={"name": f"v{n + 1}"})
+        for n in range(12, 0, -1)
+    ]  # fmt: skip
+    env = make_templates().env
+    html = env.from_string('{% from "macros.html" import audit_trail %}{{ audit_trail(events) }}').render(
+        events=events
+    )
+    first, rest = html.split('<details class="more">')
+    assert first.count("<tr><td>") == 10 and "2 earlier events" in rest and rest.count("<tr><td>") == 2
+    assert "Customer updated" in first and "<b>Name</b>: v12 → v13" in first
+    assert html.count("Full record") == 12 and "&#34;before&#34;" in html

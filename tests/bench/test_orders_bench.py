@@ -1,0 +1,64 @@
+"""The orders benchmark's honest parts, quickly: the bare baseline does exactly the shape it is
+given (activities, Updates, signals per workflow), orders mix products of several branches, and
+the meter charges a process's CPU (children included) to it, not to the machine's other load.
+The full run (`BENCH_SCALE=0.05 python -m bench orders` for a smoke) takes minutes, not a test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from temporalio.worker import Worker
+
+from bench import orders
+from bench._bare import BareShapeWorkflow, noop
+from bench._load import _bare
+from bench._meter import Meter
+
+
+async def test_bare_workload_does_the_shape_it_is_given(dev_env, task_queue):
+    cart = {"activities": 2, "updates": 3, "signals": 1}
+    order = {"activities": 4, "updates": 1, "signals": 2}
+    async with Worker(
+        dev_env.client, task_queue=task_queue, workflows=[BareShapeWorkflow], activities=[noop]
+    ):
+        out = await _bare(
+            {
+                "address": dev_env.client.service_client.config.target_host,
+                "queue": task_queue,
+                "run": task_queue,
+                "cart": cart,
+                "order": order,
+                "clients": 2,
+                "n": 3,
+            }
+        )
+        assert len(out["checkout_s"]) == 3 and out["done"] >= out["placed"] >= out["started"]
+        for i in range(3):
+            for kind, shape in (("cart", cart), ("order", order)):
+                handle = dev_env.client.get_workflow_handle(f"bare-{kind}-{task_queue}-{i}")
+                assert orders._shape(await handle.fetch_history()) == shape
+
+
+def test_orders_buy_a_mix_from_several_branches():
+    products = list(range(orders.PRODUCTS))
+    picked = orders.baskets(products, 60, seed=1)
+    assert {len(b) for b in picked} == {1, 2, 3} and all(len(set(b)) == len(b) for b in picked)
+    branches_per_order = [len({p % orders.BRANCHES for p in b}) for b in picked]
+    assert max(branches_per_order) == orders.BRANCHES
+    assert [len(b) for b in orders.WARM_BASKETS] == [1, 2, 3]
+
+
+def test_meter_charges_a_process_tree_its_cpu_and_keeps_it_out_of_other_load():
+    busy = "import subprocess,sys,time\n" + (
+        "c = subprocess.Popen([sys.executable, '-c', 'import time\\nt=time.process_time()\\n"
+        "while time.process_time()-t<0.3: pass'])\n"
+        "t=time.process_time()\nwhile time.process_time()-t<0.3: pass\nc.wait(); time.sleep(0.5)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", busy])
+    meter = Meter({"busy": proc.pid}).start()
+    proc.wait()
+    m = meter.stop()
+    # Both processes' 0.6 s of CPU are ours (the child was waited for by the watched process).
+    assert m["own_cores"] * m["wall_s"] >= 0.5
+    assert 0 <= m["other_load_cores"] <= 2 and "->" in m["loadavg"]
