@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.deps import Deps, workflow_actor
 from backroom.aftersales import service
 from backroom.aftersales.flow import Breach, LabelAsk, LabelResult, MoneyAsk, QuoteMail, Transition
+from backroom.db.session import read_only
 from backroom.shipping.carrier import Rate, choose_rate
 
 _actor = workflow_actor
@@ -22,6 +23,7 @@ class AftersalesActivities:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
         self._sessionmaker = deps.sessionmaker
+        self._reader = read_only(self._sessionmaker)  # reads take no write transaction
 
     # A missing adapter is a deployment fault, not a refusal: left retryable.
     def _adapter(self, name: str):
@@ -57,7 +59,7 @@ class AftersalesActivities:
     @activity.defn(name="aftersales.quote_label")
     async def quote_label(self, ask: LabelAsk) -> Rate:
         """Quote the leg and choose the rate (return: to us; outbound: to the customer). Read-only."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             _c, ours, theirs, box = await service.label_route(
                 session, case_id=ask.case_id, settings=self._deps.settings
             )
@@ -69,7 +71,7 @@ class AftersalesActivities:
     async def buy_label(self, ask: LabelAsk) -> LabelResult:
         """Buy the leg's label for the quoted rate. Never two: the key is fixed per leg across
         retries (the carrier returns the same label), and a label already stored is returned."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             stored = service.stored_label(await service.get(session, ask.case_id), ask.leg)
         if stored is not None:
             return stored
@@ -88,7 +90,7 @@ class AftersalesActivities:
     @activity.defn(name="aftersales.void_label")
     async def void_label(self, ask: LabelAsk) -> None:
         """Void the unused return label of a cancelled case. Idempotent."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             stored = service.stored_label(await service.get(session, ask.case_id), ask.leg)
         if stored is not None:
             await self._adapter("carrier").void_label(stored.label_id)
@@ -97,7 +99,7 @@ class AftersalesActivities:
     async def refund(self, ask: MoneyAsk) -> None:
         """Refund the returned unit to the card. Once: the gateway key is fixed per case, and a
         refund already recorded is not asked for again."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             case, intent_id, amount = await service.refund_target(session, case_id=ask.case_id)
         if case.refund_id is not None:
             return

@@ -8,23 +8,25 @@ from backroom.audit.context import Actor
 from backroom.carts import service as carts
 from backroom.carts.pricing import Totals
 from backroom.carts.schemas import CartPricing, CartQuote, CartView
+from backroom.db.session import read_only
 
 
 class CartActivities:
     def __init__(self, deps) -> None:
         self._sessionmaker = deps.sessionmaker
+        self._reader = read_only(self._sessionmaker)  # reads take no write transaction
 
     @activity.defn(name="carts.quote")
     async def quote(self, q: CartQuote) -> Totals:
         """Price a cart at today's prices, checking stock (OutOfStock refuses). Read-only."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             return await carts.quote(session, items=q.items, currency=q.currency)
 
     @activity.defn(name="carts.price")
     async def price(self, q: CartQuote) -> CartPricing:
         """Price a cart with its discount codes, checking stock: totals plus why each code that
         does not apply does not. Read-only."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             return await carts.price_cart(session, q=q)
 
     @activity.defn(name="carts.project")

@@ -9,12 +9,14 @@ from activities.deps import Deps
 from backroom.audit.context import Actor
 from backroom.complaints import service as complaints
 from backroom.complaints.flow import Breach, RefundDecision
+from backroom.db.session import read_only
 
 
 class ComplaintActivities:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
         self._sessionmaker = deps.sessionmaker
+        self._reader = read_only(self._sessionmaker)  # reads take no write transaction
 
     def _actor(self, decision: RefundDecision | None = None) -> Actor:
         """The workflow; on behalf of the approver when carrying a decision."""
@@ -62,7 +64,7 @@ class ComplaintActivities:
         """Pay an approved refund back to the order's card (or credit the account without an
         online payment), or record the refusal. Once: the gateway key is the decision's key,
         fixed per round, and a refund already recorded is not asked for again."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             target = await complaints.refund_target(
                 session, complaint_id=decision.complaint_id, key=decision.key
             )

@@ -8,11 +8,13 @@ from temporalio import activity
 
 from backroom.audit.context import Actor
 from backroom.credit import ledger
+from backroom.db.session import read_only
 
 
 class CreditHoldActivities:
     def __init__(self, sessionmaker) -> None:
         self._sessionmaker = sessionmaker
+        self._reader = read_only(self._sessionmaker)  # reads take no write transaction
 
     def _actor(self) -> Actor:
         return Actor.workflow(activity.info().workflow_id)
@@ -20,7 +22,7 @@ class CreditHoldActivities:
     @activity.defn(name="credit_holds.hold_fits")
     async def hold_fits(self, hold_id: int) -> bool:
         """Whether available credit now covers the held sale. Read-only."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             return await ledger.hold_fits(session, hold_id=hold_id)
 
     @activity.defn(name="credit_holds.settle_hold")

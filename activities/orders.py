@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.deps import Deps, workflow_actor
 from backroom.catalog import service as catalog
+from backroom.db.session import read_only
 from backroom.orders import charges, parcels
 from backroom.orders import service as orders
 from backroom.orders.flow import (
@@ -34,6 +35,7 @@ class OrderActivities:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
         self._sessionmaker = deps.sessionmaker
+        self._reader = read_only(self._sessionmaker)  # reads take no write transaction
 
     # A missing adapter is a deployment fault, not a refusal: left retryable so that a worker
     # restarted with the right settings picks the step up again.
@@ -52,7 +54,7 @@ class OrderActivities:
         return carrier
 
     async def _order(self, order_id: int):
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             return await orders.get_order(session, order_id)
 
     @activity.defn(name="orders.set_status")
@@ -166,7 +168,7 @@ class OrderActivities:
                 await _record_step(session, step)
 
     async def _label_context(self, ask: LabelAsk):
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             return await parcels.label_context(session, order_id=ask.order_id, parcel_id=ask.parcel_id)
 
     @activity.defn(name="orders.quote_label")
@@ -206,7 +208,7 @@ class OrderActivities:
     @activity.defn(name="orders.void_label")
     async def void_label(self, step: ParcelStep) -> None:
         """Void an unused label (compensation). Idempotent."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             label_id = parcels.label_to_void(await parcels.get_parcel(session, step.parcel_id))
         if label_id:
             await parcels.void_at_carrier(self._carrier, label_id)

@@ -7,6 +7,7 @@ from temporalio import activity
 
 from activities.deps import Deps
 from backroom.audit.context import Actor
+from backroom.db.session import read_only
 from backroom.recovery import service as recovery
 from backroom.recovery.flow import CadenceAsk, ReminderAsk, ReminderResult
 
@@ -14,12 +15,13 @@ from backroom.recovery.flow import CadenceAsk, ReminderAsk, ReminderResult
 class RecoveryActivities:
     def __init__(self, deps: Deps) -> None:
         self._sessionmaker = deps.sessionmaker
+        self._reader = read_only(self._sessionmaker)  # reads take no write transaction
         self._settings = deps.settings
 
     @activity.defn(name="recovery.cadence")
     async def cadence(self, ask: CadenceAsk) -> list[float]:
         """Hours after the last change at which the branch's carts get reminders. Read-only."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             return await recovery.cadence(session, ask.branch_id)
 
     @activity.defn(name="recovery.remind")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from backroom.db.session import Sessionmaker
+from backroom.db.session import Sessionmaker, read_only
 from backroom.reports import snapshots
 from backroom.reports.flow import RunPlanAsk, SnapshotAsk, SnapshotDone
 from backroom.settings import Settings
@@ -13,12 +13,13 @@ from backroom.settings import Settings
 class ReportActivities:
     def __init__(self, sessionmaker: Sessionmaker, settings: Settings) -> None:
         self._sessionmaker = sessionmaker
+        self._reader = read_only(self._sessionmaker)  # reads take no write transaction
         self._settings = settings
 
     @activity.defn(name="reports.plan_run")
     async def plan_run(self, ask: RunPlanAsk) -> list[SnapshotAsk]:
         """The snapshots a run must make. Read-only."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             return await snapshots.plan_run(session, ask)
 
     @activity.defn(name="reports.make_snapshot")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from temporalio import activity
 
 from backroom.audit.context import Actor
-from backroom.db.session import Sessionmaker
+from backroom.db.session import Sessionmaker, read_only
 from backroom.segments import rfm, service
 from backroom.segments.flow import BranchAsk, CampaignDecision, SnapshotAsk
 from backroom.segments.models import Segment
@@ -15,11 +15,12 @@ from backroom.segments.models import Segment
 class SegmentActivities:
     def __init__(self, sessionmaker: Sessionmaker) -> None:
         self._sessionmaker = sessionmaker
+        self._reader = read_only(self._sessionmaker)  # reads take no write transaction
 
     @activity.defn(name="segments.plan")
     async def plan(self) -> tuple[list[int], list[int]]:
         """(branch ids to score, segment ids to snapshot). Read-only."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             branches = await rfm.branch_ids(session)
             segs = list((await session.scalars(select(Segment.id).order_by(Segment.id))).all())
             return branches, segs

@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.deps import Deps
 from backroom.audit.context import Actor
+from backroom.db.session import read_only
 from backroom.vendors import payouts, service, shares
 from backroom.vendors.flow import GateDecision, PayoutAsk, PayoutInput, PayoutStep, ShareHoldInput
 
@@ -21,6 +22,7 @@ class VendorActivities:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
         self._sessionmaker = deps.sessionmaker
+        self._reader = read_only(self._sessionmaker)  # reads take no write transaction
 
     @activity.defn(name="vendors.decide_application")
     async def decide_application(self, decision: GateDecision) -> str:
@@ -49,7 +51,7 @@ class VendorActivities:
     @activity.defn(name="vendors.payable_vendors")
     async def payable_vendors(self) -> list[int]:
         """Vendors that may be paid (approved). Read-only."""
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             return await payouts.payable_vendors(session)
 
     @activity.defn(name="vendors.create_payout")

@@ -75,6 +75,7 @@ def create_app(
         if settings.audit_seal_seconds > 0:
             sealer = asyncio.create_task(audit_sealer.run(sessionmaker, every=settings.audit_seal_seconds))
         yield
+        await app.state.outbox.flush()
         if sealer is not None:
             sealer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,6 +6,7 @@ import ipaddress
 import secrets
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from temporalio.client import Client
 
 from backroom.auth import service as auth
 from backroom.auth.principal import Principal
+from backroom.db.session import begin_read
 from backroom.errors import AppError, Forbidden, Unauthorized
 from backroom.settings import Settings
 from backroom.starts import service as starts
@@ -41,29 +43,39 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _reads_only(request: Request) -> bool:
+    return request.method in SAFE_METHODS or getattr(request.state, "reads_only", False)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The unit of work of a request: one transaction, committed when the route returns and
     before the response is sent (the dependency is function-scoped), rolled back on error;
     then the workflow starts and signals the use case queued are dispatched (bounded: what
     does not go now, the worker's outbox poller delivers). GETs, and routes marked READS_ONLY,
-    read only."""
+    read only. A write request's transaction (on SQLite, its turn as the one writer) begins
+    with the use case's first statement: who is calling is read before, on a ReadSession."""
     state = request.app.state
-    reads_only = request.method in SAFE_METHODS or getattr(request.state, "reads_only", False)
-    maker = state.read_sessionmaker if reads_only else state.sessionmaker
-    async for session in _transaction(request, maker):
+    maker = state.read_sessionmaker if _reads_only(request) else state.sessionmaker
+    async with _transaction(request, maker) as session:
         yield session
 
 
 async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Like get_session, but a writing transaction even for a GET (an audited download)."""
-    async for session in _transaction(request, request.app.state.sessionmaker):
+    async with _transaction(request, request.app.state.sessionmaker) as session:
         yield session
 
 
+# A context manager, not a generator driven by `async for`: an error in the route must reach the
+# `except` below at once (a generator left inside `async for` only rolled back when the garbage
+# collector finalized it, after the response, its transaction open meanwhile).
+@asynccontextmanager
 async def _transaction(request: Request, maker) -> AsyncIterator[AsyncSession]:
     state = request.app.state
     async with maker() as session:
         try:
+            if getattr(request.state, "reads_first", False):
+                await begin_read(session)
             yield session
             if session.in_transaction():
                 await session.commit()
@@ -77,6 +89,29 @@ async def _transaction(request: Request, maker) -> AsyncIterator[AsyncSession]:
 # Every route and page takes its session through these, so the commit lands before the response.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 WriteSession = Annotated[AsyncSession, Depends(get_write_session, scope="function")]
+_READER = "backroom.reader"  # key in session.info: a ReadSession of its own
+
+
+async def get_read_session(request: Request, session: Session) -> AsyncIterator[AsyncSession]:
+    """Reads a write request makes before its unit of work (the caller, a password check), on a
+    read-only session of their own, so that they never hold the write transaction (on SQLite,
+    the one writer's turn). A reading request's own Session serves. `done_reading` hands the
+    connection back as soon as those reads are made."""
+    if _reads_only(request):
+        yield session
+        return
+    async with request.app.state.read_sessionmaker() as reader:
+        reader.info[_READER] = True
+        yield reader
+
+
+async def done_reading(session: AsyncSession) -> None:
+    """End a ReadSession's transaction if it is one of its own (not the request's Session)."""
+    if session.info.get(_READER):
+        await session.close()
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
 def reads_only(request: Request) -> None:
@@ -86,8 +121,16 @@ def reads_only(request: Request) -> None:
     request.state.reads_only = True
 
 
+def reads_first(request: Request) -> None:
+    """Route dependency for a use case that reads, waits on a workflow, ends its reads
+    (`end_read`) and only then writes (checkout): its reads are a read transaction, so the
+    request takes the write transaction once, for the write."""
+    request.state.reads_first = True
+
+
 # Route-level dependencies run before the session is opened.
 READS_ONLY = Depends(reads_only)
+READS_FIRST = Depends(reads_first)
 
 
 def get_settings(request: Request) -> Settings:
@@ -149,7 +192,7 @@ def request_id(request: Request) -> str:
     return request.state.request_id
 
 
-async def current_principal(session: Session, request: Request) -> Principal:
+async def current_principal(session: ReadSession, request: Request) -> Principal:
     """Resolve the caller: bearer token (programs) or session cookie (browser, CSRF-checked).
     One indexed read per request; grants come from the per-process cache, keyed on the user's
     auth_version (backroom.auth.principal_cache), so a revocation counts from the next request."""
@@ -177,6 +220,7 @@ async def current_principal(session: Session, request: Request) -> Principal:
         raise SignInRequired()
     principal = caller.principal(request.app.state.enforcer, request_id=request_id(request))
     request.state.principal = principal
+    await done_reading(session)
     return principal
 
 

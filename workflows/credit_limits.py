@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
+from workflows.steps import db_step
 
 with workflow.unsafe.imports_passed_through():
     from activities.credit_limits import CreditLimitActivities
@@ -15,7 +16,11 @@ with workflow.unsafe.imports_passed_through():
         LimitDecision,
     )
     from backroom.money import format_money
-    from backroom.temporal import SHORT_DB_STEP
+
+
+# Runs from here on apply (or close) the request in the workflow task of the decision: a local
+# activity, not a round of Temporal's persistence more per decision. Older runs replay as before.
+LOCAL_STEPS_PATCH = "credit-limit-local-steps"
 
 
 @workflow.defn(name=LIMIT_CHANGE_WORKFLOW)
@@ -52,13 +57,11 @@ class CreditLimitChangeWorkflow(ApprovalGate):
             request_id=inp.request_id, approved_by_id=outcome.decided_by_id, reason=outcome.reason
         )
         if outcome.status == "approved":
-            await workflow.execute_activity_method(CreditLimitActivities.apply, decision, **SHORT_DB_STEP)
+            await db_step(LOCAL_STEPS_PATCH, CreditLimitActivities.apply, decision)
             self._status = "applied"
         else:
             self._status = "rejected" if outcome.status == "rejected" else "expired"
-            await workflow.execute_activity_method(
-                CreditLimitActivities.close, args=[decision, self._status], **SHORT_DB_STEP
-            )
+            await db_step(LOCAL_STEPS_PATCH, CreditLimitActivities.close, decision, self._status)
         return LimitChangeResult(request_id=inp.request_id, status=self._status)
 
     @workflow.query

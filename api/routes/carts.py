@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import ValidationError
 
-from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
+from api.deps import READS_FIRST, READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import ChangeKey, Id
 from backroom.auth.principal import Principal
 from backroom.carts import service as carts
@@ -191,7 +191,9 @@ async def remove_code(
     )
 
 
-@router.post("/{cart_id}/checkout", status_code=201, responses={200: {"model": OrderRead}})
+@router.post(
+    "/{cart_id}/checkout", status_code=201, responses={200: {"model": OrderRead}}, dependencies=[READS_FIRST]
+)
 async def checkout_cart(
     session: Session,
     settings: SettingsDep,

@@ -12,6 +12,7 @@ from api.deps import (
     PUBLIC,
     SESSION_COOKIE,
     CsrfFailed,
+    ReadSession,
     Session,
     SettingsDep,
     client_address,
@@ -59,6 +60,7 @@ async def login_page(request: Request, next: str | None = None):
 @router.post("/login", dependencies=[PUBLIC, Depends(login_csrf)])
 async def login(
     session: Session,
+    reader: ReadSession,
     settings: SettingsDep,
     request: Request,
     username: str = Form(""),
@@ -74,6 +76,7 @@ async def login(
             password=password,
             address=address,
             throttle=auth.Throttle.of(settings),
+            reader=reader,
         )
     except (Unauthorized, TooManyRequests) as exc:
         # The page answers normally, so the request's unit of work commits the failure record

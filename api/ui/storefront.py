@@ -11,7 +11,7 @@ import uuid
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.deps import PUBLIC, READS_ONLY, Session, SettingsDep, TemporalFactory
+from api.deps import PUBLIC, READS_FIRST, READS_ONLY, Session, SettingsDep, TemporalFactory
 from api.security import csp_with_stripe
 from api.ui.common import keep_visitor_token, redirect, render, visitor_form
 from api.validation import messages, summary
@@ -182,7 +182,7 @@ async def cart_page(session: Session, settings: SettingsDep, request: Request):
     return _with_cookie(request, settings, resp, sid)
 
 
-@router.post("/checkout")
+@router.post("/checkout", dependencies=[READS_FIRST])
 async def checkout_page(session: Session, settings: SettingsDep, connect: TemporalFactory, request: Request):
     """Place the order. The form's hidden checkout key is the Idempotency-Key, so a double
     click or a resubmitted form finds the same order."""

@@ -299,13 +299,22 @@ def _in_words(seconds: int) -> str:
 
 
 async def authenticate(
-    session: AsyncSession, *, username: str, password: str, address: str, throttle: Throttle = Throttle()
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    throttle: Throttle = Throttle(),
+    reader: AsyncSession | None = None,
 ) -> User:
     """Check a user name and password, throttled (see Throttle). A failure is recorded (and
     audited) in the caller's transaction, which must commit it. A deactivated user fails like
-    a wrong password."""
-    await check_throttle(session, username=username, address=address, throttle=throttle)
-    user = await session.scalar(select(User).where(User.username == username))
+    a wrong password. The checks read on `reader` when given (a read-only session), so that
+    the caller's write transaction begins only to record the outcome, not for the password's
+    hashing."""
+    reader = reader or session
+    await check_throttle(reader, username=username, address=address, throttle=throttle)
+    user = await reader.scalar(select(User).where(User.username == username))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
         ok = user is not None and user.is_active
@@ -324,6 +333,7 @@ async def authenticate(
         raise Unauthorized("Wrong user name or password.")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+        await session.execute(update(User).where(User.id == user.id).values(password_hash=user.password_hash))
     return user
 
 

@@ -6,37 +6,26 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from backroom.db import sqlite
 
 Sessionmaker = async_sessionmaker[AsyncSession]
 
 
 def make_engine(url: str, **kw) -> AsyncEngine:
-    """Create the engine; on SQLite, real transactions (pysqlite's legacy mode starts none
-    for SELECT), WAL, foreign keys, and write transactions that take the lock up front."""
+    """Create the engine. On SQLite (backroom/db/sqlite.py): WAL, foreign keys, real read
+    transactions, and write transactions that queue for the one writer's turn."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kw)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _connect(dbapi_conn, _record):
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _begin(conn):
-            # A write transaction that starts DEFERRED and reads first can fail to upgrade
-            # (SQLITE_BUSY_SNAPSHOT); IMMEDIATE waits for the lock instead. Reads stay shared.
-            if conn.get_execution_options().get("readonly"):
-                conn.exec_driver_sql("BEGIN")
-            else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        # Connections for the readers beside the one writer: a request's principal read and its
+        # page reads, the outbox, the worker's activities. Waiting for a connection is waiting in
+        # a queue too, so the pool is generous and its wait as long as the gate's.
+        if not sqlite.in_memory(url):
+            kw = {"pool_size": 20, "max_overflow": 20, "pool_timeout": sqlite.BUSY_TIMEOUT_S, **kw}
+        engine = create_async_engine(
+            url, module=sqlite.dbapi(), connect_args={"timeout": sqlite.BUSY_TIMEOUT_S}, **kw
+        )
+        sqlite.configure(engine, sqlite.gate_for(url))
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kw)
 
@@ -49,6 +38,15 @@ def make_sessionmaker(engine: AsyncEngine, *, readonly: bool = False) -> Session
     load_models()
     bind = engine.execution_options(readonly=True) if readonly else engine
     return async_sessionmaker(bind, expire_on_commit=False)
+
+
+def read_only(maker: Sessionmaker | None) -> Sessionmaker | None:
+    """Read-only sessions over `maker`'s engine: reads that never take the write transaction
+    (on SQLite, the one writer's turn). For activities and jobs given only the sessionmaker
+    (None stays None: a registry built without a database, to inspect its names)."""
+    if maker is None:
+        return None
+    return async_sessionmaker(maker.kw["bind"].execution_options(readonly=True), expire_on_commit=False)
 
 
 def is_postgres(session: AsyncSession) -> bool:
@@ -77,6 +75,14 @@ async def fan_out(session: AsyncSession, jobs: list[Callable[[AsyncSession], Awa
             return await job(own)
 
     return list(await asyncio.gather(*(one(job) for job in jobs)))
+
+
+async def begin_read(session: AsyncSession) -> None:
+    """Begin the session's transaction as a read: for a use case that reads, waits on a workflow
+    (`end_read`), then writes, so that its reads never hold the write transaction (on SQLite,
+    the one writer's turn). Does nothing inside a transaction already begun."""
+    if not session.in_transaction():
+        await session.connection(execution_options={"readonly": True})
 
 
 async def end_read(session: AsyncSession) -> None:

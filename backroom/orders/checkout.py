@@ -47,7 +47,9 @@ async def checkout(
 ) -> tuple[Order, bool]:
     """Turn a cart into an order. Idempotent per key: a repeat returns the same order (and
     starts nothing new); the same key with a different body raises 409. Returns (order, created).
-    The caller's unit of work commits and then starts the order's workflow and closes the cart."""
+    The caller's unit of work commits and then starts the order's workflow and closes the cart.
+    Everything before the order is written only reads (the edge marks the route READS_FIRST, so
+    those reads do not take the write transaction): `end_read` drops it before the cart's lock."""
     if not 8 <= len(idempotency_key) <= 128:
         raise InvalidInput("Idempotency-Key must be 8 to 128 characters.", field="Idempotency-Key")
     fingerprint = orders.request_hash(cart_id, body)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from backroom import temporal
 from backroom.db.base import utcnow
-from backroom.db.session import Sessionmaker
+from backroom.db.session import Sessionmaker, read_only
 from backroom.starts.models import SignalStatus, StartStatus, WorkflowSignal, WorkflowStart
 
 log = logging.getLogger("backroom.starts")
@@ -166,10 +166,20 @@ class Outbox:
     sessionmaker: Sessionmaker
     default_queue: str
     timeout: float = 3.0  # a request waits at most this long; the poller does the rest
+    # What requests delivered is marked in one write per this many seconds, not one per request
+    # (well inside the poller's 5 s: a row it finds pending meanwhile is re-sent harmlessly).
+    mark_every: float = 0.2
+    _unmarked: tuple[list[int], dict[SignalStatus, list[int]]] = field(
+        default_factory=lambda: ([], {}), init=False, repr=False
+    )
+    _marking: asyncio.Task | None = field(default=None, init=False, repr=False)
 
-    async def dispatch(self, client: Client, rows: list[WorkflowStart | WorkflowSignal]) -> bool:
+    async def dispatch(
+        self, client: Client, rows: list[WorkflowStart | WorkflowSignal], *, mark_now: bool = True
+    ) -> bool:
         """Deliver committed rows now, in order; True if all went. What fails stays pending for
-        the poller. Starts are idempotent by id; a signal is marked delivered in one write."""
+        the poller. Starts are idempotent by id; signals are marked delivered in one write, now
+        or (`mark_now=False`) with other requests' in the next batch."""
         done_starts: list[int] = []
         done_signals: dict[SignalStatus, list[int]] = {}
         ok = True
@@ -187,19 +197,48 @@ class Outbox:
                 ok = False
                 blocked.add(row.workflow_id)
                 log.warning("could not deliver to %s yet: %s", row.workflow_id, exc)
-        await self._mark(done_starts, done_signals)
+        if mark_now:
+            await self._mark(done_starts, done_signals)
+        else:
+            self._mark_soon(done_starts, done_signals)
         return ok
 
     async def dispatch_bounded(self, client_factory, rows: list[WorkflowStart | WorkflowSignal]) -> bool:
-        """`dispatch` within `timeout` seconds, for a request path; never raises."""
+        """`dispatch` within `timeout` seconds, for a request path; never raises. The request
+        wrote its rows in its own transaction and does not read them back; what it delivered
+        is marked in the next batch."""
         if not rows:
             return True
         try:
             async with asyncio.timeout(self.timeout):
-                return await self.dispatch(await client_factory(), rows)
+                return await self.dispatch(await client_factory(), rows, mark_now=False)
         except Exception as exc:  # Temporal down or slow: the poller delivers later
             log.warning("outbox dispatch deferred to the poller: %s", exc)
             return False
+
+    def _mark_soon(self, starts: list[int], signals: dict[SignalStatus, list[int]]) -> None:
+        unmarked_starts, unmarked_signals = self._unmarked
+        unmarked_starts.extend(starts)
+        for status, ids in signals.items():
+            unmarked_signals.setdefault(status, []).extend(ids)
+        if (unmarked_starts or unmarked_signals) and (self._marking is None or self._marking.done()):
+            self._marking = asyncio.create_task(self._mark_batch())
+
+    async def _mark_batch(self) -> None:
+        while True:  # until a batch finds nothing more delivered while it was being written
+            await asyncio.sleep(self.mark_every)
+            await self.flush()
+            if not any(self._unmarked):
+                return
+
+    async def flush(self) -> None:
+        """Mark what was delivered but not marked yet (a batch; also at shutdown)."""
+        starts, signals = self._unmarked
+        self._unmarked = ([], {})
+        try:
+            await self._mark(starts, signals)
+        except Exception:  # the rows stay pending: the poller delivers them again, harmlessly
+            log.exception("marking delivered outbox rows")
 
     async def _mark(self, starts: list[int], signals: dict[SignalStatus, list[int]]) -> None:
         if not starts and not signals:
@@ -225,7 +264,7 @@ class Outbox:
         """Deliver rows still pending after `older_than` (the request's own try gets that long
         first): starts before signals, each in id order. Returns how many were tried."""
         cutoff = utcnow() - older_than
-        async with self.sessionmaker() as session:
+        async with read_only(self.sessionmaker)() as session:
             starts = list(
                 (
                     await session.scalars(
@@ -281,7 +320,7 @@ async def dispatch(
     client: Client, sessionmaker: Sessionmaker, workflow_ids: list[str], *, default_queue: str = ""
 ) -> bool:
     """Start the given pending workflows now; True if all started. Idempotent."""
-    async with sessionmaker() as session:
+    async with read_only(sessionmaker)() as session:
         rows = list(
             (
                 await session.scalars(

@@ -55,7 +55,12 @@ def test_activities_are_called_by_method_with_a_named_option_set(path):
         assert name not in ("execute_activity", "start_activity"), (
             f"{path.name}:{node.lineno}: call activities with workflow.execute_activity_method"
         )
-        if name in ("execute_activity_method", "start_activity_method"):
+        if name in (
+            "execute_activity_method",
+            "start_activity_method",
+            "execute_local_activity_method",
+            "start_local_activity_method",
+        ):
             spread = [
                 kw.value.id for kw in node.keywords if kw.arg is None and isinstance(kw.value, ast.Name)
             ]

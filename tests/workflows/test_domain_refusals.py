@@ -84,13 +84,15 @@ async def failed_activities(handle: WorkflowHandle) -> list[tuple[str, str, bool
 
 
 async def workflow_failure(handle: WorkflowHandle) -> ApplicationError:
-    """The ApplicationError an activity ended the workflow with."""
+    """The ApplicationError an activity ended the workflow with (a local activity's, such as the
+    approval gate's steps, arrives as the workflow's failure itself)."""
     with pytest.raises(WorkflowFailureError) as failed:
         await asyncio.wait_for(handle.result(), timeout=20)
     err = failed.value.cause
-    assert isinstance(err, ActivityError), err
-    assert isinstance(err.cause, ApplicationError), err.cause
-    return err.cause
+    if isinstance(err, ActivityError):
+        err = err.cause
+    assert isinstance(err, ApplicationError), err
+    return err
 
 
 async def test_credit_limit_apply_conflict_is_not_retried(ts_env, sqlite_db, settings, task_queue):
@@ -142,8 +144,9 @@ async def test_credit_limit_apply_conflict_is_not_retried(ts_env, sqlite_db, set
         failure = await workflow_failure(handle)
     assert (failure.type, failure.non_retryable) == ("conflict", True)
     assert "not pending" in failure.message
+    # One attempt (the worker's own count): apply is a local activity, recorded in the history
+    # as a marker rather than as activity events.
     assert log.attempts["credit_limits.apply"] == [1]
-    assert await failed_activities(handle) == [("credit_limits.apply", "conflict", True, 1)]
     async with db.read_sessionmaker() as s:
         assert (await limits.get_request(s, req.id)).status == "rejected"
 
