@@ -210,13 +210,13 @@ def _seed_sqlite(path: str, rows: int, branch_id: int) -> dict:
     def people():
         for i in range(rows):
             name, email, phone, digits = _person(i)
-            yield (name, email, phone, branch_id, name.lower(), email, digits)
+            yield (name, email, phone, branch_id, name.lower(), email, digits[1:])  # national digits
 
     with conn:
         conn.executemany(
             "INSERT INTO customers (kind, name, email, phone, home_branch_id, credit_limit_minor, currency, "
             "tags, consent_email, consent_sms, status, created_at, updated_at, name_norm, email_norm, "
-            "phone_digits) VALUES ('person', ?, ?, ?, ?, 0, 'USD', '[]', 0, 0, 'active', "
+            "phone_national) VALUES ('person', ?, ?, ?, ?, 0, 'USD', '[]', 0, 0, 'active', "
             "'2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', ?, ?, ?)",
             people(),
         )

@@ -89,9 +89,15 @@ async def moderation(session: Session, request: Request, p: Principal = require(
 
 @router.get("/vendors/payouts")
 async def payout_list(session: Session, request: Request, p: Principal = require("vendors", "list")):
+    return await _payouts_page(session, request, p)
+
+
+async def _payouts_page(
+    session, request: Request, p: Principal, *, status: int = 200, error: str | None = None
+):
     rows = await payouts.list_payouts(session, scope=p.vendor_id)
     names = await service.names(session, [x.vendor_id for x in rows])
-    return render(request, "vendors/payouts.html", p, payouts=rows, names=names)
+    return render(request, "vendors/payouts.html", p, status=status, payouts=rows, names=names, error=error)
 
 
 @router.post("/vendors/payouts/run")
@@ -102,8 +108,10 @@ async def payout_run(
     if p.vendor_id is not None:
         raise Forbidden("Payouts are run by the shop.")
     form, _errors, _ = await parse_form(request, PayoutRunIn)
-    if form is None:
-        return redirect("/vendors/payouts", flash="Say why payouts run now (at least 3 characters).")
+    if form is None:  # nothing runs; the page says why
+        return await _payouts_page(
+            session, request, p, status=422, error="Say why payouts run now (at least 3 characters)."
+        )
     key = await payouts.run_now(session, actor=p.actor(), reason=form.reason, prefix=settings.workflow_prefix)
     return redirect(
         "/vendors/payouts",

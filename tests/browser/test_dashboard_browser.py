@@ -59,10 +59,10 @@ async def test_manager_dashboard_drill_alert_acknowledge_record(fresh_db, settin
 
             await page.click("#alerts a:has-text('stuck in 3-D Secure')")
             await page.wait_for_url(re.compile(r"/alerts/\d+$"))
-            assert await page.inner_text("#alert-status") == "open"
+            assert await page.inner_text("#alert-status") == "Open"
             await page.click("#acknowledge")
             await page.wait_for_url(re.compile(r"/alerts/\d+\?flash="))
-            assert await page.inner_text("#alert-status") == "acknowledged"
+            assert await page.inner_text("#alert-status") == "Acknowledged"
             assert "Demo Manager" in await page.inner_text("#alert-detail")
 
             await page.click("#alert-record")

@@ -60,10 +60,10 @@ async def test_buy_then_ship_in_the_browser(dev_env, sqlite_db, commerce_setting
                     await expect(staff.locator(".flash")).to_contain_text("done")
                 for _ in range(100):
                     await staff.goto(f"{base}{staff_order}")
-                    if await staff.locator("#order-status").inner_text() == "completed":
+                    if await staff.locator("#order-status").inner_text() == "Completed":
                         break
                     await asyncio.sleep(0.1)
-                await expect(staff.locator("#order-status")).to_have_text("completed")
+                await expect(staff.locator("#order-status")).to_have_text("Completed")
                 await expect(staff.locator("table.timeline")).to_contain_text("parcel_delivered")
                 for _ in range(100):
                     await page.reload()
