@@ -335,6 +335,7 @@ async def _measure(n: int, levels: tuple[int, ...]) -> dict:
             result[k + "ratio_throughput"] = round(per_min / bare_per_min, 3)
             result[k + "checkout_p50_ms"] = ms(pct(run["checkout_s"], 0.5))
             result[k + "checkout_p99_ms"] = ms(pct(run["checkout_s"], 0.99))
+            result[k + "retried_503"] = run.get("retries_503", 0)  # the client's waits are in the times
             result[k + "bare_checkout_p50_ms"] = ms(pct(bare["checkout_s"], 0.5))
             result[k + "bare_checkout_p99_ms"] = ms(pct(bare["checkout_s"], 0.99))
             result[k + "ratio_checkout_p50"] = round(

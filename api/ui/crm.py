@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, SettingsDep, TemporalFactory, require
@@ -34,18 +35,13 @@ NAV = [("My tasks", "/tasks", ("crm", "read"), 45), ("Mailbox", "/mailbox", ("cr
 
 
 class TaskForm(BaseModel):
-    """The page's task form: a datetime-local field is read as UTC."""
+    """The page's task form: a datetime-local field, read in the signed-in user's time zone."""
 
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=200)
     due_at: datetime
     assignee_id: RecordId | None = None
     notes: str | None = Field(default=None, max_length=5000)
-
-    @field_validator("due_at")
-    @classmethod
-    def _utc(cls, v: datetime) -> datetime:
-        return v if v.tzinfo else v.replace(tzinfo=UTC)
 
 
 @router.get("/tasks")
@@ -169,6 +165,8 @@ async def _new_task(customer_id: int, request: Request, session: AsyncSession, s
     if body is None:
         return redirect(_back(customer_id), flash=f"Not created: {err}")
     await _customer(session, p, customer_id, "crm", "create")
+    if body.due_at.tzinfo is None:  # as typed: the user's local time (stored in UTC)
+        body.due_at = body.due_at.replace(tzinfo=ZoneInfo(p.timezone)).astimezone(UTC)
     task = await crm.create_followup(
         session,
         customer_id=customer_id,

@@ -16,6 +16,7 @@ from api.security import csp_with_stripe
 from api.ui.common import keep_visitor_token, redirect, render, visitor_form
 from api.validation import messages, summary
 from backroom.audit.context import Actor
+from backroom.branches import service as branches
 from backroom.carts import service as carts
 from backroom.carts.schemas import MAX_KEY, CartItem, CartQty, ProductId
 from backroom.catalog import service as catalog
@@ -251,6 +252,7 @@ async def order_status(session: Session, settings: SettingsDep, request: Request
         pay=pay,
         tracking_says=tracking_events.says,
         points=await loyalty.card_for_order(session, order),
+        tz=(await branches.get_branch(session, order.branch_id)).timezone,  # the shop's local time
     )
     if pay is not None:  # the card form runs Stripe.js: its origin, and no other, is allowed
         resp.headers["Content-Security-Policy"] = csp_with_stripe(pay.js_url)
