@@ -269,7 +269,7 @@ async def test_a_complaint_names_only_one_of_the_customers_orders(sqlite_db, com
 
     async with db.sessionmaker.begin() as s:
         other = await create_customer(s, branch=_b)
-    for who, order_id in ((other.id, order.id), (customer.id, 10**9)):
+    for who, order_id in ((other.id, order.id), (customer.id, 9 * 10**17)):
         with pytest.raises(InvalidInput, match="not one of this customer's orders"):
             async with db.sessionmaker.begin() as s:
                 await log(s, who, order_id=order_id)

@@ -66,7 +66,7 @@ async def test_a_trail_names_people_branches_and_customers(db):
         await audit.record(
             s, actor=Actor.user(fay.id, fay.full_name), action="credit.approve", entity_type="customer",
             entity_id=c.id, branch_id=b.id,
-            after={"approved_by_id": fay.id, "home_branch_id": b.id, "customer_id": c.id, "ghost_user_id": 10**9},
+            after={"approved_by_id": fay.id, "home_branch_id": b.id, "customer_id": c.id, "ghost_user_id": 9 * 10**17},
         )  # fmt: skip
     async with db.read_sessionmaker() as s:
         (event,) = [
@@ -79,5 +79,5 @@ async def test_a_trail_names_people_branches_and_customers(db):
         "Approved by": "Fay Finance",
         "Home branch": b.name,
         "Customer": "Carla Customer",
-        "Ghost user": f"user #{10**9}",
+        "Ghost user": f"user #{9 * 10**17}",
     }

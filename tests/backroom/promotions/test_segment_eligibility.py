@@ -68,7 +68,9 @@ async def test_a_segment_promotion_needs_an_existing_segment(db):
         with pytest.raises(InvalidInput, match="Choose the customer segment"):
             await make_promotion(s, a, eligibility="segment")
         with pytest.raises(InvalidInput, match="does not exist"):
-            await make_promotion(s, a, eligibility="segment", segment_id=10**9)
+            await make_promotion(
+                s, a, eligibility="segment", segment_id=9 * 10**17
+            )  # past every test sequence
         promo = await make_promotion(s, a)
         with pytest.raises(InvalidInput, match="Choose the customer segment"):
             await promotions.update_promotion(
