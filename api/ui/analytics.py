@@ -3,15 +3,13 @@ heatmap, forecast, and the targets form. Charts are inline SVG drawn on the serv
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
 
 from api.deps import Session, SettingsDep, WriteSession, require
 from api.drilldown import Drill, drill, filter_context
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import parse_form, pdf_page, redirect, render
 from backroom.analytics import charts, pdf, service
 from backroom.analytics import heatmap as heat
 from backroom.analytics import targets as targets_svc
@@ -144,17 +142,12 @@ async def analytics_pdf(
     the export event is written after rendering, so no write lock is held while it renders, and
     commits before the file leaves (the session is function-scoped)."""
     ctx = await _context(request, session, slug, d, p)
-    html = request.app.state.templates.get_template("dash/analytics_pdf.html").render(**ctx)
-    content = await asyncio.to_thread(pdf.render, html)
+    name = f"analytics-{slug}-{ctx['picked']}-{ctx['generated_at']:%Y%m%d}.pdf"
+    response = await pdf_page(request, "dash/analytics_pdf.html", name, **ctx)
     await pdf.record_export(
         session, actor=p.actor(), module=ctx["m"].key, measure=ctx["picked"], query=str(request.url.query)
     )
-    name = f"analytics-{slug}-{ctx['picked']}-{ctx['generated_at']:%Y%m%d}.pdf"
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return response
 
 
 @router.get("/analytics/{slug}/cell")

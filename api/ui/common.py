@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any, TypeVar
 
@@ -40,6 +41,20 @@ def render(
         **context,
     }
     return templates.TemplateResponse(request, template, ctx, status_code=status)
+
+
+async def pdf_page(request: Request, template: str, filename: str, **context: Any) -> Response:
+    """A template rendered to an A4 PDF (WeasyPrint, off the event loop), as a download."""
+    from backroom.analytics import pdf
+
+    html = get_templates(request).get_template(template).render(**context)
+    content = await asyncio.to_thread(pdf.render, html)
+    name = filename.replace('"', "")
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def redirect(url: str, flash: str | None = None) -> RedirectResponse:

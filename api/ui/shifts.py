@@ -5,20 +5,17 @@ Permission ("payments", "create"): a shift is cash handling; see api/routes/shif
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from api.routes.shifts import readable_report
-from api.ui.common import branch_choices, parse_form, redirect, render
-from backroom.analytics import pdf
+from api.ui.common import branch_choices, parse_form, pdf_page, redirect, render
 from backroom.auth.principal import Principal
 from backroom.branches import cash
 from backroom.branches import service as branches
@@ -185,10 +182,4 @@ async def report_page(session: Session, shift_id: Id, request: Request, p: Princ
 async def report_pdf(session: Session, shift_id: Id, request: Request, p: Principal = require(*CASH)):
     """The shift report as an A4 PDF (WeasyPrint, off the event loop)."""
     r = await readable_report(session, shift_id, p)
-    html = request.app.state.templates.get_template("shift_report_pdf.html").render(r=r, labels=cash.LABEL)
-    content = await asyncio.to_thread(pdf.render, html)
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="shift-{shift_id}.pdf"'},
-    )
+    return await pdf_page(request, "shift_report_pdf.html", f"shift-{shift_id}.pdf", r=r, labels=cash.LABEL)

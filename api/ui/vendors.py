@@ -4,17 +4,13 @@ payouts), the application form, the moderation queue and the payouts list."""
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
-from api.ui.common import parse_form, redirect, render
+from api.ui.common import parse_form, pdf_page, redirect, render
 from api.validation import messages
-from backroom.analytics import pdf
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches
@@ -152,15 +148,12 @@ async def statement_pdf(
 ):
     """The statement as an A4 PDF (WeasyPrint, off the event loop)."""
     st = await _statement(session, vendor_id, month, p)
-    html = request.app.state.templates.get_template("vendors/statement_pdf.html").render(
-        st=st, kinds=statements.KINDS
-    )
-    content = await asyncio.to_thread(pdf.render, html)
-    name = f"statement-{st.vendor.name}-{st.month:%Y-%m}.pdf".replace('"', "")
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    return await pdf_page(
+        request,
+        "vendors/statement_pdf.html",
+        f"statement-{st.vendor.name}-{st.month:%Y-%m}.pdf",
+        st=st,
+        kinds=statements.KINDS,
     )
 
 

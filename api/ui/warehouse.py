@@ -3,16 +3,12 @@ in each; a printable pick list of the parcels to pick and a packing slip per par
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 from sqlalchemy import select
 
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
-from api.ui.common import redirect, render
-from backroom.analytics import pdf
+from api.ui.common import pdf_page, redirect, render
 from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
 from backroom.errors import NotFound
@@ -65,10 +61,9 @@ async def pick_list(session: Session, request: Request, p: Principal = require("
 
 @router.get("/warehouse/pick-list.pdf")
 async def pick_list_pdf(session: Session, request: Request, p: Principal = require("orders", "submit")):
-    html = request.app.state.templates.get_template("commerce/pick_list_pdf.html").render(
-        **await _pick_list(session, p)
+    return await pdf_page(
+        request, "commerce/pick_list_pdf.html", "pick-list.pdf", **await _pick_list(session, p)
     )
-    return _pdf(await asyncio.to_thread(pdf.render, html), "pick-list.pdf")
 
 
 @router.get("/warehouse/orders/{order_id}/parcels/{parcel_id}/packing-slip.pdf")
@@ -87,22 +82,16 @@ async def packing_slip(
     order = await session.get(Order, order_id)
     of_order = await session.scalars(select(Parcel.id).where(Parcel.order_id == order_id).order_by(Parcel.id))
     ids = list(of_order)
-    html = request.app.state.templates.get_template("commerce/packing_slip_pdf.html").render(
+    return await pdf_page(
+        request,
+        "commerce/packing_slip_pdf.html",
+        f"packing-slip-{order_id}-{parcel_id}.pdf",
         order=order,
         parcel=parcel,
         number=ids.index(parcel.id) + 1,
         count=len(ids),
         lines=(await repository.parcel_lines(session, [parcel.id])).get(parcel.id, []),
         branch=(await repository.branch_names(session, [parcel.branch_id])).get(parcel.branch_id, ""),
-    )
-    return _pdf(await asyncio.to_thread(pdf.render, html), f"packing-slip-{order_id}-{parcel_id}.pdf")
-
-
-def _pdf(content: bytes, name: str) -> Response:
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

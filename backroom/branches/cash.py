@@ -109,6 +109,8 @@ async def pay(
         raise InvalidInput("Credit payments are taken on the customer's credit account.", field="kind")
     if not reason.strip():
         raise InvalidInput("Say what the cash is for.", field="reason")
+    if amount_minor <= 0:
+        raise InvalidInput("Enter an amount above zero.", field="amount")
     if (
         done := await session.scalar(select(CashMovement).where(CashMovement.reference == reference))
     ) is not None:
@@ -128,8 +130,6 @@ async def pay(
             reference=reference,
             shift=shift,
         )
-    if amount_minor <= 0:
-        raise InvalidInput("Enter an amount above zero.", field="amount")
     return await controls.request(
         session,
         actor=actor,
@@ -203,9 +203,9 @@ async def report(session: AsyncSession, shift_id: int) -> ShiftReport:
     totals: dict[str, int] = {}
     for m in moves:
         totals[LABEL[CashKind(m.kind)]] = totals.get(LABEL[CashKind(m.kind)], 0) + m.amount_minor
-    expected = shift.expected_cash_minor
+    expected = shift.expected_cash_minor  # fixed at close
     if expected is None:
-        expected = shift.opening_float_minor + sum(m.amount_minor for m in moves)
+        expected = await expected_cash(session, shift)
     branch = await session.get(Branch, shift.branch_id)
     user = await session.get(User, shift.user_id)
     return ShiftReport(
