@@ -25,7 +25,7 @@ from backroom.errors import AppError, InvalidInput, WorkflowServiceUnavailable
 from backroom.loyalty import service as loyalty
 from backroom.orders import card_entry, tracking_events
 from backroom.orders import service as orders
-from backroom.orders.checkout import checkout
+from backroom.orders.checkout import checkout, try_again
 from backroom.orders.models import OrderStatus
 from backroom.orders.schemas import CheckoutRequest
 from backroom.payments.gateway import PaymentStatus
@@ -177,7 +177,7 @@ async def cart_page(session: Session, settings: SettingsDep, request: Request):
         lines=lines,
         csrf_token=sid,
         checkout_key=uuid.uuid4().hex,
-        values={"ship_country": "US"},
+        values={"ship_country": "US", **await carts.checkout_form_of_visitor(session, session_key=sid)},
         errors={},
     )
     return _with_cookie(request, settings, resp, sid)
@@ -256,6 +256,26 @@ async def order_status(session: Session, settings: SettingsDep, request: Request
     )
     if pay is not None:  # the card form runs Stripe.js: its origin, and no other, is allowed
         resp.headers["Content-Security-Policy"] = csp_with_stripe(pay.js_url)
+    return _with_cookie(request, settings, resp, sid)
+
+
+@router.post("/orders/{token}/again")
+async def order_again(
+    session: Session, settings: SettingsDep, connect: TemporalFactory, request: Request, token: str
+):
+    """The payment failed: the order's items and codes go back into this visitor's cart and the
+    checkout form is filled in as before, to try another card. Pressing it twice adds nothing."""
+    await _form(request)  # checks the form's token
+    sid = _sid(request) or secrets.token_urlsafe(24)
+    order = await orders.get_by_token(session, token)
+    try:
+        notes = await try_again(session, connect, settings=settings, order=order, session_key=sid)
+    except AppError as exc:
+        if exc.retryable:  # Temporal down: a 503 page with Retry-After, nothing changed
+            raise
+        return redirect(f"/shop/orders/{token}", flash=exc.detail)
+    said = "Your items are back in your cart: check out again and use another card."
+    resp = redirect("/shop/cart", flash=" ".join([said, *notes]))
     return _with_cookie(request, settings, resp, sid)
 
 

@@ -42,8 +42,10 @@ from backroom.catalog import service as catalog
 from backroom.catalog.errors import OutOfStock
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
+from backroom.db.session import end_read
 from backroom.errors import not_found
 from backroom.orders import service as orders
+from backroom.orders.models import Order
 from backroom.pagination import Page, paginate
 from backroom.starts.service import enqueue_signal
 from backroom.temporal import Connect, raise_if_unreachable
@@ -113,6 +115,33 @@ async def order_of_visitor(session: AsyncSession, *, checkout_key: str, session_
         return None
     cart = await get_cart(session, done.cart_id)
     return done if cart.session_key == session_key else None
+
+
+CHECKOUT_FIELDS = (
+    "email",
+    "ship_name",
+    "ship_line1",
+    "ship_city",
+    "ship_postcode",
+    "ship_country",
+    "billing_postcode",
+)
+
+
+async def checkout_form_of_visitor(session: AsyncSession, *, session_key: str | None) -> dict[str, str]:
+    """The e-mail and addresses of the last order placed in this browser session, to fill in
+    the checkout form again (a second order, or another try after a failed payment); empty for
+    a new visitor. Read-only."""
+    if not session_key:
+        return {}
+    last = await session.scalar(
+        select(Order)
+        .join(Cart, Cart.id == Order.cart_id)
+        .where(Cart.session_key == session_key)
+        .order_by(Order.id.desc())
+        .limit(1)
+    )
+    return {f: getattr(last, f) for f in CHECKOUT_FIELDS if getattr(last, f)} if last else {}
 
 
 async def selling_branch(
@@ -382,6 +411,8 @@ async def add_for_visitor(
         # its own transaction, so the row must be committed first (on SQLite, releasing the one
         # write lock too).
         await session.commit()
+    else:
+        await end_read(session)  # the lookup's transaction must not outlive it (SQLite: the lock)
     return await change(
         session, connect, cart=cart, name="add", arg=item, task_queue=task_queue, prefix=prefix
     )

@@ -8,13 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.audit.context import Actor
 from backroom.carts import service as carts
 from backroom.carts.models import CartStatus
+from backroom.carts.schemas import CartCode, CartItem
 from backroom.db.session import end_read
 from backroom.errors import AppError, InvalidInput
 from backroom.orders import service as orders
-from backroom.orders.errors import CartClosed, CartEmpty, IdempotencyKeyReused
+from backroom.orders.errors import CartClosed, CartEmpty, IdempotencyKeyReused, OrderActionRefused
 from backroom.orders.flow import ORDER_WORKFLOW
-from backroom.orders.models import Order
+from backroom.orders.models import Order, OrderStatus
 from backroom.orders.schemas import CheckoutRequest
+from backroom.promotions import service as promotions
 from backroom.starts import service as starts
 from backroom.temporal import Connect
 
@@ -98,3 +100,70 @@ async def checkout(
         await carts.unlock(client, cart, idempotency_key, prefix=prefix)
         raise
     return order, True
+
+
+async def try_again(
+    session: AsyncSession,
+    connect: Connect,
+    *,
+    settings,
+    order: Order,
+    session_key: str,
+) -> list[str]:
+    """Put the items and discount codes of an order whose payment failed back into the
+    visitor's cart, so the shopper can check out again with another card (nothing was charged;
+    the workflow released the stock and the codes). Idempotent: each item and code goes in under
+    a key made of the order and the item, so a repeat changes nothing. Returns, in words, what
+    could not go back (sold out meanwhile, a code used up). The session must hold no write
+    transaction (the cart's workflow writes its projection)."""
+    if order.status != OrderStatus.PAYMENT_FAILED:
+        raise OrderActionRefused("Only an order whose payment failed can be tried again.")
+    items: dict[int, tuple[str, int]] = {}
+    for line in await orders.lines_of(session, order.id):
+        name, qty = items.get(line.product_id, (line.name, 0))
+        items[line.product_id] = (name, qty + line.qty)
+    codes = await promotions.codes_of_order(session, order.id)
+    await end_read(session)
+    notes: list[str] = []
+
+    async def attempt(what: str, call) -> None:
+        try:
+            await call
+        except AppError as exc:
+            if exc.retryable:  # Temporal down: the caller answers 503, try again later
+                raise
+            notes.append(f"{what}: {exc.detail}")
+
+    for product_id, (name, qty) in items.items():
+        item = CartItem(product_id=product_id, qty=qty, key=f"again-{order.id}-{product_id}")
+        await attempt(
+            name,
+            carts.add_for_visitor(
+                session,
+                connect,
+                actor=Actor.system("storefront"),
+                session_key=session_key,
+                item=item,
+                shop_branch_code=settings.shop_branch_code,
+                currency=order.currency,
+                task_queue=settings.task_queue,
+                prefix=settings.workflow_prefix,
+            ),
+        )
+    cart = await carts.open_cart_for(session, session_key=session_key)
+    await end_read(session)
+    for code in codes if cart is not None else ():
+        arg = CartCode(code=code, key=f"again-{order.id}-{code}")
+        await attempt(
+            f"Code {code}",
+            carts.change(
+                session,
+                connect,
+                cart=cart,
+                name="apply_code",
+                arg=arg,
+                task_queue=settings.task_queue,
+                prefix=settings.workflow_prefix,
+            ),
+        )
+    return notes

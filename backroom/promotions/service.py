@@ -918,6 +918,14 @@ async def confirm(session: AsyncSession, *, actor: Actor, order_id: int) -> int:
     )
 
 
+async def codes_of_order(session: AsyncSession, order_id: int) -> list[str]:
+    """The discount codes an order used, in the order they were entered. Read-only."""
+    rows = await session.scalars(
+        select(Redemption.code).where(Redemption.order_id == order_id).order_by(Redemption.id)
+    )
+    return list(dict.fromkeys(rows))
+
+
 async def release(session: AsyncSession, *, actor: Actor, order_id: int) -> int:
     """Order cancelled or payment failed: its uses go back. Idempotent."""
     return await _move(

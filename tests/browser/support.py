@@ -85,8 +85,8 @@ async def enter_card(page, number: str = "4242 4242 4242 4242") -> None:
     await page.locator("#pay-button").click()
 
 
-async def check_out(page, base: str, product, name: str = "Cara Card") -> None:
-    """As a shop visitor: put `product` in the cart and place the order; lands on its page."""
+async def add_to_cart(page, base: str, product) -> None:
+    """As a shop visitor: put `product` in the cart; lands on the cart page."""
     await page.goto(f"{base}/shop?category={product.category}")
     await (
         page.locator("section.product", has_text=product.sku)
@@ -94,6 +94,24 @@ async def check_out(page, base: str, product, name: str = "Cara Card") -> None:
         .click()
     )
     await page.wait_for_url("**/shop/cart**")
+
+
+async def badge_says(page, text: str) -> None:
+    """Wait until the order page's status badge says `text` (its workflow moved), then show it."""
+    url = page.url.split("?")[0]
+    for _ in range(300):
+        if f">{text}</span>" in (await (await page.request.get(url)).text()):
+            await page.goto(url)
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the order page never said {text!r}")
+
+
+async def check_out(page, base: str, product, name: str = "Cara Card", *, add: bool = True) -> None:
+    """As a shop visitor: put `product` in the cart (unless `add` is false: the cart page is
+    open already) and place the order; lands on its page."""
+    if add:
+        await add_to_cart(page, base, product)
     await page.fill("input[name=email]", "card@example.com")
     await page.fill("input[name=ship_name]", name)
     await page.fill("input[name=ship_line1]", "9 Web Way")

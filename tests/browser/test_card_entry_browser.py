@@ -6,12 +6,10 @@ Content-Security-Policy allows Stripe.js's origin and no other."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.api.test_checkout import running
-from tests.browser.support import check_out, chromium, enter_card, offline_page, serving
+from tests.browser.support import badge_says, check_out, chromium, enter_card, offline_page, serving
 from tests.helpers import make_shop
 
 pytestmark = pytest.mark.browser
@@ -24,13 +22,7 @@ THREE_DS = "4000 0025 0000 3155"
 async def _wait_for_status(page, text: str) -> None:
     """Wait for the payment's post-back page, then for the order's workflow to move."""
     await page.wait_for_url("**flash=**")
-    url = page.url.split("?")[0]
-    for _ in range(150):
-        if f">{text}</span>" in (await (await page.request.get(url)).text()):
-            await page.goto(url)
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the order page never said {text!r}")
+    await badge_says(page, text)
 
 
 async def test_pay_with_cards_in_stripe_js(dev_env, sqlite_db, commerce_settings, task_queue):
