@@ -152,3 +152,72 @@ async def test_a_shift_close_computes_expected_cash_and_the_variance(fresh_db, s
     )
     async with db.sessionmaker.begin() as s:
         assert await apply.settle(s, actor=_actor(manager), decision=decision) == "failed"
+
+
+@pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
+async def test_the_cash_drawer_report_adds_up_the_shifts(fresh_db):
+    """The cash drawer report set: shifts, expected and counted cash, the over/short split into
+    shortages and overages, cash paid in and out, by cashier; the shifts that closed off are
+    the report's exceptions, named by cashier and linked to the shift report."""
+    from backroom.reports import service as reports
+
+    async with fresh_db.sessionmaker.begin() as s:
+        b = await create_branch(s)
+        ann = await create_user(s, grants=[("clerk", b.id)], full_name="Ann Till")
+        bob = await create_user(s, grants=[("clerk", b.id)], full_name="Bob Till")
+        shifts = {}
+        for user, pay_out, off in ((ann, 1_250, -200), (bob, 0, 100)):
+            me = _actor(user)
+            shift = await branches.open_shift(s, actor=me, branch_id=b.id, opening_float_minor=10_000)
+            await cash.record(
+                s,
+                actor=me,
+                kind=CashKind.PAY_IN,
+                amount_minor=5_000,
+                currency="USD",
+                reason="Change",
+                reference=uniq(),
+            )
+            if pay_out:
+                await cash.record(
+                    s,
+                    actor=me,
+                    kind=CashKind.PAY_OUT,
+                    amount_minor=pay_out,
+                    currency="USD",
+                    reason="Milk",
+                    reference=uniq(),
+                )
+            expected = await cash.expected_cash(s, shift)
+            await branches.close_shift(s, actor=me, shift_id=shift.id, closing_count_minor=expected + off)
+            shifts[user.id] = shift.id
+    async with fresh_db.read_sessionmaker() as s:
+        report = await reports.build_report(s, function="cash", edition="daily", day=None, branch_ids=[b.id])
+    got = {x.measure: x.current for x in report.summary}
+    money = {k: [(a.amount_minor, a.currency) for a in f.money] for k, f in got.items() if f.money}
+    assert (got["opened"].value, got["closed"].value, got["off"].value, got["off_rate"].value) == (
+        2,
+        2,
+        2,
+        1.0,
+    )
+    assert money["expected"] == [(15_000 - 1_250 + 15_000, "USD")]
+    assert money["counted"] == [(28_750 - 200 + 100, "USD")]
+    assert (money["variance"], money["short"], money["over"]) == (
+        [(-100, "USD")],
+        [(200, "USD")],
+        [(100, "USD")],
+    )
+    assert (money["pay_ins"], money["pay_outs"], got["pay_out_count"].value) == (
+        [(10_000, "USD")],
+        [(1_250, "USD")],
+        1,
+    )
+    by_user = next(x for x in report.breakdowns if x.dimension == "user")
+    assert {r.name: r.figures["variance"].money[0].amount_minor for r in by_user.rows} == {
+        ann.full_name: -200,
+        bob.full_name: 100,
+    }
+    off = sorted(report.exceptions, key=lambda e: e.record_id)
+    assert [e.link for e in off] == [f"/shifts/{shifts[ann.id]}/report", f"/shifts/{shifts[bob.id]}/report"]
+    assert off[0].description == f"{ann.full_name}: counted 135.50 USD, expected 137.50 USD (-2.00 USD)"
