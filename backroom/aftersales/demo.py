@@ -1,8 +1,11 @@
 """Demo after-sales cases in several states: a new request, one waiting for the item, one
-waiting for the customer's answer to a repair quote, one in repair, one ready to hand back.
+waiting for the customer's answer to a repair quote, one in repair, one ready to hand back,
+opened over the last six weeks.
 Each case's workflow starts (through the outbox) in the state it was seeded in. Idempotent."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -50,7 +53,7 @@ async def seed(session, context) -> None:
     await warranty_demo.seed(session, context)
     settings = get_settings()
     people = await warranty_demo.owners(session, context["branches"][0])
-    for who, sku, serial, reason, steps in CASES:
+    for age, (who, sku, serial, reason, steps) in enumerate(CASES):
         customer = people[who]
         if await session.scalar(
             select(RmaCase.id).where(RmaCase.customer_id == customer.id, RmaCase.reason == reason)
@@ -114,6 +117,8 @@ async def seed(session, context) -> None:
                     step=step,
                 ),
             )
+        # Opened over the last weeks, so the after-sales reports have a history to show.
+        c.created_at = utcnow() - timedelta(days=2 + 9 * age)
         # The queued start carries the state the case was seeded in.
         start = await session.scalar(select(WorkflowStart).where(WorkflowStart.workflow_id == c.workflow_id))
         cal = await work_calendar(session, c.branch_id)

@@ -53,11 +53,11 @@ async def owners(session, branch) -> list[Customer]:
 async def seed(session, context) -> None:
     await catalog_demo.seed(session, context)  # idempotent; the catalog seeds after "aftersales"
     people = await owners(session, context["branches"][0])
-    for who, sku, serial, days in REGISTRATIONS:
+    for n, (who, sku, serial, days) in enumerate(REGISTRATIONS):
         if await session.scalar(select(Warranty.id).where(Warranty.serial == serial)):
             continue
         product = await session.scalar(select(Product).where(Product.sku == sku))
-        await warranty.register_manual(
+        w = await warranty.register_manual(
             session,
             actor=ACTOR,
             data=WarrantyCreate(
@@ -68,3 +68,5 @@ async def seed(session, context) -> None:
                 proof="demo receipt",
             ),
         )
+        # Recorded over the last weeks (never before the purchase), so the reports have history.
+        w.created_at = utcnow() - timedelta(days=min(days, 7 + 8 * n))
