@@ -6,11 +6,13 @@ re-prices through the one price() function, exactly as the storefront and the AP
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
+from api.deps import READS_FIRST, READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from api.ui.common import parse_form, redirect, render
 from backroom.auth.principal import Principal
@@ -20,9 +22,11 @@ from backroom.carts.models import Cart
 from backroom.carts.schemas import CartCode, CartItem, CartQty
 from backroom.catalog import service as catalog
 from backroom.catalog.models import Product
-from backroom.customers.models import Customer
+from backroom.customers.models import AddressKind, Customer, CustomerAddress
 from backroom.customers.service import get_customer
 from backroom.errors import AppError, InvalidInput, WorkflowServiceUnavailable
+from backroom.orders.checkout import checkout
+from backroom.orders.schemas import CheckoutRequest
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Carts", "/carts", ("carts", "list"), 37)]
@@ -94,6 +98,21 @@ async def cart_page(
     cart_id: Id,
     p: Principal = require("carts", "read"),
 ):
+    return await _cart_page(session, settings, request, p, cart_id)
+
+
+async def _cart_page(
+    session,
+    settings,
+    request: Request,
+    p: Principal,
+    cart_id: int,
+    *,
+    values=None,
+    errors=None,
+    checkout_key=None,
+    status=200,
+):
     cart = await carts.get_cart(session, cart_id)
     p.require("carts", "read", branch_id=cart.branch_id)
     lines = await carts.lines_of(session, cart.id)
@@ -112,6 +131,7 @@ async def cart_page(
         request,
         "carts/detail.html",
         p,
+        status=status,
         cart=cart,
         lines=lines,
         view=view,
@@ -119,7 +139,32 @@ async def cart_page(
         customer=customer,
         branch=branch,
         editable=cart.status == "open" and p.can("carts", "update", cart.branch_id),
+        can_order=cart.status == "open" and bool(lines) and p.can("orders", "create", cart.branch_id),
+        values=values if values is not None else await _ship_to(session, customer),
+        errors=errors or {},
+        checkout_key=checkout_key or uuid.uuid4().hex,
     )
+
+
+async def _ship_to(session, customer: Customer | None) -> dict:
+    """The order form filled in from the customer's e-mail and default shipping address."""
+    if customer is None:
+        return {"ship_country": "US"}
+    address = await session.scalar(
+        select(CustomerAddress)
+        .where(CustomerAddress.customer_id == customer.id, CustomerAddress.kind == AddressKind.shipping)
+        .order_by(CustomerAddress.is_default.desc(), CustomerAddress.id.desc())
+        .limit(1)
+    )
+    values = {"email": customer.email or "", "ship_name": customer.name, "ship_country": "US"}
+    if address is not None:
+        values |= {
+            "ship_line1": address.line1 or "",
+            "ship_city": address.city or "",
+            "ship_postcode": address.postal_code or "",
+            "ship_country": address.country or "US",
+        }
+    return values
 
 
 async def _writable(session, p: Principal, cart_id: int) -> Cart:
@@ -220,3 +265,44 @@ async def _code(session, settings, connect, request, p, cart_id: int, name: str,
     except ValueError:
         return redirect(f"/carts/{cart_id}", flash="That is not a discount code.")
     return await _change(session, settings, connect, p, cart_id, name, code, done.format(code.code))
+
+
+@router.post("/carts/{cart_id}/order", dependencies=[READS_FIRST])
+async def place_order(
+    session: Session,
+    settings: SettingsDep,
+    connect: TemporalFactory,
+    request: Request,
+    cart_id: Id,
+    p: Principal = require("orders", "create"),
+):
+    """Place the customer's order from the cart; the customer pays by card through the link the
+    order's e-mail carries (the shop's order page, Stripe.js). The form's hidden checkout key is
+    the Idempotency-Key: a double click finds the same order."""
+    cart = await carts.get_cart(session, cart_id)
+    p.require("orders", "create", branch_id=cart.branch_id)
+    form = await request.form()
+    key = str(form.get("checkout_key") or "")
+    data, errors, raw = await parse_form(request, CheckoutRequest)
+    if data is None:
+        return await _cart_page(
+            session, settings, request, p, cart_id, values=raw, errors=errors, checkout_key=key, status=422
+        )
+    try:
+        order, _created = await checkout(
+            session,
+            connect,
+            settings=settings,
+            actor=p.actor(),
+            cart_id=cart_id,
+            body=data,
+            idempotency_key=key,
+        )
+    except AppError as exc:
+        if exc.retryable:  # Temporal down: a 503 page with Retry-After, nothing changed
+            raise
+        return redirect(f"/carts/{cart_id}", flash=f"Not ordered: {exc.detail}")
+    return redirect(
+        f"/orders/{order.id}",
+        flash=f"Order #{order.id} placed. {order.email} gets an e-mail with a link to pay by card.",
+    )

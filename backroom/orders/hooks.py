@@ -1,6 +1,7 @@
 """Orders' plug-ins: orders and carts follow a merged customer, a customer's timeline lists
 their orders, a storefront order joins the CRM customer with its e-mail (or makes one) once
-paid, and the shopper gets an e-mail when the order is confirmed (payment held),
+paid, and the shopper gets an e-mail with the link to pay when staff placed the order for
+them, and when the order is confirmed (payment held),
 shipped (tracking numbers and the carrier's tracking links) and refunded. Each mail is queued
 in the status change's transaction, once per event (dedupe key), and links to the order page."""
 
@@ -19,6 +20,7 @@ from backroom.money import format_money
 from backroom.notifications import service as notify
 from backroom.orders.events import OrderChange, on_order
 from backroom.orders.models import Order, OrderLine, Parcel
+from backroom.text import words
 
 register_link("orders", "customer_id")
 register_link("carts", "customer_id")
@@ -34,7 +36,7 @@ async def _orders(session: AsyncSession, customer_id: int, limit: int) -> list[T
             o.placed_at,
             "order",
             f"Order #{o.id}: {format_money(o.total_minor, o.currency)}",
-            o.status,
+            words(o.status),
             f"/orders/{o.id}",
         )
         for o in rows.scalars()
@@ -131,6 +133,21 @@ async def _confirmed(session: AsyncSession, event: OrderChange) -> None:
         "Follow the order on its page:"
     )
     await _mail(session, order, "confirmed", f"Order #{order.id} confirmed", body, "1")
+
+
+@on_order("awaiting_payment")
+async def _payment_link(session: AsyncSession, event: OrderChange) -> None:
+    """An order staff placed for a customer (phone, counter) waits for the card: the customer
+    gets the link to pay on the order's page. Storefront shoppers are on that page already."""
+    order = event.order
+    if order.created_by_id is None:
+        return
+    body = (
+        f"Your order #{order.id} is ready: {format_money(order.total_minor, order.currency)}.\n\n"
+        "Pay for it by card on its page (your card goes straight to our payment processor, Stripe). "
+        "Until then we hold the items for you:"
+    )
+    await _mail(session, order, "payment_link", f"Pay for your order #{order.id}", body, "1")
 
 
 @on_order("shipped")
