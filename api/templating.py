@@ -12,6 +12,7 @@ from jinja2 import pass_context
 
 from backroom.audit import describe
 from backroom.money import format_money
+from backroom.text import words
 
 HERE = Path(__file__).resolve().parent
 
@@ -30,12 +31,6 @@ def fmt_dt(value: datetime | None, zone: str | None = None) -> str:
         except (ZoneInfoNotFoundError, ValueError):
             pass
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def words(value) -> str:
-    """A stored status or code as a person reads it: 'payment_failed' -> 'Payment failed'."""
-    text = str(getattr(value, "value", value) or "").replace("_", " ")
-    return text[:1].upper() + text[1:]
 
 
 @pass_context

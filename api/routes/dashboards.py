@@ -57,6 +57,7 @@ class TimelineRead(BaseModel):
     entity_type: str
     entity_id: str
     link: str | None
+    subject: str  # the record for people: "Order #1033", "Credit account of Alice Moreno"
 
 
 class DashboardRead(BaseModel):

@@ -41,7 +41,7 @@ async def abandoned_list(
     def local(value, branch_id):
         if value is None:
             return ""
-        return value.astimezone(ZoneInfo(branches[branch_id].timezone)).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(ZoneInfo(branches[branch_id].timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
     editable = [b for b in branches.values() if p.can("abandoned_carts", "update", b.id)]
     cadence = {b.id: await recovery.reminder_settings(session, b.id) for b in editable}

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
-from api.ui.common import parse_filter, parse_form, redirect, render
+from api.ui.common import form_amount, form_percent, parse_filter, parse_form, redirect, render
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches
@@ -73,12 +73,20 @@ async def _product_page(
         product=product,
         stock=stock,
         branches=sorted(await branches.list_branches(session), key=lambda b: b.id),
-        values=values or {k: getattr(product, k) for k in ProductUpdate.model_fields},
+        values=values or _shown(product),
         errors=errors or {},
         stock_errors=stock_errors or {},
         trail=trail,
         vendor_name=vendor_name,
     )
+
+
+def _shown(product) -> dict:
+    """The product form's boxes: money and the tax rate as people type them."""
+    values = {k: getattr(product, k) for k in ProductUpdate.model_fields}
+    values["price"] = form_amount(values.pop("price_minor"), product.currency)
+    values["tax_rate"] = form_percent(values.pop("tax_rate_bp"))
+    return values
 
 
 @router.get("/catalog/{product_id}")
@@ -96,7 +104,8 @@ async def update_product(
     product_id: Id,
     p: Principal = require("vendors", "update"),
 ):
-    data, errors, raw = await parse_form(request, ProductUpdate)
+    currency = (await catalog.get_product(session, product_id, vendor_id=p.vendor_id)).currency
+    data, errors, raw = await parse_form(request, ProductUpdate, currency=currency)
     if data is None:
         return await _product_page(request, p, session, product_id, values=raw, errors=errors, status=422)
     _product, gated = await vendor_access.edit_product(

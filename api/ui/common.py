@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -17,14 +18,14 @@ from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
 from backroom.branches.service import list_branches
 from backroom.errors import Forbidden, InvalidInput
-from backroom.money import FORM
+from backroom.money import FORM, exponent, parse_money
 
 M = TypeVar("M", bound=BaseModel)
 # The double-submit CSRF cookie of the pages a visitor reaches without signing in (a link in an
 # e-mail): the form echoes the cookie's value, which another site can neither read nor set.
 FORM_COOKIE = "backroom_form"
 # Fields every form carries that are not the form's data (api/deps.py, api/once.py read them).
-NOT_DATA = frozenset({"csrf_token", "submission_key"})
+NOT_DATA = frozenset({"csrf_token", "submission_key", "checkout_key"})  # form plumbing, not data
 
 
 def render(
@@ -65,16 +66,71 @@ def redirect(url: str, flash: str | None = None) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-async def parse_form(request: Request, model: type[M]) -> tuple[M | None, dict[str, str], dict[str, Any]]:
+async def parse_form(
+    request: Request, model: type[M], *, currency: str | None = None
+) -> tuple[M | None, dict[str, str], dict[str, Any]]:
     """Validate a submitted form against a Pydantic model. Returns (model or None, errors by
     field in words (api/validation.py), raw values) so the page can re-render with the user's
-    input and the messages. A blank optional field is left out (its default applies)."""
+    input and the messages. A blank optional field is left out (its default applies).
+    People type money and rates as they read them: a box named `price` fills the model's
+    `price_minor` from "12.50" in the form's `currency` box (else `currency`), and `tax_rate`
+    fills `tax_rate_bp` from a percentage ("8.25")."""
     form = await request.form()
     raw = {k: v for k, v in form.items() if k not in NOT_DATA and isinstance(v, str)}
+    values, errors, renamed = form_values(model, raw), {}, {}
+    default = model.model_fields["currency"].default if "currency" in model.model_fields else None
+    currency = raw.get("currency", "").strip() or currency or (default if isinstance(default, str) else None)
+    for key, text in raw.items():
+        if key in model.model_fields:
+            continue
+        for suffix, parse in (("_minor", _money(currency)), ("_bp", _percent)):
+            if key + suffix in model.model_fields:
+                values.pop(key, None)
+                renamed[key + suffix] = key
+                try:
+                    if text.strip():  # blank: the model's default (or "missing")
+                        values[key + suffix] = parse(text)
+                except ValueError as exc:
+                    errors[key] = str(exc)
+    if errors:
+        return None, errors, raw
     try:
-        return model.model_validate(form_values(model, raw), context={FORM: True}), {}, raw
+        return model.model_validate(values, context={FORM: True}), {}, raw
     except ValidationError as exc:
-        return None, messages(exc, model), raw
+        return None, messages(exc, model, fields=renamed), raw
+
+
+def _money(currency: str | None):
+    def parse(text: str) -> int:
+        if not currency:
+            raise ValueError("Choose the currency first")
+        try:
+            return parse_money(text, currency)
+        except ValueError:
+            raise ValueError(f"Enter an amount in {currency.upper()} such as 12.50") from None
+
+    return parse
+
+
+def _percent(text: str) -> int:
+    """'8.25' (per cent) -> 825 basis points."""
+    try:
+        value = Decimal(text.replace("%", "").strip()) * 100
+    except ArithmeticError:
+        value = Decimal("NaN")
+    if not value.is_finite() or value != value.to_integral_value():
+        raise ValueError("Enter a percentage such as 8.25")
+    return int(value)
+
+
+def form_amount(amount_minor: int | None, currency: str) -> str:
+    """An amount as a form box shows it for editing: 1250 USD -> "12.50" (no separators)."""
+    return "" if amount_minor is None else f"{Decimal(amount_minor).scaleb(-exponent(currency)):f}"
+
+
+def form_percent(bp: int | None) -> str:
+    """A rate in basis points as a form box shows it: 825 -> "8.25"."""
+    return "" if bp is None else f"{Decimal(bp).scaleb(-2):f}"
 
 
 async def branch_choices(session: AsyncSession, p: Principal, function: str, action: str) -> list[Branch]:

@@ -184,14 +184,15 @@ async def act(
     if what not in forms:
         raise not_found("Page", what)
     model, use_case = forms[what]
-    body, errors, _raw = await parse_form(request, model)
+    c = await complaints.get(session, complaint_id)
+    p.require("complaints", "update", branch_id=c.branch_id)
+    currency = (await customers.get_customer(session, c.customer_id)).currency  # compensation is typed in it
+    body, errors, _raw = await parse_form(request, model, currency=currency)
     if body is None:
         return redirect(
             f"/complaints/{complaint_id}",
             flash=f"Not saved: {summary(errors)}",
         )
-    c = await complaints.get(session, complaint_id)
-    p.require("complaints", "update", branch_id=c.branch_id)
     await use_case(session, p.actor(), complaint_id, body)
     return redirect(f"/complaints/{complaint_id}", flash="Saved.")
 

@@ -14,6 +14,7 @@ from api.validation import messages
 from backroom import temporal
 from backroom.audit.service import trail
 from backroom.auth.principal import Principal
+from backroom.branches import service as branches_svc
 from backroom.credit import limits
 from backroom.credit import service as credit
 from backroom.credit.schemas import LimitChangeIn
@@ -146,6 +147,7 @@ async def _customer_page(request, session, settings, p, customer_id, values=None
         p,
         status=status,
         customer=customer,
+        home_branch=(await branches_svc.get_branch(session, customer.home_branch_id)).name,
         limit_requests=requests,
         events=await trail(
             session,

@@ -13,6 +13,7 @@ from api.validation import messages, summary
 from backroom import temporal
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
+from backroom.branches import service as branches_svc
 from backroom.errors import InvalidInput
 from backroom.money import parse_money
 from backroom.orders import control
@@ -59,6 +60,7 @@ async def order_page(
         order=order,
         lines=await orders.lines_of(session, order.id),
         parcels=parcels,
+        branch_names={b.id: b.name for b in await branches_svc.list_branches(session)},
         cancellable=cancellable(order.status, [pc.status for pc in parcels]),
         events=await orders.events_of(session, order.id),
         payments=await orders.payments_of(session, order.id),

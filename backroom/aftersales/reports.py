@@ -24,8 +24,8 @@ C = RmaCase
 _TABLE = C.__table__.join(Customer, Customer.id == C.customer_id).join(Product, Product.id == C.product_id)
 _FIELDS = (
     Field("Case", C.id, "number"),
-    Field("Kind", C.kind),
-    Field("State", C.state),
+    Field("Kind", C.kind, "code"),
+    Field("State", C.state, "code"),
     Field("Customer", Customer.name),
     Field("Item", Product.name),
     Field("Under warranty", C.under_warranty),

@@ -26,6 +26,7 @@ from backroom.analytics.modules import Module
 from backroom.analytics.series import Scope, day_frame, hourly, period_values
 from backroom.analytics.targets import display
 from backroom.approvals import service as approvals
+from backroom.audit import describe
 from backroom.audit.models import AuditEvent
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches_service
@@ -103,6 +104,7 @@ class TimelineItem:
     entity_type: str
     entity_id: str
     link: str | None
+    subject: str = ""  # the record for people: "Order #1033", "Credit account of Alice Moreno"
 
 
 @dataclass
@@ -425,17 +427,19 @@ async def timeline(
     )
     if user_id is not None:
         stmt = stmt.where(AuditEvent.actor_type == "user", AuditEvent.actor_id == str(user_id))
-    rows = (await session.execute(stmt.order_by(AuditEvent.id.desc()).limit(limit))).scalars()
+    events = list((await session.execute(stmt.order_by(AuditEvent.id.desc()).limit(limit))).scalars())
+    names = await describe.names_for(session, events, subjects=True)
     return [
         TimelineItem(
             e.at,
             e.actor_name or e.actor_id,
-            e.action.replace("_", " ").replace(".", ": "),
+            describe.action_words(e.action),
             e.entity_type,
             e.entity_id,
             LINKS[e.entity_type].format(e.entity_id) if e.entity_type in LINKS else None,
+            describe.subject(e, names),
         )
-        for e in rows
+        for e in events
     ]
 
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.money import format_money
+from backroom.text import words
 
 # The last word of an action as a past participle; anything else reads as written.
 DONE = {
@@ -44,7 +47,7 @@ DONE = {
 }
 # Fields that say nothing to a person reading the trail (the hash chain, bookkeeping).
 HIDDEN = {"id", "created_at", "updated_at", "hash", "prev_hash", "key", "token"}
-WORDS = {"qty": "quantity", "sku": "SKU", "sla": "SLA", "rma": "RMA", "bp": "(basis points)", "pct": "%"}
+WORDS = {"qty": "quantity", "sku": "SKU", "sla": "SLA", "rma": "RMA", "pct": "%", "g": "(g)", "mm": "(mm)"}
 
 
 # Which record a field names, by the field's name.
@@ -60,25 +63,35 @@ def kind_of(field: str) -> str | None:
     return next((kind for kind, ends in NAMED if field.endswith(ends)), None)
 
 
-async def names_for(session: AsyncSession, events) -> dict[tuple[str, int], str]:
-    """(kind, id) -> name for every user, branch and customer the events' fields name."""
+async def names_for(session: AsyncSession, events, *, subjects: bool = False) -> dict[tuple[str, int], str]:
+    """(kind, id) -> name for every user, branch and customer the events' fields name (and,
+    with `subjects`, the customers and credit accounts (by their customer) the events are
+    about). Read-only."""
     from backroom.auth.models import User
     from backroom.branches.models import Branch
     from backroom.customers.models import Customer
 
     wanted: dict[str, set[int]] = {}
+    out: dict[tuple[str, int], str] = {}
     for e in events:
         for data in (e.before or {}, e.after or {}):
             for field, value in data.items():
                 kind = kind_of(field)
                 if kind and isinstance(value, int) and not isinstance(value, bool):
                     wanted.setdefault(kind, set()).add(value)
+        if subjects and e.entity_type in ("customer", "credit_account") and str(e.entity_id).isdigit():
+            wanted.setdefault(e.entity_type, set()).add(int(e.entity_id))
     columns = {
         "user": (User.id, User.full_name),
         "branch": (Branch.id, Branch.name),
         "customer": (Customer.id, Customer.name),
     }
-    out: dict[tuple[str, int], str] = {}
+    if accounts := wanted.pop("credit_account", None):  # an account is its customer's
+        from backroom.credit.models import CreditAccount
+
+        q = select(CreditAccount.id, Customer.name).join(Customer, Customer.id == CreditAccount.customer_id)
+        for ident, text in await session.execute(q.where(CreditAccount.id.in_(accounts))):
+            out[("credit_account", ident)] = text
     for kind, ids in wanted.items():
         key, name = columns[kind]
         for ident, text in await session.execute(select(key, name).where(key.in_(ids))):
@@ -93,6 +106,24 @@ class Change:
     new: str
 
 
+def subject(event, names: dict[tuple[str, int], str]) -> str:
+    """The record an event is about, for people: "Alice Moreno" (a customer), "Credit account
+    of Alice Moreno" (a record that names its customer), else "Order #1033"."""
+    what = event.entity_type.replace("_", " ")
+    ident = int(event.entity_id) if str(event.entity_id).isdigit() else None
+    if event.entity_type == "customer":
+        return names.get(("customer", ident), f"Customer #{event.entity_id}")
+    data = {**(event.before or {}), **(event.after or {})}
+    owner = data.get("customer_id")
+    who = names.get(("customer", owner)) if isinstance(owner, int) and not isinstance(owner, bool) else None
+    who = who or names.get((event.entity_type, ident))
+    return (
+        f"{what[:1].upper()}{what[1:]} of {who}"
+        if who
+        else f"{what[:1].upper()}{what[1:]} #{event.entity_id}"
+    )
+
+
 def action_words(action: str) -> str:
     """'shift.close' -> 'Shift closed'; 'loyalty.claw_back' -> 'Loyalty claw back'."""
     parts = action.replace("_", " ").split(".")
@@ -103,12 +134,18 @@ def action_words(action: str) -> str:
 
 def label(field: str) -> str:
     """'closing_count_minor' -> 'Closing count'; 'home_branch_id' -> 'Home branch'."""
-    name = field.removesuffix("_minor").removesuffix("_id").removesuffix("_at")
-    words = " ".join(WORDS.get(w, w) for w in name.split("_"))
-    return words[:1].upper() + words[1:]
+    name = field.removesuffix("_minor").removesuffix("_id").removesuffix("_at").removesuffix("_bp")
+    name = name[:-4] + "s" if name.endswith("_ids") else name  # product_ids -> products
+    text = " ".join(WORDS.get(w, w) for w in name.split("_"))
+    return text[:1].upper() + text[1:]
 
 
-def _show(field: str, value: Any, currency: str | None, names: dict | None = None) -> str:
+CODES = {"status", "kind", "state", "severity", "channel", "direction", "compensation", "level"}
+
+
+def _show(
+    field: str, value: Any, currency: str | None, names: dict | None = None, tz: str | None = None
+) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
@@ -117,19 +154,34 @@ def _show(field: str, value: Any, currency: str | None, names: dict | None = Non
         return names.get((kind, value), f"{kind} #{value}")
     if field.endswith("_minor") and isinstance(value, int) and currency:
         return format_money(value, currency)
+    if field.endswith("_bp") and isinstance(value, int):  # basis points, as people say it
+        return f"{value / 100:g} %"
     if isinstance(value, (dict, list)):
         text = json.dumps(value, ensure_ascii=False, default=str)
         return text if len(text) <= 120 else text[:117] + "..."
     text = str(value)
-    if field.endswith("_at") and "T" in text:  # an ISO time as stored: date and minutes
-        text = text.replace("T", " ")[:16] + " UTC"
+    if field.endswith("_at") and "T" in text:  # an ISO time as stored: in the reader's zone
+        return _local(text, tz)
+    if (field in CODES or field.endswith(("_status", "_kind"))) and isinstance(value, str):
+        return words(value)
     return text
 
 
-def changes(before: dict | None, after: dict | None, names: dict | None = None) -> list[Change]:
+def _local(iso: str, tz: str | None) -> str:
+    try:
+        at = datetime.fromisoformat(iso)
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        return at.astimezone(ZoneInfo(tz or "UTC")).strftime("%Y-%m-%d %H:%M %Z")
+    except (ValueError, ZoneInfoNotFoundError):
+        return iso.replace("T", " ")[:16] + " UTC"
+
+
+def changes(
+    before: dict | None, after: dict | None, names: dict | None = None, tz: str | None = None
+) -> list[Change]:
     """The fields an event changed (or set, for a create), labelled, in the record's currency
-    where it names one, records by name (`names` from names_for). Unchanged and bookkeeping
-    fields are left out."""
+    where it names one, records by name (`names` from names_for), times in `tz` (the reader's
+    zone), statuses as words. Unchanged and bookkeeping fields are left out."""
     before, after = before or {}, after or {}
     currency = after.get("currency") or before.get("currency")
     out = []
@@ -138,10 +190,10 @@ def changes(before: dict | None, after: dict | None, names: dict | None = None) 
             continue
         if field in before and before[field] == new:
             continue
-        old = _show(field, before[field], currency, names) if field in before else None
-        out.append(Change(label(field), old, _show(field, new, currency, names)))
+        old = _show(field, before[field], currency, names, tz) if field in before else None
+        out.append(Change(label(field), old, _show(field, new, currency, names, tz)))
     for field in before.keys() - after.keys() - HIDDEN:
-        out.append(Change(label(field), _show(field, before[field], currency, names), "—"))
+        out.append(Change(label(field), _show(field, before[field], currency, names, tz), "—"))
     return out
 
 

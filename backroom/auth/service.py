@@ -173,16 +173,15 @@ def valid_zone(name: str) -> bool:
 
 
 async def zone_of(session: AsyncSession, chosen: str | None, grants) -> str:
-    """Where a user sees times: the zone they chose, else their first branch's (by id), else
-    UTC (a user of every branch only). Read-only."""
+    """Where a user sees times: the zone they chose, else their first branch's (by id); a user
+    of every branch (admin, auditor), the first branch's of the business; UTC before there is
+    any branch. Read-only."""
     if chosen and valid_zone(chosen):
         return chosen
     branch_ids = sorted(b for _, b in grants if b is not None)
-    if branch_ids:
-        zone = await session.scalar(select(Branch.timezone).where(Branch.id == branch_ids[0]))
-        if zone and valid_zone(zone):
-            return zone
-    return "UTC"
+    first = select(Branch.timezone).order_by(Branch.id).limit(1)
+    zone = await session.scalar(first.where(Branch.id == branch_ids[0]) if branch_ids else first)
+    return zone if zone and valid_zone(zone) else "UTC"
 
 
 async def set_timezone(session: AsyncSession, *, actor: Actor, user_id: int, timezone: str | None) -> User:

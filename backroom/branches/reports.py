@@ -57,7 +57,7 @@ MOVES = Source(
     fields=(
         Field("Shift", M.shift_id, "number"),
         Field("Cashier", User.full_name),
-        Field("Kind", M.kind),
+        Field("Kind", M.kind, "code"),
         Field("Amount", M.amount_minor, "money"),
         Field("What for", M.reason),
         Field("At", M.at, "datetime"),

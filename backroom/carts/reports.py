@@ -9,7 +9,7 @@ from backroom.reports.catalog import ExceptionList, Field, FunctionReport, Measu
 
 _FIELDS = (
     Field("Cart", Cart.id, "number"),
-    Field("Status", Cart.status),
+    Field("Status", Cart.status, "code"),
     Field("Items", Cart.item_count, "number"),
     Field("Total", Cart.total_minor, "money"),
     Field("Last activity", Cart.last_activity_at, "datetime"),
@@ -44,7 +44,7 @@ LINES = Source(
     category=Product.category,
     fields=(
         Field("Cart", Cart.id, "number"),
-        Field("Status", Cart.status),
+        Field("Status", Cart.status, "code"),
         Field("SKU", CartLine.sku),
         Field("Item", CartLine.name),
         Field("Quantity", CartLine.qty, "number"),

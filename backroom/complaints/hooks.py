@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.complaints.models import Complaint
 from backroom.customers.links import TimelineItem, register_link, register_timeline
+from backroom.text import words
 
 register_link("complaints", "customer_id")
 
@@ -25,7 +26,7 @@ async def _complaints(session: AsyncSession, customer_id: int, limit: int) -> li
             c.created_at,
             "complaint",
             f"Complaint #{c.id}: {c.category} ({c.severity})",
-            c.status,
+            words(c.status),
             f"/complaints/{c.id}",
         )
         for c in rows.scalars()

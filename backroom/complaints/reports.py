@@ -26,9 +26,9 @@ _TABLE = C.__table__.join(Customer, Customer.id == C.customer_id).outerjoin(Prod
 _FIELDS = (
     Field("Complaint", C.id, "number"),
     Field("Customer", Customer.name),
-    Field("Severity", C.severity),
-    Field("Category", C.category),
-    Field("Status", C.status),
+    Field("Severity", C.severity, "code"),
+    Field("Category", C.category, "code"),
+    Field("Status", C.status, "code"),
     Field("Logged", C.created_at, "datetime"),
     Field("Response due", C.first_response_due_at, "datetime"),
     Field("Resolution due", C.resolution_due_at, "datetime"),

@@ -27,7 +27,7 @@ async def _credit(session: AsyncSession, customer_id: int, limit: int) -> list[T
         TimelineItem(
             e.occurred_at,
             "credit",
-            f"Credit {e.kind}: {format_money(e.amount_minor, e.currency)}",
+            f"Credit {e.kind.replace('_', ' ')}: {format_money(e.amount_minor, e.currency)}",
             e.description or e.reference,
         )
         for e in rows.scalars()

@@ -36,7 +36,7 @@ ENTRIES = Source(
     currency=E.currency,
     fields=(
         Field("Customer", Customer.name),
-        Field("Kind", E.kind),
+        Field("Kind", E.kind, "code"),
         Field("Amount", E.amount_minor, "money"),
         Field("Reference", E.reference),
         Field("Due", E.due_at, "datetime"),
@@ -110,7 +110,7 @@ HOLDS = Source(
         Field("Customer", Customer.name),
         Field("Amount", CreditHold.amount_minor, "money"),
         Field("Reference", CreditHold.reference),
-        Field("Status", CreditHold.status),
+        Field("Status", CreditHold.status, "code"),
     ),
     link=("/credit/customers/{}", CreditHold.customer_id),
 )

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.crm.models import FollowUpTask, Interaction
 from backroom.customers.links import TimelineItem, register_link, register_timeline
+from backroom.text import words
 
 register_link("interactions", "customer_id")
 register_link("followup_tasks", "customer_id")
@@ -41,8 +42,6 @@ async def _tasks(session: AsyncSession, customer_id: int, limit: int) -> list[Ti
         .limit(limit)
     )
     return [
-        TimelineItem(
-            t.created_at, "task", f"Follow-up: {t.title}", f"due {t.due_at:%Y-%m-%d %H:%M} UTC · {t.status}"
-        )
+        TimelineItem(t.created_at, "task", f"Follow-up: {t.title}", words(t.status), due=t.due_at)
         for t in rows.scalars()
     ]

@@ -20,8 +20,8 @@ INTERACTIONS = Source(
     shift=I_.shift_id,
     fields=(
         Field("Customer", Customer.name),
-        Field("Channel", I_.channel),
-        Field("Direction", I_.direction),
+        Field("Channel", I_.channel, "code"),
+        Field("Direction", I_.direction, "code"),
         Field("Subject", I_.subject),
         Field("Outcome", I_.outcome),
     ),
@@ -32,7 +32,7 @@ _TASK_FIELDS = (
     Field("Customer", Customer.name),
     Field("Task", T.title),
     Field("Due", T.due_at, "datetime"),
-    Field("Status", T.status),
+    Field("Status", T.status, "code"),
     Field("Done", T.completed_at, "datetime"),
 )
 

@@ -27,6 +27,7 @@ class TimelineItem:
     title: str
     detail: str | None = None
     link: str | None = None
+    due: datetime | None = None  # a follow-up's due time (UTC; pages show it in the reader's zone)
 
 
 _plugins_loaded = False

@@ -26,7 +26,11 @@ CREATED = Source(
     at=Customer.created_at,
     branch=Customer.home_branch_id,
     user=Customer.created_by_id,
-    fields=(Field("Customer", Customer.name), Field("Kind", Customer.kind), Field("Status", Customer.status)),
+    fields=(
+        Field("Customer", Customer.name),
+        Field("Kind", Customer.kind, "code"),
+        Field("Status", Customer.status, "code"),
+    ),
     link=("/customers/{}", Customer.id),
 )
 

@@ -159,3 +159,4 @@ class TimelineItemRead(BaseModel):
     title: str
     detail: str | None
     link: str | None
+    due: datetime | None = None

@@ -28,7 +28,7 @@ ENTRIES = Source(
     currency=LoyaltyProgram.currency,
     fields=(
         Field("Customer", Customer.name),
-        Field("Kind", E.kind),
+        Field("Kind", E.kind, "code"),
         Field("Points", E.points, "number"),
         Field("Reason", E.reason),
     ),

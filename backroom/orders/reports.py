@@ -29,7 +29,7 @@ def _order_in_category(category: str):
 
 ORDER_FIELDS = (
     Field("Order", Order.id, "number"),
-    Field("Status", Order.status),
+    Field("Status", Order.status, "code"),
     Field("Customer", Order.ship_name),
     Field("Total", Order.total_minor, "money"),
 )
@@ -101,7 +101,11 @@ ALERTS = Source(
     at=Alert.created_at,
     branch=Alert.branch_id,
     where=Alert.subject_type == "order",
-    fields=(Field("Kind", Alert.kind), Field("Severity", Alert.severity), Field("Message", Alert.message)),
+    fields=(
+        Field("Kind", Alert.kind, "code"),
+        Field("Severity", Alert.severity, "code"),
+        Field("Message", Alert.message),
+    ),
     link=("/orders/{}", Alert.subject_id),
 )
 

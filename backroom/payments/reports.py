@@ -28,8 +28,8 @@ LEDGER = Source(
     currency=P.currency,
     fields=(
         Field("Order", P.order_id, "number"),
-        Field("Kind", P.kind),
-        Field("Status", P.status),
+        Field("Kind", P.kind, "code"),
+        Field("Status", P.status, "code"),
         Field("Amount", P.amount_minor, "money"),
         Field("Customer", Order.ship_name),
         Field("Message", P.message),

@@ -16,6 +16,7 @@ from backroom.money import format_money
 from backroom.orders.events import OrderChange, on_order
 from backroom.promotions import service
 from backroom.promotions.models import Redemption
+from backroom.text import words
 
 # Uses and issued codes follow a merged customer (per-customer limits keep counting).
 register_link("promotion_redemptions", "customer_id")
@@ -47,7 +48,7 @@ async def _uses(session: AsyncSession, customer_id: int, limit: int) -> list[Tim
             "coupon",
             f"Code {r.code} on order #{r.order_id}: "
             f"-{format_money(r.discount_minor + r.shipping_discount_minor, r.currency)}",
-            r.status,
+            words(r.status),
             f"/promotions/{r.promotion_id}",
         )
         for r in rows

@@ -33,7 +33,7 @@ USES = Source(
         Field("Promotion", Promotion.name),
         Field("Code", Redemption.code),
         Field("Order", Redemption.order_id, "number"),
-        Field("Status", Redemption.status),
+        Field("Status", Redemption.status, "code"),
         Field("Discount", Redemption.discount_minor + Redemption.shipping_discount_minor, "money"),
         Field("Order total", Redemption.order_total_minor, "money"),
     ),
@@ -72,7 +72,7 @@ PROMOTIONS = Source(
     currency=Promotion.currency,
     fields=(
         Field("Promotion", Promotion.name),
-        Field("Status", Promotion.status),
+        Field("Status", Promotion.status, "code"),
         Field("Uses", Promotion.uses_count, "number"),
         Field("Budget", Promotion.budget_minor, "money"),
         Field("Spent", Promotion.spent_minor, "money"),

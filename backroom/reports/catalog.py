@@ -60,7 +60,7 @@ class Field:
 
     label: str
     expr: ColumnElement
-    kind: str = "text"  # text | money | datetime | number
+    kind: str = "text"  # text | money | datetime | number | code (a status or kind, shown as words)
 
 
 @dataclass(frozen=True, eq=False)

@@ -60,6 +60,7 @@ from backroom.reports.schemas import (
     ReportRead,
     SummaryLine,
 )
+from backroom.text import words
 
 API_BASE = "/api/v1/reports"
 UI_BASE = "/reports"
@@ -782,6 +783,10 @@ def _field_text(kind: str, value: Any, currency: str | None, tz: str) -> str:
         return format_money(int(value), currency or "USD")
     if kind == "datetime":
         return local_str(value, tz)
+    if kind == "code":  # a stored status or kind: "payment_failed" -> "Payment failed"
+        return words(value)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
     return str(value)
 
 

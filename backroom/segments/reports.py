@@ -78,7 +78,7 @@ CAMPAIGNS = Source(
         Field("Segment", Segment.name),
         Field("Subject", C.subject),
         Field("Recipients", C.recipients, "number"),
-        Field("Status", C.status),
+        Field("Status", C.status, "code"),
     ),
     link=("/segments/{}", Segment.id),
 )

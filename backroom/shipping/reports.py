@@ -14,7 +14,7 @@ _FIELDS = (
     Field("Service", Parcel.service),
     Field("Tracking", Parcel.tracking_number),
     Field("Cost", Parcel.rate_minor, "money"),
-    Field("Status", Parcel.status),
+    Field("Status", Parcel.status, "code"),
     Field("Customer", Order.ship_name),
 )
 

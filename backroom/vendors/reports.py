@@ -18,7 +18,7 @@ LEDGER = Source(
     currency=LedgerEntry.currency,
     fields=(
         Field("Vendor", Vendor.name),
-        Field("Entry", LedgerEntry.kind),
+        Field("Entry", LedgerEntry.kind, "code"),
         Field("Amount", LedgerEntry.amount_minor, "money"),
         Field("Order", LedgerEntry.order_id, "number"),
         Field("Note", LedgerEntry.note),
@@ -37,7 +37,7 @@ PAYOUTS = Source(
     fields=(
         Field("Vendor", Vendor.name),
         Field("Amount", Payout.amount_minor, "money"),
-        Field("Status", Payout.status),
+        Field("Status", Payout.status, "code"),
         Field("Paid", Payout.paid_at, "datetime"),
     ),
     link=("/vendors/{}", Payout.vendor_id),
@@ -52,8 +52,8 @@ CHANGES = Source(
     branch=Vendor.branch_id,
     fields=(
         Field("Vendor", Vendor.name),
-        Field("What", ProductChange.kind),
-        Field("Status", ProductChange.status),
+        Field("What", ProductChange.kind, "code"),
+        Field("Status", ProductChange.status, "code"),
     ),
     link=("/vendors/{}", ProductChange.vendor_id),
 )

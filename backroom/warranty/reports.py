@@ -27,7 +27,7 @@ _FIELDS = (
     Field("Item", Product.name),
     Field("Serial", W.serial),
     Field("Customer", Customer.name),
-    Field("Status", W.status),
+    Field("Status", W.status, "code"),
     Field("Ends", W.expires_at, "datetime"),
 )
 
@@ -78,7 +78,7 @@ CLAIMS = Source(
         Field("Case", RmaCase.id, "number"),
         Field("Item", Product.name),
         Field("Customer", Customer.name),
-        Field("Kind", RmaCase.kind),
+        Field("Kind", RmaCase.kind, "code"),
     ),
     link=("/aftersales/{}", RmaCase.id),
 )

@@ -347,7 +347,7 @@ async def test_serial_recorded_later_on_the_warranty_page(sqlite_db, settings, d
     r = await ui.post(f"/warranties/{w.id}/edit", data={"csrf_token": ui.csrf, "serial": "SN-NEW-1"})
     assert r.status_code == 303 and "Saved" in unquote(r.headers["location"])
     page = await ui.get(f"/warranties/{w.id}")
-    assert "SN-NEW-1" in page.text and "edited" in page.text
+    assert "SN-NEW-1" in page.text and "Edited" in page.text
     # A serial already registered for the same product is refused in words (other product: fine).
     async with db.sessionmaker.begin() as s:
         from backroom.warranty.models import Warranty

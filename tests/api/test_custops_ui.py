@@ -2,7 +2,9 @@
 
 import re
 from datetime import timedelta
+from urllib.parse import unquote
 
+from backroom.complaints.models import Complaint
 from backroom.credit import ledger
 from backroom.db.base import utcnow
 from backroom.notifications.sender import send_pending
@@ -41,13 +43,38 @@ async def test_agent_logs_complaint_through_the_form(db, settings, dev_env):
     assert r.status_code == 303
     cid = int(re.search(r"/complaints/(\d+)", r.headers["location"]).group(1))
     page = await ui.get(f"/complaints/{cid}")
-    assert page.status_code == 200 and "on track" in page.text and "logged" in page.text
+    assert page.status_code == 200 and "On track" in page.text and "Logged" in page.text
     queue = await ui.get("/complaints")
     assert f"/complaints/{cid}" in queue.text
     r = await ui.post(f"/complaints/{cid}/await", data={"csrf_token": ui.csrf, "message": "asked for photo"})
     assert r.status_code == 303
     assert "paused" in (await ui.get(f"/complaints/{cid}")).text
     assert (await ui.post(f"/complaints/{cid}/resolve", data={"outcome": "x"})).status_code == 403  # no CSRF
+    # Compensation is typed in the customer's currency ("12.50"), never in minor units.
+    page = await ui.get(f"/complaints/{cid}")
+    assert 'name="amount"' in page.text and "minor" not in page.text
+    bad = await ui.post(
+        f"/complaints/{cid}/resolve",
+        data={
+            "csrf_token": ui.csrf,
+            "outcome": "Sent a voucher",
+            "compensation": "goodwill",
+            "amount": "12.505",
+        },
+    )
+    assert "Enter%20an%20amount%20in%20USD%20such%20as%2012.50" in bad.headers["location"]
+    r = await ui.post(
+        f"/complaints/{cid}/resolve",
+        data={
+            "csrf_token": ui.csrf,
+            "outcome": "Sent a voucher",
+            "compensation": "goodwill",
+            "amount": "12.50",
+        },
+    )
+    assert r.status_code == 303 and "Saved" in unquote(r.headers["location"])
+    async with db.read_sessionmaker() as s:
+        assert (await s.get(Complaint, cid)).compensation_minor == 1250
     wh = await browser_client(app, people["warehouse"].username)
     assert (await wh.get("/complaints")).status_code == 403
 

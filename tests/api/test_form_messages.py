@@ -81,14 +81,21 @@ async def test_blank_optional_product_fields_are_accepted(sqlite_db, settings):
         "sku": sku,
         "name": "Desk lamp",
         "category": "lamps",
-        "price_minor": "2500",
+        "price": "25.00",
     }
-    blanks = dict.fromkeys(["currency", "tax_rate_bp", "weight_g", "length_mm", "width_mm", "height_mm"], "")
+    blanks = dict.fromkeys(["currency", "tax_rate", "weight_g", "length_mm", "width_mm", "height_mm"], "")
     resp = await ui.post("/catalog/new", data={**form, **blanks, "warranty_months": ""})
     assert resp.status_code == 303, _said(resp)[:500]
     async with sqlite_db.read_sessionmaker() as s:
         product = await s.scalar(select(Product).where(Product.sku == sku))
-    assert (product.currency, product.tax_rate_bp, product.weight_g, product.warranty_months) == (
+    assert (
+        product.price_minor,
+        product.currency,
+        product.tax_rate_bp,
+        product.weight_g,
+        product.warranty_months,
+    ) == (
+        2500,
         "USD",
         0,
         0,

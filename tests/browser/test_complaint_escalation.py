@@ -62,7 +62,7 @@ async def test_supervisor_sees_escalated_complaint(sqlite_db, settings, ts_env, 
             await agent.click("main form button[type=submit]")
             await agent.wait_for_url(re.compile(r"/complaints/\d+"))
             cid = int(re.search(r"/complaints/(\d+)", agent.url).group(1))
-            assert "on track" in await agent.inner_text("#sla-status")
+            assert "On track" in await agent.inner_text("#sla-status")
             handles.append(ts_env.client.get_workflow_handle(f"complaint-{cid}"))
 
             await ts_env.sleep(61 * 60)  # nobody answered within the hour
@@ -75,7 +75,7 @@ async def test_supervisor_sees_escalated_complaint(sqlite_db, settings, ts_env, 
             supervisor = await _sign_in(browser, base, people["supervisor"].username)
             await supervisor.goto(f"{base}{INBOX}")
             section = await supervisor.inner_text("#escalated-complaints")
-            assert f"Complaint #{cid}" in section and name in section and "breached" in section
+            assert f"Complaint #{cid}" in section and name in section and "Breached" in section
             await supervisor.click(f"text=Complaint #{cid}")
             assert "supervisor" in await supervisor.inner_text("#complaint-level")
             assert "breach" in await supervisor.inner_text("#complaint-events")

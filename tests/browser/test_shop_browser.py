@@ -64,7 +64,7 @@ async def test_buy_then_ship_in_the_browser(dev_env, sqlite_db, commerce_setting
                         break
                     await asyncio.sleep(0.1)
                 await expect(staff.locator("#order-status")).to_have_text("Completed")
-                await expect(staff.locator("table.timeline")).to_contain_text("parcel_delivered")
+                await expect(staff.locator("table.timeline")).to_contain_text("Parcel delivered")
                 for _ in range(100):
                     await page.reload()
                     if "Delivered" in await page.locator("#order-status").inner_text():

@@ -57,10 +57,18 @@ async def test_forms_speak_in_words_and_take_blank_optional_fields(sqlite_db, se
         await boss.fill("input[name=sku]", sku)
         await boss.fill("input[name=name]", "Desk lamp")
         await boss.fill("input[name=category]", "lamps")
-        await boss.fill("input[name=price_minor]", "2500")
+        await boss.fill("input[name=price]", "25.00")
+        await boss.fill("input[name=tax_rate]", "8.25")
         await boss.get_by_role("button", name="Create").click()
         await boss.wait_for_url(re.compile(r"/catalog/\d+"))
         assert sku in await boss.locator("main").inner_text()
+        # Money and the rate read back as typed, never in minor units or basis points.
+        assert await boss.input_value("input[name=price]") == "25.00"
+        assert await boss.input_value("input[name=tax_rate]") == "8.25"
+        assert "minor" not in (await boss.locator("main").inner_text()).lower()
+        await boss.fill("input[name=price]", "12.345")
+        await boss.get_by_role("button", name="Save").click()
+        assert "Enter an amount in USD such as 12.50" in await boss.locator("main").inner_text()
 
 
 async def test_pages_offer_only_what_the_worker_can_do(sqlite_db, settings):

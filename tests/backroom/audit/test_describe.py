@@ -24,9 +24,19 @@ def test_only_what_changed_labelled_with_money_in_the_currency():
         "note": "ok",
     }
     assert changes(before, after) == [
-        Change("Status", "open", "closed"),
+        Change("Status", "Open", "Closed"),
         Change("Closing count", "—", "98.50 EUR"),
         Change("Note", None, "ok"),
+    ]
+    # Statuses read as words; stored UTC times read in the reader's zone.
+    seen = changes(
+        {"kind": "target_missed"},
+        {"kind": "pick_timeout", "due_at": "2026-12-01T14:00:00+00:00"},
+        tz="America/New_York",
+    )
+    assert seen == [
+        Change("Kind", "Target missed", "Pick timeout"),
+        Change("Due", None, "2026-12-01 09:00 EST"),
     ]
     assert changes(None, {"active": True, "hash": "abc"}) == [Change("Active", None, "yes")]
     assert '"closing_count_minor": 9850' in raw(before, after)
