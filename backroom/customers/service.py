@@ -4,21 +4,24 @@ addresses; the timeline. Services only flush; queries live in repository.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from backroom.audit import service as audit
+from backroom.audit import shred
 from backroom.audit.context import Actor
 from backroom.audit.visibility import function_of
 from backroom.branches.service import get_branch
 from backroom.controls import service as controls
 from backroom.controls.models import GatedAction, GatedKind
-from backroom.customers import links, repository
+from backroom.customers import erasure, links, repository
 from backroom.customers.errors import CustomerNotActive, DuplicateCustomer, InvalidMerge
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact, CustomerStatus
 from backroom.customers.schemas import CustomerCreate, CustomerUpdate
+from backroom.db.sqlite import wipe_after_commit
 from backroom.errors import not_found
 from backroom.pagination import Page
 
@@ -245,13 +248,35 @@ async def merge(session: AsyncSession, *, actor: Actor, loser_id: int, survivor_
 PERSONAL = ("name", "email", "phone", "notes", "tags", "consent_email", "consent_sms")
 
 
-async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason: str) -> Customer:
-    """Anonymize a customer on request: personal fields, contacts and addresses go; financial
-    history (credit ledger, complaints' records) stays. The audit event names the erased
-    fields, never their values. Idempotent: erasing twice changes nothing more."""
+@dataclass(frozen=True)
+class Erasure:
+    customer: Customer
+    # Audit events written before audit encryption that still hold the person's data in plain
+    # text: the hash chain covers them, so erasure cannot change them (docs/audit.md).
+    plain_audit_events: int = 0
+
+
+async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason: str) -> Erasure:
+    """Erase a customer's personal data on request, everywhere the database holds it: the
+    customer row is anonymized, contacts and addresses go, linked records are blanked or
+    scrubbed (backroom.customers.erasure, the domains' erase handlers), and the keys of the
+    audit trail's encrypted personal fields are destroyed (audited as `customer.key_destroy`,
+    without personal data). Financial history (credit ledger, orders' money, complaints'
+    records) stays. Only through the four-eyes gate (request_erasure). On SQLite the write-ahead
+    log is checkpointed after commit, so no old page keeps the data. Idempotent: erasing twice
+    changes nothing more."""
     c = await get_customer(session, customer_id)
     if c.status == CustomerStatus.erased:
-        return c
+        return Erasure(c)
+    needles = await erasure.needles(session, c)
+    # Other domains blank what they keep of the person (orders' addresses, CRM notes, unsent
+    # messages) while the customer row still holds what to look for.
+    subjects = {f"customer:{c.id}"}
+    links.load_plugins()
+    for handler in links.ERASE_HANDLERS:
+        subjects |= set(await handler(session, actor=actor, customer_id=c.id, needles=needles) or ())
+    scrubbed = await erasure.scrub_linked(session, c.id, needles)
+    await erasure.scrub_requests(session, c.id, needles)
     c.name = f"Erased customer #{c.id}"
     c.email = c.phone = c.notes = None
     c.tags, c.consent_email, c.consent_sms = [], False, False
@@ -262,11 +287,19 @@ async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason
     addresses = (
         await session.execute(delete(CustomerAddress).where(CustomerAddress.customer_id == c.id))
     ).rowcount
-    # Other domains drop what they keep of the person (e.g. messages not yet sent).
-    links.load_plugins()
-    for handler in links.ERASE_HANDLERS:
-        await handler(session, actor=actor, customer_id=c.id)
     await session.flush()
+    orders = sorted(int(s.split(":", 1)[1]) for s in subjects if s.startswith("order:"))
+    plain = await erasure.plain_events(session, c.id, orders)
+    destroyed = await shred.destroy(session, subjects)
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.key_destroy",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=c.home_branch_id,
+        after={"key_subjects": sorted(subjects), "keys_destroyed": len(destroyed)},
+    )
     await audit.record(
         session,
         actor=actor,
@@ -280,10 +313,13 @@ async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason
             "erased_fields": list(PERSONAL),
             "contacts_removed": contacts,
             "addresses_removed": addresses,
+            "linked_records_scrubbed": scrubbed,
+            "audit_events_in_plain_text": plain,
             "reason": reason,
         },
     )
-    return c
+    wipe_after_commit(session)
+    return Erasure(c, plain)
 
 
 async def add_contact(session: AsyncSession, *, actor: Actor, customer_id: int, **fields) -> CustomerContact:
