@@ -60,8 +60,7 @@ async def update_customer(
     session: AsyncSession, *, actor: Actor, customer_id: int, data: CustomerUpdate
 ) -> Customer:
     """Change profile fields (tags, consent, home branch, notes...). Audited. Idempotent."""
-    customer = await get_customer(session, customer_id)
-    _require_active(customer)
+    customer = await writable(session, customer_id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("home_branch_id"):
         await get_branch(session, changes["home_branch_id"])
@@ -120,8 +119,31 @@ async def list_customers(
 
 
 def _require_active(customer: Customer) -> None:
+    if customer.status == CustomerStatus.erased:
+        raise CustomerNotActive(
+            f"{customer.name}: this customer's personal data was erased, so nothing new can be "
+            "recorded for them."
+        )
     if customer.status != CustomerStatus.active:
-        raise CustomerNotActive(f"Customer #{customer.id} is {customer.status}.")
+        raise CustomerNotActive(
+            f"{customer.name} was merged into customer #{customer.merged_into_id}: record it there."
+        )
+
+
+async def writable(session: AsyncSession, customer_id: int) -> Customer:
+    """The customer, if new records may be written for them: 404 when there is none, 409 (in
+    words) when they were erased or merged into another. Every write keyed by a customer
+    (interactions, follow-ups, credit, complaints, carts, loyalty, after-sales, warranties)
+    asks this first. Read-only."""
+    customer = await get_customer(session, customer_id)
+    if customer.status == CustomerStatus.merged and customer.merged_into_id:
+        survivor = await session.get(Customer, customer.merged_into_id)
+        raise CustomerNotActive(
+            f"{customer.name} was merged into {survivor.name if survivor else 'another customer'}: "
+            "record it on that customer."
+        )
+    _require_active(customer)
+    return customer
 
 
 async def refuse_duplicates(
@@ -184,7 +206,7 @@ async def request_erasure(
     `erase` then. Nothing changes until then; one pending erasure request per customer."""
     c = await get_customer(session, customer_id)
     if c.status == CustomerStatus.erased:
-        raise CustomerNotActive(f"Customer #{c.id} is already erased.")
+        raise CustomerNotActive(f"{c.name} is already erased.")
     return await controls.request(
         session,
         actor=actor,
@@ -324,8 +346,7 @@ async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason
 
 async def add_contact(session: AsyncSession, *, actor: Actor, customer_id: int, **fields) -> CustomerContact:
     """Add a contact person. Not idempotent."""
-    c = await get_customer(session, customer_id)
-    _require_active(c)
+    c = await writable(session, customer_id)
     row = CustomerContact(customer_id=c.id, **fields)
     session.add(row)
     await session.flush()
@@ -343,8 +364,7 @@ async def add_contact(session: AsyncSession, *, actor: Actor, customer_id: int, 
 
 async def add_address(session: AsyncSession, *, actor: Actor, customer_id: int, **fields) -> CustomerAddress:
     """Add an address; a default one replaces the previous default of its kind."""
-    c = await get_customer(session, customer_id)
-    _require_active(c)
+    c = await writable(session, customer_id)
     if fields.get("is_default"):
         await session.execute(
             update(CustomerAddress)

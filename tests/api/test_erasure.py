@@ -116,7 +116,7 @@ async def test_erasure_leaves_no_personal_data_and_the_chain_verifies(db, settin
             s,
             actor=TEST_ACTOR,
             customer_id=cid,
-            channel="phone",
+            channel="call",
             direction="inbound",
             subject=f"{name} called",
             body=f"Write to {email}",
@@ -216,3 +216,95 @@ async def test_erasure_leaves_no_personal_data_and_the_chain_verifies(db, settin
             )
         )
     assert kept_name not in json.dumps(stored)
+
+
+# Every write keyed by a customer, as its use case is called by the API and the pages.
+def _writes(settings, product_id):
+    from datetime import UTC, datetime
+
+    from backroom.aftersales import service as aftersales
+    from backroom.aftersales.schemas import CaseCreate
+    from backroom.carts import service as carts
+    from backroom.complaints import service as complaints
+    from backroom.credit import service as credit
+    from backroom.credit.schemas import CreditSale, LimitChangeIn
+    from backroom.customers import service as customers
+    from backroom.loyalty import service as loyalty
+    from backroom.warranty import service as warranty
+    from backroom.warranty.schemas import WarrantyCreate
+
+    a = TEST_ACTOR
+    return {
+        "interaction": lambda s, cid: crm.log_interaction(
+            s, actor=a, customer_id=cid, channel="call", direction="inbound", subject="hi"
+        ),
+        "credit limit request": lambda s, cid: credit.request_limit_change(
+            s,
+            actor=a,
+            customer_id=cid,
+            data=LimitChangeIn(requested_limit_minor=50_000, reason="more please"),
+            settings=settings,
+        ),
+        "credit sale": lambda s, cid: credit.sell_on_credit(
+            s,
+            actor=a,
+            customer_id=cid,
+            data=CreditSale(amount_minor=100, currency="USD", reference=uniq("inv")),
+            settings=settings,
+        ),
+        "complaint": lambda s, cid: complaints.log_complaint(
+            s,
+            actor=a,
+            customer_id=cid,
+            channel="phone",
+            category="product",
+            severity="low",
+            description="broken",
+            sla=settings.complaint_sla,
+        ),
+        "cart": lambda s, cid: carts.create_cart(s, actor=a, branch_id=1, currency="USD", customer_id=cid),
+        "loyalty": lambda s, cid: loyalty.enrol(s, actor=a, customer_id=cid, consent=True),
+        "after-sales case": lambda s, cid: aftersales.open_case(
+            s,
+            actor=a,
+            data=CaseCreate(kind="repair", reason="noise", customer_id=cid, product_id=product_id),
+            settings=settings,
+        ),
+        "warranty": lambda s, cid: warranty.register_manual(
+            s,
+            actor=a,
+            data=WarrantyCreate(customer_id=cid, product_id=product_id, purchased_at=datetime.now(UTC)),
+        ),
+        "contact": lambda s, cid: customers.add_contact(s, actor=a, customer_id=cid, name="x"),
+    }
+
+
+async def test_no_new_writes_on_erased_or_merged_customers(db, settings):
+    from backroom.customers import service as customers
+    from backroom.customers.errors import CustomerNotActive
+    from tests.helpers import create_customer
+
+    people = await staff(db, roles=("agent",))
+    async with db.sessionmaker.begin() as s:
+        _, _, products = await make_shop(s)
+        gone = await create_customer(s, branch=people["branch"], currency="USD")
+        loser = await create_customer(s, branch=people["branch"], currency="USD")
+        survivor = await create_customer(s, branch=people["branch"], currency="USD")
+        await customers.erase(s, actor=TEST_ACTOR, customer_id=gone.id, reason="asked")
+        await customers.merge(s, actor=TEST_ACTOR, loser_id=loser.id, survivor_id=survivor.id)
+    for what, write in _writes(settings, products[0].id).items():
+        for cid, words in ((gone.id, "erased"), (loser.id, f"merged into {survivor.name}")):
+            try:
+                async with db.sessionmaker.begin() as s:
+                    await write(s, cid)
+            except CustomerNotActive as exc:
+                assert exc.status == 409 and words in exc.detail, (what, exc.detail)
+            else:
+                raise AssertionError(f"a {what} was written for customer {cid} ({words})")
+    # Through the API: a 409 in words, not a 500 nor a bare 404.
+    app = make_app(db, settings)
+    agent = await token_client(app, db, people["agent"])
+    r = await agent.post(
+        f"/api/v1/customers/{gone.id}/interactions", json={"channel": "call", "direction": "inbound"}
+    )
+    assert r.status_code == 409 and "erased" in r.json()["detail"], r.text
