@@ -85,18 +85,21 @@ def _cache(session: AsyncSession) -> dict[str, bytes | None]:
 
 async def _key_for_writing(session: AsyncSession, subject: str) -> bytes | None:
     """The subject's key, made on first use; None once destroyed. Concurrent first uses agree
-    on one key (insert-if-absent, then read what won)."""
+    on one key (insert-if-absent, then read what won). One read when the key exists."""
     cache = _cache(session)
     if subject in cache:
         return cache[subject]
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(SubjectKey)
-        .values(subject=subject, key=AESGCM.generate_key(bit_length=256), created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["subject"])
-    )
-    cache[subject] = key = await session.scalar(select(SubjectKey.key).where(SubjectKey.subject == subject))
-    return key
+    row = (await session.execute(select(SubjectKey.key).where(SubjectKey.subject == subject))).first()
+    if row is None:
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(SubjectKey)
+            .values(subject=subject, key=AESGCM.generate_key(bit_length=256), created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["subject"])
+        )
+        row = (await session.execute(select(SubjectKey.key).where(SubjectKey.subject == subject))).first()
+    cache[subject] = row[0]
+    return row[0]
 
 
 def _aad(subject: str, field: str) -> bytes:

@@ -308,3 +308,32 @@ async def test_no_new_writes_on_erased_or_merged_customers(db, settings):
         f"/api/v1/customers/{gone.id}/interactions", json={"channel": "call", "direction": "inbound"}
     )
     assert r.status_code == 409 and "erased" in r.json()["detail"], r.text
+
+
+async def test_erasure_counts_events_written_before_audit_encryption(db):
+    """Events sealed before encryption existed keep their plain text (the chain covers them):
+    erasure leaves them and says how many there are."""
+    from backroom.audit.context import Actor
+    from backroom.customers import service as customers
+    from backroom.db.base import utcnow
+    from tests.helpers import create_customer
+
+    people = await staff(db, roles=("agent",))
+    async with db.sessionmaker.begin() as s:
+        c = await create_customer(s, branch=people["branch"])
+        # As record() wrote it before this change: no encryption.
+        s.add(
+            AuditEvent(
+                at=utcnow(),
+                actor_type="system",
+                actor_id="old",
+                actor_name=None,
+                action="customer.update",
+                entity_type="customer",
+                entity_id=str(c.id),
+                after={"name": c.name, "status": "active"},
+            )
+        )
+    async with db.sessionmaker.begin() as s:
+        done = await customers.erase(s, actor=Actor.system("test"), customer_id=c.id, reason="asked")
+    assert done.plain_audit_events == 1
