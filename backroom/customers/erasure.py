@@ -33,16 +33,19 @@ REPLACEMENT = "(erased)"
 _SHORTEST = 3  # shorter strings would match inside unrelated words
 
 
-async def needles(session: AsyncSession, c: Customer) -> tuple[str, ...]:
-    """The person's strings as stored (name, e-mail, phone; contacts' and addresses' too),
-    longest first, so a name is replaced before a part of it."""
-    found = {c.name, c.email, c.phone, c.email_norm}
+async def needles(session: AsyncSession, people: list[Customer]) -> tuple[str, ...]:
+    """The person's strings as stored (name, e-mail, phone; contacts' and addresses' too) in
+    these customer rows, longest first, so a name is replaced before a part of it."""
+    found: set[str | None] = set()
+    ids = [c.id for c in people]
+    for c in people:
+        found |= {c.name, c.email, c.phone, c.email_norm}
     for row in (
-        await session.scalars(select(CustomerContact).where(CustomerContact.customer_id == c.id))
+        await session.scalars(select(CustomerContact).where(CustomerContact.customer_id.in_(ids)))
     ).all():
         found |= {row.name, row.email, row.phone}
     for row in (
-        await session.scalars(select(CustomerAddress).where(CustomerAddress.customer_id == c.id))
+        await session.scalars(select(CustomerAddress).where(CustomerAddress.customer_id.in_(ids)))
     ).all():
         found |= {row.line1, row.line2}
     return tuple(sorted((s for s in found if s and len(s) >= _SHORTEST), key=len, reverse=True))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -290,24 +290,28 @@ async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason
     c = await get_customer(session, customer_id)
     if c.status == CustomerStatus.erased:
         return Erasure(c)
-    needles = await erasure.needles(session, c)
+    # Duplicates merged into this customer were the same person: their rows and keys go too.
+    merged = list((await session.scalars(select(Customer).where(Customer.merged_into_id == c.id))).all())
+    needles = await erasure.needles(session, [c, *merged])
     # Other domains blank what they keep of the person (orders' addresses, CRM notes, unsent
     # messages) while the customer row still holds what to look for.
-    subjects = {f"customer:{c.id}"}
+    subjects = {f"customer:{c.id}", *(f"customer:{m.id}" for m in merged)}
     links.load_plugins()
     for handler in links.ERASE_HANDLERS:
         subjects |= set(await handler(session, actor=actor, customer_id=c.id, needles=needles) or ())
     scrubbed = await erasure.scrub_linked(session, c.id, needles)
     await erasure.scrub_requests(session, c.id, needles)
-    c.name = f"Erased customer #{c.id}"
-    c.email = c.phone = c.notes = None
-    c.tags, c.consent_email, c.consent_sms = [], False, False
+    for person in (c, *merged):
+        person.name = f"Erased customer #{person.id}"
+        person.email = person.phone = person.notes = None
+        person.tags, person.consent_email, person.consent_sms = [], False, False
     c.status = CustomerStatus.erased
+    ids = [c.id, *(m.id for m in merged)]
     contacts = (
-        await session.execute(delete(CustomerContact).where(CustomerContact.customer_id == c.id))
+        await session.execute(delete(CustomerContact).where(CustomerContact.customer_id.in_(ids)))
     ).rowcount
     addresses = (
-        await session.execute(delete(CustomerAddress).where(CustomerAddress.customer_id == c.id))
+        await session.execute(delete(CustomerAddress).where(CustomerAddress.customer_id.in_(ids)))
     ).rowcount
     await session.flush()
     orders = sorted(int(s.split(":", 1)[1]) for s in subjects if s.startswith("order:"))
@@ -337,6 +341,7 @@ async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason
             "addresses_removed": addresses,
             "linked_records_scrubbed": scrubbed,
             "audit_events_in_plain_text": plain,
+            "merged_records_erased": [m.id for m in merged],
             "reason": reason,
         },
     )

@@ -337,3 +337,46 @@ async def test_erasure_counts_events_written_before_audit_encryption(db):
     async with db.sessionmaker.begin() as s:
         done = await customers.erase(s, actor=Actor.system("test"), customer_id=c.id, reason="asked")
     assert done.plain_audit_events == 1
+
+
+async def test_erasure_reaches_merged_duplicates_and_orders_placed_before_joining(db, settings):
+    """The same person's duplicate merged into the customer, and a storefront order placed
+    before the shopper joined the customer (its audit events keyed to the order), are erased
+    with the customer: rows blanked, keys destroyed."""
+    from sqlalchemy import update
+
+    from backroom.customers import service as customers
+    from backroom.orders.models import Order
+    from tests.helpers import create_customer
+
+    tag = uniq()
+    name, dup_name, email = f"Ola Twice {tag}", f"Ola T. {tag}", f"ola.{tag}@shred.example"
+    async with db.sessionmaker.begin() as s:
+        shop, _, products = await make_shop(s)
+        c = await create_customer(s, branch=shop, name=name, email=email)
+        dup = await create_customer(s, branch=shop, name=dup_name, email=f"old.{email}")
+        await customers.merge(s, actor=TEST_ACTOR, loser_id=dup.id, survivor_id=c.id)
+        order = await place_with(s, shop, [(products[0].id, 1)], email=email, ship_name=name)
+    async with db.sessionmaker.begin() as s:  # as the storefront's attach does once it is paid
+        await s.execute(update(Order).where(Order.id == order.id).values(customer_id=c.id))
+    async with db.sessionmaker.begin() as s:
+        await customers.erase(s, actor=TEST_ACTOR, customer_id=c.id, reason="asked")
+    async with db.sessionmaker() as s:
+        shown = await audit.views(
+            s,
+            (
+                await s.scalars(
+                    select(AuditEvent).where(
+                        AuditEvent.entity_type.in_(("order", "customer")),
+                        AuditEvent.entity_id.in_((str(order.id), str(dup.id))),
+                    )
+                )
+            ).all(),
+        )
+    placed = next(e for e in shown if e.action == "order.place")
+    assert placed.after["email"] == "(erased)" and placed.after["ship_name"] == "(erased)"
+    text_of_all = json.dumps([(e.before, e.after) for e in shown])
+    assert name not in text_of_all and dup_name not in text_of_all and email not in text_of_all
+    absent = await _rows_as_text(db)
+    for needle in (name, dup_name, email):
+        assert needle not in absent, needle
