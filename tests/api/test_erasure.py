@@ -13,6 +13,7 @@ from sqlalchemy import inspect, select, text
 from backroom.audit import sealer
 from backroom.audit import service as audit
 from backroom.audit.models import AuditEvent
+from backroom.complaints import service as complaints
 from backroom.crm import service as crm
 from tests.api.test_customer_ops_api import approve_gated
 from tests.helpers import (
@@ -124,6 +125,16 @@ async def test_erasure_leaves_no_personal_data_and_the_chain_verifies(db, settin
         order = await place_with(
             s, shop, [(products[0].id, 1)], email=email, customer_id=cid, ship_name=name, ship_line1=street
         )
+        complaint = await complaints.log_complaint(
+            s,
+            actor=TEST_ACTOR,
+            customer_id=cid,
+            channel="phone",
+            category="product",
+            severity="low",
+            description=f"{name} says the kettle leaks; reply to {email}",
+            sla=settings.complaint_sla,
+        )
     # Before: the audit trail of the page shows the name (it is the customer's own record).
     ui = await browser_client(app, manager.username)
     assert name in (await ui.get(f"/customers/{cid}")).text
@@ -169,7 +180,10 @@ async def test_erasure_leaves_no_personal_data_and_the_chain_verifies(db, settin
     page = (await ui.get(f"/customers/{cid}")).text
     absent("the customer page", page)
     assert "erased" in page.lower()
-    absent("the order page", (await ui.get(f"/orders/{order.id}")).text)
+    for page_url in (f"/orders/{order.id}", f"/complaints/{complaint.id}", f"/credit/customers/{cid}"):
+        r = await ui.get(page_url)
+        assert r.status_code == 200, page_url
+        absent(page_url, r.text)
     for url in (
         f"/api/v1/customers/{cid}",
         f"/api/v1/customers/{cid}/timeline",
@@ -180,6 +194,7 @@ async def test_erasure_leaves_no_personal_data_and_the_chain_verifies(db, settin
         f"/api/v1/audit/events?entity_type=order&entity_id={order.id}&limit=200",
         "/api/v1/audit/events?limit=200",
         f"/api/v1/orders/{order.id}",
+        f"/api/v1/complaints/{complaint.id}",
         "/api/v1/customers/export.csv",
         "/api/v1/reports/customers/daily/export?format=csv",
     ):
