@@ -210,6 +210,7 @@ def configure(engine: AsyncEngine, gate: WriterGate) -> None:
 
 # --- Erasure: no old page keeps the data ----------------------------------------------------
 _WIPE = "backroom.sqlite.checkpoint_after_commit"
+_RETRIES: set[asyncio.Task] = set()
 CHECKPOINT_WAIT_MS = 1000  # how long a checkpoint waits for readers still on old pages
 
 
@@ -231,7 +232,9 @@ def _after_commit(session: Session) -> None:
     if not _checkpoint(engine):
         # A reader still on the old pages (a page being rendered) holds the log: try again
         # shortly, off this request, until it lets go.
-        asyncio.get_running_loop().create_task(_checkpoint_soon(engine))
+        task = asyncio.get_running_loop().create_task(_checkpoint_soon(engine))
+        _RETRIES.add(task)  # held until done (a bare task can be collected mid-way)
+        task.add_done_callback(_RETRIES.discard)
 
 
 def _checkpoint(engine) -> bool:
