@@ -654,8 +654,11 @@ async def make_promotion(session, branch, *, submit=True, **terms):
     return promo
 
 
-async def place_with(session, branch, items, *, codes=(), email=None, customer_id=None, channel="storefront"):
-    body = checkout_body(email=email or f"{uniq('b')}@example.com")
+async def place_with(
+    session, branch, items, *, codes=(), email=None, customer_id=None, channel="storefront", **fields
+):
+    """Place an order in `session`; `fields` override the checkout form's (ship_name...)."""
+    body = checkout_body(email=email or f"{uniq('b')}@example.com", **fields)
     return await orders.place_order(
         session,
         actor=TEST_ACTOR,

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from api.deps import Session, require
 from backroom.audit import service as audit
 from backroom.audit.schemas import AuditEventRead, AuditFilter, ChainReportRead
-from backroom.audit.visibility import readable
 from backroom.auth.principal import Principal
 from backroom.pagination import PageRead
 
@@ -29,5 +28,6 @@ async def events(
     """Events, newest first, filtered by record and action; branch-bound readers see their
     branches' events only."""
     page = await audit.events_page(session, filt=filt, branch_ids=p.branch_ids("audit", "read"))
-    page.items = readable(page.items)  # auditors read every function; secrets stay hidden
+    # Auditors read every function; secrets stay hidden; erased people's fields read "(erased)".
+    page.items = await audit.views(session, page.items)
     return PageRead[AuditEventRead].of(page, AuditEventRead)

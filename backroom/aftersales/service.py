@@ -43,6 +43,7 @@ from backroom.branches.models import Branch
 from backroom.carts.pricing import DiscountLine, ShippingRule
 from backroom.catalog import service as catalog
 from backroom.catalog.models import Product, StockMovement
+from backroom.customers import service as customers
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.errors import InvalidInput, not_found
@@ -170,9 +171,7 @@ async def open_case(
         )
     if not customer_id:
         raise InvalidInput("Choose the customer.", field="customer_id")
-    customer = await session.get(Customer, customer_id)
-    if customer is None or customer.status != "active":
-        raise not_found("Customer", customer_id)
+    customer = await customers.writable(session, customer_id)
     product = await session.get(Product, product_id)
     if product is None:
         raise not_found("Product", product_id)

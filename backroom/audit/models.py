@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, FetchedValue, Index, String, text
+from sqlalchemy import JSON, BigInteger, FetchedValue, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, Id
@@ -49,3 +49,17 @@ class AuditEvent(Base):
             sqlite_where=text("hash IS NULL"),
         ),
     )
+
+
+class SubjectKey(Base):
+    """The data key of one data subject (`customer:7`, or `order:12` for a storefront order
+    placed before it joined a customer): personal fields of audit events about the subject are
+    stored encrypted with it (backroom.audit.shred). Erasure destroys it (`key` NULL,
+    `destroyed_at` set; the row stays so that later events are not encrypted under a new key
+    and readers can say "erased" rather than "unknown")."""
+
+    __tablename__ = "subject_keys"
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime]
+    destroyed_at: Mapped[datetime | None]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.inspection import inspect as sa_inspect
 
-from backroom.audit import describe
+from backroom.audit import describe, shred
 from backroom.audit.context import Actor
 from backroom.audit.models import AuditEvent
 from backroom.audit.schemas import AuditFilter
@@ -87,7 +87,13 @@ async def record(
 ) -> AuditEvent:
     """Insert one event in the caller's transaction, so it commits (or not) with the write it
     describes. No lock: the database numbers it, and the sealer links it into the hash chain
-    after commit (backroom.audit.sealer). Not idempotent: call it once per write."""
+    after commit (backroom.audit.sealer). Personal fields of an event about a customer (or a
+    storefront order) are stored encrypted with that subject's key (backroom.audit.shred), so
+    erasure can make them unreadable while the chain keeps hashing what is stored. Not
+    idempotent: call it once per write."""
+    before = _plain(before) if before is not None else None
+    after = _plain(after) if after is not None else None
+    subject = shred.subject_of(entity_type, entity_id, before, after)
     ev = AuditEvent(
         # Microsecond precision survives both databases' round trip, so the hash re-checks.
         at=utcnow(),
@@ -98,8 +104,8 @@ async def record(
         entity_type=entity_type,
         entity_id=str(entity_id),
         branch_id=branch_id,
-        before=_plain(before) if before is not None else None,
-        after=_plain(after) if after is not None else None,
+        before=await shred.seal_personal(session, subject, before),
+        after=await shred.seal_personal(session, subject, after),
         request_id=actor.request_id,
         workflow_id=actor.workflow_id,
     )
@@ -209,9 +215,17 @@ async def trail(
         .order_by(AuditEvent.id.desc())
         .limit(limit)
     )
-    events = readable(rows.scalars(), may_read)
+    events = await views(session, rows.scalars().all(), may_read)
     names = await describe.names_for(session, events)
     return [dataclasses.replace(e, names=names) for e in events]
+
+
+async def views(
+    session: AsyncSession, events: list[AuditEvent], may_read: Callable[[str], bool] | None = None
+) -> list[EventView]:
+    """The events as readers see them (`readable`): personal fields decrypted with their
+    subject's key, "(erased)" where erasure destroyed it. Read-only."""
+    return readable(events, may_read, keys=await shred.keys_for(session, events))
 
 
 async def events_page(session: AsyncSession, *, filt: AuditFilter, branch_ids: set[int] | None) -> Page:

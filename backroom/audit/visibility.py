@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from backroom.audit.shred import open_personal
+
 # The function an action's first word belongs to, where it is not the record's own.
 ACTION_FUNCTION = {
     "interaction": "crm",
@@ -73,8 +75,13 @@ class EventView:
     names: dict = field(default_factory=dict, compare=False, repr=False)
 
 
-def readable(events: Iterable[Any], may_read: Callable[[str], bool] | None = None) -> list[EventView]:
-    """The events the viewer may read (`may_read(function)`; None: all), secrets redacted."""
+def readable(
+    events: Iterable[Any], may_read: Callable[[str], bool] | None = None, keys: dict | None = None
+) -> list[EventView]:
+    """The events the viewer may read (`may_read(function)`; None: all), secrets redacted,
+    personal fields decrypted with `keys` (subject -> key, backroom.audit.shred.keys_for; a
+    missing or destroyed key reads "(erased)")."""
+    keys = keys or {}
     out = []
     for e in events:
         function = function_of(e.action)
@@ -91,8 +98,8 @@ def readable(events: Iterable[Any], may_read: Callable[[str], bool] | None = Non
                 entity_type=e.entity_type,
                 entity_id=e.entity_id,
                 branch_id=e.branch_id,
-                before=redact(e.before),
-                after=redact(e.after),
+                before=redact(open_personal(e.before, keys)),
+                after=redact(open_personal(e.after, keys)),
                 request_id=e.request_id,
                 workflow_id=e.workflow_id,
                 prev_hash=e.prev_hash,

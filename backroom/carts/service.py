@@ -40,10 +40,10 @@ from backroom.carts.schemas import (
 )
 from backroom.catalog import service as catalog
 from backroom.catalog.errors import OutOfStock
+from backroom.customers import service as customers
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.db.session import end_read
-from backroom.errors import not_found
 from backroom.orders import service as orders
 from backroom.orders.models import Order
 from backroom.pagination import Page, paginate
@@ -61,8 +61,8 @@ async def create_cart(
     session_key: str | None = None,
 ) -> Cart:
     """A new, empty cart row (its workflow starts on the first add). Not idempotent."""
-    if customer_id is not None and await session.get(Customer, customer_id) is None:
-        raise not_found("Customer", customer_id)
+    if customer_id is not None:
+        await customers.writable(session, customer_id)
     cart = Cart(
         branch_id=branch_id,
         currency=currency,

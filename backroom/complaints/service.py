@@ -33,7 +33,8 @@ from backroom.complaints.sla import LEVELS, SlaInfo, sla_status
 from backroom.controls import thresholds
 from backroom.credit import ledger
 from backroom.credit.models import EntryKind
-from backroom.customers.models import Customer, CustomerStatus
+from backroom.customers import service as customers
+from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.errors import InvalidInput, not_found
 from backroom.money import format_money
@@ -119,9 +120,7 @@ async def log_complaint(
     branch_id: int | None = None,
 ) -> Complaint:
     """Log a complaint with its severity's SLA clocks started. Not idempotent (a new record)."""
-    customer = await session.get(Customer, customer_id)
-    if not customer or customer.status != CustomerStatus.active:
-        raise not_found("Customer", customer_id)
+    customer = await customers.writable(session, customer_id)
     if severity not in sla:
         raise InvalidInput(f"No SLA is configured for severity {severity!r}.", field="severity")
     if order_id is not None:

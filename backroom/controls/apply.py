@@ -35,8 +35,14 @@ async def _merge(session: AsyncSession, actor: Actor, p: dict) -> str:
 
 
 async def _erase(session: AsyncSession, actor: Actor, p: dict) -> str:
-    await customers.erase(session, actor=actor, customer_id=p["customer_id"], reason=p["reason"])
-    return f"Personal data of customer #{p['customer_id']} erased."
+    done = await customers.erase(session, actor=actor, customer_id=p["customer_id"], reason=p["reason"])
+    note = (
+        f" {done.plain_audit_events} audit event(s) written before audit encryption still hold it"
+        " in plain text (the hash chain covers them)."
+        if done.plain_audit_events
+        else ""
+    )
+    return f"Personal data of customer #{p['customer_id']} erased.{note}"
 
 
 async def _adjust(session: AsyncSession, actor: Actor, p: dict) -> str:

@@ -11,8 +11,8 @@ from backroom.credit.errors import CreditLimitChangeNotPending
 from backroom.credit.flow import limit_change_workflow_id as workflow_id
 from backroom.credit.models import CreditLimitRequest, LimitRequestStatus
 from backroom.credit.schemas import LimitChangeIn
-from backroom.customers.models import Customer, CustomerStatus
-from backroom.customers.service import get_customer
+from backroom.customers.models import Customer
+from backroom.customers.service import writable
 from backroom.db.base import utcnow
 from backroom.errors import Conflict, InvalidInput, not_found
 
@@ -22,9 +22,7 @@ async def request_change(
 ) -> CreditLimitRequest:
     """Record a limit-change request (the caller then starts its workflow). One pending
     request per customer at a time."""
-    customer = await get_customer(session, customer_id)
-    if customer.status != CustomerStatus.active:
-        raise InvalidInput(f"Customer {customer_id} is {customer.status}.")
+    customer = await writable(session, customer_id)
     if data.requested_limit_minor == customer.credit_limit_minor:
         raise InvalidInput("The requested limit equals the current limit.", field="requested_limit_minor")
     pending = await session.scalar(

@@ -17,7 +17,7 @@ from backroom.credit import flow, ledger, limits
 from backroom.credit.errors import CreditAccountNotFound, CurrencyMismatch
 from backroom.credit.models import CreditAccount, CreditEntry, CreditLimitRequest, EntryKind, HoldStatus
 from backroom.credit.schemas import Adjustment, CreditSale, LimitChangeIn, Payment
-from backroom.customers.service import get_customer
+from backroom.customers.service import get_customer, writable
 from backroom.db.base import utcnow
 from backroom.errors import InvalidInput
 from backroom.money import format_money
@@ -46,6 +46,7 @@ async def sell_on_credit(
     """Post a sale on credit, or hold it when it exceeds available credit and queue
     CreditHoldWorkflow (credit-hold-{id}) to decide (within settings.credit_hold_*_hours).
     Idempotent by the sale's reference."""
+    await writable(session, customer_id)
     res = await ledger.credit_sale(session, actor=actor, customer_id=customer_id, **data.model_dump())
     hold = res.hold
     if hold is not None and hold.status == HoldStatus.pending:
@@ -121,6 +122,7 @@ async def adjust_or_request(
     above, it is requested and posted by FourEyesWorkflow once another finance user approves.
     Idempotent by reference once posted."""
     account = await get_account(session, customer_id=customer_id)
+    await writable(session, customer_id)
     if data.kind == EntryKind.goodwill and data.amount_minor < 0:
         raise InvalidInput("A goodwill credit is a positive amount.", field="amount_minor")
     if data.currency.upper() != account.currency:

@@ -1,17 +1,32 @@
 """CRM's plug-ins to the customer registries: interactions and follow-ups follow a merged
-customer and appear on the customer's timeline."""
+customer, appear on the customer's timeline, and lose their text when the customer is erased
+(notes of conversations with the person; when and how they happened stays)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.crm.models import FollowUpTask, Interaction
-from backroom.customers.links import TimelineItem, register_link, register_timeline
+from backroom.customers.links import TimelineItem, register_erase_handler, register_link, register_timeline
 from backroom.text import words
 
 register_link("interactions", "customer_id")
 register_link("followup_tasks", "customer_id")
+
+
+@register_erase_handler
+async def _erase_notes(session: AsyncSession, *, customer_id: int, **_) -> None:
+    await session.execute(
+        update(Interaction)
+        .where(Interaction.customer_id == customer_id)
+        .values(subject="(erased)", body=None, outcome=None)
+    )
+    await session.execute(
+        update(FollowUpTask)
+        .where(FollowUpTask.customer_id == customer_id)
+        .values(title="Follow-up", notes=None)
+    )
 
 
 @register_timeline

@@ -18,7 +18,8 @@ from backroom.crm.errors import TaskAlreadyDone
 from backroom.crm.flow import followup_workflow_id
 from backroom.crm.models import Direction, FollowUpTask, Interaction, InteractionChannel, TaskStatus
 from backroom.crm.schemas import TaskCreate
-from backroom.customers.models import Customer, CustomerStatus
+from backroom.customers import service as customers
+from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.errors import InvalidInput, not_found
 from backroom.notifications import service as notify
@@ -30,10 +31,7 @@ OPEN_TASK = (TaskStatus.open, TaskStatus.reminded, TaskStatus.escalated)
 
 
 async def _customer(session: AsyncSession, customer_id: int) -> Customer:
-    c = await session.get(Customer, customer_id)
-    if not c or c.status == CustomerStatus.merged:
-        raise not_found("Customer", customer_id)
-    return c
+    return await customers.writable(session, customer_id)
 
 
 async def log_interaction(

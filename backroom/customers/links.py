@@ -5,18 +5,20 @@
 - MERGE_HANDLERS: for tables that need more than a column update (e.g. one credit account per
   customer); called as `await handler(session, actor=..., loser_id=..., survivor_id=...)`.
 - ERASE_HANDLERS: what another domain keeps of the person and must drop on erasure; called as
-  `await handler(session, actor=..., customer_id=...)`.
+  `await handler(session, actor=..., customer_id=..., needles=...)` before the customer row is
+  blanked (`needles`: the person's name, e-mail, phone... as stored). A handler returns the
+  audit-key subjects to destroy with the customer's (e.g. `order:12`), or None.
 - TIMELINE: async providers `(session, customer_id, limit) -> list[TimelineItem]` merged newest first."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 LINKS: list[tuple[str, str]] = []
 MERGE_HANDLERS: list[Callable[..., Awaitable[None]]] = []
-ERASE_HANDLERS: list[Callable[..., Awaitable[None]]] = []
+ERASE_HANDLERS: list[Callable[..., Awaitable[Iterable[str] | None]]] = []
 TIMELINE: list[Callable[..., Awaitable[list[TimelineItem]]]] = []
 
 

@@ -4,21 +4,24 @@ addresses; the timeline. Services only flush; queries live in repository.py."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from backroom.audit import service as audit
+from backroom.audit import shred
 from backroom.audit.context import Actor
 from backroom.audit.visibility import function_of
 from backroom.branches.service import get_branch
 from backroom.controls import service as controls
 from backroom.controls.models import GatedAction, GatedKind
-from backroom.customers import links, repository
+from backroom.customers import erasure, links, repository
 from backroom.customers.errors import CustomerNotActive, DuplicateCustomer, InvalidMerge
 from backroom.customers.models import Customer, CustomerAddress, CustomerContact, CustomerStatus
 from backroom.customers.schemas import CustomerCreate, CustomerUpdate
+from backroom.db.sqlite import wipe_after_commit
 from backroom.errors import not_found
 from backroom.pagination import Page
 
@@ -57,8 +60,7 @@ async def update_customer(
     session: AsyncSession, *, actor: Actor, customer_id: int, data: CustomerUpdate
 ) -> Customer:
     """Change profile fields (tags, consent, home branch, notes...). Audited. Idempotent."""
-    customer = await get_customer(session, customer_id)
-    _require_active(customer)
+    customer = await writable(session, customer_id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("home_branch_id"):
         await get_branch(session, changes["home_branch_id"])
@@ -117,8 +119,31 @@ async def list_customers(
 
 
 def _require_active(customer: Customer) -> None:
+    if customer.status == CustomerStatus.erased:
+        raise CustomerNotActive(
+            f"{customer.name}: this customer's personal data was erased, so nothing new can be "
+            "recorded for them."
+        )
     if customer.status != CustomerStatus.active:
-        raise CustomerNotActive(f"Customer #{customer.id} is {customer.status}.")
+        raise CustomerNotActive(
+            f"{customer.name} was merged into customer #{customer.merged_into_id}: record it there."
+        )
+
+
+async def writable(session: AsyncSession, customer_id: int) -> Customer:
+    """The customer, if new records may be written for them: 404 when there is none, 409 (in
+    words) when they were erased or merged into another. Every write keyed by a customer
+    (interactions, follow-ups, credit, complaints, carts, loyalty, after-sales, warranties)
+    asks this first. Read-only."""
+    customer = await get_customer(session, customer_id)
+    if customer.status == CustomerStatus.merged and customer.merged_into_id:
+        survivor = await session.get(Customer, customer.merged_into_id)
+        raise CustomerNotActive(
+            f"{customer.name} was merged into {survivor.name if survivor else 'another customer'}: "
+            "record it on that customer."
+        )
+    _require_active(customer)
+    return customer
 
 
 async def refuse_duplicates(
@@ -181,7 +206,7 @@ async def request_erasure(
     `erase` then. Nothing changes until then; one pending erasure request per customer."""
     c = await get_customer(session, customer_id)
     if c.status == CustomerStatus.erased:
-        raise CustomerNotActive(f"Customer #{c.id} is already erased.")
+        raise CustomerNotActive(f"{c.name} is already erased.")
     return await controls.request(
         session,
         actor=actor,
@@ -245,28 +270,62 @@ async def merge(session: AsyncSession, *, actor: Actor, loser_id: int, survivor_
 PERSONAL = ("name", "email", "phone", "notes", "tags", "consent_email", "consent_sms")
 
 
-async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason: str) -> Customer:
-    """Anonymize a customer on request: personal fields, contacts and addresses go; financial
-    history (credit ledger, complaints' records) stays. The audit event names the erased
-    fields, never their values. Idempotent: erasing twice changes nothing more."""
+@dataclass(frozen=True)
+class Erasure:
+    customer: Customer
+    # Audit events written before audit encryption that still hold the person's data in plain
+    # text: the hash chain covers them, so erasure cannot change them (docs/audit.md).
+    plain_audit_events: int = 0
+
+
+async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason: str) -> Erasure:
+    """Erase a customer's personal data on request, everywhere the database holds it: the
+    customer row is anonymized, contacts and addresses go, linked records are blanked or
+    scrubbed (backroom.customers.erasure, the domains' erase handlers), and the keys of the
+    audit trail's encrypted personal fields are destroyed (audited as `customer.key_destroy`,
+    without personal data). Financial history (credit ledger, orders' money, complaints'
+    records) stays. Only through the four-eyes gate (request_erasure). On SQLite the write-ahead
+    log is checkpointed after commit, so no old page keeps the data. Idempotent: erasing twice
+    changes nothing more."""
     c = await get_customer(session, customer_id)
     if c.status == CustomerStatus.erased:
-        return c
-    c.name = f"Erased customer #{c.id}"
-    c.email = c.phone = c.notes = None
-    c.tags, c.consent_email, c.consent_sms = [], False, False
-    c.status = CustomerStatus.erased
-    contacts = (
-        await session.execute(delete(CustomerContact).where(CustomerContact.customer_id == c.id))
-    ).rowcount
-    addresses = (
-        await session.execute(delete(CustomerAddress).where(CustomerAddress.customer_id == c.id))
-    ).rowcount
-    # Other domains drop what they keep of the person (e.g. messages not yet sent).
+        return Erasure(c)
+    # Duplicates merged into this customer were the same person: their rows and keys go too.
+    merged = list((await session.scalars(select(Customer).where(Customer.merged_into_id == c.id))).all())
+    needles = await erasure.needles(session, [c, *merged])
+    # Other domains blank what they keep of the person (orders' addresses, CRM notes, unsent
+    # messages) while the customer row still holds what to look for.
+    subjects = {f"customer:{c.id}", *(f"customer:{m.id}" for m in merged)}
     links.load_plugins()
     for handler in links.ERASE_HANDLERS:
-        await handler(session, actor=actor, customer_id=c.id)
+        subjects |= set(await handler(session, actor=actor, customer_id=c.id, needles=needles) or ())
+    scrubbed = await erasure.scrub_linked(session, c.id, needles)
+    await erasure.scrub_requests(session, c.id, needles)
+    for person in (c, *merged):
+        person.name = f"Erased customer #{person.id}"
+        person.email = person.phone = person.notes = None
+        person.tags, person.consent_email, person.consent_sms = [], False, False
+    c.status = CustomerStatus.erased
+    ids = [c.id, *(m.id for m in merged)]
+    contacts = (
+        await session.execute(delete(CustomerContact).where(CustomerContact.customer_id.in_(ids)))
+    ).rowcount
+    addresses = (
+        await session.execute(delete(CustomerAddress).where(CustomerAddress.customer_id.in_(ids)))
+    ).rowcount
     await session.flush()
+    orders = sorted(int(s.split(":", 1)[1]) for s in subjects if s.startswith("order:"))
+    plain = await erasure.plain_events(session, c.id, orders)
+    destroyed = await shred.destroy(session, subjects)
+    await audit.record(
+        session,
+        actor=actor,
+        action="customer.key_destroy",
+        entity_type="customer",
+        entity_id=c.id,
+        branch_id=c.home_branch_id,
+        after={"key_subjects": sorted(subjects), "keys_destroyed": len(destroyed)},
+    )
     await audit.record(
         session,
         actor=actor,
@@ -280,16 +339,19 @@ async def erase(session: AsyncSession, *, actor: Actor, customer_id: int, reason
             "erased_fields": list(PERSONAL),
             "contacts_removed": contacts,
             "addresses_removed": addresses,
+            "linked_records_scrubbed": scrubbed,
+            "audit_events_in_plain_text": plain,
+            "merged_records_erased": [m.id for m in merged],
             "reason": reason,
         },
     )
-    return c
+    wipe_after_commit(session)
+    return Erasure(c, plain)
 
 
 async def add_contact(session: AsyncSession, *, actor: Actor, customer_id: int, **fields) -> CustomerContact:
     """Add a contact person. Not idempotent."""
-    c = await get_customer(session, customer_id)
-    _require_active(c)
+    c = await writable(session, customer_id)
     row = CustomerContact(customer_id=c.id, **fields)
     session.add(row)
     await session.flush()
@@ -307,8 +369,7 @@ async def add_contact(session: AsyncSession, *, actor: Actor, customer_id: int, 
 
 async def add_address(session: AsyncSession, *, actor: Actor, customer_id: int, **fields) -> CustomerAddress:
     """Add an address; a default one replaces the previous default of its kind."""
-    c = await get_customer(session, customer_id)
-    _require_active(c)
+    c = await writable(session, customer_id)
     if fields.get("is_default"):
         await session.execute(
             update(CustomerAddress)

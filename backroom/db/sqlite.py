@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -31,9 +32,11 @@ from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_dbapi
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import await_
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.util import await_, greenlet_spawn
 
+log = logging.getLogger(__name__)
 BUSY_TIMEOUT_S = 30  # the longest a write waits for its turn before "database is locked"
 _HOLDS = "backroom.writer_gate"  # key in a pooled connection's info: it holds the gate
 
@@ -148,6 +151,9 @@ def configure(engine: AsyncEngine, gate: WriterGate) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         cur.execute("PRAGMA synchronous=NORMAL")
+        # Deleted and overwritten content is zeroed, not left in free space: an erased
+        # customer's data must not survive in the file's unused bytes (docs/audit.md).
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(sync, "begin")
@@ -200,6 +206,63 @@ def configure(engine: AsyncEngine, gate: WriterGate) -> None:
     @event.listens_for(sync, "close")
     def _close(_dbapi_conn, record):
         _give_back(record.info)
+
+
+# --- Erasure: no old page keeps the data ----------------------------------------------------
+_WIPE = "backroom.sqlite.checkpoint_after_commit"
+_RETRIES: set[asyncio.Task] = set()
+CHECKPOINT_WAIT_MS = 1000  # how long a checkpoint waits for readers still on old pages
+
+
+def wipe_after_commit(session: AsyncSession) -> None:
+    """After this session's next commit, on SQLite, checkpoint the write-ahead log and truncate
+    it: the WAL still holds the pages as they were before the commit (an erased customer's
+    name), until a checkpoint copies the new ones over them. No-op on PostgreSQL."""
+    if session.bind.dialect.name == "sqlite":
+        session.info[_WIPE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if not session.info.pop(_WIPE, False):
+        return
+    # The commit ran in SQLAlchemy's greenlet (AsyncSession), so the driver's awaitables can be
+    # waited on here; a raw connection runs no BEGIN (isolation_level None) and takes no gate.
+    engine = session.get_bind()
+    if not _checkpoint(engine):
+        # A reader still on the old pages (a page being rendered) holds the log: try again
+        # shortly, off this request, until it lets go.
+        task = asyncio.get_running_loop().create_task(_checkpoint_soon(engine))
+        _RETRIES.add(task)  # held until done (a bare task can be collected mid-way)
+        task.add_done_callback(_RETRIES.discard)
+
+
+def _checkpoint(engine) -> bool:
+    """Checkpoint and truncate the write-ahead log; False if readers kept it busy."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+        try:
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = cur.fetchone()[0]
+        finally:
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+            cur.close()
+        return not busy
+    except Exception:  # the erasure has committed; a checkpoint later does the same
+        log.exception("erasure: checkpoint of the write-ahead log failed")
+        return False
+    finally:
+        raw.close()
+
+
+async def _checkpoint_soon(engine, tries: int = 60) -> None:
+    for _ in range(tries):
+        await asyncio.sleep(1)
+        if await greenlet_spawn(_checkpoint, engine):
+            return
+    log.warning("erasure: the write-ahead log stayed busy; its old pages go at the next checkpoint")
 
 
 # --- One trip to the connection's thread per statement ---------------------------------------

@@ -16,7 +16,7 @@ from backroom.carts.discounts import Basket, Offer
 from backroom.carts.pricing import DiscountLine
 from backroom.catalog.models import Product
 from backroom.customers.models import Customer, CustomerStatus
-from backroom.customers.service import get_customer
+from backroom.customers.service import get_customer, writable
 from backroom.db.base import utcnow
 from backroom.errors import Conflict, InvalidInput, not_found
 from backroom.loyalty import ledger
@@ -235,9 +235,7 @@ async def enrol(
     if it names one). Idempotent."""
     now = now or utcnow()
     check_birthday(birth_month, birth_day)
-    customer = await get_customer(session, customer_id)
-    if customer.status != CustomerStatus.active:
-        raise InvalidInput(f"{customer.name} cannot join: the customer record is {customer.status}.")
+    customer = await writable(session, customer_id)
     if not consent and by != "rule":
         raise InvalidInput("The customer's consent to join is required.", field="consent")
     program = await active_program(session, customer.currency)
@@ -734,6 +732,8 @@ async def adjust(
         raise ReasonRequired("Say why the points are adjusted.", field="reason")
     if points == 0:
         raise InvalidInput("An adjustment of 0 points changes nothing.", field="points")
+    if not approved:  # an approved adjustment was asked for before any erasure
+        await writable(session, customer_id)
     member = await _member_or_refuse(session, customer_id)
     program = await get_program(session, member.program_id)
     if abs(points) > program.adjust_approval_points and not approved:

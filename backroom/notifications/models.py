@@ -8,6 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backroom.db.base import Base, IdMixin, Timestamps
 
+# What an erased customer's messages say instead of their text.
+ERASED_BODY = "(erased with the customer's personal data)"
+
 
 class NotificationStatus(StrEnum):
     PENDING = "pending"

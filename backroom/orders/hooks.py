@@ -8,22 +8,53 @@ in the status change's transaction, once per event (dedupe key), and links to th
 from __future__ import annotations
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit import service as audit
 from backroom.customers import service as customers
-from backroom.customers.links import TimelineItem, register_link, register_timeline
+from backroom.customers.links import TimelineItem, register_erase_handler, register_link, register_timeline
 from backroom.customers.models import Customer, CustomerStatus
 from backroom.customers.schemas import CustomerCreate
 from backroom.money import format_money
 from backroom.notifications import service as notify
+from backroom.notifications.models import ERASED_BODY, Notification
 from backroom.orders.events import OrderChange, on_order
 from backroom.orders.models import Order, OrderLine, Parcel
 from backroom.text import words
 
 register_link("orders", "customer_id")
 register_link("carts", "customer_id")
+
+
+@register_erase_handler
+async def _erase_shopper(session: AsyncSession, *, customer_id: int, **_) -> list[str]:
+    """The customer's orders lose the shopper's e-mail and address (money, lines and parcels
+    stay), their e-mails their text, and the audit keys of orders placed before they joined
+    the customer are destroyed with the customer's."""
+    ids = (await session.scalars(select(Order.id).where(Order.customer_id == customer_id))).all()
+    if not ids:
+        return []
+    await session.execute(
+        update(Order)
+        .where(Order.customer_id == customer_id)
+        .values(
+            email="",
+            ship_name="(erased)",
+            ship_line1="",
+            ship_city="",
+            ship_postcode="",
+            billing_postcode=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    for order_id in ids:
+        await session.execute(
+            update(Notification)
+            .where(Notification.dedupe_key.like(f"order-{order_id}:%"))
+            .values(to_address=None, subject="(erased)", body=ERASED_BODY)
+        )
+    return [f"order:{i}" for i in ids]
 
 
 @register_timeline

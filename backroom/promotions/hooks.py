@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.audit.context import Actor
 from backroom.carts.discounts import Basket, Offer, discount_source
 from backroom.carts.pricing import AppliedDiscount, DiscountLine
-from backroom.customers.links import TimelineItem, register_link, register_merge_handler, register_timeline
+from backroom.customers.links import (
+    TimelineItem,
+    register_erase_handler,
+    register_link,
+    register_merge_handler,
+    register_timeline,
+)
 from backroom.money import format_money
 from backroom.orders.events import OrderChange, on_order
 from backroom.promotions import service
@@ -30,6 +36,17 @@ async def _merge_uses(session: AsyncSession, *, actor: Actor, loser_id: int, sur
         update(Redemption)
         .where(Redemption.customer_key == f"c{loser_id}")
         .values(customer_key=f"c{survivor_id}")
+        .execution_options(synchronize_session=False)
+    )
+
+
+@register_erase_handler
+async def _erase_keys(session: AsyncSession, *, customer_id: int, **_) -> None:
+    """A use keyed by the shopper's e-mail counts as the customer's from now on."""
+    await session.execute(
+        update(Redemption)
+        .where(Redemption.customer_id == customer_id, Redemption.customer_key != f"c{customer_id}")
+        .values(customer_key=f"c{customer_id}")
         .execution_options(synchronize_session=False)
     )
 

@@ -13,6 +13,7 @@ from backroom import timeline
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.catalog.models import Product
+from backroom.customers import service as customers
 from backroom.customers.models import Customer
 from backroom.db.base import contains_text, utcnow
 from backroom.errors import InvalidInput, not_found
@@ -144,9 +145,7 @@ async def _create(
 async def register_manual(session: AsyncSession, *, actor: Actor, data: WarrantyCreate) -> Warranty:
     """Register a unit sold in store (clerk): customer, product, serial, purchase date, proof.
     Not idempotent (a new registration); a serial already registered for the product is refused."""
-    customer = await session.get(Customer, data.customer_id)
-    if customer is None or customer.status != "active":
-        raise not_found("Customer", data.customer_id)
+    customer = await customers.writable(session, data.customer_id)
     product = await session.get(Product, data.product_id)
     if product is None:
         raise not_found("Product", data.product_id)
