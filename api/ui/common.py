@@ -18,6 +18,10 @@ from backroom.branches.models import Branch
 from backroom.branches.service import list_branches
 from backroom.errors import Forbidden, InvalidInput
 from backroom.money import FORM
+from backroom.orders import control
+from backroom.orders.control import WarehouseStep
+from backroom.settings import Settings
+from backroom.temporal import Connect
 
 M = TypeVar("M", bound=BaseModel)
 # The double-submit CSRF cookie of the pages a visitor reaches without signing in (a link in an
@@ -75,6 +79,40 @@ async def parse_form(request: Request, model: type[M]) -> tuple[M | None, dict[s
         return model.model_validate(form_values(model, raw), context={FORM: True}), {}, raw
     except ValidationError as exc:
         return None, messages(exc, model), raw
+
+
+async def parcel_step(
+    request: Request,
+    session: AsyncSession,
+    connect: Connect,
+    settings: Settings,
+    *,
+    p: Principal,
+    order_id: int,
+    parcel_id: int,
+    step: WarehouseStep,
+) -> None:
+    """A parcel step button of the warehouse or the vendor panel (api/templates/macros.html
+    `parcel_steps`): the pack form's serial numbers (fields `serial-{line id}`, one per unit),
+    then the one use case (`orders.control.parcel_step`)."""
+    given = None
+    if step == WarehouseStep.PACK:
+        form = await request.form()
+        given = {
+            int(k.removeprefix("serial-")): [str(v)[:100] for v in form.getlist(k)]
+            for k in form
+            if k.startswith("serial-") and k.removeprefix("serial-").isdigit()
+        }
+    await control.parcel_step(
+        session,
+        connect,
+        p=p,
+        order_id=order_id,
+        parcel_id=parcel_id,
+        step=step,
+        prefix=settings.workflow_prefix,
+        serials=given,
+    )
 
 
 async def branch_choices(session: AsyncSession, p: Principal, function: str, action: str) -> list[Branch]:

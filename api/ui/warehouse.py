@@ -8,13 +8,14 @@ from sqlalchemy import select
 
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
-from api.ui.common import pdf_page, redirect, render
+from api.ui.common import parcel_step, pdf_page, redirect, render
 from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
 from backroom.errors import NotFound
-from backroom.orders import control, repository, serials
+from backroom.orders import repository, serials
 from backroom.orders.control import WarehouseStep
 from backroom.orders.models import Order, Parcel
+from backroom.vendors import service as vendors
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Warehouse", "/warehouse", ("orders", "submit"), 32)]
@@ -33,6 +34,7 @@ async def queue(session: Session, request: Request, p: Principal = require("orde
         serial_lines=await serials.needed(session, picked),
         contents=await repository.parcel_lines(session, [parcel.id for parcel, _ in rows]),
         branches=await repository.branch_names(session, {parcel.branch_id for parcel, _ in rows}),
+        vendors=await vendors.names(session, {parcel.vendor_id for parcel, _ in rows}),
     )
 
 
@@ -42,7 +44,7 @@ async def _pick_list(session, p: Principal) -> dict:
         for parcel, order in await repository.warehouse_queue(
             session, branch_ids=p.branch_ids("orders", "submit")
         )
-        if parcel.status == "pending"
+        if parcel.status == "pending" and parcel.vendor_id is None  # vendors pick their own
     ]
     return {
         "rows": rows,
@@ -113,22 +115,7 @@ async def act(
         known = WarehouseStep(step)
     except ValueError:
         raise NotFound(f"No warehouse step {step}.") from None
-    given = None
-    if known == WarehouseStep.PACK:
-        form = await request.form()
-        given = {
-            int(k.removeprefix("serial-")): [str(v)[:100] for v in form.getlist(k)]
-            for k in form
-            if k.startswith("serial-") and k.removeprefix("serial-").isdigit()
-        }
-    await control.parcel_step(
-        session,
-        connect,
-        p=p,
-        order_id=order_id,
-        parcel_id=parcel_id,
-        step=known,
-        prefix=settings.workflow_prefix,
-        serials=given,
+    await parcel_step(
+        request, session, connect, settings, p=p, order_id=order_id, parcel_id=parcel_id, step=known
     )
     return redirect("/warehouse", flash=f"Order #{order_id}, parcel {parcel_id}: {step} done.")
