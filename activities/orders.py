@@ -198,7 +198,7 @@ class OrderActivities:
         async with self._sessionmaker.begin() as session:
             return await parcels.record_label(
                 session,
-                actor=_actor(ask.user_id),
+                actor=_actor(ask.user_id, ask.user_name),
                 order_id=ask.order_id,
                 parcel_id=parcel.id,
                 label=label,

@@ -165,6 +165,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             parcel_id=parcel_id,
             promised_days=self.start.promised_days,
             user_id=who.user_id,
+            user_name=who.user_name,
         )
         # Quote first, then buy that exact rate: a retried purchase cannot pick a new rate (and buy twice).
         ask.rate = await workflow.execute_activity_method(OrderActivities.quote_label, ask, **GATEWAY_CALL)

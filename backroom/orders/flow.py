@@ -173,6 +173,7 @@ class LabelAsk(BaseModel):
     parcel_id: int
     promised_days: int = 5
     user_id: int | None = None
+    user_name: str | None = None  # who bought it (the audit event names them)
     # The rate chosen by the quote activity, kept in the workflow's history so a retried purchase
     # asks for the very same rate (carriers de-duplicate purchases per rate).
     rate: Rate | None = None
