@@ -7,6 +7,7 @@ VENDOR_SHIP_DAYS raises one alert for staff, who then ship on its behalf."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
@@ -76,43 +77,46 @@ async def _wait(handle, check, tries=400):
     raise AssertionError(f"the order stayed {st.status}: {st}")
 
 
-def _steps(env, db):
-    """Press the step buttons as `p` (the use case both the warehouse and the vendor panel call)."""
+@asynccontextmanager
+async def _picking(env, db, settings, task_queue):
+    """The world, a worker, the order's workflow waiting in "picking", and `press(p, parcel_id,
+    *steps)`: the step buttons as `p` (the use case the warehouse and the vendor panel call)."""
+    w = await _world(db)
+    order_id = w["order"].id
 
     async def connect():
         return env.client
 
-    async def press(p, order_id, parcel_id, *steps):
+    async def press(p, parcel_id, *steps):
         for step in steps:
             async with db.read_sessionmaker() as s:  # the edge's READS_ONLY session
                 await control.parcel_step(s, connect, p=p, order_id=order_id, parcel_id=parcel_id, step=step)
 
-    return press
+    deps = Deps(settings=settings, sessionmaker=db.sessionmaker, extra=adapters(settings))
+    async with build_worker(env.client, deps, task_queue=task_queue):
+        handle = await _start(env, db, settings, w["order"], task_queue)
+        await _wait(handle, lambda st: st.status == "picking")
+        yield w, handle, press
 
 
 async def test_shop_and_vendor_parcels_each_shipped_then_the_order_completes(
     ts_env, sqlite_db, commerce_settings, task_queue, save_history
 ):
     db, settings = sqlite_db, commerce_settings
-    w = await _world(db)
-    order, shop_parcel, vendor_parcel = w["order"], w["shop_parcel"], w["vendor_parcel"]
-    press = _steps(ts_env, db)
-    deps = Deps(settings=settings, sessionmaker=db.sessionmaker, extra=adapters(settings))
-    async with build_worker(ts_env.client, deps, task_queue=task_queue):
-        handle = await _start(ts_env, db, settings, order, task_queue)
-        await _wait(handle, lambda st: st.status == "picking")
+    async with _picking(ts_env, db, settings, task_queue) as (w, handle, press):
+        order, shop_parcel, vendor_parcel = w["order"], w["shop_parcel"], w["vendor_parcel"]
         with pytest.raises(OrderNotFound):  # the shop's parcel is not the vendor's to touch
-            await press(w["seller"], order.id, shop_parcel.id, WarehouseStep.PICK)
-        await press(w["seller"], order.id, vendor_parcel.id, *TO_SHIP)
+            await press(w["seller"], shop_parcel.id, WarehouseStep.PICK)
+        await press(w["seller"], vendor_parcel.id, *TO_SHIP)
         with pytest.raises(OrderActionRefused):  # shipped already: the workflow refuses a repeat
-            await press(w["seller"], order.id, vendor_parcel.id, WarehouseStep.SHIP)
+            await press(w["seller"], vendor_parcel.id, WarehouseStep.SHIP)
         st = await handle.query(OrderFulfillmentWorkflow.state)
         assert st.status == "picking" and not st.captured_minor  # the shop's parcel still waits
-        await press(w["picker"], order.id, shop_parcel.id, *TO_SHIP)
+        await press(w["picker"], shop_parcel.id, *TO_SHIP)
         st = await _wait(handle, lambda st: st.status == "shipped")
         assert st.captured_minor == order.total_minor
         for parcel in (shop_parcel, vendor_parcel):
-            await press(w["picker"], order.id, parcel.id, WarehouseStep.DELIVERED)
+            await press(w["picker"], parcel.id, WarehouseStep.DELIVERED)
         st = await _wait(handle, lambda st: st.status == "completed")
         assert st.alerts == []
         await save_history(handle, "order_vendor_parcel_shipped_by_vendor_running")
@@ -145,14 +149,9 @@ async def test_a_vendor_that_does_not_ship_in_time_raises_one_alert_and_staff_sh
 ):
     db, settings = sqlite_db, commerce_settings
     settings.vendor_ship_days = 2
-    w = await _world(db)
-    order, shop_parcel, vendor_parcel = w["order"], w["shop_parcel"], w["vendor_parcel"]
-    press = _steps(ts_env, db)
-    deps = Deps(settings=settings, sessionmaker=db.sessionmaker, extra=adapters(settings))
-    async with build_worker(ts_env.client, deps, task_queue=task_queue):
-        handle = await _start(ts_env, db, settings, order, task_queue)
-        await _wait(handle, lambda st: st.status == "picking")
-        await press(w["picker"], order.id, shop_parcel.id, *TO_SHIP)
+    async with _picking(ts_env, db, settings, task_queue) as (w, handle, press):
+        order, shop_parcel, vendor_parcel = w["order"], w["shop_parcel"], w["vendor_parcel"]
+        await press(w["picker"], shop_parcel.id, *TO_SHIP)
         await ts_env.sleep(timedelta(days=1))
         st = await handle.query(OrderFulfillmentWorkflow.state)
         assert st.alerts == [] and st.status == "picking"  # the vendor still has a day
@@ -160,7 +159,7 @@ async def test_a_vendor_that_does_not_ship_in_time_raises_one_alert_and_staff_sh
         st = await _wait(handle, lambda st: "vendor_late" in st.alerts)
         assert "pick_timeout" not in st.alerts  # the shop's parcel was picked in time
         # Staff ship the vendor's parcel on its behalf (the warehouse's permissions).
-        await press(w["picker"], order.id, vendor_parcel.id, *TO_SHIP)
+        await press(w["picker"], vendor_parcel.id, *TO_SHIP)
         st = await _wait(handle, lambda st: st.status == "shipped")
         assert st.alerts == ["vendor_late"]
     async with db.read_sessionmaker() as s:
