@@ -14,9 +14,6 @@ from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
 from backroom.errors import Forbidden, InvalidInput
-from backroom.orders import control
-from backroom.orders.control import WarehouseStep
-from backroom.orders.flow import OrderState
 from backroom.orders.schemas import PackBody
 from backroom.vendors import parcels, payouts, service, statements
 from backroom.vendors.models import ChangeStatus
@@ -198,19 +195,20 @@ async def vendor_parcel_step(
     step: parcels.VendorStep,
     body: PackBody | None = None,
     p: Principal = require("vendors", "submit"),
-) -> OrderState:
+) -> VendorOrderRead:
     """A vendor user picks, packs (with the serial number of each serial-tracked unit), buys the
-    label for, or ships one of its own parcels; another vendor's parcel is a 404. The order's
-    workflow refuses a step out of turn (409)."""
-    return await control.parcel_step(
+    label for, or ships one of its own parcels; another vendor's (or the shop's) parcel is a
+    404, a step out of turn a 409. Answers with the order as the vendor sees it."""
+    serials = body.serials if body else None
+    return await parcels.step(
         session,
         connect,
         p=p,
         order_id=order_id,
         parcel_id=parcel_id,
-        step=WarehouseStep(step),
+        step=step,
         prefix=settings.workflow_prefix,
-        serials=body.serials if body else None,
+        serials=serials,
     )
 
 

@@ -14,10 +14,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit.context import Actor
+from backroom.auth.principal import Principal
+from backroom.db.session import end_read
+from backroom.errors import Forbidden
+from backroom.orders import control
 from backroom.orders import service as orders
 from backroom.orders.control import WarehouseStep
 from backroom.orders.models import Parcel
+from backroom.temporal import Connect
+from backroom.vendors import service
 from backroom.vendors.models import Vendor
+from backroom.vendors.schemas import VendorOrderRead
 
 LATE_ALERT = "vendor_late"
 
@@ -29,6 +36,37 @@ class VendorStep(StrEnum):
     PACK = WarehouseStep.PACK.value
     LABEL = WarehouseStep.LABEL.value
     SHIP = WarehouseStep.SHIP.value
+
+
+async def step(
+    session: AsyncSession,
+    connect: Connect,
+    *,
+    p: Principal,
+    order_id: int,
+    parcel_id: int,
+    step: VendorStep,
+    prefix: str = "",
+    serials: dict[int, list[str]] | None = None,
+) -> VendorOrderRead:
+    """A vendor user's pick / pack / label (bought on the shop's carrier account, one per
+    parcel) / ship of its own parcel, through `orders.control.parcel_step` (the warehouse's use
+    case: the workflow refuses a step out of turn). Returns the order as the vendor sees it
+    (its lines and parcels; never the payment or another vendor's parcel)."""
+    if p.vendor_id is None:
+        raise Forbidden("Staff ship a vendor's parcel from the warehouse, on its behalf.")
+    await control.parcel_step(
+        session,
+        connect,
+        p=p,
+        order_id=order_id,
+        parcel_id=parcel_id,
+        step=WarehouseStep(step),
+        prefix=prefix,
+        serials=serials,
+    )
+    await end_read(session)  # read what the workflow's activity has just committed
+    return await service.vendor_order(session, order_id=order_id, vendor_id=p.vendor_id)
 
 
 async def raise_late(
