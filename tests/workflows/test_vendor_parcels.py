@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from backroom.audit.models import AuditEvent
+from backroom.notifications.models import Notification
 from backroom.orders import control
 from backroom.orders import service as orders
 from backroom.orders.control import WarehouseStep
@@ -23,7 +24,9 @@ from backroom.orders.models import Alert
 from backroom.vendors.models import VendorShare
 from tests.helpers import (
     adapters,
+    client_for,
     create_user,
+    make_app,
     make_shop,
     make_vendor,
     place,
@@ -142,6 +145,16 @@ async def test_shop_and_vendor_parcels_each_shipped_then_the_order_completes(
         ("parcel.shipped", seller),
     ]
     assert share.status == "held"  # the vendor's money: as before, held from delivery
+    # The shopper: one shipment e-mail and the order page, each listing both parcels' tracking.
+    numbers = [parcels[shop_parcel.id].tracking_number, parcels[vendor_parcel.id].tracking_number]
+    async with db.read_sessionmaker() as s:
+        shipped = await s.scalar(
+            select(Notification.body).where(Notification.dedupe_key.startswith(f"order-{order.id}:shipped"))
+        )
+    assert all(n in shipped for n in numbers), shipped
+    page = await client_for(make_app(db, settings)).get(f"/shop/orders/{order.token}")
+    assert page.status_code == 200 and all(n in page.text for n in numbers)
+    assert "Parcel 2" in page.text
 
 
 async def test_a_vendor_that_does_not_ship_in_time_raises_one_alert_and_staff_ship_for_it(
