@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from backroom.alerts import sweep
 from backroom.alerts.models import ExceptionAlert
+from backroom.analytics import dashboard
+from backroom.analytics.modules import MODULES
 from backroom.db.base import utcnow
 from backroom.errors import Forbidden
 from backroom.orders import control
@@ -163,8 +165,30 @@ async def test_a_late_vendor_raises_one_alert_by_name_shown_until_it_ships(db):
 
     shown = await swept()
     assert shown.kind == "vendor_late" and shown.status == "open" and shown.branch_id == order.branch_id
+    assert [i.title for i in await _pending(db, order.branch_id) if i.kind == "vendor_late"] == [
+        f"Order #{order.id}: vendor has not shipped"
+    ]
     async with db.sessionmaker.begin() as s:  # shipped (by the vendor, or staff on its behalf)
         await orders.set_status(
             s, actor=TEST_ACTOR, order_id=order.id, status="shipped", message="Shipped", key=uniq()
         )
     assert (await swept()).status == "resolved"
+    assert [i for i in await _pending(db, order.branch_id) if i.kind == "vendor_late"] == []
+
+
+async def _pending(db, branch_id):
+    """The E-commerce dashboard's pending actions of a manager of the branch."""
+    async with db.sessionmaker.begin() as s:
+        manager = await create_user(s, grants=[("manager", branch_id)])
+    p = await principal_of(db, manager)
+    async with db.read_sessionmaker() as s:
+        return await dashboard.queue(
+            s,
+            module=MODULES["commerce"],
+            p=p,
+            branch_ids=[branch_id],
+            user_id=None,
+            shift_ids=None,
+            category=None,
+            now=utcnow(),
+        )
