@@ -12,9 +12,11 @@ from backroom.alerts import sweep
 from backroom.alerts.models import ExceptionAlert
 from backroom.analytics import dashboard
 from backroom.analytics.modules import MODULES
+from backroom.catalog.models import StockLevel
 from backroom.db.base import utcnow
 from backroom.errors import Forbidden
 from backroom.orders import control
+from backroom.orders import parcels as parcels_steps
 from backroom.orders import service as orders
 from backroom.orders.access import order_parcel
 from backroom.orders.control import WarehouseStep
@@ -192,3 +194,30 @@ async def _pending(db, branch_id):
             category=None,
             now=utcnow(),
         )
+
+
+async def test_shipping_a_vendor_parcel_takes_out_only_its_own_units(db):
+    w, order, got, _lines = await _mixed(db)
+    by_vendor = {p.vendor_id: p for p in got}
+    async with db.sessionmaker.begin() as s:
+        for parcel in got:  # every parcel ready to leave (steps before shipping: elsewhere)
+            await orders.update_parcel(
+                s, actor=TEST_ACTOR, parcel_id=parcel.id, to="labelled", allowed_from=("pending",)
+            )
+        await parcels_steps.record_step(
+            s, actor=TEST_ACTOR, order_id=order.id, parcel_id=by_vendor[w["va"].id].id, step="shipped"
+        )
+    assert await _stock(db, w["pa"].id) == (8, 0)  # 10 on hand, 2 sold: gone
+    assert await _stock(db, w["own"].id) == (3, 1)  # the shop's unit still waits in the branch
+    assert await _stock(db, w["pb"].id) == (10, 1)  # and the other vendor's
+    async with db.sessionmaker.begin() as s:
+        await parcels_steps.record_step(
+            s, actor=TEST_ACTOR, order_id=order.id, parcel_id=by_vendor[None].id, step="shipped"
+        )
+    assert await _stock(db, w["own"].id) == (2, 0) and await _stock(db, w["pb"].id) == (10, 1)
+
+
+async def _stock(db, product_id):
+    async with db.read_sessionmaker() as s:
+        rows = list(await s.scalars(select(StockLevel).where(StockLevel.product_id == product_id)))
+    return sum(r.on_hand for r in rows), sum(r.reserved for r in rows)
