@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_settings, get_templates
@@ -18,8 +19,9 @@ from backroom.branches.models import Branch
 from backroom.branches.service import list_branches
 from backroom.errors import Forbidden, InvalidInput
 from backroom.money import FORM
-from backroom.orders import control
+from backroom.orders import control, repository
 from backroom.orders.control import WarehouseStep
+from backroom.orders.models import Order, Parcel
 from backroom.settings import Settings
 from backroom.temporal import Connect
 
@@ -79,6 +81,26 @@ async def parse_form(request: Request, model: type[M]) -> tuple[M | None, dict[s
         return model.model_validate(form_values(model, raw), context={FORM: True}), {}, raw
     except ValidationError as exc:
         return None, messages(exc, model), raw
+
+
+async def packing_slip_pdf(request: Request, session: AsyncSession, parcel: Parcel) -> Response:
+    """The slip that goes in the box (the warehouse's and a vendor's own parcels): order number,
+    ship-to, what is in this parcel (no prices), "parcel n of m". The caller authorized it."""
+    order = await session.get(Order, parcel.order_id)
+    ids = list(
+        await session.scalars(select(Parcel.id).where(Parcel.order_id == order.id).order_by(Parcel.id))
+    )
+    return await pdf_page(
+        request,
+        "commerce/packing_slip_pdf.html",
+        f"packing-slip-{order.id}-{parcel.id}.pdf",
+        order=order,
+        parcel=parcel,
+        number=ids.index(parcel.id) + 1,
+        count=len(ids),
+        lines=(await repository.parcel_lines(session, [parcel.id])).get(parcel.id, []),
+        branch=(await repository.branch_names(session, [parcel.branch_id])).get(parcel.branch_id, ""),
+    )
 
 
 async def parcel_step(

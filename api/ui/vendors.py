@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
-from api.ui.common import parcel_step, parse_form, pdf_page, redirect, render
+from api.ui.common import packing_slip_pdf, parcel_step, parse_form, pdf_page, redirect, render
 from api.validation import messages
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
@@ -20,6 +20,7 @@ from backroom.catalog.schemas import ProductFilter
 from backroom.db.base import utcnow
 from backroom.errors import AppError, Forbidden, NotFound
 from backroom.orders import serials
+from backroom.orders.access import order_parcel
 from backroom.orders.control import WarehouseStep
 from backroom.orders.flow import PARCEL_STEPS_OPEN
 from backroom.vendors import parcels, payouts, service, statements
@@ -202,6 +203,21 @@ async def vendor_order_page(
         serial_lines=await serials.needed(session, picked),
         steps_open=order.status in PARCEL_STEPS_OPEN,
     )
+
+
+@router.get("/vendors/{vendor_id}/orders/{order_id}/parcels/{parcel_id}/packing-slip.pdf")
+async def vendor_packing_slip(
+    session: Session,
+    request: Request,
+    vendor_id: Id,
+    order_id: Id,
+    parcel_id: Id,
+    p: Principal = require("vendors", "submit"),
+):
+    """The packing slip of one of the vendor's own parcels (another's is a 404)."""
+    await service.get_vendor(session, vendor_id, scope=p.vendor_id)
+    parcel = await order_parcel(session, p, order_id, parcel_id, "vendors", "submit", own=True)
+    return await packing_slip_pdf(request, session, parcel)
 
 
 @router.post("/vendors/{vendor_id}/orders/{order_id}/parcels/{parcel_id}/{step}", dependencies=[READS_ONLY])

@@ -4,17 +4,16 @@ in each; a printable pick list of the parcels to pick and a packing slip per par
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
-from api.ui.common import parcel_step, pdf_page, redirect, render
+from api.ui.common import packing_slip_pdf, parcel_step, pdf_page, redirect, render
 from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
 from backroom.errors import NotFound
 from backroom.orders import repository, serials
 from backroom.orders.control import WarehouseStep
-from backroom.orders.models import Order, Parcel
+from backroom.orders.models import Parcel
 from backroom.vendors import service as vendors
 
 router = APIRouter(include_in_schema=False)
@@ -81,20 +80,7 @@ async def packing_slip(
     if parcel is None or parcel.order_id != order_id:
         raise NotFound(f"Order #{order_id} has no parcel {parcel_id}.")
     p.require("orders", "submit", branch_id=parcel.branch_id)
-    order = await session.get(Order, order_id)
-    of_order = await session.scalars(select(Parcel.id).where(Parcel.order_id == order_id).order_by(Parcel.id))
-    ids = list(of_order)
-    return await pdf_page(
-        request,
-        "commerce/packing_slip_pdf.html",
-        f"packing-slip-{order_id}-{parcel_id}.pdf",
-        order=order,
-        parcel=parcel,
-        number=ids.index(parcel.id) + 1,
-        count=len(ids),
-        lines=(await repository.parcel_lines(session, [parcel.id])).get(parcel.id, []),
-        branch=(await repository.branch_names(session, [parcel.branch_id])).get(parcel.branch_id, ""),
-    )
+    return await packing_slip_pdf(request, session, parcel)
 
 
 @router.post("/warehouse/orders/{order_id}/parcels/{parcel_id}/{step}", dependencies=[READS_ONLY])

@@ -132,6 +132,12 @@ async def test_the_vendor_panel_offers_the_next_step_and_takes_it(
         assert r.status_code == 303, r.text
         page = await ui.get(f"/vendors/{vid}/orders/{oid}")
         assert f'action="/vendors/{vid}/orders/{oid}/parcels/{w["mine"]}/pack"' in page.text
+        slip = f"/vendors/{vid}/orders/{oid}/parcels/{w['mine']}/packing-slip.pdf"
+        assert slip in page.text
+        pdf = await ui.get(slip)
+        assert pdf.status_code == 200 and pdf.content[:4] == b"%PDF"
+        other = f"/vendors/{vid}/orders/{oid}/parcels/{w['theirs']}/packing-slip.pdf"
+        assert (await ui.get(other)).status_code == 404
         r = await ui.post(
             f"/vendors/{vid}/orders/{oid}/parcels/{w['theirs']}/pick",
             data={"csrf_token": ui.csrf, "submission_key": uniq("k")},
