@@ -143,3 +143,8 @@ async def test_the_vendor_panel_offers_the_next_step_and_takes_it(
             data={"csrf_token": ui.csrf, "submission_key": uniq("k")},
         )
         assert r.status_code == 404
+        # Staff see every parcel of the order and who ships it.
+        staff = await browser_client(w["app"], w["wh"].username)
+        page = (await staff.get(f"/orders/{oid}")).text
+        assert f"{w['va'].name} (vendor)" in page and f"{w['vb'].name} (vendor)" in page
+        assert "the warehouse" in page
