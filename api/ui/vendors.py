@@ -180,6 +180,7 @@ async def vendor_page(
         orders=await service.vendor_orders(session, vendor_id=vendor.id, limit=50),
         entries=await service.ledger(session, vendor.id, limit=50),
         payouts=await payouts.list_payouts(session, scope=vendor.id, limit=50),
+        steps_open=PARCEL_STEPS_OPEN,
         branch=next((b for b in await branches.list_branches(session) if b.id == vendor.branch_id), None),
         trail=await audit.trail(session, entity_type="vendor", entity_id=vendor.id)
         if p.vendor_id is None

@@ -123,6 +123,8 @@ async def test_the_vendor_panel_offers_the_next_step_and_takes_it(
         oid, vid = w["order"].id, w["va"].id
         await _picking(api, oid)
         ui = await browser_client(w["app"], w["seller"].username)
+        panel = await ui.get(f"/vendors/{vid}")
+        assert f'href="/vendors/{vid}/orders/{oid}">1 to ship</a>' in panel.text
         page = await ui.get(f"/vendors/{vid}/orders/{oid}")
         assert page.status_code == 200
         assert f'action="/vendors/{vid}/orders/{oid}/parcels/{w["mine"]}/pick"' in page.text
