@@ -198,7 +198,7 @@ class OrderActivities:
         async with self._sessionmaker.begin() as session:
             return await parcels.record_label(
                 session,
-                actor=_actor(ask.user_id),
+                actor=_actor(ask.user_id, ask.user_name),
                 order_id=ask.order_id,
                 parcel_id=parcel.id,
                 label=label,
@@ -221,24 +221,14 @@ class OrderActivities:
     async def raise_alert(self, ask: AlertAsk) -> None:
         """Open an exception alert and note it on the timeline. Idempotent per key."""
         async with self._sessionmaker.begin() as session:
-            order = await orders.get_order(session, ask.order_id)
-            await orders.raise_alert(
+            await orders.alert_order(
                 session,
                 actor=_actor(),
+                order=await orders.get_order(session, ask.order_id),
                 kind=ask.kind,
                 severity=ask.severity,
-                subject_type="order",
-                subject_id=str(order.id),
-                branch_id=order.branch_id,
                 message=ask.message,
                 key=ask.key,
-            )
-            await orders.add_event(
-                session,
-                order_id=order.id,
-                kind=f"alert_{ask.kind}",
-                message=ask.message,
-                key=f"{ask.key}:event",
             )
 
 

@@ -10,7 +10,8 @@ from temporalio.exceptions import ApplicationError
 from activities.deps import Deps
 from backroom.audit.context import Actor
 from backroom.db.session import read_only
-from backroom.vendors import payouts, service, shares
+from backroom.orders.flow import VendorLateAsk
+from backroom.vendors import parcels, payouts, service, shares
 from backroom.vendors.flow import GateDecision, PayoutAsk, PayoutInput, PayoutStep, ShareHoldInput
 
 
@@ -47,6 +48,19 @@ class VendorActivities:
         """The return window has passed: the share becomes payable. Idempotent."""
         async with self._sessionmaker.begin() as session:
             return await shares.release(session, share_id=inp.share_id)
+
+    @activity.defn(name="vendors.parcels_late")
+    async def parcels_late(self, ask: VendorLateAsk) -> None:
+        """The order's vendor parcels missed their shipping deadline: alert staff. Idempotent per key."""
+        async with self._sessionmaker.begin() as session:
+            await parcels.raise_late(
+                session,
+                actor=_actor(),
+                order_id=ask.order_id,
+                parcel_ids=ask.parcel_ids,
+                days=ask.days,
+                key=ask.key,
+            )
 
     @activity.defn(name="vendors.payable_vendors")
     async def payable_vendors(self) -> list[int]:
@@ -137,6 +151,7 @@ def build(deps: Deps) -> list:
         a.decide_application,
         a.decide_change,
         a.release_share,
+        a.parcels_late,
         a.payable_vendors,
         a.create_payout,
         a.decide_payout,

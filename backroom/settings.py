@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     # Marketplace payouts above this (minor units) wait for finance's approval.
     vendor_payout_approval_over_minor: int = Field(default=100000, alias="VENDOR_PAYOUT_APPROVAL_OVER_MINOR")
     pick_timeout_hours: float = Field(default=24, alias="PICK_TIMEOUT_HOURS")
+    # A marketplace vendor's parcel not shipped this many days after the order went to picking
+    # raises an alert for staff (who may then ship it on the vendor's behalf).
+    vendor_ship_days: float = Field(default=3, gt=0, alias="VENDOR_SHIP_DAYS")
     payment_auth_timeout_minutes: float = Field(default=30, alias="PAYMENT_AUTH_TIMEOUT_MINUTES")
     # Demos and benchmarks: pick, pack, label and ship without warehouse staff.
     order_auto_fulfil: bool = Field(default=False, alias="ORDER_AUTO_FULFIL")

@@ -11,8 +11,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
+    from activities.vendors import VendorActivities
     from backroom.orders.flow import (
         ORDER_WORKFLOW,
+        PARCEL_STEPS_OPEN,
         TERMINAL,
         AlertAsk,
         AuthResult,
@@ -34,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         StaffAction,
         StatusChange,
         TrackingSignal,
+        VendorLateAsk,
         cancel_refusal,
     )
     from backroom.temporal import GATEWAY_CALL, SHORT_DB_STEP
@@ -43,6 +46,10 @@ with workflow.unsafe.imports_passed_through():
 # and every parcel's shipped in another (instead of one activity per step and parcel).
 MERGED_AUTO_STEPS = "auto-fulfil-merged-steps"
 PICKING = "Sent to the warehouse for picking."
+# Marketplace vendors ship their own parcels on their own deadline (VENDOR_SHIP_DAYS); the pick
+# timeout covers the shop's parcels only. Runs started before keep one pick timer for all.
+VENDOR_PARCELS = "vendor-parcels-own-deadline"
+SENT = ("shipped", "delivered")
 
 
 @workflow.defn(name=ORDER_WORKFLOW)
@@ -158,6 +165,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             parcel_id=parcel_id,
             promised_days=self.start.promised_days,
             user_id=who.user_id,
+            user_name=who.user_name,
         )
         # Quote first, then buy that exact rate: a retried purchase cannot pick a new rate (and buy twice).
         ask.rate = await workflow.execute_activity_method(OrderActivities.quote_label, ask, **GATEWAY_CALL)
@@ -416,8 +424,12 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         return True
 
     async def _wait_for_shipment(self) -> None:
-        done = lambda: self._cancel is not None or self._all("shipped", "delivered")  # noqa: E731
-        picked = lambda: done() or all(p.status != "pending" for p in self.st.parcels)  # noqa: E731
+        done = lambda: self._cancel is not None or self._all(*SENT)  # noqa: E731
+        by_vendor = workflow.patched(VENDOR_PARCELS)
+        shop = [p for p in self.st.parcels if not (by_vendor and p.vendor_id)]
+        vendors = [p for p in self.st.parcels if by_vendor and p.vendor_id]
+        deadline = asyncio.create_task(self._vendor_deadline(vendors)) if vendors else None
+        picked = lambda: done() or all(p.status != "pending" for p in shop)  # noqa: E731
         try:
             await workflow.wait_condition(picked, timeout=timedelta(hours=self.start.pick_timeout_hours))
         except TimeoutError:
@@ -434,6 +446,30 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             )
             self.st.alerts.append("pick_timeout")
         await workflow.wait_condition(done)
+        if deadline is not None:
+            await deadline
+
+    async def _vendor_deadline(self, parcels: list) -> None:
+        """Vendors ship their own parcels (Updates from the vendor panel, as the warehouse's);
+        whatever is not shipped `vendor_ship_days` after picking began raises one alert for staff,
+        who may then ship it on the vendor's behalf. The wait for shipment goes on either way."""
+        try:
+            await workflow.wait_condition(
+                lambda: self._cancel is not None or all(p.status in SENT for p in parcels),
+                timeout=timedelta(days=self.start.vendor_ship_days),
+            )
+        except TimeoutError:
+            await workflow.execute_activity_method(
+                VendorActivities.parcels_late,
+                VendorLateAsk(
+                    order_id=self.start.order_id,
+                    parcel_ids=[p.id for p in parcels if p.status not in SENT],
+                    days=self.start.vendor_ship_days,
+                    key=f"{workflow.info().workflow_id}:vendor_late",
+                ),
+                **SHORT_DB_STEP,
+            )
+            self.st.alerts.append("vendor_late")
 
     async def _auto_fulfil(self) -> None:
         robot = StaffAction(user_name="auto-fulfil")
@@ -480,7 +516,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
 
     # ---- warehouse updates ------------------------------------------------------------
     def _check_step(self, act: ParcelAction, need: tuple[str, ...], what: str) -> None:
-        if self._cancel or self.st.status not in ("picking", "packed", "label_purchased"):
+        if self._cancel or self.st.status not in PARCEL_STEPS_OPEN:
             raise ApplicationError(
                 f"The order is {self.st.status.replace('_', ' ')}; it cannot be {what} now.",
                 type="WrongState",

@@ -9,12 +9,13 @@ from uuid import uuid4
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Session, SettingsDep, require
+from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
 from backroom.errors import Forbidden, InvalidInput
-from backroom.vendors import payouts, service, statements
+from backroom.orders.schemas import PackBody
+from backroom.vendors import parcels, payouts, service, statements
 from backroom.vendors.models import ChangeStatus
 from backroom.vendors.schemas import (
     AdjustmentIn,
@@ -182,6 +183,33 @@ async def vendor_order(
 ) -> VendorOrderRead:
     """One order as the vendor sees it. Read-only."""
     return await service.vendor_order(session, order_id=order_id, vendor_id=_scope_for(p, vendor_id))
+
+
+@router.post("/vendor-orders/{order_id}/parcels/{parcel_id}/{step}", dependencies=[READS_ONLY])
+async def vendor_parcel_step(
+    session: Session,
+    settings: SettingsDep,
+    connect: TemporalFactory,
+    order_id: Id,
+    parcel_id: Id,
+    step: parcels.VendorStep,
+    body: PackBody | None = None,
+    p: Principal = require("vendors", "submit"),
+) -> VendorOrderRead:
+    """A vendor user picks, packs (with the serial number of each serial-tracked unit), buys the
+    label for, or ships one of its own parcels; another vendor's (or the shop's) parcel is a
+    404, a step out of turn a 409. Answers with the order as the vendor sees it."""
+    serials = body.serials if body else None
+    return await parcels.step(
+        session,
+        connect,
+        p=p,
+        order_id=order_id,
+        parcel_id=parcel_id,
+        step=step,
+        prefix=settings.workflow_prefix,
+        serials=serials,
+    )
 
 
 @router.get("/vendor-product-changes")

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import get_settings, get_templates
@@ -19,6 +20,11 @@ from backroom.branches.models import Branch
 from backroom.branches.service import list_branches
 from backroom.errors import Forbidden, InvalidInput
 from backroom.money import FORM, exponent, parse_money
+from backroom.orders import control, repository
+from backroom.orders.control import WarehouseStep
+from backroom.orders.models import Order, Parcel
+from backroom.settings import Settings
+from backroom.temporal import Connect
 
 M = TypeVar("M", bound=BaseModel)
 # The double-submit CSRF cookie of the pages a visitor reaches without signing in (a link in an
@@ -131,6 +137,60 @@ def form_amount(amount_minor: int | None, currency: str) -> str:
 def form_percent(bp: int | None) -> str:
     """A rate in basis points as a form box shows it: 825 -> "8.25"."""
     return "" if bp is None else f"{Decimal(bp).scaleb(-2):f}"
+
+
+async def packing_slip_pdf(request: Request, session: AsyncSession, parcel: Parcel) -> Response:
+    """The slip that goes in the box (the warehouse's and a vendor's own parcels): order number,
+    ship-to, what is in this parcel (no prices), "parcel n of m". The caller authorized it."""
+    order = await session.get(Order, parcel.order_id)
+    ids = list(
+        await session.scalars(select(Parcel.id).where(Parcel.order_id == order.id).order_by(Parcel.id))
+    )
+    return await pdf_page(
+        request,
+        "commerce/packing_slip_pdf.html",
+        f"packing-slip-{order.id}-{parcel.id}.pdf",
+        order=order,
+        parcel=parcel,
+        number=ids.index(parcel.id) + 1,
+        count=len(ids),
+        lines=(await repository.parcel_lines(session, [parcel.id])).get(parcel.id, []),
+        branch=(await repository.branch_names(session, [parcel.branch_id])).get(parcel.branch_id, ""),
+    )
+
+
+async def parcel_step(
+    request: Request,
+    session: AsyncSession,
+    connect: Connect,
+    settings: Settings,
+    *,
+    p: Principal,
+    order_id: int,
+    parcel_id: int,
+    step: WarehouseStep,
+) -> None:
+    """A parcel step button of the warehouse or the vendor panel (api/templates/macros.html
+    `parcel_steps`): the pack form's serial numbers (fields `serial-{line id}`, one per unit),
+    then the one use case (`orders.control.parcel_step`)."""
+    given = None
+    if step == WarehouseStep.PACK:
+        form = await request.form()
+        given = {
+            int(k.removeprefix("serial-")): [str(v)[:100] for v in form.getlist(k)]
+            for k in form
+            if k.startswith("serial-") and k.removeprefix("serial-").isdigit()
+        }
+    await control.parcel_step(
+        session,
+        connect,
+        p=p,
+        order_id=order_id,
+        parcel_id=parcel_id,
+        step=step,
+        prefix=settings.workflow_prefix,
+        serials=given,
+    )
 
 
 async def branch_choices(session: AsyncSession, p: Principal, function: str, action: str) -> list[Branch]:

@@ -22,6 +22,7 @@ from backroom.orders.access import visible_order
 from backroom.orders.flow import cancellable
 from backroom.orders.models import OrderStatus
 from backroom.orders.schemas import CancelRequest, OrderFilter, RefundRequest
+from backroom.vendors import service as vendors
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Orders", "/orders", ("orders", "list"), 31)]
@@ -61,6 +62,7 @@ async def order_page(
         lines=await orders.lines_of(session, order.id),
         parcels=parcels,
         branch_names={b.id: b.name for b in await branches_svc.list_branches(session)},
+        vendors=await vendors.names(session, {pc.vendor_id for pc in parcels}),
         cancellable=cancellable(order.status, [pc.status for pc in parcels]),
         events=await orders.events_of(session, order.id),
         payments=await orders.payments_of(session, order.id),

@@ -7,9 +7,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
-from api.deps import Session, SettingsDep, require
+from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
-from api.ui.common import parse_form, pdf_page, redirect, render
+from api.ui.common import packing_slip_pdf, parcel_step, parse_form, pdf_page, redirect, render
 from api.validation import messages
 from backroom.audit import service as audit
 from backroom.auth.principal import Principal
@@ -18,10 +18,14 @@ from backroom.catalog import service as catalog
 from backroom.catalog.models import Product
 from backroom.catalog.schemas import ProductFilter
 from backroom.db.base import utcnow
-from backroom.errors import AppError, Forbidden
-from backroom.vendors import payouts, service, statements
+from backroom.errors import AppError, Forbidden, NotFound
+from backroom.orders import serials
+from backroom.orders.access import order_parcel
+from backroom.orders.control import WarehouseStep
+from backroom.orders.flow import PARCEL_STEPS_OPEN
+from backroom.vendors import parcels, payouts, service, statements
 from backroom.vendors.models import ChangeStatus, VendorStatus
-from backroom.vendors.schemas import PayoutRunIn, Reason, VendorApply
+from backroom.vendors.schemas import PayoutRunIn, VendorApply
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Vendors", "/vendors", ("vendors", "list"), 32)]
@@ -176,6 +180,7 @@ async def vendor_page(
         orders=await service.vendor_orders(session, vendor_id=vendor.id, limit=50),
         entries=await service.ledger(session, vendor.id, limit=50),
         payouts=await payouts.list_payouts(session, scope=vendor.id, limit=50),
+        steps_open=PARCEL_STEPS_OPEN,
         branch=next((b for b in await branches.list_branches(session) if b.id == vendor.branch_id), None),
         trail=await audit.trail(session, entity_type="vendor", entity_id=vendor.id)
         if p.vendor_id is None
@@ -189,29 +194,54 @@ async def vendor_order_page(
 ):
     vendor = await service.get_vendor(session, vendor_id, scope=p.vendor_id)
     order = await service.vendor_order(session, order_id=order_id, vendor_id=vendor.id)
-    return render(request, "vendors/order.html", p, vendor=vendor, order=order)
+    picked = [pc.id for pc in order.parcels if pc.status == "picked" and pc.vendor_id == vendor.id]
+    return render(
+        request,
+        "vendors/order.html",
+        p,
+        vendor=vendor,
+        order=order,
+        serial_lines=await serials.needed(session, picked),
+        steps_open=order.status in PARCEL_STEPS_OPEN,
+    )
 
 
-async def _status_change(session, request: Request, p: Principal, vendor_id: int, verb: str):
+@router.get("/vendors/{vendor_id}/orders/{order_id}/parcels/{parcel_id}/packing-slip.pdf")
+async def vendor_packing_slip(
+    session: Session,
+    request: Request,
+    vendor_id: Id,
+    order_id: Id,
+    parcel_id: Id,
+    p: Principal = require("vendors", "submit"),
+):
+    """The packing slip of one of the vendor's own parcels (another's is a 404)."""
+    await service.get_vendor(session, vendor_id, scope=p.vendor_id)
+    parcel = await order_parcel(session, p, order_id, parcel_id, "vendors", "submit", own=True)
+    return await packing_slip_pdf(request, session, parcel)
+
+
+@router.post("/vendors/{vendor_id}/orders/{order_id}/parcels/{parcel_id}/{step}", dependencies=[READS_ONLY])
+async def vendor_parcel_act(
+    request: Request,
+    session: Session,
+    settings: SettingsDep,
+    connect: TemporalFactory,
+    vendor_id: Id,
+    order_id: Id,
+    parcel_id: Id,
+    step: str,
+    p: Principal = require("vendors", "submit"),
+):
+    """The vendor panel's pick / pack / label / ship of its own parcel (the order's workflow
+    decides whether it may happen now). Packing carries a serial per serial-tracked unit."""
     vendor = await service.get_vendor(session, vendor_id, scope=p.vendor_id)
-    p.require("vendors", "approve", branch_id=vendor.branch_id)
-    form, _errors, _ = await parse_form(request, Reason)
-    if form is None:
-        return redirect(f"/vendors/{vendor.id}", flash="Give a reason (at least 3 characters).")
-    move = service.suspend if verb == "suspend" else service.reinstate
-    vendor = await move(session, actor=p.actor(), vendor_id=vendor.id, reason=form.reason)
-    return redirect(f"/vendors/{vendor.id}", flash=f"{vendor.name} is {vendor.status}.")
-
-
-@router.post("/vendors/{vendor_id}/suspend")
-async def suspend(
-    session: Session, request: Request, vendor_id: Id, p: Principal = require("vendors", "approve")
-):
-    return await _status_change(session, request, p, vendor_id, "suspend")
-
-
-@router.post("/vendors/{vendor_id}/reinstate")
-async def reinstate(
-    session: Session, request: Request, vendor_id: Id, p: Principal = require("vendors", "approve")
-):
-    return await _status_change(session, request, p, vendor_id, "reinstate")
+    try:
+        known = WarehouseStep(parcels.VendorStep(step))
+    except ValueError:
+        raise NotFound(f"No parcel step {step}.") from None
+    await parcel_step(
+        request, session, connect, settings, p=p, order_id=order_id, parcel_id=parcel_id, step=known
+    )
+    done = {"pick": "picked", "pack": "packed", "label": "labelled", "ship": "shipped"}[step]
+    return redirect(f"/vendors/{vendor.id}/orders/{order_id}", flash=f"Parcel {parcel_id} {done}.")

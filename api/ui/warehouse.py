@@ -4,17 +4,17 @@ in each; a printable pick list of the parcels to pick and a packing slip per par
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
-from api.ui.common import pdf_page, redirect, render
+from api.ui.common import packing_slip_pdf, parcel_step, pdf_page, redirect, render
 from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
 from backroom.errors import NotFound
-from backroom.orders import control, repository, serials
+from backroom.orders import repository, serials
 from backroom.orders.control import WarehouseStep
-from backroom.orders.models import Order, Parcel
+from backroom.orders.models import Parcel
+from backroom.vendors import service as vendors
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Warehouse", "/warehouse", ("orders", "submit"), 32)]
@@ -33,6 +33,7 @@ async def queue(session: Session, request: Request, p: Principal = require("orde
         serial_lines=await serials.needed(session, picked),
         contents=await repository.parcel_lines(session, [parcel.id for parcel, _ in rows]),
         branches=await repository.branch_names(session, {parcel.branch_id for parcel, _ in rows}),
+        vendors=await vendors.names(session, {parcel.vendor_id for parcel, _ in rows}),
     )
 
 
@@ -42,7 +43,7 @@ async def _pick_list(session, p: Principal) -> dict:
         for parcel, order in await repository.warehouse_queue(
             session, branch_ids=p.branch_ids("orders", "submit")
         )
-        if parcel.status == "pending"
+        if parcel.status == "pending" and parcel.vendor_id is None  # vendors pick their own
     ]
     return {
         "rows": rows,
@@ -79,20 +80,7 @@ async def packing_slip(
     if parcel is None or parcel.order_id != order_id:
         raise NotFound(f"Order #{order_id} has no parcel {parcel_id}.")
     p.require("orders", "submit", branch_id=parcel.branch_id)
-    order = await session.get(Order, order_id)
-    of_order = await session.scalars(select(Parcel.id).where(Parcel.order_id == order_id).order_by(Parcel.id))
-    ids = list(of_order)
-    return await pdf_page(
-        request,
-        "commerce/packing_slip_pdf.html",
-        f"packing-slip-{order_id}-{parcel_id}.pdf",
-        order=order,
-        parcel=parcel,
-        number=ids.index(parcel.id) + 1,
-        count=len(ids),
-        lines=(await repository.parcel_lines(session, [parcel.id])).get(parcel.id, []),
-        branch=(await repository.branch_names(session, [parcel.branch_id])).get(parcel.branch_id, ""),
-    )
+    return await packing_slip_pdf(request, session, parcel)
 
 
 @router.post("/warehouse/orders/{order_id}/parcels/{parcel_id}/{step}", dependencies=[READS_ONLY])
@@ -113,22 +101,7 @@ async def act(
         known = WarehouseStep(step)
     except ValueError:
         raise NotFound(f"No warehouse step {step}.") from None
-    given = None
-    if known == WarehouseStep.PACK:
-        form = await request.form()
-        given = {
-            int(k.removeprefix("serial-")): [str(v)[:100] for v in form.getlist(k)]
-            for k in form
-            if k.startswith("serial-") and k.removeprefix("serial-").isdigit()
-        }
-    await control.parcel_step(
-        session,
-        connect,
-        p=p,
-        order_id=order_id,
-        parcel_id=parcel_id,
-        step=known,
-        prefix=settings.workflow_prefix,
-        serials=given,
+    await parcel_step(
+        request, session, connect, settings, p=p, order_id=order_id, parcel_id=parcel_id, step=known
     )
     return redirect("/warehouse", flash=f"Order #{order_id}, parcel {parcel_id}: {step} done.")

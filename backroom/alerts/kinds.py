@@ -23,6 +23,7 @@ KINDS = {
         Kind("payment_stuck", "Payment stuck in 3-D Secure", "commerce"),
         Kind("label_refused", "Label refused / fulfilment failed", "commerce"),
         Kind("pick_timeout", "Pick timeout", "commerce"),
+        Kind("vendor_late", "Marketplace vendor has not shipped its parcel", "commerce"),
         Kind("tracking_exception", "Tracking exception", "commerce"),
         Kind("parcel_not_scanned", "Parcel not scanned after its label", "commerce"),
         Kind("payment_dispute", "Card payment disputed", "commerce"),

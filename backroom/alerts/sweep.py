@@ -22,6 +22,7 @@ from backroom.audit.context import Actor
 from backroom.complaints.models import Complaint
 from backroom.credit.models import CreditAccount, CreditHold
 from backroom.customers.models import Customer
+from backroom.orders.flow import PARCEL_STEPS_OPEN
 from backroom.orders.models import Alert as OrderAlert
 from backroom.orders.models import Order, Parcel, WebhookEvent
 from backroom.shipping.carrier import LOCAL_PROVIDER as LOCAL_CARRIER
@@ -265,6 +266,9 @@ RULES = (
         "pick_timeout",
         _order_alerts("pick_timeout", "warning", "pick-timeout", ("payment_authorized", "review", "picking")),
     ),
+    # Raised by the order's workflow when a vendor's parcel misses VENDOR_SHIP_DAYS; clears once
+    # every parcel has shipped (the vendor's, or staff's on its behalf) or the order ended.
+    Rule("vendor_late", _order_alerts("vendor_late", "warning", "vendor-late", PARCEL_STEPS_OPEN)),
     Rule("tracking_exception", _tracking),
     # Stripe events (backroom/orders/stripe_events.py): a person closes these.
     Rule("payment_dispute", _order_alerts("dispute", "critical", "dispute", None), auto_resolve=False),

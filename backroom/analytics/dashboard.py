@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import BigInteger, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.alerts import service as alerts
@@ -37,6 +37,7 @@ from backroom.credit.models import CreditHold
 from backroom.crm.models import FollowUpTask
 from backroom.db.session import fan_out
 from backroom.errors import InvalidInput
+from backroom.orders.flow import PARCEL_STEPS_OPEN
 from backroom.orders.models import Alert as OrderAlert
 from backroom.orders.models import Order
 from backroom.reports import catalog
@@ -382,6 +383,28 @@ async def queue(
                     a.message[:120],
                     f"/orders/{a.subject_id}",
                     "Open order",
+                    a.created_at,
+                )
+            )
+        # A marketplace vendor missed its shipping deadline and the order still waits for it.
+        late = (
+            select(OrderAlert)
+            .join(Order, Order.id == cast(OrderAlert.subject_id, BigInteger))
+            .where(
+                OrderAlert.branch_id.in_(branch_ids),
+                OrderAlert.kind == "vendor_late",
+                OrderAlert.subject_type == "order",
+                Order.status.in_(PARCEL_STEPS_OPEN),
+            )
+        )
+        for a in (await session.execute(late.order_by(OrderAlert.id).limit(QUEUE_LIMIT))).scalars():
+            items.append(
+                QueueItem(
+                    "vendor_late",
+                    f"Order #{a.subject_id}: vendor has not shipped",
+                    a.message[:120],
+                    "/warehouse",
+                    "Ship on its behalf",
                     a.created_at,
                 )
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -419,13 +420,21 @@ async def reserve(
 
 
 async def _settle(
-    session: AsyncSession, *, actor: Actor, order_id: int, to: ReservationStatus, branch_id: int | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    order_id: int,
+    to: ReservationStatus,
+    branch_id: int | None,
+    product_ids: Collection[int] | None = None,
 ) -> int:
     stmt = select(StockReservation).where(
         StockReservation.order_id == order_id, StockReservation.status == ReservationStatus.HELD
     )
     if branch_id is not None:
         stmt = stmt.where(StockReservation.branch_id == branch_id)
+    if product_ids is not None:
+        stmt = stmt.where(StockReservation.product_id.in_(product_ids))
     moved = 0
     stmt = stmt.order_by(StockReservation.product_id, StockReservation.branch_id)
     for r in list(await session.scalars(stmt)):
@@ -478,8 +487,21 @@ async def release(session: AsyncSession, *, actor: Actor, order_id: int) -> int:
     )
 
 
-async def ship_reserved(session: AsyncSession, *, actor: Actor, order_id: int, branch_id: int) -> int:
-    """Units of an order leave a branch: on hand and reserved both drop. Idempotent."""
+async def ship_reserved(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    order_id: int,
+    branch_id: int,
+    product_ids: Collection[int] | None = None,
+) -> int:
+    """Units of an order leave a branch (only these products': one parcel's, when the branch
+    ships several, the shop's and vendors'): on hand and reserved both drop. Idempotent."""
     return await _settle(
-        session, actor=actor, order_id=order_id, to=ReservationStatus.SHIPPED, branch_id=branch_id
+        session,
+        actor=actor,
+        order_id=order_id,
+        to=ReservationStatus.SHIPPED,
+        branch_id=branch_id,
+        product_ids=product_ids,
     )

@@ -1,5 +1,6 @@
 """Who may see and act on which order: the branch rule (the order's or any of its parcels'
-branches) and the vendor rule (a vendor user sees only orders with their lines)."""
+branches) and the vendor rule (a vendor user sees only orders with their lines, and acts only
+on the parcels its vendor ships)."""
 
 from __future__ import annotations
 
@@ -36,15 +37,20 @@ async def order_parcel(
     action: str,
     *,
     missing: type[Exception] = OrderNotFound,
+    own: bool = False,
 ) -> Parcel:
-    """A parcel of the order, if the caller may do (function, action) in the parcel's branch; a
-    vendor user only reaches parcels holding their own lines. Read-only."""
+    """A parcel of the order, if the caller may do (function, action) in the parcel's branch. A
+    vendor user only reaches parcels holding their own lines, and with `own` (acting on it) only
+    the parcels its vendor ships; any other is `missing` (404). Read-only."""
     parcel = await session.get(Parcel, parcel_id)
     if parcel is None or parcel.order_id != order_id:
         raise missing(f"Parcel {parcel_id} is not part of order {order_id}.")
-    if p.vendor_id is not None and not any(
-        ln.parcel_id == parcel.id and ln.vendor_id == p.vendor_id
-        for ln in await orders.lines_of(session, order_id)
+    if p.vendor_id is not None and (
+        (own and parcel.vendor_id != p.vendor_id)
+        or not any(
+            ln.parcel_id == parcel.id and ln.vendor_id == p.vendor_id
+            for ln in await orders.lines_of(session, order_id)
+        )
     ):
         raise missing(f"Parcel {parcel_id} is not part of order {order_id}.")
     p.require(function, action, branch_id=parcel.branch_id)

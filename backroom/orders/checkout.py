@@ -21,7 +21,7 @@ from backroom.starts import service as starts
 from backroom.temporal import Connect
 
 
-async def _queue_start(session: AsyncSession, order: Order, settings) -> None:
+async def queue_start(session: AsyncSession, order: Order, settings) -> None:
     """Record the order's workflow start with the order (transactional outbox): if Temporal is
     down after the commit, the worker's poller starts `order-{id}` later. Idempotent by id."""
     start = await orders.start_input(session, order, settings)
@@ -59,7 +59,7 @@ async def checkout(
     existing = await orders.find_by_idempotency_key(session, idempotency_key, fingerprint)
     prefix = settings.workflow_prefix
     if existing is not None:
-        await _queue_start(session, existing, settings)  # still pending in the outbox: try again
+        await queue_start(session, existing, settings)  # still pending in the outbox: try again
         return existing, False
     if cart.status == CartStatus.CHECKED_OUT:
         raise CartClosed("This cart was already checked out.")
@@ -89,7 +89,7 @@ async def checkout(
             codes=[c for c in view.codes if c not in view.code_notes],
             channel="storefront" if cart.session_key else "staff",
         )
-        await _queue_start(session, order, settings)
+        await queue_start(session, order, settings)
         await carts.close_after_commit(session, cart, idempotency_key, order.id, prefix=prefix)
     except IdempotencyKeyReused:
         raise  # a concurrent request with this key holds the cart: leave it locked

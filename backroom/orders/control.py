@@ -19,7 +19,7 @@ from backroom.auth.principal import Principal
 from backroom.errors import InvalidInput
 from backroom.orders import serials as unit_serials
 from backroom.orders.access import order_parcel, visible_order
-from backroom.orders.errors import OrderActionRefused
+from backroom.orders.errors import OrderActionRefused, OrderNotFound
 from backroom.orders.flow import CancelAsk, OrderState, ParcelAction, RefundAsk, RefundOutcome, cancel_refusal
 from backroom.orders.service import parcels_of, workflow_id
 from backroom.temporal import Connect, raise_if_unreachable
@@ -41,6 +41,8 @@ STEPS: dict[WarehouseStep, tuple[str, str, str]] = {
     WarehouseStep.SHIP: ("ship", "orders", "submit"),
     WarehouseStep.DELIVERED: ("mark_delivered", "shipping", "update"),
 }
+# What a marketplace vendor does to its own parcels (backroom/vendors/parcels.py).
+VENDOR_STEPS = (WarehouseStep.PICK, WarehouseStep.PACK, WarehouseStep.LABEL, WarehouseStep.SHIP)
 
 
 def _reason(exc: BaseException) -> str:
@@ -99,6 +101,17 @@ async def refund(
     return await update(await connect(), order.id, "refund", ask, prefix=prefix, result_type=RefundOutcome)
 
 
+def step_permission(p: Principal, step: WarehouseStep) -> tuple[str, str]:
+    """The (function, action) a step needs in the parcel's branch: the warehouse's for staff;
+    ("vendors", "submit") for a marketplace vendor's user, who picks, packs, labels and ships
+    its own parcels ("delivered", for the local carrier, stays with the shop: a 404)."""
+    if p.vendor_id is None:
+        return STEPS[step][1:]
+    if step not in VENDOR_STEPS:
+        raise OrderNotFound(f"A vendor's parcel has no step {step.value!r}.")
+    return "vendors", "submit"
+
+
 async def parcel_step(
     session: AsyncSession,
     connect: Connect,
@@ -110,15 +123,16 @@ async def parcel_step(
     prefix: str = "",
     serials: dict[int, list[str]] | None = None,
 ) -> OrderState:
-    """Pick / pack / label / ship / delivered for one parcel: authorized in the parcel's branch,
-    then the order's workflow decides whether it may happen now (a repeat is refused). Packing
-    needs the serial number of each unit of a serial-tracked product (checked here first)."""
-    update_name, function, action = STEPS[step]
-    await order_parcel(session, p, order_id, parcel_id, function, action)
+    """Pick / pack / label / ship / delivered for one parcel: authorized in the parcel's branch
+    (a vendor user: only its own vendor's parcels, anything else is a 404; staff: any, a
+    vendor's on its behalf), then the order's workflow decides whether it may happen now (a
+    repeat is refused). Packing needs the serial number of each unit of a serial-tracked
+    product (checked here first)."""
+    await order_parcel(session, p, order_id, parcel_id, *step_permission(p, step), own=True)
     given = {}
     if step == WarehouseStep.PACK:
         given = await unit_serials.check(session, parcel_id=parcel_id, serials=serials)
     elif serials:
         raise InvalidInput("Serial numbers are entered when packing.", field="serials")
     ask = ParcelAction(parcel_id=parcel_id, user_id=p.user_id, user_name=p.full_name, serials=given)
-    return await update(await connect(), order_id, update_name, ask, prefix=prefix)
+    return await update(await connect(), order_id, STEPS[step][0], ask, prefix=prefix)

@@ -14,6 +14,9 @@ ORDER_WORKFLOW = "OrderFulfillmentWorkflow"
 # Orders that ended, and orders whose money was captured (shipped or later): neither cancels.
 TERMINAL = frozenset({"cancelled", "payment_failed", "refunded"})
 CAPTURED = frozenset({"shipped", "delivered", "completed", "partially_refunded", "refunded"})
+# Order statuses in which parcels are picked, packed, labelled and shipped (the warehouse's and
+# the vendors' steps; the workflow refuses them otherwise).
+PARCEL_STEPS_OPEN = ("picking", "packed", "label_purchased")
 
 
 def cancel_refusal(status: str, parcel_statuses: Iterable[str] = ()) -> str | None:
@@ -40,6 +43,7 @@ def order_workflow_id(order_id: int, prefix: str = "") -> str:
 class ParcelRef(BaseModel):
     id: int
     branch_id: int
+    vendor_id: int | None = None  # a marketplace vendor ships it from its panel; None: the shop
     status: str = "pending"  # pending picked packed labelled shipped delivered voided
     tracking_number: str | None = None
     label_id: str | None = None
@@ -56,6 +60,7 @@ class OrderStart(BaseModel):
     review_hours: float = 48
     refund_approval_over_minor: int = 20000
     pick_timeout_hours: float = 24
+    vendor_ship_days: float = 3  # a vendor's parcel not shipped by then raises an alert for staff
     auth_timeout_minutes: float = 30
     promised_days: int = 5
     refund_window_days: float = 60
@@ -168,6 +173,7 @@ class LabelAsk(BaseModel):
     parcel_id: int
     promised_days: int = 5
     user_id: int | None = None
+    user_name: str | None = None  # who bought it (the audit event names them)
     # The rate chosen by the quote activity, kept in the workflow's history so a retried purchase
     # asks for the very same rate (carriers de-duplicate purchases per rate).
     rate: Rate | None = None
@@ -194,6 +200,15 @@ class MoneyResult(BaseModel):
     captured_minor: int = 0
     refunded_minor: int = 0
     status: str = ""
+
+
+class VendorLateAsk(BaseModel):
+    """Vendor parcels not shipped by their deadline: one alert for staff, naming the vendors."""
+
+    order_id: int
+    parcel_ids: list[int]
+    days: float
+    key: str
 
 
 class AlertAsk(BaseModel):

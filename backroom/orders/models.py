@@ -121,10 +121,13 @@ class OrderLine(IdMixin, Timestamps, Base):
 
 
 class Parcel(IdMixin, Transactional, Base):
-    """One box shipped from one branch (branch_id); lines stocked in different branches ship apart."""
+    """One box shipped from one branch (branch_id) by the shop or by one marketplace vendor
+    (vendor_id): lines stocked in different branches, or sold by different vendors, ship apart."""
 
     __tablename__ = "parcels"
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    # The vendor that picks, packs and ships this parcel in its panel; None: the shop's warehouse.
+    vendor_id: Mapped[int | None] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(16), default=ParcelStatus.PENDING)
     weight_g: Mapped[int] = mapped_column(default=0)
     # The box, from the products packed in it (None: parcels from before, the standard box).

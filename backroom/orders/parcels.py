@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit.context import Actor
@@ -16,7 +17,7 @@ from backroom.orders import serials as unit_serials
 from backroom.orders import service as orders
 from backroom.orders.errors import OrderActionRefused
 from backroom.orders.flow import LabelResult
-from backroom.orders.models import Order, Parcel, ParcelStatus
+from backroom.orders.models import Order, OrderLine, Parcel, ParcelStatus
 from backroom.shipping.boxes import STANDARD_MM
 from backroom.shipping.carrier import Address, Label
 from backroom.shipping.carrier import Parcel as ShipParcel
@@ -148,7 +149,14 @@ async def record_step(
             session, actor=actor, order_id=order_id, parcel_id=parcel.id, serials=serials, user_name=user_name
         )
     if step == P.SHIPPED:
-        await catalog.ship_reserved(session, actor=actor, order_id=order_id, branch_id=parcel.branch_id)
+        # This parcel's units only: its branch may ship others of the order (a vendor's parcel).
+        # A parcel whose lines were never linked to it ships what the branch holds for the order.
+        packed = set(
+            await session.scalars(select(OrderLine.product_id).where(OrderLine.parcel_id == parcel.id))
+        )
+        await catalog.ship_reserved(
+            session, actor=actor, order_id=order_id, branch_id=parcel.branch_id, product_ids=packed or None
+        )
     tracking = f" ({parcel.tracking_number})" if step == P.SHIPPED else ""
     await orders.add_event(
         session,

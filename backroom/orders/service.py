@@ -161,7 +161,7 @@ async def place_order(
 ) -> Order:
     """Create an order from (product_id, qty) items: re-price (with the discount codes, through
     the registered discount sources), reserve stock atomically (each line from one branch), one
-    parcel per fulfilling branch. Idempotent per Idempotency-Key (see find_by_idempotency_key);
+    parcel per (fulfilling branch, vendor) group (`parcel_group`). Idempotent per Idempotency-Key (see find_by_idempotency_key);
     raises OutOfStock, or CodeRefused for a code that no longer applies, and leaves nothing
     behind on rollback. The "placed" handlers reserve the discounts' uses in this transaction.
     `shipping` overrides the default rate and `granted` adds discounts the business grants
@@ -217,16 +217,24 @@ async def place_order(
         session, actor=actor, order_id=order.id, items=items, prefer_branch_id=branch_id
     )
     by_product = {a.product_id: a.branch_id for a in allocations}
-    parcels: dict[int, Parcel] = {}
-    for bid in sorted(set(by_product.values())):
-        parcels[bid] = Parcel(
-            order_id=order.id, branch_id=bid, status=ParcelStatus.PENDING, created_by_id=actor.user_id
+    group_of = {
+        ln.product_id: parcel_group(by_product[ln.product_id], products[ln.product_id].vendor_id)
+        for ln in totals.lines
+    }
+    parcels: dict[tuple[int, int | None], Parcel] = {}
+    for bid, vid in sorted(set(group_of.values()), key=_group_order):
+        parcels[bid, vid] = Parcel(
+            order_id=order.id,
+            branch_id=bid,
+            vendor_id=vid,
+            status=ParcelStatus.PENDING,
+            created_by_id=actor.user_id,
         )
-        session.add(parcels[bid])
+        session.add(parcels[bid, vid])
     await session.flush()
     for line in totals.lines:
-        bid = by_product[line.product_id]
-        parcels[bid].weight_g += line.qty * line.weight_g
+        group = group_of[line.product_id]
+        parcels[group].weight_g += line.qty * line.weight_g
         session.add(
             OrderLine(
                 order_id=order.id,
@@ -240,11 +248,11 @@ async def place_order(
                 tax_minor=line.tax_minor,
                 line_total_minor=line.line_total_minor,
                 weight_g=line.weight_g,
-                fulfil_branch_id=bid,
-                parcel_id=parcels[bid].id,
+                fulfil_branch_id=group[0],
+                parcel_id=parcels[group].id,
             )
         )
-    for bid, parcel in parcels.items():
+    for group, parcel in parcels.items():
         packed = [
             (
                 ln.qty,
@@ -253,15 +261,14 @@ async def place_order(
                 products[ln.product_id].height_mm,
             )
             for ln in totals.lines
-            if by_product[ln.product_id] == bid
+            if group_of[ln.product_id] == group
         ]
         parcel.length_mm, parcel.width_mm, parcel.height_mm = box_for(packed)
-    # The order belongs to the branch shipping most of it; parcels keep their own branch.
-    order.branch_id = (
-        max(parcels.values(), key=lambda p: (p.weight_g, -p.branch_id)).branch_id
-        if len(parcels) > 1
-        else next(iter(parcels))
-    )
+    # The order belongs to the branch shipping most of it (by weight); parcels keep their own.
+    weight: dict[int, int] = defaultdict(int)
+    for (bid, _vid), parcel in parcels.items():
+        weight[bid] += parcel.weight_g
+    order.branch_id = max(weight, key=lambda b: (weight[b], -b))
     await session.flush()
     await add_event(
         session,
@@ -282,6 +289,19 @@ async def place_order(
     placed = {"discounts": [d.model_dump() for d in totals.discounts], "codes": list(codes)}
     await events.emit(session, events.OrderChange(order, "placed", f"order-{order.id}:placed", actor, placed))
     return order
+
+
+def parcel_group(branch_id: int, vendor_id: int | None) -> tuple[int, int | None]:
+    """Which parcel a line ships in: one per (shipping branch, marketplace vendor or None for
+    the shop's own stock). A vendor packs and ships its own parcel; the shop's lines from one
+    branch share one box. Pure."""
+    return branch_id, vendor_id
+
+
+def _group_order(group: tuple[int, int | None]) -> tuple[int, int, int]:
+    # The shop's own parcel of a branch first, then its vendors' (parcel ids follow this order).
+    bid, vid = group
+    return bid, vid is not None, vid or 0
 
 
 async def get_order(session: AsyncSession, order_id: int, *, lock: bool = False) -> Order:
@@ -504,6 +524,36 @@ async def raise_alert(
     return alert
 
 
+async def alert_order(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    order: Order,
+    kind: str,
+    severity: str,
+    message: str,
+    key: str,
+    event_key: str | None = None,
+) -> Alert:
+    """Open an alert about the order and note it on the order's timeline. Idempotent per key
+    (and `event_key`, default `{key}:event`)."""
+    alert = await raise_alert(
+        session,
+        actor=actor,
+        kind=kind,
+        severity=severity,
+        subject_type="order",
+        subject_id=str(order.id),
+        branch_id=order.branch_id,
+        message=message,
+        key=key,
+    )
+    await add_event(
+        session, order_id=order.id, kind=f"alert_{kind}", message=message, key=event_key or f"{key}:event"
+    )
+    return alert
+
+
 async def update_parcel(
     session: AsyncSession, *, actor: Actor, parcel_id: int, to: str, allowed_from: tuple[str, ...], **values
 ) -> Parcel | None:
@@ -603,10 +653,11 @@ async def start_input(session: AsyncSession, order: Order, settings, *, auto_ful
         customer_id=order.customer_id,
         total_minor=order.total_minor,
         currency=order.currency,
-        parcels=[ParcelRef(id=p.id, branch_id=p.branch_id) for p in parcels],
+        parcels=[ParcelRef(id=p.id, branch_id=p.branch_id, vendor_id=p.vendor_id) for p in parcels],
         review_reason=reason,
         refund_approval_over_minor=settings.refund_approval_over_minor,
         pick_timeout_hours=settings.pick_timeout_hours,
+        vendor_ship_days=settings.vendor_ship_days,
         auth_timeout_minutes=settings.payment_auth_timeout_minutes,
         promised_days=settings.promised_delivery_days,
         auto_fulfil=settings.order_auto_fulfil if auto_fulfil is None else auto_fulfil,

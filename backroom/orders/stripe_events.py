@@ -264,19 +264,15 @@ async def _note(session: AsyncSession, order: Order, kind: str, message: str, *,
 
 
 async def _alert(session: AsyncSession, order: Order, *, kind: str, key: str, message: str) -> None:
-    await orders.raise_alert(
+    await orders.alert_order(
         session,
         actor=STRIPE,
+        order=order,
         kind=kind,
         severity="critical",
-        subject_type="order",
-        subject_id=str(order.id),
-        branch_id=order.branch_id,
         message=message,
         key=key,
-    )
-    await orders.add_event(
-        session, order_id=order.id, kind=f"alert_{kind}", message=message, key=f"{key}:alert-event"
+        event_key=f"{key}:alert-event",
     )
 
 

@@ -12,7 +12,7 @@ from backroom.audit.context import Actor
 from backroom.catalog.models import Product
 from backroom.db.base import utcnow
 from backroom.orders import service as orders
-from backroom.orders.schemas import CheckoutRequest
+from backroom.orders.samples import place_sample
 from backroom.promotions import service as promotions
 from backroom.promotions.models import Promotion, Redemption
 from backroom.promotions.schemas import PromotionCreate
@@ -80,24 +80,15 @@ async def _history(session, branch) -> None:
     if product is None:
         return
     for n in range(3):
-        body = CheckoutRequest(
-            email=f"winter{n}@demo.customer",
-            ship_name=f"Winter buyer {n + 1}",
-            ship_line1="3 Frost Lane",
-            ship_city="Portland",
-            ship_postcode="04101",
-            payment_method="pm_card_visa",
-        )
-        order = await orders.place_order(
+        order = await place_sample(
             session,
             actor=ACTOR,
-            cart_id=None,
-            branch_id=branch.id,
+            branch=branch,
             items=[(product.id, 1)],
-            body=body,
-            idempotency_key=f"demo-winter15-{n}",
-            fingerprint=orders.request_hash(0, body),
-            currency=branch.currency,
+            key=f"demo-winter15-{n}",
+            email=f"winter{n}@demo.customer",
+            name=f"Winter buyer {n + 1}",
+            street="3 Frost Lane",
             codes=["WINTER15"],
         )
         for status in ("shipped", "completed"):

@@ -17,7 +17,7 @@ from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.notifications import service as notifications
 from backroom.orders import service as orders
-from backroom.orders.schemas import CheckoutRequest
+from backroom.orders.samples import place_sample
 from backroom.promotions.models import Promotion
 from backroom.recovery.models import DEFAULT_DELAYS_HOURS, CartRecovery, CartReminder, ReminderSettings
 
@@ -122,24 +122,16 @@ async def seed(session, context) -> None:
         if recovered:
             # The customer came back through the last reminder and ordered: the order's
             # "placed" handler marks the cart recovered (backroom/recovery/hooks.py).
-            body = CheckoutRequest(
-                email=email,
-                ship_name=name,
-                ship_line1="12 Harbour Road",
-                ship_city="Portland",
-                ship_postcode="04101",
-                payment_method="pm_card_visa",
-            )
-            order = await orders.place_order(
+            order = await place_sample(
                 session,
                 actor=ACTOR,
-                cart_id=cart.id,
-                branch_id=branch.id,
+                branch=branch,
                 items=[(products[sku].id, qty) for sku, qty in items],
-                body=body,
-                idempotency_key=f"demo-recovered-{cart.id}",
-                fingerprint=orders.request_hash(cart.id, body),
-                currency=branch.currency,
+                key=f"demo-recovered-{cart.id}",
+                email=email,
+                name=name,
+                street="12 Harbour Road",
+                cart_id=cart.id,
                 customer_id=customer.id,
             )
             await orders.set_status(

@@ -1,7 +1,9 @@
 """Demo marketplace: two approved vendors with products in the storefront (the demo `vendor`
 user belongs to Harbor Ceramics), one application waiting for a manager, one new listing
-waiting for the catalog moderator, a default commission, and a payout held for finance's
-approval. Idempotent (by vendor name).
+waiting for the catalog moderator, a default commission, a payout held for finance's
+approval, and a storefront order with a desk lamp and a Harbor Ceramics bowl: once the worker
+has taken the card, the lamp's parcel waits for the warehouse and the bowl's for Harbor
+Ceramics to ship it from its panel. Idempotent (by vendor name).
 
 The approved vendors are written as already decided (no application workflow to answer);
 the pending application, the listing and the payout queue their workflows in the outbox, so
@@ -14,8 +16,12 @@ from sqlalchemy import select
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.catalog import service as catalog
+from backroom.catalog.models import Product
 from backroom.catalog.schemas import ProductCreate
 from backroom.db.base import utcnow
+from backroom.orders import checkout
+from backroom.orders.samples import place_sample
+from backroom.settings import get_settings
 from backroom.starts import service as starts
 from backroom.vendors import payouts, service
 from backroom.vendors.flow import PAYOUT_WORKFLOW, PayoutInput, payout_workflow_id
@@ -147,6 +153,7 @@ async def seed(session, context) -> None:
         reason="Opening balance from the previous system",
         key="demo:northwind:opening",
     )
+    await _vendor_order(session, branch, harbor)
     payout = await payouts.create_payout(
         session, actor=ACTOR, run_key="demo-opening", vendor_id=northwind.id, approval_over_minor=100_000
     )
@@ -165,3 +172,25 @@ async def seed(session, context) -> None:
         workflow_id=payout_workflow_id(payout.id),
         branch_id=payout.branch_id,
     )
+
+
+async def _vendor_order(session, branch, harbor: Vendor) -> None:
+    """An order with the shop's desk lamp and Harbor Ceramics' bowl: two parcels, the bowl's
+    for the vendor to ship. Its workflow is queued in the outbox (pays with the test card)."""
+    lamp = await session.scalar(select(Product).where(Product.sku == "LAMP-DESK"))
+    bowl = await session.scalar(
+        select(Product).where(Product.sku == "HC-BOWL", Product.vendor_id == harbor.id)
+    )
+    if lamp is None or bowl is None:
+        return
+    order = await place_sample(
+        session,
+        actor=ACTOR,
+        branch=branch,
+        items=[(lamp.id, 1), (bowl.id, 1)],
+        key="demo-vendor-parcel-order",
+        email="marina@demo.customer",
+        name="Marina Lopez",
+        street="8 Wharf Street",
+    )
+    await checkout.queue_start(session, order, get_settings())

@@ -200,7 +200,12 @@ class VendorParcelRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    branch_id: int
+    # The vendor that ships it (its own parcel: it picks, packs, labels and ships it); None: the
+    # shop's parcel (orders placed before vendors shipped their own).
+    vendor_id: int | None = None
     status: str
+    weight_g: int
     carrier: str | None
     tracking_number: str | None
 

@@ -7,7 +7,9 @@ from sqlalchemy import func, select
 
 from backroom.auth.models import User
 from backroom.catalog.models import Product
+from backroom.orders.models import Order, Parcel
 from backroom.seed import seed_demo
+from backroom.starts.models import WorkflowStart
 from backroom.vendors.models import Payout, ProductChange, Vendor
 
 
@@ -27,3 +29,12 @@ async def test_demo_marketplace(fresh_db):
         assert await s.scalar(select(func.count()).where(ProductChange.status == "pending")) == 1
         held = (await s.scalars(select(Payout))).all()
         assert [(x.status, x.amount_minor) for x in held] == [("pending_approval", 180_000)]
+        # One order with a parcel of the shop's and one of Harbor Ceramics, its workflow queued.
+        order = await s.scalar(select(Order).where(Order.idempotency_key == "demo-vendor-parcel-order"))
+        parcels = (
+            await s.scalars(select(Parcel).where(Parcel.order_id == order.id).order_by(Parcel.id))
+        ).all()
+        assert [(p.vendor_id, p.status) for p in parcels] == [(None, "pending"), (harbor.id, "pending")]
+        assert (
+            await s.scalar(select(func.count()).where(WorkflowStart.workflow_id == f"order-{order.id}")) == 1
+        )
