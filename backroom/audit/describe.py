@@ -156,10 +156,14 @@ def _show(
         return format_money(value, currency)
     if field.endswith("_bp") and isinstance(value, int):  # basis points, as people say it
         return f"{value / 100:g} %"
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False, default=str)
-        return text if len(text) <= 120 else text[:117] + "..."
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value) or "—"  # tags, codes
+    if isinstance(value, (dict, list)):  # a nested record: the full record shows it
+        n = len(value)
+        return f"{n} {'entry' if n == 1 else 'entries'} (see the full record)"
     text = str(value)
+    if field == "payment_method" and text.startswith("pm_"):  # Stripe's id of the card used
+        return "Card"
     if field.endswith("_at") and "T" in text:  # an ISO time as stored: in the reader's zone
         return _local(text, tz)
     if (field in CODES or field.endswith(("_status", "_kind"))) and isinstance(value, str):
