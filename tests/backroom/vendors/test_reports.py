@@ -41,3 +41,42 @@ async def test_marketplace_report(fresh_db):
     # The sale is still inside its hold (not delivered): only the adjustment was payable.
     assert [m.amount_minor for m in got["held"].money] == [200_000]
     assert got["backlog"].value == 1
+
+
+async def test_vendors_fulfilment_time_and_late_shipments(fresh_db):
+    """Fulfilment by vendor: parcels shipped, the average time from order to shipped, those
+    shipped later than VENDOR_SHIP_DAYS (3) after the order (counted, and listed as the
+    period's exceptions by vendor name), and the report's breakdown by vendor."""
+    from datetime import timedelta
+
+    from backroom.db.base import utcnow
+    from backroom.orders import service as orders
+    from backroom.orders.models import Parcel
+
+    db = fresh_db
+    async with db.sessionmaker.begin() as s:
+        b = await create_branch(s, timezone="UTC")
+        quick = await make_vendor(s, branch=b, name=uniq("Quick "))
+        slow = await make_vendor(s, branch=b, name=uniq("Slow "))
+        pq = await vendor_product(s, vendor=quick, branch=b)
+        ps = await vendor_product(s, vendor=slow, branch=b)
+    order = await place(db, b, [(pq.id, 1), (ps.id, 1)])
+    now = utcnow()
+    async with db.sessionmaker.begin() as s:
+        for p in await orders.parcels_of(s, order.id):
+            row = await s.get(Parcel, p.id)
+            row.created_at = now - timedelta(days=1 if p.vendor_id == quick.id else 5)
+            row.shipped_at, row.status = now, "shipped"
+    async with db.read_sessionmaker() as s:
+        report = await reports.build_report(
+            s, function="marketplace", edition="daily", day=None, branch_ids=[b.id]
+        )
+    got = {x.measure: x.current.value for x in report.summary}
+    assert (got["shipped"], got["late"], got["late_rate"]) == (2, 1, 0.5)
+    assert abs(got["time_to_ship"] - 3 * 86400) < 1  # (1 day + 5 days) / 2
+    by_vendor = next(x for x in report.breakdowns if x.dimension == "category")
+    assert by_vendor.label == "By vendor"
+    late_by = {r.name: r.figures["late"].value for r in by_vendor.rows if "late" in r.figures}
+    assert (late_by[quick.name], late_by[slow.name]) == (0, 1)
+    late = [e for e in report.exceptions if e.kind == "shipped_late"]
+    assert len(late) == 1 and late[0].description.startswith(f"{slow.name}: order #{order.id}")
