@@ -259,6 +259,20 @@ async def order_status(session: Session, settings: SettingsDep, request: Request
     return _with_cookie(request, settings, resp, sid)
 
 
+FINAL = frozenset({S.COMPLETED, S.CANCELLED, S.PAYMENT_FAILED, S.REFUNDED})
+
+
+@router.get("/orders/{token}/status")
+async def order_progress(session: Session, token: str) -> dict:
+    """Where the order stands, for its page to update itself (shop-order.js). Read-only."""
+    order = await orders.get_by_token(session, token)
+    return {
+        "status": order.status,
+        "label": CUSTOMER_STATUS.get(order.status, order.status),
+        "final": order.status in FINAL,
+    }
+
+
 @router.post("/orders/{token}/again")
 async def order_again(
     session: Session, settings: SettingsDep, connect: TemporalFactory, request: Request, token: str
