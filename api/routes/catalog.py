@@ -23,6 +23,7 @@ from backroom.catalog.schemas import (
     ProductRead,
     ProductUpdate,
     StockAdjust,
+    StockBin,
 )
 from backroom.controls.models import GatedAction
 from backroom.controls.schemas import GatedActionRead
@@ -89,6 +90,25 @@ async def archive_product(
         session, actor=p.actor(), product_id=product_id, vendor_id=p.vendor_id
     )
     return await catalog.product_detail(session, product)
+
+
+@router.put("/{product_id}/bin")
+async def set_bin(
+    session: Session, product_id: Id, body: StockBin, p: Principal = require("catalog", "post")
+) -> ProductDetail:
+    """Where a branch keeps the product (shelf or bin, shown on pick lists). Idempotent."""
+    p.require("catalog", "post", branch_id=body.branch_id)
+    await catalog.set_bin(
+        session,
+        actor=p.actor(),
+        product_id=product_id,
+        branch_id=body.branch_id,
+        bin=body.bin,
+        vendor_id=p.vendor_id,
+    )
+    return await catalog.product_detail(
+        session, await catalog.get_product(session, product_id, vendor_id=p.vendor_id)
+    )
 
 
 @router.post("/{product_id}/stock", responses={202: {"model": GatedActionRead}})

@@ -12,7 +12,7 @@ from backroom.audit import service as audit
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches
 from backroom.catalog import service as catalog
-from backroom.catalog.schemas import ProductCreate, ProductFilter, ProductUpdate, StockAdjust
+from backroom.catalog.schemas import ProductCreate, ProductFilter, ProductUpdate, StockAdjust, StockBin
 from backroom.controls.models import GatedAction
 from backroom.vendors import access as vendor_access
 from backroom.vendors.service import names as vendor_names
@@ -126,6 +126,25 @@ async def archive(
 ):
     await catalog.archive_product(session, actor=p.actor(), product_id=product_id, vendor_id=p.vendor_id)
     return redirect(f"/catalog/{product_id}", flash="Archived: no longer for sale.")
+
+
+@router.post("/catalog/{product_id}/bin")
+async def set_bin(
+    session: Session, request: Request, product_id: Id, p: Principal = require("catalog", "post")
+):
+    data, errors, _raw = await parse_form(request, StockBin)
+    if data is None:
+        return await _product_page(request, p, session, product_id, stock_errors=errors, status=422)
+    p.require("catalog", "post", branch_id=data.branch_id)
+    await catalog.set_bin(
+        session,
+        actor=p.actor(),
+        product_id=product_id,
+        branch_id=data.branch_id,
+        bin=data.bin,
+        vendor_id=p.vendor_id,
+    )
+    return redirect(f"/catalog/{product_id}", flash="Shelf saved." if data.bin else "Shelf cleared.")
 
 
 @router.post("/catalog/{product_id}/stock")

@@ -9,6 +9,7 @@ from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from api.ui.common import packing_slip_pdf, parcel_step, pdf_page, redirect, render
 from backroom.auth.principal import Principal
+from backroom.catalog import service as catalog
 from backroom.db.base import utcnow
 from backroom.errors import NotFound
 from backroom.orders import repository, serials
@@ -45,10 +46,14 @@ async def _pick_list(session, p: Principal) -> dict:
         )
         if parcel.status == "pending" and parcel.vendor_id is None  # vendors pick their own
     ]
+    contents = await repository.parcel_lines(session, [parcel.id for parcel, _ in rows])
+    branch_of = {parcel.id: parcel.branch_id for parcel, _ in rows}
+    wanted = {(line.product_id, branch_of[pid]) for pid, lines in contents.items() for line, _ in lines}
     return {
         "rows": rows,
-        "contents": await repository.parcel_lines(session, [parcel.id for parcel, _ in rows]),
+        "contents": contents,
         "branches": await repository.branch_names(session, {parcel.branch_id for parcel, _ in rows}),
+        "bins": await catalog.bins_of(session, wanted),
         "printed_at": utcnow(),
     }
 

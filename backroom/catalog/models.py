@@ -61,6 +61,7 @@ class StockLevel(IdMixin, Timestamps, Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     on_hand: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
+    bin: Mapped[str | None] = mapped_column(String(40))  # shelf or bin in the branch: "A-03-2"
 
     __table_args__ = (
         UniqueConstraint("product_id", "branch_id", name="uq_stock_levels_product_branch"),

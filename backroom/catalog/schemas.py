@@ -51,6 +51,7 @@ class StockRead(BaseModel):
     branch_id: int
     on_hand: int
     reserved: int
+    bin: str | None = None  # the shelf or bin in the branch
 
     @computed_field
     @property
@@ -93,6 +94,15 @@ class StockAdjust(BaseModel):
     branch_id: int = Field(ge=1)
     delta: int = Field(ge=-1_000_000, le=1_000_000)
     reason: str = Field(min_length=1, max_length=200)
+
+
+class StockBin(BaseModel):
+    """Where a branch keeps a product; blank or null: nowhere in particular."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    branch_id: int = Field(ge=1)
+    bin: str | None = Field(default=None, max_length=40)
 
 
 class ProductFilter(BaseModel):

@@ -33,6 +33,7 @@ from backroom.controls import service as controls
 from backroom.controls import thresholds
 from backroom.controls.models import GatedAction, GatedKind
 from backroom.db.base import contains_text
+from backroom.errors import InvalidInput
 from backroom.money import format_money
 from backroom.pagination import Page, paginate
 from backroom.settings import Settings
@@ -169,6 +170,62 @@ async def product_detail(session: AsyncSession, product: Product) -> ProductDeta
 async def available(session: AsyncSession, product_id: int) -> int:
     """Units available to sell across branches. Read-only."""
     return sum(s.on_hand - s.reserved for s in (await stock_of(session, [product_id]))[product_id])
+
+
+async def set_bin(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    product_id: int,
+    branch_id: int,
+    bin: str | None,
+    vendor_id: int | None = None,
+) -> StockLevel:
+    """Where a branch keeps the product (shelf or bin; blank: nowhere in particular), shown on
+    pick lists. Audited; idempotent (the same place again changes nothing)."""
+    await get_product(session, product_id, vendor_id=vendor_id)
+    place = (bin or "").strip().upper() or None
+    if place and len(place) > 40:
+        raise InvalidInput("A shelf or bin is at most 40 characters, e.g. A-03-2.", field="bin")
+    level = await session.scalar(
+        select(StockLevel)
+        .where(StockLevel.product_id == product_id, StockLevel.branch_id == branch_id)
+        .with_for_update()
+    )
+    if level is None:
+        level = StockLevel(product_id=product_id, branch_id=branch_id, on_hand=0, reserved=0)
+        session.add(level)
+        await session.flush()
+    if level.bin == place:
+        return level
+    before = {"bin": level.bin}
+    level.bin = place
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        action="stock.bin",
+        entity_type="product",
+        entity_id=product_id,
+        branch_id=branch_id,
+        before=before,
+        after={"bin": place, "branch_id": branch_id},
+    )
+    return level
+
+
+async def bins_of(session: AsyncSession, keys: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """(product id, branch id) -> shelf or bin, for those that have one. Read-only."""
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(StockLevel.product_id, StockLevel.branch_id, StockLevel.bin).where(
+            StockLevel.product_id.in_({p for p, _ in keys}),
+            StockLevel.branch_id.in_({b for _, b in keys}),
+            StockLevel.bin.is_not(None),
+        )
+    )
+    return {(p, b): place for p, b, place in rows if (p, b) in keys}
 
 
 async def adjust_stock(
