@@ -1,5 +1,5 @@
 """Issue 15, "done means": each demo role's main day in Chromium on the demo data, as a person
-sees it. Each role signs in and walks its pages (every menu entry, then the first record of
+sees it (the five the issue names, and the supervisor, auditor, vendor and admin too). Each role signs in and walks its pages (every menu entry, then the first record of
 each list and the links on those pages, breadth first), and the clerk works a shift (opens it
 with a float typed as money, pays cash in, closes it, reads the shift report). On every page:
 no raw identifier (snake_case codes, "branch 3", "account #7"), no minor-unit field or wording,
@@ -17,7 +17,7 @@ from tests.helpers import make_app
 
 pytestmark = pytest.mark.browser
 
-ROLES = ("clerk", "agent", "warehouse", "finance", "manager")
+ROLES = ("clerk", "agent", "warehouse", "finance", "manager", "supervisor", "auditor", "vendor", "admin")
 PAGES = 45  # per role: the menu, each list's first record, and what those link to
 LEAVE = re.compile(r"logout|\.(csv|pdf|xlsx)\b|/api/|export|format=|/static/|/label|download|/shop|/account/")
 CHECKS = {
