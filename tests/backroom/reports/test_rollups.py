@@ -1,0 +1,250 @@
+"""Daily rollups give exactly the numbers of the records: every orders report (daily, weekly,
+monthly; all branches, one branch; by staff member, shift, category) and the E-commerce KPI
+cards, built both ways over generated orders in three zones (one half-hour zone) with records at
+local midnight, then again after late changes to past days (cancellations, refunds, line edits,
+an order moved across midnight, a product moved to another category), before and after the
+refresher catches up. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from backroom.analytics import dashboard
+from backroom.analytics.modules import MODULES
+from backroom.branches.models import Shift
+from backroom.orders.models import OrderLine
+from backroom.reports import rollups, service
+from backroom.reports.models import ReportRollupDay, ReportRollupDirty
+from tests.backroom.reports import records as r
+from tests.helpers import create_branch, create_user
+
+ZONES = ("America/New_York", "Asia/Kolkata", "Asia/Tokyo")
+FIRST = date(2026, 9, 20)
+DAYS = 45  # to 2026-11-03: across a month end and New York's change back from daylight saving
+NOW = datetime(2026, 11, 10, 12, tzinfo=UTC)  # every generated day is closed
+CHECKED_DAYS = (
+    date(2026, 9, 30),
+    date(2026, 10, 1),
+    date(2026, 10, 14),
+    date(2026, 11, 1),
+    date(2026, 11, 2),
+)
+
+
+def midnight(day: date, tz: str) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+async def _world(session, rng: random.Random, orders: int = 160):
+    """Three branches, two cashiers each with a shift a day, three categories, orders spread over
+    the days with a share at local midnight's edges, lines, captures and refunds."""
+    branches = [await create_branch(session, timezone=tz) for tz in ZONES]
+    # Distinct names: breakdown rows are ordered by name.
+    staff = {
+        b.id: [
+            await create_user(session, grants=[("clerk", b.id)], full_name=f"Clerk {b.id}-{i}")
+            for i in range(2)
+        ]
+        for b in branches
+    }
+    products = [
+        await r.product(session, category=c, price_minor=p)
+        for c, p in (("shoes", 2500), ("hats", 1250), ("bags", 4000))
+    ]
+    shifts = {}
+    for b in branches:
+        for u in staff[b.id]:
+            for i in range(DAYS):
+                opened = midnight(FIRST + timedelta(days=i), b.timezone)
+                shift = Shift(branch_id=b.id, user_id=u.id, status="closed", opened_at=opened, currency="USD")
+                session.add(shift)
+                shifts[(b.id, u.id, i)] = shift
+    await session.flush()
+    made = []
+    for n in range(orders):
+        b = rng.choice(branches)
+        i = rng.randrange(DAYS)
+        start = midnight(FIRST + timedelta(days=i), b.timezone)
+        end = midnight(FIRST + timedelta(days=i + 1), b.timezone)
+        edge = rng.random()
+        if edge < 0.2:
+            at = start  # the day's first instant
+        elif edge < 0.4:
+            at = end - timedelta(microseconds=1000)  # its last millisecond
+        else:
+            at = start + (end - start) * rng.random()
+        u = rng.choice(staff[b.id])
+        lines = [(p, rng.randint(1, 3)) for p in rng.sample(products, rng.randint(1, 3))]
+        status = rng.choice(["delivered"] * 6 + ["cancelled", "payment_failed"])
+        o = await r.order(
+            session,
+            branch=b,
+            at=at,
+            lines=lines,
+            status=status,
+            created_by_id=u.id if n % 5 else None,
+            shift_id=shifts[(b.id, u.id, i)].id if n % 3 else None,
+            currency="USD" if n % 7 else "EUR",
+        )
+        if status == "delivered" and rng.random() < 0.3:
+            await r.payment(
+                session,
+                order=o,
+                kind="refund",
+                status="succeeded",
+                at=at + timedelta(hours=rng.randint(0, 30)),
+                amount_minor=o.total_minor // 2,
+                created_by_id=o.created_by_id,
+                shift_id=o.shift_id,
+            )
+        made.append(o)
+    return branches, staff, products, shifts, made
+
+
+def _strip(report) -> dict:
+    out = report.model_dump(mode="json")
+    out.pop("generated_at")
+    return out
+
+
+async def _both_ways(session, monkeypatch, **kw) -> tuple[dict, dict]:
+    monkeypatch.setattr(service, "ROLLUPS", False)
+    raw = _strip(await service.build_report(session, function="orders", **kw))
+    monkeypatch.setattr(service, "ROLLUPS", True)
+    rolled = _strip(await service.build_report(session, function="orders", **kw))
+    return raw, rolled
+
+
+async def _check_every_report(session, monkeypatch, branches, staff, shifts, products) -> int:
+    ids = [b.id for b in branches]
+    some_user = staff[ids[0]][0]
+    some_shift = shifts[(ids[0], some_user.id, 10)]
+    filters = [
+        {},
+        {"user_id": some_user.id},
+        {"shift_id": some_shift.id},
+        {"category": products[0].category},
+        {"shift_ids": [some_shift.id, shifts[(ids[0], some_user.id, 11)].id]},
+    ]
+    checked = 0
+    for edition in ("daily", "weekly", "monthly"):
+        for day in CHECKED_DAYS:
+            for branch_ids in (ids, [ids[1]]):
+                for f in filters:
+                    raw, rolled = await _both_ways(
+                        session, monkeypatch, edition=edition, day=day, branch_ids=branch_ids, **f
+                    )
+                    assert rolled == raw, (edition, day, branch_ids, f)
+                    checked += 1
+    return checked
+
+
+async def _cards(session, branches, monkeypatch, rolled: bool):
+    monkeypatch.setattr(service, "ROLLUPS", rolled)
+    out = []
+    for sel in ({b.id: b for b in branches}, {branches[2].id: branches[2]}):
+        cards = await dashboard.cards(
+            session,
+            module=MODULES["commerce"],
+            branches=sel,
+            user_id=None,
+            shift_ids=None,
+            category=None,
+            now=datetime(2026, 10, 20, 15, tzinfo=UTC),
+        )
+        out.append([(c.measure, [(s.value, s.previous) for s in c.spans], c.spark) for c in cards])
+    return out
+
+
+async def _used_rollups(session, branches) -> int:
+    return await session.scalar(
+        select(func.count())
+        .select_from(ReportRollupDay)
+        .where(ReportRollupDay.branch_id.in_([b.id for b in branches]))
+    )
+
+
+def _count_days_read(monkeypatch) -> list[int]:
+    """How many clean days each rollup-backed read took from the rollups (not from the records)."""
+    seen: list[int] = []
+    real = rollups.merged
+
+    def counting(*args, **kw):
+        out = real(*args, **kw)
+        seen.append(out[2])
+        return out
+
+    monkeypatch.setattr(rollups, "merged", counting)
+    return seen
+
+
+async def test_every_orders_report_and_kpi_card_equals_the_records(db, monkeypatch):
+    rng = random.Random(20261201)
+    from_rollups = _count_days_read(monkeypatch)
+    async with db.sessionmaker() as session:
+        branches, staff, products, shifts, made = await _world(session, rng)
+        ids = [b.id for b in branches]
+        built = await rollups.refresh(
+            session, start=FIRST, end=FIRST + timedelta(days=DAYS), branch_ids=ids, now=NOW
+        )
+        assert built["orders"] == len(ids) * DAYS
+        assert not await session.scalar(
+            select(func.count())
+            .select_from(ReportRollupDirty)
+            .where(ReportRollupDirty.branch_id.in_(ids), ReportRollupDirty.day < FIRST + timedelta(days=DAYS))
+        )
+        await _check_every_report(session, monkeypatch, branches, staff, shifts, products)
+        assert await _cards(session, branches, monkeypatch, True) == await _cards(
+            session, branches, monkeypatch, False
+        )
+        assert sum(from_rollups) > 1000  # the rolled-up side did read rollups
+
+        # Late changes to past days, through the ORM as the services write them.
+        old = [o for o in made if o.placed_at < midnight(date(2026, 10, 15), "UTC")]
+        old[0].status = "cancelled"
+        await r.payment(
+            session,
+            order=old[1],
+            kind="refund",
+            status="succeeded",
+            at=old[1].placed_at + timedelta(days=1),
+            amount_minor=300,
+        )
+        line = (
+            (await session.execute(select(OrderLine).where(OrderLine.order_id == old[2].id)))
+            .scalars()
+            .first()
+        )
+        line.qty += 5
+        line.line_total_minor += 5 * line.unit_price_minor
+        # Across local midnight: the last millisecond of one day becomes the first of the next.
+        b = next(x for x in branches if x.id == old[3].branch_id)
+        local = old[3].placed_at.astimezone(ZoneInfo(b.timezone)).date()
+        old[3].placed_at = midnight(local + timedelta(days=1), b.timezone)
+        products[1].category = "headwear"
+        await session.flush()
+        dirty = await session.scalar(
+            select(func.count())
+            .select_from(ReportRollupDirty)
+            .where(ReportRollupDirty.branch_id.in_(ids), ReportRollupDirty.day < FIRST + timedelta(days=DAYS))
+        )
+        assert dirty >= 5  # each change marked the day(s) it touched, in its own transaction
+        # Before the refresher runs: the dirty days come from the records.
+        await _check_every_report(session, monkeypatch, branches, staff, shifts, products)
+        assert await _cards(session, branches, monkeypatch, True) == await _cards(
+            session, branches, monkeypatch, False
+        )
+        # After it: rebuilt, clean, still equal.
+        await rollups.refresh(session, start=FIRST, end=FIRST + timedelta(days=DAYS), branch_ids=ids, now=NOW)
+        assert not await session.scalar(
+            select(func.count())
+            .select_from(ReportRollupDirty)
+            .where(ReportRollupDirty.branch_id.in_(ids), ReportRollupDirty.day < FIRST + timedelta(days=DAYS))
+        )
+        await _check_every_report(session, monkeypatch, branches, staff, shifts, products)
+        assert await _used_rollups(session, branches) == 3 * len(ids) * DAYS
+        await session.rollback()
