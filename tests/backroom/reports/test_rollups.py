@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from backroom.analytics import dashboard
 from backroom.analytics.modules import MODULES
 from backroom.branches.models import Shift
-from backroom.orders.models import OrderLine
+from backroom.carts.models import Cart
+from backroom.orders.models import OrderLine, Parcel
 from backroom.reports import rollups, service
 from backroom.reports.models import ReportRollupDay, ReportRollupDirty
 from tests.backroom.reports import records as r
@@ -90,6 +91,32 @@ async def _world(session, rng: random.Random, orders: int = 160):
             shift_id=shifts[(b.id, u.id, i)].id if n % 3 else None,
             currency="USD" if n % 7 else "EUR",
         )
+        if status != "payment_failed":
+            await r.payment(
+                session,
+                order=o,
+                kind="capture",
+                status="succeeded",
+                at=at + timedelta(minutes=rng.randint(0, 90)),
+                amount_minor=o.total_minor,
+                created_by_id=o.created_by_id,
+            )
+            await r.parcel(
+                session,
+                order=o,
+                at=at + timedelta(hours=rng.randint(0, 20)),
+                shipped_at=at + timedelta(hours=rng.randint(20, 40)),
+                created_by_id=o.created_by_id,
+            )
+        if rng.random() < 0.4:
+            await r.cart(
+                session,
+                branch=b,
+                at=at - timedelta(minutes=rng.randint(0, 120)),
+                status=rng.choice(["open", "checked_out", "abandoned"]),
+                total_minor=o.total_minor,
+                currency=o.currency,
+            )
         if status == "delivered" and rng.random() < 0.3:
             await r.payment(
                 session,
@@ -111,11 +138,11 @@ def _strip(report) -> dict:
     return out
 
 
-async def _both_ways(session, monkeypatch, **kw) -> tuple[dict, dict]:
+async def _both_ways(session, monkeypatch, function="orders", **kw) -> tuple[dict, dict]:
     monkeypatch.setattr(service, "ROLLUPS", False)
-    raw = _strip(await service.build_report(session, function="orders", **kw))
+    raw = _strip(await service.build_report(session, function=function, **kw))
     monkeypatch.setattr(service, "ROLLUPS", True)
-    rolled = _strip(await service.build_report(session, function="orders", **kw))
+    rolled = _strip(await service.build_report(session, function=function, **kw))
     return raw, rolled
 
 
@@ -140,6 +167,19 @@ async def _check_every_report(session, monkeypatch, branches, staff, shifts, pro
                     )
                     assert rolled == raw, (edition, day, branch_ids, f)
                     checked += 1
+    # The other rolled-up sources the KPI cards read (payments, parcels, carts).
+    for function in ("payments", "shipping", "carts"):
+        for edition, day in (
+            ("daily", date(2026, 11, 1)),
+            ("weekly", date(2026, 10, 14)),
+            ("monthly", date(2026, 10, 1)),
+        ):
+            for f in ({}, {"user_id": some_user.id}):
+                raw, rolled = await _both_ways(
+                    session, monkeypatch, function, edition=edition, day=day, branch_ids=ids, **f
+                )
+                assert rolled == raw, (function, edition, day, f)
+                checked += 1
     return checked
 
 
@@ -191,7 +231,7 @@ async def test_every_orders_report_and_kpi_card_equals_the_records(db, monkeypat
         built = await rollups.refresh(
             session, start=FIRST, end=FIRST + timedelta(days=DAYS), branch_ids=ids, now=NOW
         )
-        assert built["orders"] == len(ids) * DAYS
+        assert built["orders"] == built["parcels_shipped"] == len(ids) * DAYS
         assert not await session.scalar(
             select(func.count())
             .select_from(ReportRollupDirty)
@@ -227,13 +267,21 @@ async def test_every_orders_report_and_kpi_card_equals_the_records(db, monkeypat
         local = old[3].placed_at.astimezone(ZoneInfo(b.timezone)).date()
         old[3].placed_at = midnight(local + timedelta(days=1), b.timezone)
         products[1].category = "headwear"
+        cart = (
+            (await session.execute(select(Cart).where(Cart.branch_id.in_(ids), Cart.status == "open")))
+            .scalars()
+            .first()
+        )
+        cart.status = "abandoned"  # the cart's opening day changes
+        parcel = (await session.execute(select(Parcel).where(Parcel.branch_id.in_(ids)))).scalars().first()
+        parcel.shipped_at += timedelta(days=1)  # leaves one day for the next
         await session.flush()
         dirty = await session.scalar(
             select(func.count())
             .select_from(ReportRollupDirty)
             .where(ReportRollupDirty.branch_id.in_(ids), ReportRollupDirty.day < FIRST + timedelta(days=DAYS))
         )
-        assert dirty >= 5  # each change marked the day(s) it touched, in its own transaction
+        assert dirty >= 8  # each change marked the day(s) it touched, in its own transaction
         # Before the refresher runs: the dirty days come from the records.
         await _check_every_report(session, monkeypatch, branches, staff, shifts, products)
         assert await _cards(session, branches, monkeypatch, True) == await _cards(
@@ -247,5 +295,5 @@ async def test_every_orders_report_and_kpi_card_equals_the_records(db, monkeypat
             .where(ReportRollupDirty.branch_id.in_(ids), ReportRollupDirty.day < FIRST + timedelta(days=DAYS))
         )
         await _check_every_report(session, monkeypatch, branches, staff, shifts, products)
-        assert await _used_rollups(session, branches) == 3 * len(ids) * DAYS
+        assert await _used_rollups(session, branches) == len(rollups.registered()) * len(ids) * DAYS
         await session.rollback()
