@@ -91,7 +91,6 @@ class Rollup:
 _BY_KEY: dict[str, Rollup] = {}
 _TRACKED: dict[type, list[tuple[Rollup, Track]]] = defaultdict(list)
 _INVALIDATORS: dict[type, list[tuple[Rollup, str]]] = defaultdict(list)
-_ZONES: dict[int, str] = {}  # branch id -> IANA zone; a branch's zone is set when it is created
 
 
 def register(
@@ -166,13 +165,11 @@ def _local_day(at: datetime, tz: str) -> date:
 
 
 def _zones(conn, branch_ids: set[int]) -> dict[int, str]:
+    """The branches' zones as this transaction sees them. Not cached across transactions: a
+    branch created in a transaction that rolled back can leave its id to the next one (SQLite)."""
     from backroom.branches.models import Branch
 
-    missing = [b for b in branch_ids if b not in _ZONES]
-    if missing:
-        rows = conn.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_(missing))).all()
-        _ZONES.update(dict(rows))
-    return {b: _ZONES[b] for b in branch_ids if b in _ZONES}
+    return dict(conn.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_(branch_ids))).all())
 
 
 def on_flush(session: Session) -> None:
@@ -643,3 +640,23 @@ def day_label(value) -> str:
     if value is None or value == "":
         return ""
     return value if isinstance(value, str) else value.isoformat()
+
+
+async def run(maker, *, every: float) -> None:
+    """Refresh every `every` seconds until cancelled (beside the worker): each round, in its own
+    transaction, the dirty days anywhere and the last RECENT_DAYS closed days not built yet."""
+    import asyncio
+    import logging
+
+    log = logging.getLogger("backroom.reports.rollups")
+    while True:
+        try:
+            async with maker.begin() as session:
+                built = await refresh(session)
+            if any(built.values()):
+                log.info("rollups rebuilt: %s", {k: v for k, v in built.items() if v})
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a database hiccup must not end the loop; the next round retries
+            log.exception("rollup refresh round failed")
+        await asyncio.sleep(every)

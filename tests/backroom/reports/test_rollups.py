@@ -297,3 +297,43 @@ async def test_every_orders_report_and_kpi_card_equals_the_records(db, monkeypat
         await _check_every_report(session, monkeypatch, branches, staff, shifts, products)
         assert await _used_rollups(session, branches) == len(rollups.registered()) * len(ids) * DAYS
         await session.rollback()
+
+
+async def test_the_timer_builds_closed_days_and_leaves_the_open_day_to_the_records(db, monkeypatch):
+    async with db.sessionmaker() as session:
+        branch = await create_branch(session, timezone="Asia/Kolkata")
+        hats = await r.product(session, category="hats", price_minor=1250)
+        now = midnight(date(2026, 11, 20), branch.timezone) + timedelta(hours=10)
+        yesterday_late = midnight(date(2026, 11, 20), branch.timezone) - timedelta(microseconds=1000)
+        for at in (yesterday_late, now - timedelta(hours=1)):
+            await r.order(session, branch=branch, at=at, lines=[(hats, 1)])
+        monkeypatch.setattr(
+            rollups, "_BY_KEY", {k: v for k, v in rollups.registered().items() if k == "orders"}
+        )
+        built = await rollups.refresh(session, branch_ids=[branch.id], now=now)
+        assert built == {"orders": rollups.RECENT_DAYS}  # the closed days; today is still open
+        days = set(
+            (await session.execute(select(ReportRollupDay.day).where(ReportRollupDay.branch_id == branch.id)))
+            .scalars()
+            .all()
+        )
+        assert date(2026, 11, 19) in days and date(2026, 11, 20) not in days
+        marks = (
+            (
+                await session.execute(
+                    select(ReportRollupDirty.day).where(
+                        ReportRollupDirty.branch_id == branch.id, ReportRollupDirty.source == "orders"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert marks == [date(2026, 11, 20)]  # the open day's mark stays until the day is built
+        for day in (date(2026, 11, 19), date(2026, 11, 20)):
+            raw, rolled = await _both_ways(
+                session, monkeypatch, edition="daily", day=day, branch_ids=[branch.id]
+            )
+            assert rolled == raw
+            assert next(x for x in rolled["summary"] if x["measure"] == "placed")["current"]["value"] == 1
+        await session.rollback()
