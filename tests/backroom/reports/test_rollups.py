@@ -11,6 +11,8 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from backroom.analytics import dashboard
@@ -336,4 +338,66 @@ async def test_the_timer_builds_closed_days_and_leaves_the_open_day_to_the_recor
             )
             assert rolled == raw
             assert next(x for x in rolled["summary"] if x["measure"] == "placed")["current"]["value"] == 1
+        await session.rollback()
+
+
+# --- Property: any interleaving of writes and refreshes keeps the two ways equal -------------------
+
+_STEP = st.one_of(
+    st.tuples(st.just("order"), st.integers(0, 9), st.sampled_from(["first", "last", "mid"])),
+    st.tuples(st.just("cancel"), st.integers(0, 50)),
+    st.tuples(st.just("move"), st.integers(0, 50), st.integers(-2, 2)),
+    st.tuples(st.just("refund"), st.integers(0, 50), st.integers(0, 3)),
+    st.tuples(st.just("refresh"), st.integers(0, 12)),
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(_STEP, min_size=1, max_size=14))
+async def test_property_writes_and_refreshes_in_any_order(sqlite_db, monkeypatch, steps):
+    """Orders placed at a day's first or last instant or mid-day, cancelled, moved days, refunded
+    days later, with refreshes at any moment in between (some while days are still open): the
+    monthly and a daily report are the same from the rollups as from the records."""
+    tz = "Asia/Kolkata"
+    first = date(2026, 10, 1)
+    async with sqlite_db.sessionmaker() as session:
+        branch = await create_branch(session, timezone=tz)
+        hats = await r.product(session, category="hats", price_minor=1250)
+        orders = []
+        for step in steps:
+            if step[0] == "order":
+                day = first + timedelta(days=step[1])
+                start, end = midnight(day, tz), midnight(day + timedelta(days=1), tz)
+                at = {
+                    "first": start,
+                    "last": end - timedelta(microseconds=1000),
+                    "mid": start + (end - start) / 2,
+                }[step[2]]
+                orders.append(await r.order(session, branch=branch, at=at, lines=[(hats, 1)]))
+            elif step[0] == "refresh":
+                now = midnight(first + timedelta(days=step[1]), tz) + timedelta(hours=5)
+                await rollups.refresh(
+                    session, start=first, end=first + timedelta(days=12), branch_ids=[branch.id], now=now
+                )
+            elif orders:
+                o = orders[step[1] % len(orders)]
+                if step[0] == "cancel":
+                    o.status = "cancelled"
+                elif step[0] == "move":
+                    o.placed_at += timedelta(days=step[2])
+                else:
+                    await r.payment(
+                        session,
+                        order=o,
+                        kind="refund",
+                        status="succeeded",
+                        at=o.placed_at + timedelta(days=step[2]),
+                        amount_minor=400,
+                    )
+            await session.flush()
+        for edition, day in (("monthly", first), ("daily", first + timedelta(days=3))):
+            raw, rolled = await _both_ways(
+                session, monkeypatch, edition=edition, day=day, branch_ids=[branch.id]
+            )
+            assert rolled == raw, (edition, steps)
         await session.rollback()
