@@ -10,7 +10,8 @@
   run; the two agree on this month's orders (checked);
 - after the seed the daily rollups are built (as in bench/reports.py): `build` and `api` read the
   KPI cards from them; `build_records` is the same dashboard with rollups off (every number from
-  the records), in the same loads; the cards are checked equal both ways;
+  the records), in the same loads; the cards are checked equal both ways; `cards` and
+  `cards_records` time `dashboard.cards` alone (the KPI cards, what the rollups serve) both ways;
 - the forecast of one measure (orders placed per day) for the 20 branches
   (backroom.analytics.service.forecast_by_branch), p50 over 5 runs.
 
@@ -138,6 +139,7 @@ async def _app_runs(url: str, branch_id: int, currency: dict[int, str]) -> dict:
                 s, actor=Actor.system("bench"), user_id=admin.id, name="bench"
             )
             ids = sorted((await s.execute(select(Branch.id))).scalars())
+            branch_rows = {b.id: b for b in (await s.execute(select(Branch).order_by(Branch.name))).scalars()}
         async with reader() as s:
             user = await s.get(User, admin.id)
             p = await auth.principal_for(s, user, load_enforcer(await auth.all_grants(s)))
@@ -159,7 +161,15 @@ async def _app_runs(url: str, branch_id: int, currency: dict[int, str]) -> dict:
             ):
                 for case, branch_ids, qs, cur in cases:
                     params = _raw_params(branch_ids or ids, cur)
-                    runs: dict[str, list[float]] = {"raw": [], "build": [], "api": [], "build_records": []}
+                    runs: dict[str, list[float]] = {
+                        "raw": [],
+                        "build": [],
+                        "api": [],
+                        "build_records": [],
+                        "cards": [],
+                        "cards_records": [],
+                    }
+                    in_scope = {i: b for i, b in branch_rows.items() if branch_ids is None or i in branch_ids}
                     for i in range(WARMUP + LOADS):
                         t = time.perf_counter()
                         raw_placed = _raw_once(conn, params)
@@ -182,7 +192,28 @@ async def _app_runs(url: str, branch_id: int, currency: dict[int, str]) -> dict:
                         finally:
                             reports_service.ROLLUPS = True
                         t4 = time.perf_counter()
+                        # The KPI cards alone (what the rollups serve), both ways.
+                        cards = {}
+                        for rolled in (True, False):
+                            reports_service.ROLLUPS = rolled
+                            try:
+                                c0 = time.perf_counter()
+                                async with reader() as s:
+                                    await dashboard.cards(
+                                        s,
+                                        module=commerce,
+                                        branches=in_scope,
+                                        user_id=None,
+                                        shift_ids=None,
+                                        category=None,
+                                        now=NOW,
+                                    )
+                                cards[rolled] = time.perf_counter() - c0
+                            finally:
+                                reports_service.ROLLUPS = True
                         if i >= WARMUP:
+                            runs["cards"].append(cards[True])
+                            runs["cards_records"].append(cards[False])
                             runs["raw"].append(t1 - t)
                             runs["build"].append(t2 - t1)
                             runs["api"].append(t3 - t2)
@@ -248,12 +279,12 @@ def run(
         for case in ("one_branch", "all_branches"):
             r50, r95 = _pct(app[case]["raw"], 0.5), _pct(app[case]["raw"], 0.95)
             entry = {"raw_sql_ms": {"p50": r50, "p95": r95}, "orders_this_month": app[case]["month_placed"]}
-            for kind in ("build", "api", "build_records"):
+            for kind in ("build", "api", "build_records", "cards", "cards_records"):
                 v = app[case][kind]
                 p50, p95 = _pct(v, 0.5), _pct(v, 0.95)
                 entry[f"{kind}_ms"] = {"p50": p50, "p95": p95, "mean": round(statistics.mean(v) * 1000, 1)}
                 entry[f"{kind}_ratio_raw_p95"] = round(p95 / max(r95, 1e-6), 2)
-                if kind != "build_records":
+                if kind in ("build", "api"):
                     worst = max(worst, p95 / max(r95, 1e-6))
             result[case] = entry
         f = app["forecast"]

@@ -265,13 +265,22 @@ def _day_of(src: Source, by_tz: dict[str, dict[int, set[date]]]):
     return case(*((src.branch.in_(ids), t) for ids, t in trees), else_=null())
 
 
+def _grouped_runs(keys: dict[int, set[date]], zones: dict[int, str] | None = None):
+    """((zone, runs of consecutive days), branches) for branches sharing both: usually one group
+    per zone, so a condition costs a few comparisons, not a few per branch."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for b, days in sorted(keys.items()):
+        groups[(zones[b] if zones else None, tuple(_runs(days)))].append(b)
+    return sorted(groups.items(), key=lambda kv: kv[1])
+
+
 def _ranges(src: Source, zones: dict[int, str], keys: dict[int, set[date]]):
-    """The records of these (branch, days): one range condition per run of consecutive days."""
+    """The records of these (branch, days): one range condition per zone and run of days."""
     return or_(
         *(
-            and_(src.branch == b, src.at >= local_midnight(a, zones[b]), src.at < local_midnight(e, zones[b]))
-            for b, days in sorted(keys.items())
-            for a, e in _runs(days)
+            and_(src.branch.in_(bs), src.at >= local_midnight(a, tz), src.at < local_midnight(e, tz))
+            for (tz, runs), bs in _grouped_runs(keys, zones)
+            for a, e in runs
         )
     )
 
@@ -484,9 +493,9 @@ class Span:
 def _day_conds(col_branch, col_day, keys: dict[int, set[date]]):
     return or_(
         *(
-            and_(col_branch == b, col_day >= a, col_day < e)
-            for b, days in sorted(keys.items())
-            for a, e in _runs(days)
+            and_(col_branch.in_(bs), col_day >= a, col_day < e)
+            for (_, runs), bs in _grouped_runs(keys)
+            for a, e in runs
         )
     )
 
