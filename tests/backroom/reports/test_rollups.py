@@ -11,6 +11,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -401,3 +402,37 @@ async def test_property_writes_and_refreshes_in_any_order(sqlite_db, monkeypatch
             )
             assert rolled == raw, (edition, steps)
         await session.rollback()
+
+
+@pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
+async def test_the_worker_loop_rebuilds_the_days_a_write_marked(fresh_db):
+    """The worker's timer (`rollups.run`): a committed write's closed day gets built and its mark
+    cleared without anyone asking, and the report reads it from the rollups."""
+    import asyncio
+
+    day = datetime.now(UTC).date() - timedelta(days=3)
+    async with fresh_db.sessionmaker.begin() as session:
+        branch = await create_branch(session, timezone="Asia/Tokyo")
+        hats = await r.product(session, category="hats", price_minor=1250)
+        await r.order(session, branch=branch, at=midnight(day, branch.timezone), lines=[(hats, 2)])
+    loop = asyncio.create_task(rollups.run(fresh_db.sessionmaker, every=0.05))
+    try:
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            async with fresh_db.sessionmaker() as session:
+                marks = await session.scalar(
+                    select(func.count()).select_from(ReportRollupDirty).where(ReportRollupDirty.day == day)
+                )
+                built = await session.scalar(
+                    select(func.count()).select_from(ReportRollupDay).where(ReportRollupDay.day == day)
+                )
+            if built and not marks:
+                break
+    finally:
+        loop.cancel()
+    assert built == len(rollups.registered()) and marks == 0
+    async with fresh_db.sessionmaker() as session:
+        report = await service.build_report(
+            session, function="orders", edition="daily", day=day, branch_ids=[branch.id]
+        )
+    assert next(x for x in report.summary if x.measure == "placed").current.value == 1
