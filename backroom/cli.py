@@ -158,6 +158,22 @@ def _date(value: str):
         raise argparse.ArgumentTypeError(f"{value!r} is not a date; write it like 2026-11-30") from None
 
 
+def _reports_rollups(args) -> int:
+    """Build the closed days of [from, to] not built yet and rebuild the dirty ones. Idempotent."""
+    from datetime import timedelta
+
+    from backroom.db.session import run_in_transaction
+    from backroom.reports import rollups
+
+    async def go(session):
+        return await rollups.refresh(session, start=args.date_from, end=args.date_to + timedelta(days=1))
+
+    built = asyncio.run(run_in_transaction(get_settings().db_url, go))
+    for source, days in built.items():
+        print(f"{source}: {days} days built")
+    return 0
+
+
 def _reports_backfill(args) -> int:
     """Queue one ReportRunWorkflow per period (audited), then start them; the worker's poller
     starts any that Temporal could not take now."""
@@ -272,6 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--function", action="append", help="report set, e.g. orders; repeatable; default all")
     p.add_argument("--branch", action="append", type=int, help="branch id; repeatable; default every branch")
     p.set_defaults(fn=_reports_backfill)
+    p = reports.add_parser(
+        "rollups", help="build the daily rollups of a date range (and every dirty day in it)"
+    )
+    p.add_argument("--from", dest="date_from", type=_date, required=True, help="first day, e.g. 2025-01-01")
+    p.add_argument("--to", dest="date_to", type=_date, required=True, help="last day, e.g. 2026-03-31")
+    p.set_defaults(fn=_reports_rollups)
     users = sub.add_parser("users", help="user administration").add_subparsers(
         dest="users_cmd", required=True
     )

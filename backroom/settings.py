@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     # How often the audit sealer links new events into the hash chain (worker and web app;
     # 0: not in this process, e.g. when `backroom audit seal` runs from a scheduler instead).
     audit_seal_seconds: float = Field(default=2, ge=0, alias="AUDIT_SEAL_SECONDS")
+    # How often the worker rebuilds the report rollups' dirty days and builds the days just closed
+    # (0: not in this process; `backroom reports rollups` from a scheduler instead).
+    rollup_refresh_seconds: float = Field(default=60, ge=0, alias="ROLLUP_REFRESH_SECONDS")
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     smtp_port: int = Field(default=25, alias="SMTP_PORT")
     mail_from: str = Field(default="backroom@localhost", alias="MAIL_FROM")

@@ -8,6 +8,10 @@
   JSON); against `raw_sql`: the KPI cards' numbers written by hand (one statement per source,
   grouped by each branch's local day with `AT TIME ZONE`, spans summed in Python), in the same
   run; the two agree on this month's orders (checked);
+- after the seed the daily rollups are built (as in bench/reports.py): `build` and `api` read the
+  KPI cards from them; `build_records` is the same dashboard with rollups off (every number from
+  the records), in the same loads; the cards are checked equal both ways; `cards` and
+  `cards_records` time `dashboard.cards` alone (the KPI cards, what the rollups serve) both ways;
 - the forecast of one measure (orders placed per day) for the 20 branches
   (backroom.analytics.service.forecast_by_branch), p50 over 5 runs.
 
@@ -25,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
-from bench.reports import PG_ADMIN, _pct, _seed
+from bench.reports import PG_ADMIN, _build_rollups, _pct, _seed
 
 NOW = datetime(2026, 10, 29, 12, 0, tzinfo=UTC)
 LOADS, WARMUP = 50, 3
@@ -114,6 +118,7 @@ async def _app_runs(url: str, branch_id: int, currency: dict[int, str]) -> dict:
     from backroom.auth.models import User
     from backroom.branches.models import Branch
     from backroom.db.session import make_engine, make_sessionmaker
+    from backroom.reports import service as reports_service
     from backroom.settings import Settings
     from policies import load_enforcer
 
@@ -134,6 +139,7 @@ async def _app_runs(url: str, branch_id: int, currency: dict[int, str]) -> dict:
                 s, actor=Actor.system("bench"), user_id=admin.id, name="bench"
             )
             ids = sorted((await s.execute(select(Branch.id))).scalars())
+            branch_rows = {b.id: b for b in (await s.execute(select(Branch).order_by(Branch.name))).scalars()}
         async with reader() as s:
             user = await s.get(User, admin.id)
             p = await auth.principal_for(s, user, load_enforcer(await auth.all_grants(s)))
@@ -155,7 +161,15 @@ async def _app_runs(url: str, branch_id: int, currency: dict[int, str]) -> dict:
             ):
                 for case, branch_ids, qs, cur in cases:
                     params = _raw_params(branch_ids or ids, cur)
-                    runs: dict[str, list[float]] = {"raw": [], "build": [], "api": []}
+                    runs: dict[str, list[float]] = {
+                        "raw": [],
+                        "build": [],
+                        "api": [],
+                        "build_records": [],
+                        "cards": [],
+                        "cards_records": [],
+                    }
+                    in_scope = {i: b for i, b in branch_rows.items() if branch_ids is None or i in branch_ids}
                     for i in range(WARMUP + LOADS):
                         t = time.perf_counter()
                         raw_placed = _raw_once(conn, params)
@@ -168,15 +182,51 @@ async def _app_runs(url: str, branch_id: int, currency: dict[int, str]) -> dict:
                         r = await client.get(f"/api/v1/dashboards/commerce{qs}")
                         t3 = time.perf_counter()
                         assert r.status_code == 200, r.text[:300]
+                        # The same dashboard with every number from the records (before rollups).
+                        reports_service.ROLLUPS = False
+                        try:
+                            async with reader() as s:
+                                from_records = await dashboard.build(
+                                    s, module=commerce, p=p, branch_ids=branch_ids, now=NOW
+                                )
+                        finally:
+                            reports_service.ROLLUPS = True
+                        t4 = time.perf_counter()
+                        # The KPI cards alone (what the rollups serve), both ways.
+                        cards = {}
+                        for rolled in (True, False):
+                            reports_service.ROLLUPS = rolled
+                            try:
+                                c0 = time.perf_counter()
+                                async with reader() as s:
+                                    await dashboard.cards(
+                                        s,
+                                        module=commerce,
+                                        branches=in_scope,
+                                        user_id=None,
+                                        shift_ids=None,
+                                        category=None,
+                                        now=NOW,
+                                    )
+                                cards[rolled] = time.perf_counter() - c0
+                            finally:
+                                reports_service.ROLLUPS = True
                         if i >= WARMUP:
+                            runs["cards"].append(cards[True])
+                            runs["cards_records"].append(cards[False])
                             runs["raw"].append(t1 - t)
                             runs["build"].append(t2 - t1)
                             runs["api"].append(t3 - t2)
-                    card = next(c for c in board.cards if c.measure == "placed")
-                    if raw_placed != card.spans[2].value:
-                        raise AssertionError(
-                            f"{case}: hand-written SQL {raw_placed} != dashboard {card.spans[2].value}"
-                        )
+                            runs["build_records"].append(t4 - t3)
+                    for b in (board, from_records):
+                        card = next(c for c in b.cards if c.measure == "placed")
+                        if raw_placed != card.spans[2].value:
+                            raise AssertionError(
+                                f"{case}: hand-written SQL {raw_placed} != dashboard {card.spans[2].value}"
+                            )
+                    cards = [[(x.value, x.previous) for x in c.spans] for c in board.cards]
+                    if cards != [[(x.value, x.previous) for x in c.spans] for c in from_records.cards]:
+                        raise AssertionError(f"{case}: KPI cards from the rollups != from the records")
                     out[case] = {**runs, "month_placed": raw_placed}
         runs = []
         for _ in range(1 + 5):
@@ -214,21 +264,28 @@ def run(
     try:
         upgrade(url.replace("postgresql://", "postgresql+psycopg://"))
         seed = _seed(url, orders)
+        rollup = asyncio.run(_build_rollups(url))
         branch = seed["branch_id"]
         with psycopg.connect(url) as conn:
             currency = {r[0]: r[1] for r in conn.execute("SELECT id, currency FROM branches").fetchall()}
         app = asyncio.run(_app_runs(url, branch, currency))
-        result: dict = {"name": "dashboard (E-commerce) and forecast", "seed": seed, "loads_each": LOADS}
+        result: dict = {
+            "name": "dashboard (E-commerce) and forecast",
+            "seed": seed,
+            "rollups": rollup,
+            "loads_each": LOADS,
+        }
         worst = 0.0
         for case in ("one_branch", "all_branches"):
             r50, r95 = _pct(app[case]["raw"], 0.5), _pct(app[case]["raw"], 0.95)
             entry = {"raw_sql_ms": {"p50": r50, "p95": r95}, "orders_this_month": app[case]["month_placed"]}
-            for kind in ("build", "api"):
+            for kind in ("build", "api", "build_records", "cards", "cards_records"):
                 v = app[case][kind]
                 p50, p95 = _pct(v, 0.5), _pct(v, 0.95)
                 entry[f"{kind}_ms"] = {"p50": p50, "p95": p95, "mean": round(statistics.mean(v) * 1000, 1)}
                 entry[f"{kind}_ratio_raw_p95"] = round(p95 / max(r95, 1e-6), 2)
-                worst = max(worst, p95 / max(r95, 1e-6))
+                if kind in ("build", "api"):
+                    worst = max(worst, p95 / max(r95, 1e-6))
             result[case] = entry
         f = app["forecast"]
         result["forecast_20_branches"] = {

@@ -94,9 +94,19 @@ async def run() -> None:
     sealing = None
     if settings.audit_seal_seconds > 0:
         sealing = asyncio.create_task(audit_sealer.run(deps.sessionmaker, every=settings.audit_seal_seconds))
+    # Report rollups: rebuild the days writes marked dirty, build the days just closed.
+    from backroom.reports import rollups
+
+    refreshing = None
+    if settings.rollup_refresh_seconds > 0:
+        refreshing = asyncio.create_task(
+            rollups.run(deps.sessionmaker, every=settings.rollup_refresh_seconds)
+        )
     try:
         await worker.run()
     finally:
+        if refreshing is not None:
+            refreshing.cancel()
         poller.cancel()
         starter.cancel()
         if sealing is not None:

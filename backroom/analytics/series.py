@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, literal, select
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -27,10 +27,19 @@ from backroom.analytics.access import load_branches
 from backroom.branches.models import Branch
 from backroom.db.session import fan_out
 from backroom.errors import InvalidInput
-from backroom.reports import catalog
+from backroom.reports import catalog, rollups, service
 from backroom.reports.catalog import FunctionReport, Measure, Unit
 from backroom.reports.periods import local_midnight
-from backroom.reports.service import Filters, Window, _base_measures, _conditions, _no_jit, _usable, read_rows
+from backroom.reports.service import (
+    Filters,
+    Window,
+    _base_measures,
+    _conditions,
+    _no_jit,
+    _usable,
+    filter_conditions,
+    read_rows,
+)
 
 
 class Bucket(StrEnum):
@@ -226,6 +235,10 @@ async def hourly(
     asks = []
     for ms in by_source.values():
         src = ms[0].source
+        rollup = rollups.covering(src, ms, scope.filters) if grain == "day" and service.ROLLUPS else None
+        if rollup is not None:
+            asks.append((_from_rollups(rollup, ms, scope, windows, start, end, by_branch, by_currency), ms))
+            continue
         tz_key = (
             case(*((src.branch.in_(w.branch_ids), literal(w.tz)) for w in windows), else_=literal(""))
             if len(windows) > 1
@@ -251,17 +264,20 @@ async def hourly(
             .where(*conds)
             .group_by(*keys)
         )
-        asks.append((stmt, [m.name for m in ms]))
+        asks.append((stmt, ms))
     index = ["tz", "hour", "cur"] if by_currency else ["tz", "hour"]
     frames = []
-    for (_, measure_names), rows in zip(
-        asks, await fan_out(session, [read_rows(stmt) for stmt, _ in asks]), strict=True
-    ):
-        names = [*index, *measure_names]
+    jobs = [stmt if callable(stmt) else read_rows(stmt) for stmt, _ in asks]
+    for (stmt, ms), rows in zip(asks, await fan_out(session, jobs), strict=True):
+        names = [*index, *(m.name for m in ms)]
         # Columns straight from the rows: pandas probing SQLAlchemy Row objects one by one as
         # mappings costs more than the query on a year of hours.
         cols = list(zip(*rows, strict=False)) or [()] * len(names)
         df = pd.DataFrame(dict(zip(names, cols, strict=True)))
+        if callable(stmt) and len(df):
+            for c in names[len(index) :]:
+                df[c] = pd.to_numeric(df[c], errors="coerce")
+            df = df.groupby(index, as_index=False).sum()  # read per branch: one row per zone and day
         frames.append(df.set_index(index))
     if not frames:
         return pd.DataFrame(columns=["tz", "hour"])
@@ -279,6 +295,57 @@ async def hourly(
         out["tz"] = out["branch"].map({i: b.timezone for i, b in scope.branches.items()})
         out = out[["tz", out.columns[1], "branch", *out.columns[2:-1]]]
     return out
+
+
+def _from_rollups(
+    rollup: rollups.Rollup,
+    ms: list[Measure],
+    scope: Scope,
+    windows: list[Window],
+    start: date,
+    end: date,
+    by_branch: bool,
+    by_currency: bool,
+):
+    """A `fan_out` job: the rows `hourly(grain="day")` groups from the records, from the daily
+    rollups (rollups.read: clean built days from the rollups, the rest from the records), as
+    (zone or branch, local day number, [currency], measures...)."""
+    epoch = date(1970, 1, 1)
+    zones = {b: w.tz for w in windows for b in w.branch_ids}
+
+    async def run(session: AsyncSession) -> list:
+        await _no_jit(session)
+        spans = [rollups.Span(w.tz, w.branch_ids, start, end) for w in windows]
+
+        def build(u):
+            keys = [u.c.branch, u.c.day, *([u.c.cur] if by_currency else [])]
+            return select(*keys, *(func.sum(u.c[f"m{i}"]) for i in range(len(ms)))).group_by(*keys)
+
+        currency = (
+            None
+            if by_currency or scope.currency is None or rollup.source.currency is None
+            else scope.currency
+        )
+        rows = await rollups.read(
+            session,
+            rollup,
+            ms,
+            spans,
+            scope.filters,
+            filter_conditions(rollup.source, scope.filters),
+            build,
+            currency=currency,
+        )
+        out = []
+        for row in rows:
+            day = row[1] if isinstance(row[1], date) else date.fromisoformat(row[1])
+            head = [row[0] if by_branch else zones[row[0]], (day - epoch).days]
+            if by_currency:
+                head.append(row[2] if row[2] is not None else "")
+            out.append((*head, *row[len(head) : len(head) + len(ms)]))
+        return out
+
+    return run
 
 
 def localize(df: pd.DataFrame) -> pd.Series:

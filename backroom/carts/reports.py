@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from backroom.carts.models import Cart, CartLine
 from backroom.catalog.models import Product
+from backroom.reports import rollups
 from backroom.reports.catalog import ExceptionList, Field, FunctionReport, Measure, Source, Unit, register
 
 _FIELDS = (
@@ -56,7 +57,7 @@ LINES = Source(
 ABANDONED = Cart.status == "abandoned"
 CHECKED_OUT = Cart.status == "checked_out"
 
-register(
+REPORT = register(
     FunctionReport(
         key="carts",
         label="Carts",
@@ -105,4 +106,15 @@ register(
             )
         ],
     )
+)
+
+# Daily rollups (backroom/reports/rollups.py): a cart's day is when it was opened; checking out or
+# abandoning it later marks that day.
+rollups.register(
+    CARTS,
+    [
+        REPORT.measure(n)
+        for n in ("opened", "checked_out", "abandoned", "checked_out_value", "abandoned_value")
+    ],
+    [rollups.Track(Cart)],
 )

@@ -7,6 +7,7 @@ from sqlalchemy import and_, exists, select
 
 from backroom.catalog.models import Product
 from backroom.orders.models import Alert, Order, OrderLine, PaymentEntry
+from backroom.reports import rollups
 from backroom.reports.catalog import (
     Dimension,
     ExceptionList,
@@ -109,7 +110,7 @@ ALERTS = Source(
     link=("/orders/{}", Alert.subject_id),
 )
 
-register(
+REPORT = register(
     FunctionReport(
         key="orders",
         label="Orders and fulfilment",
@@ -149,3 +150,22 @@ register(
         ],
     )
 )
+
+# Daily rollups (backroom/reports/rollups.py): every measure over orders, lines and refunds. An
+# order's day and dimensions are its own columns, so writes to orders, their lines and payments
+# mark the days they touch; a product moving to another category changes every day's breakdown
+# by category, so it drops the lines' built days.
+_ORDER_ROWS = rollups.Track(Order, at="placed_at")
+rollups.register(
+    ORDERS, [REPORT.measure(n) for n in ("placed", "value", "cancelled", "payment_failed")], [_ORDER_ROWS]
+)
+rollups.register(
+    LINES,
+    [REPORT.measure(n) for n in ("items", "line_value")],
+    [
+        _ORDER_ROWS,
+        rollups.Track(OrderLine, via="order_id", parent=(Order.id, Order.branch_id, Order.placed_at)),
+    ],
+    invalidated_by=[Product.category],
+)
+rollups.register(REFUNDS, [REPORT.measure("refunded")], [rollups.Track(PaymentEntry)])

@@ -7,6 +7,7 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import aliased
 
 from backroom.orders.models import Order, PaymentEntry
+from backroom.reports import rollups
 from backroom.reports.catalog import ExceptionList, Field, FunctionReport, Measure, Source, Unit, register
 
 P = PaymentEntry
@@ -39,7 +40,7 @@ LEDGER = Source(
 
 FAILED = and_(P.kind == "failure")
 
-register(
+REPORT = register(
     FunctionReport(
         key="payments",
         label="Payments",
@@ -105,4 +106,25 @@ register(
             )
         ],
     )
+)
+
+# Daily rollups (backroom/reports/rollups.py): every measure that depends on the ledger row alone.
+# "3-D Secure abandoned" looks at the order's other rows too and stays on the records.
+rollups.register(
+    LEDGER,
+    [
+        REPORT.measure(n)
+        for n in (
+            "authorized",
+            "authorized_value",
+            "captured",
+            "captured_value",
+            "declined",
+            "failed",
+            "attempts",
+            "refunds",
+            "refunded_value",
+        )
+    ],
+    [rollups.Track(PaymentEntry)],
 )

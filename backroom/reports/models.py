@@ -10,10 +10,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backroom.db.base import Base, IdMixin, Timestamps, utcnow
+from backroom.db.base import Base, IdMixin, Timestamps, UTCDateTime, utcnow
 
 
 class ReportSnapshot(IdMixin, Base):
@@ -87,3 +97,66 @@ class ReportSubscription(IdMixin, Timestamps, Base):
     status: Mapped[str] = mapped_column(String(12), default="active", index=True)  # active | unsubscribed
 
     __table_args__ = (Index("ix_report_subscriptions_match", "function", "edition", "status"),)
+
+
+# --- Daily rollups (backroom/reports/rollups.py) -----------------------------------------------
+# Derived data: no foreign keys (a rebuild writes hundreds of thousands of rows), rebuilt from the
+# records at any time (`backroom reports rollups`).
+
+
+class ReportRollup(Base):
+    """One base measure of one source, summed over the records of one branch-local day that share
+    a user, shift, category and currency. Written only by the refresher, a whole day at a time."""
+
+    __tablename__ = "report_rollups"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    branch_id: Mapped[int] = mapped_column()
+    day: Mapped[date]  # the branch's local calendar day
+    user_id: Mapped[int | None] = mapped_column()
+    shift_id: Mapped[int | None] = mapped_column()
+    category: Mapped[str | None] = mapped_column(String(100))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    measure: Mapped[str] = mapped_column(String(40))
+    value: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_report_rollups_key", "source", "branch_id", "day"),)
+
+
+class ReportRollupDay(Base):
+    """A (source, branch, day) whose rollup rows have been built. With no dirty mark for the same
+    key, its rows equal the records' sums; otherwise readers take that day from the records."""
+
+    __tablename__ = "report_rollup_days"
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    branch_id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReportRollupDirty(Base):
+    """A write changed records of (source, branch, day): appended in the write's own transaction
+    (append-only, so concurrent writers never wait on each other), removed by the refresher once
+    it has rebuilt that day from a snapshot that includes the write."""
+
+    __tablename__ = "report_rollup_dirty"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    branch_id: Mapped[int] = mapped_column()
+    day: Mapped[date]
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_report_rollup_dirty_key", "source", "branch_id", "day"),)
+
+
+class ReportRollupSource(Base):
+    """One row per source with rollups: refreshers hold it FOR SHARE, and a change that alters every
+    day at once (a product moved to another category) takes it FOR UPDATE before it drops the
+    source's built days, so no refresher can build a day from the records as they were before."""
+
+    __tablename__ = "report_rollup_sources"
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    invalidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+from backroom.reports import rollup_hook  # noqa: E402,F401  (every process that writes marks days)

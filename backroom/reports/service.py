@@ -17,12 +17,12 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import and_, case, false, func, literal, or_, select, text, tuple_
+from sqlalchemy import Date, and_, case, false, func, literal, null, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -34,7 +34,7 @@ from backroom.db.session import fan_out, is_postgres
 from backroom.errors import InvalidInput
 from backroom.money import format_money
 from backroom.pagination import MAX_LIMIT, _bad_cursor, _decode, _encode
-from backroom.reports import access, catalog, export
+from backroom.reports import access, catalog, export, rollups
 from backroom.reports.catalog import Dimension, FunctionReport, Measure, Source, Unit
 from backroom.reports.periods import (
     Edition,
@@ -67,6 +67,7 @@ UI_BASE = "/reports"
 EXCEPTION_LIMIT = 200
 MAX_ROWS = 100  # rows of a staff or shift breakdown; the rest are summed into one
 GROUPING_SETS = True  # PostgreSQL: one GROUPING SETS query per source instead of a fine cube
+ROLLUPS = True  # read clean built days from the daily rollups (False: every number from the records)
 NONE_KEY = ""
 OTHER_KEY = "*"
 
@@ -141,6 +142,12 @@ def _conditions(src: Source, windows: list[Window], f: Filters, *, timed: bool =
         )
     else:
         conds.append(src.branch.in_([b for w in windows for b in w.branch_ids]))
+    return conds + filter_conditions(src, f)
+
+
+def filter_conditions(src: Source, f: Filters) -> list:
+    """The drilldown filters (staff member, shifts, category) as conditions on the records."""
+    conds = []
     if f.user_id is not None:
         conds.append(src.user == f.user_id)
     if f.shift_ids is not None:
@@ -292,6 +299,15 @@ async def _cube(
                     )
                     jobs.append((stmt, partial(_take_as_of, values, period, names, s.category is not None)))
             continue
+        rollup = rollups.covering(src, ms, scope.filters) if ROLLUPS else None
+        if rollup is not None:
+            # Same rows as below, from the rollups for every clean built day (rollups.read).
+            extra = [(dim, literal(None).label(label)) for dim, label in _DIM_COLUMNS.items() if dim in dims]
+            sets = GROUPING_SETS and is_postgres(session) and bool(extra)
+            job = partial(_rollup_rows, rollup, ms, scope, cur, prev, [d for d, _ in extra], sets)
+            take = _take_sets if sets else _take_rows
+            jobs.append((job, partial(take, values, names, extra, 2 + len(extra) + 1 + sets)))
+            continue
         span = [Window(c.tz, c.branch_ids, p.start, c.end, ()) for c, p in zip(cur, prev, strict=True)]
         # The day key is "" before the current period: that is the period column too.
         day = _day_key(src, cur).label("day")
@@ -336,32 +352,70 @@ def _take_sets(values: dict, names: list[str], extra: list, n: int, rows) -> Non
     width = len(extra) + 1
     for row in rows:
         m = row._mapping
-        period = CUR if m["day"] else PREV
+        day = rollups.day_label(m["day"])
+        period = CUR if day else PREV
         # GROUPING() sets a bit per column aggregated away; the one left at 0 is the set's.
         kept = next(i for i in range(width) if not (m["gset"] >> (width - 1 - i)) & 1)
         if kept == 0:
             at = {None: NONE_KEY, Dimension.BRANCH: str(m["branch"])}
             if period == CUR:
-                at[Dimension.DAY] = m["day"]
+                at[Dimension.DAY] = day
         else:
             dim, col = extra[kept - 1]
             if period == PREV:
                 continue
             value = m[col.name]
             at = {dim: NONE_KEY if value is None else str(value)}
-        _add(values, period, at, names, m["cur"], row[n:])
+        _add(values, period, at, names, m["cur"], row[n : n + len(names)])
 
 
 def _take_rows(values: dict, names: list[str], extra: list, n: int, rows) -> None:
     for row in rows:
         m = row._mapping
-        period = CUR if m["day"] else PREV
+        day = rollups.day_label(m["day"])
+        period = CUR if day else PREV
         at = {None: NONE_KEY, Dimension.BRANCH: str(m["branch"])}
         if period == CUR:
-            at[Dimension.DAY] = m["day"]
+            at[Dimension.DAY] = day
         for dim, col in extra:
             at[dim] = NONE_KEY if m[col.name] is None else str(m[col.name])
-        _add(values, period, at, names, m["cur"], row[n:])
+        _add(values, period, at, names, m["cur"], row[n : n + len(names)])
+
+
+async def _rollup_rows(
+    rollup: rollups.Rollup,
+    ms: list[Measure],
+    scope: Scope,
+    cur: list[Window],
+    prev: list[Window],
+    dims: list[Dimension],
+    sets: bool,
+    session: AsyncSession,
+) -> list:
+    """The rows `_cube` would group from the records, grouped from `rollups.read` instead: the
+    previous and the current period's local days in each zone, day NULL before the period."""
+    await _no_jit(session)
+    spans = [
+        rollups.Span(c.tz, c.branch_ids, p.days[0][0], c.days[-1][0] + timedelta(days=1))
+        for c, p in zip(cur, prev, strict=True)
+    ]
+    start = scope.period.start_local
+
+    def build(u):
+        day = case((u.c.day >= literal(start, Date()), u.c.day), else_=null()).label("day")
+        branch, cur_col = u.c.branch.label("branch"), u.c.cur.label("cur")
+        extra = [u.c[_DIM_COLUMNS[d]].label(_DIM_COLUMNS[d]) for d in dims]
+        sums = [func.sum(u.c[f"m{i}"]) for i in range(len(ms))]
+        if sets:
+            grouped = [branch, *extra]
+            groups = [tuple_(day, branch, cur_col), *(tuple_(day, col, cur_col) for col in extra)]
+            return select(
+                day, branch, *extra, cur_col, func.grouping(*grouped).label("gset"), *sums
+            ).group_by(func.grouping_sets(*groups))
+        return select(day, branch, *extra, cur_col, *sums).group_by(day, branch, *extra, cur_col)
+
+    raw_filters = filter_conditions(rollup.source, scope.filters)
+    return await rollups.read(session, rollup, ms, spans, scope.filters, raw_filters, build)
 
 
 def read_rows(stmt) -> Callable[[AsyncSession], Awaitable[list]]:
@@ -377,7 +431,7 @@ def read_rows(stmt) -> Callable[[AsyncSession], Awaitable[list]]:
 async def _run_all(session: AsyncSession, jobs: list[tuple[Any, Callable[[Any], None]]]) -> None:
     """Run each job's statement (at once where `fan_out` can) and hand its rows to the job's
     handler, one answer at a time."""
-    results = await fan_out(session, [read_rows(stmt) for stmt, _ in jobs])
+    results = await fan_out(session, [stmt if callable(stmt) else read_rows(stmt) for stmt, _ in jobs])
     for (_, take), rows in zip(jobs, results, strict=True):
         take(rows)
 

@@ -4,6 +4,7 @@ from the parcels of orders."""
 from __future__ import annotations
 
 from backroom.orders.models import Order, Parcel
+from backroom.reports import rollups
 from backroom.reports.catalog import ExceptionList, Field, FunctionReport, Measure, Source, Unit, register
 
 _TABLE = Parcel.__table__.join(Order, Order.id == Parcel.order_id)
@@ -41,7 +42,7 @@ VOIDED = _parcels("labels_voided", "voided label", Parcel.voided_at, Parcel.labe
 VOIDED_ANY = _parcels("parcels_voided", "parcel", Parcel.voided_at)
 SHIPPED = _parcels("parcels_shipped", "parcel", Parcel.shipped_at)
 
-register(
+REPORT = register(
     FunctionReport(
         key="shipping",
         label="Shipping labels",
@@ -68,3 +69,12 @@ register(
         ],
     )
 )
+
+# Daily rollups (backroom/reports/rollups.py): each parcel source is placed by its own moment.
+rollups.register(
+    LABELLED,
+    [REPORT.measure("labels"), REPORT.measure("label_cost")],
+    [rollups.Track(Parcel, at="labelled_at")],
+)
+rollups.register(VOIDED, [REPORT.measure("voided")], [rollups.Track(Parcel, at="voided_at")])
+rollups.register(SHIPPED, [REPORT.measure("shipped")], [rollups.Track(Parcel, at="shipped_at")])

@@ -94,3 +94,27 @@ def test_seed_refuses_demo_users_on_a_real_database_unless_asked(monkeypatch, ca
         assert "pass --demo" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+def test_reports_rollups_builds_the_demo_history_once(embedded, capsys):
+    """`backroom reports rollups` builds every closed day of the range for each rolled-up source;
+    run again it has nothing left to build (the days are built and clean)."""
+    from datetime import UTC, datetime, timedelta
+
+    assert cli.main(["migrate"]) == 0
+    assert cli.main(["seed"]) == 0
+    today = datetime.now(UTC).date()
+    span = [
+        "--from",
+        (today - timedelta(days=30)).isoformat(),
+        "--to",
+        (today - timedelta(days=2)).isoformat(),
+    ]
+    capsys.readouterr()
+    assert cli.main(["reports", "rollups", *span]) == 0
+    built = dict(line.split(": ") for line in capsys.readouterr().out.strip().splitlines())
+    branches = len(rows(embedded, "SELECT id FROM branches"))
+    assert built["orders"] == f"{29 * branches} days built"
+    assert rows(embedded, "SELECT count(*) FROM report_rollups WHERE source = 'orders'")[0][0] > 0
+    assert cli.main(["reports", "rollups", *span]) == 0
+    assert set(capsys.readouterr().out.strip().splitlines()) <= {f"{k}: 0 days built" for k in built}

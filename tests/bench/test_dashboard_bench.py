@@ -17,6 +17,10 @@ def test_dashboard_bench_runs_small_and_its_raw_sql_matches():
         r = result[case]
         assert r["orders_this_month"] > 0
         assert r["build_ms"]["p50"] > 0 and r["api_ms"]["p50"] > 0 and r["raw_sql_ms"]["p50"] > 0
+        assert (
+            r["build_records_ms"]["p50"] > 0 and r["cards_ms"]["p50"] > 0 and r["cards_records_ms"]["p50"] > 0
+        )
+    assert result["rollups"]["rollup_rows"] > 0
     assert result["all_branches"]["orders_this_month"] > result["one_branch"]["orders_this_month"]
     f = result["forecast_20_branches"]
     assert f["series"] == 20 and f["with_forecast"] == 20 and f["p50_ms"] > 0
