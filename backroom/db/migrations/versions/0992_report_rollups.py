@@ -2,14 +2,14 @@
 measure), the days built, the dirty marks writes append, and one lock row per source
 
 Revision ID: 0992
-Revises: 0920
+Revises: 0994
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0992"
-down_revision = "0920"
+down_revision = "0994"
 branch_labels = None
 depends_on = None
 
