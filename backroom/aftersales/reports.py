@@ -26,7 +26,7 @@ _FIELDS = (
     Field("Case", C.id, "number"),
     Field("Kind", C.kind, "code"),
     Field("State", C.state, "code"),
-    Field("Customer", Customer.name),
+    Field("Customer", Customer.name, personal=True),
     Field("Item", Product.name),
     Field("Under warranty", C.under_warranty),
     Field("Charged", C.charged_minor, "money"),

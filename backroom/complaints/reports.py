@@ -25,7 +25,7 @@ C = Complaint
 _TABLE = C.__table__.join(Customer, Customer.id == C.customer_id).outerjoin(Product, Product.sku == C.sku)
 _FIELDS = (
     Field("Complaint", C.id, "number"),
-    Field("Customer", Customer.name),
+    Field("Customer", Customer.name, personal=True),
     Field("Severity", C.severity, "code"),
     Field("Category", C.category, "code"),
     Field("Status", C.status, "code"),

@@ -35,7 +35,7 @@ ENTRIES = Source(
     shift=E.shift_id,
     currency=E.currency,
     fields=(
-        Field("Customer", Customer.name),
+        Field("Customer", Customer.name, personal=True),
         Field("Kind", E.kind, "code"),
         Field("Amount", E.amount_minor, "money"),
         Field("Reference", E.reference),
@@ -87,7 +87,7 @@ def overdue_at(end: datetime) -> Source:
         branch=o.branch_id,
         where=o.overdue_minor > 0,
         currency=o.currency,
-        fields=(Field("Customer", o.customer), Field("Overdue", o.overdue_minor, "money")),
+        fields=(Field("Customer", o.customer, personal=True), Field("Overdue", o.overdue_minor, "money")),
         link=("/credit/customers/{}", o.customer_id),
         as_of=overdue_at,
     )
@@ -107,7 +107,7 @@ HOLDS = Source(
     shift=CreditHold.shift_id,
     currency=CreditHold.currency,
     fields=(
-        Field("Customer", Customer.name),
+        Field("Customer", Customer.name, personal=True),
         Field("Amount", CreditHold.amount_minor, "money"),
         Field("Reference", CreditHold.reference),
         Field("Status", CreditHold.status, "code"),
@@ -124,7 +124,7 @@ def _audit_on_accounts(key: str, record: str, actions: tuple[str, ...]) -> Sourc
         table=AuditEvent.__table__.join(
             CreditAccount, AuditEvent.entity_id == cast(CreditAccount.id, String)
         ).join(Customer, Customer.id == CreditAccount.customer_id),
-        fields=(Field("Customer", Customer.name),),
+        fields=(Field("Customer", Customer.name, personal=True),),
         link=("/credit/customers/{}", CreditAccount.customer_id),
     )
 
@@ -137,7 +137,7 @@ def _audit_on_holds(key: str, record: str, actions: tuple[str, ...]) -> Source:
         table=AuditEvent.__table__.join(CreditHold, AuditEvent.entity_id == cast(CreditHold.id, String)).join(
             Customer, Customer.id == CreditHold.customer_id
         ),
-        fields=(Field("Customer", Customer.name),),
+        fields=(Field("Customer", Customer.name, personal=True),),
         link=("/credit/customers/{}", CreditHold.customer_id),
     )
 
@@ -154,7 +154,7 @@ LIMIT_CHANGES = audit_source(
     "credit limit change",
     ("credit_limit.apply",),
     table=AuditEvent.__table__.join(Customer, AuditEvent.entity_id == cast(Customer.id, String)),
-    fields=(Field("Customer", Customer.name),),
+    fields=(Field("Customer", Customer.name, personal=True),),
     link=("/credit/customers/{}", Customer.id),
 )
 

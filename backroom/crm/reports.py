@@ -19,7 +19,7 @@ INTERACTIONS = Source(
     user=I_.staff_id,
     shift=I_.shift_id,
     fields=(
-        Field("Customer", Customer.name),
+        Field("Customer", Customer.name, personal=True),
         Field("Channel", I_.channel, "code"),
         Field("Direction", I_.direction, "code"),
         Field("Subject", I_.subject),
@@ -29,7 +29,7 @@ INTERACTIONS = Source(
 )
 
 _TASK_FIELDS = (
-    Field("Customer", Customer.name),
+    Field("Customer", Customer.name, personal=True),
     Field("Task", T.title),
     Field("Due", T.due_at, "datetime"),
     Field("Status", T.status, "code"),

@@ -27,7 +27,7 @@ CREATED = Source(
     branch=Customer.home_branch_id,
     user=Customer.created_by_id,
     fields=(
-        Field("Customer", Customer.name),
+        Field("Customer", Customer.name, personal=True),
         Field("Kind", Customer.kind, "code"),
         Field("Status", Customer.status, "code"),
     ),
@@ -40,7 +40,7 @@ MERGED = audit_source(
     "merge",
     ("customer.merge",),
     table=_ON_CUSTOMER,
-    fields=(Field("Customer", Customer.name),),
+    fields=(Field("Customer", Customer.name, personal=True),),
     link=("/customers/{}", Customer.merged_into_id),
 )
 ERASED = audit_source(
@@ -48,7 +48,7 @@ ERASED = audit_source(
     "erasure",
     ("customer.erase",),
     table=_ON_CUSTOMER,
-    fields=(Field("Customer", Customer.name),),
+    fields=(Field("Customer", Customer.name, personal=True),),
     link=("/customers/{}", Customer.id),
 )
 

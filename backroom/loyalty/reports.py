@@ -27,7 +27,7 @@ ENTRIES = Source(
     branch=Customer.home_branch_id,
     currency=LoyaltyProgram.currency,
     fields=(
-        Field("Customer", Customer.name),
+        Field("Customer", Customer.name, personal=True),
         Field("Kind", E.kind, "code"),
         Field("Points", E.points, "number"),
         Field("Reason", E.reason),
@@ -42,7 +42,7 @@ MEMBERS = Source(
     id=LoyaltyMember.id,
     at=LoyaltyMember.created_at,
     branch=Customer.home_branch_id,
-    fields=(Field("Customer", Customer.name), Field("Enrolled by", LoyaltyMember.enrolled_by)),
+    fields=(Field("Customer", Customer.name, personal=True), Field("Enrolled by", LoyaltyMember.enrolled_by)),
     link=("/customers/{}", Customer.id),
 )
 
@@ -80,7 +80,7 @@ def liability_at(end: datetime) -> Source:
         where=c.points > 0,
         currency=c.currency,
         fields=(
-            Field("Customer", c.customer),
+            Field("Customer", c.customer, personal=True),
             Field("Points", c.points, "number"),
             Field("Value", c.value_minor, "money"),
         ),
@@ -132,7 +132,7 @@ def members_at(end: datetime) -> Source:
         branch=Customer.home_branch_id,
         where=LoyaltyMember.created_at < end,
         category=tier,
-        fields=(Field("Customer", Customer.name), Field("Tier", tier)),
+        fields=(Field("Customer", Customer.name, personal=True), Field("Tier", tier)),
         link=("/customers/{}", Customer.id),
         as_of=members_at,
     )

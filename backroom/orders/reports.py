@@ -31,7 +31,7 @@ def _order_in_category(category: str):
 ORDER_FIELDS = (
     Field("Order", Order.id, "number"),
     Field("Status", Order.status, "code"),
-    Field("Customer", Order.ship_name),
+    Field("Customer", Order.ship_name, personal=True),
     Field("Total", Order.total_minor, "money"),
 )
 

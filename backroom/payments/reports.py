@@ -32,7 +32,7 @@ LEDGER = Source(
         Field("Kind", P.kind, "code"),
         Field("Status", P.status, "code"),
         Field("Amount", P.amount_minor, "money"),
-        Field("Customer", Order.ship_name),
+        Field("Customer", Order.ship_name, personal=True),
         Field("Message", P.message),
     ),
     link=("/orders/{}", P.order_id),

@@ -61,6 +61,9 @@ class Field:
     label: str
     expr: ColumnElement
     kind: str = "text"  # text | money | datetime | number | code (a status or kind, shown as words)
+    # A person's name or contact: left out of what is stored for good (report snapshots), so
+    # erasing the customer leaves nothing behind there.
+    personal: bool = False
 
 
 @dataclass(frozen=True, eq=False)

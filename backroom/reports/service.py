@@ -98,6 +98,7 @@ class Scope:
     filters: Filters
     query: dict[str, Any]  # the parameters that name this report in a link
     drill_base: dict = field(default_factory=dict)  # (dimension, key) -> drilldown links without the measure
+    personal: bool = True  # exceptions name people (False for a stored snapshot)
 
     def windows(self, period: Period | None = None) -> list[Window]:
         period = period or self.period
@@ -725,11 +726,13 @@ async def build_report(
     shift_id: int | None = None,
     category: str | None = None,
     shift_ids: list[int] | None = None,
+    personal: bool = True,
 ) -> ReportRead:
     """The function's report for the period of `edition` containing `day` (None: today in the
     first branch's zone): summary beside the
     previous period, breakdowns, exceptions, exact bounds. `branch_ids` None means every branch;
-    `shift_ids` (a clerk's own shifts) limits the records to those shifts. Read-only."""
+    `shift_ids` (a clerk's own shifts) limits the records to those shifts; without `personal`
+    the exceptions name no customer (a snapshot kept for good). Read-only."""
     scope = await _scope(
         session,
         function=function,
@@ -741,6 +744,7 @@ async def build_report(
         shift_ids=shift_ids,
         category=category,
     )
+    scope.personal = personal
     fr, period = scope.fr, scope.period
     visible = fr.visible()
     await _no_jit(session)
@@ -844,9 +848,16 @@ def _field_text(kind: str, value: Any, currency: str | None, tz: str) -> str:
     return str(value)
 
 
-def _row_fields(src: Source, row: Any, tz: str) -> dict[str, str]:
+def _row_fields(src: Source, row: Any, tz: str, personal: bool = True) -> dict[str, str]:
+    """A record's fields as people read them; without `personal`, a person's name reads "a
+    customer" (what a stored snapshot keeps)."""
     cur = getattr(row, "cur", None)
-    return {f.label: _field_text(f.kind, row[4 + i], cur, tz) for i, f in enumerate(src.fields)}
+    return {
+        f.label: _field_text(f.kind, row[4 + i], cur, tz)
+        if personal or not f.personal
+        else f"a {f.label.lower()}"
+        for i, f in enumerate(src.fields)
+    }
 
 
 def _row_select(src: Source, *extra):
@@ -879,7 +890,7 @@ async def _exceptions(session: AsyncSession, scope: Scope, windows: list[Window]
             stmt = stmt.order_by(src.at.desc(), src.id.desc()).limit(EXCEPTION_LIMIT)
             for row in (await session.execute(stmt)).all():
                 branch = scope.branches[row.bid]
-                fields = _row_fields(src, row, branch.timezone)
+                fields = _row_fields(src, row, branch.timezone, scope.personal)
                 out.append(
                     ExceptionRow(
                         kind=el.key,

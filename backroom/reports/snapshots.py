@@ -208,6 +208,7 @@ async def produce(
             edition=ask.edition,
             day=period.start_local,
             branch_ids=[ask.branch_id] if ask.branch_id is not None else None,
+            personal=False,  # kept for good: erasing a customer must leave no name behind here
         )
     body = report.model_dump(mode="json")
     # WeasyPrint and openpyxl are CPU-bound: keep them off the event loop.

@@ -83,7 +83,7 @@ CAMPAIGNS = Source(
     link=("/segments/{}", Segment.id),
 )
 DEFINED = audit_source("segments_defined", "segment change", ("segment.create", "segment.update"))
-MEMBER_FIELDS = (Field("Customer", Customer.name), Field("Segment", Segment.name))
+MEMBER_FIELDS = (Field("Customer", Customer.name, personal=True), Field("Segment", Segment.name))
 MEMBERSHIPS = M.__table__.join(Segment, Segment.id == M.segment_id).join(
     Customer, Customer.id == M.customer_id
 )

@@ -16,7 +16,7 @@ _FIELDS = (
     Field("Tracking", Parcel.tracking_number),
     Field("Cost", Parcel.rate_minor, "money"),
     Field("Status", Parcel.status, "code"),
-    Field("Customer", Order.ship_name),
+    Field("Customer", Order.ship_name, personal=True),
 )
 
 

@@ -26,7 +26,7 @@ _FIELDS = (
     Field("Warranty", W.id, "number"),
     Field("Item", Product.name),
     Field("Serial", W.serial),
-    Field("Customer", Customer.name),
+    Field("Customer", Customer.name, personal=True),
     Field("Status", W.status, "code"),
     Field("Ends", W.expires_at, "datetime"),
 )
@@ -77,7 +77,7 @@ CLAIMS = Source(
     fields=(
         Field("Case", RmaCase.id, "number"),
         Field("Item", Product.name),
-        Field("Customer", Customer.name),
+        Field("Customer", Customer.name, personal=True),
         Field("Kind", RmaCase.kind, "code"),
     ),
     link=("/aftersales/{}", RmaCase.id),

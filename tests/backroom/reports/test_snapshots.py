@@ -245,3 +245,37 @@ async def test_a_bad_backfill_is_refused_in_words_and_queues_nothing(db, kw, mes
             .where(WorkflowStart.workflow_id.like(f"{prefix}%"))
         )
         assert n == 0
+
+
+async def test_a_snapshot_names_no_customer(db, settings):
+    """Snapshots are kept for good (no update, no delete), so what they store names no customer:
+    erasing one must leave nothing behind. The live report names them; the stored one says
+    "a customer"."""
+    from tests.helpers import make_shop, place, set_order_status
+
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p,) = await make_shop(s, stock=((2, 0),))
+    secret = uniq("Zelda Secret ")
+    order = await place(db, a, [(p.id, 1)], ship_name=secret)
+    await set_order_status(db, order, "payment_failed")
+    async with db.read_sessionmaker() as s:
+        live = await build_report(s, function="orders", edition="daily", day=None, branch_ids=[a.id])
+    failed = [e.description for e in live.exceptions if e.kind == "order_payment_failed"]
+    assert failed == [f"Order #{order.id} ({secret}, {order.total_minor / 100:.2f} USD): payment failed"]
+    label = live.period.label
+    done = await snapshots.produce(
+        db.sessionmaker,
+        _ask(a.id, label=label, function="orders"),
+        workflow_id=uniq("wf-"),
+        settings=settings,
+    )
+    async with db.read_sessionmaker() as s:
+        snap = await s.get(ReportSnapshot, done.snapshot_id)
+        files = (
+            await s.scalars(select(ReportSnapshotFile).where(ReportSnapshotFile.snapshot_id == snap.id))
+        ).all()
+    stored = [e["description"] for e in snap.body["exceptions"] if e["kind"] == "order_payment_failed"]
+    assert stored == [f"Order #{order.id} (a customer, {order.total_minor / 100:.2f} USD): payment failed"]
+    assert secret not in str(snap.body)
+    csv = next(f for f in files if f.format == "csv")  # the plain-text rendering of the same body
+    assert "a customer" in csv.content.decode() and secret not in csv.content.decode()
