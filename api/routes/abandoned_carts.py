@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from backroom.auth.principal import Principal
+from backroom.pagination import CursorText
 from backroom.recovery import service as recovery
 from backroom.recovery.schemas import (
     AbandonedCartDetail,
@@ -30,7 +31,7 @@ class AbandonedQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     recovered: bool | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: CursorText | None = Field(default=None, max_length=200)
 
 
 def read(row: recovery.AbandonedRow) -> AbandonedCartRead:

@@ -25,7 +25,7 @@ from backroom.auth.schemas import (
     UserDetail,
     UserRead,
 )
-from backroom.pagination import PageRead, paginate
+from backroom.pagination import CursorText, PageRead, paginate
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -43,7 +43,7 @@ async def list_users(
     session: Session,
     q: Annotated[str | None, Query(max_length=64)] = None,
     limit: int = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("admin", "list"),
 ) -> PageRead[UserRead]:
     """Users by user name, optionally filtered by `q` (user name or full name)."""
@@ -128,7 +128,7 @@ async def list_user_tokens(
     session: Session,
     user_id: Id,
     limit: int = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("admin", "read"),
 ) -> PageRead[TokenRead]:
     await auth.get_user(session, user_id)

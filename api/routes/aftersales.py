@@ -14,13 +14,14 @@ from backroom.aftersales.errors import CaseStateError
 from backroom.aftersales.flow import STEPS, CaseAction, CaseView
 from backroom.aftersales.schemas import CaseCreate, CaseDetail, CaseRead, CaseStep, CaseUpdate
 from backroom.auth.principal import Principal
+from backroom.pagination import CursorText
 
 router = APIRouter(prefix="/api/v1/aftersales/cases", tags=["after-sales"])
 
 
 class CasePage(BaseModel):
     items: list[CaseRead]
-    next_cursor: str | None = None
+    next_cursor: CursorText | None = None
 
 
 async def _case(session, p: Principal, case_id: int, action: str):

@@ -12,6 +12,7 @@ from backroom.alerts import service
 from backroom.alerts.schemas import AlertCounts, AlertPage, AlertRead, AssignIn, ResolveIn
 from backroom.analytics.access import branches_for
 from backroom.auth.principal import Principal
+from backroom.pagination import CursorText
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 Branches = Annotated[list[int] | None, Query(alias="branch")]
@@ -27,7 +28,7 @@ async def list_alerts(
     module: str | None = None,
     assignee_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("alerts", "list"),
 ) -> AlertPage:
     """Alerts in the caller's branches, newest first. `status` is active (open or

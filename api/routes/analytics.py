@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -27,6 +26,7 @@ from backroom.analytics.series import Scope, scope_for
 from backroom.analytics.targets import TargetIn, TargetRead
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
+from backroom.inputs import Day
 from backroom.reports import catalog
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
@@ -120,7 +120,7 @@ async def variance(
     function: str,
     measure: str,
     edition: str = "weekly",
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[Day | None, Query(alias="date")] = None,
     tolerance: Annotated[float, Query(ge=0, le=1000)] = 10.0,
     currency: str | None = None,
     p: Principal = require("analytics", "read"),

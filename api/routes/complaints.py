@@ -27,7 +27,7 @@ from backroom.complaints.schemas import (
 from backroom.complaints.sla import SlaInfo, sla_status
 from backroom.customers import service as customers
 from backroom.db.base import utcnow
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -76,7 +76,7 @@ async def listing(
     status: ComplaintStatus | None = None,
     severity: Severity | None = None,
     limit: int = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("complaints", "list"),
 ) -> PageRead[ComplaintWithSla]:
     page = await complaints.search(

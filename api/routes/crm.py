@@ -16,7 +16,7 @@ from backroom.crm.schemas import (
     TaskRead,
 )
 from backroom.customers import service as customers
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 
 router = APIRouter(prefix="/api/v1", tags=["crm"])
 
@@ -42,7 +42,7 @@ async def interactions(
     session: Session,
     customer_id: Id,
     limit: int = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("crm", "read"),
 ) -> PageRead[InteractionRead]:
     await _customer(session, p, customer_id, "read")

@@ -23,7 +23,7 @@ from backroom.customers.schemas import (
     MergeRequest,
     TimelineItemRead,
 )
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 from backroom.segments import service as segments
 from backroom.spreadsheet import csv_line
 
@@ -42,7 +42,7 @@ async def search(
     q: str | None = None,
     tag: str | None = None,
     limit: int = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("customers", "list"),
 ) -> PageRead[CustomerBrief]:
     """Search by name (substring/trigram), email prefix or phone-digits prefix; keyset pages."""

@@ -12,7 +12,7 @@ from backroom.credit import service as credit
 from backroom.credit.schemas import LimitChangeIn, LimitRequestRead
 from backroom.customers import service
 from backroom.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 from backroom.segments import service as segments
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
@@ -23,7 +23,7 @@ async def list_customers(
     session: Session,
     q: str | None = Query(None, max_length=100),
     limit: int = Query(50, ge=1, le=200),
-    cursor: str | None = Query(None, max_length=500),
+    cursor: CursorText | None = Query(None, max_length=500),
     segment: int | None = Query(None, ge=1, le=2**63 - 1, description="Only members of this segment"),
     p: Principal = require("customers", "list"),
 ) -> PageRead[CustomerRead]:

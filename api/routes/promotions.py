@@ -13,6 +13,7 @@ from api.deps import Session, SettingsDep, WriteSession, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.branches.service import shop_branch
+from backroom.pagination import CursorText
 from backroom.promotions import service as promotions
 from backroom.promotions.schemas import (
     CodeGenerate,
@@ -33,13 +34,13 @@ class PromotionQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["draft", "pending_approval", "active", "paused", "archived"] | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: CursorText | None = Field(default=None, max_length=200)
 
 
 class CodeQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: CursorText | None = Field(default=None, max_length=200)
 
 
 async def _promotion(session, p: Principal, promotion_id: int, action: str):

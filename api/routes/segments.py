@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from api.deps import Session, require
 from api.params import Id
@@ -13,6 +13,7 @@ from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
 from backroom.errors import Forbidden
 from backroom.ids import RecordId
+from backroom.inputs import Input
 from backroom.segments import service
 from backroom.segments.schemas import (
     CampaignCreate,
@@ -33,7 +34,7 @@ class CampaignIn(CampaignCreate):
     branch_id: RecordId  # the requester's branch: where the approval is asked
 
 
-class PreviewIn(BaseModel):
+class PreviewIn(Input):
     model_config = ConfigDict(extra="forbid")
     rules: Group
 

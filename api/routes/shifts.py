@@ -25,7 +25,7 @@ from backroom.branches.schemas import (
 )
 from backroom.controls.schemas import GatedActionRead
 from backroom.errors import not_found
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 
 router = APIRouter(prefix="/api/v1/shifts", tags=["shifts"])
 CASH = ("payments", "create")
@@ -33,7 +33,7 @@ CASH = ("payments", "create")
 
 @router.get("")
 async def list_shifts(
-    session: Session, limit: int = 50, cursor: str | None = None, p: Principal = require(*CASH)
+    session: Session, limit: int = 50, cursor: CursorText | None = None, p: Principal = require(*CASH)
 ) -> PageRead[ShiftRead]:
     """Your shifts, newest first."""
     page = await branches.shifts_page(session, user_id=p.user_id, limit=limit, cursor=cursor)

@@ -7,13 +7,14 @@ from __future__ import annotations
 from uuid import uuid4
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
 from backroom.errors import Forbidden, InvalidInput
+from backroom.inputs import Input
 from backroom.vendors import payouts, service, statements
 from backroom.vendors.models import ChangeStatus
 from backroom.vendors.schemas import (
@@ -37,7 +38,7 @@ from backroom.vendors.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["vendors"])
 
 
-class UserLink(BaseModel):
+class UserLink(Input):
     model_config = ConfigDict(extra="forbid")
     user_id: int = Field(ge=1)
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 import policies
+from backroom.inputs import Input
 
 Role = Literal[
     "admin",
@@ -27,7 +28,7 @@ assert set(Role.__args__) == set(policies.ROLES), "keep Role in step with polici
 MAX_ID = 2**63 - 1
 
 
-class Strict(BaseModel):
+class Strict(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

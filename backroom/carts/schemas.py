@@ -10,6 +10,8 @@ from pydantic.json_schema import SkipJsonSchema
 
 from backroom.carts.models import CartStatus
 from backroom.carts.pricing import Totals
+from backroom.inputs import Input
+from backroom.pagination import CursorText
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
 
@@ -34,7 +36,7 @@ ChangeKey = SkipJsonSchema[str | None]
 MAX_KEY = 128
 
 
-class CartItem(BaseModel):
+class CartItem(Input):
     model_config = ConfigDict(extra="forbid")
     product_id: int = ProductId
     qty: int = Field(ge=1, le=999)
@@ -56,7 +58,7 @@ class CartRemove(BaseModel):
     key: ChangeKey = Field(default=None, max_length=MAX_KEY)
 
 
-class CartCode(BaseModel):
+class CartCode(Input):
     """A discount code typed into a cart (storefront, staff cart or API)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -126,7 +128,7 @@ class CartStart(BaseModel):
     keys: dict[str, str] | None = None  # idempotency keys applied, carried over by continue-as-new
 
 
-class CartCreate(BaseModel):
+class CartCreate(Input):
     """A staff-made cart for a signed-in customer (anonymous carts come from the storefront)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -134,7 +136,7 @@ class CartCreate(BaseModel):
     branch_id: int | None = Field(default=None, ge=1)
 
 
-class CartQtyIn(BaseModel):
+class CartQtyIn(Input):
     """The new quantity of a line (0 removes it); the product is in the path."""
 
     model_config = ConfigDict(extra="forbid")
@@ -145,7 +147,7 @@ class CartFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: CartStatus | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+    cursor: CursorText | None = None
 
 
 class CartLineRead(BaseModel):

@@ -15,10 +15,11 @@ from backroom.complaints.models import (
 )
 from backroom.complaints.sla import SlaStatus
 from backroom.ids import RecordId
+from backroom.inputs import Input
 from backroom.money import Minor
 
 
-class ComplaintCreate(BaseModel):
+class ComplaintCreate(Input):
     model_config = ConfigDict(extra="forbid")
     customer_id: RecordId
     channel: Channel
@@ -47,17 +48,17 @@ class QueueFilter(BaseModel):
         return (ComplaintStatus(self.status),)
 
 
-class Note(BaseModel):
+class Note(Input):
     model_config = ConfigDict(extra="forbid")
     message: str | None = Field(default=None, max_length=5000)
 
 
-class Reply(BaseModel):
+class Reply(Input):
     model_config = ConfigDict(extra="forbid")
     message: str = Field(min_length=1, max_length=5000)
 
 
-class Resolve(BaseModel):
+class Resolve(Input):
     model_config = ConfigDict(extra="forbid")
     outcome: str = Field(min_length=3, max_length=5000)
     compensation: Compensation = Compensation.none
@@ -70,7 +71,7 @@ class Resolve(BaseModel):
         return self
 
 
-class Reopen(BaseModel):
+class Reopen(Input):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=3, max_length=2000)
 

@@ -6,9 +6,10 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from backroom.customers.models import AddressKind, CustomerKind, CustomerStatus
 from backroom.ids import RecordId
+from backroom.inputs import Input
 
 
-class CustomerCreate(BaseModel):
+class CustomerCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     kind: CustomerKind = CustomerKind.person
     name: str = Field(min_length=1, max_length=200)
@@ -34,7 +35,7 @@ class CustomerCreate(BaseModel):
         return v
 
 
-class CustomerUpdate(BaseModel):
+class CustomerUpdate(Input):
     """Profile fields staff may change; absent fields stay as they are. The credit limit is not
     here: it changes only through a credit-limit request."""
 
@@ -92,7 +93,7 @@ class CustomerRead(CustomerBrief):
     updated_at: datetime
 
 
-class ContactCreate(BaseModel):
+class ContactCreate(Input):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     role: str | None = Field(default=None, max_length=80)
@@ -109,7 +110,7 @@ class ContactRead(BaseModel):
     phone: str | None
 
 
-class AddressCreate(BaseModel):
+class AddressCreate(Input):
     model_config = ConfigDict(extra="forbid")
     kind: AddressKind = AddressKind.shipping
     line1: str = Field(min_length=1, max_length=200)
@@ -134,12 +135,12 @@ class AddressRead(BaseModel):
     is_default: bool
 
 
-class MergeRequest(BaseModel):
+class MergeRequest(Input):
     model_config = ConfigDict(extra="forbid")
     survivor_id: RecordId
 
 
-class EraseRequest(BaseModel):
+class EraseRequest(Input):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=3, max_length=500)
     confirm: bool

@@ -7,13 +7,14 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backroom.carts.schemas import check_code
+from backroom.inputs import Input
 from backroom.money import Minor
 from backroom.promotions.models import CodeMode, Eligibility, PromotionKind, PromotionTarget
 
 CHANNELS = ("storefront", "staff")
 
 
-class _Terms(BaseModel):
+class _Terms(Input):
     """The fields create and update share; every one optional here, required ones are
     enforced by PromotionCreate and by the merged result (`check_terms`)."""
 
@@ -148,7 +149,7 @@ class PromotionDetail(PromotionRead):
     shared_code: str | None = None
 
 
-class CodeGenerate(BaseModel):
+class CodeGenerate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     count: int = Field(ge=1, le=10000)
     prefix: str = Field(default="", max_length=8, pattern=r"^[A-Za-z0-9]*$")

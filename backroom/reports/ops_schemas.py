@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from backroom.inputs import Input
 from backroom.reports.periods import Edition
 
 FORMATS = ("csv", "xlsx", "pdf")
@@ -44,7 +45,7 @@ class SnapshotDetail(SnapshotRead):
     body: dict
 
 
-class BackfillIn(BaseModel):
+class BackfillIn(Input):
     model_config = ConfigDict(extra="forbid")
     date_from: date
     date_to: date
@@ -67,7 +68,7 @@ class BackfillRead(BaseModel):
     runs: list[BackfillRunRead]
 
 
-class SubscriptionCreate(BaseModel):
+class SubscriptionCreate(Input):
     model_config = ConfigDict(extra="forbid")
     function: str = Field(max_length=40)
     edition: Edition

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backroom.ids import RecordId
+from backroom.inputs import Input
 
 
 class Attr(StrEnum):
@@ -69,7 +70,7 @@ LABELS = {
 }
 
 
-class Condition(BaseModel):
+class Condition(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     kind: Literal["condition"] = "condition"
     attr: Attr
@@ -104,7 +105,7 @@ class Condition(BaseModel):
         return self
 
 
-class Group(BaseModel):
+class Group(Input):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["group"] = "group"
     join: Literal["and", "or"] = "and"
@@ -120,14 +121,14 @@ class Group(BaseModel):
         return self
 
 
-class SegmentCreate(BaseModel):
+class SegmentCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=500)
     rules: Group
 
 
-class SegmentUpdate(BaseModel):
+class SegmentUpdate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=500)
@@ -164,7 +165,7 @@ class SizePoint(BaseModel):
     left: int
 
 
-class CampaignCreate(BaseModel):
+class CampaignCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=10000)

@@ -6,12 +6,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from backroom.inputs import Input
 from backroom.vendors.models import ChangeStatus, PayoutMethod, PayoutStatus, VendorStatus
 
 _FORM = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class VendorApply(BaseModel):
+class VendorApply(Input):
     """An application: who the vendor is, how it is paid, what it sells."""
 
     model_config = _FORM
@@ -40,7 +41,7 @@ class VendorApply(BaseModel):
         return self
 
 
-class VendorUpdate(BaseModel):
+class VendorUpdate(Input):
     """Contact and payout details; trust and the return window are staff settings."""
 
     model_config = _FORM
@@ -56,7 +57,7 @@ class VendorUpdate(BaseModel):
     return_window_days: int | None = Field(default=None, ge=0, le=120)
 
 
-class Reason(BaseModel):
+class Reason(Input):
     model_config = _FORM
     reason: str = Field(min_length=3, max_length=500)
 
@@ -125,7 +126,7 @@ class StatementRead(BaseModel):
     lines: list[LedgerEntryRead]
 
 
-class PayoutRunIn(BaseModel):
+class PayoutRunIn(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: str = Field(min_length=3, max_length=300, description="why payouts run now (audited)")
 
@@ -162,7 +163,7 @@ class ProductChangeRead(BaseModel):
     created_at: datetime
 
 
-class CommissionRuleIn(BaseModel):
+class CommissionRuleIn(Input):
     model_config = _FORM
 
     vendor_id: int | None = Field(default=None, ge=1)
@@ -177,7 +178,7 @@ class CommissionRuleRead(CommissionRuleIn):
     id: int
 
 
-class AdjustmentIn(BaseModel):
+class AdjustmentIn(Input):
     model_config = _FORM
     amount_minor: int = Field(ge=-(10**9), le=10**9)
     reason: str = Field(min_length=3, max_length=300)

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from api.routes import catalog as catalog_routes
-from tests.helpers import client_for, create_user, make_app, make_shop, token_client, uniq
+from tests.helpers import client_for, create_customer, create_user, make_app, make_shop, token_client, uniq
 
 HUGE_ID = 2**63
 
@@ -57,6 +57,46 @@ async def test_money_is_a_whole_number_not_text_or_a_boolean(sqlite_db, settings
     r = await api.post("/api/v1/products", json=product(price_minor=price))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "price_minor", r.text
     assert (await api.post("/api/v1/products", json=product(price_minor=100))).status_code == 201
+
+
+# (field, value): JSON of another type than the document says, which lax parsing once took
+# (the fuzzer's ST201 finds: false as 0, 0 as "no", 0 as 1970-01-01, "5" as 5).
+WRONG_TYPES = [
+    ("serial_tracked", 0),
+    ("serial_tracked", "true"),
+    ("weight_g", False),
+    ("weight_g", "5"),
+    ("weight_g", 5.5),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), WRONG_TYPES)
+async def test_numbers_and_yes_no_fields_take_json_types_as_sent(sqlite_db, settings, field, value):
+    db = sqlite_db
+    async with db.sessionmaker.begin() as s:
+        boss = await create_user(s, grants=[("admin", None)])
+    api = await token_client(make_app(db, settings), db, boss)
+    r = await api.post("/api/v1/products", json=product(**{field: value}))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
+
+
+async def test_a_time_is_text_never_a_number(sqlite_db, settings):
+    db = sqlite_db
+    async with db.sessionmaker.begin() as s:
+        a, _b, _ = await make_shop(s)
+        boss = await create_user(s, grants=[("admin", None)])
+        customer = await create_customer(s, branch=a)
+    api = await token_client(make_app(db, settings), db, boss)
+    note = {"channel": "call", "direction": "outbound", "subject": "s", "body": "", "outcome": ""}
+    url = f"/api/v1/customers/{customer.id}/interactions"
+    r = await api.post(url, json={**note, "occurred_at": 0})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "occurred_at", r.text
+    r = await api.post(url, json={**note, "occurred_at": "2026-11-30T10:00:00Z"})
+    assert r.status_code == 201, r.text
+    assert (await api.post(f"/api/v1/customers/{customer.id}/credit", json={})).status_code == 201
+    statement = f"/api/v1/customers/{customer.id}/credit/statement"
+    assert (await api.get(statement, params={"start": "0.5"})).status_code == 422
+    assert (await api.get(statement, params={"start": "2026-11-01T00:00:00Z"})).status_code == 200
 
 
 async def test_nul_characters_are_refused_on_both_databases(db, settings):

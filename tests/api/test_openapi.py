@@ -3,6 +3,8 @@ validated before they reach the database."""
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 
 from tests.helpers import create_branch, create_user, make_app, token_client
@@ -163,3 +165,38 @@ async def test_a_wrong_method_is_a_405_that_says_what_is_allowed(sqlite_db, sett
     r = await c.delete("/api/v1/carts")
     assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def _models(tp) -> list:
+    from pydantic import BaseModel
+
+    args = typing.get_args(tp)
+    if args:
+        return [m for a in args for m in _models(a)]
+    return [tp] if isinstance(tp, type) and issubclass(tp, BaseModel) else []
+
+
+def test_every_json_body_takes_json_types_as_sent():
+    """Every request body model (and each model nested in one) derives from backroom.inputs.Input,
+    so what the document says is an integer, a boolean or a time is what the API accepts."""
+    from api.app import create_app
+    from backroom.inputs import Input
+    from tests.api.routes import app_routes
+
+    def dependants(d):
+        yield d
+        for sub in d.dependencies:
+            yield from dependants(sub)
+
+    seen, todo = set(), []
+    for route in app_routes(create_app()):
+        if route.is_api:
+            for d in dependants(route.route.dependant):
+                todo += [m for p in d.body_params for m in _models(p.field_info.annotation)]
+    while todo:
+        model = todo.pop()
+        if model not in seen:
+            seen.add(model)
+            todo += [m for f in model.model_fields.values() for m in _models(f.annotation)]
+    assert len(seen) > 40
+    assert sorted(m.__name__ for m in seen if not issubclass(m, Input)) == []

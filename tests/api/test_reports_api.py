@@ -236,4 +236,8 @@ async def test_a_forged_drilldown_cursor_is_refused(db, settings):
         resp = await client.get(
             f"/api/v1/reports/orders/daily/drilldown?measure=placed&date={DAY}&branch={b.id}&cursor={raw}"
         )
-        assert resp.status_code == 422 and "cursor" in resp.text, (value, resp.text)
+        # "%%%" is not a cursor's shape (422); the others are forged cursors that name no page (404)
+        assert resp.status_code in ((422,) if value == "%%%" else (404,)) and "cursor" in resp.text, (
+            value,
+            resp.text,
+        )
