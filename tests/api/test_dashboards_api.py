@@ -309,4 +309,4 @@ async def test_odd_input_is_refused_in_words_never_a_500(db, settings):
         r = await mgr.post("/api/v1/analytics/targets", json={**base, "period": period, "value": value})
         assert r.status_code == 422, (period, value, r.text[:200])
     r = await mgr.post(f"/api/v1/alerts/{mine.id}/assign", json={"assignee_id": 2**62})
-    assert r.status_code == 422 and "works in this alert's branch" in r.json()["detail"]
+    assert r.status_code == 409 and "works in this alert's branch" in r.json()["detail"]

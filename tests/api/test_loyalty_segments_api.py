@@ -57,7 +57,7 @@ async def test_programs_cards_and_adjustments(sqlite_db, settings):
         r = await api.post(
             f"/api/v1/customers/{ann.id}/loyalty/adjustments", json={"points": 120, "reason": ""}
         )
-        assert r.status_code == 422 and r.json()["detail"] == "Say why the points are adjusted."
+        assert r.status_code == 409 and r.json()["detail"] == "Say why the points are adjusted."
         r = await api.post(
             f"/api/v1/customers/{ann.id}/loyalty/adjustments", json={"points": 120, "reason": "Birthday"}
         )

@@ -105,7 +105,7 @@ async def test_bad_input_and_wrong_state_are_clear(world):
         "/api/v1/promotions",
         json={"name": "Zero", "kind": "percentage", "percent_bp": 0, "code": uniq("Z").upper()},
     )
-    assert r.status_code == 422 and r.json()["detail"] == "Give a percentage between 0.01 % and 100 %."
+    assert r.status_code == 409 and r.json()["detail"] == "Give a percentage between 0.01 % and 100 %."
     r = await api.post(
         "/api/v1/promotions",
         json={
