@@ -1,8 +1,9 @@
-"""Input models take JSON's types as they are: a number field refuses `"5"`, `false` and `5.5`,
-a yes/no field refuses `0` and `"true"`, a time refuses a number (Pydantic's lax mode would
-guess: `false` as 0, `0` as 1970-01-01). What the OpenAPI document says is a boolean or an
-integer is then exactly what the API accepts. A staff form's text is still parsed (parse_form
-validates with the FORM context), and so are Python objects built in code.
+"""Input models take JSON's types as they are: a number field refuses `"5"`, `false` and `5.5`
+(5.0 is the integer 5, as JSON Schema says), a yes/no field refuses `0` and `"true"`, a time
+refuses a number (Pydantic's lax mode would guess: `false` as 0, `0` as 1970-01-01). What the
+OpenAPI document says is a boolean or an integer is then exactly what the API accepts. A staff
+form's text is still parsed (parse_form validates with the FORM context), and so are Python
+objects built in code.
 
 Every JSON request body model derives from `Input` (tests/api/test_openapi.py checks)."""
 
@@ -18,6 +19,7 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     FutureDate,
     FutureDatetime,
     NaiveDatetime,
@@ -70,10 +72,14 @@ def _fits(tp: Any, raw: Any) -> bool:
             continue  # raw is not None here
         if m is bool:
             ok = isinstance(raw, bool)
-        elif m is int:
-            ok = isinstance(raw, int) and not isinstance(raw, bool)
+        elif m is int:  # JSON Schema's integer: 5 and 5.0, never 5.5
+            ok = (isinstance(raw, int) and not isinstance(raw, bool)) or (
+                isinstance(raw, float) and raw.is_integer()
+            )
         elif m is float:
             ok = isinstance(raw, int | float) and not isinstance(raw, bool)
+        elif m is str:
+            ok = isinstance(raw, str)
         elif m in _TIMES:
             ok = isinstance(raw, date) or (isinstance(raw, str) and bool(_ISO.match(raw)))
         elif origin in (list, set, frozenset, tuple) and isinstance(raw, list | tuple | set | frozenset):
@@ -99,13 +105,22 @@ def _mark(tp: Any, raw: Any) -> Any:
 
 
 class Input(BaseModel):
-    """Base of every JSON request body: JSON types are taken as sent (see the module)."""
+    """Base of every JSON request body: JSON types are taken as sent, and a property the model
+    does not know is refused (the document says `additionalProperties: false`; before, unknown
+    properties were ignored, so the document allowed any key, a NUL in one included, which the
+    edge refuses). Staff forms keep their models' own rule for other fields."""
+
+    model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
 
     @model_validator(mode="before")
     @classmethod
     def _json_types(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict) or (info.context or {}).get(FORM):
             return data
+        known = {f.alias or n for n, f in cls.model_fields.items()} | set(cls.model_fields)
+        unknown = sorted(str(k) for k in data if k not in known)
+        if unknown:
+            raise ValueError("Unknown field(s): " + ", ".join(unknown[:5]))
         out = dict(data)
         for name, field in cls.model_fields.items():
             key = field.alias or name

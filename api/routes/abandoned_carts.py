@@ -71,7 +71,7 @@ async def list_abandoned(
     return AbandonedCartPage(items=[read(r) for r in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/settings/{branch_id}")
+@router.get("/settings/{branch_id:id}")
 async def get_settings(
     session: Session, branch_id: Id, p: Principal = require("abandoned_carts", "read")
 ) -> ReminderSettingsRead:
@@ -79,7 +79,7 @@ async def get_settings(
     return ReminderSettingsRead.model_validate(await recovery.reminder_settings(session, branch_id))
 
 
-@router.put("/settings/{branch_id}")
+@router.put("/settings/{branch_id:id}")
 async def put_settings(
     session: Session,
     branch_id: Id,
@@ -92,7 +92,7 @@ async def put_settings(
     return ReminderSettingsRead.model_validate(row)
 
 
-@router.get("/{cart_id}")
+@router.get("/{cart_id:id}")
 async def get_abandoned(
     session: Session, cart_id: Id, p: Principal = require("abandoned_carts", "read")
 ) -> AbandonedCartDetail:
@@ -107,7 +107,7 @@ async def _row(session, p: Principal, cart_id: int, action: str) -> recovery.Aba
     return row
 
 
-@router.post("/{cart_id}/reminders", status_code=201)
+@router.post("/{cart_id:id}/reminders", status_code=201)
 async def send_reminder(
     session: Session, settings: SettingsDep, cart_id: Id, p: Principal = require("abandoned_carts", "post")
 ) -> ReminderSent:

@@ -86,7 +86,9 @@ async def trend(
     d: DrillDep,
     function: str,
     measure: str,
-    window: Annotated[int, Query(description="7, 30, 90 or 365 days")] = 30,
+    window: Annotated[
+        int, Query(description="7, 30, 90 or 365 days", json_schema_extra={"enum": list(service.WINDOWS)})
+    ] = 30,
     bucket: str = "day",
     currency: str | None = None,
     p: Principal = require("analytics", "read"),
@@ -103,7 +105,7 @@ async def hour_profile(
     d: DrillDep,
     function: str,
     measure: str,
-    days: int = 28,
+    days: Annotated[int, Query(ge=7, le=366)] = 28,
     currency: str | None = None,
     p: Principal = require("analytics", "read"),
 ) -> HourProfileRead:
@@ -180,7 +182,7 @@ async def heatmap(
     d: DrillDep,
     module_key: Annotated[str, Query(alias="module")] = "commerce",
     mode: str = "weekday_hour",
-    days: int = 90,
+    days: Annotated[int, Query(ge=1, le=heat.MAX_DAYS)] = 90,
     p: Principal = require("analytics", "read"),
 ) -> HeatmapRead:
     """Exceptions (alerts and report exception lists) by weekday x hour or category x branch."""
@@ -200,7 +202,7 @@ async def heatmap_records(
     session: Session,
     d: DrillDep,
     module_key: Annotated[str, Query(alias="module")] = "commerce",
-    days: int = 90,
+    days: Annotated[int, Query(ge=1, le=heat.MAX_DAYS)] = 90,
     dow: Annotated[int | None, Query(ge=0, le=6)] = None,
     hour: Annotated[int | None, Query(ge=0, le=23)] = None,
     category: Annotated[str | None, Query(alias="cell_category", max_length=200)] = None,

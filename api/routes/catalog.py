@@ -51,7 +51,7 @@ async def create_product(
     return await catalog.product_detail(session, product)
 
 
-@router.get("/{product_id}")
+@router.get("/{product_id:id}")
 async def get_product(
     session: Session, product_id: Id, p: Principal = require("vendors", "read")
 ) -> ProductDetail:
@@ -59,7 +59,7 @@ async def get_product(
     return await catalog.product_detail(session, product)
 
 
-@router.patch("/{product_id}", responses={202: {"model": GatedActionRead}})
+@router.patch("/{product_id:id}", responses={202: {"model": GatedActionRead}})
 async def update_product(
     session: Session,
     settings: SettingsDep,
@@ -81,7 +81,7 @@ async def update_product(
     return await catalog.product_detail(session, product)
 
 
-@router.post("/{product_id}/archive")
+@router.post("/{product_id:id}/archive")
 async def archive_product(
     session: Session, product_id: Id, p: Principal = require("vendors", "update")
 ) -> ProductDetail:
@@ -91,7 +91,7 @@ async def archive_product(
     return await catalog.product_detail(session, product)
 
 
-@router.post("/{product_id}/stock", responses={202: {"model": GatedActionRead}})
+@router.post("/{product_id:id}/stock", responses={202: {"model": GatedActionRead}})
 async def adjust_stock(
     session: Session,
     settings: SettingsDep,

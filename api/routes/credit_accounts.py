@@ -31,7 +31,7 @@ from backroom.credit.schemas import (
 from backroom.customers import service as customers
 from backroom.inputs import When
 
-router = APIRouter(prefix="/api/v1/customers/{customer_id}/credit", tags=["credit"])
+router = APIRouter(prefix="/api/v1/customers/{customer_id:id}/credit", tags=["credit"])
 
 
 async def _account(session: AsyncSession, p: Principal, customer_id: int, action: str) -> CreditAccount:

@@ -12,6 +12,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Response
 
 from api.deps import Session, WriteSession, require
+from api.params import ItemId
 from backroom.auth.principal import Principal
 from backroom.inputs import Day
 from backroom.pagination import CursorText
@@ -58,9 +59,9 @@ async def get_report(
     function: str,
     edition: Edition,
     date: Day | None = None,
-    branch: list[int] | None = Branches,
-    user: int | None = Query(default=None, ge=1),
-    shift: int | None = Query(default=None, ge=1),
+    branch: list[ItemId] | None = Branches,
+    user: int | None = Query(default=None, ge=1, le=2**63 - 1),
+    shift: int | None = Query(default=None, ge=1, le=2**63 - 1),
     category: str | None = Category,
     p: Principal = require("reports", "list"),
 ) -> ReportRead:
@@ -86,9 +87,9 @@ async def drilldown(
     edition: Edition,
     measure: str = Query(max_length=64),
     date: Day | None = None,
-    branch: list[int] | None = Branches,
-    user: int | None = Query(default=None, ge=1),
-    shift: int | None = Query(default=None, ge=1),
+    branch: list[ItemId] | None = Branches,
+    user: int | None = Query(default=None, ge=1, le=2**63 - 1),
+    shift: int | None = Query(default=None, ge=1, le=2**63 - 1),
     category: str | None = Category,
     limit: int = Query(default=50, ge=1, le=200),
     cursor: CursorText | None = Query(default=None, max_length=200),
@@ -134,9 +135,9 @@ async def export_report(
     edition: Edition,
     format: Literal["csv", "xlsx", "pdf"] = "csv",
     date: Day | None = None,
-    branch: list[int] | None = Branches,
-    user: int | None = Query(default=None, ge=1),
-    shift: int | None = Query(default=None, ge=1),
+    branch: list[ItemId] | None = Branches,
+    user: int | None = Query(default=None, ge=1, le=2**63 - 1),
+    shift: int | None = Query(default=None, ge=1, le=2**63 - 1),
     category: str | None = Category,
     p: Principal = require("reports", "export"),
 ) -> Response:

@@ -49,7 +49,7 @@ async def open_shift(session: Session, body: ShiftOpen, p: Principal = require(*
     )
 
 
-@router.post("/{shift_id}/close", response_model=ShiftRead)
+@router.post("/{shift_id:id}/close", response_model=ShiftRead)
 async def close_shift(session: Session, shift_id: Id, body: ShiftClose, p: Principal = require(*CASH)):
     """Close your open shift with the counted cash. A second close is a 409."""
     shift = await session.get(Shift, shift_id)
@@ -86,7 +86,7 @@ async def move_cash(
     return CashMovementRead.model_validate(result)
 
 
-@router.get("/{shift_id}/report")
+@router.get("/{shift_id:id}/report")
 async def shift_report(session: Session, shift_id: Id, p: Principal = require(*CASH)) -> ShiftReportRead:
     """A shift's cash: float, movements, totals by kind, expected cash and, once closed, the
     count and the variance (counted minus expected). Your own shifts, or any in a branch

@@ -36,7 +36,7 @@ async def list_tokens(
     return PageRead[TokenRead].of(page, TokenRead)
 
 
-@router.delete("/{token_id}", response_model=TokenRead)
+@router.delete("/{token_id:id}", response_model=TokenRead)
 async def revoke_token(session: Session, token_id: Id, p: Principal = require(*STAFF)):
     """Revoke one of your tokens. Idempotent."""
     return await auth.revoke_token(session, actor=p.actor(), user_id=p.user_id, token_id=token_id)

@@ -21,9 +21,14 @@ def normalize_code(raw: str) -> str:
     return "".join(raw.split()).upper()
 
 
+# A code as typed: 3 to 32 letters, digits or dashes (a letter or digit first), any case, spaces
+# anywhere. The OpenAPI document carries this pattern; check_code holds to it.
+RAW_CODE = r"^\s*[A-Za-z0-9](\s*[A-Za-z0-9-]){2,31}\s*$"
+
+
 def check_code(raw: str) -> str:
     code = normalize_code(raw)
-    if not CODE_RE.match(code):
+    if not re.fullmatch(RAW_CODE, raw) or not CODE_RE.match(code):
         raise ValueError("A code is 3 to 32 letters, digits or dashes.")
     return code
 
@@ -62,7 +67,7 @@ class CartCode(Input):
     """A discount code typed into a cart (storefront, staff cart or API)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    code: str = Field(min_length=1, max_length=40)
+    code: str = Field(min_length=1, max_length=40, json_schema_extra={"pattern": RAW_CODE})
     key: ChangeKey = Field(default=None, max_length=MAX_KEY)
 
     @field_validator("code")

@@ -59,7 +59,22 @@ class Reply(Input):
 
 
 class Resolve(Input):
-    model_config = ConfigDict(extra="forbid")
+    # _amount's rule in the document: goodwill and refund carry their amount.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {
+                        "compensation": {"enum": ["goodwill", "refund"]},
+                        "amount_minor": {"type": "integer"},
+                    },
+                    "required": ["compensation", "amount_minor"],
+                },
+                {"properties": {"compensation": {"not": {"enum": ["goodwill", "refund"]}}}},
+            ]
+        },
+    )
     outcome: str = Field(min_length=3, max_length=5000)
     compensation: Compensation = Compensation.none
     amount_minor: Minor | None = Field(default=None, gt=0, le=10_000_000)

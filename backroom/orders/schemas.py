@@ -145,4 +145,7 @@ class PackBody(Input):
     one serial per unit (typed or scanned)."""
 
     model_config = ConfigDict(extra="forbid")
-    serials: dict[int, list[Annotated[str, Field(max_length=100)]]] = Field(default={}, max_length=200)
+    # Keyed by order line id: JSON keys are text, so the document says they are digits.
+    serials: dict[int, list[Annotated[str, Field(max_length=100)]]] = Field(
+        default={}, max_length=200, json_schema_extra={"propertyNames": {"pattern": "^[0-9]{1,18}$"}}
+    )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from backroom.carts.schemas import check_code
+from backroom.carts.schemas import RAW_CODE, check_code
 from backroom.inputs import Input
 from backroom.money import Minor
 from backroom.promotions.models import CodeMode, Eligibility, PromotionKind, PromotionTarget
 
-CHANNELS = ("storefront", "staff")
+Channel = Literal["storefront", "staff"]
 
 
 class _Terms(Input):
@@ -35,7 +36,7 @@ class _Terms(Input):
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     branch_ids: list[int] | None = Field(default=None, max_length=200)
-    channels: list[str] | None = None
+    channels: list[Channel] | None = None
     eligibility: Eligibility | None = None
     customer_ids: list[int] | None = Field(default=None, max_length=1000)
     segment_id: int | None = Field(default=None, ge=1)  # with eligibility "segment"
@@ -48,13 +49,6 @@ class _Terms(Input):
     refund_returns_use: bool | None = None
     code_valid_days: int | None = Field(default=None, ge=1, le=365)
 
-    @field_validator("channels")
-    @classmethod
-    def _channels(cls, v):
-        if v is not None and any(c not in CHANNELS for c in v):
-            raise ValueError("Channels are 'storefront' and 'staff'.")
-        return v
-
     @field_validator("starts_at", "ends_at")
     @classmethod
     def _aware(cls, v):
@@ -64,6 +58,28 @@ class _Terms(Input):
 
 
 class PromotionCreate(_Terms):
+    # _shared_needs_code's rule in the document: a shared-code promotion (the default) has its
+    # code, the others none (a blank code is none).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {
+                        "code_mode": {"const": "shared"},
+                        "code": {"type": "string", "pattern": RAW_CODE},
+                    },
+                    "required": ["code"],
+                },
+                {
+                    "properties": {
+                        "code_mode": {"enum": [m.value for m in CodeMode if m != CodeMode.SHARED]},
+                        "code": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": "^\\s*$"}]},
+                    },
+                    "required": ["code_mode"],
+                },
+            ]
+        }
+    )
     name: str = Field(min_length=2, max_length=120)
     kind: PromotionKind
     branch_id: int | None = Field(default=None, ge=1)  # owning branch; default: the shop branch

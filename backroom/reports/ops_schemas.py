@@ -12,6 +12,9 @@ from backroom.reports.periods import Edition
 FORMATS = ("csv", "xlsx", "pdf")
 
 
+FORMAT_TEXT = r"^\s*([cC][sS][vV]|[xX][lL][sS][xX]|[pP][dD][fF])\s*$"
+
+
 class SnapshotFileRead(BaseModel):
     format: str
     filename: str
@@ -75,7 +78,8 @@ class SubscriptionCreate(Input):
     branch_ids: list[int] | None = Field(
         default=None, max_length=100, description="each branch's report; leave out for all branches together"
     )
-    format: str = "pdf"
+    # csv, xlsx or pdf, any case (the document says so; _format holds to it)
+    format: str = Field(default="pdf", json_schema_extra={"pattern": FORMAT_TEXT})
     only_if_data: bool = False
 
     @field_validator("format")

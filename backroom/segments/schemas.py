@@ -3,6 +3,7 @@ Stored as JSON, validated here, compiled to SQLAlchemy by rules.py; never SQL te
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
@@ -70,8 +71,69 @@ LABELS = {
 }
 
 
+_TEXT = r"^\s*[^\s\x00]([^\x00]*[^\s\x00])?\s*$"  # not blank once stripped
+
+
+def _branch_id(x) -> bool:
+    """A branch id as JSON or a form sends it: a whole number, or its digits."""
+    if isinstance(x, str):
+        return re.fullmatch(BRANCH_ID_TEXT, x) is not None
+    return isinstance(x, int) and not isinstance(x, bool) and 1 <= x < 2**63
+
+
+BRANCH_ID_TEXT = "^[0-9]{1,18}$"
+# Days back from today stay within the calendar (10**12 days overflowed the date arithmetic).
+_MAX = {Attr.last_order_days: 100_000, Attr.created_days: 100_000}
+
+
+def _value_schema(attr: Attr) -> dict:
+    kind = ALLOWED[attr][1]
+    if attr == Attr.home_branch:
+        ids = [
+            {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+            {"type": "string", "pattern": BRANCH_ID_TEXT},
+        ]
+        return {"type": "array", "minItems": 1, "maxItems": 100, "items": {"anyOf": ids}}
+    if kind is list:
+        items = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[^\\x00]*$"}]}
+        return {"type": "array", "minItems": 1, "maxItems": 100, "items": items}
+    if kind is str:
+        return {"type": "string", "maxLength": 50, "pattern": _TEXT}
+    if kind is bool:
+        return {"type": "boolean"}
+    if attr.value.startswith("rfm_"):
+        return {"type": "integer", "minimum": 1, "maximum": 5}
+    return {"type": "integer", "minimum": 0, "maximum": _MAX.get(attr, 10**12)}
+
+
+def _condition_schema(schema: dict, _cls) -> None:
+    """The document states _check's rules: one variant per attribute with its operators, its
+    value's type and range, and the window and currency it needs (a schema-valid condition is
+    then one the API accepts)."""
+    days = {"type": "integer", "minimum": 1, "maximum": 3660}
+    currency = {"type": "string", "pattern": "^[A-Z]{3}$"}
+    variants = []
+    for attr, (ops, _kind) in ALLOWED.items():
+        required = ["attr", "op", "value"]
+        props = {
+            "kind": {"const": "condition"},
+            "attr": {"const": attr.value},
+            "op": {"enum": sorted(o.value for o in ops)},
+            "value": _value_schema(attr),
+            "days": days if attr in WINDOWED else {"anyOf": [days, {"type": "null"}]},
+            "currency": currency if attr == Attr.spend else {"anyOf": [currency, {"type": "null"}]},
+        }
+        required += ["days"] * (attr in WINDOWED) + ["currency"] * (attr == Attr.spend)
+        variants.append(
+            {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+        )
+    title = schema.get("title", "Condition")
+    schema.clear()
+    schema.update(title=title, anyOf=variants)
+
+
 class Condition(Input):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_condition_schema)
     kind: Literal["condition"] = "condition"
     attr: Attr
     op: Op
@@ -85,6 +147,8 @@ class Condition(Input):
         label = LABELS[self.attr]
         if self.op not in ops:
             raise ValueError(f"{label} cannot be compared with '{self.op}'.")
+        if kind is int and isinstance(self.value, float) and self.value.is_integer():
+            self.value = int(self.value)  # 5.0 is the integer 5 in JSON
         v = self.value
         ok = isinstance(v, kind) and (kind is not int or not isinstance(v, bool))
         if not ok:
@@ -92,8 +156,10 @@ class Condition(Input):
             raise ValueError(f"{label} needs {want}.")
         if kind is list and not (1 <= len(v) <= 100):
             raise ValueError(f"{label}: choose between 1 and 100 values.")
-        if kind is int and not (0 <= v <= 10**12):
-            raise ValueError(f"{label}: the number must be between 0 and 10^12.")
+        if self.attr == Attr.home_branch and not all(_branch_id(x) for x in v):
+            raise ValueError("Home branch: choose branches from the list.")  # was a 500
+        if kind is int and not (0 <= v <= _MAX.get(self.attr, 10**12)):
+            raise ValueError(f"{label}: the number must be between 0 and {_MAX.get(self.attr, 10**12)}.")
         if self.attr.value.startswith("rfm_") and not (1 <= v <= 5):
             raise ValueError(f"{label}: scores go from 1 to 5.")
         if self.attr in WINDOWED and self.days is None:

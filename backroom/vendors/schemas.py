@@ -12,10 +12,31 @@ from backroom.vendors.models import ChangeStatus, PayoutMethod, PayoutStatus, Ve
 _FORM = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# _payout_details' rule in the document: a Stripe payout (the default) needs the connected
+# account, a bank payout the account name and IBAN.
+_NOT_BLANK = r"^\s*[^\s\x00][^\x00]*$"
+_PAYOUT_DETAILS = {
+    "anyOf": [
+        {
+            "properties": {"payout_method": {"const": "stripe"}, "stripe_account_id": {"type": "string"}},
+            "required": ["stripe_account_id"],
+        },
+        {
+            "properties": {
+                "payout_method": {"const": "bank"},
+                "bank_account_name": {"type": "string", "pattern": _NOT_BLANK},
+                "bank_iban": {"type": "string"},
+            },
+            "required": ["payout_method", "bank_account_name", "bank_iban"],
+        },
+    ]
+}
+
+
 class VendorApply(Input):
     """An application: who the vendor is, how it is paid, what it sells."""
 
-    model_config = _FORM
+    model_config = ConfigDict(**_FORM, json_schema_extra=_PAYOUT_DETAILS)
 
     name: str = Field(min_length=2, max_length=120)
     legal_name: str = Field(min_length=2, max_length=200)

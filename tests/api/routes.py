@@ -62,6 +62,8 @@ def app_routes(app: FastAPI) -> list[RouteInfo]:
         path = getattr(route, "path", None)
         if path in FRAMEWORK_PATHS:
             continue
+        # "{customer_id:int}" (an id converted by the router) is "{customer_id}" to the tests
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
         dependant = getattr(route, "dependant", None)
         assert dependant is not None, f"unexpected non-FastAPI route {path!r}: {route!r}"
         perms: set = set()

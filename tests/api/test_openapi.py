@@ -167,6 +167,52 @@ async def test_a_wrong_method_is_a_405_that_says_what_is_allowed(sqlite_db, sett
     assert r.headers["content-type"].startswith("application/problem+json")
 
 
+async def test_a_fixed_path_beside_an_id_route_answers_405_not_the_id_routes_422(sqlite_db, settings):
+    """`/customers/duplicates` is not `/customers/{customer_id}`: another method there is a 405
+    that names the methods served (fuzz ST204/ST205), while a wild id still gets its words."""
+    async with sqlite_db.sessionmaker.begin() as s:
+        admin = await create_user(s, grants=[("admin", None)])
+    api = await token_client(make_app(sqlite_db, settings), sqlite_db, admin)
+    for method, path, allow in (
+        ("PATCH", "/api/v1/customers/duplicates", "GET"),
+        ("PATCH", "/api/v1/aftersales/cases/work", "GET"),
+        ("OPTIONS", "/api/v1/vendor-payouts/runs", "POST"),
+        ("POST", "/api/v1/promotions/1/codes.csv", "GET"),
+    ):
+        r = await api.request(method, path)
+        assert (r.status_code, r.headers.get("allow")) == (405, allow), f"{method} {path}: {r.text[:200]}"
+    r = await api.patch("/api/v1/customers/-1", json={})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "customer_id"
+
+
+def test_number_bounds_use_json_schema_words(doc):
+    """Pydantic writes an optional number's bounds as `ge`/`le`, which JSON Schema ignores; the
+    document says `minimum`/`maximum` (a refused 0 was "schema-valid" before)."""
+    import json
+
+    text = json.dumps(doc)
+    assert not any(f'"{k}":' in text for k in ("ge", "le", "gt", "lt"))
+    price = doc["components"]["schemas"]["ProductUpdate"]["properties"]["price_minor"]["anyOf"][0]
+    assert (price["minimum"], price["maximum"]) == (0, 10**11)
+
+
+def test_a_rule_the_schema_cannot_state_is_a_409(doc):
+    """A refusal by the records' state or a rule across fields (backroom.errors.Refused) is 409,
+    documented on every operation; 422 stays for values wrong in themselves."""
+    from backroom.credit.errors import CurrencyMismatch
+    from backroom.errors import InvalidInput, Refused
+    from backroom.orders.errors import CartEmpty
+
+    assert (Refused.status, CartEmpty.status, CurrencyMismatch.status, InvalidInput.status) == (
+        409,
+        409,
+        409,
+        422,
+    )
+    assert issubclass(Refused, InvalidInput)  # a form shows it beside its field like any input error
+    assert "409" in doc["paths"]["/api/v1/carts/{cart_id}/checkout"]["post"]["responses"]
+
+
 def _models(tp) -> list:
     from pydantic import BaseModel
 
