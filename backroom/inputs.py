@@ -112,6 +112,19 @@ class Input(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler):
+        """A model that strips whitespace checks lengths after stripping ("\t" is empty): its
+        document says a required text holds that many characters besides spaces."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        if cls.model_config.get("str_strip_whitespace"):
+            for prop in schema.get("properties", {}).values():
+                for node in (prop, *prop.get("anyOf", ())):
+                    if node.get("type") == "string" and node.get("minLength", 0) >= 1:
+                        if not {"pattern", "format", "enum", "const"} & node.keys():
+                            node["pattern"] = _stripped_at_least(node["minLength"])
+        return schema
+
     @model_validator(mode="before")
     @classmethod
     def _json_types(cls, data: Any, info: ValidationInfo) -> Any:
@@ -128,6 +141,13 @@ class Input(BaseModel):
             if key in out and not any(isinstance(m, _OWN) for m in field.metadata):
                 out[key] = _mark(field.annotation, out[key])
         return out
+
+
+def _stripped_at_least(n: int) -> str:
+    """Text of at least `n` characters once surrounding whitespace is stripped (and no NUL)."""
+    if n == 1:
+        return r"^[^\x00]*[^\s\x00][^\x00]*$"
+    return rf"^\s*[^\s\x00][^\x00]{{{n - 2},}}[^\s\x00]\s*$"
 
 
 def _iso_text(value: Any) -> Any:

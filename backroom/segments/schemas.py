@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backroom.ids import RecordId
 from backroom.inputs import Input
@@ -141,14 +141,22 @@ class Condition(Input):
     days: int | None = Field(default=None, ge=1, le=3660)  # spend / orders: the window
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")  # spend
 
+    @field_validator("value", mode="before")
+    @classmethod
+    def _whole(cls, v):
+        """5.0 is the integer 5 in JSON (the union would read 0.0 as `false`)."""
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        if isinstance(v, list):
+            return [int(x) if isinstance(x, float) and x.is_integer() else x for x in v]
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> Condition:
         ops, kind = ALLOWED[self.attr]
         label = LABELS[self.attr]
         if self.op not in ops:
             raise ValueError(f"{label} cannot be compared with '{self.op}'.")
-        if kind is int and isinstance(self.value, float) and self.value.is_integer():
-            self.value = int(self.value)  # 5.0 is the integer 5 in JSON
         v = self.value
         ok = isinstance(v, kind) and (kind is not int or not isinstance(v, bool))
         if not ok:
@@ -171,8 +179,31 @@ class Condition(Input):
         return self
 
 
+def _group_schema(schema: dict, _cls) -> None:
+    """_depth's rule in the document: groups nest at most three deep (the model's own schema is
+    recursive, so any depth was "valid"). The group's conditions hold conditions or a group
+    that holds conditions or a group of conditions only."""
+    items = schema["properties"]["conditions"]["items"]
+    condition = next(r for r in items["anyOf"] if "Condition" in r.get("$ref", ""))
+
+    def group(levels: int) -> dict:
+        inner = [condition, group(levels - 1)] if levels > 1 else [condition]
+        return {
+            "type": "object",
+            "properties": {
+                "kind": {"const": "group"},
+                "join": {"enum": ["and", "or"]},
+                "conditions": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"anyOf": inner}},
+            },
+            "required": ["conditions"],
+            "additionalProperties": False,
+        }
+
+    schema["properties"]["conditions"]["items"] = {"anyOf": [condition, group(2)]}
+
+
 class Group(Input):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_group_schema)
     kind: Literal["group"] = "group"
     join: Literal["and", "or"] = "and"
     conditions: list[Condition | Group] = Field(min_length=1, max_length=20)

@@ -83,6 +83,6 @@ async def test_attachment_limits(db, settings, dev_env):
     exe = await agent.post(url, files={"file": ("run.exe", b"MZ....", "application/octet-stream")})
     assert exe.status_code == 409  # a type the rules refuse (backroom.errors.Refused)
     fake = await agent.post(url, files={"file": ("fake.pdf", b"not a pdf", "application/pdf")})
-    assert fake.status_code == 422
+    assert fake.status_code == 409
     detail = (await agent.get(f"/api/v1/complaints/{cid}")).json()
     assert [a["filename"] for a in detail["attachments"]] == ["photo.png"]
