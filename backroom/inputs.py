@@ -114,15 +114,18 @@ class Input(BaseModel):
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema, handler):
-        """A model that strips whitespace checks lengths after stripping ("\t" is empty): its
-        document says a required text holds that many characters besides spaces."""
+        """A model that strips whitespace checks lengths after stripping ("\t" is empty, three
+        spaces and 300 letters fit 300): its document states the length of the stripped text."""
         schema = handler.resolve_ref_schema(handler(core_schema))
         if cls.model_config.get("str_strip_whitespace"):
             for prop in schema.get("properties", {}).values():
                 for node in (prop, *prop.get("anyOf", ())):
-                    if node.get("type") == "string" and node.get("minLength", 0) >= 1:
-                        if not {"pattern", "format", "enum", "const"} & node.keys():
-                            node["pattern"] = _stripped_at_least(node["minLength"])
+                    if node.get("type") != "string" or {"pattern", "format", "enum", "const"} & node.keys():
+                        continue
+                    if "minLength" in node or "maxLength" in node:
+                        node["pattern"] = stripped_length(
+                            node.pop("minLength", 0), node.pop("maxLength", None)
+                        )
         return schema
 
     @model_validator(mode="before")
@@ -143,11 +146,23 @@ class Input(BaseModel):
         return out
 
 
-def _stripped_at_least(n: int) -> str:
-    """Text of at least `n` characters once surrounding whitespace is stripped (and no NUL)."""
-    if n == 1:
-        return r"^[^\x00]*[^\s\x00][^\x00]*$"
-    return rf"^\s*[^\s\x00][^\x00]{{{n - 2},}}[^\s\x00]\s*$"
+# What Pydantic strips (Unicode White_Space; Python's \s also takes \x1c-\x1f, which it keeps).
+_WS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def stripped_length(low: int, high: int | None) -> str:
+    """A pattern for text whose stripped length is `low` to `high` characters (no NUL)."""
+    ws, word, any_ = f"[{_WS}]*", f"[^{_WS}\\x00]", "[^\\x00]"
+    if high is not None and high < max(low, 1):
+        return f"^{ws}$"
+    top = "" if high is None else str(high - 2)
+    if low >= 2:
+        body = f"{word}{any_}{{{low - 2},{top}}}{word}"
+    elif high == 1:
+        body = word
+    else:
+        body = f"{word}(?:{any_}{{0,{top}}}{word})?"
+    return f"^{ws}{body}{ws}$" if low >= 1 else f"^{ws}(?:{body})?{ws}$"
 
 
 def _iso_text(value: Any) -> Any:

@@ -145,3 +145,39 @@ async def test_an_error_whose_detail_names_a_status_is_not_a_500(sqlite_db, sett
     api = await token_client(make_app(db, settings), db, boss)
     r = await api.get("/api/v1/products")
     assert r.status_code == 409 and r.json()["status"] == 409 and r.json()["record_status"] == "archived"
+
+
+@pytest.mark.parametrize(("low", "high"), [(3, 300), (1, None), (0, 5), (1, 1)])
+def test_a_stripped_texts_documented_pattern_says_what_the_model_accepts(low, high):
+    """A model that strips whitespace counts what is left; the document's pattern counts the same
+    (three spaces and 300 letters fit 300; "\\t" is empty), with Pydantic's own idea of space."""
+    import re
+
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+    from backroom.inputs import stripped_length
+
+    class Text(BaseModel):
+        model_config = ConfigDict(str_strip_whitespace=True)
+        a: str = Field(min_length=low, max_length=high)
+
+    pattern = stripped_length(low, high)
+    for text in (
+        "",
+        "\t",
+        "a",
+        "ab",
+        " abc ",
+        "a" * 5,
+        "a" * 6,
+        "   " + "a" * 300 + " ",
+        "\x1cab",
+        "\u3000a\u3000",
+        "a b",
+    ):
+        try:
+            Text(a=text)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        assert bool(re.search(pattern, text)) == accepted, (text, low, high)
