@@ -150,6 +150,11 @@ class Input(BaseModel):
 _WS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
+# One whitespace character as Pydantic strips it, for patterns in the document (`\\s` means
+# different sets in Python's and JavaScript's regular expressions).
+WS = f"[{_WS}]"
+
+
 def stripped_length(low: int, high: int | None) -> str:
     """A pattern for text whose stripped length is `low` to `high` characters (no NUL)."""
     ws, word, any_ = f"[{_WS}]*", f"[^{_WS}\\x00]", "[^\\x00]"

@@ -10,7 +10,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from backroom.carts.models import CartStatus
 from backroom.carts.pricing import Totals
-from backroom.inputs import Input
+from backroom.inputs import WS, Input
 from backroom.pagination import CursorText
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
@@ -23,7 +23,7 @@ def normalize_code(raw: str) -> str:
 
 # A code as typed: 3 to 32 letters, digits or dashes (a letter or digit first), any case, spaces
 # anywhere. The OpenAPI document carries this pattern; check_code holds to it.
-RAW_CODE = r"^\s*[A-Za-z0-9](\s*[A-Za-z0-9-]){2,31}\s*$"
+RAW_CODE = rf"^{WS}*[A-Za-z0-9]({WS}*[A-Za-z0-9-]){{2,31}}{WS}*$"
 
 
 def check_code(raw: str) -> str:

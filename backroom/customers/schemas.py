@@ -7,11 +7,11 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from backroom.customers.models import AddressKind, CustomerKind, CustomerStatus
 from backroom.ids import RecordId
-from backroom.inputs import Input
+from backroom.inputs import WS, Input
 
 # A phone number: at least six digits among spaces and + - ( ) . (blank: none). The document
 # carries the pattern; the validator holds to it.
-PHONE = r"^\s*((?:[ +\-().]*[0-9]){6}[0-9 +\-().]*)?\s*$"
+PHONE = rf"^{WS}*((?:[ +\-().]*[0-9]){{6}}[0-9 +\-().]*)?{WS}*$"
 
 
 class CustomerCreate(Input):

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backroom.carts.schemas import RAW_CODE, check_code
-from backroom.inputs import Input
+from backroom.inputs import WS, Input
 from backroom.money import Minor
 from backroom.promotions.models import CodeMode, Eligibility, PromotionKind, PromotionTarget
 
 Channel = Literal["storefront", "staff"]
+
+
+BLANK = rf"^{WS}*$"  # a code of only spaces is no code
 
 
 class _Terms(Input):
@@ -73,7 +77,7 @@ class PromotionCreate(_Terms):
                 {
                     "properties": {
                         "code_mode": {"enum": [m.value for m in CodeMode if m != CodeMode.SHARED]},
-                        "code": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": "^\\s*$"}]},
+                        "code": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": BLANK}]},
                     },
                     "required": ["code_mode"],
                 },
@@ -90,7 +94,7 @@ class PromotionCreate(_Terms):
     @field_validator("code")
     @classmethod
     def _code(cls, v):
-        return None if v is None or not v.strip() else check_code(v)
+        return None if v is None or re.fullmatch(BLANK, v) else check_code(v)
 
     @model_validator(mode="after")
     def _shared_needs_code(self):

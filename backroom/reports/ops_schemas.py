@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from backroom.inputs import Input
+from backroom.inputs import WS, Input
 from backroom.reports.periods import Edition
 
 FORMATS = ("csv", "xlsx", "pdf")
 
 
-FORMAT_TEXT = r"^\s*([cC][sS][vV]|[xX][lL][sS][xX]|[pP][dD][fF])\s*$"
+FORMAT_TEXT = rf"^{WS}*([cC][sS][vV]|[xX][lL][sS][xX]|[pP][dD][fF]){WS}*$"
 
 
 class SnapshotFileRead(BaseModel):
@@ -85,10 +86,10 @@ class SubscriptionCreate(Input):
     @field_validator("format")
     @classmethod
     def _format(cls, v: str) -> str:
-        v = v.lower().strip()
-        if v not in FORMATS:
+        m = re.fullmatch(FORMAT_TEXT, v)
+        if not m:
             raise ValueError("Choose CSV, XLSX or PDF")
-        return v
+        return m.group(1).lower()
 
     @field_validator("branch_ids")
     @classmethod

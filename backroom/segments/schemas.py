@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backroom.ids import RecordId
-from backroom.inputs import Input
+from backroom.inputs import Input, stripped_length
 
 
 class Attr(StrEnum):
@@ -71,7 +71,7 @@ LABELS = {
 }
 
 
-_TEXT = r"^\s*[^\s\x00]([^\x00]*[^\s\x00])?\s*$"  # not blank once stripped
+_TEXT = stripped_length(1, 50)  # a tag: 1 to 50 characters once stripped
 
 
 def _branch_id(x) -> bool:
@@ -98,7 +98,7 @@ def _value_schema(attr: Attr) -> dict:
         items = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[^\\x00]*$"}]}
         return {"type": "array", "minItems": 1, "maxItems": 100, "items": items}
     if kind is str:
-        return {"type": "string", "maxLength": 50, "pattern": _TEXT}
+        return {"type": "string", "pattern": _TEXT}
     if kind is bool:
         return {"type": "boolean"}
     if attr.value.startswith("rfm_"):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from backroom.inputs import Input
+from backroom.inputs import Input, stripped_length
 from backroom.vendors.models import ChangeStatus, PayoutMethod, PayoutStatus, VendorStatus
 
 _FORM = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -14,7 +14,7 @@ _FORM = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 # _payout_details' rule in the document: a Stripe payout (the default) needs the connected
 # account, a bank payout the account name and IBAN.
-_NOT_BLANK = r"^\s*[^\s\x00][^\x00]*$"
+_NOT_BLANK = stripped_length(1, 120)  # bank_account_name, as stripped
 _PAYOUT_DETAILS = {
     "anyOf": [
         {
