@@ -3,11 +3,13 @@ shift, category), parsed once for API routes and pages alike and kept in the URL
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Query
+from pydantic import WithJsonSchema
 
 from backroom.errors import InvalidInput
 
@@ -35,20 +37,25 @@ class Drill:
         return [self.shift] if self.shift else None
 
 
+# A filter's id as a form sends it: empty (a form's "any") or a record id, 1 to 10**18 - 1.
+# The OpenAPI document carries the same pattern, so what it allows is what is accepted; the
+# check itself is _id's, so a page shows its words rather than a generic validation error.
+ID_TEXT = r"^(0*[1-9][0-9]{0,17})?$"
+IdText = Annotated[str, WithJsonSchema({"type": "string", "pattern": ID_TEXT})]
+
+
 def _id(value: str | None, what: str) -> int | None:
     """An id from a form field: empty means no filter; anything else must be a record id."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or not 1 <= int(value) < 2**63:
+    value = value or ""
+    if not re.fullmatch(ID_TEXT, value):
         raise InvalidInput(f"Choose a {what} from the list.", field=what)
-    return int(value)
+    return int(value) if value else None
 
 
 def drill(
-    branch: Annotated[list[str] | None, Query(description="Branch id(s); none: all yours")] = None,
-    user: Annotated[str | None, Query(description="Staff member (cashier) id")] = None,
-    shift: Annotated[str | None, Query(description="Shift / session id")] = None,
+    branch: Annotated[list[IdText] | None, Query(description="Branch id(s); none: all yours")] = None,
+    user: Annotated[IdText | None, Query(description="Staff member (cashier) id")] = None,
+    shift: Annotated[IdText | None, Query(description="Shift / session id")] = None,
     category: Annotated[str | None, Query(max_length=100, description="Product category")] = None,
 ) -> Drill:
     """Empty fields (a form's "any") mean no filter; a bad value is refused in words."""

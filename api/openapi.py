@@ -5,6 +5,9 @@ sends."""
 
 from __future__ import annotations
 
+import re
+
+import email_validator
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -63,6 +66,15 @@ NO_NUL = "^[^\\x00]*$"
 BIGGEST = 2**63 - 1  # a 64-bit id; Pydantic writes le=2**63-1 as the float 2**63, one too many
 
 
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+# An e-mail address in a special-use domain (.test, .local, .invalid, ...) is refused by
+# email_validator, which EmailStr uses; the document says so beside `format: email`.
+SPECIAL_USE_EMAIL = "[@.](" + "|".join(_any_case(d) for d in email_validator.SPECIAL_USE_DOMAIN_NAMES) + ")$"
+
+
 def _truthful(node) -> None:
     """Say what the edge enforces beyond the models: no NUL in free text, exact integer bounds."""
     if isinstance(node, list):
@@ -73,6 +85,22 @@ def _truthful(node) -> None:
         return
     if node.get("type") == "string" and not ({"pattern", "format", "enum", "const"} & node.keys()):
         node["pattern"] = NO_NUL
+    if node.get("format") == "email" and "not" not in node:
+        node["not"] = {"pattern": SPECIAL_USE_EMAIL}
+    # An object's keys are text too: no NUL in a property name (a body with one is refused).
+    if node.get("type") == "object" and "propertyNames" not in node:
+        node["propertyNames"] = {"pattern": NO_NUL}
+    # Pydantic writes the bounds of an optional constrained number (`Minor | None` with ge=...)
+    # under its own names, which JSON Schema ignores: the document said "any integer".
+    if node.get("type") in ("integer", "number"):
+        for ours, theirs in (
+            ("ge", "minimum"),
+            ("le", "maximum"),
+            ("gt", "exclusiveMinimum"),
+            ("lt", "exclusiveMaximum"),
+        ):
+            if ours in node and theirs not in node:
+                node[theirs] = node.pop(ours)
     for key in ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum"):
         value = node.get(key)
         if isinstance(value, float) and value.is_integer():

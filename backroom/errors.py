@@ -80,9 +80,19 @@ def is_transient_db_error(exc: BaseException) -> bool:
 
 
 class InvalidInput(AppError):
-    """A request that is well-formed but not acceptable for the record's current state."""
+    """A value that is wrong in itself, which the input model could not judge alone (a form's
+    date that is no date, a filter that is no id): 422, like the models' own validation."""
 
     status, code, title = 422, "invalid_input", "Invalid input"
+
+
+class Refused(InvalidInput):
+    """Well-formed input that the records' current state turns down: the cart is empty, the
+    account is in another currency, the order belongs to another customer. 409: the request
+    was valid by the API's schema, and the records decided (a schema cannot say this). A
+    subclass of InvalidInput, so a form shows it beside its field like any input error."""
+
+    status, code, title = 409, "refused", "Not possible"
 
 
 def not_found(entity: str, ident: Any) -> NotFound:

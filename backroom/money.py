@@ -53,10 +53,16 @@ def parse_money(text: str, currency: str) -> int:
 FORM = "form"  # validation context key: the values come from an HTML form (all text)
 
 
+def _fractional(value: Any) -> bool:
+    return isinstance(value, float) and not value.is_integer()
+
+
 def _amount_as_number(value: Any, info: ValidationInfo) -> Any:
-    """Money in a JSON body is a whole number of minor units: "100", true and 1.0 are refused
-    rather than guessed at. A staff form's text is parsed (parse_form passes FORM)."""
-    if isinstance(value, bool) or (isinstance(value, str | float) and not (info.context or {}).get(FORM)):
+    """Money in a JSON body is a whole number of minor units: "100", true and 12.5 are refused
+    rather than guessed at (100.0 is the number 100, as JSON Schema's "integer" says). A staff
+    form's text is parsed (parse_form passes FORM)."""
+    form = (info.context or {}).get(FORM)
+    if isinstance(value, bool) or (not form and (isinstance(value, str) or _fractional(value))):
         raise ValueError("Give the amount in minor units as a whole number, e.g. 1250 for 12.50")
     return value
 

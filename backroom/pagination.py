@@ -6,16 +6,27 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy import Select, TypeDecorator, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backroom.errors import InvalidInput
+from backroom.errors import NotFound
 
 T = TypeVar("T")
 MAX_LIMIT = 200
+
+# A cursor as the API hands it out: URL-safe base64. Anything else is a 422 at the edge; a
+# cursor of that shape that is not one of ours names no page (404, see CursorNotFound).
+CursorText = Annotated[str, StringConstraints(max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")]
+
+
+class CursorNotFound(NotFound):
+    """A cursor we did not hand out points at no page: like an unknown `starting_after` at
+    Stripe, the page it names does not exist (404), and the client starts again."""
+
+    code = "cursor_not_found"
 
 
 @dataclass
@@ -47,8 +58,8 @@ def _encode(value: Any, ident: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _bad_cursor() -> InvalidInput:
-    return InvalidInput("The cursor is not valid; start again from the first page.", field="cursor")
+def _bad_cursor() -> CursorNotFound:
+    return CursorNotFound("The cursor is not valid; start again from the first page.", field="cursor")
 
 
 def _decode(cursor: str) -> tuple[Any, Any]:
@@ -63,7 +74,7 @@ def _decode(cursor: str) -> tuple[Any, Any]:
 
 
 def _typed(value: Any, col) -> Any:
-    """The cursor's value if it fits the column's type; a forged cursor is a 422, never a
+    """The cursor's value if it fits the column's type; a forged cursor is a 404, never a
     database error."""
     kind = col.type
     if isinstance(kind, TypeDecorator):  # e.g. UTCDateTime: the stored type decides

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Path(args.report_dir)
     report.mkdir(parents=True, exist_ok=True)
     with RunningStack() as stack:
-        token = stack.admin_token()
+        own = stack.admin_token()
         # The app builds its OpenAPI document on first request (seconds on a loaded machine, past
         # Schemathesis' 10 s load timeout); build it here, once, and it stays cached.
         urllib.request.urlopen(f"{stack.url}/api/openapi.json", timeout=300).read()
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             "--url",
             stack.url,
             "--header",
-            f"Authorization: Bearer {token}",
+            f"Authorization: Bearer {own.secret}",
             "--checks",
             "all",
             "--max-examples",
@@ -58,7 +58,17 @@ def main(argv: list[str] | None = None) -> int:
             "--no-color",
         ]
         print("fuzzing", stack.url, "with", args.max_examples, "examples per operation", flush=True)
-        code = subprocess.call(cmd)
+        # The hooks keep the fuzzer from revoking its own token or user (harness/fuzz_hooks.py).
+        env = dict(
+            os.environ,
+            SCHEMATHESIS_HOOKS="harness.fuzz_hooks",
+            FUZZ_OWN_USER_ID=str(own.user_id),
+            FUZZ_OWN_TOKEN_ID=str(own.token_id),
+            PYTHONPATH=os.pathsep.join(
+                filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")])
+            ),
+        )
+        code = subprocess.call(cmd, env=env)
     print(f"fuzz report: {report}/ (exit {code})", flush=True)
     return code
 

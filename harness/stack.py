@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 READY = "Backroom is running."
@@ -79,12 +80,19 @@ class RunningStack:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
 
-    def admin_token(self) -> str:
+    def admin_token(self) -> Credential:
         """A bearer token for the demo `admin`, minted straight into the stack's database."""
         return asyncio.run(_mint_token(self.var))
 
 
-async def _mint_token(var: Path) -> str:
+@dataclass(frozen=True)
+class Credential:
+    secret: str
+    user_id: int
+    token_id: int
+
+
+async def _mint_token(var: Path) -> Credential:
     from sqlalchemy import select
 
     from backroom.audit.context import Actor
@@ -97,10 +105,10 @@ async def _mint_token(var: Path) -> str:
     try:
         async with make_sessionmaker(engine).begin() as session:
             admin = await session.scalar(select(User).where(User.username == "admin"))
-            secret, _ = await auth.create_token(
+            secret, token = await auth.create_token(
                 session, actor=Actor.system("harness"), user_id=admin.id, name="harness"
             )
-        return secret
+        return Credential(secret, admin.id, token.id)
     finally:
         await engine.dispose()
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Session, SettingsDep, require
 from api.params import Id
 from backroom.auth.principal import Principal
+from backroom.pagination import CursorText
 from backroom.recovery import service as recovery
 from backroom.recovery.schemas import (
     AbandonedCartDetail,
@@ -30,7 +31,7 @@ class AbandonedQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     recovered: bool | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: CursorText | None = Field(default=None, max_length=200)
 
 
 def read(row: recovery.AbandonedRow) -> AbandonedCartRead:
@@ -70,7 +71,7 @@ async def list_abandoned(
     return AbandonedCartPage(items=[read(r) for r in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/settings/{branch_id}")
+@router.get("/settings/{branch_id:id}")
 async def get_settings(
     session: Session, branch_id: Id, p: Principal = require("abandoned_carts", "read")
 ) -> ReminderSettingsRead:
@@ -78,7 +79,7 @@ async def get_settings(
     return ReminderSettingsRead.model_validate(await recovery.reminder_settings(session, branch_id))
 
 
-@router.put("/settings/{branch_id}")
+@router.put("/settings/{branch_id:id}")
 async def put_settings(
     session: Session,
     branch_id: Id,
@@ -91,7 +92,7 @@ async def put_settings(
     return ReminderSettingsRead.model_validate(row)
 
 
-@router.get("/{cart_id}")
+@router.get("/{cart_id:id}")
 async def get_abandoned(
     session: Session, cart_id: Id, p: Principal = require("abandoned_carts", "read")
 ) -> AbandonedCartDetail:
@@ -106,7 +107,7 @@ async def _row(session, p: Principal, cart_id: int, action: str) -> recovery.Aba
     return row
 
 
-@router.post("/{cart_id}/reminders", status_code=201)
+@router.post("/{cart_id:id}/reminders", status_code=201)
 async def send_reminder(
     session: Session, settings: SettingsDep, cart_id: Id, p: Principal = require("abandoned_carts", "post")
 ) -> ReminderSent:

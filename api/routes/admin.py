@@ -25,7 +25,7 @@ from backroom.auth.schemas import (
     UserDetail,
     UserRead,
 )
-from backroom.pagination import PageRead, paginate
+from backroom.pagination import CursorText, PageRead, paginate
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -43,7 +43,7 @@ async def list_users(
     session: Session,
     q: Annotated[str | None, Query(max_length=64)] = None,
     limit: int = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("admin", "list"),
 ) -> PageRead[UserRead]:
     """Users by user name, optionally filtered by `q` (user name or full name)."""
@@ -58,7 +58,7 @@ async def list_users(
     return PageRead[UserRead].of(page, UserRead)
 
 
-@router.get("/users/{user_id}", response_model=UserDetail)
+@router.get("/users/{user_id:id}", response_model=UserDetail)
 async def get_user(session: Session, user_id: Id, p: Principal = require("admin", "read")):
     return await user_detail(session, user_id)
 
@@ -78,7 +78,7 @@ async def create_user(session: Session, body: UserCreate, p: Principal = require
     return await user_detail(session, user.id)
 
 
-@router.post("/users/{user_id}/grants", response_model=UserDetail)
+@router.post("/users/{user_id:id}/grants", response_model=UserDetail)
 async def grant_role(session: Session, user_id: Id, body: GrantIn, p: Principal = require("admin", "update")):
     """Grant a role in a branch (branch_id null: every branch). Idempotent."""
     await auth.get_user(session, user_id)
@@ -86,7 +86,7 @@ async def grant_role(session: Session, user_id: Id, body: GrantIn, p: Principal 
     return await user_detail(session, user_id)
 
 
-@router.delete("/users/{user_id}/grants/{role}", response_model=UserDetail)
+@router.delete("/users/{user_id:id}/grants/{role}", response_model=UserDetail)
 async def revoke_role(
     session: Session,
     user_id: Id,
@@ -100,21 +100,21 @@ async def revoke_role(
     return await user_detail(session, user_id)
 
 
-@router.post("/users/{user_id}/deactivate", response_model=UserDetail)
+@router.post("/users/{user_id:id}/deactivate", response_model=UserDetail)
 async def deactivate_user(session: Session, user_id: Id, p: Principal = require("admin", "update")):
     """Deactivate: the user's sessions and API tokens end at once; sign-in is refused. Idempotent."""
     await auth.set_active(session, actor=p.actor(), user_id=user_id, active=False)
     return await user_detail(session, user_id)
 
 
-@router.post("/users/{user_id}/reactivate", response_model=UserDetail)
+@router.post("/users/{user_id:id}/reactivate", response_model=UserDetail)
 async def reactivate_user(session: Session, user_id: Id, p: Principal = require("admin", "update")):
     """Let a deactivated user sign in again (old sessions and tokens stay ended). Idempotent."""
     await auth.set_active(session, actor=p.actor(), user_id=user_id, active=True)
     return await user_detail(session, user_id)
 
 
-@router.post("/users/{user_id}/password", response_model=UserDetail)
+@router.post("/users/{user_id:id}/password", response_model=UserDetail)
 async def reset_password(
     session: Session, user_id: Id, body: PasswordReset, p: Principal = require("admin", "update")
 ):
@@ -123,12 +123,12 @@ async def reset_password(
     return await user_detail(session, user_id)
 
 
-@router.get("/users/{user_id}/tokens")
+@router.get("/users/{user_id:id}/tokens")
 async def list_user_tokens(
     session: Session,
     user_id: Id,
     limit: int = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("admin", "read"),
 ) -> PageRead[TokenRead]:
     await auth.get_user(session, user_id)
@@ -136,7 +136,7 @@ async def list_user_tokens(
     return PageRead[TokenRead].of(page, TokenRead)
 
 
-@router.delete("/users/{user_id}/tokens/{token_id}", response_model=TokenRead)
+@router.delete("/users/{user_id:id}/tokens/{token_id:id}", response_model=TokenRead)
 async def revoke_user_token(
     session: Session, user_id: Id, token_id: Id, p: Principal = require("admin", "update")
 ):

@@ -14,13 +14,14 @@ from backroom.aftersales.errors import CaseStateError
 from backroom.aftersales.flow import STEPS, CaseAction, CaseView
 from backroom.aftersales.schemas import CaseCreate, CaseDetail, CaseRead, CaseStep, CaseUpdate
 from backroom.auth.principal import Principal
+from backroom.pagination import CursorText
 
 router = APIRouter(prefix="/api/v1/aftersales/cases", tags=["after-sales"])
 
 
 class CasePage(BaseModel):
     items: list[CaseRead]
-    next_cursor: str | None = None
+    next_cursor: CursorText | None = None
 
 
 async def _case(session, p: Principal, case_id: int, action: str):
@@ -59,7 +60,7 @@ async def work_list(session: Session, p: Principal = require("service", "submit"
     return CasePage(items=await aftersales.reads(session, rows))
 
 
-@router.get("/{case_id}")
+@router.get("/{case_id:id}")
 async def get_case(session: Session, case_id: Id, p: Principal = require("service", "read")) -> CaseDetail:
     return await aftersales.detail(session, await _case(session, p, case_id, "read"))
 
@@ -74,7 +75,7 @@ async def open_case(
     return (await aftersales.reads(session, [(c, aftersales.sla_status(c, c.created_at))]))[0]
 
 
-@router.patch("/{case_id}")
+@router.patch("/{case_id:id}")
 async def note_case(
     session: Session, case_id: Id, body: CaseUpdate, p: Principal = require("service", "update")
 ) -> CaseDetail:
@@ -84,7 +85,7 @@ async def note_case(
     return await aftersales.detail(session, c)
 
 
-@router.post("/{case_id}/steps")
+@router.post("/{case_id:id}/steps")
 async def take_step(
     session: Session, case_id: Id, body: CaseStep, request: Request, p: Principal = require("service", "read")
 ) -> CaseView:

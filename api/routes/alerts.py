@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import WithJsonSchema
 
 from api.deps import Session, require
-from api.params import Id
+from api.params import Id, ItemId
 from backroom.alerts import service
+from backroom.alerts.kinds import KINDS
 from backroom.alerts.schemas import AlertCounts, AlertPage, AlertRead, AssignIn, ResolveIn
 from backroom.analytics.access import branches_for
 from backroom.auth.principal import Principal
+from backroom.pagination import CursorText
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
-Branches = Annotated[list[int] | None, Query(alias="branch")]
+Branches = Annotated[list[ItemId] | None, Query(alias="branch")]
 
 
 @router.get("")
 async def list_alerts(
     session: Session,
     branch: Branches = None,
-    status: str | None = "active",
-    severity: str | None = None,
-    kind: str | None = None,
+    status: Literal["", "active", "open", "acknowledged", "resolved"] | None = "active",
+    severity: Literal["", "info", "warning", "critical"] | None = None,
+    kind: Annotated[str, WithJsonSchema({"type": "string", "enum": ["", *sorted(KINDS)]})] | None = None,
     module: str | None = None,
     assignee_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("alerts", "list"),
 ) -> AlertPage:
     """Alerts in the caller's branches, newest first. `status` is active (open or
@@ -55,12 +58,12 @@ async def alert_counts(
     return await service.counts(session, branch_ids=branches_for(p, "alerts", "list", branch), module=module)
 
 
-@router.get("/{alert_id}")
+@router.get("/{alert_id:id}")
 async def get_alert(session: Session, alert_id: Id, p: Principal = require("alerts", "read")) -> AlertRead:
     return (await service.read_many(session, [await service.get_for(session, alert_id, p, "read")]))[0]
 
 
-@router.post("/{alert_id}/acknowledge")
+@router.post("/{alert_id:id}/acknowledge")
 async def acknowledge(
     session: Session, alert_id: Id, p: Principal = require("alerts", "update")
 ) -> AlertRead:
@@ -70,7 +73,7 @@ async def acknowledge(
     return (await service.read_many(session, [row]))[0]
 
 
-@router.post("/{alert_id}/assign")
+@router.post("/{alert_id:id}/assign")
 async def assign(
     session: Session, alert_id: Id, body: AssignIn, p: Principal = require("alerts", "update")
 ) -> AlertRead:
@@ -79,7 +82,7 @@ async def assign(
     return (await service.read_many(session, [row]))[0]
 
 
-@router.post("/{alert_id}/resolve")
+@router.post("/{alert_id:id}/resolve")
 async def resolve(
     session: Session, alert_id: Id, body: ResolveIn | None = None, p: Principal = require("alerts", "update")
 ) -> AlertRead:

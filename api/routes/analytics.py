@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -27,6 +26,7 @@ from backroom.analytics.series import Scope, scope_for
 from backroom.analytics.targets import TargetIn, TargetRead
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
+from backroom.inputs import Day
 from backroom.reports import catalog
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
@@ -86,7 +86,9 @@ async def trend(
     d: DrillDep,
     function: str,
     measure: str,
-    window: Annotated[int, Query(description="7, 30, 90 or 365 days")] = 30,
+    window: Annotated[
+        int, Query(description="7, 30, 90 or 365 days", json_schema_extra={"enum": list(service.WINDOWS)})
+    ] = 30,
     bucket: str = "day",
     currency: str | None = None,
     p: Principal = require("analytics", "read"),
@@ -103,7 +105,7 @@ async def hour_profile(
     d: DrillDep,
     function: str,
     measure: str,
-    days: int = 28,
+    days: Annotated[int, Query(ge=7, le=366)] = 28,
     currency: str | None = None,
     p: Principal = require("analytics", "read"),
 ) -> HourProfileRead:
@@ -120,7 +122,7 @@ async def variance(
     function: str,
     measure: str,
     edition: str = "weekly",
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[Day | None, Query(alias="date")] = None,
     tolerance: Annotated[float, Query(ge=0, le=1000)] = 10.0,
     currency: str | None = None,
     p: Principal = require("analytics", "read"),
@@ -180,7 +182,7 @@ async def heatmap(
     d: DrillDep,
     module_key: Annotated[str, Query(alias="module")] = "commerce",
     mode: str = "weekday_hour",
-    days: int = 90,
+    days: Annotated[int, Query(ge=1, le=heat.MAX_DAYS)] = 90,
     p: Principal = require("analytics", "read"),
 ) -> HeatmapRead:
     """Exceptions (alerts and report exception lists) by weekday x hour or category x branch."""
@@ -200,7 +202,7 @@ async def heatmap_records(
     session: Session,
     d: DrillDep,
     module_key: Annotated[str, Query(alias="module")] = "commerce",
-    days: int = 90,
+    days: Annotated[int, Query(ge=1, le=heat.MAX_DAYS)] = 90,
     dow: Annotated[int | None, Query(ge=0, le=6)] = None,
     hour: Annotated[int | None, Query(ge=0, le=23)] = None,
     category: Annotated[str | None, Query(alias="cell_category", max_length=200)] = None,

@@ -29,7 +29,7 @@ async def list_approvals(
     return PageRead(items=[ApprovalRead.model_validate(r) for r in rows])
 
 
-@router.get("/{request_id}")
+@router.get("/{request_id:id}")
 async def get_approval(
     session: Session, request_id: Id, p: Principal = require("dashboard", "read")
 ) -> ApprovalRead:
@@ -39,7 +39,7 @@ async def get_approval(
     return ApprovalRead.model_validate(row)
 
 
-@router.post("/{request_id}/decision", dependencies=[READS_ONLY])
+@router.post("/{request_id:id}/decision", dependencies=[READS_ONLY])
 async def decide(
     session: Session,
     connect: TemporalFactory,

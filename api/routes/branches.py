@@ -9,19 +9,19 @@ from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.branches import service as branches
 from backroom.branches.schemas import CalendarIn, CalendarRead
-from backroom.errors import InvalidInput
+from backroom.errors import Refused
 
 router = APIRouter(prefix="/api/v1/branches", tags=["branches"])
 
 
-@router.get("/{branch_id}/calendar")
+@router.get("/{branch_id:id}/calendar")
 async def calendar(session: Session, branch_id: Id, p: Principal = require("admin", "read")) -> CalendarRead:
     """The branch's opening hours (local time) and its holidays from two months back on."""
     p.require("admin", "read", branch_id=branch_id)
     return await branches.calendar_read(session, branch_id)
 
 
-@router.put("/{branch_id}/calendar")
+@router.put("/{branch_id:id}/calendar")
 async def set_calendar(
     session: Session, branch_id: Id, body: CalendarIn, p: Principal = require("admin", "update")
 ) -> CalendarRead:
@@ -29,7 +29,7 @@ async def set_calendar(
     this working time; clocks already running keep the calendar they started with. Audited."""
     p.require("admin", "update", branch_id=branch_id)
     if len({d.weekday for d in body.hours}) != len(body.hours):
-        raise InvalidInput("Give each weekday once.", field="hours")
+        raise Refused("Give each weekday once.", field="hours")
     hours, holidays = body.parts()
     await branches.set_calendar(session, actor=p.actor(), branch_id=branch_id, hours=hours, holidays=holidays)
     return await branches.calendar_read(session, branch_id)

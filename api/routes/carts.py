@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import ValidationError
 
 from api.deps import READS_FIRST, READS_ONLY, Session, SettingsDep, TemporalFactory, require
@@ -13,6 +13,7 @@ from backroom.auth.principal import Principal
 from backroom.carts import service as carts
 from backroom.carts.models import Cart
 from backroom.carts.schemas import (
+    RAW_CODE,
     CartCode,
     CartCreate,
     CartFilter,
@@ -66,12 +67,12 @@ async def list_carts(
     return PageRead[CartRead].of(page, CartRead)
 
 
-@router.get("/{cart_id}")
+@router.get("/{cart_id:id}")
 async def get_cart(session: Session, cart_id: Id, p: Principal = require("carts", "read")) -> CartRead:
     return await carts.cart_read(session, await _cart(session, p, cart_id, "read"))
 
 
-@router.post("/{cart_id}/items", dependencies=[READS_ONLY])
+@router.post("/{cart_id:id}/items", dependencies=[READS_ONLY])
 async def add_item(
     session: Session,
     settings: SettingsDep,
@@ -95,7 +96,7 @@ async def add_item(
     )
 
 
-@router.patch("/{cart_id}/items/{product_id}", dependencies=[READS_ONLY])
+@router.patch("/{cart_id:id}/items/{product_id:id}", dependencies=[READS_ONLY])
 async def set_qty(
     session: Session,
     settings: SettingsDep,
@@ -119,7 +120,7 @@ async def set_qty(
     )
 
 
-@router.delete("/{cart_id}/items/{product_id}", dependencies=[READS_ONLY])
+@router.delete("/{cart_id:id}/items/{product_id:id}", dependencies=[READS_ONLY])
 async def remove_item(
     session: Session,
     settings: SettingsDep,
@@ -141,7 +142,7 @@ async def remove_item(
     )
 
 
-@router.post("/{cart_id}/codes", dependencies=[READS_ONLY])
+@router.post("/{cart_id:id}/codes", dependencies=[READS_ONLY])
 async def apply_code(
     session: Session,
     settings: SettingsDep,
@@ -165,13 +166,13 @@ async def apply_code(
     )
 
 
-@router.delete("/{cart_id}/codes/{code}", dependencies=[READS_ONLY])
+@router.delete("/{cart_id:id}/codes/{code}", dependencies=[READS_ONLY])
 async def remove_code(
     session: Session,
     settings: SettingsDep,
     connect: TemporalFactory,
     cart_id: Id,
-    code: str,
+    code: Annotated[str, Path(max_length=40, json_schema_extra={"pattern": RAW_CODE})],
     key: ChangeKey = None,
     p: Principal = require("carts", "update"),
 ) -> CartView:
@@ -192,7 +193,10 @@ async def remove_code(
 
 
 @router.post(
-    "/{cart_id}/checkout", status_code=201, responses={200: {"model": OrderRead}}, dependencies=[READS_FIRST]
+    "/{cart_id:id}/checkout",
+    status_code=201,
+    responses={200: {"model": OrderRead}},
+    dependencies=[READS_FIRST],
 )
 async def checkout_cart(
     session: Session,

@@ -52,7 +52,7 @@ async def create_product(
     return await catalog.product_detail(session, product)
 
 
-@router.get("/{product_id}")
+@router.get("/{product_id:id}")
 async def get_product(
     session: Session, product_id: Id, p: Principal = require("vendors", "read")
 ) -> ProductDetail:
@@ -60,7 +60,7 @@ async def get_product(
     return await catalog.product_detail(session, product)
 
 
-@router.patch("/{product_id}", responses={202: {"model": GatedActionRead}})
+@router.patch("/{product_id:id}", responses={202: {"model": GatedActionRead}})
 async def update_product(
     session: Session,
     settings: SettingsDep,
@@ -82,7 +82,7 @@ async def update_product(
     return await catalog.product_detail(session, product)
 
 
-@router.post("/{product_id}/archive")
+@router.post("/{product_id:id}/archive")
 async def archive_product(
     session: Session, product_id: Id, p: Principal = require("vendors", "update")
 ) -> ProductDetail:
@@ -92,7 +92,7 @@ async def archive_product(
     return await catalog.product_detail(session, product)
 
 
-@router.put("/{product_id}/bin")
+@router.put("/{product_id:id}/bin")
 async def set_bin(
     session: Session, product_id: Id, body: StockBin, p: Principal = require("catalog", "post")
 ) -> ProductDetail:
@@ -111,7 +111,7 @@ async def set_bin(
     )
 
 
-@router.post("/{product_id}/stock", responses={202: {"model": GatedActionRead}})
+@router.post("/{product_id:id}/stock", responses={202: {"model": GatedActionRead}})
 async def adjust_stock(
     session: Session,
     settings: SettingsDep,

@@ -27,7 +27,7 @@ from backroom.complaints.schemas import (
 from backroom.complaints.sla import SlaInfo, sla_status
 from backroom.customers import service as customers
 from backroom.db.base import utcnow
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -76,7 +76,7 @@ async def listing(
     status: ComplaintStatus | None = None,
     severity: Severity | None = None,
     limit: int = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("complaints", "list"),
 ) -> PageRead[ComplaintWithSla]:
     page = await complaints.search(
@@ -100,7 +100,7 @@ async def queue(session: Session, p: Principal = require("complaints", "list")) 
     return PageRead[ComplaintWithSla](items=[read(c, i) for c, i in rows], next_cursor=None)
 
 
-@router.get("/{complaint_id}")
+@router.get("/{complaint_id:id}")
 async def detail(
     session: Session, complaint_id: Id, p: Principal = require("complaints", "read")
 ) -> ComplaintDetail:
@@ -112,7 +112,7 @@ async def detail(
     )
 
 
-@router.post("/{complaint_id}/reply")
+@router.post("/{complaint_id:id}/reply")
 async def reply(
     session: Session, complaint_id: Id, body: Reply, p: Principal = require("complaints", "update")
 ) -> ComplaintWithSla:
@@ -124,7 +124,7 @@ async def reply(
     )
 
 
-@router.post("/{complaint_id}/awaiting-customer")
+@router.post("/{complaint_id:id}/awaiting-customer")
 async def awaiting_customer(
     session: Session, complaint_id: Id, body: Note, p: Principal = require("complaints", "update")
 ) -> ComplaintWithSla:
@@ -138,7 +138,7 @@ async def awaiting_customer(
     )
 
 
-@router.post("/{complaint_id}/customer-replied")
+@router.post("/{complaint_id:id}/customer-replied")
 async def customer_replied(
     session: Session, complaint_id: Id, body: Note, p: Principal = require("complaints", "update")
 ) -> ComplaintWithSla:
@@ -152,7 +152,7 @@ async def customer_replied(
     )
 
 
-@router.post("/{complaint_id}/resolve")
+@router.post("/{complaint_id:id}/resolve")
 async def resolve(
     session: Session,
     settings: SettingsDep,
@@ -171,7 +171,7 @@ async def resolve(
     )
 
 
-@router.post("/{complaint_id}/reopen")
+@router.post("/{complaint_id:id}/reopen")
 async def reopen(
     session: Session,
     settings: SettingsDep,
@@ -191,7 +191,7 @@ async def reopen(
     return await read_one(session, c)
 
 
-@router.post("/{complaint_id}/attachments", status_code=201)
+@router.post("/{complaint_id:id}/attachments", status_code=201)
 async def attach(
     session: Session,
     settings: SettingsDep,

@@ -3,8 +3,6 @@ statement, aging. Limits are changed only through the credit-limit request workf
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,8 +29,9 @@ from backroom.credit.schemas import (
     Terms,
 )
 from backroom.customers import service as customers
+from backroom.inputs import When
 
-router = APIRouter(prefix="/api/v1/customers/{customer_id}/credit", tags=["credit"])
+router = APIRouter(prefix="/api/v1/customers/{customer_id:id}/credit", tags=["credit"])
 
 
 async def _account(session: AsyncSession, p: Principal, customer_id: int, action: str) -> CreditAccount:
@@ -131,8 +130,8 @@ async def adjustment(
 async def statement(
     session: Session,
     customer_id: Id,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: When | None = None,
+    end: When | None = None,
     p: Principal = require("credit", "read"),
 ) -> StatementRead:
     """Opening balance, entries and closing balance of a period (default: the last 30 days)."""

@@ -16,7 +16,7 @@ from backroom.crm.schemas import (
     TaskRead,
 )
 from backroom.customers import service as customers
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 
 router = APIRouter(prefix="/api/v1", tags=["crm"])
 
@@ -27,7 +27,7 @@ async def _customer(session: AsyncSession, p: Principal, customer_id: int, actio
     return c
 
 
-@router.post("/customers/{customer_id}/interactions", status_code=201)
+@router.post("/customers/{customer_id:id}/interactions", status_code=201)
 async def log_interaction(
     session: Session, customer_id: Id, body: InteractionCreate, p: Principal = require("crm", "create")
 ) -> InteractionRead:
@@ -37,12 +37,12 @@ async def log_interaction(
     return InteractionRead.model_validate(row)
 
 
-@router.get("/customers/{customer_id}/interactions")
+@router.get("/customers/{customer_id:id}/interactions")
 async def interactions(
     session: Session,
     customer_id: Id,
     limit: int = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("crm", "read"),
 ) -> PageRead[InteractionRead]:
     await _customer(session, p, customer_id, "read")
@@ -50,7 +50,7 @@ async def interactions(
     return PageRead[InteractionRead].of(page, InteractionRead)
 
 
-@router.post("/customers/{customer_id}/tasks", status_code=201)
+@router.post("/customers/{customer_id:id}/tasks", status_code=201)
 async def create_task(
     session: Session,
     settings: SettingsDep,
@@ -70,7 +70,7 @@ async def create_task(
     return TaskRead.model_validate(task)
 
 
-@router.get("/customers/{customer_id}/tasks")
+@router.get("/customers/{customer_id:id}/tasks")
 async def customer_tasks(
     session: Session, customer_id: Id, p: Principal = require("crm", "read")
 ) -> PageRead[TaskRead]:
@@ -86,7 +86,7 @@ async def my_tasks(session: Session, p: Principal = require("crm", "read")) -> P
     return PageRead[TaskRead](items=[TaskRead.model_validate(t) for t in rows])
 
 
-@router.post("/tasks/{task_id}/complete")
+@router.post("/tasks/{task_id:id}/complete")
 async def complete_task(
     session: Session, temporal: TemporalFactory, task_id: Id, p: Principal = require("crm", "update")
 ) -> TaskRead:

@@ -23,7 +23,7 @@ from backroom.customers.schemas import (
     MergeRequest,
     TimelineItemRead,
 )
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 from backroom.segments import service as segments
 from backroom.spreadsheet import csv_line
 
@@ -42,7 +42,7 @@ async def search(
     q: str | None = None,
     tag: str | None = None,
     limit: int = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("customers", "list"),
 ) -> PageRead[CustomerBrief]:
     """Search by name (substring/trigram), email prefix or phone-digits prefix; keyset pages."""
@@ -107,7 +107,7 @@ async def export(
     )
 
 
-@router.post("/{customer_id}/merge", status_code=202)
+@router.post("/{customer_id:id}/merge", status_code=202)
 async def merge(
     session: Session,
     settings: SettingsDep,
@@ -129,7 +129,7 @@ async def merge(
     return GatedActionRead.model_validate(req)
 
 
-@router.post("/{customer_id}/erase", status_code=202)
+@router.post("/{customer_id:id}/erase", status_code=202)
 async def erase(
     session: Session,
     settings: SettingsDep,
@@ -146,7 +146,7 @@ async def erase(
     return GatedActionRead.model_validate(req)
 
 
-@router.get("/{customer_id}/contacts")
+@router.get("/{customer_id:id}/contacts")
 async def contacts(
     session: Session, customer_id: Id, p: Principal = require("customers", "read")
 ) -> PageRead[ContactRead]:
@@ -155,7 +155,7 @@ async def contacts(
     return PageRead[ContactRead](items=[ContactRead.model_validate(r) for r in rows])
 
 
-@router.post("/{customer_id}/contacts", status_code=201)
+@router.post("/{customer_id:id}/contacts", status_code=201)
 async def add_contact(
     session: Session, customer_id: Id, body: ContactCreate, p: Principal = require("customers", "update")
 ) -> ContactRead:
@@ -164,7 +164,7 @@ async def add_contact(
     return ContactRead.model_validate(row)
 
 
-@router.delete("/{customer_id}/contacts/{contact_id}", status_code=204)
+@router.delete("/{customer_id:id}/contacts/{contact_id:id}", status_code=204)
 async def remove_contact(
     session: Session, customer_id: Id, contact_id: Id, p: Principal = require("customers", "update")
 ) -> None:
@@ -174,7 +174,7 @@ async def remove_contact(
     )
 
 
-@router.get("/{customer_id}/addresses")
+@router.get("/{customer_id:id}/addresses")
 async def addresses(
     session: Session, customer_id: Id, p: Principal = require("customers", "read")
 ) -> PageRead[AddressRead]:
@@ -183,7 +183,7 @@ async def addresses(
     return PageRead[AddressRead](items=[AddressRead.model_validate(a) for a in rows])
 
 
-@router.post("/{customer_id}/addresses", status_code=201)
+@router.post("/{customer_id:id}/addresses", status_code=201)
 async def add_address(
     session: Session, customer_id: Id, body: AddressCreate, p: Principal = require("customers", "update")
 ) -> AddressRead:
@@ -192,7 +192,7 @@ async def add_address(
     return AddressRead.model_validate(row)
 
 
-@router.delete("/{customer_id}/addresses/{address_id}", status_code=204)
+@router.delete("/{customer_id:id}/addresses/{address_id:id}", status_code=204)
 async def remove_address(
     session: Session, customer_id: Id, address_id: Id, p: Principal = require("customers", "update")
 ) -> None:
@@ -202,7 +202,7 @@ async def remove_address(
     )
 
 
-@router.get("/{customer_id}/timeline")
+@router.get("/{customer_id:id}/timeline")
 async def timeline(
     session: Session,
     customer_id: Id,

@@ -12,7 +12,7 @@ from backroom.credit import service as credit
 from backroom.credit.schemas import LimitChangeIn, LimitRequestRead
 from backroom.customers import service
 from backroom.customers.schemas import CustomerCreate, CustomerRead, CustomerUpdate
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 from backroom.segments import service as segments
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
@@ -23,7 +23,7 @@ async def list_customers(
     session: Session,
     q: str | None = Query(None, max_length=100),
     limit: int = Query(50, ge=1, le=200),
-    cursor: str | None = Query(None, max_length=500),
+    cursor: CursorText | None = Query(None, max_length=500),
     segment: int | None = Query(None, ge=1, le=2**63 - 1, description="Only members of this segment"),
     p: Principal = require("customers", "list"),
 ) -> PageRead[CustomerRead]:
@@ -43,7 +43,7 @@ async def create_customer(
     return CustomerRead.model_validate(customer)
 
 
-@router.get("/customers/{customer_id}")
+@router.get("/customers/{customer_id:id}")
 async def get_customer(
     session: Session, customer_id: Id, p: Principal = require("customers", "read")
 ) -> CustomerRead:
@@ -52,7 +52,7 @@ async def get_customer(
     return CustomerRead.model_validate(customer)
 
 
-@router.patch("/customers/{customer_id}")
+@router.patch("/customers/{customer_id:id}")
 async def update_customer(
     session: Session, customer_id: Id, body: CustomerUpdate, p: Principal = require("customers", "update")
 ) -> CustomerRead:
@@ -66,7 +66,7 @@ async def update_customer(
     )
 
 
-@router.get("/customers/{customer_id}/credit-limit-requests")
+@router.get("/customers/{customer_id:id}/credit-limit-requests")
 async def list_limit_requests(
     session: Session, customer_id: Id, p: Principal = require("credit", "read")
 ) -> PageRead[LimitRequestRead]:
@@ -76,7 +76,7 @@ async def list_limit_requests(
     return PageRead[LimitRequestRead](items=[LimitRequestRead.model_validate(r) for r in rows])
 
 
-@router.post("/customers/{customer_id}/credit-limit-requests", status_code=202)
+@router.post("/customers/{customer_id:id}/credit-limit-requests", status_code=202)
 async def request_limit_change(
     session: Session,
     settings: SettingsDep,
@@ -97,7 +97,7 @@ async def request_limit_change(
     return LimitRequestRead.model_validate(req)
 
 
-@router.get("/credit-limit-requests/{request_id}")
+@router.get("/credit-limit-requests/{request_id:id}")
 async def get_limit_request(
     session: Session, request_id: Id, p: Principal = require("credit", "read")
 ) -> LimitRequestRead:

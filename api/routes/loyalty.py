@@ -45,14 +45,14 @@ async def create_program(
     )
 
 
-@router.get("/loyalty/programs/{program_id}")
+@router.get("/loyalty/programs/{program_id:id}")
 async def get_program(
     session: Session, program_id: Id, p: Principal = require("loyalty", "read")
 ) -> ProgramRead:
     return await service.read_program(session, await service.get_program(session, program_id))
 
 
-@router.patch("/loyalty/programs/{program_id}")
+@router.patch("/loyalty/programs/{program_id:id}")
 async def update_program(
     session: Session, program_id: Id, body: ProgramUpdate, p: Principal = require("loyalty", "update")
 ) -> ProgramRead:
@@ -62,7 +62,7 @@ async def update_program(
     return await service.read_program(session, prog)
 
 
-@router.post("/loyalty/programs/{program_id}/activate")
+@router.post("/loyalty/programs/{program_id:id}/activate")
 async def activate_program(
     session: Session, program_id: Id, p: Principal = require("loyalty", "post")
 ) -> ProgramRead:
@@ -71,7 +71,7 @@ async def activate_program(
     return await service.read_program(session, prog)
 
 
-@router.get("/customers/{customer_id}/loyalty")
+@router.get("/customers/{customer_id:id}/loyalty")
 async def get_card(session: Session, customer_id: Id, p: Principal = require("loyalty", "read")) -> CardRead:
     customer = await get_customer(session, customer_id)
     p.require("loyalty", "read", customer.home_branch_id)
@@ -96,7 +96,7 @@ async def enrol(session: Session, body: EnrolIn, p: Principal = require("loyalty
     return await service.card(session, customer.id)
 
 
-@router.put("/customers/{customer_id}/loyalty/birthday")
+@router.put("/customers/{customer_id:id}/loyalty/birthday")
 async def set_birthday(
     session: Session, customer_id: Id, body: BirthdayIn, p: Principal = require("loyalty", "update")
 ) -> CardRead:
@@ -113,7 +113,7 @@ async def set_birthday(
     return await service.card(session, customer.id)
 
 
-@router.post("/customers/{customer_id}/loyalty/adjustments", status_code=201)
+@router.post("/customers/{customer_id:id}/loyalty/adjustments", status_code=201)
 async def adjust(
     session: Session, customer_id: Id, body: AdjustIn, p: Principal = require("loyalty", "update")
 ) -> AdjustmentRead:

@@ -11,7 +11,7 @@ from backroom.auth.principal import Principal
 from backroom.notifications import service as notify
 from backroom.notifications.models import NotificationStatus
 from backroom.notifications.schemas import NotificationRead
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 
 router = APIRouter(prefix="/api/v1/mailbox", tags=["notifications"])
 
@@ -22,7 +22,7 @@ async def mailbox(
     status: NotificationStatus | Literal[""] = NotificationStatus.SENT,
     mine: bool = False,
     limit: int = 50,
-    cursor: str | None = None,
+    cursor: CursorText | None = None,
     p: Principal = require("crm", "read"),
 ) -> PageRead[NotificationRead]:
     """Messages, newest first: your branches' and those addressed to you (`mine`: only those);

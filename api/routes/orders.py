@@ -40,7 +40,7 @@ async def list_orders(
     return PageRead[OrderRead].of(page, OrderRead)
 
 
-@router.get("/{order_id}")
+@router.get("/{order_id:id}")
 async def get_order(
     session: Session, settings: SettingsDep, order_id: Id, p: Principal = require("orders", "read")
 ) -> OrderDetail:
@@ -48,7 +48,7 @@ async def get_order(
     return await orders.order_detail(session, order, settings)
 
 
-@router.post("/{order_id}/cancel", dependencies=[READS_ONLY])
+@router.post("/{order_id:id}/cancel", dependencies=[READS_ONLY])
 async def cancel_order(
     session: Session,
     settings: SettingsDep,
@@ -63,7 +63,7 @@ async def cancel_order(
     )
 
 
-@router.post("/{order_id}/refunds", dependencies=[READS_ONLY])
+@router.post("/{order_id:id}/refunds", dependencies=[READS_ONLY])
 async def refund_order(
     session: Session,
     settings: SettingsDep,
@@ -115,7 +115,7 @@ def _step_route(step: WarehouseStep, function: str, action: str, doc: str) -> No
 
 
 @router.post(
-    "/{order_id}/parcels/{parcel_id}/pack",
+    "/{order_id:id}/parcels/{parcel_id:id}/pack",
     dependencies=[READS_ONLY],
     name="parcel_pack",
     response_model=OrderState,
@@ -153,7 +153,7 @@ for _step, _doc in (
 
 
 @router.get(
-    "/{order_id}/parcels/{parcel_id}/label.pdf",
+    "/{order_id:id}/parcels/{parcel_id:id}/label.pdf",
     response_class=FileResponse,
     responses={200: {"content": {"application/pdf": {}}, "description": "The 4x6 label."}},
 )

@@ -8,11 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from api.deps import Session, SettingsDep, WriteSession, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.branches.service import shop_branch
+from backroom.pagination import CursorText
 from backroom.promotions import service as promotions
 from backroom.promotions.schemas import (
     CodeGenerate,
@@ -33,13 +35,13 @@ class PromotionQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["draft", "pending_approval", "active", "paused", "archived"] | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: CursorText | None = Field(default=None, max_length=200)
 
 
 class CodeQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: CursorText | None = Field(default=None, max_length=200)
 
 
 async def _promotion(session, p: Principal, promotion_id: int, action: str):
@@ -84,7 +86,7 @@ async def create_promotion(
     return await detail(session, promo)
 
 
-@router.get("/{promotion_id}")
+@router.get("/{promotion_id:id}")
 async def get_promotion(
     session: Session, promotion_id: Id, p: Principal = require("coupons", "read")
 ) -> PromotionDetail:
@@ -92,7 +94,7 @@ async def get_promotion(
     return await detail(session, await _promotion(session, p, promotion_id, "read"))
 
 
-@router.patch("/{promotion_id}")
+@router.patch("/{promotion_id:id}")
 async def update_promotion(
     session: Session,
     settings: SettingsDep,
@@ -108,7 +110,7 @@ async def update_promotion(
     return await detail(session, promo)
 
 
-@router.post("/{promotion_id}/submit")
+@router.post("/{promotion_id:id}/submit")
 async def submit_promotion(
     session: Session, settings: SettingsDep, promotion_id: Id, p: Principal = require("coupons", "submit")
 ) -> PromotionDetail:
@@ -120,7 +122,7 @@ async def submit_promotion(
     return await detail(session, promo)
 
 
-@router.post("/{promotion_id}/codes", status_code=201)
+@router.post("/{promotion_id:id}/codes", status_code=201)
 async def generate_codes(
     session: Session, promotion_id: Id, body: CodeGenerate, p: Principal = require("coupons", "update")
 ) -> CodesGenerated:
@@ -137,7 +139,7 @@ async def generate_codes(
     return CodesGenerated(promotion_id=promotion_id, generated=n)
 
 
-@router.get("/{promotion_id}/codes")
+@router.get("/{promotion_id:id}/codes")
 async def list_codes(
     session: Session,
     promotion_id: Id,
@@ -150,7 +152,7 @@ async def list_codes(
 
 
 @router.get(
-    "/{promotion_id}/codes.csv",
+    "/{promotion_id:id}/codes.csv",
     response_class=Response,
     responses={
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The codes as CSV"}
@@ -169,8 +171,17 @@ async def export_codes(
     )
 
 
-# Last: its path would shadow /{promotion_id}/codes above.
-@router.post("/{promotion_id}/{action}")
+class _Action(StringConvertor):
+    """Only the three actions match, so another path under a promotion (codes.csv) is the 405
+    or 404 it should be, not this route's 422."""
+
+    regex = "activate|pause|archive"
+
+
+register_url_convertor("promotion_action", _Action())
+
+
+@router.post("/{promotion_id:id}/{action:promotion_action}")
 async def change_status(
     session: Session,
     promotion_id: Id,

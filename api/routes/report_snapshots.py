@@ -64,7 +64,7 @@ async def list_snapshots(
 
 
 @router.get(
-    "/report-snapshots/{snapshot_id}/files/{fmt}",
+    "/report-snapshots/{snapshot_id:id}/files/{fmt}",
     response_class=Response,
     responses={
         200: {
@@ -96,7 +96,7 @@ async def download(
     )
 
 
-@router.get("/report-snapshots/{snapshot_id}")
+@router.get("/report-snapshots/{snapshot_id:id}")
 async def get_snapshot(
     session: Session, snapshot_id: Id, p: Principal = require("reports", "read")
 ) -> SnapshotDetail:
@@ -173,7 +173,7 @@ async def subscribe(
     return SubscriptionRead.model_validate(await subscriptions.subscribe(session, p=p, data=body))
 
 
-@router.delete("/report-subscriptions/{subscription_id}")
+@router.delete("/report-subscriptions/{subscription_id:id}")
 async def unsubscribe(
     session: Session, subscription_id: Id, p: Principal = require("reports", "read")
 ) -> SubscriptionRead:

@@ -7,13 +7,15 @@ Permissions (backroom/reports/access.py): ("reports", "read") in a branch reads 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import Session, WriteSession, require
+from api.params import ItemId
 from backroom.auth.principal import Principal
+from backroom.inputs import Day
+from backroom.pagination import CursorText
 from backroom.reports import access, catalog, service
 from backroom.reports.periods import Edition
 from backroom.reports.schemas import DrilldownRead, Links, ReportRead, ReportSetRead
@@ -56,10 +58,10 @@ async def get_report(
     session: Session,
     function: str,
     edition: Edition,
-    date: date | None = None,
-    branch: list[int] | None = Branches,
-    user: int | None = Query(default=None, ge=1),
-    shift: int | None = Query(default=None, ge=1),
+    date: Day | None = None,
+    branch: list[ItemId] | None = Branches,
+    user: int | None = Query(default=None, ge=1, le=2**63 - 1),
+    shift: int | None = Query(default=None, ge=1, le=2**63 - 1),
     category: str | None = Category,
     p: Principal = require("reports", "list"),
 ) -> ReportRead:
@@ -84,13 +86,13 @@ async def drilldown(
     function: str,
     edition: Edition,
     measure: str = Query(max_length=64),
-    date: date | None = None,
-    branch: list[int] | None = Branches,
-    user: int | None = Query(default=None, ge=1),
-    shift: int | None = Query(default=None, ge=1),
+    date: Day | None = None,
+    branch: list[ItemId] | None = Branches,
+    user: int | None = Query(default=None, ge=1, le=2**63 - 1),
+    shift: int | None = Query(default=None, ge=1, le=2**63 - 1),
     category: str | None = Category,
     limit: int = Query(default=50, ge=1, le=200),
-    cursor: str | None = Query(default=None, max_length=200),
+    cursor: CursorText | None = Query(default=None, max_length=200),
     p: Principal = require("reports", "list"),
 ) -> DrilldownRead:
     """The records behind one number of a report, newest first, a page at a time."""
@@ -132,10 +134,10 @@ async def export_report(
     function: str,
     edition: Edition,
     format: Literal["csv", "xlsx", "pdf"] = "csv",
-    date: date | None = None,
-    branch: list[int] | None = Branches,
-    user: int | None = Query(default=None, ge=1),
-    shift: int | None = Query(default=None, ge=1),
+    date: Day | None = None,
+    branch: list[ItemId] | None = Branches,
+    user: int | None = Query(default=None, ge=1, le=2**63 - 1),
+    shift: int | None = Query(default=None, ge=1, le=2**63 - 1),
     category: str | None = Category,
     p: Principal = require("reports", "export"),
 ) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from api.deps import Session, require
 from api.params import Id
@@ -13,6 +13,7 @@ from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
 from backroom.errors import Forbidden
 from backroom.ids import RecordId
+from backroom.inputs import Input
 from backroom.segments import service
 from backroom.segments.schemas import (
     CampaignCreate,
@@ -33,7 +34,7 @@ class CampaignIn(CampaignCreate):
     branch_id: RecordId  # the requester's branch: where the approval is asked
 
 
-class PreviewIn(BaseModel):
+class PreviewIn(Input):
     model_config = ConfigDict(extra="forbid")
     rules: Group
 
@@ -60,14 +61,14 @@ async def create_segment(
     return await service.read(session, await service.create_segment(session, actor=p.actor(), data=body))
 
 
-@router.get("/{segment_id}")
+@router.get("/{segment_id:id}")
 async def get_segment(
     session: Session, segment_id: Id, p: Principal = require("segmentation", "read")
 ) -> SegmentRead:
     return await service.read(session, await service.get_segment(session, segment_id))
 
 
-@router.patch("/{segment_id}")
+@router.patch("/{segment_id:id}")
 async def update_segment(
     session: Session, segment_id: Id, body: SegmentUpdate, p: Principal = require("segmentation", "update")
 ) -> SegmentRead:
@@ -75,7 +76,7 @@ async def update_segment(
     return await service.read(session, seg)
 
 
-@router.get("/{segment_id}/history")
+@router.get("/{segment_id:id}/history")
 async def history(
     session: Session,
     segment_id: Id,
@@ -89,7 +90,7 @@ async def history(
     )
 
 
-@router.post("/{segment_id}/campaigns", status_code=201)
+@router.post("/{segment_id:id}/campaigns", status_code=201)
 async def create_campaign(
     session: Session, segment_id: Id, body: CampaignIn, p: Principal = require("segmentation", "post")
 ) -> CampaignRead:

@@ -25,7 +25,7 @@ from backroom.branches.schemas import (
 )
 from backroom.controls.schemas import GatedActionRead
 from backroom.errors import not_found
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 
 router = APIRouter(prefix="/api/v1/shifts", tags=["shifts"])
 CASH = ("payments", "create")
@@ -33,7 +33,7 @@ CASH = ("payments", "create")
 
 @router.get("")
 async def list_shifts(
-    session: Session, limit: int = 50, cursor: str | None = None, p: Principal = require(*CASH)
+    session: Session, limit: int = 50, cursor: CursorText | None = None, p: Principal = require(*CASH)
 ) -> PageRead[ShiftRead]:
     """Your shifts, newest first."""
     page = await branches.shifts_page(session, user_id=p.user_id, limit=limit, cursor=cursor)
@@ -49,7 +49,7 @@ async def open_shift(session: Session, body: ShiftOpen, p: Principal = require(*
     )
 
 
-@router.post("/{shift_id}/close", response_model=ShiftRead)
+@router.post("/{shift_id:id}/close", response_model=ShiftRead)
 async def close_shift(session: Session, shift_id: Id, body: ShiftClose, p: Principal = require(*CASH)):
     """Close your open shift with the counted cash. A second close is a 409."""
     shift = await session.get(Shift, shift_id)
@@ -86,7 +86,7 @@ async def move_cash(
     return CashMovementRead.model_validate(result)
 
 
-@router.get("/{shift_id}/report")
+@router.get("/{shift_id:id}/report")
 async def shift_report(session: Session, shift_id: Id, p: Principal = require(*CASH)) -> ShiftReportRead:
     """A shift's cash: float, movements, totals by kind, expected cash and, once closed, the
     count and the variance (counted minus expected). Your own shifts, or any in a branch

@@ -15,7 +15,7 @@ from api.params import Id
 from backroom.auth import service as auth
 from backroom.auth.principal import Principal
 from backroom.auth.schemas import TokenCreate, TokenCreated, TokenRead
-from backroom.pagination import PageRead
+from backroom.pagination import CursorText, PageRead
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 STAFF = ("dashboard", "read")
@@ -29,14 +29,14 @@ async def create_token(session: Session, body: TokenCreate, p: Principal = requi
 
 @router.get("")
 async def list_tokens(
-    session: Session, limit: int = 50, cursor: str | None = None, p: Principal = require(*STAFF)
+    session: Session, limit: int = 50, cursor: CursorText | None = None, p: Principal = require(*STAFF)
 ) -> PageRead[TokenRead]:
     """Your tokens, newest first (secrets are never shown again)."""
     page = await auth.tokens_page(session, user_id=p.user_id, limit=limit, cursor=cursor)
     return PageRead[TokenRead].of(page, TokenRead)
 
 
-@router.delete("/{token_id}", response_model=TokenRead)
+@router.delete("/{token_id:id}", response_model=TokenRead)
 async def revoke_token(session: Session, token_id: Id, p: Principal = require(*STAFF)):
     """Revoke one of your tokens. Idempotent."""
     return await auth.revoke_token(session, actor=p.actor(), user_id=p.user_id, token_id=token_id)

@@ -4,16 +4,18 @@ vendor's view of its orders. A vendor user reaches only its own vendor's records
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import uuid4
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, WithJsonSchema
 
 from api.deps import READS_ONLY, Session, SettingsDep, TemporalFactory, require
 from api.params import Id
 from backroom.auth.principal import Principal
 from backroom.db.base import utcnow
-from backroom.errors import Forbidden, InvalidInput
+from backroom.errors import Forbidden, Refused
+from backroom.inputs import Input
 from backroom.orders.schemas import PackBody
 from backroom.vendors import parcels, payouts, service, statements
 from backroom.vendors.models import ChangeStatus
@@ -38,7 +40,7 @@ from backroom.vendors.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["vendors"])
 
 
-class UserLink(BaseModel):
+class UserLink(Input):
     model_config = ConfigDict(extra="forbid")
     user_id: int = Field(ge=1)
 
@@ -61,7 +63,9 @@ def _scope_for(p: Principal, vendor_id: int | None) -> int:
     if p.vendor_id is not None:
         return p.vendor_id
     if vendor_id is None:
-        raise InvalidInput("Say which vendor (vendor_id).", field="vendor_id")
+        # Whether it is needed depends on the caller (a vendor user's own is implied), which
+        # the document cannot say: a refusal (409), not a malformed request.
+        raise Refused("Say which vendor (vendor_id).", field="vendor_id")
     return vendor_id
 
 
@@ -89,7 +93,7 @@ async def apply(
     return VendorRead.model_validate(vendor)
 
 
-@router.get("/vendors/{vendor_id}")
+@router.get("/vendors/{vendor_id:id}")
 async def get_vendor(
     session: Session, vendor_id: Id, p: Principal = require("vendors", "read")
 ) -> VendorDetail:
@@ -97,7 +101,7 @@ async def get_vendor(
     return await _detail(session, await service.get_vendor(session, vendor_id, scope=p.vendor_id))
 
 
-@router.patch("/vendors/{vendor_id}")
+@router.patch("/vendors/{vendor_id:id}")
 async def update_vendor(
     session: Session, vendor_id: Id, body: VendorUpdate, p: Principal = require("vendors", "update")
 ) -> VendorDetail:
@@ -110,7 +114,7 @@ async def update_vendor(
     return await _detail(session, vendor)
 
 
-@router.post("/vendors/{vendor_id}/suspend")
+@router.post("/vendors/{vendor_id:id}/suspend")
 async def suspend(
     session: Session, vendor_id: Id, body: Reason, p: Principal = require("vendors", "approve")
 ) -> VendorDetail:
@@ -121,7 +125,7 @@ async def suspend(
     )
 
 
-@router.post("/vendors/{vendor_id}/reinstate")
+@router.post("/vendors/{vendor_id:id}/reinstate")
 async def reinstate(
     session: Session, vendor_id: Id, body: Reason, p: Principal = require("vendors", "approve")
 ) -> VendorDetail:
@@ -132,7 +136,7 @@ async def reinstate(
     )
 
 
-@router.post("/vendors/{vendor_id}/users", status_code=204)
+@router.post("/vendors/{vendor_id:id}/users", status_code=204)
 async def bind_user(
     session: Session, vendor_id: Id, body: UserLink, p: Principal = require("vendors", "approve")
 ) -> None:
@@ -141,7 +145,7 @@ async def bind_user(
     await service.bind_user(session, actor=p.actor(), vendor_id=vendor_id, user_id=body.user_id)
 
 
-@router.get("/vendors/{vendor_id}/ledger")
+@router.get("/vendors/{vendor_id:id}/ledger")
 async def ledger(
     session: Session, vendor_id: Id, p: Principal = require("vendors", "read")
 ) -> list[LedgerEntryRead]:
@@ -150,7 +154,7 @@ async def ledger(
     return [LedgerEntryRead.model_validate(e) for e in await service.ledger(session, vendor.id)]
 
 
-@router.post("/vendors/{vendor_id}/adjustments", status_code=201)
+@router.post("/vendors/{vendor_id:id}/adjustments", status_code=201)
 async def adjust(
     session: Session, vendor_id: Id, body: AdjustmentIn, p: Principal = require("vendors", "post")
 ) -> VendorDetail:
@@ -177,7 +181,7 @@ async def vendor_orders(
     return await service.vendor_orders(session, vendor_id=scope)
 
 
-@router.get("/vendor-orders/{order_id}")
+@router.get("/vendor-orders/{order_id:id}")
 async def vendor_order(
     session: Session, order_id: Id, vendor_id: int | None = None, p: Principal = require("vendors", "read")
 ) -> VendorOrderRead:
@@ -185,7 +189,7 @@ async def vendor_order(
     return await service.vendor_order(session, order_id=order_id, vendor_id=_scope_for(p, vendor_id))
 
 
-@router.post("/vendor-orders/{order_id}/parcels/{parcel_id}/{step}", dependencies=[READS_ONLY])
+@router.post("/vendor-orders/{order_id:id}/parcels/{parcel_id:id}/{step}", dependencies=[READS_ONLY])
 async def vendor_parcel_step(
     session: Session,
     settings: SettingsDep,
@@ -221,7 +225,7 @@ async def product_changes(
     return [ProductChangeRead.model_validate(c) for c in rows]
 
 
-@router.get("/vendor-product-changes/{change_id}")
+@router.get("/vendor-product-changes/{change_id:id}")
 async def product_change(
     session: Session, change_id: Id, p: Principal = require("vendors", "read")
 ) -> ProductChangeRead:
@@ -273,9 +277,12 @@ async def run_payouts(
     )
 
 
-@router.get("/vendors/{vendor_id}/statement")
+@router.get("/vendors/{vendor_id:id}/statement")
 async def statement(
-    session: Session, vendor_id: Id, month: str | None = None, p: Principal = require("vendors", "read")
+    session: Session,
+    vendor_id: Id,
+    month: Annotated[str, WithJsonSchema({"type": "string", "pattern": statements.MONTH})] | None = None,
+    p: Principal = require("vendors", "read"),
 ) -> StatementRead:
     """The vendor's statement for a calendar month (`2026-11`; default this month, UTC):
     opening balance, the month's ledger lines, totals by kind, closing balance. Read-only."""
@@ -293,7 +300,7 @@ async def statement(
     )
 
 
-@router.get("/vendor-payouts/{payout_id}")
+@router.get("/vendor-payouts/{payout_id:id}")
 async def get_payout(
     session: Session, payout_id: Id, p: Principal = require("vendors", "read")
 ) -> PayoutRead:

@@ -72,7 +72,7 @@ async def _detail(session, w) -> WarrantyDetail:
     )
 
 
-@router.get("/{warranty_id}")
+@router.get("/{warranty_id:id}")
 async def get_warranty(
     session: Session, warranty_id: Id, p: Principal = require("warranty", "read")
 ) -> WarrantyDetail:
@@ -92,7 +92,7 @@ async def register(
     return await _detail(session, w)
 
 
-@router.patch("/{warranty_id}")
+@router.patch("/{warranty_id:id}")
 async def edit(
     session: Session, warranty_id: Id, body: WarrantyUpdate, p: Principal = require("warranty", "update")
 ) -> WarrantyDetail:
@@ -117,7 +117,7 @@ async def _change(
     return await control.send_change(client, w, change)
 
 
-@router.post("/{warranty_id}/extend")
+@router.post("/{warranty_id:id}/extend")
 async def extend(
     session: Session,
     warranty_id: Id,
@@ -137,7 +137,7 @@ async def extend(
     return await _change(session, request, p, warranty_id, change)
 
 
-@router.post("/{warranty_id}/transfer")
+@router.post("/{warranty_id:id}/transfer")
 async def transfer(
     session: Session,
     warranty_id: Id,
@@ -157,7 +157,7 @@ async def transfer(
     return await _change(session, request, p, warranty_id, change)
 
 
-@router.post("/{warranty_id}/void")
+@router.post("/{warranty_id:id}/void")
 async def void(
     session: Session,
     warranty_id: Id,

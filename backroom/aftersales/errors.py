@@ -1,13 +1,13 @@
 """After-sales errors (stable codes)."""
 
-from backroom.errors import Conflict, InvalidInput, NotFound
+from backroom.errors import Conflict, NotFound, Refused
 
 
 class CaseStateError(Conflict):
     code = "rma_state"
 
 
-class ReturnWindowPassed(InvalidInput):
+class ReturnWindowPassed(Refused):
     code = "return_window_passed"
 
 

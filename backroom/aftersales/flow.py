@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from backroom.aftersales.models import CaseKind, CaseState
 from backroom.approvals.schemas import ApprovalLevel
+from backroom.inputs import Input
 from backroom.money import Minor
 from backroom.shipping.carrier import Rate
 from backroom.sla import WorkCalendar
@@ -81,7 +82,7 @@ def next_steps(*, kind: str, state: str, under_warranty: bool) -> list[str]:
     return [a for a in STEPS if refusal(a, kind=kind, state=state, under_warranty=under_warranty) is None]
 
 
-class QuoteLineIn(BaseModel):
+class QuoteLineIn(Input):
     kind: str = Field(pattern="^(part|labour)$")
     description: str = Field(min_length=1, max_length=200)
     qty: int = Field(default=1, ge=1, le=1000)

@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from backroom.aftersales.flow import QuoteLineIn
 from backroom.aftersales.models import CaseKind
 from backroom.auth.schemas import MAX_ID
+from backroom.inputs import Input
 
 
-class CaseCreate(BaseModel):
+class CaseCreate(Input):
     """Open a case from a customer, an order line or a serial number."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -27,7 +28,7 @@ class CaseCreate(BaseModel):
     )
 
 
-class CaseUpdate(BaseModel):
+class CaseUpdate(Input):
     """A note on the case (talking to the customer), or the serial read off the unit."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -36,7 +37,7 @@ class CaseUpdate(BaseModel):
     serial: str | None = Field(default=None, max_length=100)
 
 
-class CaseStep(BaseModel):
+class CaseStep(Input):
     """A person's step on the case (see backroom.aftersales.flow.STEPS)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

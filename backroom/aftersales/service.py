@@ -46,7 +46,7 @@ from backroom.catalog.models import Product, StockMovement
 from backroom.customers import service as customers
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
-from backroom.errors import InvalidInput, not_found
+from backroom.errors import InvalidInput, Refused, not_found
 from backroom.money import format_money
 from backroom.notifications import service as notify
 from backroom.orders import charges, parcels
@@ -166,17 +166,17 @@ async def open_case(
             found = rows[0][0]
             product_id, customer_id = found.product_id, customer_id or found.customer_id
     if not product_id:
-        raise InvalidInput(
+        raise Refused(
             "Choose the item: an order line, a product or a registered serial number.", field="product_id"
         )
     if not customer_id:
-        raise InvalidInput("Choose the customer.", field="customer_id")
+        raise Refused("Choose the customer.", field="customer_id")
     customer = await customers.writable(session, customer_id)
     product = await session.get(Product, product_id)
     if product is None:
         raise not_found("Product", product_id)
     if order is not None and order.customer_id not in (None, customer.id):
-        raise InvalidInput("This order belongs to another customer.", field="order_line_id")
+        raise Refused("This order belongs to another customer.", field="order_line_id")
     now = utcnow()
     cover = (
         found
@@ -193,7 +193,7 @@ async def open_case(
     refund_minor = None
     if data.kind in (CaseKind.REFUND, CaseKind.EXCHANGE):
         if line is None:
-            raise InvalidInput("A return needs the order line it returns.", field="order_line_id")
+            raise Refused("A return needs the order line it returns.", field="order_line_id")
         delivered = await _delivered_at(session, order.id)
         if delivered is None:
             raise ReturnWindowPassed(
@@ -281,7 +281,7 @@ async def note(
     """Add a note to the timeline (a call with the customer) or record the serial number."""
     c = await get(session, case_id)
     if not (text or serial):
-        raise InvalidInput("Write a note or give the serial number.", field="note")
+        raise Refused("Write a note or give the serial number.", field="note")
     before = audit.snapshot(c)
     if serial:
         c.serial = serial

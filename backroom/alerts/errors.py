@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from backroom.errors import Conflict, InvalidInput
+from backroom.errors import Conflict, Refused
 
 
 class AlertAlreadyResolved(Conflict):
     code, title = "alert_resolved", "The alert is already resolved"
 
 
-class AssigneeNotAllowed(InvalidInput):
+class AssigneeNotAllowed(Refused):
     code, title = "assignee_not_allowed", "That person cannot take this alert"

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backroom.inputs import Input
+
 
 class AlertRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -46,12 +48,12 @@ class AlertCounts(BaseModel):
     critical: int
 
 
-class AssignIn(BaseModel):
+class AssignIn(Input):
     model_config = ConfigDict(extra="forbid")
     assignee_id: int = Field(ge=1, le=2**63 - 1)
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     note: str | None = Field(default=None, max_length=500)
 

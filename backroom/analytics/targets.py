@@ -17,6 +17,7 @@ from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.branches.models import Branch
 from backroom.errors import InvalidInput, not_found
+from backroom.inputs import Input
 from backroom.money import format_money, parse_money
 from backroom.reports import catalog
 from backroom.reports.catalog import Unit
@@ -29,7 +30,7 @@ from backroom.starts import service as starts
 APPROVAL_THRESHOLD = {Unit.COUNT: 10_000, Unit.MONEY: 5_000_000}  # money: minor units
 
 
-class TargetIn(BaseModel):
+class TargetIn(Input):
     """A target as people type it: "1,500.00" (money, in the branch's currency), "95%" (a
     ratio), "2 h" or "90 min" (a duration), a whole number (a count)."""
 

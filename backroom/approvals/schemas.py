@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.approvals.models import ApprovalStatus
+from backroom.inputs import Input
 
 
 class ApprovalLevel(BaseModel):
@@ -78,7 +79,7 @@ class CloseRequest(BaseModel):
     reason: str | None = None
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(Input):
     """The body of POST /api/v1/approvals/{id}/decision."""
 
     model_config = ConfigDict(extra="forbid")

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backroom.pagination import CursorText
+
 
 class AuditEventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -30,7 +32,7 @@ class AuditFilter(BaseModel):
     entity_id: str | None = Field(default=None, max_length=64)
     action: str | None = Field(default=None, max_length=64)
     limit: int = 50
-    cursor: str | None = None
+    cursor: CursorText | None = None
 
 
 class ChainReportRead(BaseModel):

@@ -8,19 +8,20 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.branches.models import ShiftStatus
+from backroom.inputs import Input
 from backroom.money import Minor
 
 # Cash amounts in minor units: generous, but far inside a 64-bit column.
 MAX_CASH_MINOR = 10**12
 
 
-class ShiftOpen(BaseModel):
+class ShiftOpen(Input):
     model_config = ConfigDict(extra="forbid")
     branch_id: int = Field(ge=1, le=2**63 - 1)
     opening_float_minor: Minor = Field(default=0, ge=0, le=MAX_CASH_MINOR)
 
 
-class ShiftClose(BaseModel):
+class ShiftClose(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     closing_count_minor: Minor = Field(ge=0, le=MAX_CASH_MINOR)
     note: str | None = Field(default=None, max_length=500)
@@ -42,7 +43,7 @@ class ShiftRead(BaseModel):
     note: str | None
 
 
-class CashIn(BaseModel):
+class CashIn(Input):
     """Cash put into (pay_in) or taken out of (pay_out) the drawer of your open shift."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -75,7 +76,7 @@ class ShiftReportRead(BaseModel):
     variance_minor: int | None
 
 
-class OpenDay(BaseModel):
+class OpenDay(Input):
     """One weekday's working hours, local time of the branch ("09:00" to "17:30")."""
 
     model_config = ConfigDict(extra="forbid")
@@ -84,13 +85,13 @@ class OpenDay(BaseModel):
     closes: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", examples=["17:30"])
 
 
-class Holiday(BaseModel):
+class Holiday(Input):
     model_config = ConfigDict(extra="forbid")
     day: date
     name: str = Field(default="", max_length=120)
 
 
-class CalendarIn(BaseModel):
+class CalendarIn(Input):
     """The branch's working calendar. No hours at all: the branch works around the clock."""
 
     model_config = ConfigDict(extra="forbid")

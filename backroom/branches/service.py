@@ -12,7 +12,7 @@ from backroom.audit.context import Actor
 from backroom.branches.errors import NoShopBranch, ShiftAlreadyClosed, ShiftAlreadyOpen
 from backroom.branches.models import Branch, BranchHoliday, BranchHours, Shift, ShiftStatus
 from backroom.db.base import utcnow
-from backroom.errors import InvalidInput, not_found
+from backroom.errors import InvalidInput, Refused, not_found
 from backroom.pagination import Page, paginate
 from backroom.sla import WorkCalendar
 
@@ -202,7 +202,7 @@ async def set_calendar(
         if day not in range(7):
             raise InvalidInput("Weekdays go from 0 (Monday) to 6 (Sunday).", field="hours")
         if not 0 <= opens < closes <= 24 * 60:
-            raise InvalidInput("A day opens before it closes, within 00:00 and 24:00.", field="hours")
+            raise Refused("A day opens before it closes, within 00:00 and 24:00.", field="hours")
     before = (await work_calendar(session, branch.id)).model_dump(mode="json")
     await session.execute(delete(BranchHours).where(BranchHours.branch_id == branch.id))
     await session.execute(delete(BranchHoliday).where(BranchHoliday.branch_id == branch.id))

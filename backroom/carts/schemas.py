@@ -10,6 +10,8 @@ from pydantic.json_schema import SkipJsonSchema
 
 from backroom.carts.models import CartStatus
 from backroom.carts.pricing import Totals
+from backroom.inputs import WS, Input
+from backroom.pagination import CursorText
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
 
@@ -19,9 +21,14 @@ def normalize_code(raw: str) -> str:
     return "".join(raw.split()).upper()
 
 
+# A code as typed: 3 to 32 letters, digits or dashes (a letter or digit first), any case, spaces
+# anywhere. The OpenAPI document carries this pattern; check_code holds to it.
+RAW_CODE = rf"^{WS}*[A-Za-z0-9]({WS}*[A-Za-z0-9-]){{2,31}}{WS}*$"
+
+
 def check_code(raw: str) -> str:
     code = normalize_code(raw)
-    if not CODE_RE.match(code):
+    if not re.fullmatch(RAW_CODE, raw) or not CODE_RE.match(code):
         raise ValueError("A code is 3 to 32 letters, digits or dashes.")
     return code
 
@@ -34,7 +41,7 @@ ChangeKey = SkipJsonSchema[str | None]
 MAX_KEY = 128
 
 
-class CartItem(BaseModel):
+class CartItem(Input):
     model_config = ConfigDict(extra="forbid")
     product_id: int = ProductId
     qty: int = Field(ge=1, le=999)
@@ -56,11 +63,11 @@ class CartRemove(BaseModel):
     key: ChangeKey = Field(default=None, max_length=MAX_KEY)
 
 
-class CartCode(BaseModel):
+class CartCode(Input):
     """A discount code typed into a cart (storefront, staff cart or API)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    code: str = Field(min_length=1, max_length=40)
+    code: str = Field(min_length=1, max_length=40, json_schema_extra={"pattern": RAW_CODE})
     key: ChangeKey = Field(default=None, max_length=MAX_KEY)
 
     @field_validator("code")
@@ -126,7 +133,7 @@ class CartStart(BaseModel):
     keys: dict[str, str] | None = None  # idempotency keys applied, carried over by continue-as-new
 
 
-class CartCreate(BaseModel):
+class CartCreate(Input):
     """A staff-made cart for a signed-in customer (anonymous carts come from the storefront)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -134,7 +141,7 @@ class CartCreate(BaseModel):
     branch_id: int | None = Field(default=None, ge=1)
 
 
-class CartQtyIn(BaseModel):
+class CartQtyIn(Input):
     """The new quantity of a line (0 removes it); the product is in the path."""
 
     model_config = ConfigDict(extra="forbid")
@@ -145,7 +152,7 @@ class CartFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: CartStatus | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+    cursor: CursorText | None = None
 
 
 class CartLineRead(BaseModel):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from backroom.errors import Conflict, InvalidInput, NotFound
+from backroom.errors import Conflict, NotFound, Refused
 
 
 class ProductNotFound(NotFound):
@@ -11,7 +11,7 @@ class SkuTaken(Conflict):
     code, title = "sku_taken", "SKU already in use"
 
 
-class ProductArchived(InvalidInput):
+class ProductArchived(Refused):
     code, title = "product_archived", "Product is archived"
 
 

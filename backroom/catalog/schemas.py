@@ -6,12 +6,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from backroom.catalog.models import ProductStatus
+from backroom.inputs import Input
 from backroom.money import Minor
+from backroom.pagination import CursorText
 
 Currency = Field(pattern=r"^[A-Z]{3}$")
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
@@ -30,7 +32,7 @@ class ProductCreate(BaseModel):
     vendor_id: int | None = Field(default=None, ge=1)
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -88,7 +90,7 @@ class ProductDetail(ProductRead):
     stock: list[StockRead] = []
 
 
-class StockAdjust(BaseModel):
+class StockAdjust(Input):
     model_config = ConfigDict(extra="forbid")
 
     branch_id: int = Field(ge=1)
@@ -96,7 +98,7 @@ class StockAdjust(BaseModel):
     reason: str = Field(min_length=1, max_length=200)
 
 
-class StockBin(BaseModel):
+class StockBin(Input):
     """Where a branch keeps a product; blank or null: nowhere in particular."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -115,4 +117,4 @@ class ProductFilter(BaseModel):
     sort: Literal["name", "price", "created", "sku"] = "name"
     desc: bool = False
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+    cursor: CursorText | None = None

@@ -15,10 +15,11 @@ from backroom.complaints.models import (
 )
 from backroom.complaints.sla import SlaStatus
 from backroom.ids import RecordId
+from backroom.inputs import Input
 from backroom.money import Minor
 
 
-class ComplaintCreate(BaseModel):
+class ComplaintCreate(Input):
     model_config = ConfigDict(extra="forbid")
     customer_id: RecordId
     channel: Channel
@@ -47,18 +48,33 @@ class QueueFilter(BaseModel):
         return (ComplaintStatus(self.status),)
 
 
-class Note(BaseModel):
+class Note(Input):
     model_config = ConfigDict(extra="forbid")
     message: str | None = Field(default=None, max_length=5000)
 
 
-class Reply(BaseModel):
+class Reply(Input):
     model_config = ConfigDict(extra="forbid")
     message: str = Field(min_length=1, max_length=5000)
 
 
-class Resolve(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Resolve(Input):
+    # _amount's rule in the document: goodwill and refund carry their amount.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {
+                        "compensation": {"enum": ["goodwill", "refund"]},
+                        "amount_minor": {"type": "integer"},
+                    },
+                    "required": ["compensation", "amount_minor"],
+                },
+                {"properties": {"compensation": {"not": {"enum": ["goodwill", "refund"]}}}},
+            ]
+        },
+    )
     outcome: str = Field(min_length=3, max_length=5000)
     compensation: Compensation = Compensation.none
     amount_minor: Minor | None = Field(default=None, gt=0, le=10_000_000)
@@ -70,7 +86,7 @@ class Resolve(BaseModel):
         return self
 
 
-class Reopen(BaseModel):
+class Reopen(Input):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=3, max_length=2000)
 

@@ -16,7 +16,7 @@ from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.branches import service as branches
 from backroom.complaints import flow
-from backroom.complaints.errors import AttachmentRejected, ComplaintStateError
+from backroom.complaints.errors import AttachmentRejected, AttachmentTooLarge, ComplaintStateError
 from backroom.complaints.flow import complaint_workflow_id
 from backroom.complaints.models import (
     Compensation,
@@ -36,7 +36,7 @@ from backroom.credit.models import EntryKind
 from backroom.customers import service as customers
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
-from backroom.errors import InvalidInput, not_found
+from backroom.errors import InvalidInput, Refused, not_found
 from backroom.money import format_money
 from backroom.notifications import service as notify
 from backroom.orders import charges
@@ -126,7 +126,7 @@ async def log_complaint(
     if order_id is not None:
         order = await session.get(Order, order_id)
         if order is None or order.customer_id != customer_id:
-            raise InvalidInput(f"Order #{order_id} is not one of this customer's orders.", field="order_id")
+            raise Refused(f"Order #{order_id} is not one of this customer's orders.", field="order_id")
     first, resolution = sla[severity]
     now = utcnow()
     branch_id = branch_id or customer.home_branch_id
@@ -725,7 +725,7 @@ async def attach(
     """Store a file for the complaint under var/attachments/ after checking size and type."""
     c = await get(session, complaint_id)
     if len(data) > max_bytes:
-        raise AttachmentRejected(f"The file is larger than {max_bytes // (1024 * 1024)} MB.", field="file")
+        raise AttachmentTooLarge(f"The file is larger than {max_bytes // (1024 * 1024)} MB.", field="file")
     if not data:
         raise AttachmentRejected("The file is empty.", field="file")
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""

@@ -1,13 +1,13 @@
 """Credit account errors (stable codes)."""
 
-from backroom.errors import Conflict, InvalidInput, NotFound
+from backroom.errors import Conflict, NotFound, Refused
 
 
 class CreditAccountNotFound(NotFound):
     code = "credit_account_not_found"
 
 
-class CurrencyMismatch(InvalidInput):
+class CurrencyMismatch(Refused):
     code = "currency_mismatch"
 
 

@@ -28,7 +28,7 @@ from backroom.credit.models import (
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
 from backroom.db.session import is_postgres
-from backroom.errors import InvalidInput, not_found
+from backroom.errors import InvalidInput, Refused, not_found
 from backroom.notifications import service as notify
 
 # Sign of each kind: sales raise what the customer owes; payments and goodwill lower it.
@@ -187,7 +187,8 @@ async def post_entry(
     if kind not in tuple(EntryKind):
         raise InvalidInput(f"Unknown entry kind {kind!r}.", field="kind")
     if amount_minor == 0 or (kind != EntryKind.adjustment and amount_minor < 0):
-        raise InvalidInput("The amount must be positive.", field="amount_minor")
+        # Whether a negative amount may be posted depends on the entry's kind (409, see Refused).
+        raise Refused("The amount must be positive.", field="amount_minor")
     existing = await session.scalar(select(CreditEntry).where(CreditEntry.reference == reference))
     if existing:
         return existing
@@ -485,7 +486,7 @@ async def aging(session: AsyncSession, *, account_id: int, as_of: datetime | Non
 async def statement(session: AsyncSession, *, account_id: int, start: datetime, end: datetime) -> dict:
     """Opening balance, the period's entries and the closing balance. Read-only."""
     if end <= start:
-        raise InvalidInput("The period must end after it starts.", field="end")
+        raise Refused("The period must end after it starts.", field="end")
     opening = await session.scalar(
         select(func.coalesce(func.sum(CreditEntry.amount_minor), 0)).where(
             CreditEntry.account_id == account_id, CreditEntry.occurred_at < start

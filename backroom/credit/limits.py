@@ -14,7 +14,7 @@ from backroom.credit.schemas import LimitChangeIn
 from backroom.customers.models import Customer
 from backroom.customers.service import writable
 from backroom.db.base import utcnow
-from backroom.errors import Conflict, InvalidInput, not_found
+from backroom.errors import Conflict, Refused, not_found
 
 
 async def request_change(
@@ -24,7 +24,7 @@ async def request_change(
     request per customer at a time."""
     customer = await writable(session, customer_id)
     if data.requested_limit_minor == customer.credit_limit_minor:
-        raise InvalidInput("The requested limit equals the current limit.", field="requested_limit_minor")
+        raise Refused("The requested limit equals the current limit.", field="requested_limit_minor")
     pending = await session.scalar(
         select(CreditLimitRequest.id).where(
             CreditLimitRequest.customer_id == customer_id,

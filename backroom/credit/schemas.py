@@ -6,12 +6,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.credit.models import EntryKind, HoldResolution, HoldStatus, LimitRequestStatus
+from backroom.inputs import Input
 from backroom.money import Minor
 
 MAX_LIMIT_MINOR = 10**12
 
 
-class AccountOpen(BaseModel):
+class AccountOpen(Input):
     model_config = ConfigDict(extra="forbid")
     terms_days: int = Field(default=30, ge=0, le=365)
     grace_days: int = Field(default=5, ge=0, le=90)
@@ -21,7 +22,7 @@ class Terms(AccountOpen):
     pass
 
 
-class CreditSale(BaseModel):
+class CreditSale(Input):
     model_config = ConfigDict(extra="forbid")
     amount_minor: Minor = Field(gt=0, le=1_000_000_000)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -34,7 +35,7 @@ class Payment(CreditSale):
     tender: Literal["cash", "card", "bank_transfer", "other"] = "other"
 
 
-class Adjustment(BaseModel):
+class Adjustment(Input):
     model_config = ConfigDict(extra="forbid")
     kind: Literal[EntryKind.adjustment, EntryKind.goodwill]
     amount_minor: Minor = Field(ge=-1_000_000_000, le=1_000_000_000)  # zero is refused by the ledger
@@ -125,7 +126,7 @@ class AgingRead(BaseModel):
     next_cursor: str | None = None  # every open invoice is on the one page
 
 
-class LimitChangeIn(BaseModel):
+class LimitChangeIn(Input):
     """Body of POST /api/v1/customers/{id}/credit-limit-requests."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

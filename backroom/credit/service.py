@@ -19,7 +19,7 @@ from backroom.credit.models import CreditAccount, CreditEntry, CreditLimitReques
 from backroom.credit.schemas import Adjustment, CreditSale, LimitChangeIn, Payment
 from backroom.customers.service import get_customer, writable
 from backroom.db.base import utcnow
-from backroom.errors import InvalidInput
+from backroom.errors import InvalidInput, Refused
 from backroom.money import format_money
 from backroom.settings import Settings
 from backroom.starts import service as starts
@@ -110,7 +110,7 @@ async def adjust(session: AsyncSession, *, customer_id: int, data: Adjustment, a
     """A manual adjustment (signed) or a goodwill credit (always positive). Idempotent by reference."""
     account = await get_account(session, customer_id=customer_id)
     if data.kind == EntryKind.goodwill and data.amount_minor < 0:
-        raise InvalidInput("A goodwill credit is a positive amount.", field="amount_minor")
+        raise Refused("A goodwill credit is a positive amount.", field="amount_minor")
     return await ledger.post_entry(session, actor=actor, account_id=account.id, **data.model_dump())
 
 
@@ -124,7 +124,7 @@ async def adjust_or_request(
     account = await get_account(session, customer_id=customer_id)
     await writable(session, customer_id)
     if data.kind == EntryKind.goodwill and data.amount_minor < 0:
-        raise InvalidInput("A goodwill credit is a positive amount.", field="amount_minor")
+        raise Refused("A goodwill credit is a positive amount.", field="amount_minor")
     if data.currency.upper() != account.currency:
         raise CurrencyMismatch(
             f"The account is in {account.currency}, not {data.currency}.", field="currency"

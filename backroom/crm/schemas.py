@@ -6,9 +6,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from backroom.crm.models import Direction, InteractionChannel, TaskStatus
 from backroom.ids import RecordId
+from backroom.inputs import Input
 
 
-class InteractionCreate(BaseModel):
+class InteractionCreate(Input):
     model_config = ConfigDict(extra="forbid")
     channel: InteractionChannel
     direction: Direction = Direction.outbound
@@ -31,7 +32,7 @@ class InteractionRead(BaseModel):
     occurred_at: datetime
 
 
-class TaskCreate(BaseModel):
+class TaskCreate(Input):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=200)
     due_at: AwareDatetime

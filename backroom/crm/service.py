@@ -21,7 +21,7 @@ from backroom.crm.schemas import TaskCreate
 from backroom.customers import service as customers
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
-from backroom.errors import InvalidInput, not_found
+from backroom.errors import InvalidInput, NotFound, Refused, not_found
 from backroom.notifications import service as notify
 from backroom.pagination import Page, paginate
 from backroom.starts import service as starts
@@ -106,13 +106,13 @@ async def create_task(
     """Create a follow-up task record (create_followup also queues its workflow)."""
     customer = await _customer(session, customer_id)
     if not await session.get(User, assignee_id):
-        raise InvalidInput("The assignee does not exist.", field="assignee_id")
+        raise NotFound("The assignee does not exist.", field="assignee_id")
     if due_at.tzinfo is None:
         raise InvalidInput("The due time needs a time zone.", field="due_at")
     if interaction_id is not None:
         interaction = await session.get(Interaction, interaction_id)
         if interaction is None or interaction.customer_id != customer_id:
-            raise InvalidInput("That interaction is not one of this customer's.", field="interaction_id")
+            raise Refused("That interaction is not one of this customer's.", field="interaction_id")
     task = FollowUpTask(
         customer_id=customer_id,
         title=title,

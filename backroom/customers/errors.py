@@ -1,6 +1,6 @@
 """Customer errors (stable codes)."""
 
-from backroom.errors import Conflict, InvalidInput
+from backroom.errors import Conflict, Refused
 
 
 class DuplicateCustomer(Conflict):
@@ -12,5 +12,5 @@ class CustomerNotActive(Conflict):
     code = "customer_not_active"
 
 
-class InvalidMerge(InvalidInput):
+class InvalidMerge(Refused):
     code = "invalid_merge"

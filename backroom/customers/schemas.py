@@ -1,19 +1,25 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from backroom.customers.models import AddressKind, CustomerKind, CustomerStatus
 from backroom.ids import RecordId
+from backroom.inputs import WS, Input
+
+# A phone number: at least six digits among spaces and + - ( ) . (blank: none). The document
+# carries the pattern; the validator holds to it.
+PHONE = rf"^{WS}*((?:[ +\-().]*[0-9]){{6}}[0-9 +\-().]*)?{WS}*$"
 
 
-class CustomerCreate(BaseModel):
+class CustomerCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     kind: CustomerKind = CustomerKind.person
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, max_length=32)
+    phone: str | None = Field(default=None, max_length=32, json_schema_extra={"pattern": PHONE})
     home_branch_id: RecordId
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     tags: list[str] = Field(default_factory=list, max_length=20)
@@ -26,15 +32,14 @@ class CustomerCreate(BaseModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, v: str | None) -> str | None:
-        if v is None or v == "":
+        if v is None or not v.strip():
             return None
-        digits = sum(ch.isdigit() for ch in v)
-        if digits < 6 or any(not (ch.isdigit() or ch in " +-().") for ch in v):
+        if not re.fullmatch(PHONE, v):
             raise ValueError("enter a phone number of digits, spaces and + - ( )")
         return v
 
 
-class CustomerUpdate(BaseModel):
+class CustomerUpdate(Input):
     """Profile fields staff may change; absent fields stay as they are. The credit limit is not
     here: it changes only through a credit-limit request."""
 
@@ -42,7 +47,7 @@ class CustomerUpdate(BaseModel):
     kind: CustomerKind | None = None
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, max_length=32)
+    phone: str | None = Field(default=None, max_length=32, json_schema_extra={"pattern": PHONE})
     home_branch_id: RecordId | None = None
     tags: list[str] | None = Field(default=None, max_length=20)
     consent_email: bool | None = None
@@ -92,7 +97,7 @@ class CustomerRead(CustomerBrief):
     updated_at: datetime
 
 
-class ContactCreate(BaseModel):
+class ContactCreate(Input):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     role: str | None = Field(default=None, max_length=80)
@@ -109,7 +114,7 @@ class ContactRead(BaseModel):
     phone: str | None
 
 
-class AddressCreate(BaseModel):
+class AddressCreate(Input):
     model_config = ConfigDict(extra="forbid")
     kind: AddressKind = AddressKind.shipping
     line1: str = Field(min_length=1, max_length=200)
@@ -134,15 +139,15 @@ class AddressRead(BaseModel):
     is_default: bool
 
 
-class MergeRequest(BaseModel):
+class MergeRequest(Input):
     model_config = ConfigDict(extra="forbid")
     survivor_id: RecordId
 
 
-class EraseRequest(BaseModel):
+class EraseRequest(Input):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=3, max_length=500)
-    confirm: bool
+    confirm: bool = Field(json_schema_extra={"const": True})
 
     @field_validator("confirm")
     @classmethod

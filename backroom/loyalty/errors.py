@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from backroom.errors import Conflict, InvalidInput
+from backroom.errors import Conflict, Refused
 
 
-class NotEnoughPoints(InvalidInput):
+class NotEnoughPoints(Refused):
     code, title = "not_enough_points", "Not enough points"
 
 
@@ -15,5 +15,5 @@ class ProgramNotActive(Conflict):
     code, title = "program_not_active", "The loyalty program is not active"
 
 
-class ReasonRequired(InvalidInput):
+class ReasonRequired(Refused):
     code, title = "reason_required", "A reason is required"

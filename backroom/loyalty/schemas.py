@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from backroom.ids import RecordId
+from backroom.inputs import Input
 from backroom.loyalty.models import (
     EarnChannels,
     EarnMoment,
@@ -16,7 +17,7 @@ from backroom.loyalty.models import (
 from backroom.money import Minor
 
 
-class TierIn(BaseModel):
+class TierIn(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=60)
     min_spend_minor: Minor = Field(ge=0, le=10**12)
@@ -24,7 +25,7 @@ class TierIn(BaseModel):
     perks: str = Field(default="", max_length=2000)
 
 
-class ProgramCreate(BaseModel):
+class ProgramCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=120)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -51,7 +52,7 @@ class ProgramCreate(BaseModel):
     tiers: list[TierIn] = Field(default_factory=list, max_length=10)
 
 
-class ProgramUpdate(BaseModel):
+class ProgramUpdate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str | None = Field(default=None, min_length=1, max_length=120)
     points_per_unit: int | None = Field(default=None, ge=1, le=1000)
@@ -101,7 +102,7 @@ class ProgramRead(BaseModel):
     tiers: list[TierRead] = []
 
 
-class EnrolIn(BaseModel):
+class EnrolIn(Input):
     model_config = ConfigDict(extra="forbid")
     customer_id: RecordId
     consent: bool = Field(description="The customer agreed to join (recorded with the time).")
@@ -109,13 +110,13 @@ class EnrolIn(BaseModel):
     birth_day: int | None = Field(default=None, ge=1, le=31)
 
 
-class BirthdayIn(BaseModel):
+class BirthdayIn(Input):
     model_config = ConfigDict(extra="forbid")
     birth_month: int | None = Field(default=None, ge=1, le=12)
     birth_day: int | None = Field(default=None, ge=1, le=31)
 
 
-class AdjustIn(BaseModel):
+class AdjustIn(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     points: int = Field(ge=-(10**7), le=10**7)
     reason: str = Field(default="", max_length=300)

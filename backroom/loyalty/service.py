@@ -18,7 +18,7 @@ from backroom.catalog.models import Product
 from backroom.customers.models import Customer, CustomerStatus
 from backroom.customers.service import get_customer, writable
 from backroom.db.base import utcnow
-from backroom.errors import Conflict, InvalidInput, not_found
+from backroom.errors import Conflict, InvalidInput, NotFound, Refused, not_found
 from backroom.loyalty import ledger
 from backroom.loyalty.errors import NotAMember, ProgramNotActive, ReasonRequired
 from backroom.loyalty.flow import (
@@ -90,7 +90,7 @@ async def list_programs(session: AsyncSession) -> list[LoyaltyProgram]:
 async def create_program(session: AsyncSession, *, actor: Actor, data: ProgramCreate) -> LoyaltyProgram:
     names = [t.name.casefold() for t in data.tiers]
     if len(set(names)) != len(names):
-        raise InvalidInput("Two tiers have the same name.", field="tiers")
+        raise Refused("Two tiers have the same name.", field="tiers")
     fields = data.model_dump(exclude={"tiers", "excluded_categories"})
     await _check_rules(session, fields)
     program = LoyaltyProgram(
@@ -142,7 +142,7 @@ async def _check_rules(session: AsyncSession, terms: dict) -> None:
         raise InvalidInput("Choose the segment whose customers are enrolled.", field="enrol_segment_id")
     for field in ("enrol_segment_id", "bonus_segment_id"):
         if terms.get(field) and await session.get(Segment, terms[field]) is None:
-            raise InvalidInput("That customer segment does not exist.", field=field)
+            raise NotFound("That customer segment does not exist.", field=field)
 
 
 async def activate_program(session: AsyncSession, *, actor: Actor, program_id: int) -> LoyaltyProgram:
@@ -203,7 +203,7 @@ async def member_of(session: AsyncSession, customer_id: int) -> LoyaltyMember | 
 def check_birthday(month: int | None, day: int | None) -> None:
     """Both or neither, and a real day of the year (29 February included). Pure."""
     if (month is None) != (day is None):
-        raise InvalidInput("Give the birthday's month and day, or neither.", field="birth_day")
+        raise Refused("Give the birthday's month and day, or neither.", field="birth_day")
     if month is not None:
         try:
             date(2000, month, day)
@@ -237,7 +237,7 @@ async def enrol(
     check_birthday(birth_month, birth_day)
     customer = await writable(session, customer_id)
     if not consent and by != "rule":
-        raise InvalidInput("The customer's consent to join is required.", field="consent")
+        raise Refused("The customer's consent to join is required.", field="consent")
     program = await active_program(session, customer.currency)
     if program is None:
         raise ProgramNotActive(f"There is no active loyalty program in {customer.currency}.")
@@ -731,7 +731,7 @@ async def adjust(
     if not reason.strip():
         raise ReasonRequired("Say why the points are adjusted.", field="reason")
     if points == 0:
-        raise InvalidInput("An adjustment of 0 points changes nothing.", field="points")
+        raise Refused("An adjustment of 0 points changes nothing.", field="points")
     if not approved:  # an approved adjustment was asked for before any erasure
         await writable(session, customer_id)
     member = await _member_or_refuse(session, customer_id)

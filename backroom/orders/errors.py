@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from backroom.errors import Conflict, InvalidInput, NotFound
+from backroom.errors import Conflict, NotFound, Refused
 
 
 class OrderNotFound(NotFound):
@@ -11,7 +11,7 @@ class IdempotencyKeyReused(Conflict):
     code, title = "idempotency_key_reused", "Idempotency-Key already used for a different request"
 
 
-class CartEmpty(InvalidInput):
+class CartEmpty(Refused):
     code, title = "cart_empty", "The cart is empty"
 
 

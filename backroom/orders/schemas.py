@@ -5,11 +5,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from backroom.inputs import Input
 from backroom.money import Minor
 from backroom.orders.models import OrderStatus, ParcelStatus
+from backroom.pagination import CursorText
 
 
-class CheckoutRequest(BaseModel):
+class CheckoutRequest(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     email: EmailStr
@@ -34,7 +36,7 @@ class OrderFilter(BaseModel):
     sort: Literal["placed", "total"] = "placed"
     desc: bool = True
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+    cursor: CursorText | None = None
 
 
 class OrderLineRead(BaseModel):
@@ -117,14 +119,14 @@ class OrderDetail(OrderRead):
     workflow_url: str | None = None
 
 
-class RefundRequest(BaseModel):
+class RefundRequest(Input):
     model_config = ConfigDict(extra="forbid")
     # None = everything still refundable; the bound is far above any order, below what a column holds
     amount_minor: Minor | None = Field(default=None, ge=1, le=10**12)
     reason: str = Field(min_length=1, max_length=300)
 
 
-class CancelRequest(BaseModel):
+class CancelRequest(Input):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=300)
 
@@ -138,9 +140,12 @@ class WebhookReceipt(BaseModel):
     signalled: bool = False
 
 
-class PackBody(BaseModel):
+class PackBody(Input):
     """The serial number of each unit of the parcel's serial-numbered items: order line id ->
     one serial per unit (typed or scanned)."""
 
     model_config = ConfigDict(extra="forbid")
-    serials: dict[int, list[Annotated[str, Field(max_length=100)]]] = Field(default={}, max_length=200)
+    # Keyed by order line id: JSON keys are text, so the document says they are digits.
+    serials: dict[int, list[Annotated[str, Field(max_length=100)]]] = Field(
+        default={}, max_length=200, json_schema_extra={"propertyNames": {"pattern": "^[0-9]{1,18}$"}}
+    )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.catalog.models import Product
-from backroom.errors import InvalidInput
+from backroom.errors import InvalidInput, Refused
 from backroom.orders.models import OrderLine, UnitSerial
 from backroom.orders.repository import parcel_lines
 
@@ -68,7 +68,7 @@ async def check(
     known = {line.id for line, _ in lines}
     for line_id in given:
         if line_id not in known:
-            raise InvalidInput(
+            raise Refused(
                 f"Order line {line_id} is not a serial-numbered item of this parcel.", field="serials"
             )
     for line, product in lines:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from backroom.carts.schemas import check_code
+from backroom.carts.schemas import RAW_CODE, check_code
+from backroom.inputs import WS, Input
 from backroom.money import Minor
 from backroom.promotions.models import CodeMode, Eligibility, PromotionKind, PromotionTarget
 
-CHANNELS = ("storefront", "staff")
+Channel = Literal["storefront", "staff"]
 
 
-class _Terms(BaseModel):
+BLANK = rf"^{WS}*$"  # a code of only spaces is no code
+
+
+class _Terms(Input):
     """The fields create and update share; every one optional here, required ones are
     enforced by PromotionCreate and by the merged result (`check_terms`)."""
 
@@ -34,7 +40,7 @@ class _Terms(BaseModel):
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     branch_ids: list[int] | None = Field(default=None, max_length=200)
-    channels: list[str] | None = None
+    channels: list[Channel] | None = None
     eligibility: Eligibility | None = None
     customer_ids: list[int] | None = Field(default=None, max_length=1000)
     segment_id: int | None = Field(default=None, ge=1)  # with eligibility "segment"
@@ -47,13 +53,6 @@ class _Terms(BaseModel):
     refund_returns_use: bool | None = None
     code_valid_days: int | None = Field(default=None, ge=1, le=365)
 
-    @field_validator("channels")
-    @classmethod
-    def _channels(cls, v):
-        if v is not None and any(c not in CHANNELS for c in v):
-            raise ValueError("Channels are 'storefront' and 'staff'.")
-        return v
-
     @field_validator("starts_at", "ends_at")
     @classmethod
     def _aware(cls, v):
@@ -63,6 +62,28 @@ class _Terms(BaseModel):
 
 
 class PromotionCreate(_Terms):
+    # _shared_needs_code's rule in the document: a shared-code promotion (the default) has its
+    # code, the others none (a blank code is none).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {
+                        "code_mode": {"const": "shared"},
+                        "code": {"type": "string", "pattern": RAW_CODE},
+                    },
+                    "required": ["code"],
+                },
+                {
+                    "properties": {
+                        "code_mode": {"enum": [m.value for m in CodeMode if m != CodeMode.SHARED]},
+                        "code": {"anyOf": [{"type": "null"}, {"type": "string", "pattern": BLANK}]},
+                    },
+                    "required": ["code_mode"],
+                },
+            ]
+        }
+    )
     name: str = Field(min_length=2, max_length=120)
     kind: PromotionKind
     branch_id: int | None = Field(default=None, ge=1)  # owning branch; default: the shop branch
@@ -73,7 +94,7 @@ class PromotionCreate(_Terms):
     @field_validator("code")
     @classmethod
     def _code(cls, v):
-        return None if v is None or not v.strip() else check_code(v)
+        return None if v is None or re.fullmatch(BLANK, v) else check_code(v)
 
     @model_validator(mode="after")
     def _shared_needs_code(self):
@@ -148,7 +169,7 @@ class PromotionDetail(PromotionRead):
     shared_code: str | None = None
 
 
-class CodeGenerate(BaseModel):
+class CodeGenerate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     count: int = Field(ge=1, le=10000)
     prefix: str = Field(default="", max_length=8, pattern=r"^[A-Za-z0-9]*$")

@@ -20,7 +20,7 @@ from backroom.carts.discounts import Basket, Offer
 from backroom.carts.pricing import AppliedDiscount, DiscountLine
 from backroom.catalog.models import Product
 from backroom.db.base import utcnow
-from backroom.errors import InvalidInput
+from backroom.errors import InvalidInput, NotFound, Refused
 from backroom.money import format_money
 from backroom.orders.models import Order
 from backroom.pagination import Page, paginate
@@ -78,8 +78,10 @@ def approval_reason(terms: dict) -> str | None:
 def check_terms(t: dict) -> None:
     """Refuse terms that cannot work, with the field to fix. Pure."""
 
-    def bad(msg: str, field: str) -> InvalidInput:
-        return InvalidInput(msg, field=field)
+    # Terms that cannot work together: each field may be fine alone, the whole (or the whole
+    # with a promotion's stored terms, on a change) is refused, which no schema can say (409).
+    def bad(msg: str, field: str) -> Refused:
+        return Refused(msg, field=field)
 
     kind = t["kind"]
     if kind == PromotionKind.PERCENTAGE and not 1 <= t["percent_bp"] <= 10000:
@@ -127,7 +129,7 @@ def _defaults(data: PromotionCreate) -> dict:
 
 async def _check_segment(session: AsyncSession, segment_id: int | None) -> None:
     if segment_id is not None and await session.get(Segment, segment_id) is None:
-        raise InvalidInput("That customer segment does not exist.", field="segment_id")
+        raise NotFound("That customer segment does not exist.", field="segment_id")
 
 
 async def get_promotion(session: AsyncSession, promotion_id: int, *, lock: bool = False) -> Promotion:

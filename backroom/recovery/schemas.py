@@ -7,8 +7,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from backroom.inputs import Input
 
-class ReminderSettingsIn(BaseModel):
+
+class ReminderSettingsIn(Input):
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
     # Each delay 15 minutes to 29 days, in hours: in the schema too, so clients know the range.

@@ -20,7 +20,7 @@ from backroom.catalog import service as catalog
 from backroom.catalog.models import Product
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
-from backroom.errors import InvalidInput, NotFound
+from backroom.errors import NotFound, Refused
 from backroom.money import format_money
 from backroom.notifications import service as notifications
 from backroom.orders.models import Order
@@ -58,7 +58,7 @@ async def set_reminder_settings(
     if data.recovery_promotion_id is not None:
         promo = await promotions.get_promotion(session, data.recovery_promotion_id)
         if promo.code_mode != "recovery":
-            raise InvalidInput("Choose a promotion set up for recovery codes.", field="recovery_promotion_id")
+            raise Refused("Choose a promotion set up for recovery codes.", field="recovery_promotion_id")
     row = await session.get(ReminderSettings, branch_id)
     before = None
     if row is None:
@@ -324,7 +324,7 @@ async def send_by_hand(
     )
     result = await remind(session, actor=actor, ask=ask, secret=secret, base_url=base_url, manual=True)
     if not result.sent:
-        raise InvalidInput(f"No reminder sent: {result.reason}")
+        raise Refused(f"No reminder sent: {result.reason}")
     return result
 
 

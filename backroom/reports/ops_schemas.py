@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from backroom.inputs import WS, Input
 from backroom.reports.periods import Edition
 
 FORMATS = ("csv", "xlsx", "pdf")
+
+
+FORMAT_TEXT = rf"^{WS}*([cC][sS][vV]|[xX][lL][sS][xX]|[pP][dD][fF]){WS}*$"
 
 
 class SnapshotFileRead(BaseModel):
@@ -44,7 +49,7 @@ class SnapshotDetail(SnapshotRead):
     body: dict
 
 
-class BackfillIn(BaseModel):
+class BackfillIn(Input):
     model_config = ConfigDict(extra="forbid")
     date_from: date
     date_to: date
@@ -67,23 +72,24 @@ class BackfillRead(BaseModel):
     runs: list[BackfillRunRead]
 
 
-class SubscriptionCreate(BaseModel):
+class SubscriptionCreate(Input):
     model_config = ConfigDict(extra="forbid")
     function: str = Field(max_length=40)
     edition: Edition
     branch_ids: list[int] | None = Field(
         default=None, max_length=100, description="each branch's report; leave out for all branches together"
     )
-    format: str = "pdf"
+    # csv, xlsx or pdf, any case (the document says so; _format holds to it)
+    format: str = Field(default="pdf", json_schema_extra={"pattern": FORMAT_TEXT})
     only_if_data: bool = False
 
     @field_validator("format")
     @classmethod
     def _format(cls, v: str) -> str:
-        v = v.lower().strip()
-        if v not in FORMATS:
+        m = re.fullmatch(FORMAT_TEXT, v)
+        if not m:
             raise ValueError("Choose CSV, XLSX or PDF")
-        return v
+        return m.group(1).lower()
 
     @field_validator("branch_ids")
     @classmethod

@@ -31,7 +31,7 @@ from backroom.auth.models import User
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch, Shift
 from backroom.db.session import fan_out, is_postgres
-from backroom.errors import InvalidInput
+from backroom.errors import InvalidInput, NotFound
 from backroom.money import format_money
 from backroom.pagination import MAX_LIMIT, _bad_cursor, _decode, _encode
 from backroom.reports import access, catalog, export, rollups
@@ -562,7 +562,7 @@ async def _scope(
     if branch_ids is not None:
         missing = sorted(set(branch_ids) - set(branches))
         if missing:
-            raise InvalidInput(f"There is no branch with id {missing[0]}.", field="branch")
+            raise NotFound(f"There is no branch with id {missing[0]}.", field="branch")
     if day is None:  # today where the (first) branch is
         first = next(iter(branches.values()), None)
         day = datetime.now(zone(first.timezone) if first else UTC).date()

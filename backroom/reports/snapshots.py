@@ -21,7 +21,7 @@ from backroom.audit.context import Actor
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
 from backroom.db.session import Sessionmaker
-from backroom.errors import InvalidInput, NotFound
+from backroom.errors import InvalidInput, NotFound, Refused
 from backroom.reports import access, catalog, periods
 from backroom.reports.flow import REPORT_RUN_WORKFLOW, ReportRunInput, RunPlanAsk, SnapshotAsk, SnapshotDone
 from backroom.reports.models import ReportSnapshot, ReportSnapshotFile
@@ -462,18 +462,25 @@ async def request_backfill(
     The n-th backfill of a period gets the id report-run-{edition}-{label}-{n}."""
 
     if date_from > date_to:
-        raise InvalidInput("The start date is after the end date.", field="date_from")
+        raise Refused("The start date is after the end date.", field="date_from")
     if date_from >= today:
-        raise InvalidInput("Only periods that are over can be regenerated; pick dates before today.")
+        raise Refused("Only periods that are over can be regenerated; pick dates before today.")
     functions = _functions(functions) if functions else None
     if branch_ids is not None:
         await _branches(session, branch_ids)
     editions = list(dict.fromkeys(Edition(e) for e in (editions or Edition)))
+    # Refuse a huge range before listing its periods (a range of centuries took 10 s to count).
+    days = (min(date_to, today) - date_from).days + 1
+    if days > MAX_BACKFILL_PERIODS * (1 if Edition.DAILY in editions else 31):
+        raise Refused(
+            f"That range has more than {MAX_BACKFILL_PERIODS} periods; backfill at most "
+            f"{MAX_BACKFILL_PERIODS} at a time."
+        )
     todo = [(e, p) for e in editions for p in backfill_periods(date_from, date_to, e, today=today)]
     if not todo:
-        raise InvalidInput("No daily, weekly or monthly period in that range is over yet.")
+        raise Refused("No daily, weekly or monthly period in that range is over yet.")
     if len(todo) > MAX_BACKFILL_PERIODS:
-        raise InvalidInput(
+        raise Refused(
             f"That range has {len(todo)} periods; backfill at most {MAX_BACKFILL_PERIODS} at a time."
         )
     runs = []

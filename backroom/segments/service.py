@@ -16,7 +16,7 @@ from backroom.audit.context import Actor
 from backroom.branches.models import Branch
 from backroom.customers.models import Customer
 from backroom.db.base import utcnow
-from backroom.errors import InvalidInput, not_found
+from backroom.errors import Refused, not_found
 from backroom.notifications import service as notify
 from backroom.segments import rfm, rules
 from backroom.segments.errors import SegmentNameTaken
@@ -239,7 +239,7 @@ async def create_campaign(
     cond = _recipients(await clause(session, seg.id))
     count = int(await session.scalar(select(func.count()).select_from(Customer).where(cond)) or 0)
     if count == 0:
-        raise InvalidInput(f"No one in {seg.name} has agreed to e-mail: there is no one to send to.")
+        raise Refused(f"No one in {seg.name} has agreed to e-mail: there is no one to send to.")
     camp = SegmentCampaign(
         segment_id=seg.id,
         subject=subject,

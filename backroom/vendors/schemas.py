@@ -6,15 +6,37 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from backroom.inputs import Input, stripped_length
 from backroom.vendors.models import ChangeStatus, PayoutMethod, PayoutStatus, VendorStatus
 
 _FORM = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class VendorApply(BaseModel):
+# _payout_details' rule in the document: a Stripe payout (the default) needs the connected
+# account, a bank payout the account name and IBAN.
+_NOT_BLANK = stripped_length(1, 120)  # bank_account_name, as stripped
+_PAYOUT_DETAILS = {
+    "anyOf": [
+        {
+            "properties": {"payout_method": {"const": "stripe"}, "stripe_account_id": {"type": "string"}},
+            "required": ["stripe_account_id"],
+        },
+        {
+            "properties": {
+                "payout_method": {"const": "bank"},
+                "bank_account_name": {"type": "string", "pattern": _NOT_BLANK},
+                "bank_iban": {"type": "string"},
+            },
+            "required": ["payout_method", "bank_account_name", "bank_iban"],
+        },
+    ]
+}
+
+
+class VendorApply(Input):
     """An application: who the vendor is, how it is paid, what it sells."""
 
-    model_config = _FORM
+    model_config = ConfigDict(**_FORM, json_schema_extra=_PAYOUT_DETAILS)
 
     name: str = Field(min_length=2, max_length=120)
     legal_name: str = Field(min_length=2, max_length=200)
@@ -40,7 +62,7 @@ class VendorApply(BaseModel):
         return self
 
 
-class VendorUpdate(BaseModel):
+class VendorUpdate(Input):
     """Contact and payout details; trust and the return window are staff settings."""
 
     model_config = _FORM
@@ -56,7 +78,7 @@ class VendorUpdate(BaseModel):
     return_window_days: int | None = Field(default=None, ge=0, le=120)
 
 
-class Reason(BaseModel):
+class Reason(Input):
     model_config = _FORM
     reason: str = Field(min_length=3, max_length=500)
 
@@ -125,7 +147,7 @@ class StatementRead(BaseModel):
     lines: list[LedgerEntryRead]
 
 
-class PayoutRunIn(BaseModel):
+class PayoutRunIn(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     reason: str = Field(min_length=3, max_length=300, description="why payouts run now (audited)")
 
@@ -162,7 +184,7 @@ class ProductChangeRead(BaseModel):
     created_at: datetime
 
 
-class CommissionRuleIn(BaseModel):
+class CommissionRuleIn(Input):
     model_config = _FORM
 
     vendor_id: int | None = Field(default=None, ge=1)
@@ -177,7 +199,7 @@ class CommissionRuleRead(CommissionRuleIn):
     id: int
 
 
-class AdjustmentIn(BaseModel):
+class AdjustmentIn(Input):
     model_config = _FORM
     amount_minor: int = Field(ge=-(10**9), le=10**9)
     reason: str = Field(min_length=3, max_length=300)

@@ -19,7 +19,7 @@ from backroom.catalog import service as catalog
 from backroom.catalog.models import Product, ProductStatus
 from backroom.catalog.schemas import ProductCreate, ProductUpdate
 from backroom.db.base import utcnow
-from backroom.errors import InvalidInput
+from backroom.errors import NotFound, Refused
 from backroom.orders.errors import OrderNotFound
 from backroom.orders.models import Order, OrderLine, Parcel
 from backroom.starts import service as starts
@@ -250,7 +250,7 @@ async def update_vendor(
     vendor = await get_vendor(session, vendor_id, scope=scope, lock=True)
     given = data.model_dump(exclude_unset=True)
     if scope is not None and any(k in given for k in STAFF_ONLY):
-        raise InvalidInput("Trust and the return window are set by the shop's staff.")
+        raise Refused("Trust and the return window are set by the shop's staff.")
     changes = {k: v for k, v in given.items() if v is not None and getattr(vendor, k) != v}
     if not changes:
         return vendor
@@ -276,7 +276,7 @@ async def bind_user(session: AsyncSession, *, actor: Actor, vendor_id: int, user
     vendor = await get_vendor(session, vendor_id)
     user = await session.get(User, user_id)
     if user is None:
-        raise InvalidInput(f"User {user_id} does not exist.", field="user_id")
+        raise NotFound(f"User {user_id} does not exist.", field="user_id")
     if user.vendor_id != vendor.id:
         before = user.vendor_id
         user.vendor_id = vendor.id

@@ -36,12 +36,16 @@ class Statement:
     closing_minor: int
 
 
+# A statement month, 2000-01 or later (or empty: this month); the API documents the same pattern.
+MONTH = r"^((2[0-9]{3}|[3-9][0-9]{3})-(0[1-9]|1[0-2]))?$"
+
+
 def month_of(text: str | None, today: date) -> date:
     """The month "2026-11" names (default: the current month), as its first day. Raises
     InvalidInput in words for anything else."""
     if not text:
         return today.replace(day=1)
-    if not re.fullmatch(r"\d{4}-\d{2}", text) or not 1 <= int(text[5:]) <= 12 or int(text[:4]) < 2000:
+    if not re.fullmatch(MONTH, text):
         raise InvalidInput("Month must look like 2026-11.", field="month")
     return date(int(text[:4]), int(text[5:]), 1)
 

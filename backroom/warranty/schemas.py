@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backroom.auth.schemas import MAX_ID
+from backroom.inputs import Input
 
 
-class WarrantyCreate(BaseModel):
+class WarrantyCreate(Input):
     """A registration by hand (in-store sale): customer, product, serial, purchase date, proof."""
 
     customer_id: int = Field(gt=0, le=MAX_ID)
@@ -26,24 +27,24 @@ class WarrantyCreate(BaseModel):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-class WarrantyUpdate(BaseModel):
+class WarrantyUpdate(Input):
     """Edit the serial number (e.g. recorded after delivery) or the proof of purchase."""
 
     serial: str | None = Field(default=None, max_length=100)
     proof: str | None = Field(default=None, max_length=2000)
 
 
-class WarrantyExtend(BaseModel):
+class WarrantyExtend(Input):
     months: int = Field(gt=0, le=120)
     reason: str | None = Field(default=None, max_length=500)
 
 
-class WarrantyTransfer(BaseModel):
+class WarrantyTransfer(Input):
     customer_id: int = Field(gt=0, le=MAX_ID)
     reason: str | None = Field(default=None, max_length=500)
 
 
-class WarrantyVoid(BaseModel):
+class WarrantyVoid(Input):
     reason: str = Field(min_length=1, max_length=500)
 
 

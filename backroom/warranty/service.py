@@ -16,7 +16,7 @@ from backroom.catalog.models import Product
 from backroom.customers import service as customers
 from backroom.customers.models import Customer
 from backroom.db.base import contains_text, utcnow
-from backroom.errors import InvalidInput, not_found
+from backroom.errors import InvalidInput, Refused, not_found
 from backroom.money import format_money
 from backroom.orders import serials as unit_serials
 from backroom.orders.models import Order, OrderLine
@@ -152,7 +152,7 @@ async def register_manual(session: AsyncSession, *, actor: Actor, data: Warranty
     if product.warranty_months <= 0 or product.kind == EXTENDED_WARRANTY:
         raise NotWarranted(f"{product.name} has no warranty period.", field="product_id")
     if data.purchased_at > utcnow():
-        raise InvalidInput("The purchase date cannot be in the future.", field="purchased_at")
+        raise Refused("The purchase date cannot be in the future.", field="purchased_at")
     serial = (data.serial or "").strip() or None
     if serial and (where := await unit_serials.taken(session, product_id=product.id, serial=serial)):
         raise WarrantyStateError(f"Serial number {serial} of {product.name} is already {where}.")
@@ -301,7 +301,7 @@ async def check_change(session: AsyncSession, *, warranty_id: int, change: Warra
         if new is None or new.status != "active":
             raise not_found("Customer", change.customer_id)
         if new.id == w.customer_id:
-            raise InvalidInput("The warranty already belongs to this customer.", field="customer_id")
+            raise Refused("The warranty already belongs to this customer.", field="customer_id")
     return w
 
 

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 # FastAPI's own pages (the API docs) and the static mount are not Backroom routes.
+# A value each converter takes, for a route's example URL (ids take the dummy).
+CONVERTED = {"promotion_action": "activate"}
+
 FRAMEWORK_PATHS = {
     "/api/docs",
     "/api/redoc",
@@ -25,13 +28,18 @@ class RouteInfo:
     permissions: set[tuple[str, str]]
     public: bool
     route: object
+    raw: str = ""  # the path as routed, with its converters ("{action:promotion_action}")
 
     @property
     def is_api(self) -> bool:
         return self.path.startswith("/api/")
 
     def url(self, dummy: str = "1") -> str:
-        return re.sub(r"\{[^}/]+\}", dummy, self.path)
+        """The path with `dummy` for each parameter (a word its converter takes where it has one,
+        e.g. a promotion's action)."""
+        return re.sub(
+            r"\{[^}/:]+(?::(\w+))?\}", lambda m: CONVERTED.get(m.group(1) or "", dummy), self.raw or self.path
+        )
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -62,11 +70,13 @@ def app_routes(app: FastAPI) -> list[RouteInfo]:
         path = getattr(route, "path", None)
         if path in FRAMEWORK_PATHS:
             continue
+        # "{customer_id:id}" (a parameter the router converts) is "{customer_id}" to the tests
+        raw, path = path, re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
         dependant = getattr(route, "dependant", None)
         assert dependant is not None, f"unexpected non-FastAPI route {path!r}: {route!r}"
         perms: set = set()
         public: list = []
         _walk(dependant, perms, public)
         for method in sorted(set(route.methods) - {"HEAD", "OPTIONS"}):
-            out.append(RouteInfo(path, method, perms, bool(public), route))
+            out.append(RouteInfo(path, method, perms, bool(public), route, raw))
     return out

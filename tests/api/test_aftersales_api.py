@@ -156,7 +156,7 @@ async def test_bad_input_is_refused_in_words_and_roles_are_kept(db, settings, de
     _people, customer, product, _app, c = await _setup(db, settings, dev_env, task_queue)
     body = {"kind": "refund", "reason": "Broken", "customer_id": customer.id, "product_id": product.id}
     r = await c["agent"].post("/api/v1/aftersales/cases", json=body)
-    assert r.status_code == 422 and r.json()["detail"] == "A return needs the order line it returns."
+    assert r.status_code == 409 and r.json()["detail"] == "A return needs the order line it returns."
     r = await c["agent"].post(
         "/api/v1/aftersales/cases", json={**body, "kind": "repair", "customer_id": 10**12}
     )

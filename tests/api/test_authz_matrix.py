@@ -2,8 +2,9 @@
 asked by every role once granted in one branch and once in every branch, answers what
 policies/policy.csv says: 403 when the role lacks the route's (function, action), and the
 request reaches the handler when it holds it. Anonymous callers get 401 (API) or the sign-in
-page (UI). Then the cross-branch cases, through the real handlers: a record of another branch
-is refused to a branch-scoped grant and served to an every-branch one.
+page (UI). Then the scope cases, through the real handlers: a record of another branch is
+refused to a branch-scoped grant and served to an every-branch one, and a vendor user on every
+route its role may call reaches nothing of another vendor (the vendor scope).
 
 For the 5,000-odd route × role × scope requests the handlers are not run: each route's
 `require` dependency is overridden by itself plus a "reached" signal (a 204), so the real
@@ -12,13 +13,37 @@ sign-in, principal and grant lookup decide, and a request the guard lets through
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi import Depends, Response
+from sqlalchemy import select
 
 import policies
 from api.deps import current_principal
+from backroom.auth import service as auth_service
+from backroom.auth.models import ApiToken
+from backroom.catalog.models import Product
+from backroom.orders.models import Order, OrderLine
+from backroom.vendors import payouts as vendor_payouts
+from backroom.vendors import service as vendors
+from backroom.vendors.models import ProductChange, Vendor
 from tests.api.routes import RouteInfo, app_routes
-from tests.helpers import client_for, create_branch, create_customer, create_user, make_app, token_client
+from tests.helpers import (
+    TEST_ACTOR,
+    browser_client,
+    client_for,
+    create_branch,
+    create_customer,
+    create_user,
+    make_app,
+    make_vendor,
+    place,
+    token_client,
+    uniq,
+    vendor_product,
+    vendor_user,
+)
 
 # (role, scope) pairs: each role granted in branch 1 only, and in every branch.
 SCOPES = ("branch", "global")
@@ -171,3 +196,104 @@ async def test_another_branch_asked_for_by_name_is_refused_to_a_branch_grant(wor
                 )
             else:
                 assert resp.status_code == 200, f"{route} {role}@global: {resp.status_code} {resp.text[:200]}"
+
+
+# The vendor scope (issue 14 item 4), on every route the vendor role may call.
+SECRET_EMAIL = "b-buyer-secret@example.com"
+SECRET_NAME = "Zebra Secret Vase"
+
+
+async def _marketplace(db):
+    """Vendor A (with the signed-in vendor user) and vendor B, each with a product and an order."""
+    async with db.sessionmaker.begin() as s:
+        b = await create_branch(s)
+        va = await make_vendor(s, branch=b, name=uniq("Alpha "))
+        vb = await make_vendor(s, branch=b, name=uniq("Bravo "), contact_phone="+1 555 0199")
+        pa = await vendor_product(s, vendor=va, branch=b, name=uniq("Alpha mug "))
+        pb = await vendor_product(s, vendor=vb, branch=b, name=SECRET_NAME, price=9900)
+        user_a = await vendor_user(s, vendor=va, branch=b)
+        mgr = await create_user(s, grants=[("manager", b.id)])
+    order_a = await place(db, b, [(pa.id, 1)], email="a-buyer@example.com")
+    order_b = await place(db, b, [(pb.id, 2)], email=SECRET_EMAIL)
+    async with db.sessionmaker.begin() as s:
+        change = await vendors.update_product(
+            s, actor=TEST_ACTOR, vendor_id=vb.id, product_id=pb.id, data=_price(12000)
+        )
+        await vendors.adjust(
+            s, actor=TEST_ACTOR, vendor_id=vb.id, amount_minor=5000, reason="opening", key=uniq()
+        )
+        payout = await vendor_payouts.create_payout(
+            s, actor=TEST_ACTOR, run_key=uniq("run"), vendor_id=vb.id, approval_over_minor=10**9
+        )
+    return locals()
+
+
+def _price(n):
+    from backroom.catalog.schemas import ProductUpdate
+
+    return ProductUpdate(price_minor=n)
+
+
+async def test_a_vendor_user_on_every_route_reaches_nothing_of_another_vendor(sqlite_db, settings):
+    """The vendor scope: a vendor user holds the vendor role's rights, but only over its own
+    vendor. On every route its role may call, with another vendor's ids, it sees none of that
+    vendor's records or its customers' details and changes nothing (the role's 403s are above)."""
+    db = sqlite_db
+    w = await _marketplace(db)
+    vb, pb, order_b, payout = w["vb"], w["pb"], w["order_b"], w["payout"]
+    app = make_app(db, settings)
+    api = await token_client(app, db, w["user_a"])
+    ui = await browser_client(app, w["user_a"].username)
+    async with db.read_sessionmaker() as s:
+        parcel_b = await s.scalar(select(OrderLine.parcel_id).where(OrderLine.order_id == order_b.id))
+    async with db.sessionmaker.begin() as s:  # another user's token: not the vendor's to revoke
+        _, theirs = await auth_service.create_token(s, actor=TEST_ACTOR, user_id=w["mgr"].id, name="theirs")
+    ids = {
+        "vendor_id": vb.id,
+        "product_id": pb.id,
+        "order_id": order_b.id,
+        "parcel_id": parcel_b,
+        "change_id": w["change"].id,
+        "payout_id": payout.id,
+        "token_id": theirs.id,
+    }
+    secrets = (SECRET_EMAIL, SECRET_NAME, vb.name, "+1 555 0199")
+    held = policies.role_permissions()["vendor"]
+    walked = 0
+    for route in app_routes(app):
+        if route.public or not (route.permissions & held):
+            continue  # refused by the role (403) before any record is looked at: the matrix above
+        url = re.sub(r"\{([^}/]+)\}", lambda m: str(ids.get(m.group(1), 1)), route.path)
+        client = api if route.is_api else ui
+        if route.method == "GET":
+            resp = await client.get(url)
+        elif route.is_api:
+            resp = await client.request(
+                route.method, url, json={"reason": "take it", "price_minor": 1, "name": "x"}
+            )
+        else:
+            resp = await client.post(
+                url, data={"csrf_token": ui.csrf, "reason": "take it", "price_minor": "1"}
+            )
+        walked += 1
+        assert resp.status_code < 500, f"{route}: {resp.status_code} {resp.text[:200]}"
+        if route.method != "GET":
+            assert resp.status_code in (303, 400, 403, 404, 409, 422), f"{route}: {resp.status_code}"
+        for secret in secrets:
+            assert secret not in resp.text, f"{route} shows {secret!r}"
+    assert walked > 15
+    async with db.read_sessionmaker() as s:
+        product = await s.get(Product, pb.id)
+        assert (product.price_minor, product.name, product.status) == (9900, SECRET_NAME, "active")
+        assert (await s.get(Vendor, vb.id)).status == "approved"
+        assert (await s.get(Order, order_b.id)).status == "placed"
+        assert (await s.get(ProductChange, w["change"].id)).status == "pending"
+        assert (await s.get(ApiToken, theirs.id)).revoked_at is None
+    # Its own records it does reach: its order without the customer's e-mail, its product.
+    mine = (await api.get("/api/v1/vendor-orders")).json()
+    assert [o["order_id"] for o in mine] == [w["order_a"].id]
+    assert "a-buyer@example.com" not in (await api.get(f"/api/v1/vendor-orders/{w['order_a'].id}")).text
+    assert (await api.get(f"/api/v1/products/{w['pa'].id}")).status_code == 200
+    assert (await api.get("/api/v1/orders")).status_code == 403  # the shop's orders are not its
+    page = await ui.get("/vendors", follow_redirects=True)
+    assert page.status_code == 200 and w["va"].name in page.text and "a-buyer@example.com" not in page.text

@@ -74,7 +74,7 @@ async def test_catalog_crud_pages_and_vendor_isolation(db, settings):
     assert r.status_code == 202 and r.json()["kind"] == "price_change" and r.json()["status"] == "pending"
     assert (await m.get(f"/api/v1/products/{ids[1]}")).json()["price_minor"] == before * 11 // 10
     assert (await m.post(f"/api/v1/products/{ids[1]}/archive")).json()["status"] == "archived"
-    assert (await m.patch(f"/api/v1/products/{ids[1]}", json={"name": "x"})).status_code == 422
+    assert (await m.patch(f"/api/v1/products/{ids[1]}", json={"name": "x"})).status_code == 409
     active = (await m.get("/api/v1/products", params={"category": cat})).json()["items"]
     assert ids[1] not in [p["id"] for p in active]
 

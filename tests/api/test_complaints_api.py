@@ -79,10 +79,10 @@ async def test_attachment_limits(db, settings, dev_env):
     assert ok.status_code == 201, ok.text
     assert (settings.var_dir / "attachments" / str(cid)).is_dir()
     big = await agent.post(url, files={"file": ("big.txt", b"a" * 1001, "text/plain")})
-    assert big.status_code == 422 and big.json()["code"] == "attachment_rejected"
+    assert big.status_code == 413 and big.json()["code"] == "attachment_rejected"
     exe = await agent.post(url, files={"file": ("run.exe", b"MZ....", "application/octet-stream")})
-    assert exe.status_code == 422
+    assert exe.status_code == 409  # a type the rules refuse (backroom.errors.Refused)
     fake = await agent.post(url, files={"file": ("fake.pdf", b"not a pdf", "application/pdf")})
-    assert fake.status_code == 422
+    assert fake.status_code == 409
     detail = (await agent.get(f"/api/v1/complaints/{cid}")).json()
     assert [a["filename"] for a in detail["attachments"]] == ["photo.png"]

@@ -47,7 +47,7 @@ async def test_sale_payment_statement_aging(db, settings, dev_env):
     eur = await finance.post(
         f"{base}/payments", json={"amount_minor": 5, "currency": "EUR", "reference": uniq("p")}
     )
-    assert eur.status_code == 422 and eur.json()["code"] == "currency_mismatch"
+    assert eur.status_code == 409 and eur.json()["code"] == "currency_mismatch"
     st = (await clerk.get(f"{base}/statement")).json()
     assert st["opening_minor"] == 0 and st["closing_minor"] == 3_500 and len(st["entries"]) == 2
     ag = (await clerk.get(f"{base}/aging")).json()

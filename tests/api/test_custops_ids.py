@@ -36,4 +36,4 @@ async def test_wild_and_unknown_ids_are_refused(sqlite_db, settings):
         f"/api/v1/customers/{cust.id}/tasks",
         json={"title": "Call", "due_at": "2030-01-01T09:00:00Z", "interaction_id": 424242},
     )
-    assert r.status_code == 422 and "interaction" in r.json()["detail"]
+    assert r.status_code == 409 and "interaction" in r.json()["detail"]

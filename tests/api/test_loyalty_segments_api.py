@@ -51,13 +51,13 @@ async def test_programs_cards_and_adjustments(sqlite_db, settings):
         r = await api.post(f"/api/v1/loyalty/programs/{program['id']}/activate")
         assert r.json()["status"] == "active"
         r = await api.post("/api/v1/loyalty/members", json={"customer_id": ann.id, "consent": False})
-        assert r.status_code == 422 and "consent" in r.json()["detail"]
+        assert r.status_code == 409 and "consent" in r.json()["detail"]
         r = await api.post("/api/v1/loyalty/members", json={"customer_id": ann.id, "consent": True})
         assert r.status_code == 201 and r.json()["tier"] == "Bronze"
         r = await api.post(
             f"/api/v1/customers/{ann.id}/loyalty/adjustments", json={"points": 120, "reason": ""}
         )
-        assert r.status_code == 422 and r.json()["detail"] == "Say why the points are adjusted."
+        assert r.status_code == 409 and r.json()["detail"] == "Say why the points are adjusted."
         r = await api.post(
             f"/api/v1/customers/{ann.id}/loyalty/adjustments", json={"points": 120, "reason": "Birthday"}
         )

@@ -3,6 +3,8 @@ validated before they reach the database."""
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 
 from tests.helpers import create_branch, create_user, make_app, token_client
@@ -163,3 +165,84 @@ async def test_a_wrong_method_is_a_405_that_says_what_is_allowed(sqlite_db, sett
     r = await c.delete("/api/v1/carts")
     assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_fixed_path_beside_an_id_route_answers_405_not_the_id_routes_422(sqlite_db, settings):
+    """`/customers/duplicates` is not `/customers/{customer_id}`: another method there is a 405
+    that names the methods served (fuzz ST204/ST205), while a wild id still gets its words."""
+    async with sqlite_db.sessionmaker.begin() as s:
+        admin = await create_user(s, grants=[("admin", None)])
+    api = await token_client(make_app(sqlite_db, settings), sqlite_db, admin)
+    for method, path, allow in (
+        ("PATCH", "/api/v1/customers/duplicates", "GET"),
+        ("PATCH", "/api/v1/aftersales/cases/work", "GET"),
+        ("OPTIONS", "/api/v1/vendor-payouts/runs", "POST"),
+        ("POST", "/api/v1/promotions/1/codes.csv", "GET"),
+    ):
+        r = await api.request(method, path)
+        assert (r.status_code, r.headers.get("allow")) == (405, allow), f"{method} {path}: {r.text[:200]}"
+    r = await api.patch("/api/v1/customers/-1", json={})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "customer_id"
+
+
+def test_number_bounds_use_json_schema_words(doc):
+    """Pydantic writes an optional number's bounds as `ge`/`le`, which JSON Schema ignores; the
+    document says `minimum`/`maximum` (a refused 0 was "schema-valid" before)."""
+    import json
+
+    text = json.dumps(doc)
+    assert not any(f'"{k}":' in text for k in ("ge", "le", "gt", "lt"))
+    price = doc["components"]["schemas"]["ProductUpdate"]["properties"]["price_minor"]["anyOf"][0]
+    assert (price["minimum"], price["maximum"]) == (0, 10**11)
+
+
+def test_a_rule_the_schema_cannot_state_is_a_409(doc):
+    """A refusal by the records' state or a rule across fields (backroom.errors.Refused) is 409,
+    documented on every operation; 422 stays for values wrong in themselves."""
+    from backroom.credit.errors import CurrencyMismatch
+    from backroom.errors import InvalidInput, Refused
+    from backroom.orders.errors import CartEmpty
+
+    assert (Refused.status, CartEmpty.status, CurrencyMismatch.status, InvalidInput.status) == (
+        409,
+        409,
+        409,
+        422,
+    )
+    assert issubclass(Refused, InvalidInput)  # a form shows it beside its field like any input error
+    assert "409" in doc["paths"]["/api/v1/carts/{cart_id}/checkout"]["post"]["responses"]
+
+
+def _models(tp) -> list:
+    from pydantic import BaseModel
+
+    args = typing.get_args(tp)
+    if args:
+        return [m for a in args for m in _models(a)]
+    return [tp] if isinstance(tp, type) and issubclass(tp, BaseModel) else []
+
+
+def test_every_json_body_takes_json_types_as_sent():
+    """Every request body model (and each model nested in one) derives from backroom.inputs.Input,
+    so what the document says is an integer, a boolean or a time is what the API accepts."""
+    from api.app import create_app
+    from backroom.inputs import Input
+    from tests.api.routes import app_routes
+
+    def dependants(d):
+        yield d
+        for sub in d.dependencies:
+            yield from dependants(sub)
+
+    seen, todo = set(), []
+    for route in app_routes(create_app()):
+        if route.is_api:
+            for d in dependants(route.route.dependant):
+                todo += [m for p in d.body_params for m in _models(p.field_info.annotation)]
+    while todo:
+        model = todo.pop()
+        if model not in seen:
+            seen.add(model)
+            todo += [m for f in model.model_fields.values() for m in _models(f.annotation)]
+    assert len(seen) > 40
+    assert sorted(m.__name__ for m in seen if not issubclass(m, Input)) == []

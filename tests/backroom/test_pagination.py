@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from backroom.branches.models import Branch
-from backroom.errors import InvalidInput
-from backroom.pagination import paginate
+from backroom.pagination import CursorNotFound, paginate
 from tests.helpers import create_branch
 
 
@@ -41,5 +40,5 @@ async def test_pages_by_datetime_follow_each_other_and_forged_cursors_are_refuse
             "%%%",
             forged([1, 2, 3]),
         ):
-            with pytest.raises(InvalidInput):
+            with pytest.raises(CursorNotFound):
                 await paginate(s, stmt, sort_col=Branch.created_at, id_col=Branch.id, cursor=bad)

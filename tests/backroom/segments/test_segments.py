@@ -14,7 +14,7 @@ from backroom.notifications.models import Notification
 from backroom.segments import service as segments
 from backroom.segments.errors import SegmentNameTaken
 from backroom.segments.models import CustomerRfm
-from backroom.segments.schemas import Group, SegmentCreate
+from backroom.segments.schemas import Condition, Group, SegmentCreate
 from backroom.starts.models import WorkflowStart
 from tests.helpers import TEST_ACTOR, add_order, create_branch, create_customer
 
@@ -190,3 +190,12 @@ async def test_campaigns_respect_consent_and_need_approval_above_the_limit(fresh
             select(WorkflowStart).where(WorkflowStart.workflow_id == f"segment-campaign-{big_one.id}")
         )
         assert start.workflow_type == "SegmentCampaignWorkflow"
+
+
+@pytest.mark.parametrize("value", [["x"], [0], [True], [2**63]])
+def test_a_home_branch_value_that_is_no_branch_id_is_refused(value):
+    """It was accepted and crashed when the rule was put in words (a 500 the fuzzer found)."""
+    with pytest.raises(ValidationError):
+        Condition.model_validate({"attr": "home_branch", "op": "in", "value": value})
+    ok = Condition.model_validate({"attr": "home_branch", "op": "in", "value": [1, "2"]})
+    assert ok.value == [1, "2"]
