@@ -111,7 +111,7 @@ async def test_backfill_queues_numbered_runs_and_needs_the_branches(db, settings
     mine = await manager.post("/api/v1/reports/backfill", json={**body, "branch_ids": [b.id]})
     assert mine.status_code == 202 and mine.json()["runs"][0]["workflow_id"].endswith("-2")
     wrong = await admin.post("/api/v1/reports/backfill", json={**body, "date_from": "2021-02-01"})
-    assert wrong.status_code == 422 and "after the end" in wrong.json()["detail"]
+    assert wrong.status_code == 409 and "after the end" in wrong.json()["detail"]
 
 
 async def test_subscriptions_through_the_api(db, settings):

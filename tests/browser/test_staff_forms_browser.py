@@ -67,7 +67,7 @@ async def test_forms_speak_in_words_and_take_blank_optional_fields(sqlite_db, se
         assert await boss.input_value("input[name=tax_rate]") == "8.25"
         assert "minor" not in (await boss.locator("main").inner_text()).lower()
         await boss.fill("input[name=price]", "12.345")
-        await boss.get_by_role("button", name="Save").click()
+        await boss.get_by_role("button", name="Save", exact=True).click()
         assert "Enter an amount in USD such as 12.50" in await boss.locator("main").inner_text()
 
 

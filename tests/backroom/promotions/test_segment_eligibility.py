@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from backroom.carts.errors import CodeRefused
-from backroom.errors import InvalidInput
+from backroom.errors import InvalidInput, NotFound
 from backroom.promotions import service as promotions
 from backroom.promotions.schemas import PromotionUpdate
 from backroom.segments import service as segments
@@ -67,7 +67,7 @@ async def test_a_segment_promotion_needs_an_existing_segment(db):
         a, _b, _products = await make_shop(s)
         with pytest.raises(InvalidInput, match="Choose the customer segment"):
             await make_promotion(s, a, eligibility="segment")
-        with pytest.raises(InvalidInput, match="does not exist"):
+        with pytest.raises(NotFound, match="does not exist"):  # a missing record: 404
             await make_promotion(
                 s, a, eligibility="segment", segment_id=9 * 10**17
             )  # past every test sequence
