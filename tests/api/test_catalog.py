@@ -52,7 +52,9 @@ async def test_catalog_crud_pages_and_vendor_isolation(db, settings):
     r = await m.post(
         f"/api/v1/products/{ids[0]}/stock", json={"branch_id": b.id, "delta": 5, "reason": "delivery"}
     )
-    assert r.json()["stock"] == [{"branch_id": b.id, "on_hand": 5, "reserved": 0, "bin": None, "available": 5}]
+    assert r.json()["stock"] == [
+        {"branch_id": b.id, "on_hand": 5, "reserved": 0, "bin": None, "available": 5}
+    ]
     r = await m.post(
         f"/api/v1/products/{ids[0]}/stock", json={"branch_id": b.id, "delta": -6, "reason": "count"}
     )
