@@ -7,6 +7,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -152,7 +153,15 @@ def get_temporal_factory(request: Request) -> Connect:
     return request.app.state.temporal.client
 
 
+def get_now(request: Request) -> datetime:
+    """The request's clock: UTC now, unless the app was built with a pinned clock
+    (`app.state.clock`; the dashboard benchmark reads seeded data "as of" its seed's day)."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock else datetime.now(UTC)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+Now = Annotated[datetime, Depends(get_now)]
 Temporal = Annotated[Client, Depends(get_temporal)]
 TemporalFactory = Annotated[Connect, Depends(get_temporal_factory)]
 

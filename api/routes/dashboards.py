@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from api.deps import Session, require
+from api.deps import Now, Session, require
 from api.drilldown import Drill, drill
 from backroom.alerts.schemas import AlertCounts, AlertRead
 from backroom.analytics import dashboard
@@ -76,6 +76,7 @@ class DashboardRead(BaseModel):
 async def get_dashboard(
     session: Session,
     slug: str,
+    now: Now,
     d: Drill = Depends(drill),
     entity_type: str | None = Query(default=None, alias="type"),
     p: Principal = require("dashboard", "read"),
@@ -92,6 +93,7 @@ async def get_dashboard(
         shift_ids=d.shift_ids,
         category=d.category,
         entity_type=entity_type,
+        now=now,
     )
     return DashboardRead(
         module=m.key,
