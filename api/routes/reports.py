@@ -17,6 +17,7 @@ from backroom.auth.principal import Principal
 from backroom.inputs import Day
 from backroom.pagination import CursorText
 from backroom.reports import access, catalog, service
+from backroom.reports.catalog import Dimension
 from backroom.reports.periods import Edition
 from backroom.reports.schemas import DrilldownRead, Links, ReportRead, ReportSetRead
 
@@ -26,6 +27,16 @@ Branches = Query(
     default=None, description="Branch id; repeat for several. Default: every branch you may see."
 )
 Category = Query(default=None, max_length=64)
+Promotion = Query(
+    default=None,
+    ge=1,
+    le=2**63 - 1,
+    description="Promotion id: only its records (report sets broken down by promotion; others refuse, 409)",
+)
+
+
+def _records(promotion: int | None) -> dict[Dimension, int]:
+    return {Dimension.PROMOTION: promotion} if promotion is not None else {}
 
 
 @router.get("")
@@ -63,6 +74,7 @@ async def get_report(
     user: int | None = Query(default=None, ge=1, le=2**63 - 1),
     shift: int | None = Query(default=None, ge=1, le=2**63 - 1),
     category: str | None = Category,
+    promotion: int | None = Promotion,
     p: Principal = require("reports", "list"),
 ) -> ReportRead:
     """One report: summary beside the previous period, breakdowns, exceptions, exact bounds."""
@@ -77,6 +89,7 @@ async def get_report(
         shift_id=shift,
         category=category,
         shift_ids=scope.shift_ids,
+        record_ids=_records(promotion),
     )
 
 
@@ -91,6 +104,7 @@ async def drilldown(
     user: int | None = Query(default=None, ge=1, le=2**63 - 1),
     shift: int | None = Query(default=None, ge=1, le=2**63 - 1),
     category: str | None = Category,
+    promotion: int | None = Promotion,
     limit: int = Query(default=50, ge=1, le=200),
     cursor: CursorText | None = Query(default=None, max_length=200),
     p: Principal = require("reports", "list"),
@@ -110,6 +124,7 @@ async def drilldown(
         shift_ids=scope.shift_ids,
         limit=limit,
         cursor=cursor,
+        record_ids=_records(promotion),
     )
 
 
@@ -139,6 +154,7 @@ async def export_report(
     user: int | None = Query(default=None, ge=1, le=2**63 - 1),
     shift: int | None = Query(default=None, ge=1, le=2**63 - 1),
     category: str | None = Category,
+    promotion: int | None = Promotion,
     p: Principal = require("reports", "export"),
 ) -> Response:
     """The report as a file. Audited: who exported which report, period, branches and format
@@ -154,6 +170,7 @@ async def export_report(
         shift_id=shift,
         category=category,
         fmt=format,
+        record_ids=_records(promotion),
     )
     return Response(
         rendered.content,

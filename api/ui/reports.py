@@ -15,6 +15,7 @@ from api.ui.common import render
 from backroom.auth.principal import Principal
 from backroom.errors import InvalidInput
 from backroom.reports import access, catalog, service
+from backroom.reports.catalog import RECORD_DIMENSIONS
 from backroom.reports.periods import Edition
 
 router = APIRouter(include_in_schema=False)
@@ -52,6 +53,10 @@ def _filters(request: Request) -> dict:
         "user_id": _int(request, "user", "staff member"),
         "shift_id": _int(request, "shift", "shift"),
         "category": category,
+        # Filters by a record of the report's own (?promotion=<id>), kept in drilldown links.
+        "record_ids": {
+            d: i for d in sorted(RECORD_DIMENSIONS) if (i := _int(request, d.value, d.value)) is not None
+        },
     }
 
 
@@ -88,7 +93,9 @@ async def report_page(
         shift_ids=scope.shift_ids,
         **{**f, "branch_ids": scope.branch_ids},
     )
-    options = await service.filter_options(session, branch_ids=scope.branch_ids, shift_ids=scope.shift_ids)
+    options = await service.filter_options(
+        session, branch_ids=scope.branch_ids, shift_ids=scope.shift_ids, fr=catalog.get(function)
+    )
     query = {k: v for k, v in request.query_params.multi_items() if v}
     return render(
         request,
@@ -104,6 +111,7 @@ async def report_page(
             "user": str(f["user_id"] or ""),
             "shift": str(f["shift_id"] or ""),
             "category": f["category"] or "",
+            **{d.value: str(i) for d, i in f["record_ids"].items()},
         },
         may_export=p.can("reports", "export") and not scope.own_shifts_only,
         export_query=urlencode(
@@ -173,6 +181,7 @@ async def export_download(
         shift_id=f["shift_id"],
         category=f["category"],
         fmt=fmt,
+        record_ids=f["record_ids"],
     )
     return Response(
         rendered.content,

@@ -1,5 +1,5 @@
 """The promotions report set: uses, discount given, revenue of the orders that used a
-promotion (by branch, day, category of what was bought), budget left, refused-and-released
+promotion (by branch, day, category of what was bought, promotion), budget left, refused-and-released
 uses; the records behind each number name the promotion and the order."""
 
 from __future__ import annotations
@@ -7,9 +7,25 @@ from __future__ import annotations
 from backroom.catalog.models import Product
 from backroom.orders.models import Order, OrderLine
 from backroom.promotions.models import Promotion, Redemption
-from backroom.reports.catalog import ExceptionList, Field, FunctionReport, Measure, Source, Unit, register
+from backroom.reports.catalog import (
+    Dimension,
+    ExceptionList,
+    Field,
+    FunctionReport,
+    Keyed,
+    Measure,
+    Source,
+    Unit,
+    register,
+)
 
 LIVE = Redemption.status.in_(("reserved", "confirmed"))
+
+
+def by_promotion(column) -> dict[Dimension, Keyed]:
+    """Records broken down (and filtered) by the promotion in `column`, shown by its name."""
+    return {Dimension.PROMOTION: Keyed(column, Promotion.id, Promotion.name)}
+
 
 USES = Source(
     key="promotion_uses",
@@ -23,6 +39,7 @@ USES = Source(
     user=Order.created_by_id,
     shift=Order.shift_id,
     currency=Redemption.currency,
+    records=by_promotion(Redemption.promotion_id),
     in_category=lambda c: Redemption.order_id.in_(
         OrderLine.__table__.join(Product, Product.id == OrderLine.product_id)
         .select()
@@ -51,6 +68,7 @@ LINES = Source(
     branch=Redemption.branch_id,
     currency=Redemption.currency,
     category=Product.category,
+    records=by_promotion(Redemption.promotion_id),
     where=LIVE,
     fields=(
         Field("Promotion", Promotion.name),
@@ -70,6 +88,7 @@ PROMOTIONS = Source(
     branch=Promotion.branch_id,
     user=Promotion.created_by_id,
     currency=Promotion.currency,
+    records=by_promotion(Promotion.id),
     fields=(
         Field("Promotion", Promotion.name),
         Field("Status", Promotion.status, "code"),

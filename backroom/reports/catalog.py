@@ -43,6 +43,12 @@ class Dimension(StrEnum):
     USER = "user"
     SHIFT = "shift"
     CATEGORY = "category"
+    PROMOTION = "promotion"  # a record dimension (RECORD_DIMENSIONS): see `Keyed`
+
+
+# Dimensions that are a record of a function's own (a promotion): a source declares them in
+# `Source.records`, with the column holding the record's id and the name people see.
+RECORD_DIMENSIONS = frozenset({Dimension.PROMOTION})
 
 
 DIMENSION_LABELS = {
@@ -51,7 +57,19 @@ DIMENSION_LABELS = {
     Dimension.USER: "Staff member",
     Dimension.SHIFT: "Shift",
     Dimension.CATEGORY: "Category",
+    Dimension.PROMOTION: "Promotion",
 }
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """How a source's records are cut by a record of the function's own: `column` holds that
+    record's id on each row; `id` and `name` are the named table's columns, so breakdowns,
+    filters and exports show the name, never the id."""
+
+    column: ColumnElement
+    id: ColumnElement
+    name: ColumnElement
 
 
 @dataclass(frozen=True)
@@ -90,6 +108,12 @@ class Source:
     # Dimensions the records can be filtered by but that are not worth a breakdown of their own
     # (e.g. order lines by shift: the orders' breakdown already shows it, at a fraction of the cost).
     filter_only: frozenset[Dimension] = frozenset()
+    # Record dimensions (RECORD_DIMENSIONS) the records can be broken down and filtered by.
+    records: dict[Dimension, Keyed] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not set(self.records) <= RECORD_DIMENSIONS:
+            raise ValueError(f"{self.key}: only record dimensions go in records=, not {set(self.records)}")
 
     def dimensions(self) -> set[Dimension]:
         return (
@@ -106,7 +130,7 @@ class Source:
             dims.add(Dimension.SHIFT)
         if self.category is not None or self.in_category is not None:
             dims.add(Dimension.CATEGORY)
-        return dims
+        return dims | set(self.records)
 
 
 def sources(**common) -> Callable[..., Source]:
@@ -184,6 +208,14 @@ class FunctionReport:
         if dim is Dimension.CATEGORY and self.category_label:
             return self.category_label
         return DIMENSION_LABELS[dim]
+
+    def keyed(self, dim: Dimension) -> Keyed | None:
+        """How the report names the records of a record dimension (the first source declaring it)."""
+        return next((s.records[dim] for s in self.sources() if dim in s.records), None)
+
+    def filterable(self) -> set[Dimension]:
+        """Every dimension some visible measure can be filtered by."""
+        return set().union(*(self.filterable_by(m) for m in self.visible()))
 
     def measure(self, name: str) -> Measure:
         for m in self.measures:

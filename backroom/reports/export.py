@@ -80,6 +80,8 @@ def header_rows(report: ReportRead) -> list[tuple[str, str]]:
         rows.append(("Shifts", "Only your own shifts"))
     if f.category:
         rows.append(("Category", f.category))
+    for rec in f.records.values():
+        rows.append((rec.label, rec.name))
     for b in p.bounds:
         rows.append(
             (

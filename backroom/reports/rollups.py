@@ -137,8 +137,11 @@ def registered() -> dict[str, Rollup]:
 def covering(src: Source, measures: Iterable[Measure], filters: Any) -> Rollup | None:
     """The rollup that can answer these measures of `src` under the filters, if any. A category
     filter needs the category in the rollup's key (line-level sources); record-level sources
-    filtered by category are read from the records."""
+    filtered by category are read from the records. Rollup rows have no column for a record
+    dimension (a promotion): a source that declares one is always read from its records."""
     rollup = _BY_KEY.get(src.key)
+    if src.records:
+        return None
     if rollup is None or rollup.source is not src or not rollup.covers(measures):
         return None
     if getattr(filters, "category", None) is not None and src.category is None:

@@ -91,6 +91,14 @@ class PeriodRead(BaseModel):
     bounds: list[BranchPeriod]
 
 
+class RecordFilter(BaseModel):
+    """A filter by a record of the report's own (a promotion): its id, what it is, its name."""
+
+    id: int
+    label: str
+    name: str
+
+
 class ReportFilters(BaseModel):
     branch_ids: list[int] | None = None
     branches: list[str] = []
@@ -100,6 +108,7 @@ class ReportFilters(BaseModel):
     shift: str | None = None
     own_shifts_only: bool = False
     category: str | None = None
+    records: dict[str, RecordFilter] = {}  # by dimension ("promotion")
 
 
 class ReportRead(BaseModel):

@@ -31,11 +31,19 @@ from backroom.auth.models import User
 from backroom.auth.principal import Principal
 from backroom.branches.models import Branch, Shift
 from backroom.db.session import fan_out, is_postgres
-from backroom.errors import InvalidInput, NotFound
+from backroom.errors import InvalidInput, NotFound, Refused
 from backroom.money import format_money
 from backroom.pagination import MAX_LIMIT, _bad_cursor, _decode, _encode
 from backroom.reports import access, catalog, export, rollups
-from backroom.reports.catalog import Dimension, FunctionReport, Measure, Source, Unit
+from backroom.reports.catalog import (
+    DIMENSION_LABELS,
+    RECORD_DIMENSIONS,
+    Dimension,
+    FunctionReport,
+    Measure,
+    Source,
+    Unit,
+)
 from backroom.reports.periods import (
     Edition,
     Period,
@@ -88,6 +96,7 @@ class Filters:
     user_id: int | None = None
     shift_ids: tuple[int, ...] | None = None  # None: any shift
     category: str | None = None
+    records: tuple[tuple[Dimension, int], ...] = ()  # (record dimension, id): one promotion...
 
 
 @dataclass
@@ -128,6 +137,8 @@ def _usable(src: Source, f: Filters) -> bool:
         return False
     if f.shift_ids is not None and Dimension.SHIFT not in dims:
         return False
+    if any(dim not in dims for dim, _ in f.records):
+        return False
     return not (f.category is not None and Dimension.CATEGORY not in dims)
 
 
@@ -155,6 +166,8 @@ def filter_conditions(src: Source, f: Filters) -> list:
         conds.append(src.shift.in_(f.shift_ids) if f.shift_ids else false())
     if f.category is not None:
         conds.append(src.category == f.category if src.category is not None else src.in_category(f.category))
+    for dim, record_id in f.records:
+        conds.append(src.records[dim].column == record_id)
     return conds
 
 
@@ -192,6 +205,8 @@ def _group_key(src: Source, dim: Dimension | None, windows: list[Window]):
         return literal(NONE_KEY)
     if dim is Dimension.DAY:
         return _day_key(src, windows)
+    if dim in RECORD_DIMENSIONS:
+        return src.records[dim].column
     return {
         Dimension.BRANCH: src.branch,
         Dimension.USER: src.user,
@@ -220,7 +235,14 @@ Values = dict[str, dict[str, dict[str | None, float]]]
 
 
 CUR, PREV = "cur", "prev"
-_DIM_COLUMNS = {Dimension.USER: "user", Dimension.SHIFT: "shift", Dimension.CATEGORY: "category"}
+# The dimensions grouped as columns of their own; record dimensions are never in the rollups
+# (rollups.covering sends their sources to the records).
+_DIM_COLUMNS = {
+    Dimension.USER: "user",
+    Dimension.SHIFT: "shift",
+    Dimension.CATEGORY: "category",
+    **{d: d.value for d in sorted(RECORD_DIMENSIONS)},
+}
 
 
 @dataclass
@@ -540,8 +562,16 @@ async def _scope(
     shift_id: int | None,
     shift_ids: list[int] | None,
     category: str | None,
+    record_ids: dict[Dimension, int] | None = None,
 ) -> Scope:
     fr = catalog.get(function)
+    records = tuple(sorted((Dimension(d), i) for d, i in (record_ids or {}).items() if i is not None))
+    for dim, _ in records:
+        if dim not in RECORD_DIMENSIONS or dim not in fr.filterable():
+            raise Refused(
+                f"This report cannot be broken down by {DIMENSION_LABELS[dim].lower()}.",
+                field=dim.value,
+            )
     try:
         edition = Edition(edition)
     except ValueError:
@@ -552,6 +582,7 @@ async def _scope(
         ("branch", branch_ids or []),
         ("user", [user_id]),
         ("shift", [shift_id, *(shift_ids or [])]),
+        *((dim.value, [i]) for dim, i in records),
     ):
         if any(i is not None and not 0 < i < 2**63 for i in ids):
             raise InvalidInput(f"Choose a {name} from the list; that one does not exist.", field=name)
@@ -578,12 +609,13 @@ async def _scope(
         "user": user_id,
         "shift": shift_id,
         "category": category,
+        **{dim.value: i for dim, i in records},
     }
     return Scope(
         fr,
         period_for(edition, day),
         branches,
-        Filters(user_id, shifts, category),
+        Filters(user_id, shifts, category, records),
         {k: v for k, v in query.items() if v not in (None, [])},
     )
 
@@ -599,7 +631,7 @@ def _top(values: Values, ms: list[Measure], keys: set[str], dim: Dimension) -> t
     """At most MAX_ROWS rows for staff and shifts (a month of every branch's shifts is thousands):
     the largest by the first measure, the rest summed into one row under OTHER_KEY (every base
     measure is a count or a sum, so the merged row is exact). Returns (kept keys, merged count)."""
-    if dim not in (Dimension.USER, Dimension.SHIFT) or len(keys) <= MAX_ROWS:
+    if dim not in (Dimension.USER, Dimension.SHIFT, *RECORD_DIMENSIONS) or len(keys) <= MAX_ROWS:
         return keys, 0
     first = ms[0].ratio[0] if ms[0].ratio else ms[0].name
     ranked = sorted(keys, key=lambda k: (-sum(values.get(first, {}).get(k, {}).values()), k))
@@ -624,7 +656,7 @@ def _drill(scope: Scope, m: Measure, dim: Dimension | None = None, key: str | No
             extra["date"], edition = key, Edition.DAILY
         elif dim is Dimension.BRANCH:
             extra["branch"] = [key]
-        elif dim in (Dimension.USER, Dimension.SHIFT, Dimension.CATEGORY) and key not in (
+        elif dim in (Dimension.USER, Dimension.SHIFT, Dimension.CATEGORY, *RECORD_DIMENSIONS) and key not in (
             NONE_KEY,
             OTHER_KEY,
         ):
@@ -675,7 +707,20 @@ async def _names(session: AsyncSession, scope: Scope, dim: Dimension, keys: set[
         return {**await shift_names(session, ids), NONE_KEY: "(no shift)"}
     if dim is Dimension.DAY:
         return {k: date.fromisoformat(k).strftime("%a %d %b") for k in keys if k != NONE_KEY}
+    if dim in RECORD_DIMENSIONS:
+        return {**await record_names(session, scope.fr, dim, ids), NONE_KEY: f"(no {dim.value})"}
     return {k: k or "(no category)" for k in keys}
+
+
+async def record_names(
+    session: AsyncSession, fr: FunctionReport, dim: Dimension, ids: list[int]
+) -> dict[str, str]:
+    """The names of a record dimension's records (promotions) by id, as the report declares them."""
+    k = fr.keyed(dim)
+    if k is None or not ids:
+        return {}
+    rows = (await session.execute(select(k.id, k.name).where(k.id.in_(ids)))).all()
+    return {str(i): n for i, n in rows}
 
 
 async def shift_names(session: AsyncSession, ids: list[int]) -> dict[str, str]:
@@ -700,6 +745,12 @@ async def _filter_names(session: AsyncSession, scope: Scope, shift_id: int | Non
     f = scope.filters
     user = await session.get(User, f.user_id) if f.user_id is not None else None
     shift = (await shift_names(session, [shift_id])).get(str(shift_id)) if shift_id is not None else None
+    records = {}
+    for dim, i in f.records:
+        name = (await record_names(session, scope.fr, dim, [i])).get(str(i))
+        if name is None:
+            raise NotFound(f"There is no {dim.value} with id {i}.", field=dim.value)
+        records[dim.value] = {"id": i, "label": DIMENSION_LABELS[dim], "name": name}
     return ReportFilters(
         branch_ids=sorted(scope.query["branch"]) if "branch" in scope.query else None,
         branches=[b.name for b in scope.branches.values()],
@@ -709,6 +760,7 @@ async def _filter_names(session: AsyncSession, scope: Scope, shift_id: int | Non
         shift=shift,
         own_shifts_only=f.shift_ids is not None and shift_id is None,
         category=f.category,
+        records=records,
     )
 
 
@@ -727,12 +779,15 @@ async def build_report(
     category: str | None = None,
     shift_ids: list[int] | None = None,
     personal: bool = True,
+    record_ids: dict[Dimension, int] | None = None,
 ) -> ReportRead:
     """The function's report for the period of `edition` containing `day` (None: today in the
     first branch's zone): summary beside the
     previous period, breakdowns, exceptions, exact bounds. `branch_ids` None means every branch;
     `shift_ids` (a clerk's own shifts) limits the records to those shifts; without `personal`
-    the exceptions name no customer (a snapshot kept for good). Read-only."""
+    the exceptions name no customer (a snapshot kept for good); `record_ids` filters by records
+    of the function's own ({Dimension.PROMOTION: id}; refused if the report has no such
+    dimension). Read-only."""
     scope = await _scope(
         session,
         function=function,
@@ -743,6 +798,7 @@ async def build_report(
         shift_id=shift_id,
         shift_ids=shift_ids,
         category=category,
+        record_ids=record_ids,
     )
     scope.personal = personal
     fr, period = scope.fr, scope.period
@@ -924,6 +980,7 @@ async def drilldown(
     shift_ids: list[int] | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    record_ids: dict[Dimension, int] | None = None,
 ) -> DrilldownRead:
     """The records behind one number of a report, newest first, one page at a time (keyset on
     (at, id)). A ratio's records are its numerator's. Read-only."""
@@ -937,6 +994,7 @@ async def drilldown(
         shift_id=shift_id,
         shift_ids=shift_ids,
         category=category,
+        record_ids=record_ids,
     )
     fr = scope.fr
     m = fr.measure(measure)
@@ -1011,6 +1069,7 @@ async def export_report(
     shift_id: int | None = None,
     category: str | None = None,
     fmt: str,
+    record_ids: dict[Dimension, int] | None = None,
 ) -> export.Rendered:
     """Render the report as a file for `principal`, who needs ("reports", "export") in every
     branch it covers, and audit who exported what. Not idempotent: each export is one event."""
@@ -1024,6 +1083,7 @@ async def export_report(
         user_id=user_id,
         shift_id=shift_id,
         category=category,
+        record_ids=record_ids,
     )
     rendered = await asyncio.to_thread(export.render, report, fmt)  # WeasyPrint blocks
     await audit.record(
@@ -1049,9 +1109,15 @@ async def export_report(
 
 
 async def filter_options(
-    session: AsyncSession, *, branch_ids: list[int] | None, shift_ids: list[int] | None
+    session: AsyncSession,
+    *,
+    branch_ids: list[int] | None,
+    shift_ids: list[int] | None,
+    fr: FunctionReport | None = None,
 ) -> dict:
-    """Names for the filter pickers: branches, staff, recent shifts, product categories. Read-only."""
+    """Names for the filter pickers: branches, staff, recent shifts, product categories, and the
+    report `fr`'s own records it can be broken down by (promotions), as (dimension, label,
+    [(id, name)]). Read-only."""
     from backroom.auth.models import RoleGrant
     from backroom.catalog.models import Product
 
@@ -1082,4 +1148,11 @@ async def filter_options(
     categories = list(
         (await session.execute(select(Product.category).distinct().order_by(Product.category))).scalars()
     )
-    return {"branches": branches, "users": users, "shifts": shifts, "categories": categories}
+    out = {"branches": branches, "users": users, "shifts": shifts, "categories": categories, "records": []}
+    if fr is not None:
+        for dim in fr.dimensions():
+            k = fr.keyed(dim) if dim in RECORD_DIMENSIONS else None
+            if k is not None:
+                rows = (await session.execute(select(k.id, k.name).order_by(k.name, k.id).limit(300))).all()
+                out["records"].append((dim.value, DIMENSION_LABELS[dim], [(str(i), n) for i, n in rows]))
+    return out
