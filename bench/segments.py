@@ -4,7 +4,8 @@ spread over 5 branches, 40% agreeing to e-mail) and ~1.5 million orders over two
 1. One 3-condition segment (home branch in two of five, agreed to e-mail, spend over the last
    365 days >= 200.00 USD), counted through the service (rules compiled by
    backroom/segments/rules.py, SQLAlchemy async) and the same filter as hand-written SQL
-   through psycopg, alternately, p50/p95 in ms and the ratio (goal <= 1.5x and <= 2 s).
+   through psycopg in two forms (a semi-join over the grouped orders; a per-customer sum),
+   alternately, p50/p95 in ms and the ratio to the faster form (goal <= 1.5x and <= 2 s).
 2. The nightly RFM run over every branch (backroom/segments/rfm.py) in a child process: wall
    time and the child's peak RSS (bounded: the rows never come to Python).
 
@@ -37,6 +38,17 @@ WHERE c.status = 'active'
     WHERE o.customer_id IS NOT NULL AND o.placed_at >= %(since)s AND o.currency = 'USD'
       AND o.status NOT IN ('cancelled', 'payment_failed', 'refunded')
     GROUP BY o.customer_id HAVING sum(o.total_minor) >= 20000)
+"""
+# The same filter written the other way: each remaining customer's sum looked up (the shape the
+# service compiles an AND with other conditions to, read from ix_orders_customer_window).
+RAW_LOOKUP = """
+SELECT count(*) FROM customers c
+WHERE c.status = 'active'
+  AND c.home_branch_id IN (%(b1)s, %(b2)s)
+  AND c.consent_email
+  AND (SELECT coalesce(sum(o.total_minor), 0) FROM orders o
+       WHERE o.customer_id = c.id AND o.placed_at >= %(since)s AND o.currency = 'USD'
+         AND o.status NOT IN ('cancelled', 'payment_failed', 'refunded')) >= 20000
 """
 ORDERS = """
 INSERT INTO orders (token, idempotency_key, request_hash, customer_id, email, ship_name, ship_line1, ship_city,
@@ -113,26 +125,31 @@ def _evaluate(url: str, branches: list[int], runs: int) -> dict:
     async def go():
         engine = make_engine(url.replace("postgresql://", "postgresql+psycopg://"))
         maker = make_sessionmaker(engine, readonly=True)
-        svc, raw, counts = [], [], set()
+        svc, raw, lookup, counts = [], [], [], set()
+        params = {"b1": b1, "b2": b2, "since": now - timedelta(days=365)}
         with psycopg.connect(url, prepare_threshold=None) as conn:
             for i in range(runs + 2):  # two warm-up rounds
                 t_s, n_s = await _service_once(maker, group, now)
                 t = time.perf_counter()
-                n_r = conn.execute(RAW, {"b1": b1, "b2": b2, "since": now - timedelta(days=365)}).fetchone()[
-                    0
-                ]
+                n_r = conn.execute(RAW, params).fetchone()[0]
                 t_r = time.perf_counter() - t
+                t = time.perf_counter()
+                n_l = conn.execute(RAW_LOOKUP, params).fetchone()[0]
+                t_l = time.perf_counter() - t
                 conn.rollback()
-                counts.add((n_s, n_r))
+                counts.add((n_s, n_r, n_l))
                 if i >= 2:
                     svc.append(t_s)
                     raw.append(t_r)
+                    lookup.append(t_l)
         await engine.dispose()
-        return svc, raw, counts
+        return svc, raw, lookup, counts
 
-    svc, raw, counts = asyncio.run(go())
-    (n_s, n_r), *rest = sorted(counts)
-    assert not rest and n_s == n_r, f"the service and the raw SQL disagree: {counts}"
+    svc, raw, lookup, counts = asyncio.run(go())
+    (n_s, n_r, n_l), *rest = sorted(counts)
+    assert not rest and n_s == n_r == n_l, f"the service and the raw SQL disagree: {counts}"
+    # The ratio is to the faster hand-written form, so a better index never flatters it.
+    best = min((raw, lookup), key=lambda v: _pct(v, 0.5))
     return {
         "members": n_s,
         "service_ms": {
@@ -145,8 +162,13 @@ def _evaluate(url: str, branches: list[int], runs: int) -> dict:
             "p95": _pct(raw, 0.95),
             "mean": round(statistics.mean(raw) * 1000, 1),
         },
-        "ratio_p50": round(_pct(svc, 0.5) / max(_pct(raw, 0.5), 1e-6), 2),
-        "ratio_p95": round(_pct(svc, 0.95) / max(_pct(raw, 0.95), 1e-6), 2),
+        "raw_sql_lookup_ms": {
+            "p50": _pct(lookup, 0.5),
+            "p95": _pct(lookup, 0.95),
+            "mean": round(statistics.mean(lookup) * 1000, 1),
+        },
+        "ratio_p50": round(_pct(svc, 0.5) / max(_pct(best, 0.5), 1e-6), 2),
+        "ratio_p95": round(_pct(svc, 0.95) / max(_pct(best, 0.95), 1e-6), 2),
     }
 
 

@@ -91,7 +91,17 @@ class Order(IdMixin, Transactional, Base):
     customer_message: Mapped[str | None] = mapped_column(String(500))
     placed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
-    __table_args__ = (Index("ix_orders_branch_placed", "branch_id", "placed_at"),)
+    __table_args__ = (
+        Index("ix_orders_branch_placed", "branch_id", "placed_at"),
+        # A customer's spend and order count in a window, read from the index alone on
+        # PostgreSQL (segments: backroom/segments/rules.py).
+        Index(
+            "ix_orders_customer_window",
+            "customer_id",
+            "placed_at",
+            postgresql_include=["total_minor", "currency", "status"],
+        ),
+    )
 
 
 class OrderLine(IdMixin, Timestamps, Base):

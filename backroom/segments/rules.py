@@ -1,7 +1,14 @@
 """Compile a segment's rules (schemas.Group) to one SQLAlchemy condition over `customers`,
-and explain them in words. Behaviour conditions are set-based semi-joins
-(`customers.id IN (SELECT customer_id ... GROUP BY ... HAVING ...)`), which both databases run
-as one hash join over the orders instead of one lookup per customer."""
+and explain them in words.
+
+Spend and order-count conditions take one of two shapes. Alone or inside an OR they are
+set-based semi-joins (`customers.id IN (SELECT customer_id ... GROUP BY ... HAVING ...)`): one
+hash aggregate over the window's orders instead of one lookup per customer. Inside an AND with
+other conditions they are a per-customer sum (`(SELECT sum(...) WHERE customer_id = c.id) >= v`)
+read from the covering index ix_orders_customer_window: the database checks the cheap sibling
+conditions first, so only the customers left are looked up. On a million customers with 1.5
+million orders (PostgreSQL, docs/benchmarks.md) a 3-condition segment went from 2.2 s to about
+1.1 s that way, while a lone spend condition is faster as the semi-join (1.4 s against 2.5 s)."""
 
 from __future__ import annotations
 
@@ -28,9 +35,24 @@ def _cmp(col, op: Op, value):
     return {Op.gte: col >= value, Op.lte: col <= value, Op.is_: col == value}[op]
 
 
-def _orders_having(c: Condition, now: datetime, measure) -> ColumnElement:
+def _orders_having(c: Condition, now: datetime, measure, narrowed: bool) -> ColumnElement:
     """Customers whose orders in the window meet the bound. `lte` includes customers with no
-    order at all (spent 0), so it is written as NOT IN the customers above the bound."""
+    order at all (spent 0): NOT IN the customers above the bound, or a sum that counts as 0.
+    `narrowed`: sibling AND conditions leave few customers, so look each one up."""
+    if narrowed:
+        window = (
+            select(func.coalesce(measure, 0))
+            .where(
+                Order.customer_id == Customer.id,
+                Order.placed_at >= now - timedelta(days=c.days),
+                Order.status.not_in(NOT_SPENT),
+            )
+            .correlate(Customer)
+        )
+        if c.attr == Attr.spend:
+            window = window.where(Order.currency == c.currency)
+        total = window.scalar_subquery()
+        return total >= c.value if c.op == Op.gte else total <= c.value
     stmt = (
         select(Order.customer_id)
         .where(
@@ -43,11 +65,13 @@ def _orders_having(c: Condition, now: datetime, measure) -> ColumnElement:
     if c.attr == Attr.spend:
         stmt = stmt.where(Order.currency == c.currency)
     if c.op == Op.gte:
+        if c.value <= 0:  # everyone has spent (ordered) at least 0, never-buyers too
+            return true()
         return Customer.id.in_(stmt.having(measure >= c.value))
     return Customer.id.not_in(stmt.having(measure > c.value))
 
 
-def condition(c: Condition, now: datetime) -> ColumnElement:
+def condition(c: Condition, now: datetime, narrowed: bool = False) -> ColumnElement:
     v = c.value
     match c.attr:
         case Attr.home_branch:
@@ -67,9 +91,9 @@ def condition(c: Condition, now: datetime) -> ColumnElement:
                 .where(LoyaltyTier.name.in_([str(x) for x in v]))
             )
         case Attr.spend:
-            return _orders_having(c, now, func.sum(Order.total_minor))
+            return _orders_having(c, now, func.sum(Order.total_minor), narrowed)
         case Attr.orders:
-            return _orders_having(c, now, func.count(Order.id))
+            return _orders_having(c, now, func.count(Order.id), narrowed)
         case Attr.last_order_days:
             last = (
                 select(Order.customer_id)
@@ -100,7 +124,10 @@ def condition(c: Condition, now: datetime) -> ColumnElement:
 
 
 def compile_group(g: Group, now: datetime) -> ColumnElement:
-    parts = [compile_group(x, now) if isinstance(x, Group) else condition(x, now) for x in g.conditions]
+    narrowed = g.join == "and" and len(g.conditions) > 1
+    parts = [
+        compile_group(x, now) if isinstance(x, Group) else condition(x, now, narrowed) for x in g.conditions
+    ]
     return and_(*parts) if g.join == "and" else or_(*parts)
 
 

@@ -81,6 +81,39 @@ async def test_rules_select_explain_and_preview(fresh_db):
         assert (await segments.preview(s, rules_=lapsed, branch_ids={b.id})).count == 0
 
 
+@BOTH
+async def test_behaviour_conditions_agree_in_both_shapes(fresh_db):
+    """Alone, spend and order-count conditions compile to a semi-join; beside other AND
+    conditions, to a per-customer sum. Both shapes select the same customers."""
+    db = fresh_db
+    now = utcnow()
+    async with db.sessionmaker.begin() as s:
+        await shop(s, now)
+    everyone = {"attr": "created_days", "op": "lte", "value": 10_000}  # true for all: forces the AND shape
+    conds = [
+        {
+            "attr": attr,
+            "op": op,
+            "value": value,
+            "days": days,
+            **({"currency": "USD"} if attr == "spend" else {}),
+        }
+        for attr, values in (("spend", (0, 5_000, 10_000, 50_000, 90_001)), ("orders", (0, 1, 2, 3)))
+        for value in values
+        for op in ("gte", "lte")
+        for days in (7, 30, 365)
+    ]
+    async with db.read_sessionmaker() as s:
+        seen = set()
+        for c in conds:
+            alone = await segments.preview(s, rules_=rules(c), sample=50)
+            narrowed = await segments.preview(s, rules_=rules(c, everyone), sample=50)
+            names = [m.name for m in alone.sample]
+            assert (alone.count, names) == (narrowed.count, [m.name for m in narrowed.sample]), c
+            seen.add(tuple(names))
+        assert len(seen) >= 4  # the bounds split the shop's customers in several ways
+
+
 def test_bad_rules_are_refused_in_words():
     with pytest.raises(ValidationError, match="Spend: say in which currency"):
         rules({"attr": "spend", "op": "gte", "value": 5, "days": 30})
