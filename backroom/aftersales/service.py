@@ -235,6 +235,7 @@ async def open_case(
         by_post=by_post,
         sla_minutes=minutes,
         due_at=cal.add(now, timedelta(minutes=minutes)),
+        created_at=now,  # the clock starts when the case is opened: the due time counts from it
         branch_id=branch_id,
         created_by_id=actor.user_id,
         shift_id=actor.shift_id,
