@@ -26,10 +26,11 @@ class ApprovalActivities:
             await service.escalate(session, req=req)
 
     @activity.defn(name="approvals.close")
-    async def close(self, req: CloseRequest) -> None:
-        """Record approved/rejected/expired/cancelled. Idempotent."""
+    async def close(self, req: CloseRequest) -> CloseRequest | None:
+        """Record approved/rejected/expired/cancelled unless a decision closed the request first;
+        returns that decision (None if this step closed it). Idempotent."""
         async with self._sessionmaker.begin() as session:
-            await service.close(session, req=req)
+            return await service.close(session, req=req)
 
 
 def build(deps) -> list:

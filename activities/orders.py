@@ -16,8 +16,12 @@ from backroom.orders import charges, parcels
 from backroom.orders import service as orders
 from backroom.orders.flow import (
     AlertAsk,
+    AuthorizeAsk,
     AuthResult,
+    CaptureAsk,
     LabelAsk,
+    LabelQuotes,
+    LabelRates,
     LabelResult,
     MoneyAsk,
     MoneyResult,
@@ -77,8 +81,10 @@ class OrderActivities:
             )
 
     @activity.defn(name="orders.authorize_payment")
-    async def authorize_payment(self, ref: OrderRef) -> AuthResult:
-        """Hold the order total on the card (manual capture). Idempotent: key = workflow id + purpose."""
+    async def authorize_payment(self, ref: AuthorizeAsk) -> AuthResult:
+        """Hold the order total on the card (manual capture); once authorized, record
+        `ref.then_status` in the same transaction. Idempotent: key = workflow id + purpose, the
+        status keyed."""
         key = f"{activity.info().workflow_id}:authorize"
         order = await self._order(ref.order_id)
         method = await charges.payment_method(self._deps.settings, order.payment_method)
@@ -87,6 +93,8 @@ class OrderActivities:
             await charges.record_auth(
                 session, actor=_actor(), order_id=ref.order_id, outcome=outcome, key=key
             )
+            if ref.then_status is not None and outcome.status == "authorized":
+                await _set_status(session, ref.then_status)
         return outcome
 
     @activity.defn(name="orders.check_payment")
@@ -106,17 +114,26 @@ class OrderActivities:
         return outcome
 
     @activity.defn(name="orders.capture_payment")
-    async def capture_payment(self, ask: MoneyAsk) -> MoneyResult:
-        """Capture the held funds. Idempotent: same key, one capture, one ledger row. Nothing
-        is held for a zero total (an after-sales replacement): nothing to capture."""
+    async def capture_payment(self, ask: CaptureAsk) -> MoneyResult:
+        """Capture the held funds, then record `ask.then_status` in the capture's transaction.
+        Idempotent: same key, one capture, one ledger row; the status keyed. Nothing is held for
+        a zero total (an after-sales replacement): nothing to capture, the status still recorded."""
         order = await self._order(ask.order_id)
-        if order.total_minor == 0 and not order.payment_intent_id:
-            return MoneyResult(status="nothing_to_capture")
-        result = await self._gateway.capture(order.payment_intent_id, ask.amount_minor, ask.key)
+        held = order.total_minor != 0 or order.payment_intent_id
+        result = (
+            await self._gateway.capture(order.payment_intent_id, ask.amount_minor, ask.key) if held else None
+        )
         async with self._sessionmaker.begin() as session:
-            return await charges.record_capture(
-                session, actor=_actor(), order_id=ask.order_id, result=result, key=ask.key
+            money = (
+                await charges.record_capture(
+                    session, actor=_actor(), order_id=ask.order_id, result=result, key=ask.key
+                )
+                if result is not None
+                else MoneyResult(status="nothing_to_capture")
             )
+            if ask.then_status is not None:
+                await _set_status(session, ask.then_status)
+            return money
 
     @activity.defn(name="orders.void_payment")
     async def void_payment(self, ask: MoneyAsk) -> MoneyResult:
@@ -164,17 +181,19 @@ class OrderActivities:
         async with self._sessionmaker.begin() as session:
             if batch.status is not None:
                 await _set_status(session, batch.status)
-            for step in batch.steps:
-                await _record_step(session, step)
+            # No step reads the rows the steps append (timeline, audit, stock movements), so they
+            # wait for the commit's flush: one multi-row insert for the timeline rows and for the
+            # stock movements instead of one each (audit events still go in one by one).
+            with session.no_autoflush:
+                for step in batch.steps:
+                    await _record_step(session, step)
 
     async def _label_context(self, ask: LabelAsk):
         async with self._reader() as session:
             return await parcels.label_context(session, order_id=ask.order_id, parcel_id=ask.parcel_id)
 
-    @activity.defn(name="orders.quote_label")
-    async def quote_label(self, ask: LabelAsk) -> Rate:
-        """Quote the parcel and choose the rate: cheapest within the promised days. Read-only."""
-        parcel, order, branch = await self._label_context(ask)
+    async def _quote(self, ask: LabelAsk, context) -> Rate:
+        parcel, order, branch = context
         rates = await self._carrier.rates(
             parcels.ship_from(self._deps.settings, branch),
             parcels.ship_to(order),
@@ -182,11 +201,28 @@ class OrderActivities:
         )
         return choose_rate(rates, ask.promised_days)
 
+    @activity.defn(name="orders.quote_label")
+    async def quote_label(self, ask: LabelAsk) -> Rate:
+        """Quote the parcel and choose the rate: cheapest within the promised days. Read-only."""
+        return await self._quote(ask, await self._label_context(ask))
+
+    @activity.defn(name="orders.quote_labels")
+    async def quote_labels(self, batch: LabelQuotes) -> LabelRates:
+        """quote_label for several parcels (automatic fulfilment): one read, one activity.
+        Read-only."""
+        async with self._reader() as session:
+            contexts = [
+                await parcels.label_context(session, order_id=ask.order_id, parcel_id=ask.parcel_id)
+                for ask in batch.asks
+            ]
+        return LabelRates(rates=[await self._quote(a, c) for a, c in zip(batch.asks, contexts, strict=True)])
+
     @activity.defn(name="orders.purchase_label")
     async def purchase_label(self, ask: LabelAsk) -> LabelResult:
         """Buy the label for the quoted rate. Never two labels per parcel: the rate and the key
         (per parcel) are fixed across retries, and a label already stored is returned as is."""
-        parcel, _order, _branch = await self._label_context(ask)
+        async with self._reader() as session:  # the rate fixes the addresses: the parcel is enough
+            parcel = await parcels.get_parcel(session, ask.parcel_id)
         if (stored := parcels.stored_label(parcel)) is not None:
             return stored
         label = await self._carrier.buy_label(ask.rate, parcels.label_key(parcel.id))
@@ -270,6 +306,7 @@ def build(deps: Deps) -> list:
         a.parcel_step,
         a.parcel_steps,
         a.quote_label,
+        a.quote_labels,
         a.purchase_label,
         a.void_label,
         a.raise_alert,

@@ -18,7 +18,7 @@ from api.limits import BodyLimit
 from api.once import OneTimeSubmissions
 from api.security import SecurityHeaders
 from api.templating import make_templates
-from backroom import temporal
+from backroom import heap, temporal
 from backroom.audit import sealer as audit_sealer
 from backroom.auth.principal_cache import PrincipalCache
 from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
@@ -74,8 +74,9 @@ def create_app(
         sealer = None
         if settings.audit_seal_seconds > 0:
             sealer = asyncio.create_task(audit_sealer.run(sessionmaker, every=settings.audit_seal_seconds))
+        heap.freeze()  # started: what is alive now lives as long as the process
         yield
-        await app.state.outbox.flush()
+        await app.state.outbox.drain()
         if sealer is not None:
             sealer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -52,8 +52,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The unit of work of a request: one transaction, committed when the route returns and
     before the response is sent (the dependency is function-scoped), rolled back on error;
     then the workflow starts and signals the use case queued are dispatched (bounded: what
-    does not go now, the worker's outbox poller delivers). GETs, and routes marked READS_ONLY,
-    read only. A write request's transaction (on SQLite, its turn as the one writer) begins
+    does not go now, the worker's outbox poller delivers), and the signals nobody waits on
+    just after the reply. GETs, and routes marked READS_ONLY, read only. A write request's transaction (on SQLite, its turn as the one writer) begins
     with the use case's first statement: who is calling is read before, on a ReadSession."""
     state = request.app.state
     maker = state.read_sessionmaker if _reads_only(request) else state.sessionmaker
@@ -85,6 +85,7 @@ async def _transaction(request: Request, maker) -> AsyncIterator[AsyncSession]:
             starts.forget_queued(session)
             raise
         await state.outbox.dispatch_bounded(state.temporal.client, starts.take_queued(session))
+        state.outbox.dispatch_after_reply(state.temporal.client, starts.take_later(session))
 
 
 # Every route and page takes its session through these, so the commit lands before the response.

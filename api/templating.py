@@ -45,6 +45,9 @@ def make_templates() -> Jinja2Templates:
     templates.env.globals.update(money=format_money, submission_key=lambda: uuid.uuid4().hex)
     templates.env.filters.update(money=format_money, dt=_dt, words=words)
     templates.env.globals.update(
-        action_words=describe.action_words, audit_changes=describe.changes, audit_json=describe.raw
+        action_words=describe.action_words,
+        audit_actor=describe.actor,
+        audit_changes=describe.changes,
+        audit_json=describe.raw,
     )
     return templates

@@ -119,8 +119,8 @@ class Settings(BaseSettings):
     # Demos and benchmarks: pick, pack, label and ship without warehouse staff.
     order_auto_fulfil: bool = Field(default=False, alias="ORDER_AUTO_FULFIL")
     promised_delivery_days: int = Field(default=5, alias="PROMISED_DELIVERY_DAYS")
-    # Processes the worker renders shipping labels in (WeasyPrint, ~100 ms CPU each); 0 renders
-    # in a thread of the worker itself.
+    # Processes the worker renders shipping labels in (fpdf2, a few ms CPU each; ~100 ms when a
+    # non-Latin name embeds DejaVu); 0 renders in a thread of the worker itself.
     label_processes: int = Field(default=1, ge=0, le=32, alias="LABEL_PROCESSES")
     ship_from_street: str = Field(default="1 Main Street", alias="SHIP_FROM_STREET")
     ship_from_city: str = Field(default="New York", alias="SHIP_FROM_CITY")

@@ -15,6 +15,7 @@ class Shape:
     """What one workflow of an order does: counted from a real order's histories."""
 
     activities: int = 0
+    local_activities: int = 0  # steps Backroom runs as local activities (history markers)
     updates: int = 0
     signals: int = 0
 
@@ -26,8 +27,8 @@ async def noop(step: int) -> int:
 
 @workflow.defn(name="BareShape")
 class BareShapeWorkflow:
-    """Runs `activities` no-op activities one after another, and ends once it has taken
-    `updates` Updates and `signals` signals."""
+    """Runs `activities` no-op activities, then `local_activities` no-op local activities, one
+    after another, and ends once it has taken `updates` Updates and `signals` signals."""
 
     def __init__(self) -> None:
         self._updates = 0
@@ -37,11 +38,13 @@ class BareShapeWorkflow:
     async def run(self, shape: Shape) -> int:
         for step in range(shape.activities):
             await workflow.execute_activity(noop, step, start_to_close_timeout=timedelta(seconds=30))
+        for step in range(shape.local_activities):
+            await workflow.execute_local_activity(noop, step, start_to_close_timeout=timedelta(seconds=30))
         await workflow.wait_condition(
             lambda: self._updates >= shape.updates and self._signals >= shape.signals
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return shape.activities
+        return shape.activities + shape.local_activities
 
     @workflow.update
     async def poke(self) -> int:

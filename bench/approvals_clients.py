@@ -1,7 +1,8 @@
 """Approval decisions per second against concurrent clients, on the embedded stack as `make run`
 runs it: SQLite, a Temporal dev server, the web app (uvicorn) and the worker each in a process of
 their own; this process only generates load. Each client takes the next open request from
-finance's inbox and POSTs its decision, which returns once the gate's workflow has recorded it.
+finance's inbox and POSTs its decision, which returns once the decision (and, for these credit
+limits, the new limit) is committed and the workflow told.
 Temporal runs file-backed, as `make run` runs it. Baseline in the same run and at the same concurrency: a bare workflow's one no-op Update.
 
     BENCH_SCALE=0.25 nice python -m bench.approvals_clients   # fewer decisions per client count
@@ -20,29 +21,12 @@ from pathlib import Path
 
 import httpx
 
-from bench.approvals import NoopUpdateWorkflow, pct
+from bench._meter import machine_busy, process_cpu
+from bench.approvals import NoopUpdateWorkflow, pct, temporal_pid
 from tests.helpers import free_port
 
 CLIENTS = (1, 5, 20)
 PER_CLIENT_COUNT = 160  # decisions per client count, before BENCH_SCALE (the inbox lists 500)
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _temporal_pid() -> int:
-    """The dev server this process started (a child named temporal)."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if "(temporal)" in stat and int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
-                return int(entry.name)
-    raise RuntimeError("no temporal dev server among this process's children")
 
 
 async def _wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -185,21 +169,32 @@ async def _measure(clients: tuple[int, ...], n: int) -> dict:
                     )
                     r.raise_for_status()
 
-                watched = {**{name: p.pid for name, p in procs.items()}, "temporal": _temporal_pid()}
-                cpu0 = {name: _cpu_seconds(pid) for name, pid in watched.items()}
+                # The load generator too (this process), and the whole machine: whether the
+                # decisions ran out of CPU or waited on something else.
+                watched = {
+                    **{name: p.pid for name, p in procs.items()},
+                    "temporal": temporal_pid(),
+                    "load_generator": os.getpid(),
+                }
+                cpu0 = {name: process_cpu(pid, children=False) for name, pid in watched.items()}
+                busy0 = machine_busy()[0]
                 wall, lat = await _drive(ids[k * n : (k + 1) * n], c, decide)
                 cpu = {
-                    name: round((_cpu_seconds(pid) - cpu0[name]) / wall, 2) for name, pid in watched.items()
+                    name: round((process_cpu(pid, children=False) - cpu0[name]) / wall, 2)
+                    for name, pid in watched.items()
                 }
+                cpu["machine"] = round((machine_busy()[0] - busy0) / wall, 2)
                 handles = [
                     await env.client.start_workflow(
                         NoopUpdateWorkflow.run, id=f"bare-{queue}-{c}-{i}", task_queue=queue + "-bare"
                     )
                     for i in range(n)
                 ]
+                busy0 = machine_busy()[0]
                 bare_wall, bare_lat = await _drive(
                     handles, c, lambda h: h.execute_update(NoopUpdateWorkflow.poke)
                 )
+                bare_machine = round((machine_busy()[0] - busy0) / bare_wall, 2)
                 rate, bare_rate = n / wall, n / bare_wall
                 results.append(
                     {
@@ -211,6 +206,7 @@ async def _measure(clients: tuple[int, ...], n: int) -> dict:
                         "cores_busy": cpu,
                         "bare_updates_per_s": round(bare_rate, 1),
                         "bare_p50_ms": round(pct(bare_lat, 0.5) * 1000, 1),
+                        "bare_machine_cores_busy": bare_machine,
                         "ratio_throughput": round(rate / bare_rate, 3),
                     }
                 )

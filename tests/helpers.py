@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 import re
 import socket
 import string
-import uuid
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import select, update
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from api.app import create_app
@@ -44,6 +45,7 @@ from backroom.vendors.schemas import VendorApply
 from backroom.warranty import service as warranty
 from backroom.warranty.schemas import WarrantyCreate
 from worker.registry import Deps, build_worker
+from workflows.aftersales import RmaCaseWorkflow
 
 TEST_ACTOR = Actor.system("test")
 PASSWORD = "correct-horse-battery"
@@ -56,8 +58,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# A counter from a random start: eight hex digits that never repeat within a test process
+# (random ones met by the birthday bound once a test wrote thousands of rows into a shared
+# database), and processes sharing a database start far apart.
+_uniq = itertools.count(random.SystemRandom().randrange(2**32))
+
+
 def uniq(prefix: str = "x") -> str:
-    return f"{prefix}{uuid.uuid4().hex[:8]}"
+    """A fresh suffix after `prefix`: unique within this process, eight hex digits."""
+    return f"{prefix}{next(_uniq) % 2**32:08x}"
 
 
 async def create_branch(session, **kw) -> Branch:
@@ -178,6 +187,19 @@ async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
         await asyncio.sleep(interval)
 
 
+async def case_step(handle, step):
+    """Send a person's step to a repair case once its workflow lets people act: the workflow
+    refuses steps while it is busy with its own part (a label, a mail), as it does the API."""
+    for _ in range(200):
+        try:
+            return await handle.execute_update(RmaCaseWorkflow.act, step)
+        except WorkflowUpdateFailedError as exc:
+            if "being processed" not in str(exc.cause):
+                raise
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{step.action} was never accepted")
+
+
 @asynccontextmanager
 async def running_worker(env, settings, db, task_queue):
     """A worker for the test; workflows appended to the yielded list are terminated at the end,
@@ -232,13 +254,25 @@ async def approval_for(db, workflow_id: str, timeout: float = 20.0):
     return await eventually(row, timeout=timeout)
 
 
-async def decide_as(db, client, req, user, *, approve: bool = True):
-    """Decide `req` as `user` through the same use case as the inbox (Casbin, then the Update)."""
+async def decide(db, client, row, p, *, approve: bool = True, reason: str | None = None):
+    """Decide `row` as the principal `p` through the inbox's use case: recorded in one
+    transaction, then the workflow told by the outbox's dispatch, as the API does on commit."""
     from backroom.approvals import service as approvals
+    from backroom.starts import service as starts
 
-    p = await principal_of(db, user)
+    async with db.sessionmaker() as s:
+        async with s.begin():
+            outcome = await approvals.decide(s, request_id=row.id, p=p, approve=approve, reason=reason)
+        await Outbox(db.sessionmaker, default_queue="-").dispatch(
+            client, starts.take_queued(s) + starts.take_later(s)
+        )
+    return outcome
+
+
+async def decide_as(db, client, req, user, *, approve: bool = True):
+    """Decide `req` as `user` (a row of users) through the inbox's use case."""
     reason = None if approve else "Not this one"
-    return await approvals.send_decision(client, row=req, p=p, approve=approve, reason=reason)
+    return await decide(db, client, req, await principal_of(db, user), approve=approve, reason=reason)
 
 
 # --- commerce: a small catalog, orders, gateways that crash once ---

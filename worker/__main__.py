@@ -102,6 +102,9 @@ async def run() -> None:
         refreshing = asyncio.create_task(
             rollups.run(deps.sessionmaker, every=settings.rollup_refresh_seconds)
         )
+    from backroom import heap
+
+    heap.freeze()  # started: what is alive now lives as long as the process
     try:
         await worker.run()
     finally:

@@ -33,6 +33,14 @@ with workflow.unsafe.imports_passed_through():
     from backroom.recovery.flow import PATCH_COUPONS, PATCH_REMINDERS, CadenceAsk, ReminderAsk
     from backroom.temporal import INTERACTIVE_STEP, SHORT_DB_STEP
 
+from workflows.steps import db_step
+
+# Runs from here on look up the reminder cadence, price and project with local activities: a cart
+# change is one workflow task (Update accepted, priced, projected, answered) instead of two
+# activity tasks and the workflow tasks that take their results, through the server (issue 17).
+# Older runs replay the regular activities their histories hold.
+LOCAL_STEPS_PATCH = "cart-local-steps"
+
 MAX_CODES = 5
 
 
@@ -56,8 +64,8 @@ class CartWorkflow:
     async def run(self, start: CartStart) -> CartView:
         self._reminders = workflow.patched(PATCH_REMINDERS)
         if self._reminders and self.rem.hours is None:
-            self.rem.hours = await workflow.execute_activity_method(
-                RecoveryActivities.cadence, CadenceAsk(branch_id=start.branch_id), **SHORT_DB_STEP
+            self.rem.hours = await db_step(
+                LOCAL_STEPS_PATCH, RecoveryActivities.cadence, CadenceAsk(branch_id=start.branch_id)
             )
         while True:
             idle = timedelta(days=start.idle_days)
@@ -177,7 +185,7 @@ class CartWorkflow:
         q = CartQuote(cart_id=self.view.cart_id, currency=self.start.currency, items=items, codes=codes)
         try:
             if workflow.patched(PATCH_COUPONS):
-                return await workflow.execute_activity_method(CartActivities.price, q, **INTERACTIVE_STEP)
+                return await db_step(LOCAL_STEPS_PATCH, CartActivities.price, q, interactive=True)
             totals = await workflow.execute_activity_method(CartActivities.quote, q, **INTERACTIVE_STEP)
             return CartPricing(totals=totals)
         except ActivityError as err:
@@ -229,7 +237,7 @@ class CartWorkflow:
         self.view.version += 1
         self.view.last_activity_at = workflow.now()
         self._rearm = True
-        await workflow.execute_activity_method(CartActivities.project, self.view, **INTERACTIVE_STEP)
+        await db_step(LOCAL_STEPS_PATCH, CartActivities.project, self.view, interactive=True)
 
     @workflow.update
     async def add(self, item: CartItem) -> CartView:

@@ -17,9 +17,13 @@ with workflow.unsafe.imports_passed_through():
         PARCEL_STEPS_OPEN,
         TERMINAL,
         AlertAsk,
+        AuthorizeAsk,
         AuthResult,
         CancelAsk,
+        CaptureAsk,
         LabelAsk,
+        LabelQuotes,
+        LabelRates,
         LabelResult,
         MoneyAsk,
         MoneyResult,
@@ -50,6 +54,10 @@ PICKING = "Sent to the warehouse for picking."
 # timeout covers the shop's parcels only. Runs started before keep one pick timer for all.
 VENDOR_PARCELS = "vendor-parcels-own-deadline"
 SENT = ("shipped", "delivered")
+# Fewer activities per order: "payment_authorized" is recorded by the authorization's activity
+# and "shipped" by the capture's (each in the same transaction), and automatic fulfilment quotes
+# every parcel in one activity. Runs started before keep their separate steps.
+FEWER_STEPS = "order-status-with-payment-one-quote"
 
 
 @workflow.defn(name=ORDER_WORKFLOW)
@@ -61,6 +69,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         self.start = start
         self.st = OrderState(order_id=start.order_id, status="placed", parcels=list(start.parcels))
         self._cancel: CancelAsk | None = None
+        self._fewer = False  # FEWER_STEPS, decided when the run starts
         self._payment: PaymentSignal | None = None
         self._lock = asyncio.Lock()
         self._refund_seq = 0
@@ -159,20 +168,26 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         )
         self._parcel(parcel_id).status = step
 
-    async def _buy_label(self, parcel_id: int, who: StaffAction) -> None:
-        ask = LabelAsk(
+    def _label_ask(self, parcel_id: int, who: StaffAction) -> LabelAsk:
+        return LabelAsk(
             order_id=self.start.order_id,
             parcel_id=parcel_id,
             promised_days=self.start.promised_days,
             user_id=who.user_id,
             user_name=who.user_name,
         )
+
+    async def _buy_label(self, parcel_id: int, who: StaffAction) -> None:
+        ask = self._label_ask(parcel_id, who)
         # Quote first, then buy that exact rate: a retried purchase cannot pick a new rate (and buy twice).
         ask.rate = await workflow.execute_activity_method(OrderActivities.quote_label, ask, **GATEWAY_CALL)
+        await self._purchase_label(ask)
+
+    async def _purchase_label(self, ask: LabelAsk) -> None:
         label: LabelResult = await workflow.execute_activity_method(
             OrderActivities.purchase_label, ask, **GATEWAY_CALL
         )
-        p = self._parcel(parcel_id)
+        p = self._parcel(ask.parcel_id)
         p.status, p.label_id, p.tracking_number = "labelled", label.label_id, label.tracking_number
 
     def _cancellable(self) -> None:
@@ -205,6 +220,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
     # ---- main flow ------------------------------------------------------------------
     @workflow.run
     async def run(self, start: OrderStart) -> OrderState:
+        self._fewer = workflow.patched(FEWER_STEPS)
         if not await self._authorize():
             return await self._finish()
         if self._cancel:
@@ -243,13 +259,20 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 customer_message="We could not ship your order; your card was not charged.",
             )
             return await self._finish()
+        key = f"{workflow.info().workflow_id}:capture"
+        shipped = "All parcels shipped; payment captured."
         money: MoneyResult = await workflow.execute_activity_method(
             OrderActivities.capture_payment,
-            MoneyAsk(order_id=start.order_id, key=f"{workflow.info().workflow_id}:capture"),
+            CaptureAsk(order_id=start.order_id, key=key, then_status=self._status_change("shipped", shipped))
+            if self._fewer
+            else MoneyAsk(order_id=start.order_id, key=key),
             **GATEWAY_CALL,
         )
         self.st.captured_minor = money.captured_minor
-        await self._status("shipped", "All parcels shipped; payment captured.")
+        if self._fewer:
+            self._set_status("shipped")
+        else:
+            await self._status("shipped", shipped)
         await workflow.wait_condition(lambda: self._all("delivered"))
         if self.st.status not in ("refunded", "partially_refunded"):
             await self._status("delivered", "Delivered.")
@@ -279,9 +302,25 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         return await self._finish()
 
     async def _authorize(self) -> bool:
-        auth: AuthResult = await workflow.execute_activity_method(
-            OrderActivities.authorize_payment, OrderRef(order_id=self.start.order_id), **GATEWAY_CALL
+        authorized = (
+            "Payment authorized (funds held, not captured).",
+            "Payment authorized. We are preparing your order.",
         )
+        ref = (
+            AuthorizeAsk(
+                order_id=self.start.order_id,
+                then_status=self._status_change(
+                    "payment_authorized", authorized[0], customer_message=authorized[1]
+                ),
+            )
+            if self._fewer
+            else OrderRef(order_id=self.start.order_id)
+        )
+        auth: AuthResult = await workflow.execute_activity_method(
+            OrderActivities.authorize_payment, ref, **GATEWAY_CALL
+        )
+        # Authorized at once: the activity recorded the status with the authorization.
+        recorded = self._fewer and auth.status == "authorized"
         self.st.intent_id = auth.intent_id
         if auth.status == "requires_payment":
             if not await self._await_card():
@@ -325,11 +364,10 @@ class OrderFulfillmentWorkflow(ApprovalGate):
                 customer_message=f"{message} Please try another card; nothing was charged.",
             )
             return False
-        await self._status(
-            "payment_authorized",
-            "Payment authorized (funds held, not captured).",
-            customer_message="Payment authorized. We are preparing your order.",
-        )
+        if recorded:
+            self._set_status("payment_authorized", authorized[1])
+        else:
+            await self._status("payment_authorized", authorized[0], customer_message=authorized[1])
         return True
 
     async def _await_card(self) -> bool:
@@ -485,8 +523,19 @@ class OrderFulfillmentWorkflow(ApprovalGate):
         robot = StaffAction(user_name="auto-fulfil")
         await self._parcel_steps(("picked", "packed"), robot, status=self._status_change("picking", PICKING))
         self._set_status("picking")
-        for p in self.st.parcels:
-            await self._buy_label(p.id, robot)
+        if self._fewer:
+            asks = [self._label_ask(p.id, robot) for p in self.st.parcels]
+            quoted: LabelRates = await workflow.execute_activity_method(
+                OrderActivities.quote_labels,
+                LabelQuotes(order_id=self.start.order_id, asks=asks),
+                **GATEWAY_CALL,
+            )
+            for ask, rate in zip(asks, quoted.rates, strict=True):
+                ask.rate = rate
+                await self._purchase_label(ask)
+        else:
+            for p in self.st.parcels:
+                await self._buy_label(p.id, robot)
         await self._parcel_steps(("shipped",), robot)
 
     async def _parcel_steps(

@@ -7,13 +7,19 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from backroom.temporal import SHORT_DB_STEP
+    from backroom.temporal import INTERACTIVE_STEP, SHORT_DB_STEP
 
 
-async def db_step(patch: str, method, *args):
-    """Run `method` (a short, idempotent write on our own database: SHORT_DB_STEP's timeout and
-    retries) as a local activity in runs that reached `patch`; runs from before the patch keep
-    the regular activity their history recorded (replay)."""
+async def db_step(patch: str, method, *args, interactive: bool = False):
+    """Run `method` (a short, idempotent step on our own database: SHORT_DB_STEP's timeout and
+    retries, or INTERACTIVE_STEP's when a person waits on it) as a local activity in runs that
+    reached `patch`; runs from before the patch keep the regular activity their history
+    recorded (replay)."""
+    args = list(args)
     if workflow.patched(patch):
-        return await workflow.execute_local_activity_method(method, args=list(args), **SHORT_DB_STEP)
-    return await workflow.execute_activity_method(method, args=list(args), **SHORT_DB_STEP)
+        if interactive:
+            return await workflow.execute_local_activity_method(method, args=args, **INTERACTIVE_STEP)
+        return await workflow.execute_local_activity_method(method, args=args, **SHORT_DB_STEP)
+    if interactive:
+        return await workflow.execute_activity_method(method, args=args, **INTERACTIVE_STEP)
+    return await workflow.execute_activity_method(method, args=args, **SHORT_DB_STEP)

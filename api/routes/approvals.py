@@ -1,4 +1,4 @@
-"""Approval inbox API: list requests, read one, decide (sent to the workflow as an Update)."""
+"""Approval inbox API: list requests, read one, decide (recorded here, then told to the workflow)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 
-from api.deps import READS_ONLY, Session, TemporalFactory, require
+from api.deps import Session, require
 from api.params import Id
 from backroom.approvals import service
 from backroom.approvals.schemas import ApprovalOutcome, ApprovalRead, DecisionIn
@@ -39,17 +39,14 @@ async def get_approval(
     return ApprovalRead.model_validate(row)
 
 
-@router.post("/{request_id:id}/decision", dependencies=[READS_ONLY])
+@router.post("/{request_id:id}/decision")
 async def decide(
     session: Session,
-    connect: TemporalFactory,
     request_id: Id,
     body: DecisionIn,
     p: Principal = require("dashboard", "read"),
 ) -> ApprovalOutcome:
-    """Approve or reject. Casbin checks the request's own (function, action) in its branch
-    before the Update is sent; the workflow's validator refuses stale, repeated and
-    self-approvals. Returns the outcome once the workflow has recorded it."""
-    return await service.decide(
-        session, connect, request_id=request_id, p=p, approve=body.approve, reason=body.reason
-    )
+    """Approve or reject. Casbin checks the request's own (function, action) in its branch; stale,
+    repeated and self-decisions are refused. The decision (and, for a credit limit, the new
+    limit) is committed when this answers; the workflow is told right after."""
+    return await service.decide(session, request_id=request_id, p=p, approve=body.approve, reason=body.reason)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import READS_ONLY, Session, TemporalFactory, require
+from api.deps import Session, require
 from api.params import Id
 from api.ui.common import redirect, render
 from api.ui.crm import my_work
@@ -119,10 +119,9 @@ async def inbox_page(session: Session, request: Request, p: Principal = require(
     )
 
 
-@router.post("/inbox/{request_id}/decision", dependencies=[READS_ONLY])
+@router.post("/inbox/{request_id}/decision")
 async def decide_from_inbox(
     session: Session,
-    connect: TemporalFactory,
     request_id: Id,
     decision: str = Form(...),
     reason: str = Form(""),
@@ -131,10 +130,11 @@ async def decide_from_inbox(
     """Approve or reject from the inbox; the outcome shows at once on the reloaded page."""
     try:
         outcome = await service.decide(
-            session, connect, request_id=request_id, p=p, approve=decision == "approve", reason=reason
+            session, request_id=request_id, p=p, approve=decision == "approve", reason=reason
         )
     except AppError as exc:
         if exc.status in (403, 404) or exc.status >= 500:  # an error page, not a flash
             raise
+        await session.rollback()  # a refused decision writes nothing (it queues its signal last)
         return redirect("/inbox", flash=f"Request #{request_id}: {exc.detail}")
     return redirect("/inbox", flash=f"Request #{request_id} {outcome.status}.")

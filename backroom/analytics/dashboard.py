@@ -455,7 +455,7 @@ async def timeline(
     return [
         TimelineItem(
             e.at,
-            e.actor_name or e.actor_id,
+            describe.actor(e),
             describe.action_words(e.action),
             e.entity_type,
             e.entity_id,

@@ -20,8 +20,9 @@ class ApprovalStatus(StrEnum):
 class ApprovalRequest(IdMixin, Timestamps, Base):
     """The inbox projection of one approval gate opened by a workflow.
 
-    The workflow owns the decision (a Temporal Update); this row is what the inbox lists,
-    written by the gate's activities so it shows at once and stays strongly consistent."""
+    The gate's activities open, escalate and expire it; a staff decision closes it in the
+    API's own transaction (approvals.service.decide), which then tells the workflow. Every
+    change is conditional on the row still being pending, so the first to commit wins."""
 
     __tablename__ = "approval_requests"
     # Unique per gate in a workflow run: makes opening the gate idempotent across retries.
@@ -47,5 +48,7 @@ class ApprovalRequest(IdMixin, Timestamps, Base):
     decided_by_name: Mapped[str | None] = mapped_column(String(120))
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(String(1000))
+    # The domain step that settles a decision in the decision's transaction (approvals.settlers).
+    settled_by: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (Index("ix_approval_requests_inbox", "status", "branch_id", "deadline_at"),)

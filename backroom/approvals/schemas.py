@@ -34,16 +34,22 @@ class ApprovalAsk(BaseModel):
     function: str
     action: str = "approve"
     levels: list[ApprovalLevel] = Field(min_length=1)
+    # A domain step that settles the decision in the decision's own transaction (a name in
+    # approvals.settlers), so the decision and its effect commit together.
+    settled_by: str | None = None
 
 
 class Decision(BaseModel):
-    """A staff decision, sent as the `decide` Update after Casbin allowed the user."""
+    """A staff decision. Recorded by approvals.service.decide and sent to the workflow as the
+    `approval_decided` signal (runs from before that: the `decide` Update)."""
 
     request_id: int
     approve: bool
     reason: str | None = None
     user_id: int
     user_name: str
+    # (As the `approval_decided` signal:) the ask's settled_by step ran in the decision's transaction.
+    settled: bool = False
 
 
 class ApprovalOutcome(BaseModel):
@@ -53,6 +59,8 @@ class ApprovalOutcome(BaseModel):
     decided_by_id: int | None = None
     decided_by_name: str | None = None
     reason: str | None = None
+    # The decision came recorded, its subject settled in the decision's transaction.
+    settled: bool = False
 
 
 class OpenRequest(BaseModel):
@@ -77,6 +85,8 @@ class CloseRequest(BaseModel):
     decided_by_id: int | None = None
     decided_by_name: str | None = None
     reason: str | None = None
+    # (As a step's answer: a person's recorded decision whose transaction settled the subject.)
+    settled: bool = False
 
 
 class DecisionIn(Input):

@@ -1,15 +1,16 @@
-"""Approval requests: the inbox projection written by the gate's activities, the inbox
-queries, and sending a staff decision to the workflow."""
+"""Approval requests: the inbox rows the gate's activities open, escalate and expire, the inbox
+queries, and a staff decision, recorded here in the caller's transaction and then told to the
+workflow through the outbox."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError
 
+from backroom.approvals import settlers
 from backroom.approvals.errors import ApprovalNotOpen, DecisionRefused, NotAnApprover
 from backroom.approvals.models import ApprovalRequest, ApprovalStatus
 from backroom.approvals.schemas import ApprovalOutcome, CloseRequest, Decision, EscalateRequest, OpenRequest
@@ -19,7 +20,10 @@ from backroom.auth.principal import Principal
 from backroom.branches.models import Branch
 from backroom.db.base import utcnow
 from backroom.errors import not_found
-from backroom.temporal import Connect, raise_if_unreachable
+from backroom.starts import service as starts
+
+# The signal that tells a gate's workflow of a recorded decision (workflows.approval).
+DECIDED_SIGNAL = "approval_decided"
 
 INBOX_LIMIT = 500
 
@@ -52,6 +56,7 @@ async def open_request(session: AsyncSession, *, req: OpenRequest) -> ApprovalRe
         level=1,
         status=ApprovalStatus.PENDING,
         deadline_at=req.deadline_at,
+        settled_by=ask.settled_by,
     )
     session.add(row)
     await session.flush()
@@ -87,24 +92,11 @@ async def escalate(session: AsyncSession, *, req: EscalateRequest) -> None:
     )
 
 
-async def close(session: AsyncSession, *, req: CloseRequest) -> None:
-    """Record the final state of a request. Idempotent: only a pending request changes."""
-    result = await session.execute(
-        update(ApprovalRequest)
-        .where(ApprovalRequest.id == req.request_id, ApprovalRequest.status == ApprovalStatus.PENDING)
-        .values(
-            status=req.status,
-            decided_by_id=req.decided_by_id,
-            decided_by_name=req.decided_by_name,
-            decision_reason=req.reason,
-            decided_at=utcnow(),
-            updated_at=utcnow(),
-        )
-    )
-    if not result.rowcount:
-        return
-    row = await session.get(ApprovalRequest, req.request_id)
-    await session.refresh(row)
+async def close(session: AsyncSession, *, req: CloseRequest) -> CloseRequest | None:
+    """Record the final state of a request, if it is still pending; None when this call (or an
+    earlier try of it) closed it, else the decision that closed it first (a person's, recorded
+    by `decide`), which the gate then adopts. Idempotent. One statement and the audit event: the
+    write transaction (on SQLite, the one writer's turn) is held for few round trips (issue 17)."""
     actor = (
         Actor(
             "user",
@@ -116,15 +108,63 @@ async def close(session: AsyncSession, *, req: CloseRequest) -> None:
         if req.decided_by_id
         else Actor.workflow(req.workflow_id)
     )
+    if await _close_pending(session, req, actor=actor):
+        return None
+    return _closed_before(await get(session, req.request_id), req)
+
+
+async def _close_pending(
+    session: AsyncSession, req: CloseRequest, *, actor: Actor, level: int | None = None
+) -> bool:
+    """Close the request as `req` says, only while it is pending (and at `level`, if given), and
+    audit it; False if it was not pending (closed by someone else first)."""
+    now = utcnow()
+    where = [ApprovalRequest.id == req.request_id, ApprovalRequest.status == ApprovalStatus.PENDING]
+    if level is not None:
+        where.append(ApprovalRequest.level == level)
+    closed = (
+        await session.execute(
+            update(ApprovalRequest)
+            .where(*where)
+            .values(
+                status=req.status,
+                decided_by_id=req.decided_by_id,
+                decided_by_name=req.decided_by_name,
+                decision_reason=req.reason,
+                decided_at=now,
+                updated_at=now,
+            )
+            .returning(ApprovalRequest.branch_id)
+        )
+    ).first()
+    if closed is None:
+        return False
     await audit.record(
         session,
         actor=actor,
         action=f"approval.{req.status}",
         entity_type="approval",
-        entity_id=row.id,
-        branch_id=row.branch_id,
+        entity_id=req.request_id,
+        branch_id=closed.branch_id,
         before={"status": ApprovalStatus.PENDING},
         after={"status": req.status, "decided_by_id": req.decided_by_id, "reason": req.reason},
+    )
+    return True
+
+
+def _closed_before(row: ApprovalRequest, req: CloseRequest) -> CloseRequest | None:
+    """What closed the row, unless it was this same close (a retried step)."""
+    if row.status == req.status and row.decided_by_id == req.decided_by_id:
+        return None
+    return CloseRequest(
+        request_id=row.id,
+        workflow_id=row.workflow_id,
+        status=row.status,
+        decided_by_id=row.decided_by_id,
+        decided_by_name=row.decided_by_name,
+        reason=row.decision_reason,
+        # A person's decision ran the row's settling step in its own transaction.
+        settled=bool(row.settled_by and row.decided_by_id),
     )
 
 
@@ -187,48 +227,57 @@ async def my_requests(session: AsyncSession, *, p: Principal, limit: int = 50) -
     return list(rows.scalars())
 
 
-async def send_decision(
-    client: Client, *, row: ApprovalRequest, p: Principal, approve: bool, reason: str | None
+async def decide(
+    session: AsyncSession, *, request_id: int, p: Principal, approve: bool, reason: str | None
 ) -> ApprovalOutcome:
-    """Authorize the user for this request, then send the `decide` Update and wait for the
-    outcome. Not idempotent by design: a repeated decision is refused by the workflow."""
+    """Record a staff decision in the caller's transaction: the request closed (only while it is
+    pending at the level the decider was checked for), audited as the decider, its subject settled
+    where the ask names a settling step (approvals.settlers), and the `approval_decided` signal
+    queued for the workflow, sent just after the reply (the outbox delivers it if Temporal is down).
+    Not idempotent by design: a second decision finds the request closed and is refused."""
+    row = await get(session, request_id)
     if row.status != ApprovalStatus.PENDING:
         raise ApprovalNotOpen(f"Request #{row.id} is already {row.status}.")
     if not may_decide(p, row):
         raise NotAnApprover(f"You may not decide request #{row.id} in this branch.")
     if row.requested_by_id == p.user_id:
         raise DecisionRefused("You cannot decide on your own request.")
-    if not approve and not (reason or "").strip():
+    reason = (reason or "").strip() or None
+    if not approve and not reason:
         raise DecisionRefused("A reason is required to reject.", field="reason")
-    handle = client.get_workflow_handle(row.workflow_id)
+    closing = CloseRequest(
+        request_id=row.id,
+        workflow_id=row.workflow_id,
+        status=ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED,
+        decided_by_id=p.user_id,
+        decided_by_name=p.full_name,
+        reason=reason,
+    )
+    # The decider's own write, linked to the gate's workflow as the gate's steps are.
+    actor = replace(p.actor(), workflow_id=row.workflow_id)
+    # Only at the level the decider was checked for: an escalation meanwhile asks again.
+    if not await _close_pending(session, closing, actor=actor, level=row.level):
+        raise ApprovalNotOpen(f"Request #{row.id} changed meanwhile; open it again.")
+    outcome = ApprovalOutcome(
+        request_id=row.id,
+        status=closing.status,
+        level=row.level,
+        decided_by_id=p.user_id,
+        decided_by_name=p.full_name,
+        reason=reason,
+    )
+    outcome.settled = await settlers.settle(session, row=row, outcome=outcome, actor=actor)
     decision = Decision(
         request_id=row.id,
         approve=approve,
-        reason=(reason or "").strip() or None,
+        reason=reason,
         user_id=p.user_id,
         user_name=p.full_name,
+        settled=outcome.settled,
     )
-    try:
-        return await handle.execute_update("decide", decision, result_type=ApprovalOutcome)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise DecisionRefused(getattr(cause, "message", None) or str(cause)) from exc
-    except RPCError as exc:
-        raise_if_unreachable(exc)  # Temporal down: 503, the request is still open
-        # The workflow has closed (or closed while the update was in flight).
-        raise ApprovalNotOpen(f"Request #{row.id} is no longer open.") from exc
-
-
-async def decide(
-    session: AsyncSession,
-    connect: Connect,
-    *,
-    request_id: int,
-    p: Principal,
-    approve: bool,
-    reason: str | None,
-) -> ApprovalOutcome:
-    """Read the request, then `send_decision`: the API and the inbox page share this. Reads only:
-    the workflow's activity records the decision, so the session must hold no write transaction."""
-    row = await get(session, request_id)
-    return await send_decision(await connect(), row=row, p=p, approve=approve, reason=reason)
+    # After the reply: the decision and its effect are committed; the approver waits for no
+    # round trip to Temporal, and the workflow is told a moment later (or by the poller).
+    await starts.enqueue_signal(
+        session, workflow_id=row.workflow_id, signal=DECIDED_SIGNAL, arg=decision, after_reply=True
+    )
+    return outcome

@@ -26,9 +26,20 @@ class Actor:
     @classmethod
     def workflow(cls, workflow_id: str, *, on_behalf_of: int | None = None, name: str | None = None) -> Actor:
         return cls(
-            "workflow", workflow_id, name or workflow_id, user_id=on_behalf_of, workflow_id=workflow_id
+            "workflow",
+            workflow_id,
+            name or automatic(workflow_id),
+            user_id=on_behalf_of,
+            workflow_id=workflow_id,
         )
 
     @classmethod
     def system(cls, what: str = "system") -> Actor:
         return cls("system", what, what)
+
+
+def automatic(workflow_id: str) -> str:
+    """A workflow's own step as people read it: "order-1038" -> "Automatic (order)" (the id stays
+    in the event's actor_id and workflow_id)."""
+    process = workflow_id.rstrip("0123456789").rstrip("-").replace("-", " ")
+    return f"Automatic ({process})" if process else "Automatic"

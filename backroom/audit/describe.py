@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backroom.audit.context import automatic
 from backroom.money import format_money
 from backroom.text import words
 
@@ -122,6 +123,14 @@ def subject(event, names: dict[tuple[str, int], str]) -> str:
         if who
         else f"{what[:1].upper()}{what[1:]} #{event.entity_id}"
     )
+
+
+def actor(event) -> str:
+    """Who made a write, for people: the user's name; "Automatic (order)" for a workflow's own
+    step (its name is its id, e.g. "order-1038", which people should not have to read); "System"."""
+    if event.actor_type == "workflow" and event.actor_name in (None, "", event.actor_id):
+        return automatic(str(event.actor_id))  # events written before workflows were named so
+    return event.actor_name or ("System" if event.actor_type == "system" else "Unknown")
 
 
 def action_words(action: str) -> str:

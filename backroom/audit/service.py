@@ -89,8 +89,9 @@ async def record(
     describes. No lock: the database numbers it, and the sealer links it into the hash chain
     after commit (backroom.audit.sealer). Personal fields of an event about a customer (or a
     storefront order) are stored encrypted with that subject's key (backroom.audit.shred), so
-    erasure can make them unreadable while the chain keeps hashing what is stored. Not
-    idempotent: call it once per write."""
+    erasure can make them unreadable while the chain keeps hashing what is stored. The row goes
+    in with the transaction's next flush (its id is set then). Not idempotent: call it once per
+    write."""
     before = _plain(before) if before is not None else None
     after = _plain(after) if after is not None else None
     subject = shred.subject_of(entity_type, entity_id, before, after)
@@ -109,8 +110,10 @@ async def record(
         request_id=actor.request_id,
         workflow_id=actor.workflow_id,
     )
+    # Inserted with the transaction's next flush (a query's autoflush, or the commit's), with
+    # the unit of work's other rows. Still one INSERT per event: the id is drawn by a trigger
+    # on PostgreSQL, and SQLAlchemy batches only rows whose returned ids it can match.
     session.add(ev)
-    await session.flush()
     return ev
 
 

@@ -47,6 +47,7 @@ from backroom.db.session import end_read
 from backroom.orders import service as orders
 from backroom.orders.models import Order
 from backroom.pagination import Page, paginate
+from backroom.reports import rollups
 from backroom.starts.service import enqueue_signal
 from backroom.temporal import Connect, raise_if_unreachable
 
@@ -234,10 +235,17 @@ async def project(session: AsyncSession, *, actor: Actor, view: CartView) -> boo
             order_id=view.order_id,
             updated_at=utcnow(),
         )
+        .returning(Cart.branch_id, Cart.created_at)
         .execution_options(synchronize_session=False)
     )
-    if res.rowcount != 1:
+    row = res.one_or_none()
+    if row is None:
         return False
+    if view.status != "open":
+        # The cart's opening day: its checkout or abandonment counts there. The rolled-up cart
+        # measures (carts/reports.py) count checked-out and abandoned carts and every cart
+        # opened, so a change to an open cart moves none of them.
+        rollups.note(session, Cart, row)
     await session.execute(delete(CartLine).where(CartLine.cart_id == view.cart_id))
     for line in t.lines if t else []:
         session.add(

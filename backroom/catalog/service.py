@@ -524,7 +524,6 @@ async def _settle(
         )
         moved += r.qty
     if moved:
-        await session.flush()
         await audit.record(
             session,
             actor=actor,

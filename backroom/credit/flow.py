@@ -10,6 +10,8 @@ HOLD_WORKFLOW = "CreditHoldWorkflow"
 OVERDUE_SWEEP_WORKFLOW = "CreditOverdueSweepWorkflow"
 # Signal to CreditHoldWorkflow: a payment was posted, the hold may fit now.
 HOLD_PAYMENT_POSTED = "payment_posted"
+# The approvals settler that applies a limit change in its decision's transaction.
+SETTLED_BY = "credit.limit_change"
 # One sweep for the whole database: a fixed id, so starting it twice starts it once.
 OVERDUE_SWEEP_ID = "credit-overdue-sweep"
 
@@ -41,6 +43,20 @@ class LimitDecision(BaseModel):
     request_id: int
     approved_by_id: int | None = None
     reason: str | None = None
+
+
+def limit_status(outcome: str) -> str:
+    """The request's final status after the gate's outcome (approved, rejected, expired, cancelled)."""
+    return "applied" if outcome == "approved" else "rejected" if outcome == "rejected" else "expired"
+
+
+class SettleRefusal(BaseModel):
+    """A domain refusal `credit_limits.settle` met applying the decision (the request was closed
+    meanwhile). Returned, not raised: the inbox row still records the decision and the decision's
+    Update is answered, then the workflow fails with it, as when these were separate steps."""
+
+    code: str
+    detail: str
 
 
 class LimitChangeResult(BaseModel):

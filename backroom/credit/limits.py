@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -9,12 +11,17 @@ from backroom.audit import service as audit
 from backroom.audit.context import Actor
 from backroom.credit.errors import CreditLimitChangeNotPending
 from backroom.credit.flow import limit_change_workflow_id as workflow_id
+from backroom.credit.flow import limit_status
 from backroom.credit.models import CreditLimitRequest, LimitRequestStatus
 from backroom.credit.schemas import LimitChangeIn
 from backroom.customers.models import Customer
 from backroom.customers.service import writable
 from backroom.db.base import utcnow
 from backroom.errors import Conflict, Refused, not_found
+
+if TYPE_CHECKING:
+    from backroom.approvals.models import ApprovalRequest
+    from backroom.approvals.schemas import ApprovalOutcome
 
 
 async def request_change(
@@ -82,28 +89,35 @@ async def requests_for(
 
 async def apply_change(
     session: AsyncSession, *, actor: Actor, request_id: int, decided_by_id: int | None, reason: str | None
-) -> CreditLimitRequest:
-    """Apply an approved limit. Idempotent: a request already applied changes nothing."""
-    req = await get_request(session, request_id)
-    if req.status == LimitRequestStatus.applied:
-        return req
-    moved = await session.execute(
-        update(CreditLimitRequest)
-        .where(CreditLimitRequest.id == request_id, CreditLimitRequest.status == LimitRequestStatus.pending)
-        .values(
-            status=LimitRequestStatus.applied,
-            decided_by_id=decided_by_id,
-            decision_reason=reason,
-            updated_at=utcnow(),
+) -> None:
+    """Apply an approved limit. Idempotent: a request already applied changes nothing. Refuses
+    (not found, not pending) before it writes anything. The pending request is moved first and
+    read back from the same statement: a decision's write transaction (on SQLite, the one
+    writer's turn) is held for as few round trips as it can be (issue 17)."""
+    moved = (
+        await session.execute(
+            update(CreditLimitRequest)
+            .where(
+                CreditLimitRequest.id == request_id, CreditLimitRequest.status == LimitRequestStatus.pending
+            )
+            .values(
+                status=LimitRequestStatus.applied,
+                decided_by_id=decided_by_id,
+                decision_reason=reason,
+                updated_at=utcnow(),
+            )
+            .returning(CreditLimitRequest.customer_id, CreditLimitRequest.requested_limit_minor)
         )
-    )
-    if not moved.rowcount:
+    ).first()
+    if moved is None:
+        req = await get_request(session, request_id)
+        if req.status == LimitRequestStatus.applied:
+            return
         raise Conflict(f"Credit limit request {request_id} is {req.status}, not pending.")
-    customer = await session.get(Customer, req.customer_id)
+    customer = await session.get(Customer, moved.customer_id)
     before = customer.credit_limit_minor
-    customer.credit_limit_minor = req.requested_limit_minor
+    customer.credit_limit_minor = moved.requested_limit_minor
     await session.flush()
-    await session.refresh(req)
     await audit.record(
         session,
         actor=actor,
@@ -114,11 +128,10 @@ async def apply_change(
         before={"credit_limit_minor": before},
         after={
             "credit_limit_minor": customer.credit_limit_minor,
-            "request_id": req.id,
+            "request_id": request_id,
             "approved_by_id": decided_by_id,
         },
     )
-    return req
 
 
 async def close_request(
@@ -129,24 +142,75 @@ async def close_request(
     status: LimitRequestStatus,
     decided_by_id: int | None,
     reason: str | None,
-) -> CreditLimitRequest:
+) -> None:
     """Mark a request rejected or expired. Idempotent: only a pending request changes."""
-    moved = await session.execute(
-        update(CreditLimitRequest)
-        .where(CreditLimitRequest.id == request_id, CreditLimitRequest.status == LimitRequestStatus.pending)
-        .values(status=status, decided_by_id=decided_by_id, decision_reason=reason, updated_at=utcnow())
+    moved = (
+        await session.execute(
+            update(CreditLimitRequest)
+            .where(
+                CreditLimitRequest.id == request_id, CreditLimitRequest.status == LimitRequestStatus.pending
+            )
+            .values(status=status, decided_by_id=decided_by_id, decision_reason=reason, updated_at=utcnow())
+            .returning(CreditLimitRequest.customer_id, CreditLimitRequest.branch_id)
+        )
+    ).first()
+    if moved is None:
+        await get_request(session, request_id)  # not found, or closed already (idempotent)
+        return
+    await audit.record(
+        session,
+        actor=actor,
+        action=f"credit_limit.{status}",
+        entity_type="customer",
+        entity_id=moved.customer_id,
+        branch_id=moved.branch_id,
+        before={"status": LimitRequestStatus.pending},
+        after={"status": status, "request_id": request_id, "reason": reason},
     )
-    req = await get_request(session, request_id)
-    await session.refresh(req)
-    if moved.rowcount:
-        await audit.record(
+
+
+async def conclude(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    request_id: int,
+    status: str,
+    decided_by_id: int | None,
+    reason: str | None,
+) -> None:
+    """Give the request its final status (backroom.credit.flow.limit_status): apply it, or mark it
+    rejected or expired. Idempotent, like apply_change and close_request."""
+    if status == LimitRequestStatus.applied:
+        await apply_change(
+            session, actor=actor, request_id=request_id, decided_by_id=decided_by_id, reason=reason
+        )
+    else:
+        await close_request(
             session,
             actor=actor,
-            action=f"credit_limit.{status}",
-            entity_type="customer",
-            entity_id=req.customer_id,
-            branch_id=req.branch_id,
-            before={"status": LimitRequestStatus.pending},
-            after={"status": status, "request_id": req.id, "reason": reason},
+            request_id=request_id,
+            status=status,
+            decided_by_id=decided_by_id,
+            reason=reason,
         )
-    return req
+
+
+async def settle_decision(
+    session: AsyncSession, *, row: ApprovalRequest, outcome: ApprovalOutcome, actor: Actor
+) -> None:
+    """The approvals settler for limit changes (flow.SETTLED_BY): apply an approved change, or
+    close a rejected one, in the decision's own transaction. Idempotent. Refuses (Conflict) a
+    request that is no longer pending, and the decision with it."""
+    request_id = await session.scalar(
+        select(CreditLimitRequest.id).where(CreditLimitRequest.workflow_id == row.workflow_id)
+    )
+    if request_id is None:
+        raise Conflict("The credit limit request behind this approval no longer exists.")
+    await conclude(
+        session,
+        actor=actor,
+        request_id=request_id,
+        status=limit_status(outcome.status),
+        decided_by_id=outcome.decided_by_id,
+        reason=outcome.reason,
+    )

@@ -51,7 +51,7 @@ class CreditLimitRequest(IdMixin, Transactional, Base):
     status: Mapped[LimitRequestStatus] = mapped_column(
         String(16), default=LimitRequestStatus.pending, index=True
     )
-    workflow_id: Mapped[str | None] = mapped_column(String(200))
+    workflow_id: Mapped[str | None] = mapped_column(String(200), index=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decision_reason: Mapped[str | None] = mapped_column(String(1000))
 

@@ -70,16 +70,22 @@ async def send_pending(sessionmaker: Sessionmaker, settings: Settings, *, limit:
     sent = 0
     for nid in ids:
         async with sessionmaker.begin() as session:
-            claimed = await session.execute(
-                update(Notification)
-                .where(Notification.id == nid, claimable)
-                .values(
-                    status=NotificationStatus.SENDING, claimed_at=utcnow(), attempts=Notification.attempts + 1
+            # The claim returns the row it claimed: no read after it.
+            row = (
+                await session.execute(
+                    update(Notification)
+                    .where(Notification.id == nid, claimable)
+                    .values(
+                        status=NotificationStatus.SENDING,
+                        claimed_at=utcnow(),
+                        attempts=Notification.attempts + 1,
+                    )
+                    .returning(Notification)
+                    .execution_options(synchronize_session=False, populate_existing=True)
                 )
-            )
-            if claimed.rowcount != 1:
+            ).scalar_one_or_none()
+            if row is None:
                 continue
-            row = await session.get(Notification, nid)
             files = await attachments_of(session, nid)
         transport, error = "mailbox", None
         if settings.smtp_host and row.to_address:

@@ -150,6 +150,13 @@ class StatusChange(BaseModel):
     user_name: str | None = None
 
 
+class AuthorizeAsk(OrderRef):
+    """authorize_payment's input. `then_status`: the status to record in the authorization's
+    own transaction when the card is authorized (one activity instead of two); None: none."""
+
+    then_status: StatusChange | None = None
+
+
 class ParcelStep(BaseModel):
     order_id: int
     parcel_id: int
@@ -179,6 +186,17 @@ class LabelAsk(BaseModel):
     rate: Rate | None = None
 
 
+class LabelQuotes(BaseModel):
+    """Every parcel of an order quoted in one activity (automatic fulfilment)."""
+
+    order_id: int
+    asks: list[LabelAsk]
+
+
+class LabelRates(BaseModel):
+    rates: list[Rate]  # in the order of the asks
+
+
 class LabelResult(BaseModel):
     parcel_id: int
     label_id: str
@@ -194,6 +212,13 @@ class MoneyAsk(BaseModel):
     amount_minor: int | None = None
     reason: str | None = None
     user_id: int | None = None
+
+
+class CaptureAsk(MoneyAsk):
+    """capture_payment's input. `then_status`: the status to record in the capture's own
+    transaction (one activity instead of two); None: none."""
+
+    then_status: StatusChange | None = None
 
 
 class MoneyResult(BaseModel):

@@ -52,6 +52,7 @@ from backroom.orders.schemas import (
     PaymentEntryRead,
 )
 from backroom.pagination import Page, paginate
+from backroom.reports import rollups
 from backroom.shipping.boxes import box_for
 
 
@@ -306,11 +307,28 @@ def _group_order(group: tuple[int, int | None]) -> tuple[int, int, int]:
 
 async def get_order(session: AsyncSession, order_id: int, *, lock: bool = False) -> Order:
     """One order. With `lock`, its row stays locked to this transaction (PostgreSQL: FOR
-    UPDATE; SQLite's write transactions are serial already): for a read-check-write."""
+    UPDATE; SQLite's write transactions are serial already): for a read-check-write. Locking
+    it again in the same (sub)transaction reads nothing: the session's copy is current."""
+    if lock:
+        current = session.sync_session.get_nested_transaction() or session.sync_session.get_transaction()
+        held = session.info.get(_LOCKED)
+        if held is not None and held[0] is current and order_id in held[1]:
+            order = await session.get(Order, order_id)
+            if order is not None:
+                return order
     order = await session.get(Order, order_id, with_for_update=True if lock else None)
     if order is None:
         raise OrderNotFound(f"Order {order_id} does not exist.")
+    if lock:
+        if held is None or held[0] is not current:
+            held = session.info[_LOCKED] = (current, set())
+        held[1].add(order_id)
     return order
+
+
+# session.info: (the (sub)transaction, ids of the orders it locked). Kept per transaction
+# object, so a new transaction, or a savepoint (whose rollback releases its locks), locks again.
+_LOCKED = "orders.locked"
 
 
 async def get_by_token(session: AsyncSession, token: str) -> Order:
@@ -393,11 +411,16 @@ async def add_event(
     """Append to the order's timeline. Idempotent when `key` is given (a repeat returns None)."""
     if key and await session.scalar(select(OrderEvent.id).where(OrderEvent.key == key)):
         return None
-    ev = OrderEvent(
-        order_id=order_id, kind=kind, message=message, actor_name=actor_name, key=key, data=data, at=utcnow()
+    return _append(
+        session, order_id=order_id, kind=kind, message=message, actor_name=actor_name, key=key, data=data
     )
+
+
+def _append(session: AsyncSession, **fields) -> OrderEvent:
+    """Add a timeline row; it goes in with the transaction's next flush (one insert for a
+    unit of work's rows)."""
+    ev = OrderEvent(**fields, at=utcnow())
     session.add(ev)
-    await session.flush()
     return ev
 
 
@@ -420,7 +443,7 @@ async def set_status(
     order.status = status
     if customer_message is not None:
         order.customer_message = customer_message
-    await add_event(
+    _append(
         session, order_id=order_id, kind=status, message=message, actor_name=actor.name, key=key, data=data
     )
     await audit.record(
@@ -568,16 +591,23 @@ async def update_parcel(
     }.get(to)
     if stamp:
         values[stamp] = utcnow()
-    res = await session.execute(
-        update(Parcel)
-        .where(Parcel.id == parcel_id, Parcel.status.in_(allowed_from))
-        .values(status=to, **values)
-        .execution_options(synchronize_session=False)
-    )
-    parcel = await session.get(Parcel, parcel_id)
-    await session.refresh(parcel)
-    if res.rowcount != 1:
+    # One statement: the row comes back updated (RETURNING), and replaces what the session held.
+    parcel = (
+        await session.execute(
+            update(Parcel)
+            .where(Parcel.id == parcel_id, Parcel.status.in_(allowed_from))
+            .values(status=to, **values)
+            .returning(Parcel)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if parcel is None:
+        # Nothing written (done before, or not allowed): the session still sees the row as it is.
+        await session.refresh(await session.get(Parcel, parcel_id))
         return None
+    # No flush sees a bulk UPDATE: its report days are noted here. The state machine only moves
+    # forward, so a stamp is written once and the row's days before the write are its days now.
+    rollups.note(session, Parcel, parcel)
     await audit.record(
         session,
         actor=actor,

@@ -24,7 +24,7 @@ LIVE = Redemption.status.in_(("reserved", "confirmed"))
 
 def by_promotion(column) -> dict[Dimension, Keyed]:
     """Records broken down (and filtered) by the promotion in `column`, shown by its name."""
-    return {Dimension.PROMOTION: Keyed(column, Promotion.id, Promotion.name)}
+    return {Dimension.PROMOTION: Keyed(column, Promotion.id, Promotion.name, Promotion.branch_id)}
 
 
 USES = Source(

@@ -70,6 +70,7 @@ class Keyed:
     column: ColumnElement
     id: ColumnElement
     name: ColumnElement
+    owner: ColumnElement | None = None  # the named record's own branch, if it has one
 
 
 @dataclass(frozen=True)

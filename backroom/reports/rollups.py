@@ -5,8 +5,9 @@ every record. The design and why it is exact: backroom/reports/README.md, "Daily
 - `register(source, measures, tracks)`: a function declares which of its sources' measures are
   rolled up and which mapped classes' writes change those records (`Track`), from its own
   `reports.py`, next to the catalog declarations.
-- `on_flush` (installed by rollup_hook): every flush that writes a tracked row appends a dirty
-  mark (source, branch, local day) for where the record was and where it is, in that transaction.
+- `on_flush` / `on_commit` (installed by rollup_hook): every flush that writes a tracked row notes
+  where the record was and where it is; the commit appends one dirty mark per (source, branch,
+  local day) noted, in that transaction.
 - `refresh`: rebuilds the dirty days and builds missing closed days from the records (the
   worker's timer, the CLI, the benchmarks).
 - `read`: one statement per source that takes the built, clean days from the rollups and every
@@ -35,9 +36,12 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     null,
     or_,
     select,
+    text,
+    true,
     union_all,
     update,
 )
@@ -175,10 +179,14 @@ def _zones(conn, branch_ids: set[int]) -> dict[int, str]:
     return dict(conn.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_(branch_ids))).all())
 
 
+_PENDING = "rollups.pending"  # session.info: (places, via) this transaction's flushes touched
+
+
 def on_flush(session: Session) -> None:
-    """Append a dirty mark for every (source, branch, local day) this flush's tracked writes
-    touched, before and after the change; drop every built day of a source whose invalidating
-    attribute changed. Runs inside the flush, so inside the write's transaction."""
+    """Note every (source, branch, time) this flush's tracked writes touched, before and after
+    the change (written as dirty marks once per transaction, by `on_commit`); drop every built
+    day of a source whose invalidating attribute changed. Runs inside the flush, so inside the
+    write's transaction."""
     if not _BY_KEY:
         registered()
     if not _TRACKED and not _INVALIDATORS:
@@ -205,13 +213,69 @@ def on_flush(session: Session) -> None:
             for rollup, name in invalidators or ():
                 if state.attrs[name].history.has_changes():
                     invalid.add(rollup)
-    if not places and not via and not invalid:
+    if places or via:
+        pending_places, pending_via = _pending(session)
+        pending_places |= places
+        for k, ids in via.items():
+            pending_via[k] |= ids
+    if not invalid:
         return
+    conn = session.connection()
+    for rollup in sorted(invalid, key=lambda r: r.key):
+        _ensure_source(conn, rollup.key)
+        # Waits for refreshers building days of this source (they hold the row FOR SHARE); any
+        # refresher after this commit reads the records as they are now.
+        conn.execute(update(S).where(S.source == rollup.key).values(invalidated_at=datetime.now(UTC)))
+        conn.execute(delete(D).where(D.source == rollup.key))
+
+
+def note(session: Session | AsyncSession, cls: type, row: Any) -> None:
+    """Note the places of a row of `cls` that a bulk statement (UPDATE ... RETURNING) wrote,
+    which no flush sees: `row` has the tracks' branch and time attributes, as they are after
+    the write. Callers whose write can move a row to another day note it before, too."""
+    if not _BY_KEY:
+        registered()
+    for rollup, t in _TRACKED.get(cls, ()):
+        if t.via is not None:
+            continue
+        b, at = getattr(row, t.branch), getattr(row, t.at)
+        if b is not None and at is not None:
+            _pending(session)[0].add((rollup, b, at))
+
+
+def _pending(session: Session | AsyncSession) -> tuple[set, dict]:
+    """(places, via ids) this transaction noted so far, kept in session.info until written."""
+    return session.info.setdefault(_PENDING, (set(), defaultdict(set)))
+
+
+def on_commit(session: Session) -> None:
+    """Append the dirty marks this transaction's flushes noted: one branch read and one insert
+    per transaction (per flush, they were a quarter of an order's statements). Runs before the
+    commit, after a last flush, so inside the write's transaction."""
+    session.flush()
+    _write_marks(session)
+
+
+async def settle(session: AsyncSession) -> None:
+    """Write the marks this transaction noted so far, before it reads or refreshes rollups
+    itself (it must see its own writes' days as dirty). Cheap when there are none."""
+    await session.flush()
+    if _PENDING in session.info:
+        await session.run_sync(_write_marks)
+
+
+def _write_marks(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending is None:
+        return
+    places, via = pending
     conn = session.connection()
     for (rollup, t), ids in via.items():
         pid, pbranch, pat = t.parent
         for b, at in conn.execute(select(pbranch, pat).where(pid.in_(ids))).all():
             places.add((rollup, b, at))
+    if not places:
+        return
     zones = _zones(conn, {b for _, b, _ in places})
     marks = sorted({(r.key, b, _local_day(at, zones[b])) for r, b, at in places if b in zones})
     if marks:
@@ -219,12 +283,11 @@ def on_flush(session: Session) -> None:
         conn.execute(
             insert(X), [{"source": s, "branch_id": b, "day": d, "marked_at": now} for s, b, d in marks]
         )
-    for rollup in sorted(invalid, key=lambda r: r.key):
-        _ensure_source(conn, rollup.key)
-        # Waits for refreshers building days of this source (they hold the row FOR SHARE); any
-        # refresher after this commit reads the records as they are now.
-        conn.execute(update(S).where(S.source == rollup.key).values(invalidated_at=datetime.now(UTC)))
-        conn.execute(delete(D).where(D.source == rollup.key))
+
+
+def forget(session: Session) -> None:
+    """Drop what a rolled-back transaction noted (its writes are gone)."""
+    session.info.pop(_PENDING, None)
 
 
 def _ensure_source(conn, key: str) -> None:
@@ -237,13 +300,13 @@ def _ensure_source(conn, key: str) -> None:
 
 def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
     """Sorted days as half-open runs of consecutive days."""
-    out: list[list[date]] = []
-    for d in sorted(days):
+    out: list[list[int]] = []
+    for d in sorted(d.toordinal() for d in days):  # integers: date arithmetic is the cost here
         if out and out[-1][1] == d:
-            out[-1][1] = d + timedelta(days=1)
+            out[-1][1] = d + 1
         else:
-            out.append([d, d + timedelta(days=1)])
-    return [(a, b) for a, b in out]
+            out.append([d, d + 1])
+    return [(date.fromordinal(a), date.fromordinal(b)) for a, b in out]
 
 
 def _day_of(src: Source, by_tz: dict[str, dict[int, set[date]]]):
@@ -272,8 +335,12 @@ def _grouped_runs(keys: dict[int, set[date]], zones: dict[int, str] | None = Non
     """((zone, runs of consecutive days), branches) for branches sharing both: usually one group
     per zone, so a condition costs a few comparisons, not a few per branch."""
     groups: dict[tuple, list[int]] = defaultdict(list)
+    runs: dict[frozenset, tuple] = {}  # branches of a span share their days: sort them once
     for b, days in sorted(keys.items()):
-        groups[(zones[b] if zones else None, tuple(_runs(days)))].append(b)
+        days = days if isinstance(days, frozenset) else frozenset(days)
+        if days not in runs:
+            runs[days] = tuple(_runs(days))
+        groups[(zones[b] if zones else None, runs[days])].append(b)
     return sorted(groups.items(), key=lambda kv: kv[1])
 
 
@@ -336,6 +403,7 @@ async def refresh(
     of [start, end) that were never built (default: the last RECENT_DAYS days), from the records.
     Returns the days rebuilt per source. Idempotent; safe beside writers and other refreshers.
     The caller commits."""
+    await settle(session)
     now = now or datetime.now(UTC)
     zones = await _zones_async(session, branch_ids)
     if not zones:
@@ -503,8 +571,12 @@ def _day_conds(col_branch, col_day, keys: dict[int, set[date]]):
     )
 
 
-def _span_keys(spans: list[Span]) -> dict[int, set[date]]:
-    return {b: set(s.days) for s in spans for b in s.branch_ids}
+def _span_keys(spans: list[Span]) -> dict[int, frozenset[date]]:
+    out: dict[int, frozenset[date]] = {}
+    for s in spans:
+        days = frozenset(s.days)
+        out.update((b, days) for b in s.branch_ids)
+    return out
 
 
 def _clean_days(key: str, keys: dict[int, set[date]]):
@@ -517,14 +589,17 @@ def _clean_days(key: str, keys: dict[int, set[date]]):
     )
 
 
-async def clean_days(session: AsyncSession, rollup: Rollup, spans: list[Span]) -> dict[int, set[date]]:
-    """(branch -> days) of the spans whose rollups can be read now."""
-    keys = _span_keys(spans)
+async def clean_days(
+    session: AsyncSession, rollup: Rollup, keys: dict[int, frozenset[date]]
+) -> dict[int, set[date]]:
+    """(branch -> days) of `keys` (`_span_keys`) whose rollups can be read now."""
     if not keys:
         return {}
+    await settle(session)
     c = _clean_days(rollup.key, keys)
     out: dict[int, set[date]] = defaultdict(set)
-    for b, d in (await session.execute(select(c.c.branch_id, c.c.day))).all():
+    conn = await session.connection()  # plain rows: the ORM's row handling costs more than the query
+    for b, d in (await conn.execute(select(c.c.branch_id, c.c.day))).all():
         out[b].add(d if isinstance(d, date) else date.fromisoformat(d))
     return out
 
@@ -551,6 +626,7 @@ def merged(
     filters: Any,
     raw_filters: list,
     currency: str | None = None,
+    keys: dict[int, frozenset[date]] | None = None,
 ):
     """(u, check, expected): `u` a subquery of the spans' records, one row per rollup row of a
     clean day and per record of any other day, with columns day, branch, user, shift, category,
@@ -581,11 +657,10 @@ def merged(
                 *_rollup_filters(filters, currency),
             )
         )
-        check = select(func.count()).select_from(_clean_days(rollup.key, clean)).scalar_subquery()
+        check = select(func.count()).select_from(c).scalar_subquery()
     zones = {b: s.tz for s in spans for b in s.branch_ids}
-    stale = {
-        b: days - clean.get(b, set()) for b, days in _span_keys(spans).items() if days - clean.get(b, set())
-    }
+    keys = _span_keys(spans) if keys is None else keys
+    stale = {b: days - clean.get(b, set()) for b, days in keys.items() if days - clean.get(b, set())}
     if stale:
         by_tz: dict[str, dict[int, set[date]]] = defaultdict(dict)
         for b, days in stale.items():
@@ -625,26 +700,51 @@ async def read(
     build: Callable[[Any], Any],
     currency: str | None = None,
 ) -> list:
-    """Rows of `build(u)` (a grouped SELECT over `merged`'s subquery; a check column may follow
-    its own): the same numbers as from the records alone, in one statement's snapshot. If a day
+    """Rows of `build(u)` (a grouped SELECT over `merged`'s subquery; two check columns may
+    follow its own): the same numbers as from the records alone, in one statement's snapshot. If a day
     read from the rollups was marked dirty between listing the clean days and the read, reads
     again (the last time from the records only)."""
+    keys = _span_keys(spans)
+    conn = await session.connection()  # plain rows, as clean_days
+    serial = False  # parallel workers off for this transaction (PostgreSQL)
+    rows: list = []
     for attempt in range(RETRIES + 1):
-        clean = await clean_days(session, rollup, spans) if attempt < RETRIES else {}
-        u, check, expected = merged(rollup, measures, spans, clean, filters, raw_filters, currency)
+        clean = await clean_days(session, rollup, keys) if attempt < RETRIES else {}
+        u, check, expected = merged(rollup, measures, spans, clean, filters, raw_filters, currency, keys)
         if u is None:
-            return []
+            rows = []
+            break
         stmt = build(u)
-        if check is not None:
-            stmt = stmt.add_columns(check.label("clean_days"))
-        rows = (await session.execute(stmt)).all()
-        if check is None:
-            return rows
+        if check is None:  # the records only: may be a big scan, parallel as usual
+            await _parallel(conn, serial, on=True)
+            serial = False
+            rows = list((await conn.execute(stmt)).all())
+            break
+        # Mostly rollup rows (a few thousand): starting parallel workers costs more than it
+        # saves, and the dashboard runs several of these reads at once on the same cores.
+        serial = await _parallel(conn, serial, on=False)
+        # The check rides on a row of its own (LEFT JOIN), so an empty answer is known clean
+        # too, and `found` tells the answer's rows from it.
+        g = stmt.add_columns(literal_column("1").label("found")).subquery("g")
+        chk = select(check.label("clean_days")).subquery("chk")
+        rows = (
+            await conn.execute(select(*g.c, chk.c.clean_days).select_from(chk.outerjoin(g, true())))
+        ).all()
         if rows and rows[0][-1] == expected:
-            return rows
-        if not rows and expected:
-            continue  # cannot tell from an empty answer: read again
+            rows = [r for r in rows if r[-2] is not None]
+            break
+    await _parallel(conn, serial, on=True)  # the session's later statements: as before
     return rows
+
+
+async def _parallel(conn, serial: bool, *, on: bool) -> bool:
+    """Turn PostgreSQL's parallel workers off (`on=False`) or back on for the transaction, if
+    that changes anything; returns whether they are off now."""
+    if conn.dialect.name != "postgresql" or serial != on:
+        return serial
+    setting = "TO DEFAULT" if on else "= 0"
+    await conn.execute(text(f"SET LOCAL max_parallel_workers_per_gather {setting}"))
+    return not on
 
 
 def day_label(value) -> str:

@@ -22,7 +22,7 @@ from functools import lru_cache, partial
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Date, and_, case, false, func, literal, null, or_, select, text, tuple_
+from sqlalchemy import Date, and_, case, false, func, literal, null, or_, select, text, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -1153,6 +1153,18 @@ async def filter_options(
         for dim in fr.dimensions():
             k = fr.keyed(dim) if dim in RECORD_DIMENSIONS else None
             if k is not None:
-                rows = (await session.execute(select(k.id, k.name).order_by(k.name, k.id).limit(300))).all()
+                pick = select(k.id, k.name).order_by(k.name, k.id).limit(300)
+                if branch_ids is not None:
+                    # The reader's records: owned by their branches or found in the report there.
+                    used = [
+                        select(src.records[dim].column)
+                        .select_from(src.table)
+                        .where(src.branch.in_(branch_ids))
+                        for src in fr.sources()
+                        if dim in src.records
+                    ]
+                    mine = k.id.in_(union(*used)) if len(used) > 1 else k.id.in_(used[0])
+                    pick = pick.where(or_(mine, k.owner.in_(branch_ids)) if k.owner is not None else mine)
+                rows = (await session.execute(pick)).all()
                 out["records"].append((dim.value, DIMENSION_LABELS[dim], [(str(i), n) for i, n in rows]))
     return out

@@ -1,4 +1,4 @@
-"""Code 128 barcodes (sets B and C) drawn as inline SVG for shipping labels. Pure functions."""
+"""Code 128 barcodes (sets B and C) as bar modules, for shipping labels. Pure functions."""
 
 from __future__ import annotations
 
@@ -185,38 +185,8 @@ def modules(text: str) -> str:
     return "".join(out)
 
 
-def svg(text: str, *, module_width: float = 1.0, height: float = 60.0) -> str:
-    """Return a standalone <svg> of the barcode; scale it with CSS width/height."""
-    pattern = modules(text)
-    total = len(pattern) + 2 * QUIET_MODULES
-    rects: list[str] = []
-    x = 0
-    while x < len(pattern):
-        if pattern[x] == "1":
-            end = x
-            while end < len(pattern) and pattern[end] == "1":
-                end += 1
-            left = (QUIET_MODULES + x) * module_width
-            bar = (end - x) * module_width
-            rects.append(f'<rect x="{left:g}" y="0" width="{bar:g}" height="{height:g}"/>')
-            x = end
-        else:
-            x += 1
-    width = total * module_width
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
-        f'preserveAspectRatio="none" shape-rendering="crispEdges" role="img" '
-        f'aria-label="{_escape(text)}"><rect width="{width:g}" height="{height:g}" fill="#fff"/>'
-        f'<g fill="#000">{"".join(rects)}</g></svg>'
-    )
-
-
 def _digit_run(text: str, start: int) -> int:
     end = start
     while end < len(text) and text[end].isdigit():
         end += 1
     return end - start
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

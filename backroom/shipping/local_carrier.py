@@ -73,7 +73,7 @@ DEFAULT_RATE_TABLE = RateTable(
 
 
 class LocalCarrier:
-    """ShippingCarrier with rates from a table and WeasyPrint labels. Stateless."""
+    """ShippingCarrier with rates from a table and self-drawn PDF labels. Stateless."""
 
     def __init__(
         self,

@@ -28,6 +28,7 @@ from backroom.starts.models import SignalStatus, StartStatus, WorkflowSignal, Wo
 log = logging.getLogger("backroom.starts")
 _ATTRS: dict[int, bool] = {}
 _QUEUED = "backroom.outbox"  # key in session.info: what this transaction queued
+_LATER = "backroom.outbox.later"  # ...of it, the signals sent after the reply (enqueue_signal)
 
 
 def workflow_name(run) -> str:
@@ -37,23 +38,30 @@ def workflow_name(run) -> str:
     return wf._Definition.must_from_run_fn(run).name
 
 
-def _queue(session: AsyncSession, row: WorkflowStart | WorkflowSignal) -> None:
-    session.info.setdefault(_QUEUED, []).append(row)
+def _queue(session: AsyncSession, row: WorkflowStart | WorkflowSignal, *, later: bool = False) -> None:
+    session.info.setdefault(_LATER if later else _QUEUED, []).append(row)
 
 
 def queued(session: AsyncSession) -> list[WorkflowStart | WorkflowSignal]:
-    """What the session's transaction queued, in order; cleared by `take_queued`."""
+    """What the session's transaction queued to be sent before the reply, in order; cleared by
+    `take_queued`."""
     return list(session.info.get(_QUEUED, ()))
 
 
 def take_queued(session: AsyncSession) -> list[WorkflowStart | WorkflowSignal]:
-    """Hand over (and forget) what the committed transaction queued, for dispatch."""
+    """Hand over (and forget) what the committed transaction queued, for dispatch before the reply."""
     return session.info.pop(_QUEUED, [])
+
+
+def take_later(session: AsyncSession) -> list[WorkflowStart | WorkflowSignal]:
+    """Hand over (and forget) the signals the committed transaction queued for after the reply."""
+    return session.info.pop(_LATER, [])
 
 
 def forget_queued(session: AsyncSession) -> None:
     """The transaction rolled back: nothing it queued exists."""
     session.info.pop(_QUEUED, None)
+    session.info.pop(_LATER, None)
 
 
 async def enqueue(
@@ -91,10 +99,17 @@ async def enqueue(
 
 
 async def enqueue_signal(
-    session: AsyncSession, *, workflow_id: str, signal: str, arg: BaseModel | None = None
+    session: AsyncSession,
+    *,
+    workflow_id: str,
+    signal: str,
+    arg: BaseModel | None = None,
+    after_reply: bool = False,
 ) -> WorkflowSignal:
-    """Record a signal for `workflow_id`, sent after the caller's transaction commits. Not
-    idempotent: each call is one more signal."""
+    """Record a signal for `workflow_id`, sent after the caller's transaction commits: before the
+    request's reply, or (`after_reply`, for a signal whose sender needs nothing back from the
+    workflow) right after it, so the reply does not wait on Temporal. Not idempotent: each call
+    is one more signal."""
     row = WorkflowSignal(
         workflow_id=workflow_id,
         signal=signal,
@@ -105,7 +120,7 @@ async def enqueue_signal(
     )
     session.add(row)
     await session.flush()
-    _queue(session, row)
+    _queue(session, row, later=after_reply)
     return row
 
 
@@ -173,6 +188,7 @@ class Outbox:
         default_factory=lambda: ([], {}), init=False, repr=False
     )
     _marking: asyncio.Task | None = field(default=None, init=False, repr=False)
+    _after: set[asyncio.Task] = field(default_factory=set, init=False, repr=False)
 
     async def dispatch(
         self, client: Client, rows: list[WorkflowStart | WorkflowSignal], *, mark_now: bool = True
@@ -215,6 +231,21 @@ class Outbox:
         except Exception as exc:  # Temporal down or slow: the poller delivers later
             log.warning("outbox dispatch deferred to the poller: %s", exc)
             return False
+
+    def dispatch_after_reply(self, client_factory, rows: list[WorkflowStart | WorkflowSignal]) -> None:
+        """`dispatch_bounded` in a task of its own, for signals the request's reply does not wait
+        on (`enqueue_signal(after_reply=True)`); what does not go, the poller delivers."""
+        if not rows:
+            return
+        task = asyncio.create_task(self.dispatch_bounded(client_factory, rows))
+        self._after.add(task)  # held until done: the loop keeps only weak references to tasks
+        task.add_done_callback(self._after.discard)
+
+    async def drain(self) -> None:
+        """At shutdown: let the signals being sent after replies finish, then mark what went."""
+        if self._after:
+            await asyncio.gather(*self._after, return_exceptions=True)
+        await self.flush()
 
     def _mark_soon(self, starts: list[int], signals: dict[SignalStatus, list[int]]) -> None:
         unmarked_starts, unmarked_signals = self._unmarked

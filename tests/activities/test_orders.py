@@ -6,7 +6,7 @@ from activities.deps import Deps
 from activities.orders import OrderActivities
 from backroom.orders import service as orders
 from backroom.orders.errors import OrderActionRefused
-from backroom.orders.flow import LabelAsk, MoneyAsk, OrderRef, ParcelStep
+from backroom.orders.flow import AuthorizeAsk, CaptureAsk, LabelAsk, ParcelStep, StatusChange
 from tests.helpers import adapters, make_shop, place
 
 
@@ -32,11 +32,16 @@ async def _timeline(db, order_id):
 async def test_authorize_and_capture_twice_move_money_once(act_env, sqlite_db, commerce_settings, shop_order):
     order, _parcel = shop_order
     acts = _acts(sqlite_db, commerce_settings)
-    ref = OrderRef(order_id=order.id)
+    # Each records its status in its own transaction (as the order workflow asks), once.
+    authorized = StatusChange(
+        order_id=order.id, status="payment_authorized", message="Payment authorized.", key="st:authorized"
+    )
+    ref = AuthorizeAsk(order_id=order.id, then_status=authorized)
     first = await act_env.run(acts.authorize_payment, ref)
     again = await act_env.run(acts.authorize_payment, ref)
     assert first.status == "authorized" and again.intent_id == first.intent_id
-    capture = MoneyAsk(order_id=order.id, key=f"{act_env.info.workflow_id}:capture")
+    shipped = StatusChange(order_id=order.id, status="shipped", message="Shipped.", key="st:shipped")
+    capture = CaptureAsk(order_id=order.id, key=f"{act_env.info.workflow_id}:capture", then_status=shipped)
     assert (await act_env.run(acts.capture_payment, capture)).captured_minor == order.total_minor
     assert (await act_env.run(acts.capture_payment, capture)).captured_minor == order.total_minor
     async with sqlite_db.read_sessionmaker() as s:
@@ -45,6 +50,8 @@ async def test_authorize_and_capture_twice_move_money_once(act_env, sqlite_db, c
         ("authorization", "authorized", order.total_minor),
         ("capture", "succeeded", order.total_minor),
     ]
+    timeline = await _timeline(sqlite_db, order.id)
+    assert timeline.count("payment_authorized") == 1 and timeline.count("shipped") == 1
 
 
 async def test_parcel_steps_and_label_twice_record_once(act_env, sqlite_db, commerce_settings, shop_order):

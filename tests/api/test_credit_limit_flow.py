@@ -1,10 +1,16 @@
 """The credit-limit process end to end through the API and the staff UI, on the dev server."""
 
 import asyncio
+import re
 
+from sqlalchemy import func, select
+
+from backroom.approvals.models import ApprovalRequest
+from backroom.audit.models import AuditEvent
 from backroom.audit.service import verify
+from backroom.credit import limits
 from backroom.customers.models import Customer
-from tests.helpers import browser_client, create_branch, create_user, make_app, token_client
+from tests.helpers import TEST_ACTOR, browser_client, create_branch, create_user, make_app, token_client
 from worker.registry import Deps, build_worker
 
 
@@ -70,14 +76,16 @@ async def test_request_and_approve_through_the_api(dev_env, db, settings, task_q
         r = await fin_api.post(f"/api/v1/approvals/{approval_id}/decision", json={"approve": True})
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "approved"
+        # The new limit committed with the decision: it shows on the next read, before the
+        # workflow has been told.
+        assert (await clerk_api.get(f"/api/v1/credit-limit-requests/{req_id}")).json()["status"] == "applied"
+        assert (await clerk_api.get(f"/api/v1/customers/{cid}")).json()["credit_limit_minor"] == 250_000
         # Repeating the decision is refused.
         r = await fin_api.post(f"/api/v1/approvals/{approval_id}/decision", json={"approve": True})
         assert r.status_code == 409
         assert (await dev_env.client.get_workflow_handle(f"credit-limit-{req_id}").result())[
             "status"
         ] == "applied"
-        assert (await clerk_api.get(f"/api/v1/credit-limit-requests/{req_id}")).json()["status"] == "applied"
-        assert (await clerk_api.get(f"/api/v1/customers/{cid}")).json()["credit_limit_minor"] == 250_000
     async with db.read_sessionmaker() as s:
         assert (await s.get(Customer, cid)).credit_limit_minor == 250_000
         assert (await verify(s)).ok
@@ -117,17 +125,59 @@ async def test_the_tour_in_the_staff_ui(dev_env, sqlite_db, settings, task_queue
                 break
             await asyncio.sleep(0.05)
         assert "Credit limit for Cy Corner" in inbox.text
-        import re
-
         approval_id = re.search(r'action="/inbox/(\d+)/decision"', inbox.text).group(1)
         r = await fui.post(
             f"/inbox/{approval_id}/decision", data={"csrf_token": fui.csrf, "decision": "approve"}
         )
         assert r.status_code == 303 and "approved" in r.headers["location"]
-        for _ in range(100):
-            page = await ui.get(page_url)
-            if "applied" in page.text:
-                break
-            await asyncio.sleep(0.05)
+        page = await ui.get(page_url)  # applied by the decision itself: no waiting for the workflow
         assert 'id="credit-limit">1,500.00 USD' in page.text
         assert "credit_limit.apply" in page.text  # the audit trail on the record's page
+
+
+async def test_a_refused_decision_in_the_inbox_writes_nothing(dev_env, sqlite_db, settings, task_queue):
+    """The limit is settled in the decision's transaction; when it cannot be (the request was
+    closed meanwhile), the inbox page says why and the decision is rolled back with it."""
+    db = sqlite_db
+    settings.task_queue = task_queue
+    b, clerk, fin, _ = await _setup(db)
+    app = make_app(db, settings, temporal_client=dev_env.client)
+    clerk_api = await token_client(app, db, clerk)
+    async with build_worker(
+        dev_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
+        cid = (
+            await clerk_api.post("/api/v1/customers", json={"name": "Di Dent", "home_branch_id": b.id})
+        ).json()["id"]
+        r = await clerk_api.post(
+            f"/api/v1/customers/{cid}/credit-limit-requests",
+            json={"requested_limit_minor": 90_000, "reason": "New shop"},
+        )
+        req_id = r.json()["id"]
+        fui = await browser_client(app, fin.username)
+        found = []
+        for _ in range(100):
+            found = re.findall(r'action="/inbox/(\d+)/decision"', (await fui.get("/inbox")).text)
+            if found:
+                break
+            await asyncio.sleep(0.05)
+        approval_id = int(found[0])
+        async with db.sessionmaker.begin() as s:
+            await limits.close_request(
+                s,
+                actor=TEST_ACTOR,
+                request_id=req_id,
+                status="rejected",
+                decided_by_id=None,
+                reason="Withdrawn",
+            )
+            events = await s.scalar(select(func.count()).select_from(AuditEvent))
+        r = await fui.post(
+            f"/inbox/{approval_id}/decision", data={"csrf_token": fui.csrf, "decision": "approve"}
+        )
+        assert r.status_code == 303 and "not%20pending" in r.headers["location"], r.headers
+        async with db.read_sessionmaker() as s:
+            assert (await s.get(ApprovalRequest, approval_id)).status == "pending"
+            assert await s.scalar(select(func.count()).select_from(AuditEvent)) == events
+            assert (await s.get(Customer, cid)).credit_limit_minor == 0
+        await dev_env.client.get_workflow_handle(f"credit-limit-{req_id}").terminate("test over")

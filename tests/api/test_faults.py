@@ -135,10 +135,11 @@ async def test_temporal_down_is_a_quick_503_that_changes_nothing(
         assert_unavailable(
             await c.post(f"/api/v1/orders/{order.id}/cancel", json={"reason": "no longer needed"})
         )
+        # A decision needs no Temporal to be taken: it is recorded, and its signal to the
+        # workflow waits in the outbox like the payment event's below.
         approver = await token_client(app, db, fin)
-        assert_unavailable(
-            await approver.post(f"/api/v1/approvals/{gate.id}/decision", json={"approve": True})
-        )
+        r = await approver.post(f"/api/v1/approvals/{gate.id}/decision", json={"approve": True})
+        assert r.status_code == 200 and r.json()["status"] == "approved", r.text
         assert_unavailable(
             await shop.post("/shop/cart/add", data={**shop_add, "key": "shop-add-2"}), api=False
         )
@@ -149,10 +150,14 @@ async def test_temporal_down_is_a_quick_503_that_changes_nothing(
         for duplicate in (False, True):
             r = await c.post("/api/v1/webhooks/stripe", content=payload, headers=sig)
             assert r.status_code == 200 and r.json()["duplicate"] is duplicate, r.text
-        # Nothing half-applied: the cart, the order and the approval are as they were.
+        # Nothing half-applied: the cart and the order are as they were.
         assert await qty_in_cart(db, cart["id"]) == {p1.id: 1}
         async with db.read_sessionmaker() as s:
-            assert (await s.get(ApprovalRequest, gate.id)).status == "pending"
+            assert (await s.get(ApprovalRequest, gate.id)).status == "approved"
+            told = await s.scalar(
+                select(WorkflowSignal).where(WorkflowSignal.workflow_id == gate.workflow_id)
+            )
+            assert (told.signal, told.status) == ("approval_decided", "pending")
             assert (await s.get(Order, order.id)).status == order.status
             assert await s.scalar(select(Order).where(Order.idempotency_key == "checkout-1")) is None
             signals = (

@@ -1,5 +1,5 @@
 """The orders benchmark's honest parts, quickly: the bare baseline does exactly the shape it is
-given (activities, Updates, signals per workflow), orders mix products of several branches, and
+given (activities, local activities, Updates, signals per workflow), orders mix products of several branches, and
 the meter charges a process's CPU (children included) to it, not to the machine's other load.
 The full run (`BENCH_SCALE=0.05 python -m bench orders` for a smoke) takes minutes, not a test."""
 
@@ -17,8 +17,8 @@ from bench._meter import Meter
 
 
 async def test_bare_workload_does_the_shape_it_is_given(dev_env, task_queue):
-    cart = {"activities": 2, "updates": 3, "signals": 1}
-    order = {"activities": 4, "updates": 1, "signals": 2}
+    cart = {"activities": 2, "local_activities": 3, "updates": 3, "signals": 1}
+    order = {"activities": 4, "local_activities": 0, "updates": 1, "signals": 2}
     async with Worker(
         dev_env.client, task_queue=task_queue, workflows=[BareShapeWorkflow], activities=[noop]
     ):

@@ -57,7 +57,9 @@ async def test_pay_with_cards_in_stripe_js(dev_env, sqlite_db, commerce_settings
         assert await page.locator("input[name=payment_method]").count() == 0  # no test cards
         await enter_card(page, DECLINED)
         await page.locator("#card-errors").filter(has_text="declined").wait_for()
-        assert "Waiting for your payment" in await page.locator("#order-status").inner_text()
+        # The order's workflow moves to waiting for payment on its own time (the page may have
+        # loaded before it did): wait for the page to say so, as for the other statuses.
+        await badge_says(page, "Waiting for your payment")
         await enter_card(page, THREE_DS)
         await page.get_by_role("button", name="Fail authentication").click()
         await page.locator("#card-errors").filter(has_text="unable to authenticate").wait_for()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -80,7 +81,9 @@ class FakeShippo:
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path_qs)
     url: str = ""
     _faults: list[Fault] = field(default_factory=list)
-    _ids: Any = field(default_factory=lambda: itertools.count(1))
+    # Shippo's ids and tracking numbers are unique everywhere, not per fake: tests sharing one
+    # database must not get each other's parcels from a tracking number (a webhook's lookup).
+    _ids: Any = field(default_factory=lambda: itertools.count(secrets.randbelow(10**12) * 10**6 + 1))
     _runner: web.AppRunner | None = None
 
     def fail_next(self, status: int = 503, *, after_purchase: bool = False) -> None:

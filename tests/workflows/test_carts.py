@@ -57,7 +57,7 @@ async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue, save_hist
             await carts.send(ts_env.client, cart, "add", CartItem(product_id=p2.id, qty=1), **kw)
         handle = ts_env.client.get_workflow_handle(carts.workflow_id(cart.id, settings.workflow_prefix))
         done = await handle.result()
-        await save_history(handle, "cart_checked_out")
+        await save_history(handle, "cart_checked_out_local_steps")  # older: cart_checked_out
         assert done["status"] == "checked_out" and done["order_id"] == 99
     async with db.read_sessionmaker() as s:
         assert (await carts.get_cart(s, cart.id)).status == "checked_out"

@@ -6,7 +6,7 @@ from backroom.complaints import service as complaints
 from backroom.complaints.flow import ComplaintInput, Resolution
 from backroom.complaints.models import Complaint, ComplaintEvent
 from backroom.notifications.models import Notification
-from tests.helpers import TEST_ACTOR, create_customer, eventually, running_worker, staff
+from tests.helpers import TEST_ACTOR, create_customer, decide, eventually, running_worker, staff
 from workflows.complaints import ComplaintWorkflow
 
 SLA = {"high": (60, 240)}
@@ -152,7 +152,6 @@ async def test_reopen_resumes_the_same_workflow(sqlite_db, settings, ts_env, tas
 async def test_refund_compensation_goes_through_the_approval_gate(
     sqlite_db, settings, ts_env, task_queue, save_history
 ):
-    from backroom.approvals import service as approvals
     from backroom.approvals.models import ApprovalRequest
     from backroom.auth import service as auth
     from policies import load_enforcer
@@ -183,9 +182,7 @@ async def test_refund_compensation_goes_through_the_approval_gate(
         assert (req.function, req.roles, req.amount_minor) == ("complaints", "supervisor", 2_500)
         async with db.read_sessionmaker() as s:
             sup = await auth.principal_for(s, people["supervisor"], load_enforcer())
-        assert (
-            await approvals.send_decision(ts_env.client, row=req, p=sup, approve=True, reason=None)
-        ).status == "approved"
+        assert (await decide(db, ts_env.client, req, sup, approve=True, reason=None)).status == "approved"
 
         async def refund_event():
             async with db.read_sessionmaker() as s:

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from backroom.approvals import service as approvals
 from backroom.approvals.models import ApprovalRequest
 from backroom.auth import service as auth
 from backroom.credit import ledger
@@ -12,7 +11,7 @@ from backroom.credit.flow import CreditHoldInput, SweepInput
 from backroom.credit.models import CreditAccount, CreditHold
 from backroom.db.base import utcnow
 from policies import load_enforcer
-from tests.helpers import TEST_ACTOR, create_customer, eventually, running_worker, staff, uniq
+from tests.helpers import TEST_ACTOR, create_customer, decide, eventually, running_worker, staff, uniq
 from workflows.credit_holds import CreditHoldWorkflow, CreditOverdueSweepWorkflow
 
 
@@ -218,8 +217,8 @@ async def test_hold_released_by_finance_approval_through_the_inbox(
             "credit",
             5_000,
         )
-        outcome = await approvals.send_decision(
-            ts_env.client, row=row, p=await _principal(db, people["finance"]), approve=True, reason=None
+        outcome = await decide(
+            db, ts_env.client, row, await _principal(db, people["finance"]), approve=True, reason=None
         )
         assert outcome.status == "approved"
         assert await h.result() == "posted"

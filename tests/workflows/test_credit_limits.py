@@ -3,12 +3,13 @@
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backroom.approvals import service as approvals
-from backroom.approvals.errors import DecisionRefused
+from backroom.approvals.errors import ApprovalNotOpen, DecisionRefused
 from backroom.approvals.models import ApprovalRequest
 from backroom.audit.context import Actor
+from backroom.audit.models import AuditEvent
 from backroom.audit.service import verify
 from backroom.auth import service as auth
 from backroom.credit import limits
@@ -17,8 +18,9 @@ from backroom.credit.schemas import LimitChangeIn
 from backroom.customers.models import Customer
 from backroom.customers.schemas import CustomerCreate
 from backroom.customers.service import create_customer
+from backroom.errors import Conflict
 from policies import load_enforcer
-from tests.helpers import create_branch, create_user
+from tests.helpers import TEST_ACTOR, create_branch, create_user, decide
 from worker.registry import Deps, build_worker
 from workflows.credit_limits import CreditLimitChangeWorkflow
 
@@ -96,17 +98,33 @@ async def test_finance_approves_and_limit_applies_once(ts_env, world, settings, 
         handle, req, row = await _start(ts_env, world, task_queue, world["clerk"])
         # The requester may not approve their own request, even holding finance elsewhere.
         fin = await _principal(db, world["fin"])
-        outcome = await approvals.send_decision(ts_env.client, row=row, p=fin, approve=True, reason=None)
+        outcome = await decide(db, ts_env.client, row, fin, approve=True, reason=None)
         assert outcome.status == "approved" and outcome.decided_by_id == world["fin"].id
-        # The caller learns the outcome after the inbox projection was written.
+        # The decision's own transaction closed the inbox row and applied the new limit, as the
+        # approver, before the workflow heard of it.
         async with db.read_sessionmaker() as s:
             assert (await s.get(ApprovalRequest, row.id)).status == "approved"
+            assert (await s.get(Customer, world["customer"].id)).credit_limit_minor == 50_000
+            applied = await s.scalar(
+                select(AuditEvent).where(
+                    AuditEvent.action == "credit_limit.apply", AuditEvent.workflow_id == handle.id
+                )
+            )
+            assert (applied.actor_type, applied.actor_id) == ("user", str(world["fin"].id))
         result = await handle.result()
         assert result.status == "applied"
-        await save_history(handle, "credit_limit_approved")
-        # A repeated decision is refused (the workflow has closed).
-        with pytest.raises(Exception):
-            await approvals.send_decision(ts_env.client, row=row, p=fin, approve=True, reason=None)
+        # Older histories (credit_limit_approved, _local_gate, _settled) stay as saved.
+        await save_history(handle, "credit_limit_approved_recorded")
+        # A repeated decision is refused: the request is closed.
+        with pytest.raises(ApprovalNotOpen):
+            await decide(db, ts_env.client, row, fin, approve=True, reason=None)
+    async with db.read_sessionmaker() as s:
+        applies = await s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "credit_limit.apply", AuditEvent.workflow_id == handle.id)
+        )
+        assert applies == 1  # the workflow did not apply it again
     async with db.read_sessionmaker() as s:
         assert (await s.get(Customer, world["customer"].id)).credit_limit_minor == 50_000
         assert (await limits.get_request(s, req.id)).status == "applied"
@@ -121,7 +139,7 @@ async def test_self_approval_and_reasonless_rejection_are_refused(ts_env, world,
         handle, req, row = await _start(ts_env, world, task_queue, world["clerk_fin"], new_limit=70_000)
         me = await _principal(db, world["clerk_fin"])
         with pytest.raises(DecisionRefused):
-            await approvals.send_decision(ts_env.client, row=row, p=me, approve=True, reason=None)
+            await decide(db, ts_env.client, row, me, approve=True, reason=None)
         # The validator refuses it too, even if the API check were bypassed.
         from temporalio.client import WorkflowUpdateFailedError
 
@@ -135,14 +153,12 @@ async def test_self_approval_and_reasonless_rejection_are_refused(ts_env, world,
         assert "own request" in refused.value.cause.message
         fin = await _principal(db, world["fin"])
         with pytest.raises(DecisionRefused, match="reason"):
-            await approvals.send_decision(ts_env.client, row=row, p=fin, approve=False, reason="  ")
+            await decide(db, ts_env.client, row, fin, approve=False, reason="  ")
         # A clerk holds no approve permission at all.
         clerk = await _principal(db, world["clerk"])
         with pytest.raises(Exception, match="may not"):
-            await approvals.send_decision(ts_env.client, row=row, p=clerk, approve=True, reason=None)
-        outcome = await approvals.send_decision(
-            ts_env.client, row=row, p=fin, approve=False, reason="Too risky"
-        )
+            await decide(db, ts_env.client, row, clerk, approve=True, reason=None)
+        outcome = await decide(db, ts_env.client, row, fin, approve=False, reason="Too risky")
         assert outcome.status == "rejected"
         assert (await handle.result()).status == "rejected"
     async with db.read_sessionmaker() as s:
@@ -170,3 +186,80 @@ async def test_escalates_to_manager_then_expires(ts_env, world, settings, task_q
     async with db.read_sessionmaker() as s:
         assert (await s.get(ApprovalRequest, row.id)).status == "expired"
         assert (await limits.get_request(s, req.id)).status == "expired"
+
+
+async def test_of_decisions_sent_at_once_exactly_one_is_settled_and_audited(
+    ts_env, world, settings, task_queue
+):
+    """Decisions recorded at once by two approvers: one wins, the limit is applied once and
+    each write is audited once."""
+    db = world["db"]
+    async with build_worker(
+        ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
+        handle, req, row = await _start(ts_env, world, task_queue, world["clerk"], new_limit=60_000)
+        deciders = [await _principal(db, u) for u in (world["fin"], world["clerk_fin"])]
+        sent = await asyncio.gather(
+            *(decide(db, ts_env.client, row, p, approve=i != 1, reason="no") for i, p in enumerate(deciders)),
+            return_exceptions=True,
+        )
+        won = [o for o in sent if not isinstance(o, BaseException)]
+        assert len(won) == 1, sent
+        assert all(isinstance(e, ApprovalNotOpen) for e in sent if isinstance(e, BaseException)), sent
+        result = await handle.result()
+    expected = "applied" if won[0].status == "approved" else "rejected"
+    assert result.status == expected
+    async with db.read_sessionmaker() as s:
+        assert (await s.get(ApprovalRequest, row.id)).decided_by_id == won[0].decided_by_id
+        assert (await limits.get_request(s, req.id)).status == expected
+        limit = (await s.get(Customer, world["customer"].id)).credit_limit_minor
+        assert limit == (60_000 if expected == "applied" else 0)
+        actions = (
+            await s.scalars(
+                select(AuditEvent.action).where(
+                    AuditEvent.action.in_(
+                        [
+                            "approval.approved",
+                            "approval.rejected",
+                            "credit_limit.apply",
+                            "credit_limit.rejected",
+                        ]
+                    ),
+                    AuditEvent.workflow_id == handle.id,
+                )
+            )
+        ).all()
+    assert sorted(actions) == sorted(
+        ["approval.approved", "credit_limit.apply"]
+        if expected == "applied"
+        else ["approval.rejected", "credit_limit.rejected"]
+    )
+
+
+async def test_a_decision_on_a_request_closed_meanwhile_is_refused_and_writes_nothing(
+    ts_env, world, settings, task_queue
+):
+    """The limit is settled in the decision's transaction: when it can no longer be (the request
+    was closed elsewhere), the decision is refused and the inbox row stays pending."""
+    db = world["db"]
+    async with build_worker(
+        ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
+    ):
+        handle, req, row = await _start(ts_env, world, task_queue, world["clerk"], new_limit=65_000)
+        async with db.sessionmaker.begin() as s:
+            await limits.close_request(
+                s,
+                actor=TEST_ACTOR,
+                request_id=req.id,
+                status="rejected",
+                decided_by_id=None,
+                reason="Withdrawn",
+            )
+            before = await s.scalar(select(func.count()).select_from(AuditEvent))
+        with pytest.raises(Conflict, match="not pending"):
+            await decide(db, ts_env.client, row, await _principal(db, world["fin"]), approve=True)
+        async with db.read_sessionmaker() as s:
+            assert (await s.get(ApprovalRequest, row.id)).status == "pending"
+            assert await s.scalar(select(func.count()).select_from(AuditEvent)) == before
+            assert (await s.get(Customer, world["customer"].id)).credit_limit_minor == 0
+        await handle.terminate("test over")

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from backroom.approvals import service as approvals
 from backroom.approvals.models import ApprovalRequest
 from backroom.audit.context import Actor
 from backroom.auth import service as auth
@@ -33,6 +32,7 @@ from tests.helpers import (
     add_order,
     create_branch,
     create_user,
+    decide,
     make_member,
     make_program,
     make_shop,
@@ -177,7 +177,7 @@ async def test_big_adjustment_waits_for_a_manager(ts_env, sqlite_db, settings, t
         assert row is not None and row.roles == "manager"
         async with db.read_sessionmaker() as s:
             p = await auth.principal_for(s, mgr, load_enforcer())
-        outcome = await approvals.send_decision(ts_env.client, row=row, p=p, approve=True, reason=None)
+        outcome = await decide(db, ts_env.client, row, p, approve=True, reason=None)
         assert outcome.status == "approved"
         assert await handle.result() == "approved"
         await save_history(handle, "loyalty_adjustment_approved")
@@ -274,7 +274,7 @@ async def test_big_campaign_waits_for_a_manager_then_sends(
         assert row is not None
         async with db.read_sessionmaker() as s:
             p = await auth.principal_for(s, mgr, load_enforcer())
-        await approvals.send_decision(ts_env.client, row=row, p=p, approve=True, reason=None)
+        await decide(db, ts_env.client, row, p, approve=True, reason=None)
         assert await handle.result() == "approved"
         await save_history(handle, "segment_campaign_approved")
     async with db.read_sessionmaker() as s:

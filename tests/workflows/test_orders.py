@@ -476,14 +476,18 @@ async def test_auto_fulfil_two_parcels_writes_each_step_once(
     async with worker(ts_env, db, settings, task_queue):
         handle = await start(ts_env, db, settings, order, task_queue, auto=True)
         st = await wait_status(handle, "shipped")
-        # order_auto_fulfilled_two_parcels_unmerged.json is this run as recorded before the merge.
+        # order_auto_fulfilled_two_parcels_unmerged.json is this run as recorded before the merge,
+        # order_auto_fulfilled_two_parcels_separate_quotes.json before FEWER_STEPS.
         await save_history(handle, "order_auto_fulfilled_two_parcels")
         history = await handle.fetch_history()
     assert st.captured_minor == order.total_minor and all(p.status == "shipped" for p in st.parcels)
     assert await stock(db, p1.id) == (1, 0) and await stock(db, p2.id) == (3, 0)
     async with db.read_sessionmaker() as s:
         parcels = await orders.parcels_of(s, order.id)
-        kinds = [e.kind for e in await orders.events_of(s, order.id)]
+        events = await orders.events_of(s, order.id)
+        row = await orders.get_order(s, order.id)
+    assert row.status == "shipped" and row.captured_minor == order.total_minor
+    kinds = [e.kind for e in events]
     assert all(p.status == "shipped" and p.tracking_number for p in parcels)
     for kind in ("parcel_picked", "parcel_packed", "label_purchased", "parcel_shipped"):
         assert kinds.count(kind) == 2, (kind, kinds)
@@ -493,14 +497,18 @@ async def test_auto_fulfil_two_parcels_writes_each_step_once(
         for e in history.events
         if e.HasField("activity_task_scheduled_event_attributes")
     ]
-    # Picking with picked+packed of both parcels is one activity, both shipped another:
-    # 10 activities where one per step and parcel made 15.
+    # Picking with picked+packed of both parcels is one activity, both shipped another, both
+    # quotes a third; "payment_authorized" and "shipped" are written by the authorization and the
+    # capture: 7 activities where one per step and parcel made 15 (10 before FEWER_STEPS).
     assert scheduled == [
         "orders.authorize_payment",
-        "orders.set_status",
         "orders.parcel_steps",
-        *["orders.quote_label", "orders.purchase_label"] * 2,
+        "orders.quote_labels",
+        *["orders.purchase_label"] * 2,
         "orders.parcel_steps",
         "orders.capture_payment",
-        "orders.set_status",
+    ]
+    assert [e.kind for e in events if e.kind in ("payment_authorized", "shipped")] == [
+        "payment_authorized",
+        "shipped",
     ]

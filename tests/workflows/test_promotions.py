@@ -13,7 +13,6 @@ from sqlalchemy import select
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from backroom.approvals import service as approvals
 from backroom.approvals.models import ApprovalRequest
 from backroom.audit.context import Actor
 from backroom.audit.service import verify
@@ -23,7 +22,7 @@ from backroom.promotions.schemas import PromotionCreate, PromotionUpdate
 from backroom.starts import service as starts
 from policies import load_enforcer
 from tests.conftest import binary
-from tests.helpers import staff
+from tests.helpers import decide, staff
 from worker.registry import Deps, build_worker
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -78,7 +77,7 @@ async def test_manager_approves_and_rejects(ts_env, sqlite_db, settings, task_qu
         assert row.roles == "manager" and row.function == "coupons" and "50 % off" in row.title
         assert await _status(db, big.id) == "pending_approval"
         mgr = await _principal(db, team["manager"])
-        outcome = await approvals.send_decision(ts_env.client, row=row, p=mgr, approve=True, reason=None)
+        outcome = await decide(db, ts_env.client, row, mgr, approve=True, reason=None)
         assert outcome.status == "approved"
         handle = ts_env.client.get_workflow_handle(wid)
         assert await handle.result() == "approved"
@@ -93,7 +92,7 @@ async def test_manager_approves_and_rejects(ts_env, sqlite_db, settings, task_qu
             wid2 = promo.approval_workflow_id
         await starts.dispatch(ts_env.client, db.sessionmaker, [wid2], default_queue=task_queue)
         row2 = await _inbox_row(db, wid2)
-        await approvals.send_decision(ts_env.client, row=row2, p=mgr, approve=False, reason="Too generous")
+        await decide(db, ts_env.client, row2, mgr, approve=False, reason="Too generous")
         assert await ts_env.client.get_workflow_handle(wid2).result() == "rejected"
     async with db.read_sessionmaker() as s:
         promo = await promotions.get_promotion(s, big.id)

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from backroom.analytics import targets
 from backroom.analytics.models import Target
-from backroom.approvals import service as approvals
 from backroom.approvals.errors import DecisionRefused
 from backroom.approvals.models import ApprovalRequest
 from backroom.audit.context import Actor
@@ -19,7 +18,7 @@ from backroom.audit.models import AuditEvent
 from backroom.auth import service as auth
 from backroom.starts.service import dispatch
 from policies import load_enforcer
-from tests.helpers import create_branch, create_user, running_worker
+from tests.helpers import create_branch, create_user, decide, running_worker
 from workflows.targets import TargetApprovalWorkflow
 
 
@@ -73,15 +72,11 @@ async def test_target_above_threshold_needs_another_manager(
             t = await s.get(Target, tid)
             assert (t.value, t.pending_value, t.status) == (None, 20000, "pending")
         with pytest.raises(DecisionRefused, match="own request"):
-            await approvals.send_decision(
-                ts_env.client, row=inbox, p=await _principal(db, setter), approve=True, reason=None
-            )
+            await decide(db, ts_env.client, inbox, await _principal(db, setter), approve=True, reason=None)
         with pytest.raises(Exception, match="may not"):
-            await approvals.send_decision(
-                ts_env.client, row=inbox, p=await _principal(db, clerk), approve=True, reason=None
-            )
-        outcome = await approvals.send_decision(
-            ts_env.client, row=inbox, p=await _principal(db, approver), approve=True, reason=None
+            await decide(db, ts_env.client, inbox, await _principal(db, clerk), approve=True, reason=None)
+        outcome = await decide(
+            db, ts_env.client, inbox, await _principal(db, approver), approve=True, reason=None
         )
         assert outcome.status == "approved"
         handle = ts_env.client.get_workflow_handle_for(TargetApprovalWorkflow.run, wid)
@@ -101,8 +96,8 @@ async def test_target_above_threshold_needs_another_manager(
         tid2, wid2, inbox2 = await _request(db, ts_env, task_queue, b, setter, "30,000")
         assert tid2 == tid and wid2 != wid
         handles.append(ts_env.client.get_workflow_handle(wid2))
-        await approvals.send_decision(
-            ts_env.client, row=inbox2, p=await _principal(db, approver), approve=False, reason="Not realistic"
+        await decide(
+            db, ts_env.client, inbox2, await _principal(db, approver), approve=False, reason="Not realistic"
         )
         await ts_env.client.get_workflow_handle(wid2).result()
         async with db.read_sessionmaker() as s:

@@ -13,7 +13,6 @@ from types import SimpleNamespace
 import httpx
 from sqlalchemy import select
 
-from backroom.approvals import service as approvals
 from backroom.audit.context import Actor
 from backroom.audit.service import verify
 from backroom.catalog.models import Product
@@ -38,6 +37,7 @@ from tests.helpers import (
     CrashOnce,
     adapters,
     approval_for,
+    decide,
     make_vendor,
     place,
     principal_of,
@@ -77,14 +77,12 @@ async def test_application_approved_and_rejected_with_reason(
         await starts.dispatch(ts_env.client, db.sessionmaker, wids, default_queue=task_queue)
         row = await approval_for(db, wids[0])
         assert (row.roles, row.function, row.action) == ("manager", "vendors", "approve")
-        await approvals.send_decision(ts_env.client, row=row, p=mgr, approve=True, reason=None)
+        await decide(db, ts_env.client, row, mgr, approve=True, reason=None)
         handle = ts_env.client.get_workflow_handle(wids[0])
         assert await handle.result() == "approved"
         await save_history(handle, "vendor_application_approved")
         row = await approval_for(db, wids[1])
-        await approvals.send_decision(
-            ts_env.client, row=row, p=mgr, approve=False, reason="No tax registration"
-        )
+        await decide(db, ts_env.client, row, mgr, approve=False, reason="No tax registration")
         assert await ts_env.client.get_workflow_handle(wids[1]).result() == "rejected"
     async with db.read_sessionmaker() as s:
         assert (await s.get(Vendor, good.id)).status == "approved"
@@ -123,12 +121,12 @@ async def test_listing_change_waits_for_the_moderator(ts_env, sqlite_db, setting
         assert (row.function, row.action) == ("catalog", "update")
         async with db.read_sessionmaker() as s:
             assert (await s.get(Product, prod.id)).price_minor == 3000  # still the listed price
-        await approvals.send_decision(ts_env.client, row=row, p=mgr, approve=True, reason=None)
+        await decide(db, ts_env.client, row, mgr, approve=True, reason=None)
         handle = ts_env.client.get_workflow_handle(change.workflow_id)
         assert await handle.result() == "approved"
         await save_history(handle, "product_moderation_approved")
         row = await approval_for(db, new_change.workflow_id)
-        await approvals.send_decision(ts_env.client, row=row, p=mgr, approve=False, reason="Photos missing")
+        await decide(db, ts_env.client, row, mgr, approve=False, reason="Photos missing")
         assert await ts_env.client.get_workflow_handle(new_change.workflow_id).result() == "rejected"
     async with db.read_sessionmaker() as s:
         assert (await s.get(Product, prod.id)).price_minor == 2500
@@ -302,7 +300,7 @@ async def test_suspended_vendor_payout_is_frozen(
         async with db.sessionmaker.begin() as s:  # suspended while finance looks at it
             await vendors.suspend(s, actor=TEST_ACTOR, vendor_id=w.va.id, reason="Chargebacks")
         fin = await principal_of(db, w.team["finance"])
-        await approvals.send_decision(ts_env.client, row=row, p=fin, approve=True, reason=None)
+        await decide(db, ts_env.client, row, fin, approve=True, reason=None)
         handle = ts_env.client.get_workflow_handle(wid)
         assert await handle.result() == "frozen"
         await save_history(handle, "vendor_payout_approved_frozen")

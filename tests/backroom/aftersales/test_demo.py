@@ -13,7 +13,7 @@ from backroom.notifications.models import Notification
 from backroom.starts.models import WorkflowStart
 from backroom.warranty import service as warranty
 from backroom.warranty.models import Warranty
-from tests.helpers import create_branch, eventually, running_worker
+from tests.helpers import case_step, create_branch, eventually, running_worker
 from workflows.aftersales import RmaCaseWorkflow
 
 
@@ -48,9 +48,7 @@ async def test_demo_seeds_states_once_and_resumes_the_quote(fresh_db, settings, 
 
         mail = await eventually(mailed)
         assert "64.00 USD" in mail.body and mail.link
-        await handle.execute_update(
-            RmaCaseWorkflow.act, CaseAction(action="quote_approve", user_name="customer")
-        )
+        await case_step(handle, CaseAction(action="quote_approve", user_name="customer"))
 
         async def repairing():
             async with db.read_sessionmaker() as s:

@@ -91,3 +91,29 @@ async def test_a_trail_names_people_branches_and_customers(db):
         "Customer": "Carla Customer",
         "Ghost user": f"user #{9 * 10**17}",
     }
+
+
+def test_who_made_a_write_reads_as_a_name_never_an_id():
+    from types import SimpleNamespace as Event
+
+    from backroom.audit.describe import actor
+
+    assert actor(Event(actor_type="user", actor_id="7", actor_name="Dana Park")) == "Dana Park"
+    assert actor(Event(actor_type="workflow", actor_id="order-1038", actor_name="order-1038")) == (
+        "Automatic (order)"
+    )
+    assert actor(Event(actor_type="workflow", actor_id="credit-limit-12", actor_name=None)) == (
+        "Automatic (credit limit)"
+    )
+    # A workflow acting for a person carries that person's name.
+    assert actor(Event(actor_type="workflow", actor_id="refund-3", actor_name="Dana Park")) == "Dana Park"
+    assert actor(Event(actor_type="system", actor_id="seed", actor_name=None)) == "System"
+
+
+def test_a_workflows_own_writes_are_named_in_words():
+    from backroom.audit.context import Actor
+
+    assert Actor.workflow("order-1038").name == "Automatic (order)"
+    assert (
+        Actor.workflow("order-1038", name="Vera Seller via order-1038").name == "Vera Seller via order-1038"
+    )

@@ -26,6 +26,7 @@ ACTOR = Actor.system("test")
 
 async def _write(session, n: int) -> int:
     ev = await audit.record(session, actor=ACTOR, action="test.write", entity_type="test", entity_id=n)
+    await session.flush()  # the event draws its id now (record() leaves it to the next flush)
     return ev.id
 
 

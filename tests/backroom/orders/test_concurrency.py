@@ -52,3 +52,34 @@ async def test_reserving_and_shipping_together_never_deadlock(pg_db):
     async with db.read_sessionmaker() as s:
         level = await s.scalar(select(StockLevel).where(StockLevel.product_id == p1.id))
     assert (level.on_hand, level.reserved) == (20, 10)
+
+
+async def test_an_order_locked_twice_in_a_transaction_is_read_once(pg_db):
+    """A payment record and its status change both lock the order: the second lock in the same
+    transaction reads nothing (the row is held); a savepoint and the next transaction lock again."""
+    from sqlalchemy import event
+
+    db = pg_db
+    async with db.sessionmaker.begin() as s:
+        a, _b, (p1,) = await make_shop(s, stock=((3, 0),))
+    order = await place(db, a, [(p1.id, 1)])
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if "FROM orders" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with db.sessionmaker.begin() as s:
+            first = await orders.get_order(s, order.id, lock=True)
+            again = await orders.get_order(s, order.id, lock=True)
+            assert again is first and len(seen) == 1 and "FOR UPDATE" in seen[0]
+            async with s.begin_nested():
+                await orders.get_order(s, order.id, lock=True)
+            assert len(seen) == 2
+        async with db.sessionmaker.begin() as s:
+            await orders.get_order(s, order.id, lock=True)
+        assert len(seen) == 3
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)

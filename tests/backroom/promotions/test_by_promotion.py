@@ -178,3 +178,28 @@ async def test_api_breaks_down_and_filters_by_promotion(db, settings):
     assert f"promotion={winter.id}&amp;measure=uses" in page.text
     refused_page = await browser.get(f"/reports/orders/daily?branch={a.id}&promotion={spring.id}")
     assert refused_page.status_code == 409 and "cannot be broken down by promotion" in refused_page.text
+
+
+async def test_the_picker_lists_the_readers_promotions(db):
+    """A manager of one branch picks among the promotions their branch owns or used, not every
+    branch's: one owned by another branch shows only once it was used here."""
+    from backroom.reports import catalog
+
+    async with db.sessionmaker.begin() as s:
+        here, there, (p,) = await make_shop(s, stock=((50, 0),), prices=(3000,))
+        own_unused = await make_promotion(s, here, name=uniq("Not yet used "))
+        theirs_used_here = await make_promotion(s, there, name=uniq("Chain-wide "))
+        theirs = await make_promotion(s, there, name=uniq("Other branch "))
+        await place_with(s, here, [(p.id, 1)], codes=[await promotions.shared_code(s, theirs_used_here.id)])
+
+        async def names(branch_ids):
+            got = await reports.filter_options(
+                s, branch_ids=branch_ids, shift_ids=None, fr=catalog.get("promotions")
+            )
+            ((dim, _label, rows),) = got["records"]
+            assert dim == Dimension.PROMOTION.value
+            return {n for _, n in rows}
+
+        mine = await names([here.id])
+        assert {own_unused.name, theirs_used_here.name} <= mine and theirs.name not in mine
+        assert {own_unused.name, theirs_used_here.name, theirs.name} <= await names([there.id, here.id])

@@ -14,12 +14,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from backroom.analytics import dashboard
 from backroom.analytics.modules import MODULES
+from backroom.audit.context import Actor
 from backroom.branches.models import Shift
+from backroom.carts import service as carts
 from backroom.carts.models import Cart
+from backroom.carts.schemas import CartView
+from backroom.orders import service as order_service
 from backroom.orders.models import OrderLine, Parcel
 from backroom.reports import rollups, service
 from backroom.reports.models import ReportRollupDay, ReportRollupDirty
@@ -279,11 +283,15 @@ async def test_every_orders_report_and_kpi_card_equals_the_records(db, monkeypat
         parcel = (await session.execute(select(Parcel).where(Parcel.branch_id.in_(ids)))).scalars().first()
         parcel.shipped_at += timedelta(days=1)  # leaves one day for the next
         await session.flush()
-        dirty = await session.scalar(
+        marks = (
             select(func.count())
             .select_from(ReportRollupDirty)
             .where(ReportRollupDirty.branch_id.in_(ids), ReportRollupDirty.day < FIRST + timedelta(days=DAYS))
         )
+        # The marks go in at commit, or before the transaction itself reads rollups.
+        assert not await session.scalar(marks)
+        await rollups.settle(session)
+        dirty = await session.scalar(marks)
         assert dirty >= 8  # each change marked the day(s) it touched, in its own transaction
         # Before the refresher runs: the dirty days come from the records.
         await _check_every_report(session, monkeypatch, branches, staff, shifts, products)
@@ -436,3 +444,149 @@ async def test_the_worker_loop_rebuilds_the_days_a_write_marked(fresh_db):
             session, function="orders", edition="daily", day=day, branch_ids=[branch.id]
         )
     assert next(x for x in report.summary if x.measure == "placed").current.value == 1
+
+
+@pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
+async def test_a_transaction_writes_its_marks_once_and_a_rolled_back_one_none(fresh_db):
+    """Marks are noted per flush and written once, at commit: three flushes on one day give one
+    mark per source; a savepoint rolled back keeps the marks noted before it; a rolled-back
+    transaction leaves no mark."""
+    day = datetime.now(UTC).date() - timedelta(days=5)
+    orders_only = (ReportRollupDirty.source == "orders", ReportRollupDirty.day == day)
+
+    async def marks(branch_id: int) -> int:
+        async with fresh_db.sessionmaker() as session:
+            return await session.scalar(
+                select(func.count())
+                .select_from(ReportRollupDirty)
+                .where(ReportRollupDirty.branch_id == branch_id, *orders_only)
+            )
+
+    async with fresh_db.sessionmaker.begin() as session:
+        branch = await create_branch(session, timezone="America/Chicago")
+        other = await create_branch(session, timezone="America/Chicago")
+        hats = await r.product(session, category="hats", price_minor=1250)
+    at = midnight(day, branch.timezone) + timedelta(hours=10)
+    async with fresh_db.sessionmaker.begin() as session:
+        for _ in range(3):  # r.order flushes each time
+            await r.order(session, branch=branch, at=at, lines=[(hats, 1)])
+        nested = await session.begin_nested()
+        await r.order(session, branch=other, at=at, lines=[(hats, 1)])
+        await nested.rollback()
+    assert await marks(branch.id) == 1  # the writes before the savepoint keep their mark
+    assert await marks(other.id) == 1  # kept too: the day is rebuilt once more, never left stale
+    async with fresh_db.sessionmaker.begin() as session:
+        await session.execute(delete(ReportRollupDirty).where(ReportRollupDirty.branch_id == other.id))
+    session = fresh_db.sessionmaker()
+    await session.begin()
+    await r.order(session, branch=other, at=at, lines=[(hats, 1)])
+    await session.rollback()
+    async with session.begin():  # the same session, a new transaction: nothing carried over
+        await r.product(session, category="bags")
+    await session.close()
+    assert await marks(other.id) == 0
+
+
+@pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
+async def test_bulk_updates_of_carts_and_parcels_mark_their_days(fresh_db):
+    """The cart projection and parcel transitions are single UPDATE ... RETURNING statements, which
+    no flush sees: a cart checked out today marks the day it was opened (a closed, built day), and
+    a parcel shipped marks its label's and its shipping's days."""
+    actor = Actor.system("test")
+    opened = datetime.now(UTC) - timedelta(days=4)
+    async with fresh_db.sessionmaker.begin() as session:
+        branch = await create_branch(session, timezone="UTC")
+        hats = await r.product(session, category="hats", price_minor=1250)
+        cart = await r.cart(
+            session, branch=branch, at=opened, status="open", total_minor=1250, lines=[(hats, 1)]
+        )
+        order = await r.order(session, branch=branch, at=opened, lines=[(hats, 1)])
+        parcel = await r.parcel(session, order=order, at=opened)
+    async with fresh_db.sessionmaker.begin() as session:
+        await session.execute(delete(ReportRollupDirty).where(ReportRollupDirty.branch_id == branch.id))
+    async with fresh_db.sessionmaker.begin() as session:
+        view = CartView(cart_id=cart.id, status="checked_out", items={hats.id: 1}, version=5)
+        assert await carts.project(session, actor=actor, view=view)
+        shipped = await order_service.update_parcel(
+            session, actor=actor, parcel_id=parcel.id, to="shipped", allowed_from=("labelled",)
+        )
+        assert shipped is not None
+    async with fresh_db.sessionmaker() as session:
+        marks = set(
+            (
+                await session.execute(
+                    select(ReportRollupDirty.source, ReportRollupDirty.day).where(
+                        ReportRollupDirty.branch_id == branch.id
+                    )
+                )
+            ).all()
+        )
+    today = datetime.now(UTC).date()
+    assert ("carts", opened.date()) in marks
+    assert {("labels", opened.date()), ("parcels_shipped", today)} <= marks
+
+
+# --- Reading: an empty answer, and a day dirtied between listing and reading ----------------------
+
+
+@pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
+async def test_a_read_checks_its_days_in_the_same_statement_even_when_empty(fresh_db, monkeypatch):
+    """`rollups.read` lists the clean days once and trusts them when the read's own check agrees,
+    an empty answer included (it used to read twice more, the last time from the records). A day
+    another writer dirties between the listing and the read is read again: the answer is always
+    one snapshot's records (the old one with one listing, the new one with two)."""
+    from sqlalchemy import func as fn
+
+    from backroom.reports import catalog
+
+    first, last = date(2026, 11, 16), date(2026, 11, 18)
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    async with fresh_db.sessionmaker.begin() as session:
+        branch = await create_branch(session, timezone="Asia/Tokyo")
+        hats = await r.product(session, category="hats", price_minor=1250)
+        await r.order(session, branch=branch, at=midnight(first, branch.timezone), lines=[(hats, 1)])
+        await rollups.refresh(session, start=first, end=last + timedelta(days=1), now=now)
+    listings, reads = [], []
+    real_clean, real_merged = rollups.clean_days, rollups.merged
+
+    async def listing(session, rollup, keys):
+        out = await real_clean(session, rollup, keys)
+        listings.append(sum(len(d) for d in out.values()))
+        if race["on"] and len(listings) == 1:  # another writer dirties the first day meanwhile
+            async with fresh_db.sessionmaker.begin() as other:
+                await r.order(other, branch=branch, at=midnight(first, branch.timezone), lines=[(hats, 1)])
+        return out
+
+    def merging(*args, **kw):
+        reads.append(sum(len(d) for d in args[3].values()))
+        return real_merged(*args, **kw)
+
+    monkeypatch.setattr(rollups, "clean_days", listing)
+    monkeypatch.setattr(rollups, "merged", merging)
+    race = {"on": False}
+    spans = [rollups.Span(branch.timezone, (branch.id,), first, last + timedelta(days=1))]
+
+    def build(u):
+        return select(u.c.branch, u.c.day, fn.sum(u.c.m0)).group_by(u.c.branch, u.c.day)
+
+    async def placed(source: str, function: str, measure: str) -> dict:
+        m = catalog.get(function).measure(measure)
+        async with fresh_db.read_sessionmaker() as session:  # as the dashboard and reports read
+            rows = await rollups.read(session, rollups.registered()[source], [m], spans, None, [], build)
+            return {rollups.day_label(d): int(v) for _, d, v, *_ in rows}  # checks may follow
+
+    # No carts at all: empty, from one listing of three clean days and one read.
+    assert await placed("carts", "carts", "opened") == {}
+    assert (listings, reads) == ([3], [3])
+    listings.clear(), reads.clear()
+    assert await placed("orders", "orders", "placed") == {first.isoformat(): 1}
+    assert (listings, reads) == ([3], [3])
+    listings.clear(), reads.clear()
+    race["on"] = True
+    got = await placed("orders", "orders", "placed")
+    if len(listings) == 1:  # the read's snapshot predates the other write: the old records
+        assert got == {first.isoformat(): 1} and reads == [3]
+    else:  # it saw the write: the dirtied day left to the records, the others still rolled up
+        assert got == {first.isoformat(): 2} and listings == [3, 2] and reads == [3, 2]
+    if fresh_db.kind == "postgres":  # READ COMMITTED: every statement sees the latest commits
+        assert len(listings) == 2

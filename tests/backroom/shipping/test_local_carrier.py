@@ -7,16 +7,19 @@ import io
 import pypdf
 import pytest
 
+from backroom.shipping import code128
 from backroom.shipping.carrier import (
     Label,
     LabelPurchaseFailed,
     NoRatesAvailable,
     Parcel,
     Rate,
+    Shipment,
     ShippingCarrier,
     VoidStatus,
     choose_rate,
 )
+from backroom.shipping.label_pdf import render_label_pdf
 from backroom.shipping.local_carrier import LocalCarrier, _luhn_digit
 
 
@@ -133,3 +136,74 @@ def test_label_with_pdf_survives_a_json_round_trip() -> None:
     )
 
     assert Label.model_validate_json(label.model_dump_json()) == label
+
+
+def _label_text_and_boxes(pdf: bytes) -> tuple[str, int]:
+    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0]
+    ops = pypdf.generic.ContentStream(page.get_contents(), page.pdf).operations
+    return page.extract_text(), sum(1 for _operands, op in ops if op == b"re")
+
+
+def test_the_label_carries_every_field_and_the_tracking_number_as_code_128(
+    store, customer, small_box
+) -> None:
+    shipment = Shipment(from_address=store, to_address=customer, parcels=(small_box, small_box))
+
+    pdf = render_label_pdf(
+        shipment=shipment,
+        tracking_number="BR123456789012345",
+        service="Ground",
+        estimated_days=5,
+        provider="Backroom local delivery",
+        reference="#1000000042",
+    )
+
+    text, boxes = _label_text_and_boxes(pdf)
+    for expected in (
+        "FROM",
+        "Backroom Store",
+        "62701 Springfield IL",
+        "GROUND",
+        "5 days",
+        "SHIP TO",
+        "Jane Customer",
+        "22 Elm Road",
+        "Apt 4",
+        "62565 Shelbyville IL",
+        "2.40 kg",
+        "Parcels: 2",
+        "#1000000042",
+        "BR123456789012345",
+        "Backroom local delivery",
+    ):
+        assert expected in text, expected
+    bars = len([run for run in code128.modules("BR123456789012345").split("0") if run])
+    assert boxes == bars + 1  # one filled rectangle per bar, and the label's frame
+
+
+def _abroad_label_text(store, customer, small_box) -> str:
+    abroad = customer.model_copy(update={"name": "Łukasz Żółć", "city": "Kraków"})
+    pdf = render_label_pdf(
+        shipment=Shipment(from_address=store, to_address=abroad, parcels=(small_box,)),
+        tracking_number="BR123456789012345",
+        service="Express",
+        estimated_days=2,
+        provider="Backroom local delivery",
+    )
+    return _label_text_and_boxes(pdf)[0]
+
+
+def test_a_name_outside_windows_1252_prints_as_written(store, customer, small_box) -> None:
+    text = _abroad_label_text(store, customer, small_box)
+    assert "Łukasz Żółć" in text and "Kraków" in text and "BR123456789012345" in text
+
+
+def test_without_dejavu_such_a_name_prints_in_base_letters(store, customer, small_box, monkeypatch) -> None:
+    """A machine without the DejaVu fonts still labels the parcel: letters the standard fonts
+    lack print as their base letter ("?" where there is none), the rest as written."""
+    from backroom.shipping import label_pdf
+
+    monkeypatch.setattr(label_pdf, "_unicode_font_files", lambda: None)
+    text = _abroad_label_text(store, customer, small_box)
+    assert "?ukasz Zó?c" in text and "Kraków" in text and "BR123456789012345" in text
+    assert label_pdf.core_text("Łódź Ærø") == "?ódz Ærø"

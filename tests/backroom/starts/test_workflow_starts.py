@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from backroom.approvals.models import ApprovalRequest
 from backroom.starts import service as starts
-from backroom.starts.models import WorkflowStart
-from tests.helpers import create_branch, create_user, make_app, pending_approval, token_client
+from backroom.starts.models import WorkflowSignal, WorkflowStart
+from backroom.starts.service import Outbox
+from tests.helpers import create_branch, create_user, make_app, pending_approval, token_client, uniq
 from worker.registry import Deps, build_worker
 
 
@@ -36,7 +37,6 @@ async def test_request_succeeds_while_temporal_is_down_and_the_poller_starts_it(
     async with db.read_sessionmaker() as s:
         row = await s.scalar(select(WorkflowStart).where(WorkflowStart.workflow_id == wid))
     assert row.status == "pending"
-    # A decision needs Temporal: a clear 503 with Retry-After, not a 500.
     assert (await api.get("/api/v1/approvals")).status_code == 200
     async with build_worker(
         dev_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
@@ -63,7 +63,9 @@ async def test_request_succeeds_while_temporal_is_down_and_the_poller_starts_it(
     assert len(runs) == 1
 
 
-async def test_decision_without_temporal_is_a_503(sqlite_db, settings):
+async def test_a_decision_without_temporal_is_recorded_and_told_later(sqlite_db, settings):
+    """No Temporal: the decision still commits (inbox row closed, audited); its signal to the
+    workflow waits in the outbox for the poller."""
     db = sqlite_db
     async with db.sessionmaker.begin() as s:
         b = await create_branch(s)
@@ -71,5 +73,27 @@ async def test_decision_without_temporal_is_a_503(sqlite_db, settings):
         row = await pending_approval(s, b.id)
     api = await token_client(make_app(db, settings), db, fin)
     r = await api.post(f"/api/v1/approvals/{row.id}/decision", json={"approve": True})
-    assert r.status_code == 503 and r.json()["code"] == "workflow_service_unavailable"
-    assert r.headers["retry-after"] == "5"
+    assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+    async with db.read_sessionmaker() as s:
+        assert (await s.get(ApprovalRequest, row.id)).decided_by_id == fin.id
+        told = await s.scalar(select(WorkflowSignal).where(WorkflowSignal.workflow_id == row.workflow_id))
+        assert (told.signal, told.status, told.args["user_id"]) == ("approval_decided", "pending", fin.id)
+
+
+async def test_a_signal_sent_after_the_reply_is_delivered_and_marked_by_drain(dev_env, sqlite_db):
+    """A signal nobody waits on goes in a task of its own after the reply; the app's shutdown
+    (drain) lets it finish and marks it (here: dropped, no such workflow)."""
+    db = sqlite_db
+    outbox = Outbox(db.sessionmaker, default_queue="-")
+    async with db.sessionmaker() as s:
+        async with s.begin():
+            row = await starts.enqueue_signal(s, workflow_id=uniq("nobody-"), signal="poke", after_reply=True)
+        assert starts.take_queued(s) == []  # nothing for before the reply
+
+        async def client():
+            return dev_env.client
+
+        outbox.dispatch_after_reply(client, starts.take_later(s))
+    await outbox.drain()
+    async with db.read_sessionmaker() as s:
+        assert (await s.get(WorkflowSignal, row.id)).status == "dropped"
