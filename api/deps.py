@@ -104,6 +104,11 @@ async def get_read_session(request: Request, session: Session) -> AsyncIterator[
         return
     async with request.app.state.read_sessionmaker() as reader:
         reader.info[_READER] = True
+        if reader.bind.dialect.name == "postgresql":
+            # Each read its own statement, as READ COMMITTED gives a transaction's reads anyway:
+            # no BEGIN and ROLLBACK around the caller's one indexed read (issue 17: two of the
+            # round trips every write request made before its own work).
+            await reader.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield reader
 
 

@@ -17,7 +17,13 @@ from temporalio.service import RPCError
 
 from api.deps import SignInRequired, is_api
 from api.validation import messages, summary
-from backroom.errors import AppError, DatabaseBusy, WorkflowServiceUnavailable, is_transient_db_error
+from backroom.errors import (
+    AppError,
+    DatabaseBusy,
+    DatabaseUnavailable,
+    WorkflowServiceUnavailable,
+    is_transient_db_error,
+)
 from backroom.temporal import unreachable
 
 log = logging.getLogger("backroom.api")
@@ -128,6 +134,9 @@ def install(app: FastAPI) -> None:
         if is_transient_db_error(exc):
             log.warning("transaction aborted by the database on %s: %s", request.url.path, exc.orig)
             return await app_error(request, DatabaseBusy())
+        if exc.connection_invalidated:  # the pool replaces its connections for the next request
+            log.warning("database connection lost on %s: %s", request.url.path, exc.orig)
+            return await app_error(request, DatabaseUnavailable())
         return await internal(request, exc)
 
     @app.exception_handler(RPCError)

@@ -66,6 +66,21 @@ class DatabaseBusy(AppError):
         )
 
 
+class DatabaseUnavailable(AppError):
+    """The connection to the database was lost (a restart, a network fault) in the middle of a
+    request. Its transaction did not commit; the pool opens fresh connections for the next."""
+
+    status, code, title = 503, "database_unavailable", "The database is not reachable right now"
+    retryable = True
+
+    def __init__(self, detail: str | None = None, **extra) -> None:
+        super().__init__(
+            detail or "The connection to the database was lost. Try again in a moment.",
+            retry_after=1,
+            **extra,
+        )
+
+
 # SQLSTATEs of a transaction the database aborted because of others: serialization failure,
 # deadlock, lock wait timed out (lock_timeout).
 _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})

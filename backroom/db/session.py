@@ -27,7 +27,20 @@ def make_engine(url: str, **kw) -> AsyncEngine:
         )
         sqlite.configure(engine, sqlite.gate_for(url))
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kw)
+    # No ping on every checkout (a round trip before each transaction, issue 17): a connection
+    # found dead fails its one request (a 503, api/errors.py; an activity retries) and the pool
+    # then replaces every connection older than that failure. Recycled hourly besides, for
+    # anything between us and the server that drops idle connections. No server-side prepared
+    # statements: psycopg prepares a statement on its fifth use and drops them all at every
+    # ROLLBACK, so the reads' rollbacks made PREPARE and DEALLOCATE round trips of their own.
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_recycle=3600,
+        connect_args={"prepare_threshold": None},
+        **kw,
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine, *, readonly: bool = False) -> Sessionmaker:

@@ -8,6 +8,7 @@ import gc
 import re
 import time
 
+import pytest
 from sqlalchemy import select
 
 from backroom.approvals.models import ApprovalRequest
@@ -215,3 +216,33 @@ async def test_temporal_dying_during_a_cart_change_is_a_503(
         assert not [m for m in unretrieved if "never retrieved" in m]
     finally:
         loop.set_exception_handler(old_handler)
+
+
+@pytest.mark.parametrize("fresh_db", ["postgres"], indirect=True)
+async def test_a_lost_database_connection_is_a_503_and_the_next_request_passes(fresh_db, settings):
+    """The pool does not ping before each use: a connection the server dropped (a restart)
+    fails its one request with a 503 in words, and the pool replaces the rest for the next."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    db = fresh_db  # its own: every connection to it is cut
+    async with db.sessionmaker.begin() as s:
+        user = await create_user(s, grants=[("admin", None)])
+    app = make_app(db, settings)
+    async with await token_client(app, db, user) as c:
+        assert (await c.get("/api/v1/customers")).status_code == 200  # pooled connections now
+        url = make_url(db.url)
+        with psycopg.connect(
+            host=url.host, port=url.port, user=url.username, dbname="postgres", autocommit=True
+        ) as admin:
+            killed = admin.execute(
+                "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = %s",
+                (url.database,),
+            ).fetchone()[0]
+        assert killed >= 1
+        r = await c.get("/api/v1/customers")
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "database_unavailable" and "Try again" in r.json()["detail"]
+        assert r.headers["retry-after"] == "1"
+        assert "psycopg" not in r.text and "terminat" not in r.text
+        assert (await c.get("/api/v1/customers")).status_code == 200
