@@ -135,6 +135,6 @@ async def decide_from_inbox(
     except AppError as exc:
         if exc.status in (403, 404) or exc.status >= 500:  # an error page, not a flash
             raise
-        await session.rollback()  # a refused decision writes nothing (it queues its signal last)
+        await session.rollback()  # a refused decision writes nothing: its close is undone
         return redirect("/inbox", flash=f"Request #{request_id}: {exc.detail}")
     return redirect("/inbox", flash=f"Request #{request_id} {outcome.status}.")

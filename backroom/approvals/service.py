@@ -108,48 +108,48 @@ async def close(session: AsyncSession, *, req: CloseRequest) -> CloseRequest | N
         if req.decided_by_id
         else Actor.workflow(req.workflow_id)
     )
-    if await _close_pending(session, req, actor=actor):
+    closed = await _close_pending(session, req)
+    if closed is not None:
+        await _audit_close(session, closed, req, actor=actor)
         return None
     return _closed_before(await get(session, req.request_id), req)
 
 
-async def _close_pending(
-    session: AsyncSession, req: CloseRequest, *, actor: Actor, level: int | None = None
-) -> bool:
-    """Close the request as `req` says, only while it is pending (and at `level`, if given), and
-    audit it; False if it was not pending (closed by someone else first)."""
+async def _close_pending(session: AsyncSession, req: CloseRequest) -> ApprovalRequest | None:
+    """Close the request as `req` says, only while it is pending: one UPDATE that returns the
+    row as it now is; None if it was not pending (closed by someone else first, or no such
+    request). Not audited here: the caller audits it as whoever closed it."""
     now = utcnow()
-    where = [ApprovalRequest.id == req.request_id, ApprovalRequest.status == ApprovalStatus.PENDING]
-    if level is not None:
-        where.append(ApprovalRequest.level == level)
-    closed = (
-        await session.execute(
-            update(ApprovalRequest)
-            .where(*where)
-            .values(
-                status=req.status,
-                decided_by_id=req.decided_by_id,
-                decided_by_name=req.decided_by_name,
-                decision_reason=req.reason,
-                decided_at=now,
-                updated_at=now,
-            )
-            .returning(ApprovalRequest.branch_id)
+    return await session.scalar(
+        update(ApprovalRequest)
+        .where(ApprovalRequest.id == req.request_id, ApprovalRequest.status == ApprovalStatus.PENDING)
+        .values(
+            status=req.status,
+            decided_by_id=req.decided_by_id,
+            decided_by_name=req.decided_by_name,
+            decision_reason=req.reason,
+            decided_at=now,
+            updated_at=now,
         )
-    ).first()
-    if closed is None:
-        return False
+        .returning(ApprovalRequest)
+        # The row as closed, also where this session had loaded it before.
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _audit_close(
+    session: AsyncSession, row: ApprovalRequest, req: CloseRequest, *, actor: Actor
+) -> None:
     await audit.record(
         session,
         actor=actor,
         action=f"approval.{req.status}",
         entity_type="approval",
-        entity_id=req.request_id,
-        branch_id=closed.branch_id,
+        entity_id=row.id,
+        branch_id=row.branch_id,
         before={"status": ApprovalStatus.PENDING},
         after={"status": req.status, "decided_by_id": req.decided_by_id, "reason": req.reason},
     )
-    return True
 
 
 def _closed_before(row: ApprovalRequest, req: CloseRequest) -> CloseRequest | None:
@@ -235,29 +235,32 @@ async def decide(
     where the ask names a settling step (approvals.settlers), and the `approval_decided` signal
     queued for the workflow, sent just after the reply (the outbox delivers it if Temporal is down).
     Not idempotent by design: a second decision finds the request closed and is refused."""
-    row = await get(session, request_id)
-    if row.status != ApprovalStatus.PENDING:
-        raise ApprovalNotOpen(f"Request #{row.id} is already {row.status}.")
-    if not may_decide(p, row):
-        raise NotAnApprover(f"You may not decide request #{row.id} in this branch.")
-    if row.requested_by_id == p.user_id:
-        raise DecisionRefused("You cannot decide on your own request.")
     reason = (reason or "").strip() or None
-    if not approve and not reason:
-        raise DecisionRefused("A reason is required to reject.", field="reason")
     closing = CloseRequest(
-        request_id=row.id,
-        workflow_id=row.workflow_id,
+        request_id=request_id,
+        workflow_id="",  # the row's, once it is read back
         status=ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED,
         decided_by_id=p.user_id,
         decided_by_name=p.full_name,
         reason=reason,
     )
+    # Closed first and checked after, from the row the UPDATE returns: one statement, and what
+    # is checked is the row as it was closed (an escalation a moment earlier is seen). A refusal
+    # raises, and the caller's transaction rolls the close back with it.
+    row = await _close_pending(session, closing)
+    if row is None:
+        row = await get(session, request_id)  # no such request (404), or closed already
+        raise ApprovalNotOpen(f"Request #{row.id} is already {row.status}.")
+    if not may_decide(p, row):
+        raise NotAnApprover(f"You may not decide request #{row.id} in this branch.")
+    if row.requested_by_id == p.user_id:
+        raise DecisionRefused("You cannot decide on your own request.")
+    if not approve and not reason:
+        raise DecisionRefused("A reason is required to reject.", field="reason")
+    closing.workflow_id = row.workflow_id
     # The decider's own write, linked to the gate's workflow as the gate's steps are.
     actor = replace(p.actor(), workflow_id=row.workflow_id)
-    # Only at the level the decider was checked for: an escalation meanwhile asks again.
-    if not await _close_pending(session, closing, actor=actor, level=row.level):
-        raise ApprovalNotOpen(f"Request #{row.id} changed meanwhile; open it again.")
+    await _audit_close(session, row, closing, actor=actor)
     outcome = ApprovalOutcome(
         request_id=row.id,
         status=closing.status,

@@ -87,48 +87,83 @@ async def requests_for(
     return list(rows.scalars())
 
 
+def _which(request: int | str):
+    """The WHERE clause of one request: by its id, or by its workflow's id (a decision's
+    settling step knows only the workflow)."""
+    if isinstance(request, str):
+        return CreditLimitRequest.workflow_id == request
+    return CreditLimitRequest.id == request
+
+
+async def _find(session: AsyncSession, request: int | str) -> CreditLimitRequest:
+    if isinstance(request, int):
+        return await get_request(session, request)
+    req = await session.scalar(select(CreditLimitRequest).where(_which(request)))
+    if req is None:
+        raise Conflict("The credit limit request behind this approval no longer exists.")
+    return req
+
+
 async def apply_change(
-    session: AsyncSession, *, actor: Actor, request_id: int, decided_by_id: int | None, reason: str | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    request_id: int | str,
+    decided_by_id: int | None,
+    reason: str | None,
 ) -> None:
-    """Apply an approved limit. Idempotent: a request already applied changes nothing. Refuses
-    (not found, not pending) before it writes anything. The pending request is moved first and
-    read back from the same statement: a decision's write transaction (on SQLite, the one
-    writer's turn) is held for as few round trips as it can be (issue 17)."""
+    """Apply an approved limit to request `request_id` (its id, or its workflow's id).
+    Idempotent: a request already applied changes nothing. Refuses (not found, not pending)
+    before it writes anything. Two statements and the audit event in the common case (issue 17:
+    a decision's write transaction is held for as few round trips as it can be): the request
+    moved and read back by one UPDATE, the customer's limit moved by one UPDATE while it is the
+    limit the request was made against (the audit's "before" is then known without a read)."""
     moved = (
         await session.execute(
             update(CreditLimitRequest)
-            .where(
-                CreditLimitRequest.id == request_id, CreditLimitRequest.status == LimitRequestStatus.pending
-            )
+            .where(_which(request_id), CreditLimitRequest.status == LimitRequestStatus.pending)
             .values(
                 status=LimitRequestStatus.applied,
                 decided_by_id=decided_by_id,
                 decision_reason=reason,
                 updated_at=utcnow(),
             )
-            .returning(CreditLimitRequest.customer_id, CreditLimitRequest.requested_limit_minor)
+            .returning(
+                CreditLimitRequest.id,
+                CreditLimitRequest.customer_id,
+                CreditLimitRequest.current_limit_minor,
+                CreditLimitRequest.requested_limit_minor,
+            )
         )
     ).first()
     if moved is None:
-        req = await get_request(session, request_id)
+        req = await _find(session, request_id)
         if req.status == LimitRequestStatus.applied:
             return
-        raise Conflict(f"Credit limit request {request_id} is {req.status}, not pending.")
-    customer = await session.get(Customer, moved.customer_id)
-    before = customer.credit_limit_minor
-    customer.credit_limit_minor = moved.requested_limit_minor
-    await session.flush()
+        raise Conflict(f"Credit limit request {req.id} is {req.status}, not pending.")
+    before = moved.current_limit_minor
+    branch_id = await session.scalar(
+        update(Customer)
+        .where(Customer.id == moved.customer_id, Customer.credit_limit_minor == before)
+        .values(credit_limit_minor=moved.requested_limit_minor)
+        .returning(Customer.home_branch_id)
+    )
+    if branch_id is None:  # changed since the request was made (another request won a race)
+        customer = await session.get(Customer, moved.customer_id, with_for_update=True)
+        before, branch_id = customer.credit_limit_minor, customer.home_branch_id
+        customer.credit_limit_minor = moved.requested_limit_minor
+        await session.flush()
     await audit.record(
         session,
         actor=actor,
         action="credit_limit.apply",
         entity_type="customer",
-        entity_id=customer.id,
-        branch_id=customer.home_branch_id,
+        entity_id=moved.customer_id,
+        branch_id=branch_id,
         before={"credit_limit_minor": before},
         after={
-            "credit_limit_minor": customer.credit_limit_minor,
-            "request_id": request_id,
+            "credit_limit_minor": moved.requested_limit_minor,
+            "request_id": moved.id,
             "approved_by_id": decided_by_id,
         },
     )
@@ -138,24 +173,23 @@ async def close_request(
     session: AsyncSession,
     *,
     actor: Actor,
-    request_id: int,
+    request_id: int | str,
     status: LimitRequestStatus,
     decided_by_id: int | None,
     reason: str | None,
 ) -> None:
-    """Mark a request rejected or expired. Idempotent: only a pending request changes."""
+    """Mark request `request_id` (its id, or its workflow's id) rejected or expired.
+    Idempotent: only a pending request changes."""
     moved = (
         await session.execute(
             update(CreditLimitRequest)
-            .where(
-                CreditLimitRequest.id == request_id, CreditLimitRequest.status == LimitRequestStatus.pending
-            )
+            .where(_which(request_id), CreditLimitRequest.status == LimitRequestStatus.pending)
             .values(status=status, decided_by_id=decided_by_id, decision_reason=reason, updated_at=utcnow())
-            .returning(CreditLimitRequest.customer_id, CreditLimitRequest.branch_id)
+            .returning(CreditLimitRequest.id, CreditLimitRequest.customer_id, CreditLimitRequest.branch_id)
         )
     ).first()
     if moved is None:
-        await get_request(session, request_id)  # not found, or closed already (idempotent)
+        await _find(session, request_id)  # not found, or closed already (idempotent)
         return
     await audit.record(
         session,
@@ -165,7 +199,7 @@ async def close_request(
         entity_id=moved.customer_id,
         branch_id=moved.branch_id,
         before={"status": LimitRequestStatus.pending},
-        after={"status": status, "request_id": request_id, "reason": reason},
+        after={"status": status, "request_id": moved.id, "reason": reason},
     )
 
 
@@ -173,12 +207,12 @@ async def conclude(
     session: AsyncSession,
     *,
     actor: Actor,
-    request_id: int,
+    request_id: int | str,
     status: str,
     decided_by_id: int | None,
     reason: str | None,
 ) -> None:
-    """Give the request its final status (backroom.credit.flow.limit_status): apply it, or mark it
+    """Give request `request_id` (its id, or its workflow's id) its final status (backroom.credit.flow.limit_status): apply it, or mark it
     rejected or expired. Idempotent, like apply_change and close_request."""
     if status == LimitRequestStatus.applied:
         await apply_change(
@@ -201,15 +235,10 @@ async def settle_decision(
     """The approvals settler for limit changes (flow.SETTLED_BY): apply an approved change, or
     close a rejected one, in the decision's own transaction. Idempotent. Refuses (Conflict) a
     request that is no longer pending, and the decision with it."""
-    request_id = await session.scalar(
-        select(CreditLimitRequest.id).where(CreditLimitRequest.workflow_id == row.workflow_id)
-    )
-    if request_id is None:
-        raise Conflict("The credit limit request behind this approval no longer exists.")
     await conclude(
         session,
         actor=actor,
-        request_id=request_id,
+        request_id=row.workflow_id,
         status=limit_status(outcome.status),
         decided_by_id=outcome.decided_by_id,
         reason=outcome.reason,

@@ -130,3 +130,34 @@ async def test_settle_of_a_request_closed_meanwhile_records_the_decision_and_ret
         assert (await limits.get_request(s, req.id)).status == "rejected"
         assert (await s.get(Customer, cust.id)).credit_limit_minor == 0
         assert await _actions(s, close.request_id, cust.id) == ["approval.approved", "credit_limit.rejected"]
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"], indirect=True)
+async def test_apply_audits_the_limit_the_customer_had_when_it_changed(db):
+    """The customer's limit moves in one statement while it is still the limit the request was
+    made against; if it moved meanwhile, the audit still says what it was just before."""
+    people = await staff(db, roles=("clerk", "finance"))
+    fin = people["finance"]
+    for moved_meanwhile in (False, True):
+        cust, req = await _request(db, people, 30_000)
+        if moved_meanwhile:
+            async with db.sessionmaker.begin() as s:
+                (await s.get(Customer, cust.id)).credit_limit_minor = 12_345
+        async with db.sessionmaker.begin() as s:
+            await limits.apply_change(
+                s,
+                actor=Actor.user(fin.id, fin.full_name),
+                request_id=req.workflow_id,
+                decided_by_id=fin.id,
+                reason=None,
+            )
+        async with db.read_sessionmaker() as s:
+            assert (await s.get(Customer, cust.id)).credit_limit_minor == 30_000
+            event = await s.scalar(
+                select(AuditEvent).where(
+                    AuditEvent.action == "credit_limit.apply", AuditEvent.entity_id == str(cust.id)
+                )
+            )
+        assert event.before == {"credit_limit_minor": 12_345 if moved_meanwhile else req.current_limit_minor}
+        assert (event.after["credit_limit_minor"], event.after["request_id"]) == (30_000, req.id)
+        assert event.branch_id == cust.home_branch_id
