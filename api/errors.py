@@ -16,7 +16,7 @@ from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from api.deps import SignInRequired, is_api
-from api.validation import messages, summary
+from api.validation import message, messages, summary
 from backroom.errors import (
     AppError,
     DatabaseBusy,
@@ -33,10 +33,13 @@ PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "code", "insta
 
 
 def field_errors(exc: RequestValidationError) -> list[dict]:
+    """Each refused field: its name, what is wrong in the words the staff forms use ("Reason
+    needs at least 3 characters", not pydantic's), and pydantic's error type for programs."""
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        out.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+        field = "body" if err.get("type") == "json_invalid" else ".".join(loc) or "body"
+        out.append({"field": field, "message": message(err), "type": err.get("type", "")})
     return out
 
 
@@ -89,13 +92,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
+        errors = field_errors(exc)
         return problem(
             request,
             422,
             "validation_failed",
             "Invalid input",
-            "Some fields are invalid.",
-            errors=field_errors(exc),
+            summary({e["field"]: e["message"] for e in errors[:5]}) or "Some fields are invalid.",
+            errors=errors,
         )
 
     @app.exception_handler(ValidationError)

@@ -130,6 +130,8 @@ def message(err: Mapping[str, Any], model: type[BaseModel] | None = None) -> str
         return f"Choose {'more' if kind == 'too_short' else 'fewer'} {what}"
     if kind.startswith("url"):
         return f"{title} must be a web address such as https://example.com"
+    if kind == "json_invalid":
+        return "The request body is not valid JSON"
     if kind == "extra_forbidden":
         return "The form has a field this page does not know; reload the page and try again"
     if kind in ("value_error", "assertion_error"):

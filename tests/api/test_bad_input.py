@@ -199,3 +199,33 @@ async def test_junk_query_parameters_on_every_page_and_list_are_never_a_server_e
             if resp.status_code >= 500:
                 failures.append(f"{route} with {sorted(params)}: {resp.status_code} {resp.text[:200]}")
     assert failures == []
+
+
+async def test_the_api_says_what_is_wrong_in_the_forms_words(sqlite_db, settings):
+    """A program gets pydantic's error type per field; the words (for the person in front of it)
+    are the staff forms' own, never pydantic's ("String should have at least 3 characters")."""
+    from tests.helpers import create_branch
+
+    async with sqlite_db.sessionmaker.begin() as s:
+        branch = await create_branch(s)
+        user = await create_user(s, grants=[("admin", None)])
+    client = await token_client(make_app(sqlite_db, settings), sqlite_db, user)
+
+    async def refused(resp) -> tuple[str, list[tuple[str, str, str]]]:
+        assert resp.status_code == 422 and resp.json()["code"] == "validation_failed", resp.text
+        return resp.json()["detail"], [(e["field"], e["type"], e["message"]) for e in resp.json()["errors"]]
+
+    customer = await client.post("/api/v1/customers", json={"name": "Ann", "home_branch_id": branch.id})
+    url = f"/api/v1/customers/{customer.json()['id']}/credit-limit-requests"
+    detail, errors = await refused(await client.post(url, json={"requested_limit_minor": -5, "reason": "x"}))
+    assert errors == [
+        ("requested_limit_minor", "greater_than_equal", "Credit limit cannot be negative"),
+        ("reason", "string_too_short", "Reason needs at least 3 characters"),
+    ]
+    assert detail == "Credit limit cannot be negative. Reason needs at least 3 characters."
+    detail, errors = await refused(
+        await client.post(url, content=b"{not json", headers={"content-type": "application/json"})
+    )
+    assert errors == [("body", "json_invalid", "The request body is not valid JSON")]
+    detail, errors = await refused(await client.get("/api/v1/customers?limit=abc"))
+    assert errors == [("limit", "int_parsing", "Limit must be a whole number")]
