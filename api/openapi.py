@@ -28,7 +28,11 @@ PROBLEM = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string", "description": "What is wrong, in words for people"},
+                    "type": {"type": "string", "description": "pydantic's error type, for programs"},
+                },
             },
         },
     },
