@@ -21,10 +21,21 @@ def _write_rollup_marks(session: Session) -> None:
     rollups.on_commit(session)
 
 
-# Only the outer transaction's end forgets: a savepoint's rollback leaves the marks of writes
-# before it (and a mark for a write rolled back only costs the refresher a day's rebuild).
+@event.listens_for(Session, "after_commit")
+def _keep_zones(session: Session) -> None:
+    from backroom.reports import rollups
+
+    rollups.keep_zones(session)
+
+
+# Only the outer transaction's end forgets the marks: a savepoint's rollback leaves the marks of
+# writes before it (and a mark for a write rolled back only costs the refresher a day's
+# rebuild). Any rollback forgets the branch zones read (one may be a branch rolled back).
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_after_rollback(session: Session, previous) -> None:
+    from backroom.reports import rollups
+
+    rollups.forget_zones(session)
     if previous.parent is None:
         _forget(session)
 
@@ -39,3 +50,4 @@ def _forget(session: Session) -> None:
     from backroom.reports import rollups
 
     rollups.forget(session)
+    rollups.forget_zones(session)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -171,12 +172,39 @@ def _local_day(at: datetime, tz: str) -> date:
     return at.astimezone(ZoneInfo(tz)).date()
 
 
-def _zones(conn, branch_ids: set[int]) -> dict[int, str]:
-    """The branches' zones as this transaction sees them. Not cached across transactions: a
-    branch created in a transaction that rolled back can leave its id to the next one (SQLite)."""
+# Branch zones already read, per database (keyed by the connection pool). A branch's zone is
+# set when it is created and Backroom never changes it (one edited in the database by hand is
+# seen after a restart). Kept only once the transaction that read it has committed: a branch
+# created by a transaction that rolled back can leave its id to the next one (SQLite).
+_ZONES: WeakKeyDictionary = WeakKeyDictionary()
+_READ_ZONES = "rollups.zones_read"  # session.info: (pool, zones) read in this transaction
+
+
+def _zones(session: Session, conn, branch_ids: set[int]) -> dict[int, str]:
+    """The branches' zones: those known from committed transactions, the rest read (one
+    statement, and none once every branch has been read; issue 17: it was a read per writing
+    transaction)."""
     from backroom.branches.models import Branch
 
-    return dict(conn.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_(branch_ids))).all())
+    known = _ZONES.get(conn.engine.pool, {})
+    zones = {b: known[b] for b in branch_ids if b in known}
+    missing = branch_ids - zones.keys()
+    if missing:
+        read = dict(conn.execute(select(Branch.id, Branch.timezone).where(Branch.id.in_(missing))).all())
+        zones.update(read)
+        session.info.setdefault(_READ_ZONES, (conn.engine.pool, {}))[1].update(read)
+    return zones
+
+
+def keep_zones(session: Session) -> None:
+    """After a commit: remember the zones the transaction read (they exist for good now)."""
+    pool, read = session.info.pop(_READ_ZONES, (None, None))
+    if read:
+        _ZONES.setdefault(pool, {}).update(read)
+
+
+def forget_zones(session: Session) -> None:
+    session.info.pop(_READ_ZONES, None)
 
 
 _PENDING = "rollups.pending"  # session.info: (places, via) this transaction's flushes touched
@@ -276,7 +304,7 @@ def _write_marks(session: Session) -> None:
             places.add((rollup, b, at))
     if not places:
         return
-    zones = _zones(conn, {b for _, b, _ in places})
+    zones = _zones(session, conn, {b for _, b, _ in places})
     marks = sorted({(r.key, b, _local_day(at, zones[b])) for r, b, at in places if b in zones})
     if marks:
         now = datetime.now(UTC)

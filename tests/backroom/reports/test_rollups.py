@@ -590,3 +590,50 @@ async def test_a_read_checks_its_days_in_the_same_statement_even_when_empty(fres
         assert got == {first.isoformat(): 2} and listings == [3, 2] and reads == [3, 2]
     if fresh_db.kind == "postgres":  # READ COMMITTED: every statement sees the latest commits
         assert len(listings) == 2
+
+
+@pytest.mark.parametrize("fresh_db", ["sqlite", "postgres"], indirect=True)
+async def test_a_branch_zone_is_read_once_it_committed_and_never_from_a_rolled_back_read(fresh_db):
+    """Dirty marks need the branch's zone: read in the first writing transaction, known from then
+    on (no read per transaction); a read in a transaction that rolled back is not kept (its
+    branch may be gone, its id given to the next one on SQLite)."""
+    from sqlalchemy import event
+
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        if "FROM branches" in statement and "timezone" in statement:
+            reads.append(statement)
+
+    day = datetime.now(UTC).date() - timedelta(days=3)
+    async with fresh_db.sessionmaker.begin() as session:
+        branch = await create_branch(session, timezone="Asia/Tokyo")
+        hats = await r.product(session, category="hats", price_minor=1250)
+    at = midnight(day, branch.timezone) + timedelta(hours=1)  # 01:00 in Tokyo: the day before in UTC
+    event.listen(fresh_db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        session = fresh_db.sessionmaker()
+        await session.begin()
+        await r.order(session, branch=branch, at=at, lines=[(hats, 1)])
+        await session.flush()
+        await session.run_sync(rollups._write_marks)  # the zone read, then the transaction undone
+        await session.rollback()
+        await session.close()
+        assert len(reads) == 1
+        for _ in range(2):  # the first commit reads it; the next transaction knows it
+            async with fresh_db.sessionmaker.begin() as session:
+                await r.order(session, branch=branch, at=at, lines=[(hats, 1)])
+            assert len(reads) == 2
+    finally:
+        event.remove(fresh_db.engine.sync_engine, "before_cursor_execute", count)
+    async with fresh_db.sessionmaker() as session:
+        days = set(
+            (
+                await session.scalars(
+                    select(ReportRollupDirty.day).where(
+                        ReportRollupDirty.branch_id == branch.id, ReportRollupDirty.source == "orders"
+                    )
+                )
+            ).all()
+        )
+    assert days == {day}  # Tokyo's day, from the zone known or read
