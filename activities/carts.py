@@ -8,13 +8,13 @@ from backroom.audit.context import Actor
 from backroom.carts import service as carts
 from backroom.carts.pricing import Totals
 from backroom.carts.schemas import CartPricing, CartQuote, CartView
-from backroom.db.session import read_only
+from backroom.db.session import point_reads
 
 
 class CartActivities:
     def __init__(self, deps) -> None:
         self._sessionmaker = deps.sessionmaker
-        self._reader = read_only(self._sessionmaker)  # reads take no write transaction
+        self._reader = point_reads(self._sessionmaker)  # reads take no transaction at all
 
     @activity.defn(name="carts.quote")
     async def quote(self, q: CartQuote) -> Totals:

@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.deps import Deps, workflow_actor
 from backroom.catalog import service as catalog
-from backroom.db.session import read_only
+from backroom.db.session import point_reads
 from backroom.orders import charges, parcels
 from backroom.orders import service as orders
 from backroom.orders.flow import (
@@ -39,7 +39,7 @@ class OrderActivities:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
         self._sessionmaker = deps.sessionmaker
-        self._reader = read_only(self._sessionmaker)  # reads take no write transaction
+        self._reader = point_reads(self._sessionmaker)  # reads take no transaction at all
 
     # A missing adapter is a deployment fault, not a refusal: left retryable so that a worker
     # restarted with the right settings picks the step up again.

@@ -20,11 +20,11 @@ import logging
 import time
 
 from sqlalchemy import bindparam, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backroom.audit.models import AuditEvent
 from backroom.audit.service import GENESIS, event_hash, hashed_fields
-from backroom.db.session import Sessionmaker, is_postgres
+from backroom.db.session import Sessionmaker, is_postgres, point_reads
 
 log = logging.getLogger("backroom.audit.sealer")
 # Any constant: the key of the PostgreSQL advisory lock one sealer holds while it seals.
@@ -47,8 +47,9 @@ async def _mark(maker: Sessionmaker) -> tuple[int, int]:
 
 
 def _reader(maker: Sessionmaker) -> Sessionmaker:
-    """Read-only sessions on the same engine (on SQLite they do not take the write lock)."""
-    return async_sessionmaker(maker.kw["bind"].execution_options(readonly=True))
+    """Read-only sessions on the same engine (on SQLite they do not take the write lock; on
+    PostgreSQL no transaction around them: each of the sealer's reads is one statement)."""
+    return point_reads(maker)
 
 
 async def _settled(maker: Sessionmaker, xid: int, *, wait: float) -> bool:

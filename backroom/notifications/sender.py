@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from sqlalchemy import and_, or_, select, update
 
 from backroom.db.base import utcnow
-from backroom.db.session import Sessionmaker, read_only
+from backroom.db.session import Sessionmaker, point_reads
 from backroom.notifications.models import Notification, NotificationStatus
 from backroom.notifications.service import attachments_of
 from backroom.settings import Settings
@@ -59,7 +59,7 @@ async def send_pending(sessionmaker: Sessionmaker, settings: Settings, *, limit:
         Notification.status == NotificationStatus.PENDING,
         and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_at < stale),
     )
-    async with read_only(sessionmaker)() as session:  # finding them takes no write transaction
+    async with point_reads(sessionmaker)() as session:  # finding them takes no transaction
         ids = list(
             (
                 await session.execute(

@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from backroom import temporal
 from backroom.db.base import utcnow
-from backroom.db.session import Sessionmaker, read_only
+from backroom.db.session import Sessionmaker, point_reads
 from backroom.starts.models import SignalStatus, StartStatus, WorkflowSignal, WorkflowStart
 
 log = logging.getLogger("backroom.starts")
@@ -295,7 +295,7 @@ class Outbox:
         """Deliver rows still pending after `older_than` (the request's own try gets that long
         first): starts before signals, each in id order. Returns how many were tried."""
         cutoff = utcnow() - older_than
-        async with read_only(self.sessionmaker)() as session:
+        async with point_reads(self.sessionmaker)() as session:
             starts = list(
                 (
                     await session.scalars(
@@ -351,7 +351,7 @@ async def dispatch(
     client: Client, sessionmaker: Sessionmaker, workflow_ids: list[str], *, default_queue: str = ""
 ) -> bool:
     """Start the given pending workflows now; True if all started. Idempotent."""
-    async with read_only(sessionmaker)() as session:
+    async with point_reads(sessionmaker)() as session:
         rows = list(
             (
                 await session.scalars(
