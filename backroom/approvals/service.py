@@ -231,7 +231,8 @@ async def decide(
     session: AsyncSession, *, request_id: int, p: Principal, approve: bool, reason: str | None
 ) -> ApprovalOutcome:
     """Record a staff decision in the caller's transaction: the request closed (only while it is
-    pending at the level the decider was checked for), audited as the decider, its subject settled
+    pending; the decider checked against the row as closed, a refusal raising for the caller's
+    transaction to roll back, as every caller's does), audited as the decider, its subject settled
     where the ask names a settling step (approvals.settlers), and the `approval_decided` signal
     queued for the workflow, sent just after the reply (the outbox delivers it if Temporal is down).
     Not idempotent by design: a second decision finds the request closed and is refused."""
