@@ -21,7 +21,7 @@ from api.templating import make_templates
 from backroom import heap, temporal
 from backroom.audit import sealer as audit_sealer
 from backroom.auth.principal_cache import PrincipalCache
-from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker
+from backroom.db.session import Sessionmaker, make_engine, make_sessionmaker, point_reads
 from backroom.errors import WorkflowServiceUnavailable
 from backroom.plugins import submodules
 from backroom.settings import Settings, get_settings
@@ -95,6 +95,7 @@ def create_app(
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker
     app.state.read_sessionmaker = read_sessionmaker or sessionmaker
+    app.state.point_reads = point_reads(sessionmaker)  # the caller's read on a write request
     app.state.enforcer = load_enforcer()
     app.state.principals = PrincipalCache()
     app.state.temporal = TemporalHandle(settings, temporal_client)

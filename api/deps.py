@@ -53,8 +53,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     before the response is sent (the dependency is function-scoped), rolled back on error;
     then the workflow starts and signals the use case queued are dispatched (bounded: what
     does not go now, the worker's outbox poller delivers), and the signals nobody waits on
-    just after the reply. GETs, and routes marked READS_ONLY, read only. A write request's transaction (on SQLite, its turn as the one writer) begins
-    with the use case's first statement: who is calling is read before, on a ReadSession."""
+    just after the reply. GETs, and routes marked READS_ONLY, read only. A write request's
+    transaction (on SQLite, its turn as the one writer) begins with the use case's first
+    statement: who is calling is read before, on a ReadSession."""
     state = request.app.state
     maker = state.read_sessionmaker if _reads_only(request) else state.sessionmaker
     async with _transaction(request, maker) as session:
@@ -102,13 +103,10 @@ async def get_read_session(request: Request, session: Session) -> AsyncIterator[
     if _reads_only(request):
         yield session
         return
-    async with request.app.state.read_sessionmaker() as reader:
+    # Point reads: on PostgreSQL no BEGIN and ROLLBACK around the caller's one indexed read
+    # (issue 17: two of the round trips every write request made before its own work).
+    async with request.app.state.point_reads() as reader:
         reader.info[_READER] = True
-        if reader.bind.dialect.name == "postgresql":
-            # Each read its own statement, as READ COMMITTED gives a transaction's reads anyway:
-            # no BEGIN and ROLLBACK around the caller's one indexed read (issue 17: two of the
-            # round trips every write request made before its own work).
-            await reader.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield reader
 
 

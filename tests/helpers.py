@@ -187,6 +187,21 @@ async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
         await asyncio.sleep(interval)
 
 
+async def withdraw_limit_request(db, request_id: int) -> None:
+    """Close a credit-limit request elsewhere (as the request's own page might), rejected."""
+    from backroom.credit import limits
+
+    async with db.sessionmaker.begin() as s:
+        await limits.close_request(
+            s,
+            actor=TEST_ACTOR,
+            request_id=request_id,
+            status="rejected",
+            decided_by_id=None,
+            reason="Withdrawn",
+        )
+
+
 async def case_step(handle, step):
     """Send a person's step to a repair case once its workflow lets people act: the workflow
     refuses steps while it is busy with its own part (a label, a mail), as it does the API."""

@@ -212,8 +212,9 @@ async def conclude(
     decided_by_id: int | None,
     reason: str | None,
 ) -> None:
-    """Give request `request_id` (its id, or its workflow's id) its final status (backroom.credit.flow.limit_status): apply it, or mark it
-    rejected or expired. Idempotent, like apply_change and close_request."""
+    """Give request `request_id` (its id, or its workflow's id) its final status
+    (backroom.credit.flow.limit_status): apply it, or mark it rejected or expired. Idempotent,
+    like apply_change and close_request."""
     if status == LimitRequestStatus.applied:
         await apply_change(
             session, actor=actor, request_id=request_id, decided_by_id=decided_by_id, reason=reason

@@ -8,9 +8,15 @@ from sqlalchemy import func, select
 from backroom.approvals.models import ApprovalRequest
 from backroom.audit.models import AuditEvent
 from backroom.audit.service import verify
-from backroom.credit import limits
 from backroom.customers.models import Customer
-from tests.helpers import TEST_ACTOR, browser_client, create_branch, create_user, make_app, token_client
+from tests.helpers import (
+    browser_client,
+    create_branch,
+    create_user,
+    make_app,
+    token_client,
+    withdraw_limit_request,
+)
 from worker.registry import Deps, build_worker
 
 
@@ -162,15 +168,8 @@ async def test_a_refused_decision_in_the_inbox_writes_nothing(dev_env, sqlite_db
                 break
             await asyncio.sleep(0.05)
         approval_id = int(found[0])
-        async with db.sessionmaker.begin() as s:
-            await limits.close_request(
-                s,
-                actor=TEST_ACTOR,
-                request_id=req_id,
-                status="rejected",
-                decided_by_id=None,
-                reason="Withdrawn",
-            )
+        await withdraw_limit_request(db, req_id)
+        async with db.read_sessionmaker() as s:
             events = await s.scalar(select(func.count()).select_from(AuditEvent))
         r = await fui.post(
             f"/inbox/{approval_id}/decision", data={"csrf_token": fui.csrf, "decision": "approve"}

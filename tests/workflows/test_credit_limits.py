@@ -20,7 +20,7 @@ from backroom.customers.schemas import CustomerCreate
 from backroom.customers.service import create_customer
 from backroom.errors import Conflict
 from policies import load_enforcer
-from tests.helpers import TEST_ACTOR, create_branch, create_user, decide
+from tests.helpers import create_branch, create_user, decide, withdraw_limit_request
 from worker.registry import Deps, build_worker
 from workflows.credit_limits import CreditLimitChangeWorkflow
 
@@ -246,15 +246,8 @@ async def test_a_decision_on_a_request_closed_meanwhile_is_refused_and_writes_no
         ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
     ):
         handle, req, row = await _start(ts_env, world, task_queue, world["clerk"], new_limit=65_000)
-        async with db.sessionmaker.begin() as s:
-            await limits.close_request(
-                s,
-                actor=TEST_ACTOR,
-                request_id=req.id,
-                status="rejected",
-                decided_by_id=None,
-                reason="Withdrawn",
-            )
+        await withdraw_limit_request(db, req.id)
+        async with db.read_sessionmaker() as s:
             before = await s.scalar(select(func.count()).select_from(AuditEvent))
         with pytest.raises(Conflict, match="not pending"):
             await decide(db, ts_env.client, row, await _principal(db, world["fin"]), approve=True)

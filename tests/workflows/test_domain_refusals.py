@@ -30,7 +30,16 @@ from backroom.credit import limits
 from backroom.credit.flow import CreditHoldInput, LimitChangeInput, hold_workflow_id
 from backroom.crm.flow import FollowUpInput, followup_workflow_id
 from backroom.orders import service as orders
-from tests.helpers import TEST_ACTOR, adapters, create_customer, make_shop, place, staff, uniq
+from tests.helpers import (
+    TEST_ACTOR,
+    adapters,
+    create_customer,
+    make_shop,
+    place,
+    staff,
+    uniq,
+    withdraw_limit_request,
+)
 from tests.workflows.test_orders import RefusingCarrier
 from worker.registry import Deps, build_worker
 from workflows.complaints import ComplaintWorkflow
@@ -128,15 +137,7 @@ async def test_credit_limit_apply_conflict_is_not_retried(ts_env, sqlite_db, set
         )
         row = await _inbox_row(db, handle.id)
         # Meanwhile the request was closed elsewhere: applying it now is a Conflict.
-        async with db.sessionmaker.begin() as s:
-            await limits.close_request(
-                s,
-                actor=TEST_ACTOR,
-                request_id=req.id,
-                status="rejected",
-                decided_by_id=None,
-                reason="Withdrawn",
-            )
+        await withdraw_limit_request(db, req.id)
         await handle.execute_update(
             CreditLimitChangeWorkflow.decide,
             Decision(request_id=row.id, approve=True, user_id=fin.id, user_name=fin.full_name),
