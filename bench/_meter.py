@@ -67,10 +67,27 @@ def loadavg() -> str:
         return "unknown"
 
 
+def postgres_pid() -> int | None:
+    """The local PostgreSQL server's main process (the `postgres` whose parent is not one), if any."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if Path(f"/proc/{ppid}/comm").read_text().strip() != "postgres":
+                return int(entry.name)
+        except (OSError, IndexError, ValueError):
+            continue
+    return None
+
+
 @dataclass
 class Meter:
-    """Measures a window: wall time, CPU of named processes (with their children), and the machine's other load
-    (busy CPU not spent by this process and its descendants)."""
+    """Measures a window: wall time, CPU of named processes (with their children), the machine's
+    busy CPU, and its other load (busy CPU spent neither by this process and its descendants nor
+    by a named process outside them, such as the database server)."""
 
     watched: dict[str, int] = field(default_factory=dict)
     _t0: float = 0.0
@@ -95,10 +112,13 @@ class Meter:
         cpu = {name: tree_cpu(pid) - self._cpu0[name] for name, pid in self.watched.items()}
         own = self._own() - self._own0
         busy = machine_busy()[0] - self._busy0
+        mine = descendants(os.getpid())
+        outside = sum(cpu[name] for name, pid in self.watched.items() if pid not in mine)
         return {
             "wall_s": wall,
             "cpu_s": cpu,
+            "busy_s": busy,
             "own_cores": own / wall if wall else 0.0,
-            "other_load_cores": max(0.0, busy - own) / wall if wall else 0.0,
+            "other_load_cores": max(0.0, busy - own - outside) / wall if wall else 0.0,
             "loadavg": f"{self._load0} -> {loadavg()}",
         }

@@ -32,8 +32,9 @@ from datetime import UTC
 from pathlib import Path
 
 import httpx
+from temporalio.api.enums.v1 import EventType
 
-from bench._meter import Meter, descendants
+from bench._meter import Meter, descendants, postgres_pid
 from bench.approvals import pct
 from tests.helpers import free_port
 
@@ -70,6 +71,20 @@ def _shape(history) -> dict:
         elif e.HasField("workflow_execution_signaled_event_attributes"):
             counts["signals"] += 1
     return counts
+
+
+def _census(histories) -> str:
+    """History events per order by type, summed over the order's workflows and averaged over
+    orders: what the Temporal server stored and the worker replayed, beyond the shape."""
+    counts: dict[str, float] = {}
+    for history in histories:
+        for e in history.events:
+            kind = EventType.Name(e.event_type).removeprefix("EVENT_TYPE_").lower()
+            counts[kind] = counts.get(kind, 0) + 1
+    per = len(histories) / 2  # two workflows per order
+    total = sum(counts.values()) / per
+    top = sorted(counts.items(), key=lambda kv: -kv[1])
+    return f"{total:.0f} events/order: " + ", ".join(f"{k} {v / per:.1f}" for k, v in top)
 
 
 def _mean_shape(shapes: list[dict]) -> dict:
@@ -238,6 +253,24 @@ async def _measure(n: int, levels: tuple[int, ...]) -> dict:
 
     temporal_pid = _temporal_server_pid()
 
+    async def histories_of(order_ids: list[int]) -> list[list]:
+        """Each order's [cart, order] workflow histories."""
+        async with rsm() as s:
+            carts = dict(
+                (await s.execute(select(Order.id, Order.cart_id).where(Order.id.in_(order_ids)))).all()
+            )
+        return [
+            [
+                await env.client.get_workflow_handle(cart_workflow_id(carts[i])).fetch_history(),
+                await env.client.get_workflow_handle(order_workflow_id(i)).fetch_history(),
+            ]
+            for i in order_ids
+        ]
+
+    # A local PostgreSQL server's CPU is the order path's too (SQLite's is inside the processes).
+    server = postgres_pid() if os.environ.get("BENCH_PG") else None
+    database = {"postgres": server} if server else {}
+
     async def shipped(order_ids: list[int], within: float) -> float:
         """Wait (reading the database twice a second) until every order shipped; the last shipment's time."""
         deadline = time.monotonic() + within
@@ -294,18 +327,11 @@ async def _measure(n: int, levels: tuple[int, ...]) -> dict:
             _load, {**orders_spec, "clients": 1, "baskets": [[products[i] for i in b] for b in WARM_BASKETS]}
         )
         await shipped(warm["order_ids"], 300)
-        cart_shapes, order_shapes = [], []
-        async with rsm() as s:
-            carts = dict(
-                (
-                    await s.execute(select(Order.id, Order.cart_id).where(Order.id.in_(warm["order_ids"])))
-                ).all()
-            )
-        for order_id in warm["order_ids"]:
-            cart_h = env.client.get_workflow_handle(cart_workflow_id(carts[order_id]))
-            order_h = env.client.get_workflow_handle(order_workflow_id(order_id))
-            cart_shapes.append(_shape(await cart_h.fetch_history()))
-            order_shapes.append(_shape(await order_h.fetch_history()))
+        cart_shapes, order_shapes, histories = [], [], []
+        for pair in await histories_of(warm["order_ids"]):
+            histories += pair
+            cart_shapes.append(_shape(pair[0]))
+            order_shapes.append(_shape(pair[1]))
         cart_shape, order_shape = _mean_shape(cart_shapes), _mean_shape(order_shapes)
         result["shape_per_order"] = (
             f"2 workflows; cart {cart_shape['activities']} activities + {cart_shape['local_activities']} local, "
@@ -321,21 +347,36 @@ async def _measure(n: int, levels: tuple[int, ...]) -> dict:
             "order": order_shape,
         }
         await asyncio.to_thread(_load, {**bare_spec, "clients": 1, "n": 3, "run": "warm"})
+        result["history_per_order"] = _census(histories)
+        result["bare_history_per_order"] = _census(
+            [
+                await env.client.get_workflow_handle(f"bare-{kind}-warm-{i}").fetch_history()
+                for i in range(3)
+                for kind in ("cart", "order")
+            ]
+        )
 
         for level, clients in enumerate(levels):
             count = max(n, clients)
             picked = baskets(products, count, seed=level)
             meter = Meter(
-                {"worker": procs["worker"].pid, "api": procs["api"].pid, "temporal": temporal_pid}
+                {"worker": procs["worker"].pid, "api": procs["api"].pid, "temporal": temporal_pid, **database}
             ).start()
             run = await asyncio.to_thread(_load, {**orders_spec, "clients": clients, "baskets": picked})
             last = await shipped(run["order_ids"], 600 + 10 * count)
             m = meter.stop()
-            bare_meter = Meter({"worker": procs["bare"].pid, "temporal": temporal_pid}).start()
+            bare_meter = Meter({"worker": procs["bare"].pid, "temporal": temporal_pid, **database}).start()
             bare = await asyncio.to_thread(
                 _load, {**bare_spec, "clients": clients, "n": count, "run": f"c{clients}"}
             )
             b = bare_meter.stop()
+            # Under load a workflow task can take several events at once, or not: count them here too.
+            sample = [h for pair in await histories_of(run["order_ids"][:10]) for h in pair]
+            bare_sample = [
+                await env.client.get_workflow_handle(f"bare-{kind}-c{clients}-{i}").fetch_history()
+                for i in range(min(10, count))
+                for kind in ("cart", "order")
+            ]
 
             per_min = count / (last - run["started"]) * 60
             bare_per_min = count / (bare["done"] - bare["started"]) * 60
@@ -361,6 +402,14 @@ async def _measure(n: int, levels: tuple[int, ...]) -> dict:
             result[k + "api_cpu_ms_per_order"] = round(m["cpu_s"]["api"] / count * 1000, 1)
             result[k + "temporal_cpu_ms_per_order"] = round(m["cpu_s"]["temporal"] / count * 1000, 1)
             result[k + "bare_temporal_cpu_ms_per_order"] = round(b["cpu_s"]["temporal"] / count * 1000, 1)
+            if server:
+                result[k + "postgres_cpu_ms_per_order"] = round(m["cpu_s"]["postgres"] / count * 1000, 1)
+            # Everything the machine did per order (what bounds throughput once both cores are busy).
+            result[k + "machine_cpu_ms_per_order"] = round(m["busy_s"] / count * 1000, 1)
+            result[k + "bare_machine_cpu_ms_per_order"] = round(b["busy_s"] / count * 1000, 1)
+            result[k + "ratio_machine_cpu"] = round(m["busy_s"] / max(b["busy_s"], 1e-6), 2)
+            result[k + "history_per_order"] = _census(sample)
+            result[k + "bare_history_per_order"] = _census(bare_sample)
             result[k + "other_load_cores"] = round(max(m["other_load_cores"], b["other_load_cores"]), 2)
             result[k + "loadavg"] = f"{m['loadavg']}; bare {b['loadavg']}"
     finally:
