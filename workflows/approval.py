@@ -49,7 +49,7 @@ async def _step(method, arg):
     one workflow task (Update accepted, inbox closed, Update answered) instead of an activity task
     and a second workflow task, which held every decision behind three rounds of Temporal's
     persistence (issue 17: about 10 decisions per second whatever the number of clients)."""
-    return await db_step(LOCAL_STEPS_PATCH, method, arg)
+    return await db_step(workflow.patched(LOCAL_STEPS_PATCH), method, arg)
 
 
 @dataclass

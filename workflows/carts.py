@@ -3,7 +3,8 @@
 It also runs the abandoned-cart cadence: durable timers at the branch's delays (default 1 h,
 24 h, 72 h) after the last change; a change re-arms them from the first step, a checkout or
 an unsubscribe ends them. Both additions are behind `workflow.patched` so carts already
-running replay unchanged (tests/workflows/histories/cart_*.json)."""
+running replay unchanged (tests/workflows/histories/cart_*.json); carts started at CART_REV 1
+take them from their start without asking (workflows/steps.since)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.carts import CartActivities
     from activities.recovery import RecoveryActivities
-    from backroom.carts.flow import CART_WORKFLOW, MAX_KEYS, PATCH_KEYS
+    from backroom.carts.flow import CART_REV, CART_WORKFLOW, MAX_KEYS, PATCH_KEYS
     from backroom.carts.schemas import (
         CartCode,
         CartItem,
@@ -33,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from backroom.recovery.flow import PATCH_COUPONS, PATCH_REMINDERS, CadenceAsk, ReminderAsk
     from backroom.temporal import INTERACTIVE_STEP, SHORT_DB_STEP
 
-from workflows.steps import db_step
+from workflows.steps import db_step, since
 
 # Runs from here on look up the reminder cadence, price and project with local activities: a cart
 # change is one workflow task (Update accepted, priced, projected, answered) instead of two
@@ -62,10 +63,10 @@ class CartWorkflow:
 
     @workflow.run
     async def run(self, start: CartStart) -> CartView:
-        self._reminders = workflow.patched(PATCH_REMINDERS)
+        self._reminders = since(start.rev, 1, PATCH_REMINDERS)
         if self._reminders and self.rem.hours is None:
             self.rem.hours = await db_step(
-                LOCAL_STEPS_PATCH, RecoveryActivities.cadence, CadenceAsk(branch_id=start.branch_id)
+                self._local(), RecoveryActivities.cadence, CadenceAsk(branch_id=start.branch_id)
             )
         while True:
             idle = timedelta(days=start.idle_days)
@@ -109,6 +110,7 @@ class CartWorkflow:
                     checkout_key=self.checkout_key,
                     reminders=self.rem,
                     keys=self.keys or None,
+                    rev=CART_REV,  # the new run is this code's from its start
                 )
             )
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -173,6 +175,10 @@ class CartWorkflow:
     def state(self) -> CartView:
         return self.view
 
+    def _local(self) -> bool:
+        """Whether this run's short database steps are local activities (LOCAL_STEPS_PATCH)."""
+        return since(self.start.rev, 1, LOCAL_STEPS_PATCH)
+
     def _must_be_open(self) -> None:
         if self.view.status != "open":
             raise ApplicationError(
@@ -184,8 +190,8 @@ class CartWorkflow:
     async def _price(self, items: dict[int, int], codes: list[str]) -> CartPricing:
         q = CartQuote(cart_id=self.view.cart_id, currency=self.start.currency, items=items, codes=codes)
         try:
-            if workflow.patched(PATCH_COUPONS):
-                return await db_step(LOCAL_STEPS_PATCH, CartActivities.price, q, interactive=True)
+            if since(self.start.rev, 1, PATCH_COUPONS):
+                return await db_step(self._local(), CartActivities.price, q, interactive=True)
             totals = await workflow.execute_activity_method(CartActivities.quote, q, **INTERACTIVE_STEP)
             return CartPricing(totals=totals)
         except ActivityError as err:
@@ -213,7 +219,7 @@ class CartWorkflow:
         """Apply `edit` (current items -> new items) under the lock, re-priced; a change whose
         key was applied before returns the cart as it is (keys only when PATCH_KEYS holds)."""
         async with self._lock:
-            keyed = key is not None and workflow.patched(PATCH_KEYS)
+            keyed = key is not None and since(self.start.rev, 1, PATCH_KEYS)
             if keyed and self._repeat(key, what):
                 return self.view
             self._must_be_open()  # checked again: a checkout may have started while we waited
@@ -237,7 +243,7 @@ class CartWorkflow:
         self.view.version += 1
         self.view.last_activity_at = workflow.now()
         self._rearm = True
-        await db_step(LOCAL_STEPS_PATCH, CartActivities.project, self.view, interactive=True)
+        await db_step(self._local(), CartActivities.project, self.view, interactive=True)
 
     @workflow.update
     async def add(self, item: CartItem) -> CartView:

@@ -75,9 +75,11 @@ class CreditLimitChangeWorkflow(ApprovalGate):
         )
         self._status = limit_status(outcome.status)
         if self._status == "applied":
-            await db_step(LOCAL_STEPS_PATCH, CreditLimitActivities.apply, decision)
+            await db_step(workflow.patched(LOCAL_STEPS_PATCH), CreditLimitActivities.apply, decision)
         else:
-            await db_step(LOCAL_STEPS_PATCH, CreditLimitActivities.close, decision, self._status)
+            await db_step(
+                workflow.patched(LOCAL_STEPS_PATCH), CreditLimitActivities.close, decision, self._status
+            )
         return LimitChangeResult(request_id=inp.request_id, status=self._status)
 
     async def _settle(self, close: CloseRequest, request_id: int) -> None:

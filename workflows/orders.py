@@ -46,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
     from backroom.temporal import GATEWAY_CALL, SHORT_DB_STEP
     from workflows.approval import ApprovalAsk, ApprovalGate, ApprovalLevel
 
+from workflows.steps import since
+
 # Automatic fulfilment records "picking" with every parcel's picked and packed in one activity,
 # and every parcel's shipped in another (instead of one activity per step and parcel).
 MERGED_AUTO_STEPS = "auto-fulfil-merged-steps"
@@ -220,7 +222,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
     # ---- main flow ------------------------------------------------------------------
     @workflow.run
     async def run(self, start: OrderStart) -> OrderState:
-        self._fewer = workflow.patched(FEWER_STEPS)
+        self._fewer = since(start.rev, 1, FEWER_STEPS)
         if not await self._authorize():
             return await self._finish()
         if self._cancel:
@@ -229,7 +231,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
             return await self._finish()
         if self._cancel:
             return await self._cancelled()
-        merged = start.auto_fulfil and workflow.patched(MERGED_AUTO_STEPS)
+        merged = start.auto_fulfil and since(start.rev, 1, MERGED_AUTO_STEPS)
         if not merged:
             await self._status("picking", PICKING)
         try:
@@ -463,7 +465,7 @@ class OrderFulfillmentWorkflow(ApprovalGate):
 
     async def _wait_for_shipment(self) -> None:
         done = lambda: self._cancel is not None or self._all(*SENT)  # noqa: E731
-        by_vendor = workflow.patched(VENDOR_PARCELS)
+        by_vendor = since(self.start.rev, 1, VENDOR_PARCELS)
         shop = [p for p in self.st.parcels if not (by_vendor and p.vendor_id)]
         vendors = [p for p in self.st.parcels if by_vendor and p.vendor_id]
         deadline = asyncio.create_task(self._vendor_deadline(vendors)) if vendors else None

@@ -131,6 +131,7 @@ class CartStart(BaseModel):
     checkout_key: str | None = None
     reminders: ReminderState | None = None  # carried over by continue-as-new
     keys: dict[str, str] | None = None  # idempotency keys applied, carried over by continue-as-new
+    rev: int = 0  # the workflow revision the run started at (carts.flow.CART_REV); 0: from before
 
 
 class CartCreate(Input):

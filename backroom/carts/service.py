@@ -23,7 +23,7 @@ from backroom.audit.context import Actor
 from backroom.branches.service import shop_branch
 from backroom.carts.discounts import Basket
 from backroom.carts.errors import CartChangeRefused, CartNotFound
-from backroom.carts.flow import CART_WORKFLOW
+from backroom.carts.flow import CART_REV, CART_WORKFLOW
 from backroom.carts.flow import cart_workflow_id as workflow_id
 from backroom.carts.models import Cart, CartLine, CartStatus
 from backroom.carts.pricing import Totals
@@ -305,7 +305,7 @@ async def send(
     A refused change raises CartChangeRefused (409) with the workflow's reason."""
     start = WithStartWorkflowOperation(
         CART_WORKFLOW,
-        CartStart(cart_id=cart.id, branch_id=cart.branch_id, currency=cart.currency),
+        CartStart(cart_id=cart.id, branch_id=cart.branch_id, currency=cart.currency, rev=CART_REV),
         id=workflow_id(cart.id, prefix),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

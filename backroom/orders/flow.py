@@ -9,6 +9,10 @@ from pydantic import BaseModel, Field
 from backroom.shipping.carrier import Rate
 
 ORDER_WORKFLOW = "OrderFulfillmentWorkflow"
+# The order workflow's revision: runs started with OrderStart.rev >= 1 take FEWER_STEPS,
+# MERGED_AUTO_STEPS and VENDOR_PARCELS from their start, without patch markers
+# (workflows/steps.since). Bump it, with a `since(rev, N, ...)`, for the next change.
+ORDER_REV = 1
 
 
 # Orders that ended, and orders whose money was captured (shipped or later): neither cancels.
@@ -65,6 +69,7 @@ class OrderStart(BaseModel):
     promised_days: int = 5
     refund_window_days: float = 60
     auto_fulfil: bool = False  # benchmarks and demos: pick, pack, label and ship without people
+    rev: int = 0  # the workflow revision the run started at (ORDER_REV); 0: queued before revisions
 
 
 class OrderState(BaseModel):

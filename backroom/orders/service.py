@@ -665,7 +665,7 @@ async def order_detail(session: AsyncSession, order: Order, settings) -> OrderDe
 
 async def start_input(session: AsyncSession, order: Order, settings, *, auto_fulfil: bool | None = None):
     """The OrderFulfillmentWorkflow input: the order's facts plus today's configuration. Read-only."""
-    from backroom.orders.flow import OrderStart, ParcelRef
+    from backroom.orders.flow import ORDER_REV, OrderStart, ParcelRef
 
     lines = await lines_of(session, order.id)
     parcels = await parcels_of(session, order.id)
@@ -691,4 +691,5 @@ async def start_input(session: AsyncSession, order: Order, settings, *, auto_ful
         auth_timeout_minutes=settings.payment_auth_timeout_minutes,
         promised_days=settings.promised_delivery_days,
         auto_fulfil=settings.order_auto_fulfil if auto_fulfil is None else auto_fulfil,
+        rev=ORDER_REV,
     )

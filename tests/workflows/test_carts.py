@@ -57,8 +57,19 @@ async def test_cart_lifecycle(ts_env, sqlite_db, settings, task_queue, save_hist
             await carts.send(ts_env.client, cart, "add", CartItem(product_id=p2.id, qty=1), **kw)
         handle = ts_env.client.get_workflow_handle(carts.workflow_id(cart.id, settings.workflow_prefix))
         done = await handle.result()
-        await save_history(handle, "cart_checked_out_local_steps")  # older: cart_checked_out
+        # older: cart_checked_out, cart_checked_out_local_steps (patch markers)
+        await save_history(handle, "cart_checked_out_rev1")
         assert done["status"] == "checked_out" and done["order_id"] == 99
+        # Started at CART_REV: every change taken without a patch marker or its search attribute
+        # upsert (the server's visibility write).
+        events = (await handle.fetch_history()).events
+        markers = {
+            e.marker_recorded_event_attributes.marker_name
+            for e in events
+            if e.HasField("marker_recorded_event_attributes")
+        }
+        assert markers == {"core_local_activity"}  # no "core_patch"
+        assert not any(e.HasField("upsert_workflow_search_attributes_event_attributes") for e in events)
     async with db.read_sessionmaker() as s:
         assert (await carts.get_cart(s, cart.id)).status == "checked_out"
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from backroom.catalog.models import StockLevel
 from backroom.orders import service as orders
-from backroom.orders.flow import CancelAsk, ParcelAction, PaymentSignal, RefundAsk
+from backroom.orders.flow import ORDER_REV, CancelAsk, ParcelAction, PaymentSignal, RefundAsk
 from backroom.orders.models import Alert
 from tests.helpers import CrashOnce, adapters, create_user, make_shop, place, uniq
 from worker.registry import Deps, build_worker
@@ -18,9 +18,11 @@ from workflows.orders import OrderFulfillmentWorkflow
 WH = {"user_id": None, "user_name": "Wendy Warehouse"}
 
 
-async def start(env, db, settings, order, task_queue, *, auto=False):
+async def start(env, db, settings, order, task_queue, *, auto=False, rev=None):
     async with db.read_sessionmaker() as s:
         inp = await orders.start_input(s, order, settings, auto_fulfil=auto)
+    if rev is not None:  # a start queued by an older version
+        inp.rev = rev
     return await env.client.start_workflow(
         OrderFulfillmentWorkflow.run, inp, id=f"order-{order.id}-{uniq()}", task_queue=task_queue
     )
@@ -466,20 +468,34 @@ async def test_label_refused_compensates_in_reverse(ts_env, sqlite_db, commerce_
     assert [(al.kind, al.severity) for al in alerts] == [("order_failed", "critical")]
 
 
+@pytest.mark.parametrize("rev", [0, ORDER_REV], ids=["queued-before-revisions", "current"])
 async def test_auto_fulfil_two_parcels_writes_each_step_once(
-    ts_env, sqlite_db, commerce_settings, task_queue, save_history
+    ts_env, sqlite_db, commerce_settings, task_queue, save_history, rev
 ):
     db, settings = sqlite_db, commerce_settings
     async with db.sessionmaker.begin() as s:
         a, _b, (p1, p2) = await make_shop(s, stock=((3, 0), (0, 4)), prices=(1500, 2500))
     order = await place(db, a, [(p1.id, 2), (p2.id, 1)])
     async with worker(ts_env, db, settings, task_queue):
-        handle = await start(ts_env, db, settings, order, task_queue, auto=True)
+        handle = await start(ts_env, db, settings, order, task_queue, auto=True, rev=rev)
         st = await wait_status(handle, "shipped")
         # order_auto_fulfilled_two_parcels_unmerged.json is this run as recorded before the merge,
-        # order_auto_fulfilled_two_parcels_separate_quotes.json before FEWER_STEPS.
-        await save_history(handle, "order_auto_fulfilled_two_parcels")
+        # order_auto_fulfilled_two_parcels_separate_quotes.json before FEWER_STEPS,
+        # order_auto_fulfilled_two_parcels.json with the patch markers (rev 0).
+        if rev:
+            await save_history(handle, "order_auto_fulfilled_two_parcels_rev1")
         history = await handle.fetch_history()
+    # Same commands either way; a run of the current revision records no patch marker and so no
+    # TemporalChangeVersion upsert (a visibility write on the server each); one queued before
+    # asks workflow.patched for each change, as runs always did.
+    markers = [
+        e
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+    upserts = [e for e in history.events if e.HasField("upsert_workflow_search_attributes_event_attributes")]
+    assert (len(markers), len(upserts)) == ((0, 0) if rev else (3, 3))
     assert st.captured_minor == order.total_minor and all(p.status == "shipped" for p in st.parcels)
     assert await stock(db, p1.id) == (1, 0) and await stock(db, p2.id) == (3, 0)
     async with db.read_sessionmaker() as s:
