@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from workflows.steps import db_step
+from workflows.steps import db_step, since
 
 with workflow.unsafe.imports_passed_through():
     from activities.approvals import ApprovalActivities
@@ -44,12 +44,12 @@ SETTLE_PATCH = "approval-gate-settle"
 RECORDED_PATCH = "approval-gate-recorded-decisions"
 
 
-async def _step(method, arg):
+async def _step(rev: int, method, arg):
     """One step of the gate (open, escalate, close the inbox row), a local activity: a decision is
     one workflow task (Update accepted, inbox closed, Update answered) instead of an activity task
     and a second workflow task, which held every decision behind three rounds of Temporal's
     persistence (issue 17: about 10 decisions per second whatever the number of clients)."""
-    return await db_step(workflow.patched(LOCAL_STEPS_PATCH), method, arg)
+    return await db_step(since(rev, 1, LOCAL_STEPS_PATCH), method, arg)
 
 
 @dataclass
@@ -84,6 +84,7 @@ class ApprovalGate:
         info = workflow.info()
         first = ask.levels[0]
         request_id = await _step(
+            ask.rev,
             ApprovalActivities.open,
             OpenRequest(
                 ask=ask,
@@ -100,6 +101,7 @@ class ApprovalGate:
             if n > 1:
                 gate.level = n
                 await _step(
+                    ask.rev,
                     ApprovalActivities.escalate,
                     EscalateRequest(
                         request_id=request_id,
@@ -132,13 +134,13 @@ class ApprovalGate:
             reason=(d.reason if d else gate.cancel_reason),
         )
         settled = False
-        if workflow.patched(RECORDED_PATCH):
+        if since(ask.rev, 1, RECORDED_PATCH):
             close, settled = await self._close(close, gate, settle=settle)
             status = close.status
         elif settle is not None and workflow.patched(SETTLE_PATCH):
             await settle(close)
         else:
-            await _step(ApprovalActivities.close, close)
+            await _step(ask.rev, ApprovalActivities.close, close)
         gate.outcome = ApprovalOutcome(
             request_id=request_id,
             status=status,
@@ -163,7 +165,7 @@ class ApprovalGate:
         that decision is the outcome, settled by its own transaction where the ask says how."""
         settled = gate.recorded and gate.decision.settled
         if not gate.recorded:
-            first = await _step(ApprovalActivities.close, close)
+            first = await _step(gate.ask.rev, ApprovalActivities.close, close)
             if first is not None:
                 close, settled = first, first.settled
         if settle is not None and not settled:

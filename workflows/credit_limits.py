@@ -60,6 +60,7 @@ class CreditLimitChangeWorkflow(ApprovalGate):
                     ApprovalLevel(role="manager", hours=inp.manager_hours),
                 ],
                 settled_by=SETTLED_BY,
+                rev=inp.rev,  # the gate's revision is this run's (LIMIT_REV)
             ),
             settle=lambda close: self._settle(close, inp.request_id),
         )

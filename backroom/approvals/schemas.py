@@ -37,6 +37,10 @@ class ApprovalAsk(BaseModel):
     # A domain step that settles the decision in the decision's own transaction (a name in
     # approvals.settlers), so the decision and its effect commit together.
     settled_by: str | None = None
+    # The gate revision the asking run started at, taken from that run's own input (so it
+    # replays): at 1 the gate's local steps and recorded decisions (workflows/approval.py) are
+    # taken without patch markers (workflows/steps.since); 0 asks workflow.patched, as runs did.
+    rev: int = 0
 
 
 class Decision(BaseModel):

@@ -6,6 +6,9 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 LIMIT_CHANGE_WORKFLOW = "CreditLimitChangeWorkflow"
+# The limit-change workflow's revision (LimitChangeInput.rev), which is its approval gate's
+# (ApprovalAsk.rev): 1 takes the gate's changes without patch markers (workflows/steps.since).
+LIMIT_REV = 1
 HOLD_WORKFLOW = "CreditHoldWorkflow"
 OVERDUE_SWEEP_WORKFLOW = "CreditOverdueSweepWorkflow"
 # Signal to CreditHoldWorkflow: a payment was posted, the hold may fit now.
@@ -37,6 +40,7 @@ class LimitChangeInput(BaseModel):
     requested_by_name: str
     finance_hours: float = 48
     manager_hours: float = 24
+    rev: int = 0  # the workflow revision the run started at (LIMIT_REV); 0: queued before revisions
 
 
 class LimitDecision(BaseModel):

@@ -184,6 +184,7 @@ async def request_limit_change(
             requested_by_name=actor.name,
             finance_hours=settings.credit_limit_finance_hours,
             manager_hours=settings.credit_limit_manager_hours,
+            rev=flow.LIMIT_REV,
         ),
         workflow_id=req.workflow_id,
         branch_id=req.branch_id,

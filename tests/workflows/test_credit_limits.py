@@ -13,7 +13,7 @@ from backroom.audit.models import AuditEvent
 from backroom.audit.service import verify
 from backroom.auth import service as auth
 from backroom.credit import limits
-from backroom.credit.flow import LimitChangeInput, limit_change_workflow_id
+from backroom.credit.flow import LIMIT_REV, LimitChangeInput, limit_change_workflow_id
 from backroom.credit.schemas import LimitChangeIn
 from backroom.customers.models import Customer
 from backroom.customers.schemas import CustomerCreate
@@ -53,7 +53,7 @@ async def _principal(db, user):
         return await auth.principal_for(s, user, load_enforcer())
 
 
-async def _start(env, w, task_queue, requester, new_limit=50_000):
+async def _start(env, w, task_queue, requester, new_limit=50_000, rev=LIMIT_REV):
     db = w["db"]
     async with db.sessionmaker.begin() as s:
         req = await limits.request_change(
@@ -75,6 +75,7 @@ async def _start(env, w, task_queue, requester, new_limit=50_000):
             reason="Good payer",
             requested_by_id=requester.id,
             requested_by_name=requester.full_name,
+            rev=rev,
         ),
         id=limit_change_workflow_id(req.id),
         task_queue=task_queue,
@@ -90,12 +91,15 @@ async def _start(env, w, task_queue, requester, new_limit=50_000):
     return handle, req, row
 
 
-async def test_finance_approves_and_limit_applies_once(ts_env, world, settings, task_queue, save_history):
+@pytest.mark.parametrize("rev", [0, LIMIT_REV], ids=["queued-before-revisions", "current"])
+async def test_finance_approves_and_limit_applies_once(
+    ts_env, world, settings, task_queue, save_history, rev
+):
     db = world["db"]
     async with build_worker(
         ts_env.client, Deps(settings=settings, sessionmaker=db.sessionmaker), task_queue=task_queue
     ):
-        handle, req, row = await _start(ts_env, world, task_queue, world["clerk"])
+        handle, req, row = await _start(ts_env, world, task_queue, world["clerk"], rev=rev)
         # The requester may not approve their own request, even holding finance elsewhere.
         fin = await _principal(db, world["fin"])
         outcome = await decide(db, ts_env.client, row, fin, approve=True, reason=None)
@@ -113,8 +117,20 @@ async def test_finance_approves_and_limit_applies_once(ts_env, world, settings, 
             assert (applied.actor_type, applied.actor_id) == ("user", str(world["fin"].id))
         result = await handle.result()
         assert result.status == "applied"
-        # Older histories (credit_limit_approved, _local_gate, _settled) stay as saved.
-        await save_history(handle, "credit_limit_approved_recorded")
+        # Older histories (credit_limit_approved, _local_gate, _settled, _recorded) stay as saved.
+        if rev:
+            await save_history(handle, "credit_limit_approved_rev1")
+        # The gate's two changes: asked with patch markers (each with its TemporalChangeVersion
+        # upsert) by a run queued before revisions, taken without by the current revision.
+        events = (await handle.fetch_history()).events
+        patches = [
+            e.marker_recorded_event_attributes.marker_name
+            for e in events
+            if e.HasField("marker_recorded_event_attributes")
+            and e.marker_recorded_event_attributes.marker_name == "core_patch"
+        ]
+        upserts = [e for e in events if e.HasField("upsert_workflow_search_attributes_event_attributes")]
+        assert (len(patches), len(upserts)) == ((0, 0) if rev else (2, 2))
         # A repeated decision is refused: the request is closed.
         with pytest.raises(ApprovalNotOpen):
             await decide(db, ts_env.client, row, fin, approve=True, reason=None)
