@@ -204,8 +204,12 @@ async def withdraw_limit_request(db, request_id: int) -> None:
 
 async def case_step(handle, step):
     """Send a person's step to a repair case once its workflow lets people act: the workflow
-    refuses steps while it is busy with its own part (a label, a mail), as it does the API."""
+    refuses steps while it is busy with its own part (a label, a mail), as it does the API.
+    Waits (by query) until it is not busy before each try: every refused Update is a workflow
+    task on the server, and a stream of them beside the workflow's own tasks once made the
+    time-skipping test server reject a task ("invalid history builder state for action")."""
     for _ in range(200):
+        await until_idle(handle)
         try:
             return await handle.execute_update(RmaCaseWorkflow.act, step)
         except WorkflowUpdateFailedError as exc:
@@ -213,6 +217,15 @@ async def case_step(handle, step):
                 raise
             await asyncio.sleep(0.05)
     raise AssertionError(f"{step.action} was never accepted")
+
+
+async def until_idle(handle, tries: int = 400) -> None:
+    """Wait until a repair case's workflow is not busy with its own part (CaseView.busy)."""
+    for _ in range(tries):
+        if not (await handle.query(RmaCaseWorkflow.view)).busy:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the case's workflow stayed busy")
 
 
 @asynccontextmanager

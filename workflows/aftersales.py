@@ -302,6 +302,7 @@ class RmaCaseWorkflow(ApprovalGate):
             paused=self._state in WAITING_ON_CUSTOMER,
             sla_left_s=left,
             breached=self._breached,
+            busy=self._inp is None or self._busy,
         )
 
 

@@ -127,6 +127,9 @@ class CaseView(BaseModel):
     paused: bool
     sla_left_s: float | None
     breached: bool
+    # The workflow is doing its own part (a label, a mail): a person's step now is refused as
+    # "being processed"; ask again when this is false.
+    busy: bool = False
 
 
 # Activity payloads

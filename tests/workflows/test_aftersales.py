@@ -37,6 +37,7 @@ from tests.helpers import (
     eventually,
     paid_delivered_order,
     uniq,
+    until_idle,
     warranted_product,
 )
 from worker.registry import Deps, build_worker
@@ -87,6 +88,7 @@ async def refused(handle, action, match, **kw):
     """The step is refused at once by the validator, with a reason a person understands (asked
     again while the workflow is only busy with its own part)."""
     for _ in range(200):
+        await until_idle(handle)
         with pytest.raises(WorkflowUpdateFailedError) as info:
             await handle.execute_update(RmaCaseWorkflow.act, CaseAction(action=action, **kw))
         if "being processed" not in str(info.value.cause):
