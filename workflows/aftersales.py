@@ -277,9 +277,14 @@ class RmaCaseWorkflow(ApprovalGate):
         await self._move(step.action, STEPS[step.action].to, step=step)
         return self.view()
 
+    def _processing(self) -> bool:
+        """Whether a person's step is refused now: the run has not started, or it is doing its
+        own part (CaseView.busy says so to callers)."""
+        return self._inp is None or self._busy
+
     @act.validator
     def _validate_act(self, step: CaseAction) -> None:
-        if self._inp is None or self._busy:
+        if self._processing():
             raise ValueError("The case is being processed; try again in a moment.")
         why = refusal(
             step.action, kind=self._inp.kind, state=self._state, under_warranty=self._inp.under_warranty
@@ -302,7 +307,7 @@ class RmaCaseWorkflow(ApprovalGate):
             paused=self._state in WAITING_ON_CUSTOMER,
             sla_left_s=left,
             breached=self._breached,
-            busy=self._inp is None or self._busy,
+            busy=self._processing(),
         )
 
 
